@@ -1,0 +1,39 @@
+// Text helpers for Japanese input: UTF-8 validation, Shift_JIS/CP932 decoding, and the
+// normalization used by register text search.
+//
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace mamori {
+
+bool IsValidUtf8(std::string_view s);
+
+// Number of Unicode code points in valid UTF-8 `s`.
+size_t Utf8Length(std::string_view s);
+
+enum class TextEncoding { kUtf8, kUtf8Bom, kCp932 };
+
+struct DecodedText {
+  std::string text;  // UTF-8, without BOM
+  TextEncoding encoding = TextEncoding::kUtf8;
+};
+
+// Decodes bytes that staff's tools write: UTF-8 with or without BOM, or Shift_JIS as Japanese
+// Excel writes it (CP932). Bytes that are neither give kInvalidInput.
+Result<DecodedText> DecodeJapaneseText(std::string_view bytes);
+
+// Normalization for search so that staff find a record however they type it:
+// full-width ASCII -> ASCII, ASCII letters lower-cased, half-width katakana -> full-width,
+// katakana -> hiragana, ideographic space -> space, runs of white space folded to one.
+// Input must be valid UTF-8 (invalid bytes are dropped).
+std::string NormalizeForSearch(std::string_view s);
+
+// Removes leading and trailing ASCII white space and U+3000 (ideographic space).
+std::string_view TrimSpace(std::string_view s);
+
+}  // namespace mamori

@@ -1,0 +1,55 @@
+#include "common/text.h"
+
+#include <gtest/gtest.h>
+
+namespace mamori {
+namespace {
+
+TEST(NormalizeForSearch, FoldsKanaWidthAndCase) {
+  EXPECT_EQ(NormalizeForSearch("ソウムカ"), "そうむか");
+  EXPECT_EQ(NormalizeForSearch("ｿｳﾑｶ"), "そうむか");
+  EXPECT_EQ(NormalizeForSearch("ｷﾞｮｳｾｲ"), "ぎょうせい");
+  EXPECT_EQ(NormalizeForSearch("ﾊﾟｿｺﾝ"), "ぱそこん");
+  EXPECT_EQ(NormalizeForSearch("ＬＧＷＡＮ　接続系"), "lgwan 接続系");
+  EXPECT_EQ(NormalizeForSearch("  A  b "), "a b");
+  EXPECT_EQ(NormalizeForSearch("総務課"), "総務課");
+}
+
+TEST(NormalizeForSearch, DropsInvalidBytes) { EXPECT_EQ(NormalizeForSearch("a\xFF" "b"), "ab"); }
+
+TEST(Utf8, Validation) {
+  EXPECT_TRUE(IsValidUtf8("広域連合"));
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));        // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));    // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xE3\x81"));        // truncated
+  EXPECT_EQ(Utf8Length("総務課a"), 4u);
+}
+
+TEST(DecodeJapaneseText, DetectsEncodings) {
+  auto plain = DecodeJapaneseText("総務課");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->encoding, TextEncoding::kUtf8);
+
+  auto bom = DecodeJapaneseText("\xEF\xBB\xBF総務課");
+  ASSERT_TRUE(bom.ok());
+  EXPECT_EQ(bom->text, "総務課");
+  EXPECT_EQ(bom->encoding, TextEncoding::kUtf8Bom);
+
+  // "総務課" in Shift_JIS, and the CP932-only NEC special character "①" (0x8740).
+  auto sjis = DecodeJapaneseText("\x91\x8D\x96\xB1\x89\xDB\x87\x40");
+  ASSERT_TRUE(sjis.ok());
+  EXPECT_EQ(sjis->text, "総務課①");
+  EXPECT_EQ(sjis->encoding, TextEncoding::kCp932);
+
+  auto bad = DecodeJapaneseText("\x81\xFF\xFF");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST(TrimSpace, TrimsIdeographicSpace) {
+  EXPECT_EQ(TrimSpace("\xE3\x80\x80 総務課\t"), "総務課");
+  EXPECT_EQ(TrimSpace("   "), "");
+}
+
+}  // namespace
+}  // namespace mamori
