@@ -1,0 +1,434 @@
+#include "api/api.h"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "api/static_files.h"
+#include "common/log.h"
+
+namespace mamori::api {
+
+using nlohmann::json;
+using registers::Actor;
+using registers::RegisterDef;
+
+namespace {
+
+// The product's modules as the navigation shows them. A module is "ready" only when its
+// pages work; the others say plainly which issue will build them.
+struct Module {
+  const char* key;
+  const char* ja;
+  const char* en;
+  const char* register_key;  // nullptr when not a register, or not built yet
+  int issue;                 // 0 when ready
+};
+
+constexpr Module kModules[] = {
+    {"organization", "組織", "Organization", "org_units", 0},
+    {"assets", "情報資産", "Information assets", nullptr, 4},
+    {"risks", "脅威・リスク", "Threats and risks", nullptr, 5},
+    {"documents", "規程・対策", "Policies and controls", nullptr, 6},
+    {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, 0},
+    {"incidents", "インシデント", "Incidents", nullptr, 0},
+    {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, 0},
+    {"training", "教育", "Training", nullptr, 0},
+    {"netsep", "ネットワーク分離", "Network separation", nullptr, 7},
+    {"monitor", "通信監視", "Traffic monitoring", nullptr, 8},
+    {"auditlog", "監査ログ", "Audit log", nullptr, 3},
+    {"settings", "設定", "Settings", nullptr, 0},
+};
+
+json Text(const policy::Text& t) { return json{{"ja", t.ja}, {"en", t.en}}; }
+
+json ControlJson(const policy::Control& c) {
+  return json{{"id", c.id},
+              {"section", c.section},
+              {"title", Text(c.title)},
+              {"description", Text(c.description)},
+              {"evidence", c.evidence},
+              {"owner_role", c.owner_role},
+              {"review_months", c.review_months}};
+}
+
+json DirectControls(const policy::Catalog& cat, const std::string& id) {
+  json out = json::array();
+  for (const auto& c : cat.controls) {
+    if (c.section == id) out.push_back(ControlJson(c));
+  }
+  return out;
+}
+
+json ItemJson(const policy::Catalog& cat, const policy::Item& item) {
+  json items = json::array();
+  for (const auto& sub : item.items) items.push_back(ItemJson(cat, sub));
+  return json{{"id", item.id},
+              {"number", item.number},
+              {"title", Text(item.title)},
+              {"summary", Text(item.summary)},
+              {"is_measure", item.is_measure},
+              {"items", std::move(items)},
+              {"controls", DirectControls(cat, item.id)}};
+}
+
+std::string RenderPolicy(const policy::Catalog& cat) {
+  json sections = json::array();
+  for (const auto& s : cat.sections) {
+    json items = json::array();
+    for (const auto& it : s.items) items.push_back(ItemJson(cat, it));
+    sections.push_back({{"id", s.id},
+                        {"title", Text(s.title)},
+                        {"summary", Text(s.summary)},
+                        {"is_measure", s.is_measure},
+                        {"is_public", s.is_public},
+                        {"items", std::move(items)},
+                        {"controls", DirectControls(cat, s.id)}});
+  }
+  return json{{"title", Text(cat.title)},
+              {"body", cat.body},
+              {"effective", cat.effective},
+              {"sections", std::move(sections)}}
+      .dump();
+}
+
+std::string RenderMeta(const registers::Registry& reg, const std::string& version) {
+  json modules = json::array();
+  for (const auto& m : kModules) {
+    json j{{"key", m.key},
+           {"label", {{"ja", m.ja}, {"en", m.en}}},
+           {"status", m.register_key ? "ready" : "planned"}};
+    if (m.register_key) j["register"] = m.register_key;
+    if (m.issue) j["issue"] = m.issue;
+    modules.push_back(std::move(j));
+  }
+  json registers;
+  reg.Describe(registers);
+  return json{{"version", version}, {"modules", modules}, {"registers", registers}}.dump();
+}
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse RawJson(std::string body) {
+  HttpResponse r;
+  r.body = std::move(body);
+  return r;
+}
+
+template <class T>
+HttpResponse FromResult(Result<T>&& r, int ok_status = 200) {
+  if (!r.ok()) return ProblemResponse(r.error());
+  return JsonResponse(ok_status, r.value());
+}
+
+HttpResponse MethodNotAllowed(std::string allow) {
+  HttpResponse r = ProblemResponse(
+      Error::Invalid("この URL ではその操作(メソッド)は使えません。", "method not allowed"));
+  r.status = 405;
+  r.headers.emplace_back("Allow", std::move(allow));
+  return r;
+}
+
+HttpResponse NotFound() {
+  return ProblemResponse(Error::NotFound("ページが見つかりません。", "no such route"));
+}
+
+Result<json> ParseJsonBody(const HttpRequest& req, int max_depth) {
+  if (req.content_type != "application/json") {
+    return Error::Invalid("Content-Type は application/json にしてください。",
+                          "Content-Type must be application/json");
+  }
+  if (JsonDepth(req.body, max_depth) > max_depth) {
+    return Error::Invalid("JSON の入れ子が深すぎます。", "JSON nested too deeply");
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return Error::Invalid("JSON の形式が正しくありません。", "malformed JSON");
+  }
+  if (!body.is_object()) {
+    return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
+  }
+  return body;
+}
+
+std::optional<int64_t> ParseId(std::string_view s) {
+  int64_t v = 0;
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+// The version a client last saw: "version" in the body, or the If-Match header.
+Result<int64_t> ExpectedVersion(const HttpRequest& req, const json& body) {
+  if (body.contains("version")) {
+    if (!body["version"].is_number_integer()) {
+      return Error::Invalid("version は整数で指定してください。", "version must be an integer",
+                            {{"version", "版", "整数で指定してください。", "must be an integer", 0, {}}});
+    }
+    return body["version"].get<int64_t>();
+  }
+  std::string_view tag = req.if_match;
+  if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
+    tag = tag.substr(1, tag.size() - 2);
+  }
+  if (auto v = ParseId(tag)) return *v;
+  return Error::Invalid("更新には version (最後に読み込んだ版) が必要です。",
+                        "version (or If-Match) is required",
+                        {{"version", "版", "必須です。", "is required", 0, {}}});
+}
+
+std::string QueryValue(const QueryParams& q, std::string_view name, std::string_view def) {
+  for (const auto& [k, v] : q) {
+    if (k == name) return v;
+  }
+  return std::string(def);
+}
+
+}  // namespace
+
+int JsonDepth(std::string_view text, int limit) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+      if (max_depth > limit) return max_depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+Api::Api(const registers::Registry& registry, registers::RegisterService& service,
+         const policy::Catalog& catalog, std::string version, std::string static_dir,
+         ApiLimits limits)
+    : registry_(registry),
+      service_(service),
+      catalog_(catalog),
+      version_(std::move(version)),
+      limits_(limits),
+      meta_json_(RenderMeta(registry, version_)),
+      policy_json_(RenderPolicy(catalog)),
+      static_files_(std::make_unique<StaticFiles>(static_dir)) {}
+
+Api::~Api() = default;
+
+bool Api::has_ui() const { return !static_files_->empty(); }
+
+size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
+  if (method == "POST" && path.size() > 7 && path.substr(path.size() - 7) == "/import") {
+    return limits_.import_body_bytes;
+  }
+  return limits_.json_body_bytes;
+}
+
+HttpResponse Api::Handle(const HttpRequest& req) const {
+  try {
+    if (req.path == "/healthz") {
+      if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+      return JsonResponse(200, {{"status", "ok"}, {"version", version_}});
+    }
+    constexpr std::string_view kPrefix = "/api/v1/";
+    if (req.path.rfind(kPrefix, 0) == 0) {
+      return HandleApi(req, std::string_view(req.path).substr(kPrefix.size()));
+    }
+    if (req.method == "GET" || req.method == "HEAD") {
+      if (auto file = static_files_->Get(req.path)) return *file;
+    }
+    return NotFound();
+  } catch (const std::exception& e) {
+    // Third-party exceptions (JSON conversions) stop here: logged, answered 500.
+    log::Error("handler_exception", "\"what\":" + json(std::string(e.what())).dump());
+    return ProblemResponse(Error::Internal(e.what()));
+  }
+}
+
+HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "policy") return get ? RawJson(policy_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "dashboard") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    const Actor actor{"anonymous", req.client};
+    json regs = json::array();
+    for (const auto& def : registry_.all()) {
+      auto n = service_.Count(actor, def);
+      if (!n.ok()) {
+        if (n.error().code == ErrorCode::kPermissionDenied) continue;
+        return ProblemResponse(n.error());
+      }
+      regs.push_back({{"key", def.key},
+                      {"label", {{"ja", def.label.ja}, {"en", def.label.en}}},
+                      {"count", *n}});
+    }
+    json by_section = json::array();
+    int measures = 0;
+    auto add_measure = [&](const std::string& id, const policy::Text& title) {
+      ++measures;
+      by_section.push_back({{"section", id},
+                            {"title", {{"ja", title.ja}, {"en", title.en}}},
+                            {"count", catalog_.ControlsFor(id).size()}});
+    };
+    for (const auto& s : catalog_.sections) {
+      if (s.is_measure) add_measure(s.id, s.title);
+      for (const auto& it : s.items) {
+        if (it.is_measure) add_measure(it.id, it.title);
+      }
+    }
+    return JsonResponse(200, {{"registers", regs},
+                              {"policy",
+                               {{"sections", catalog_.sections.size()},
+                                {"measures", measures},
+                                {"controls", catalog_.controls.size()},
+                                {"controls_by_section", by_section}}}});
+  }
+  std::string_view sub;
+  if (const RegisterDef* def = registry_.ByPathPrefix(rest, sub)) {
+    return HandleRegister(req, *def, sub);
+  }
+  return NotFound();
+}
+
+HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
+                                 std::string_view rest) const {
+  using registers::FileFormat;
+  using registers::ImportMode;
+  // Until the identity module exists every request acts as "anonymous" (see ASSURANCE.md).
+  const Actor actor{"anonymous", req.client};
+  const bool get = req.method == "GET" || req.method == "HEAD";
+
+  if (rest.empty()) {
+    if (get) {
+      auto q = registers::ParseListQuery(def, req.query);
+      if (!q.ok()) return ProblemResponse(q.error());
+      return FromResult(service_.List(actor, def, *q));
+    }
+    if (req.method == "POST") {
+      auto body = ParseJsonBody(req, limits_.json_max_depth);
+      if (!body.ok()) return ProblemResponse(body.error());
+      auto created = service_.Create(actor, def, *body);
+      if (!created.ok()) return ProblemResponse(created.error());
+      HttpResponse r = JsonResponse(201, *created);
+      r.headers.emplace_back("Location", "/api/v1/" + def.path + "/" +
+                                             std::to_string((*created)["id"].get<int64_t>()));
+      return r;
+    }
+    return MethodNotAllowed("GET, HEAD, POST");
+  }
+  if (rest == "export") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    const std::string format = QueryValue(req.query, "format", "xlsx");
+    if (format != "csv" && format != "xlsx") {
+      return ProblemResponse(Error::Invalid(
+          "format は csv か xlsx を指定してください。", "format must be csv or xlsx",
+          {{"format", "format", "csv か xlsx を指定してください。", "csv or xlsx", 0, {}}}));
+    }
+    auto q = registers::ParseListQuery(def, req.query, {"format"});
+    if (!q.ok()) return ProblemResponse(q.error());
+    auto file = service_.Export(actor, def, *q,
+                                format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx);
+    if (!file.ok()) return ProblemResponse(file.error());
+    HttpResponse r;
+    r.content_type = file->content_type;
+    r.body = std::move(file->bytes);
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + file->filename + "\"");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+  if (rest == "import") {
+    if (req.method != "POST") return MethodNotAllowed("POST");
+    std::vector<FieldError> errors;
+    const std::string format = QueryValue(req.query, "format", "");
+    const std::string mode = QueryValue(req.query, "mode", "insert");
+    const std::string dry = QueryValue(req.query, "dry_run", "false");
+    for (const auto& [k, v] : req.query) {
+      if (k != "format" && k != "mode" && k != "dry_run") {
+        errors.push_back({k, k, "不明なパラメータです。", "unknown parameter", 0, {}});
+      }
+    }
+    if (format != "csv" && format != "xlsx") {
+      errors.push_back({"format", "format", "csv か xlsx を指定してください。", "csv or xlsx", 0, {}});
+    }
+    if (mode != "insert" && mode != "upsert") {
+      errors.push_back({"mode", "mode", "insert か upsert を指定してください。", "insert or upsert", 0, {}});
+    }
+    if (dry != "true" && dry != "false") {
+      errors.push_back({"dry_run", "dry_run", "true か false を指定してください。", "true or false", 0, {}});
+    }
+    if (!errors.empty()) {
+      return ProblemResponse(Error::Invalid("取り込みの指定に誤りがあります。",
+                                            "invalid import parameters", std::move(errors)));
+    }
+    auto summary = service_.Import(actor, def, req.body,
+                                   format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx,
+                                   mode == "upsert" ? ImportMode::kUpsert : ImportMode::kInsert,
+                                   dry == "true");
+    if (!summary.ok()) return ProblemResponse(summary.error());
+    return JsonResponse(200, {{"dry_run", summary->dry_run},
+                              {"created", summary->created},
+                              {"updated", summary->updated},
+                              {"unchanged", summary->unchanged}});
+  }
+
+  // {id}, {id}/history, {id}/archive, {id}/restore
+  const size_t slash = rest.find('/');
+  const auto id = ParseId(rest.substr(0, slash));
+  if (!id) return NotFound();
+  const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (action.empty()) {
+    if (get) {
+      auto rec = service_.Get(actor, def, *id);
+      if (!rec.ok()) return ProblemResponse(rec.error());
+      HttpResponse r = JsonResponse(200, *rec);
+      r.headers.emplace_back("ETag", "\"" + std::to_string((*rec)["version"].get<int64_t>()) + "\"");
+      return r;
+    }
+    if (req.method == "PATCH") {
+      auto body = ParseJsonBody(req, limits_.json_max_depth);
+      if (!body.ok()) return ProblemResponse(body.error());
+      auto version = ExpectedVersion(req, *body);
+      if (!version.ok()) return ProblemResponse(version.error());
+      return FromResult(service_.Update(actor, def, *id, *version, *body));
+    }
+    return MethodNotAllowed("GET, HEAD, PATCH");
+  }
+  if (action == "history") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    return FromResult(service_.History(actor, def, *id));
+  }
+  if (action == "archive" || action == "restore") {
+    if (req.method != "POST") return MethodNotAllowed("POST");
+    json body = json::object();
+    if (!req.body.empty()) {
+      auto parsed = ParseJsonBody(req, limits_.json_max_depth);
+      if (!parsed.ok()) return ProblemResponse(parsed.error());
+      body = std::move(parsed).value();
+    }
+    auto version = ExpectedVersion(req, body);
+    if (!version.ok()) return ProblemResponse(version.error());
+    return FromResult(service_.SetArchived(actor, def, *id, *version, action == "archive"));
+  }
+  return NotFound();
+}
+
+}  // namespace mamori::api

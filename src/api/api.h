@@ -1,0 +1,65 @@
+// The REST API and the UI's static files: one entry point, Handle(), from request to response.
+// Register endpoints are derived from the register definitions; there is no per-register
+// handler. Every register endpoint goes through RegisterService, which asks the Authorizer.
+//
+// Thread-safety: Handle() is thread-safe. Api keeps references to its dependencies, which
+// must outlive it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/http.h"
+#include "common/clock.h"
+#include "policy/catalog.h"
+#include "registers/registry.h"
+#include "registers/service.h"
+
+namespace mamori::api {
+
+struct ApiLimits {
+  size_t json_body_bytes = 1u << 20;     // JSON request bodies
+  size_t import_body_bytes = 64u << 20;  // import file uploads
+  int json_max_depth = 32;               // nesting of JSON bodies
+};
+
+class StaticFiles;
+
+class Api {
+ public:
+  // `static_dir` is the built UI (web/dist); empty or missing means the API only.
+  Api(const registers::Registry& registry, registers::RegisterService& service,
+      const policy::Catalog& catalog, std::string version, std::string static_dir,
+      ApiLimits limits = {});
+  ~Api();
+
+  HttpResponse Handle(const HttpRequest& request) const;
+
+  // The body size allowed for a request, decided from its method and path before the body
+  // is read.
+  size_t BodyLimit(std::string_view method, std::string_view path) const;
+
+  bool has_ui() const;
+
+ private:
+  HttpResponse HandleApi(const HttpRequest& req, std::string_view rest) const;
+  HttpResponse HandleRegister(const HttpRequest& req, const registers::RegisterDef& def,
+                              std::string_view rest) const;
+
+  const registers::Registry& registry_;
+  registers::RegisterService& service_;
+  const policy::Catalog& catalog_;
+  std::string version_;
+  ApiLimits limits_;
+  std::string meta_json_;    // GET /api/v1/meta, rendered once
+  std::string policy_json_;  // GET /api/v1/policy, rendered once
+  std::unique_ptr<StaticFiles> static_files_;
+};
+
+// Deepest nesting of arrays and objects in `text` (strings skipped); stops counting early
+// once `limit` is exceeded. Used to refuse hostile bodies before the JSON parser recurses.
+int JsonDepth(std::string_view text, int limit);
+
+}  // namespace mamori::api

@@ -1,0 +1,86 @@
+// The register mechanism: one definition per register (fields, types, enumerations, required
+// and unique fields, references, Japanese and English labels, domain rules). Storage, the
+// REST API, validation, import and export, change history and the UI all derive from it.
+//
+// Definitions are immutable values built at start-up in one place (registers/catalog.cc) and
+// shared read-only across threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+
+namespace mamori::registers {
+
+struct Label {
+  std::string ja;
+  std::string en;
+};
+
+enum class FieldType { kText, kTextarea, kInteger, kBoolean, kDate, kEnum, kRef, kEmail };
+const char* FieldTypeName(FieldType t);
+
+struct EnumOption {
+  std::string value;  // stored and sent in the API, [a-z0-9_]
+  Label label;
+};
+
+struct FieldDef {
+  std::string name;  // [a-z][a-z0-9_]*, not a reserved member name
+  FieldType type = FieldType::kText;
+  Label label;
+  Label help;
+  bool required = false;
+  bool unique = false;      // unique across the register, archived records included
+  bool list = true;         // shown as a column in the UI list
+  bool searchable = false;  // part of the text search (`q`)
+  bool sortable = true;
+  bool filterable = false;  // `?name=value` exact-match filter
+  int max_length = 200;     // text, textarea, email: code points
+  int64_t min = INT64_MIN;  // integer bounds
+  int64_t max = INT64_MAX;
+  std::vector<EnumOption> options;  // enum
+  std::string ref;                  // ref: key of the referenced register
+};
+
+// What domain rules may look up while a record is validated (inside the same transaction).
+class RuleContext {
+ public:
+  virtual ~RuleContext() = default;
+  // The active record `id` of register `key` as API JSON, or nullopt.
+  virtual std::optional<nlohmann::json> Lookup(const std::string& key, int64_t id) = 0;
+};
+
+// A domain rule beyond field checks. `candidate` is the record as it would be stored (API
+// JSON, all fields present, absent ones null). Append errors naming the field.
+using RecordRule = std::function<void(const nlohmann::json& candidate, RuleContext& ctx,
+                                      std::vector<FieldError>& errors)>;
+
+struct RegisterDef {
+  std::string key;   // [a-z][a-z0-9_]*; table r_{key}
+  std::string path;  // URL path below /api/v1, e.g. "organization/units"
+  Label label;
+  std::string key_field;    // unique natural key used by import upsert and references in files
+  std::string title_field;  // what people call a record (shown for references)
+  std::string default_sort;
+  std::vector<FieldDef> fields;
+  std::vector<RecordRule> rules;
+
+  const FieldDef* Field(std::string_view name) const;
+};
+
+// Checks a definition's own consistency (names, key and title fields exist and are unique or
+// required, enum options present, references name known registers). A failure is a bug in
+// the definition: reported at start-up.
+Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterDef*>& all);
+
+// Members every record has besides its fields; no field may use these names.
+bool IsReservedMember(std::string_view name);
+
+}  // namespace mamori::registers

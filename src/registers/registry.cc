@@ -1,0 +1,144 @@
+#include "registers/registry.h"
+
+#include <nlohmann/json.hpp>
+
+namespace mamori::registers {
+
+using nlohmann::json;
+
+Result<std::unique_ptr<Registry>> Registry::Create(std::vector<RegisterDef> defs) {
+  std::vector<const RegisterDef*> all;
+  for (const auto& d : defs) all.push_back(&d);
+  for (size_t i = 0; i < defs.size(); ++i) {
+    MAMORI_TRY(CheckDefinition(defs[i], all));
+    for (size_t j = 0; j < i; ++j) {
+      if (defs[j].key == defs[i].key || defs[j].path == defs[i].path) {
+        return Error::Internal("duplicate register key or path: " + defs[i].key);
+      }
+    }
+  }
+  return std::unique_ptr<Registry>(new Registry(std::move(defs)));
+}
+
+const RegisterDef* Registry::ByKey(std::string_view key) const {
+  for (const auto& d : defs_) {
+    if (d.key == key) return &d;
+  }
+  return nullptr;
+}
+
+const RegisterDef* Registry::ByPathPrefix(std::string_view path, std::string_view& rest) const {
+  const RegisterDef* best = nullptr;
+  for (const auto& d : defs_) {
+    if (path.size() < d.path.size() || path.substr(0, d.path.size()) != d.path) continue;
+    if (path.size() > d.path.size() && path[d.path.size()] != '/') continue;
+    if (best == nullptr || d.path.size() > best->path.size()) best = &d;
+  }
+  if (best != nullptr) {
+    rest = path.substr(best->path.size());
+    if (!rest.empty()) rest.remove_prefix(1);
+  }
+  return best;
+}
+
+namespace {
+
+std::string ColumnType(const FieldDef& f) {
+  switch (f.type) {
+    case FieldType::kInteger:
+    case FieldType::kBoolean: return "INTEGER";
+    case FieldType::kRef: return "INTEGER REFERENCES r_" + f.ref + "(id)";
+    default: return "TEXT";
+  }
+}
+
+json LabelJson(const Label& l) { return json{{"ja", l.ja}, {"en", l.en}}; }
+
+}  // namespace
+
+std::vector<store::Migration> Registry::Migrations() const {
+  std::vector<store::Migration> out;
+  out.push_back({"core/001-record-history",
+                 "change history of register records",
+                 {"CREATE TABLE record_history ("
+                  "id INTEGER PRIMARY KEY AUTOINCREMENT, register TEXT NOT NULL, "
+                  "record_id INTEGER NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL, "
+                  "actor TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL, "
+                  "changes TEXT NOT NULL)",
+                  "CREATE INDEX record_history_record ON record_history(register, record_id, "
+                  "version)"}});
+  for (const auto& d : defs_) {
+    const std::string table = "r_" + d.key;
+    out.push_back({"register/" + d.key + "/create",
+                   "create register " + d.key,
+                   {"CREATE TABLE " + table +
+                    " (id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, "
+                    "archived INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, "
+                    "updated_at TEXT NOT NULL, created_by TEXT NOT NULL, "
+                    "updated_by TEXT NOT NULL, search TEXT NOT NULL DEFAULT '')",
+                    "CREATE INDEX " + table + "_archived ON " + table + "(archived, id)"}});
+    for (const auto& f : d.fields) {
+      const std::string col = "f_" + f.name;
+      out.push_back({"register/" + d.key + "/field/" + f.name,
+                     "add field " + d.key + "." + f.name,
+                     {"ALTER TABLE " + table + " ADD COLUMN " + col + " " + ColumnType(f)}});
+      if (f.unique) {
+        out.push_back({"register/" + d.key + "/unique/" + f.name,
+                       "unique " + d.key + "." + f.name,
+                       {"CREATE UNIQUE INDEX " + table + "_u_" + f.name + " ON " + table + "(" +
+                        col + ")"}});
+      } else if (f.filterable || f.type == FieldType::kRef || f.name == d.default_sort) {
+        out.push_back({"register/" + d.key + "/index/" + f.name,
+                       "index " + d.key + "." + f.name,
+                       {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table + "(" + col +
+                        ")"}});
+      }
+    }
+  }
+  return out;
+}
+
+void Registry::Describe(json& out) const {
+  out = json::array();
+  for (const auto& d : defs_) {
+    json fields = json::array();
+    for (const auto& f : d.fields) {
+      json jf{{"name", f.name},
+              {"type", FieldTypeName(f.type)},
+              {"label", LabelJson(f.label)},
+              {"help", LabelJson(f.help)},
+              {"required", f.required},
+              {"unique", f.unique},
+              {"list", f.list},
+              {"searchable", f.searchable},
+              {"sortable", f.sortable},
+              {"filterable", f.filterable}};
+      if (f.type == FieldType::kText || f.type == FieldType::kTextarea ||
+          f.type == FieldType::kEmail) {
+        jf["max_length"] = f.max_length;
+      }
+      if (f.type == FieldType::kInteger) {
+        if (f.min != INT64_MIN) jf["min"] = f.min;
+        if (f.max != INT64_MAX) jf["max"] = f.max;
+      }
+      if (f.type == FieldType::kEnum) {
+        json opts = json::array();
+        for (const auto& o : f.options) {
+          opts.push_back({{"value", o.value}, {"label", LabelJson(o.label)}});
+        }
+        jf["options"] = std::move(opts);
+      }
+      if (f.type == FieldType::kRef) jf["ref"] = f.ref;
+      fields.push_back(std::move(jf));
+    }
+    out.push_back({{"key", d.key},
+                   {"path", d.path},
+                   {"label", LabelJson(d.label)},
+                   {"key_field", d.key_field},
+                   {"title_field", d.title_field},
+                   {"default_sort", d.default_sort},
+                   {"fields", std::move(fields)}});
+  }
+}
+
+}  // namespace mamori::registers

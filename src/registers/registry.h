@@ -1,0 +1,44 @@
+// Registry: the set of register definitions of this installation, checked once at start-up,
+// and what derives from all of them together (schema migrations, the metadata the UI reads).
+//
+// Immutable after Create; thread-safe to share.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+#include "registers/definition.h"
+#include "store/store.h"
+
+namespace mamori::registers {
+
+class Registry {
+ public:
+  static Result<std::unique_ptr<Registry>> Create(std::vector<RegisterDef> defs);
+
+  const RegisterDef* ByKey(std::string_view key) const;
+  // The register whose path is a prefix of `path` at a segment boundary, with the rest of the
+  // path (without the separating '/') in `rest`.
+  const RegisterDef* ByPathPrefix(std::string_view path, std::string_view& rest) const;
+  const std::vector<RegisterDef>& all() const { return defs_; }
+
+  // Core tables plus, for every register, its table, one migration per field and per index,
+  // keyed so that adding a field to a definition later adds exactly one migration.
+  std::vector<store::Migration> Migrations() const;
+
+  // The definitions as the UI and API clients read them (GET /api/v1/meta "registers").
+  void Describe(nlohmann::json& out) const;
+
+ private:
+  explicit Registry(std::vector<RegisterDef> defs) : defs_(std::move(defs)) {}
+  std::vector<RegisterDef> defs_;
+};
+
+// The registers Mamori ships, in dependency order (a register after those it references).
+std::vector<RegisterDef> BuiltinRegisters();
+
+}  // namespace mamori::registers

@@ -1,0 +1,834 @@
+#include "registers/service.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
+#include "registers/record_codec.h"
+#include "registers/tabular.h"
+
+namespace mamori::registers {
+
+using nlohmann::json;
+using store::AsInt;
+using store::AsText;
+using store::Connection;
+using store::Row;
+using store::Value;
+
+namespace {
+
+constexpr int kBaseColumns = 7;  // id, version, archived, created_at, updated_at, by, by
+constexpr size_t kMaxExportRows = 200'000;
+constexpr size_t kMaxReportedErrors = 1000;
+
+std::string Table(const RegisterDef& d) { return "r_" + d.key; }
+std::string Col(const FieldDef& f) { return "f_" + f.name; }
+
+// SELECT list shared by every read: base columns, field columns, then for each reference the
+// referenced record's title and key (for `_refs` and export files).
+struct SelectPlan {
+  std::string sql;  // "SELECT … FROM r_x t LEFT JOIN …"
+  std::vector<const FieldDef*> refs;
+};
+
+SelectPlan PlanSelect(const Registry& reg, const RegisterDef& d) {
+  SelectPlan p;
+  std::string cols =
+      "t.id, t.version, t.archived, t.created_at, t.updated_at, t.created_by, t.updated_by";
+  for (const auto& f : d.fields) cols += ", t." + Col(f);
+  std::string joins;
+  for (const auto& f : d.fields) {
+    if (f.type != FieldType::kRef) continue;
+    const RegisterDef* target = reg.ByKey(f.ref);
+    const std::string alias = "j" + std::to_string(p.refs.size());
+    cols += ", " + alias + ".f_" + target->title_field + ", " + alias + ".f_" + target->key_field;
+    joins += " LEFT JOIN r_" + target->key + " " + alias + " ON " + alias + ".id = t." + Col(f);
+    p.refs.push_back(&f);
+  }
+  p.sql = "SELECT " + cols + " FROM " + Table(d) + " t" + joins;
+  return p;
+}
+
+json FieldFromColumn(const FieldDef& f, const Value& v) {
+  if (store::IsNull(v)) return nullptr;
+  switch (f.type) {
+    case FieldType::kInteger:
+    case FieldType::kRef: return AsInt(v);
+    case FieldType::kBoolean: return AsInt(v) != 0;
+    default: return AsText(v);
+  }
+}
+
+json RowToJson(const RegisterDef& d, const SelectPlan& p, const Row& row) {
+  json r = json::object();
+  r["id"] = AsInt(row[0]);
+  r["version"] = AsInt(row[1]);
+  r["archived"] = AsInt(row[2]) != 0;
+  r["created_at"] = AsText(row[3]);
+  r["updated_at"] = AsText(row[4]);
+  r["created_by"] = AsText(row[5]);
+  r["updated_by"] = AsText(row[6]);
+  size_t c = kBaseColumns;
+  for (const auto& f : d.fields) r[f.name] = FieldFromColumn(f, row[c++]);
+  json refs = json::object();
+  for (const FieldDef* f : p.refs) {
+    const Value& title = row[c];
+    const Value& key = row[c + 1];
+    c += 2;
+    if (!r[f->name].is_null()) {
+      refs[f->name] = {{"id", r[f->name]}, {"label", AsText(title)}, {"key", AsText(key)}};
+    }
+  }
+  r["_refs"] = std::move(refs);
+  return r;
+}
+
+Value ToColumn(const FieldDef& f, const json& v) {
+  if (v.is_null()) return std::monostate{};
+  switch (f.type) {
+    case FieldType::kInteger:
+    case FieldType::kRef: return v.get<int64_t>();
+    case FieldType::kBoolean: return int64_t{v.get<bool>() ? 1 : 0};
+    default: return v.get<std::string>();
+  }
+}
+
+std::string SearchText(const RegisterDef& d, const json& rec) {
+  std::string s;
+  for (const auto& f : d.fields) {
+    if (!f.searchable) continue;
+    const json& v = rec[f.name];
+    if (v.is_null()) continue;
+    std::string text = internal::DisplayValue(f, v);
+    if (f.type == FieldType::kEnum) text += " " + v.get<std::string>();
+    s += NormalizeForSearch(text);
+    s += '\n';
+  }
+  return s;
+}
+
+std::string EscapeLike(std::string_view s) {
+  std::string r;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') r += '\\';
+    r += c;
+  }
+  return r;
+}
+
+// WHERE clause and parameters for a list query.
+void BuildWhere(const RegisterDef& d, const ListQuery& q, std::string& where,
+                std::vector<Value>& params) {
+  std::vector<std::string> conds;
+  if (q.archived == ArchivedFilter::kExclude) conds.push_back("t.archived = 0");
+  if (q.archived == ArchivedFilter::kOnly) conds.push_back("t.archived = 1");
+  const std::string norm = NormalizeForSearch(q.q);
+  size_t start = 0;
+  while (start < norm.size()) {
+    size_t end = norm.find(' ', start);
+    if (end == std::string::npos) end = norm.size();
+    if (end > start) {
+      conds.push_back("t.search LIKE ? ESCAPE '\\'");
+      params.emplace_back("%" + EscapeLike(norm.substr(start, end - start)) + "%");
+    }
+    start = end + 1;
+  }
+  for (const auto& [f, raw] : q.filters) {
+    if (raw.empty()) {
+      conds.push_back("t." + Col(*f) + " IS NULL");
+      continue;
+    }
+    conds.push_back("t." + Col(*f) + " = ?");
+    switch (f->type) {
+      case FieldType::kInteger:
+      case FieldType::kRef: {
+        int64_t v = 0;
+        std::from_chars(raw.data(), raw.data() + raw.size(), v);
+        params.emplace_back(v);
+        break;
+      }
+      case FieldType::kBoolean: params.emplace_back(int64_t{raw == "true" ? 1 : 0}); break;
+      default: params.emplace_back(raw);
+    }
+  }
+  where.clear();
+  for (size_t i = 0; i < conds.size(); ++i) where += (i == 0 ? " WHERE " : " AND ") + conds[i];
+}
+
+std::string OrderBy(const RegisterDef& d, const ListQuery& q) {
+  const std::string field = q.sort.empty() ? d.default_sort : q.sort;
+  const char* dir = q.descending ? " DESC" : " ASC";
+  return " ORDER BY t.f_" + field + dir + ", t.id" + dir;
+}
+
+Error ValidationError(std::vector<FieldError> errors, bool import) {
+  std::string ja, en;
+  if (import) {
+    ja = std::to_string(errors.size()) + " 件の誤りがあるため、取り込みませんでした。";
+    en = std::to_string(errors.size()) + " errors; nothing was imported";
+  } else if (errors.size() == 1) {
+    const auto& e = errors[0];
+    ja = (e.label.empty() ? "" : "「" + e.label + "」: ") + e.message;
+    en = (e.field.empty() ? "" : e.field + ": ") + e.message_en;
+  } else {
+    ja = "入力内容に " + std::to_string(errors.size()) + " 件の誤りがあります。";
+    en = std::to_string(errors.size()) + " invalid fields";
+  }
+  return Error::Invalid(std::move(ja), std::move(en), std::move(errors));
+}
+
+// RuleContext over the open transaction.
+class TxContext final : public RuleContext {
+ public:
+  TxContext(Connection& c, const Registry& reg) : c_(c), reg_(reg) {}
+  std::optional<json> Lookup(const std::string& key, int64_t id) override {
+    const RegisterDef* d = reg_.ByKey(key);
+    if (d == nullptr) return std::nullopt;
+    const SelectPlan p = PlanSelect(reg_, *d);
+    const Value params[] = {id};
+    auto rows = c_.Query(p.sql + " WHERE t.id = ? AND t.archived = 0", params);
+    if (!rows.ok() || rows->empty()) return std::nullopt;
+    return RowToJson(*d, p, rows->front());
+  }
+
+ private:
+  Connection& c_;
+  const Registry& reg_;
+};
+
+// The checks that need the database and the rules: required, references, uniqueness.
+Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, const json& rec,
+                   int64_t self_id, std::vector<FieldError>& errors) {
+  TxContext ctx(c, reg);
+  for (const auto& f : d.fields) {
+    const json& v = rec[f.name];
+    if (v.is_null()) {
+      if (f.required) errors.push_back(internal::MakeFieldError(f, "必須です。", "is required"));
+      continue;
+    }
+    if (f.type == FieldType::kRef && !ctx.Lookup(f.ref, v.get<int64_t>())) {
+      errors.push_back(internal::MakeFieldError(
+          f, "参照先が見つからないか、アーカイブされています(ID " +
+                 std::to_string(v.get<int64_t>()) + ")。",
+          "no active record with id " + std::to_string(v.get<int64_t>())));
+    }
+    if (f.unique) {
+      const Value params[] = {ToColumn(f, v), self_id};
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows,
+          c.Query("SELECT id FROM " + Table(d) + " WHERE " + Col(f) + " = ? AND id != ?", params));
+      if (!rows.empty()) {
+        errors.push_back(internal::MakeFieldError(
+            f, "「" + internal::DisplayValue(f, v) + "」は既に登録されています。",
+            "already registered"));
+      }
+    }
+  }
+  if (errors.empty()) {
+    for (const auto& rule : d.rules) rule(rec, ctx, errors);
+  }
+  return {};
+}
+
+json Changes(const RegisterDef& d, const json* before, const json& after) {
+  json changes = json::array();
+  for (const auto& f : d.fields) {
+    const json& to = after[f.name];
+    const json from = before ? (*before)[f.name] : json(nullptr);
+    if (from == to) continue;
+    changes.push_back({{"field", f.name}, {"label", f.label.ja}, {"from", from}, {"to", to}});
+  }
+  return changes;
+}
+
+Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
+                     std::string_view action, const Actor& actor, const std::string& at,
+                     const json& changes) {
+  const Value params[] = {d.key, id, version, std::string(action), actor.id, actor.address, at,
+                          changes.dump()};
+  auto r = c.Exec(
+      "INSERT INTO record_history (register, record_id, version, action, actor, address, at, "
+      "changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      params);
+  if (!r.ok()) return std::move(r).error();
+  return {};
+}
+
+Result<int64_t> InsertRecord(Connection& c, const RegisterDef& d, const json& rec,
+                             const Actor& actor, const std::string& now) {
+  std::string cols = "version, archived, created_at, updated_at, created_by, updated_by, search";
+  std::string qs = "1, 0, ?, ?, ?, ?, ?";
+  std::vector<Value> params = {now, now, actor.id, actor.id, SearchText(d, rec)};
+  for (const auto& f : d.fields) {
+    cols += ", " + Col(f);
+    qs += ", ?";
+    params.push_back(ToColumn(f, rec[f.name]));
+  }
+  MAMORI_TRY(c.Exec("INSERT INTO " + Table(d) + " (" + cols + ") VALUES (" + qs + ")", params));
+  return c.LastInsertId();
+}
+
+Status UpdateRecord(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
+                    const json& rec, const Actor& actor, const std::string& now) {
+  std::string sets = "version = version + 1, updated_at = ?, updated_by = ?, search = ?";
+  std::vector<Value> params = {now, actor.id, SearchText(d, rec)};
+  for (const auto& f : d.fields) {
+    sets += ", " + Col(f) + " = ?";
+    params.push_back(ToColumn(f, rec[f.name]));
+  }
+  params.emplace_back(id);
+  params.emplace_back(version);
+  MAMORI_ASSIGN_OR_RETURN(
+      int64_t n,
+      c.Exec("UPDATE " + Table(d) + " SET " + sets + " WHERE id = ? AND version = ?", params));
+  if (n != 1) {
+    return Error::Conflict("他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
+                           "the record was changed by someone else (stale version)");
+  }
+  return {};
+}
+
+Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d, int64_t id) {
+  const SelectPlan p = PlanSelect(reg, d);
+  const Value params[] = {id};
+  MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query(p.sql + " WHERE t.id = ?", params));
+  if (rows.empty()) {
+    return Error::NotFound("記録が見つかりません(ID " + std::to_string(id) + ")。",
+                           d.key + " " + std::to_string(id) + " not found");
+  }
+  return RowToJson(d, p, rows.front());
+}
+
+// Only the field members of a full record, for candidates and diffs.
+json FieldsOnly(const RegisterDef& d, const json& rec) {
+  json out = json::object();
+  for (const auto& f : d.fields) out[f.name] = rec.contains(f.name) ? rec[f.name] : json(nullptr);
+  return out;
+}
+
+// Applies an API body onto `candidate`; unknown and reserved members are errors.
+void ApplyBody(const RegisterDef& d, const json& body, json& candidate,
+               std::vector<FieldError>& errors, bool allow_version) {
+  for (const auto& [name, value] : body.items()) {
+    if (name == "version" && allow_version) continue;
+    if (name == "_refs" || name == "id" || name == "created_at" || name == "updated_at" ||
+        name == "created_by" || name == "updated_by" || name == "archived" || name == "version") {
+      // Read-only members that clients echo back are ignored, not errors.
+      continue;
+    }
+    const FieldDef* f = d.Field(name);
+    if (f == nullptr) {
+      errors.push_back({name, name, "不明な項目です。", "unknown field", 0, {}});
+      continue;
+    }
+    json v;
+    if (auto e = internal::CoerceApiValue(*f, value, v)) {
+      errors.push_back(std::move(*e));
+      continue;
+    }
+    candidate[name] = std::move(v);
+  }
+}
+
+}  // namespace
+
+Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& params,
+                                 const std::vector<std::string_view>& also_allowed) {
+  ListQuery q;
+  std::vector<FieldError> errors;
+  std::set<std::string> seen;
+  auto bad = [&](const std::string& name, std::string ja, std::string en) {
+    errors.push_back({name, name, std::move(ja), std::move(en), 0, {}});
+  };
+  auto parse_int = [](const std::string& s, int64_t& out) {
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  for (const auto& [name, value] : params) {
+    if (std::find(also_allowed.begin(), also_allowed.end(), name) != also_allowed.end()) continue;
+    if (!seen.insert(name).second) {
+      bad(name, "同じパラメータが複数指定されています。", "parameter given twice");
+      continue;
+    }
+    if (name == "q") {
+      if (Utf8Length(value) > 200 || !IsValidUtf8(value)) {
+        bad(name, "検索語は 200 文字以内で指定してください。", "at most 200 characters");
+      }
+      q.q = value;
+    } else if (name == "limit") {
+      int64_t v = 0;
+      if (!parse_int(value, v) || v < 1 || v > 500) {
+        bad(name, "1 以上 500 以下の整数で指定してください。", "must be an integer 1..500");
+      } else {
+        q.limit = static_cast<int>(v);
+      }
+    } else if (name == "offset") {
+      int64_t v = 0;
+      if (!parse_int(value, v) || v < 0 || v > 1'000'000'000) {
+        bad(name, "0 以上の整数で指定してください。", "must be a non-negative integer");
+      } else {
+        q.offset = v;
+      }
+    } else if (name == "sort") {
+      std::string_view s = value;
+      q.descending = !s.empty() && s.front() == '-';
+      if (q.descending) s.remove_prefix(1);
+      const FieldDef* f = def.Field(s);
+      if (f == nullptr || !f->sortable) {
+        bad(name, "並べ替えに使えない項目です: " + value, "not a sortable field: " + value);
+      } else {
+        q.sort = std::string(s);
+      }
+    } else if (name == "archived") {
+      if (value == "exclude") {
+        q.archived = ArchivedFilter::kExclude;
+      } else if (value == "include") {
+        q.archived = ArchivedFilter::kInclude;
+      } else if (value == "only") {
+        q.archived = ArchivedFilter::kOnly;
+      } else {
+        bad(name, "exclude、include、only のいずれかを指定してください。",
+            "must be exclude, include or only");
+      }
+    } else if (const FieldDef* f = def.Field(name); f != nullptr && f->filterable) {
+      bool valid = true;
+      int64_t iv = 0;
+      switch (f->type) {
+        case FieldType::kInteger:
+        case FieldType::kRef: valid = value.empty() || parse_int(value, iv); break;
+        case FieldType::kBoolean: valid = value == "true" || value == "false"; break;
+        case FieldType::kEnum:
+          valid = value.empty() || std::any_of(f->options.begin(), f->options.end(),
+                                               [&](const EnumOption& o) { return o.value == value; });
+          break;
+        default: valid = IsValidUtf8(value) && value.size() <= 1000;
+      }
+      if (!valid) {
+        bad(name, "「" + f->label.ja + "」の絞り込み条件が正しくありません。",
+            "invalid filter value");
+      } else {
+        q.filters.emplace_back(f, value);
+      }
+    } else {
+      bad(name, "不明なパラメータです: " + name, "unknown parameter: " + name);
+    }
+  }
+  if (!errors.empty()) return ValidationError(std::move(errors), false);
+  return q;
+}
+
+Result<json> RegisterService::List(const Actor& actor, const RegisterDef& def,
+                                   const ListQuery& q) {
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
+  json out;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    std::string where;
+    std::vector<Value> params;
+    BuildWhere(def, q, where, params);
+    MAMORI_ASSIGN_OR_RETURN(auto count_rows,
+                            c.Query("SELECT count(*) FROM " + Table(def) + " t" + where, params));
+    const SelectPlan p = PlanSelect(registry_, def);
+    params.emplace_back(int64_t{q.limit});
+    params.emplace_back(q.offset);
+    MAMORI_ASSIGN_OR_RETURN(auto rows,
+                            c.Query(p.sql + where + OrderBy(def, q) + " LIMIT ? OFFSET ?", params));
+    json items = json::array();
+    for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
+    out = {{"items", std::move(items)},
+           {"total", AsInt(count_rows.at(0).at(0))},
+           {"limit", q.limit},
+           {"offset", q.offset}};
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<json> RegisterService::Get(const Actor& actor, const RegisterDef& def, int64_t id) {
+  json out;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &out));
+  return out;
+}
+
+Result<int64_t> RegisterService::Count(const Actor& actor, const RegisterDef& def) {
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
+  int64_t n = 0;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(auto rows,
+                            c.Query("SELECT count(*) FROM " + Table(def) + " WHERE archived = 0"));
+    n = AsInt(rows.at(0).at(0));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return n;
+}
+
+Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
+                                     const json& body) {
+  if (!body.is_object()) {
+    return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
+  }
+  json candidate = FieldsOnly(def, json::object());
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, &candidate));
+  std::vector<FieldError> errors;
+  ApplyBody(def, body, candidate, errors, /*allow_version=*/false);
+  if (!errors.empty()) return ValidationError(std::move(errors), false);
+  json out;
+  Status st = store_.Write([&](Connection& c) -> Status {
+    MAMORI_TRY(CheckRecord(c, registry_, def, candidate, 0, errors));
+    if (!errors.empty()) return ValidationError(std::move(errors), false);
+    const std::string now = FormatIso8601(clock_.Now());
+    MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
+    MAMORI_TRY(AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
+    MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def, int64_t id,
+                                     int64_t version, const json& body) {
+  if (!body.is_object()) {
+    return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
+  }
+  json out;
+  Status st = store_.Write([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kUpdate, &current));
+    if (current["version"] != version) {
+      return Error::Conflict(
+          "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
+          "stale version: current is " + current["version"].dump());
+    }
+    if (current["archived"] == true) {
+      return Error::Conflict("アーカイブ済みの記録は更新できません。先に復元してください。",
+                             "archived records cannot be updated");
+    }
+    const json before = FieldsOnly(def, current);
+    json candidate = before;
+    std::vector<FieldError> errors;
+    ApplyBody(def, body, candidate, errors, /*allow_version=*/true);
+    if (errors.empty()) MAMORI_TRY(CheckRecord(c, registry_, def, candidate, id, errors));
+    if (!errors.empty()) return ValidationError(std::move(errors), false);
+    json changes = Changes(def, &before, candidate);
+    if (changes.empty()) {
+      out = std::move(current);
+      return {};
+    }
+    const std::string now = FormatIso8601(clock_.Now());
+    MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
+    MAMORI_TRY(AppendHistory(c, def, id, version + 1, "update", actor, now, changes));
+    MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef& def, int64_t id,
+                                          int64_t version, bool archived) {
+  json out;
+  Status st = store_.Write([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kArchive, &current));
+    if (current["version"] != version) {
+      return Error::Conflict(
+          "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
+          "stale version: current is " + current["version"].dump());
+    }
+    if (current["archived"] == archived) {
+      out = std::move(current);
+      return {};
+    }
+    if (!archived) {
+      // A restored record must still satisfy the rules (its parent may be archived now).
+      std::vector<FieldError> errors;
+      MAMORI_TRY(CheckRecord(c, registry_, def, FieldsOnly(def, current), id, errors));
+      if (!errors.empty()) return ValidationError(std::move(errors), false);
+    }
+    const std::string now = FormatIso8601(clock_.Now());
+    const Value params[] = {int64_t{archived ? 1 : 0}, now, actor.id, id, version};
+    MAMORI_ASSIGN_OR_RETURN(
+        int64_t n, c.Exec("UPDATE " + Table(def) +
+                              " SET archived = ?, version = version + 1, updated_at = ?, "
+                              "updated_by = ? WHERE id = ? AND version = ?",
+                          params));
+    if (n != 1) return Error::Conflict("更新が競合しました。", "stale version");
+    const json changes = json::array(
+        {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
+    MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor,
+                             now, changes));
+    MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<json> RegisterService::History(const Actor& actor, const RegisterDef& def, int64_t id) {
+  json out;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &current));
+    const Value params[] = {def.key, id};
+    MAMORI_ASSIGN_OR_RETURN(
+        auto rows, c.Query("SELECT version, action, actor, at, changes FROM record_history "
+                           "WHERE register = ? AND record_id = ? ORDER BY id DESC",
+                           params));
+    json items = json::array();
+    for (const auto& r : rows) {
+      items.push_back({{"version", AsInt(r[0])},
+                       {"action", AsText(r[1])},
+                       {"actor", AsText(r[2])},
+                       {"at", AsText(r[3])},
+                       {"changes", json::parse(AsText(r[4]), nullptr, false)}});
+    }
+    out = {{"items", std::move(items)}};
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef& def,
+                                           const ListQuery& q, FileFormat format) {
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kExport, nullptr));
+  std::vector<tabular::Row> rows;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    std::string where;
+    std::vector<Value> params;
+    BuildWhere(def, q, where, params);
+    const SelectPlan p = PlanSelect(registry_, def);
+    MAMORI_ASSIGN_OR_RETURN(auto data,
+                            c.Query(p.sql + where + OrderBy(def, q), params, kMaxExportRows));
+    tabular::Row header;
+    for (const auto& f : def.fields) header.push_back(f.label.ja);
+    rows.push_back(std::move(header));
+    for (const auto& r : data) {
+      const json rec = RowToJson(def, p, r);
+      tabular::Row out;
+      for (const auto& f : def.fields) {
+        if (f.type == FieldType::kRef) {
+          const json& ref = rec["_refs"].contains(f.name) ? rec["_refs"][f.name] : json();
+          out.push_back(ref.is_object() ? ref["key"].get<std::string>() : "");
+        } else {
+          out.push_back(internal::DisplayValue(f, rec[f.name]));
+        }
+      }
+      rows.push_back(std::move(out));
+    }
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  const std::string day = FormatIso8601(clock_.Now()).substr(0, 10);
+  std::string stamp;
+  for (char ch : day) {
+    if (ch != '-') stamp += ch;
+  }
+  if (format == FileFormat::kCsv) {
+    return ExportFile{tabular::WriteCsv(rows), "text/csv; charset=utf-8",
+                      def.key + "-" + stamp + ".csv"};
+  }
+  MAMORI_ASSIGN_OR_RETURN(std::string bytes, tabular::WriteXlsx(rows, def.label.ja));
+  return ExportFile{std::move(bytes),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    def.key + "-" + stamp + ".xlsx"};
+}
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<ImportSummary> RegisterService::Import(const Actor& actor, const RegisterDef& def,
+                                              std::string_view bytes, FileFormat format,
+                                              ImportMode mode, bool dry_run) {
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kImport, nullptr));
+  tabular::Sheet sheet;
+  {
+    auto parsed = format == FileFormat::kCsv ? tabular::ReadCsv(bytes) : tabular::ReadXlsx(bytes);
+    if (!parsed.ok()) return std::move(parsed).error();
+    sheet = std::move(parsed).value();
+  }
+  if (sheet.rows.empty()) {
+    return Error::Invalid("ファイルが空です(見出し行がありません)。", "the file is empty");
+  }
+  std::vector<FieldError> errors;
+  auto file_error = [&](size_t row, std::string column, const FieldDef* f, std::string ja,
+                        std::string en) {
+    if (errors.size() >= kMaxReportedErrors) return;
+    errors.push_back({f ? f->name : "", f ? f->label.ja : "", std::move(ja), std::move(en),
+                      static_cast<int>(row), std::move(column)});
+  };
+
+  // Map header cells to fields: Japanese label, English label or field name, in any order.
+  const auto& header = sheet.rows[0];
+  const size_t header_row = sheet.source_rows.empty() ? 1 : sheet.source_rows[0];
+  std::vector<const FieldDef*> column_field(header.size(), nullptr);
+  std::map<std::string, size_t> field_column;
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string h(TrimSpace(header[i]));
+    if (h.empty()) continue;
+    const FieldDef* match = nullptr;
+    for (const auto& f : def.fields) {
+      if (h == f.label.ja || Lower(h) == Lower(f.label.en) || h == f.name) match = &f;
+    }
+    if (match == nullptr) {
+      file_error(header_row, h, nullptr, "不明な列です: 「" + h + "」",
+                 "unknown column: " + h);
+      continue;
+    }
+    if (field_column.count(match->name)) {
+      file_error(header_row, h, match, "同じ項目の列が複数あります。", "duplicate column");
+      continue;
+    }
+    column_field[i] = match;
+    field_column[match->name] = i;
+  }
+  const FieldDef* key_field = def.Field(def.key_field);
+  if (!field_column.count(key_field->name)) {
+    file_error(header_row, key_field->label.ja, key_field,
+               "キーの列「" + key_field->label.ja + "」がありません。", "missing key column");
+  }
+  if (mode == ImportMode::kInsert) {
+    for (const auto& f : def.fields) {
+      if (f.required && !field_column.count(f.name)) {
+        file_error(header_row, f.label.ja, &f, "必須の列「" + f.label.ja + "」がありません。",
+                   "missing required column " + f.name);
+      }
+    }
+  }
+  if (!errors.empty()) return ValidationError(std::move(errors), true);
+
+  ImportSummary summary;
+  summary.dry_run = dry_run;
+  Status st = store_.Write(
+      [&](Connection& c) -> Status {
+        const std::string now = FormatIso8601(clock_.Now());
+        std::map<std::string, size_t> keys_seen;  // key value -> first row
+        for (size_t r = 1; r < sheet.rows.size(); ++r) {
+          const auto& cells = sheet.rows[r];
+          const size_t row_no = r < sheet.source_rows.size() ? sheet.source_rows[r] : r + 1;
+          std::set<std::string> bad_cells;  // fields whose cell could not be read
+          json provided = json::object();
+          for (size_t i = 0; i < cells.size() && i < column_field.size(); ++i) {
+            const FieldDef* f = column_field[i];
+            if (f == nullptr) continue;
+            json v;
+            if (auto e = internal::CoerceCell(*f, cells[i], v)) {
+              file_error(row_no, header[i], f, e->message, e->message_en);
+              bad_cells.insert(f->name);
+              continue;
+            }
+            if (f->type == FieldType::kRef && !v.is_null()) {
+              // References in files name the target's key (e.g. 組織コード), not its id.
+              const RegisterDef* target = registry_.ByKey(f->ref);
+              const Value params[] = {v.get<std::string>()};
+              MAMORI_ASSIGN_OR_RETURN(
+                  auto rows, c.Query("SELECT id FROM r_" + target->key + " WHERE f_" +
+                                         target->key_field + " = ? AND archived = 0",
+                                     params));
+              if (rows.empty()) {
+                file_error(row_no, header[i], f,
+                           "「" + v.get<std::string>() + "」は「" + target->label.ja +
+                               "」に見つかりません(同じファイルの前の行で登録するか、先に登録してください)。",
+                           "no " + target->key + " with key " + v.get<std::string>());
+                bad_cells.insert(f->name);
+                continue;
+              }
+              v = AsInt(rows[0][0]);
+            }
+            provided[f->name] = std::move(v);
+          }
+          const json key = provided.contains(key_field->name) ? provided[key_field->name]
+                                                              : json(nullptr);
+          if (key.is_null()) {
+            if (bad_cells.count(key_field->name)) continue;
+            file_error(row_no, header[field_column[key_field->name]], key_field, "必須です。",
+                       "is required");
+            continue;
+          }
+          const std::string key_text = internal::DisplayValue(*key_field, key);
+          if (auto [it, inserted] = keys_seen.emplace(key_text, row_no); !inserted) {
+            file_error(row_no, header[field_column[key_field->name]], key_field,
+                       "ファイル内で重複しています(" + std::to_string(it->second) + " 行目)。",
+                       "duplicate key in file (row " + std::to_string(it->second) + ")");
+            continue;
+          }
+          // Existing record with this key (upsert), or a new one.
+          std::optional<json> existing;
+          if (mode == ImportMode::kUpsert) {
+            const Value params[] = {ToColumn(*key_field, key)};
+            MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM " + Table(def) + " WHERE " +
+                                                           Col(*key_field) + " = ?",
+                                                       params));
+            if (!rows.empty()) {
+              MAMORI_ASSIGN_OR_RETURN(existing, LoadRecord(c, registry_, def, AsInt(rows[0][0])));
+            }
+          }
+          json before = existing ? FieldsOnly(def, *existing) : FieldsOnly(def, json::object());
+          json candidate = before;
+          for (auto& [name, v] : provided.items()) candidate[name] = v;
+          std::vector<FieldError> row_errors;
+          const int64_t self_id = existing ? (*existing)["id"].get<int64_t>() : 0;
+          if (existing && (*existing)["archived"] == true) {
+            file_error(row_no, header[field_column[key_field->name]], key_field,
+                       "アーカイブ済みの記録です。先に復元してください。", "record is archived");
+            continue;
+          }
+          MAMORI_TRY(CheckRecord(c, registry_, def, candidate, self_id, row_errors));
+          if (!row_errors.empty() || !bad_cells.empty()) {
+            for (auto& e : row_errors) {
+              if (bad_cells.count(e.field)) continue;  // already reported for its cell
+              auto col = field_column.find(e.field);
+              file_error(row_no, col != field_column.end() ? header[col->second] : e.label,
+                         def.Field(e.field), e.message, e.message_en);
+            }
+            continue;
+          }
+          // Rows after an error are still written (and rolled back at the end) so that later
+          // rows are checked against the same picture the whole file would give.
+          if (existing) {
+            json changes = Changes(def, &before, candidate);
+            if (changes.empty()) {
+              ++summary.unchanged;
+              continue;
+            }
+            const int64_t v = (*existing)["version"].get<int64_t>();
+            MAMORI_TRY(UpdateRecord(c, def, self_id, v, candidate, actor, now));
+            MAMORI_TRY(AppendHistory(c, def, self_id, v + 1, "import", actor, now, changes));
+            ++summary.updated;
+          } else {
+            MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
+            MAMORI_TRY(AppendHistory(c, def, id, 1, "import", actor, now,
+                                     Changes(def, nullptr, candidate)));
+            ++summary.created;
+          }
+        }
+        if (!errors.empty()) return ValidationError(std::move(errors), true);
+        return {};
+      },
+      dry_run ? store::Store::Commit::kNo : store::Store::Commit::kYes);
+  if (!st.ok()) return std::move(st).error();
+  return summary;
+}
+
+}  // namespace mamori::registers

@@ -1,0 +1,101 @@
+// RegisterService: every operation on every register, derived from its definition: list
+// (filter, sort, pagination, kana/kanji text search), get, create, update with optimistic
+// concurrency, archive and restore (never hard delete), change history, and CSV/XLSX export
+// and all-or-nothing import.
+//
+// Each operation asks the Authorizer first, runs in one store transaction, and records a
+// history entry for every change in that same transaction.
+//
+// Thread-safety: thread-safe (state is the store and immutable definitions).
+// Errors: kInvalidInput naming fields (and rows/columns for imports), kNotFound, kConflict
+// (stale version, duplicate unique value), kPermissionDenied, kTooLarge.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "registers/access.h"
+#include "registers/registry.h"
+#include "store/store.h"
+
+namespace mamori::registers {
+
+enum class ArchivedFilter { kExclude, kInclude, kOnly };
+
+struct ListQuery {
+  std::string q;  // text search, terms separated by spaces (all must match)
+  std::string sort;  // field name; empty for the default
+  bool descending = false;
+  int limit = 50;    // 1..500
+  int64_t offset = 0;
+  ArchivedFilter archived = ArchivedFilter::kExclude;
+  std::vector<std::pair<const FieldDef*, std::string>> filters;  // exact match, raw text
+};
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// Parses URL query parameters into a ListQuery. Parameters named in `also_allowed` are
+// skipped (the caller handles them); anything else unknown is an error naming it.
+Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& params,
+                                 const std::vector<std::string_view>& also_allowed = {});
+
+enum class FileFormat { kCsv, kXlsx };
+enum class ImportMode { kInsert, kUpsert };
+
+struct ImportSummary {
+  bool dry_run = false;
+  int64_t created = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+};
+
+struct ExportFile {
+  std::string bytes;
+  std::string content_type;
+  std::string filename;  // e.g. "org_units-20261125.xlsx"
+};
+
+class RegisterService {
+ public:
+  RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,
+                  const Clock& clock)
+      : store_(store), registry_(registry), authorizer_(authorizer), clock_(clock) {}
+
+  // {"items": [...], "total": n, "limit": n, "offset": n}
+  Result<nlohmann::json> List(const Actor& actor, const RegisterDef& def, const ListQuery& q);
+  Result<nlohmann::json> Get(const Actor& actor, const RegisterDef& def, int64_t id);
+  Result<nlohmann::json> Create(const Actor& actor, const RegisterDef& def,
+                                const nlohmann::json& body);
+  // `version` is the version the caller last saw; a different current version is kConflict.
+  Result<nlohmann::json> Update(const Actor& actor, const RegisterDef& def, int64_t id,
+                                int64_t version, const nlohmann::json& body);
+  Result<nlohmann::json> SetArchived(const Actor& actor, const RegisterDef& def, int64_t id,
+                                     int64_t version, bool archived);
+  // {"items": [{"version", "action", "actor", "at", "changes": [...]}, ...]} newest first.
+  Result<nlohmann::json> History(const Actor& actor, const RegisterDef& def, int64_t id);
+
+  Result<ExportFile> Export(const Actor& actor, const RegisterDef& def, const ListQuery& q,
+                            FileFormat format);
+  Result<ImportSummary> Import(const Actor& actor, const RegisterDef& def,
+                               std::string_view bytes, FileFormat format, ImportMode mode,
+                               bool dry_run);
+
+  // Number of active (not archived) records, for the dashboard.
+  Result<int64_t> Count(const Actor& actor, const RegisterDef& def);
+
+ private:
+  store::Store& store_;
+  const Registry& registry_;
+  const Authorizer& authorizer_;
+  const Clock& clock_;
+};
+
+}  // namespace mamori::registers

@@ -1,0 +1,423 @@
+#include "server/server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/log.h"
+
+namespace mamori::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr const char* kCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'";
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Token bucket per client address.
+class RateLimiter {
+ public:
+  RateLimiter(double per_second, double burst) : rate_(per_second), burst_(burst) {}
+  bool Allow(const std::string& client) {
+    if (rate_ <= 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (buckets_.size() > 50'000) Prune(now);
+    auto [it, inserted] = buckets_.try_emplace(client, Bucket{burst_, now});
+    Bucket& b = it->second;
+    const double elapsed = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+    b.last = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  void Prune(std::chrono::steady_clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = now - it->second.last > std::chrono::minutes(5) ? buckets_.erase(it) : std::next(it);
+    }
+  }
+  const double rate_;
+  const double burst_;
+  std::mutex mu_;  // guards buckets_
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+struct Shared;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared);
+  ~Session();
+  void Start();
+  // Closes the connection if it is waiting for a new request (used at shutdown).
+  void CloseIfIdle();
+
+ private:
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void OnBody(beast::error_code ec);
+  void Reply(api::HttpResponse res, bool keep_alive);
+  void OnWrite(bool keep_alive, beast::error_code ec);
+  void Close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;
+  Shared& shared_;
+  std::string client_;
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> idle_{true};
+};
+
+struct Shared {
+  Shared(const api::Api& a, const ServerOptions& o)
+      : api(a), options(o), limiter(o.rate_limit_per_second, o.rate_limit_burst) {}
+  const api::Api& api;
+  const ServerOptions& options;
+  RateLimiter limiter;
+  std::atomic<bool> shutting_down{false};
+  std::mutex sessions_mu;  // guards sessions
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::atomic<int> live{0};  // sessions alive (constructed, not yet destroyed)
+};
+
+Session::Session(tcp::socket socket, Shared& shared)
+    : stream_(std::move(socket)), shared_(shared) {
+  ++shared_.live;
+}
+
+Session::~Session() { --shared_.live; }
+
+void Session::Start() {
+  beast::error_code ec;
+  const auto ep = stream_.socket().remote_endpoint(ec);
+  client_ = ec ? "unknown" : ep.address().to_string();
+  {
+    std::lock_guard lock(shared_.sessions_mu);
+    if (shared_.sessions.size() > 1024) {
+      std::erase_if(shared_.sessions, [](const auto& w) { return w.expired(); });
+    }
+    shared_.sessions.insert(weak_from_this());
+  }
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+}
+
+void Session::CloseIfIdle() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->idle_ && self->buffer_.size() == 0) self->Close();
+  });
+}
+
+void Session::ReadHeader() {
+  if (shared_.shutting_down) return Close();
+  idle_ = true;
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(shared_.options.header_limit));
+  stream_.expires_after(buffer_.size() ? shared_.options.request_timeout
+                                       : shared_.options.keep_alive_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            self->OnHeader(ec);
+                          });
+}
+
+api::HttpResponse Problem(ErrorCode code, int status, std::string ja, std::string en) {
+  api::HttpResponse r = api::ProblemResponse(Error{code, std::move(ja), std::move(en), {}});
+  r.status = status;
+  return r;
+}
+
+void Session::OnHeader(beast::error_code ec) {
+  idle_ = false;
+  started_ = std::chrono::steady_clock::now();
+  if (ec == http::error::header_limit) {
+    return Reply(Problem(ErrorCode::kTooLarge, 431, "リクエストヘッダーが大きすぎます。",
+                         "request header fields too large"),
+                 false);
+  }
+  if (ec) return Close();  // end of stream, timeout, reset, malformed
+  if (!shared_.limiter.Allow(client_)) {
+    api::HttpResponse r = Problem(ErrorCode::kUnavailable, 429,
+                                  "リクエストが多すぎます。しばらくしてから再度お試しください。",
+                                  "too many requests");
+    r.headers.emplace_back("Retry-After", "1");
+    return Reply(std::move(r), false);
+  }
+  const auto& req = parser_->get();
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  parser_->body_limit(shared_.api.BodyLimit(std::string_view(req.method_string().data(),
+                                                             req.method_string().size()),
+                                            path));
+  stream_.expires_after(shared_.options.request_timeout);
+  if (beast::iequals(req[http::field::expect], "100-continue")) {
+    continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                   req.version());
+    return http::async_write(stream_, *continue_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->Close();
+                               self->ReadBody();
+                             });
+  }
+  ReadBody();
+}
+
+void Session::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void Session::OnBody(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    return Reply(Problem(ErrorCode::kTooLarge, 413, "送信されたデータが大きすぎます。",
+                         "request body too large"),
+                 false);
+  }
+  if (ec) return Close();
+  auto& req = parser_->get();
+  api::HttpRequest in;
+  in.method = std::string(req.method_string());
+  in.client = client_;
+  auto target = api::ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  if (!target.ok()) return Reply(api::ProblemResponse(target.error()), false);
+  in.path = std::move(target->path);
+  in.query = std::move(target->query);
+  std::string ct(req[http::field::content_type]);
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  for (char& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  in.content_type = std::move(ct);
+  in.if_match = std::string(req[http::field::if_match]);
+  in.body = std::move(req.body());
+  api::HttpResponse out = shared_.api.Handle(in);
+  if (in.method == "HEAD") {
+    out.headers.emplace_back("Content-Length", std::to_string(out.body.size()));
+    out.body.clear();
+  }
+  Reply(std::move(out), req.keep_alive() && !shared_.shutting_down);
+}
+
+void Session::Reply(api::HttpResponse r, bool keep_alive) {
+  auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(r.status), parser_ ? parser_->get().version() : 11);
+  res->set(http::field::server, "mamori");
+  res->set(http::field::content_type, r.content_type);
+  bool has_cache_control = false;
+  bool has_length = false;
+  for (auto& [k, v] : r.headers) {
+    has_cache_control |= beast::iequals(k, "Cache-Control");
+    has_length |= beast::iequals(k, "Content-Length");
+    res->set(k, v);
+  }
+  if (!has_cache_control) res->set(http::field::cache_control, "no-store");
+  res->set("Content-Security-Policy", kCsp);
+  res->set("X-Content-Type-Options", "nosniff");
+  res->set("X-Frame-Options", "DENY");
+  res->set("Referrer-Policy", "no-referrer");
+  res->set("Cross-Origin-Opener-Policy", "same-origin");
+  res->set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  res->body() = std::move(r.body);
+  if (!has_length) res->prepare_payload();
+  res->keep_alive(keep_alive);
+  if (shared_.options.access_log && parser_) {
+    const auto& req = parser_->get();
+    const std::string_view target(req.target().data(), req.target().size());
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+            .count();
+    char dur[32];
+    std::snprintf(dur, sizeof dur, "%.2f", ms);
+    log::Info("http", "\"client\":\"" + client_ + "\",\"method\":\"" +
+                          JsonEscape(std::string_view(req.method_string().data(),
+                                                      req.method_string().size())) +
+                          "\",\"path\":\"" + JsonEscape(target.substr(0, target.find('?')).substr(0, 512)) +
+                          "\",\"status\":" + std::to_string(r.status) +
+                          ",\"bytes\":" + std::to_string(res->body().size()) + ",\"ms\":" + dur);
+  }
+  res_ = res;
+  http::async_write(stream_, *res_,
+                    [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                      self->OnWrite(keep_alive, ec);
+                    });
+}
+
+void Session::OnWrite(bool keep_alive, beast::error_code ec) {
+  res_.reset();
+  if (ec || !keep_alive) return Close();
+  ReadHeader();
+}
+
+void Session::Close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+}
+
+class BeastServer final : public Server {
+ public:
+  BeastServer(const ServerOptions& options, const api::Api& api)
+      : options_(options),
+        io_(options.threads > 0 ? options.threads
+                                : std::max(1u, std::thread::hardware_concurrency())),
+        acceptor_(net::make_strand(io_)),
+        shared_(api, options_),
+        signals_(io_),
+        deadline_(io_) {}
+
+  Status Bind() {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(options_.address, ec);
+    if (ec) {
+      return Error::Invalid("待ち受けアドレスが正しくありません: " + options_.address,
+                            "bad listen address " + options_.address);
+    }
+    const tcp::endpoint ep(address, options_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error::Unavailable("ポートを開けません: " + options_.address + ":" +
+                                    std::to_string(options_.port) + " (" + ec.message() + ")",
+                                "cannot listen on " + options_.address + ":" +
+                                    std::to_string(options_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return {};
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Run() override {
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](beast::error_code ec, int sig) {
+        if (!ec) {
+          log::Info("shutdown", "\"signal\":" + std::to_string(sig));
+          BeginShutdown();
+        }
+      });
+    }
+    Accept();
+    const int n = options_.threads > 0 ? options_.threads
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> pool;
+    for (int i = 1; i < n; ++i) pool.emplace_back([this] { io_.run(); });
+    io_.run();
+    for (auto& t : pool) t.join();
+    log::Info("stopped");
+  }
+
+  void Stop() override {
+    net::post(io_, [this] { BeginShutdown(); });
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == net::error::operation_aborted || shared_.shutting_down) return;
+        log::Warn("accept_failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
+      } else {
+        std::make_shared<Session>(std::move(s), shared_)->Start();
+      }
+      if (!shared_.shutting_down) Accept();
+    });
+  }
+
+  void BeginShutdown() {
+    if (shared_.shutting_down.exchange(true)) return;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    signals_.cancel(ec);
+    {
+      std::lock_guard lock(shared_.sessions_mu);
+      for (const auto& w : shared_.sessions) {
+        if (auto s = w.lock()) s->CloseIfIdle();
+      }
+      shared_.sessions.clear();
+    }
+    // Requests in flight finish; whatever is still running after the grace period is cut.
+    deadline_.expires_after(options_.shutdown_grace);
+    deadline_.async_wait([this](beast::error_code ec) {
+      if (!ec) {
+        log::Warn("shutdown_grace_expired");
+        io_.stop();
+      }
+    });
+    // When the last session ends io_ has only the deadline left; cancel it then.
+    WaitForSessions();
+  }
+
+  void WaitForSessions() {
+    auto timer = std::make_shared<net::steady_timer>(io_, std::chrono::milliseconds(50));
+    timer->async_wait([this, timer](beast::error_code) {
+      if (shared_.live == 0) {
+        deadline_.cancel();
+      } else {
+        WaitForSessions();
+      }
+    });
+  }
+
+  ServerOptions options_;
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  Shared shared_;
+  net::signal_set signals_;
+  net::steady_timer deadline_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, const api::Api& api) {
+  auto s = std::make_unique<BeastServer>(options, api);
+  MAMORI_TRY(s->Bind());
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace mamori::server

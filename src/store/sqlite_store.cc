@@ -1,0 +1,301 @@
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/store.h"
+
+namespace mamori::store {
+
+int64_t AsInt(const Value& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
+  return 0;
+}
+
+std::string AsText(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  return {};
+}
+
+namespace {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+using StmtHandle = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const std::string msg = std::string(what) + ": " + sqlite3_errmsg(db) + " (" +
+                          std::to_string(rc) + ")";
+  const int primary = rc & 0xFF;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Error::Unavailable("データベースが混み合っています。しばらくしてから再度お試しください。",
+                              msg);
+  }
+  if (primary == SQLITE_CONSTRAINT) {
+    return Error::Conflict("データの制約に違反しています(重複または参照先の不整合)。", msg);
+  }
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR) {
+    return Error::Unavailable("データベースに書き込めません(ディスクを確認してください)。", msg);
+  }
+  return Error::Internal(msg);
+}
+
+class SqliteConnection final : public Connection {
+ public:
+  explicit SqliteConnection(DbHandle db) : db_(std::move(db)) {}
+
+  sqlite3* db() { return db_.get(); }
+
+  Result<int64_t> Exec(std::string_view sql, std::span<const Value> params) override {
+    MAMORI_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) {
+      Error e = SqliteError(db(), rc, "exec");
+      sqlite3_reset(stmt);
+      return e;
+    }
+    sqlite3_reset(stmt);
+    return static_cast<int64_t>(sqlite3_changes64(db()));
+  }
+
+  Result<std::vector<Row>> Query(std::string_view sql, std::span<const Value> params,
+                                 size_t max_rows) override {
+    MAMORI_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    std::vector<Row> rows;
+    const int ncol = sqlite3_column_count(stmt);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      if (rows.size() >= max_rows) {
+        sqlite3_reset(stmt);
+        return Error::TooLarge("結果が多すぎます。条件を絞り込んでください。",
+                               "query returned more than " + std::to_string(max_rows) + " rows");
+      }
+      Row row;
+      row.reserve(ncol);
+      for (int c = 0; c < ncol; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: row.emplace_back(int64_t{sqlite3_column_int64(stmt, c)}); break;
+          case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+          default: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            row.emplace_back(std::string(p ? p : "", sqlite3_column_bytes(stmt, c)));
+          }
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) {
+      Error e = SqliteError(db(), rc, "query");
+      sqlite3_reset(stmt);
+      return e;
+    }
+    sqlite3_reset(stmt);
+    return rows;
+  }
+
+  int64_t LastInsertId() override { return sqlite3_last_insert_rowid(db()); }
+
+  // Runs SQL text with no parameters (pragmas, BEGIN/COMMIT); not cached.
+  Status Raw(const char* sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db(), sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : "";
+      sqlite3_free(err);
+      return SqliteError(db(), rc, std::string(sql) + ": " + msg);
+    }
+    return {};
+  }
+
+ private:
+  // Returns a cached prepared statement with `params` bound.
+  Result<sqlite3_stmt*> Prepare(std::string_view sql, std::span<const Value> params) {
+    auto it = cache_.find(std::string(sql));
+    sqlite3_stmt* stmt = nullptr;
+    if (it == cache_.end()) {
+      const int rc = sqlite3_prepare_v3(db(), sql.data(), static_cast<int>(sql.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db(), rc, "prepare " + std::string(sql));
+      if (cache_.size() > 512) cache_.clear();
+      cache_.emplace(std::string(sql), StmtHandle(stmt));
+    } else {
+      stmt = it->second.get();
+    }
+    sqlite3_clear_bindings(stmt);
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return Error::Internal("parameter count mismatch for " + std::string(sql));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int idx = static_cast<int>(i) + 1;
+      int rc = SQLITE_OK;
+      const Value& v = params[i];
+      if (const auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, idx, *n);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, idx, *d);
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      } else {
+        rc = sqlite3_bind_null(stmt, idx);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db(), rc, "bind");
+    }
+    return stmt;
+  }
+
+  DbHandle db_;
+  std::unordered_map<std::string, StmtHandle> cache_;
+};
+
+Result<std::unique_ptr<SqliteConnection>> OpenConnection(const SqliteOptions& o, bool writer) {
+  sqlite3* raw = nullptr;
+  const int flags = (writer ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(o.path.c_str(), &raw, flags, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    return Error::Unavailable("データベースを開けません: " + o.path,
+                              "cannot open database " + o.path + ": " +
+                                  (raw ? sqlite3_errmsg(raw) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), o.busy_timeout_ms);
+  auto conn = std::make_unique<SqliteConnection>(std::move(db));
+  if (writer) {
+    MAMORI_TRY(conn->Raw("PRAGMA journal_mode=WAL"));
+    MAMORI_TRY(conn->Raw(o.synchronous_full ? "PRAGMA synchronous=FULL"
+                                            : "PRAGMA synchronous=NORMAL"));
+  }
+  MAMORI_TRY(conn->Raw("PRAGMA foreign_keys=ON"));
+  return conn;
+}
+
+class SqliteStore final : public Store {
+ public:
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  static Result<std::unique_ptr<Store>> Open(const SqliteOptions& o) {
+    auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
+    MAMORI_ASSIGN_OR_RETURN(store->writer_, OpenConnection(o, /*writer=*/true));
+    // Make sure the file exists with WAL before read-only connections open it.
+    MAMORI_TRY(store->writer_->Raw("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                   "seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
+                                   "description TEXT NOT NULL, applied_at TEXT NOT NULL)"));
+    for (int i = 0; i < std::max(1, o.read_connections); ++i) {
+      MAMORI_ASSIGN_OR_RETURN(auto conn, OpenConnection(o, /*writer=*/false));
+      store->readers_.push_back(std::move(conn));
+      store->free_readers_.push_back(store->readers_.back().get());
+    }
+    return std::unique_ptr<Store>(std::move(store));
+  }
+
+  Status Read(const std::function<Status(Connection&)>& fn) override {
+    SqliteConnection* conn = nullptr;
+    {
+      std::unique_lock lock(readers_mu_);
+      readers_cv_.wait(lock, [&] { return !free_readers_.empty(); });
+      conn = free_readers_.back();
+      free_readers_.pop_back();
+    }
+    Status st = conn->Raw("BEGIN");
+    if (st.ok()) {
+      st = fn(*conn);
+      // A read transaction has nothing to keep; COMMIT just ends the snapshot.
+      (void)conn->Raw("COMMIT");
+    }
+    {
+      std::lock_guard lock(readers_mu_);
+      free_readers_.push_back(conn);
+    }
+    readers_cv_.notify_one();
+    return st;
+  }
+
+  Status Write(const std::function<Status(Connection&)>& fn, Commit commit) override {
+    std::lock_guard lock(writer_mu_);
+    MAMORI_TRY(writer_->Raw("BEGIN IMMEDIATE"));
+    Status st = fn(*writer_);
+    if (!st.ok() || commit == Commit::kNo) {
+      (void)writer_->Raw("ROLLBACK");
+      return st;
+    }
+    Status committed = writer_->Raw("COMMIT");
+    if (!committed.ok()) {
+      (void)writer_->Raw("ROLLBACK");
+      return committed;
+    }
+    return {};
+  }
+
+  Result<int64_t> Migrate(std::span<const Migration> migrations) override {
+    int64_t version = 0;
+    Status st = Write([&](Connection& c) -> Status {
+      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT key FROM schema_migrations"));
+      std::unordered_map<std::string, bool> applied;
+      for (const auto& r : rows) applied[AsText(r[0])] = true;
+      MAMORI_ASSIGN_OR_RETURN(auto seq_rows,
+                              c.Query("SELECT coalesce(max(seq), 0) FROM schema_migrations"));
+      int64_t seq = AsInt(seq_rows.at(0).at(0));
+      for (const Migration& m : migrations) {
+        if (applied.count(m.key)) continue;
+        for (const std::string& sql : m.statements) {
+          MAMORI_TRY(c.Exec(sql));
+        }
+        ++seq;
+        const Value params[] = {seq, m.key, m.description};
+        MAMORI_TRY(c.Exec("INSERT INTO schema_migrations (seq, key, description, applied_at) "
+                          "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                          params));
+      }
+      version = seq;
+      return {};
+    }, Commit::kYes);
+    if (!st.ok()) return std::move(st).error();
+    return version;
+  }
+
+  Status CheckIntegrity() override {
+    Status result;
+    Status st = Read([&](Connection& c) -> Status {
+      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("PRAGMA integrity_check"));
+      if (rows.size() != 1 || AsText(rows[0][0]) != "ok") {
+        std::string detail;
+        for (const auto& r : rows) detail += AsText(r[0]) + "; ";
+        result = Error::Internal("integrity_check failed: " + detail);
+      }
+      return {};
+    });
+    if (!st.ok()) return st;
+    return result;
+  }
+
+ private:
+  SqliteStore() = default;
+
+  std::mutex writer_mu_;  // guards writer_ use: one write transaction at a time
+  std::unique_ptr<SqliteConnection> writer_;
+
+  std::vector<std::unique_ptr<SqliteConnection>> readers_;  // owned; fixed after Open
+  std::mutex readers_mu_;                  // guards free_readers_
+  std::condition_variable readers_cv_;
+  std::vector<SqliteConnection*> free_readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqlite(const SqliteOptions& options) {
+  return SqliteStore::Open(options);
+}
+
+}  // namespace mamori::store

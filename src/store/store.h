@@ -1,0 +1,87 @@
+// Storage interface. Registers and handlers speak only to these classes, never to a concrete
+// database, so that a PostgreSQL backend can be added beside the SQLite one.
+//
+// SQL is written with `?` placeholders and bound parameters only; a backend that needs
+// another placeholder style rewrites them. Values are NULL, 64-bit integers, doubles or UTF-8
+// text. Statement text never contains outside input: only identifiers from register
+// definitions (validated to [a-z0-9_]) and placeholders.
+//
+// Thread-safety: Store is thread-safe. A Connection is used by one thread at a time, only
+// inside the callback it was lent to.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+
+namespace mamori::store {
+
+using Value = std::variant<std::monostate, int64_t, double, std::string>;
+using Row = std::vector<Value>;
+
+inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+// Accessors that tolerate NULL: 0 / "" for NULL or another type.
+int64_t AsInt(const Value& v);
+std::string AsText(const Value& v);
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Runs one statement; returns the number of rows changed.
+  virtual Result<int64_t> Exec(std::string_view sql, std::span<const Value> params = {}) = 0;
+  // Runs a query and returns all rows. `max_rows` guards memory (kTooLarge beyond it).
+  virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                         std::span<const Value> params = {},
+                                         size_t max_rows = 1'000'000) = 0;
+  virtual int64_t LastInsertId() = 0;
+};
+
+// A numbered schema change, identified by a stable key. Applied once, in order.
+struct Migration {
+  std::string key;          // e.g. "core/001-record-history", "register/org_units/create"
+  std::string description;  // for the migrations table and the log
+  std::vector<std::string> statements;
+};
+
+enum class Dialect { kSqlite, kPostgres };
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `fn` in a read transaction (a consistent snapshot).
+  virtual Status Read(const std::function<Status(Connection&)>& fn) = 0;
+  enum class Commit { kYes, kNo };
+  // Runs `fn` in a write transaction: committed when `fn` returns ok (and `commit` is kYes),
+  // rolled back otherwise (kNo serves dry runs: every check runs, nothing stays). Writers are
+  // serialized. The commit is durable when Write returns ok.
+  virtual Status Write(const std::function<Status(Connection&)>& fn,
+                       Commit commit = Commit::kYes) = 0;
+
+  // Applies the migrations whose key is not yet recorded, all in one transaction, and records
+  // each with its sequence number. Returns the schema version (the highest sequence number).
+  virtual Result<int64_t> Migrate(std::span<const Migration> migrations) = 0;
+
+  // PRAGMA integrity_check (or the backend's equivalent); ok when the database is sound.
+  virtual Status CheckIntegrity() = 0;
+};
+
+struct SqliteOptions {
+  std::string path;            // database file; parent folder must exist
+  int read_connections = 4;    // concurrent readers (WAL lets them run beside the writer)
+  int busy_timeout_ms = 5000;  // how long to wait for a lock before kUnavailable
+  bool synchronous_full = true;  // fsync on every commit (survives power loss, not only crashes)
+};
+
+// Opens (creating if needed) a SQLite database in WAL mode with foreign keys on.
+Result<std::unique_ptr<Store>> OpenSqlite(const SqliteOptions& options);
+
+}  // namespace mamori::store

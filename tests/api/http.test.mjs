@@ -1,0 +1,126 @@
+// HTTP behaviour of the real server: health, security headers, bad input, limits, unknown
+// routes, rate limiting and graceful shutdown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startServer, api } from '../lib/mamori.mjs';
+
+let srv;
+const U = '/api/v1/organization/units';
+before(async () => { srv = await startServer(); });
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+test('GET /healthz answers status and version', async () => {
+  const r = await api(srv.url, 'GET', '/healthz');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.status, 'ok');
+  assert.match(r.body.version, /^\d+\.\d+\.\d+$/);
+});
+
+test('every response carries the security headers', async () => {
+  for (const p of ['/healthz', '/api/v1/meta', '/nope', '/']) {
+    const r = await fetch(srv.url + p);
+    const csp = r.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'self'/, p);
+    assert.match(csp, /frame-ancestors 'none'/, p);
+    assert.doesNotMatch(csp, /unsafe-inline/, p);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', p);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', p);
+  }
+});
+
+test('malformed JSON, wrong content type and deep nesting get 400 problem+json', async () => {
+  const bad = await api(srv.url, 'POST', U, '{"code": "A",', { 'content-type': 'application/json' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers.get('content-type'), 'application/problem+json');
+  assert.equal(bad.body.detail, 'JSON の形式が正しくありません。');
+  const notObject = await api(srv.url, 'POST', U, '[1,2]', { 'content-type': 'application/json' });
+  assert.equal(notObject.status, 400);
+  const wrongType = await api(srv.url, 'POST', U, '{"code":"A"}', { 'content-type': 'text/plain' });
+  assert.equal(wrongType.status, 400);
+  const deep = await api(srv.url, 'POST', U, '['.repeat(5000) + ']'.repeat(5000), { 'content-type': 'application/json' });
+  assert.equal(deep.status, 400);
+  assert.match(deep.body.detail, /入れ子/);
+});
+
+test('oversized bodies get 413 and the server stays up', async () => {
+  const big = JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) });
+  const r = await fetch(srv.url + U, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } })
+    .then(async (res) => ({ status: res.status, body: await res.json() }))
+    .catch((e) => ({ status: 'reset', error: e }));
+  // The server answers 413 before reading the body; a client may also see the reset.
+  if (r.status !== 'reset') assert.equal(r.status, 413);
+  assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+});
+
+// Sends bytes as they are (fetch would normalize the target) and returns the raw answer.
+function rawRequest(text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(new URL(srv.url).port, '127.0.0.1', () => s.write(text));
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => resolve(data));
+    s.on('error', reject);
+  });
+}
+
+test('oversized headers get 431', async () => {
+  const res = await rawRequest(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+  assert.match(res, /^HTTP\/1\.1 431/);
+});
+
+test('unknown routes get 404, wrong methods 405, bad ids 404', async () => {
+  assert.equal((await api(srv.url, 'GET', '/api/v1/nosuch')).status, 404);
+  assert.equal((await api(srv.url, 'GET', '/nosuch.html')).status, 404);
+  assert.equal((await api(srv.url, 'GET', `${U}/abc`)).status, 404);
+  assert.equal((await api(srv.url, 'GET', `${U}/999999`)).status, 404);
+  const r = await api(srv.url, 'DELETE', `${U}/1`);
+  assert.equal(r.status, 405);
+  assert.match(r.headers.get('allow'), /PATCH/);
+  const trav = await rawRequest('GET /assets/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(trav, /^HTTP\/1\.1 400/);
+});
+
+test('the UI is served with its assets', async () => {
+  const r = await fetch(srv.url + '/');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/html/);
+  const html = await r.text();
+  assert.doesNotMatch(html, /<script>(?!<\/script>)|<script\s[^>]*>[^<]+<\/script>/, 'no inline script');
+  const src = html.match(/src="(\/assets\/[^"]+\.js)"/);
+  assert.ok(src, 'a script asset');
+  const js = await fetch(srv.url + src[1]);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('cache-control'), /immutable/);
+});
+
+test('per-client rate limit answers 429', async () => {
+  const limited = await startServer({ config: 'rate_limit_per_second = 1\nrate_limit_burst = 3\n' });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(limited.url + '/healthz')).status);
+    assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
+    assert.ok(statuses.includes(429), statuses.join());
+  } finally {
+    await limited.stop();
+    limited.cleanup();
+  }
+});
+
+test('SIGTERM lets the request in flight finish, then the server exits 0', async () => {
+  const s = await startServer();
+  try {
+    let csv = '組織コード,名称,区分\r\n';
+    for (let i = 0; i < 20000; i++) csv += `B${i},部局${i},部局\r\n`;
+    const inflight = api(s.url, 'POST', `${U}/import?format=csv`, csv);
+    await new Promise((r) => setTimeout(r, 30));
+    s.proc.kill('SIGTERM');
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.body.created, 20000);
+    const exit = await s.exited;
+    assert.equal(exit.code, 0);
+  } finally {
+    s.cleanup();
+  }
+});
