@@ -320,7 +320,9 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
     if (get) {
       auto q = registers::ParseListQuery(def, req.query);
       if (!q.ok()) return ProblemResponse(q.error());
-      return FromResult(service_.List(actor, def, *q));
+      auto list = service_.List(actor, def, *q);
+      if (!list.ok()) return ProblemResponse(list.error());
+      return RawJson(std::move(list).value());
     }
     if (req.method == "POST") {
       auto body = ParseJsonBody(req, limits_.json_max_depth);

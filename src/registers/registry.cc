@@ -67,6 +67,10 @@ std::vector<store::Migration> Registry::Migrations() const {
                   "changes TEXT NOT NULL)",
                   "CREATE INDEX record_history_record ON record_history(register, record_id, "
                   "version)"}});
+  out.push_back({"core/002-register-state",
+                 "change counter per register (list cache validation)",
+                 {"CREATE TABLE register_state (register TEXT PRIMARY KEY, "
+                  "generation INTEGER NOT NULL)"}});
   for (const auto& d : defs_) {
     const std::string table = "r_" + d.key;
     out.push_back({"register/" + d.key + "/create",
@@ -75,8 +79,7 @@ std::vector<store::Migration> Registry::Migrations() const {
                     " (id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, "
                     "archived INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, "
                     "updated_at TEXT NOT NULL, created_by TEXT NOT NULL, "
-                    "updated_by TEXT NOT NULL, search TEXT NOT NULL DEFAULT '')",
-                    "CREATE INDEX " + table + "_archived ON " + table + "(archived, id)"}});
+                    "updated_by TEXT NOT NULL, search TEXT NOT NULL DEFAULT '')"}});
     for (const auto& f : d.fields) {
       const std::string col = "f_" + f.name;
       out.push_back({"register/" + d.key + "/field/" + f.name,
@@ -87,11 +90,14 @@ std::vector<store::Migration> Registry::Migrations() const {
                        "unique " + d.key + "." + f.name,
                        {"CREATE UNIQUE INDEX " + table + "_u_" + f.name + " ON " + table + "(" +
                         col + ")"}});
-      } else if (f.filterable || f.type == FieldType::kRef || f.name == d.default_sort) {
+      }
+      // Lists show active records in some order: (archived, field) lets the default order,
+      // filters and references read the index in order and stop at the page's last row.
+      if (f.unique || f.filterable || f.type == FieldType::kRef || f.name == d.default_sort) {
         out.push_back({"register/" + d.key + "/index/" + f.name,
                        "index " + d.key + "." + f.name,
-                       {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table + "(" + col +
-                        ")"}});
+                       {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table +
+                        "(archived, " + col + ")"}});
       }
     }
   }

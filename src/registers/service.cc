@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -259,6 +261,34 @@ Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t ve
   return {};
 }
 
+// Every committed change to a register moves its counter, in the same transaction.
+Status BumpGeneration(Connection& c, const RegisterDef& d) {
+  const Value params[] = {d.key};
+  auto r = c.Exec(
+      "INSERT INTO register_state (register, generation) VALUES (?, 1) "
+      "ON CONFLICT(register) DO UPDATE SET generation = generation + 1",
+      params);
+  if (!r.ok()) return std::move(r).error();
+  return {};
+}
+
+// The counters of `d` and of every register it references, as one cache-key component.
+Result<std::string> Generations(Connection& c, const RegisterDef& d) {
+  std::vector<Value> keys = {d.key};
+  std::string sql = "SELECT register, generation FROM register_state WHERE register IN (?";
+  for (const auto& f : d.fields) {
+    if (f.type == FieldType::kRef && f.ref != d.key) {
+      keys.emplace_back(f.ref);
+      sql += ", ?";
+    }
+  }
+  sql += ") ORDER BY register";
+  MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query(sql, keys));
+  std::string g;
+  for (const auto& r : rows) g += AsText(r[0]) + "=" + std::to_string(AsInt(r[1])) + ";";
+  return g;
+}
+
 Result<int64_t> InsertRecord(Connection& c, const RegisterDef& d, const json& rec,
                              const Actor& actor, const std::string& now) {
   std::string cols = "version, archived, created_at, updated_at, created_by, updated_by, search";
@@ -336,6 +366,40 @@ void ApplyBody(const RegisterDef& d, const json& body, json& candidate,
 }
 
 }  // namespace
+
+// Serialized list answers by query. Entries carry the change counters they were read under;
+// an entry whose counters differ from the current snapshot's is never served.
+class RegisterService::ListCache {
+ public:
+  std::optional<std::string> Find(const std::string& key, const std::string& generations) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.generations != generations) return std::nullopt;
+    return it->second.body;
+  }
+  void Store(const std::string& key, const std::string& generations, const std::string& body) {
+    std::lock_guard lock(mu_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[key] = Entry{generations, body};
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 2048;
+  struct Entry {
+    std::string generations;
+    std::string body;
+  };
+  std::mutex mu_;  // guards entries_
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+RegisterService::RegisterService(store::Store& store, const Registry& registry,
+                                 const Authorizer& authorizer, const Clock& clock)
+    : store_(store),
+      cache_(std::make_shared<ListCache>()),
+      registry_(registry),
+      authorizer_(authorizer),
+      clock_(clock) {}
 
 Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& params,
                                  const std::vector<std::string_view>& also_allowed) {
@@ -422,27 +486,39 @@ Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& para
   return q;
 }
 
-Result<json> RegisterService::List(const Actor& actor, const RegisterDef& def,
-                                   const ListQuery& q) {
+Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef& def,
+                                          const ListQuery& q) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
-  json out;
+  std::string out;
   Status st = store_.Read([&](Connection& c) -> Status {
     std::string where;
     std::vector<Value> params;
     BuildWhere(def, q, where, params);
+    const std::string order = OrderBy(def, q);
+    // The cache key is the statement and its parameters: equal keys read equal rows.
+    std::string key = def.key + "\n" + where + order + "\n" + std::to_string(q.limit) + "," +
+                      std::to_string(q.offset);
+    for (const auto& p : params) key += "\n" + AsText(p);
+    MAMORI_ASSIGN_OR_RETURN(const std::string generations, Generations(c, def));
+    if (auto hit = cache_->Find(key, generations)) {
+      out = std::move(*hit);
+      return {};
+    }
     MAMORI_ASSIGN_OR_RETURN(auto count_rows,
                             c.Query("SELECT count(*) FROM " + Table(def) + " t" + where, params));
     const SelectPlan p = PlanSelect(registry_, def);
     params.emplace_back(int64_t{q.limit});
     params.emplace_back(q.offset);
     MAMORI_ASSIGN_OR_RETURN(auto rows,
-                            c.Query(p.sql + where + OrderBy(def, q) + " LIMIT ? OFFSET ?", params));
+                            c.Query(p.sql + where + order + " LIMIT ? OFFSET ?", params));
     json items = json::array();
     for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
-    out = {{"items", std::move(items)},
-           {"total", AsInt(count_rows.at(0).at(0))},
-           {"limit", q.limit},
-           {"offset", q.offset}};
+    out = json{{"items", std::move(items)},
+               {"total", AsInt(count_rows.at(0).at(0))},
+               {"limit", q.limit},
+               {"offset", q.offset}}
+              .dump(-1, ' ', false, json::error_handler_t::replace);
+    cache_->Store(key, generations, out);
     return {};
   });
   if (!st.ok()) return std::move(st).error();
@@ -490,6 +566,7 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
     MAMORI_TRY(AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
+    MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
   });
@@ -529,6 +606,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, "update", actor, now, changes));
+    MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
   });
@@ -569,6 +647,7 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
         {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor,
                              now, changes));
+    MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
   });
@@ -824,6 +903,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           }
         }
         if (!errors.empty()) return ValidationError(std::move(errors), true);
+        if (summary.created + summary.updated > 0) MAMORI_TRY(BumpGeneration(c, def));
         return {};
       },
       dry_run ? store::Store::Commit::kNo : store::Store::Commit::kYes);

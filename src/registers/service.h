@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,11 +67,13 @@ struct ExportFile {
 class RegisterService {
  public:
   RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,
-                  const Clock& clock)
-      : store_(store), registry_(registry), authorizer_(authorizer), clock_(clock) {}
+                  const Clock& clock);
 
-  // {"items": [...], "total": n, "limit": n, "offset": n}
-  Result<nlohmann::json> List(const Actor& actor, const RegisterDef& def, const ListQuery& q);
+  // The JSON text {"items": [...], "total": n, "limit": n, "offset": n}. Answers are cached
+  // per query and reused while the register (and the registers it references) are unchanged;
+  // the change counter is read in the same snapshot as the data, so a cached answer is never
+  // staler than a fresh read, even when another process writes the database.
+  Result<std::string> List(const Actor& actor, const RegisterDef& def, const ListQuery& q);
   Result<nlohmann::json> Get(const Actor& actor, const RegisterDef& def, int64_t id);
   Result<nlohmann::json> Create(const Actor& actor, const RegisterDef& def,
                                 const nlohmann::json& body);
@@ -92,7 +95,9 @@ class RegisterService {
   Result<int64_t> Count(const Actor& actor, const RegisterDef& def);
 
  private:
+  class ListCache;
   store::Store& store_;
+  std::shared_ptr<ListCache> cache_;
   const Registry& registry_;
   const Authorizer& authorizer_;
   const Clock& clock_;

@@ -48,7 +48,7 @@ class ServiceTest : public ::testing::Test {
     EXPECT_TRUE(q.ok());
     auto r = service_->List(actor_, *def_, *q);
     EXPECT_TRUE(r.ok());
-    return *r;
+    return json::parse(*r);
   }
   void SeedBureau() {
     bureau_ = Create({{"code", "J"}, {"name", "広域連合事務局"}, {"kind", "bureau"},
@@ -157,6 +157,22 @@ TEST_F(ServiceTest, ListSearchesKanaAndKanjiFiltersSortsAndPages) {
   EXPECT_EQ(sorted["total"], 3);
   json page2 = List({{"sort", "code"}, {"limit", "2"}, {"offset", "2"}});
   EXPECT_EQ(page2["items"][0]["code"], "S2");
+}
+
+TEST_F(ServiceTest, CachedListsNeverOutliveAChange) {
+  SeedBureau();
+  json s = Create({{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}, {"parent", bureau_}});
+  EXPECT_EQ(List({{"sort", "code"}})["items"][1]["name"], "総務課");
+  EXPECT_EQ(List({{"sort", "code"}})["items"][1]["name"], "総務課");  // served from the cache
+  ASSERT_TRUE(service_->Update(actor_, *def_, s["id"], 1, {{"name", "総務企画課"}}).ok());
+  EXPECT_EQ(List({{"sort", "code"}})["items"][1]["name"], "総務企画課");
+  // A write by another process (its own store and service on the same file) is seen too.
+  auto other_store = store::OpenSqlite({.path = (dir_ / "t.db").string()});
+  ASSERT_TRUE(other_store.ok());
+  RegisterService other(**other_store, *registry_, access_, clock_);
+  ASSERT_TRUE(other.Update(actor_, *def_, bureau_, 1, {{"name", "事務局"}}).ok());
+  EXPECT_EQ(List({{"sort", "code"}})["items"][1]["_refs"]["parent"]["label"], "事務局");
+  EXPECT_EQ(List({{"sort", "code"}})["items"][0]["name"], "事務局");
 }
 
 TEST_F(ServiceTest, BadListParametersNameTheParameter) {

@@ -295,16 +295,23 @@ void Session::Close() {
   stream_.socket().close(ec);
 }
 
+// One io_context per thread: a connection lives on one thread for its whole life, so its
+// handlers need no strand and wake no other thread.
 class BeastServer final : public Server {
  public:
   BeastServer(const ServerOptions& options, const api::Api& api)
-      : options_(options),
-        io_(options.threads > 0 ? options.threads
-                                : std::max(1u, std::thread::hardware_concurrency())),
-        acceptor_(net::make_strand(io_)),
-        shared_(api, options_),
-        signals_(io_),
-        deadline_(io_) {}
+      : options_(options), shared_(api, options_) {
+    const int n = options.threads > 0
+                      ? options.threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) {
+      ios_.push_back(std::make_unique<net::io_context>(1));
+      guards_.emplace_back(net::make_work_guard(*ios_.back()));
+    }
+    acceptor_.emplace(*ios_[0]);
+    signals_.emplace(*ios_[0]);
+    deadline_.emplace(*ios_[0]);
+  }
 
   Status Bind() {
     beast::error_code ec;
@@ -314,17 +321,17 @@ class BeastServer final : public Server {
                             "bad listen address " + options_.address);
     }
     const tcp::endpoint ep(address, options_.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return Error::Unavailable("ポートを開けません: " + options_.address + ":" +
                                     std::to_string(options_.port) + " (" + ec.message() + ")",
                                 "cannot listen on " + options_.address + ":" +
                                     std::to_string(options_.port) + ": " + ec.message());
     }
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     return {};
   }
 
@@ -332,9 +339,9 @@ class BeastServer final : public Server {
 
   void Run() override {
     if (options_.handle_signals) {
-      signals_.add(SIGINT);
-      signals_.add(SIGTERM);
-      signals_.async_wait([this](beast::error_code ec, int sig) {
+      signals_->add(SIGINT);
+      signals_->add(SIGTERM);
+      signals_->async_wait([this](beast::error_code ec, int sig) {
         if (!ec) {
           log::Info("shutdown", "\"signal\":" + std::to_string(sig));
           BeginShutdown();
@@ -342,22 +349,21 @@ class BeastServer final : public Server {
       });
     }
     Accept();
-    const int n = options_.threads > 0 ? options_.threads
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> pool;
-    for (int i = 1; i < n; ++i) pool.emplace_back([this] { io_.run(); });
-    io_.run();
+    for (size_t i = 1; i < ios_.size(); ++i) pool.emplace_back([this, i] { ios_[i]->run(); });
+    ios_[0]->run();
     for (auto& t : pool) t.join();
     log::Info("stopped");
   }
 
   void Stop() override {
-    net::post(io_, [this] { BeginShutdown(); });
+    net::post(*ios_[0], [this] { BeginShutdown(); });
   }
 
  private:
   void Accept() {
-    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket s) {
+    net::io_context& target = *ios_[next_++ % ios_.size()];
+    acceptor_->async_accept(target, [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || shared_.shutting_down) return;
         log::Warn("accept_failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
@@ -368,11 +374,12 @@ class BeastServer final : public Server {
     });
   }
 
+  // Runs on ios_[0].
   void BeginShutdown() {
     if (shared_.shutting_down.exchange(true)) return;
     beast::error_code ec;
-    acceptor_.close(ec);
-    signals_.cancel(ec);
+    acceptor_->close(ec);
+    signals_->cancel(ec);
     {
       std::lock_guard lock(shared_.sessions_mu);
       for (const auto& w : shared_.sessions) {
@@ -381,22 +388,22 @@ class BeastServer final : public Server {
       shared_.sessions.clear();
     }
     // Requests in flight finish; whatever is still running after the grace period is cut.
-    deadline_.expires_after(options_.shutdown_grace);
-    deadline_.async_wait([this](beast::error_code ec) {
+    deadline_->expires_after(options_.shutdown_grace);
+    deadline_->async_wait([this](beast::error_code ec) {
       if (!ec) {
         log::Warn("shutdown_grace_expired");
-        io_.stop();
+        for (auto& io : ios_) io->stop();
       }
     });
-    // When the last session ends io_ has only the deadline left; cancel it then.
     WaitForSessions();
   }
 
   void WaitForSessions() {
-    auto timer = std::make_shared<net::steady_timer>(io_, std::chrono::milliseconds(50));
+    auto timer = std::make_shared<net::steady_timer>(*ios_[0], std::chrono::milliseconds(20));
     timer->async_wait([this, timer](beast::error_code) {
       if (shared_.live == 0) {
-        deadline_.cancel();
+        deadline_->cancel();
+        for (auto& g : guards_) g.reset();  // each io_context returns once idle
       } else {
         WaitForSessions();
       }
@@ -404,11 +411,13 @@ class BeastServer final : public Server {
   }
 
   ServerOptions options_;
-  net::io_context io_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<net::io_context>> ios_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::optional<tcp::acceptor> acceptor_;    // on ios_[0]
+  std::optional<net::signal_set> signals_;   // on ios_[0]
+  std::optional<net::steady_timer> deadline_;  // on ios_[0]
   Shared shared_;
-  net::signal_set signals_;
-  net::steady_timer deadline_;
+  size_t next_ = 0;  // round-robin over ios_; only touched on ios_[0]
   uint16_t port_ = 0;
 };
 

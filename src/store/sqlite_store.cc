@@ -208,11 +208,14 @@ class SqliteStore final : public Store {
       conn = free_readers_.back();
       free_readers_.pop_back();
     }
-    Status st = conn->Raw("BEGIN");
-    if (st.ok()) {
+    // BEGIN and COMMIT go through the statement cache: reads are the hot path.
+    Status st;
+    if (auto begun = conn->Exec("BEGIN", {}); !begun.ok()) {
+      st = std::move(begun).error();
+    } else {
       st = fn(*conn);
       // A read transaction has nothing to keep; COMMIT just ends the snapshot.
-      (void)conn->Raw("COMMIT");
+      (void)conn->Exec("COMMIT", {});
     }
     {
       std::lock_guard lock(readers_mu_);
