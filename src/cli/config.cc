@@ -62,7 +62,9 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
     const auto* t = node.as_table();
     if (!t) return Bad(Where(path, node), "不明な設定です: " + std::string(section.str()),
                        "unknown setting " + std::string(section.str()));
-    for (auto&& [key, value] : *t) {
+    for (auto&& entry : *t) {
+      const auto& key = entry.first;
+      const toml::node& value = entry.second;
       const std::string s(section.str()), k(key.str()), at = Where(path, value);
       auto str = [&](std::string& out) -> Status {
         if (!value.is_string()) return Bad(at, k + " は文字列で指定してください。", k + " must be a string");

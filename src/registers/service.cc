@@ -413,7 +413,9 @@ Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& para
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc() && p == s.data() + s.size();
   };
-  for (const auto& [name, value] : params) {
+  for (const auto& param : params) {
+    const std::string& name = param.first;
+    const std::string& value = param.second;
     if (std::find(also_allowed.begin(), also_allowed.end(), name) != also_allowed.end()) continue;
     if (!seen.insert(name).second) {
       bad(name, "同じパラメータが複数指定されています。", "parameter given twice");

@@ -1,0 +1,123 @@
+// End-to-end: Debian's Chromium driven by playwright-core against a real `mamori serve`:
+// dashboard, policy page, create a section through the generic register form, find it in the
+// list, export XLSX and check the file, planned modules, English switch. Saves screenshots
+// under tests/e2e/screenshots/ and fails on any CSP violation or page error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, api, mamori, ROOT } from '../lib/mamori.mjs';
+
+const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
+let srv;
+let browser;
+let page;
+const problems = [];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  srv = await startServer();
+  const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo/organization.csv'), '--db', srv.db]);
+  assert.equal(seeded.status, 0, seeded.stderr);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+  page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+  srv?.cleanup();
+});
+
+test('dashboard shows the modules and counts', async () => {
+  await page.goto(srv.url + '/');
+  await page.locator('#register-counts li[data-register="org_units"]').waitFor();
+  assert.match(await page.locator('#register-counts li[data-register="org_units"]').innerText(), /16/);
+  const nav = page.locator('nav#site-nav');
+  for (const label of ['組織', '情報資産', '脅威・リスク', '規程・対策', '自己点検・監査', 'インシデント',
+    '委託・クラウド・SNS', '教育', 'ネットワーク分離', '通信監視', '監査ログ', '設定']) {
+    assert.equal(await nav.getByRole('link', { name: label }).count(), 1, label);
+  }
+  await page.locator('#controls-chart canvas').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
+});
+
+test('a planned module says plainly that it is not built', async () => {
+  await page.click('#nav-assets');
+  await page.locator('#not-implemented').waitFor();
+  assert.match(await page.locator('#not-implemented').innerText(), /まだ実装されていません/);
+});
+
+test('the policy page shows §1–§10 and the controls of each measure', async () => {
+  await page.click('#nav-policy');
+  await page.locator('#p-6-3').waitFor();
+  const text = await page.locator('main').innerText();
+  for (const t of ['目的', '定義', '情報セキュリティ対策', '情報セキュリティ監査及び自己点検の実施']) assert.ok(text.includes(t), t);
+  assert.ok(await page.locator('details.control').count() >= 40);
+  await page.screenshot({ path: path.join(SHOTS, 'policy.png') });
+});
+
+test('create a section with the generic form, find it in the list, see its history', async () => {
+  await page.click('#nav-organization');
+  await page.locator('#register-table').waitFor();
+  await page.getByRole('link', { name: '新規作成' }).click();
+  await page.locator('#f-code').waitFor();
+  // A missing required field is reported next to the field and in the summary.
+  await page.fill('#f-code', 'J-TEST');
+  await page.click('#save');
+  await page.locator('#error-summary').waitFor();
+  assert.equal(await page.locator('#f-name').getAttribute('aria-invalid'), 'true');
+  await page.screenshot({ path: path.join(SHOTS, 'form-errors.png') });
+
+  await page.fill('#f-name', '情報政策課');
+  await page.fill('#f-name_kana', 'じょうほうせいさくか');
+  await page.selectOption('#f-kind', 'section');
+  const bureau = await page.locator('#f-parent option', { hasText: '広域連合事務局' }).getAttribute('value');
+  await page.selectOption('#f-parent', bureau);
+  await page.click('#save');
+  await page.locator('#status', { hasText: '登録しました' }).waitFor();
+  await page.locator('#history-table tbody tr').first().waitFor();
+
+  await page.click('#nav-organization');
+  await page.fill('#search-q', 'ｼﾞｮｳﾎｳｾｲｻｸ');
+  await page.press('#search-q', 'Enter');
+  await page.locator('#register-table tbody tr', { hasText: 'J-TEST' }).waitFor();
+  assert.equal(await page.locator('#register-table tbody tr').count(), 1);
+  assert.match(await page.locator('#register-table tbody tr').innerText(), /広域連合事務局/);
+  await page.screenshot({ path: path.join(SHOTS, 'organization-list.png') });
+});
+
+test('export XLSX holds every record, and importing it back changes nothing', async () => {
+  await page.fill('#search-q', '');
+  await page.press('#search-q', 'Enter');
+  await page.locator('#register-table tbody tr[data-id]').first().waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
+  const file = await download.path();
+  const bytes = readFileSync(file);
+  assert.equal(bytes.subarray(0, 2).toString(), 'PK');
+  assert.match(download.suggestedFilename(), /^org_units-\d{8}\.xlsx$/);
+  const check = await api(srv.url, 'POST', '/api/v1/organization/units/import?format=xlsx&mode=upsert&dry_run=true', bytes);
+  assert.equal(check.status, 200, JSON.stringify(check.body));
+  assert.equal(check.body.unchanged, 17);
+  assert.equal(check.body.created + check.body.updated, 0);
+});
+
+test('English switch relabels the UI', async () => {
+  await page.click('#lang-switch');
+  await page.locator('nav#site-nav').getByRole('link', { name: 'Organization' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  await page.screenshot({ path: path.join(SHOTS, 'organization-list-en.png') });
+  await page.click('#lang-switch');
+});
+
+test('no CSP violation or script error happened', () => {
+  assert.deepEqual(problems, []);
+});

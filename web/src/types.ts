@@ -1,0 +1,174 @@
+// The shapes of the API's answers (docs/api.md). Only what the UI reads is typed.
+
+/** A label in both languages. */
+export interface Label {
+  ja: string;
+  en: string;
+}
+
+export interface ModuleDef {
+  key: string;
+  label: Label;
+  /** "ready" or "planned". */
+  status: string;
+  /** The register a ready module opens. */
+  register?: string;
+  /** The issue that tracks a planned module. */
+  issue?: number;
+}
+
+export type FieldType = 'text' | 'textarea' | 'integer' | 'boolean' | 'date' | 'enum' | 'ref' | 'email';
+
+export interface EnumOption {
+  value: string;
+  label: Label;
+}
+
+export interface FieldDef {
+  name: string;
+  /** One of FieldType; anything else is shown as a one-line text input. */
+  type: string;
+  label: Label;
+  help?: Label;
+  required?: boolean;
+  unique?: boolean;
+  max_length?: number;
+  min?: number;
+  max?: number;
+  list?: boolean;
+  searchable?: boolean;
+  sortable?: boolean;
+  filterable?: boolean;
+  options?: EnumOption[];
+  /** For `ref`: the key of the referenced register. */
+  ref?: string;
+}
+
+export interface RegisterDef {
+  key: string;
+  path: string;
+  label: Label;
+  key_field: string;
+  title_field: string;
+  /** `field` or `-field`. */
+  default_sort?: string;
+  fields: FieldDef[];
+}
+
+export interface Meta {
+  version: string;
+  modules: ModuleDef[];
+  registers: RegisterDef[];
+}
+
+export interface RefLabel {
+  id: number;
+  label: string;
+}
+
+/** A register record: the register's fields plus the reserved members. */
+export interface RegisterRecord {
+  id: number;
+  version: number;
+  archived: boolean;
+  created_at?: string;
+  updated_at?: string;
+  created_by?: string;
+  updated_by?: string;
+  _refs?: Record<string, RefLabel | null | undefined>;
+  [field: string]: unknown;
+}
+
+export interface ListAnswer {
+  items: RegisterRecord[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface HistoryChange {
+  field: string;
+  label?: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface HistoryEntry {
+  version: number;
+  action: string;
+  actor: string;
+  at: string;
+  changes?: HistoryChange[];
+}
+
+export interface HistoryAnswer {
+  items: HistoryEntry[];
+}
+
+export interface ImportAnswer {
+  dry_run: boolean;
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** One entry of a problem's `errors`; `row` and `column` only for imports. */
+export interface ProblemError {
+  field?: string;
+  label?: string;
+  message?: string;
+  message_en?: string;
+  row?: number;
+  column?: string;
+}
+
+/** RFC 9457 problem details as Mamori sends them. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  code?: string;
+  detail?: string;
+  detail_en?: string;
+  errors?: ProblemError[];
+}
+
+export interface DashboardAnswer {
+  registers: { key: string; label: Label; count: number }[];
+  policy: {
+    sections: number;
+    measures: number;
+    controls: number;
+    controls_by_section: { section: string; title: Label; count: number }[];
+  };
+}
+
+export interface Control {
+  id: string;
+  title: Label;
+  description?: Label;
+  evidence?: string[];
+  owner_role?: string;
+  review_months?: number;
+}
+
+export interface PolicyItem {
+  id: string;
+  number?: string;
+  title: Label;
+  summary?: Label;
+  is_measure?: boolean;
+  items?: PolicyItem[];
+  controls?: Control[];
+}
+
+export interface PolicySection extends PolicyItem {
+  is_public?: boolean;
+}
+
+export interface PolicyAnswer {
+  title: Label;
+  body?: string;
+  effective?: string;
+  sections: PolicySection[];
+}
