@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+scripts/fuzz.sh "${MAMORI_FUZZ_SECONDS:-10}"
 cd build/release
 ctest --output-on-failure --timeout 600 -j 2 "$@"

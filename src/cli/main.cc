@@ -100,6 +100,7 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db) {
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
   MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(registers::BuiltinRegisters()));
   MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(core->registry->Migrations()));
+  MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
   core->service = std::make_unique<registers::RegisterService>(*core->store, *core->registry,
                                                                core->access, core->clock);
   return core;

@@ -71,6 +71,9 @@ std::vector<store::Migration> Registry::Migrations() const {
                  "change counter per register (list cache validation)",
                  {"CREATE TABLE register_state (register TEXT PRIMARY KEY, "
                   "generation INTEGER NOT NULL)"}});
+  out.push_back({"core/003-search-signature",
+                 "which fields the stored search text was built from",
+                 {"ALTER TABLE register_state ADD COLUMN search_signature TEXT"}});
   for (const auto& d : defs_) {
     const std::string table = "r_" + d.key;
     out.push_back({"register/" + d.key + "/create",

@@ -401,6 +401,37 @@ RegisterService::RegisterService(store::Store& store, const Registry& registry,
       authorizer_(authorizer),
       clock_(clock) {}
 
+Status RefreshSearchText(store::Store& store, const Registry& registry) {
+  constexpr const char* kNormalizationVersion = "n1";
+  for (const auto& def : registry.all()) {
+    std::string signature = kNormalizationVersion;
+    for (const auto& f : def.fields) {
+      if (f.searchable) signature += "," + f.name;
+    }
+    MAMORI_TRY(store.Write([&](Connection& c) -> Status {
+      const Value key[] = {def.key};
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows, c.Query("SELECT search_signature FROM register_state WHERE register = ?", key));
+      if (!rows.empty() && AsText(rows[0][0]) == signature) return {};
+      const SelectPlan p = PlanSelect(registry, def);
+      MAMORI_ASSIGN_OR_RETURN(auto records, c.Query(p.sql));
+      for (const auto& r : records) {
+        const json rec = RowToJson(def, p, r);
+        const Value params[] = {SearchText(def, rec), rec["id"].get<int64_t>()};
+        MAMORI_TRY(c.Exec("UPDATE " + Table(def) + " SET search = ? WHERE id = ?", params));
+      }
+      const Value state[] = {def.key, signature};
+      MAMORI_TRY(c.Exec(
+          "INSERT INTO register_state (register, generation, search_signature) VALUES (?, 1, ?) "
+          "ON CONFLICT(register) DO UPDATE SET generation = generation + 1, "
+          "search_signature = excluded.search_signature",
+          state));
+      return {};
+    }));
+  }
+  return {};
+}
+
 Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& params,
                                  const std::vector<std::string_view>& also_allowed) {
   ListQuery q;

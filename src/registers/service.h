@@ -64,6 +64,10 @@ struct ExportFile {
   std::string filename;  // e.g. "org_units-20261125.xlsx"
 };
 
+// Rebuilds the stored search text of every register whose searchable fields (or the search
+// normalization) changed since it was built. Run at start-up, after the migrations.
+Status RefreshSearchText(store::Store& store, const Registry& registry);
+
 class RegisterService {
  public:
   RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,

@@ -29,6 +29,7 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(reg.ok()) << reg.error().message_en;
     registry_ = std::move(reg).value();
     ASSERT_TRUE(store_->Migrate(registry_->Migrations()).ok());
+    ASSERT_TRUE(RefreshSearchText(*store_, *registry_).ok());
     def_ = registry_->ByKey("org_units");
     service_ = std::make_unique<RegisterService>(*store_, *registry_, access_, clock_);
   }
@@ -173,6 +174,26 @@ TEST_F(ServiceTest, CachedListsNeverOutliveAChange) {
   ASSERT_TRUE(other.Update(actor_, *def_, bureau_, 1, {{"name", "事務局"}}).ok());
   EXPECT_EQ(List({{"sort", "code"}})["items"][1]["_refs"]["parent"]["label"], "事務局");
   EXPECT_EQ(List({{"sort", "code"}})["items"][0]["name"], "事務局");
+}
+
+TEST_F(ServiceTest, SearchTextIsRebuiltWhenSearchableFieldsChange) {
+  SeedBureau();
+  ASSERT_TRUE(service_->Update(actor_, *def_, bureau_, 1, {{"phone", "内線9999"}}).ok());
+  EXPECT_EQ(List({{"q", "9999"}})["total"], 0);  // phone is not searchable
+  // A later definition makes phone searchable: the stored text is rebuilt once at start-up.
+  auto defs = BuiltinRegisters();
+  for (auto& f : defs[0].fields) {
+    if (f.name == "phone") f.searchable = true;
+  }
+  auto changed = Registry::Create(std::move(defs));
+  ASSERT_TRUE(changed.ok());
+  ASSERT_TRUE(RefreshSearchText(*store_, **changed).ok());
+  RegisterService service(*store_, **changed, access_, clock_);
+  auto q = ParseListQuery(*(*changed)->ByKey("org_units"), {{"q", "9999"}});
+  ASSERT_TRUE(q.ok());
+  auto r = service.List(actor_, *(*changed)->ByKey("org_units"), *q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(json::parse(*r)["total"], 1);
 }
 
 TEST_F(ServiceTest, BadListParametersNameTheParameter) {

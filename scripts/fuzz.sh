@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each on a copy of its seed
+# corpus for SECONDS (default 10). A crash fails the script and leaves crash-* in build/fuzz/.
+#   scripts/fuzz.sh [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fuzz catalog_fuzz
+for f in csv xlsx request catalog; do
+  work=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/$f/." "$work/"
+  echo "==> fuzz $f (${secs}s)"
+  (cd build/fuzz && "./tests/fuzz/${f}_fuzz" -max_total_time="$secs" -rss_limit_mb=2048 \
+     -print_final_stats=0 "$work" 2>&1 | grep -E '^(Done|==[0-9]+==ERROR|SUMMARY)' || true)
+  rm -rf "$work"
+  if ls build/fuzz/crash-* build/fuzz/oom-* build/fuzz/timeout-* build/fuzz/leak-* >/dev/null 2>&1; then
+    echo "fuzz $f failed: see build/fuzz/" >&2
+    exit 1
+  fi
+done
