@@ -14,7 +14,8 @@ for f in csv xlsx request catalog; do
   (cd build/fuzz && "./tests/fuzz/${f}_fuzz" -max_total_time="$secs" -rss_limit_mb=2048 \
      -print_final_stats=0 "$work" 2>&1 | grep -E '^(Done|==[0-9]+==ERROR|SUMMARY)' || true)
   rm -rf "$work"
-  if ls build/fuzz/crash-* build/fuzz/oom-* build/fuzz/timeout-* build/fuzz/leak-* >/dev/null 2>&1; then
+  if find build/fuzz -maxdepth 1 \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \
+       -o -name 'leak-*' \) | grep -q .; then
     echo "fuzz $f failed: see build/fuzz/" >&2
     exit 1
   fi
