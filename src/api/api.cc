@@ -168,8 +168,9 @@ std::optional<int64_t> ParseId(std::string_view s) {
 Result<int64_t> ExpectedVersion(const HttpRequest& req, const json& body) {
   if (body.contains("version")) {
     if (!body["version"].is_number_integer()) {
-      return Error::Invalid("version は整数で指定してください。", "version must be an integer",
-                            {{"version", "版", "整数で指定してください。", "must be an integer", 0, {}}});
+      return Error::Invalid(
+          "version は整数で指定してください。", "version must be an integer",
+          {{"version", "版", "整数で指定してください。", "must be an integer", 0, {}}});
     }
     return body["version"].get<int64_t>();
   }
@@ -346,8 +347,8 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
     }
     auto q = registers::ParseListQuery(def, req.query, {"format"});
     if (!q.ok()) return ProblemResponse(q.error());
-    auto file = service_.Export(actor, def, *q,
-                                format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx);
+    auto file =
+        service_.Export(actor, def, *q, format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx);
     if (!file.ok()) return ProblemResponse(file.error());
     HttpResponse r;
     r.content_type = file->content_type;
@@ -369,22 +370,24 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
       }
     }
     if (format != "csv" && format != "xlsx") {
-      errors.push_back({"format", "format", "csv か xlsx を指定してください。", "csv or xlsx", 0, {}});
+      errors.push_back(
+          {"format", "format", "csv か xlsx を指定してください。", "csv or xlsx", 0, {}});
     }
     if (mode != "insert" && mode != "upsert") {
-      errors.push_back({"mode", "mode", "insert か upsert を指定してください。", "insert or upsert", 0, {}});
+      errors.push_back(
+          {"mode", "mode", "insert か upsert を指定してください。", "insert or upsert", 0, {}});
     }
     if (dry != "true" && dry != "false") {
-      errors.push_back({"dry_run", "dry_run", "true か false を指定してください。", "true or false", 0, {}});
+      errors.push_back(
+          {"dry_run", "dry_run", "true か false を指定してください。", "true or false", 0, {}});
     }
     if (!errors.empty()) {
       return ProblemResponse(Error::Invalid("取り込みの指定に誤りがあります。",
                                             "invalid import parameters", std::move(errors)));
     }
-    auto summary = service_.Import(actor, def, req.body,
-                                   format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx,
-                                   mode == "upsert" ? ImportMode::kUpsert : ImportMode::kInsert,
-                                   dry == "true");
+    auto summary = service_.Import(
+        actor, def, req.body, format == "csv" ? FileFormat::kCsv : FileFormat::kXlsx,
+        mode == "upsert" ? ImportMode::kUpsert : ImportMode::kInsert, dry == "true");
     if (!summary.ok()) return ProblemResponse(summary.error());
     return JsonResponse(200, {{"dry_run", summary->dry_run},
                               {"created", summary->created},
@@ -402,7 +405,8 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
       auto rec = service_.Get(actor, def, *id);
       if (!rec.ok()) return ProblemResponse(rec.error());
       HttpResponse r = JsonResponse(200, *rec);
-      r.headers.emplace_back("ETag", "\"" + std::to_string((*rec)["version"].get<int64_t>()) + "\"");
+      r.headers.emplace_back("ETag",
+                             "\"" + std::to_string((*rec)["version"].get<int64_t>()) + "\"");
       return r;
     }
     if (req.method == "PATCH") {

@@ -86,13 +86,20 @@ Result<Target> ParseTarget(std::string_view target) {
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return 400;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInvalidInput:
+      return 400;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -101,28 +108,38 @@ HttpResponse ProblemResponse(const Error& error) {
   using nlohmann::json;
   static const auto title = [](ErrorCode c) -> const char* {
     switch (c) {
-      case ErrorCode::kInvalidInput: return "入力内容に誤りがあります";
-      case ErrorCode::kPermissionDenied: return "権限がありません";
-      case ErrorCode::kNotFound: return "見つかりません";
-      case ErrorCode::kConflict: return "競合しています";
-      case ErrorCode::kTooLarge: return "大きすぎます";
-      case ErrorCode::kUnavailable: return "一時的に利用できません";
-      case ErrorCode::kInternal: return "内部エラー";
+      case ErrorCode::kInvalidInput:
+        return "入力内容に誤りがあります";
+      case ErrorCode::kPermissionDenied:
+        return "権限がありません";
+      case ErrorCode::kNotFound:
+        return "見つかりません";
+      case ErrorCode::kConflict:
+        return "競合しています";
+      case ErrorCode::kTooLarge:
+        return "大きすぎます";
+      case ErrorCode::kUnavailable:
+        return "一時的に利用できません";
+      case ErrorCode::kInternal:
+        return "内部エラー";
     }
     return "内部エラー";
   };
   const int status = HttpStatusFor(error.code);
-  json body{{"type", std::string("about:blank#") + ErrorCodeName(error.code)},
-            {"title", title(error.code)},
-            {"status", status},
-            {"code", ErrorCodeName(error.code)},
-            {"detail", error.message},
-            // Internal details stay in the server log, not in the answer.
-            {"detail_en", error.code == ErrorCode::kInternal ? "internal error" : error.message_en}};
+  json body{
+      {"type", std::string("about:blank#") + ErrorCodeName(error.code)},
+      {"title", title(error.code)},
+      {"status", status},
+      {"code", ErrorCodeName(error.code)},
+      {"detail", error.message},
+      // Internal details stay in the server log, not in the answer.
+      {"detail_en", error.code == ErrorCode::kInternal ? "internal error" : error.message_en}};
   if (!error.fields.empty()) {
     json errors = json::array();
     for (const auto& f : error.fields) {
-      json e{{"field", f.field}, {"label", f.label}, {"message", f.message},
+      json e{{"field", f.field},
+             {"label", f.label},
+             {"message", f.message},
              {"message_en", f.message_en}};
       if (f.row > 0) e["row"] = f.row;
       if (!f.column.empty()) e["column"] = f.column;

@@ -16,13 +16,13 @@ namespace mamori::api {
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;        // "GET", "POST", …
-  std::string path;          // percent-decoded path, without the query
-  QueryParams query;         // decoded, in order
+  std::string method;  // "GET", "POST", …
+  std::string path;    // percent-decoded path, without the query
+  QueryParams query;   // decoded, in order
   std::string body;
   std::string content_type;  // lower-cased media type without parameters
   std::string if_match;
-  std::string client;        // client IP address
+  std::string client;  // client IP address
 };
 
 struct HttpResponse {

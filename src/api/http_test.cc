@@ -35,8 +35,9 @@ TEST(ProblemResponse, MapsCodesOnce) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInvalidInput), 400);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kConflict), 409);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kNotFound), 404);
-  auto r = ProblemResponse(Error::Invalid("「名称」: 必須です。", "name: is required",
-                                          {{"name", "名称", "必須です。", "is required", 3, "名称"}}));
+  auto r =
+      ProblemResponse(Error::Invalid("「名称」: 必須です。", "name: is required",
+                                     {{"name", "名称", "必須です。", "is required", 3, "名称"}}));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.content_type, "application/problem+json");
   EXPECT_NE(r.body.find("\"row\":3"), std::string::npos);

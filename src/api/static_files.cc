@@ -48,9 +48,8 @@ std::optional<HttpResponse> StaticFiles::Get(std::string_view path) const {
   HttpResponse r;
   r.content_type = it->second.type;
   r.body = it->second.content;
-  r.headers.emplace_back("Cache-Control", it->second.immutable
-                                              ? "public, max-age=31536000, immutable"
-                                              : "no-cache");
+  r.headers.emplace_back("Cache-Control",
+                         it->second.immutable ? "public, max-age=31536000, immutable" : "no-cache");
   return r;
 }
 

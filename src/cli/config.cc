@@ -52,30 +52,35 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
   try {
     tbl = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    return Error::Invalid(path + ":" + std::to_string(e.source().begin.line) +
-                              ": 設定ファイルの書式が正しくありません (" +
-                              std::string(e.description()) + ")",
-                          path + ":" + std::to_string(e.source().begin.line) + ": " +
-                              std::string(e.description()));
+    return Error::Invalid(
+        path + ":" + std::to_string(e.source().begin.line) +
+            ": 設定ファイルの書式が正しくありません (" + std::string(e.description()) + ")",
+        path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
   for (auto&& [section, node] : tbl) {
     const auto* t = node.as_table();
-    if (!t) return Bad(Where(path, node), "不明な設定です: " + std::string(section.str()),
-                       "unknown setting " + std::string(section.str()));
+    if (!t)
+      return Bad(Where(path, node), "不明な設定です: " + std::string(section.str()),
+                 "unknown setting " + std::string(section.str()));
     for (auto&& entry : *t) {
       const auto& key = entry.first;
       const toml::node& value = entry.second;
       const std::string s(section.str()), k(key.str()), at = Where(path, value);
       auto str = [&](std::string& out) -> Status {
-        if (!value.is_string()) return Bad(at, k + " は文字列で指定してください。", k + " must be a string");
+        if (!value.is_string())
+          return Bad(at, k + " は文字列で指定してください。", k + " must be a string");
         out = value.as_string()->get();
         return {};
       };
       auto num = [&](double& out, double lo, double hi) -> Status {
-        if (!value.is_number()) return Bad(at, k + " は数値で指定してください。", k + " must be a number");
-        out = value.is_integer() ? double(value.as_integer()->get()) : value.as_floating_point()->get();
+        if (!value.is_number())
+          return Bad(at, k + " は数値で指定してください。", k + " must be a number");
+        out = value.is_integer() ? double(value.as_integer()->get())
+                                 : value.as_floating_point()->get();
         if (out < lo || out > hi) {
-          return Bad(at, k + " は " + std::to_string(int64_t(lo)) + " 以上 " + std::to_string(int64_t(hi)) + " 以下です。",
+          return Bad(at,
+                     k + " は " + std::to_string(int64_t(lo)) + " 以上 " +
+                         std::to_string(int64_t(hi)) + " 以下です。",
                      k + " out of range");
         }
         return {};
@@ -111,7 +116,8 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
         MAMORI_TRY(num(d, 1024, 1 << 20));
         c.server.header_limit = size_t(d);
       } else if (s == "server" && k == "access_log") {
-        if (!value.is_boolean()) return Bad(at, k + " は true か false です。", k + " must be a boolean");
+        if (!value.is_boolean())
+          return Bad(at, k + " は true か false です。", k + " must be a boolean");
         c.server.access_log = value.as_boolean()->get();
       } else {
         return Bad(at, "不明な設定です: [" + s + "] " + k, "unknown setting [" + s + "] " + k);

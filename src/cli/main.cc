@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "cli/config.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "cli/config.h"
 #include "policy/catalog.h"
 #include "registers/registry.h"
 #include "registers/service.h"
@@ -37,10 +37,12 @@ int ExitCodeFor(const Error& e) {
     case ErrorCode::kInvalidInput:
     case ErrorCode::kConflict:
     case ErrorCode::kNotFound:
-    case ErrorCode::kTooLarge: return kExitInputErrors;
+    case ErrorCode::kTooLarge:
+      return kExitInputErrors;
     case ErrorCode::kPermissionDenied:
     case ErrorCode::kUnavailable:
-    case ErrorCode::kInternal: return kExitUnavailable;
+    case ErrorCode::kInternal:
+      return kExitUnavailable;
   }
   return kExitUnavailable;
 }
@@ -51,8 +53,10 @@ int Report(const Error& e, int exit_code) {
   for (const auto& f : e.fields) {
     std::cerr << "  ";
     if (f.row > 0) std::cerr << f.row << " 行目 ";
-    if (!f.column.empty()) std::cerr << "「" << f.column << "」列";
-    else if (!f.label.empty()) std::cerr << "「" << f.label << "」";
+    if (!f.column.empty())
+      std::cerr << "「" << f.column << "」列";
+    else if (!f.label.empty())
+      std::cerr << "「" << f.label << "」";
     std::cerr << ": " << f.message << "\n";
   }
   if (e.code == ErrorCode::kInternal) std::cerr << "(" << e.message_en << ")\n";
@@ -69,7 +73,8 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (!in && !in.eof()) return Error::Invalid("ファイルを読めません: " + path, "cannot read " + path);
+  if (!in && !in.eof())
+    return Error::Invalid("ファイルを読めません: " + path, "cannot read " + path);
   return ss.str();
 }
 
@@ -98,7 +103,8 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db) {
     std::filesystem::create_directories(parent, ec);
   }
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
-  MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(registers::BuiltinRegisters()));
+  MAMORI_ASSIGN_OR_RETURN(core->registry,
+                          registers::Registry::Create(registers::BuiltinRegisters()));
   MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(core->registry->Migrations()));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
   core->service = std::make_unique<registers::RegisterService>(*core->store, *core->registry,
@@ -122,7 +128,8 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   if (!db_flag.empty()) c.db = db_flag;
   if (!web_flag.empty()) c.web_dir = web_flag;
   if (!listen_flag.empty()) {
-    if (auto st = ApplyListen(listen_flag, c.server); !st.ok()) return Report(st.error(), kExitUsage);
+    if (auto st = ApplyListen(listen_flag, c.server); !st.ok())
+      return Report(st.error(), kExitUsage);
   }
   auto catalog = LoadCatalog(c.catalog_dir);
   if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
@@ -150,14 +157,17 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
 int main(int argc, char** argv) {
   using namespace mamori;
   using namespace mamori::cli;
-  CLI::App app{"Mamori (守り): 情報セキュリティ管理システム / information security management system"};
+  CLI::App app{
+      "Mamori (守り): 情報セキュリティ管理システム / information security management system"};
   app.require_subcommand(1);
 
   std::string config_path = "mamori.toml", db, listen, web;
   auto* serve = app.add_subcommand("serve", "Web UI と REST API を起動します / start the server");
-  auto* config_opt = serve->add_option("--config", config_path, "設定ファイル / settings file (mamori.toml)");
+  auto* config_opt =
+      serve->add_option("--config", config_path, "設定ファイル / settings file (mamori.toml)");
   serve->add_option("--db", db, "SQLite データベース / database file (default var/mamori.db)");
-  serve->add_option("--listen", listen, "待ち受け アドレス:ポート / address:port (default 127.0.0.1:8080)");
+  serve->add_option("--listen", listen,
+                    "待ち受け アドレス:ポート / address:port (default 127.0.0.1:8080)");
   serve->add_option("--web", web, "UI のフォルダ / built UI folder (default web/dist)");
 
   app.add_subcommand("version", "版を表示します / print the version");
@@ -166,17 +176,20 @@ int main(int argc, char** argv) {
   admin->require_subcommand(1);
   std::string register_key = "org_units", file, mode = "insert";
   bool dry_run = false;
-  auto* imp = admin->add_subcommand("import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
+  auto* imp = admin->add_subcommand(
+      "import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
   imp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
   imp->add_option("--db", db, "データベース / database")->required();
   imp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  imp->add_option("--mode", mode, "insert または upsert")->check(CLI::IsMember({"insert", "upsert"}));
+  imp->add_option("--mode", mode, "insert または upsert")
+      ->check(CLI::IsMember({"insert", "upsert"}));
   imp->add_flag("--dry-run", dry_run, "検証のみ / validate only");
   auto* exp = admin->add_subcommand("export", "台帳を書き出します / export a register");
   exp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
   exp->add_option("--db", db, "データベース / database")->required();
   exp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  auto* check = admin->add_subcommand("check-db", "データベースの整合性を検査します / PRAGMA integrity_check");
+  auto* check = admin->add_subcommand("check-db",
+                                      "データベースの整合性を検査します / PRAGMA integrity_check");
   check->add_option("--db", db, "データベース / database")->required();
 
   try {
@@ -202,7 +215,8 @@ int main(int argc, char** argv) {
   }
   const registers::RegisterDef* def = (*core)->registry->ByKey(register_key);
   if (def == nullptr) {
-    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"), kExitUsage);
+    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"),
+                  kExitUsage);
   }
   auto format = FormatOf(file);
   if (!format.ok()) return Report(format.error(), kExitUsage);
@@ -210,10 +224,10 @@ int main(int argc, char** argv) {
   if (imp->parsed()) {
     auto bytes = ReadFile(file, 64u << 20);
     if (!bytes.ok()) return Report(bytes.error(), kExitInputErrors);
-    auto r = (*core)->service->Import(actor, *def, *bytes, *format,
-                                      mode == "upsert" ? registers::ImportMode::kUpsert
-                                                       : registers::ImportMode::kInsert,
-                                      dry_run);
+    auto r = (*core)->service->Import(
+        actor, *def, *bytes, *format,
+        mode == "upsert" ? registers::ImportMode::kUpsert : registers::ImportMode::kInsert,
+        dry_run);
     if (!r.ok()) return Report(r.error(), ExitCodeFor(r.error()));
     std::printf("%s: 新規 %lld 件、更新 %lld 件、変更なし %lld 件\n",
                 dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
@@ -226,7 +240,9 @@ int main(int argc, char** argv) {
     if (!out.ok()) return Report(out.error(), ExitCodeFor(out.error()));
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f.write(out->bytes.data(), static_cast<std::streamsize>(out->bytes.size()));
-    if (!f) return Report(Error::Unavailable("書き込めません: " + file, "cannot write"), kExitUnavailable);
+    if (!f)
+      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"),
+                    kExitUnavailable);
     std::printf("書き出しました: %s\n", file.c_str());
     return 0;
   }

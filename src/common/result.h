@@ -70,22 +70,37 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
   // Preconditions: ok() for value(), !ok() for error(). Violations abort (a bug).
-  T& value() & { Check(true); return std::get<0>(v_); }
-  const T& value() const& { Check(true); return std::get<0>(v_); }
-  T&& value() && { Check(true); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    Check(true);
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    Check(true);
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    Check(true);
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  const Error& error() const& { Check(false); return std::get<1>(v_); }
-  Error&& error() && { Check(false); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    Check(false);
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    Check(false);
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   void Check(bool want_ok) const {
@@ -120,9 +135,9 @@ using Status = Result<void>;
 }  // namespace mamori
 
 // MAMORI_TRY(expr): evaluate a Result-returning expression; return its error on failure.
-#define MAMORI_TRY(expr)                                    \
-  do {                                                      \
-    auto mamori_try_r_ = (expr);                            \
+#define MAMORI_TRY(expr)                                              \
+  do {                                                                \
+    auto mamori_try_r_ = (expr);                                      \
     if (!mamori_try_r_.ok()) return std::move(mamori_try_r_).error(); \
   } while (0)
 

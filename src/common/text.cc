@@ -121,10 +121,10 @@ Result<DecodedText> DecodeJapaneseText(std::string_view bytes) {
   if (rc == static_cast<size_t>(-1)) {
     const size_t offset = bytes.size() - in_left;
     (void)err;
-    return Error::Invalid("文字コードを判別できません (UTF-8 でも Shift_JIS でもありません。" +
-                              std::to_string(offset) + " バイト目)。",
-                          "the text is neither UTF-8 nor Shift_JIS (CP932) at byte " +
-                              std::to_string(offset));
+    return Error::Invalid(
+        "文字コードを判別できません (UTF-8 でも Shift_JIS でもありません。" +
+            std::to_string(offset) + " バイト目)。",
+        "the text is neither UTF-8 nor Shift_JIS (CP932) at byte " + std::to_string(offset));
   }
   out.resize(out.size() - out_left);
   return DecodedText{std::move(out), TextEncoding::kCp932};

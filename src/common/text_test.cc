@@ -15,13 +15,17 @@ TEST(NormalizeForSearch, FoldsKanaWidthAndCase) {
   EXPECT_EQ(NormalizeForSearch("総務課"), "総務課");
 }
 
-TEST(NormalizeForSearch, DropsInvalidBytes) { EXPECT_EQ(NormalizeForSearch("a\xFF" "b"), "ab"); }
+TEST(NormalizeForSearch, DropsInvalidBytes) {
+  EXPECT_EQ(NormalizeForSearch("a\xFF"
+                               "b"),
+            "ab");
+}
 
 TEST(Utf8, Validation) {
   EXPECT_TRUE(IsValidUtf8("広域連合"));
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));        // overlong
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));    // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xE3\x81"));        // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xE3\x81"));      // truncated
   EXPECT_EQ(Utf8Length("総務課a"), 4u);
 }
 

@@ -21,22 +21,22 @@ struct Text {
 
 // One control (管理策): what the body does to make a measure real, and the evidence that shows it.
 struct Control {
-  std::string id;          // "C-6-3-01"
-  std::string section;     // the item it implements, e.g. "6(3)" or "7"
+  std::string id;       // "C-6-3-01"
+  std::string section;  // the item it implements, e.g. "6(3)" or "7"
   Text title;
   Text description;
   std::vector<std::string> evidence;  // "attestation", "document", "self_inspection",
                                       // "automated:netcheck", "automated:monitor", "register:<key>"
-  std::string owner_role;  // role key, e.g. "security_manager"
-  int review_months = 12;  // how often the evidence must be renewed
+  std::string owner_role;             // role key, e.g. "security_manager"
+  int review_months = 12;             // how often the evidence must be renewed
 };
 
 // An item of a section: "6(3)" (with sub-items "6(3)ア"), "2(8)", "3(1)".
 struct Item {
-  std::string id;  // "6(3)"
+  std::string id;      // "6(3)"
   std::string number;  // "(3)"
   Text title;
-  Text summary;  // our own words
+  Text summary;             // our own words
   std::vector<Item> items;  // sub-items (ア, イ, …)
   bool is_measure = false;  // true for the measures that need controls (§6 items, §7, §8)
 };
@@ -51,8 +51,8 @@ struct Section {
 };
 
 struct Catalog {
-  Text title;         // 情報セキュリティ基本方針
-  std::string body;   // 栃木県後期高齢者医療広域連合
+  Text title;             // 情報セキュリティ基本方針
+  std::string body;       // 栃木県後期高齢者医療広域連合
   std::string effective;  // "2026-04-01"
   std::vector<Section> sections;
   std::vector<Control> controls;

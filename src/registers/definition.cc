@@ -21,22 +21,30 @@ Status Bad(const RegisterDef& def, const std::string& what) {
 
 const char* FieldTypeName(FieldType t) {
   switch (t) {
-    case FieldType::kText: return "text";
-    case FieldType::kTextarea: return "textarea";
-    case FieldType::kInteger: return "integer";
-    case FieldType::kBoolean: return "boolean";
-    case FieldType::kDate: return "date";
-    case FieldType::kEnum: return "enum";
-    case FieldType::kRef: return "ref";
-    case FieldType::kEmail: return "email";
+    case FieldType::kText:
+      return "text";
+    case FieldType::kTextarea:
+      return "textarea";
+    case FieldType::kInteger:
+      return "integer";
+    case FieldType::kBoolean:
+      return "boolean";
+    case FieldType::kDate:
+      return "date";
+    case FieldType::kEnum:
+      return "enum";
+    case FieldType::kRef:
+      return "ref";
+    case FieldType::kEmail:
+      return "email";
   }
   return "text";
 }
 
 bool IsReservedMember(std::string_view name) {
-  static const std::set<std::string_view> kReserved = {
-      "id", "version", "archived", "created_at", "updated_at", "created_by", "updated_by",
-      "search", "_refs"};
+  static const std::set<std::string_view> kReserved = {"id",         "version",    "archived",
+                                                       "created_at", "updated_at", "created_by",
+                                                       "updated_by", "search",     "_refs"};
   return kReserved.count(name) > 0;
 }
 

@@ -12,8 +12,8 @@ namespace {
 
 // The hierarchy: a 部局 has no parent, a 課室 sits under a 部局, a 係 under a 課室.
 void CheckHierarchy(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
-  const std::string kind = rec.value("kind", json()).is_string() ? rec["kind"].get<std::string>()
-                                                                 : std::string();
+  const std::string kind =
+      rec.value("kind", json()).is_string() ? rec["kind"].get<std::string>() : std::string();
   const json& parent = rec["parent"];
   auto add = [&](std::string ja, std::string en) {
     errors.push_back({"parent", "上位組織", std::move(ja), std::move(en), 0, {}});
@@ -33,8 +33,7 @@ void CheckHierarchy(const json& rec, RuleContext& ctx, std::vector<FieldError>& 
   auto p = ctx.Lookup("org_units", parent.get<int64_t>());
   if (!p) return;  // a missing reference is reported by the field check
   if ((*p)["kind"] != want) {
-    add(std::string("上位組織には") + want_ja + "を指定してください。",
-        "parent must be a " + want);
+    add(std::string("上位組織には") + want_ja + "を指定してください。", "parent must be a " + want);
   }
 }
 
@@ -70,13 +69,15 @@ RegisterDef OrgUnitsRegister() {
 
   FieldDef kana = MakeField("name_kana", FieldType::kText);
   kana.label = {"名称(かな)", "Name (kana)"};
-  kana.help = {"ひらがな又はカタカナ。検索と並べ替えに使います。", "Reading, for search and sorting"};
+  kana.help = {"ひらがな又はカタカナ。検索と並べ替えに使います。",
+               "Reading, for search and sorting"};
   kana.searchable = true;
   kana.max_length = 100;
 
   FieldDef kind = MakeField("kind", FieldType::kEnum);
   kind.label = {"区分", "Kind"};
-  kind.help = {"部局は基本方針 4(1) の機関、課室はその下の組織", "Bureau (body of §4(1)), section, group"};
+  kind.help = {"部局は基本方針 4(1) の機関、課室はその下の組織",
+               "Bureau (body of §4(1)), section, group"};
   kind.required = kind.filterable = kind.searchable = true;
   kind.options = {{"bureau", {"部局", "Bureau"}},
                   {"section", {"課室", "Section"}},

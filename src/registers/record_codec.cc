@@ -79,7 +79,8 @@ std::optional<FieldError> CheckText(const FieldDef& f, const std::string& s, jso
   switch (f.type) {
     case FieldType::kEmail:
       if (!LooksLikeEmail(s)) {
-        return MakeFieldError(f, "メールアドレスの形式が正しくありません。", "not an email address");
+        return MakeFieldError(f, "メールアドレスの形式が正しくありません。",
+                              "not an email address");
       }
       break;
     case FieldType::kDate:
@@ -97,7 +98,8 @@ std::optional<FieldError> CheckText(const FieldDef& f, const std::string& s, jso
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   out = s;
   return std::nullopt;
@@ -176,7 +178,8 @@ std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, j
   switch (f.type) {
     case FieldType::kText:
     case FieldType::kTextarea:
-    case FieldType::kEmail: return CheckText(f, s, out);
+    case FieldType::kEmail:
+      return CheckText(f, s, out);
     case FieldType::kDate: {
       // Accept 2026/4/1 and 2026-4-1 as staff type them.
       std::string d = AsciiDigits(s);
@@ -229,7 +232,9 @@ std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, j
       return MakeFieldError(f, "有 または 無 で入力してください(○/× も使えます)。",
                             "must be yes or no");
     }
-    case FieldType::kRef: out = s; return std::nullopt;
+    case FieldType::kRef:
+      out = s;
+      return std::nullopt;
   }
   return MakeFieldError(f, "不明な型です。", "unknown type");
 }
@@ -242,10 +247,13 @@ std::string DisplayValue(const FieldDef& f, const json& v) {
         if (v == o.value) return o.label.ja;
       }
       return v.get<std::string>();
-    case FieldType::kBoolean: return v.get<bool>() ? "有" : "無";
+    case FieldType::kBoolean:
+      return v.get<bool>() ? "有" : "無";
     case FieldType::kInteger:
-    case FieldType::kRef: return std::to_string(v.get<int64_t>());
-    default: return v.get<std::string>();
+    case FieldType::kRef:
+      return std::to_string(v.get<int64_t>());
+    default:
+      return v.get<std::string>();
   }
 }
 

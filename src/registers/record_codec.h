@@ -21,8 +21,7 @@ std::optional<FieldError> CoerceApiValue(const FieldDef& f, const nlohmann::json
 
 // Converts a spreadsheet cell. For kRef the caller resolves the key afterwards: `out` is the
 // trimmed key text (a JSON string).
-std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell,
-                                     nlohmann::json& out);
+std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, nlohmann::json& out);
 
 // The display form written to export files (enum label, 有/無, date as is).
 std::string DisplayValue(const FieldDef& f, const nlohmann::json& v);

@@ -46,9 +46,12 @@ namespace {
 std::string ColumnType(const FieldDef& f) {
   switch (f.type) {
     case FieldType::kInteger:
-    case FieldType::kBoolean: return "INTEGER";
-    case FieldType::kRef: return "INTEGER REFERENCES r_" + f.ref + "(id)";
-    default: return "TEXT";
+    case FieldType::kBoolean:
+      return "INTEGER";
+    case FieldType::kRef:
+      return "INTEGER REFERENCES r_" + f.ref + "(id)";
+    default:
+      return "TEXT";
   }
 }
 
@@ -89,18 +92,18 @@ std::vector<store::Migration> Registry::Migrations() const {
                      "add field " + d.key + "." + f.name,
                      {"ALTER TABLE " + table + " ADD COLUMN " + col + " " + ColumnType(f)}});
       if (f.unique) {
-        out.push_back({"register/" + d.key + "/unique/" + f.name,
-                       "unique " + d.key + "." + f.name,
-                       {"CREATE UNIQUE INDEX " + table + "_u_" + f.name + " ON " + table + "(" +
-                        col + ")"}});
+        out.push_back(
+            {"register/" + d.key + "/unique/" + f.name,
+             "unique " + d.key + "." + f.name,
+             {"CREATE UNIQUE INDEX " + table + "_u_" + f.name + " ON " + table + "(" + col + ")"}});
       }
       // Lists show active records in some order: (archived, field) lets the default order,
       // filters and references read the index in order and stop at the page's last row.
       if (f.unique || f.filterable || f.type == FieldType::kRef || f.name == d.default_sort) {
         out.push_back({"register/" + d.key + "/index/" + f.name,
                        "index " + d.key + "." + f.name,
-                       {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table +
-                        "(archived, " + col + ")"}});
+                       {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table + "(archived, " +
+                        col + ")"}});
       }
     }
   }

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <map>
 #include <mutex>
-#include <unordered_map>
 #include <set>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -60,9 +60,12 @@ json FieldFromColumn(const FieldDef& f, const Value& v) {
   if (store::IsNull(v)) return nullptr;
   switch (f.type) {
     case FieldType::kInteger:
-    case FieldType::kRef: return AsInt(v);
-    case FieldType::kBoolean: return AsInt(v) != 0;
-    default: return AsText(v);
+    case FieldType::kRef:
+      return AsInt(v);
+    case FieldType::kBoolean:
+      return AsInt(v) != 0;
+    default:
+      return AsText(v);
   }
 }
 
@@ -94,9 +97,12 @@ Value ToColumn(const FieldDef& f, const json& v) {
   if (v.is_null()) return std::monostate{};
   switch (f.type) {
     case FieldType::kInteger:
-    case FieldType::kRef: return v.get<int64_t>();
-    case FieldType::kBoolean: return int64_t{v.get<bool>() ? 1 : 0};
-    default: return v.get<std::string>();
+    case FieldType::kRef:
+      return v.get<int64_t>();
+    case FieldType::kBoolean:
+      return int64_t{v.get<bool>() ? 1 : 0};
+    default:
+      return v.get<std::string>();
   }
 }
 
@@ -154,8 +160,11 @@ void BuildWhere(const RegisterDef& d, const ListQuery& q, std::string& where,
         params.emplace_back(v);
         break;
       }
-      case FieldType::kBoolean: params.emplace_back(int64_t{raw == "true" ? 1 : 0}); break;
-      default: params.emplace_back(raw);
+      case FieldType::kBoolean:
+        params.emplace_back(int64_t{raw == "true" ? 1 : 0});
+        break;
+      default:
+        params.emplace_back(raw);
     }
   }
   where.clear();
@@ -214,10 +223,11 @@ Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, con
       continue;
     }
     if (f.type == FieldType::kRef && !ctx.Lookup(f.ref, v.get<int64_t>())) {
-      errors.push_back(internal::MakeFieldError(
-          f, "参照先が見つからないか、アーカイブされています(ID " +
-                 std::to_string(v.get<int64_t>()) + ")。",
-          "no active record with id " + std::to_string(v.get<int64_t>())));
+      errors.push_back(
+          internal::MakeFieldError(f,
+                                   "参照先が見つからないか、アーカイブされています(ID " +
+                                       std::to_string(v.get<int64_t>()) + ")。",
+                                   "no active record with id " + std::to_string(v.get<int64_t>())));
     }
     if (f.unique) {
       const Value params[] = {ToColumn(f, v), self_id};
@@ -251,8 +261,8 @@ json Changes(const RegisterDef& d, const json* before, const json& after) {
 Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
                      std::string_view action, const Actor& actor, const std::string& at,
                      const json& changes) {
-  const Value params[] = {d.key, id, version, std::string(action), actor.id, actor.address, at,
-                          changes.dump()};
+  const Value params[] = {d.key,         id, version,       std::string(action), actor.id,
+                          actor.address, at, changes.dump()};
   auto r = c.Exec(
       "INSERT INTO record_history (register, record_id, version, action, actor, address, at, "
       "changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -317,8 +327,9 @@ Status UpdateRecord(Connection& c, const RegisterDef& d, int64_t id, int64_t ver
       int64_t n,
       c.Exec("UPDATE " + Table(d) + " SET " + sets + " WHERE id = ? AND version = ?", params));
   if (n != 1) {
-    return Error::Conflict("他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
-                           "the record was changed by someone else (stale version)");
+    return Error::Conflict(
+        "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
+        "the record was changed by someone else (stale version)");
   }
   return {};
 }
@@ -411,7 +422,8 @@ Status RefreshSearchText(store::Store& store, const Registry& registry) {
     MAMORI_TRY(store.Write([&](Connection& c) -> Status {
       const Value key[] = {def.key};
       MAMORI_ASSIGN_OR_RETURN(
-          auto rows, c.Query("SELECT search_signature FROM register_state WHERE register = ?", key));
+          auto rows,
+          c.Query("SELECT search_signature FROM register_state WHERE register = ?", key));
       if (!rows.empty() && AsText(rows[0][0]) == signature) return {};
       const SelectPlan p = PlanSelect(registry, def);
       MAMORI_ASSIGN_OR_RETURN(auto records, c.Query(p.sql));
@@ -497,13 +509,19 @@ Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& para
       int64_t iv = 0;
       switch (f->type) {
         case FieldType::kInteger:
-        case FieldType::kRef: valid = value.empty() || parse_int(value, iv); break;
-        case FieldType::kBoolean: valid = value == "true" || value == "false"; break;
-        case FieldType::kEnum:
-          valid = value.empty() || std::any_of(f->options.begin(), f->options.end(),
-                                               [&](const EnumOption& o) { return o.value == value; });
+        case FieldType::kRef:
+          valid = value.empty() || parse_int(value, iv);
           break;
-        default: valid = IsValidUtf8(value) && value.size() <= 1000;
+        case FieldType::kBoolean:
+          valid = value == "true" || value == "false";
+          break;
+        case FieldType::kEnum:
+          valid =
+              value.empty() || std::any_of(f->options.begin(), f->options.end(),
+                                           [&](const EnumOption& o) { return o.value == value; });
+          break;
+        default:
+          valid = IsValidUtf8(value) && value.size() <= 1000;
       }
       if (!valid) {
         bad(name, "「" + f->label.ja + "」の絞り込み条件が正しくありません。",
@@ -582,8 +600,7 @@ Result<int64_t> RegisterService::Count(const Actor& actor, const RegisterDef& de
   return n;
 }
 
-Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
-                                     const json& body) {
+Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def, const json& body) {
   if (!body.is_object()) {
     return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
   }
@@ -598,7 +615,8 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
-    MAMORI_TRY(AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
+    MAMORI_TRY(
+        AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -670,16 +688,16 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
     }
     const std::string now = FormatIso8601(clock_.Now());
     const Value params[] = {int64_t{archived ? 1 : 0}, now, actor.id, id, version};
-    MAMORI_ASSIGN_OR_RETURN(
-        int64_t n, c.Exec("UPDATE " + Table(def) +
-                              " SET archived = ?, version = version + 1, updated_at = ?, "
-                              "updated_by = ? WHERE id = ? AND version = ?",
-                          params));
+    MAMORI_ASSIGN_OR_RETURN(int64_t n,
+                            c.Exec("UPDATE " + Table(def) +
+                                       " SET archived = ?, version = version + 1, updated_at = ?, "
+                                       "updated_by = ? WHERE id = ? AND version = ?",
+                                   params));
     if (n != 1) return Error::Conflict("更新が競合しました。", "stale version");
     const json changes = json::array(
         {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
-    MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor,
-                             now, changes));
+    MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor, now,
+                             changes));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -804,8 +822,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
       if (h == f.label.ja || Lower(h) == Lower(f.label.en) || h == f.name) match = &f;
     }
     if (match == nullptr) {
-      file_error(header_row, h, nullptr, "不明な列です: 「" + h + "」",
-                 "unknown column: " + h);
+      file_error(header_row, h, nullptr, "不明な列です: 「" + h + "」", "unknown column: " + h);
       continue;
     }
     if (field_column.count(match->name)) {
@@ -854,14 +871,15 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
               // References in files name the target's key (e.g. 組織コード), not its id.
               const RegisterDef* target = registry_.ByKey(f->ref);
               const Value params[] = {v.get<std::string>()};
-              MAMORI_ASSIGN_OR_RETURN(
-                  auto rows, c.Query("SELECT id FROM r_" + target->key + " WHERE f_" +
-                                         target->key_field + " = ? AND archived = 0",
-                                     params));
+              MAMORI_ASSIGN_OR_RETURN(auto rows,
+                                      c.Query("SELECT id FROM r_" + target->key + " WHERE f_" +
+                                                  target->key_field + " = ? AND archived = 0",
+                                              params));
               if (rows.empty()) {
                 file_error(row_no, header[i], f,
                            "「" + v.get<std::string>() + "」は「" + target->label.ja +
-                               "」に見つかりません(同じファイルの前の行で登録するか、先に登録してください)。",
+                               "」に見つかりません("
+                               "同じファイルの前の行で登録するか、先に登録してください)。",
                            "no " + target->key + " with key " + v.get<std::string>());
                 bad_cells.insert(f->name);
                 continue;
@@ -870,8 +888,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             }
             provided[f->name] = std::move(v);
           }
-          const json key = provided.contains(key_field->name) ? provided[key_field->name]
-                                                              : json(nullptr);
+          const json key =
+              provided.contains(key_field->name) ? provided[key_field->name] : json(nullptr);
           if (key.is_null()) {
             if (bad_cells.count(key_field->name)) continue;
             file_error(row_no, header[field_column[key_field->name]], key_field, "必須です。",

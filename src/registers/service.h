@@ -32,10 +32,10 @@ namespace mamori::registers {
 enum class ArchivedFilter { kExclude, kInclude, kOnly };
 
 struct ListQuery {
-  std::string q;  // text search, terms separated by spaces (all must match)
+  std::string q;     // text search, terms separated by spaces (all must match)
   std::string sort;  // field name; empty for the default
   bool descending = false;
-  int limit = 50;    // 1..500
+  int limit = 50;  // 1..500
   int64_t offset = 0;
   ArchivedFilter archived = ArchivedFilter::kExclude;
   std::vector<std::pair<const FieldDef*, std::string>> filters;  // exact match, raw text
@@ -91,9 +91,8 @@ class RegisterService {
 
   Result<ExportFile> Export(const Actor& actor, const RegisterDef& def, const ListQuery& q,
                             FileFormat format);
-  Result<ImportSummary> Import(const Actor& actor, const RegisterDef& def,
-                               std::string_view bytes, FileFormat format, ImportMode mode,
-                               bool dry_run);
+  Result<ImportSummary> Import(const Actor& actor, const RegisterDef& def, std::string_view bytes,
+                               FileFormat format, ImportMode mode, bool dry_run);
 
   // Number of active (not archived) records, for the dashboard.
   Result<int64_t> Count(const Actor& actor, const RegisterDef& def);

@@ -52,7 +52,9 @@ class ServiceTest : public ::testing::Test {
     return json::parse(*r);
   }
   void SeedBureau() {
-    bureau_ = Create({{"code", "J"}, {"name", "広域連合事務局"}, {"kind", "bureau"},
+    bureau_ = Create({{"code", "J"},
+                      {"name", "広域連合事務局"},
+                      {"kind", "bureau"},
                       {"name_kana", "こういきれんごうじむきょく"}})["id"];
   }
 
@@ -92,17 +94,20 @@ TEST_F(ServiceTest, UniqueKeyAndHierarchyRules) {
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().fields.at(0).field, "code");
 
-  auto orphan = service_->Create(actor_, *def_, {{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}});
+  auto orphan =
+      service_->Create(actor_, *def_, {{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}});
   ASSERT_FALSE(orphan.ok());
   EXPECT_EQ(orphan.error().fields.at(0).field, "parent");
 
-  json section = Create({{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}, {"parent", bureau_}});
+  json section =
+      Create({{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}, {"parent", bureau_}});
   EXPECT_EQ(section["_refs"]["parent"]["label"], "広域連合事務局");
 
   auto group_under_bureau = service_->Create(
       actor_, *def_, {{"code", "G1"}, {"name", "庶務係"}, {"kind", "group"}, {"parent", bureau_}});
   ASSERT_FALSE(group_under_bureau.ok());
-  EXPECT_EQ(group_under_bureau.error().fields.at(0).message, "上位組織には課室を指定してください。");
+  EXPECT_EQ(group_under_bureau.error().fields.at(0).message,
+            "上位組織には課室を指定してください。");
 
   auto missing_ref = service_->Create(
       actor_, *def_, {{"code", "S2"}, {"name", "x"}, {"kind", "section"}, {"parent", 999}});
@@ -141,9 +146,15 @@ TEST_F(ServiceTest, UpdateUsesOptimisticConcurrencyAndKeepsHistory) {
 
 TEST_F(ServiceTest, ListSearchesKanaAndKanjiFiltersSortsAndPages) {
   SeedBureau();
-  Create({{"code", "S1"}, {"name", "総務課"}, {"name_kana", "ソウムカ"}, {"kind", "section"},
+  Create({{"code", "S1"},
+          {"name", "総務課"},
+          {"name_kana", "ソウムカ"},
+          {"kind", "section"},
           {"parent", bureau_}});
-  Create({{"code", "S2"}, {"name", "給付課"}, {"name_kana", "きゅうふか"}, {"kind", "section"},
+  Create({{"code", "S2"},
+          {"name", "給付課"},
+          {"name_kana", "きゅうふか"},
+          {"kind", "section"},
           {"parent", bureau_}});
   EXPECT_EQ(List({{"q", "そうむ"}})["total"], 1);
   EXPECT_EQ(List({{"q", "ｿｳﾑ"}})["total"], 1);
@@ -239,7 +250,8 @@ TEST_F(ServiceTest, ImportAppliesAllRowsOrNone) {
 }
 
 TEST_F(ServiceTest, ExportThenUpsertImportIsIdentity) {
-  ASSERT_TRUE(service_->Import(actor_, *def_, OrgCsv(), FileFormat::kCsv, ImportMode::kInsert, false).ok());
+  ASSERT_TRUE(
+      service_->Import(actor_, *def_, OrgCsv(), FileFormat::kCsv, ImportMode::kInsert, false).ok());
   auto q = ParseListQuery(*def_, {});
   ASSERT_TRUE(q.ok());
   for (FileFormat fmt : {FileFormat::kCsv, FileFormat::kXlsx}) {

@@ -17,10 +17,10 @@
 namespace mamori::tabular {
 
 struct Limits {
-  size_t max_bytes = 64u << 20;        // input file size; for XLSX also each unpacked part
-  size_t max_rows = 200'000;           // including the header row
+  size_t max_bytes = 64u << 20;  // input file size; for XLSX also each unpacked part
+  size_t max_rows = 200'000;     // including the header row
   size_t max_columns = 256;
-  size_t max_cell_bytes = 32u << 10;   // one cell's text, in UTF-8 bytes
+  size_t max_cell_bytes = 32u << 10;  // one cell's text, in UTF-8 bytes
 };
 
 using Row = std::vector<std::string>;

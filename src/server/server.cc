@@ -123,8 +123,7 @@ struct Shared {
   std::atomic<int> live{0};  // sessions alive (constructed, not yet destroyed)
 };
 
-Session::Session(tcp::socket socket, Shared& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+Session::Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
   ++shared_.live;
 }
 
@@ -157,10 +156,9 @@ void Session::ReadHeader() {
   parser_->header_limit(static_cast<uint32_t>(shared_.options.header_limit));
   stream_.expires_after(buffer_.size() ? shared_.options.request_timeout
                                        : shared_.options.keep_alive_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            self->OnHeader(ec);
-                          });
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
 api::HttpResponse Problem(ErrorCode code, int status, std::string ja, std::string en) {
@@ -188,13 +186,12 @@ void Session::OnHeader(beast::error_code ec) {
   const auto& req = parser_->get();
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  parser_->body_limit(shared_.api.BodyLimit(std::string_view(req.method_string().data(),
-                                                             req.method_string().size()),
-                                            path));
+  parser_->body_limit(shared_.api.BodyLimit(
+      std::string_view(req.method_string().data(), req.method_string().size()), path));
   stream_.expires_after(shared_.options.request_timeout);
   if (beast::iequals(req[http::field::expect], "100-continue")) {
-    continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                   req.version());
+    continue_ =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
     return http::async_write(stream_, *continue_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                if (ec) return self->Close();
@@ -269,12 +266,13 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
             .count();
     char dur[32];
     std::snprintf(dur, sizeof dur, "%.2f", ms);
-    log::Info("http", "\"client\":\"" + client_ + "\",\"method\":\"" +
-                          JsonEscape(std::string_view(req.method_string().data(),
-                                                      req.method_string().size())) +
-                          "\",\"path\":\"" + JsonEscape(target.substr(0, target.find('?')).substr(0, 512)) +
-                          "\",\"status\":" + std::to_string(r.status) +
-                          ",\"bytes\":" + std::to_string(res->body().size()) + ",\"ms\":" + dur);
+    log::Info(
+        "http",
+        "\"client\":\"" + client_ + "\",\"method\":\"" +
+            JsonEscape(std::string_view(req.method_string().data(), req.method_string().size())) +
+            "\",\"path\":\"" + JsonEscape(target.substr(0, target.find('?')).substr(0, 512)) +
+            "\",\"status\":" + std::to_string(r.status) +
+            ",\"bytes\":" + std::to_string(res->body().size()) + ",\"ms\":" + dur);
   }
   res_ = res;
   http::async_write(stream_, *res_,
@@ -413,8 +411,8 @@ class BeastServer final : public Server {
   ServerOptions options_;
   std::vector<std::unique_ptr<net::io_context>> ios_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::optional<tcp::acceptor> acceptor_;    // on ios_[0]
-  std::optional<net::signal_set> signals_;   // on ios_[0]
+  std::optional<tcp::acceptor> acceptor_;      // on ios_[0]
+  std::optional<net::signal_set> signals_;     // on ios_[0]
   std::optional<net::steady_timer> deadline_;  // on ios_[0]
   Shared shared_;
   size_t next_ = 0;  // round-robin over ios_; only touched on ios_[0]

@@ -19,17 +19,17 @@
 namespace mamori::server {
 
 struct ServerOptions {
-  std::string address = "127.0.0.1";  // listen address
-  uint16_t port = 8080;                // 0: the kernel picks one (tests)
-  int threads = 0;                     // 0: one per core
-  size_t header_limit = 16u << 10;     // request line and headers, bytes
+  std::string address = "127.0.0.1";            // listen address
+  uint16_t port = 8080;                         // 0: the kernel picks one (tests)
+  int threads = 0;                              // 0: one per core
+  size_t header_limit = 16u << 10;              // request line and headers, bytes
   std::chrono::seconds request_timeout{30};     // to receive a whole request
   std::chrono::seconds keep_alive_timeout{60};  // idle connection
-  double rate_limit_per_second = 50;   // per client address; 0 disables
+  double rate_limit_per_second = 50;            // per client address; 0 disables
   double rate_limit_burst = 200;
   std::chrono::seconds shutdown_grace{10};
   bool access_log = true;
-  bool handle_signals = true;          // install SIGINT/SIGTERM handlers
+  bool handle_signals = true;  // install SIGINT/SIGTERM handlers
 };
 
 class Server {

@@ -32,12 +32,12 @@ using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
 using StmtHandle = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
 Error SqliteError(sqlite3* db, int rc, std::string_view what) {
-  const std::string msg = std::string(what) + ": " + sqlite3_errmsg(db) + " (" +
-                          std::to_string(rc) + ")";
+  const std::string msg =
+      std::string(what) + ": " + sqlite3_errmsg(db) + " (" + std::to_string(rc) + ")";
   const int primary = rc & 0xFF;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-    return Error::Unavailable("データベースが混み合っています。しばらくしてから再度お試しください。",
-                              msg);
+    return Error::Unavailable(
+        "データベースが混み合っています。しばらくしてから再度お試しください。", msg);
   }
   if (primary == SQLITE_CONSTRAINT) {
     return Error::Conflict("データの制約に違反しています(重複または参照先の不整合)。", msg);
@@ -84,9 +84,15 @@ class SqliteConnection final : public Connection {
       row.reserve(ncol);
       for (int c = 0; c < ncol; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER: row.emplace_back(int64_t{sqlite3_column_int64(stmt, c)}); break;
-          case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(stmt, c)); break;
-          case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+          case SQLITE_INTEGER:
+            row.emplace_back(int64_t{sqlite3_column_int64(stmt, c)});
+            break;
+          case SQLITE_FLOAT:
+            row.emplace_back(sqlite3_column_double(stmt, c));
+            break;
+          case SQLITE_NULL:
+            row.emplace_back(std::monostate{});
+            break;
           default: {
             const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
             row.emplace_back(std::string(p ? p : "", sqlite3_column_bytes(stmt, c)));
@@ -165,17 +171,17 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const SqliteOptions& o,
   const int rc = sqlite3_open_v2(o.path.c_str(), &raw, flags, nullptr);
   DbHandle db(raw);
   if (rc != SQLITE_OK) {
-    return Error::Unavailable("データベースを開けません: " + o.path,
-                              "cannot open database " + o.path + ": " +
-                                  (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    return Error::Unavailable(
+        "データベースを開けません: " + o.path,
+        "cannot open database " + o.path + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), o.busy_timeout_ms);
   auto conn = std::make_unique<SqliteConnection>(std::move(db));
   if (writer) {
     MAMORI_TRY(conn->Raw("PRAGMA journal_mode=WAL"));
-    MAMORI_TRY(conn->Raw(o.synchronous_full ? "PRAGMA synchronous=FULL"
-                                            : "PRAGMA synchronous=NORMAL"));
+    MAMORI_TRY(
+        conn->Raw(o.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   }
   MAMORI_TRY(conn->Raw("PRAGMA foreign_keys=ON"));
   return conn;
@@ -189,9 +195,10 @@ class SqliteStore final : public Store {
     auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
     MAMORI_ASSIGN_OR_RETURN(store->writer_, OpenConnection(o, /*writer=*/true));
     // Make sure the file exists with WAL before read-only connections open it.
-    MAMORI_TRY(store->writer_->Raw("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                   "seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
-                                   "description TEXT NOT NULL, applied_at TEXT NOT NULL)"));
+    MAMORI_TRY(
+        store->writer_->Raw("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                            "seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
+                            "description TEXT NOT NULL, applied_at TEXT NOT NULL)"));
     for (int i = 0; i < std::max(1, o.read_connections); ++i) {
       MAMORI_ASSIGN_OR_RETURN(auto conn, OpenConnection(o, /*writer=*/false));
       store->readers_.push_back(std::move(conn));
@@ -243,27 +250,30 @@ class SqliteStore final : public Store {
 
   Result<int64_t> Migrate(std::span<const Migration> migrations) override {
     int64_t version = 0;
-    Status st = Write([&](Connection& c) -> Status {
-      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT key FROM schema_migrations"));
-      std::unordered_map<std::string, bool> applied;
-      for (const auto& r : rows) applied[AsText(r[0])] = true;
-      MAMORI_ASSIGN_OR_RETURN(auto seq_rows,
-                              c.Query("SELECT coalesce(max(seq), 0) FROM schema_migrations"));
-      int64_t seq = AsInt(seq_rows.at(0).at(0));
-      for (const Migration& m : migrations) {
-        if (applied.count(m.key)) continue;
-        for (const std::string& sql : m.statements) {
-          MAMORI_TRY(c.Exec(sql));
-        }
-        ++seq;
-        const Value params[] = {seq, m.key, m.description};
-        MAMORI_TRY(c.Exec("INSERT INTO schema_migrations (seq, key, description, applied_at) "
-                          "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                          params));
-      }
-      version = seq;
-      return {};
-    }, Commit::kYes);
+    Status st = Write(
+        [&](Connection& c) -> Status {
+          MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT key FROM schema_migrations"));
+          std::unordered_map<std::string, bool> applied;
+          for (const auto& r : rows) applied[AsText(r[0])] = true;
+          MAMORI_ASSIGN_OR_RETURN(auto seq_rows,
+                                  c.Query("SELECT coalesce(max(seq), 0) FROM schema_migrations"));
+          int64_t seq = AsInt(seq_rows.at(0).at(0));
+          for (const Migration& m : migrations) {
+            if (applied.count(m.key)) continue;
+            for (const std::string& sql : m.statements) {
+              MAMORI_TRY(c.Exec(sql));
+            }
+            ++seq;
+            const Value params[] = {seq, m.key, m.description};
+            MAMORI_TRY(
+                c.Exec("INSERT INTO schema_migrations (seq, key, description, applied_at) "
+                       "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                       params));
+          }
+          version = seq;
+          return {};
+        },
+        Commit::kYes);
     if (!st.ok()) return std::move(st).error();
     return version;
   }
@@ -290,7 +300,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<SqliteConnection> writer_;
 
   std::vector<std::unique_ptr<SqliteConnection>> readers_;  // owned; fixed after Open
-  std::mutex readers_mu_;                  // guards free_readers_
+  std::mutex readers_mu_;                                   // guards free_readers_
   std::condition_variable readers_cv_;
   std::vector<SqliteConnection*> free_readers_;
 };

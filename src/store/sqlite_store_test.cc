@@ -80,31 +80,37 @@ TEST_F(SqliteStoreTest, WriteRollsBackOnError) {
                : Status(Error::Conflict("重複", "dup"));
   });
   EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
-  ASSERT_TRUE(store->Read([](Connection& c) -> Status {
-                auto rows = c.Query("SELECT count(*) FROM t");
-                EXPECT_TRUE(rows.ok());
-                EXPECT_EQ(AsInt((*rows)[0][0]), 0);
-                return {};
-              }).ok());
+  ASSERT_TRUE(store
+                  ->Read([](Connection& c) -> Status {
+                    auto rows = c.Query("SELECT count(*) FROM t");
+                    EXPECT_TRUE(rows.ok());
+                    EXPECT_EQ(AsInt((*rows)[0][0]), 0);
+                    return {};
+                  })
+                  .ok());
 }
 
 TEST_F(SqliteStoreTest, BindsParametersNeverInterpolates) {
   auto store = Open();
   ASSERT_TRUE(store->Migrate(kMigrations).ok());
   const std::string evil = "x'); DROP TABLE t; --";
-  ASSERT_TRUE(store->Write([&](Connection& c) -> Status {
-                const Value p[] = {evil};
-                return c.Exec("INSERT INTO t (name) VALUES (?)", p).ok()
-                           ? Status{}
-                           : Status(Error::Internal("insert"));
-              }).ok());
-  ASSERT_TRUE(store->Read([&](Connection& c) -> Status {
-                const Value p[] = {evil};
-                auto rows = c.Query("SELECT name FROM t WHERE name = ?", p);
-                EXPECT_TRUE(rows.ok());
-                EXPECT_EQ(rows->size(), 1u);
-                return {};
-              }).ok());
+  ASSERT_TRUE(store
+                  ->Write([&](Connection& c) -> Status {
+                    const Value p[] = {evil};
+                    return c.Exec("INSERT INTO t (name) VALUES (?)", p).ok()
+                               ? Status{}
+                               : Status(Error::Internal("insert"));
+                  })
+                  .ok());
+  ASSERT_TRUE(store
+                  ->Read([&](Connection& c) -> Status {
+                    const Value p[] = {evil};
+                    auto rows = c.Query("SELECT name FROM t WHERE name = ?", p);
+                    EXPECT_TRUE(rows.ok());
+                    EXPECT_EQ(rows->size(), 1u);
+                    return {};
+                  })
+                  .ok());
   EXPECT_TRUE(store->CheckIntegrity().ok());
 }
 
@@ -113,23 +119,27 @@ TEST_F(SqliteStoreTest, ReadersSeeCommittedWritesConcurrently) {
   ASSERT_TRUE(store->Migrate(kMigrations).ok());
   std::thread writer([&] {
     for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(store->Write([&](Connection& c) -> Status {
-                    const Value p[] = {"n" + std::to_string(i)};
-                    auto r = c.Exec("INSERT INTO t (name) VALUES (?)", p);
-                    return r.ok() ? Status{} : Status(std::move(r).error());
-                  }).ok());
+      ASSERT_TRUE(store
+                      ->Write([&](Connection& c) -> Status {
+                        const Value p[] = {"n" + std::to_string(i)};
+                        auto r = c.Exec("INSERT INTO t (name) VALUES (?)", p);
+                        return r.ok() ? Status{} : Status(std::move(r).error());
+                      })
+                      .ok());
     }
   });
   int64_t last = 0;
   for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(store->Read([&](Connection& c) -> Status {
-                  auto rows = c.Query("SELECT count(*) FROM t");
-                  EXPECT_TRUE(rows.ok());
-                  const int64_t n = AsInt((*rows)[0][0]);
-                  EXPECT_GE(n, last);
-                  last = n;
-                  return {};
-                }).ok());
+    ASSERT_TRUE(store
+                    ->Read([&](Connection& c) -> Status {
+                      auto rows = c.Query("SELECT count(*) FROM t");
+                      EXPECT_TRUE(rows.ok());
+                      const int64_t n = AsInt((*rows)[0][0]);
+                      EXPECT_GE(n, last);
+                      last = n;
+                      return {};
+                    })
+                    .ok());
   }
   writer.join();
 }

@@ -37,8 +37,7 @@ class Connection {
   // Runs one statement; returns the number of rows changed.
   virtual Result<int64_t> Exec(std::string_view sql, std::span<const Value> params = {}) = 0;
   // Runs a query and returns all rows. `max_rows` guards memory (kTooLarge beyond it).
-  virtual Result<std::vector<Row>> Query(std::string_view sql,
-                                         std::span<const Value> params = {},
+  virtual Result<std::vector<Row>> Query(std::string_view sql, std::span<const Value> params = {},
                                          size_t max_rows = 1'000'000) = 0;
   virtual int64_t LastInsertId() = 0;
 };
@@ -75,9 +74,9 @@ class Store {
 };
 
 struct SqliteOptions {
-  std::string path;            // database file; parent folder must exist
-  int read_connections = 4;    // concurrent readers (WAL lets them run beside the writer)
-  int busy_timeout_ms = 5000;  // how long to wait for a lock before kUnavailable
+  std::string path;              // database file; parent folder must exist
+  int read_connections = 4;      // concurrent readers (WAL lets them run beside the writer)
+  int busy_timeout_ms = 5000;    // how long to wait for a lock before kUnavailable
   bool synchronous_full = true;  // fsync on every commit (survives power loss, not only crashes)
 };
 
