@@ -9,8 +9,27 @@
 namespace mamori {
 namespace {
 
-// Decodes one code point at s[i]; returns false on malformed UTF-8.
-bool NextCodePoint(std::string_view s, size_t& i, char32_t& cp) {
+// Half-width katakana U+FF61..U+FF9D to their full-width forms.
+constexpr char16_t kHalfKana[] = {
+    0x3002, 0x300C, 0x300D, 0x3001, 0x30FB, 0x30F2, 0x30A1, 0x30A3, 0x30A5, 0x30A7,  // FF61-
+    0x30A9, 0x30E3, 0x30E5, 0x30E7, 0x30C3, 0x30FC, 0x30A2, 0x30A4, 0x30A6, 0x30A8,  // FF6B-
+    0x30AA, 0x30AB, 0x30AD, 0x30AF, 0x30B1, 0x30B3, 0x30B5, 0x30B7, 0x30B9, 0x30BB,  // FF75-
+    0x30BD, 0x30BF, 0x30C1, 0x30C4, 0x30C6, 0x30C8, 0x30CA, 0x30CB, 0x30CC, 0x30CD,  // FF7F-
+    0x30CE, 0x30CF, 0x30D2, 0x30D5, 0x30D8, 0x30DB, 0x30DE, 0x30DF, 0x30E0, 0x30E1,  // FF89-
+    0x30E2, 0x30E4, 0x30E6, 0x30E8, 0x30E9, 0x30EA, 0x30EB, 0x30EC, 0x30ED, 0x30EF,  // FF93-
+    0x30F3,                                                                          // FF9D
+};
+
+bool HasVoiced(char32_t k) {
+  return (k >= 0x30AB && k <= 0x30C2 && (k % 2) == 1) ||  // カ..ヂ: odd code points
+         k == 0x30C4 || k == 0x30C6 || k == 0x30C8 ||     // ツ テ ト
+         (k >= 0x30CF && k <= 0x30DB && (k - 0x30CF) % 3 == 0) || k == 0x30A6;  // ハ行, ウ
+}
+bool HasSemiVoiced(char32_t k) { return k >= 0x30CF && k <= 0x30DB && (k - 0x30CF) % 3 == 0; }
+
+}  // namespace
+
+bool DecodeUtf8(std::string_view s, size_t& i, char32_t& cp) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   int len = 0;
   if (b0 < 0x80) {
@@ -59,31 +78,11 @@ void AppendUtf8(std::string& out, char32_t cp) {
   }
 }
 
-// Half-width katakana U+FF61..U+FF9D to their full-width forms.
-constexpr char16_t kHalfKana[] = {
-    0x3002, 0x300C, 0x300D, 0x3001, 0x30FB, 0x30F2, 0x30A1, 0x30A3, 0x30A5, 0x30A7,  // FF61-
-    0x30A9, 0x30E3, 0x30E5, 0x30E7, 0x30C3, 0x30FC, 0x30A2, 0x30A4, 0x30A6, 0x30A8,  // FF6B-
-    0x30AA, 0x30AB, 0x30AD, 0x30AF, 0x30B1, 0x30B3, 0x30B5, 0x30B7, 0x30B9, 0x30BB,  // FF75-
-    0x30BD, 0x30BF, 0x30C1, 0x30C4, 0x30C6, 0x30C8, 0x30CA, 0x30CB, 0x30CC, 0x30CD,  // FF7F-
-    0x30CE, 0x30CF, 0x30D2, 0x30D5, 0x30D8, 0x30DB, 0x30DE, 0x30DF, 0x30E0, 0x30E1,  // FF89-
-    0x30E2, 0x30E4, 0x30E6, 0x30E8, 0x30E9, 0x30EA, 0x30EB, 0x30EC, 0x30ED, 0x30EF,  // FF93-
-    0x30F3,                                                                          // FF9D
-};
-
-bool HasVoiced(char32_t k) {
-  return (k >= 0x30AB && k <= 0x30C2 && (k % 2) == 1) ||  // カ..ヂ: odd code points
-         k == 0x30C4 || k == 0x30C6 || k == 0x30C8 ||     // ツ テ ト
-         (k >= 0x30CF && k <= 0x30DB && (k - 0x30CF) % 3 == 0) || k == 0x30A6;  // ハ行, ウ
-}
-bool HasSemiVoiced(char32_t k) { return k >= 0x30CF && k <= 0x30DB && (k - 0x30CF) % 3 == 0; }
-
-}  // namespace
-
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
   char32_t cp = 0;
   while (i < s.size()) {
-    if (!NextCodePoint(s, i, cp)) return false;
+    if (!DecodeUtf8(s, i, cp)) return false;
   }
   return true;
 }
@@ -136,7 +135,7 @@ std::string NormalizeForSearch(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     char32_t cp = 0;
-    if (!NextCodePoint(s, i, cp)) {
+    if (!DecodeUtf8(s, i, cp)) {
       ++i;  // drop an invalid byte
       continue;
     }

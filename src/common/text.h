@@ -13,6 +13,13 @@ namespace mamori {
 
 bool IsValidUtf8(std::string_view s);
 
+// Decodes the code point at s[i] and advances i past it. Returns false (i unchanged) on
+// malformed UTF-8: overlong forms, surrogates, values beyond U+10FFFF, truncation.
+bool DecodeUtf8(std::string_view s, size_t& i, char32_t& cp);
+
+// Appends the UTF-8 encoding of `cp` (which must be a Unicode scalar value).
+void AppendUtf8(std::string& out, char32_t cp);
+
 // Number of Unicode code points in valid UTF-8 `s`.
 size_t Utf8Length(std::string_view s);
 

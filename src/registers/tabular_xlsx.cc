@@ -38,43 +38,13 @@ constexpr size_t kExcelMaxSheetNameUnits = 31;  // UTF-16 code units
 // ---------------------------------------------------------------------------------------------
 // Small text helpers
 
-void AppendUtf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Decodes one code point of valid UTF-8 at s[i] and advances i. Precondition: IsValidUtf8(s).
 char32_t NextCodePoint(std::string_view s, size_t& i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  int len = 1;
-  char32_t cp = b0;
-  if (b0 >= 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else if (b0 >= 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-  } else if (b0 >= 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
+  char32_t cp = 0;
+  if (!DecodeUtf8(s, i, cp)) {
+    ++i;  // cannot happen for valid input; skip the byte rather than loop
+    return 0xFFFD;
   }
-  for (int k = 1; k < len && i + k < s.size(); ++k) {
-    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  }
-  i += len;
   return cp;
 }
 
