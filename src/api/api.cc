@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/static_files.h"
+#include "registers/tabular.h"
 #include "common/log.h"
 
 namespace mamori::api {
@@ -192,7 +193,220 @@ std::string QueryValue(const QueryParams& q, std::string_view name, std::string_
   return std::string(def);
 }
 
+constexpr std::string_view kSessionCookie = "mamori_session";
+constexpr std::string_view kCsrfCookie = "mamori_csrf";
+constexpr std::string_view kPendingCookie = "mamori_pre";
+
+// Cookies are SameSite=Strict, HttpOnly except the CSRF one (the UI reads it), and Secure
+// under TLS.
+std::string SetCookie(std::string_view name, std::string_view value, std::string_view path,
+                      bool http_only, bool tls, int max_age = -1) {
+  std::string c = std::string(name) + "=" + std::string(value) + "; Path=" + std::string(path) +
+                  "; SameSite=Strict";
+  if (http_only) c += "; HttpOnly";
+  if (tls) c += "; Secure";
+  if (max_age >= 0) c += "; Max-Age=" + std::to_string(max_age);
+  return c;
+}
+
+std::string ClearCookie(std::string_view name, std::string_view path, bool tls) {
+  return SetCookie(name, "", path, true, tls, 0);
+}
+
+// Reads a string member of a JSON body; "" when absent or not a string.
+std::string Member(const json& body, const char* name) {
+  return body.contains(name) && body[name].is_string() ? body[name].get<std::string>() : "";
+}
+
+HttpResponse Locked(const Error& e, int retry_after) {
+  HttpResponse r = ProblemResponse(e);
+  r.status = 429;
+  r.headers.emplace_back("Retry-After", std::to_string(std::max(1, retry_after)));
+  return r;
+}
+
+// A login step's failure: bad credentials are 401; a lockout is 429 with Retry-After.
+HttpResponse AuthFailure(const Error& e, int retry_after) {
+  if (retry_after > 0) return Locked(e, retry_after);
+  HttpResponse r = ProblemResponse(e);
+  if (e.code == ErrorCode::kInvalidInput && e.fields.empty()) r.status = 401;
+  return r;
+}
+
 }  // namespace
+
+HttpResponse Api::HandleAuth(const HttpRequest& req, std::string_view step) const {
+  if (req.method != "POST") return MethodNotAllowed("POST");
+  auto body = ParseJsonBody(req, limits_.json_max_depth);
+  if (!body.ok()) return ProblemResponse(body.error());
+  const std::string pending = CookieValue(req.cookie, kPendingCookie);
+  int retry_after = 0;
+  if (step == "login") {
+    const std::string login = Member(*body, "login"), password = Member(*body, "password");
+    if (login.empty() || password.empty() || login.size() > 128 || password.size() > 1024) {
+      return ProblemResponse(Error::Invalid(
+          "ログイン ID とパスワードを入力してください。", "login and password are required",
+          {{"login", "ログイン ID", "入力してください。", "required", 0, {}}}));
+    }
+    auto r = d_.identity.Login(login, password, req.client, &retry_after);
+    if (!r.ok()) return AuthFailure(r.error(), retry_after);
+    HttpResponse out = JsonResponse(
+        200, {{"mfa_required", !r->password_change_required && !r->mfa_enrollment_required},
+              {"password_change_required", r->password_change_required},
+              {"mfa_enrollment_required", r->mfa_enrollment_required}});
+    out.headers.emplace_back("Set-Cookie", SetCookie(kPendingCookie, r->pending_token,
+                                                     "/api/v1/auth", true, req.tls, 600));
+    return out;
+  }
+  if (pending.empty()) {
+    return ProblemResponse(Error::Unauthenticated("最初にログイン ID とパスワードを入力してください。",
+                                                  "log in with the password first"));
+  }
+  if (step == "password") {
+    const std::string pw = Member(*body, "new_password");
+    Status st = d_.identity.ChangePendingPassword(pending, pw, req.client);
+    if (!st.ok()) {
+      Error e = std::move(st).error();
+      if (e.code == ErrorCode::kInvalidInput && e.fields.empty()) {
+        e.fields = {{"new_password", "新しいパスワード", e.message, e.message_en, 0, {}}};
+      }
+      return ProblemResponse(e);
+    }
+    return JsonResponse(200, {{"password_changed", true}});
+  }
+  if (step == "mfa/enroll") {
+    auto e = d_.identity.BeginEnrollment(pending);
+    if (!e.ok()) return ProblemResponse(e.error());
+    return JsonResponse(200, {{"secret", e->secret_base32},
+                              {"otpauth_uri", e->otpauth_uri},
+                              {"qr_svg", e->qr_svg}});
+  }
+  // step == "mfa"
+  const std::string code = Member(*body, "code"), recovery = Member(*body, "recovery_code");
+  if (code.empty() == recovery.empty() || code.size() > 16 || recovery.size() > 64) {
+    return ProblemResponse(Error::Invalid(
+        "確認コード(6 桁)か回復コードのどちらかを入力してください。", "code or recovery_code",
+        {{"code", "確認コード", "入力してください。", "required", 0, {}}}));
+  }
+  auto s = d_.identity.VerifyMfa(pending, code, recovery, req.client, &retry_after);
+  if (!s.ok()) return AuthFailure(s.error(), retry_after);
+  json out{{"csrf_token", s->csrf_token}, {"user_id", s->user_id}};
+  if (!s->recovery_codes.empty()) out["recovery_codes"] = s->recovery_codes;
+  HttpResponse r = JsonResponse(200, out);
+  r.headers.emplace_back("Set-Cookie", SetCookie(kSessionCookie, s->token, "/", true, req.tls));
+  r.headers.emplace_back("Set-Cookie", SetCookie(kCsrfCookie, s->csrf_token, "/", false, req.tls));
+  r.headers.emplace_back("Set-Cookie", ClearCookie(kPendingCookie, "/api/v1/auth", req.tls));
+  return r;
+}
+
+HttpResponse Api::HandleSession(const HttpRequest& req, const auth::Authenticated& who,
+                                std::string_view step) const {
+  if (step == "me") {
+    if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+    json roles = json::array();
+    for (const auto& g : who.actor.roles) {
+      const auth::RoleInfo* info = d_.permissions.Role(g.role);
+      roles.push_back({{"role", g.role},
+                       {"label", {{"ja", info ? info->label_ja : g.role},
+                                  {"en", info ? info->label_en : g.role}}},
+                       {"scope_kind", g.scope_kind},
+                       {"units", g.units},
+                       {"system", g.system}});
+    }
+    json permissions;
+    d_.authorizer.Describe(who.actor, registry_, permissions);
+    return JsonResponse(200, {{"user", {{"id", who.actor.user_id},
+                                        {"login", who.actor.id},
+                                        {"name", who.name}}},
+                              {"roles", roles},
+                              {"permissions", permissions},
+                              {"csrf_token", who.csrf_token}});
+  }
+  if (step == "session" || step == "sessions") {
+    if (req.method != "DELETE") return MethodNotAllowed("DELETE");
+    Status st = step == "session" ? d_.identity.Logout(who) : d_.identity.LogoutEverywhere(who);
+    if (!st.ok()) return ProblemResponse(st.error());
+    HttpResponse r;
+    r.status = 204;
+    r.headers.emplace_back("Set-Cookie", ClearCookie(kSessionCookie, "/", req.tls));
+    r.headers.emplace_back("Set-Cookie", ClearCookie(kCsrfCookie, "/", req.tls));
+    return r;
+  }
+  if (step == "password") {
+    if (req.method != "POST") return MethodNotAllowed("POST");
+    auto body = ParseJsonBody(req, limits_.json_max_depth);
+    if (!body.ok()) return ProblemResponse(body.error());
+    Status st = d_.identity.ChangePassword(who, Member(*body, "current_password"),
+                                           Member(*body, "new_password"));
+    if (!st.ok()) return ProblemResponse(st.error());
+    return JsonResponse(200, {{"password_changed", true}});
+  }
+  return NotFound();
+}
+
+HttpResponse Api::HandleAudit(const HttpRequest& req, const auth::Authenticated& who,
+                              std::string_view rest) const {
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+  const bool export_csv = rest == "audit/export";
+  if (!export_csv && rest != "audit") return NotFound();
+  if (Status st = d_.authorizer.CheckResource(
+          who.actor, "audit_log", export_csv ? registers::Action::kExport : registers::Action::kView);
+      !st.ok()) {
+    return ProblemResponse(st.error());
+  }
+  auth::AuditQuery q;
+  std::vector<FieldError> errors;
+  for (const auto& [k, v] : req.query) {
+    auto as_int = [&](int64_t lo, int64_t hi, int64_t& out) {
+      const auto n = ParseId(v);
+      if (v == "0" && lo == 0) {
+        out = 0;
+      } else if (!n || *n < lo || *n > hi) {
+        errors.push_back({k, k, "範囲外の値です。", "out of range", 0, {}});
+      } else {
+        out = *n;
+      }
+    };
+    if (v.size() > 200) {
+      errors.push_back({k, k, "長すぎます。", "too long", 0, {}});
+    } else if (k == "actor") {
+      q.actor = v;
+    } else if (k == "action") {
+      q.action = v;
+    } else if (k == "target") {
+      q.target = v;
+    } else if (k == "from") {
+      q.from = v;
+    } else if (k == "to") {
+      q.to = v;
+    } else if (k == "limit" && !export_csv) {
+      int64_t n = 0;
+      as_int(1, 1000, n);
+      q.limit = static_cast<int>(n ? n : q.limit);
+    } else if (k == "offset" && !export_csv) {
+      as_int(0, 1'000'000'000, q.offset);
+    } else if (!(k == "format" && export_csv)) {
+      errors.push_back({k, k, "不明なパラメータです。", "unknown parameter", 0, {}});
+    }
+  }
+  if (!errors.empty()) {
+    return ProblemResponse(Error::Invalid("検索条件に誤りがあります。", "bad query", errors));
+  }
+  if (!export_csv) return FromResult(d_.audit.Query(q));
+  auto rows = d_.audit.ExportRows(q);
+  if (!rows.ok()) return ProblemResponse(rows.error());
+  if (Status st = d_.audit.AppendNow(who.actor, "export", "audit_log",
+                                     {{"rows", rows->size() - 1}, {"actor_filter", q.actor}});
+      !st.ok()) {
+    return ProblemResponse(st.error());
+  }
+  HttpResponse r;
+  r.content_type = "text/csv; charset=utf-8";
+  r.body = tabular::WriteCsv(*rows);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"audit-log-" +
+                                                    JapanDate(d_.clock.Now()) + ".csv\"");
+  return r;
+}
 
 int JsonDepth(std::string_view text, int limit) {
   int depth = 0, max_depth = 0;
@@ -219,16 +433,15 @@ int JsonDepth(std::string_view text, int limit) {
   return max_depth;
 }
 
-Api::Api(const registers::Registry& registry, registers::RegisterService& service,
-         const policy::Catalog& catalog, std::string version, std::string static_dir,
-         ApiLimits limits)
-    : registry_(registry),
-      service_(service),
-      catalog_(catalog),
+Api::Api(ApiDeps deps, std::string version, std::string static_dir, ApiLimits limits)
+    : d_(deps),
+      registry_(deps.registry),
+      service_(deps.service),
+      catalog_(deps.catalog),
       version_(std::move(version)),
       limits_(limits),
-      meta_json_(RenderMeta(registry, version_)),
-      policy_json_(RenderPolicy(catalog)),
+      meta_json_(RenderMeta(deps.registry, version_)),
+      policy_json_(RenderPolicy(deps.catalog)),
       static_files_(std::make_unique<StaticFiles>(static_dir)) {}
 
 Api::~Api() = default;
@@ -236,8 +449,13 @@ Api::~Api() = default;
 bool Api::has_ui() const { return !static_files_->empty(); }
 
 size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
-  if (method == "POST" && path.size() > 7 && path.substr(path.size() - 7) == "/import") {
-    return limits_.import_body_bytes;
+  // Only a register's own import route takes files; everything else takes small JSON.
+  constexpr std::string_view kPrefix = "/api/v1/";
+  if (method == "POST" && path.rfind(kPrefix, 0) == 0) {
+    std::string_view rest;
+    if (registry_.ByPathPrefix(path.substr(kPrefix.size()), rest) != nullptr && rest == "import") {
+      return limits_.import_body_bytes;
+    }
   }
   return limits_.json_body_bytes;
 }
@@ -265,11 +483,76 @@ HttpResponse Api::Handle(const HttpRequest& req) const {
 
 HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const {
   const bool get = req.method == "GET" || req.method == "HEAD";
-  if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  // Public: the basic policy is a public document, and the login steps.
   if (rest == "policy") return get ? RawJson(policy_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest.rfind("auth/", 0) == 0) {
+    const std::string_view step = rest.substr(5);
+    if (step == "login" || step == "mfa" || step == "mfa/enroll" ||
+        (step == "password" && CookieValue(req.cookie, kSessionCookie).empty())) {
+      return HandleAuth(req, step);
+    }
+  }
+  auto who = d_.identity.Authenticate(CookieValue(req.cookie, kSessionCookie), req.client);
+  if (!who.ok()) {
+    HttpResponse r = ProblemResponse(who.error());
+    if (!CookieValue(req.cookie, kSessionCookie).empty()) {
+      r.headers.emplace_back("Set-Cookie", ClearCookie(kSessionCookie, "/", req.tls));
+      r.headers.emplace_back("Set-Cookie", ClearCookie(kCsrfCookie, "/", req.tls));
+    }
+    return r;
+  }
+  const bool changes = !(get || req.method == "OPTIONS");
+  if (changes && !auth::ConstantTimeEquals(req.csrf_token, who->csrf_token)) {
+    return ProblemResponse(Error::Denied(
+        "画面を再読み込みしてから、もう一度操作してください(CSRF トークンが一致しません)。",
+        "missing or wrong X-CSRF-Token"));
+  }
+  const Actor& actor = who->actor;
+  if (rest.rfind("auth/", 0) == 0) return HandleSession(req, *who, rest.substr(5));
+  if (rest == "audit" || rest.rfind("audit/", 0) == 0) return HandleAudit(req, *who, rest);
+  if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "roles/holders") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    const RegisterDef* assignments = registry_.ByKey("role_assignments");
+    if (Status st = d_.authorizer.Check(actor, *assignments, registers::Action::kView, nullptr);
+        !st.ok()) {
+      return ProblemResponse(st.error());
+    }
+    const std::string role = QueryValue(req.query, "role", "");
+    const std::string date = QueryValue(req.query, "date", JapanDate(d_.clock.Now()));
+    const auto unit = ParseId(QueryValue(req.query, "unit", ""));
+    if (d_.permissions.Role(role) == nullptr || !ParseDate(date)) {
+      return ProblemResponse(Error::Invalid(
+          "role (役割) と date (YYYY-MM-DD) を正しく指定してください。", "bad role or date",
+          {{"role", "役割", "役割のキーを指定してください。", "a role key", 0, {}}}));
+    }
+    return FromResult(d_.identity.Holders(role, unit.value_or(0), date));
+  }
+  if (rest.rfind("users/", 0) == 0 && rest.size() > 6) {
+    // POST /api/v1/users/{id}/reset-credentials: an administrator's reset.
+    const std::string_view tail = rest.substr(6);
+    const size_t slash = tail.find('/');
+    if (slash != std::string_view::npos && tail.substr(slash + 1) == "reset-credentials") {
+      if (req.method != "POST") return MethodNotAllowed("POST");
+      const auto id = ParseId(tail.substr(0, slash));
+      if (!id) return NotFound();
+      if (Status st = d_.authorizer.CheckResource(actor, "credentials", registers::Action::kUpdate);
+          !st.ok()) {
+        return ProblemResponse(st.error());
+      }
+      if (*id == actor.user_id) {
+        return ProblemResponse(Error::Denied(
+            "自分の認証情報はリセットできません。パスワードの変更を使ってください。",
+            "use password change for your own credentials"));
+      }
+      auto otp = d_.identity.IssueOneTimePassword(actor, *id);
+      if (!otp.ok()) return ProblemResponse(otp.error());
+      HttpResponse r = JsonResponse(200, {{"one_time_password", *otp}});
+      return r;
+    }
+  }
   if (rest == "dashboard") {
     if (!get) return MethodNotAllowed("GET, HEAD");
-    const Actor actor{"anonymous", req.client};
     json regs = json::array();
     for (const auto& def : registry_.all()) {
       auto n = service_.Count(actor, def);
@@ -304,17 +587,15 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   }
   std::string_view sub;
   if (const RegisterDef* def = registry_.ByPathPrefix(rest, sub)) {
-    return HandleRegister(req, *def, sub);
+    return HandleRegister(req, actor, *def, sub);
   }
   return NotFound();
 }
 
-HttpResponse Api::HandleRegister(const HttpRequest& req, const RegisterDef& def,
-                                 std::string_view rest) const {
+HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor,
+                                 const RegisterDef& def, std::string_view rest) const {
   using registers::FileFormat;
   using registers::ImportMode;
-  // Until the identity module exists every request acts as "anonymous" (see ASSURANCE.md).
-  const Actor actor{"anonymous", req.client};
   const bool get = req.method == "GET" || req.method == "HEAD";
 
   if (rest.empty()) {

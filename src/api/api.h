@@ -12,6 +12,9 @@
 #include <string_view>
 
 #include "api/http.h"
+#include "auth/audit.h"
+#include "auth/identity.h"
+#include "auth/permissions.h"
 #include "common/clock.h"
 #include "policy/catalog.h"
 #include "registers/registry.h"
@@ -27,12 +30,25 @@ struct ApiLimits {
 
 class StaticFiles;
 
+// What the API works with; every member must outlive the Api.
+struct ApiDeps {
+  const registers::Registry& registry;
+  registers::RegisterService& service;
+  const policy::Catalog& catalog;
+  auth::IdentityService& identity;
+  const auth::RoleAuthorizer& authorizer;
+  const auth::PermissionTable& permissions;
+  auth::AuditLog& audit;
+  const Clock& clock;
+};
+
+// Authentication: every route but /healthz, GET /api/v1/policy, the login steps under
+// /api/v1/auth/ and the UI's static files needs a session (401 otherwise). Every
+// state-changing request made with a session must carry X-CSRF-Token (403 otherwise).
 class Api {
  public:
   // `static_dir` is the built UI (web/dist); empty or missing means the API only.
-  Api(const registers::Registry& registry, registers::RegisterService& service,
-      const policy::Catalog& catalog, std::string version, std::string static_dir,
-      ApiLimits limits = {});
+  Api(ApiDeps deps, std::string version, std::string static_dir, ApiLimits limits = {});
   ~Api();
 
   HttpResponse Handle(const HttpRequest& request) const;
@@ -45,9 +61,15 @@ class Api {
 
  private:
   HttpResponse HandleApi(const HttpRequest& req, std::string_view rest) const;
-  HttpResponse HandleRegister(const HttpRequest& req, const registers::RegisterDef& def,
-                              std::string_view rest) const;
+  HttpResponse HandleAuth(const HttpRequest& req, std::string_view rest) const;
+  HttpResponse HandleSession(const HttpRequest& req, const auth::Authenticated& who,
+                             std::string_view rest) const;
+  HttpResponse HandleAudit(const HttpRequest& req, const auth::Authenticated& who,
+                           std::string_view rest) const;
+  HttpResponse HandleRegister(const HttpRequest& req, const registers::Actor& actor,
+                              const registers::RegisterDef& def, std::string_view rest) const;
 
+  ApiDeps d_;
   const registers::Registry& registry_;
   registers::RegisterService& service_;
   const policy::Catalog& catalog_;

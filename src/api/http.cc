@@ -8,23 +8,16 @@ namespace mamori::api {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> Decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c == '%') {
-      if (i + 2 >= s.size() || HexValue(s[i + 1]) < 0 || HexValue(s[i + 2]) < 0) {
+      if (i + 2 >= s.size() || HexDigitValue(s[i + 1]) < 0 || HexDigitValue(s[i + 2]) < 0) {
         return Error::Invalid("URL のエスケープ (%) が正しくありません。", "bad percent escape");
       }
-      c = static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      c = static_cast<char>(HexDigitValue(s[i + 1]) * 16 + HexDigitValue(s[i + 2]));
       i += 2;
     } else if (c == '+' && plus_is_space) {
       c = ' ';
@@ -88,6 +81,8 @@ int HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput:
       return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
     case ErrorCode::kPermissionDenied:
       return 403;
     case ErrorCode::kNotFound:
@@ -110,6 +105,8 @@ HttpResponse ProblemResponse(const Error& error) {
     switch (c) {
       case ErrorCode::kInvalidInput:
         return "入力内容に誤りがあります";
+      case ErrorCode::kUnauthenticated:
+        return "ログインが必要です";
       case ErrorCode::kPermissionDenied:
         return "権限がありません";
       case ErrorCode::kNotFound:

@@ -1,6 +1,7 @@
 #include "cli/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include <toml++/toml.h>
@@ -77,6 +78,11 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
           return Bad(at, k + " は数値で指定してください。", k + " must be a number");
         out = value.is_integer() ? double(value.as_integer()->get())
                                  : value.as_floating_point()->get();
+        // TOML allows nan and inf; nan compares false with everything and would pass below.
+        if (!std::isfinite(out)) {
+          return Bad(at, k + " は有限の数値で指定してください (nan や inf は使えません)。",
+                     k + " must be a finite number");
+        }
         if (out < lo || out > hi) {
           return Bad(at,
                      k + " は " + std::to_string(int64_t(lo)) + " 以上 " +
@@ -97,6 +103,9 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
       } else if (s == "server" && k == "threads") {
         MAMORI_TRY(num(d, 0, 256));
         c.server.threads = int(d);
+      } else if (s == "server" && k == "max_connections") {
+        MAMORI_TRY(num(d, 1, 1'000'000));
+        c.server.max_connections = int(d);
       } else if (s == "server" && k == "rate_limit_per_second") {
         MAMORI_TRY(num(d, 0, 1e6));
         c.server.rate_limit_per_second = d;

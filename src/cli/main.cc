@@ -4,6 +4,7 @@
 // invalid configuration; 3 the service could not start or a dependency failed.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,11 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "auth/audit.h"
+#include "auth/credentials.h"
+#include "auth/identity.h"
+#include "auth/permissions.h"
+#include "auth/secret_box.h"
 #include "cli/config.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -19,6 +25,8 @@
 #include "registers/service.h"
 #include "server/server.h"
 #include "store/store.h"
+
+#include <nlohmann/json.hpp>
 
 #ifndef MAMORI_VERSION
 #define MAMORI_VERSION "0.0.0"
@@ -39,6 +47,7 @@ int ExitCodeFor(const Error& e) {
     case ErrorCode::kNotFound:
     case ErrorCode::kTooLarge:
       return kExitInputErrors;
+    case ErrorCode::kUnauthenticated:
     case ErrorCode::kPermissionDenied:
     case ErrorCode::kUnavailable:
     case ErrorCode::kInternal:
@@ -85,31 +94,108 @@ Result<policy::Catalog> LoadCatalog(const std::string& dir) {
   return policy::ParseCatalog(policy_text, p, controls_text, c);
 }
 
-// Everything a command needs to touch the registers of one database.
+// Everything a command needs to touch one database: storage, registers, the permission table,
+// the audit trail and identity. Built once here; nothing else creates these types.
 struct Core {
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<registers::Registry> registry;
   SystemClock clock;
-  registers::OpenAccess access;
-  std::unique_ptr<registers::RegisterService> service;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<auth::PermissionTable> permissions;
+  std::unique_ptr<registers::Registry> registry;
+  std::unique_ptr<auth::AuditLog> audit;
+  std::unique_ptr<auth::SecretBox> box;
+  std::unique_ptr<auth::IdentityService> identity;
+  std::unique_ptr<auth::RoleAuthorizer> roles;
+  registers::OpenAccess local_access;  // the admin commands: whoever holds the database file
+  std::unique_ptr<registers::RegisterService> admin_service;  // OpenAccess, for admin commands
+  std::unique_ptr<registers::RegisterService> service;        // role-based, for the server
   int64_t schema_version = 0;
 };
 
-Result<std::unique_ptr<Core>> OpenCore(const std::string& db) {
+Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir) {
+  MAMORI_TRY(auth::InitCrypto());
   auto core = std::make_unique<Core>();
   const auto parent = std::filesystem::path(db).parent_path();
   if (!parent.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
   }
-  MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
+  const std::string permissions_path = catalog_dir + "/permissions.toml";
+  MAMORI_ASSIGN_OR_RETURN(std::string permissions_text, ReadFile(permissions_path, 1u << 20));
+  MAMORI_ASSIGN_OR_RETURN(auto table, auth::PermissionTable::Parse(permissions_text, permissions_path));
+  core->permissions = std::make_unique<auth::PermissionTable>(std::move(table));
+  MAMORI_ASSIGN_OR_RETURN(std::string common, ReadFile(catalog_dir + "/common-passwords.txt", 4u << 20));
+  MAMORI_TRY(auth::LoadCommonPasswords(common));
+
+  std::vector<registers::EnumOption> role_options;
+  for (const auto& r : core->permissions->roles()) {
+    role_options.push_back({r.key, {r.label_ja, r.label_en}});
+  }
   MAMORI_ASSIGN_OR_RETURN(core->registry,
-                          registers::Registry::Create(registers::BuiltinRegisters()));
-  MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(core->registry->Migrations()));
+                          registers::Registry::Create(registers::BuiltinRegisters(role_options)));
+  MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
+  std::vector<store::Migration> migrations = core->registry->Migrations();
+  for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
+  for (auto& m : auth::IdentityMigrations()) migrations.push_back(std::move(m));
+  MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(migrations));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
-  core->service = std::make_unique<registers::RegisterService>(*core->store, *core->registry,
-                                                               core->access, core->clock);
+
+  MAMORI_ASSIGN_OR_RETURN(auto box, auth::SecretBox::LoadOrCreate(db + ".key"));
+  core->box = std::make_unique<auth::SecretBox>(std::move(box));
+  core->audit = std::make_unique<auth::AuditLog>(*core->store, core->clock);
+  core->identity = std::make_unique<auth::IdentityService>(*core->store, *core->registry,
+                                                           *core->audit, core->clock, *core->box);
+  core->roles = std::make_unique<auth::RoleAuthorizer>(*core->permissions);
+  core->admin_service = std::make_unique<registers::RegisterService>(
+      *core->store, *core->registry, core->local_access, *core->audit, core->clock);
+  core->service = std::make_unique<registers::RegisterService>(
+      *core->store, *core->registry, *core->roles, *core->audit, core->clock);
   return core;
+}
+
+const registers::Actor kCliActor{"cli", "local", 0, {}};
+
+// `mamori admin create-user`: the user (created if new), a whole-body assignment of `role`
+// from today (unless the user already holds it), and a one-time password.
+Result<std::string> CreateUser(Core& core, const std::string& login, const std::string& name,
+                               const std::string& role) {
+  if (core.permissions->Role(role) == nullptr) {
+    std::string known;
+    for (const auto& r : core.permissions->roles()) known += " " + r.key;
+    return Error::Invalid("不明な役割です: " + role + "(使える役割:" + known + ")",
+                          "unknown role " + role);
+  }
+  const registers::RegisterDef& users = *core.registry->ByKey("users");
+  const registers::RegisterDef& assignments = *core.registry->ByKey("role_assignments");
+  auto& svc = *core.admin_service;
+  // Find by the unique login through the generic list (login is searchable and unique).
+  MAMORI_ASSIGN_OR_RETURN(auto found_text,
+                          svc.List(kCliActor, users,
+                                   *registers::ParseListQuery(users, {{"q", login}, {"limit", "500"}})));
+  int64_t user_id = 0;
+  for (const auto& u : nlohmann::json::parse(found_text)["items"]) {
+    if (u["login"] == login) user_id = u["id"].get<int64_t>();
+  }
+  if (user_id == 0) {
+    MAMORI_ASSIGN_OR_RETURN(auto created,
+                            svc.Create(kCliActor, users,
+                                       {{"login", login}, {"name", name.empty() ? login : name}}));
+    user_id = created["id"].get<int64_t>();
+  }
+  const std::string today = JapanDate(core.clock.Now());
+  MAMORI_ASSIGN_OR_RETURN(auto held, core.identity->EffectiveRoles(user_id, today));
+  const bool holds = std::any_of(held.begin(), held.end(), [&](const registers::RoleGrant& g) {
+    return g.role == role && g.scope_kind == "body";
+  });
+  if (!holds) {
+    auto assigned = svc.Create(kCliActor, assignments,
+                               {{"user", user_id},
+                                {"role", role},
+                                {"scope_kind", "body"},
+                                {"valid_from", today},
+                                {"note", "mamori admin create-user"}});
+    if (!assigned.ok()) return std::move(assigned).error();
+  }
+  return core.identity->IssueOneTimePassword(kCliActor, user_id);
 }
 
 Result<registers::FileFormat> FormatOf(const std::string& file) {
@@ -133,9 +219,12 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   }
   auto catalog = LoadCatalog(c.catalog_dir);
   if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
-  auto core = OpenCore(c.db);
+  auto core = OpenCore(c.db, c.catalog_dir);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
-  api::Api api(*(*core)->registry, *(*core)->service, *catalog, MAMORI_VERSION, c.web_dir);
+  Core& k = **core;
+  api::Api api(api::ApiDeps{*k.registry, *k.service, *catalog, *k.identity, *k.roles,
+                            *k.permissions, *k.audit, k.clock},
+               MAMORI_VERSION, c.web_dir);
   auto server = server::Server::Create(c.server, api);
   if (!server.ok()) return Report(server.error(), kExitUnavailable);
   log::Info("start", "\"version\":\"" MAMORI_VERSION "\",\"db\":\"" + c.db +
@@ -157,11 +246,10 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
 int main(int argc, char** argv) {
   using namespace mamori;
   using namespace mamori::cli;
-  CLI::App app{
-      "Mamori (守り): 情報セキュリティ管理システム / information security management system"};
+  CLI::App app{"Mamori (守り): 情報セキュリティ管理システム / information security management system"};
   app.require_subcommand(1);
 
-  std::string config_path = "mamori.toml", db, listen, web;
+  std::string config_path = "mamori.toml", db, listen, web, catalog_dir = "catalog";
   auto* serve = app.add_subcommand("serve", "Web UI と REST API を起動します / start the server");
   auto* config_opt =
       serve->add_option("--config", config_path, "設定ファイル / settings file (mamori.toml)");
@@ -174,23 +262,38 @@ int main(int argc, char** argv) {
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);
-  std::string register_key = "org_units", file, mode = "insert";
+  std::string register_key = "org_units", file, mode = "insert", login, name, role;
   bool dry_run = false;
-  auto* imp = admin->add_subcommand(
-      "import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
+  auto with_db = [&](CLI::App* cmd) {
+    cmd->add_option("--db", db, "データベース / database")->required();
+    cmd->add_option("--catalog", catalog_dir, "カタログのフォルダ / catalog folder (default catalog)");
+  };
+  auto* imp = admin->add_subcommand("import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
   imp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
-  imp->add_option("--db", db, "データベース / database")->required();
+  with_db(imp);
   imp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  imp->add_option("--mode", mode, "insert または upsert")
-      ->check(CLI::IsMember({"insert", "upsert"}));
+  imp->add_option("--mode", mode, "insert または upsert")->check(CLI::IsMember({"insert", "upsert"}));
   imp->add_flag("--dry-run", dry_run, "検証のみ / validate only");
   auto* exp = admin->add_subcommand("export", "台帳を書き出します / export a register");
   exp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
-  exp->add_option("--db", db, "データベース / database")->required();
+  with_db(exp);
   exp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  auto* check = admin->add_subcommand("check-db",
-                                      "データベースの整合性を検査します / PRAGMA integrity_check");
-  check->add_option("--db", db, "データベース / database")->required();
+  auto* check = admin->add_subcommand("check-db", "データベースの整合性を検査します / PRAGMA integrity_check");
+  with_db(check);
+  auto* create_user = admin->add_subcommand(
+      "create-user",
+      "利用者を作成し(既存なら再設定し)、一時パスワードを最終行に表示します / create a user and print a one-time password");
+  with_db(create_user);
+  create_user->add_option("--login", login, "ログイン ID / login id")->required();
+  create_user->add_option("--role", role, "役割 / role key (e.g. sysadmin)")->required();
+  create_user->add_option("--name", name, "氏名 / name");
+  auto* reset_user = admin->add_subcommand(
+      "reset-user", "パスワードと多要素認証を再設定します / reset a user's password and MFA");
+  with_db(reset_user);
+  reset_user->add_option("--login", login, "ログイン ID / login id")->required();
+  auto* verify = admin->add_subcommand(
+      "verify-audit", "監査ログのハッシュ連鎖を検証します / verify the audit chain");
+  with_db(verify);
 
   try {
     app.parse(argc, argv);
@@ -205,29 +308,66 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
-  auto core = OpenCore(db);
-  if (!core.ok()) return Report(core.error(), kExitUnavailable);
+  auto opened = OpenCore(db, catalog_dir);
+  if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
+  Core& core = **opened;
   if (check->parsed()) {
-    auto st = (*core)->store->CheckIntegrity();
+    auto st = core.store->CheckIntegrity();
     if (!st.ok()) return Report(st.error(), kExitInputErrors);
     std::printf("ok\n");
     return 0;
   }
-  const registers::RegisterDef* def = (*core)->registry->ByKey(register_key);
+  if (verify->parsed()) {
+    auto r = core.audit->Verify();
+    if (!r.ok()) return Report(r.error(), kExitUnavailable);
+    if (!r->ok) {
+      std::fprintf(stderr, "監査ログの検証に失敗しました: 番号 %lld: %s\n",
+                   static_cast<long long>(r->first_bad_seq), r->reason.c_str());
+      std::printf("first_bad_seq=%lld\n", static_cast<long long>(r->first_bad_seq));
+      return kExitInputErrors;
+    }
+    std::printf("監査ログは改ざんされていません(%lld 件) / audit chain intact (%lld entries)\n",
+                static_cast<long long>(r->entries), static_cast<long long>(r->entries));
+    return 0;
+  }
+  if (create_user->parsed() || reset_user->parsed()) {
+    Result<std::string> otp = std::string();
+    if (create_user->parsed()) {
+      otp = CreateUser(core, login, name, role);
+    } else {
+      const auto& users = *core.registry->ByKey("users");
+      auto list = core.admin_service->List(
+          kCliActor, users, *registers::ParseListQuery(users, {{"q", login}, {"limit", "500"}}));
+      if (!list.ok()) return Report(list.error(), kExitUnavailable);
+      int64_t id = 0;
+      for (const auto& u : nlohmann::json::parse(*list)["items"]) {
+        if (u["login"] == login) id = u["id"].get<int64_t>();
+      }
+      if (id == 0) {
+        return Report(Error::NotFound("利用者が見つかりません: " + login, "no such user"),
+                      kExitInputErrors);
+      }
+      otp = core.identity->IssueOneTimePassword(kCliActor, id);
+    }
+    if (!otp.ok()) return Report(otp.error(), ExitCodeFor(otp.error()));
+    std::printf("ログイン ID / login: %s\n", login.c_str());
+    std::printf("一時パスワード(初回ログインで変更し、多要素認証を登録します) / one-time password:\n");
+    std::printf("%s\n", otp->c_str());
+    return 0;
+  }
+  const registers::RegisterDef* def = core.registry->ByKey(register_key);
   if (def == nullptr) {
-    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"),
-                  kExitUsage);
+    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"), kExitUsage);
   }
   auto format = FormatOf(file);
   if (!format.ok()) return Report(format.error(), kExitUsage);
-  const registers::Actor actor{"cli", "local"};
   if (imp->parsed()) {
     auto bytes = ReadFile(file, 64u << 20);
     if (!bytes.ok()) return Report(bytes.error(), kExitInputErrors);
-    auto r = (*core)->service->Import(
-        actor, *def, *bytes, *format,
-        mode == "upsert" ? registers::ImportMode::kUpsert : registers::ImportMode::kInsert,
-        dry_run);
+    auto r = core.admin_service->Import(kCliActor, *def, *bytes, *format,
+                                        mode == "upsert" ? registers::ImportMode::kUpsert
+                                                         : registers::ImportMode::kInsert,
+                                        dry_run);
     if (!r.ok()) return Report(r.error(), ExitCodeFor(r.error()));
     std::printf("%s: 新規 %lld 件、更新 %lld 件、変更なし %lld 件\n",
                 dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
@@ -236,13 +376,13 @@ int main(int argc, char** argv) {
   }
   if (exp->parsed()) {
     auto q = registers::ParseListQuery(*def, {});
-    auto out = (*core)->service->Export(actor, *def, *q, *format);
+    auto out = core.admin_service->Export(kCliActor, *def, *q, *format);
     if (!out.ok()) return Report(out.error(), ExitCodeFor(out.error()));
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f.write(out->bytes.data(), static_cast<std::streamsize>(out->bytes.size()));
-    if (!f)
-      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"),
-                    kExitUnavailable);
+    if (!f) {
+      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"), kExitUnavailable);
+    }
     std::printf("書き出しました: %s\n", file.c_str());
     return 0;
   }

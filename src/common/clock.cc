@@ -21,6 +21,10 @@ std::string FormatIso8601(TimePoint t) {
   return buf;
 }
 
+std::string JapanDate(TimePoint t) {
+  return FormatIso8601(t + std::chrono::hours(9)).substr(0, 10);
+}
+
 std::optional<std::chrono::year_month_day> ParseDate(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
   int v[3] = {0, 0, 0};

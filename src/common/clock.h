@@ -38,6 +38,10 @@ class FixedClock final : public Clock {
 // "2026-04-01T09:30:00.000Z"
 std::string FormatIso8601(TimePoint t);
 
+// The calendar date in Japan (UTC+9, no daylight saving) at `t`, as "YYYY-MM-DD": role
+// assignments and other dated records take effect by the Japanese calendar.
+std::string JapanDate(TimePoint t);
+
 // Parses "YYYY-MM-DD" strictly (a real calendar date); nullopt otherwise.
 std::optional<std::chrono::year_month_day> ParseDate(std::string_view s);
 

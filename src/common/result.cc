@@ -8,6 +8,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "invalid_input";
     case ErrorCode::kNotFound:
       return "not_found";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
     case ErrorCode::kPermissionDenied:
       return "permission_denied";
     case ErrorCode::kConflict:

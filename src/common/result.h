@@ -2,7 +2,7 @@
 //
 // Expected failures (bad input, a missing record, a stale update) are values of type Error,
 // carried in a [[nodiscard]] Result<T>. Bugs crash. Each ErrorCode maps to exactly one HTTP
-// status (api/http_errors.cc) and one process exit code (cli). Messages are Japanese first
+// status (api/http.cc) and one process exit code (cli). Messages are Japanese first
 // (`message`), with an English rendering (`message_en`). FieldError names the offending field
 // and, for imports, the row (1-based, counting the header row as row 1) and column.
 //
@@ -20,6 +20,7 @@ namespace mamori {
 enum class ErrorCode {
   kInvalidInput,      // the caller sent something malformed or breaking a rule
   kNotFound,          // the thing named does not exist
+  kUnauthenticated,   // no valid session (log in first)
   kPermissionDenied,  // the actor may not do this
   kConflict,          // stale version, duplicate unique value, state does not allow it
   kTooLarge,          // the input exceeds a documented size or count limit
@@ -52,6 +53,9 @@ struct Error {
   }
   static Error Conflict(std::string ja, std::string en, std::vector<FieldError> f = {}) {
     return {ErrorCode::kConflict, std::move(ja), std::move(en), std::move(f)};
+  }
+  static Error Unauthenticated(std::string ja, std::string en) {
+    return {ErrorCode::kUnauthenticated, std::move(ja), std::move(en), {}};
   }
   static Error Denied(std::string ja, std::string en) {
     return {ErrorCode::kPermissionDenied, std::move(ja), std::move(en), {}};

@@ -20,6 +20,9 @@ bool DecodeUtf8(std::string_view s, size_t& i, char32_t& cp);
 // Appends the UTF-8 encoding of `cp` (which must be a Unicode scalar value).
 void AppendUtf8(std::string& out, char32_t cp);
 
+// The value of an ASCII hexadecimal digit (0-9, a-f, A-F), or -1 when `c` is not one.
+int HexDigitValue(char c);
+
 // Number of Unicode code points in valid UTF-8 `s`.
 size_t Utf8Length(std::string_view s);
 

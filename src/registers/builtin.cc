@@ -3,6 +3,8 @@
 
 namespace mamori::registers {
 
-std::vector<RegisterDef> BuiltinRegisters() { return {OrgUnitsRegister()}; }
+std::vector<RegisterDef> BuiltinRegisters(std::vector<EnumOption> roles) {
+  return {OrgUnitsRegister(), UsersRegister(), RoleAssignmentsRegister(std::move(roles))};
+}
 
 }  // namespace mamori::registers

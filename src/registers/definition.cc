@@ -1,5 +1,8 @@
 #include "registers/definition.h"
 
+#include "registers/access.h"
+
+#include <algorithm>
 #include <set>
 
 namespace mamori::registers {
@@ -18,6 +21,29 @@ Status Bad(const RegisterDef& def, const std::string& what) {
 }
 
 }  // namespace
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kView: return "view";
+    case Action::kCreate: return "create";
+    case Action::kUpdate: return "update";
+    case Action::kArchive: return "archive";
+    case Action::kApprove: return "approve";
+    case Action::kExport: return "export";
+    case Action::kImport: return "import";
+    case Action::kViewConfidential: return "view_confidential";
+  }
+  return "view";
+}
+
+std::string RowFilter::Key() const {
+  std::string k = all_units ? "all" : "units:";
+  if (!all_units) {
+    for (int64_t u : units) k += std::to_string(u) + ",";
+  }
+  if (hide_confidential) k += ";noconf";
+  return k;
+}
 
 const char* FieldTypeName(FieldType t) {
   switch (t) {
@@ -71,7 +97,11 @@ Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterD
     if (f.type == FieldType::kEnum) {
       if (f.options.empty()) return Bad(def, "enum without options: " + f.name);
       for (const auto& o : f.options) {
-        if (!IsIdentifier(o.value) || o.label.ja.empty()) {
+        const bool value_ok = !o.value.empty() && o.value.size() <= 48 &&
+                              std::all_of(o.value.begin(), o.value.end(), [](char c) {
+                                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                              });
+        if (!value_ok || o.label.ja.empty()) {
           return Bad(def, "bad enum option in " + f.name);
         }
       }
@@ -83,9 +113,28 @@ Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterD
     }
     if (f.max_length <= 0 || f.min > f.max) return Bad(def, "bad bounds on " + f.name);
   }
-  const FieldDef* key = def.Field(def.key_field);
-  if (key == nullptr || !key->unique || !key->required) {
-    return Bad(def, "key_field must name a required unique field");
+  if (!def.key_field.empty()) {
+    const FieldDef* key = def.Field(def.key_field);
+    if (key == nullptr || !key->unique || !key->required) {
+      return Bad(def, "key_field must name a required unique field");
+    }
+  }
+  for (const auto& f : def.fields) {
+    if (f.type != FieldType::kRef) continue;
+    for (const auto* other : all) {
+      if (other->key == f.ref && other->key_field.empty()) {
+        return Bad(def, "field " + f.name + " references " + f.ref + ", which has no key_field");
+      }
+    }
+  }
+  if (!def.org_field.empty()) {
+    const FieldDef* org = def.Field(def.org_field);
+    if (org == nullptr || org->type != FieldType::kRef || org->ref != "org_units") {
+      return Bad(def, "org_field must name a reference to org_units");
+    }
+  }
+  if (!def.confidential_field.empty() && def.Field(def.confidential_field) == nullptr) {
+    return Bad(def, "confidential_field must name a field");
   }
   if (def.Field(def.title_field) == nullptr) return Bad(def, "title_field must name a field");
   if (def.Field(def.default_sort) == nullptr) return Bad(def, "default_sort must name a field");

@@ -2,7 +2,7 @@
 // and unique fields, references, Japanese and English labels, domain rules). Storage, the
 // REST API, validation, import and export, change history and the UI all derive from it.
 //
-// Definitions are immutable values built at start-up in one place (registers/catalog.cc) and
+// Definitions are immutable values built at start-up in one place (registers/builtin.cc) and
 // shared read-only across threads.
 #pragma once
 
@@ -27,7 +27,7 @@ enum class FieldType { kText, kTextarea, kInteger, kBoolean, kDate, kEnum, kRef,
 const char* FieldTypeName(FieldType t);
 
 struct EnumOption {
-  std::string value;  // stored and sent in the API, [a-z0-9_]
+  std::string value;  // stored and sent in the API, [a-z0-9_]+ (e.g. "section", "3a")
   Label label;
 };
 
@@ -47,12 +47,21 @@ struct FieldDef {
   int64_t max = INT64_MAX;
   std::vector<EnumOption> options;  // enum
   std::string ref;                  // ref: key of the referenced register
+  std::string default_value;        // enum/text value set on create when absent ("" = none)
 };
 
 // What domain rules may look up while a record is validated (inside the same transaction).
+struct Actor;
+
 class RuleContext {
  public:
   virtual ~RuleContext() = default;
+  // Who makes the change (for separation-of-duties rules).
+  virtual const Actor& actor() const = 0;
+  // Active records of register `key` whose field `field` equals `value` (API JSON), at most
+  // `limit`.
+  virtual std::vector<nlohmann::json> Find(const std::string& key, const std::string& field,
+                                           const nlohmann::json& value, int limit) = 0;
   // The active record `id` of register `key` as API JSON, or nullopt.
   virtual std::optional<nlohmann::json> Lookup(const std::string& key, int64_t id) = 0;
 };
@@ -66,11 +75,21 @@ struct RegisterDef {
   std::string key;   // [a-z][a-z0-9_]*; table r_{key}
   std::string path;  // URL path below /api/v1, e.g. "organization/units"
   Label label;
-  std::string key_field;    // unique natural key used by import upsert and references in files
+  // Unique natural key used by import upsert and by references in files. May be empty for a
+  // register without one (then imports only add, and other registers cannot reference it).
+  std::string key_field;
   std::string title_field;  // what people call a record (shown for references)
   std::string default_sort;
   std::vector<FieldDef> fields;
   std::vector<RecordRule> rules;
+
+  // The ref-to-org_units field that says which organization unit a record belongs to; scoped
+  // permissions ("view within my section") use it. Empty: the register is not scoped.
+  std::string org_field;
+  // Need to know: a record is confidential when `confidential_field` holds one of
+  // `confidential_values`; only actors granted kViewConfidential see it. Empty: never.
+  std::string confidential_field;
+  std::vector<std::string> confidential_values;
 
   const FieldDef* Field(std::string_view name) const;
 };

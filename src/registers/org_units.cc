@@ -10,32 +10,60 @@ using nlohmann::json;
 
 namespace {
 
-// The hierarchy: a 部局 has no parent, a 課室 sits under a 部局, a 係 under a 課室.
+// The hierarchy: a 部局 has no parent, a 課室 sits under a 部局, a 係 under a 課室. A change of
+// kind must keep the records below consistent too (so no cycle can form).
+const char* ChildKind(const std::string& kind) {
+  if (kind == "bureau") return "section";
+  if (kind == "section") return "group";
+  return "";
+}
+
+const char* KindLabel(const std::string& kind) {
+  if (kind == "bureau") return "部局";
+  if (kind == "section") return "課室";
+  return "係・担当";
+}
+
 void CheckHierarchy(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
-  const std::string kind =
-      rec.value("kind", json()).is_string() ? rec["kind"].get<std::string>() : std::string();
+  const std::string kind = rec["kind"].is_string() ? rec["kind"].get<std::string>() : "";
   const json& parent = rec["parent"];
-  auto add = [&](std::string ja, std::string en) {
-    errors.push_back({"parent", "上位組織", std::move(ja), std::move(en), 0, {}});
+  auto add = [&](const char* field, const char* label, std::string ja, std::string en) {
+    errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
   };
+  if (kind.empty()) return;  // "kind is required" is reported by the field check
+  if (rec.contains("id") && rec["id"].is_number_integer()) {
+    for (const json& child : ctx.Find("org_units", "parent", rec["id"], 1000)) {
+      if (child["kind"] != ChildKind(kind)) {
+        add("kind", "区分",
+            std::string("下位に") + KindLabel(child["kind"].get<std::string>()) + "「" +
+                child["name"].get<std::string>() + "」があるため、" + KindLabel(kind) +
+                "にはできません。",
+            "a child record does not fit under this kind");
+        return;
+      }
+    }
+  }
   if (kind == "bureau") {
-    if (!parent.is_null()) add("部局には上位組織を指定できません。", "a bureau has no parent");
+    if (!parent.is_null()) {
+      add("parent", "上位組織", "部局には上位組織を指定できません。", "a bureau has no parent");
+    }
     return;
   }
-  if (kind.empty()) return;  // "kind is required" is reported by the field check
   const std::string want = kind == "section" ? "bureau" : "section";
-  const char* want_ja = kind == "section" ? "部局" : "課室";
   if (parent.is_null()) {
-    add(std::string("上位組織(") + want_ja + ")を指定してください。",
+    add("parent", "上位組織", std::string("上位組織(") + KindLabel(want) + ")を指定してください。",
         "parent (" + want + ") is required");
     return;
   }
   auto p = ctx.Lookup("org_units", parent.get<int64_t>());
   if (!p) return;  // a missing reference is reported by the field check
   if ((*p)["kind"] != want) {
-    add(std::string("上位組織には") + want_ja + "を指定してください。", "parent must be a " + want);
+    add("parent", "上位組織", std::string("上位組織には") + KindLabel(want) + "を指定してください。",
+        "parent must be a " + want);
   }
 }
+
+}  // namespace
 
 FieldDef MakeField(std::string name, FieldType type) {
   FieldDef f;
@@ -43,8 +71,6 @@ FieldDef MakeField(std::string name, FieldType type) {
   f.type = type;
   return f;
 }
-
-}  // namespace
 
 RegisterDef OrgUnitsRegister() {
   RegisterDef d;

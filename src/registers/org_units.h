@@ -1,10 +1,22 @@
 // Definitions of the shipped registers, one function per register.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "registers/definition.h"
 
 namespace mamori::registers {
 
+// A field with its name and type; the definitions fill in the rest.
+FieldDef MakeField(std::string name, FieldType type);
+
+// 組織: bureaus (the bodies of §4(1)), sections and groups.
 RegisterDef OrgUnitsRegister();
+// 利用者: people who use Mamori (職員, 会計年度任用職員, 委託事業者).
+RegisterDef UsersRegister();
+// 役割の割当: who holds which role of §6(1), over which scope, from when to when. `roles`
+// are the role keys and labels of the permission table (catalog/permissions.toml).
+RegisterDef RoleAssignmentsRegister(std::vector<EnumOption> roles);
 
 }  // namespace mamori::registers

@@ -10,6 +10,14 @@ namespace mamori::registers::internal {
 
 using nlohmann::json;
 
+std::string ToLowerAscii(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return r;
+}
+
 FieldError MakeFieldError(const FieldDef& f, std::string ja, std::string en) {
   return FieldError{f.name, f.label.ja, std::move(ja), std::move(en), 0, {}};
 }
@@ -118,13 +126,6 @@ std::optional<FieldError> CheckInteger(const FieldDef& f, int64_t v, json& out) 
 // Full-width digits and signs to ASCII, for numbers typed in Japanese input mode.
 std::string AsciiDigits(std::string_view s) { return NormalizeForSearch(s); }
 
-std::string ToLowerAscii(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return r;
-}
 
 }  // namespace
 

@@ -26,6 +26,8 @@ std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, n
 // The display form written to export files (enum label, 有/無, date as is).
 std::string DisplayValue(const FieldDef& f, const nlohmann::json& v);
 
+std::string ToLowerAscii(std::string_view s);
+
 FieldError MakeFieldError(const FieldDef& f, std::string ja, std::string en);
 
 }  // namespace mamori::registers::internal

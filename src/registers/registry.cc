@@ -141,6 +141,7 @@ void Registry::Describe(json& out) const {
         jf["options"] = std::move(opts);
       }
       if (f.type == FieldType::kRef) jf["ref"] = f.ref;
+      if (!f.default_value.empty()) jf["default"] = f.default_value;
       fields.push_back(std::move(jf));
     }
     out.push_back({{"key", d.key},

@@ -39,6 +39,7 @@ class Registry {
 };
 
 // The registers Mamori ships, in dependency order (a register after those it references).
-std::vector<RegisterDef> BuiltinRegisters();
+// `roles` are the roles of the permission table (the role assignment register's options).
+std::vector<RegisterDef> BuiltinRegisters(std::vector<EnumOption> roles);
 
 }  // namespace mamori::registers

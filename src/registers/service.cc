@@ -130,9 +130,26 @@ std::string EscapeLike(std::string_view s) {
 }
 
 // WHERE clause and parameters for a list query.
-void BuildWhere(const RegisterDef& d, const ListQuery& q, std::string& where,
-                std::vector<Value>& params) {
+void BuildWhere(const RegisterDef& d, const ListQuery& q, const RowFilter& rows,
+                std::string& where, std::vector<Value>& params) {
   std::vector<std::string> conds;
+  if (!rows.all_units && !d.org_field.empty()) {
+    std::string in = "t.f_" + d.org_field + " IN (";
+    for (size_t i = 0; i < rows.units.size(); ++i) {
+      in += i ? ", ?" : "?";
+      params.emplace_back(rows.units[i]);
+    }
+    conds.push_back(rows.units.empty() ? "0" : in + ")");
+  }
+  if (rows.hide_confidential && !d.confidential_field.empty()) {
+    std::string in = "t.f_" + d.confidential_field + " IS NULL OR t.f_" + d.confidential_field +
+                     " NOT IN (";
+    for (size_t i = 0; i < d.confidential_values.size(); ++i) {
+      in += i ? ", ?" : "?";
+      params.emplace_back(d.confidential_values[i]);
+    }
+    conds.push_back("(" + in + "))");
+  }
   if (q.archived == ArchivedFilter::kExclude) conds.push_back("t.archived = 0");
   if (q.archived == ArchivedFilter::kOnly) conds.push_back("t.archived = 1");
   const std::string norm = NormalizeForSearch(q.q);
@@ -180,8 +197,11 @@ std::string OrderBy(const RegisterDef& d, const ListQuery& q) {
 Error ValidationError(std::vector<FieldError> errors, bool import) {
   std::string ja, en;
   if (import) {
-    ja = std::to_string(errors.size()) + " 件の誤りがあるため、取り込みませんでした。";
-    en = std::to_string(errors.size()) + " errors; nothing was imported";
+    const std::string n =
+        std::to_string(errors.size()) + (errors.size() >= kMaxReportedErrors ? " 件以上" : " 件");
+    ja = n + "の誤りがあるため、取り込みませんでした。";
+    en = std::to_string(errors.size()) + (errors.size() >= kMaxReportedErrors ? "+" : "") +
+         " errors; nothing was imported";
   } else if (errors.size() == 1) {
     const auto& e = errors[0];
     ja = (e.label.empty() ? "" : "「" + e.label + "」: ") + e.message;
@@ -196,7 +216,22 @@ Error ValidationError(std::vector<FieldError> errors, bool import) {
 // RuleContext over the open transaction.
 class TxContext final : public RuleContext {
  public:
-  TxContext(Connection& c, const Registry& reg) : c_(c), reg_(reg) {}
+  TxContext(Connection& c, const Registry& reg, const Actor& actor)
+      : c_(c), reg_(reg), actor_(actor) {}
+  const Actor& actor() const override { return actor_; }
+  std::vector<json> Find(const std::string& key, const std::string& field, const json& value,
+                         int limit) override {
+    std::vector<json> out;
+    const RegisterDef* d = reg_.ByKey(key);
+    const FieldDef* f = d ? d->Field(field) : nullptr;
+    if (f == nullptr || value.is_null()) return out;
+    const SelectPlan p = PlanSelect(reg_, *d);
+    const Value params[] = {ToColumn(*f, value), int64_t{limit}};
+    auto rows = c_.Query(p.sql + " WHERE t." + Col(*f) + " = ? AND t.archived = 0 LIMIT ?", params);
+    if (!rows.ok()) return out;
+    for (const auto& r : *rows) out.push_back(RowToJson(*d, p, r));
+    return out;
+  }
   std::optional<json> Lookup(const std::string& key, int64_t id) override {
     const RegisterDef* d = reg_.ByKey(key);
     if (d == nullptr) return std::nullopt;
@@ -210,12 +245,13 @@ class TxContext final : public RuleContext {
  private:
   Connection& c_;
   const Registry& reg_;
+  const Actor& actor_;
 };
 
 // The checks that need the database and the rules: required, references, uniqueness.
-Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, const json& rec,
-                   int64_t self_id, std::vector<FieldError>& errors) {
-  TxContext ctx(c, reg);
+Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, const Actor& actor,
+                   const json& rec, int64_t self_id, std::vector<FieldError>& errors) {
+  TxContext ctx(c, reg, actor);
   for (const auto& f : d.fields) {
     const json& v = rec[f.name];
     if (v.is_null()) {
@@ -270,6 +306,42 @@ Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t ve
   if (!r.ok()) return std::move(r).error();
   return {};
 }
+
+// A record that active records still reference stays active (their references would dangle).
+Status CheckNotReferenced(Connection& c, const Registry& reg, const RegisterDef& d, int64_t id) {
+  for (const auto& other : reg.all()) {
+    for (const auto& f : other.fields) {
+      if (f.type != FieldType::kRef || f.ref != d.key) continue;
+      const Value params[] = {id};
+      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT count(*) FROM " + Table(other) +
+                                                     " WHERE " + Col(f) + " = ? AND archived = 0",
+                                                 params));
+      const int64_t n = AsInt(rows.at(0).at(0));
+      if (n > 0) {
+        return Error::Conflict("この記録を参照している有効な記録があるため、アーカイブできません(「" +
+                                   other.label.ja + "」の「" + f.label.ja + "」で " +
+                                   std::to_string(n) + " 件)。先にそれらを変更してください。",
+                               std::to_string(n) + " active " + other.key + " records reference it");
+      }
+    }
+  }
+  return {};
+}
+
+Error StaleVersion() {
+  return Error::Conflict("他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
+                         "the record was changed by someone else (stale version)");
+}
+
+bool IsConfidential(const RegisterDef& d, const json& rec) {
+  if (d.confidential_field.empty()) return false;
+  const json& v = rec[d.confidential_field];
+  if (!v.is_string()) return false;
+  return std::find(d.confidential_values.begin(), d.confidential_values.end(),
+                   v.get<std::string>()) != d.confidential_values.end();
+}
+
+std::string Target(const RegisterDef& d, int64_t id) { return d.key + "/" + std::to_string(id); }
 
 // Every committed change to a register moves its counter, in the same transaction.
 Status BumpGeneration(Connection& c, const RegisterDef& d) {
@@ -326,11 +398,7 @@ Status UpdateRecord(Connection& c, const RegisterDef& d, int64_t id, int64_t ver
   MAMORI_ASSIGN_OR_RETURN(
       int64_t n,
       c.Exec("UPDATE " + Table(d) + " SET " + sets + " WHERE id = ? AND version = ?", params));
-  if (n != 1) {
-    return Error::Conflict(
-        "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
-        "the record was changed by someone else (stale version)");
-  }
+  if (n != 1) return StaleVersion();
   return {};
 }
 
@@ -349,6 +417,15 @@ Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d
 json FieldsOnly(const RegisterDef& d, const json& rec) {
   json out = json::object();
   for (const auto& f : d.fields) out[f.name] = rec.contains(f.name) ? rec[f.name] : json(nullptr);
+  return out;
+}
+
+// A new record before any value is given: every field null, or its default.
+json NewRecord(const RegisterDef& d) {
+  json out = json::object();
+  for (const auto& f : d.fields) {
+    out[f.name] = f.default_value.empty() ? json(nullptr) : json(f.default_value);
+  }
   return out;
 }
 
@@ -389,13 +466,23 @@ class RegisterService::ListCache {
     return it->second.body;
   }
   void Store(const std::string& key, const std::string& generations, const std::string& body) {
+    if (body.size() > kMaxBytes / 16) return;  // very large pages are not worth the memory
     std::lock_guard lock(mu_);
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    entries_[key] = Entry{generations, body};
+    // A simple budget: when full, start again (a full cache only costs re-reads).
+    if (entries_.size() >= kMaxEntries || bytes_ + body.size() > kMaxBytes) {
+      entries_.clear();
+      bytes_ = 0;
+    }
+    auto [it, inserted] = entries_.try_emplace(key);
+    if (!inserted) bytes_ -= it->second.body.size();
+    it->second = Entry{generations, body};
+    bytes_ += body.size();
   }
 
  private:
   static constexpr size_t kMaxEntries = 2048;
+  static constexpr size_t kMaxBytes = 64u << 20;
+  size_t bytes_ = 0;  // guarded by mu_
   struct Entry {
     std::string generations;
     std::string body;
@@ -405,8 +492,10 @@ class RegisterService::ListCache {
 };
 
 RegisterService::RegisterService(store::Store& store, const Registry& registry,
-                                 const Authorizer& authorizer, const Clock& clock)
+                                 const Authorizer& authorizer, AuditSink& audit,
+                                 const Clock& clock)
     : store_(store),
+      audit_(audit),
       cache_(std::make_shared<ListCache>()),
       registry_(registry),
       authorizer_(authorizer),
@@ -540,13 +629,15 @@ Result<ListQuery> ParseListQuery(const RegisterDef& def, const QueryParams& para
 Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef& def,
                                           const ListQuery& q) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
+  MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   std::string out;
   Status st = store_.Read([&](Connection& c) -> Status {
     std::string where;
     std::vector<Value> params;
-    BuildWhere(def, q, where, params);
+    BuildWhere(def, q, filter, where, params);
     const std::string order = OrderBy(def, q);
-    // The cache key is the statement and its parameters: equal keys read equal rows.
+    // The cache key is the statement and its parameters (the actor's row filter included, as
+    // bound values): equal keys read equal rows.
     std::string key = def.key + "\n" + where + order + "\n" + std::to_string(q.limit) + "," +
                       std::to_string(q.offset);
     for (const auto& p : params) key += "\n" + AsText(p);
@@ -584,6 +675,13 @@ Result<json> RegisterService::Get(const Actor& actor, const RegisterDef& def, in
   });
   if (!st.ok()) return std::move(st).error();
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &out));
+  if (IsConfidential(def, out)) {
+    // Every view of a confidential record is on the audit trail.
+    MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
+      return audit_.Append(c, actor, "view_confidential", Target(def, out["id"].get<int64_t>()),
+                           json::object());
+    }));
+  }
   return out;
 }
 
@@ -604,19 +702,21 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
   if (!body.is_object()) {
     return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
   }
-  json candidate = FieldsOnly(def, json::object());
+  json candidate = NewRecord(def);
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, &candidate));
   std::vector<FieldError> errors;
   ApplyBody(def, body, candidate, errors, /*allow_version=*/false);
   if (!errors.empty()) return ValidationError(std::move(errors), false);
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
-    MAMORI_TRY(CheckRecord(c, registry_, def, candidate, 0, errors));
+    MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, 0, errors));
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
     MAMORI_TRY(
         AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
+    MAMORI_TRY(audit_.Append(c, actor, "create", Target(def, id),
+                             {{"changes", Changes(def, nullptr, candidate)}}));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -634,20 +734,17 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
   Status st = store_.Write([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kUpdate, &current));
-    if (current["version"] != version) {
-      return Error::Conflict(
-          "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
-          "stale version: current is " + current["version"].dump());
-    }
+    if (current["version"] != version) return StaleVersion();
     if (current["archived"] == true) {
       return Error::Conflict("アーカイブ済みの記録は更新できません。先に復元してください。",
                              "archived records cannot be updated");
     }
     const json before = FieldsOnly(def, current);
     json candidate = before;
+    candidate["id"] = id;  // rules may look at the record's relations
     std::vector<FieldError> errors;
     ApplyBody(def, body, candidate, errors, /*allow_version=*/true);
-    if (errors.empty()) MAMORI_TRY(CheckRecord(c, registry_, def, candidate, id, errors));
+    if (errors.empty()) MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, id, errors));
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     json changes = Changes(def, &before, candidate);
     if (changes.empty()) {
@@ -657,6 +754,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, "update", actor, now, changes));
+    MAMORI_TRY(audit_.Append(c, actor, "update", Target(def, id), {{"changes", changes}}));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -671,19 +769,16 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
   Status st = store_.Write([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kArchive, &current));
-    if (current["version"] != version) {
-      return Error::Conflict(
-          "他の利用者がこの記録を更新しました。最新の内容を読み込み直してください。",
-          "stale version: current is " + current["version"].dump());
-    }
+    if (current["version"] != version) return StaleVersion();
     if (current["archived"] == archived) {
       out = std::move(current);
       return {};
     }
+    if (archived) MAMORI_TRY(CheckNotReferenced(c, registry_, def, id));
     if (!archived) {
       // A restored record must still satisfy the rules (its parent may be archived now).
       std::vector<FieldError> errors;
-      MAMORI_TRY(CheckRecord(c, registry_, def, FieldsOnly(def, current), id, errors));
+      MAMORI_TRY(CheckRecord(c, registry_, def, actor, FieldsOnly(def, current), id, errors));
       if (!errors.empty()) return ValidationError(std::move(errors), false);
     }
     const std::string now = FormatIso8601(clock_.Now());
@@ -693,11 +788,13 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
                                        " SET archived = ?, version = version + 1, updated_at = ?, "
                                        "updated_by = ? WHERE id = ? AND version = ?",
                                    params));
-    if (n != 1) return Error::Conflict("更新が競合しました。", "stale version");
+    if (n != 1) return StaleVersion();
     const json changes = json::array(
         {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor, now,
                              changes));
+    MAMORI_TRY(audit_.Append(c, actor, archived ? "archive" : "restore", Target(def, id),
+                             json::object()));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -734,11 +831,12 @@ Result<json> RegisterService::History(const Actor& actor, const RegisterDef& def
 Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef& def,
                                            const ListQuery& q, FileFormat format) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kExport, nullptr));
+  MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   std::vector<tabular::Row> rows;
   Status st = store_.Read([&](Connection& c) -> Status {
     std::string where;
     std::vector<Value> params;
-    BuildWhere(def, q, where, params);
+    BuildWhere(def, q, filter, where, params);
     const SelectPlan p = PlanSelect(registry_, def);
     MAMORI_ASSIGN_OR_RETURN(auto data,
                             c.Query(p.sql + where + OrderBy(def, q), params, kMaxExportRows));
@@ -761,6 +859,12 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
     return {};
   });
   if (!st.ok()) return std::move(st).error();
+  MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
+    return audit_.Append(c, actor, "export", def.key,
+                         {{"format", format == FileFormat::kCsv ? "csv" : "xlsx"},
+                          {"rows", rows.size() - 1},
+                          {"q", q.q}});
+  }));
   const std::string day = FormatIso8601(clock_.Now()).substr(0, 10);
   std::string stamp;
   for (char ch : day) {
@@ -778,13 +882,6 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return r;
-}
 
 }  // namespace
 
@@ -819,7 +916,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
     if (h.empty()) continue;
     const FieldDef* match = nullptr;
     for (const auto& f : def.fields) {
-      if (h == f.label.ja || Lower(h) == Lower(f.label.en) || h == f.name) match = &f;
+      if (h == f.label.ja || internal::ToLowerAscii(h) == internal::ToLowerAscii(f.label.en) || h == f.name) match = &f;
     }
     if (match == nullptr) {
       file_error(header_row, h, nullptr, "不明な列です: 「" + h + "」", "unknown column: " + h);
@@ -832,8 +929,13 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
     column_field[i] = match;
     field_column[match->name] = i;
   }
-  const FieldDef* key_field = def.Field(def.key_field);
-  if (!field_column.count(key_field->name)) {
+  // Registers without a natural key can only be added to.
+  const FieldDef* key_field = def.key_field.empty() ? nullptr : def.Field(def.key_field);
+  if (key_field == nullptr && mode == ImportMode::kUpsert) {
+    return Error::Invalid("この台帳には照合に使うキーがないため、更新の取り込みはできません。",
+                          "this register has no key field; only insert imports are possible");
+  }
+  if (key_field != nullptr && !field_column.count(key_field->name)) {
     file_error(header_row, key_field->label.ja, key_field,
                "キーの列「" + key_field->label.ja + "」がありません。", "missing key column");
   }
@@ -872,8 +974,9 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
               const RegisterDef* target = registry_.ByKey(f->ref);
               const Value params[] = {v.get<std::string>()};
               MAMORI_ASSIGN_OR_RETURN(auto rows,
-                                      c.Query("SELECT id FROM r_" + target->key + " WHERE f_" +
-                                                  target->key_field + " = ? AND archived = 0",
+                                      c.Query("SELECT id FROM " + Table(*target) + " WHERE " +
+                                                  Col(*target->Field(target->key_field)) +
+                                                  " = ? AND archived = 0",
                                               params));
               if (rows.empty()) {
                 file_error(row_no, header[i], f,
@@ -888,20 +991,23 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             }
             provided[f->name] = std::move(v);
           }
-          const json key =
-              provided.contains(key_field->name) ? provided[key_field->name] : json(nullptr);
-          if (key.is_null()) {
-            if (bad_cells.count(key_field->name)) continue;
-            file_error(row_no, header[field_column[key_field->name]], key_field, "必須です。",
-                       "is required");
-            continue;
-          }
-          const std::string key_text = internal::DisplayValue(*key_field, key);
-          if (auto [it, inserted] = keys_seen.emplace(key_text, row_no); !inserted) {
-            file_error(row_no, header[field_column[key_field->name]], key_field,
-                       "ファイル内で重複しています(" + std::to_string(it->second) + " 行目)。",
-                       "duplicate key in file (row " + std::to_string(it->second) + ")");
-            continue;
+          const json key = key_field != nullptr && provided.contains(key_field->name)
+                               ? provided[key_field->name]
+                               : json(nullptr);
+          if (key_field != nullptr) {
+            if (key.is_null()) {
+              if (bad_cells.count(key_field->name)) continue;
+              file_error(row_no, header[field_column[key_field->name]], key_field, "必須です。",
+                         "is required");
+              continue;
+            }
+            const std::string key_text = internal::DisplayValue(*key_field, key);
+            if (auto [it, inserted] = keys_seen.emplace(key_text, row_no); !inserted) {
+              file_error(row_no, header[field_column[key_field->name]], key_field,
+                         "ファイル内で重複しています(" + std::to_string(it->second) + " 行目)。",
+                         "duplicate key in file (row " + std::to_string(it->second) + ")");
+              continue;
+            }
           }
           // Existing record with this key (upsert), or a new one.
           std::optional<json> existing;
@@ -914,8 +1020,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
               MAMORI_ASSIGN_OR_RETURN(existing, LoadRecord(c, registry_, def, AsInt(rows[0][0])));
             }
           }
-          json before = existing ? FieldsOnly(def, *existing) : FieldsOnly(def, json::object());
-          json candidate = before;
+          json before = existing ? FieldsOnly(def, *existing) : json();
+          json candidate = existing ? before : NewRecord(def);
           for (auto& [name, v] : provided.items()) candidate[name] = v;
           std::vector<FieldError> row_errors;
           const int64_t self_id = existing ? (*existing)["id"].get<int64_t>() : 0;
@@ -924,7 +1030,15 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
                        "アーカイブ済みの記録です。先に復元してください。", "record is archived");
             continue;
           }
-          MAMORI_TRY(CheckRecord(c, registry_, def, candidate, self_id, row_errors));
+          // Row by row, the actor must be allowed this change on this record (scoped roles).
+          if (Status allowed = authorizer_.Check(actor, def,
+                                                 existing ? Action::kUpdate : Action::kCreate,
+                                                 existing ? &*existing : &candidate);
+              !allowed.ok()) {
+            file_error(row_no, "", nullptr, allowed.error().message, allowed.error().message_en);
+            continue;
+          }
+          MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, self_id, row_errors));
           if (!row_errors.empty() || !bad_cells.empty()) {
             for (auto& e : row_errors) {
               if (bad_cells.count(e.field)) continue;  // already reported for its cell
@@ -938,18 +1052,22 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           // rows are checked against the same picture the whole file would give.
           if (existing) {
             json changes = Changes(def, &before, candidate);
-            if (changes.empty()) {
+            if (changes.empty()) {  // an unchanged row
               ++summary.unchanged;
               continue;
             }
             const int64_t v = (*existing)["version"].get<int64_t>();
             MAMORI_TRY(UpdateRecord(c, def, self_id, v, candidate, actor, now));
             MAMORI_TRY(AppendHistory(c, def, self_id, v + 1, "import", actor, now, changes));
+            MAMORI_TRY(audit_.Append(c, actor, "import_update", Target(def, self_id),
+                                     {{"changes", changes}}));
             ++summary.updated;
           } else {
             MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
             MAMORI_TRY(AppendHistory(c, def, id, 1, "import", actor, now,
                                      Changes(def, nullptr, candidate)));
+            MAMORI_TRY(audit_.Append(c, actor, "import_create", Target(def, id),
+                                     {{"changes", Changes(def, nullptr, candidate)}}));
             ++summary.created;
           }
         }

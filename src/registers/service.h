@@ -71,7 +71,7 @@ Status RefreshSearchText(store::Store& store, const Registry& registry);
 class RegisterService {
  public:
   RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,
-                  const Clock& clock);
+                  AuditSink& audit, const Clock& clock);
 
   // The JSON text {"items": [...], "total": n, "limit": n, "offset": n}. Answers are cached
   // per query and reused while the register (and the registers it references) are unchanged;
@@ -100,6 +100,7 @@ class RegisterService {
  private:
   class ListCache;
   store::Store& store_;
+  AuditSink& audit_;
   std::shared_ptr<ListCache> cache_;
   const Registry& registry_;
   const Authorizer& authorizer_;

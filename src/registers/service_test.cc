@@ -14,6 +14,21 @@ namespace {
 
 using nlohmann::json;
 
+std::vector<EnumOption> TestRoles() {
+  return {{"staff", {"一般職員", "Staff"}}, {"sysadmin", {"システム管理者", "System administrator"}}};
+}
+
+// Records what the service hands to the audit trail (the hash chain is tested in auth/).
+class RecordingAudit final : public AuditSink {
+ public:
+  Status Append(store::Connection&, const Actor& actor, std::string_view action,
+                std::string_view target, const nlohmann::json&) override {
+    entries.push_back(actor.id + " " + std::string(action) + " " + std::string(target));
+    return {};
+  }
+  std::vector<std::string> entries;
+};
+
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -25,13 +40,13 @@ class ServiceTest : public ::testing::Test {
     auto store = store::OpenSqlite({.path = (dir_ / "t.db").string()});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    auto reg = Registry::Create(BuiltinRegisters());
+    auto reg = Registry::Create(BuiltinRegisters(TestRoles()));
     ASSERT_TRUE(reg.ok()) << reg.error().message_en;
     registry_ = std::move(reg).value();
     ASSERT_TRUE(store_->Migrate(registry_->Migrations()).ok());
     ASSERT_TRUE(RefreshSearchText(*store_, *registry_).ok());
     def_ = registry_->ByKey("org_units");
-    service_ = std::make_unique<RegisterService>(*store_, *registry_, access_, clock_);
+    service_ = std::make_unique<RegisterService>(*store_, *registry_, access_, audit_, clock_);
   }
   void TearDown() override {
     service_.reset();
@@ -63,6 +78,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Registry> registry_;
   const RegisterDef* def_ = nullptr;
   OpenAccess access_;
+  RecordingAudit audit_;
   FixedClock clock_{TimePoint{std::chrono::sys_days{std::chrono::year{2026} / 4 / 1}}};
   std::unique_ptr<RegisterService> service_;
   Actor actor_{"tester", "127.0.0.1"};
@@ -142,6 +158,26 @@ TEST_F(ServiceTest, UpdateUsesOptimisticConcurrencyAndKeepsHistory) {
   EXPECT_EQ(items[2]["changes"][0]["to"], "総務企画課");
   EXPECT_EQ(items[3]["action"], "create");
   EXPECT_EQ(items[3]["actor"], "tester");
+  const std::string target = "org_units/" + std::to_string(id);
+  EXPECT_EQ(audit_.entries, (std::vector<std::string>{
+                                "tester create org_units/" + std::to_string(bureau_),
+                                "tester create " + target, "tester update " + target,
+                                "tester archive " + target, "tester restore " + target}));
+}
+
+TEST_F(ServiceTest, ReferencedRecordsCannotBeArchivedAndKindsStayConsistent) {
+  SeedBureau();
+  json s = Create({{"code", "S1"}, {"name", "総務課"}, {"kind", "section"}, {"parent", bureau_}});
+  auto archived = service_->SetArchived(actor_, *def_, bureau_, 1, true);
+  ASSERT_FALSE(archived.ok());
+  EXPECT_EQ(archived.error().code, ErrorCode::kConflict);
+  // A bureau with a section below cannot become a group under that section (a cycle).
+  auto cycle = service_->Update(actor_, *def_, bureau_, 1, {{"kind", "group"}, {"parent", s["id"]}});
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_EQ(cycle.error().fields.at(0).field, "kind");
+  // Once the section is archived, the bureau can be archived too.
+  ASSERT_TRUE(service_->SetArchived(actor_, *def_, s["id"], 1, true).ok());
+  EXPECT_TRUE(service_->SetArchived(actor_, *def_, bureau_, 1, true).ok());
 }
 
 TEST_F(ServiceTest, ListSearchesKanaAndKanjiFiltersSortsAndPages) {
@@ -181,7 +217,7 @@ TEST_F(ServiceTest, CachedListsNeverOutliveAChange) {
   // A write by another process (its own store and service on the same file) is seen too.
   auto other_store = store::OpenSqlite({.path = (dir_ / "t.db").string()});
   ASSERT_TRUE(other_store.ok());
-  RegisterService other(**other_store, *registry_, access_, clock_);
+  RegisterService other(**other_store, *registry_, access_, audit_, clock_);
   ASSERT_TRUE(other.Update(actor_, *def_, bureau_, 1, {{"name", "事務局"}}).ok());
   EXPECT_EQ(List({{"sort", "code"}})["items"][1]["_refs"]["parent"]["label"], "事務局");
   EXPECT_EQ(List({{"sort", "code"}})["items"][0]["name"], "事務局");
@@ -192,14 +228,14 @@ TEST_F(ServiceTest, SearchTextIsRebuiltWhenSearchableFieldsChange) {
   ASSERT_TRUE(service_->Update(actor_, *def_, bureau_, 1, {{"phone", "内線9999"}}).ok());
   EXPECT_EQ(List({{"q", "9999"}})["total"], 0);  // phone is not searchable
   // A later definition makes phone searchable: the stored text is rebuilt once at start-up.
-  auto defs = BuiltinRegisters();
+  auto defs = BuiltinRegisters(TestRoles());
   for (auto& f : defs[0].fields) {
     if (f.name == "phone") f.searchable = true;
   }
   auto changed = Registry::Create(std::move(defs));
   ASSERT_TRUE(changed.ok());
   ASSERT_TRUE(RefreshSearchText(*store_, **changed).ok());
-  RegisterService service(*store_, **changed, access_, clock_);
+  RegisterService service(*store_, **changed, access_, audit_, clock_);
   auto q = ParseListQuery(*(*changed)->ByKey("org_units"), {{"q", "9999"}});
   ASSERT_TRUE(q.ok());
   auto r = service.List(actor_, *(*changed)->ByKey("org_units"), *q);

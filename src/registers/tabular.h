@@ -17,7 +17,7 @@
 namespace mamori::tabular {
 
 struct Limits {
-  size_t max_bytes = 64u << 20;  // input file size; for XLSX also each unpacked part
+  size_t max_bytes = 64u << 20;  // input file size; for XLSX also all unpacked parts together
   size_t max_rows = 200'000;     // including the header row
   size_t max_columns = 256;
   size_t max_cell_bytes = 32u << 10;  // one cell's text, in UTF-8 bytes
@@ -46,6 +46,10 @@ std::string WriteCsv(const std::vector<Row>& rows);
 // The first worksheet of an .xlsx (Office Open XML) workbook. Shared and inline strings,
 // numbers (integers without ".0"), booleans ("TRUE"/"FALSE"), and dates (cells whose number
 // format is a date format) as "YYYY-MM-DD". Empty cells are "". Merged cells are not spread.
+// Beyond `limits`, kTooLarge for: more than 10,000 archive entries; a part that inflates more
+// than 100 times its compressed size (past its first MiB); more shared strings than
+// max_rows x max_columns or 2,000,000; more cells (empty styled ones included) than
+// max_rows x max_columns or 4,000,000.
 Result<Sheet> ReadXlsx(std::string_view bytes, const Limits& limits = {});
 
 // One worksheet named `sheet_name`; rows[0] is written bold as a header, frozen, with an

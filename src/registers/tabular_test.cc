@@ -1,8 +1,10 @@
 #include "registers/tabular.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <zip.h>
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -323,6 +325,18 @@ TEST(XlsxTest, RoundTripsManyRows) {
   EXPECT_EQ(sheet->source_rows.back(), 5001u);
 }
 
+// The ZIP bomb check (100 to 1) must not refuse what Mamori itself exports, even when every
+// row is the same.
+TEST(XlsxTest, RoundTripsALargeRepetitiveExport) {
+  std::vector<Row> rows = {{"分類", "課", "備考", "数"}};
+  for (int i = 0; i < 100'000; ++i) rows.push_back({"機密性2", "総務課", "", "1"});
+  const auto xlsx = WriteXlsx(rows, "一覧");
+  ASSERT_TRUE(xlsx.ok()) << xlsx.error().message_en;
+  const auto sheet = ReadXlsx(*xlsx);
+  ASSERT_TRUE(sheet.ok()) << sheet.error().message_en;
+  EXPECT_EQ(sheet->rows.size(), rows.size());
+}
+
 TEST(XlsxTest, WriterFormatsTheHeaderAndWorksheet) {
   const auto xlsx = WriteXlsx({{"資産名", "分類"}, {"PC", "2"}, {"サーバ機器", "3"}}, "台帳");
   ASSERT_TRUE(xlsx.ok()) << xlsx.error().message_en;
@@ -590,6 +604,106 @@ TEST(XlsxTest, TooManyEntriesIsTooLarge) {
   const auto sheet = ReadXlsx(MakeZip(files, ZIP_CM_STORE));
   ASSERT_FALSE(sheet.ok());
   EXPECT_EQ(sheet.error().code, ErrorCode::kTooLarge);
+}
+
+TEST(XlsxTest, AllPartsShareOneUnpackedBudget) {
+  Limits limits;
+  limits.max_bytes = 100'000;
+  // Each part fits the limit on its own; together they do not.
+  const std::string styles = "<styleSheet>" + std::string(60'000, ' ') + "</styleSheet>";
+  const std::string xlsx =
+      MakeZip({{"xl/styles.xml", styles},
+               {"xl/worksheets/sheet1.xml",
+                Worksheet("<row><c><v>1</v></c></row>" + std::string(60'000, ' '))}});
+  ASSERT_LT(xlsx.size(), limits.max_bytes);
+  const auto sheet = ReadXlsx(xlsx, limits);
+  ASSERT_FALSE(sheet.ok());
+  EXPECT_EQ(sheet.error().code, ErrorCode::kTooLarge) << sheet.error().message_en;
+  EXPECT_PRED2(Contains, sheet.error().message_en, "in all");
+}
+
+TEST(XlsxTest, PartThatInflatesTooMuchIsTooLarge) {
+  // 4 MB of spaces deflate to a few kilobytes: far beyond 100 to 1, though within max_bytes.
+  const std::string xlsx = MinimalXlsx("<row><c><v>1</v></c></row>" + std::string(4'000'000, ' '));
+  const auto sheet = ReadXlsx(xlsx);
+  ASSERT_FALSE(sheet.ok());
+  EXPECT_EQ(sheet.error().code, ErrorCode::kTooLarge) << sheet.error().message_en;
+  EXPECT_PRED2(Contains, sheet.error().message_en, "inflates");
+  // The same part stored without compression reads.
+  const auto stored = ReadXlsx(MakeZip({{"xl/worksheets/sheet1.xml",
+                                         Worksheet("<row><c><v>1</v></c></row>" +
+                                                   std::string(4'000'000, ' '))}},
+                                       ZIP_CM_STORE));
+  EXPECT_TRUE(stored.ok()) << stored.error().message_en;
+}
+
+// The peak resident set size of this process, in bytes.
+size_t PeakRss() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;  // kilobytes on Linux
+}
+
+// The reported case: a 92 KB workbook whose shared strings are 60 MiB of "<si/>" made the
+// reader build a tree of 12 million elements and use 1.6 GB.
+TEST(XlsxTest, MillionsOfEmptySharedStringsAreRefusedQuickly) {
+  std::string sst = "<sst>";
+  for (int i = 0; i < 12'582'912; ++i) sst += "<si/>";
+  sst += "</sst>";
+  const std::string xlsx = MakeZip({{"xl/sharedStrings.xml", sst},
+                                    {"xl/worksheets/sheet1.xml", Worksheet("")}});
+  sst = std::string();
+  ASSERT_LT(xlsx.size(), 200'000u);
+  const size_t rss_before = PeakRss();
+  const auto start = std::chrono::steady_clock::now();
+  const auto sheet = ReadXlsx(xlsx);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(sheet.ok());
+  EXPECT_EQ(sheet.error().code, ErrorCode::kTooLarge) << sheet.error().message_en;
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+  EXPECT_LT(PeakRss() - rss_before, size_t{200} << 20);
+
+  // Stored without compression (no ZIP bomb to see), the count of shared strings still stops
+  // it before the tree is built: 2,000,001 of them is one beyond the cap.
+  std::string stored_sst = "<sst>";
+  for (int i = 0; i < 2'000'001; ++i) stored_sst += "<x:si/>";
+  stored_sst += "</sst>";
+  const auto stored = ReadXlsx(MakeZip(
+      {{"xl/sharedStrings.xml", stored_sst}, {"xl/worksheets/sheet1.xml", Worksheet("")}},
+      ZIP_CM_STORE));
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().code, ErrorCode::kTooLarge) << stored.error().message_en;
+  EXPECT_PRED2(Contains, stored.error().message, "共有文字列が多すぎます");
+}
+
+TEST(XlsxTest, SharedStringsAndCellsAreCappedByTheTableLimits) {
+  Limits limits;
+  limits.max_rows = 10;
+  limits.max_columns = 10;
+  auto sst = [](int n) {
+    std::string xml = "<sst>";
+    for (int i = 0; i < n; ++i) xml += "<si><t>s" + std::to_string(i) + "</t></si>";
+    return xml + "</sst>";
+  };
+  const auto fits = ReadXlsx(MakeZip({{"xl/sharedStrings.xml", sst(100)},
+                                      {"xl/worksheets/sheet1.xml",
+                                       Worksheet("<row><c t=\"s\"><v>99</v></c></row>")}}),
+                             limits);
+  ASSERT_TRUE(fits.ok()) << fits.error().message_en;
+  EXPECT_EQ(fits->rows, Rows({{"s99"}}));
+  const auto strings = ReadXlsx(
+      MakeZip({{"xl/sharedStrings.xml", sst(101)}, {"xl/worksheets/sheet1.xml", Worksheet("")}}),
+      limits);
+  ASSERT_FALSE(strings.ok());
+  EXPECT_EQ(strings.error().code, ErrorCode::kTooLarge);
+
+  // Styled empty cells count: they cost as much as cells with values.
+  std::string row;
+  for (int i = 0; i < 101; ++i) row += "<c s=\"1\"/>";
+  const auto cells = ReadXlsx(MinimalXlsx("<row>" + row + "</row>"), limits);
+  ASSERT_FALSE(cells.ok());
+  EXPECT_EQ(cells.error().code, ErrorCode::kTooLarge);
+  EXPECT_PRED2(Contains, cells.error().message_en, "cells");
 }
 
 TEST(XlsxTest, Limits) {

@@ -1,8 +1,13 @@
 // XLSX reading (libzip + pugixml) and writing (libxlsxwriter). See tabular.h.
 //
 // Reading treats the file as hostile: the archive may claim any sizes, hold thousands of
-// entries, or decompress to gigabytes. Each part is read through a cap of limits.max_bytes,
-// the number of entries is capped, and the decoded table is held to the same limits as CSV.
+// entries, or decompress to gigabytes, and a small part may hold millions of tiny elements
+// (the XML tree costs some 64 bytes per element, so 60 MiB of "<si/>" would need gigabytes).
+// So: the number of entries is capped; all parts together unpack to at most limits.max_bytes
+// (one budget, read through a cap whatever sizes the archive states); a part that inflates
+// more than kMaxInflateRatio times its compressed size is refused as a ZIP bomb; shared
+// strings, rows and cells are counted in the raw XML before any tree is built; and the
+// decoded table is held to the same limits as CSV.
 #include <fcntl.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
@@ -18,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -30,6 +36,15 @@ namespace mamori::tabular {
 namespace {
 
 constexpr int64_t kMaxZipEntries = 10'000;
+// Workbooks that Excel and libxlsxwriter write deflate about 10-20 to 1; Apache POI refuses
+// parts beyond 100 to 1 by default. Parts smaller than the grace size are not checked.
+constexpr uint64_t kMaxInflateRatio = 100;
+constexpr size_t kInflateRatioGrace = 1u << 20;
+// Absolute caps on top of limits.max_rows x limits.max_columns, which for the default
+// limits (51 million) would not bound memory: 2 million shared strings, 4 million cells
+// (200,000 rows of 20 columns).
+constexpr size_t kMaxSharedStrings = 2'000'000;
+constexpr size_t kMaxCells = 4'000'000;
 constexpr size_t kExcelMaxRows = 1'048'576;
 constexpr size_t kExcelMaxColumns = 16'384;
 constexpr size_t kExcelMaxCellChars = 32'767;
@@ -48,19 +63,12 @@ char32_t NextCodePoint(std::string_view s, size_t& i) {
   return cp;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The "_xHHHH_" escape of OOXML strings (ST_Xstring) at s[i]; returns the UTF-16 unit or -1.
 int EscapedUnitAt(std::string_view s, size_t i) {
   if (i + 7 > s.size() || s[i] != '_' || s[i + 1] != 'x' || s[i + 6] != '_') return -1;
   int unit = 0;
   for (size_t k = i + 2; k < i + 6; ++k) {
-    const int h = HexValue(s[k]);
+    const int h = HexDigitValue(s[k]);
     if (h < 0) return -1;
     unit = unit * 16 + h;
   }
@@ -173,11 +181,20 @@ Error BadXml(std::string_view part) {
                         "the XLSX part " + std::string(part) + " is not well-formed XML");
 }
 
-Error PartTooLarge(std::string_view part, size_t max_bytes) {
-  return Error::TooLarge("XLSX ファイルの " + std::string(part) + " が大きすぎます (上限 " +
-                             std::to_string(max_bytes) + " バイト)。",
-                         "the XLSX part " + std::string(part) + " unpacks to more than " +
-                             std::to_string(max_bytes) + " bytes");
+Error UnpackedTooLarge(std::string_view part, size_t max_bytes) {
+  return Error::TooLarge("XLSX ファイルを展開したデータ量が上限 (" + std::to_string(max_bytes) +
+                             " バイト) を超えています (" + std::string(part) + ")。",
+                         "the XLSX parts unpack to more than " + std::to_string(max_bytes) +
+                             " bytes in all (at " + std::string(part) + ")");
+}
+
+Error InflatesTooMuch(std::string_view part) {
+  return Error::TooLarge("XLSX ファイルの " + std::string(part) + " の圧縮率が異常に高いため" +
+                             "読み込めません (展開後が圧縮時の " +
+                             std::to_string(kMaxInflateRatio) + " 倍を超えています)。",
+                         "the XLSX part " + std::string(part) + " inflates more than " +
+                             std::to_string(kMaxInflateRatio) +
+                             " times its compressed size (a ZIP bomb?)");
 }
 
 Error BadCell(std::string_view cell, std::string_view ja, std::string_view en) {
@@ -197,10 +214,11 @@ struct ZipFileClose {
 using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
 using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileClose>;
 
-// A read-only view of the archive in `bytes`, which must outlive it.
+// A read-only view of the archive in `bytes`, which must outlive it. All parts read through
+// one Package share one budget of unpacked bytes.
 class Package {
  public:
-  static Result<Package> Open(std::string_view bytes, size_t max_part_bytes) {
+  static Result<Package> Open(std::string_view bytes, size_t max_unpacked_bytes) {
     zip_error_t error;
     zip_error_init(&error);
     zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -221,12 +239,13 @@ class Package {
               ")。",
           "the XLSX archive holds more than " + std::to_string(kMaxZipEntries) + " entries");
     }
-    return Package(std::move(owned), max_part_bytes);
+    return Package(std::move(owned), bytes.size(), max_unpacked_bytes);
   }
 
   // The unpacked part, or nullopt when the archive has no such part (names compare
-  // case-insensitively, as OPC part names do).
-  Result<std::optional<std::string>> Read(const std::string& name) const {
+  // case-insensitively, as OPC part names do). Its size counts against the budget whether or
+  // not the caller keeps it; kTooLarge when the budget runs out or the part inflates too much.
+  Result<std::optional<std::string>> Read(const std::string& name) {
     const zip_int64_t index = zip_name_locate(zip_.get(), name.c_str(), ZIP_FL_NOCASE);
     if (index < 0) return std::optional<std::string>();
     zip_stat_t stat;
@@ -234,13 +253,18 @@ class Package {
     if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(index), 0, &stat) != 0) {
       return DamagedPart(name);
     }
-    if ((stat.valid & ZIP_STAT_SIZE) != 0 && stat.size > max_part_bytes_) {
-      return PartTooLarge(name, max_part_bytes_);
+    const size_t budget = max_unpacked_bytes_ - unpacked_bytes_;
+    if ((stat.valid & ZIP_STAT_SIZE) != 0 && stat.size > budget) {
+      return UnpackedTooLarge(name, max_unpacked_bytes_);
     }
+    // The stated compressed size may lie too, but cannot exceed the archive.
+    const bool check_ratio = (stat.valid & ZIP_STAT_COMP_SIZE) != 0;
+    const uint64_t compressed =
+        std::max<uint64_t>(1, std::min<uint64_t>(stat.comp_size, archive_bytes_));
     ZipFilePtr file(zip_fopen_index(zip_.get(), static_cast<zip_uint64_t>(index), 0));
     if (file == nullptr) return DamagedPart(name);
-    // The stated size may lie: read at most one byte beyond the limit.
-    const size_t cap = max_part_bytes_ + 1;
+    // The stated size may lie: read at most one byte beyond the budget.
+    const size_t cap = budget + 1;
     std::string data;
     if ((stat.valid & ZIP_STAT_SIZE) != 0) data.reserve(stat.size);
     char buffer[1 << 16];
@@ -250,17 +274,26 @@ class Package {
       if (n < 0) return DamagedPart(name);
       if (n == 0) break;
       data.append(buffer, static_cast<size_t>(n));
+      if (check_ratio && data.size() > kInflateRatioGrace &&
+          data.size() / compressed > kMaxInflateRatio) {
+        return InflatesTooMuch(name);
+      }
     }
-    if (data.size() > max_part_bytes_) return PartTooLarge(name, max_part_bytes_);
+    if (data.size() > budget) return UnpackedTooLarge(name, max_unpacked_bytes_);
+    unpacked_bytes_ += data.size();
     return std::optional<std::string>(std::move(data));
   }
 
  private:
-  Package(ZipPtr zip, size_t max_part_bytes)
-      : zip_(std::move(zip)), max_part_bytes_(max_part_bytes) {}
+  Package(ZipPtr zip, size_t archive_bytes, size_t max_unpacked_bytes)
+      : zip_(std::move(zip)),
+        archive_bytes_(archive_bytes),
+        max_unpacked_bytes_(max_unpacked_bytes) {}
 
   ZipPtr zip_;
-  size_t max_part_bytes_;
+  size_t archive_bytes_;
+  size_t max_unpacked_bytes_;
+  size_t unpacked_bytes_ = 0;  // by the parts read so far; never above max_unpacked_bytes_
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -300,12 +333,50 @@ std::string_view AttrValue(pugi::xml_node node, std::string_view local) {
   return a ? std::string_view(a.value()) : std::string_view();
 }
 
-// Parses a part; nullptr (no error) when the part is absent. The XML parser does not expand
-// DTD entities, so entity bombs are inert.
-Result<std::unique_ptr<pugi::xml_document>> LoadXml(const Package& package,
-                                                    const std::string& name) {
+// At most `max` elements named `local` may appear in a part; `what_ja`/`what_en` name them
+// for staff ("共有文字列", "shared strings").
+struct ElementCap {
+  std::string_view local;
+  size_t max;
+  std::string_view what_ja;
+  std::string_view what_en;
+};
+
+// Counts the start tags in raw XML whose local name has a cap, without building a tree, and
+// fails as soon as one count goes beyond its cap. Text cannot hold a raw '<', so only
+// comments, CDATA and processing instructions could be miscounted, and they only add to the
+// counts.
+Status CheckElementCaps(std::string_view xml, std::span<const ElementCap> caps) {
+  std::vector<size_t> counts(caps.size(), 0);
+  for (size_t at = xml.find('<'); at != std::string_view::npos; at = xml.find('<', at + 1)) {
+    size_t end = at + 1;
+    while (end < xml.size() && xml[end] != '>' && xml[end] != '/' && xml[end] != ' ' &&
+           xml[end] != '\t' && xml[end] != '\r' && xml[end] != '\n') {
+      ++end;
+    }
+    std::string_view name = xml.substr(at + 1, end - at - 1);
+    if (const size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+      name.remove_prefix(colon + 1);
+    }
+    for (size_t k = 0; k < caps.size(); ++k) {
+      if (name != caps[k].local || ++counts[k] <= caps[k].max) continue;
+      return Error::TooLarge("XLSX ファイルの" + std::string(caps[k].what_ja) + "が多すぎます (上限 " +
+                                 std::to_string(caps[k].max) + ")。",
+                             "the XLSX file holds more than " + std::to_string(caps[k].max) + " " +
+                                 std::string(caps[k].what_en));
+    }
+  }
+  return {};
+}
+
+// Parses a part; nullptr (no error) when the part is absent. `caps` are checked on the raw
+// text first, so that a part of millions of tiny elements fails before its tree is built.
+// The XML parser does not expand DTD entities, so entity bombs are inert.
+Result<std::unique_ptr<pugi::xml_document>> LoadXml(Package& package, const std::string& name,
+                                                    std::span<const ElementCap> caps = {}) {
   MAMORI_ASSIGN_OR_RETURN(std::optional<std::string> data, package.Read(name));
   if (!data) return std::unique_ptr<pugi::xml_document>();
+  MAMORI_TRY(CheckElementCaps(*data, caps));
   auto doc = std::make_unique<pugi::xml_document>();
   // parse_ws_pcdata_single keeps <t xml:space="preserve"> </t> (a single space).
   const pugi::xml_parse_result parsed = doc->load_buffer(
@@ -373,7 +444,7 @@ struct WorkbookInfo {
 
 // The first worksheet (preferring one that is not hidden, as staff see the tabs) through the
 // workbook and its relationships; falls back to xl/worksheets/sheet1.xml.
-Result<WorkbookInfo> ReadWorkbook(const Package& package) {
+Result<WorkbookInfo> ReadWorkbook(Package& package) {
   WorkbookInfo info;
   MAMORI_ASSIGN_OR_RETURN(auto workbook, LoadXml(package, "xl/workbook.xml"));
   if (!workbook) return info;
@@ -437,7 +508,7 @@ bool IsBuiltInDateFormat(long id) {
 }
 
 // For each cell style (cellXfs index): whether its number format is a date format.
-Result<std::vector<bool>> ReadDateStyles(const Package& package) {
+Result<std::vector<bool>> ReadDateStyles(Package& package) {
   std::vector<bool> date_styles;
   MAMORI_ASSIGN_OR_RETURN(auto styles, LoadXml(package, "xl/styles.xml"));
   if (!styles) return date_styles;
@@ -459,9 +530,20 @@ Result<std::vector<bool>> ReadDateStyles(const Package& package) {
   return date_styles;
 }
 
-Result<std::vector<std::string>> ReadSharedStrings(const Package& package) {
+// The most cells a sheet may hold: max_rows x max_columns, at most kMaxCells.
+size_t MaxCells(const Limits& limits) {
+  if (limits.max_columns != 0 && limits.max_rows > kMaxCells / limits.max_columns) {
+    return kMaxCells;
+  }
+  return limits.max_rows * limits.max_columns;
+}
+
+Result<std::vector<std::string>> ReadSharedStrings(Package& package, const Limits& limits) {
   std::vector<std::string> strings;
-  MAMORI_ASSIGN_OR_RETURN(auto sst, LoadXml(package, "xl/sharedStrings.xml"));
+  // A table cannot use more distinct strings than it has cells.
+  const ElementCap caps[] = {{"si", std::min(MaxCells(limits), kMaxSharedStrings), "共有文字列",
+                              "shared strings"}};
+  MAMORI_ASSIGN_OR_RETURN(auto sst, LoadXml(package, "xl/sharedStrings.xml", caps));
   if (!sst) return strings;
   ForEachChild(Child(*sst, "sst"), "si",
                [&](pugi::xml_node si) { strings.push_back(StringItemText(si)); });
@@ -736,31 +818,18 @@ std::string SanitizeSheetName(std::string_view name) {
   size_t units = 0;
   size_t i = 0;
   while (i < name.size()) {
-    // Decode defensively: invalid bytes are skipped.
     const size_t start = i;
-    size_t len = 1;
-    const auto b0 = static_cast<unsigned char>(name[i]);
-    if (b0 >= 0xF0) {
-      len = 4;
-    } else if (b0 >= 0xE0) {
-      len = 3;
-    } else if (b0 >= 0xC0) {
-      len = 2;
-    }
-    if (start + len > name.size() || !IsValidUtf8(name.substr(start, len))) {
-      ++i;
+    char32_t cp = 0;
+    if (!DecodeUtf8(name, i, cp)) {
+      ++i;  // an invalid byte is skipped
       continue;
     }
-    i += len;
-    std::string_view ch = name.substr(start, len);
-    if (len == 1) {
-      const char c = ch[0];
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) continue;
-      if (c == '[' || c == ']' || c == ':' || c == '*' || c == '?' || c == '/' || c == '\\') {
-        ch = "_";
-      }
+    std::string_view ch = name.substr(start, i - start);
+    if (cp < 0x20 || cp == 0x7F) continue;
+    if (cp == '[' || cp == ']' || cp == ':' || cp == '*' || cp == '?' || cp == '/' || cp == '\\') {
+      ch = "_";
     }
-    const size_t ch_units = len == 4 ? 2 : 1;
+    const size_t ch_units = cp >= 0x10000 ? 2 : 1;
     if (units + ch_units > kExcelMaxSheetNameUnits) break;
     units += ch_units;
     out += ch;
@@ -806,9 +875,13 @@ Result<Sheet> ReadXlsx(std::string_view bytes, const Limits& limits) {
   }
   MAMORI_ASSIGN_OR_RETURN(Package package, Package::Open(bytes, limits.max_bytes));
   MAMORI_ASSIGN_OR_RETURN(WorkbookInfo workbook, ReadWorkbook(package));
-  MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> shared_strings, ReadSharedStrings(package));
+  MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> shared_strings,
+                          ReadSharedStrings(package, limits));
   MAMORI_ASSIGN_OR_RETURN(std::vector<bool> date_styles, ReadDateStyles(package));
-  MAMORI_ASSIGN_OR_RETURN(auto sheet_xml, LoadXml(package, workbook.sheet_part));
+  // Styled but empty cells count too: they cost as much memory as cells with values.
+  const ElementCap sheet_caps[] = {{"row", kExcelMaxRows, "行", "rows"},
+                                   {"c", MaxCells(limits), "セル", "cells"}};
+  MAMORI_ASSIGN_OR_RETURN(auto sheet_xml, LoadXml(package, workbook.sheet_part, sheet_caps));
   if (!sheet_xml) {
     return Error::Invalid("XLSX ファイルにワークシートが見つかりません。",
                           "the XLSX file has no worksheet (" + workbook.sheet_part + ")");

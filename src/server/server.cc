@@ -24,6 +24,13 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// How long a connection closed after an answer keeps reading (and discarding) what the client
+// still sends, so that the client gets to read the answer instead of a reset.
+constexpr std::chrono::seconds kLinger{5};
+
+// Each response may take this long to write beyond request_timeout, per 64 KiB of body.
+constexpr std::chrono::seconds kWriteTimePer64KiB{1};
+
 constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
@@ -98,6 +105,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnBody(beast::error_code ec);
   void Reply(api::HttpResponse res, bool keep_alive);
   void OnWrite(bool keep_alive, beast::error_code ec);
+  // Stops sending, then reads and discards until the client closes or kLinger passes.
+  void LingeringClose();
+  void Drain();
   void Close();
 
   beast::tcp_stream stream_;
@@ -108,6 +118,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared& shared_;
   std::string client_;
   std::chrono::steady_clock::time_point started_;
+  size_t requests_served_ = 0;
   std::atomic<bool> idle_{true};
 };
 
@@ -154,8 +165,16 @@ void Session::ReadHeader() {
   idle_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(shared_.options.header_limit));
-  stream_.expires_after(buffer_.size() ? shared_.options.request_timeout
-                                       : shared_.options.keep_alive_timeout);
+  // No body limit while the header is read: Beast would otherwise check a Content-Length
+  // against its default of 1 MiB and fail the read with no answer. OnHeader checks it against
+  // the route's limit instead.
+  parser_->body_limit(boost::none);
+  // A new connection gets request_timeout for its first request (a client that trickles its
+  // header holds a connection no longer than that); keep_alive_timeout is for the wait
+  // between requests on a connection that has served one.
+  const bool waiting_between_requests = requests_served_ > 0 && buffer_.size() == 0;
+  stream_.expires_after(waiting_between_requests ? shared_.options.keep_alive_timeout
+                                                 : shared_.options.request_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -186,8 +205,14 @@ void Session::OnHeader(beast::error_code ec) {
   const auto& req = parser_->get();
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  parser_->body_limit(shared_.api.BodyLimit(
-      std::string_view(req.method_string().data(), req.method_string().size()), path));
+  const size_t body_limit = shared_.api.BodyLimit(
+      std::string_view(req.method_string().data(), req.method_string().size()), path);
+  if (const auto length = parser_->content_length(); length && *length > body_limit) {
+    return Reply(Problem(ErrorCode::kTooLarge, 413, "送信されたデータが大きすぎます。",
+                         "request body too large"),
+                 false);
+  }
+  parser_->body_limit(body_limit);  // for a chunked body, checked as it arrives
   stream_.expires_after(shared_.options.request_timeout);
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     continue_ =
@@ -227,6 +252,8 @@ void Session::OnBody(beast::error_code ec) {
   for (char& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   in.content_type = std::move(ct);
   in.if_match = std::string(req[http::field::if_match]);
+  in.cookie = std::string(req[http::field::cookie]);
+  in.csrf_token = std::string(req["X-CSRF-Token"]);
   in.body = std::move(req.body());
   api::HttpResponse out = shared_.api.Handle(in);
   if (in.method == "HEAD") {
@@ -246,7 +273,12 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
   for (auto& [k, v] : r.headers) {
     has_cache_control |= beast::iequals(k, "Cache-Control");
     has_length |= beast::iequals(k, "Content-Length");
-    res->set(k, v);
+    // Set-Cookie may repeat; every other header is set once.
+    if (beast::iequals(k, "Set-Cookie")) {
+      res->insert(k, v);
+    } else {
+      res->set(k, v);
+    }
   }
   if (!has_cache_control) res->set(http::field::cache_control, "no-store");
   res->set("Content-Security-Policy", kCsp);
@@ -275,6 +307,8 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
             ",\"bytes\":" + std::to_string(res->body().size()) + ",\"ms\":" + dur);
   }
   res_ = res;
+  stream_.expires_after(shared_.options.request_timeout +
+                        kWriteTimePer64KiB * static_cast<int64_t>(res_->body().size() >> 16));
   http::async_write(stream_, *res_,
                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                       self->OnWrite(keep_alive, ec);
@@ -283,8 +317,28 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
 
 void Session::OnWrite(bool keep_alive, beast::error_code ec) {
   res_.reset();
-  if (ec || !keep_alive) return Close();
+  ++requests_served_;
+  if (ec) return Close();
+  if (!keep_alive) return LingeringClose();
   ReadHeader();
+}
+
+void Session::LingeringClose() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return Close();
+  buffer_.clear();
+  stream_.expires_after(kLinger);
+  Drain();
+}
+
+void Session::Drain() {
+  stream_.async_read_some(buffer_.prepare(16u << 10),
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->Close();  // end of stream, reset or kLinger
+                            self->buffer_.clear();
+                            self->Drain();
+                          });
 }
 
 void Session::Close() {
@@ -365,11 +419,36 @@ class BeastServer final : public Server {
       if (ec) {
         if (ec == net::error::operation_aborted || shared_.shutting_down) return;
         log::Warn("accept_failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
+      } else if (shared_.live >= options_.max_connections) {
+        if (!saturated_) {
+          log::Warn("connection_limit",
+                    "\"max_connections\":" + std::to_string(options_.max_connections));
+        }
+        saturated_ = true;
+        Refuse(std::move(s));
       } else {
+        saturated_ = false;
         std::make_shared<Session>(std::move(s), shared_)->Start();
       }
       if (!shared_.shutting_down) Accept();
     });
+  }
+
+  // Answers a connection beyond max_connections with a bare 503 and closes it, without
+  // blocking and without keeping any state for it.
+  static void Refuse(tcp::socket socket) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+        "Connection: close\r\n\r\n";
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(net::buffer(kBusy), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    // Whatever of the request has arrived is read, so that close() does not turn into a reset
+    // that could destroy the answer before the client reads it.
+    char discard[4096];
+    while (!ec) socket.read_some(net::buffer(discard), ec);
+    socket.close(ec);
   }
 
   // Runs on ios_[0].
@@ -408,14 +487,18 @@ class BeastServer final : public Server {
     });
   }
 
+  // Declared before ios_ so that they outlive the io_contexts: destroying an io_context
+  // destroys the handlers still queued on it (after the shutdown grace has expired), and with
+  // them the last references to their sessions, whose destructors use shared_.
   ServerOptions options_;
+  Shared shared_;
   std::vector<std::unique_ptr<net::io_context>> ios_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   std::optional<tcp::acceptor> acceptor_;      // on ios_[0]
   std::optional<net::signal_set> signals_;     // on ios_[0]
   std::optional<net::steady_timer> deadline_;  // on ios_[0]
-  Shared shared_;
-  size_t next_ = 0;  // round-robin over ios_; only touched on ios_[0]
+  size_t next_ = 0;         // round-robin over ios_; only touched on ios_[0]
+  bool saturated_ = false;  // at max_connections (logged once per episode); only on ios_[0]
   uint16_t port_ = 0;
 };
 

@@ -207,44 +207,27 @@ class SqliteStore final : public Store {
     return std::unique_ptr<Store>(std::move(store));
   }
 
+  // A callback may throw (a bug, or a third-party exception that escaped its adapter). The
+  // guards below end the transaction and give the connection back on every path, so the
+  // exception leaves the store usable; it then propagates to the caller unchanged.
   Status Read(const std::function<Status(Connection&)>& fn) override {
-    SqliteConnection* conn = nullptr;
-    {
-      std::unique_lock lock(readers_mu_);
-      readers_cv_.wait(lock, [&] { return !free_readers_.empty(); });
-      conn = free_readers_.back();
-      free_readers_.pop_back();
-    }
+    ReaderLease lease(*this);
+    SqliteConnection& conn = lease.connection();
     // BEGIN and COMMIT go through the statement cache: reads are the hot path.
-    Status st;
-    if (auto begun = conn->Exec("BEGIN", {}); !begun.ok()) {
-      st = std::move(begun).error();
-    } else {
-      st = fn(*conn);
-      // A read transaction has nothing to keep; COMMIT just ends the snapshot.
-      (void)conn->Exec("COMMIT", {});
-    }
-    {
-      std::lock_guard lock(readers_mu_);
-      free_readers_.push_back(conn);
-    }
-    readers_cv_.notify_one();
-    return st;
+    if (auto begun = conn.Exec("BEGIN", {}); !begun.ok()) return std::move(begun).error();
+    // A read transaction has nothing to keep; COMMIT just ends the snapshot, also on a throw.
+    TransactionGuard end_snapshot(conn, "COMMIT");
+    return fn(conn);
   }
 
   Status Write(const std::function<Status(Connection&)>& fn, Commit commit) override {
     std::lock_guard lock(writer_mu_);
     MAMORI_TRY(writer_->Raw("BEGIN IMMEDIATE"));
+    TransactionGuard rollback(*writer_, "ROLLBACK");  // unless committed below
     Status st = fn(*writer_);
-    if (!st.ok() || commit == Commit::kNo) {
-      (void)writer_->Raw("ROLLBACK");
-      return st;
-    }
-    Status committed = writer_->Raw("COMMIT");
-    if (!committed.ok()) {
-      (void)writer_->Raw("ROLLBACK");
-      return committed;
-    }
+    if (!st.ok() || commit == Commit::kNo) return st;  // the guard rolls back
+    MAMORI_TRY(writer_->Raw("COMMIT"));                // if it fails, the guard rolls back
+    rollback.Dismiss();
     return {};
   }
 
@@ -295,6 +278,53 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore() = default;
+
+  // Ends the open transaction of `conn` with `sql` (COMMIT or ROLLBACK) when it goes out of
+  // scope, unless dismissed; if the transaction is still open after that, rolls it back, so
+  // the connection never goes back to use inside a transaction. Errors are not reported:
+  // there is no one left to report them to.
+  class TransactionGuard {
+   public:
+    TransactionGuard(SqliteConnection& conn, std::string_view sql) : conn_(&conn), sql_(sql) {}
+    TransactionGuard(const TransactionGuard&) = delete;
+    TransactionGuard& operator=(const TransactionGuard&) = delete;
+    ~TransactionGuard() {
+      if (conn_ == nullptr) return;
+      (void)conn_->Exec(sql_, {});  // through the statement cache: reads are the hot path
+      if (sqlite3_get_autocommit(conn_->db()) == 0) (void)conn_->Exec("ROLLBACK", {});
+    }
+    void Dismiss() { conn_ = nullptr; }
+
+   private:
+    SqliteConnection* conn_;
+    std::string_view sql_;
+  };
+
+  // A read connection taken from the pool (waiting for one to be free) and given back when
+  // this goes out of scope.
+  class ReaderLease {
+   public:
+    explicit ReaderLease(SqliteStore& store) : store_(store) {
+      std::unique_lock lock(store_.readers_mu_);
+      store_.readers_cv_.wait(lock, [&] { return !store_.free_readers_.empty(); });
+      conn_ = store_.free_readers_.back();
+      store_.free_readers_.pop_back();
+    }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    ~ReaderLease() {
+      {
+        std::lock_guard lock(store_.readers_mu_);
+        store_.free_readers_.push_back(conn_);
+      }
+      store_.readers_cv_.notify_one();
+    }
+    SqliteConnection& connection() { return *conn_; }
+
+   private:
+    SqliteStore& store_;
+    SqliteConnection* conn_ = nullptr;
+  };
 
   std::mutex writer_mu_;  // guards writer_ use: one write transaction at a time
   std::unique_ptr<SqliteConnection> writer_;

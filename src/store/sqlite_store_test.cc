@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 #include "store/store.h"
@@ -112,6 +113,43 @@ TEST_F(SqliteStoreTest, BindsParametersNeverInterpolates) {
                   })
                   .ok());
   EXPECT_TRUE(store->CheckIntegrity().ok());
+}
+
+// A callback that throws must not leave the write transaction open (every later write would
+// fail) nor keep a read connection out of the pool (reads would block forever).
+TEST_F(SqliteStoreTest, ThrowingCallbackLeavesTheStoreUsable) {
+  auto store = Open();
+  ASSERT_TRUE(store->Migrate(kMigrations).ok());
+  EXPECT_THROW((void)store->Write([](Connection& c) -> Status {
+    const Value p[] = {std::string("throws")};
+    EXPECT_TRUE(c.Exec("INSERT INTO t (name) VALUES (?)", p).ok());
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  // More throwing reads than the pool holds (4): each must give its connection back.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THROW((void)store->Read([](Connection&) -> Status { throw std::runtime_error("r"); }),
+                 std::runtime_error);
+  }
+  ASSERT_TRUE(store
+                  ->Write([](Connection& c) -> Status {
+                    const Value p[] = {std::string("after")};
+                    auto r = c.Exec("INSERT INTO t (name) VALUES (?)", p);
+                    return r.ok() ? Status{} : Status(std::move(r).error());
+                  })
+                  .ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(store
+                    ->Read([](Connection& c) -> Status {
+                      auto rows = c.Query("SELECT name FROM t ORDER BY id");
+                      if (!rows.ok()) return std::move(rows).error();
+                      // The thrown write was rolled back; the later one committed.
+                      EXPECT_EQ(rows->size(), 1u);
+                      EXPECT_EQ(AsText(rows->at(0).at(0)), "after");
+                      return {};
+                    })
+                    .ok());
+  }
 }
 
 TEST_F(SqliteStoreTest, ReadersSeeCommittedWritesConcurrently) {

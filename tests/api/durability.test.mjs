@@ -2,10 +2,12 @@
 // and hold every write the server acknowledged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, mamori } from '../lib/mamori.mjs';
+import { startServer, mamori, loggedIn } from '../lib/mamori.mjs';
 
 test('kill -9 during writes loses no acknowledged write', async () => {
   const first = await startServer({ config: 'rate_limit_per_second = 0\n' });
+  const admin = await loggedIn(first, 'admin', 'sysadmin');
+  const api = (_base, ...args) => admin.api(...args);
   const acknowledged = [];
   let stop = false;
   const writer = async (w) => {
@@ -34,6 +36,8 @@ test('kill -9 during writes loses no acknowledged write', async () => {
 
   const second = await startServer({ dir: first.dir });
   try {
+    // Sessions live in the database: the same login goes on after the restart.
+    admin.base = second.url;
     const all = await api(second.url, 'GET', '/api/v1/organization/units?limit=500&sort=code');
     let ids = new Set();
     for (let offset = 0; offset < all.body.total; offset += 500) {

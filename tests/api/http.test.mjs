@@ -1,5 +1,5 @@
-// HTTP behaviour of the real server: health, security headers, bad input, limits, unknown
-// routes, rate limiting and graceful shutdown.
+// HTTP behaviour of the real server: health, security headers, bad input, limits, timeouts,
+// the connection cap, unknown routes, rate limiting and graceful shutdown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -44,19 +44,47 @@ test('malformed JSON, wrong content type and deep nesting get 400 problem+json',
 });
 
 test('oversized bodies get 413 and the server stays up', async () => {
+  // A Content-Length beyond the route's limit (1 MiB for JSON) is answered before the body is
+  // read; the server then drains what the client still sends, so the client sees the answer.
   const big = JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) });
-  const r = await fetch(srv.url + U, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } })
-    .then(async (res) => ({ status: res.status, body: await res.json() }))
-    .catch((e) => ({ status: 'reset', error: e }));
-  // The server answers 413 before reading the body; a client may also see the reset.
-  if (r.status !== 'reset') assert.equal(r.status, 413);
+  const r = await api(srv.url, 'POST', U, big, { 'content-type': 'application/json' });
+  assert.equal(r.status, 413);
+  assert.equal(r.headers.get('content-type'), 'application/problem+json');
+  assert.equal(r.body.status, 413);
+  // A chunked body (no Content-Length) is stopped as it grows past the limit.
+  const chunks = (async function* () {
+    for (let i = 0; i < 32; i++) yield new Uint8Array(64 * 1024).fill(0x20);
+  })();
+  const chunked = await fetch(srv.url + U, {
+    method: 'POST', body: chunks, duplex: 'half', headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(chunked.status, 413);
   assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
 });
 
+test('a too large Content-Length with Expect: 100-continue gets 413, not 100', async () => {
+  const res = await rawRequest(`POST ${U} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${2 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`);
+  assert.match(res, /^HTTP\/1\.1 413/);
+  assert.match(res, /\r\nConnection: close\r\n/i);
+});
+
+test('an import body above 1 MiB (the JSON limit) is read and imported', async () => {
+  let csv = '組織コード,名称,区分\r\n';
+  let rows = 0;
+  while (Buffer.byteLength(csv) < 3_000_000) {
+    csv += `B${rows},部局${rows},部局\r\n`;
+    rows += 1;
+  }
+  const r = await api(srv.url, 'POST', `${U}/import?format=csv`, csv);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.created, rows);
+});
+
 // Sends bytes as they are (fetch would normalize the target) and returns the raw answer.
-function rawRequest(text) {
+function rawRequest(text, url = srv.url) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(new URL(srv.url).port, '127.0.0.1', () => s.write(text));
+    const s = net.connect(new URL(url).port, '127.0.0.1', () => s.write(text));
     let data = '';
     s.on('data', (d) => { data += d; });
     s.on('end', () => resolve(data));
@@ -104,6 +132,65 @@ test('per-client rate limit answers 429', async () => {
   } finally {
     await limited.stop();
     limited.cleanup();
+  }
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Opens a connection and resolves once it is established.
+function connect(url) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(new URL(url).port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+test('a new connection gets request_timeout for its first header, not keep_alive_timeout', async () => {
+  const s = await startServer({ config: 'request_timeout_seconds = 1\nkeep_alive_timeout_seconds = 60\n' });
+  try {
+    // A client that sends part of its first header and then nothing is cut after ~1 s.
+    const slow = await connect(s.url);
+    const started = Date.now();
+    slow.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((resolve) => { slow.on('close', resolve); slow.resume(); });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 900 && waited < 5000, `closed after ${waited} ms`);
+
+    // Between requests on a connection that has served one, keep_alive_timeout applies.
+    const kept = await connect(s.url);
+    let data = '';
+    kept.on('data', (d) => { data += d; });
+    kept.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(1500);
+    kept.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(200);
+    assert.equal(data.match(/HTTP\/1\.1 200/g)?.length, 2, data);
+    kept.destroy();
+  } finally {
+    await s.stop();
+    s.cleanup();
+  }
+});
+
+test('connections beyond max_connections get 503 and are closed', async () => {
+  const s = await startServer({ config: 'max_connections = 2\n' });
+  try {
+    const held = [await connect(s.url), await connect(s.url)];
+    await sleep(200);  // let the server accept both
+    const refused = await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', s.url);
+    assert.match(refused, /^HTTP\/1\.1 503/);
+    for (const c of held) c.destroy();
+    // Once they are closed, new connections are served again.
+    let status;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await sleep(20);
+      status = await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', s.url)
+        .then((res) => Number(res.slice(9, 12)), () => 0);
+    }
+    assert.equal(status, 200);
+  } finally {
+    await s.stop();
+    s.cleanup();
   }
 });
 

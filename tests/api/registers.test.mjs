@@ -2,11 +2,16 @@
 // concurrency, archive, history, search, filters, import (all or nothing) and export.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api } from '../lib/mamori.mjs';
+import { startServer, loggedIn } from '../lib/mamori.mjs';
 
 let srv;
+let admin;  // a logged-in system administrator
 const U = '/api/v1/organization/units';
-before(async () => { srv = await startServer(); });
+const api = (_base, ...args) => admin.api(...args);
+before(async () => {
+  srv = await startServer();
+  admin = await loggedIn(srv, 'admin', 'sysadmin');
+});
 after(async () => { await srv.stop(); srv.cleanup(); });
 
 async function create(body) {
@@ -20,6 +25,7 @@ test('metadata lists every module and the organization register', async () => {
   const r = await api(srv.url, 'GET', '/api/v1/meta');
   assert.equal(r.status, 200);
   assert.equal(r.body.modules.length, 12);
+  assert.deepEqual(r.body.registers.map((x) => x.key), ['org_units', 'users', 'role_assignments']);
   const labels = r.body.modules.map((m) => m.label.ja);
   for (const l of ['組織', '情報資産', '脅威・リスク', '規程・対策', '自己点検・監査', 'インシデント',
     '委託・クラウド・SNS', '教育', 'ネットワーク分離', '通信監視', '監査ログ', '設定']) {
