@@ -6,7 +6,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 bin=build/release/src/cli/mamori
 mkdir -p var
-echo "==> demo organization (examples/demo/organization.csv -> var/mamori.db)"
+[ -f var/mamori.db ] || rm -f var/.demo-roles-loaded
+echo "==> demo organization (examples/demo/ -> var/mamori.db)"
 "$bin" admin import examples/demo/organization.csv --db var/mamori.db --mode upsert
-echo "==> starting: open http://127.0.0.1:8080/"
+"$bin" admin import examples/demo/users.csv --db var/mamori.db --register users --mode upsert
+# Role assignments have no natural key: load them once, into a new database only.
+if [ ! -f var/.demo-roles-loaded ]; then
+  "$bin" admin import examples/demo/role_assignments.csv --db var/mamori.db --register role_assignments
+  touch var/.demo-roles-loaded
+fi
+echo "==> the demo administrator (a new one-time password on every run)"
+"$bin" admin create-user --db var/mamori.db --login admin --role sysadmin --name "システム管理者"
+echo "==> starting: open http://127.0.0.1:8080/ and log in with the login and one-time password above"
 exec "$bin" serve --config mamori.toml
