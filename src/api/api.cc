@@ -22,23 +22,24 @@ struct Module {
   const char* key;
   const char* ja;
   const char* en;
-  const char* register_key;  // nullptr when not a register, or not built yet
-  int issue;                 // 0 when ready
+  const char* register_key;  // the module's register, or nullptr
+  bool ready;                // its pages work
+  int issue;                 // the issue that builds it, when not ready (0: not yet planned)
 };
 
 constexpr Module kModules[] = {
-    {"organization", "組織", "Organization", "org_units", 0},
-    {"assets", "情報資産", "Information assets", nullptr, 4},
-    {"risks", "脅威・リスク", "Threats and risks", nullptr, 5},
-    {"documents", "規程・対策", "Policies and controls", nullptr, 6},
-    {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, 0},
-    {"incidents", "インシデント", "Incidents", nullptr, 0},
-    {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, 0},
-    {"training", "教育", "Training", nullptr, 0},
-    {"netsep", "ネットワーク分離", "Network separation", nullptr, 7},
-    {"monitor", "通信監視", "Traffic monitoring", nullptr, 8},
-    {"auditlog", "監査ログ", "Audit log", nullptr, 3},
-    {"settings", "設定", "Settings", nullptr, 0},
+    {"organization", "組織", "Organization", "org_units", true, 0},
+    {"assets", "情報資産", "Information assets", nullptr, false, 4},
+    {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
+    {"documents", "規程・対策", "Policies and controls", nullptr, false, 6},
+    {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
+    {"incidents", "インシデント", "Incidents", nullptr, false, 0},
+    {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},
+    {"training", "教育", "Training", nullptr, false, 0},
+    {"netsep", "ネットワーク分離", "Network separation", nullptr, false, 7},
+    {"monitor", "通信監視", "Traffic monitoring", nullptr, false, 8},
+    {"auditlog", "監査ログ", "Audit log", nullptr, true, 0},
+    {"settings", "設定", "Settings", nullptr, false, 0},
 };
 
 json Text(const policy::Text& t) { return json{{"ja", t.ja}, {"en", t.en}}; }
@@ -98,7 +99,7 @@ std::string RenderMeta(const registers::Registry& reg, const std::string& versio
   for (const auto& m : kModules) {
     json j{{"key", m.key},
            {"label", {{"ja", m.ja}, {"en", m.en}}},
-           {"status", m.register_key ? "ready" : "planned"}};
+           {"status", m.ready ? "ready" : "planned"}};
     if (m.register_key) j["register"] = m.register_key;
     if (m.issue) j["issue"] = m.issue;
     modules.push_back(std::move(j));
@@ -328,6 +329,7 @@ HttpResponse Api::HandleSession(const HttpRequest& req, const auth::Authenticate
     if (!st.ok()) return ProblemResponse(st.error());
     HttpResponse r;
     r.status = 204;
+    r.content_type.clear();
     r.headers.emplace_back("Set-Cookie", ClearCookie(kSessionCookie, "/", req.tls));
     r.headers.emplace_back("Set-Cookie", ClearCookie(kCsrfCookie, "/", req.tls));
     return r;

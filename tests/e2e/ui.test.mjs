@@ -1,33 +1,40 @@
 // End-to-end: Debian's Chromium driven by playwright-core against a real `mamori serve`:
+// first login with password change and MFA enrollment (the test computes the TOTP code),
 // dashboard, policy page, create a section through the generic register form, find it in the
-// list, export XLSX and check the file, planned modules, English switch. Saves screenshots
-// under tests/e2e/screenshots/ and fails on any CSP violation or page error.
+// list, export XLSX and check the file, planned modules, English switch, the audit log, logout,
+// and a denied page for a 一般職員. Saves screenshots under tests/e2e/screenshots/ and fails on
+// any CSP violation or page error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, api, mamori, ROOT } from '../lib/mamori.mjs';
+import { startServer, mamori, createUser, totp, ROOT, TEST_PASSWORD } from '../lib/mamori.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 let srv;
 let browser;
 let page;
+let context;
 const problems = [];
+const otps = {};
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
   const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo/organization.csv'), '--db', srv.db]);
   assert.equal(seeded.status, 0, seeded.stderr);
+  otps.admin = createUser(srv.db, 'admin', 'sysadmin', '管理 太郎');
+  otps.staff = createUser(srv.db, 'y.sato', 'staff', '佐藤 陽子');
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
   page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
+  page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(String(e)));
 });
 
@@ -35,6 +42,42 @@ after(async () => {
   await browser?.close();
   await srv?.stop();
   srv?.cleanup();
+});
+
+// The first login of a user through the UI: one-time password, new password, MFA enrollment
+// (reading the secret the page shows and computing the code as an authenticator app would).
+async function firstLogin(login, otp, shot) {
+  await page.goto(srv.url + '/#/login');
+  await page.fill('#login-id', login);
+  await page.fill('#login-password', otp);
+  await page.click('#login-submit');
+  await page.locator('#new-password').waitFor();
+  await page.fill('#new-password', TEST_PASSWORD);
+  await page.fill('#new-password-confirm', TEST_PASSWORD);
+  await page.click('#password-change-submit');
+  await page.locator('#mfa-qr-image').waitFor();
+  if (shot) await page.screenshot({ path: path.join(SHOTS, 'mfa-enrollment.png') });
+  const secret = await page.locator('#mfa-secret').getAttribute('data-secret');
+  await page.fill('#mfa-code', totp(secret));
+  await page.click('#mfa-submit');
+  await page.locator('#recovery-codes li').first().waitFor();
+  assert.equal(await page.locator('#recovery-codes li').count(), 10);
+  if (shot) await page.screenshot({ path: path.join(SHOTS, 'recovery-codes.png') });
+  await page.click('#recovery-continue');
+  await page.locator('#logout').waitFor();
+}
+
+test('without a session the UI asks for a login; the basic policy stays public', async () => {
+  await page.goto(srv.url + '/#/r/org_units');
+  await page.locator('#login-id').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'login.png') });
+  await page.goto(srv.url + '/#/policy');
+  await page.locator('#p-6-3').waitFor();
+});
+
+test('first login: new password, MFA enrollment with QR code, recovery codes', async () => {
+  await firstLogin('admin', otps.admin, true);
+  assert.match(await page.locator('#user-name').innerText(), /管理 太郎/);
 });
 
 test('dashboard shows the modules and counts', async () => {
@@ -104,10 +147,14 @@ test('export XLSX holds every record, and importing it back changes nothing', as
   const bytes = readFileSync(file);
   assert.equal(bytes.subarray(0, 2).toString(), 'PK');
   assert.match(download.suggestedFilename(), /^org_units-\d{8}\.xlsx$/);
-  const check = await api(srv.url, 'POST', '/api/v1/organization/units/import?format=xlsx&mode=upsert&dry_run=true', bytes);
-  assert.equal(check.status, 200, JSON.stringify(check.body));
-  assert.equal(check.body.unchanged, 17);
-  assert.equal(check.body.created + check.body.updated, 0);
+  // Import it back as a dry run with the browser's own session (cookie and CSRF token).
+  const csrf = (await context.cookies()).find((c) => c.name === 'mamori_csrf').value;
+  const check = await page.request.post(srv.url + '/api/v1/organization/units/import?format=xlsx&mode=upsert&dry_run=true',
+    { data: bytes, headers: { 'x-csrf-token': csrf, 'content-type': 'application/octet-stream' } });
+  assert.equal(check.status(), 200, await check.text());
+  const body = await check.json();
+  assert.equal(body.unchanged, 17);
+  assert.equal(body.created + body.updated, 0);
 });
 
 test('English switch relabels the UI', async () => {
@@ -116,6 +163,31 @@ test('English switch relabels the UI', async () => {
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   await page.screenshot({ path: path.join(SHOTS, 'organization-list-en.png') });
   await page.click('#lang-switch');
+});
+
+test('the audit log lists the logins and the changes', async () => {
+  await page.click('#nav-auditlog');
+  await page.locator('#audit-table tbody tr').first().waitFor();
+  const actions = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.action));
+  assert.ok(actions.includes('login'), actions.join());
+  assert.ok(actions.includes('create'), actions.join());
+  await page.screenshot({ path: path.join(SHOTS, 'audit-log.png') });
+});
+
+test('logout, then a 一般職員 is denied the audit log', async () => {
+  await page.click('#logout');
+  await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
+  assert.equal(await page.locator('#logout').count(), 0);
+  await firstLogin('y.sato', otps.staff, false);
+  assert.equal(await page.locator('#nav-auditlog').count(), 0);
+  assert.equal(await page.locator('#new-record').count(), 0);  // dashboard: no create links
+  await page.goto(srv.url + '/#/audit');
+  await page.locator('#forbidden').waitFor();
+  assert.match(await page.locator('#forbidden').innerText(), /権限がありません/);
+  await page.screenshot({ path: path.join(SHOTS, 'forbidden.png') });
+  await page.click('#nav-organization');
+  await page.locator('#register-table').waitFor();
+  assert.equal(await page.locator('#new-record').count(), 0, 'a 一般職員 cannot create units');
 });
 
 test('no CSP violation or script error happened', () => {

@@ -1,9 +1,16 @@
-// Entry point: builds the page shell (skip link, header with the language switch, navigation
-// from /api/v1/meta, main area with an aria-live status line) and routes on the URL hash:
+// Entry point: builds the page shell (skip link, header with the user, the logout button and
+// the language switch, navigation from /api/v1/meta filtered by the user's permissions, main
+// area with an aria-live status line) and routes on the URL hash:
 //
 //   #/                 dashboard          #/r/{register}        register list (query = filters)
 //   #/policy           basic policy       #/r/{register}/new    create a record
-//   #/m/{module}       module page        #/r/{register}/{id}   view and edit a record
+//   #/login?next=…     login steps        #/r/{register}/{id}   view and edit a record
+//   #/account          the user's account #/audit?…             audit log (query = filters)
+//   #/m/{module}       module page
+//
+// At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
+// ログイン) open, and any other route goes to the login page, which returns to it afterwards.
+// A 401 from any later request does the same. /api/v1/meta is loaded once logged in.
 //
 // Each route has a loader that fetches its data and returns a View; the view renders from its
 // own state, so switching the language renders it again without fetching.
@@ -11,14 +18,20 @@
 import '@digital-go-jp/design-tokens/dist/tokens.css';
 import './styles.css';
 
-import { errorMessage, getJson } from './api';
-import { focusElement, h, replaceChildren } from './dom';
+import { ApiError, errorMessage, getJson, sendJson, setUnauthorizedHandler } from './api';
+import { focusElement, h, replaceChildren, srOnly } from './dom';
 import { label, lang, setLang, t } from './i18n';
+import { modulePage, moduleOfPage, moduleOfRegister, moduleRegisters, viewableRegisters } from './modules';
+import { can, getMe, setMe, setSignedInHandler, setSignedOutHandler, signedOut } from './session';
 import {
   announce,
   clearStatus,
   findRegister,
+  forgetAllRefOptions,
   getMeta,
+  hasMeta,
+  navigate,
+  replaceRoute,
   setMeta,
   setRedrawHandler,
   setReloadHandler,
@@ -26,9 +39,12 @@ import {
   takeFlash,
   type View,
 } from './state';
-import type { Meta, ModuleDef } from './types';
-import { errorView, notFoundView, pageHeading } from './views/common';
+import type { Me, Meta, ModuleDef } from './types';
+import { loadAccount } from './views/account';
+import { loadAudit } from './views/audit';
+import { errorView, forbiddenView, notFoundView, pageHeading } from './views/common';
 import { loadDashboard } from './views/dashboard';
+import { loginView } from './views/login';
 import { moduleView } from './views/module';
 import { loadPolicy } from './views/policy';
 import { loadRegisterList, type ListView } from './views/register-list';
@@ -37,6 +53,9 @@ import { loadRegisterRecord } from './views/register-record';
 type Route =
   | { name: 'dashboard' }
   | { name: 'policy' }
+  | { name: 'login'; next: string }
+  | { name: 'account' }
+  | { name: 'audit'; query: URLSearchParams }
   | { name: 'module'; key: string }
   | { name: 'list'; key: string; query: URLSearchParams }
   | { name: 'record'; key: string; id: number | null }
@@ -57,6 +76,9 @@ function parseRoute(hash: string): { route: Route; path: string } {
   let route: Route = { name: 'notFound' };
   if (parts.length === 0) route = { name: 'dashboard' };
   else if (parts[0] === 'policy' && parts.length === 1) route = { name: 'policy' };
+  else if (parts[0] === 'login' && parts.length === 1) route = { name: 'login', next: query.get('next') ?? '' };
+  else if (parts[0] === 'account' && parts.length === 1) route = { name: 'account' };
+  else if (parts[0] === 'audit' && parts.length === 1) route = { name: 'audit', query };
   else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null };
@@ -66,8 +88,24 @@ function parseRoute(hash: string): { route: Route; path: string } {
   return { route, path };
 }
 
+/** Routes that open without a session: the public basic policy and the login page. */
+function isPublic(route: Route): boolean {
+  return route.name === 'policy' || route.name === 'login';
+}
+
+/** Where to go after the login: `next` when it is a page of this app, else the dashboard. */
+function safeNext(next: string): string {
+  return next.startsWith('#/') && !next.startsWith('#/login') ? next : '#/';
+}
+
+/** The login page, remembering `returnTo` (a route hash) to come back to. */
+function loginHash(returnTo: string): string {
+  const next = safeNext(returnTo);
+  return next === '#/' ? '#/login' : `#/login?next=${encodeURIComponent(next)}`;
+}
+
 function moduleOf(key: string): ModuleDef | undefined {
-  return getMeta().modules.find((m) => m.key === key);
+  return hasMeta() ? getMeta().modules.find((m) => m.key === key) : undefined;
 }
 
 function missingRegisterView(): View {
@@ -79,25 +117,49 @@ function missingRegisterView(): View {
   };
 }
 
+/** Loads a page a module opens instead of a register (modules.ts). */
+function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
+  switch (name) {
+    case 'audit':
+      return can('audit_log', 'view') ? loadAudit(query) : forbiddenView();
+    default:
+      return notFoundView();
+  }
+}
+
 async function loadRoute(route: Route): Promise<View> {
   switch (route.name) {
     case 'dashboard':
       return loadDashboard();
     case 'policy':
       return loadPolicy();
+    case 'login':
+      return loginView(safeNext(route.next));
+    case 'account':
+      return loadAccount();
+    case 'audit':
+      return loadPage('audit', route.query);
     case 'module': {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
-      const reg = m.status === 'ready' && m.register ? findRegister(m.register) : undefined;
-      return reg ? loadRegisterList(reg, new URLSearchParams()) : moduleView(m);
+      const page = modulePage(m);
+      if (page) return loadPage(page.route, new URLSearchParams());
+      if (m.status === 'ready' && moduleRegisters(m).length > 0) {
+        const reg = viewableRegisters(m)[0];
+        return reg ? loadRegisterList(reg, new URLSearchParams()) : forbiddenView();
+      }
+      return moduleView(m);
     }
     case 'list': {
       const reg = findRegister(route.key);
-      return reg ? loadRegisterList(reg, route.query) : missingRegisterView();
+      if (!reg) return missingRegisterView();
+      return can(reg.key, 'view') ? loadRegisterList(reg, route.query) : forbiddenView();
     }
     case 'record': {
       const reg = findRegister(route.key);
-      return reg ? loadRegisterRecord(reg, route.id) : missingRegisterView();
+      if (!reg) return missingRegisterView();
+      const allowed = route.id === null ? can(reg.key, 'create') : can(reg.key, 'view');
+      return allowed ? loadRegisterRecord(reg, route.id) : forbiddenView();
     }
     case 'notFound':
       return notFoundView();
@@ -111,6 +173,10 @@ function fallbackTitle(route: Route): string {
       return t('dashboard');
     case 'policy':
       return t('policy');
+    case 'account':
+      return t('accountTitle');
+    case 'audit':
+      return t('auditTitle');
     case 'module':
       return label(moduleOf(route.key)?.label) || t('errorTitle');
     case 'list':
@@ -121,17 +187,28 @@ function fallbackTitle(route: Route): string {
   }
 }
 
-/** The navigation key of a route: 'dashboard', 'policy' or a module key. */
+/**
+ * The navigation entry of a route: 'dashboard', 'policy', 'login', 'm:{module}' or
+ * 'r:{register}' (a register listed under its module).
+ */
 function navKey(route: Route): string {
   switch (route.name) {
     case 'dashboard':
     case 'policy':
+    case 'login':
       return route.name;
+    case 'audit': {
+      const m = moduleOfPage('audit');
+      return m ? `m:${m.key}` : '';
+    }
     case 'module':
-      return route.key;
+      return `m:${route.key}`;
     case 'list':
-    case 'record':
-      return getMeta().modules.find((m) => m.register === route.key)?.key ?? '';
+    case 'record': {
+      const m = moduleOfRegister(route.key);
+      if (!m) return '';
+      return viewableRegisters(m)[0]?.key === route.key ? `m:${m.key}` : `r:${route.key}`;
+    }
     default:
       return '';
   }
@@ -149,7 +226,8 @@ const skipLink = h('a', { class: 'skip-link', href: '#main' });
 replaceChildren(app, skipLink, header, h('div', { class: 'layout' }, nav, main));
 setStatusRegion(statusLine);
 
-let metaLoaded = false;
+/** True once the first /auth/me (and, when logged in, /meta) has been answered. */
+let booted = false;
 let currentRoute: Route = { name: 'dashboard' };
 let currentPath: string | null = null;
 let currentView: View | null = null;
@@ -157,6 +235,7 @@ let navigationCount = 0;
 
 function renderHeader(): void {
   const next = lang() === 'ja' ? 'en' : 'ja';
+  const me = getMe();
   replaceChildren(
     header,
     h(
@@ -166,9 +245,33 @@ function renderHeader(): void {
       h('span', { class: 'body-name' }, t('bodyName')),
     ),
     h(
-      'button',
-      { type: 'button', class: 'button lang-switch', id: 'lang-switch', lang: next, title: t('switchLanguageName') },
-      t('switchLanguage'),
+      'div',
+      { class: 'header-tools' },
+      me
+        ? h(
+            'div',
+            { class: 'user-menu', id: 'user-menu', role: 'group', 'aria-label': t('userMenu') },
+            h(
+              'span',
+              { class: 'user' },
+              srOnly(`${t('currentUser')}: `),
+              h('span', { class: 'user-name', id: 'user-name' }, me.user.name || me.user.login),
+              ' ',
+              h('span', { class: 'user-login', id: 'user-login' }, `(${me.user.login})`),
+            ),
+            h(
+              'a',
+              { href: '#/account', class: 'button button-quiet', id: 'account-link', 'aria-current': currentRoute.name === 'account' ? 'page' : null },
+              t('account'),
+            ),
+            h('button', { type: 'button', class: 'button', id: 'logout' }, t('logout')),
+          )
+        : null,
+      h(
+        'button',
+        { type: 'button', class: 'button lang-switch', id: 'lang-switch', lang: next, title: t('switchLanguageName') },
+        t('switchLanguage'),
+      ),
     ),
   );
   skipLink.textContent = t('skipToMain');
@@ -176,31 +279,56 @@ function renderHeader(): void {
 
 function renderNav(): void {
   nav.setAttribute('aria-label', t('mainMenu'));
-  const active = metaLoaded ? navKey(currentRoute) : '';
-  const item = (key: string, href: string, text: string, planned = false) =>
+  const active = booted ? navKey(currentRoute) : '';
+  const item = (key: string, id: string, href: string, text: string, planned = false, sub: HTMLElement[] = []) =>
     h(
       'li',
       null,
       h(
         'a',
-        { href, id: `nav-${key}`, 'aria-current': key === active ? 'page' : null, class: planned ? 'is-planned' : null },
+        { href, id, 'aria-current': key === active ? 'page' : null, class: planned ? 'is-planned' : null },
         text,
         planned ? [' ', h('span', { class: 'nav-status' }, t('planned'))] : null,
       ),
+      sub.length ? h('ul', { class: 'sub-nav' }, sub) : null,
     );
-  const modules = metaLoaded ? getMeta().modules : [];
+  if (!getMe()) {
+    // Without a session only the public pages exist.
+    replaceChildren(
+      nav,
+      h('ul', null, item('policy', 'nav-policy', '#/policy', t('policy')), booted ? item('login', 'nav-login', '#/login', t('login')) : null),
+    );
+    return;
+  }
+  const modules = hasMeta() ? getMeta().modules : [];
+  const entries: HTMLElement[] = [];
+  for (const m of modules) {
+    const page = modulePage(m);
+    if (page) {
+      if (can(page.resource, 'view')) entries.push(item(`m:${m.key}`, `nav-${m.key}`, page.hash, label(m.label)));
+      continue;
+    }
+    if (m.status === 'ready' && moduleRegisters(m).length > 0) {
+      // A module of registers opens its first viewable register; the others are listed under it.
+      const [first, ...rest] = viewableRegisters(m);
+      if (!first) continue;
+      entries.push(
+        item(
+          `m:${m.key}`,
+          `nav-${m.key}`,
+          `#/r/${encodeURIComponent(first.key)}`,
+          label(m.label),
+          false,
+          rest.map((r) => item(`r:${r.key}`, `nav-register-${r.key}`, `#/r/${encodeURIComponent(r.key)}`, label(r.label))),
+        ),
+      );
+      continue;
+    }
+    entries.push(item(`m:${m.key}`, `nav-${m.key}`, `#/m/${encodeURIComponent(m.key)}`, label(m.label), m.status !== 'ready'));
+  }
   replaceChildren(
     nav,
-    h(
-      'ul',
-      null,
-      item('dashboard', '#/', t('dashboard')),
-      item('policy', '#/policy', t('policy')),
-      modules.map((m) => {
-        const ready = m.status === 'ready' && m.register;
-        return item(m.key, ready ? `#/r/${encodeURIComponent(m.register!)}` : `#/m/${encodeURIComponent(m.key)}`, label(m.label), !ready);
-      }),
-    ),
+    h('ul', null, item('dashboard', 'nav-dashboard', '#/', t('dashboard')), item('policy', 'nav-policy', '#/policy', t('policy')), entries),
   );
 }
 
@@ -218,6 +346,15 @@ function renderView(keepFocus: boolean): void {
 async function showRoute(): Promise<void> {
   const count = ++navigationCount;
   const { route, path } = parseRoute(location.hash);
+  if (!getMe() && !isPublic(route)) {
+    // Not logged in: the login page, which comes back here afterwards.
+    location.replace(loginHash(location.hash));
+    return;
+  }
+  if (getMe() && route.name === 'login') {
+    location.replace(safeNext(route.next));
+    return;
+  }
   const soft = path === currentPath;
   if (!soft) {
     clearStatus();
@@ -227,7 +364,9 @@ async function showRoute(): Promise<void> {
   try {
     view = await loadRoute(route);
   } catch (err) {
-    view = errorView(() => fallbackTitle(route), err);
+    // A 401 has already sent the user to the login page (the unauthorized handler).
+    if (err instanceof ApiError && err.status === 401) return;
+    view = err instanceof ApiError && err.status === 403 ? forbiddenView() : errorView(() => fallbackTitle(route), err);
   }
   if (count !== navigationCount) {
     view.destroy?.();
@@ -238,6 +377,7 @@ async function showRoute(): Promise<void> {
   currentRoute = route;
   const firstPage = currentPath === null;
   currentPath = path;
+  renderHeader();
   renderNav();
   renderView(soft);
   const flash = takeFlash();
@@ -254,9 +394,14 @@ function switchLanguage(): void {
   clearStatus();
   renderHeader();
   renderNav();
-  if (metaLoaded) renderView(true);
+  if (booted) renderView(true);
   else void boot();
   document.getElementById('lang-switch')?.focus();
+}
+
+/** Loads /api/v1/meta once (it needs a session). */
+async function ensureMeta(): Promise<void> {
+  if (!hasMeta()) setMeta(await getJson<Meta>('meta', undefined, { quiet401: true }));
 }
 
 async function boot(): Promise<void> {
@@ -264,7 +409,16 @@ async function boot(): Promise<void> {
   renderNav();
   replaceChildren(viewRoot, h('p', { class: 'loading' }, t('loading')));
   try {
-    setMeta(await getJson<Meta>('meta'));
+    let me: Me | null = null;
+    try {
+      me = await getJson<Me>('auth/me', undefined, { quiet401: true });
+      setMe(me);
+      await ensureMeta();
+    } catch (err) {
+      // 401: nobody is logged in (or the session has expired); the public pages still open.
+      if (!(err instanceof ApiError && err.status === 401)) throw err;
+      setMe(null);
+    }
   } catch (err) {
     const detail = errorMessage(err);
     document.title = `${t('cannotConnect')} | ${t('product')}`;
@@ -281,9 +435,56 @@ async function boot(): Promise<void> {
     );
     return;
   }
-  metaLoaded = true;
+  booted = true;
+  renderHeader();
   await showRoute();
 }
+
+async function logout(): Promise<void> {
+  try {
+    await sendJson('DELETE', 'auth/session', undefined, { quiet401: true });
+  } catch (err) {
+    // 401: the session had already ended, which is what the user asked for.
+    if (!(err instanceof ApiError && err.status === 401)) {
+      announce(errorMessage(err), 'error');
+      return;
+    }
+  }
+  signedOut(t('loggedOut'));
+}
+
+// The session is open (the login page's last step): learn who it is, then go where asked.
+setSignedInHandler(async (next) => {
+  const me = await getJson<Me>('auth/me', undefined, { quiet401: true });
+  setMe(me);
+  await ensureMeta();
+  forgetAllRefOptions();
+  renderHeader();
+  replaceRoute(safeNext(next));
+});
+
+// Logged out (this device or everywhere): forget what this user could see.
+setSignedOutHandler((message) => {
+  forgetAllRefOptions();
+  renderHeader();
+  navigate('#/login', { text: message, tone: 'success' });
+});
+
+// Any 401 after the start: the session is gone. Public pages stay; others go to the login page,
+// which comes back to them.
+setUnauthorizedHandler((err) => {
+  if (!booted) return;
+  const wasLoggedIn = getMe() !== null;
+  setMe(null);
+  forgetAllRefOptions();
+  renderHeader();
+  const { route } = parseRoute(location.hash);
+  if (isPublic(route)) {
+    renderNav();
+    return;
+  }
+  replaceRoute(loginHash(location.hash), wasLoggedIn ? { text: errorMessage(err), tone: 'info' } : undefined);
+});
 
 // In-page links (#main, #f-name, policy headings) move focus instead of changing the route.
 document.addEventListener('click', (event) => {
@@ -300,16 +501,18 @@ document.addEventListener('click', (event) => {
 });
 
 header.addEventListener('click', (event) => {
-  if ((event.target as Element | null)?.closest?.('#lang-switch')) switchLanguage();
+  const target = event.target as Element | null;
+  if (target?.closest?.('#lang-switch')) switchLanguage();
+  else if (target?.closest?.('#logout')) void logout();
 });
 
 window.addEventListener('hashchange', () => {
-  if (!metaLoaded) return;
+  if (!booted) return;
   if (location.hash === '' || location.hash.startsWith('#/')) void showRoute();
 });
 
 setReloadHandler(() => {
-  if (metaLoaded) void showRoute();
+  if (booted) void showRoute();
   else void boot();
 });
 setRedrawHandler(() => renderView(true));

@@ -20,6 +20,10 @@ export function setMeta(m: Meta): void {
   meta = m;
 }
 
+export function hasMeta(): boolean {
+  return meta !== null;
+}
+
 export function getMeta(): Meta {
   if (!meta) throw new Error('metadata not loaded');
   return meta;
@@ -84,6 +88,13 @@ export function navigate(hash: string, flash?: { text: string; tone: Tone }): vo
   else location.hash = hash;
 }
 
+/** Goes to a route without adding a history entry (redirects such as the login page). */
+export function replaceRoute(hash: string, flash?: { text: string; tone: Tone }): void {
+  pendingFlash = flash ?? null;
+  if (location.hash === hash) reloadHandler();
+  else location.replace(hash);
+}
+
 /** Loads the current route again, keeping focus and scroll where they are. */
 export function reload(): void {
   reloadHandler();
@@ -119,6 +130,11 @@ export function refOptions(key: string): Promise<RefOption[]> {
 /** Drops the cached choices of register `key` (after it changed). */
 export function forgetRefOptions(key: string): void {
   refCache.delete(key);
+}
+
+/** Drops every cached choice (the user changed: what they may see may differ). */
+export function forgetAllRefOptions(): void {
+  refCache.clear();
 }
 
 /** A record's title: its title_field, else its key_field, else `#id`. */

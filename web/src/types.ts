@@ -13,6 +13,8 @@ export interface ModuleDef {
   status: string;
   /** The register a ready module opens. */
   register?: string;
+  /** Further registers the module groups, when the server lists them (see modules.ts). */
+  registers?: string[];
   /** The issue that tracks a planned module. */
   issue?: number;
 }
@@ -42,6 +44,8 @@ export interface FieldDef {
   options?: EnumOption[];
   /** For `ref`: the key of the referenced register. */
   ref?: string;
+  /** The value a new record starts with. */
+  default?: string;
 }
 
 export interface RegisterDef {
@@ -171,4 +175,67 @@ export interface PolicyAnswer {
   body?: string;
   effective?: string;
   sections: PolicySection[];
+}
+
+// ---- Authentication and sessions (docs/api.md) ----------------------------------------------
+
+/** POST /auth/login: which steps the login still needs. */
+export interface LoginAnswer {
+  mfa_required?: boolean;
+  password_change_required?: boolean;
+  mfa_enrollment_required?: boolean;
+}
+
+/** POST /auth/mfa/enroll. */
+export interface EnrollAnswer {
+  secret: string;
+  otpauth_uri?: string;
+  qr_svg?: string;
+}
+
+/** POST /auth/mfa: the session is open; `recovery_codes` only right after enrollment. */
+export interface MfaAnswer {
+  csrf_token?: string;
+  user_id?: number;
+  recovery_codes?: string[];
+}
+
+export interface RoleGrant {
+  role: string;
+  label?: Label;
+  scope_kind?: string;
+  units?: number[];
+  system?: string;
+}
+
+/** GET /auth/me. `permissions`: register or resource key -> the actions allowed. */
+export interface Me {
+  user: { id: number; login: string; name: string };
+  roles: RoleGrant[];
+  permissions: Record<string, string[]>;
+  csrf_token?: string;
+}
+
+/** POST /users/{id}/reset-credentials. */
+export interface ResetAnswer {
+  one_time_password: string;
+}
+
+// ---- Audit trail ----------------------------------------------------------------------------
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  address?: string;
+  action: string;
+  target?: string;
+  detail?: unknown;
+}
+
+export interface AuditAnswer {
+  items: AuditEntry[];
+  total: number;
+  limit: number;
+  offset: number;
 }

@@ -1,8 +1,8 @@
-// Pieces several pages use: the page heading, error and "not found" pages, the confirmation
-// dialog.
+// Pieces several pages use: the page heading, error, "not found" and "no permission" pages, the
+// confirmation dialog, a labelled input with its help and error.
 
 import { errorMessage } from '../api';
-import { h, replaceChildren } from '../dom';
+import { h, replaceChildren, srOnly, type Props } from '../dom';
 import { t } from '../i18n';
 import { reload, type View } from '../state';
 
@@ -43,6 +43,80 @@ export function notFoundView(): View {
       );
     },
   };
+}
+
+/** The page for a route the user may not view (or that the server answered with 403). */
+export function forbiddenView(): View {
+  return {
+    title: () => t('forbiddenTitle'),
+    render(root) {
+      replaceChildren(
+        root,
+        h(
+          'section',
+          { id: 'forbidden', class: 'forbidden', 'aria-labelledby': 'page-title' },
+          pageHeading(t('forbiddenTitle')),
+          h('p', { id: 'forbidden-text' }, t('forbiddenText')),
+          h('p', null, h('a', { href: '#/' }, t('backToDashboard'))),
+        ),
+      );
+    },
+  };
+}
+
+export interface InputFieldOptions {
+  id: string;
+  name: string;
+  label: string;
+  /** The input's type; text when not given. */
+  type?: string;
+  value?: string;
+  help?: string;
+  /** An error shown next to the field (aria-invalid, described by it). */
+  error?: string;
+  autocomplete?: string;
+  inputmode?: string;
+  required?: boolean;
+  /** Called with the input's text on every change. */
+  onInput?: (value: string) => void;
+  /** Further attributes of the input. */
+  extra?: Props;
+}
+
+/** A labelled one-line input with its help and error text (the error before the input). */
+export function inputField(o: InputFieldOptions): HTMLElement {
+  const helpId = o.help ? `${o.id}-help` : null;
+  const errorId = o.error ? `${o.id}-error` : null;
+  const input = h('input', {
+    id: o.id,
+    name: o.name,
+    type: o.type ?? 'text',
+    autocomplete: o.autocomplete ?? null,
+    inputmode: o.inputmode ?? null,
+    autocapitalize: 'off',
+    spellcheck: 'false',
+    'aria-describedby': [helpId, errorId].filter(Boolean).join(' ') || null,
+    'aria-invalid': o.error ? 'true' : null,
+    'aria-required': o.required ? 'true' : null,
+    ...o.extra,
+    oninput: (event: Event) => o.onInput?.((event.target as HTMLInputElement).value),
+  });
+  // The value goes in as a property, not an attribute: a password never sits in the markup.
+  input.value = o.value ?? '';
+  return h(
+    'div',
+    { class: `field${o.error ? ' has-error' : ''}`, 'data-field': o.name },
+    h('label', { for: o.id }, o.label, o.required ? h('span', { class: 'required' }, t('requiredMark')) : null),
+    o.help ? h('p', { class: 'help', id: helpId }, o.help) : null,
+    o.error ? h('p', { class: 'field-error', id: errorId }, srOnly(t('errorPrefix')), o.error) : null,
+    input,
+  );
+}
+
+/** A notice with role=alert that can take focus (id given), or nothing for an empty message. */
+export function alertBox(id: string, message: string, ...more: (HTMLElement | string | null)[]): HTMLElement | null {
+  if (!message) return null;
+  return h('div', { class: 'notice notice-error', id, role: 'alert', tabindex: -1 }, h('p', null, message), more);
 }
 
 /**

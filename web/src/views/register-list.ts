@@ -8,6 +8,7 @@ import { apiUrl, getJson } from '../api';
 import { h, replaceChildren } from '../dom';
 import { displayValue, filterFields, listFields } from '../fields';
 import { formatNumber, label, t } from '../i18n';
+import { can } from '../session';
 import { displayTitle, forgetRefOptions, navigate, refOptions, reload, type RefOption, type View } from '../state';
 import type { FieldDef, ListAnswer, RegisterDef } from '../types';
 import { pageHeading } from './common';
@@ -203,28 +204,34 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
     title: () => label(reg.label),
     announcement: () => (list.total === 0 ? t('listEmpty') : t('listAnnounce', { total: formatNumber(list.total) })),
     render(root) {
-      const { dialog, open } = importDialog(reg, (changed) => {
-        if (changed) {
-          forgetRefOptions(reg.key);
-          reload();
-        }
-      });
+      // Only what the user may do is offered (the server refuses the rest with 403).
+      const importer = can(reg.key, 'import')
+        ? importDialog(reg, (changed) => {
+            if (changed) {
+              forgetRefOptions(reg.key);
+              reload();
+            }
+          })
+        : null;
+      const tools: (HTMLElement | null)[] = [
+        can(reg.key, 'create')
+          ? h('a', { href: `#/r/${encodeURIComponent(reg.key)}/new`, class: 'button button-primary', id: 'new-record' }, t('newRecord'))
+          : null,
+        importer
+          ? h('button', { type: 'button', class: 'button', id: 'import-open', 'aria-haspopup': 'dialog', onclick: importer.open }, t('importOpen'))
+          : null,
+        can(reg.key, 'export') ? h('a', { href: exportHref('csv'), class: 'button', id: 'export-csv', download: '' }, t('exportCsv')) : null,
+        can(reg.key, 'export') ? h('a', { href: exportHref('xlsx'), class: 'button', id: 'export-xlsx', download: '' }, t('exportXlsx')) : null,
+      ].filter((el) => el !== null);
       replaceChildren(
         root,
         pageHeading(label(reg.label)),
-        h(
-          'div',
-          { class: 'toolbar' },
-          h('a', { href: `#/r/${encodeURIComponent(reg.key)}/new`, class: 'button button-primary', id: 'new-record' }, t('newRecord')),
-          h('button', { type: 'button', class: 'button', id: 'import-open', 'aria-haspopup': 'dialog', onclick: open }, t('importOpen')),
-          h('a', { href: exportHref('csv'), class: 'button', id: 'export-csv', download: '' }, t('exportCsv')),
-          h('a', { href: exportHref('xlsx'), class: 'button', id: 'export-xlsx', download: '' }, t('exportXlsx')),
-        ),
+        tools.length ? h('div', { class: 'toolbar' }, tools) : null,
         searchForm(),
         h('p', { id: 'list-summary', class: 'list-summary' }, summaryText()),
         list.items.length ? h('div', { class: 'table-scroll' }, table()) : null,
         pagination(),
-        dialog,
+        importer?.dialog ?? null,
       );
     },
   };

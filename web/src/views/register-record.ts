@@ -19,7 +19,10 @@ import {
   type View,
 } from '../state';
 import type { FieldDef, HistoryAnswer, HistoryEntry, ProblemError, RegisterDef, RegisterRecord } from '../types';
+import { can } from '../session';
+import { usersRegisterKey } from '../modules';
 import { confirmDialog, pageHeading } from './common';
+import { credentialsReset } from './credentials-reset';
 import { listHash } from './register-list';
 
 /** What a form control holds: a checkbox's state or an input's text. */
@@ -42,6 +45,12 @@ function toValue(f: FieldDef, v: string | boolean | undefined): string | number 
     return /^-?\d+$/.test(s.trim()) ? Number(s.trim()) : s;
   }
   return s;
+}
+
+/** A field's `default` from the metadata as a stored value. */
+function defaultValue(f: FieldDef): unknown {
+  if (f.type === 'boolean') return f.default === 'true' || f.default === '1';
+  return f.default;
 }
 
 const actionKeys: Record<string, MessageKey> = {
@@ -75,8 +84,14 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   let busy = false;
 
   const resetDraft = () => {
-    draft = new Map(reg.fields.map((f) => [f.name, fromRecord(f, record?.[f.name])]));
+    draft = new Map(
+      reg.fields.map((f) => [f.name, fromRecord(f, record ? record[f.name] : f.default !== undefined ? defaultValue(f) : undefined)]),
+    );
   };
+  // The credentials reset of the 利用者 register (see modules.ts).
+  const credentials = reg.key === usersRegisterKey ? credentialsReset(reg) : null;
+  /** Whether the user may change this record (or, for a new one, create it). */
+  const mayEdit = () => (record ? can(reg.key, 'update') : can(reg.key, 'create'));
   resetDraft();
 
   const clearErrors = () => {
@@ -128,7 +143,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   };
 
   async function save(): Promise<void> {
-    if (busy || record?.archived) return;
+    if (busy || record?.archived || !mayEdit()) return;
     clearErrors();
     const body: Record<string, unknown> = {};
     for (const f of reg.fields) {
@@ -404,16 +419,17 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   return {
     title,
     render(root) {
+      const readOnly = record?.archived === true || !mayEdit();
       const form = h(
         'form',
         { id: 'record-form', class: 'record-form', novalidate: true, 'aria-labelledby': 'page-title' },
-        reg.fields.some((f) => f.required) ? h('p', { class: 'help' }, t('requiredNote')) : null,
+        !readOnly && reg.fields.some((f) => f.required) ? h('p', { class: 'help' }, t('requiredNote')) : null,
         // An archived record cannot be changed (the server answers 409) until it is restored.
-        h('fieldset', { class: 'fields', disabled: record?.archived === true }, reg.fields.map(fieldBlock)),
+        h('fieldset', { class: 'fields', disabled: readOnly }, reg.fields.map(fieldBlock)),
         h(
           'div',
           { class: 'button-row' },
-          record?.archived
+          readOnly
             ? null
             : h('button', { type: 'submit', class: 'button button-primary', id: 'save', 'aria-disabled': busy ? 'true' : null }, busy ? t('saving') : t('save')),
           h('a', { href: listHash(reg), class: 'button button-quiet', id: 'back-to-list' }, t('backToList')),
@@ -443,7 +459,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
         errorSummary(),
         generalError ? h('div', { class: 'notice notice-error', id: 'form-error', role: 'alert', tabindex: -1 }, h('p', null, generalError)) : null,
         form,
-        record
+        record && can(reg.key, 'archive')
           ? h(
               'div',
               { class: 'button-row archive-row' },
@@ -452,6 +468,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
                 : h('button', { type: 'button', class: 'button button-danger', id: 'archive', onclick: () => void setArchived(true) }, t('archive')),
             )
           : null,
+        credentials?.render(record) ?? null,
         record ? recordInfo(record) : null,
         record ? historyTable() : null,
       );

@@ -1,0 +1,58 @@
+// Which registers and pages a product module (/api/v1/meta `modules`) opens, filtered by what
+// the user may view. This is the one place that names particular registers or modules:
+//
+// - A module opens `modules[].register`, plus `modules[].registers` when the server lists them.
+//   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
+// - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
+// - The 利用者 register (`users`) gets the credentials reset on its record page.
+
+import { findRegister, hasMeta, getMeta } from './state';
+import { can } from './session';
+import type { ModuleDef, RegisterDef } from './types';
+
+/** Registers a module groups besides `register`, while the server's meta does not list them. */
+const groupedRegisters: Record<string, string[]> = {
+  organization: ['users', 'role_assignments'],
+};
+
+/** Modules that open a page of their own, with the resource whose `view` the page needs. */
+const modulePages: Record<string, { hash: string; route: string; resource: string }> = {
+  auditlog: { hash: '#/audit', route: 'audit', resource: 'audit_log' },
+};
+
+/** The register whose record page offers the password and MFA reset. */
+export const usersRegisterKey = 'users';
+
+/** Every register of module `m` that the metadata defines, its own `register` first. */
+export function moduleRegisters(m: ModuleDef): RegisterDef[] {
+  const keys = [m.register, ...(Array.isArray(m.registers) ? m.registers : (groupedRegisters[m.key] ?? []))];
+  const out: RegisterDef[] = [];
+  for (const key of keys) {
+    if (!key) continue;
+    const reg = findRegister(key);
+    if (reg && !out.includes(reg)) out.push(reg);
+  }
+  return out;
+}
+
+/** The registers of module `m` the user may view. */
+export function viewableRegisters(m: ModuleDef): RegisterDef[] {
+  return moduleRegisters(m).filter((r) => can(r.key, 'view'));
+}
+
+/** The page a module opens instead of a register (e.g. the audit log), if any. */
+export function modulePage(m: ModuleDef): { hash: string; route: string; resource: string } | undefined {
+  return modulePages[m.key];
+}
+
+/** The module that groups register `key`, if any. */
+export function moduleOfRegister(key: string): ModuleDef | undefined {
+  if (!hasMeta()) return undefined;
+  return getMeta().modules.find((m) => moduleRegisters(m).some((r) => r.key === key));
+}
+
+/** The module that opens page `route` (e.g. 'audit'), if any. */
+export function moduleOfPage(route: string): ModuleDef | undefined {
+  if (!hasMeta()) return undefined;
+  return getMeta().modules.find((m) => modulePage(m)?.route === route);
+}
