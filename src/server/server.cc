@@ -267,7 +267,7 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), parser_ ? parser_->get().version() : 11);
   res->set(http::field::server, "mamori");
-  res->set(http::field::content_type, r.content_type);
+  if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
   bool has_cache_control = false;
   bool has_length = false;
   for (auto& [k, v] : r.headers) {

@@ -152,7 +152,9 @@ test('a new connection gets request_timeout for its first header, not keep_alive
     const slow = await connect(s.url);
     const started = Date.now();
     slow.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-    await new Promise((resolve) => { slow.on('close', resolve); slow.resume(); });
+    slow.resume();
+    await Promise.race([new Promise((resolve) => slow.on('close', resolve)), sleep(5000)]);
+    slow.destroy();
     const waited = Date.now() - started;
     assert.ok(waited >= 900 && waited < 5000, `closed after ${waited} ms`);
 
