@@ -1,6 +1,7 @@
 // libFuzzer harness for what the API reads from a request before any storage: the request
-// target (path and query), the JSON body guard and parser, list parameters, and the
-// conversion of every field value (API JSON and spreadsheet cells) of a real register.
+// target (path and query), the Cookie header, the JSON body guard and parser (login, MFA and
+// record bodies), list parameters, and the conversion of every field value (API JSON and
+// spreadsheet cells) of a real register.
 // Input: the first line is the request target, the rest is the body.
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body =
       nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
 
+  // The first line doubles as a Cookie header.
+  for (const char* name : {"mamori_session", "mamori_csrf", "mamori_pre"}) {
+    if (api::CookieValue(target, name).size() > 256) __builtin_trap();
+  }
   auto t = api::ParseTarget(target);
   if (t.ok()) {
     if (t->path.empty() || t->path[0] != '/') __builtin_trap();
@@ -36,6 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (api::JsonDepth(body, 32) <= 32) {
     const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!j.is_discarded() && j.is_object()) {
+      // Login and MFA bodies: the members are read only when they are strings.
+      for (const char* m : {"login", "password", "new_password", "code", "recovery_code"}) {
+        if (j.contains(m) && j[m].is_string()) (void)j[m].get<std::string>().size();
+      }
       for (const auto& [name, value] : j.items()) {
         const registers::FieldDef* f = def.Field(name);
         if (f == nullptr) continue;
