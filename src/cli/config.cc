@@ -124,6 +124,15 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
       } else if (s == "server" && k == "header_limit_bytes") {
         MAMORI_TRY(num(d, 1024, 1 << 20));
         c.server.header_limit = size_t(d);
+      } else if (s == "server" && k == "tls_cert") {
+        MAMORI_TRY(str(c.server.tls_cert));
+      } else if (s == "server" && k == "tls_key") {
+        MAMORI_TRY(str(c.server.tls_key));
+      } else if (s == "server" && k == "allow_plain_http") {
+        if (!value.is_boolean()) {
+          return Bad(at, k + " は true か false です。", k + " must be a boolean");
+        }
+        c.server.allow_plain_http = value.as_boolean()->get();
       } else if (s == "server" && k == "access_log") {
         if (!value.is_boolean())
           return Bad(at, k + " は true か false です。", k + " must be a boolean");

@@ -233,8 +233,8 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   const std::string host = c.server.address.find(':') != std::string::npos
                                ? "[" + c.server.address + "]"
                                : c.server.address;
-  std::printf("Mamori %s listening on http://%s:%u/\n", MAMORI_VERSION, host.c_str(),
-              unsigned((*server)->port()));
+  std::printf("Mamori %s listening on %s://%s:%u/\n", MAMORI_VERSION,
+              (*server)->tls() ? "https" : "http", host.c_str(), unsigned((*server)->port()));
   std::fflush(stdout);
   (*server)->Run();
   return kExitOk;

@@ -630,10 +630,10 @@ TEST(XlsxTest, PartThatInflatesTooMuchIsTooLarge) {
   EXPECT_EQ(sheet.error().code, ErrorCode::kTooLarge) << sheet.error().message_en;
   EXPECT_PRED2(Contains, sheet.error().message_en, "inflates");
   // The same part stored without compression reads.
-  const auto stored = ReadXlsx(MakeZip({{"xl/worksheets/sheet1.xml",
-                                         Worksheet("<row><c><v>1</v></c></row>" +
-                                                   std::string(4'000'000, ' '))}},
-                                       ZIP_CM_STORE));
+  const auto stored =
+      ReadXlsx(MakeZip({{"xl/worksheets/sheet1.xml",
+                         Worksheet("<row><c><v>1</v></c></row>" + std::string(4'000'000, ' '))}},
+                       ZIP_CM_STORE));
   EXPECT_TRUE(stored.ok()) << stored.error().message_en;
 }
 
@@ -650,8 +650,8 @@ TEST(XlsxTest, MillionsOfEmptySharedStringsAreRefusedQuickly) {
   std::string sst = "<sst>";
   for (int i = 0; i < 12'582'912; ++i) sst += "<si/>";
   sst += "</sst>";
-  const std::string xlsx = MakeZip({{"xl/sharedStrings.xml", sst},
-                                    {"xl/worksheets/sheet1.xml", Worksheet("")}});
+  const std::string xlsx =
+      MakeZip({{"xl/sharedStrings.xml", sst}, {"xl/worksheets/sheet1.xml", Worksheet("")}});
   sst = std::string();
   ASSERT_LT(xlsx.size(), 200'000u);
   const size_t rss_before = PeakRss();
@@ -668,9 +668,9 @@ TEST(XlsxTest, MillionsOfEmptySharedStringsAreRefusedQuickly) {
   std::string stored_sst = "<sst>";
   for (int i = 0; i < 2'000'001; ++i) stored_sst += "<x:si/>";
   stored_sst += "</sst>";
-  const auto stored = ReadXlsx(MakeZip(
-      {{"xl/sharedStrings.xml", stored_sst}, {"xl/worksheets/sheet1.xml", Worksheet("")}},
-      ZIP_CM_STORE));
+  const auto stored = ReadXlsx(
+      MakeZip({{"xl/sharedStrings.xml", stored_sst}, {"xl/worksheets/sheet1.xml", Worksheet("")}},
+              ZIP_CM_STORE));
   ASSERT_FALSE(stored.ok());
   EXPECT_EQ(stored.error().code, ErrorCode::kTooLarge) << stored.error().message_en;
   EXPECT_PRED2(Contains, stored.error().message, "共有文字列が多すぎます");
@@ -685,10 +685,10 @@ TEST(XlsxTest, SharedStringsAndCellsAreCappedByTheTableLimits) {
     for (int i = 0; i < n; ++i) xml += "<si><t>s" + std::to_string(i) + "</t></si>";
     return xml + "</sst>";
   };
-  const auto fits = ReadXlsx(MakeZip({{"xl/sharedStrings.xml", sst(100)},
-                                      {"xl/worksheets/sheet1.xml",
-                                       Worksheet("<row><c t=\"s\"><v>99</v></c></row>")}}),
-                             limits);
+  const auto fits = ReadXlsx(
+      MakeZip({{"xl/sharedStrings.xml", sst(100)},
+               {"xl/worksheets/sheet1.xml", Worksheet("<row><c t=\"s\"><v>99</v></c></row>")}}),
+      limits);
   ASSERT_TRUE(fits.ok()) << fits.error().message_en;
   EXPECT_EQ(fits->rows, Rows({{"s99"}}));
   const auto strings = ReadXlsx(

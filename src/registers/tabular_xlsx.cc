@@ -360,8 +360,8 @@ Status CheckElementCaps(std::string_view xml, std::span<const ElementCap> caps) 
     }
     for (size_t k = 0; k < caps.size(); ++k) {
       if (name != caps[k].local || ++counts[k] <= caps[k].max) continue;
-      return Error::TooLarge("XLSX ファイルの" + std::string(caps[k].what_ja) + "が多すぎます (上限 " +
-                                 std::to_string(caps[k].max) + ")。",
+      return Error::TooLarge("XLSX ファイルの" + std::string(caps[k].what_ja) +
+                                 "が多すぎます (上限 " + std::to_string(caps[k].max) + ")。",
                              "the XLSX file holds more than " + std::to_string(caps[k].max) + " " +
                                  std::string(caps[k].what_en));
     }
@@ -541,8 +541,8 @@ size_t MaxCells(const Limits& limits) {
 Result<std::vector<std::string>> ReadSharedStrings(Package& package, const Limits& limits) {
   std::vector<std::string> strings;
   // A table cannot use more distinct strings than it has cells.
-  const ElementCap caps[] = {{"si", std::min(MaxCells(limits), kMaxSharedStrings), "共有文字列",
-                              "shared strings"}};
+  const ElementCap caps[] = {
+      {"si", std::min(MaxCells(limits), kMaxSharedStrings), "共有文字列", "shared strings"}};
   MAMORI_ASSIGN_OR_RETURN(auto sst, LoadXml(package, "xl/sharedStrings.xml", caps));
   if (!sst) return strings;
   ForEachChild(Child(*sst, "sst"), "si",

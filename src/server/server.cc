@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -22,6 +23,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 // How long a connection closed after an answer keeps reading (and discarding) what the client
@@ -90,13 +92,25 @@ class RateLimiter {
 
 struct Shared;
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the server keeps of each connection, whatever its stream.
+class SessionBase {
  public:
-  Session(tcp::socket socket, Shared& shared);
-  ~Session();
-  void Start();
+  virtual ~SessionBase() = default;
   // Closes the connection if it is waiting for a new request (used at shutdown).
-  void CloseIfIdle();
+  virtual void CloseIfIdle() = 0;
+};
+
+// One connection. `Stream` is beast::tcp_stream (plain HTTP) or
+// beast::ssl_stream<beast::tcp_stream> (HTTPS).
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  template <class... Args>
+  explicit Session(Shared& shared, Args&&... stream_args);
+  ~Session() override;
+  void Start();
+  void CloseIfIdle() override;
 
  private:
   void ReadHeader();
@@ -109,8 +123,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void LingeringClose();
   void Drain();
   void Close();
+  auto& Lowest() { return beast::get_lowest_layer(stream_); }
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+  using std::enable_shared_from_this<Session<Stream>>::weak_from_this;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
@@ -130,19 +147,26 @@ struct Shared {
   RateLimiter limiter;
   std::atomic<bool> shutting_down{false};
   std::mutex sessions_mu;  // guards sessions
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::set<std::weak_ptr<SessionBase>, std::owner_less<std::weak_ptr<SessionBase>>> sessions;
   std::atomic<int> live{0};  // sessions alive (constructed, not yet destroyed)
 };
 
-Session::Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+template <class Stream>
+template <class... Args>
+Session<Stream>::Session(Shared& shared, Args&&... stream_args)
+    : stream_(std::forward<Args>(stream_args)...), shared_(shared) {
   ++shared_.live;
 }
 
-Session::~Session() { --shared_.live; }
+template <class Stream>
+Session<Stream>::~Session() {
+  --shared_.live;
+}
 
-void Session::Start() {
+template <class Stream>
+void Session<Stream>::Start() {
   beast::error_code ec;
-  const auto ep = stream_.socket().remote_endpoint(ec);
+  const auto ep = Lowest().socket().remote_endpoint(ec);
   client_ = ec ? "unknown" : ep.address().to_string();
   {
     std::lock_guard lock(shared_.sessions_mu);
@@ -151,16 +175,27 @@ void Session::Start() {
     }
     shared_.sessions.insert(weak_from_this());
   }
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  if constexpr (kTls) {
+    Lowest().expires_after(shared_.options.request_timeout);
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) return self->Close();  // not TLS, bad certificate, timeout
+                              self->ReadHeader();
+                            });
+  } else {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
 }
 
-void Session::CloseIfIdle() {
+template <class Stream>
+void Session<Stream>::CloseIfIdle() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->idle_ && self->buffer_.size() == 0) self->Close();
   });
 }
 
-void Session::ReadHeader() {
+template <class Stream>
+void Session<Stream>::ReadHeader() {
   if (shared_.shutting_down) return Close();
   idle_ = true;
   parser_.emplace();
@@ -173,7 +208,7 @@ void Session::ReadHeader() {
   // header holds a connection no longer than that); keep_alive_timeout is for the wait
   // between requests on a connection that has served one.
   const bool waiting_between_requests = requests_served_ > 0 && buffer_.size() == 0;
-  stream_.expires_after(waiting_between_requests ? shared_.options.keep_alive_timeout
+  Lowest().expires_after(waiting_between_requests ? shared_.options.keep_alive_timeout
                                                  : shared_.options.request_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
@@ -186,7 +221,8 @@ api::HttpResponse Problem(ErrorCode code, int status, std::string ja, std::strin
   return r;
 }
 
-void Session::OnHeader(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnHeader(beast::error_code ec) {
   idle_ = false;
   started_ = std::chrono::steady_clock::now();
   if (ec == http::error::header_limit) {
@@ -213,7 +249,7 @@ void Session::OnHeader(beast::error_code ec) {
                  false);
   }
   parser_->body_limit(body_limit);  // for a chunked body, checked as it arrives
-  stream_.expires_after(shared_.options.request_timeout);
+  Lowest().expires_after(shared_.options.request_timeout);
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     continue_ =
         std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
@@ -226,12 +262,14 @@ void Session::OnHeader(beast::error_code ec) {
   ReadBody();
 }
 
-void Session::ReadBody() {
+template <class Stream>
+void Session<Stream>::ReadBody() {
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
-void Session::OnBody(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnBody(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     return Reply(Problem(ErrorCode::kTooLarge, 413, "送信されたデータが大きすぎます。",
                          "request body too large"),
@@ -254,6 +292,7 @@ void Session::OnBody(beast::error_code ec) {
   in.if_match = std::string(req[http::field::if_match]);
   in.cookie = std::string(req[http::field::cookie]);
   in.csrf_token = std::string(req["X-CSRF-Token"]);
+  in.tls = kTls;
   in.body = std::move(req.body());
   api::HttpResponse out = shared_.api.Handle(in);
   if (in.method == "HEAD") {
@@ -263,7 +302,8 @@ void Session::OnBody(beast::error_code ec) {
   Reply(std::move(out), req.keep_alive() && !shared_.shutting_down);
 }
 
-void Session::Reply(api::HttpResponse r, bool keep_alive) {
+template <class Stream>
+void Session<Stream>::Reply(api::HttpResponse r, bool keep_alive) {
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), parser_ ? parser_->get().version() : 11);
   res->set(http::field::server, "mamori");
@@ -287,6 +327,7 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
   res->set("Referrer-Policy", "no-referrer");
   res->set("Cross-Origin-Opener-Policy", "same-origin");
   res->set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  if constexpr (kTls) res->set("Strict-Transport-Security", "max-age=31536000");
   res->body() = std::move(r.body);
   if (!has_length) res->prepare_payload();
   res->keep_alive(keep_alive);
@@ -307,7 +348,7 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
             ",\"bytes\":" + std::to_string(res->body().size()) + ",\"ms\":" + dur);
   }
   res_ = res;
-  stream_.expires_after(shared_.options.request_timeout +
+  Lowest().expires_after(shared_.options.request_timeout +
                         kWriteTimePer64KiB * static_cast<int64_t>(res_->body().size() >> 16));
   http::async_write(stream_, *res_,
                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
@@ -315,7 +356,8 @@ void Session::Reply(api::HttpResponse r, bool keep_alive) {
                     });
 }
 
-void Session::OnWrite(bool keep_alive, beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnWrite(bool keep_alive, beast::error_code ec) {
   res_.reset();
   ++requests_served_;
   if (ec) return Close();
@@ -323,16 +365,18 @@ void Session::OnWrite(bool keep_alive, beast::error_code ec) {
   ReadHeader();
 }
 
-void Session::LingeringClose() {
+template <class Stream>
+void Session<Stream>::LingeringClose() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return Close();
   buffer_.clear();
-  stream_.expires_after(kLinger);
+  Lowest().expires_after(kLinger);
   Drain();
 }
 
-void Session::Drain() {
+template <class Stream>
+void Session<Stream>::Drain() {
   stream_.async_read_some(buffer_.prepare(16u << 10),
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                             if (ec) return self->Close();  // end of stream, reset or kLinger
@@ -341,15 +385,41 @@ void Session::Drain() {
                           });
 }
 
-void Session::Close() {
+template <class Stream>
+void Session<Stream>::Close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.socket().close(ec);
+  Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+  Lowest().socket().close(ec);
 }
 
 // One io_context per thread: a connection lives on one thread for its whole life, so its
 // handlers need no strand and wake no other thread.
 class BeastServer final : public Server {
+ private:
+  // TLS 1.2 or later with the certificate chain and key of the settings.
+  Status LoadTls() {
+    if (options_.tls_cert.empty() || options_.tls_key.empty()) {
+      return Error::Invalid("tls_cert と tls_key は両方を設定してください。",
+                            "set both tls_cert and tls_key");
+    }
+    tls_.emplace(ssl::context::tls_server);
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    tls_->use_certificate_chain_file(options_.tls_cert, ec);
+    if (ec) {
+      return Error::Invalid("証明書を読めません: " + options_.tls_cert + " (" + ec.message() + ")",
+                            "cannot load certificate " + options_.tls_cert + ": " + ec.message());
+    }
+    tls_->use_private_key_file(options_.tls_key, ssl::context::pem, ec);
+    if (ec) {
+      return Error::Invalid("秘密鍵を読めません: " + options_.tls_key + " (" + ec.message() + ")",
+                            "cannot load private key " + options_.tls_key + ": " + ec.message());
+    }
+    return {};
+  }
+
  public:
   BeastServer(const ServerOptions& options, const api::Api& api)
       : options_(options), shared_(api, options_) {
@@ -372,6 +442,15 @@ class BeastServer final : public Server {
       return Error::Invalid("待ち受けアドレスが正しくありません: " + options_.address,
                             "bad listen address " + options_.address);
     }
+    if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+      MAMORI_TRY(LoadTls());
+    } else if (!address.is_loopback() && !options_.allow_plain_http) {
+      return Error::Invalid(
+          "TLS(tls_cert と tls_key)を設定せずに、ループバック以外のアドレス(" + options_.address +
+              ")で待ち受けることはできません。TLS を設定するか、安全なネットワークであることを"
+              "確認したうえで allow_plain_http = true を設定してください。",
+          "plain HTTP is allowed only on loopback unless allow_plain_http is set");
+    }
     const tcp::endpoint ep(address, options_.port);
     acceptor_->open(ep.protocol(), ec);
     if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
@@ -388,6 +467,7 @@ class BeastServer final : public Server {
   }
 
   uint16_t port() const override { return port_; }
+  bool tls() const override { return tls_.has_value(); }
 
   void Run() override {
     if (options_.handle_signals) {
@@ -428,7 +508,13 @@ class BeastServer final : public Server {
         Refuse(std::move(s));
       } else {
         saturated_ = false;
-        std::make_shared<Session>(std::move(s), shared_)->Start();
+        if (tls_) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(shared_, std::move(s),
+                                                                           *tls_)
+              ->Start();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(s))->Start();
+        }
       }
       if (!shared_.shutting_down) Accept();
     });
@@ -497,6 +583,7 @@ class BeastServer final : public Server {
   std::optional<tcp::acceptor> acceptor_;      // on ios_[0]
   std::optional<net::signal_set> signals_;     // on ios_[0]
   std::optional<net::steady_timer> deadline_;  // on ios_[0]
+  std::optional<ssl::context> tls_;  // set when serving HTTPS
   size_t next_ = 0;         // round-robin over ios_; only touched on ios_[0]
   bool saturated_ = false;  // at max_connections (logged once per episode); only on ios_[0]
   uint16_t port_ = 0;

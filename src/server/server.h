@@ -49,6 +49,9 @@ struct ServerOptions {
   std::chrono::seconds shutdown_grace{10};
   bool access_log = true;
   bool handle_signals = true;  // install SIGINT/SIGTERM handlers
+  std::string tls_cert;        // PEM certificate chain; with tls_key, serve HTTPS (TLS 1.2+)
+  std::string tls_key;         // PEM private key
+  bool allow_plain_http = false;  // plain HTTP beyond loopback only when this is set
 };
 
 class Server {
@@ -59,6 +62,7 @@ class Server {
   virtual ~Server() = default;
 
   virtual uint16_t port() const = 0;
+  virtual bool tls() const = 0;
   // Serves until SIGINT/SIGTERM (when handle_signals) or Stop(); returns after the graceful
   // shutdown.
   virtual void Run() = 0;
