@@ -3,11 +3,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, api } from '../lib/mamori.mjs';
+import { startServer, api, loggedIn } from '../lib/mamori.mjs';
 
 let srv;
+let admin;  // a logged-in system administrator, for what passes the transport to the API
 const U = '/api/v1/organization/units';
-before(async () => { srv = await startServer(); });
+before(async () => {
+  srv = await startServer();
+  admin = await loggedIn(srv, 'admin', 'sysadmin');
+});
 after(async () => { await srv.stop(); srv.cleanup(); });
 
 test('GET /healthz answers status and version', async () => {
@@ -30,15 +34,15 @@ test('every response carries the security headers', async () => {
 });
 
 test('malformed JSON, wrong content type and deep nesting get 400 problem+json', async () => {
-  const bad = await api(srv.url, 'POST', U, '{"code": "A",', { 'content-type': 'application/json' });
+  const bad = await admin.api('POST', U, '{"code": "A",', { 'content-type': 'application/json' });
   assert.equal(bad.status, 400);
   assert.equal(bad.headers.get('content-type'), 'application/problem+json');
   assert.equal(bad.body.detail, 'JSON の形式が正しくありません。');
-  const notObject = await api(srv.url, 'POST', U, '[1,2]', { 'content-type': 'application/json' });
+  const notObject = await admin.api('POST', U, '[1,2]', { 'content-type': 'application/json' });
   assert.equal(notObject.status, 400);
-  const wrongType = await api(srv.url, 'POST', U, '{"code":"A"}', { 'content-type': 'text/plain' });
+  const wrongType = await admin.api('POST', U, '{"code":"A"}', { 'content-type': 'text/plain' });
   assert.equal(wrongType.status, 400);
-  const deep = await api(srv.url, 'POST', U, '['.repeat(5000) + ']'.repeat(5000), { 'content-type': 'application/json' });
+  const deep = await admin.api('POST', U, '['.repeat(5000) + ']'.repeat(5000), { 'content-type': 'application/json' });
   assert.equal(deep.status, 400);
   assert.match(deep.body.detail, /入れ子/);
 });
@@ -70,13 +74,15 @@ test('a too large Content-Length with Expect: 100-continue gets 413, not 100', a
 });
 
 test('an import body above 1 MiB (the JSON limit) is read and imported', async () => {
-  let csv = '組織コード,名称,区分\r\n';
-  let rows = 0;
-  while (Buffer.byteLength(csv) < 3_000_000) {
-    csv += `B${rows},部局${rows},部局\r\n`;
-    rows += 1;
+  const lines = ['組織コード,名称,区分'];
+  let bytes = 0;
+  while (bytes < 3_000_000) {
+    const n = lines.length;
+    lines.push(`B${n},部局${n},部局`);
+    bytes += Buffer.byteLength(lines[n]) + 2;
   }
-  const r = await api(srv.url, 'POST', `${U}/import?format=csv`, csv);
+  const rows = lines.length - 1;
+  const r = await admin.api('POST', `${U}/import?format=csv`, lines.join('\r\n') + '\r\n');
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.created, rows);
 });
@@ -98,11 +104,11 @@ test('oversized headers get 431', async () => {
 });
 
 test('unknown routes get 404, wrong methods 405, bad ids 404', async () => {
-  assert.equal((await api(srv.url, 'GET', '/api/v1/nosuch')).status, 404);
+  assert.equal((await admin.api('GET', '/api/v1/nosuch')).status, 404);
   assert.equal((await api(srv.url, 'GET', '/nosuch.html')).status, 404);
-  assert.equal((await api(srv.url, 'GET', `${U}/abc`)).status, 404);
-  assert.equal((await api(srv.url, 'GET', `${U}/999999`)).status, 404);
-  const r = await api(srv.url, 'DELETE', `${U}/1`);
+  assert.equal((await admin.api('GET', `${U}/abc`)).status, 404);
+  assert.equal((await admin.api('GET', `${U}/999999`)).status, 404);
+  const r = await admin.api('DELETE', `${U}/1`);
   assert.equal(r.status, 405);
   assert.match(r.headers.get('allow'), /PATCH/);
   const trav = await rawRequest('GET /assets/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
@@ -201,7 +207,8 @@ test('SIGTERM lets the request in flight finish, then the server exits 0', async
   try {
     let csv = '組織コード,名称,区分\r\n';
     for (let i = 0; i < 20000; i++) csv += `B${i},部局${i},部局\r\n`;
-    const inflight = api(s.url, 'POST', `${U}/import?format=csv`, csv);
+    const c = await loggedIn(s, 'admin', 'sysadmin');
+    const inflight = c.api('POST', `${U}/import?format=csv`, csv);
     await new Promise((r) => setTimeout(r, 30));
     s.proc.kill('SIGTERM');
     const r = await inflight;

@@ -121,7 +121,7 @@ export async function startServer({ dir = tempDir(), config = '', extraArgs = []
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15000);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening on (http:\/\/[^\s]+?)\/?\s/);
+      const m = out.match(/listening on (https?:\/\/[^\s]+?)\/?\s/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
