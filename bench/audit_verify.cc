@@ -34,9 +34,10 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 200'000;
-  const std::filesystem::path dir =
-      argc > 2 ? std::filesystem::path(argv[2])
-               : std::filesystem::temp_directory_path() / ("mamori-audit-bench-" + std::to_string(::getpid()));
+  const std::filesystem::path dir = argc > 2
+                                        ? std::filesystem::path(argv[2])
+                                        : std::filesystem::temp_directory_path() /
+                                              ("mamori-audit-bench-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   if (!auth::InitCrypto().ok()) return 3;
@@ -51,9 +52,13 @@ int main(int argc, char** argv) {
   for (int64_t done = 0; done < n;) {
     const Status st = (*store)->Write([&](store::Connection& c) -> Status {
       for (int k = 0; k < 10'000 && done < n; ++k, ++done) {
-        registers::Actor actor{"user" + std::to_string(done % 300), "10.1.2." + std::to_string(done % 250), 0, {}};
-        nlohmann::json detail = {{"changes", {{{"field", "name"}, {"label", "名称"}, {"from", "総務課"},
-                                               {"to", "総務企画課" + std::to_string(done)}}}}};
+        registers::Actor actor{
+            "user" + std::to_string(done % 300), "10.1.2." + std::to_string(done % 250), 0, {}};
+        nlohmann::json detail = {{"changes",
+                                  {{{"field", "name"},
+                                    {"label", "名称"},
+                                    {"from", "総務課"},
+                                    {"to", "総務企画課" + std::to_string(done)}}}}};
         MAMORI_TRY(audit.Append(c, actor, done % 5 ? "update" : "login",
                                 "org_units/" + std::to_string(done % 5000), detail));
       }
@@ -76,9 +81,9 @@ int main(int argc, char** argv) {
                                                  "detail FROM audit_log ORDER BY seq",
                                                  {}, 100'000'000));
       for (const auto& r : rows) {
-        const std::string e = auth::CanonicalEntry(store::AsInt(r[0]), store::AsText(r[1]), store::AsText(r[2]),
-                                                   store::AsText(r[3]), store::AsText(r[4]),
-                                                   store::AsText(r[5]), store::AsText(r[6]));
+        const std::string e = auth::CanonicalEntry(
+            store::AsInt(r[0]), store::AsText(r[1]), store::AsText(r[2]), store::AsText(r[3]),
+            store::AsText(r[4]), store::AsText(r[5]), store::AsText(r[6]));
         out << e;
         bytes += static_cast<int64_t>(e.size());
       }
@@ -103,10 +108,12 @@ int main(int argc, char** argv) {
   }
   std::printf("%lld entries, %.1f MB canonical bytes\n\n", static_cast<long long>(n), bytes / 1e6);
   std::printf("| step | seconds | entries/s | MB/s |\n|---|---|---|---|\n");
-  std::printf("| append (batches of 10,000 per transaction) | %.3f | %.0f | |\n", append_s, n / append_s);
-  std::printf("| mamori admin verify-audit (AuditLog::Verify) | %.3f | %.0f | %.1f |\n", verify_best,
-              n / verify_best, bytes / 1e6 / verify_best);
-  std::printf("| sha256sum over the same bytes | %.3f | | %.1f |\n", sha_best, bytes / 1e6 / sha_best);
+  std::printf("| append (batches of 10,000 per transaction) | %.3f | %.0f | |\n", append_s,
+              n / append_s);
+  std::printf("| mamori admin verify-audit (AuditLog::Verify) | %.3f | %.0f | %.1f |\n",
+              verify_best, n / verify_best, bytes / 1e6 / verify_best);
+  std::printf("| sha256sum over the same bytes | %.3f | | %.1f |\n", sha_best,
+              bytes / 1e6 / sha_best);
   std::printf("\nverify / sha256sum time = %.1fx\n", verify_best / sha_best);
   std::filesystem::remove_all(dir);
   return 0;

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/static_files.h"
-#include "registers/tabular.h"
 #include "common/log.h"
+#include "registers/tabular.h"
 
 namespace mamori::api {
 
@@ -260,8 +260,8 @@ HttpResponse Api::HandleAuth(const HttpRequest& req, std::string_view step) cons
     return out;
   }
   if (pending.empty()) {
-    return ProblemResponse(Error::Unauthenticated("最初にログイン ID とパスワードを入力してください。",
-                                                  "log in with the password first"));
+    return ProblemResponse(Error::Unauthenticated(
+        "最初にログイン ID とパスワードを入力してください。", "log in with the password first"));
   }
   if (step == "password") {
     const std::string pw = Member(*body, "new_password");
@@ -278,9 +278,9 @@ HttpResponse Api::HandleAuth(const HttpRequest& req, std::string_view step) cons
   if (step == "mfa/enroll") {
     auto e = d_.identity.BeginEnrollment(pending);
     if (!e.ok()) return ProblemResponse(e.error());
-    return JsonResponse(200, {{"secret", e->secret_base32},
-                              {"otpauth_uri", e->otpauth_uri},
-                              {"qr_svg", e->qr_svg}});
+    return JsonResponse(
+        200,
+        {{"secret", e->secret_base32}, {"otpauth_uri", e->otpauth_uri}, {"qr_svg", e->qr_svg}});
   }
   // step == "mfa"
   const std::string code = Member(*body, "code"), recovery = Member(*body, "recovery_code");
@@ -307,21 +307,21 @@ HttpResponse Api::HandleSession(const HttpRequest& req, const auth::Authenticate
     json roles = json::array();
     for (const auto& g : who.actor.roles) {
       const auth::RoleInfo* info = d_.permissions.Role(g.role);
-      roles.push_back({{"role", g.role},
-                       {"label", {{"ja", info ? info->label_ja : g.role},
-                                  {"en", info ? info->label_en : g.role}}},
-                       {"scope_kind", g.scope_kind},
-                       {"units", g.units},
-                       {"system", g.system}});
+      roles.push_back(
+          {{"role", g.role},
+           {"label",
+            {{"ja", info ? info->label_ja : g.role}, {"en", info ? info->label_en : g.role}}},
+           {"scope_kind", g.scope_kind},
+           {"units", g.units},
+           {"system", g.system}});
     }
     json permissions;
     d_.authorizer.Describe(who.actor, registry_, permissions);
-    return JsonResponse(200, {{"user", {{"id", who.actor.user_id},
-                                        {"login", who.actor.id},
-                                        {"name", who.name}}},
-                              {"roles", roles},
-                              {"permissions", permissions},
-                              {"csrf_token", who.csrf_token}});
+    return JsonResponse(
+        200, {{"user", {{"id", who.actor.user_id}, {"login", who.actor.id}, {"name", who.name}}},
+              {"roles", roles},
+              {"permissions", permissions},
+              {"csrf_token", who.csrf_token}});
   }
   if (step == "session" || step == "sessions") {
     if (req.method != "DELETE") return MethodNotAllowed("DELETE");
@@ -352,7 +352,8 @@ HttpResponse Api::HandleAudit(const HttpRequest& req, const auth::Authenticated&
   const bool export_csv = rest == "audit/export";
   if (!export_csv && rest != "audit") return NotFound();
   if (Status st = d_.authorizer.CheckResource(
-          who.actor, "audit_log", export_csv ? registers::Action::kExport : registers::Action::kView);
+          who.actor, "audit_log",
+          export_csv ? registers::Action::kExport : registers::Action::kView);
       !st.ok()) {
     return ProblemResponse(st.error());
   }
@@ -543,9 +544,9 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
         return ProblemResponse(st.error());
       }
       if (*id == actor.user_id) {
-        return ProblemResponse(Error::Denied(
-            "自分の認証情報はリセットできません。パスワードの変更を使ってください。",
-            "use password change for your own credentials"));
+        return ProblemResponse(
+            Error::Denied("自分の認証情報はリセットできません。パスワードの変更を使ってください。",
+                          "use password change for your own credentials"));
       }
       auto otp = d_.identity.IssueOneTimePassword(actor, *id);
       if (!otp.ok()) return ProblemResponse(otp.error());
@@ -594,8 +595,8 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   return NotFound();
 }
 
-HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor,
-                                 const RegisterDef& def, std::string_view rest) const {
+HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, const RegisterDef& def,
+                                 std::string_view rest) const {
   using registers::FileFormat;
   using registers::ImportMode;
   const bool get = req.method == "GET" || req.method == "HEAD";

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
 #include "common/text.h"
 
 namespace mamori::api {
@@ -101,6 +102,12 @@ int HttpStatusFor(ErrorCode code) {
 
 HttpResponse ProblemResponse(const Error& error) {
   using nlohmann::json;
+  if (error.code == ErrorCode::kInternal) {
+    // The detail stays here, in the server log; the client gets 「内部エラー」 only.
+    log::Error("internal_error",
+               "\"detail\":" +
+                   json(error.message_en).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
   static const auto title = [](ErrorCode c) -> const char* {
     switch (c) {
       case ErrorCode::kInvalidInput:

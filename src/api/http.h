@@ -22,10 +22,10 @@ struct HttpRequest {
   std::string body;
   std::string content_type;  // lower-cased media type without parameters
   std::string if_match;
-  std::string client;        // client IP address
-  std::string cookie;        // the Cookie header as sent
-  std::string csrf_token;    // the X-CSRF-Token header
-  bool tls = false;          // arrived over HTTPS (cookies get Secure)
+  std::string client;      // client IP address
+  std::string cookie;      // the Cookie header as sent
+  std::string csrf_token;  // the X-CSRF-Token header
+  bool tls = false;        // arrived over HTTPS (cookies get Secure)
 };
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".

@@ -62,8 +62,12 @@ Status BuildWhere(const AuditQuery& q, std::string& where, std::vector<Value>& p
 
 json EntryJson(const store::Row& r) {
   json detail = json::parse(AsText(r[6]), nullptr, false);
-  return {{"seq", AsInt(r[0])},  {"at", AsText(r[1])},     {"actor", AsText(r[2])},
-          {"address", AsText(r[3])}, {"action", AsText(r[4])}, {"target", AsText(r[5])},
+  return {{"seq", AsInt(r[0])},
+          {"at", AsText(r[1])},
+          {"actor", AsText(r[2])},
+          {"address", AsText(r[3])},
+          {"action", AsText(r[4])},
+          {"target", AsText(r[5])},
           {"detail", detail.is_discarded() ? json(AsText(r[6])) : detail}};
 }
 
@@ -121,19 +125,22 @@ Status AuditLog::Append(Connection& c, const registers::Actor& actor, std::strin
   const int64_t seq = head.empty() ? 1 : AsInt(head[0][0]) + 1;
   const std::string prev = head.empty() ? kGenesis : AsText(head[0][1]);
   const std::string at = FormatIso8601(clock_.Now());
-  const std::string detail_json =
-      (detail.is_null() ? json::object() : detail).dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string detail_json = (detail.is_null() ? json::object() : detail)
+                                      .dump(-1, ' ', false, json::error_handler_t::replace);
   const std::string hash = ChainHash(
       prev, CanonicalEntry(seq, at, actor.id, actor.address, action, target, detail_json));
-  const Value row[] = {seq,  at, actor.id, actor.address, std::string(action), std::string(target),
-                       detail_json, prev, hash};
-  MAMORI_TRY(c.Exec("INSERT INTO audit_log (seq, at, actor, address, action, target, detail, "
-                    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    row));
+  const Value row[] = {
+      seq,         at,   actor.id, actor.address, std::string(action), std::string(target),
+      detail_json, prev, hash};
+  MAMORI_TRY(
+      c.Exec("INSERT INTO audit_log (seq, at, actor, address, action, target, detail, "
+             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             row));
   const Value h[] = {seq, hash};
-  MAMORI_TRY(c.Exec("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                    h));
+  MAMORI_TRY(
+      c.Exec("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+             "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+             h));
   return {};
 }
 
@@ -218,11 +225,12 @@ Result<VerifyResult> AuditLog::Verify() const {
                         " の前の記録へのつながりが一致しません(削除又は並べ替えの疑い)。");
           return {};
         }
-        const std::string hash = ChainHash(
-            prev, CanonicalEntry(seq, AsText(r[1]), AsText(r[2]), AsText(r[3]), AsText(r[4]),
-                                 AsText(r[5]), AsText(r[6])));
+        const std::string hash =
+            ChainHash(prev, CanonicalEntry(seq, AsText(r[1]), AsText(r[2]), AsText(r[3]),
+                                           AsText(r[4]), AsText(r[5]), AsText(r[6])));
         if (hash != AsText(r[8])) {
-          fail(seq, "番号 " + std::to_string(seq) + " の内容がハッシュと一致しません(改ざんの疑い)。");
+          fail(seq,
+               "番号 " + std::to_string(seq) + " の内容がハッシュと一致しません(改ざんの疑い)。");
           return {};
         }
         prev = hash;

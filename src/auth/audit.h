@@ -51,8 +51,8 @@ class AuditLog final : public registers::AuditSink {
   Status Append(store::Connection& c, const registers::Actor& actor, std::string_view action,
                 std::string_view target, const nlohmann::json& detail) override;
   // Appends in a transaction of its own (logins, denied attempts).
-  Status AppendNow(const registers::Actor& actor, std::string_view action,
-                   std::string_view target, const nlohmann::json& detail);
+  Status AppendNow(const registers::Actor& actor, std::string_view action, std::string_view target,
+                   const nlohmann::json& detail);
 
   // {"items": [{"seq","at","actor","address","action","target","detail"}], "total": n}
   Result<nlohmann::json> Query(const AuditQuery& q) const;

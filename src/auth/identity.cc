@@ -25,23 +25,23 @@ Error BadCredentials() {
   return Error::Invalid("ログイン ID またはパスワードが違います。", "wrong login id or password");
 }
 Error BadCode() {
-  return Error::Invalid("確認コードが違います。認証アプリの 6 桁のコードか、回復コードを入力してください。",
-                        "wrong code");
+  return Error::Invalid(
+      "確認コードが違います。認証アプリの 6 桁のコードか、回復コードを入力してください。",
+      "wrong code");
 }
-Error NotLoggedIn() {
-  return Error::Unauthenticated("ログインしてください。", "not logged in");
-}
+Error NotLoggedIn() { return Error::Unauthenticated("ログインしてください。", "not logged in"); }
 Error PendingExpired() {
-  return Error::Unauthenticated("ログインの手続きの有効期限が切れました。最初からやり直してください。",
-                                "the login step expired; start again");
+  return Error::Unauthenticated(
+      "ログインの手続きの有効期限が切れました。最初からやり直してください。",
+      "the login step expired; start again");
 }
 Error LockedError(int seconds) {
   const int minutes = (seconds + 59) / 60;
   return Error::Unavailable(
-      seconds >= 60 ? "失敗が続いたため一時的にロックされています。約 " + std::to_string(minutes) +
-                          " 分後に再度お試しください。"
-                    : "失敗が続いたため、" + std::to_string(seconds) +
-                          " 秒待ってから再度お試しください。",
+      seconds >= 60
+          ? "失敗が続いたため一時的にロックされています。約 " + std::to_string(minutes) +
+                " 分後に再度お試しください。"
+          : "失敗が続いたため、" + std::to_string(seconds) + " 秒待ってから再度お試しください。",
       "locked: retry after " + std::to_string(seconds) + " s");
 }
 
@@ -107,14 +107,14 @@ Result<std::string> IdentityService::IssueOneTimePassword(const Actor& actor, in
     MAMORI_ASSIGN_OR_RETURN(auto users, c.Query("SELECT f_login FROM r_users WHERE id = ?", id));
     if (users.empty()) return Error::NotFound("利用者が見つかりません。", "no such user");
     const Value params[] = {user_id, hash, FormatIso8601(clock_.Now())};
-    MAMORI_TRY(c.Exec(
-        "INSERT INTO auth_credentials (user_id, password_hash, must_change, totp_secret, "
-        "totp_enrolled, totp_last_step, failed_count, next_attempt_ms, updated_at) "
-        "VALUES (?, ?, 1, NULL, 0, 0, 0, 0, ?) ON CONFLICT(user_id) DO UPDATE SET "
-        "password_hash = excluded.password_hash, must_change = 1, totp_secret = NULL, "
-        "totp_enrolled = 0, totp_last_step = 0, failed_count = 0, next_attempt_ms = 0, "
-        "updated_at = excluded.updated_at",
-        params));
+    MAMORI_TRY(
+        c.Exec("INSERT INTO auth_credentials (user_id, password_hash, must_change, totp_secret, "
+               "totp_enrolled, totp_last_step, failed_count, next_attempt_ms, updated_at) "
+               "VALUES (?, ?, 1, NULL, 0, 0, 0, 0, ?) ON CONFLICT(user_id) DO UPDATE SET "
+               "password_hash = excluded.password_hash, must_change = 1, totp_secret = NULL, "
+               "totp_enrolled = 0, totp_last_step = 0, failed_count = 0, next_attempt_ms = 0, "
+               "updated_at = excluded.updated_at",
+               params));
     MAMORI_TRY(c.Exec("DELETE FROM auth_recovery_codes WHERE user_id = ?", id));
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE user_id = ?", id));
     return audit_.Append(c, actor, "credentials_reset", "users/" + std::to_string(user_id),
@@ -153,14 +153,13 @@ Result<bool> LoadByPending(Connection& c, const std::string& token_hash, int64_t
                            PendingRow& row) {
   const Value p[] = {token_hash, min_created_ms};
   MAMORI_ASSIGN_OR_RETURN(
-      auto rows,
-      c.Query("SELECT u.id, u.f_login, u.f_status, c.must_change, c.totp_enrolled, "
-              "c.password_hash, c.totp_secret, c.totp_last_step, c.next_attempt_ms, "
-              "s.enroll_secret FROM auth_sessions s JOIN r_users u ON u.id = s.user_id "
-              "JOIN auth_credentials c ON c.user_id = u.id "
-              "WHERE s.token_hash = ? AND s.kind = 'pending' AND s.created_ms >= ? "
-              "AND u.archived = 0",
-              p));
+      auto rows, c.Query("SELECT u.id, u.f_login, u.f_status, c.must_change, c.totp_enrolled, "
+                         "c.password_hash, c.totp_secret, c.totp_last_step, c.next_attempt_ms, "
+                         "s.enroll_secret FROM auth_sessions s JOIN r_users u ON u.id = s.user_id "
+                         "JOIN auth_credentials c ON c.user_id = u.id "
+                         "WHERE s.token_hash = ? AND s.kind = 'pending' AND s.created_ms >= ? "
+                         "AND u.archived = 0",
+                         p));
   if (rows.empty()) return false;
   const auto& r = rows[0];
   row.user_id = AsInt(r[0]);
@@ -190,18 +189,22 @@ static Status RecordFailure(Connection& c, const IdentityOptions& o, int64_t now
       const int64_t n = AsInt(rows[0][0]) + 1;
       int64_t delay_ms = n * n * 1000;
       if (n >= o.account_lock_threshold) {
-        const int64_t minutes = std::min<int64_t>(60, int64_t{1} << std::min<int64_t>(6, n - o.account_lock_threshold));
+        const int64_t minutes =
+            std::min<int64_t>(60, int64_t{1} << std::min<int64_t>(6, n - o.account_lock_threshold));
         delay_ms = minutes * 60'000;
       }
       const Value p[] = {n, now_ms + delay_ms, user_id};
       MAMORI_TRY(c.Exec(
-          "UPDATE auth_credentials SET failed_count = ?, next_attempt_ms = ? WHERE user_id = ?", p));
+          "UPDATE auth_credentials SET failed_count = ?, next_attempt_ms = ? WHERE user_id = ?",
+          p));
     }
   }
-  const int64_t window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.address_window).count();
+  const int64_t window_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.address_window).count();
   const Value a[] = {address};
   MAMORI_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT window_start_ms, failures FROM auth_address_failures WHERE address = ?", a));
+      auto rows,
+      c.Query("SELECT window_start_ms, failures FROM auth_address_failures WHERE address = ?", a));
   int64_t start = now_ms, failures = 1;
   if (!rows.empty() && now_ms - AsInt(rows[0][0]) < window_ms) {
     start = AsInt(rows[0][0]);
@@ -211,8 +214,10 @@ static Status RecordFailure(Connection& c, const IdentityOptions& o, int64_t now
   const Value p[] = {address, start, failures, locked_until};
   MAMORI_TRY(c.Exec(
       "INSERT INTO auth_address_failures (address, window_start_ms, failures, locked_until_ms) "
-      "VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET window_start_ms = excluded.window_start_ms, "
-      "failures = excluded.failures, locked_until_ms = max(locked_until_ms, excluded.locked_until_ms)",
+      "VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET window_start_ms = "
+      "excluded.window_start_ms, "
+      "failures = excluded.failures, locked_until_ms = max(locked_until_ms, "
+      "excluded.locked_until_ms)",
       p));
   return {};
 }
@@ -243,7 +248,8 @@ Result<LoginStep> IdentityService::Login(const std::string& login, const std::st
   auto locked = [&](int64_t until, const char* reason) -> Error {
     const int s = SecondsUntil(now, until);
     if (retry_after) *retry_after = s;
-    (void)audit_.AppendNow(who, "login_locked", "users/" + login.substr(0, 64), {{"reason", reason}});
+    (void)audit_.AppendNow(who, "login_locked", "users/" + login.substr(0, 64),
+                           {{"reason", reason}});
     return LockedError(s);
   };
   if (address_locked > now) return locked(address_locked, "address");
@@ -251,12 +257,13 @@ Result<LoginStep> IdentityService::Login(const std::string& login, const std::st
 
   const bool has_password = found && !row.password_hash.empty();
   // Unknown logins still cost one hash, so timing does not tell which logins exist.
-  const bool password_ok = VerifyPassword(password, has_password ? row.password_hash : dummy_hash_) &&
-                           has_password;
-  const char* reason = !found ? "unknown_login"
-                       : !has_password ? "no_credentials"
-                       : !password_ok ? "bad_password"
-                       : row.status != "active" ? "inactive" : nullptr;
+  const bool password_ok =
+      VerifyPassword(password, has_password ? row.password_hash : dummy_hash_) && has_password;
+  const char* reason = !found                   ? "unknown_login"
+                       : !has_password          ? "no_credentials"
+                       : !password_ok           ? "bad_password"
+                       : row.status != "active" ? "inactive"
+                                                : nullptr;
   if (reason != nullptr) {
     MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
       MAMORI_TRY(RecordFailure(c, options_, now, found ? row.user_id : 0, address));
@@ -271,12 +278,14 @@ Result<LoginStep> IdentityService::Login(const std::string& login, const std::st
   step.mfa_enrollment_required = !row.enrolled;
   MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
     const Value p[] = {HashToken(step.pending_token), row.user_id, now, now, address};
-    MAMORI_TRY(c.Exec("INSERT INTO auth_sessions (token_hash, user_id, kind, created_ms, "
-                      "last_seen_ms, address) VALUES (?, ?, 'pending', ?, ?, ?)",
-                      p));
+    MAMORI_TRY(
+        c.Exec("INSERT INTO auth_sessions (token_hash, user_id, kind, created_ms, "
+               "last_seen_ms, address) VALUES (?, ?, 'pending', ?, ?, ?)",
+               p));
     // Old pending steps of anyone are no use after their timeout.
-    const Value old[] = {now - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   options_.pending_timeout).count()};
+    const Value old[] = {
+        now -
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.pending_timeout).count()};
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE kind = 'pending' AND created_ms < ?", old));
     return audit_.Append(c, Actor{row.login, address, row.user_id, {}}, "login_password_ok",
                          "users/" + std::to_string(row.user_id), json::object());
@@ -303,16 +312,22 @@ Status IdentityService::ChangePendingPassword(const std::string& pending_token,
   }
   MAMORI_TRY(CheckPasswordPolicy(new_password, row.login));
   if (VerifyPassword(new_password, row.password_hash)) {
-    return Error::Invalid("今までと同じパスワードは使えません。", "must differ from the old password",
-                          {{"new_password", "新しいパスワード", "今までと同じパスワードは使えません。",
-                            "must differ", 0, {}}});
+    return Error::Invalid("今までと同じパスワードは使えません。",
+                          "must differ from the old password",
+                          {{"new_password",
+                            "新しいパスワード",
+                            "今までと同じパスワードは使えません。",
+                            "must differ",
+                            0,
+                            {}}});
   }
   MAMORI_ASSIGN_OR_RETURN(std::string hash, HashPassword(new_password, options_.hash_params));
   return store_.Write([&](Connection& c) -> Status {
     const Value p[] = {hash, FormatIso8601(clock_.Now()), row.user_id};
-    MAMORI_TRY(c.Exec("UPDATE auth_credentials SET password_hash = ?, must_change = 0, "
-                      "updated_at = ? WHERE user_id = ?",
-                      p));
+    MAMORI_TRY(
+        c.Exec("UPDATE auth_credentials SET password_hash = ?, must_change = 0, "
+               "updated_at = ? WHERE user_id = ?",
+               p));
     return audit_.Append(c, Actor{row.login, address, row.user_id, {}}, "password_changed",
                          "users/" + std::to_string(row.user_id), {{"step", "first_login"}});
   });
@@ -340,7 +355,8 @@ Result<Enrollment> IdentityService::BeginEnrollment(const std::string& pending_t
   Enrollment e;
   e.secret_base32 = Base32Encode(secret);
   e.otpauth_uri = OtpauthUri(secret, row.login, "Mamori");
-  MAMORI_ASSIGN_OR_RETURN(e.qr_svg, QrSvg(e.otpauth_uri, "Mamori " + row.login + " の登録用 QR コード"));
+  MAMORI_ASSIGN_OR_RETURN(e.qr_svg,
+                          QrSvg(e.otpauth_uri, "Mamori " + row.login + " の登録用 QR コード"));
   MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
     const Value p[] = {box_.Seal(secret), token_hash};
     MAMORI_TRY(c.Exec("UPDATE auth_sessions SET enroll_secret = ? WHERE token_hash = ?", p));
@@ -397,10 +413,10 @@ Result<NewSession> IdentityService::VerifyMfa(const std::string& pending_token,
       const std::string h = HashRecoveryCode(canonical);
       MAMORI_TRY(store_.Read([&](Connection& c) -> Status {
         const Value p[] = {row.user_id, h};
-        MAMORI_ASSIGN_OR_RETURN(
-            auto rows, c.Query("SELECT 1 FROM auth_recovery_codes WHERE user_id = ? AND "
-                               "code_hash = ? AND used_at IS NULL",
-                               p));
+        MAMORI_ASSIGN_OR_RETURN(auto rows,
+                                c.Query("SELECT 1 FROM auth_recovery_codes WHERE user_id = ? AND "
+                                        "code_hash = ? AND used_at IS NULL",
+                                        p));
         if (!rows.empty()) used_recovery_hash = h;
         return {};
       }));
@@ -428,9 +444,10 @@ Result<NewSession> IdentityService::VerifyMfa(const std::string& pending_token,
     const Value id[] = {row.user_id};
     if (enrolling) {
       const Value p[] = {box_.Seal(secret), step, FormatIso8601(clock_.Now()), row.user_id};
-      MAMORI_TRY(c.Exec("UPDATE auth_credentials SET totp_secret = ?, totp_enrolled = 1, "
-                        "totp_last_step = ?, updated_at = ? WHERE user_id = ?",
-                        p));
+      MAMORI_TRY(
+          c.Exec("UPDATE auth_credentials SET totp_secret = ?, totp_enrolled = 1, "
+                 "totp_last_step = ?, updated_at = ? WHERE user_id = ?",
+                 p));
       MAMORI_TRY(c.Exec("DELETE FROM auth_recovery_codes WHERE user_id = ?", id));
       for (const auto& rc : out.recovery_codes) {
         const Value r[] = {row.user_id, HashRecoveryCode(rc)};
@@ -440,25 +457,29 @@ Result<NewSession> IdentityService::VerifyMfa(const std::string& pending_token,
                                json::object()));
     } else if (!used_recovery_hash.empty()) {
       const Value r[] = {FormatIso8601(clock_.Now()), row.user_id, used_recovery_hash};
-      MAMORI_TRY(c.Exec("UPDATE auth_recovery_codes SET used_at = ? WHERE user_id = ? AND "
-                        "code_hash = ?",
-                        r));
+      MAMORI_TRY(
+          c.Exec("UPDATE auth_recovery_codes SET used_at = ? WHERE user_id = ? AND "
+                 "code_hash = ?",
+                 r));
     } else {
       const Value p[] = {step, row.user_id};
       MAMORI_TRY(c.Exec("UPDATE auth_credentials SET totp_last_step = ? WHERE user_id = ?", p));
     }
-    MAMORI_TRY(c.Exec("UPDATE auth_credentials SET failed_count = 0, next_attempt_ms = 0 "
-                      "WHERE user_id = ?",
-                      id));
+    MAMORI_TRY(
+        c.Exec("UPDATE auth_credentials SET failed_count = 0, next_attempt_ms = 0 "
+               "WHERE user_id = ?",
+               id));
     const Value del[] = {pending_hash};
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE token_hash = ?", del));
     const Value s[] = {HashToken(out.token), row.user_id, now, now, address};
-    MAMORI_TRY(c.Exec("INSERT INTO auth_sessions (token_hash, user_id, kind, created_ms, "
-                      "last_seen_ms, address) VALUES (?, ?, 'session', ?, ?, ?)",
-                      s));
+    MAMORI_TRY(
+        c.Exec("INSERT INTO auth_sessions (token_hash, user_id, kind, created_ms, "
+               "last_seen_ms, address) VALUES (?, ?, 'session', ?, ?, ?)",
+               s));
     return audit_.Append(c, who, "login", "users/" + std::to_string(row.user_id),
-                         {{"method", enrolling ? "totp_enroll"
-                                     : used_recovery_hash.empty() ? "totp" : "recovery_code"}});
+                         {{"method", enrolling                    ? "totp_enroll"
+                                     : used_recovery_hash.empty() ? "totp"
+                                                                  : "recovery_code"}});
   }));
   return out;
 }
@@ -490,20 +511,22 @@ Result<Authenticated> IdentityService::Authenticate(const std::string& session_t
     return {};
   }));
   if (!found) return NotLoggedIn();
-  const int64_t idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout).count();
+  const int64_t idle_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout).count();
   const int64_t abs_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.absolute_timeout).count();
   if (now - last_seen > idle_ms || now - created > abs_ms || status != "active") {
     MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
       const Value p[] = {hash};
       MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE token_hash = ?", p));
-      return audit_.Append(c, Actor{who.actor.id, address, who.actor.user_id, {}}, "session_expired",
-                           "users/" + std::to_string(who.actor.user_id),
-                           {{"reason", status != "active" ? "inactive"
-                                       : now - created > abs_ms ? "absolute" : "idle"}});
+      return audit_.Append(c, Actor{who.actor.id, address, who.actor.user_id, {}},
+                           "session_expired", "users/" + std::to_string(who.actor.user_id),
+                           {{"reason", status != "active"       ? "inactive"
+                                       : now - created > abs_ms ? "absolute"
+                                                                : "idle"}});
     }));
-    return Error::Unauthenticated("セッションの有効期限が切れました。もう一度ログインしてください。",
-                                  "session expired");
+    return Error::Unauthenticated(
+        "セッションの有効期限が切れました。もう一度ログインしてください。", "session expired");
   }
   if (now - last_seen > kLastSeenResolutionMs) {
     MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
@@ -515,7 +538,8 @@ Result<Authenticated> IdentityService::Authenticate(const std::string& session_t
   who.actor.address = address;
   who.session_hash = hash;
   who.csrf_token = CsrfFor(session_token);
-  MAMORI_ASSIGN_OR_RETURN(who.actor.roles, EffectiveRoles(who.actor.user_id, JapanDate(clock_.Now())));
+  MAMORI_ASSIGN_OR_RETURN(who.actor.roles,
+                          EffectiveRoles(who.actor.user_id, JapanDate(clock_.Now())));
   return who;
 }
 
@@ -563,15 +587,20 @@ Status IdentityService::ChangePassword(const Authenticated& who, const std::stri
   }
   if (current == new_password) {
     return Error::Invalid("今までと同じパスワードは使えません。", "must differ",
-                          {{"new_password", "新しいパスワード", "今までと同じパスワードは使えません。",
-                            "must differ", 0, {}}});
+                          {{"new_password",
+                            "新しいパスワード",
+                            "今までと同じパスワードは使えません。",
+                            "must differ",
+                            0,
+                            {}}});
   }
   MAMORI_ASSIGN_OR_RETURN(std::string new_hash, HashPassword(new_password, options_.hash_params));
   return store_.Write([&](Connection& c) -> Status {
     const Value p[] = {new_hash, FormatIso8601(clock_.Now()), who.actor.user_id};
-    MAMORI_TRY(c.Exec("UPDATE auth_credentials SET password_hash = ?, updated_at = ? "
-                      "WHERE user_id = ?",
-                      p));
+    MAMORI_TRY(
+        c.Exec("UPDATE auth_credentials SET password_hash = ?, updated_at = ? "
+               "WHERE user_id = ?",
+               p));
     // Other sessions end; this one goes on.
     const Value s[] = {who.actor.user_id, who.session_hash};
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE user_id = ? AND token_hash != ?", s));
@@ -592,7 +621,8 @@ Result<std::vector<RoleGrant>> IdentityService::EffectiveRoles(int64_t user_id,
                            p));
     if (rows.empty()) return {};
     // Units below each scope unit (a bureau covers its sections and their groups).
-    MAMORI_ASSIGN_OR_RETURN(auto units, c.Query("SELECT id, f_parent FROM r_org_units WHERE archived = 0"));
+    MAMORI_ASSIGN_OR_RETURN(auto units,
+                            c.Query("SELECT id, f_parent FROM r_org_units WHERE archived = 0"));
     std::multimap<int64_t, int64_t> children;
     for (const auto& u : units) {
       if (!store::IsNull(u[1])) children.emplace(AsInt(u[1]), AsInt(u[0]));

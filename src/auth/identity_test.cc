@@ -10,7 +10,8 @@ using testing::AuthFixture;
 class IdentityTest : public AuthFixture {
  protected:
   int64_t UnixSeconds() const {
-    return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch())
+        .count();
   }
   std::string CodeFor(const std::string& base32, int64_t offset_steps = 0) const {
     auto secret = Base32Decode(base32);
@@ -99,7 +100,6 @@ TEST_F(IdentityTest, SessionsExpireWhenIdle) {
   auto idle = identity_->Authenticate(s.token, "127.0.0.1");
   ASSERT_FALSE(idle.ok());
   EXPECT_EQ(idle.error().code, ErrorCode::kUnauthenticated);
-
 }
 TEST_F(IdentityTest, AbsoluteTimeout) {
   const int64_t id = User("ito");
@@ -169,7 +169,8 @@ TEST_F(IdentityTest, ResetEndsSessionsAndForcesReEnrollment) {
 TEST_F(IdentityTest, InactiveUsersCannotLogIn) {
   const int64_t id = User("mori");
   auto otp = identity_->IssueOneTimePassword(cli_, id);
-  ASSERT_TRUE(admin_->Update(cli_, *registry_->ByKey("users"), id, 1, {{"status", "suspended"}}).ok());
+  ASSERT_TRUE(
+      admin_->Update(cli_, *registry_->ByKey("users"), id, 1, {{"status", "suspended"}}).ok());
   auto r = identity_->Login("mori", *otp, "127.0.0.1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "ログイン ID またはパスワードが違います。");
@@ -188,8 +189,9 @@ TEST_F(IdentityTest, PasswordPolicyOnFirstChange) {
   EXPECT_FALSE(identity_->VerifyMfa(step->pending_token, "123456", "", "127.0.0.1").ok());
   // The pending step expires.
   clock_.Advance(std::chrono::minutes(11));
-  EXPECT_EQ(identity_->ChangePendingPassword(step->pending_token, kPassword, "127.0.0.1").error().code,
-            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(
+      identity_->ChangePendingPassword(step->pending_token, kPassword, "127.0.0.1").error().code,
+      ErrorCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include "registers/definition.h"
 
@@ -17,8 +17,8 @@ using registers::RegisterDef;
 
 namespace {
 
-constexpr Action kAllActions[] = {Action::kView,    Action::kCreate,  Action::kUpdate,
-                                  Action::kArchive, Action::kApprove, Action::kExport,
+constexpr Action kAllActions[] = {Action::kView,    Action::kCreate,          Action::kUpdate,
+                                  Action::kArchive, Action::kApprove,         Action::kExport,
                                   Action::kImport,  Action::kViewConfidential};
 
 bool ParseAction(std::string_view s, Action& out) {
@@ -37,9 +37,7 @@ Error Bad(std::string_view name, const toml::source_region& where, const std::st
   return Error::Invalid(at + ja, at + en);
 }
 
-Error Denied() {
-  return Error::Denied("この操作を行う権限がありません。", "permission denied");
-}
+Error Denied() { return Error::Denied("この操作を行う権限がありません。", "permission denied"); }
 
 bool IsConfidential(const RegisterDef& d, const json& rec) {
   if (d.confidential_field.empty() || !rec.contains(d.confidential_field)) return false;
@@ -107,7 +105,8 @@ Result<PermissionTable> PermissionTable::Parse(std::string_view text, std::strin
               }
               Action a;
               if (!ParseAction(word.substr(0, colon), a)) {
-                return Bad(name, list.source(), "不明な操作です: " + word, "unknown action " + word);
+                return Bad(name, list.source(), "不明な操作です: " + word,
+                           "unknown action " + word);
               }
               grants[std::string(res.str())][a] = scoped;
             }
@@ -124,7 +123,8 @@ Result<PermissionTable> PermissionTable::Parse(std::string_view text, std::strin
       t.roles_.push_back(std::move(info));
     }
   }
-  if (t.roles_.empty()) return Error::Invalid(std::string(name) + ": 役割がありません。", "no roles");
+  if (t.roles_.empty())
+    return Error::Invalid(std::string(name) + ": 役割がありません。", "no roles");
   return t;
 }
 

@@ -14,9 +14,9 @@ using testing::AuthFixture;
 TEST(PermissionTable, ParsesTheShippedTable) {
   auto t = PermissionTable::Parse(testing::ReadShipped("catalog/permissions.toml"), "p.toml");
   ASSERT_TRUE(t.ok()) << t.error().message;
-  for (const char* role : {"ciso", "security_general", "security_officer", "security_manager",
-                           "system_manager", "system_staff", "csirt", "audit_lead", "auditor",
-                           "staff", "contractor", "sysadmin"}) {
+  for (const char* role :
+       {"ciso", "security_general", "security_officer", "security_manager", "system_manager",
+        "system_staff", "csirt", "audit_lead", "auditor", "staff", "contractor", "sysadmin"}) {
     EXPECT_NE(t->Role(role), nullptr) << role;
   }
   EXPECT_TRUE(t->Lookup("staff", "org_units", Action::kView).allowed);
@@ -28,10 +28,12 @@ TEST(PermissionTable, ParsesTheShippedTable) {
 }
 
 TEST(PermissionTable, ErrorsNameTheLine) {
-  auto bad = PermissionTable::Parse("[roles.x]\nlabel = \"X\"\ngrants = { a = \"view fly\" }\n", "p.toml");
+  auto bad =
+      PermissionTable::Parse("[roles.x]\nlabel = \"X\"\ngrants = { a = \"view fly\" }\n", "p.toml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("p.toml:3"), std::string::npos) << bad.error().message;
-  auto scope = PermissionTable::Parse("[roles.x]\nlabel = \"X\"\ngrants = { a = \"view:all\" }\n", "p.toml");
+  auto scope =
+      PermissionTable::Parse("[roles.x]\nlabel = \"X\"\ngrants = { a = \"view:all\" }\n", "p.toml");
   EXPECT_FALSE(scope.ok());
   auto unknown = PermissionTable::Parse("[roles.x]\nlabel = \"X\"\ncolour = 1\n", "p.toml");
   EXPECT_FALSE(unknown.ok());

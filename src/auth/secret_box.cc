@@ -46,14 +46,16 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& path) {
   randombytes_buf(key.data(), key.size());
   fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Error::Unavailable("鍵ファイルを作成できません: " + path, "cannot create key file " + path);
+    return Error::Unavailable("鍵ファイルを作成できません: " + path,
+                              "cannot create key file " + path);
   }
   const ssize_t n = ::write(fd, key.data(), key.size());
   const int synced = ::fsync(fd);
   ::close(fd);
   if (n != static_cast<ssize_t>(key.size()) || synced != 0) {
     ::unlink(path.c_str());
-    return Error::Unavailable("鍵ファイルを書き込めません: " + path, "cannot write key file " + path);
+    return Error::Unavailable("鍵ファイルを書き込めません: " + path,
+                              "cannot write key file " + path);
   }
   return FromBytes(key);
 }

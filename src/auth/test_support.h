@@ -34,7 +34,8 @@ class AuthFixture : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto table = PermissionTable::Parse(ReadShipped("catalog/permissions.toml"), "permissions.toml");
+    auto table =
+        PermissionTable::Parse(ReadShipped("catalog/permissions.toml"), "permissions.toml");
     ASSERT_TRUE(table.ok()) << table.error().message;
     table_ = std::make_unique<PermissionTable>(std::move(table).value());
     std::vector<registers::EnumOption> roles;
@@ -52,9 +53,11 @@ class AuthFixture : public ::testing::Test {
     audit_ = std::make_unique<AuditLog>(*store_, clock_);
     IdentityOptions options;
     options.hash_params = {1, 8u << 20};  // fast hashing in tests
-    identity_ = std::make_unique<IdentityService>(*store_, *registry_, *audit_, clock_, box_, options);
+    identity_ =
+        std::make_unique<IdentityService>(*store_, *registry_, *audit_, clock_, box_, options);
     authorizer_ = std::make_unique<RoleAuthorizer>(*table_);
-    admin_ = std::make_unique<registers::RegisterService>(*store_, *registry_, open_, *audit_, clock_);
+    admin_ =
+        std::make_unique<registers::RegisterService>(*store_, *registry_, open_, *audit_, clock_);
   }
   void TearDown() override {
     admin_.reset();

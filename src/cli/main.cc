@@ -121,9 +121,11 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   }
   const std::string permissions_path = catalog_dir + "/permissions.toml";
   MAMORI_ASSIGN_OR_RETURN(std::string permissions_text, ReadFile(permissions_path, 1u << 20));
-  MAMORI_ASSIGN_OR_RETURN(auto table, auth::PermissionTable::Parse(permissions_text, permissions_path));
+  MAMORI_ASSIGN_OR_RETURN(auto table,
+                          auth::PermissionTable::Parse(permissions_text, permissions_path));
   core->permissions = std::make_unique<auth::PermissionTable>(std::move(table));
-  MAMORI_ASSIGN_OR_RETURN(std::string common, ReadFile(catalog_dir + "/common-passwords.txt", 4u << 20));
+  MAMORI_ASSIGN_OR_RETURN(std::string common,
+                          ReadFile(catalog_dir + "/common-passwords.txt", 4u << 20));
   MAMORI_TRY(auth::LoadCommonPasswords(common));
 
   std::vector<registers::EnumOption> role_options;
@@ -168,17 +170,17 @@ Result<std::string> CreateUser(Core& core, const std::string& login, const std::
   const registers::RegisterDef& assignments = *core.registry->ByKey("role_assignments");
   auto& svc = *core.admin_service;
   // Find by the unique login through the generic list (login is searchable and unique).
-  MAMORI_ASSIGN_OR_RETURN(auto found_text,
-                          svc.List(kCliActor, users,
-                                   *registers::ParseListQuery(users, {{"q", login}, {"limit", "500"}})));
+  MAMORI_ASSIGN_OR_RETURN(auto found_text, svc.List(kCliActor, users,
+                                                    *registers::ParseListQuery(
+                                                        users, {{"q", login}, {"limit", "500"}})));
   int64_t user_id = 0;
   for (const auto& u : nlohmann::json::parse(found_text)["items"]) {
     if (u["login"] == login) user_id = u["id"].get<int64_t>();
   }
   if (user_id == 0) {
-    MAMORI_ASSIGN_OR_RETURN(auto created,
-                            svc.Create(kCliActor, users,
-                                       {{"login", login}, {"name", name.empty() ? login : name}}));
+    MAMORI_ASSIGN_OR_RETURN(
+        auto created,
+        svc.Create(kCliActor, users, {{"login", login}, {"name", name.empty() ? login : name}}));
     user_id = created["id"].get<int64_t>();
   }
   const std::string today = JapanDate(core.clock.Now());
@@ -246,7 +248,8 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
 int main(int argc, char** argv) {
   using namespace mamori;
   using namespace mamori::cli;
-  CLI::App app{"Mamori (守り): 情報セキュリティ管理システム / information security management system"};
+  CLI::App app{
+      "Mamori (守り): 情報セキュリティ管理システム / information security management system"};
   app.require_subcommand(1);
 
   std::string config_path = "mamori.toml", db, listen, web, catalog_dir = "catalog";
@@ -266,23 +269,28 @@ int main(int argc, char** argv) {
   bool dry_run = false;
   auto with_db = [&](CLI::App* cmd) {
     cmd->add_option("--db", db, "データベース / database")->required();
-    cmd->add_option("--catalog", catalog_dir, "カタログのフォルダ / catalog folder (default catalog)");
+    cmd->add_option("--catalog", catalog_dir,
+                    "カタログのフォルダ / catalog folder (default catalog)");
   };
-  auto* imp = admin->add_subcommand("import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
+  auto* imp = admin->add_subcommand(
+      "import", "台帳を取り込みます (全件成功か全件中止) / import a register file");
   imp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
   with_db(imp);
   imp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  imp->add_option("--mode", mode, "insert または upsert")->check(CLI::IsMember({"insert", "upsert"}));
+  imp->add_option("--mode", mode, "insert または upsert")
+      ->check(CLI::IsMember({"insert", "upsert"}));
   imp->add_flag("--dry-run", dry_run, "検証のみ / validate only");
   auto* exp = admin->add_subcommand("export", "台帳を書き出します / export a register");
   exp->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
   with_db(exp);
   exp->add_option("--register", register_key, "台帳 / register key (default org_units)");
-  auto* check = admin->add_subcommand("check-db", "データベースの整合性を検査します / PRAGMA integrity_check");
+  auto* check = admin->add_subcommand("check-db",
+                                      "データベースの整合性を検査します / PRAGMA integrity_check");
   with_db(check);
-  auto* create_user = admin->add_subcommand(
-      "create-user",
-      "利用者を作成し(既存なら再設定し)、一時パスワードを最終行に表示します / create a user and print a one-time password");
+  auto* create_user =
+      admin->add_subcommand("create-user",
+                            "利用者を作成し(既存なら再設定し)、一時パスワードを最終行に表示します "
+                            "/ create a user and print a one-time password");
   with_db(create_user);
   create_user->add_option("--login", login, "ログイン ID / login id")->required();
   create_user->add_option("--role", role, "役割 / role key (e.g. sysadmin)")->required();
@@ -351,23 +359,25 @@ int main(int argc, char** argv) {
     }
     if (!otp.ok()) return Report(otp.error(), ExitCodeFor(otp.error()));
     std::printf("ログイン ID / login: %s\n", login.c_str());
-    std::printf("一時パスワード(初回ログインで変更し、多要素認証を登録します) / one-time password:\n");
+    std::printf(
+        "一時パスワード(初回ログインで変更し、多要素認証を登録します) / one-time password:\n");
     std::printf("%s\n", otp->c_str());
     return 0;
   }
   const registers::RegisterDef* def = core.registry->ByKey(register_key);
   if (def == nullptr) {
-    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"), kExitUsage);
+    return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"),
+                  kExitUsage);
   }
   auto format = FormatOf(file);
   if (!format.ok()) return Report(format.error(), kExitUsage);
   if (imp->parsed()) {
     auto bytes = ReadFile(file, 64u << 20);
     if (!bytes.ok()) return Report(bytes.error(), kExitInputErrors);
-    auto r = core.admin_service->Import(kCliActor, *def, *bytes, *format,
-                                        mode == "upsert" ? registers::ImportMode::kUpsert
-                                                         : registers::ImportMode::kInsert,
-                                        dry_run);
+    auto r = core.admin_service->Import(
+        kCliActor, *def, *bytes, *format,
+        mode == "upsert" ? registers::ImportMode::kUpsert : registers::ImportMode::kInsert,
+        dry_run);
     if (!r.ok()) return Report(r.error(), ExitCodeFor(r.error()));
     std::printf("%s: 新規 %lld 件、更新 %lld 件、変更なし %lld 件\n",
                 dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
@@ -381,7 +391,8 @@ int main(int argc, char** argv) {
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f.write(out->bytes.data(), static_cast<std::streamsize>(out->bytes.size()));
     if (!f) {
-      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"), kExitUnavailable);
+      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"),
+                    kExitUnavailable);
     }
     std::printf("書き出しました: %s\n", file.c_str());
     return 0;

@@ -8,8 +8,9 @@ namespace mamori::policy {
 Status CheckNotOwnRequest(int64_t approver_user_id, int64_t requester_user_id,
                           std::string_view what_ja) {
   if (approver_user_id != 0 && approver_user_id == requester_user_id) {
-    return Error::Denied("自分が申請した" + std::string(what_ja) + "を自分で承認することはできません(兼務の禁止)。",
-                         "nobody approves their own request");
+    return Error::Denied(
+        "自分が申請した" + std::string(what_ja) + "を自分で承認することはできません(兼務の禁止)。",
+        "nobody approves their own request");
   }
   return {};
 }

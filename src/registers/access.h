@@ -41,7 +41,7 @@ struct RoleGrant {
   std::string role;        // e.g. "security_manager"
   std::string scope_kind;  // "body", "bureau", "section", "system"
   std::vector<int64_t> units;
-  std::string system;      // for scope "system"
+  std::string system;  // for scope "system"
 };
 
 // Who is acting, as established by the server from the session (never from the request body).
@@ -54,8 +54,8 @@ struct Actor {
 
 // Which rows of a register an actor may see in lists and exports.
 struct RowFilter {
-  bool all_units = true;          // false: only records whose org field is in `units`
-  std::vector<int64_t> units;     // sorted
+  bool all_units = true;       // false: only records whose org field is in `units`
+  std::vector<int64_t> units;  // sorted
   bool hide_confidential = false;
   // A stable text for cache keys: equal filters give equal keys.
   std::string Key() const;

@@ -24,14 +24,22 @@ Status Bad(const RegisterDef& def, const std::string& what) {
 
 const char* ActionName(Action a) {
   switch (a) {
-    case Action::kView: return "view";
-    case Action::kCreate: return "create";
-    case Action::kUpdate: return "update";
-    case Action::kArchive: return "archive";
-    case Action::kApprove: return "approve";
-    case Action::kExport: return "export";
-    case Action::kImport: return "import";
-    case Action::kViewConfidential: return "view_confidential";
+    case Action::kView:
+      return "view";
+    case Action::kCreate:
+      return "create";
+    case Action::kUpdate:
+      return "update";
+    case Action::kArchive:
+      return "archive";
+    case Action::kApprove:
+      return "approve";
+    case Action::kExport:
+      return "export";
+    case Action::kImport:
+      return "import";
+    case Action::kViewConfidential:
+      return "view_confidential";
   }
   return "view";
 }

@@ -58,7 +58,8 @@ void CheckHierarchy(const json& rec, RuleContext& ctx, std::vector<FieldError>& 
   auto p = ctx.Lookup("org_units", parent.get<int64_t>());
   if (!p) return;  // a missing reference is reported by the field check
   if ((*p)["kind"] != want) {
-    add("parent", "上位組織", std::string("上位組織には") + KindLabel(want) + "を指定してください。",
+    add("parent", "上位組織",
+        std::string("上位組織には") + KindLabel(want) + "を指定してください。",
         "parent must be a " + want);
   }
 }

@@ -21,13 +21,16 @@ std::string Text(const json& rec, const char* field) {
 void CheckLogin(const json& rec, RuleContext&, std::vector<FieldError>& errors) {
   const std::string login = Text(rec, "login");
   const bool ok = !login.empty() && std::all_of(login.begin(), login.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
   if (!login.empty() && !ok) {
-    errors.push_back({"login", "ログイン ID",
+    errors.push_back({"login",
+                      "ログイン ID",
                       "半角英数字と . _ - だけで入力してください。",
-                      "letters, digits, '.', '_' and '-' only", 0, {}});
+                      "letters, digits, '.', '_' and '-' only",
+                      0,
+                      {}});
   }
 }
 

@@ -126,7 +126,6 @@ std::optional<FieldError> CheckInteger(const FieldDef& f, int64_t v, json& out) 
 // Full-width digits and signs to ASCII, for numbers typed in Japanese input mode.
 std::string AsciiDigits(std::string_view s) { return NormalizeForSearch(s); }
 
-
 }  // namespace
 
 std::optional<FieldError> CoerceApiValue(const FieldDef& f, const json& in, json& out) {

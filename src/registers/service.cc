@@ -130,8 +130,8 @@ std::string EscapeLike(std::string_view s) {
 }
 
 // WHERE clause and parameters for a list query.
-void BuildWhere(const RegisterDef& d, const ListQuery& q, const RowFilter& rows,
-                std::string& where, std::vector<Value>& params) {
+void BuildWhere(const RegisterDef& d, const ListQuery& q, const RowFilter& rows, std::string& where,
+                std::vector<Value>& params) {
   std::vector<std::string> conds;
   if (!rows.all_units && !d.org_field.empty()) {
     std::string in = "t.f_" + d.org_field + " IN (";
@@ -142,8 +142,8 @@ void BuildWhere(const RegisterDef& d, const ListQuery& q, const RowFilter& rows,
     conds.push_back(rows.units.empty() ? "0" : in + ")");
   }
   if (rows.hide_confidential && !d.confidential_field.empty()) {
-    std::string in = "t.f_" + d.confidential_field + " IS NULL OR t.f_" + d.confidential_field +
-                     " NOT IN (";
+    std::string in =
+        "t.f_" + d.confidential_field + " IS NULL OR t.f_" + d.confidential_field + " NOT IN (";
     for (size_t i = 0; i < d.confidential_values.size(); ++i) {
       in += i ? ", ?" : "?";
       params.emplace_back(d.confidential_values[i]);
@@ -318,10 +318,11 @@ Status CheckNotReferenced(Connection& c, const Registry& reg, const RegisterDef&
                                                  params));
       const int64_t n = AsInt(rows.at(0).at(0));
       if (n > 0) {
-        return Error::Conflict("この記録を参照している有効な記録があるため、アーカイブできません(「" +
-                                   other.label.ja + "」の「" + f.label.ja + "」で " +
-                                   std::to_string(n) + " 件)。先にそれらを変更してください。",
-                               std::to_string(n) + " active " + other.key + " records reference it");
+        return Error::Conflict(
+            "この記録を参照している有効な記録があるため、アーカイブできません(「" + other.label.ja +
+                "」の「" + f.label.ja + "」で " + std::to_string(n) +
+                " 件)。先にそれらを変更してください。",
+            std::to_string(n) + " active " + other.key + " records reference it");
       }
     }
   }
@@ -492,8 +493,7 @@ class RegisterService::ListCache {
 };
 
 RegisterService::RegisterService(store::Store& store, const Registry& registry,
-                                 const Authorizer& authorizer, AuditSink& audit,
-                                 const Clock& clock)
+                                 const Authorizer& authorizer, AuditSink& audit, const Clock& clock)
     : store_(store),
       audit_(audit),
       cache_(std::make_shared<ListCache>()),
@@ -793,8 +793,8 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
         {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor, now,
                              changes));
-    MAMORI_TRY(audit_.Append(c, actor, archived ? "archive" : "restore", Target(def, id),
-                             json::object()));
+    MAMORI_TRY(
+        audit_.Append(c, actor, archived ? "archive" : "restore", Target(def, id), json::object()));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
     return {};
@@ -880,10 +880,7 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
                     def.key + "-" + stamp + ".xlsx"};
 }
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 Result<ImportSummary> RegisterService::Import(const Actor& actor, const RegisterDef& def,
                                               std::string_view bytes, FileFormat format,
@@ -916,7 +913,9 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
     if (h.empty()) continue;
     const FieldDef* match = nullptr;
     for (const auto& f : def.fields) {
-      if (h == f.label.ja || internal::ToLowerAscii(h) == internal::ToLowerAscii(f.label.en) || h == f.name) match = &f;
+      if (h == f.label.ja || internal::ToLowerAscii(h) == internal::ToLowerAscii(f.label.en) ||
+          h == f.name)
+        match = &f;
     }
     if (match == nullptr) {
       file_error(header_row, h, nullptr, "不明な列です: 「" + h + "」", "unknown column: " + h);
@@ -973,11 +972,11 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
               // References in files name the target's key (e.g. 組織コード), not its id.
               const RegisterDef* target = registry_.ByKey(f->ref);
               const Value params[] = {v.get<std::string>()};
-              MAMORI_ASSIGN_OR_RETURN(auto rows,
-                                      c.Query("SELECT id FROM " + Table(*target) + " WHERE " +
-                                                  Col(*target->Field(target->key_field)) +
-                                                  " = ? AND archived = 0",
-                                              params));
+              MAMORI_ASSIGN_OR_RETURN(
+                  auto rows,
+                  c.Query("SELECT id FROM " + Table(*target) + " WHERE " +
+                              Col(*target->Field(target->key_field)) + " = ? AND archived = 0",
+                          params));
               if (rows.empty()) {
                 file_error(row_no, header[i], f,
                            "「" + v.get<std::string>() + "」は「" + target->label.ja +
@@ -1031,9 +1030,9 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             continue;
           }
           // Row by row, the actor must be allowed this change on this record (scoped roles).
-          if (Status allowed = authorizer_.Check(actor, def,
-                                                 existing ? Action::kUpdate : Action::kCreate,
-                                                 existing ? &*existing : &candidate);
+          if (Status allowed =
+                  authorizer_.Check(actor, def, existing ? Action::kUpdate : Action::kCreate,
+                                    existing ? &*existing : &candidate);
               !allowed.ok()) {
             file_error(row_no, "", nullptr, allowed.error().message, allowed.error().message_en);
             continue;

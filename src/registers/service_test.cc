@@ -15,7 +15,8 @@ namespace {
 using nlohmann::json;
 
 std::vector<EnumOption> TestRoles() {
-  return {{"staff", {"一般職員", "Staff"}}, {"sysadmin", {"システム管理者", "System administrator"}}};
+  return {{"staff", {"一般職員", "Staff"}},
+          {"sysadmin", {"システム管理者", "System administrator"}}};
 }
 
 // Records what the service hands to the audit trail (the hash chain is tested in auth/).
@@ -159,10 +160,10 @@ TEST_F(ServiceTest, UpdateUsesOptimisticConcurrencyAndKeepsHistory) {
   EXPECT_EQ(items[3]["action"], "create");
   EXPECT_EQ(items[3]["actor"], "tester");
   const std::string target = "org_units/" + std::to_string(id);
-  EXPECT_EQ(audit_.entries, (std::vector<std::string>{
-                                "tester create org_units/" + std::to_string(bureau_),
-                                "tester create " + target, "tester update " + target,
-                                "tester archive " + target, "tester restore " + target}));
+  EXPECT_EQ(audit_.entries,
+            (std::vector<std::string>{"tester create org_units/" + std::to_string(bureau_),
+                                      "tester create " + target, "tester update " + target,
+                                      "tester archive " + target, "tester restore " + target}));
 }
 
 TEST_F(ServiceTest, ReferencedRecordsCannotBeArchivedAndKindsStayConsistent) {
@@ -172,7 +173,8 @@ TEST_F(ServiceTest, ReferencedRecordsCannotBeArchivedAndKindsStayConsistent) {
   ASSERT_FALSE(archived.ok());
   EXPECT_EQ(archived.error().code, ErrorCode::kConflict);
   // A bureau with a section below cannot become a group under that section (a cycle).
-  auto cycle = service_->Update(actor_, *def_, bureau_, 1, {{"kind", "group"}, {"parent", s["id"]}});
+  auto cycle =
+      service_->Update(actor_, *def_, bureau_, 1, {{"kind", "group"}, {"parent", s["id"]}});
   ASSERT_FALSE(cycle.ok());
   EXPECT_EQ(cycle.error().fields.at(0).field, "kind");
   // Once the section is archived, the bureau can be archived too.

@@ -209,7 +209,7 @@ void Session<Stream>::ReadHeader() {
   // between requests on a connection that has served one.
   const bool waiting_between_requests = requests_served_ > 0 && buffer_.size() == 0;
   Lowest().expires_after(waiting_between_requests ? shared_.options.keep_alive_timeout
-                                                 : shared_.options.request_timeout);
+                                                  : shared_.options.request_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -349,7 +349,7 @@ void Session<Stream>::Reply(api::HttpResponse r, bool keep_alive) {
   }
   res_ = res;
   Lowest().expires_after(shared_.options.request_timeout +
-                        kWriteTimePer64KiB * static_cast<int64_t>(res_->body().size() >> 16));
+                         kWriteTimePer64KiB * static_cast<int64_t>(res_->body().size() >> 16));
   http::async_write(stream_, *res_,
                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                       self->OnWrite(keep_alive, ec);
@@ -404,8 +404,8 @@ class BeastServer final : public Server {
     }
     tls_.emplace(ssl::context::tls_server);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
     beast::error_code ec;
     tls_->use_certificate_chain_file(options_.tls_cert, ec);
     if (ec) {
@@ -510,7 +510,7 @@ class BeastServer final : public Server {
         saturated_ = false;
         if (tls_) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(shared_, std::move(s),
-                                                                           *tls_)
+                                                                          *tls_)
               ->Start();
         } else {
           std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(s))->Start();
@@ -583,8 +583,8 @@ class BeastServer final : public Server {
   std::optional<tcp::acceptor> acceptor_;      // on ios_[0]
   std::optional<net::signal_set> signals_;     // on ios_[0]
   std::optional<net::steady_timer> deadline_;  // on ios_[0]
-  std::optional<ssl::context> tls_;  // set when serving HTTPS
-  size_t next_ = 0;         // round-robin over ios_; only touched on ios_[0]
+  std::optional<ssl::context> tls_;            // set when serving HTTPS
+  size_t next_ = 0;                            // round-robin over ios_; only touched on ios_[0]
   bool saturated_ = false;  // at max_connections (logged once per episode); only on ios_[0]
   uint16_t port_ = 0;
 };

@@ -48,9 +48,9 @@ struct ServerOptions {
   double rate_limit_burst = 200;
   std::chrono::seconds shutdown_grace{10};
   bool access_log = true;
-  bool handle_signals = true;  // install SIGINT/SIGTERM handlers
-  std::string tls_cert;        // PEM certificate chain; with tls_key, serve HTTPS (TLS 1.2+)
-  std::string tls_key;         // PEM private key
+  bool handle_signals = true;     // install SIGINT/SIGTERM handlers
+  std::string tls_cert;           // PEM certificate chain; with tls_key, serve HTTPS (TLS 1.2+)
+  std::string tls_key;            // PEM private key
   bool allow_plain_http = false;  // plain HTTP beyond loopback only when this is set
 };
 

@@ -6,6 +6,10 @@
 
 #include "store/store.h"
 
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
 namespace mamori::store {
 
 int64_t AsInt(const Value& v) {
@@ -35,15 +39,23 @@ Error SqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string msg =
       std::string(what) + ": " + sqlite3_errmsg(db) + " (" + std::to_string(rc) + ")";
   const int primary = rc & 0xFF;
+  // SQLite's own text names tables and columns: it goes to the log, not to clients.
+  if (primary != SQLITE_CONSTRAINT) {
+    log::Warn("sqlite_error",
+              "\"detail\":" + nlohmann::json(msg).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace));
+  }
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     return Error::Unavailable(
-        "データベースが混み合っています。しばらくしてから再度お試しください。", msg);
+        "データベースが混み合っています。しばらくしてから再度お試しください。", "database busy");
   }
   if (primary == SQLITE_CONSTRAINT) {
-    return Error::Conflict("データの制約に違反しています(重複または参照先の不整合)。", msg);
+    return Error::Conflict("データの制約に違反しています(重複または参照先の不整合)。",
+                           "constraint violation");
   }
   if (primary == SQLITE_FULL || primary == SQLITE_IOERR) {
-    return Error::Unavailable("データベースに書き込めません(ディスクを確認してください)。", msg);
+    return Error::Unavailable("データベースに書き込めません(ディスクを確認してください)。",
+                              "database write failed");
   }
   return Error::Internal(msg);
 }
