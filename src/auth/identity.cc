@@ -125,53 +125,51 @@ Result<std::string> IdentityService::IssueOneTimePassword(const Actor& actor, in
 
 namespace {
 
-// Loads a user's credential state by login (for Login) or by pending token (for the later
-// steps); false when there is no such user or pending step.
-Result<bool> LoadByLogin(Connection& c, const std::string& login, PendingRow& row) {
-  const Value p[] = {login};
-  MAMORI_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT u.id, u.f_login, u.f_status, c.must_change, c.totp_enrolled, "
-                         "c.password_hash, c.totp_secret, c.totp_last_step, c.next_attempt_ms "
-                         "FROM r_users u LEFT JOIN auth_credentials c ON c.user_id = u.id "
-                         "WHERE u.f_login = ? AND u.archived = 0",
-                         p));
-  if (rows.empty()) return false;
-  const auto& r = rows[0];
+// The credential state of a user: the columns both loaders read, in this order.
+constexpr const char* kStateColumns =
+    "u.id, u.f_login, u.f_status, c.must_change, c.totp_enrolled, c.password_hash, "
+    "c.totp_secret, c.totp_last_step, c.next_attempt_ms";
+
+void FillState(const store::Row& r, PendingRow& row) {
   row.user_id = AsInt(r[0]);
   row.login = AsText(r[1]);
   row.status = AsText(r[2]);
-  row.must_change = store::IsNull(r[3]) || AsInt(r[3]) != 0;
+  row.must_change = store::IsNull(r[3]) || AsInt(r[3]) != 0;  // no credentials yet: must set
   row.enrolled = AsInt(r[4]) != 0;
   row.password_hash = AsText(r[5]);
   row.totp_secret = AsText(r[6]);
   row.last_step = AsInt(r[7]);
   row.next_attempt_ms = AsInt(r[8]);
+}
+
+// Loads a user's credential state by login (for Login); false when there is no such user.
+Result<bool> LoadByLogin(Connection& c, const std::string& login, PendingRow& row) {
+  const Value p[] = {login};
+  MAMORI_ASSIGN_OR_RETURN(
+      auto rows, c.Query(std::string("SELECT ") + kStateColumns +
+                             " FROM r_users u LEFT JOIN auth_credentials c ON c.user_id = u.id "
+                             "WHERE u.f_login = ? AND u.archived = 0",
+                         p));
+  if (rows.empty()) return false;
+  FillState(rows[0], row);
   return true;
 }
 
+// Loads it by pending login step (for the steps after the password); false when the step is
+// unknown, expired, or the user is no longer active.
 Result<bool> LoadByPending(Connection& c, const std::string& token_hash, int64_t min_created_ms,
                            PendingRow& row) {
   const Value p[] = {token_hash, min_created_ms};
   MAMORI_ASSIGN_OR_RETURN(
-      auto rows, c.Query("SELECT u.id, u.f_login, u.f_status, c.must_change, c.totp_enrolled, "
-                         "c.password_hash, c.totp_secret, c.totp_last_step, c.next_attempt_ms, "
-                         "s.enroll_secret FROM auth_sessions s JOIN r_users u ON u.id = s.user_id "
-                         "JOIN auth_credentials c ON c.user_id = u.id "
-                         "WHERE s.token_hash = ? AND s.kind = 'pending' AND s.created_ms >= ? "
-                         "AND u.archived = 0",
+      auto rows, c.Query(std::string("SELECT ") + kStateColumns +
+                             ", s.enroll_secret FROM auth_sessions s JOIN r_users u ON "
+                             "u.id = s.user_id JOIN auth_credentials c ON c.user_id = u.id "
+                             "WHERE s.token_hash = ? AND s.kind = 'pending' AND "
+                             "s.created_ms >= ? AND u.archived = 0",
                          p));
   if (rows.empty()) return false;
-  const auto& r = rows[0];
-  row.user_id = AsInt(r[0]);
-  row.login = AsText(r[1]);
-  row.status = AsText(r[2]);
-  row.must_change = AsInt(r[3]) != 0;
-  row.enrolled = AsInt(r[4]) != 0;
-  row.password_hash = AsText(r[5]);
-  row.totp_secret = AsText(r[6]);
-  row.last_step = AsInt(r[7]);
-  row.next_attempt_ms = AsInt(r[8]);
-  row.enroll_secret = AsText(r[9]);
+  FillState(rows[0], row);
+  row.enroll_secret = AsText(rows[0][9]);
   return row.status == "active";
 }
 
