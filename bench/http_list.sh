@@ -36,9 +36,11 @@ TOML
   >/dev/null 2>"$work/mamori-access.log" &
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$mport/healthz" >/dev/null && break; sleep 0.1; done
 
+# Every API request needs a session: log in once (first login with MFA, as a person would).
+cookie=$(MAMORI_BIN="$PWD/$bin" MAMORI_ROOT="$PWD" node bench/login.mjs "http://127.0.0.1:$mport" "$work/bench.db" bench staff)
 path="/api/v1/organization/units?limit=50"
 mkdir -p "$work/www/api/v1/organization"
-curl -fs "http://127.0.0.1:$mport$path" > "$work/www/api/v1/organization/units"
+curl -fs -H "Cookie: $cookie" "http://127.0.0.1:$mport$path" > "$work/www/api/v1/organization/units"
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 2;
 pid $work/nginx.pid;
@@ -58,8 +60,8 @@ nginx -c "$work/nginx.conf" -p "$work"
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$nport$path" >/dev/null && break; sleep 0.1; done
 bytes=$(wc -c < "$work/www/api/v1/organization/units")
 
-run() {  # name url -> requests/sec
-  wrk -t1 -c"$conns" -d"${secs}s" --latency "$2" > "$work/$1.wrk"
+run() {  # name url [header] -> requests/sec
+  wrk -t1 -c"$conns" -d"${secs}s" --latency ${3:+-H "$3"} "$2" > "$work/$1.wrk"
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.wrk")
   p50=$(awk '$1=="50%" {print $2}' "$work/$1.wrk")
@@ -71,7 +73,7 @@ echo "GET $path ($bytes bytes), 10,000 units, wrk -t1 -c$conns -d${secs}s, $(npr
 echo "| server | requests/s | p50 | p99 |" >&2
 echo "|---|---|---|---|" >&2
 n=$(run "nginx (static file)" "http://127.0.0.1:$nport$path")
-m=$(run "mamori" "http://127.0.0.1:$mport$path")
+m=$(run "mamori" "http://127.0.0.1:$mport$path" "Cookie: $cookie")
 cat > "$work/offsets.lua" <<'LUA'
 counter = 0
 request = function()
@@ -79,6 +81,6 @@ request = function()
   return wrk.format("GET", "/api/v1/organization/units?limit=50&offset=" .. (counter % 9950))
 end
 LUA
-wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/offsets.lua" "http://127.0.0.1:$mport/" > "$work/miss.wrk"
+wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Cookie: $cookie" -s "$work/offsets.lua" "http://127.0.0.1:$mport/" > "$work/miss.wrk"
 echo "| mamori, every request a new page (no cache hits) | $(awk '/Requests\/sec/ {print $2}' "$work/miss.wrk") | $(awk '$1=="50%" {print $2}' "$work/miss.wrk") | $(awk '$1=="99%" {print $2}' "$work/miss.wrk") |" >&2
 awk -v m="$m" -v n="$n" 'BEGIN { printf "mamori / nginx = %.1f%%\n", 100*m/n }' >&2

@@ -359,7 +359,9 @@ HttpResponse Api::HandleAudit(const HttpRequest& req, const auth::Authenticated&
   }
   auth::AuditQuery q;
   std::vector<FieldError> errors;
-  for (const auto& [k, v] : req.query) {
+  for (const auto& param : req.query) {
+    const std::string& k = param.first;
+    const std::string& v = param.second;
     auto as_int = [&](int64_t lo, int64_t hi, int64_t& out) {
       const auto n = ParseId(v);
       if (v == "0" && lo == 0) {

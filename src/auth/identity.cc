@@ -618,25 +618,18 @@ Result<std::vector<RoleGrant>> IdentityService::EffectiveRoles(int64_t user_id,
                            "f_valid_from <= ? AND (f_valid_to IS NULL OR f_valid_to >= ?)",
                            p));
     if (rows.empty()) return {};
-    // Units below each scope unit (a bureau covers its sections and their groups).
-    MAMORI_ASSIGN_OR_RETURN(auto units,
-                            c.Query("SELECT id, f_parent FROM r_org_units WHERE archived = 0"));
-    std::multimap<int64_t, int64_t> children;
-    for (const auto& u : units) {
-      if (!store::IsNull(u[1])) children.emplace(AsInt(u[1]), AsInt(u[0]));
-    }
     for (const auto& r : rows) {
       RoleGrant g{AsText(r[0]), AsText(r[1]), {}, AsText(r[3])};
       if (!store::IsNull(r[2]) && (g.scope_kind == "bureau" || g.scope_kind == "section")) {
-        std::vector<int64_t> todo = {AsInt(r[2])};
-        while (!todo.empty() && g.units.size() < 100'000) {
-          const int64_t u = todo.back();
-          todo.pop_back();
-          g.units.push_back(u);
-          auto [b, e] = children.equal_range(u);
-          for (auto it = b; it != e; ++it) todo.push_back(it->second);
-        }
-        std::sort(g.units.begin(), g.units.end());
+        // The scope unit and every active unit below it (a bureau covers its sections and
+        // their groups), through the (archived, parent) index.
+        const Value unit[] = {AsInt(r[2])};
+        MAMORI_ASSIGN_OR_RETURN(
+            auto below, c.Query("WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT o.id FROM "
+                                "r_org_units o JOIN sub ON o.f_parent = sub.id WHERE "
+                                "o.archived = 0) SELECT id FROM sub ORDER BY id",
+                                unit, 100'000));
+        for (const auto& b : below) g.units.push_back(AsInt(b[0]));
       }
       out.push_back(std::move(g));
     }

@@ -1,0 +1,743 @@
+#include "netsep/iptables.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/text.h"
+
+namespace mamori::netsep {
+namespace {
+
+template <class... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
+// `s` with every byte that is not part of valid UTF-8, and every control character, replaced by
+// '?': messages quote the input, and must stay valid text (JSON, logs).
+std::string Printable(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t start = i;
+    char32_t cp = 0;
+    if (DecodeUtf8(s, i, cp) && cp >= 0x20 && cp != 0x7f) {
+      out.append(s.substr(start, i - start));
+    } else {
+      out.push_back('?');
+      i = start + 1;
+    }
+  }
+  return out;
+}
+
+constexpr size_t kMaxTokensPerLine = 1024;
+constexpr size_t kMaxListItems = 1024;
+
+// The built-in chains of each table.
+struct TableSpec {
+  std::string_view name;
+  std::vector<std::string_view> builtins;
+};
+const std::array<TableSpec, 5> kTables = {{
+    {"raw", {"PREROUTING", "OUTPUT"}},
+    {"mangle", {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}},
+    {"nat", {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}},
+    {"filter", {"INPUT", "FORWARD", "OUTPUT"}},
+    {"security", {"INPUT", "FORWARD", "OUTPUT"}},
+}};
+
+// The path of a forwarded packet through the tables (priorities as nftables names them).
+const std::array<BaseChain, 8> kForwardPath = {{
+    {Hook::kPrerouting, -300, ChainType::kFilter, "raw", "PREROUTING"},
+    {Hook::kPrerouting, -150, ChainType::kFilter, "mangle", "PREROUTING"},
+    {Hook::kPrerouting, -100, ChainType::kNat, "nat", "PREROUTING"},
+    {Hook::kForward, -150, ChainType::kFilter, "mangle", "FORWARD"},
+    {Hook::kForward, 0, ChainType::kFilter, "filter", "FORWARD"},
+    {Hook::kForward, 50, ChainType::kFilter, "security", "FORWARD"},
+    {Hook::kPostrouting, -150, ChainType::kFilter, "mangle", "POSTROUTING"},
+    {Hook::kPostrouting, 100, ChainType::kNat, "nat", "POSTROUTING"},
+}};
+
+// Targets that neither end traversal nor change what is forwarded.
+constexpr std::array<std::string_view, 6> kHarmlessTargets = {"LOG",    "NFLOG",    "ULOG",
+                                                              "TCPMSS", "CLASSIFY", "AUDIT"};
+
+// Modules whose options this parser reads.
+constexpr std::array<std::string_view, 10> kKnownModules = {
+    "tcp", "udp", "icmp", "multiport", "conntrack", "state", "iprange", "comment", "limit", "set"};
+
+std::optional<uint64_t> Number(std::string_view s, uint64_t max) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size() || value > max) return std::nullopt;
+  return value;
+}
+
+// "22", "1024:65535", ":1023", "1024:" (and '-' for NAT port ranges).
+std::optional<ValueTerm> PortRange(std::string_view s, char separator) {
+  const size_t sep = s.find(separator);
+  if (sep == std::string_view::npos) {
+    std::optional<uint64_t> port = Number(s, 65535);
+    if (!port) return std::nullopt;
+    return ValueTerm::Range(*port, *port);
+  }
+  const std::string_view a = s.substr(0, sep);
+  const std::string_view b = s.substr(sep + 1);
+  std::optional<uint64_t> lo = a.empty() ? std::optional<uint64_t>(0) : Number(a, 65535);
+  std::optional<uint64_t> hi = b.empty() ? std::optional<uint64_t>(65535) : Number(b, 65535);
+  if (!lo || !hi || *lo > *hi) return std::nullopt;
+  return ValueTerm::Range(*lo, *hi);
+}
+
+std::vector<std::string_view> SplitComma(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (true) {
+    const size_t comma = s.find(',');
+    out.push_back(s.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    s = s.substr(comma + 1);
+  }
+  return out;
+}
+
+// "10.0.0.0/8", "10.0.0.1", "10.0.0.0/255.255.0.0" (non-contiguous masks are legal).
+std::optional<ValueTerm> AddressTerm(std::string_view s) {
+  const size_t slash = s.find('/');
+  if (slash != std::string_view::npos && s.substr(slash + 1).find('.') != std::string_view::npos) {
+    std::optional<uint32_t> address = ParseIpv4(s.substr(0, slash));
+    std::optional<uint32_t> mask = ParseIpv4(s.substr(slash + 1));
+    if (!address || !mask) return std::nullopt;
+    return ValueTerm::Masked(*address & *mask, *mask);
+  }
+  std::optional<Prefix> prefix = ParsePrefix(s, HostBits::kClear);
+  if (!prefix) return std::nullopt;
+  return ValueTerm::Masked(prefix->address, prefix->Mask());
+}
+
+// "10.0.0.1-10.0.0.9" (or one address).
+std::optional<ValueTerm> AddressRange(std::string_view s) {
+  const size_t dash = s.find('-');
+  std::optional<uint32_t> lo = ParseIpv4(s.substr(0, dash));
+  std::optional<uint32_t> hi = dash == std::string_view::npos ? lo : ParseIpv4(s.substr(dash + 1));
+  if (!lo || !hi || *lo > *hi) return std::nullopt;
+  return ValueTerm::Range(*lo, *hi);
+}
+
+std::optional<uint64_t> ProtocolNumber(std::string_view s) {
+  static constexpr std::array<std::pair<std::string_view, uint64_t>, 10> kNames = {{
+      {"icmp", 1},
+      {"igmp", 2},
+      {"tcp", 6},
+      {"udp", 17},
+      {"gre", 47},
+      {"esp", 50},
+      {"ah", 51},
+      {"ospf", 89},
+      {"sctp", 132},
+      {"udplite", 136},
+  }};
+  for (const auto& [name, number] : kNames) {
+    if (s == name) return number;
+  }
+  return Number(s, 255);
+}
+
+std::optional<uint64_t> IcmpTypeNumber(std::string_view s) {
+  static constexpr std::array<std::pair<std::string_view, uint64_t>, 14> kNames = {{
+      {"echo-reply", 0},
+      {"pong", 0},
+      {"destination-unreachable", 3},
+      {"source-quench", 4},
+      {"redirect", 5},
+      {"echo-request", 8},
+      {"ping", 8},
+      {"router-advertisement", 9},
+      {"router-solicitation", 10},
+      {"time-exceeded", 11},
+      {"ttl-exceeded", 11},
+      {"parameter-problem", 12},
+      {"timestamp-request", 13},
+      {"timestamp-reply", 14},
+  }};
+  for (const auto& [name, number] : kNames) {
+    if (s == name) return number;
+  }
+  return Number(s, 255);
+}
+
+std::optional<uint32_t> ConnStates(std::string_view s) {
+  uint32_t states = 0;
+  for (std::string_view word : SplitComma(s)) {
+    if (word == "NEW") {
+      states |= kCtNew;
+    } else if (word == "ESTABLISHED") {
+      states |= kCtEstablished;
+    } else if (word == "RELATED") {
+      states |= kCtRelated;
+    } else if (word == "INVALID") {
+      states |= kCtInvalid;
+    } else if (word == "UNTRACKED") {
+      states |= kCtUntracked;
+    } else if (word == "SNAT") {
+      states |= kCtSnat;
+    } else if (word == "DNAT") {
+      states |= kCtDnat;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return states;
+}
+
+// TCP flag names → bits; the first packet of a new TCP connection is taken to be a bare SYN.
+std::optional<uint32_t> TcpFlags(std::string_view s) {
+  uint32_t flags = 0;
+  for (std::string_view word : SplitComma(s)) {
+    if (word == "FIN") {
+      flags |= 1;
+    } else if (word == "SYN") {
+      flags |= 2;
+    } else if (word == "RST") {
+      flags |= 4;
+    } else if (word == "PSH") {
+      flags |= 8;
+    } else if (word == "ACK") {
+      flags |= 16;
+    } else if (word == "URG") {
+      flags |= 32;
+    } else if (word == "ALL") {
+      flags |= 63;
+    } else if (word == "NONE") {
+    } else {
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+constexpr uint32_t kSynOnly = 2;
+
+struct Line {
+  std::string_view text;
+  uint32_t number;
+};
+
+class Parser {
+ public:
+  Parser(std::string_view file, std::string_view device) : file_(file) {
+    ruleset_.device = std::string(device);
+  }
+
+  Result<Ruleset> Parse(std::string_view text) {
+    if (text.size() > kMaxConfigBytes) {
+      return Error::TooLarge(Cat(file_, ": 設定ファイルが大きすぎます。"),
+                             Cat(file_, ": the configuration is too large."));
+    }
+    uint32_t number = 0;
+    while (!text.empty()) {
+      const size_t nl = text.find('\n');
+      std::string_view raw = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      ++number;
+      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+      MAMORI_TRY(ParseLine(Line{raw, number}));
+    }
+    if (table_ != nullptr || skipping_table_) {
+      return Fail(number, "COMMIT がないままファイルが終わりました。",
+                  "the file ends without COMMIT.");
+    }
+    for (const BaseChain& base : kForwardPath) {
+      const Table* table = ruleset_.FindTable(base.table);
+      if (table != nullptr && table->FindChain(base.chain) != nullptr) {
+        ruleset_.base_chains.push_back(base);
+      }
+    }
+    return std::move(ruleset_);
+  }
+
+ private:
+  Error Fail(uint32_t line, std::string_view ja, std::string_view en) const {
+    const std::string where = Cat(file_, ":", std::to_string(line), ": ");
+    return Error::Invalid(Printable(Cat(where, ja)), Printable(Cat(where, en)));
+  }
+
+  SourceLocation Here(uint32_t line) const { return {std::string(file_), line}; }
+
+  void ReportUnknown(uint32_t line, std::string_view construct) {
+    ruleset_.unknown.push_back({Here(line), Printable(construct)});
+  }
+
+  // Splits on white space; "double quoted" words may hold spaces and \" escapes.
+  Result<std::vector<std::string>> Tokenize(const Line& line) const {
+    std::vector<std::string> tokens;
+    std::string_view s = line.text;
+    size_t i = 0;
+    while (i < s.size()) {
+      if (s[i] == ' ' || s[i] == '\t') {
+        ++i;
+        continue;
+      }
+      std::string token;
+      while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
+        if (s[i] == '"') {
+          ++i;
+          while (i < s.size() && s[i] != '"') {
+            if (s[i] == '\\' && i + 1 < s.size()) ++i;
+            token.push_back(s[i++]);
+          }
+          if (i == s.size()) {
+            return Fail(line.number, "引用符 \" が閉じられていません。",
+                        "unterminated quotation mark.");
+          }
+          ++i;
+        } else {
+          token.push_back(s[i++]);
+        }
+      }
+      tokens.push_back(std::move(token));
+      if (tokens.size() > kMaxTokensPerLine) {
+        return Fail(line.number, "行が長すぎます。", "the line has too many words.");
+      }
+    }
+    return tokens;
+  }
+
+  Status ParseLine(const Line& line) {
+    std::string_view s = line.text;
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    if (s.empty() || s.front() == '#') return {};
+    if (s == "COMMIT") {
+      if (table_ == nullptr && !skipping_table_) {
+        return Fail(line.number, "対応する *table のない COMMIT です。",
+                    "COMMIT without a *table line.");
+      }
+      table_ = nullptr;
+      skipping_table_ = false;
+      return {};
+    }
+    if (s.front() == '*') {
+      if (table_ != nullptr || skipping_table_) {
+        return Fail(line.number, "前の表が COMMIT で閉じられていません。",
+                    "the previous table has no COMMIT.");
+      }
+      return StartTable(line.number, s.substr(1));
+    }
+    if (skipping_table_) return {};
+    if (table_ == nullptr) {
+      return Fail(line.number, "*table の前に規則があります。", "a rule before any *table line.");
+    }
+    if (s.front() == ':') return DeclareChain(line.number, s.substr(1));
+    MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> tokens, Tokenize(Line{s, line.number}));
+    size_t i = 0;
+    if (!tokens.empty() && tokens[0].starts_with('[')) ++i;  // iptables-save -c counters
+    if (i + 1 < tokens.size() && (tokens[i] == "-A" || tokens[i] == "--append")) {
+      return AddRule(line.number, tokens, i + 1);
+    }
+    ReportUnknown(line.number, Cat("command ", i < tokens.size() ? tokens[i] : std::string()));
+    return {};
+  }
+
+  Status StartTable(uint32_t line, std::string_view name) {
+    for (const TableSpec& spec : kTables) {
+      if (spec.name != name) continue;
+      if (ruleset_.FindTable(name) != nullptr) {
+        return Fail(line, Cat("表 ", name, " が 2 回あります。"),
+                    Cat("table ", name, " appears twice."));
+      }
+      ruleset_.tables.push_back(Table{std::string(name), {}});
+      table_ = &ruleset_.tables.back();
+      spec_ = &spec;
+      return {};
+    }
+    ReportUnknown(line, Cat("table *", name, " (not on the forwarding path model)"));
+    skipping_table_ = true;
+    return {};
+  }
+
+  Status DeclareChain(uint32_t line, std::string_view rest) {
+    const size_t space = rest.find(' ');
+    const std::string_view name = rest.substr(0, space);
+    std::string_view policy = space == std::string_view::npos ? "" : rest.substr(space + 1);
+    policy = policy.substr(0, policy.find(' '));
+    if (name.empty() || name.size() > 64 || table_->FindChain(name) != nullptr) {
+      return Fail(line, Cat("チェーン ", name, " の宣言が不正か重複しています。"),
+                  Cat("chain declaration ", name, " is invalid or repeated."));
+    }
+    Chain chain;
+    chain.name = std::string(name);
+    chain.location = Here(line);
+    chain.builtin =
+        std::find(spec_->builtins.begin(), spec_->builtins.end(), name) != spec_->builtins.end();
+    if (chain.builtin && policy == "ACCEPT") {
+      chain.policy = ActionKind::kAccept;
+    } else if (chain.builtin && policy == "DROP") {
+      chain.policy = ActionKind::kDrop;
+    } else if (!chain.builtin && policy == "-") {
+      chain.policy = ActionKind::kReturn;
+    } else {
+      return Fail(line,
+                  Cat("チェーン ", name, " のポリシー ", policy,
+                      " が不正です（組み込みチェーンは ACCEPT か DROP、ユーザー定義は -）。"),
+                  Cat("chain ", name, ": policy ", policy,
+                      " is invalid (ACCEPT or DROP for built-in chains, - for user chains)."));
+    }
+    table_->chains.push_back(std::move(chain));
+    return {};
+  }
+
+  Status AddRule(uint32_t line, const std::vector<std::string>& tokens, size_t i) {
+    if (++rule_count_ > kMaxRules) {
+      return Fail(line, "規則が多すぎます。", "too many rules.");
+    }
+    const std::string& chain_name = tokens[i++];
+    Chain* chain = nullptr;
+    for (Chain& c : table_->chains) {
+      if (c.name == chain_name) chain = &c;
+    }
+    if (chain == nullptr) {
+      return Fail(line, Cat("チェーン ", chain_name, " は宣言されていません。"),
+                  Cat("chain ", chain_name, " is not declared."));
+    }
+    Rule rule;
+    rule.location = Here(line);
+    MAMORI_TRY(ParseRule(line, tokens, i, rule));
+    chain->rules.push_back(std::move(rule));
+    return {};
+  }
+
+  // Reads the value after option tokens[i]; fails when there is none.
+  Result<std::string_view> Value(uint32_t line, const std::vector<std::string>& tokens,
+                                 size_t& i) const {
+    if (i + 1 >= tokens.size()) {
+      return Fail(line, Cat(tokens[i], " の値がありません。"), Cat(tokens[i], " needs a value."));
+    }
+    return std::string_view(tokens[++i]);
+  }
+
+  Error BadValue(uint32_t line, std::string_view option, std::string_view value) const {
+    return Fail(line, Cat(option, " の値 \"", value, "\" が不正です。"),
+                Cat("invalid value \"", value, "\" for ", option, "."));
+  }
+
+  static void AddMay(Rule& rule) {
+    Match m;
+    m.kind = MatchKind::kMayMatch;
+    rule.matches.push_back(std::move(m));
+  }
+
+  // Skips the values of an unmodelled option: the words up to the next option.
+  static void SkipValues(const std::vector<std::string>& tokens, size_t& i) {
+    while (i + 1 < tokens.size() && !tokens[i + 1].starts_with('-') && tokens[i + 1] != "!") ++i;
+  }
+
+  Status ParseRule(uint32_t line, const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+    bool negate = false;
+    std::string module;
+    bool module_known = true;
+    bool have_target = false;
+    for (; i < tokens.size(); ++i) {
+      const std::string& tok = tokens[i];
+      if (tok == "!") {
+        negate = true;
+        continue;
+      }
+      Match m;
+      m.negated = negate;
+      negate = false;
+      if (tok == "-c" || tok == "--set-counters") {
+        i += 2;
+        continue;
+      }
+      if (tok == "-s" || tok == "--source" || tok == "-d" || tok == "--destination") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        m.kind =
+            (tok == "-s" || tok == "--source") ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
+        for (std::string_view part : SplitComma(v)) {
+          std::optional<ValueTerm> term = AddressTerm(part);
+          if (!term) return BadValue(line, tok, v);
+          m.terms.push_back(*term);
+        }
+      } else if (tok == "-p" || tok == "--protocol") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        m.kind = MatchKind::kProtocol;
+        if (v == "all" || v == "0") {
+          m.terms.push_back(ValueTerm::Range(0, 255));
+        } else {
+          std::optional<uint64_t> number = ProtocolNumber(v);
+          if (!number) return BadValue(line, tok, v);
+          m.terms.push_back(ValueTerm::Range(*number, *number));
+        }
+      } else if (tok == "-i" || tok == "--in-interface" || tok == "-o" ||
+                 tok == "--out-interface") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        m.kind = (tok == "-i" || tok == "--in-interface") ? MatchKind::kInInterface
+                                                          : MatchKind::kOutInterface;
+        if (v.empty() || v.size() > 64 ||
+            !std::all_of(v.begin(), v.end(), [](char c) { return c > ' ' && c < 127; })) {
+          return BadValue(line, tok, v);
+        }
+        m.interfaces.emplace_back(v);
+      } else if (tok == "-f" || tok == "--fragment") {
+        m.kind = MatchKind::kConstant;  // a first packet is never a non-first fragment
+        m.constant = false;
+      } else if (tok == "-m" || tok == "--match") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        module = std::string(v);
+        module_known =
+            std::find(kKnownModules.begin(), kKnownModules.end(), v) != kKnownModules.end();
+        if (!module_known) {
+          ReportUnknown(line, Cat("match -m ", v));
+          AddMay(rule);
+        }
+        continue;
+      } else if (tok == "-j" || tok == "--jump" || tok == "-g" || tok == "--goto") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        MAMORI_TRY(ParseTarget(line, tok == "-g" || tok == "--goto", v, tokens, i + 1, rule));
+        have_target = true;
+        break;
+      } else if (tok.size() > 2 && tok[0] == '-' && tok[1] == '-') {
+        if (!module_known) {  // options of an unmodelled module: already reported
+          SkipValues(tokens, i);
+          continue;
+        }
+        MAMORI_ASSIGN_OR_RETURN(bool handled, ParseModuleOption(line, module, tokens, i, m));
+        if (!handled) {
+          ReportUnknown(line,
+                        Cat("match option ", module.empty() ? "" : Cat("-m ", module, " "), tok));
+          SkipValues(tokens, i);
+          AddMay(rule);
+          continue;
+        }
+        if (m.kind == MatchKind::kMayMatch) {  // nondeterministic, e.g. -m limit
+          rule.matches.push_back(std::move(m));
+          continue;
+        }
+      } else {
+        return Fail(line, Cat("規則の語 \"", tok, "\" を解釈できません。"),
+                    Cat("cannot read the rule word \"", tok, "\"."));
+      }
+      rule.matches.push_back(std::move(m));
+    }
+    if (!have_target) {
+      rule.action.kind = ActionKind::kContinue;  // a rule without -j only counts packets
+    }
+    return {};
+  }
+
+  // Fills `m` from the module option tokens[i]. Returns false when the option is not modelled.
+  Result<bool> ParseModuleOption(uint32_t line, const std::string& module,
+                                 const std::vector<std::string>& tokens, size_t& i, Match& m) {
+    const std::string tok = tokens[i];
+    if (tok == "--sport" || tok == "--source-port" || tok == "--dport" ||
+        tok == "--destination-port") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      m.kind =
+          (tok == "--sport" || tok == "--source-port") ? MatchKind::kSrcPort : MatchKind::kDstPort;
+      std::optional<ValueTerm> range = PortRange(v, ':');
+      if (!range) return BadValue(line, tok, v);
+      m.terms.push_back(*range);
+      return true;
+    }
+    if (tok == "--sports" || tok == "--source-ports" || tok == "--dports" ||
+        tok == "--destination-ports" || tok == "--ports") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      m.kind = tok == "--ports"                                 ? MatchKind::kEitherPort
+               : (tok == "--sports" || tok == "--source-ports") ? MatchKind::kSrcPort
+                                                                : MatchKind::kDstPort;
+      const auto parts = SplitComma(v);
+      if (parts.size() > kMaxListItems) return BadValue(line, tok, v);
+      for (std::string_view part : parts) {
+        std::optional<ValueTerm> range = PortRange(part, ':');
+        if (!range) return BadValue(line, tok, v);
+        m.terms.push_back(*range);
+      }
+      return true;
+    }
+    if (tok == "--ctstate" || tok == "--state") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      std::optional<uint32_t> states = ConnStates(v);
+      if (!states) return BadValue(line, tok, v);
+      m.kind = MatchKind::kConnState;
+      m.conn_states = *states;
+      return true;
+    }
+    if (tok == "--src-range" || tok == "--dst-range") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      std::optional<ValueTerm> range = AddressRange(v);
+      if (!range) return BadValue(line, tok, v);
+      m.kind = tok == "--src-range" ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
+      m.terms.push_back(*range);
+      return true;
+    }
+    if (tok == "--icmp-type") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      m.kind = MatchKind::kIcmpType;
+      if (v == "any") {
+        m.terms.push_back(ValueTerm::Range(0, 255));
+        return true;
+      }
+      if (v.find('/') != std::string_view::npos) {
+        return false;  // ICMP codes are not modelled
+      }
+      std::optional<uint64_t> type = IcmpTypeNumber(v);
+      if (!type) {
+        return false;  // a named type/code pair such as "port-unreachable"
+      }
+      m.terms.push_back(ValueTerm::Range(*type, *type));
+      return true;
+    }
+    if (tok == "--syn") {
+      m.kind = MatchKind::kConstant;
+      m.constant = !m.negated;
+      m.negated = false;
+      return true;
+    }
+    if (tok == "--tcp-flags") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view mask_text, Value(line, tokens, i));
+      MAMORI_ASSIGN_OR_RETURN(std::string_view comp_text, Value(line, tokens, i));
+      std::optional<uint32_t> mask = TcpFlags(mask_text);
+      std::optional<uint32_t> comp = TcpFlags(comp_text);
+      if (!mask || !comp) return BadValue(line, tok, Cat(mask_text, " ", comp_text));
+      m.kind = MatchKind::kConstant;
+      m.constant = ((kSynOnly & *mask) == *comp) != m.negated;
+      m.negated = false;
+      return true;
+    }
+    if (tok == "--comment") {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      (void)v;
+      m.kind = MatchKind::kConstant;
+      m.constant = true;
+      m.negated = false;
+      return true;
+    }
+    if (module == "limit" && (tok == "--limit" || tok == "--limit-burst")) {
+      MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+      (void)v;
+      m.kind = MatchKind::kMayMatch;  // a rate limit lets some first packets through
+      return true;
+    }
+    return false;  // includes -m set --match-set until ipset files are read
+  }
+
+  static bool IsHarmless(std::string_view target) {
+    return std::find(kHarmlessTargets.begin(), kHarmlessTargets.end(), target) !=
+           kHarmlessTargets.end();
+  }
+
+  // "10.0.0.5", "10.0.0.5-10.0.0.9", "10.0.0.5:8080", "10.0.0.5:8000-8010", ":8080".
+  std::optional<NatTarget> ParseNatTarget(std::string_view v) const {
+    NatTarget nat;
+    const size_t colon = v.find(':');
+    const std::string_view address = v.substr(0, colon);
+    if (!address.empty()) {
+      std::optional<ValueTerm> range = AddressRange(address);
+      if (!range) return std::nullopt;
+      nat.address = *range;
+    }
+    if (colon != std::string_view::npos) {
+      std::optional<ValueTerm> port = PortRange(v.substr(colon + 1), '-');
+      if (!port) return std::nullopt;
+      nat.port = *port;
+    }
+    if (!nat.address && !nat.port) return std::nullopt;
+    return nat;
+  }
+
+  Status ParseTarget(uint32_t line, bool is_goto, std::string_view target,
+                     const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+    Action& action = rule.action;
+    action.target = std::string(target);
+    if (table_->FindChain(target) != nullptr) {
+      if (table_->FindChain(target)->builtin) {
+        return Fail(line, Cat("組み込みチェーン ", target, " へは飛べません。"),
+                    Cat("cannot jump to the built-in chain ", target, "."));
+      }
+      action.kind = is_goto ? ActionKind::kGoto : ActionKind::kJump;
+      action.chain = std::string(target);
+      return i < tokens.size() ? Fail(line, "チェーンへの飛び先の後に余分な語があります。",
+                                      "extra words after a chain target.")
+                               : Status();
+    }
+    if (is_goto) {
+      return Fail(line, Cat("チェーン ", target, " は宣言されていません。"),
+                  Cat("chain ", target, " is not declared."));
+    }
+    std::optional<std::string_view> to;
+    bool unmodelled_option = false;
+    for (; i < tokens.size(); ++i) {
+      const std::string& tok = tokens[i];
+      if (tok == "--to-destination" || tok == "--to-source" || tok == "--to-ports" ||
+          tok == "--to") {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        if (to) unmodelled_option = true;  // several ranges: old kernels only
+        to = v;
+      } else if (tok == "--random" || tok == "--persistent" || tok == "--random-fully") {
+      } else if (target == "DNAT" || target == "SNAT" || target == "MASQUERADE" ||
+                 target == "REDIRECT") {
+        unmodelled_option = true;
+        SkipValues(tokens, i);
+      } else {
+        SkipValues(tokens, i);  // options of LOG, REJECT, MARK, …
+      }
+    }
+    if (target == "ACCEPT") {
+      action.kind = ActionKind::kAccept;
+    } else if (target == "DROP") {
+      action.kind = ActionKind::kDrop;
+    } else if (target == "REJECT") {
+      action.kind = ActionKind::kReject;
+    } else if (target == "RETURN") {
+      action.kind = ActionKind::kReturn;
+    } else if (IsHarmless(target)) {
+      action.kind = ActionKind::kContinue;
+    } else if (target == "MASQUERADE") {
+      action.kind = ActionKind::kMasquerade;
+    } else if (target == "DNAT" || target == "SNAT" || target == "REDIRECT") {
+      action.kind = target == "DNAT"   ? ActionKind::kDnat
+                    : target == "SNAT" ? ActionKind::kSnat
+                                       : ActionKind::kRedirect;
+      if (to) {
+        std::optional<NatTarget> nat =
+            target == "REDIRECT" ? ParseNatTarget(Cat(":", *to)) : ParseNatTarget(*to);
+        if (!nat) return BadValue(line, Cat("-j ", target), *to);
+        action.nat = *nat;
+      } else if (target != "REDIRECT") {
+        return Fail(line, Cat(target, " に --to がありません。"), Cat(target, " needs --to."));
+      }
+    } else {
+      action.kind = ActionKind::kUnknown;
+      ReportUnknown(line, Cat("target -j ", target));
+      return {};
+    }
+    if (unmodelled_option) {
+      ReportUnknown(line, Cat("target -j ", target, " option"));
+    }
+    return {};
+  }
+
+  std::string_view file_;
+  Ruleset ruleset_;
+  Table* table_ = nullptr;  // the table being read, inside ruleset_.tables
+  const TableSpec* spec_ = nullptr;
+  bool skipping_table_ = false;
+  size_t rule_count_ = 0;
+};
+
+}  // namespace
+
+Result<Ruleset> ParseIptablesSave(std::string_view text, std::string_view file,
+                                  std::string_view device) {
+  Parser parser(file, device);
+  return parser.Parse(text);
+}
+
+}  // namespace mamori::netsep

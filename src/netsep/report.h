@@ -1,0 +1,22 @@
+// Renders a netcheck Report (engine.h): JSON for machines and CI, Japanese text for people.
+//
+// JSON shape: {"result":"ok"|"violations","zones":[…],"matrix":[{"from","to","reachable",
+// "allowed","violation"}],"violations":[{"from","to","witness":{"src","dst","proto","sport",
+// "dport","icmp_type"?,"translated":{"dst","dport"}?},"path":[{"device","rule","action"}],
+// "packets"}],"unknown":[{"device","location","construct"}],"shadowed":[{"device","rule","by"}]}.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "netsep/engine.h"
+
+namespace mamori::netsep {
+
+// Pretty-printed (two-space indent), ending with a newline.
+std::string ReportToJson(const Report& report);
+
+// 通信経路の分割の検査結果 as plain Japanese text.
+std::string ReportToText(const Report& report);
+
+}  // namespace mamori::netsep

@@ -1,0 +1,86 @@
+#include "netsep/ruleset.h"
+
+#include <charconv>
+
+namespace mamori::netsep {
+namespace {
+
+// A decimal number of at most `max_digits` digits, no sign, no leading zeros beyond "0".
+std::optional<uint32_t> ParseDecimal(std::string_view s, size_t max_digits) {
+  if (s.empty() || s.size() > max_digits || (s.size() > 1 && s[0] == '0')) {
+    return std::nullopt;
+  }
+  uint32_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<uint32_t> ParseIpv4(std::string_view text) {
+  uint32_t address = 0;
+  for (int i = 0; i < 4; ++i) {
+    const size_t dot = text.find('.');
+    if ((i < 3) == (dot == std::string_view::npos)) {
+      return std::nullopt;
+    }
+    const std::optional<uint32_t> octet = ParseDecimal(text.substr(0, dot), 3);
+    if (!octet || *octet > 255) {
+      return std::nullopt;
+    }
+    address = (address << 8) | *octet;
+    text = i < 3 ? text.substr(dot + 1) : std::string_view();
+  }
+  return address;
+}
+
+std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits) {
+  const size_t slash = text.find('/');
+  const std::optional<uint32_t> address = ParseIpv4(text.substr(0, slash));
+  if (!address) {
+    return std::nullopt;
+  }
+  Prefix prefix{*address, 32};
+  if (slash != std::string_view::npos) {
+    const std::optional<uint32_t> length = ParseDecimal(text.substr(slash + 1), 2);
+    if (!length || *length > 32) {
+      return std::nullopt;
+    }
+    prefix.length = static_cast<int>(*length);
+  }
+  if ((prefix.address & prefix.Mask()) != prefix.address) {
+    if (host_bits == HostBits::kReject) {
+      return std::nullopt;
+    }
+    prefix.address &= prefix.Mask();
+  }
+  return prefix;
+}
+
+std::string FormatIpv4(uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+}
+
+std::string FormatPrefix(const Prefix& prefix) {
+  return FormatIpv4(prefix.address) + "/" + std::to_string(prefix.length);
+}
+
+const Chain* Table::FindChain(std::string_view chain_name) const {
+  for (const Chain& chain : chains) {
+    if (chain.name == chain_name) return &chain;
+  }
+  return nullptr;
+}
+
+const Table* Ruleset::FindTable(std::string_view table_name) const {
+  for (const Table& table : tables) {
+    if (table.name == table_name) return &table;
+  }
+  return nullptr;
+}
+
+}  // namespace mamori::netsep

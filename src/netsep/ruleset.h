@@ -1,0 +1,167 @@
+// A vendor-neutral model of one firewall's packet processing, as the netcheck engine reads it.
+//
+// A Ruleset holds tables of chains of rules, each rule with its match predicates, its action and
+// the file:line it came from; and the base chains, ordered per hook, through which a forwarded
+// packet passes (for iptables: raw, mangle, nat PREROUTING → mangle, filter, security FORWARD →
+// mangle, nat POSTROUTING). Vendor parsers (iptables.h; later nftables, ASA, FortiGate) produce
+// it; the engine (engine.h) evaluates it symbolically. What a parser cannot model it lists in
+// `unknown` and, where it sits inside a rule, marks with a kMayMatch predicate, so the engine
+// treats that rule as possibly matching and possibly not (sound for reachability).
+//
+// Plain values; no shared state. Rules name chains by index-free strings; Find* return nullptr
+// when absent.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mamori::netsep {
+
+struct SourceLocation {
+  std::string file;
+  uint32_t line = 0;
+  std::string ToString() const { return file + ":" + std::to_string(line); }
+};
+
+// One set of values of a header field: an inclusive range, or a bit pattern (value, mask) such as
+// an address with a non-contiguous netmask.
+struct ValueTerm {
+  enum class Kind { kRange, kMasked };
+  Kind kind = Kind::kRange;
+  uint64_t first = 0;   // low end, or the value
+  uint64_t second = 0;  // high end, or the mask
+  static ValueTerm Range(uint64_t lo, uint64_t hi) { return {Kind::kRange, lo, hi}; }
+  static ValueTerm Masked(uint64_t value, uint64_t mask) { return {Kind::kMasked, value, mask}; }
+};
+
+// An IPv4 prefix; `address` has its host bits cleared.
+struct Prefix {
+  uint32_t address = 0;
+  int length = 0;  // 0..32
+  uint32_t Mask() const { return length == 0 ? 0 : ~uint32_t{0} << (32 - length); }
+  uint32_t Last() const { return address | ~Mask(); }
+  bool Contains(uint32_t a) const { return (a & Mask()) == address; }
+  bool operator==(const Prefix&) const = default;
+};
+
+// "10.0.0.1" → host order. Strict dotted quad: four decimal octets, no leading "+", no spaces.
+std::optional<uint32_t> ParseIpv4(std::string_view text);
+// "10.0.0.0/8", "10.0.0.1" (/32). kReject refuses host bits set below the prefix length.
+enum class HostBits { kReject, kClear };
+std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits);
+std::string FormatIpv4(uint32_t address);
+std::string FormatPrefix(const Prefix& prefix);
+
+// Connection-tracking states (bit flags) as iptables and nftables name them.
+enum ConnState : uint32_t {
+  kCtNew = 1,
+  kCtEstablished = 2,
+  kCtRelated = 4,
+  kCtInvalid = 8,
+  kCtUntracked = 16,
+  kCtSnat = 32,  // virtual states of -m conntrack
+  kCtDnat = 64,
+};
+
+enum class MatchKind {
+  kSrcAddress,    // terms over 32 bits
+  kDstAddress,    // terms over 32 bits
+  kProtocol,      // terms over 8 bits
+  kSrcPort,       // terms over 16 bits; implies tcp or udp
+  kDstPort,       // terms over 16 bits; implies tcp or udp
+  kEitherPort,    // multiport --ports: source or destination port in terms
+  kIcmpType,      // terms over 8 bits; implies icmp
+  kInInterface,   // interfaces; a trailing '+' matches any name with that stem
+  kOutInterface,  // interfaces
+  kConnState,     // conn_states bit set: matches when the packet's state is one of them
+  kConstant,      // `constant` already decided for a NEW first packet (e.g. --syn, -f)
+  kMayMatch,      // not modelled (listed in Ruleset::unknown): may or may not match
+};
+
+struct Match {
+  MatchKind kind = MatchKind::kConstant;
+  bool negated = false;
+  std::vector<ValueTerm> terms;
+  std::vector<std::string> interfaces;
+  uint32_t conn_states = 0;
+  bool constant = true;
+};
+
+enum class ActionKind {
+  kAccept,      // ends this base chain; the packet goes on to the next base chain
+  kDrop,        // final
+  kReject,      // final (an error is sent back)
+  kReturn,      // back to the calling chain, or the policy of a base chain
+  kJump,        // to `chain`, then back
+  kGoto,        // to `chain`; its end returns to the caller of the current chain
+  kContinue,    // no verdict and no effect on reachability (LOG, NFLOG, TCPMSS, counters)
+  kUnknown,     // an unmodelled target, listed in Ruleset::unknown; treated as kContinue
+  kDnat,        // destination NAT (nat chains); ends the chain
+  kSnat,        // source NAT; ends the chain
+  kMasquerade,  // source NAT to the outgoing address; ends the chain
+  kRedirect,    // destination becomes the firewall itself: the packet is not forwarded
+};
+
+// A NAT rewrite: absent parts are left unchanged.
+struct NatTarget {
+  std::optional<ValueTerm> address;  // range over 32 bits
+  std::optional<ValueTerm> port;     // range over 16 bits (tcp/udp only)
+};
+
+struct Action {
+  ActionKind kind = ActionKind::kContinue;
+  std::string target;  // as written: "ACCEPT", "LOG", "DNAT", a chain name…
+  std::string chain;   // kJump and kGoto
+  NatTarget nat;       // kDnat, kSnat, kRedirect
+};
+
+struct Rule {
+  std::vector<Match> matches;  // all must match
+  Action action;
+  SourceLocation location;
+};
+
+struct Chain {
+  std::string name;
+  bool builtin = false;
+  ActionKind policy = ActionKind::kAccept;  // built-in chains: kAccept or kDrop
+  SourceLocation location;                  // where the chain (and its policy) is declared
+  std::vector<Rule> rules;
+};
+
+struct Table {
+  std::string name;
+  std::vector<Chain> chains;
+  const Chain* FindChain(std::string_view name) const;
+};
+
+enum class Hook { kPrerouting, kForward, kPostrouting };
+enum class ChainType { kFilter, kNat };
+
+// A base chain attached to a hook. On one hook, base chains run in ascending priority; an accept
+// ends only that base chain.
+struct BaseChain {
+  Hook hook = Hook::kForward;
+  int priority = 0;
+  ChainType type = ChainType::kFilter;
+  std::string table;
+  std::string chain;
+};
+
+struct Unknown {
+  SourceLocation location;
+  std::string construct;  // what was not modelled, e.g. "match -m addrtype"
+};
+
+struct Ruleset {
+  std::string device;
+  std::vector<Table> tables;
+  std::vector<BaseChain> base_chains;  // sorted by hook, then priority
+  std::vector<Unknown> unknown;
+  const Table* FindTable(std::string_view name) const;
+};
+
+}  // namespace mamori::netsep

@@ -1,0 +1,228 @@
+#include "netsep/space.h"
+
+#include <bdd.h>
+// In C++, bdd.h maps these names onto its own bdd class; this file uses the C interface only.
+#undef bdd_init
+#undef bdd_ithvar
+#undef bdd_nithvar
+#undef bdd_makeset
+
+#include <atomic>
+#include <mutex>
+
+namespace mamori::netsep {
+namespace {
+
+// Guards BuDDy's global node table: held from Space::Open until ~Space.
+std::mutex g_buddy_mutex;
+// Set by BuDDy's error hook (out of nodes, …) during the current session.
+std::atomic<bool> g_buddy_failed{false};
+
+void OnBuddyError(int /*code*/) { g_buddy_failed.store(true); }
+
+// Variable order: protocol, destination, destination port, source, source port, ICMP type.
+// Rules test protocol and destination most often, so these come first.
+constexpr Field kOrder[kFieldCount] = {Field::kProto, Field::kDst,   Field::kDport,
+                                       Field::kSrc,   Field::kSport, Field::kIcmpType};
+
+bool IsConstant(int root) { return root == 0 || root == 1; }
+
+}  // namespace
+
+int FieldWidth(Field field) {
+  switch (field) {
+    case Field::kSrc:
+    case Field::kDst:
+      return 32;
+    case Field::kSport:
+    case Field::kDport:
+      return 16;
+    case Field::kProto:
+    case Field::kIcmpType:
+      return 8;
+  }
+  return 0;
+}
+
+uint64_t FieldMax(Field field) { return (uint64_t{1} << FieldWidth(field)) - 1; }
+
+Set::Set() : root_(0) {}
+Set::Set(int root) : root_(root) {
+  if (!IsConstant(root_)) bdd_addref(root_);
+}
+Set::Set(const Set& other) : Set(other.root_) {}
+Set::Set(Set&& other) noexcept : root_(other.root_) { other.root_ = 0; }
+Set& Set::operator=(const Set& other) {
+  if (this != &other) {
+    Set copy(other);
+    std::swap(root_, copy.root_);
+  }
+  return *this;
+}
+Set& Set::operator=(Set&& other) noexcept {
+  std::swap(root_, other.root_);
+  return *this;
+}
+Set::~Set() {
+  if (!IsConstant(root_)) bdd_delref(root_);
+}
+bool Set::IsEmpty() const { return root_ == 0; }
+bool Set::IsFull() const { return root_ == 1; }
+
+Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
+Set operator|(const Set& a, const Set& b) { return Set(bdd_or(a.root_, b.root_)); }
+Set operator-(const Set& a, const Set& b) { return Set(bdd_apply(a.root_, b.root_, bddop_diff)); }
+Set operator~(const Set& a) { return Set(bdd_not(a.root_)); }
+
+Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
+  g_buddy_mutex.lock();
+  g_buddy_failed.store(false);
+  if (bdd_init(options.initial_nodes, options.cache_size) < 0) {
+    g_buddy_mutex.unlock();
+    return Error::Unavailable("BDD ライブラリを初期化できませんでした。",
+                              "the BDD library (BuDDy) could not be initialised.");
+  }
+  bdd_error_hook(OnBuddyError);  // after bdd_init, which installs the default (print, exit)
+  bdd_gbc_hook(nullptr);         // the default prints a line per garbage collection
+  bdd_setmaxnodenum(options.max_nodes);
+  int total = 0;
+  for (int i = 0; i < kFieldCount; ++i) total += FieldWidth(kOrder[i]);
+  bdd_setvarnum(total);
+  std::unique_ptr<Space> space(new Space());
+  int next = 0;
+  for (Field field : kOrder) {
+    space->first_var_[static_cast<int>(field)] = next;
+    next += FieldWidth(field);
+  }
+  return space;
+}
+
+Space::~Space() {
+  bdd_done();
+  g_buddy_mutex.unlock();
+}
+
+bool Space::failed() const { return g_buddy_failed.load(); }
+
+Set Space::All() const { return Set(1); }
+Set Space::None() const { return Set(0); }
+
+Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
+  const int width = FieldWidth(field);
+  const int first = first_var_[static_cast<int>(field)];
+  hi = std::min(hi, FieldMax(field));
+  if (lo > hi) return None();
+  // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
+  // significant) is variable first + width - 1 - i.
+  Set ge = All();
+  Set le = All();
+  for (int i = 0; i < width; ++i) {
+    const int var = first + width - 1 - i;
+    const Set x(bdd_ithvar(var));
+    const Set not_x(bdd_nithvar(var));
+    ge = ((lo >> i) & 1) != 0 ? (x & ge) : (x | ge);
+    le = ((hi >> i) & 1) != 0 ? (not_x | le) : (not_x & le);
+  }
+  return ge & le;
+}
+
+Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
+  const int width = FieldWidth(field);
+  const int first = first_var_[static_cast<int>(field)];
+  Set out = All();
+  for (int i = 0; i < width; ++i) {
+    if (((mask >> i) & 1) == 0) continue;
+    const int var = first + width - 1 - i;
+    out &= Set(((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var));
+  }
+  return out;
+}
+
+Set Space::Term(Field field, const ValueTerm& term) const {
+  return term.kind == ValueTerm::Kind::kRange ? Range(field, term.first, term.second)
+                                              : Masked(field, term.first, term.second);
+}
+
+Set Space::Prefixes(Field field, const std::vector<Prefix>& prefixes) const {
+  Set out = None();
+  for (const Prefix& p : prefixes) out |= Masked(field, p.address, p.Mask());
+  return out;
+}
+
+Set Space::Exists(const Set& set, Field field) const {
+  const int width = FieldWidth(field);
+  const int first = first_var_[static_cast<int>(field)];
+  std::vector<int> vars(width);
+  for (int i = 0; i < width; ++i) vars[i] = first + i;
+  const Set cube(bdd_makeset(vars.data(), width));
+  return Set(bdd_exist(set.root_, cube.root_));
+}
+
+namespace {
+
+class IntervalCollector {
+ public:
+  IntervalCollector(int first_var, int width, size_t limit)
+      : first_var_(first_var), width_(width), limit_(limit) {}
+
+  // Walks the BDD `node` (over this field's variables only) from bit `depth` (0 = most
+  // significant) with the bits above it fixed to `prefix`.
+  void Walk(int node, int depth, uint64_t prefix) {
+    if (stopped_ || node == 0) return;
+    if (node == 1) {
+      const int free_bits = width_ - depth;
+      const uint64_t lo = prefix << free_bits;
+      Add(lo, lo | ((uint64_t{1} << free_bits) - 1));
+      return;
+    }
+    if (bdd_var(node) == first_var_ + depth) {
+      Walk(bdd_low(node), depth + 1, prefix << 1);
+      Walk(bdd_high(node), depth + 1, (prefix << 1) | 1);
+    } else {  // this bit is free here
+      Walk(node, depth + 1, prefix << 1);
+      Walk(node, depth + 1, (prefix << 1) | 1);
+    }
+  }
+
+  std::vector<Interval> out;
+  bool truncated = false;
+
+ private:
+  void Add(uint64_t lo, uint64_t hi) {
+    if (!out.empty() && out.back().hi + 1 == lo) {
+      out.back().hi = hi;
+    } else if (out.size() < limit_) {
+      out.push_back({lo, hi});
+    } else {
+      truncated = true;
+      stopped_ = true;
+    }
+  }
+
+  int first_var_;
+  int width_;
+  size_t limit_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::vector<Interval> Space::Values(const Set& set, Field field, size_t limit,
+                                    bool* truncated) const {
+  Set projected = set;
+  for (int i = 0; i < kFieldCount; ++i) {
+    if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
+  }
+  IntervalCollector collector(first_var_[static_cast<int>(field)], FieldWidth(field), limit);
+  collector.Walk(projected.root_, 0, 0);
+  if (truncated != nullptr) *truncated = collector.truncated;
+  return std::move(collector.out);
+}
+
+std::optional<uint64_t> Space::Min(const Set& set, Field field) const {
+  std::vector<Interval> values = Values(set, field, 1, nullptr);
+  if (values.empty()) return std::nullopt;
+  return values.front().lo;
+}
+
+}  // namespace mamori::netsep

@@ -1,0 +1,120 @@
+// The packet header space as binary decision diagrams (BuDDy).
+//
+// A Set is a set of IPv4 packet headers over six fields: source address (32 bits), destination
+// address (32), protocol (8), source port (16), destination port (16) and ICMP type (8), 112 BDD
+// variables in all, each field most significant bit first. Sets are exact: any union,
+// intersection or difference of prefixes, ranges and bit patterns is represented without
+// approximation.
+//
+// BuDDy keeps one node table per process. A Space is a session on it: Space::Open() waits for a
+// process-wide mutex, initialises BuDDy, and the destructor shuts BuDDy down and releases the
+// mutex, so only one Space exists at a time and sessions on several threads run one after the
+// other. The Space must be destroyed on the thread that opened it. Every Set belongs to the Space
+// that made it: it must be destroyed before that Space and used only on the thread that holds the
+// Space. A Space is not thread-safe.
+//
+// When the node table would exceed SpaceOptions::max_nodes, BuDDy fails; the Space then records
+// the failure (failed() becomes true), results from then on are meaningless, and the caller
+// reports kTooLarge.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/result.h"
+#include "netsep/ruleset.h"
+
+namespace mamori::netsep {
+
+enum class Field { kSrc, kDst, kProto, kSport, kDport, kIcmpType };
+inline constexpr int kFieldCount = 6;
+int FieldWidth(Field field);  // 32, 32, 8, 16, 16, 8
+uint64_t FieldMax(Field field);
+
+// A BDD reference (reference-counted inside BuDDy). Default-constructed: the empty set.
+class Set {
+ public:
+  Set();
+  Set(const Set& other);
+  Set(Set&& other) noexcept;
+  Set& operator=(const Set& other);
+  Set& operator=(Set&& other) noexcept;
+  ~Set();
+
+  bool IsEmpty() const;
+  bool IsFull() const;
+  bool operator==(const Set& other) const { return root_ == other.root_; }
+
+  friend Set operator&(const Set& a, const Set& b);
+  friend Set operator|(const Set& a, const Set& b);
+  friend Set operator-(const Set& a, const Set& b);  // a and not b
+  friend Set operator~(const Set& a);
+  Set& operator&=(const Set& b) { return *this = *this & b; }
+  Set& operator|=(const Set& b) { return *this = *this | b; }
+  Set& operator-=(const Set& b) { return *this = *this - b; }
+
+ private:
+  friend class Space;
+  explicit Set(int root);  // takes a new reference on `root`
+  int root_;
+};
+
+struct SpaceOptions {
+  // Initial node table size; BuDDy grows it as needed. Each node takes 20 bytes.
+  int initial_nodes = 1 << 20;
+  // Upper bound on the node table (16 Mi nodes: 320 MiB); past it the Space fails.
+  int max_nodes = 16 << 20;
+  // Operation cache entries.
+  int cache_size = 1 << 18;
+};
+
+// Inclusive interval of field values.
+struct Interval {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  bool operator==(const Interval&) const = default;
+};
+
+class Space {
+ public:
+  // Blocks until no other Space is open. kUnavailable if BuDDy cannot start.
+  static Result<std::unique_ptr<Space>> Open(const SpaceOptions& options = {});
+  ~Space();
+  Space(const Space&) = delete;
+  Space& operator=(const Space&) = delete;
+
+  Set All() const;
+  Set None() const;
+  // Headers whose `field` lies in [lo, hi] (clamped to the field width; empty when lo > hi).
+  Set Range(Field field, uint64_t lo, uint64_t hi) const;
+  Set Value(Field field, uint64_t value) const { return Range(field, value, value); }
+  // Headers with (field & mask) == (value & mask).
+  Set Masked(Field field, uint64_t value, uint64_t mask) const;
+  Set Term(Field field, const ValueTerm& term) const;
+  Set Prefixes(Field field, const std::vector<Prefix>& prefixes) const;  // src or dst
+
+  // Forgets `field`: every header that equals a member of `set` except in that field.
+  Set Exists(const Set& set, Field field) const;
+  // The image of `set` when `field` is rewritten to any value of [lo, hi].
+  Set Rewrite(const Set& set, Field field, uint64_t lo, uint64_t hi) const {
+    return Exists(set, field) & Range(field, lo, hi);
+  }
+
+  // The values `field` takes in `set`, as ascending disjoint intervals with adjacent ones
+  // merged; at most `limit` intervals, `truncated` says whether more exist.
+  std::vector<Interval> Values(const Set& set, Field field, size_t limit, bool* truncated) const;
+  // The smallest value of `field` in `set`; nullopt when `set` is empty.
+  std::optional<uint64_t> Min(const Set& set, Field field) const;
+
+  bool failed() const;
+
+ private:
+  Space() = default;
+  std::array<int, kFieldCount> first_var_ = {};  // first BDD variable of each field
+};
+
+}  // namespace mamori::netsep

@@ -1,0 +1,110 @@
+#include "netsep/space.h"
+
+#include <gtest/gtest.h>
+
+namespace mamori::netsep {
+namespace {
+
+class SpaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Space::Open();
+    ASSERT_TRUE(opened.ok());
+    space_ = std::move(opened).value();
+  }
+  std::unique_ptr<Space> space_;
+};
+
+TEST_F(SpaceTest, ConstantsAndBooleanAlgebra) {
+  const Space& s = *space_;
+  EXPECT_TRUE(s.None().IsEmpty());
+  EXPECT_TRUE(s.All().IsFull());
+  const Set a = s.Range(Field::kDport, 100, 200);
+  const Set b = s.Range(Field::kDport, 150, 300);
+  EXPECT_EQ(a & b, s.Range(Field::kDport, 150, 200));
+  EXPECT_EQ(a | b, s.Range(Field::kDport, 100, 300));
+  EXPECT_EQ(a - b, s.Range(Field::kDport, 100, 149));
+  EXPECT_EQ(~a, s.Range(Field::kDport, 0, 99) | s.Range(Field::kDport, 201, 65535));
+  EXPECT_TRUE((a - a).IsEmpty());
+  EXPECT_TRUE((a | ~a).IsFull());
+}
+
+TEST_F(SpaceTest, RangesAtTheEdges) {
+  const Space& s = *space_;
+  EXPECT_TRUE(s.Range(Field::kSrc, 0, 0xffffffff).IsFull());
+  EXPECT_TRUE(s.Range(Field::kProto, 9, 3).IsEmpty());
+  EXPECT_EQ(s.Range(Field::kProto, 0, 1000), s.All());  // clamped to 255
+  bool truncated = true;
+  EXPECT_EQ(s.Values(s.Value(Field::kDst, 0xffffffff), Field::kDst, 4, &truncated),
+            (std::vector<Interval>{{0xffffffff, 0xffffffff}}));
+  EXPECT_FALSE(truncated);
+  EXPECT_EQ(s.Values(s.Value(Field::kDport, 0), Field::kDport, 4, nullptr),
+            (std::vector<Interval>{{0, 0}}));
+}
+
+TEST_F(SpaceTest, PrefixesAndMasks) {
+  const Space& s = *space_;
+  const Set net = s.Prefixes(Field::kSrc, {{0x0a000000, 8}});
+  EXPECT_EQ(net, s.Range(Field::kSrc, 0x0a000000, 0x0affffff));
+  // 10.0.0.0/255.0.255.0: non-contiguous; holds 10.1.0.9 but not 10.0.1.9.
+  const Set odd = s.Masked(Field::kSrc, 0x0a000000, 0xff00ff00);
+  EXPECT_FALSE((odd & s.Value(Field::kSrc, 0x0a010009)).IsEmpty());
+  EXPECT_TRUE((odd & s.Value(Field::kSrc, 0x0a000109)).IsEmpty());
+}
+
+TEST_F(SpaceTest, ValuesListsMergedIntervalsAndTruncates) {
+  const Space& s = *space_;
+  const Set ports = s.Value(Field::kDport, 445) | s.Value(Field::kDport, 3389) |
+                    s.Range(Field::kDport, 8000, 8080) | s.Range(Field::kDport, 8081, 8090);
+  const Set mixed = ports & s.Value(Field::kProto, 6) & s.Range(Field::kSrc, 5, 9);
+  bool truncated = true;
+  EXPECT_EQ(s.Values(mixed, Field::kDport, 10, &truncated),
+            (std::vector<Interval>{{445, 445}, {3389, 3389}, {8000, 8090}}));
+  EXPECT_FALSE(truncated);
+  EXPECT_EQ(s.Values(mixed, Field::kDport, 2, &truncated),
+            (std::vector<Interval>{{445, 445}, {3389, 3389}}));
+  EXPECT_TRUE(truncated);
+  EXPECT_EQ(s.Values(mixed, Field::kSrc, 10, nullptr), (std::vector<Interval>{{5, 9}}));
+  EXPECT_EQ(s.Min(mixed, Field::kDport), 445u);
+  EXPECT_EQ(s.Min(s.None(), Field::kDport), std::nullopt);
+  // Every other address: truncated quickly, no blow-up.
+  const Set even = s.Masked(Field::kDst, 0, 1);
+  EXPECT_EQ(s.Values(even, Field::kDst, 3, &truncated).size(), 3u);
+  EXPECT_TRUE(truncated);
+}
+
+TEST_F(SpaceTest, ExistsAndRewrite) {
+  const Space& s = *space_;
+  const Set p = s.Value(Field::kDst, 42) & s.Value(Field::kDport, 8443);
+  EXPECT_EQ(s.Exists(p, Field::kDst), s.Value(Field::kDport, 8443));
+  const Set moved = s.Rewrite(p, Field::kDport, 443, 443);
+  EXPECT_EQ(moved, s.Value(Field::kDst, 42) & s.Value(Field::kDport, 443));
+}
+
+TEST(SpaceSessionTest, SessionsFollowEachOther) {
+  for (int i = 0; i < 3; ++i) {
+    auto opened = Space::Open();
+    ASSERT_TRUE(opened.ok());
+    const Set a = (*opened)->Range(Field::kSrc, 1, 1000);
+    EXPECT_FALSE(a.IsEmpty());
+    EXPECT_FALSE((*opened)->failed());
+  }
+}
+
+TEST(SpaceSessionTest, NodeLimitIsReportedNotFatal) {
+  SpaceOptions options;
+  options.initial_nodes = 1000;
+  options.max_nodes = 2000;
+  options.cache_size = 1000;
+  auto opened = Space::Open(options);
+  ASSERT_TRUE(opened.ok());
+  Space& s = **opened;
+  Set acc = s.None();
+  for (uint64_t i = 0; i < 2000 && !s.failed(); ++i) {
+    acc |= s.Value(Field::kSrc, i * 7919) & s.Value(Field::kDst, i * 104729);
+  }
+  EXPECT_TRUE(s.failed());
+}
+
+}  // namespace
+}  // namespace mamori::netsep
