@@ -124,6 +124,12 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
       } else if (s == "server" && k == "header_limit_bytes") {
         MAMORI_TRY(num(d, 1024, 1 << 20));
         c.server.header_limit = size_t(d);
+      } else if (s == "auth" && k == "session_idle_minutes") {
+        MAMORI_TRY(num(d, 1, 24 * 60));
+        c.session_idle_minutes = int(d);
+      } else if (s == "auth" && k == "session_absolute_hours") {
+        MAMORI_TRY(num(d, 1, 24 * 7));
+        c.session_absolute_hours = int(d);
       } else if (s == "server" && k == "tls_cert") {
         MAMORI_TRY(str(c.server.tls_cert));
       } else if (s == "server" && k == "tls_key") {

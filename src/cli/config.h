@@ -16,6 +16,8 @@ struct Config {
   std::string catalog_dir = "catalog";    // [paths] catalog: policy.toml and controls.toml
   std::string listen = "127.0.0.1:8080";  // [server] listen: address:port
   server::ServerOptions server;           // [server] the rest
+  int session_idle_minutes = 30;          // [auth] session_idle_minutes
+  int session_absolute_hours = 12;        // [auth] session_absolute_hours
 };
 
 // Reads `path`; a missing file is an error only when `required`. Unknown keys and wrong types

@@ -42,6 +42,23 @@ TEST_F(ConfigTest, ReadsServerSettings) {
   EXPECT_EQ(config->server.request_timeout, std::chrono::seconds(5));
 }
 
+TEST_F(ConfigTest, ReadsSessionAndTlsSettings) {
+  const auto config = Load(
+      "[auth]\n"
+      "session_idle_minutes = 15\n"
+      "session_absolute_hours = 8\n"
+      "[server]\n"
+      "tls_cert = \"/etc/mamori/tls.crt\"\n"
+      "tls_key = \"/etc/mamori/tls.key\"\n"
+      "allow_plain_http = false\n");
+  ASSERT_TRUE(config.ok()) << config.error().message_en;
+  EXPECT_EQ(config->session_idle_minutes, 15);
+  EXPECT_EQ(config->session_absolute_hours, 8);
+  EXPECT_EQ(config->server.tls_cert, "/etc/mamori/tls.crt");
+  EXPECT_FALSE(Load("[auth]\nsession_idle_minutes = 0\n").ok());
+  EXPECT_FALSE(Load("[server]\nallow_plain_http = \"yes\"\n").ok());
+}
+
 TEST_F(ConfigTest, DefaultsWhenTheFileIsMissing) {
   const auto config = LoadConfig((path_.string() + ".missing"), /*required=*/false);
   ASSERT_TRUE(config.ok());

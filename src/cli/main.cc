@@ -111,7 +111,8 @@ struct Core {
   int64_t schema_version = 0;
 };
 
-Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir) {
+Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir,
+                                       auth::IdentityOptions identity_options = {}) {
   MAMORI_TRY(auth::InitCrypto());
   auto core = std::make_unique<Core>();
   const auto parent = std::filesystem::path(db).parent_path();
@@ -144,8 +145,8 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   MAMORI_ASSIGN_OR_RETURN(auto box, auth::SecretBox::LoadOrCreate(db + ".key"));
   core->box = std::make_unique<auth::SecretBox>(std::move(box));
   core->audit = std::make_unique<auth::AuditLog>(*core->store, core->clock);
-  core->identity = std::make_unique<auth::IdentityService>(*core->store, *core->registry,
-                                                           *core->audit, core->clock, *core->box);
+  core->identity = std::make_unique<auth::IdentityService>(
+      *core->store, *core->registry, *core->audit, core->clock, *core->box, identity_options);
   core->roles = std::make_unique<auth::RoleAuthorizer>(*core->permissions);
   core->admin_service = std::make_unique<registers::RegisterService>(
       *core->store, *core->registry, core->local_access, *core->audit, core->clock);
@@ -221,7 +222,10 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   }
   auto catalog = LoadCatalog(c.catalog_dir);
   if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
-  auto core = OpenCore(c.db, c.catalog_dir);
+  auth::IdentityOptions identity_options;
+  identity_options.idle_timeout = std::chrono::minutes(c.session_idle_minutes);
+  identity_options.absolute_timeout = std::chrono::hours(c.session_absolute_hours);
+  auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
   api::Api api(api::ApiDeps{*k.registry, *k.service, *catalog, *k.identity, *k.roles,
