@@ -120,6 +120,7 @@ Result<std::string> IdentityService::IssueOneTimePassword(const Actor& actor, in
     return audit_.Append(c, actor, "credentials_reset", "users/" + std::to_string(user_id),
                          {{"login", AsText(users[0][0])}});
   }));
+  ForgetSessions();  // the user's sessions ended with the commit
   return otp;
 }
 
@@ -482,11 +483,32 @@ Result<NewSession> IdentityService::VerifyMfa(const std::string& pending_token,
   return out;
 }
 
+void IdentityService::ForgetSessions() const {
+  std::unique_lock lock(cache_mu_);
+  session_cache_.clear();
+}
+
 Result<Authenticated> IdentityService::Authenticate(const std::string& session_token,
                                                     const std::string& address) {
   if (session_token.empty() || session_token.size() > 128) return NotLoggedIn();
   const int64_t now = NowMs(clock_);
   const std::string hash = HashToken(session_token);
+  const int64_t abs_limit_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.absolute_timeout).count();
+  std::shared_ptr<const Authenticated> cached;
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = session_cache_.find(hash);
+    if (it != session_cache_.end() && now - it->second.fetched_ms < 1000 &&
+        now >= it->second.fetched_ms && now - it->second.created_ms <= abs_limit_ms) {
+      cached = it->second.who;
+    }
+  }
+  if (cached) {
+    Authenticated who = *cached;
+    who.actor.address = address;
+    return who;
+  }
   Authenticated who;
   int64_t created = 0, last_seen = 0;
   std::string status;
@@ -542,21 +564,25 @@ Result<Authenticated> IdentityService::Authenticate(const std::string& session_t
 }
 
 Status IdentityService::Logout(const Authenticated& who) {
-  return store_.Write([&](Connection& c) -> Status {
+  Status st = store_.Write([&](Connection& c) -> Status {
     const Value p[] = {who.session_hash};
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE token_hash = ?", p));
     return audit_.Append(c, who.actor, "logout", "users/" + std::to_string(who.actor.user_id),
                          json::object());
   });
+  ForgetSessions();  // after the commit, so no request re-reads the old state
+  return st;
 }
 
 Status IdentityService::LogoutEverywhere(const Authenticated& who) {
-  return store_.Write([&](Connection& c) -> Status {
+  Status st = store_.Write([&](Connection& c) -> Status {
     const Value p[] = {who.actor.user_id};
     MAMORI_TRY(c.Exec("DELETE FROM auth_sessions WHERE user_id = ?", p));
     return audit_.Append(c, who.actor, "logout_everywhere",
                          "users/" + std::to_string(who.actor.user_id), json::object());
   });
+  ForgetSessions();  // after the commit, so no request re-reads the old state
+  return st;
 }
 
 Status IdentityService::ChangePassword(const Authenticated& who, const std::string& current,
@@ -593,7 +619,7 @@ Status IdentityService::ChangePassword(const Authenticated& who, const std::stri
                             {}}});
   }
   MAMORI_ASSIGN_OR_RETURN(std::string new_hash, HashPassword(new_password, options_.hash_params));
-  return store_.Write([&](Connection& c) -> Status {
+  Status st = store_.Write([&](Connection& c) -> Status {
     const Value p[] = {new_hash, FormatIso8601(clock_.Now()), who.actor.user_id};
     MAMORI_TRY(
         c.Exec("UPDATE auth_credentials SET password_hash = ?, updated_at = ? "
@@ -605,6 +631,8 @@ Status IdentityService::ChangePassword(const Authenticated& who, const std::stri
     return audit_.Append(c, who.actor, "password_changed",
                          "users/" + std::to_string(who.actor.user_id), json::object());
   });
+  ForgetSessions();  // after the commit, so no request re-reads the old state
+  return st;
 }
 
 Result<std::vector<RoleGrant>> IdentityService::EffectiveRoles(int64_t user_id,

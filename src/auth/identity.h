@@ -19,7 +19,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -125,6 +129,19 @@ class IdentityService {
   const SecretBox& box_;
   IdentityOptions options_;
   std::string dummy_hash_;  // verified against unknown logins so timing does not tell
+
+  // Sessions read from the database in the last second, by token hash, so that a page of
+  // requests does not re-read the same session and roles each time. Logout, logout everywhere,
+  // password changes and resets in this process clear it at once; other changes (a role
+  // assignment, a suspended user, a reset from the command line) take effect within a second.
+  struct CachedSession {
+    std::shared_ptr<const Authenticated> who;  // copied outside the lock
+    int64_t fetched_ms = 0;
+    int64_t created_ms = 0;
+  };
+  void ForgetSessions() const;
+  mutable std::shared_mutex cache_mu_;  // guards session_cache_ (shared for lookups)
+  mutable std::unordered_map<std::string, CachedSession> session_cache_;
 };
 
 }  // namespace mamori::auth

@@ -176,6 +176,18 @@ TEST_F(IdentityTest, InactiveUsersCannotLogIn) {
   EXPECT_EQ(r.error().message, "ログイン ID またはパスワードが違います。");
 }
 
+TEST_F(IdentityTest, ASuspendedUsersSessionStopsWithinASecond) {
+  const int64_t id = User("hayashi");
+  NewSession s;
+  FirstLogin("hayashi", *identity_->IssueOneTimePassword(cli_, id), s);
+  ASSERT_TRUE(identity_->Authenticate(s.token, "127.0.0.1").ok());
+  ASSERT_TRUE(admin_->Update(cli_, *registry_->ByKey("users"), id, 1, {{"status", "suspended"}}).ok());
+  clock_.Advance(std::chrono::milliseconds(1000));
+  auto r = identity_->Authenticate(s.token, "127.0.0.1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+}
+
 TEST_F(IdentityTest, PasswordPolicyOnFirstChange) {
   const int64_t id = User("nakamura");
   auto otp = identity_->IssueOneTimePassword(cli_, id);
