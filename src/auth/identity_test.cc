@@ -181,7 +181,8 @@ TEST_F(IdentityTest, ASuspendedUsersSessionStopsWithinASecond) {
   NewSession s;
   FirstLogin("hayashi", *identity_->IssueOneTimePassword(cli_, id), s);
   ASSERT_TRUE(identity_->Authenticate(s.token, "127.0.0.1").ok());
-  ASSERT_TRUE(admin_->Update(cli_, *registry_->ByKey("users"), id, 1, {{"status", "suspended"}}).ok());
+  ASSERT_TRUE(
+      admin_->Update(cli_, *registry_->ByKey("users"), id, 1, {{"status", "suspended"}}).ok());
   clock_.Advance(std::chrono::milliseconds(1000));
   auto r = identity_->Authenticate(s.token, "127.0.0.1");
   ASSERT_FALSE(r.ok());

@@ -43,6 +43,15 @@ Result<DecodedText> DecodeJapaneseText(std::string_view bytes);
 // Input must be valid UTF-8 (invalid bytes are dropped).
 std::string NormalizeForSearch(std::string_view s);
 
+// Concatenates string-like parts (std::string, std::string_view, const char*) in one buffer.
+template <class... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  out.reserve((std::string_view(parts).size() + ... + 0));
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
 // Removes leading and trailing ASCII white space and U+3000 (ideographic space).
 std::string_view TrimSpace(std::string_view s);
 

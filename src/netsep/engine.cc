@@ -8,15 +8,10 @@
 
 #include "netsep/iptables.h"
 
+#include "common/text.h"
+
 namespace mamori::netsep {
 namespace {
-
-template <class... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
 
 // iptables forbids loops; deeper nesting than this is taken for one.
 constexpr int kMaxCallDepth = 64;

@@ -13,13 +13,6 @@
 namespace mamori::netsep {
 namespace {
 
-template <class... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
-
 // `s` with every byte that is not part of valid UTF-8, and every control character, replaced by
 // '?': messages quote the input, and must stay valid text (JSON, logs).
 std::string Printable(std::string_view s) {

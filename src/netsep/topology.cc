@@ -6,15 +6,10 @@
 #include <initializer_list>
 #include <utility>
 
+#include "common/text.h"
+
 namespace mamori::netsep {
 namespace {
-
-template <class... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
 
 std::string Quote(std::string_view s) { return Cat("\"", s, "\""); }
 
