@@ -20,6 +20,10 @@
 #include "cli/config.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "netsep/engine.h"
+#include "netsep/iptables.h"
+#include "netsep/report.h"
+#include "netsep/topology.h"
 #include "policy/catalog.h"
 #include "registers/registry.h"
 #include "registers/service.h"
@@ -246,6 +250,26 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   return kExitOk;
 }
 
+// `mamori netcheck TOPOLOGY`: exit 0 when the policy holds, 1 with violations, 2 when the
+// topology or a configuration is invalid (the message names the file and line), 3 when the
+// check could not run (e.g. the header space grew beyond its limit).
+int Netcheck(const std::string& topology_path, const std::string& format) {
+  auto text = ReadFile(topology_path, 1u << 20);
+  if (!text.ok()) return Report(text.error(), kExitUsage);
+  auto topology = netsep::ParseTopology(*text, topology_path);
+  if (!topology.ok()) return Report(topology.error(), kExitUsage);
+  auto rulesets = netsep::LoadRulesets(
+      *topology, [](const std::string& path) { return ReadFile(path, netsep::kMaxConfigBytes); });
+  if (!rulesets.ok()) return Report(rulesets.error(), kExitUsage);
+  auto report = netsep::Check(*topology, *rulesets);
+  if (!report.ok()) return Report(report.error(), kExitUnavailable);
+  const std::string out =
+      format == "json" ? netsep::ReportToJson(*report) : netsep::ReportToText(*report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (out.empty() || out.back() != '\n') std::fputc('\n', stdout);
+  return report->ok() ? kExitOk : kExitInputErrors;
+}
+
 }  // namespace
 }  // namespace mamori::cli
 
@@ -266,6 +290,14 @@ int main(int argc, char** argv) {
   serve->add_option("--web", web, "UI のフォルダ / built UI folder (default web/dist)");
 
   app.add_subcommand("version", "版を表示します / print the version");
+
+  std::string topology_path, netcheck_format = "text";
+  auto* netcheck = app.add_subcommand("netcheck",
+                                      "ファイアウォール設定からネットワーク分離を検証します / "
+                                      "prove network separation from firewall configurations");
+  netcheck->add_option("topology", topology_path, "トポロジーファイル / topology TOML")->required();
+  netcheck->add_option("--format", netcheck_format, "text または json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);
@@ -318,6 +350,7 @@ int main(int argc, char** argv) {
     std::printf("mamori %s\n", MAMORI_VERSION);
     return 0;
   }
+  if (netcheck->parsed()) return Netcheck(topology_path, netcheck_format);
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
   auto opened = OpenCore(db, catalog_dir);
