@@ -10,7 +10,7 @@ import { formatDateTime, formatNumber, t, type MessageKey } from '../i18n';
 import { can } from '../session';
 import { findRegister, navigate, redraw } from '../state';
 import type { AuditAnswer, AuditEntry } from '../types';
-import { alertBox, pageHeading } from './common';
+import { alertBox, pageHeading, pagination } from './common';
 import type { ListView } from './register-list';
 
 /** Entries per page. */
@@ -231,26 +231,6 @@ export async function loadAudit(route: URLSearchParams): Promise<ListView> {
     );
   }
 
-  function pagination(): HTMLElement | null {
-    if (total <= pageSize) return null;
-    const pages = Math.ceil(total / pageSize);
-    const page = Math.floor(offset / pageSize) + 1;
-    const pageLink = (target: number, text: string, id: string, rel: string) =>
-      target >= 1 && target <= pages
-        ? h(
-            'a',
-            { href: withQuery((q) => (target === 1 ? q.delete('offset') : q.set('offset', String((target - 1) * pageSize)))), id, rel, class: 'button' },
-            text,
-          )
-        : h('span', { class: 'button is-disabled', 'aria-disabled': 'true', id }, text);
-    return h(
-      'nav',
-      { class: 'pagination', id: 'pagination', 'aria-label': t('pagination') },
-      pageLink(page - 1, t('previousPage'), 'page-prev', 'prev'),
-      h('span', { class: 'page-of' }, t('pageOf', { page, pages })),
-      pageLink(page + 1, t('nextPage'), 'page-next', 'next'),
-    );
-  }
 
   function summaryText(): string {
     if (total === 0 || items.length === 0) return t('auditEmpty');
@@ -272,7 +252,7 @@ export async function loadAudit(route: URLSearchParams): Promise<ListView> {
       searchForm(),
       h('p', { id: 'audit-summary', class: 'list-summary' }, summaryText()),
       items.length ? h('div', { class: 'table-scroll' }, table()) : null,
-      pagination(),
+      pagination(total, offset, pageSize, withQuery),
     );
   }
 

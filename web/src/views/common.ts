@@ -148,3 +148,40 @@ export function confirmDialog(message: string, okText: string): Promise<boolean>
     cancel.focus();
   });
 }
+
+/**
+ * Previous/next links for a paged list (null when everything fits on one page). `withQuery`
+ * turns a change of the page's query into its URL.
+ */
+export function pagination(
+  total: number,
+  offset: number,
+  pageSize: number,
+  withQuery: (change: (q: URLSearchParams) => void) => string,
+): HTMLElement | null {
+  if (total <= pageSize) return null;
+  const pages = Math.ceil(total / pageSize);
+  const page = Math.floor(offset / pageSize) + 1;
+  const pageLink = (target: number, text: string, id: string, rel: string) =>
+    target >= 1 && target <= pages
+      ? h(
+          'a',
+          {
+            href: withQuery((q) =>
+              target === 1 ? q.delete('offset') : q.set('offset', String((target - 1) * pageSize)),
+            ),
+            id,
+            rel,
+            class: 'button',
+          },
+          text,
+        )
+      : h('span', { class: 'button is-disabled', 'aria-disabled': 'true', id }, text);
+  return h(
+    'nav',
+    { class: 'pagination', id: 'pagination', 'aria-label': t('pagination') },
+    pageLink(page - 1, t('previousPage'), 'page-prev', 'prev'),
+    h('span', { class: 'page-of' }, t('pageOf', { page, pages })),
+    pageLink(page + 1, t('nextPage'), 'page-next', 'next'),
+  );
+}

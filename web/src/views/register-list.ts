@@ -11,7 +11,7 @@ import { formatNumber, label, t } from '../i18n';
 import { can } from '../session';
 import { displayTitle, forgetRefOptions, navigate, refOptions, reload, type RefOption, type View } from '../state';
 import type { FieldDef, ListAnswer, RegisterDef } from '../types';
-import { pageHeading } from './common';
+import { pageHeading, pagination } from './common';
 import { importDialog } from './import-dialog';
 
 /** Records per page. */
@@ -174,22 +174,6 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
     );
   }
 
-  function pagination(): HTMLElement | null {
-    if (list.total <= pageSize) return null;
-    const pages = Math.ceil(list.total / pageSize);
-    const page = Math.floor(offset / pageSize) + 1;
-    const pageLink = (target: number, text: string, id: string, rel: string) =>
-      target >= 1 && target <= pages
-        ? h('a', { href: withQuery((q) => (target === 1 ? q.delete('offset') : q.set('offset', String((target - 1) * pageSize)))), id, rel, class: 'button' }, text)
-        : h('span', { class: 'button is-disabled', 'aria-disabled': 'true', id }, text);
-    return h(
-      'nav',
-      { class: 'pagination', id: 'pagination', 'aria-label': t('pagination') },
-      pageLink(page - 1, t('previousPage'), 'page-prev', 'prev'),
-      h('span', { class: 'page-of' }, t('pageOf', { page, pages })),
-      pageLink(page + 1, t('nextPage'), 'page-next', 'next'),
-    );
-  }
 
   function summaryText(): string {
     if (list.total === 0 || list.items.length === 0) return t('listEmpty');
@@ -230,7 +214,7 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
         searchForm(),
         h('p', { id: 'list-summary', class: 'list-summary' }, summaryText()),
         list.items.length ? h('div', { class: 'table-scroll' }, table()) : null,
-        pagination(),
+        pagination(list.total, offset, pageSize, withQuery),
         importer?.dialog ?? null,
       );
     },
