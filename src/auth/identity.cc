@@ -20,6 +20,7 @@ using store::Value;
 namespace {
 
 constexpr int64_t kLastSeenResolutionMs = 60'000;
+constexpr size_t kMaxCachedSessions = 10'000;
 
 Error BadCredentials() {
   return Error::Invalid("ログイン ID またはパスワードが違います。", "wrong login id or password");
@@ -485,6 +486,7 @@ Result<NewSession> IdentityService::VerifyMfa(const std::string& pending_token,
 
 void IdentityService::ForgetSessions() const {
   std::unique_lock lock(cache_mu_);
+  ++cache_epoch_;
   session_cache_.clear();
 }
 
@@ -496,8 +498,10 @@ Result<Authenticated> IdentityService::Authenticate(const std::string& session_t
   const int64_t abs_limit_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.absolute_timeout).count();
   std::shared_ptr<const Authenticated> cached;
+  uint64_t epoch = 0;
   {
     std::shared_lock lock(cache_mu_);
+    epoch = cache_epoch_;
     auto it = session_cache_.find(hash);
     if (it != session_cache_.end() && now - it->second.fetched_ms < 1000 &&
         now >= it->second.fetched_ms && now - it->second.created_ms <= abs_limit_ms) {
@@ -560,6 +564,15 @@ Result<Authenticated> IdentityService::Authenticate(const std::string& session_t
   who.csrf_token = CsrfFor(session_token);
   MAMORI_ASSIGN_OR_RETURN(who.actor.roles,
                           EffectiveRoles(who.actor.user_id, JapanDate(clock_.Now())));
+  {
+    std::unique_lock lock(cache_mu_);
+    if (cache_epoch_ == epoch) {
+      // A simple bound: a full cache starts again (a miss only costs one read).
+      if (session_cache_.size() >= kMaxCachedSessions) session_cache_.clear();
+      session_cache_[hash] =
+          CachedSession{std::make_shared<const Authenticated>(who), now, created};
+    }
+  }
   return who;
 }
 

@@ -142,6 +142,8 @@ class IdentityService {
   void ForgetSessions() const;
   mutable std::shared_mutex cache_mu_;  // guards session_cache_ (shared for lookups)
   mutable std::unordered_map<std::string, CachedSession> session_cache_;
+  // Moved by ForgetSessions (under cache_mu_): a read that began before a forget is not cached.
+  mutable uint64_t cache_epoch_ = 0;
 };
 
 }  // namespace mamori::auth

@@ -189,6 +189,35 @@ TEST_F(IdentityTest, ASuspendedUsersSessionStopsWithinASecond) {
   EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
 }
 
+TEST_F(IdentityTest, SessionsAreAnsweredFromMemoryForASecondAndLogoutClearsAtOnce) {
+  const int64_t id = User("ikeda");
+  NewSession s;
+  FirstLogin("ikeda", *identity_->IssueOneTimePassword(cli_, id), s);
+  auto who = identity_->Authenticate(s.token, "127.0.0.1");
+  ASSERT_TRUE(who.ok());
+  // A change made behind the service's back (another process) is seen within a second:
+  // until then the session is answered from memory, without reading the database.
+  ASSERT_TRUE(store_
+                  ->Write([](store::Connection& c) -> Status {
+                    MAMORI_TRY(c.Exec("DELETE FROM auth_sessions", {}));
+                    return {};
+                  })
+                  .ok());
+  clock_.Advance(std::chrono::milliseconds(999));
+  EXPECT_TRUE(identity_->Authenticate(s.token, "127.0.0.1").ok());
+  clock_.Advance(std::chrono::milliseconds(1));
+  EXPECT_FALSE(identity_->Authenticate(s.token, "127.0.0.1").ok());
+  // Logout in this process takes effect at once, cache or not.
+  NewSession t;
+  auto otp = identity_->IssueOneTimePassword(cli_, id);
+  ASSERT_TRUE(otp.ok());
+  FirstLogin("ikeda", *otp, t);
+  auto again = identity_->Authenticate(t.token, "127.0.0.1");
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(identity_->Logout(*again).ok());
+  EXPECT_FALSE(identity_->Authenticate(t.token, "127.0.0.1").ok());
+}
+
 TEST_F(IdentityTest, PasswordPolicyOnFirstChange) {
   const int64_t id = User("nakamura");
   auto otp = identity_->IssueOneTimePassword(cli_, id);

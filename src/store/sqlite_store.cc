@@ -177,6 +177,10 @@ class SqliteConnection final : public Connection {
 };
 
 Result<std::unique_ptr<SqliteConnection>> OpenConnection(const SqliteOptions& o, bool writer) {
+  // SQLite's memory statistics take a process-wide mutex on every allocation; Mamori reads
+  // none of them. Must precede SQLite's initialization (else SQLITE_MISUSE, harmless).
+  static std::once_flag no_memstatus;
+  std::call_once(no_memstatus, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   const int flags = (writer ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY) |
                     SQLITE_OPEN_NOMUTEX;
