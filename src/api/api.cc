@@ -29,7 +29,7 @@ struct Module {
 
 constexpr Module kModules[] = {
     {"organization", "組織", "Organization", "org_units", true, 0},
-    {"assets", "情報資産", "Information assets", nullptr, false, 4},
+    {"assets", "情報資産", "Information assets", "assets", true, 0},
     {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
     {"documents", "規程・対策", "Policies and controls", nullptr, false, 6},
     {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
@@ -72,6 +72,62 @@ json ItemJson(const policy::Catalog& cat, const policy::Item& item) {
               {"is_measure", item.is_measure},
               {"items", std::move(items)},
               {"controls", DirectControls(cat, item.id)}};
+}
+
+// The classification catalog as the UI reads it: schemes with their levels and handling rules,
+// the categories of handling rule, the zones, the consistency rules and the mappings.
+json RenderClassification(const policy::Classification& c) {
+  auto key_labels = [](const std::vector<policy::KeyLabel>& list) {
+    json out = json::array();
+    for (const auto& k : list) out.push_back({{"key", k.key}, {"label", Text(k.label)}});
+    return out;
+  };
+  json schemes = json::array();
+  for (const auto& s : c.schemes) {
+    json js{{"key", s.key}, {"label", Text(s.label)}, {"description", Text(s.description)}};
+    for (policy::Axis axis : policy::kAxes) {
+      json levels = json::array();
+      for (const auto& l : s.levels(axis)) {
+        json handling = json::array();
+        for (const auto& h : l.handling) {
+          handling.push_back({{"category", h.category}, {"text", Text(h.text)}});
+        }
+        levels.push_back({{"value", l.value},
+                          {"label", Text(l.label)},
+                          {"meaning", Text(l.meaning)},
+                          {"need_to_know", l.need_to_know},
+                          {"handling", std::move(handling)}});
+      }
+      js[policy::AxisName(axis)] = std::move(levels);
+    }
+    schemes.push_back(std::move(js));
+  }
+  json rules = json::array();
+  for (const auto& r : c.rules) {
+    json when = json::object();
+    for (const auto& cond : r.when) {
+      when[cond.field] = cond.boolean ? json(cond.values[0] == "true") : json(cond.values);
+    }
+    rules.push_back({{"id", r.id},
+                     {"severity", r.error ? "error" : "warning"},
+                     {"when", std::move(when)},
+                     {"field", policy::AxisName(r.axis)},
+                     {"at_least", r.at_least},
+                     {"message", Text(r.message)},
+                     {"rationale", Text(r.rationale)}});
+  }
+  json mappings = json::array();
+  for (const auto& m : c.mappings) {
+    mappings.push_back({{"from", m.from},
+                        {"to", m.to},
+                        {"confidentiality", m.confidentiality},
+                        {"integrity", m.integrity},
+                        {"availability", m.availability}});
+  }
+  return {{"default_scheme", c.default_scheme},     {"setting", "classification_scheme"},
+          {"categories", key_labels(c.categories)}, {"zones", key_labels(c.zones)},
+          {"schemes", std::move(schemes)},          {"rules", std::move(rules)},
+          {"mappings", std::move(mappings)}};
 }
 
 std::string RenderPolicy(const policy::Catalog& cat) {
@@ -447,6 +503,7 @@ Api::Api(ApiDeps deps, std::string version, std::string static_dir, ApiLimits li
       limits_(limits),
       meta_json_(RenderMeta(deps.registry, version_)),
       policy_json_(RenderPolicy(deps.catalog)),
+      classification_json_(RenderClassification(deps.classification).dump()),
       static_files_(std::make_unique<StaticFiles>(static_dir)) {}
 
 Api::~Api() = default;
@@ -516,6 +573,16 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   if (rest.rfind("auth/", 0) == 0) return HandleSession(req, *who, rest.substr(5));
   if (rest == "audit" || rest.rfind("audit/", 0) == 0) return HandleAudit(req, *who, rest);
   if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "classification") {
+    // Every signed-in user: staff read the handling rules of what they work with.
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    auto active = service_.Setting("classification_scheme", d_.classification.default_scheme);
+    if (!active.ok()) return ProblemResponse(active.error());
+    std::string body = classification_json_;
+    body.pop_back();  // the closing brace of the prebuilt object
+    body += ",\"active\":" + json(*active).dump() + "}";
+    return RawJson(std::move(body));
+  }
   if (rest == "roles/holders") {
     if (!get) return MethodNotAllowed("GET, HEAD");
     const RegisterDef* assignments = registry_.ByKey("role_assignments");
@@ -678,7 +745,8 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, con
     return JsonResponse(200, {{"dry_run", summary->dry_run},
                               {"created", summary->created},
                               {"updated", summary->updated},
-                              {"unchanged", summary->unchanged}});
+                              {"unchanged", summary->unchanged},
+                              {"warnings", registers::WarningsToJson(summary->warnings)}});
   }
 
   // {id}, {id}/history, {id}/archive, {id}/restore

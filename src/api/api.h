@@ -17,6 +17,7 @@
 #include "auth/permissions.h"
 #include "common/clock.h"
 #include "policy/catalog.h"
+#include "policy/classification.h"
 #include "registers/registry.h"
 #include "registers/service.h"
 
@@ -35,6 +36,7 @@ struct ApiDeps {
   const registers::Registry& registry;
   registers::RegisterService& service;
   const policy::Catalog& catalog;
+  const policy::Classification& classification;
   auth::IdentityService& identity;
   const auth::RoleAuthorizer& authorizer;
   const auth::PermissionTable& permissions;
@@ -77,6 +79,7 @@ class Api {
   ApiLimits limits_;
   std::string meta_json_;    // GET /api/v1/meta, rendered once
   std::string policy_json_;  // GET /api/v1/policy, rendered once
+  std::string classification_json_;  // GET /api/v1/classification without "active"
   std::unique_ptr<StaticFiles> static_files_;
 };
 

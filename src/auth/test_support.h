@@ -15,6 +15,7 @@
 #include "auth/identity.h"
 #include "auth/permissions.h"
 #include "registers/service.h"
+#include "registers/test_support.h"
 
 namespace mamori::auth::testing {
 
@@ -40,7 +41,7 @@ class AuthFixture : public ::testing::Test {
     table_ = std::make_unique<PermissionTable>(std::move(table).value());
     std::vector<registers::EnumOption> roles;
     for (const auto& r : table_->roles()) roles.push_back({r.key, {r.label_ja, r.label_en}});
-    auto reg = registers::Registry::Create(registers::BuiltinRegisters(roles));
+    auto reg = registers::Registry::Create(registers::testing::ShippedRegisters(roles));
     ASSERT_TRUE(reg.ok()) << reg.error().message_en;
     registry_ = std::move(reg).value();
     auto store = store::OpenSqlite({.path = db_path()});

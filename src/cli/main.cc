@@ -25,6 +25,7 @@
 #include "netsep/report.h"
 #include "netsep/topology.h"
 #include "policy/catalog.h"
+#include "policy/classification.h"
 #include "registers/registry.h"
 #include "registers/service.h"
 #include "server/server.h"
@@ -104,6 +105,7 @@ struct Core {
   SystemClock clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<auth::PermissionTable> permissions;
+  std::shared_ptr<const policy::Classification> classification;
   std::unique_ptr<registers::Registry> registry;
   std::unique_ptr<auth::AuditLog> audit;
   std::unique_ptr<auth::SecretBox> box;
@@ -137,8 +139,14 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   for (const auto& r : core->permissions->roles()) {
     role_options.push_back({r.key, {r.label_ja, r.label_en}});
   }
-  MAMORI_ASSIGN_OR_RETURN(core->registry,
-                          registers::Registry::Create(registers::BuiltinRegisters(role_options)));
+  const std::string classification_path = catalog_dir + "/classification.toml";
+  MAMORI_ASSIGN_OR_RETURN(std::string classification_text, ReadFile(classification_path, 1u << 20));
+  MAMORI_ASSIGN_OR_RETURN(auto classification,
+                          policy::ParseClassification(classification_text, classification_path));
+  core->classification = std::make_shared<const policy::Classification>(std::move(classification));
+  MAMORI_ASSIGN_OR_RETURN(auto defs,
+                          registers::BuiltinRegisters(role_options, core->classification));
+  MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(std::move(defs)));
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
   std::vector<store::Migration> migrations = core->registry->Migrations();
   for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
@@ -179,7 +187,8 @@ Result<std::string> CreateUser(Core& core, const std::string& login, const std::
                                                     *registers::ParseListQuery(
                                                         users, {{"q", login}, {"limit", "500"}})));
   int64_t user_id = 0;
-  for (const auto& u : nlohmann::json::parse(found_text)["items"]) {
+  const nlohmann::json found = nlohmann::json::parse(found_text);  // outlives the loop
+  for (const auto& u : found["items"]) {
     if (u["login"] == login) user_id = u["id"].get<int64_t>();
   }
   if (user_id == 0) {
@@ -213,6 +222,40 @@ Result<registers::FileFormat> FormatOf(const std::string& file) {
                         "file must end in .csv or .xlsx: " + file);
 }
 
+// `mamori admin import` and `mamori assets import`: all rows or none; every error listed with
+// its row and column; warnings listed after a successful import.
+int ImportFile(Core& core, const registers::RegisterDef& def, const std::string& file,
+               registers::FileFormat format, registers::ImportMode mode, bool dry_run) {
+  auto bytes = ReadFile(file, 64u << 20);
+  if (!bytes.ok()) return Report(bytes.error(), kExitInputErrors);
+  auto r = core.admin_service->Import(kCliActor, def, *bytes, format, mode, dry_run);
+  if (!r.ok()) return Report(r.error(), ExitCodeFor(r.error()));
+  std::printf("%s: 新規 %lld 件、更新 %lld 件、変更なし %lld 件\n",
+              dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
+              (long long)r->updated, (long long)r->unchanged);
+  for (const auto& w : r->warnings) {
+    std::printf("  注意: %d 行目「%s」列: %s\n", w.row, w.column.c_str(), w.message.c_str());
+  }
+  return 0;
+}
+
+// `mamori admin export` and `mamori assets export`: every active record the file can hold.
+int ExportFile(Core& core, const registers::RegisterDef& def, const std::string& file,
+               registers::FileFormat format) {
+  auto q = registers::ParseListQuery(def, {});
+  auto out = core.admin_service->Export(kCliActor, def, *q, format);
+  if (!out.ok()) return Report(out.error(), ExitCodeFor(out.error()));
+  std::ofstream f(file, std::ios::binary | std::ios::trunc);
+  f.write(out->bytes.data(), static_cast<std::streamsize>(out->bytes.size()));
+  f.close();
+  if (!f) {
+    return Report(Error::Unavailable("書き込めません: " + file, "cannot write " + file),
+                  kExitUnavailable);
+  }
+  std::printf("書き出しました: %s\n", file.c_str());
+  return 0;
+}
+
 int Serve(const std::string& config_path, bool config_given, const std::string& db_flag,
           const std::string& listen_flag, const std::string& web_flag) {
   auto config = LoadConfig(config_path, config_given);
@@ -232,8 +275,8 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
-  api::Api api(api::ApiDeps{*k.registry, *k.service, *catalog, *k.identity, *k.roles,
-                            *k.permissions, *k.audit, k.clock},
+  api::Api api(api::ApiDeps{*k.registry, *k.service, *catalog, *k.classification, *k.identity,
+                            *k.roles, *k.permissions, *k.audit, k.clock},
                MAMORI_VERSION, c.web_dir);
   auto server = server::Server::Create(c.server, api);
   if (!server.ok()) return Report(server.error(), kExitUnavailable);
@@ -339,6 +382,22 @@ int main(int argc, char** argv) {
       "verify-audit", "監査ログのハッシュ連鎖を検証します / verify the audit chain");
   with_db(verify);
 
+  auto* assets = app.add_subcommand("assets", "情報資産台帳 / the information asset register");
+  assets->require_subcommand(1);
+  bool update = false;
+  auto* assets_import = assets->add_subcommand(
+      "import", "資産台帳を取り込みます (全件成功か全件中止) / import the asset register");
+  assets_import->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
+  with_db(assets_import);
+  assets_import->add_flag("--update", update,
+                          "管理番号が一致する資産を更新します(年次の見直し) / update by asset "
+                          "number");
+  assets_import->add_flag("--dry-run", dry_run, "検証のみ / validate only");
+  auto* assets_export =
+      assets->add_subcommand("export", "資産台帳を書き出します / export the asset register");
+  assets_export->add_option("file", file, "CSV または XLSX / .csv or .xlsx")->required();
+  with_db(assets_export);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -385,7 +444,8 @@ int main(int argc, char** argv) {
           kCliActor, users, *registers::ParseListQuery(users, {{"q", login}, {"limit", "500"}}));
       if (!list.ok()) return Report(list.error(), kExitUnavailable);
       int64_t id = 0;
-      for (const auto& u : nlohmann::json::parse(*list)["items"]) {
+      const nlohmann::json found = nlohmann::json::parse(*list);  // outlives the loop
+      for (const auto& u : found["items"]) {
         if (u["login"] == login) id = u["id"].get<int64_t>();
       }
       if (id == 0) {
@@ -401,6 +461,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", otp->c_str());
     return 0;
   }
+  if (assets_import->parsed() || assets_export->parsed()) register_key = "assets";
   const registers::RegisterDef* def = core.registry->ByKey(register_key);
   if (def == nullptr) {
     return Report(Error::Invalid("不明な台帳です: " + register_key, "unknown register"),
@@ -408,31 +469,13 @@ int main(int argc, char** argv) {
   }
   auto format = FormatOf(file);
   if (!format.ok()) return Report(format.error(), kExitUsage);
-  if (imp->parsed()) {
-    auto bytes = ReadFile(file, 64u << 20);
-    if (!bytes.ok()) return Report(bytes.error(), kExitInputErrors);
-    auto r = core.admin_service->Import(
-        kCliActor, *def, *bytes, *format,
+  if (imp->parsed() || assets_import->parsed()) {
+    if (assets_import->parsed() && update) mode = "upsert";
+    return ImportFile(
+        core, *def, file, *format,
         mode == "upsert" ? registers::ImportMode::kUpsert : registers::ImportMode::kInsert,
         dry_run);
-    if (!r.ok()) return Report(r.error(), ExitCodeFor(r.error()));
-    std::printf("%s: 新規 %lld 件、更新 %lld 件、変更なし %lld 件\n",
-                dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
-                (long long)r->updated, (long long)r->unchanged);
-    return 0;
   }
-  if (exp->parsed()) {
-    auto q = registers::ParseListQuery(*def, {});
-    auto out = core.admin_service->Export(kCliActor, *def, *q, *format);
-    if (!out.ok()) return Report(out.error(), ExitCodeFor(out.error()));
-    std::ofstream f(file, std::ios::binary | std::ios::trunc);
-    f.write(out->bytes.data(), static_cast<std::streamsize>(out->bytes.size()));
-    if (!f) {
-      return Report(Error::Unavailable("書き込めません: " + file, "cannot write"),
-                    kExitUnavailable);
-    }
-    std::printf("書き出しました: %s\n", file.c_str());
-    return 0;
-  }
+  if (exp->parsed() || assets_export->parsed()) return ExportFile(core, *def, file, *format);
   return kExitUsage;
 }

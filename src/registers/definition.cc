@@ -112,7 +112,15 @@ Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterD
         if (!value_ok || o.label.ja.empty()) {
           return Bad(def, "bad enum option in " + f.name);
         }
+        if (!f.options_setting.empty() && o.tags.empty()) {
+          return Bad(def, "option " + o.value + " of " + f.name + " has no tags");
+        }
       }
+      if (!f.options_setting.empty() && f.options_setting_default.empty()) {
+        return Bad(def, "options_setting of " + f.name + " needs a default");
+      }
+    } else if (!f.options_setting.empty()) {
+      return Bad(def, "options_setting on a field that is not an enum: " + f.name);
     }
     if (f.type == FieldType::kRef) {
       bool known = false;

@@ -29,6 +29,10 @@ const char* FieldTypeName(FieldType t);
 struct EnumOption {
   std::string value;  // stored and sent in the API, [a-z0-9_]+ (e.g. "section", "3a")
   Label label;
+  std::vector<std::string> aliases;  // also accepted in files, as staff type them ("機密性3")
+  // The groups this option belongs to (e.g. the classification schemes a level is part of);
+  // see FieldDef::options_setting.
+  std::vector<std::string> tags;
 };
 
 struct FieldDef {
@@ -48,6 +52,14 @@ struct FieldDef {
   std::vector<EnumOption> options;  // enum
   std::string ref;                  // ref: key of the referenced register
   std::string default_value;        // enum/text value set on create when absent ("" = none)
+  bool generated = false;  // a completer fills it when left empty (files may omit the column)
+  // Other column headings accepted on import (e.g. 所管課 for 所管).
+  std::vector<std::string> header_aliases;
+  // Enum: only the options tagged with the current value of this setting are valid (e.g. the
+  // levels of the classification scheme the body chose); `options_setting_default` when the
+  // setting was never made. Empty: every option is valid.
+  std::string options_setting;
+  std::string options_setting_default;
 };
 
 // What domain rules may look up while a record is validated (inside the same transaction).
@@ -58,18 +70,30 @@ class RuleContext {
   virtual ~RuleContext() = default;
   // Who makes the change (for separation-of-duties rules).
   virtual const Actor& actor() const = 0;
+  // The date of the change in Japan, "YYYY-MM-DD".
+  virtual const std::string& today() const = 0;
+  // One more than the largest record id of register `key`, archived records included.
+  virtual int64_t NextId(const std::string& key) = 0;
   // Active records of register `key` whose field `field` equals `value` (API JSON), at most
   // `limit`.
   virtual std::vector<nlohmann::json> Find(const std::string& key, const std::string& field,
                                            const nlohmann::json& value, int limit) = 0;
   // The active record `id` of register `key` as API JSON, or nullopt.
   virtual std::optional<nlohmann::json> Lookup(const std::string& key, int64_t id) = 0;
+  // The value of a body-wide setting (the settings table), or `fallback` when never set.
+  virtual std::string Setting(const std::string& key, const std::string& fallback) = 0;
+  // A warning: the change is allowed, the warning is shown to the user and recorded with the
+  // change in the record's history.
+  virtual void Warn(FieldError warning) = 0;
 };
 
 // A domain rule beyond field checks. `candidate` is the record as it would be stored (API
 // JSON, all fields present, absent ones null). Append errors naming the field.
 using RecordRule = std::function<void(const nlohmann::json& candidate, RuleContext& ctx,
                                       std::vector<FieldError>& errors)>;
+// Fills in derived values of a NEW record (created or imported) before it is validated: a
+// generated number, a default holder. Only fields still null should be set.
+using RecordCompleter = std::function<void(nlohmann::json& candidate, RuleContext& ctx)>;
 
 struct RegisterDef {
   std::string key;   // [a-z][a-z0-9_]*; table r_{key}
@@ -82,6 +106,7 @@ struct RegisterDef {
   std::string default_sort;
   std::vector<FieldDef> fields;
   std::vector<RecordRule> rules;
+  std::vector<RecordCompleter> completers;
 
   // The ref-to-org_units field that says which organization unit a record belongs to; scoped
   // permissions ("view within my section") use it. Empty: the register is not scoped.

@@ -194,9 +194,14 @@ std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, j
       return CheckText(f, d, out);
     }
     case FieldType::kEnum: {
-      const std::string lower = ToLowerAscii(s);
+      // Full-width letters and digits typed in Japanese input mode count as their ASCII forms.
+      const std::string lower = ToLowerAscii(AsciiDigits(s));
       for (const auto& o : f.options) {
-        if (o.value == lower || o.label.ja == s || ToLowerAscii(o.label.en) == lower) {
+        bool match = o.value == lower || o.label.ja == s || ToLowerAscii(o.label.en) == lower;
+        for (const auto& a : o.aliases) {
+          match = match || a == s || ToLowerAscii(AsciiDigits(a)) == lower;
+        }
+        if (match) {
           out = o.value;
           return std::nullopt;
         }

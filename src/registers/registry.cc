@@ -77,6 +77,13 @@ std::vector<store::Migration> Registry::Migrations() const {
   out.push_back({"core/003-search-signature",
                  "which fields the stored search text was built from",
                  {"ALTER TABLE register_state ADD COLUMN search_signature TEXT"}});
+  out.push_back({"core/004-settings",
+                 "body-wide settings (e.g. the classification scheme)",
+                 {"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+                  "updated_at TEXT NOT NULL, updated_by TEXT NOT NULL)"}});
+  out.push_back({"core/005-history-warnings",
+                 "warnings accepted with a change",
+                 {"ALTER TABLE record_history ADD COLUMN warnings TEXT"}});
   for (const auto& d : defs_) {
     const std::string table = "r_" + d.key;
     out.push_back({"register/" + d.key + "/create",
@@ -136,12 +143,19 @@ void Registry::Describe(json& out) const {
       if (f.type == FieldType::kEnum) {
         json opts = json::array();
         for (const auto& o : f.options) {
-          opts.push_back({{"value", o.value}, {"label", LabelJson(o.label)}});
+          json jo{{"value", o.value}, {"label", LabelJson(o.label)}};
+          if (!o.tags.empty()) jo["tags"] = o.tags;
+          opts.push_back(std::move(jo));
         }
         jf["options"] = std::move(opts);
+        if (!f.options_setting.empty()) {
+          jf["options_setting"] = f.options_setting;
+          jf["options_setting_default"] = f.options_setting_default;
+        }
       }
       if (f.type == FieldType::kRef) jf["ref"] = f.ref;
       if (!f.default_value.empty()) jf["default"] = f.default_value;
+      if (f.generated) jf["generated"] = true;
       fields.push_back(std::move(jf));
     }
     out.push_back({{"key", d.key},

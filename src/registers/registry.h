@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "policy/classification.h"
 #include "registers/definition.h"
 #include "store/store.h"
 
@@ -39,7 +40,10 @@ class Registry {
 };
 
 // The registers Mamori ships, in dependency order (a register after those it references).
-// `roles` are the roles of the permission table (the role assignment register's options).
-std::vector<RegisterDef> BuiltinRegisters(std::vector<EnumOption> roles);
+// `roles` are the roles of the permission table (the role assignment register's options);
+// `classification` the shipped classification catalog (the asset register's levels and rules).
+// Errors: kInvalidInput when the catalog's rules do not fit the definitions.
+Result<std::vector<RegisterDef>> BuiltinRegisters(
+    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification);
 
 }  // namespace mamori::registers

@@ -22,6 +22,20 @@ using store::Connection;
 using store::Row;
 using store::Value;
 
+json WarningsToJson(const std::vector<FieldError>& warnings) {
+  json out = json::array();
+  for (const auto& w : warnings) {
+    json j{
+        {"field", w.field}, {"label", w.label}, {"detail", w.message}, {"detail_en", w.message_en}};
+    if (w.row > 0) {
+      j["row"] = w.row;
+      j["column"] = w.column;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 namespace {
 
 constexpr int kBaseColumns = 7;  // id, version, archived, created_at, updated_at, by, by
@@ -216,9 +230,17 @@ Error ValidationError(std::vector<FieldError> errors, bool import) {
 // RuleContext over the open transaction.
 class TxContext final : public RuleContext {
  public:
-  TxContext(Connection& c, const Registry& reg, const Actor& actor)
-      : c_(c), reg_(reg), actor_(actor) {}
+  TxContext(Connection& c, const Registry& reg, const Actor& actor, std::string today,
+            std::vector<FieldError>* warnings = nullptr)
+      : c_(c), reg_(reg), actor_(actor), today_(std::move(today)), warnings_(warnings) {}
   const Actor& actor() const override { return actor_; }
+  const std::string& today() const override { return today_; }
+  int64_t NextId(const std::string& key) override {
+    const RegisterDef* d = reg_.ByKey(key);
+    if (d == nullptr) return 0;
+    auto rows = c_.Query("SELECT COALESCE(MAX(id), 0) + 1 FROM " + Table(*d));
+    return rows.ok() && !rows->empty() ? AsInt(rows->front()[0]) : 0;
+  }
   std::vector<json> Find(const std::string& key, const std::string& field, const json& value,
                          int limit) override {
     std::vector<json> out;
@@ -241,17 +263,46 @@ class TxContext final : public RuleContext {
     if (!rows.ok() || rows->empty()) return std::nullopt;
     return RowToJson(*d, p, rows->front());
   }
+  std::string Setting(const std::string& key, const std::string& fallback) override {
+    const Value params[] = {key};
+    auto rows = c_.Query("SELECT value FROM settings WHERE key = ?", params);
+    if (!rows.ok() || rows->empty()) return fallback;
+    return AsText(rows->front()[0]);
+  }
+  void Warn(FieldError warning) override {
+    if (warnings_ != nullptr) warnings_->push_back(std::move(warning));
+  }
 
  private:
   Connection& c_;
   const Registry& reg_;
   const Actor& actor_;
+  std::string today_;
+  std::vector<FieldError>* warnings_;
 };
 
-// The checks that need the database and the rules: required, references, uniqueness.
-Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, const Actor& actor,
-                   const json& rec, int64_t self_id, std::vector<FieldError>& errors) {
-  TxContext ctx(c, reg, actor);
+std::string Today(const Clock& clock) { return JapanDate(clock.Now()); }
+
+json AuditDetail(const json& changes, const std::vector<FieldError>& warnings) {
+  json detail{{"changes", changes}};
+  if (!warnings.empty()) detail["warnings"] = WarningsToJson(warnings);
+  return detail;
+}
+
+// Derived values of a new record (a generated number, a default holder), before validation.
+void Complete(Connection& c, const Registry& reg, const std::string& today, const RegisterDef& d,
+              const Actor& actor, json& candidate) {
+  if (d.completers.empty()) return;
+  TxContext ctx(c, reg, actor, today);
+  for (const auto& complete : d.completers) complete(candidate, ctx);
+}
+
+// The checks that need the database and the rules: required, references, uniqueness, options
+// that depend on a setting. Rules may add warnings (to `warnings`, when given).
+Status CheckRecord(Connection& c, const Registry& reg, const std::string& today,
+                   const RegisterDef& d, const Actor& actor, const json& rec, int64_t self_id,
+                   std::vector<FieldError>& errors, std::vector<FieldError>* warnings = nullptr) {
+  TxContext ctx(c, reg, actor, today, warnings);
   for (const auto& f : d.fields) {
     const json& v = rec[f.name];
     if (v.is_null()) {
@@ -264,6 +315,24 @@ Status CheckRecord(Connection& c, const Registry& reg, const RegisterDef& d, con
                                    "参照先が見つからないか、アーカイブされています(ID " +
                                        std::to_string(v.get<int64_t>()) + ")。",
                                    "no active record with id " + std::to_string(v.get<int64_t>())));
+    }
+    if (!f.options_setting.empty()) {
+      const std::string tag = ctx.Setting(f.options_setting, f.options_setting_default);
+      const auto opt = std::find_if(f.options.begin(), f.options.end(),
+                                    [&](const EnumOption& o) { return v == o.value; });
+      if (opt != f.options.end() &&
+          std::find(opt->tags.begin(), opt->tags.end(), tag) == opt->tags.end()) {
+        std::string allowed;
+        for (const auto& o : f.options) {
+          if (std::find(o.tags.begin(), o.tags.end(), tag) == o.tags.end()) continue;
+          allowed += (allowed.empty() ? "" : "、") + o.label.ja;
+        }
+        errors.push_back(internal::MakeFieldError(
+            f,
+            "「" + opt->label.ja +
+                "」は現在の設定では使えません。次のいずれかを指定してください: " + allowed,
+            "not valid under the current " + f.options_setting + " (" + tag + ")"));
+      }
     }
     if (f.unique) {
       const Value params[] = {ToColumn(f, v), self_id};
@@ -296,12 +365,19 @@ json Changes(const RegisterDef& d, const json* before, const json& after) {
 
 Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
                      std::string_view action, const Actor& actor, const std::string& at,
-                     const json& changes) {
-  const Value params[] = {d.key,         id, version,       std::string(action), actor.id,
-                          actor.address, at, changes.dump()};
+                     const json& changes, const std::vector<FieldError>& warnings = {}) {
+  const Value params[] = {d.key,
+                          id,
+                          version,
+                          std::string(action),
+                          actor.id,
+                          actor.address,
+                          at,
+                          changes.dump(),
+                          warnings.empty() ? Value() : Value(WarningsToJson(warnings).dump())};
   auto r = c.Exec(
       "INSERT INTO record_history (register, record_id, version, action, actor, address, at, "
-      "changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "changes, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       params);
   if (!r.ok()) return std::move(r).error();
   return {};
@@ -698,6 +774,18 @@ Result<int64_t> RegisterService::Count(const Actor& actor, const RegisterDef& de
   return n;
 }
 
+Result<std::string> RegisterService::Setting(const std::string& key, const std::string& fallback) {
+  std::string out = fallback;
+  Status st = store_.Read([&](Connection& c) -> Status {
+    const Value params[] = {key};
+    MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT value FROM settings WHERE key = ?", params));
+    if (!rows.empty()) out = AsText(rows[0][0]);
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
 Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def, const json& body) {
   if (!body.is_object()) {
     return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
@@ -709,16 +797,19 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
   if (!errors.empty()) return ValidationError(std::move(errors), false);
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
-    MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, 0, errors));
+    Complete(c, registry_, Today(clock_), def, actor, candidate);
+    std::vector<FieldError> warnings;
+    MAMORI_TRY(
+        CheckRecord(c, registry_, Today(clock_), def, actor, candidate, 0, errors, &warnings));
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
-    MAMORI_TRY(
-        AppendHistory(c, def, id, 1, "create", actor, now, Changes(def, nullptr, candidate)));
-    MAMORI_TRY(audit_.Append(c, actor, "create", Target(def, id),
-                             {{"changes", Changes(def, nullptr, candidate)}}));
+    const json changes = Changes(def, nullptr, candidate);
+    MAMORI_TRY(AppendHistory(c, def, id, 1, "create", actor, now, changes, warnings));
+    MAMORI_TRY(audit_.Append(c, actor, "create", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
   if (!st.ok()) return std::move(st).error();
@@ -742,9 +833,12 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     const json before = FieldsOnly(def, current);
     json candidate = before;
     candidate["id"] = id;  // rules may look at the record's relations
-    std::vector<FieldError> errors;
+    std::vector<FieldError> errors, warnings;
     ApplyBody(def, body, candidate, errors, /*allow_version=*/true);
-    if (errors.empty()) MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, id, errors));
+    if (errors.empty()) {
+      MAMORI_TRY(
+          CheckRecord(c, registry_, Today(clock_), def, actor, candidate, id, errors, &warnings));
+    }
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     json changes = Changes(def, &before, candidate);
     if (changes.empty()) {
@@ -753,10 +847,11 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     }
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
-    MAMORI_TRY(AppendHistory(c, def, id, version + 1, "update", actor, now, changes));
-    MAMORI_TRY(audit_.Append(c, actor, "update", Target(def, id), {{"changes", changes}}));
+    MAMORI_TRY(AppendHistory(c, def, id, version + 1, "update", actor, now, changes, warnings));
+    MAMORI_TRY(audit_.Append(c, actor, "update", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
   if (!st.ok()) return std::move(st).error();
@@ -778,7 +873,8 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
     if (!archived) {
       // A restored record must still satisfy the rules (its parent may be archived now).
       std::vector<FieldError> errors;
-      MAMORI_TRY(CheckRecord(c, registry_, def, actor, FieldsOnly(def, current), id, errors));
+      MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), def, actor, FieldsOnly(def, current), id,
+                             errors));
       if (!errors.empty()) return ValidationError(std::move(errors), false);
     }
     const std::string now = FormatIso8601(clock_.Now());
@@ -810,16 +906,21 @@ Result<json> RegisterService::History(const Actor& actor, const RegisterDef& def
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &current));
     const Value params[] = {def.key, id};
     MAMORI_ASSIGN_OR_RETURN(
-        auto rows, c.Query("SELECT version, action, actor, at, changes FROM record_history "
-                           "WHERE register = ? AND record_id = ? ORDER BY id DESC",
-                           params));
+        auto rows,
+        c.Query("SELECT version, action, actor, at, changes, warnings FROM record_history "
+                "WHERE register = ? AND record_id = ? ORDER BY id DESC",
+                params));
     json items = json::array();
     for (const auto& r : rows) {
-      items.push_back({{"version", AsInt(r[0])},
-                       {"action", AsText(r[1])},
-                       {"actor", AsText(r[2])},
-                       {"at", AsText(r[3])},
-                       {"changes", json::parse(AsText(r[4]), nullptr, false)}});
+      json item{{"version", AsInt(r[0])},
+                {"action", AsText(r[1])},
+                {"actor", AsText(r[2])},
+                {"at", AsText(r[3])},
+                {"changes", json::parse(AsText(r[4]), nullptr, false)}};
+      if (std::holds_alternative<std::string>(r[5])) {
+        item["warnings"] = json::parse(AsText(r[5]), nullptr, false);
+      }
+      items.push_back(std::move(item));
     }
     out = {{"items", std::move(items)}};
     return {};
@@ -880,8 +981,6 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
                     def.key + "-" + stamp + ".xlsx"};
 }
 
-namespace {}  // namespace
-
 Result<ImportSummary> RegisterService::Import(const Actor& actor, const RegisterDef& def,
                                               std::string_view bytes, FileFormat format,
                                               ImportMode mode, bool dry_run) {
@@ -914,7 +1013,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
     const FieldDef* match = nullptr;
     for (const auto& f : def.fields) {
       if (h == f.label.ja || internal::ToLowerAscii(h) == internal::ToLowerAscii(f.label.en) ||
-          h == f.name)
+          h == f.name ||
+          std::find(f.header_aliases.begin(), f.header_aliases.end(), h) != f.header_aliases.end())
         match = &f;
     }
     if (match == nullptr) {
@@ -934,13 +1034,14 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
     return Error::Invalid("この台帳には照合に使うキーがないため、更新の取り込みはできません。",
                           "this register has no key field; only insert imports are possible");
   }
-  if (key_field != nullptr && !field_column.count(key_field->name)) {
+  if (key_field != nullptr && !field_column.count(key_field->name) &&
+      (mode == ImportMode::kUpsert || !key_field->generated)) {
     file_error(header_row, key_field->label.ja, key_field,
                "キーの列「" + key_field->label.ja + "」がありません。", "missing key column");
   }
   if (mode == ImportMode::kInsert) {
     for (const auto& f : def.fields) {
-      if (f.required && !field_column.count(f.name)) {
+      if (f.required && !f.generated && f.default_value.empty() && !field_column.count(f.name)) {
         file_error(header_row, f.label.ja, &f, "必須の列「" + f.label.ja + "」がありません。",
                    "missing required column " + f.name);
       }
@@ -969,7 +1070,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
               continue;
             }
             if (f->type == FieldType::kRef && !v.is_null()) {
-              // References in files name the target's key (e.g. 組織コード), not its id.
+              // References in files name the target's key (e.g. 組織コード), or its title
+              // (e.g. 総務課) when exactly one active record has that title; never its id.
               const RegisterDef* target = registry_.ByKey(f->ref);
               const Value params[] = {v.get<std::string>()};
               MAMORI_ASSIGN_OR_RETURN(
@@ -977,6 +1079,22 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
                   c.Query("SELECT id FROM " + Table(*target) + " WHERE " +
                               Col(*target->Field(target->key_field)) + " = ? AND archived = 0",
                           params));
+              if (rows.empty() && target->title_field != target->key_field) {
+                MAMORI_ASSIGN_OR_RETURN(rows,
+                                        c.Query("SELECT id FROM " + Table(*target) + " WHERE " +
+                                                    Col(*target->Field(target->title_field)) +
+                                                    " = ? AND archived = 0 LIMIT 2",
+                                                params));
+                if (rows.size() > 1) {
+                  file_error(row_no, header[i], f,
+                             "「" + v.get<std::string>() + "」は「" + target->label.ja +
+                                 "」に複数あります。" + target->Field(target->key_field)->label.ja +
+                                 "で指定してください。",
+                             "ambiguous " + target->key + " title " + v.get<std::string>());
+                  bad_cells.insert(f->name);
+                  continue;
+                }
+              }
               if (rows.empty()) {
                 file_error(row_no, header[i], f,
                            "「" + v.get<std::string>() + "」は「" + target->label.ja +
@@ -993,7 +1111,10 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           const json key = key_field != nullptr && provided.contains(key_field->name)
                                ? provided[key_field->name]
                                : json(nullptr);
-          if (key_field != nullptr) {
+          // A blank generated key (e.g. 管理番号) gets its value from the completers: a new record.
+          const bool generate_key = key_field != nullptr && key.is_null() && key_field->generated &&
+                                    !bad_cells.count(key_field->name);
+          if (key_field != nullptr && !generate_key) {
             if (key.is_null()) {
               if (bad_cells.count(key_field->name)) continue;
               file_error(row_no, header[field_column[key_field->name]], key_field, "必須です。",
@@ -1010,7 +1131,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           }
           // Existing record with this key (upsert), or a new one.
           std::optional<json> existing;
-          if (mode == ImportMode::kUpsert) {
+          if (mode == ImportMode::kUpsert && !generate_key) {
             const Value params[] = {ToColumn(*key_field, key)};
             MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM " + Table(def) + " WHERE " +
                                                            Col(*key_field) + " = ?",
@@ -1022,6 +1143,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           json before = existing ? FieldsOnly(def, *existing) : json();
           json candidate = existing ? before : NewRecord(def);
           for (auto& [name, v] : provided.items()) candidate[name] = v;
+          if (!existing) Complete(c, registry_, Today(clock_), def, actor, candidate);
           std::vector<FieldError> row_errors;
           const int64_t self_id = existing ? (*existing)["id"].get<int64_t>() : 0;
           if (existing && (*existing)["archived"] == true) {
@@ -1037,7 +1159,15 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             file_error(row_no, "", nullptr, allowed.error().message, allowed.error().message_en);
             continue;
           }
-          MAMORI_TRY(CheckRecord(c, registry_, def, actor, candidate, self_id, row_errors));
+          std::vector<FieldError> row_warnings;
+          MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), def, actor, candidate, self_id,
+                                 row_errors, &row_warnings));
+          for (auto& w : row_warnings) {
+            w.row = static_cast<int>(row_no);
+            auto col = field_column.find(w.field);
+            w.column = col != field_column.end() ? header[col->second] : w.label;
+            if (summary.warnings.size() < kMaxReportedErrors) summary.warnings.push_back(w);
+          }
           if (!row_errors.empty() || !bad_cells.empty()) {
             for (auto& e : row_errors) {
               if (bad_cells.count(e.field)) continue;  // already reported for its cell
@@ -1057,16 +1187,17 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             }
             const int64_t v = (*existing)["version"].get<int64_t>();
             MAMORI_TRY(UpdateRecord(c, def, self_id, v, candidate, actor, now));
-            MAMORI_TRY(AppendHistory(c, def, self_id, v + 1, "import", actor, now, changes));
+            MAMORI_TRY(
+                AppendHistory(c, def, self_id, v + 1, "import", actor, now, changes, row_warnings));
             MAMORI_TRY(audit_.Append(c, actor, "import_update", Target(def, self_id),
-                                     {{"changes", changes}}));
+                                     AuditDetail(changes, row_warnings)));
             ++summary.updated;
           } else {
             MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
-            MAMORI_TRY(AppendHistory(c, def, id, 1, "import", actor, now,
-                                     Changes(def, nullptr, candidate)));
+            const json changes = Changes(def, nullptr, candidate);
+            MAMORI_TRY(AppendHistory(c, def, id, 1, "import", actor, now, changes, row_warnings));
             MAMORI_TRY(audit_.Append(c, actor, "import_create", Target(def, id),
-                                     {{"changes", Changes(def, nullptr, candidate)}}));
+                                     AuditDetail(changes, row_warnings)));
             ++summary.created;
           }
         }

@@ -56,6 +56,7 @@ struct ImportSummary {
   int64_t created = 0;
   int64_t updated = 0;
   int64_t unchanged = 0;
+  std::vector<FieldError> warnings;  // accepted, with row and column (at most 1,000)
 };
 
 struct ExportFile {
@@ -63,6 +64,9 @@ struct ExportFile {
   std::string content_type;
   std::string filename;  // e.g. "org_units-20261125.xlsx"
 };
+
+// Warnings as the API shows them: [{"field", "label", "detail", "detail_en", "row"?, "column"?}].
+nlohmann::json WarningsToJson(const std::vector<FieldError>& warnings);
 
 // Rebuilds the stored search text of every register whose searchable fields (or the search
 // normalization) changed since it was built. Run at start-up, after the migrations.
@@ -93,6 +97,9 @@ class RegisterService {
                             FileFormat format);
   Result<ImportSummary> Import(const Actor& actor, const RegisterDef& def, std::string_view bytes,
                                FileFormat format, ImportMode mode, bool dry_run);
+
+  // A body-wide setting (the settings table), or `fallback` when never set.
+  Result<std::string> Setting(const std::string& key, const std::string& fallback);
 
   // Number of active (not archived) records, for the dashboard.
   Result<int64_t> Count(const Actor& actor, const RegisterDef& def);

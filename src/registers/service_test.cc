@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registers/tabular.h"
+#include "registers/test_support.h"
 
 namespace mamori::registers {
 namespace {
@@ -41,7 +42,7 @@ class ServiceTest : public ::testing::Test {
     auto store = store::OpenSqlite({.path = (dir_ / "t.db").string()});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    auto reg = Registry::Create(BuiltinRegisters(TestRoles()));
+    auto reg = Registry::Create(testing::ShippedRegisters(TestRoles()));
     ASSERT_TRUE(reg.ok()) << reg.error().message_en;
     registry_ = std::move(reg).value();
     ASSERT_TRUE(store_->Migrate(registry_->Migrations()).ok());
@@ -230,7 +231,7 @@ TEST_F(ServiceTest, SearchTextIsRebuiltWhenSearchableFieldsChange) {
   ASSERT_TRUE(service_->Update(actor_, *def_, bureau_, 1, {{"phone", "内線9999"}}).ok());
   EXPECT_EQ(List({{"q", "9999"}})["total"], 0);  // phone is not searchable
   // A later definition makes phone searchable: the stored text is rebuilt once at start-up.
-  auto defs = BuiltinRegisters(TestRoles());
+  auto defs = testing::ShippedRegisters(TestRoles());
   for (auto& f : defs[0].fields) {
     if (f.name == "phone") f.searchable = true;
   }

@@ -25,14 +25,15 @@ test('metadata lists every module and the organization register', async () => {
   const r = await api(srv.url, 'GET', '/api/v1/meta');
   assert.equal(r.status, 200);
   assert.equal(r.body.modules.length, 12);
-  assert.deepEqual(r.body.registers.map((x) => x.key), ['org_units', 'users', 'role_assignments']);
+  assert.deepEqual(r.body.registers.map((x) => x.key), ['org_units', 'users', 'role_assignments', 'assets']);
   const labels = r.body.modules.map((m) => m.label.ja);
   for (const l of ['組織', '情報資産', '脅威・リスク', '規程・対策', '自己点検・監査', 'インシデント',
     '委託・クラウド・SNS', '教育', 'ネットワーク分離', '通信監視', '監査ログ', '設定']) {
     assert.ok(labels.includes(l), l);
   }
   assert.equal(r.body.modules.find((m) => m.key === 'organization').status, 'ready');
-  assert.equal(r.body.modules.find((m) => m.key === 'assets').status, 'planned');
+  assert.equal(r.body.modules.find((m) => m.key === 'assets').status, 'ready');
+  assert.equal(r.body.modules.find((m) => m.key === 'risks').status, 'planned');
   const reg = r.body.registers.find((x) => x.key === 'org_units');
   assert.equal(reg.path, 'organization/units');
   assert.ok(reg.fields.find((f) => f.name === 'kind').options.length >= 3);
@@ -157,7 +158,7 @@ test('import validates every row first and writes nothing on any error', async (
 
   const good = CSV_HEADER + 'IMP,取込局,,部局,\r\nIMP-1,取込課,,課室,IMP\r\n';
   const dry = await api(srv.url, 'POST', `${U}/import?format=csv&dry_run=true`, good);
-  assert.deepEqual(dry.body, { dry_run: true, created: 2, updated: 0, unchanged: 0 });
+  assert.deepEqual(dry.body, { dry_run: true, created: 2, updated: 0, unchanged: 0, warnings: [] });
   assert.equal((await api(srv.url, 'GET', `${U}?q=取込`)).body.total, 0);
   const ok = await api(srv.url, 'POST', `${U}/import?format=csv`, good);
   assert.equal(ok.status, 200);

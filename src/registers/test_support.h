@@ -1,0 +1,36 @@
+// Shared set-up for tests that build the shipped registers: the classification catalog as
+// shipped (catalog/classification.toml) and the definitions built from it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "policy/classification.h"
+#include "registers/registry.h"
+
+namespace mamori::registers::testing {
+
+inline std::shared_ptr<const policy::Classification> ShippedClassification() {
+  std::ifstream in(std::string(MAMORI_SOURCE_DIR) + "/catalog/classification.toml",
+                   std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = policy::ParseClassification(text.str(), "catalog/classification.toml");
+  EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+  return std::make_shared<const policy::Classification>(parsed.ok() ? std::move(parsed).value()
+                                                                    : policy::Classification{});
+}
+
+// The shipped registers with the given roles (for the role assignment register).
+inline std::vector<RegisterDef> ShippedRegisters(std::vector<EnumOption> roles) {
+  auto defs = BuiltinRegisters(std::move(roles), ShippedClassification());
+  EXPECT_TRUE(defs.ok()) << (defs.ok() ? "" : defs.error().message);
+  return defs.ok() ? std::move(defs).value() : std::vector<RegisterDef>{};
+}
+
+}  // namespace mamori::registers::testing
