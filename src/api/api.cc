@@ -573,6 +573,21 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   if (rest.rfind("auth/", 0) == 0) return HandleSession(req, *who, rest.substr(5));
   if (rest == "audit" || rest.rfind("audit/", 0) == 0) return HandleAudit(req, *who, rest);
   if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "settings") {
+    // The settings registers depend on (e.g. which classification scheme's levels are valid),
+    // for every signed-in user: the UI offers only valid choices.
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    json out = json::object();
+    for (const auto& def : registry_.all()) {
+      for (const auto& f : def.fields) {
+        if (f.options_setting.empty() || out.contains(f.options_setting)) continue;
+        auto v = service_.Setting(f.options_setting, f.options_setting_default);
+        if (!v.ok()) return ProblemResponse(v.error());
+        out[f.options_setting] = *v;
+      }
+    }
+    return JsonResponse(200, out);
+  }
   if (rest == "classification") {
     // Every signed-in user: staff read the handling rules of what they work with.
     if (!get) return MethodNotAllowed("GET, HEAD");

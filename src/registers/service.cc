@@ -26,7 +26,7 @@ json WarningsToJson(const std::vector<FieldError>& warnings) {
   json out = json::array();
   for (const auto& w : warnings) {
     json j{
-        {"field", w.field}, {"label", w.label}, {"detail", w.message}, {"detail_en", w.message_en}};
+        {"field", w.field}, {"label", w.label}, {"message", w.message}, {"message_en", w.message_en}};
     if (w.row > 0) {
       j["row"] = w.row;
       j["column"] = w.column;

@@ -65,7 +65,8 @@ struct ExportFile {
   std::string filename;  // e.g. "org_units-20261125.xlsx"
 };
 
-// Warnings as the API shows them: [{"field", "label", "detail", "detail_en", "row"?, "column"?}].
+// Warnings as the API shows them, shaped like a problem's errors:
+// [{"field", "label", "message", "message_en", "row"?, "column"?}].
 nlohmann::json WarningsToJson(const std::vector<FieldError>& warnings);
 
 // Rebuilds the stored search text of every register whose searchable fields (or the search

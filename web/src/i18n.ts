@@ -295,6 +295,17 @@ const ja = {
   oneTimePasswordDone: '伝えました(表示を消す)',
   resetDone: '再設定しました。一時パスワードを本人に伝えてください。',
   ownCredentialsNote: '自分のパスワードは「アカウント」の画面で変更してください。',
+  generatedNote: '空欄なら自動で付けます。',
+  warningsTitle: '確認してください',
+  savedWithWarnings: '保存しました。確認が必要な点があります: {warnings}',
+  createdWithWarnings: '登録しました。確認が必要な点があります: {warnings}',
+  handlingTitle: 'この資産の取扱制限',
+  handlingIntro: '{scheme} の分類({levels})から決まる取扱いです。詳しくは対策基準を確認してください。',
+  handlingNone: 'この分類に定められた取扱制限はありません。',
+  handlingCategory: '区分',
+  handlingRule: '取扱い',
+  handlingSource: '根拠の分類',
+  handlingUnknownLevel: '分類「{level}」は現在の分類体系にありません。',
 };
 
 export type MessageKey = keyof typeof ja;
@@ -578,6 +589,17 @@ const en: Record<MessageKey, string> = {
   oneTimePasswordDone: 'Done (hide it)',
   resetDone: 'Reset. Tell the one-time password to the person.',
   ownCredentialsNote: 'Change your own password on the Account page.',
+  generatedNote: 'Left empty, it is given automatically.',
+  warningsTitle: 'Please check',
+  savedWithWarnings: 'Saved. Please check: {warnings}',
+  createdWithWarnings: 'Created. Please check: {warnings}',
+  handlingTitle: 'Handling rules for this asset',
+  handlingIntro: 'The handling that follows from its classification ({levels}) under {scheme}. See the body\'s standards for details.',
+  handlingNone: 'No handling rules are set for this classification.',
+  handlingCategory: 'Category',
+  handlingRule: 'Rule',
+  handlingSource: 'From',
+  handlingUnknownLevel: 'The level "{level}" is not part of the current scheme.',
 };
 
 const messages: Record<Lang, Record<MessageKey, string>> = { ja, en };

@@ -5,6 +5,7 @@
 //   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
 // - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
+// - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 
 import { findRegister, hasMeta, getMeta } from './state';
 import { can } from './session';
@@ -22,6 +23,9 @@ const modulePages: Record<string, { hash: string; route: string; resource: strin
 
 /** The register whose record page offers the password and MFA reset. */
 export const usersRegisterKey = 'users';
+
+/** The register whose record page shows the handling rules of its classification. */
+export const assetsRegisterKey = 'assets';
 
 /** Every register of module `m` that the metadata defines, its own `register` first. */
 export function moduleRegisters(m: ModuleDef): RegisterDef[] {

@@ -2,7 +2,7 @@
 // and the cached choices of reference fields. Set up once by main.ts.
 
 import { getJson } from './api';
-import type { ListAnswer, Meta, RegisterDef } from './types';
+import type { EnumOption, FieldDef, ListAnswer, Meta, RegisterDef, Settings } from './types';
 
 /** A page of the app. Built by a route's loader once its data has arrived. */
 export interface View {
@@ -135,6 +135,26 @@ export function forgetRefOptions(key: string): void {
 /** Drops every cached choice (the user changed: what they may see may differ). */
 export function forgetAllRefOptions(): void {
   refCache.clear();
+  settingsCache = null;
+}
+
+let settingsCache: Promise<Settings> | null = null;
+
+/** The settings that decide which options are valid (GET /api/v1/settings), cached. */
+export function loadSettings(): Promise<Settings> {
+  if (!settingsCache) {
+    settingsCache = getJson<Settings>('settings');
+    settingsCache.catch(() => (settingsCache = null));
+  }
+  return settingsCache;
+}
+
+/** The options of enum field `f` valid under the current settings. */
+export function validOptions(f: FieldDef, settings: Settings | null): EnumOption[] {
+  const options = f.options ?? [];
+  if (!f.options_setting) return options;
+  const tag = settings?.[f.options_setting] ?? f.options_setting_default;
+  return options.filter((o) => !o.tags || (tag !== undefined && o.tags.includes(tag)));
 }
 
 /** A record's title: its title_field, else its key_field, else `#id`. */

@@ -24,6 +24,8 @@ export type FieldType = 'text' | 'textarea' | 'integer' | 'boolean' | 'date' | '
 export interface EnumOption {
   value: string;
   label: Label;
+  /** Groups the option belongs to (e.g. classification schemes); see FieldDef.options_setting. */
+  tags?: string[];
 }
 
 export interface FieldDef {
@@ -46,6 +48,11 @@ export interface FieldDef {
   ref?: string;
   /** The value a new record starts with. */
   default?: string;
+  /** Filled in by the server when left empty (e.g. 管理番号). */
+  generated?: boolean;
+  /** Only the options tagged with this setting's current value are valid. */
+  options_setting?: string;
+  options_setting_default?: string;
 }
 
 export interface RegisterDef {
@@ -80,7 +87,43 @@ export interface RegisterRecord {
   created_by?: string;
   updated_by?: string;
   _refs?: Record<string, RefLabel | null | undefined>;
+  /** Warnings the server accepted with the change (create and update answers only). */
+  warnings?: ProblemError[];
   [field: string]: unknown;
+}
+
+/** GET /api/v1/settings: the settings that decide which options are valid. */
+export type Settings = Record<string, string>;
+
+export interface HandlingRuleDef {
+  category: string;
+  text: Label;
+}
+
+export interface LevelDef {
+  value: string;
+  label: Label;
+  meaning: Label;
+  need_to_know: boolean;
+  handling: HandlingRuleDef[];
+}
+
+export interface SchemeDef {
+  key: string;
+  label: Label;
+  description: Label;
+  confidentiality: LevelDef[];
+  integrity: LevelDef[];
+  availability: LevelDef[];
+}
+
+/** GET /api/v1/classification. */
+export interface ClassificationCatalog {
+  active: string;
+  default_scheme: string;
+  categories: { key: string; label: Label }[];
+  zones: { key: string; label: Label }[];
+  schemes: SchemeDef[];
 }
 
 export interface ListAnswer {
@@ -103,6 +146,7 @@ export interface HistoryEntry {
   actor: string;
   at: string;
   changes?: HistoryChange[];
+  warnings?: ProblemError[];
 }
 
 export interface HistoryAnswer {
@@ -114,6 +158,8 @@ export interface ImportAnswer {
   created: number;
   updated: number;
   unchanged: number;
+  /** Accepted with the import, by row and column. */
+  warnings?: ProblemError[];
 }
 
 /** One entry of a problem's `errors`; `row` and `column` only for imports. */

@@ -5,7 +5,7 @@
 import { ApiError, errorMessage, problemErrorMessage, sendFile } from '../api';
 import { h, replaceChildren } from '../dom';
 import { label, t } from '../i18n';
-import type { ImportAnswer, RegisterDef } from '../types';
+import type { ImportAnswer, ProblemError, RegisterDef } from '../types';
 
 const formats: Record<string, { format: string; contentType: string }> = {
   csv: { format: 'csv', contentType: 'text/csv' },
@@ -18,12 +18,13 @@ function formatOf(name: string): { format: string; contentType: string } | undef
   return formats[ext];
 }
 
-function errorsTable(err: ApiError): HTMLElement {
+/** The row-by-row errors of a refused import, or the warnings of an accepted one. */
+function errorsTable(entries: ProblemError[], id = 'import-errors', caption = t('importErrorsCaption')): HTMLElement {
   const fieldLabel = (e: { field?: string; label?: string }) => e.label ?? e.field ?? '';
   return h(
     'table',
-    { class: 'data-table', id: 'import-errors' },
-    h('caption', null, t('importErrorsCaption')),
+    { class: 'data-table', id },
+    h('caption', null, caption),
     h(
       'thead',
       null,
@@ -39,7 +40,7 @@ function errorsTable(err: ApiError): HTMLElement {
     h(
       'tbody',
       null,
-      err.errors.map((e) =>
+      entries.map((e) =>
         h(
           'tr',
           null,
@@ -110,8 +111,11 @@ export function importDialog(reg: RegisterDef, onClose: (changed: boolean) => vo
     form,
   );
 
-  const show = (tone: 'info' | 'success' | 'error', ...content: (HTMLElement | string)[]) => {
-    replaceChildren(result, h('div', { class: `notice notice-${tone}` }, content.map((c) => (typeof c === 'string' ? h('p', null, c) : c))));
+  const show = (tone: 'info' | 'success' | 'error', ...content: (HTMLElement | string | undefined)[]) => {
+    replaceChildren(
+      result,
+      h('div', { class: `notice notice-${tone}` }, content.map((c) => (c === undefined ? null : typeof c === 'string' ? h('p', null, c) : c))),
+    );
   };
 
   form.addEventListener('submit', async (event) => {
@@ -137,15 +141,16 @@ export function importDialog(reg: RegisterDef, onClose: (changed: boolean) => vo
     try {
       const answer = await sendFile<ImportAnswer>(`${reg.path}/import`, params, file, fmt.contentType);
       const counts = { created: answer.created, updated: answer.updated, unchanged: answer.unchanged };
+      const warnings = answer.warnings?.length ? errorsTable(answer.warnings, 'import-warnings', t('warningsTitle')) : undefined;
       if (answer.dry_run) {
-        show('success', t('importChecked', counts));
+        show('success', t('importChecked', counts), warnings);
       } else {
-        show('success', t('importDone', counts));
+        show('success', t('importDone', counts), warnings);
         if (answer.created > 0 || answer.updated > 0) changed = true;
       }
     } catch (err) {
       if (err instanceof ApiError && err.errors.length > 0) {
-        show('error', t('importErrors', { n: err.errors.length }), errorsTable(err));
+        show('error', t('importErrors', { n: err.errors.length }), errorsTable(err.errors));
       } else {
         show('error', errorMessage(err));
       }

@@ -14,15 +14,27 @@ import {
   forgetRefOptions,
   navigate,
   redraw,
+  loadSettings,
   refOptions,
+  validOptions,
   type RefOption,
   type View,
 } from '../state';
-import type { FieldDef, HistoryAnswer, HistoryEntry, ProblemError, RegisterDef, RegisterRecord } from '../types';
+import type {
+  ClassificationCatalog,
+  FieldDef,
+  HistoryAnswer,
+  HistoryEntry,
+  ProblemError,
+  RegisterDef,
+  RegisterRecord,
+  Settings,
+} from '../types';
 import { can } from '../session';
-import { usersRegisterKey } from '../modules';
+import { assetsRegisterKey, usersRegisterKey } from '../modules';
 import { confirmDialog, pageHeading } from './common';
 import { credentialsReset } from './credentials-reset';
+import { handlingRules } from './handling-rules';
 import { listHash } from './register-list';
 
 /** What a form control holds: a checkbox's state or an input's text. */
@@ -53,6 +65,11 @@ function defaultValue(f: FieldDef): unknown {
   return f.default;
 }
 
+/** The warnings of a create or update answer as one line, or '' when there are none. */
+function warningText(warnings: ProblemError[] | undefined): string {
+  return (warnings ?? []).map((w) => `${w.label ? `「${w.label}」` : ''}${problemErrorMessage(w)}`).join(' ');
+}
+
 const actionKeys: Record<string, MessageKey> = {
   create: 'actionCreate',
   update: 'actionUpdate',
@@ -66,14 +83,20 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   const recordPath = (suffix = '') => `${reg.path}/${id}${suffix}`;
   const loadHistory = () => getJson<HistoryAnswer>(recordPath('/history')).then((a) => a.items ?? []);
 
-  const [loaded, historyResult, ...refResults] = await Promise.all([
+  const needsSettings = reg.fields.some((f) => f.options_setting);
+  const isAsset = reg.key === assetsRegisterKey;
+  const [loaded, historyResult, settingsResult, classificationResult, ...refResults] = await Promise.all([
     id === null ? Promise.resolve(null) : getJson<RegisterRecord>(recordPath()),
     id === null ? Promise.resolve(null) : loadHistory().catch((err: unknown) => err),
+    needsSettings ? loadSettings().catch(() => null) : Promise.resolve(null),
+    isAsset && id !== null ? getJson<ClassificationCatalog>('classification').catch(() => null) : Promise.resolve(null),
     ...refFields.map((f) => refOptions(f.ref!).catch(() => null)),
   ]);
+  const settings = settingsResult as Settings | null;
+  const classification = classificationResult as ClassificationCatalog | null;
 
-  let record: RegisterRecord | null = loaded;
-  const choices = new Map<string, RefOption[] | null>(refFields.map((f, i) => [f.name, refResults[i] ?? null]));
+  let record: RegisterRecord | null = loaded as RegisterRecord | null;
+  const choices = new Map<string, RefOption[] | null>(refFields.map((f, i) => [f.name, (refResults[i] as RefOption[] | null) ?? null]));
   let history: HistoryEntry[] | null = Array.isArray(historyResult) ? historyResult : null;
   let historyError = historyResult !== null && !Array.isArray(historyResult);
   let draft: Draft = new Map();
@@ -167,16 +190,24 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
         const created = await sendJson<RegisterRecord>('POST', reg.path, body);
         forgetRefOptions(reg.key);
         busy = false;
-        navigate(`#/r/${encodeURIComponent(reg.key)}/${created.id}`, { text: t('created'), tone: 'success' });
+        const warned = warningText(created.warnings);
+        navigate(
+          `#/r/${encodeURIComponent(reg.key)}/${created.id}`,
+          warned ? { text: t('createdWithWarnings', { warnings: warned }), tone: 'info' } : { text: t('created'), tone: 'success' },
+        );
         return;
       }
-      record = await sendJson<RegisterRecord>('PATCH', recordPath(), { version: record.version, ...body });
+      const updated = await sendJson<RegisterRecord>('PATCH', recordPath(), { version: record.version, ...body });
+      const warned = warningText(updated.warnings);
+      delete updated.warnings;
+      record = updated;
       forgetRefOptions(reg.key);
       resetDraft();
       await refreshHistory();
       busy = false;
       show();
-      announce(t('saved'), 'success');
+      if (warned) announce(t('savedWithWarnings', { warnings: warned }), 'info');
+      else announce(t('saved'), 'success');
     } catch (err) {
       busy = false;
       failed(err);
@@ -250,7 +281,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
         const select = h('select', { ...common, onchange: onInput }, h('option', { value: '' }, f.required ? t('selectPlaceholder') : t('unset')));
         const options: { value: string; text: string }[] =
           f.type === 'enum'
-            ? (f.options ?? []).map((o) => ({ value: o.value, text: label(o.label) }))
+            ? validOptions(f, settings).map((o) => ({ value: o.value, text: label(o.label) }))
             : (choices.get(f.name) ?? [])
                 .filter((c) => !(f.ref === reg.key && record && c.id === record.id))
                 .map((c) => ({ value: String(c.id), text: c.label }));
@@ -278,15 +309,17 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
       name: f.name,
       'aria-describedby': [helpId, errorId].filter(Boolean).join(' ') || null,
       'aria-invalid': errors.length ? 'true' : null,
-      'aria-required': f.required ? 'true' : null,
+      'aria-required': f.required && !f.generated ? 'true' : null,
     };
     const labelEl = h(
       'label',
       { for: id },
       label(f.label),
-      f.required ? h('span', { class: 'required' }, t('requiredMark')) : null,
+      f.required && !f.generated ? h('span', { class: 'required' }, t('requiredMark')) : null,
     );
-    const help = helpId ? h('p', { class: 'help', id: helpId }, label(f.help)) : null;
+    const help = helpId
+      ? h('p', { class: 'help', id: helpId }, label(f.help), f.generated && !record ? ` ${t('generatedNote')}` : '')
+      : null;
     const errorEl = errorId
       ? h('p', { class: 'field-error', id: errorId }, srOnly(t('errorPrefix')), errors.map((e) => problemErrorMessage(e)).join(' '))
       : null;
@@ -348,6 +381,19 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
     for (const e of entries) {
       const action = actionKeys[e.action] ? t(actionKeys[e.action]!) : e.action;
       const changes = e.changes?.length ? e.changes : [null];
+      for (const w of e.warnings ?? []) {
+        rows.push(
+          h(
+            'tr',
+            { 'data-version': e.version, class: 'history-warning' },
+            h('td', null, h('time', { datetime: e.at }, formatDateTime(e.at))),
+            h('td', null, e.actor),
+            h('td', null, t('warningsTitle')),
+            h('td', null, w.label ?? w.field ?? ''),
+            h('td', { colspan: 2 }, problemErrorMessage(w)),
+          ),
+        );
+      }
       for (const c of changes) {
         const f = fieldByName(c?.field);
         rows.push(
@@ -469,6 +515,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
             )
           : null,
         credentials?.render(record) ?? null,
+        classification ? handlingRules(classification, record) : null,
         record ? recordInfo(record) : null,
         record ? historyTable() : null,
       );
