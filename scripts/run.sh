@@ -15,7 +15,12 @@ if [ ! -f var/.demo-roles-loaded ]; then
   "$bin" admin import examples/demo/role_assignments.csv --db var/mamori.db --register role_assignments
   touch var/.demo-roles-loaded
 fi
+"$bin" assets import examples/demo/assets.csv --db var/mamori.db --update
 echo "==> the demo administrator (a new one-time password on every run)"
+# In the demo one person also holds 統括情報セキュリティ責任者 so that every register is open;
+# a real body gives these roles to different people.
+"$bin" admin create-user --db var/mamori.db --login admin --role security_general \
+  --name "システム管理者" >/dev/null
 "$bin" admin create-user --db var/mamori.db --login admin --role sysadmin --name "システム管理者"
 echo "==> starting: open http://127.0.0.1:8080/ and log in with the login and one-time password above"
 exec "$bin" serve --config mamori.toml

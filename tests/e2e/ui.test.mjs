@@ -22,8 +22,10 @@ const otps = {};
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
-  const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo/organization.csv'), '--db', srv.db]);
-  assert.equal(seeded.status, 0, seeded.stderr);
+  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments']]) {
+    const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
+    assert.equal(seeded.status, 0, seeded.stderr);
+  }
   // The administrator also holds 統括情報セキュリティ責任者, so every module is open to them
   // (the last create-user's one-time password is the valid one).
   createUser(srv.db, 'admin', 'security_general', '管理 太郎');
@@ -158,6 +160,43 @@ test('export XLSX holds every record, and importing it back changes nothing', as
   const body = await check.json();
   assert.equal(body.unchanged, 17);
   assert.equal(body.created + body.updated, 0);
+});
+
+test('import the asset register, filter it, open an asset and read its handling rules', async () => {
+  await page.click('#nav-assets');
+  await page.locator('#import-open').waitFor();
+  await page.click('#import-open');
+  await page.setInputFiles('#import-file', path.join(ROOT, 'examples/demo/assets.csv'));
+  await page.click('#import-submit');
+  await page.locator('#import-result', { hasText: '新規 24 件' }).waitFor();
+  await page.click('#import-close');
+  await page.locator('#register-table tbody tr[data-id]').first().waitFor();
+
+  // Filter: 機密性3 in the マイナンバー利用事務系.
+  await page.selectOption('#filter-confidentiality', '3');
+  await page.waitForFunction(() => location.hash.includes('confidentiality=3'));
+  await page.selectOption('#filter-zone', 'mynumber');
+  await page.waitForFunction(() => location.hash.includes('zone=mynumber'));
+  await page.locator('#register-table tbody tr', { hasText: 'SYS-001' }).waitFor();
+  const rows = page.locator('#register-table tbody tr[data-id]');
+  const n = await rows.count();
+  assert.ok(n >= 5, `${n} rows`);
+  for (let i = 0; i < n; i++) {
+    const text = await rows.nth(i).innerText();
+    assert.match(text, /機密性3/);
+    assert.match(text, /マイナンバー利用事務系/);
+  }
+  await page.screenshot({ path: path.join(SHOTS, 'assets-list.png'), fullPage: true });
+
+  await page.locator('#register-table tbody tr', { hasText: 'SYS-001' }).getByRole('link').first().click();
+  await page.locator('#handling-rules').waitFor();
+  const rules = await page.locator('#handling-rules').innerText();
+  assert.match(rules, /支給された端末以外では扱わない/); // 機密性3
+  assert.match(rules, /バックアップ/); // 完全性2 / 可用性2
+  // The form offers only the levels of the chosen scheme (no 3A under the traditional one).
+  const levels = await page.locator('#f-confidentiality option').allInnerTexts();
+  assert.ok(levels.includes('機密性3') && !levels.some((l) => l.includes('3A')), levels.join(','));
+  await page.screenshot({ path: path.join(SHOTS, 'asset-handling.png'), fullPage: true });
 });
 
 test('English switch relabels the UI', async () => {
