@@ -1,10 +1,11 @@
-// libFuzzer harness for the policy catalog parser (TOML). Input: policy.toml text, a NUL
-// byte, controls.toml text.
+// libFuzzer harness for the shipped catalogs' parsers (TOML). Input: policy.toml text, a NUL
+// byte, controls.toml text; the whole input is also read as a classification.toml.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "policy/catalog.h"
+#include "policy/classification.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -15,6 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto c = mamori::policy::ParseCatalog(policy, "policy.toml", controls, "controls.toml");
   if (c.ok()) {
     for (const auto& s : c->sections) (void)c->ControlsFor(s.id);
+  }
+  auto k = mamori::policy::ParseClassification(in, "classification.toml");
+  if (k.ok()) {
+    for (const auto& s : k->schemes) {
+      for (auto axis : mamori::policy::kAxes) {
+        for (const auto& l : s.levels(axis)) (void)s.Rank(axis, l.value);
+      }
+    }
   }
   return 0;
 }
