@@ -91,9 +91,15 @@ IdentityService::IdentityService(store::Store& store, const registers::Registry&
       audit_(audit),
       clock_(clock),
       box_(box),
-      options_(options) {
-  auto dummy = HashPassword("mamori-dummy-password-for-timing", options_.hash_params);
-  dummy_hash_ = dummy.ok() ? *dummy : "";
+      options_(options) {}
+
+const std::string& IdentityService::DummyHash() const {
+  // Made on first need (a login), not at start: admin commands never pay for it.
+  std::call_once(dummy_once_, [this] {
+    auto dummy = HashPassword("mamori-dummy-password-for-timing", options_.hash_params);
+    dummy_hash_ = dummy.ok() ? *dummy : "";
+  });
+  return dummy_hash_;
 }
 
 std::string IdentityService::CsrfFor(const std::string& session_token) const {
@@ -258,7 +264,7 @@ Result<LoginStep> IdentityService::Login(const std::string& login, const std::st
   const bool has_password = found && !row.password_hash.empty();
   // Unknown logins still cost one hash, so timing does not tell which logins exist.
   const bool password_ok =
-      VerifyPassword(password, has_password ? row.password_hash : dummy_hash_) && has_password;
+      VerifyPassword(password, has_password ? row.password_hash : DummyHash()) && has_password;
   const char* reason = !found                   ? "unknown_login"
                        : !has_password          ? "no_credentials"
                        : !password_ok           ? "bad_password"

@@ -128,7 +128,10 @@ class IdentityService {
   const Clock& clock_;
   const SecretBox& box_;
   IdentityOptions options_;
-  std::string dummy_hash_;  // verified against unknown logins so timing does not tell
+  // Verified against unknown logins so timing does not tell.
+  const std::string& DummyHash() const;
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_hash_;
 
   // Sessions read from the database in the last second, by token hash, so that a page of
   // requests does not re-read the same session and roles each time. Logout, logout everywhere,

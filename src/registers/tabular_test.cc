@@ -564,6 +564,7 @@ TEST(XlsxTest, EmptySheetHasNoRows) {
 TEST(XlsxTest, OversizedPartIsTooLarge) {
   Limits limits;
   limits.max_bytes = 100'000;
+  limits.max_unpacked_bytes = 100'000;
   // 2 MB of XML that deflates to a few kilobytes.
   const std::string padding(2'000'000, ' ');
   const std::string xlsx = MinimalXlsx("<row><c><v>1</v></c></row>" + padding);
@@ -591,6 +592,7 @@ void FakeUncompressedSize(std::string& zip, const std::string& name, uint32_t si
 TEST(XlsxTest, PartLyingAboutItsSizeIsTooLarge) {
   Limits limits;
   limits.max_bytes = 100'000;
+  limits.max_unpacked_bytes = 100'000;
   std::string xlsx = MinimalXlsx("<row><c><v>1</v></c></row>" + std::string(2'000'000, ' '));
   FakeUncompressedSize(xlsx, "xl/worksheets/sheet1.xml", 100);
   const auto sheet = ReadXlsx(xlsx, limits);
@@ -609,6 +611,7 @@ TEST(XlsxTest, TooManyEntriesIsTooLarge) {
 TEST(XlsxTest, AllPartsShareOneUnpackedBudget) {
   Limits limits;
   limits.max_bytes = 100'000;
+  limits.max_unpacked_bytes = 100'000;
   // Each part fits the limit on its own; together they do not.
   const std::string styles = "<styleSheet>" + std::string(60'000, ' ') + "</styleSheet>";
   const std::string xlsx =

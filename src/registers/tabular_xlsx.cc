@@ -3,7 +3,8 @@
 // Reading treats the file as hostile: the archive may claim any sizes, hold thousands of
 // entries, or decompress to gigabytes, and a small part may hold millions of tiny elements
 // (the XML tree costs some 64 bytes per element, so 60 MiB of "<si/>" would need gigabytes).
-// So: the number of entries is capped; all parts together unpack to at most limits.max_bytes
+// So: the number of entries is capped; all parts together unpack to at most
+// limits.max_unpacked_bytes
 // (one budget, read through a cap whatever sizes the archive states); a part that inflates
 // more than kMaxInflateRatio times its compressed size is refused as a ZIP bomb; shared
 // strings, rows and cells are counted in the raw XML before any tree is built; and the
@@ -873,7 +874,7 @@ Result<Sheet> ReadXlsx(std::string_view bytes, const Limits& limits) {
         "ファイルが大きすぎます (上限 " + std::to_string(limits.max_bytes) + " バイト)。",
         "the file is larger than the limit of " + std::to_string(limits.max_bytes) + " bytes");
   }
-  MAMORI_ASSIGN_OR_RETURN(Package package, Package::Open(bytes, limits.max_bytes));
+  MAMORI_ASSIGN_OR_RETURN(Package package, Package::Open(bytes, limits.max_unpacked_bytes));
   MAMORI_ASSIGN_OR_RETURN(WorkbookInfo workbook, ReadWorkbook(package));
   MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> shared_strings,
                           ReadSharedStrings(package, limits));
