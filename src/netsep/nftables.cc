@@ -614,6 +614,10 @@ class Parser {
       return Fail(Here(LinesOf(text, {at})[0]),
                   Cat("JSON として読めません（", std::to_string(e.byte), " バイト目）。"),
                   Cat("not valid JSON (byte ", std::to_string(e.byte), "): ", e.what()));
+    } catch (const Json::exception& e) {  // out_of_range, without a position: 1e999
+      return Error::Invalid(
+          Printable(Cat(file_, ": JSON として読めません（数値が大きすぎます）。")),
+          Printable(Cat(file_, ": not valid JSON: ", e.what())));
     }
     const Json* list = Member(doc, "nftables");
     if (list == nullptr || !list->is_array()) {
@@ -758,6 +762,10 @@ class Parser {
         if (!t->is_string()) return Fail(at, "\"type\" が不正です。", "\"type\" is invalid.");
         type = t->get_ref<const std::string&>();
       }
+      if (type != "filter" && type != "nat" && type != "route") {
+        return Fail(at, Cat("チェーンの型 ", type, " は nftables にありません。"),
+                    Cat("unknown chain type ", type, "."));
+      }
       const Json* prio = Member(body, "prio");
       std::optional<int64_t> p = prio != nullptr ? Priority(*prio) : std::nullopt;
       if (!p) {
@@ -806,11 +814,7 @@ class Parser {
     if (*hook == "forward") model_hook = Hook::kForward;
     if (*hook == "postrouting") model_hook = Hook::kPostrouting;
     if (!model_hook) return {};  // input, output, egress: not on the forwarding path
-    if (type != "filter" && type != "nat") {
-      if (type != "route") {
-        return Fail(at, Cat("チェーンの型 ", type, " は nftables にありません。"),
-                    Cat("unknown chain type ", type, "."));
-      }
+    if (type == "route") {       // the kernel accepts it on output only
       ReportUnknown(at, Cat("chain type route on hook ", *hook));
       return {};
     }

@@ -581,6 +581,10 @@ TEST(NftablesTest, RefusesWhatNftWouldNotPrint) {
             "fw.json:3: not valid JSON (byte 33): [json.exception.parse_error.101] parse error at "
             "line 3, column 15: syntax error while parsing value - unexpected '}'; expected '[', "
             "'{', or a literal");
+  // nlohmann reports a number out of range as out_of_range, not parse_error (found by fuzzing).
+  EXPECT_EQ(ErrorOf("{\"nftables\":[1e999]}"),
+            "fw.json: not valid JSON: [json.exception.out_of_range.406] number overflow parsing "
+            "'1e999'");
   EXPECT_EQ(ErrorOf(R"({"rules":[]})"),
             "fw.json:1: no \"nftables\" array (is this the output of nft -j list ruleset?).");
   EXPECT_EQ(ErrorOf(Doc({R"("table")"})),
@@ -594,6 +598,8 @@ TEST(NftablesTest, RefusesWhatNftWouldNotPrint) {
   EXPECT_EQ(ErrorOf(Doc({TableJ("inet", "t"),
                          BaseJ("inet", "t", "c", "filter", "forward", R"("filter +")")})),
             "fw.json:1 (chain inet t c): the base chain has no valid priority \"prio\".");
+  EXPECT_EQ(ErrorOf(Doc({TableJ("inet", "t"), BaseJ("inet", "t", "c", "mangle", "input", "0")})),
+            "fw.json:1 (chain inet t c): unknown chain type mangle.");
   EXPECT_EQ(ErrorOf(Doc({TableJ("inet", "t"),
                          BaseJ("inet", "t", "c", "filter", "forward", "0", "reject")})),
             "fw.json:1 (chain inet t c): the policy must be accept or drop.");
