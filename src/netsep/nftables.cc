@@ -768,6 +768,8 @@ class Parser {
       }
       const Json* prio = Member(body, "prio");
       std::optional<int64_t> p = prio != nullptr ? Priority(*prio) : std::nullopt;
+      // The bridge family names its priorities differently ("out"); its chains are not modelled.
+      if (!p && prio != nullptr && !Modelled(table->family)) p = 0;
       if (!p) {
         return Fail(at, "基底チェーンの優先度 \"prio\" がないか不正です。",
                     "the base chain has no valid priority \"prio\".");
