@@ -550,7 +550,7 @@ TEST(NftablesTest, FamiliesOffTheIpv4ForwardingPath) {
       TableJ("arp", "a"),
       BaseJ("arp", "a", "in", "filter", "input", "0", "drop"),
       TableJ("bridge", "b"),
-      BaseJ("bridge", "b", "fw", "filter", "forward", "0"),
+      BaseJ("bridge", "b", "fw", "filter", "forward", R"("out")"),  // bridge names
       RuleJ("bridge", "b", "fw", 2, kDrop),
       TableJ("netdev", "quiet"),
       BaseJ("netdev", "quiet", "ing", "filter", "ingress", "-500"),
