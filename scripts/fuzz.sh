@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fuzz catalog_fuzz totp_fuzz netsep_topology_fuzz iptables_fuzz
-for f in csv xlsx request catalog totp netsep_topology iptables; do
+cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fuzz catalog_fuzz \
+  totp_fuzz netsep_topology_fuzz iptables_fuzz nftables_fuzz
+for f in csv xlsx request catalog totp netsep_topology iptables nftables; do
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$f/." "$work/"
   echo "==> fuzz $f (${secs}s)"

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "netsep/iptables.h"
+#include "netsep/nftables.h"
 
 #include "common/text.h"
 
@@ -190,7 +191,18 @@ struct Branch {
   Set pre_dnat;  // the packets as sent, when a DNAT rule rewrote them
   const Rule* dnat = nullptr;
   std::vector<PathStep> steps;
+  bool src_nat = false;  // a SNAT or MASQUERADE rule in a nat POSTROUTING chain took them
 };
+
+// Whether `base` runs for the packets of `branch`. The kernel runs the nat chains of one hook in
+// priority order only until one of them sets up the connection's NAT binding (nf_nat_inet_fn):
+// after a DNAT (or SNAT), the later nat chains on that hook never see the connection.
+bool RunsFor(const BaseChain& base, const Branch& branch) {
+  if (base.type != ChainType::kNat) return true;
+  if (base.hook == Hook::kPrerouting) return branch.dnat == nullptr;
+  if (base.hook == Hook::kPostrouting) return !branch.src_nat;
+  return true;
+}
 
 std::string PathKey(const std::vector<PathStep>& steps) {
   std::string key;
@@ -337,6 +349,10 @@ class Checker {
       if (chain == nullptr) continue;
       std::vector<Branch> next;
       for (Branch& branch : branches) {
+        if (!RunsFor(base, branch)) {
+          next.push_back(std::move(branch));
+          continue;
+        }
         Context ctx{&in_name, &out_name, branch.dnat != nullptr};
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
         if (!r.fallthrough.IsEmpty()) {
@@ -375,7 +391,8 @@ class Checker {
   // Turns the outcomes of one base chain into the branches that go on.
   void Split(const Device& device, const BaseChain& base, const Chain& chain, const Branch& branch,
              std::vector<Outcome> outcomes, std::vector<Branch>& next) const {
-    Branch merged{space_.None(), branch.pre_dnat, branch.dnat, branch.steps};
+    Branch merged{space_.None(), branch.pre_dnat, branch.dnat, branch.steps, branch.src_nat};
+    Branch translated{space_.None(), branch.pre_dnat, branch.dnat, branch.steps, true};
     for (Outcome& o : outcomes) {
       switch (o.verdict) {
         case ActionKind::kDrop:
@@ -391,6 +408,13 @@ class Checker {
             continue;
           }
           break;  // DNAT elsewhere: not on the modelled path; passes unchanged
+        case ActionKind::kSnat:
+        case ActionKind::kMasquerade:
+          if (base.type == ChainType::kNat && base.hook == Hook::kPostrouting) {
+            translated.current |= o.set;
+            continue;
+          }
+          break;
         default:
           break;
       }
@@ -401,13 +425,14 @@ class Checker {
         merged.current |= o.set;
         continue;
       }
-      Branch b{o.set, branch.pre_dnat, branch.dnat, branch.steps};
+      Branch b{o.set, branch.pre_dnat, branch.dnat, branch.steps, branch.src_nat};
       const SourceLocation& where = o.rule != nullptr ? o.rule->location : chain.location;
       b.steps.push_back(
           {device.name, where.ToString(), o.rule != nullptr ? "ACCEPT" : "policy ACCEPT"});
       next.push_back(std::move(b));
     }
     if (!merged.current.IsEmpty()) next.push_back(std::move(merged));
+    if (!translated.current.IsEmpty()) next.push_back(std::move(translated));
   }
 
   Set AllowedSet(size_t from, size_t to) const {
@@ -672,14 +697,17 @@ class Checker {
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file) {
   std::vector<Ruleset> out;
   for (const Device& device : topology.devices) {
-    if (device.format != DeviceFormat::kIptablesSave) {
+    if (device.format != DeviceFormat::kIptablesSave && device.format != DeviceFormat::kNftJson) {
       return Error::Invalid(Cat(topology.file, ":", std::to_string(device.line), ": 形式 ",
                                 DeviceFormatName(device.format), " はまだ読めません。"),
                             Cat(topology.file, ":", std::to_string(device.line), ": format ",
                                 DeviceFormatName(device.format), " is not supported yet."));
     }
     MAMORI_ASSIGN_OR_RETURN(std::string text, read_file(device.config));
-    MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset, ParseIptablesSave(text, device.config, device.name));
+    MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset,
+                            device.format == DeviceFormat::kNftJson
+                                ? ParseNftJson(text, device.config, device.name)
+                                : ParseIptablesSave(text, device.config, device.name));
     if (!device.ipset.empty()) {
       ruleset.unknown.push_back({{topology.file, device.line},
                                  Cat("ipset file ", device.ipset, " (ipset is not read yet)")});

@@ -13,24 +13,6 @@
 namespace mamori::netsep {
 namespace {
 
-// `s` with every byte that is not part of valid UTF-8, and every control character, replaced by
-// '?': messages quote the input, and must stay valid text (JSON, logs).
-std::string Printable(std::string_view s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t start = i;
-    char32_t cp = 0;
-    if (DecodeUtf8(s, i, cp) && cp >= 0x20 && cp != 0x7f) {
-      out.append(s.substr(start, i - start));
-    } else {
-      out.push_back('?');
-      i = start + 1;
-    }
-  }
-  return out;
-}
-
 constexpr size_t kMaxTokensPerLine = 1024;
 constexpr size_t kMaxListItems = 1024;
 

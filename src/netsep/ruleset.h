@@ -20,10 +20,18 @@
 
 namespace mamori::netsep {
 
+// Where a rule, chain or construct comes from. `detail` names it where the line alone is not
+// enough (nft -j prints a whole ruleset on one line): "inet filter forward handle 12".
 struct SourceLocation {
   std::string file;
   uint32_t line = 0;
-  std::string ToString() const { return file + ":" + std::to_string(line); }
+  std::string detail;  // optional
+  // "file:line", or "file:line (detail)".
+  std::string ToString() const {
+    std::string out = file + ":" + std::to_string(line);
+    if (!detail.empty()) out += " (" + detail + ")";
+    return out;
+  }
 };
 
 // One set of values of a header field: an inclusive range, or a bit pattern (value, mask) such as
@@ -54,6 +62,10 @@ enum class HostBits { kReject, kClear };
 std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits);
 std::string FormatIpv4(uint32_t address);
 std::string FormatPrefix(const Prefix& prefix);
+
+// `s` with every byte that is not part of valid UTF-8, and every control character, replaced by
+// '?': parser messages quote their input, and must stay valid text (JSON, logs).
+std::string Printable(std::string_view s);
 
 // Connection-tracking states (bit flags) as iptables and nftables name them.
 enum ConnState : uint32_t {

@@ -25,6 +25,26 @@ test('a DNAT port forward into the My Number layer: exit 1, witness and rule in 
   assert.ok(json.violations[0].witness.translated);
 });
 
+test('nftables (nft -j): a DNAT port forward, each path step naming the line and the rule handle', () => {
+  const r = mamori(['netcheck', golden('nft_dnat_port_forward')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /違反: internet → mynumber/);
+  assert.match(r.stdout, /fw\.json:41 \(ip nat prerouting handle 3\) \(DNAT\)/);
+  assert.match(r.stdout, /fw\.json:431 \(inet filter forward handle 7\) \(ACCEPT\)/);
+});
+
+test('an invalid nft -j file: exit 2 naming the file, line and rule', () => {
+  const dir = tempDir();
+  const topology = path.join(dir, 'topology.toml');
+  writeFileSync(topology, '[zones.a]\nnetworks = ["10.0.0.0/8"]\n[zones.b]\nnetworks = ["0.0.0.0/0"]\n' +
+    '[devices.fw]\nformat = "nft-json"\nconfig = "fw.json"\ninterfaces = { eth0 = "a", eth1 = "b" }\n');
+  writeFileSync(path.join(dir, 'fw.json'), '{"nftables": [\n{"table": {"family": "inet", "name": "f"}},\n' +
+    '{"rule": {"family": "inet", "table": "f", "chain": "forward", "handle": 4, "expr": []}}]}\n');
+  const r = mamori(['netcheck', topology]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /fw\.json:3 \(inet f forward handle 4\)/);
+});
+
 test('an invalid topology: exit 2 naming the file and line', () => {
   const dir = tempDir();
   const bad = path.join(dir, 'topology.toml');
