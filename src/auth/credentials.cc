@@ -664,15 +664,6 @@ std::string GenerateToken() {
 
 std::string HashToken(std::string_view token) { return Sha256Hex(token); }
 
-std::string Sha256Hex(std::string_view bytes) {
-  // libsodium, not OpenSSL 3's EVP_Digest: the latter looks the algorithm up under a global
-  // lock on every call, which showed as lock contention on every authenticated request.
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(DataOrEmpty(bytes)),
-                     bytes.size());
-  return Hex(digest, sizeof digest);
-}
-
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hash.h"
 #include "common/result.h"
 
 namespace mamori::auth {
@@ -99,8 +100,8 @@ std::string HashRecoveryCode(std::string_view canonical);
 std::string GenerateToken();
 // SHA-256 hex of a token, for storage (the token itself is never stored).
 std::string HashToken(std::string_view token);
-// SHA-256 of arbitrary bytes, hex.
-std::string Sha256Hex(std::string_view bytes);
+// SHA-256 of arbitrary bytes, hex: mamori::Sha256Hex (common/hash.h).
+using ::mamori::Sha256Hex;
 // Constant-time equality of two strings of any length (length is not secret).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/hash.h"
 #include "common/text.h"
 #include "registers/record_codec.h"
 #include "registers/tabular.h"
@@ -297,6 +298,14 @@ void Complete(Connection& c, const Registry& reg, const std::string& today, cons
   for (const auto& complete : d.completers) complete(candidate, ctx);
 }
 
+bool ActiveRecordExists(Connection& c, const Registry& reg, const std::string& key, int64_t id) {
+  const RegisterDef* d = reg.ByKey(key);
+  if (d == nullptr) return false;
+  const Value params[] = {id};
+  auto rows = c.Query("SELECT 1 FROM " + Table(*d) + " WHERE id = ? AND archived = 0", params);
+  return rows.ok() && !rows->empty();
+}
+
 // The checks that need the database and the rules: required, references, uniqueness, options
 // that depend on a setting. Rules may add warnings (to `warnings`, when given).
 Status CheckRecord(Connection& c, const Registry& reg, const std::string& today,
@@ -309,7 +318,7 @@ Status CheckRecord(Connection& c, const Registry& reg, const std::string& today,
       if (f.required) errors.push_back(internal::MakeFieldError(f, "必須です。", "is required"));
       continue;
     }
-    if (f.type == FieldType::kRef && !ctx.Lookup(f.ref, v.get<int64_t>())) {
+    if (f.type == FieldType::kRef && !ActiveRecordExists(c, reg, f.ref, v.get<int64_t>())) {
       errors.push_back(
           internal::MakeFieldError(f,
                                    "参照先が見つからないか、アーカイブされています(ID " +
@@ -1189,20 +1198,28 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             MAMORI_TRY(UpdateRecord(c, def, self_id, v, candidate, actor, now));
             MAMORI_TRY(
                 AppendHistory(c, def, self_id, v + 1, "import", actor, now, changes, row_warnings));
-            MAMORI_TRY(audit_.Append(c, actor, "import_update", Target(def, self_id),
-                                     AuditDetail(changes, row_warnings)));
             ++summary.updated;
           } else {
             MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
             const json changes = Changes(def, nullptr, candidate);
             MAMORI_TRY(AppendHistory(c, def, id, 1, "import", actor, now, changes, row_warnings));
-            MAMORI_TRY(audit_.Append(c, actor, "import_create", Target(def, id),
-                                     AuditDetail(changes, row_warnings)));
             ++summary.created;
           }
         }
         if (!errors.empty()) return ValidationError(std::move(errors), true);
-        if (summary.created + summary.updated > 0) MAMORI_TRY(BumpGeneration(c, def));
+        if (summary.created + summary.updated > 0) {
+          MAMORI_TRY(BumpGeneration(c, def));
+          // One audit entry per import: what was imported (the file's SHA-256) and what it
+          // did; each record's changes are in its history ("import" entries).
+          MAMORI_TRY(audit_.Append(c, actor, "import", def.key,
+                                   {{"file_sha256", Sha256Hex(bytes)},
+                                    {"format", format == FileFormat::kCsv ? "csv" : "xlsx"},
+                                    {"mode", mode == ImportMode::kUpsert ? "upsert" : "insert"},
+                                    {"created", summary.created},
+                                    {"updated", summary.updated},
+                                    {"unchanged", summary.unchanged},
+                                    {"warnings", summary.warnings.size()}}));
+        }
         return {};
       },
       dry_run ? store::Store::Commit::kNo : store::Store::Commit::kYes);

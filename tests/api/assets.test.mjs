@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, loggedIn, mamori, ROOT } from '../lib/mamori.mjs';
@@ -34,6 +35,13 @@ test('the demo asset register imports as staff wrote it, with managers filled in
   const r = await importCsv(officer, readFileSync(path.join(ROOT, 'examples/demo/assets.csv')));
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.created, 24);
+  // One audit entry for the import, naming the file by its SHA-256.
+  const sha = createHash('sha256').update(readFileSync(path.join(ROOT, 'examples/demo/assets.csv'))).digest('hex');
+  const audit = await officer.api('GET', '/api/v1/audit?action=import');
+  assert.equal(audit.status, 200, JSON.stringify(audit.body));
+  const entry = audit.body.items.find((e) => e.target === 'assets');
+  assert.equal(entry.detail.file_sha256, sha);
+  assert.equal(entry.detail.created, 24);
   const list = await officer.api('GET', `${A}?q=被保険者資格データ`);
   assert.equal(list.body.total, 1);
   const a = list.body.items[0];

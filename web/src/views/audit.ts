@@ -36,6 +36,7 @@ const actionLabels: Record<string, MessageKey> = {
   update: 'auditUpdate',
   archive: 'auditArchive',
   restore: 'auditRestore',
+  import: 'auditImport',
   import_create: 'auditImportCreate',
   import_update: 'auditImportUpdate',
   export: 'auditExportAction',
