@@ -39,7 +39,7 @@ constexpr Module kModules[] = {
     {"netsep", "ネットワーク分離", "Network separation", nullptr, false, 7},
     {"monitor", "通信監視", "Traffic monitoring", nullptr, false, 8},
     {"auditlog", "監査ログ", "Audit log", nullptr, true, 0},
-    {"settings", "設定", "Settings", nullptr, false, 0},
+    {"settings", "設定", "Settings", nullptr, true, 0},
 };
 
 json Text(const policy::Text& t) { return json{{"ja", t.ja}, {"en", t.en}}; }
@@ -587,6 +587,45 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
       }
     }
     return JsonResponse(200, out);
+  }
+  if (rest.rfind("settings/", 0) == 0) {
+    // GET settings/{key}/usage: the values in use (what a change would rewrite);
+    // PUT settings/{key} {"value", "remap": {field: {old: new}}}: change it, rewriting records.
+    std::string_view tail = rest.substr(9);
+    const bool usage = tail.size() > 6 && tail.substr(tail.size() - 6) == "/usage";
+    if (usage) tail.remove_suffix(6);
+    const std::string key(tail);
+    if (Status st = d_.authorizer.CheckResource(actor, "settings", registers::Action::kUpdate);
+        !st.ok()) {
+      return ProblemResponse(st.error());
+    }
+    if (usage) {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      return FromResult(service_.SettingUsage(key));
+    }
+    if (req.method != "PUT") return MethodNotAllowed("PUT");
+    auto body = ParseJsonBody(req, limits_.json_max_depth);
+    if (!body.ok()) return ProblemResponse(body.error());
+    const json& b = *body;
+    registers::RegisterService::Remap remap;
+    bool well_formed = b.is_object() && b.contains("value") && b["value"].is_string();
+    if (well_formed && b.contains("remap")) {
+      const json& r = b["remap"];
+      well_formed = r.is_object();
+      for (auto f = r.begin(); well_formed && f != r.end(); ++f) {
+        well_formed = f->is_object();
+        for (auto m = f->begin(); well_formed && m != f->end(); ++m) {
+          well_formed = m->is_string();
+          if (well_formed) remap[f.key()][m.key()] = m->get<std::string>();
+        }
+      }
+    }
+    if (!well_formed) {
+      return ProblemResponse(Error::Invalid(
+          "value (文字列) と remap ({項目: {旧: 新}}) を指定してください。", "bad setting body",
+          {{"value", "設定値", "文字列で指定してください。", "a string", 0, {}}}));
+    }
+    return FromResult(service_.ChangeSetting(actor, key, b["value"].get<std::string>(), remap));
   }
   if (rest == "classification") {
     // Every signed-in user: staff read the handling rules of what they work with.

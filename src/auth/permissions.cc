@@ -1,6 +1,7 @@
 #include "auth/permissions.h"
 
 #include <algorithm>
+#include <array>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -16,6 +17,10 @@ using registers::Actor;
 using registers::RegisterDef;
 
 namespace {
+
+// Resources that are not registers: never implied by "*".
+constexpr std::array<std::string_view, 3> kResources = {"audit_log", "credentials", "settings"};
+
 
 constexpr Action kAllActions[] = {Action::kView,    Action::kCreate,          Action::kUpdate,
                                   Action::kArchive, Action::kApprove,         Action::kExport,
@@ -141,7 +146,8 @@ PermissionTable::Grant PermissionTable::Lookup(std::string_view role, std::strin
   if (r == grants_.end()) return {};
   auto res = r->second.find(resource);
   // "*" stands for every register; the resources that are not registers are never implied.
-  if (res == r->second.end() && resource != "audit_log" && resource != "credentials") {
+  if (res == r->second.end() &&
+      std::find(kResources.begin(), kResources.end(), resource) == kResources.end()) {
     res = r->second.find("*");
   }
   if (res == r->second.end()) return {};
@@ -213,7 +219,7 @@ Status RoleAuthorizer::CheckResource(const Actor& actor, std::string_view resour
 void RoleAuthorizer::Describe(const Actor& actor, const registers::Registry& registry,
                               json& out) const {
   out = json::object();
-  std::vector<std::string> resources = {"audit_log", "credentials"};
+  std::vector<std::string> resources(kResources.begin(), kResources.end());
   for (const auto& d : registry.all()) resources.push_back(d.key);
   for (const auto& res : resources) {
     json actions = json::array();

@@ -1227,4 +1227,145 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
   return summary;
 }
 
+namespace {
+
+// The enum fields, register by register, whose options follow setting `key`.
+std::vector<std::pair<const RegisterDef*, const FieldDef*>> FieldsFollowing(const Registry& reg,
+                                                                           const std::string& key) {
+  std::vector<std::pair<const RegisterDef*, const FieldDef*>> out;
+  for (const auto& d : reg.all()) {
+    for (const auto& f : d.fields) {
+      if (f.options_setting == key) out.emplace_back(&d, &f);
+    }
+  }
+  return out;
+}
+
+bool Tagged(const FieldDef& f, const std::string& value, const std::string& tag) {
+  for (const auto& o : f.options) {
+    if (o.value == value) return std::find(o.tags.begin(), o.tags.end(), tag) != o.tags.end();
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<json> RegisterService::SettingUsage(const std::string& key) {
+  const auto fields = FieldsFollowing(registry_, key);
+  if (fields.empty()) {
+    return Error::NotFound("その設定はありません: " + key, "no such setting " + key);
+  }
+  json out{{"records", 0}, {"fields", json::object()}};
+  Status st = store_.Read([&](Connection& c) -> Status {
+    std::set<const RegisterDef*> counted;
+    for (const auto& [d, f] : fields) {
+      if (counted.insert(d).second) {
+        MAMORI_ASSIGN_OR_RETURN(auto n, c.Query("SELECT count(*) FROM " + Table(*d)));
+        out["records"] = out["records"].get<int64_t>() + AsInt(n.at(0).at(0));
+      }
+      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT " + Col(*f) + ", count(*) FROM " +
+                                                 Table(*d) + " WHERE " + Col(*f) +
+                                                 " IS NOT NULL GROUP BY 1"));
+      json counts = json::object();
+      for (const auto& r : rows) counts[AsText(r[0])] = AsInt(r[1]);
+      out["fields"][f->name] = std::move(counts);
+    }
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::string& key,
+                                            const std::string& value, const Remap& remap) {
+  const auto fields = FieldsFollowing(registry_, key);
+  if (fields.empty()) {
+    return Error::NotFound("その設定はありません: " + key, "no such setting " + key);
+  }
+  bool known = false;
+  for (const auto& [d, f] : fields) {
+    for (const auto& o : f->options) {
+      known = known || std::find(o.tags.begin(), o.tags.end(), value) != o.tags.end();
+    }
+  }
+  if (!known) {
+    return Error::Invalid("設定できない値です: " + value, "unknown value " + value + " for " + key,
+                          {{"value", "設定値", "設定できない値です。", "unknown value", 0, {}}});
+  }
+  std::vector<FieldError> errors;
+  for (const auto& [field, map] : remap) {
+    for (const auto& [from, to] : map) {
+      const FieldDef* f = nullptr;
+      for (const auto& [d, ff] : fields) {
+        if (ff->name == field) f = ff;
+      }
+      if (f == nullptr || !Tagged(*f, to, value)) {
+        errors.push_back({field, f ? f->label.ja : field,
+                          "「" + from + "」の移行先「" + to + "」は新しい設定で使えない値です。",
+                          "target " + to + " is not valid under " + value, 0, {}});
+      }
+    }
+  }
+  if (!errors.empty()) return ValidationError(std::move(errors), false);
+  json summary{{"setting", key}, {"value", value}, {"changed", 0}};
+  Status st = store_.Write([&](Connection& c) -> Status {
+    const std::string now = FormatIso8601(clock_.Now());
+    const Value get[] = {key};
+    MAMORI_ASSIGN_OR_RETURN(auto old_rows, c.Query("SELECT value FROM settings WHERE key = ?", get));
+    const std::string old_value =
+        old_rows.empty() ? fields.front().second->options_setting_default : AsText(old_rows[0][0]);
+    summary["from"] = old_value;
+    std::set<const RegisterDef*> registers;
+    for (const auto& [d, f] : fields) registers.insert(d);
+    int64_t changed = 0;
+    for (const RegisterDef* d : registers) {
+      // Every record, archived ones too: a restored record must hold valid levels.
+      MAMORI_ASSIGN_OR_RETURN(auto ids, c.Query("SELECT id FROM " + Table(*d) + " ORDER BY id"));
+      for (const auto& idrow : ids) {
+        const int64_t id = AsInt(idrow[0]);
+        MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, *d, id));
+        const json before = FieldsOnly(*d, current);
+        json after = before;
+        for (const auto& [dd, f] : fields) {
+          if (dd != d || !after[f->name].is_string()) continue;
+          const std::string v = after[f->name].get<std::string>();
+          auto m = remap.find(f->name);
+          if (m != remap.end() && m->second.count(v)) {
+            after[f->name] = m->second.at(v);
+          } else if (!Tagged(*f, v, value)) {
+            errors.push_back({f->name, f->label.ja,
+                              "「" + v + "」の移行先が指定されていません(" + d->label.ja + " ID " +
+                                  std::to_string(id) + ")。",
+                              "no target for " + v, 0, {}});
+          }
+        }
+        if (errors.size() >= kMaxReportedErrors) return ValidationError(std::move(errors), false);
+        const json changes = Changes(*d, &before, after);
+        if (changes.empty() || !errors.empty()) continue;
+        const int64_t version = current["version"].get<int64_t>();
+        MAMORI_TRY(UpdateRecord(c, *d, id, version, after, actor, now));
+        MAMORI_TRY(AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes));
+        ++changed;
+      }
+      if (changed > 0) MAMORI_TRY(BumpGeneration(c, *d));
+    }
+    if (!errors.empty()) return ValidationError(std::move(errors), false);
+    const Value set[] = {key, value, now, actor.id};
+    MAMORI_TRY(c.Exec(
+        "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
+        "updated_by = excluded.updated_by",
+        set));
+    json mapping = json::object();
+    for (const auto& [field, map] : remap) mapping[field] = map;
+    summary["changed"] = changed;
+    MAMORI_TRY(audit_.Append(c, actor, "setting_change", "settings/" + key,
+                             {{"from", old_value}, {"to", value}, {"mapping", mapping},
+                              {"records_changed", changed}}));
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return summary;
+}
+
 }  // namespace mamori::registers

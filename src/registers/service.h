@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,19 @@ class RegisterService {
 
   // A body-wide setting (the settings table), or `fallback` when never set.
   Result<std::string> Setting(const std::string& key, const std::string& fallback);
+
+  // Old value -> new value, per field name.
+  using Remap = std::map<std::string, std::map<std::string, std::string>>;
+  // What ChangeSetting would do: {"records": n, "fields": {field: {old value: count}}} over
+  // every record (archived included) of the registers whose enum fields follow setting `key`.
+  Result<nlohmann::json> SettingUsage(const std::string& key);
+  // Sets `key` to `value` and, in the same transaction, rewrites every record's fields that
+  // follow it through `remap` (each changed record gets a new version and a "reclassify"
+  // history entry; one audit entry records the whole change). Every value in use must map to
+  // an option tagged `value` (or already be one): otherwise kInvalidInput naming the field and
+  // value, and nothing changes. The caller checks the permission (resource "settings").
+  Result<nlohmann::json> ChangeSetting(const Actor& actor, const std::string& key,
+                                       const std::string& value, const Remap& remap);
 
   // Number of active (not archived) records, for the dashboard.
   Result<int64_t> Count(const Actor& actor, const RegisterDef& def);

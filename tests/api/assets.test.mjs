@@ -185,3 +185,40 @@ test('mamori assets import and export: exit 0, 1 on file errors, 2 on wrong usag
   r = mamori(['assets', 'frobnicate']);
   assert.equal(r.status, 2);
 });
+
+test('switching the classification scheme shows what changes and changes nothing until confirmed', async () => {
+  const staff = await loggedIn(srv, 'k.staff', 'staff');
+  assert.equal((await staff.api('GET', '/api/v1/settings/classification_scheme/usage')).status, 403);
+  const usage = await officer.api('GET', '/api/v1/settings/classification_scheme/usage');
+  assert.equal(usage.status, 200, JSON.stringify(usage.body));
+  const threes = usage.body.fields.confidentiality['3'];
+  assert.ok(threes > 5, JSON.stringify(usage.body));
+  // Nothing happens without a target for 機密性3: an error, and the scheme stays.
+  const partial = await officer.api('PUT', '/api/v1/settings/classification_scheme', {
+    value: 'local_gov', remap: { confidentiality: { 2: '2', 1: '1' } },
+  });
+  assert.equal(partial.status, 400);
+  assert.match(partial.body.errors[0].message, /移行先が指定されていません/);
+  assert.equal((await officer.api('GET', '/api/v1/settings')).body.classification_scheme, 'traditional');
+  assert.equal((await staff.api('PUT', '/api/v1/settings/classification_scheme', { value: 'local_gov' })).status, 403);
+  // Confirmed with the catalog's proposal (3 -> 3B).
+  const c = await officer.api('GET', '/api/v1/classification');
+  const mapping = c.body.mappings.find((m) => m.from === 'traditional' && m.to === 'local_gov');
+  const done = await officer.api('PUT', '/api/v1/settings/classification_scheme', {
+    value: 'local_gov', remap: { confidentiality: mapping.confidentiality },
+  });
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.equal(done.body.changed, threes);
+  const rec = (await officer.api('GET', `${A}?q=被保険者資格データ`)).body.items[0];
+  assert.equal(rec.confidentiality, '3b');
+  const h = await officer.api('GET', `${A}/${rec.id}/history`);
+  assert.equal(h.body.items[0].action, 'reclassify');
+  // The new scheme's levels are now the valid ones.
+  const unit = rec.section;
+  const old = await officer.api('POST', A, { name: 'x', kind: 'info_paper', section: unit, confidentiality: '3', integrity: '1', availability: '1' });
+  assert.equal(old.status, 400);
+  const ok = await officer.api('POST', A, { name: 'x', kind: 'info_paper', section: unit, confidentiality: '3a', integrity: '1', availability: '1' });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  const audit = await officer.api('GET', '/api/v1/audit?action=setting_change');
+  assert.equal(audit.body.items[0].detail.to, 'local_gov');
+});

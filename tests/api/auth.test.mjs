@@ -199,7 +199,7 @@ function permissionTable() {
 
 function allowed(table, role, resource, action) {
   const grants = table[role];
-  const list = grants[resource] ?? (['audit_log', 'credentials'].includes(resource) ? undefined : grants['*']);
+  const list = grants[resource] ?? (['audit_log', 'credentials', 'settings'].includes(resource) ? undefined : grants['*']);
   return (list ?? []).includes(action);
 }
 

@@ -199,6 +199,27 @@ test('import the asset register, filter it, open an asset and read its handling 
   await page.screenshot({ path: path.join(SHOTS, 'asset-handling.png'), fullPage: true });
 });
 
+test('settings: switching the classification scheme shows the mapping, then reclassifies', async () => {
+  await page.click('#nav-settings');
+  await page.locator('#scheme-active').waitFor();
+  assert.match(await page.locator('#scheme-active').innerText(), /従来の分類/);
+  await page.click('#scheme-to-local_gov');
+  await page.locator('#scheme-mapping').waitFor();
+  assert.equal(await page.locator('#remap-confidentiality-3').inputValue(), '3b');
+  await page.screenshot({ path: path.join(SHOTS, 'settings-scheme.png'), fullPage: true });
+  await page.click('#scheme-apply');
+  await page.click('#confirm-ok');
+  await page.locator('#status', { hasText: '切り替えました' }).waitFor();
+  assert.match(await page.locator('#scheme-active').innerText(), /自治体機密性/);
+  // The asset form now offers the new scheme's levels.
+  await page.click('#nav-assets');
+  await page.locator('#register-table tbody tr', { hasText: 'SYS-001' }).getByRole('link').first().click();
+  await page.locator('#handling-rules').waitFor();
+  const levels = await page.locator('#f-confidentiality option').allInnerTexts();
+  assert.ok(levels.includes('自治体機密性3B') && !levels.includes('機密性3'), levels.join(','));
+  assert.equal(await page.locator('#f-confidentiality').inputValue(), '3b');
+});
+
 test('English switch relabels the UI', async () => {
   await page.click('#lang-switch');
   await page.locator('nav#site-nav').getByRole('link', { name: 'Organization' }).waitFor();

@@ -41,6 +41,7 @@ import {
 } from './state';
 import type { Me, Meta, ModuleDef } from './types';
 import { loadAccount } from './views/account';
+import { loadSettings as loadSettingsPage } from './views/settings';
 import { loadAudit } from './views/audit';
 import { errorView, forbiddenView, notFoundView, pageHeading } from './views/common';
 import { loadDashboard } from './views/dashboard';
@@ -122,6 +123,8 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
   switch (name) {
     case 'audit':
       return can('audit_log', 'view') ? loadAudit(query) : forbiddenView();
+    case 'settings':
+      return can('settings', 'view') ? loadSettingsPage() : forbiddenView();
     default:
       return notFoundView();
   }

@@ -4,6 +4,7 @@
 // - A module opens `modules[].register`, plus `modules[].registers` when the server lists them.
 //   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
 // - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
+// - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view`.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 
@@ -19,6 +20,7 @@ const groupedRegisters: Record<string, string[]> = {
 /** Modules that open a page of their own, with the resource whose `view` the page needs. */
 const modulePages: Record<string, { hash: string; route: string; resource: string }> = {
   auditlog: { hash: '#/audit', route: 'audit', resource: 'audit_log' },
+  settings: { hash: '#/m/settings', route: 'settings', resource: 'settings' },
 };
 
 /** The register whose record page offers the password and MFA reset. */

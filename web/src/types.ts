@@ -124,6 +124,8 @@ export interface ClassificationCatalog {
   categories: { key: string; label: Label }[];
   zones: { key: string; label: Label }[];
   schemes: SchemeDef[];
+  /** The catalog's proposals for switching: per axis, old level -> new level. */
+  mappings: { from: string; to: string; confidentiality: Record<string, string>; integrity: Record<string, string>; availability: Record<string, string> }[];
 }
 
 export interface ListAnswer {
