@@ -744,6 +744,30 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, con
     }
     return MethodNotAllowed("GET, HEAD, POST");
   }
+  if (rest == "counts") {
+    // GET {path}/counts?by=f1,f2 (enum or boolean fields; the list's filters apply).
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    const std::string by_text = QueryValue(req.query, "by", "");
+    std::vector<const registers::FieldDef*> by;
+    bool ok = !by_text.empty();
+    for (size_t start = 0; ok && start <= by_text.size();) {
+      const size_t comma = std::min(by_text.find(',', start), by_text.size());
+      const registers::FieldDef* f = def.Field(by_text.substr(start, comma - start));
+      ok = f != nullptr && (f->type == registers::FieldType::kEnum ||
+                            f->type == registers::FieldType::kBoolean);
+      if (ok) by.push_back(f);
+      start = comma + 1;
+    }
+    if (!ok || by.size() > 2) {
+      return ProblemResponse(Error::Invalid(
+          "by には区分(選択肢)又は有無の項目を 1 つか 2 つ、カンマ区切りで指定してください。",
+          "by must name one or two enum or boolean fields",
+          {{"by", "by", "項目名を指定してください。", "field names", 0, {}}}));
+    }
+    auto q = registers::ParseListQuery(def, req.query, {"by"});
+    if (!q.ok()) return ProblemResponse(q.error());
+    return FromResult(service_.Counts(actor, def, *q, by));
+  }
   if (rest == "export") {
     if (!get) return MethodNotAllowed("GET, HEAD");
     const std::string format = QueryValue(req.query, "format", "xlsx");

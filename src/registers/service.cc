@@ -1368,4 +1368,44 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
   return summary;
 }
 
+Result<json> RegisterService::Counts(const Actor& actor, const RegisterDef& def,
+                                     const ListQuery& q, const std::vector<const FieldDef*>& by) {
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
+  MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
+  json out{{"by", json::array()}, {"cells", json::array()}, {"total", 0}};
+  std::string cols;
+  for (const FieldDef* f : by) {
+    cols += (cols.empty() ? "t." : ", t.") + Col(*f);
+    out["by"].push_back(f->name);
+  }
+  Status st = store_.Read([&](Connection& c) -> Status {
+    std::string where;
+    std::vector<Value> params;
+    BuildWhere(def, q, filter, where, params);
+    MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT " + cols + ", count(*) FROM " + Table(def) +
+                                                   " t" + where + " GROUP BY " + cols,
+                                               params));
+    int64_t total = 0;
+    for (const auto& r : rows) {
+      json values = json::array();
+      for (size_t i = 0; i < by.size(); ++i) {
+        if (std::holds_alternative<std::monostate>(r[i])) {
+          values.push_back(nullptr);
+        } else if (by[i]->type == FieldType::kBoolean) {
+          values.push_back(AsInt(r[i]) != 0);
+        } else {
+          values.push_back(AsText(r[i]));
+        }
+      }
+      const int64_t n = AsInt(r[by.size()]);
+      total += n;
+      out["cells"].push_back({{"values", std::move(values)}, {"count", n}});
+    }
+    out["total"] = total;
+    return {};
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
 }  // namespace mamori::registers

@@ -116,6 +116,12 @@ class RegisterService {
   Result<nlohmann::json> ChangeSetting(const Actor& actor, const std::string& key,
                                        const std::string& value, const Remap& remap);
 
+  // Counts of active records by the values of one or two enum or boolean fields (e.g.
+  // confidentiality × zone), under the same filters and row permissions as List:
+  // {"by": [field, …], "cells": [{"values": [v1, v2], "count": n}, …], "total": n}.
+  Result<nlohmann::json> Counts(const Actor& actor, const RegisterDef& def, const ListQuery& q,
+                                const std::vector<const FieldDef*>& by);
+
   // Number of active (not archived) records, for the dashboard.
   Result<int64_t> Count(const Actor& actor, const RegisterDef& def);
 

@@ -153,6 +153,25 @@ test('need to know: staff see their section\'s assets, never the 機密性3 ones
   assert.equal(w.status, 403);
 });
 
+test('counts by zone × confidentiality follow the list\'s filters and permissions', async () => {
+  const all = await officer.api('GET', `${A}/counts?by=zone,confidentiality`);
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  const total = (await officer.api('GET', `${A}?limit=1`)).body.total;
+  assert.equal(all.body.total, total);
+  const cell = all.body.cells.find((c) => c.values[0] === 'mynumber' && c.values[1] === '3');
+  const listed = (await officer.api('GET', `${A}?zone=mynumber&confidentiality=3&limit=1`)).body.total;
+  assert.equal(cell.count, listed);
+  const filtered = await officer.api('GET', `${A}/counts?by=confidentiality&kind=system`);
+  assert.equal(filtered.body.total, (await officer.api('GET', `${A}?kind=system&limit=1`)).body.total);
+  assert.equal((await officer.api('GET', `${A}/counts?by=name`)).status, 400);
+  assert.equal((await officer.api('GET', `${A}/counts?by=zone,kind,status`)).status, 400);
+  // A 一般職員 over one section counts only what they may list (no 機密性3).
+  const staff = await loggedIn(srv, 'c.staff', 'staff');
+  const mine = await staff.api('GET', `${A}/counts?by=confidentiality`);
+  assert.equal(mine.status, 200);
+  assert.ok(!mine.body.cells.some((c) => c.values[0] === '3'));
+});
+
 test('export then import gives identical records (XLSX and CSV round trip)', async () => {
   for (const format of ['xlsx', 'csv']) {
     const out = await officer.api('GET', `${A}/export?format=${format}`);

@@ -197,6 +197,13 @@ test('import the asset register, filter it, open an asset and read its handling 
   const levels = await page.locator('#f-confidentiality option').allInnerTexts();
   assert.ok(levels.includes('機密性3') && !levels.some((l) => l.includes('3A')), levels.join(','));
   await page.screenshot({ path: path.join(SHOTS, 'asset-handling.png'), fullPage: true });
+
+  // The dashboard counts the assets by zone and confidentiality, as a chart and a table.
+  await page.click('#nav-dashboard');
+  await page.locator('#assets-table tr[data-zone="mynumber"]').waitFor();
+  assert.match(await page.locator('#assets-table tr[data-zone="mynumber"]').innerText(), /\d/);
+  await page.locator('#assets-chart canvas').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-assets.png'), fullPage: true });
 });
 
 test('settings: switching the classification scheme shows the mapping, then reclassifies', async () => {

@@ -92,6 +92,13 @@ export interface RegisterRecord {
   [field: string]: unknown;
 }
 
+/** GET /api/v1/{path}/counts?by=a,b */
+export interface CountsAnswer {
+  by: string[];
+  cells: { values: (string | boolean | null)[]; count: number }[];
+  total: number;
+}
+
 /** GET /api/v1/settings: the settings that decide which options are valid. */
 export type Settings = Record<string, string>;
 

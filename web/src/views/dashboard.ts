@@ -2,24 +2,98 @@
 // controls per measure with the same figures as a table.
 
 import { getJson } from '../api';
-import { h, replaceChildren } from '../dom';
+import { h, replaceChildren, type Child } from '../dom';
 import { formatNumber, label, t } from '../i18n';
-import type { View } from '../state';
-import type { DashboardAnswer } from '../types';
+import { assetsRegisterKey } from '../modules';
+import { can } from '../session';
+import { findRegister, loadSettings, validOptions, type View } from '../state';
+import type { CountsAnswer, DashboardAnswer, Settings } from '../types';
 import { pageHeading } from './common';
 
+/** The asset counts by confidentiality (stacks) and zone (bars), when the user may see assets. */
+async function loadAssetCounts(): Promise<{ counts: CountsAnswer; settings: Settings } | null> {
+  const reg = findRegister(assetsRegisterKey);
+  if (!reg || !can(reg.key, 'view')) return null;
+  const [counts, settings] = await Promise.all([
+    getJson<CountsAnswer>(`${reg.path}/counts`, new URLSearchParams({ by: 'zone,confidentiality' })),
+    loadSettings(),
+  ]);
+  return { counts, settings };
+}
+
 export async function loadDashboard(): Promise<View> {
-  const [data, chart] = await Promise.all([
+  const [data, chart, assets] = await Promise.all([
     getJson<DashboardAnswer>('dashboard'),
     import('../chart').catch(() => null),
+    loadAssetCounts().catch(() => null),
   ]);
   let dispose: (() => void) | null = null;
+  let disposeAssets: (() => void) | null = null;
+
+  /** 情報資産の分類 × 系統: a stacked bar chart and the same figures as a table. */
+  function assetSection(): { section: Child; draw: () => void } {
+    const reg = findRegister(assetsRegisterKey);
+    const zoneField = reg?.fields.find((f) => f.name === 'zone');
+    const levelField = reg?.fields.find((f) => f.name === 'confidentiality');
+    if (!assets || !zoneField || !levelField) return { section: null, draw: () => {} };
+    const zones = [...(zoneField.options ?? []).map((o) => ({ value: o.value as string | null, label: label(o.label) })), { value: null, label: t('unset') }];
+    const levels = validOptions(levelField, assets.settings);
+    const count = (zone: string | null, level: string) =>
+      assets.counts.cells.find((c) => c.values[0] === zone && c.values[1] === level)?.count ?? 0;
+    const shownZones = zones.filter((z) => levels.some((l) => count(z.value, l.value) > 0));
+    const box = h('div', { class: 'chart', id: 'assets-chart', role: 'img', 'aria-label': t('assetsChartAlt') });
+    const table = h(
+      'table',
+      { class: 'data-table', id: 'assets-table' },
+      h('caption', null, t('assetsTableCaption', { total: formatNumber(assets.counts.total) })),
+      h(
+        'thead',
+        null,
+        h('tr', null, h('th', { scope: 'col' }, label(zoneField.label)), levels.map((l) => h('th', { scope: 'col', class: 'numeric' }, label(l.label)))),
+      ),
+      h(
+        'tbody',
+        null,
+        shownZones.map((z) =>
+          h(
+            'tr',
+            { 'data-zone': z.value ?? '' },
+            h('th', { scope: 'row' }, z.label),
+            levels.map((l) => {
+              const n = count(z.value, l.value);
+              const q = new URLSearchParams({ confidentiality: l.value, ...(z.value ? { zone: z.value } : {}) });
+              return h('td', { class: 'numeric' }, n ? h('a', { href: `#/r/${assetsRegisterKey}?${q}` }, formatNumber(n)) : '0');
+            }),
+          ),
+        ),
+      ),
+    );
+    const section = h(
+      'section',
+      { 'aria-labelledby': 'assets-heading' },
+      h('h2', { id: 'assets-heading' }, t('assetsHeading')),
+      chart && shownZones.length ? box : null,
+      table,
+    );
+    const draw = () => {
+      if (!chart || !shownZones.length) return;
+      disposeAssets = chart.drawStackedBarChart(
+        box,
+        shownZones.map((z) => z.label),
+        levels.map((l) => ({ name: label(l.label), values: shownZones.map((z) => count(z.value, l.value)) })),
+      );
+    };
+    return { section, draw };
+  }
 
   return {
     title: () => t('dashboard'),
     render(root) {
       dispose?.();
       dispose = null;
+      disposeAssets?.();
+      disposeAssets = null;
+      const assetPart = assetSection();
       const registers = data.registers.length
         ? h(
             'ul',
@@ -80,6 +154,7 @@ export async function loadDashboard(): Promise<View> {
         root,
         pageHeading(t('dashboard')),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),
+        assetPart.section,
         h(
           'section',
           { 'aria-labelledby': 'policy-heading' },
@@ -91,6 +166,7 @@ export async function loadDashboard(): Promise<View> {
           table,
         ),
       );
+      assetPart.draw();
       if (chart && rows.length) {
         dispose = chart.drawBarChart(
           chartBox,
@@ -101,6 +177,8 @@ export async function loadDashboard(): Promise<View> {
     destroy() {
       dispose?.();
       dispose = null;
+      disposeAssets?.();
+      disposeAssets = null;
     },
   };
 }
