@@ -753,8 +753,8 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, con
     for (size_t start = 0; ok && start <= by_text.size();) {
       const size_t comma = std::min(by_text.find(',', start), by_text.size());
       const registers::FieldDef* f = def.Field(by_text.substr(start, comma - start));
-      ok = f != nullptr && (f->type == registers::FieldType::kEnum ||
-                            f->type == registers::FieldType::kBoolean);
+      ok = f != nullptr &&
+           (f->type == registers::FieldType::kEnum || f->type == registers::FieldType::kBoolean);
       if (ok) by.push_back(f);
       start = comma + 1;
     }

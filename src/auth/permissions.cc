@@ -21,7 +21,6 @@ namespace {
 // Resources that are not registers: never implied by "*".
 constexpr std::array<std::string_view, 3> kResources = {"audit_log", "credentials", "settings"};
 
-
 constexpr Action kAllActions[] = {Action::kView,    Action::kCreate,          Action::kUpdate,
                                   Action::kArchive, Action::kApprove,         Action::kExport,
                                   Action::kImport,  Action::kViewConfidential};

@@ -144,8 +144,15 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   MAMORI_ASSIGN_OR_RETURN(auto classification,
                           policy::ParseClassification(classification_text, classification_path));
   core->classification = std::make_shared<const policy::Classification>(std::move(classification));
+  // The body's own fields (optional file).
+  std::vector<policy::CustomField> custom;
+  const std::string custom_path = catalog_dir + "/custom-fields.toml";
+  if (std::filesystem::exists(custom_path)) {
+    MAMORI_ASSIGN_OR_RETURN(std::string custom_text, ReadFile(custom_path, 1u << 20));
+    MAMORI_ASSIGN_OR_RETURN(custom, policy::ParseCustomFields(custom_text, custom_path));
+  }
   MAMORI_ASSIGN_OR_RETURN(auto defs,
-                          registers::BuiltinRegisters(role_options, core->classification));
+                          registers::BuiltinRegisters(role_options, core->classification, custom));
   MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(std::move(defs)));
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
   std::vector<store::Migration> migrations = core->registry->Migrations();

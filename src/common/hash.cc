@@ -8,7 +8,8 @@ std::string Sha256Hex(std::string_view bytes) {
   // libsodium, not OpenSSL 3's EVP_Digest: the latter looks the algorithm up under a global
   // lock on every call, which showed as lock contention on every authenticated request.
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.empty() ? "" : bytes.data()),
+  crypto_hash_sha256(digest,
+                     reinterpret_cast<const unsigned char*>(bytes.empty() ? "" : bytes.data()),
                      bytes.size());
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

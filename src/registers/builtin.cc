@@ -1,15 +1,51 @@
+#include <algorithm>
+
 #include "registers/assets.h"
 #include "registers/org_units.h"
 #include "registers/registry.h"
 
 namespace mamori::registers {
 
+namespace {
+
+FieldType TypeOf(const std::string& type) {
+  if (type == "textarea") return FieldType::kTextarea;
+  if (type == "integer") return FieldType::kInteger;
+  if (type == "boolean") return FieldType::kBoolean;
+  if (type == "date") return FieldType::kDate;
+  if (type == "enum") return FieldType::kEnum;
+  return FieldType::kText;
+}
+
+}  // namespace
+
 Result<std::vector<RegisterDef>> BuiltinRegisters(
-    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification) {
+    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
+    const std::vector<policy::CustomField>& custom) {
   std::vector<RegisterDef> defs = {OrgUnitsRegister(), UsersRegister(),
                                    RoleAssignmentsRegister(std::move(roles)),
                                    AssetsRegister(classification)};
   MAMORI_TRY(CheckAssetRules(*classification, defs.back()));
+  for (const auto& c : custom) {
+    auto def = std::find_if(defs.begin(), defs.end(),
+                            [&](const RegisterDef& d) { return d.key == c.register_key; });
+    if (def == defs.end()) {
+      return Error::Invalid(
+          "追加項目の台帳がありません: " + c.register_key + "(" + std::to_string(c.line) + " 行目)",
+          "custom field for unknown register " + c.register_key);
+    }
+    FieldDef f = MakeField(c.name, TypeOf(c.type));
+    f.label = {c.label.ja, c.label.en};
+    f.help = {c.help.ja, c.help.en};
+    f.required = c.required;
+    f.searchable = c.searchable;
+    f.filterable = c.filterable;
+    f.max_length = c.max_length;
+    f.list = false;
+    for (const auto& o : c.options)
+      f.options.push_back({o.value, {o.label.ja, o.label.en}, {}, {}});
+    def->fields.push_back(std::move(f));
+  }
   return defs;
 }
 

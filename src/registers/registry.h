@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "policy/classification.h"
+#include "policy/custom_fields.h"
 #include "registers/definition.h"
 #include "store/store.h"
 
@@ -43,7 +44,10 @@ class Registry {
 // `roles` are the roles of the permission table (the role assignment register's options);
 // `classification` the shipped classification catalog (the asset register's levels and rules).
 // Errors: kInvalidInput when the catalog's rules do not fit the definitions.
+// `custom` are the fields the body added (catalog/custom-fields.toml), appended to their
+// registers.
 Result<std::vector<RegisterDef>> BuiltinRegisters(
-    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification);
+    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
+    const std::vector<policy::CustomField>& custom = {});
 
 }  // namespace mamori::registers

@@ -26,8 +26,10 @@ using store::Value;
 json WarningsToJson(const std::vector<FieldError>& warnings) {
   json out = json::array();
   for (const auto& w : warnings) {
-    json j{
-        {"field", w.field}, {"label", w.label}, {"message", w.message}, {"message_en", w.message_en}};
+    json j{{"field", w.field},
+           {"label", w.label},
+           {"message", w.message},
+           {"message_en", w.message_en}};
     if (w.row > 0) {
       j["row"] = w.row;
       j["column"] = w.column;
@@ -1230,8 +1232,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
 namespace {
 
 // The enum fields, register by register, whose options follow setting `key`.
-std::vector<std::pair<const RegisterDef*, const FieldDef*>> FieldsFollowing(const Registry& reg,
-                                                                           const std::string& key) {
+std::vector<std::pair<const RegisterDef*, const FieldDef*>> FieldsFollowing(
+    const Registry& reg, const std::string& key) {
   std::vector<std::pair<const RegisterDef*, const FieldDef*>> out;
   for (const auto& d : reg.all()) {
     for (const auto& f : d.fields) {
@@ -1263,9 +1265,9 @@ Result<json> RegisterService::SettingUsage(const std::string& key) {
         MAMORI_ASSIGN_OR_RETURN(auto n, c.Query("SELECT count(*) FROM " + Table(*d)));
         out["records"] = out["records"].get<int64_t>() + AsInt(n.at(0).at(0));
       }
-      MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT " + Col(*f) + ", count(*) FROM " +
-                                                 Table(*d) + " WHERE " + Col(*f) +
-                                                 " IS NOT NULL GROUP BY 1"));
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows, c.Query("SELECT " + Col(*f) + ", count(*) FROM " + Table(*d) + " WHERE " +
+                             Col(*f) + " IS NOT NULL GROUP BY 1"));
       json counts = json::object();
       for (const auto& r : rows) counts[AsText(r[0])] = AsInt(r[1]);
       out["fields"][f->name] = std::move(counts);
@@ -1300,9 +1302,12 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         if (ff->name == field) f = ff;
       }
       if (f == nullptr || !Tagged(*f, to, value)) {
-        errors.push_back({field, f ? f->label.ja : field,
+        errors.push_back({field,
+                          f ? f->label.ja : field,
                           "「" + from + "」の移行先「" + to + "」は新しい設定で使えない値です。",
-                          "target " + to + " is not valid under " + value, 0, {}});
+                          "target " + to + " is not valid under " + value,
+                          0,
+                          {}});
       }
     }
   }
@@ -1311,7 +1316,8 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
   Status st = store_.Write([&](Connection& c) -> Status {
     const std::string now = FormatIso8601(clock_.Now());
     const Value get[] = {key};
-    MAMORI_ASSIGN_OR_RETURN(auto old_rows, c.Query("SELECT value FROM settings WHERE key = ?", get));
+    MAMORI_ASSIGN_OR_RETURN(auto old_rows,
+                            c.Query("SELECT value FROM settings WHERE key = ?", get));
     const std::string old_value =
         old_rows.empty() ? fields.front().second->options_setting_default : AsText(old_rows[0][0]);
     summary["from"] = old_value;
@@ -1333,10 +1339,13 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
           if (m != remap.end() && m->second.count(v)) {
             after[f->name] = m->second.at(v);
           } else if (!Tagged(*f, v, value)) {
-            errors.push_back({f->name, f->label.ja,
+            errors.push_back({f->name,
+                              f->label.ja,
                               "「" + v + "」の移行先が指定されていません(" + d->label.ja + " ID " +
                                   std::to_string(id) + ")。",
-                              "no target for " + v, 0, {}});
+                              "no target for " + v,
+                              0,
+                              {}});
           }
         }
         if (errors.size() >= kMaxReportedErrors) return ValidationError(std::move(errors), false);
@@ -1359,17 +1368,17 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
     json mapping = json::object();
     for (const auto& [field, map] : remap) mapping[field] = map;
     summary["changed"] = changed;
-    MAMORI_TRY(audit_.Append(c, actor, "setting_change", "settings/" + key,
-                             {{"from", old_value}, {"to", value}, {"mapping", mapping},
-                              {"records_changed", changed}}));
+    MAMORI_TRY(audit_.Append(
+        c, actor, "setting_change", "settings/" + key,
+        {{"from", old_value}, {"to", value}, {"mapping", mapping}, {"records_changed", changed}}));
     return {};
   });
   if (!st.ok()) return std::move(st).error();
   return summary;
 }
 
-Result<json> RegisterService::Counts(const Actor& actor, const RegisterDef& def,
-                                     const ListQuery& q, const std::vector<const FieldDef*>& by) {
+Result<json> RegisterService::Counts(const Actor& actor, const RegisterDef& def, const ListQuery& q,
+                                     const std::vector<const FieldDef*>& by) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
   MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   json out{{"by", json::array()}, {"cells", json::array()}, {"total", 0}};

@@ -20,7 +20,7 @@ struct Limits {
   size_t max_bytes = 64u << 20;  // input file size, and the cells' text together
   // XLSX: all unpacked parts together (a 100,000-row register unpacks to some 80 MiB of XML).
   size_t max_unpacked_bytes = 256u << 20;
-  size_t max_rows = 200'000;     // including the header row
+  size_t max_rows = 200'000;  // including the header row
   size_t max_columns = 256;
   size_t max_cell_bytes = 32u << 10;  // one cell's text, in UTF-8 bytes
 };

@@ -1,11 +1,13 @@
 // libFuzzer harness for the shipped catalogs' parsers (TOML). Input: policy.toml text, a NUL
-// byte, controls.toml text; the whole input is also read as a classification.toml.
+// byte, controls.toml text; the whole input is also read as a classification.toml and as a
+// custom-fields.toml.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "policy/catalog.h"
 #include "policy/classification.h"
+#include "policy/custom_fields.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -25,5 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
   }
+  (void)mamori::policy::ParseCustomFields(in, "custom-fields.toml");
   return 0;
 }

@@ -106,11 +106,12 @@ export async function loggedIn(srv, login, role) {
   return c;
 }
 
-// Starts a server. Options: dir (reuse a folder and its database), config (TOML text).
-export async function startServer({ dir = tempDir(), config = '', extraArgs = [] } = {}) {
+// Starts a server. Options: dir (reuse a folder and its database), config (TOML text),
+// catalog (another catalog folder).
+export async function startServer({ dir = tempDir(), config = '', extraArgs = [], catalog = `${ROOT}/catalog` } = {}) {
   const db = path.join(dir, 'mamori.db');
   const cfg = path.join(dir, 'mamori.toml');
-  writeFileSync(cfg, `[paths]\ncatalog = "${ROOT}/catalog"\nweb = "${ROOT}/web/dist"\n` +
+  writeFileSync(cfg, `[paths]\ncatalog = "${catalog}"\nweb = "${ROOT}/web/dist"\n` +
     `[server]\naccess_log = false\n${config}`);
   const proc = spawn(BIN, ['serve', '--config', cfg, '--db', db, '--listen', '127.0.0.1:0',
     ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
