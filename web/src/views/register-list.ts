@@ -9,8 +9,8 @@ import { h, replaceChildren } from '../dom';
 import { displayValue, filterFields, listFields } from '../fields';
 import { formatNumber, label, t } from '../i18n';
 import { can } from '../session';
-import { displayTitle, forgetRefOptions, navigate, refOptions, reload, type RefOption, type View } from '../state';
-import type { FieldDef, ListAnswer, RegisterDef } from '../types';
+import { displayTitle, forgetRefOptions, loadSettings, navigate, refOptions, reload, validOptions, type RefOption, type View } from '../state';
+import type { FieldDef, ListAnswer, RegisterDef, Settings } from '../types';
 import { pageHeading, pagination } from './common';
 import { importDialog } from './import-dialog';
 
@@ -47,11 +47,12 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
   apiParams.set('limit', String(pageSize));
   const filters = filterFields(reg.fields);
   const refFilters = filters.filter((f) => f.type === 'ref' && f.ref);
-  const [list, ...refChoices] = await Promise.all([
+  const [list, settings, ...refChoices] = await Promise.all([
     getJson<ListAnswer>(reg.path, apiParams),
+    reg.fields.some((f) => f.options_setting) ? loadSettings().catch(() => null) : Promise.resolve(null),
     ...refFilters.map((f) => refOptions(f.ref!).catch((): RefOption[] => [])),
   ]);
-  const choices = new Map<string, RefOption[]>(refFilters.map((f, i) => [f.name, refChoices[i] ?? []]));
+  const choices = new Map<string, RefOption[]>(refFilters.map((f, i) => [f.name, (refChoices[i] as RefOption[] | undefined) ?? []]));
   const columns = listFields(reg.fields, reg.key_field, reg.title_field);
   const linkField = columns.find((f) => f.name === reg.title_field) ?? columns[0];
   const currentSort = query.get('sort') ?? reg.default_sort ?? '';
@@ -75,7 +76,8 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
       const id = `filter-${f.name}`;
       const select = h('select', { id, name: f.name }, h('option', { value: '' }, t('all')));
       if (f.type === 'enum') {
-        for (const o of f.options ?? []) select.append(h('option', { value: o.value }, label(o.label)));
+        // Only the options valid under the current settings (e.g. the chosen scheme's levels).
+        for (const o of validOptions(f, settings as Settings | null)) select.append(h('option', { value: o.value }, label(o.label)));
       } else if (f.type === 'boolean') {
         select.append(h('option', { value: 'true' }, t('yes')), h('option', { value: 'false' }, t('no')));
       } else {
