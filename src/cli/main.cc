@@ -313,8 +313,9 @@ int Netcheck(const std::string& topology_path, const std::string& format) {
   if (!rulesets.ok()) return Report(rulesets.error(), kExitUsage);
   auto report = netsep::Check(*topology, *rulesets);
   if (!report.ok()) return Report(report.error(), kExitUnavailable);
-  const std::string out =
-      format == "json" ? netsep::ReportToJson(*report) : netsep::ReportToText(*report);
+  const std::string out = format == "json"   ? netsep::ReportToJson(*report)
+                          : format == "html" ? netsep::ReportToHtml(*report, *topology)
+                                             : netsep::ReportToText(*report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (out.empty() || out.back() != '\n') std::fputc('\n', stdout);
   return report->ok() ? kExitOk : kExitInputErrors;
@@ -346,8 +347,8 @@ int main(int argc, char** argv) {
                                       "ファイアウォール設定からネットワーク分離を検証します / "
                                       "prove network separation from firewall configurations");
   netcheck->add_option("topology", topology_path, "トポロジーファイル / topology TOML")->required();
-  netcheck->add_option("--format", netcheck_format, "text または json")
-      ->check(CLI::IsMember({"text", "json"}));
+  netcheck->add_option("--format", netcheck_format, "text、json 又は html")
+      ->check(CLI::IsMember({"text", "json", "html"}));
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);

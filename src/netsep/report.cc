@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
+
 namespace mamori::netsep {
 namespace {
 
@@ -112,6 +114,129 @@ std::string ReportToText(const Report& report) {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string Escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string ZoneName(const Topology& t, const std::string& zone) {
+  const Zone* z = t.FindZone(zone);
+  if (z == nullptr || z->description.empty()) return Escape(zone);
+  return Escape(z->description) + " <span class=\"key\">(" + Escape(zone) + ")</span>";
+}
+
+}  // namespace
+
+std::string ReportToHtml(const Report& report, const Topology& topology) {
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<title>通信経路の分割の検査結果</title>\n<style>\n"
+      "body{font-family:'Noto Sans JP',sans-serif;margin:2rem;color:#1a1a1c;line-height:1.7}"
+      "table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #949497;"
+      "padding:.3rem .6rem;text-align:left;vertical-align:top}th{background:#f2f2f2}"
+      ".ok{background:#e6f5ec}.bad{background:#fdeeee;font-weight:bold}.none{color:#626264}"
+      ".banner{padding:1rem;border-left:6px solid;margin:1rem 0}.banner.ok{border-color:#259d63}"
+      ".banner.bad{border-color:#ec0000}.key{color:#626264;font-size:.85em}code{font-size:.95em}"
+      "\n</style>\n</head>\n<body>\n<h1>通信経路の分割の検査結果</h1>\n"
+      "<p>基本方針 §2(10)・§6(3)ア: ファイアウォールの設定から、区域の間で新しい接続を開けるかを"
+      "すべての通信について調べた結果です。</p>\n";
+  h += report.ok()
+           ? "<p class=\"banner ok\" id=\"result\">違反はありません。</p>\n"
+           : "<p class=\"banner bad\" id=\"result\">" + std::to_string(report.violations.size()) +
+                 " 件の許可されていない通信経路があります。</p>\n";
+  // The matrix: rows are the source zones, columns the destinations.
+  h += "<h2>区域間の到達可能性</h2>\n<table id=\"matrix\">\n<tr><th>送信元 ＼ 宛先</th>";
+  for (const auto& z : report.zones) h += "<th>" + ZoneName(topology, z) + "</th>";
+  h += "</tr>\n";
+  for (const auto& from : report.zones) {
+    h += "<tr><th>" + ZoneName(topology, from) + "</th>";
+    for (const auto& to : report.zones) {
+      if (from == to) {
+        h += "<td class=\"none\">—</td>";
+        continue;
+      }
+      const MatrixEntry* e = nullptr;
+      for (const auto& m : report.matrix) {
+        if (m.from == from && m.to == to) e = &m;
+      }
+      if (e == nullptr || !e->reachable) {
+        h += "<td class=\"none\">到達不能</td>";
+      } else if (e->violation) {
+        h += "<td class=\"bad\">許可外の通信あり</td>";
+      } else {
+        h += "<td class=\"ok\">許可された通信のみ</td>";
+      }
+    }
+    h += "</tr>\n";
+  }
+  h += "</table>\n";
+  if (!report.violations.empty()) {
+    h += "<h2>違反</h2>\n";
+    int n = 0;
+    for (const Violation& v : report.violations) {
+      h += "<section class=\"violation\" id=\"violation-" + std::to_string(++n) + "\">\n<h3>" +
+           ZoneName(topology, v.from) + " → " + ZoneName(topology, v.to) + "</h3>\n";
+      h += "<p>通信: <code>" + Escape(v.packets) + "</code></p>\n";
+      h += "<p>再現できる例: <code>" + Escape(WitnessText(v.witness)) + "</code></p>\n";
+      h += "<table>\n<tr><th>機器</th><th>規則</th><th>動作</th></tr>\n";
+      for (const PathStep& s : v.path) {
+        h += "<tr><td>" + Escape(s.device) + "</td><td><code>" + Escape(s.rule) +
+             "</code></td><td>" + Escape(s.action) + "</td></tr>\n";
+      }
+      h += "</table>\n</section>\n";
+    }
+  }
+  if (!report.unknown.empty()) {
+    h += "<h2>解釈できなかった設定</h2>\n<p>次の設定は「一致するかもしれない」として扱いました。"
+         "この部分について、結果は証明になっていません。</p>\n<table id=\"unknown\">\n"
+         "<tr><th>機器</th><th>場所</th><th>内容</th></tr>\n";
+    for (const UnknownConstruct& u : report.unknown) {
+      h += "<tr><td>" + Escape(u.device) + "</td><td><code>" + Escape(u.location) +
+           "</code></td><td>" + Escape(u.construct) + "</td></tr>\n";
+    }
+    h += "</table>\n";
+  }
+  h += "</body>\n</html>\n";
+  // Configuration files may hold bytes that are not UTF-8: keep the page valid.
+  std::string valid;
+  valid.reserve(h.size());
+  for (size_t i = 0; i < h.size();) {
+    const size_t start = i;
+    char32_t cp = 0;
+    if (!DecodeUtf8(h, i, cp)) {
+      valid += "\xEF\xBF\xBD";
+      i = start + 1;
+    } else {
+      valid.append(h, start, i - start);
+    }
+  }
+  return valid;
 }
 
 }  // namespace mamori::netsep

@@ -19,4 +19,10 @@ std::string ReportToJson(const Report& report);
 // 通信経路の分割の検査結果 as plain Japanese text.
 std::string ReportToText(const Report& report);
 
+// The same as one self-contained HTML page in Japanese (no scripts, no outside resources; the
+// style is inline): the result, the zone-to-zone matrix, each violation with its example packet
+// and rule path, and what could not be interpreted. Zone descriptions come from `topology`.
+// Every value from the configurations is HTML-escaped.
+std::string ReportToHtml(const Report& report, const Topology& topology);
+
 }  // namespace mamori::netsep

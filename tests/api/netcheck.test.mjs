@@ -53,3 +53,25 @@ test('an invalid topology: exit 2 naming the file and line', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /topology\.toml:4/);
 });
+
+test('--format html: one self-contained Japanese page, every configuration value escaped', () => {
+  const r = mamori(['netcheck', golden('dnat_port_forward'), '--format', 'html']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^<!DOCTYPE html>/);
+  assert.match(r.stdout, /1 件の許可されていない通信経路があります/);
+  assert.match(r.stdout, /<td class="bad">許可外の通信あり<\/td>/);
+  assert.match(r.stdout, /fw\.rules:6/);
+  assert.doesNotMatch(r.stdout, /<script|src=|href=/);
+  // A zone description is the operator's text: it is escaped, never markup.
+  const dir = tempDir();
+  const topology = path.join(dir, 'topology.toml');
+  writeFileSync(path.join(dir, 'fw.rules'), '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n');
+  writeFileSync(topology, '[zones.a]\ndescription = "<script>alert(1)</script>"\nnetworks = ["10.0.0.0/8"]\n' +
+    '[zones.b]\nnetworks = ["0.0.0.0/0"]\n[devices.fw]\nformat = "iptables-save"\nconfig = "fw.rules"\n' +
+    'interfaces = { eth0 = "a", eth1 = "b" }\n');
+  const clean = mamori(['netcheck', topology, '--format', 'html']);
+  assert.equal(clean.status, 0, clean.stderr);
+  assert.match(clean.stdout, /違反はありません/);
+  assert.match(clean.stdout, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.doesNotMatch(clean.stdout, /<script>/);
+});
