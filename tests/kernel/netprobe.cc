@@ -17,6 +17,9 @@
 //                     for every IPv4 packet that arrives on IFACE (not those it sends), as
 //                     seen on the wire: after any NAT on the way. Stops, after reading what is
 //                     queued, when stdin reaches end of file.
+//   netprobe flush    empties the connection tracking table of the namespace it runs in (what
+//                     `conntrack -F` does, over ctnetlink), so that the next probes meet no
+//                     connection an earlier probe opened.
 //
 // A packet that reaches the sniffer's interface was delivered by the firewall: the sniffer sees
 // it before the host's own IP stack (which drops it: the destination is not local), so the
@@ -24,6 +27,9 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -250,12 +256,45 @@ int Sniff(const char* iface) {
   return 0;
 }
 
+int Flush() {
+  const int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
+  if (fd < 0) return Fail("socket(AF_NETLINK)");
+  struct {
+    nlmsghdr header;
+    nfgenmsg body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  request.header.nlmsg_seq = 1;
+  request.body.nfgen_family = AF_INET;
+  request.body.version = NFNETLINK_V0;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+             sizeof kernel) < 0) {
+    return Fail("netlink sendto");
+  }
+  std::array<char, 4096> answer{};
+  const ssize_t got = recv(fd, answer.data(), answer.size(), 0);
+  if (got < static_cast<ssize_t>(sizeof(nlmsghdr) + sizeof(nlmsgerr))) return Fail("netlink recv");
+  const auto* header = reinterpret_cast<const nlmsghdr*>(answer.data());
+  const auto* error = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(header));
+  close(fd);
+  if (header->nlmsg_type != NLMSG_ERROR || error->error != 0) {
+    errno = header->nlmsg_type == NLMSG_ERROR ? -error->error : EPROTO;
+    return Fail("conntrack flush");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "send" && argc == 2) return Send();
   if (mode == "sniff" && argc == 3) return Sniff(argv[2]);
-  std::fprintf(stderr, "usage: netprobe send < probes | netprobe sniff IFACE\n");
+  if (mode == "flush" && argc == 2) return Flush();
+  std::fprintf(stderr, "usage: netprobe send < probes | netprobe sniff IFACE | netprobe flush\n");
   return 2;
 }

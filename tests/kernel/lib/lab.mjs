@@ -199,6 +199,11 @@ export class Lab {
     await LOADERS[this.topology.devices[0].format](this.fw, file);
   }
 
+  // Empties the firewall's connection table.
+  async flush() {
+    await must('ip', ['netns', 'exec', this.fw, NETPROBE, 'flush']);
+  }
+
   // Connections the firewall's conntrack holds (0 while no rule set needs conntrack).
   async conntrackCount() {
     const r = await must('ip', ['netns', 'exec', this.fw, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']);

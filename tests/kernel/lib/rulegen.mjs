@@ -158,7 +158,8 @@ export function generateCase(r, config = 'fw.rules') {
       const target = ip(hostIn(to));
       const proto = r.pick(['tcp', 'tcp', 'udp', null]);
       const m = ['-i', from.iface, '-d', r.chance(0.6) ? ip(hostIn(from)) : address()];
-      if (r.chance(0.2)) m.unshift('!', '-s', address());
+      const except = address();
+      if (r.chance(0.2) && except !== '0.0.0.0/0') m.unshift('!', '-s', except);
       if (proto) {
         m.push('-p', proto, '-m', proto, '--dport', String(port()));
         rules.push(`-A PREROUTING ${m.join(' ')} -j DNAT --to-destination ${target}${r.chance(0.6) ? `:${port()}` : ''}`);
