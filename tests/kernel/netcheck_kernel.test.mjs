@@ -71,6 +71,7 @@ if (skip) {
 const skipText = skip ? `kernel test skipped: ${skip}` : false;
 const work = skip ? null : mkdtempSync(path.join(tmpdir(), 'mamori-kernel-'));
 let failures = 0;
+const totals = { cases: 0, probes: 0, witnesses: 0, dnat: 0, delivered: 0 };
 
 // ---- netcheck ----
 
@@ -187,7 +188,7 @@ function sampleProbes(topology, rulesText, zones, r) {
       proto,
       sport: l4 ? (ports.length && r.chance(0.2) ? r.pick(ports) : r.int(1024, 49151)) : 0,
       dport: l4 ? (ports.length && r.chance(0.6) ? r.pick(ports) : r.int(1, 65535)) : 0,
-      icmpType: proto === PROTO.icmp ? r.pick([8, 8, 8, 13]) : 0,
+      icmpType: proto === PROTO.icmp ? r.pick([8, 8, 8, 8, 13, 15, 17]) : 0, // the request types
     });
   };
   for (const from of zones) {
@@ -295,8 +296,8 @@ async function checkCase(t, c) {
       const pkt = { proto: p.proto, src: p.src, dst: d.dst, dport: isL4(p) ? d.dport : 0, icmpType: p.icmpType };
       const e = matrix.get(key);
       let text;
-      if (!e) {
-        text = `lab: ${describe(p, d)}: no such pair of zones`;
+      if (!e || zoneOf(topology, d.dst) !== d.zone) {
+        text = `lab: ${describe(p, d)}: the destination is not in that zone`;
       } else if (!e.reachable) {
         text = `${describe(p, d)}: netcheck says ${p.from} → ${d.zone} is not reachable`;
       } else if (!e.violation && !allowedBy(topology, p.from, d.zone, pkt)) {
@@ -362,6 +363,11 @@ async function checkCase(t, c) {
     }
   }
   const witnesses = probes.filter((p) => p.expect).length;
+  totals.cases++;
+  totals.probes += probes.length;
+  totals.witnesses += witnesses;
+  totals.dnat += probes.filter((p) => p.expect && (p.expect.dst !== p.dst || p.expect.dport !== p.dport)).length;
+  totals.delivered += delivered;
   t.diagnostic(`${c.name}: ${probes.length} probes (${witnesses} witnesses), ${delivered} delivered, ` +
     `${control.size} in the control pass; ${confirmed ? `${confirmed} sent again alone; ` : ''}` +
     `${notes ? `${notes} notes; ` : ''}${Date.now() - started} ms`);
@@ -471,6 +477,10 @@ for (let i = 0; i < RANDOM_CASES; i++) {
 }
 
 test.after(() => {
+  if (totals.cases > 0) {
+    console.log(`kernel test: ${totals.cases} cases (seed ${SEED}), ${totals.probes} probes, ` +
+      `${totals.witnesses} witnesses (${totals.dnat} through DNAT), ${totals.delivered} delivered`);
+  }
   if (work && failures === 0 && !process.env.MAMORI_KERNEL_KEEP) rmSync(work, { recursive: true, force: true });
   else if (work) console.log(`kernel test files kept in ${work}`);
 });

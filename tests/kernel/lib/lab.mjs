@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { intToIp } from './topology.mjs';
 
 export const NETPROBE = process.env.MAMORI_NETPROBE ?? path.resolve('build/release/tests/netprobe');
 
@@ -132,7 +133,7 @@ export class Lab {
   constructor(topology, tag) {
     this.topology = topology;
     this.fw = `${PREFIX}-${tag}-fw`;
-    this.hosts = new Map(); // zone → {ns, iface, index}
+    this.hosts = new Map(); // zone → {ns, iface (firewall side), hostIface, index}
     const device = topology.devices[0];
     let index = 0;
     for (const [iface, zone] of Object.entries(device.interfaces)) {
@@ -174,10 +175,15 @@ export class Lab {
         `ip addr add 198.18.${h.index}.1/32 dev ${h.iface}`,
         `ip neigh replace ${gw} lladdr ${mac(h.index, 2)} dev ${h.iface} nud permanent`,
       );
-      const z = this.topology.zones.find((x) => x.name === zone);
+    }
+    // Each zone's networks leave on the interface facing it; those of a zone no interface faces
+    // leave nowhere (as in netcheck).
+    for (const z of this.topology.zones) {
+      const h = this.hosts.get(z.name);
       for (const n of z.networks) {
-        const dst = n.length === 0 ? 'default' : `${n.address >>> 24}.${(n.address >>> 16) & 255}.${(n.address >>> 8) & 255}.${n.address & 255}/${n.length}`;
-        fw.push(`ip route add ${dst} via ${gw} dev ${h.iface} onlink`);
+        const dst = n.length === 0 ? 'default' : `${intToIp(n.address)}/${n.length}`;
+        fw.push(h ? `ip route add ${dst} via 198.18.${h.index}.2 dev ${h.iface} onlink`
+          : `ip route add blackhole ${dst}`);
       }
     }
     await must('ip', ['netns', 'exec', this.fw, 'sh', '-ec', fw.join('\n')]);
@@ -288,5 +294,5 @@ export class Lab {
   }
 }
 
-const ip = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+const ip = intToIp;
 const ipNum = (s) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;

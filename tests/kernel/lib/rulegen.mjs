@@ -6,7 +6,7 @@
 // (with `!`), multiport --dports/--sports/--ports, --syn and --tcp-flags, ICMP types, conntrack
 // and state matches (NEW, ESTABLISHED, INVALID, DNAT, negated), iprange, comments, LOG, REJECT,
 // user chains entered by -j and -g with RETURN (no loops: a chain only calls later ones), raw and
-// mangle rules before the filter, DNAT in nat PREROUTING (to an address, with or without a port)
+// mangle rules before the filter and security rules after it, DNAT in nat PREROUTING (to an address, with or without a port)
 // and MASQUERADE/SNAT in nat POSTROUTING.
 
 // mulberry32: small, fast, good enough for test data, and the same in every Node version.
@@ -186,11 +186,20 @@ export function generateCase(r, config = 'fw.rules') {
   const filter = [':INPUT ACCEPT [0:0]', `:FORWARD ${r.chance(0.7) ? 'DROP' : 'ACCEPT'} [0:0]`, ':OUTPUT ACCEPT [0:0]',
     ...chains.map((c) => `:${c} - [0:0]`)];
   if (r.chance(0.5)) filter.push('-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  // "Whatever was port-forwarded may pass": the idiom behind DNAT holes.
+  if (tables.some(([name]) => name === 'nat') && r.chance(0.5)) {
+    filter.push(`-A FORWARD ${r.chance(0.5) ? `-i ${r.pick(zones).iface} ` : ''}-m conntrack --ctstate DNAT -j ACCEPT`);
+  }
   for (let i = r.int(3, 14); i > 0; i--) filter.push(`-A FORWARD ${matches().join(' ')} ${target(chains)}`.replace(/ +/g, ' '));
   chains.forEach((c, i) => {
     for (let k = r.int(1, 6); k > 0; k--) filter.push(`-A ${c} ${matches().join(' ')} ${target(chains.slice(i + 1))}`.replace(/ +/g, ' '));
   });
   tables.push(['filter', filter]);
+  // security FORWARD runs after the filter: an ACCEPT there does not undo a filter DROP.
+  if (r.chance(0.15)) {
+    tables.push(['security', [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+      ...Array.from({ length: r.int(1, 2) }, () => `-A FORWARD ${matches().join(' ')} -j ${r.pick(['DROP', 'ACCEPT', 'RETURN'])}`)]]);
+  }
   for (const [name, body] of tables) lines.push(`*${name}`, ...body, 'COMMIT');
 
   // A few permitted paths, so that netcheck has allowed and forbidden parts to tell apart.
