@@ -2,12 +2,13 @@
 // few [[allow]] entries) and an iptables-save rule set over the zones' networks, from a seed.
 //
 // The rules use what netcheck models and real rule sets contain: addresses and prefixes inside
-// and across the zones (with `!`), interfaces (with `!` and `eth+`), tcp/udp ports and ranges
-// (with `!`), multiport --dports/--sports/--ports, --syn and --tcp-flags, ICMP types, conntrack
-// and state matches (NEW, ESTABLISHED, INVALID, DNAT, negated), iprange, comments, LOG, REJECT,
-// user chains entered by -j and -g with RETURN (no loops: a chain only calls later ones), raw and
-// mangle rules before the filter and security rules after it, DNAT in nat PREROUTING (to an address, with or without a port)
-// and MASQUERADE/SNAT in nat POSTROUTING.
+// and across the zones (with `!`, non-contiguous masks and address lists), interfaces (with `!`
+// and `eth+`), tcp/udp ports and ranges (with `!`), multiport --dports/--sports/--ports, --syn
+// and --tcp-flags, ICMP types, conntrack and state matches (NEW, ESTABLISHED, INVALID, DNAT,
+// SNAT, UNTRACKED, negated), iprange, comments, LOG, REJECT, user chains entered by -j and -g
+// with RETURN (no loops: a chain only calls later ones), raw and mangle rules before the filter
+// and security rules after it, DNAT in nat PREROUTING (to an address, with or without a port;
+// sometimes from a user chain), REDIRECT, and MASQUERADE/SNAT in nat POSTROUTING.
 
 // mulberry32: small, fast, good enough for test data, and the same in every Node version.
 export function rng(seed) {
@@ -93,13 +94,18 @@ export function generateCase(r, config = 'fw.rules') {
   // One rule's matches; PREROUTING chains take no -o, POSTROUTING chains no -i.
   const matches = (opts = {}) => {
     const m = [];
-    // `! -s 0.0.0.0/0` is refused by iptables-nft.
-    const addr = (option) => {
-      const a = address();
-      m.push(...(a === '0.0.0.0/0' ? [] : not()), option, a);
-    };
-    if (r.chance(0.45)) addr('-s');
-    if (r.chance(0.45)) addr('-d');
+    const addresses = [];
+    for (const option of ['-s', '-d']) {
+      if (!r.chance(0.45)) continue;
+      let a = address();
+      const roll = r.next();
+      if (roll < 0.06) a = `${a.split('/')[0]}/255.255.0.255`; // a non-contiguous mask
+      else if (roll < 0.12) a = `${a},${address()}`; // iptables-restore makes one rule of each
+      addresses.push([not(), option, a]);
+    }
+    // iptables refuses `!` on 0.0.0.0/0 (nft) and beside an address list.
+    const list = addresses.some(([, , a]) => a.includes(','));
+    for (const [neg, option, a] of addresses) m.push(...(list || a === '0.0.0.0/0' ? [] : neg), option, a);
     if (!opts.noIn && r.chance(0.5)) m.push(...not(0.1), '-i', iface());
     if (!opts.noOut && r.chance(0.5)) m.push(...not(0.1), '-o', iface());
     const proto = opts.proto ?? r.pick(['tcp', 'tcp', 'tcp', 'udp', 'udp', 'icmp', 'gre', null, null]);
@@ -119,9 +125,9 @@ export function generateCase(r, config = 'fw.rules') {
     }
     if (!opts.noState && r.chance(0.3)) {
       if (r.chance(0.8)) {
-        m.push('-m', 'conntrack', ...not(0.2), '--ctstate', r.pick(['NEW', 'RELATED,ESTABLISHED', 'NEW,ESTABLISHED', 'DNAT', 'INVALID', 'ESTABLISHED']));
+        m.push('-m', 'conntrack', ...not(0.2), '--ctstate', r.pick(['NEW', 'RELATED,ESTABLISHED', 'NEW,ESTABLISHED', 'DNAT', 'INVALID', 'ESTABLISHED', 'SNAT', 'UNTRACKED', 'NEW,DNAT']));
       } else {
-        m.push('-m', 'state', '--state', r.pick(['NEW', 'RELATED,ESTABLISHED', 'INVALID']));
+        m.push('-m', 'state', ...not(0.1), '--state', r.pick(['NEW', 'RELATED,ESTABLISHED', 'INVALID', 'UNTRACKED']));
       }
     }
     if (r.chance(0.07)) {
@@ -168,11 +174,23 @@ export function generateCase(r, config = 'fw.rules') {
       }
       if (r.chance(0.2)) rules.splice(rules.length - 1, 0, `-A PREROUTING -s ${address()} -j ACCEPT`);
     }
+    // Now and then: the port forwards in a user chain (DNAT ends the packet's nat traversal
+    // there too), and a transparent proxy (REDIRECT: to the firewall itself, not forwarded).
+    const natChains = [];
+    if (r.chance(0.25)) {
+      natChains.push(':pf - [0:0]');
+      const moved = rules.splice(0, rules.length, `-A PREROUTING -i ${r.pick(zones).iface} -j pf`);
+      rules.push(...moved.map((x) => x.replace('-A PREROUTING', '-A pf')));
+      if (r.chance(0.5)) rules.push('-A pf -j RETURN');
+    }
+    if (r.chance(0.2)) {
+      rules.unshift(`-A PREROUTING -i ${r.pick(zones).iface} -p tcp -m tcp --dport ${r.pick([80, 443, 8080])} -j REDIRECT --to-ports 3128`);
+    }
     const post = [];
     if (r.chance(0.5)) post.push(`-A POSTROUTING -o ${r.pick(zones).iface} -j MASQUERADE`);
     if (r.chance(0.3)) post.push(`-A POSTROUTING -s ${address()} -o ${r.pick(zones).iface} -j SNAT --to-source 100.64.${r.int(0, 255)}.${r.int(1, 254)}`);
     tables.push(['nat', [':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
-      ':POSTROUTING ACCEPT [0:0]', ...rules, ...post]]);
+      ':POSTROUTING ACCEPT [0:0]', ...natChains, ...rules, ...post]]);
   }
   // filter: FORWARD and user chains c1..cn; ci only calls cj with j > i (iptables refuses loops).
   const nChains = r.int(0, 3);
