@@ -227,10 +227,11 @@ class Checker {
     const Set icmp = space_.Value(Field::kProto, kIcmp);
     Set icmp_new = space_.None();
     for (uint64_t type : kIcmpNewTypes) icmp_new |= space_.Value(Field::kIcmpType, type);
-    valid_ = (l4 | no_ports) & ((icmp & icmp_new) | (~icmp & space_.Value(Field::kIcmpType, 0)));
+    valid_ = (l4 | no_ports) & ((icmp & icmp_new) | (~icmp & space_.Value(Field::kIcmpType, 0))) &
+             Forwarded(Field::kSrc) & Forwarded(Field::kDst);
     for (const Zone& zone : topology.zones) {
-      zone_src_.push_back(ZoneSet(Field::kSrc, zone));
-      zone_dst_.push_back(ZoneSet(Field::kDst, zone));
+      zone_src_.push_back(ZoneSet(Field::kSrc, zone) & Forwarded(Field::kSrc));
+      zone_dst_.push_back(ZoneSet(Field::kDst, zone) & Forwarded(Field::kDst));
     }
   }
 
@@ -257,6 +258,15 @@ class Checker {
   }
 
  private:
+  // Addresses a router forwards (RFC 1812 §5.3.7 as Linux applies it, found by the kernel test):
+  // not 0.0.0.0, 127/8 or 255.255.255.255, and no multicast source. Multicast destinations stay
+  // (multicast routing is not modelled; a multicast router forwards them).
+  Set Forwarded(Field field) const {
+    std::vector<Prefix> martians = {{0x00000000, 32}, {0x7f000000, 8}, {0xffffffff, 32}};
+    if (field == Field::kSrc) martians.push_back({0xe0000000, 4});
+    return ~space_.Prefixes(field, martians);
+  }
+
   // Addresses whose longest matching network belongs to `zone`.
   Set ZoneSet(Field field, const Zone& zone) const {
     Set out = space_.None();

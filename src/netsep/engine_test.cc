@@ -145,6 +145,23 @@ TEST(EngineTest, IcmpFirstPacketsAreRequests) {
   EXPECT_EQ(r.violations[0].packets, "icmp type 13,15,17 from zone inside to zone outside");
 }
 
+// Found by the kernel test: a router never forwards 0.0.0.0, 127/8 or 255.255.255.255 (source
+// or destination) nor a multicast source, so they neither make a path nor serve as witnesses.
+TEST(EngineTest, MartianAddressesAreNeverForwarded) {
+  const Report r = CheckRules(std::string(kFilterHead) +
+                              "-A FORWARD -i eth1 -o eth0 -d 127.0.0.0/8 -j ACCEPT\n"
+                              "-A FORWARD -i eth1 -o eth0 -d 255.255.255.255 -j ACCEPT\n"
+                              "-A FORWARD -i eth0 -o eth1 -s 224.0.0.0/4 -j ACCEPT\n"
+                              "-A FORWARD -i eth2 -o eth0 -d 0.0.0.0/255.255.0.255 -j ACCEPT\n"
+                              "COMMIT\n");
+  EXPECT_FALSE(Entry(r, "inside", "outside").reachable);
+  EXPECT_FALSE(Entry(r, "outside", "inside").reachable);
+  ASSERT_EQ(r.violations.size(), 1u);
+  // 0.0.x.0 only: the witness is the first the kernel forwards.
+  EXPECT_EQ(FormatIpv4(r.violations[0].witness.dst), "0.0.1.0");
+  EXPECT_EQ(r.violations[0].from, "dmz");
+}
+
 TEST(EngineTest, JsonHasTheDocumentedShape) {
   const Report r = CheckRules(std::string(kFilterHead) +
                               "-A FORWARD -i eth0 -o eth1 -p icmp -j ACCEPT\nCOMMIT\n");
