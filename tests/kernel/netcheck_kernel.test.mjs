@@ -78,7 +78,7 @@ const totals = { cases: 0, probes: 0, witnesses: 0, dnat: 0, delivered: 0 };
 function netcheck(topologyFile) {
   const r = spawnSync(BIN, ['netcheck', topologyFile, '--format', 'json'], { encoding: 'utf8' });
   if (r.status !== 0 && r.status !== 1) {
-    throw new Error(`mamori netcheck ${topologyFile}: exit ${r.status}: ${r.stderr}`);
+    throw new Error(`mamori netcheck ${topologyFile}: ${r.error?.message ?? `exit ${r.status}`}: ${r.stderr}`);
   }
   return JSON.parse(r.stdout);
 }
