@@ -32,7 +32,7 @@
 //
 // Runs as root only (network namespaces); otherwise every test is skipped, saying why. A failure
 // prints the seed, the case, the packet and what each side said, and keeps the case's files.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT } from '../lib/mamori.mjs';
 import {
-  Lab, NETPROBE, iptablesRestore, removeStaleNamespaces, skipReason, unsupported,
+  Lab, NETPROBE, iptablesRestore, removeStaleNamespaces, run, skipReason, unsupported,
 } from './lib/lab.mjs';
 import { generateCase, rng } from './lib/rulegen.mjs';
 import {
@@ -75,10 +75,10 @@ const totals = { cases: 0, probes: 0, witnesses: 0, dnat: 0, delivered: 0 };
 
 // ---- netcheck ----
 
-function netcheck(topologyFile) {
-  const r = spawnSync(BIN, ['netcheck', topologyFile, '--format', 'json'], { encoding: 'utf8' });
+async function netcheck(topologyFile) {
+  const r = await run(BIN, ['netcheck', topologyFile, '--format', 'json']);
   if (r.status !== 0 && r.status !== 1) {
-    throw new Error(`mamori netcheck ${topologyFile}: ${r.error?.message ?? `exit ${r.status}`}: ${r.stderr}`);
+    throw new Error(`mamori netcheck ${topologyFile}: exit ${r.status}: ${r.stderr}`);
   }
   return JSON.parse(r.stdout);
 }
@@ -212,7 +212,7 @@ function sampleProbes(topology, rulesText, zones, r) {
 
 const probeKey = (p) => [p.from, p.proto, p.src, p.dst, p.sport, p.dport, p.icmpType].join('|');
 
-function describe(p, d) {
+function show(p, d) {
   const name = PROTO_NAME[p.proto] ?? `proto ${p.proto}`;
   const l4 = p.proto === PROTO.tcp || p.proto === PROTO.udp;
   const head = l4
@@ -245,11 +245,11 @@ async function checkCase(t, c) {
   };
 
   // netcheck: the case as written, without allows, and twice more allowing the witnesses found.
-  const report = netcheck(c.topologyFile);
-  const reports = [report, variant('no-allow.toml', [])];
+  const reports = await Promise.all([netcheck(c.topologyFile), variant('no-allow.toml', [])]);
+  const report = reports[0];
   for (let round = 0; round < 2; round++) {
     const allows = reports.slice(1).flatMap((x, i) => x.violations.map((v) => pointAllow(v, i === 0)));
-    reports.push(variant(`round${round + 1}.toml`, allows));
+    reports.push(await variant(`round${round + 1}.toml`, allows));
   }
   const uncertain = report.unknown.length > 0;
   const matrix = matrixOf(report);
@@ -286,10 +286,10 @@ async function checkCase(t, c) {
     const out = [];
     if (p.expect && !ds.some((d) => d.zone === p.expect.zone && d.dst === p.expect.dst &&
         (d.dport === p.expect.dport || !isL4(p)))) {
-      const got = ds.length ? `; it arrived as ${ds.map((d) => describe(p, d).replace(/.*delivered/, 'delivered')).join(', ')}` : '';
+      const got = ds.length ? `; it arrived as ${ds.map((d) => show(p, d).replace(/.*delivered/, 'delivered')).join(', ')}` : '';
       out.push({
         witness: true,
-        text: `witness ${describe(p)} (report ${p.expect.round}, path ${p.expect.path}): netcheck says it reaches zone ${p.expect.zone} as ${intToIp(p.expect.dst)}${isL4(p) ? `:${p.expect.dport}` : ''}; the kernel did not deliver it there${got}`,
+        text: `witness ${show(p)} (report ${p.expect.round}, path ${p.expect.path}): netcheck says it reaches zone ${p.expect.zone} as ${intToIp(p.expect.dst)}${isL4(p) ? `:${p.expect.dport}` : ''}; the kernel did not deliver it there${got}`,
       });
     }
     for (const d of ds) {
@@ -298,13 +298,13 @@ async function checkCase(t, c) {
       const e = matrix.get(key);
       let text;
       if (!e || zoneOf(topology, d.dst) !== d.zone) {
-        text = `lab: ${describe(p, d)}: the destination is not in that zone`;
+        text = `lab: ${show(p, d)}: the destination is not in that zone`;
       } else if (!e.reachable) {
-        text = `${describe(p, d)}: netcheck says ${p.from} → ${d.zone} is not reachable`;
+        text = `${show(p, d)}: netcheck says ${p.from} → ${d.zone} is not reachable`;
       } else if (!e.violation && !allowedBy(topology, p.from, d.zone, pkt)) {
-        text = `${describe(p, d)}: outside the [[allow]] entries, but netcheck reports no violation for ${key.replace('>', ' → ')}`;
+        text = `${show(p, d)}: outside the [[allow]] entries, but netcheck reports no violation for ${key.replace('>', ' → ')}`;
       } else if (!(upper.get(key) ?? []).some((f) => f(pkt))) {
-        text = `${describe(p, d)}: outside every leak netcheck reports for ${key.replace('>', ' → ')} without allow entries (${reports[1].violations.filter((v) => `${v.from}>${v.to}` === key).map((v) => v.packets).join(' | ') || 'none'})`;
+        text = `${show(p, d)}: outside every leak netcheck reports for ${key.replace('>', ' → ')} without allow entries (${reports[1].violations.filter((v) => `${v.from}>${v.to}` === key).map((v) => v.packets).join(' | ') || 'none'})`;
       }
       if (text) out.push({ witness: false, text });
     }
@@ -320,20 +320,20 @@ async function checkCase(t, c) {
     // Control pass: without rules every probe reaches the zone of its destination.
     const expected = (p, ds) => zoneOf(topology, p.dst) === p.from ||
       ds.some((d) => d.zone === zoneOf(topology, p.dst) && d.dst === p.dst && d.dport === p.dport);
-    control = await send(lab, [probes]);
+    control = await send(lab, [probes], 60);
     const lost = probes.filter((p) => !expected(p, control.get(p.id) ?? []));
     if (lost.length > 0) {
       const again = await send(lab, [lost], 600);
       for (const p of lost) {
         if (!expected(p, again.get(p.id) ?? [])) {
-          problems.push(`lab: without any rule the kernel did not deliver ${describe(p)} (not a netcheck finding)`);
+          problems.push(`lab: without any rule the kernel did not deliver ${show(p)} (not a netcheck finding)`);
         }
       }
     }
     const tracked = await lab.conntrackCount();
     if (tracked !== 0) problems.push(`lab: conntrack holds ${tracked} connections before the rules are loaded`);
     await lab.load(config);
-    received = await send(lab, rounds(probes), 150, true);
+    received = await send(lab, rounds(probes), 100, true);
     // Every disagreement is confirmed by sending that packet again alone, after emptying the
     // connection table: the second answer is final.
     // (Past 40 of them, the rest go again in rounds.)
@@ -457,27 +457,31 @@ const goldens = readdirSync(goldenDir).filter((n) => existsSync(path.join(golden
 // MAMORI_KERNEL_DIRS: more case folders (topology.toml and its configurations), ':'-separated.
 const extra = (process.env.MAMORI_KERNEL_DIRS ?? '').split(':').filter(Boolean).map((d) => path.resolve(d));
 
-for (const dir of [...goldens.map((n) => path.join(goldenDir, n)), ...extra]) {
-  const name = path.basename(dir);
-  const caseName = `${dir.startsWith(goldenDir) ? 'golden' : 'case'}-${name}`;
-  if (ONLY && !ONLY.test(caseName)) continue;
-  test(`kernel agrees with netcheck: ${caseName}`, { skip: skipText }, async (t) => {
-    await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
-  });
-}
+// Two cases at a time (MAMORI_KERNEL_JOBS): each has its own namespaces, and most of a case's
+// time is spent waiting for packets.
+describe('netcheck against the kernel', { concurrency: Number(process.env.MAMORI_KERNEL_JOBS ?? 2) }, () => {
+  for (const dir of [...goldens.map((n) => path.join(goldenDir, n)), ...extra]) {
+    const name = path.basename(dir);
+    const caseName = `${dir.startsWith(goldenDir) ? 'golden' : 'case'}-${name}`;
+    if (ONLY && !ONLY.test(caseName)) continue;
+    test(`kernel agrees with netcheck: ${caseName}`, { skip: skipText }, async (t) => {
+      await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
+    });
+  }
 
-for (let i = 0; i < RANDOM_CASES; i++) {
-  const caseName = `random-${i}`;
-  if (ONLY && !ONLY.test(caseName)) continue;
-  test(`kernel agrees with netcheck: random-${i} (seed ${SEED})`, { skip: skipText }, async (t) => {
-    const dir = path.join(work, caseName);
-    mkdirSync(dir, { recursive: true });
-    const g = generateCase(rng((SEED * 1000003 + i) >>> 0));
-    writeFileSync(path.join(dir, 'fw.rules'), g.rules);
-    writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
-    await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
-  });
-}
+  for (let i = 0; i < RANDOM_CASES; i++) {
+    const caseName = `random-${i}`;
+    if (ONLY && !ONLY.test(caseName)) continue;
+    test(`kernel agrees with netcheck: random-${i} (seed ${SEED})`, { skip: skipText }, async (t) => {
+      const dir = path.join(work, caseName);
+      mkdirSync(dir, { recursive: true });
+      const g = generateCase(rng((SEED * 1000003 + i) >>> 0));
+      writeFileSync(path.join(dir, 'fw.rules'), g.rules);
+      writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
+      await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
+    });
+  }
+});
 
 test.after(() => {
   if (totals.cases > 0) {

@@ -3,23 +3,28 @@
 // inside network namespaces).
 //
 //   netprobe send     reads probes from stdin, one per line:
-//                       ID SRC DST PROTO SPORT DPORT ICMP_TYPE
-//                     and sends each as one raw IPv4 packet (IP_HDRINCL) with that source
-//                     address (spoofed: the host needs no address), IP identification ID
+//                       NETNS ID SRC DST PROTO SPORT DPORT ICMP_TYPE
+//                     and sends each from network namespace NETNS (a name under /run/netns,
+//                     or "-" for the current one) as one raw IPv4 packet (IP_HDRINCL) with that
+//                     source address (spoofed: the host needs no address), IP identification ID
 //                     (1..65535; the tag that finds the packet again after NAT) and TTL 64:
 //                     tcp: a bare SYN (the first packet of a new connection); udp: a datagram;
 //                     icmp: type ICMP_TYPE, code 0, echo identifier ID; other protocols: 8 zero
 //                     bytes of payload. Checksums are correct (conntrack drops bad ones as
 //                     INVALID). Prints "sent N" at the end.
-//   netprobe sniff IFACE
-//                     prints "ready" once an AF_PACKET socket listens on IFACE, then one line
-//                       ID SRC DST PROTO SPORT DPORT ICMP_TYPE
-//                     for every IPv4 packet that arrives on IFACE (not those it sends), as
-//                     seen on the wire: after any NAT on the way. Stops, after reading what is
-//                     queued, when stdin reaches end of file.
-//   netprobe flush    empties the connection tracking table of the namespace it runs in (what
+//   netprobe sniff NETNS:IFACE...
+//                     prints "ready" once an AF_PACKET socket listens on each IFACE (in its
+//                     namespace), then one line
+//                       NETNS ID SRC DST PROTO SPORT DPORT ICMP_TYPE
+//                     for every IPv4 packet that arrives on one of them (not those sent from
+//                     it), as seen on the wire: after any NAT on the way. Stops, after reading
+//                     what is queued, when stdin reaches end of file.
+//   netprobe flush [NETNS]
+//                     empties the connection tracking table of the namespace (what
 //                     `conntrack -F` does, over ctnetlink), so that the next probes meet no
 //                     connection an earlier probe opened.
+//
+// One process serves every namespace (setns), so a round of probes costs two processes.
 //
 // A packet that reaches the sniffer's interface was delivered by the firewall: the sniffer sees
 // it before the host's own IP stack (which drops it: the destination is not local), so the
@@ -32,7 +37,9 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +49,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,6 +63,16 @@ constexpr uint8_t kUdp = 17;
 int Fail(const std::string& what) {
   std::fprintf(stderr, "netprobe: %s: %s\n", what.c_str(), std::strerror(errno));
   return 1;
+}
+
+// Moves this process into network namespace `name` (/run/netns/NAME); "-" stays.
+bool Enter(const std::string& name) {
+  if (name == "-") return true;
+  const int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = setns(fd, CLONE_NEWNET) == 0;
+  close(fd);
+  return ok;
 }
 
 uint32_t Sum(const uint8_t* p, size_t n, uint32_t sum = 0) {
@@ -90,11 +108,13 @@ struct Probe {
   unsigned icmp_type = 0;
 };
 
-bool ParseProbe(const std::string& line, Probe& p) {
+bool ParseProbe(const std::string& line, std::string& netns, Probe& p) {
   std::istringstream in(line);
   std::string src;
   std::string dst;
-  if (!(in >> p.id >> src >> dst >> p.proto >> p.sport >> p.dport >> p.icmp_type)) return false;
+  if (!(in >> netns >> p.id >> src >> dst >> p.proto >> p.sport >> p.dport >> p.icmp_type)) {
+    return false;
+  }
   in_addr a{};
   in_addr b{};
   if (inet_pton(AF_INET, src.c_str(), &a) != 1 || inet_pton(AF_INET, dst.c_str(), &b) != 1) {
@@ -159,19 +179,25 @@ std::vector<uint8_t> Build(const Probe& p) {
 }
 
 int Send() {
-  const int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);  // IPPROTO_RAW implies IP_HDRINCL
-  if (fd < 0) return Fail("socket(AF_INET, SOCK_RAW)");
+  std::map<std::string, int> sockets;  // one raw socket per namespace
   std::string line;
   size_t sent = 0;
   size_t number = 0;
   while (std::getline(std::cin, line)) {
     ++number;
     if (line.empty()) continue;
+    std::string netns;
     Probe p;
-    if (!ParseProbe(line, p)) {
+    if (!ParseProbe(line, netns, p)) {
       std::fprintf(stderr, "netprobe: stdin:%zu: cannot read the probe \"%s\"\n", number,
                    line.c_str());
       return 2;
+    }
+    int& fd = sockets[netns];
+    if (fd == 0) {
+      if (!Enter(netns)) return Fail("network namespace " + netns);
+      fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);  // IPPROTO_RAW implies IP_HDRINCL
+      if (fd < 0) return Fail("socket(AF_INET, SOCK_RAW) in " + netns);
     }
     const std::vector<uint8_t> packet = Build(p);
     sockaddr_in to{};
@@ -185,12 +211,12 @@ int Send() {
     // Stay far below the receive backlog (netdev_max_backlog, 1000 by default).
     if (sent % 64 == 0) usleep(1000);
   }
-  close(fd);
+  for (const auto& [netns, fd] : sockets) close(fd);
   std::printf("sent %zu\n", sent);
   return 0;
 }
 
-void Print(const uint8_t* ip, size_t n) {
+void Print(const std::string& netns, const uint8_t* ip, size_t n) {
   if (n < 20 || (ip[0] >> 4) != 4) return;
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
   if (ihl < 20 || n < ihl) return;
@@ -210,49 +236,65 @@ void Print(const uint8_t* ip, size_t n) {
   char dst[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, ip + 12, src, sizeof src);
   inet_ntop(AF_INET, ip + 16, dst, sizeof dst);
-  std::printf("%u %s %s %u %u %u %u\n", unsigned{Get16(ip + 4)}, src, dst, proto, sport, dport,
-              icmp_type);
+  std::printf("%s %u %s %s %u %u %u %u\n", netns.c_str(), unsigned{Get16(ip + 4)}, src, dst, proto,
+              sport, dport, icmp_type);
 }
 
-int Sniff(const char* iface) {
-  const int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-  if (fd < 0) return Fail("socket(AF_PACKET)");
-  const int size = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-  sockaddr_ll addr{};
-  addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_IP);
-  addr.sll_ifindex = static_cast<int>(if_nametoindex(iface));
-  if (addr.sll_ifindex == 0) return Fail(std::string("interface ") + iface);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return Fail("bind");
+int Sniff(const std::vector<std::string>& listeners) {
+  std::vector<pollfd> fds;
+  std::vector<std::string> names;
+  for (const std::string& listener : listeners) {
+    const size_t colon = listener.find(':');
+    const std::string netns = listener.substr(0, colon);
+    const std::string iface = colon == std::string::npos ? "" : listener.substr(colon + 1);
+    if (!Enter(netns)) return Fail("network namespace " + netns);
+    const int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+    if (fd < 0) return Fail("socket(AF_PACKET)");
+    const int size = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_IP);
+    addr.sll_ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
+    if (addr.sll_ifindex == 0) return Fail("interface " + listener);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return Fail("bind");
+    fds.push_back({fd, POLLIN, 0});
+    names.push_back(netns);
+  }
+  fds.push_back({0, POLLIN, 0});  // stdin, last
   std::printf("ready\n");
   std::fflush(stdout);
   std::array<uint8_t, 65536> buffer{};
   bool input_open = true;
   while (true) {
-    std::array<pollfd, 2> fds{{{fd, POLLIN, 0}, {0, POLLIN, 0}}};
-    const int n = poll(fds.data(), input_open ? 2 : 1, input_open ? -1 : 0);
+    const nfds_t count = input_open ? fds.size() : fds.size() - 1;
+    const int n = poll(fds.data(), count, input_open ? -1 : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Fail("poll");
     }
     if (n == 0) break;  // stdin closed and nothing left queued
-    if (fds[0].revents & POLLIN) {
+    for (size_t i = 0; i + 1 < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
       sockaddr_ll from{};
       socklen_t len = sizeof from;
-      const ssize_t got = recvfrom(fd, buffer.data(), buffer.size(), 0,
+      const ssize_t got = recvfrom(fds[i].fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
                                    reinterpret_cast<sockaddr*>(&from), &len);
-      if (got < 0) return Fail("recvfrom");
-      if (from.sll_pkttype != PACKET_OUTGOING) Print(buffer.data(), static_cast<size_t>(got));
-      continue;
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        return Fail("recvfrom");
+      }
+      if (from.sll_pkttype != PACKET_OUTGOING) {
+        Print(names[i], buffer.data(), static_cast<size_t>(got));
+      }
     }
-    if (input_open && (fds[1].revents & (POLLIN | POLLHUP))) {
+    if (input_open && (fds.back().revents & (POLLIN | POLLHUP))) {
       char c;
       if (read(0, &c, 1) <= 0) input_open = false;
     }
   }
   std::fflush(stdout);
-  close(fd);
+  for (size_t i = 0; i + 1 < fds.size(); ++i) close(fds[i].fd);
   return 0;
 }
 
@@ -293,8 +335,13 @@ int Flush() {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "send" && argc == 2) return Send();
-  if (mode == "sniff" && argc == 3) return Sniff(argv[2]);
-  if (mode == "flush" && argc == 2) return Flush();
-  std::fprintf(stderr, "usage: netprobe send < probes | netprobe sniff IFACE | netprobe flush\n");
+  if (mode == "sniff" && argc >= 3) return Sniff(std::vector<std::string>(argv + 2, argv + argc));
+  if (mode == "flush" && argc <= 3) {
+    if (argc == 3 && !Enter(argv[2])) return Fail(std::string("network namespace ") + argv[2]);
+    return Flush();
+  }
+  std::fprintf(stderr,
+               "usage: netprobe send < probes | netprobe sniff NETNS:IFACE... | "
+               "netprobe flush [NETNS]\n");
   return 2;
 }

@@ -103,7 +103,7 @@ async function must(cmd, args, input) {
 // instead of Debian's default iptables-restore (iptables-nft, nf_tables).
 export const LOADERS = {
   'iptables-save': (ns, file) =>
-    must('ip', ['netns', 'exec', ns, iptablesRestore()], readFileSync(file)),
+    must('ip', ['netns', 'exec', ns, iptablesRestore(), '-w'], readFileSync(file)), // -w: the xtables lock
 };
 
 export function iptablesRestore() {
@@ -207,7 +207,7 @@ export class Lab {
 
   // Empties the firewall's connection table.
   async flush() {
-    await must('ip', ['netns', 'exec', this.fw, NETPROBE, 'flush']);
+    await must(NETPROBE, ['flush', this.fw]);
   }
 
   // Connections the firewall's conntrack holds (0 while no rule set needs conntrack).
@@ -220,58 +220,46 @@ export class Lab {
   // from their zones' hosts and returns what each host received, [{zone, id, src, dst, proto,
   // sport, dport, icmpType}], after `settleMs` of quiet.
   async pass(probes, settleMs = 150) {
-    const sniffers = await Promise.all(
-      [...this.hosts].map(([zone, h]) => this.#sniff(zone, h)),
-    );
+    const sniffer = await this.#sniff();
     try {
-      const byZone = new Map();
-      for (const p of probes) {
-        if (!byZone.has(p.from)) byZone.set(p.from, []);
-        byZone.get(p.from).push(p);
-      }
-      for (const [zone, list] of byZone) {
-        const h = this.hosts.get(zone);
-        const lines = list.map((p) =>
-          [p.id, ip(p.src), ip(p.dst), p.proto, p.sport, p.dport, p.icmpType].join(' '),
-        );
-        await must('ip', ['netns', 'exec', h.ns, NETPROBE, 'send'], lines.join('\n') + '\n');
-      }
+      const lines = probes.map((p) =>
+        [this.hosts.get(p.from).ns, p.id, ip(p.src), ip(p.dst), p.proto, p.sport, p.dport, p.icmpType].join(' '),
+      );
+      await must(NETPROBE, ['send'], lines.join('\n') + '\n');
       await sleep(settleMs);
     } finally {
-      for (const s of sniffers) s.child.stdin.end();
+      sniffer.child.stdin.end();
     }
+    const zoneOfNs = new Map([...this.hosts].map(([zone, h]) => [h.ns, zone]));
     const received = [];
-    for (const s of sniffers) {
-      const out = await s.done;
-      for (const line of out.split('\n')) {
-        const f = line.split(' ');
-        if (f.length !== 7) continue;
-        received.push({
-          zone: s.zone,
-          id: Number(f[0]),
-          src: ipNum(f[1]),
-          dst: ipNum(f[2]),
-          proto: Number(f[3]),
-          sport: Number(f[4]),
-          dport: Number(f[5]),
-          icmpType: Number(f[6]),
-        });
-      }
+    for (const line of (await sniffer.done).split('\n')) {
+      const f = line.split(' ');
+      if (f.length !== 8) continue;
+      received.push({
+        zone: zoneOfNs.get(f[0]),
+        id: Number(f[1]),
+        src: ipNum(f[2]),
+        dst: ipNum(f[3]),
+        proto: Number(f[4]),
+        sport: Number(f[5]),
+        dport: Number(f[6]),
+        icmpType: Number(f[7]),
+      });
     }
     return received;
   }
 
-  #sniff(zone, h) {
+  // One netprobe listening on every host's interface; resolves once it is ready.
+  #sniff() {
+    const listeners = [...this.hosts.values()].map((h) => `${h.ns}:${h.hostIface}`);
     return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', h.ns, NETPROBE, 'sniff', h.hostIface], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = spawn(NETPROBE, ['sniff', ...listeners], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       let ready = false;
       const done = new Promise((res, rej) => {
         child.on('close', (status) =>
-          status === 0 ? res(out) : rej(new Error(`netprobe sniff in ${zone}: ${status} ${err}`)),
+          status === 0 ? res(out) : rej(new Error(`netprobe sniff: ${status} ${err}`)),
         );
       });
       child.on('error', reject);
@@ -282,7 +270,7 @@ export class Lab {
         if (!ready && out.startsWith('ready\n')) {
           ready = true;
           out = out.slice('ready\n'.length);
-          resolve({ zone, child, done });
+          resolve({ child, done });
         }
       });
       done.catch((e) => (ready ? undefined : reject(e)));
