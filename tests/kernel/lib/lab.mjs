@@ -4,7 +4,8 @@
 // interface (named as in the topology: eth0, eth1, …) and, on the other end of each, one host
 // namespace for the zone it faces. The firewall forwards (ip_forward=1, rp_filter=0, no
 // redirects) and routes every zone network out of the interface facing that zone (0.0.0.0/0 as
-// the default route), so the kernel's longest-prefix routing is netcheck's "zone of an address".
+// the default route), so the kernel's longest-prefix routing is netcheck's "zone of an address";
+// the networks of a zone no interface faces are blackholed (netcheck: they leave nowhere).
 // No ARP: MAC addresses are fixed and the neighbours static; the link addresses (198.18.i.1 on
 // the firewall, 198.18.i.2 on host i, RFC 2544 space) are never probed. MASQUERADE uses the
 // firewall's.
