@@ -30,6 +30,7 @@
 // it before the host's own IP stack (which drops it: the destination is not local), so the
 // return path plays no part.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -37,7 +38,6 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -203,8 +203,8 @@ int Send() {
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(p.dst);
-    if (sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to),
-               sizeof to) < 0) {
+    if (sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
+        0) {
       return Fail("sendto (probe " + std::to_string(p.id) + ")");
     }
     ++sent;
@@ -313,8 +313,8 @@ int Flush() {
   request.body.version = NFNETLINK_V0;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
-             sizeof kernel) < 0) {
+  if (sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) <
+      0) {
     return Fail("netlink sendto");
   }
   std::array<char, 4096> answer{};
