@@ -1,6 +1,7 @@
 #include "netsep/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <tuple>
@@ -19,6 +20,12 @@ constexpr int kMaxCallDepth = 64;
 constexpr uint64_t kTcp = 6;
 constexpr uint64_t kUdp = 17;
 constexpr uint64_t kIcmp = 1;
+// ICMP types that conntrack lets open a connection (state NEW): echo, timestamp, information and
+// address mask requests. Replies and errors never do (INVALID, or RELATED to an existing one).
+constexpr std::array<uint64_t, 4> kIcmpNewTypes = {8, 13, 15, 17};
+// Base chains on prerouting below this priority (raw, -300) run before conntrack (-200): no
+// connection is attached yet, and conntrack matches see the state INVALID.
+constexpr int kConntrackPriority = -200;
 
 bool InterfaceMatches(const std::string& pattern, const std::string& name) {
   if (!pattern.empty() && pattern.back() == '+') {
@@ -32,6 +39,7 @@ struct Context {
   const std::string* in_interface = nullptr;
   const std::string* out_interface = nullptr;
   bool dnatted = false;
+  bool before_conntrack = false;  // a raw chain: no connection yet, the state is INVALID
 };
 
 struct Outcome {
@@ -169,7 +177,9 @@ class Evaluator {
         return Bool(any != m.negated);
       }
       case MatchKind::kConnState: {
-        const uint32_t state = kCtNew | (ctx.dnatted ? uint32_t{kCtDnat} : uint32_t{0});
+        const uint32_t state = ctx.before_conntrack
+                                   ? uint32_t{kCtInvalid}
+                                   : kCtNew | (ctx.dnatted ? uint32_t{kCtDnat} : uint32_t{0});
         return Bool(((m.conn_states & state) != 0) != m.negated);
       }
       case MatchKind::kConstant:
@@ -226,11 +236,14 @@ class Checker {
       : topology_(topology), space_(space), eval_(space) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
-    valid_ =
-        (l4 | no_ports) & (space_.Value(Field::kProto, kIcmp) | space_.Value(Field::kIcmpType, 0));
+    const Set icmp = space_.Value(Field::kProto, kIcmp);
+    Set icmp_new = space_.None();
+    for (uint64_t type : kIcmpNewTypes) icmp_new |= space_.Value(Field::kIcmpType, type);
+    valid_ = (l4 | no_ports) & ((icmp & icmp_new) | (~icmp & space_.Value(Field::kIcmpType, 0))) &
+             Forwarded(Field::kSrc) & Forwarded(Field::kDst);
     for (const Zone& zone : topology.zones) {
-      zone_src_.push_back(ZoneSet(Field::kSrc, zone));
-      zone_dst_.push_back(ZoneSet(Field::kDst, zone));
+      zone_src_.push_back(ZoneSet(Field::kSrc, zone) & Forwarded(Field::kSrc));
+      zone_dst_.push_back(ZoneSet(Field::kDst, zone) & Forwarded(Field::kDst));
     }
   }
 
@@ -257,6 +270,15 @@ class Checker {
   }
 
  private:
+  // Addresses a router forwards (RFC 1812 §5.3.7 as Linux applies it, found by the kernel test):
+  // not 0.0.0.0, 127/8 or 255.255.255.255, and no multicast source. Multicast destinations stay
+  // (multicast routing is not modelled; a multicast router forwards them).
+  Set Forwarded(Field field) const {
+    std::vector<Prefix> martians = {{0x00000000, 32}, {0x7f000000, 8}, {0xffffffff, 32}};
+    if (field == Field::kSrc) martians.push_back({0xe0000000, 4});
+    return ~space_.Prefixes(field, martians);
+  }
+
   // Addresses whose longest matching network belongs to `zone`.
   Set ZoneSet(Field field, const Zone& zone) const {
     Set out = space_.None();
@@ -353,7 +375,8 @@ class Checker {
           next.push_back(std::move(branch));
           continue;
         }
-        Context ctx{&in_name, &out_name, branch.dnat != nullptr};
+        Context ctx{&in_name, &out_name, branch.dnat != nullptr,
+                    base.hook == Hook::kPrerouting && base.priority < kConntrackPriority};
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
         if (!r.fallthrough.IsEmpty()) {
           r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, r.fallthrough});
@@ -631,8 +654,7 @@ class Checker {
         what = Cat(proto == kTcp ? "tcp" : "udp",
                    ports == "0-65535" ? std::string(" (all ports)") : Cat(" dport ", ports));
       } else if (proto == kIcmp) {
-        const std::string types = Values(s, Field::kIcmpType);
-        what = types == "0-255" ? std::string("icmp (all types)") : Cat("icmp type ", types);
+        what = Cat("icmp type ", Values(s, Field::kIcmpType));  // requests only: kIcmpNewTypes
       } else {
         const std::string protos = Values(s, Field::kProto);
         what = protos == "0,2-5,7-16,18-255" ? std::string("all other protocols")

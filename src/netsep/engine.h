@@ -8,7 +8,11 @@
 // filter (FORWARD), then source NAT (nat POSTROUTING) — and keeps what leaves on the interface
 // facing B towards an address in B (after destination NAT). Routing is not modelled: a packet
 // whose destination lies in B is taken to leave on every interface facing B. The whole header
-// space (addresses, protocol, ports, ICMP type) is handled exactly with BDDs (space.h).
+// space (addresses, protocol, ports, ICMP type) is handled exactly with BDDs (space.h). A first
+// packet is what the Linux kernel takes for one (tests/kernel checks this against it): a TCP
+// SYN, an ICMP request (types 8, 13, 15, 17), anything else; never to or from 0.0.0.0, 127/8
+// or 255.255.255.255, nor from a multicast address; and raw chains see it before conntrack,
+// with no state yet (INVALID).
 //
 // [[allow]] entries match the source as sent and the destination as delivered (after DNAT).
 // What is reachable and not allowed becomes violations: one per (from, to, path), each with a

@@ -108,6 +108,60 @@ TEST(EngineTest, UnknownMatchOnAcceptStillCountsAsReachable) {
   EXPECT_EQ(r.unknown[0].construct, "match -m mark");
 }
 
+// Found by the kernel test (tests/kernel): raw chains run before conntrack, so a conntrack
+// match there sees no connection, state INVALID: `--ctstate NEW -j DROP` drops nothing and
+// `--ctstate INVALID -j DROP` drops everything.
+TEST(EngineTest, RawChainsRunBeforeConntrack) {
+  const std::string rules =
+      "*raw\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n"
+      "-A PREROUTING -i eth0 -m conntrack --ctstate NEW -j DROP\n"
+      "-A PREROUTING -i eth2 -m conntrack --ctstate INVALID -j DROP\n"
+      "COMMIT\n" +
+      std::string(kFilterHead) + "-A FORWARD -o eth1 -p tcp --dport 443 -j ACCEPT\nCOMMIT\n";
+  const Report r = CheckRules(rules);
+  EXPECT_TRUE(Entry(r, "outside", "inside").reachable);
+  EXPECT_FALSE(Entry(r, "dmz", "inside").reachable);
+  // The state after conntrack is NEW again.
+  const Report m = CheckRules(
+      "*mangle\n:PREROUTING ACCEPT\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n"
+      ":POSTROUTING ACCEPT\n-A PREROUTING -i eth0 -m conntrack --ctstate NEW -j DROP\nCOMMIT\n" +
+      std::string(kFilterHead) + "-A FORWARD -o eth1 -p tcp --dport 443 -j ACCEPT\nCOMMIT\n");
+  EXPECT_FALSE(Entry(m, "outside", "inside").reachable);
+}
+
+// Found by the kernel test: conntrack opens an ICMP connection only with a request (echo 8,
+// timestamp 13, information 15, address mask 17); a reply or an error is never NEW.
+TEST(EngineTest, IcmpFirstPacketsAreRequests) {
+  const Report r = CheckRules(
+      std::string(kFilterHead) +
+      "-A FORWARD -i eth0 -o eth1 -p icmp --icmp-type 0 -m conntrack --ctstate NEW -j ACCEPT\n"
+      "-A FORWARD -i eth0 -o eth2 -p icmp --icmp-type 3 -j ACCEPT\n"
+      "-A FORWARD -i eth1 -o eth0 -p icmp ! --icmp-type 8 -m state --state NEW -j ACCEPT\n"
+      "COMMIT\n");
+  EXPECT_FALSE(Entry(r, "outside", "inside").reachable);
+  EXPECT_FALSE(Entry(r, "outside", "dmz").reachable);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_EQ(r.violations[0].witness.icmp_type, 13);
+  EXPECT_EQ(r.violations[0].packets, "icmp type 13,15,17 from zone inside to zone outside");
+}
+
+// Found by the kernel test: a router never forwards 0.0.0.0, 127/8 or 255.255.255.255 (source
+// or destination) nor a multicast source, so they neither make a path nor serve as witnesses.
+TEST(EngineTest, MartianAddressesAreNeverForwarded) {
+  const Report r = CheckRules(std::string(kFilterHead) +
+                              "-A FORWARD -i eth1 -o eth0 -d 127.0.0.0/8 -j ACCEPT\n"
+                              "-A FORWARD -i eth1 -o eth0 -d 255.255.255.255 -j ACCEPT\n"
+                              "-A FORWARD -i eth0 -o eth1 -s 224.0.0.0/4 -j ACCEPT\n"
+                              "-A FORWARD -i eth2 -o eth0 -d 0.0.0.0/255.255.0.255 -j ACCEPT\n"
+                              "COMMIT\n");
+  EXPECT_FALSE(Entry(r, "inside", "outside").reachable);
+  EXPECT_FALSE(Entry(r, "outside", "inside").reachable);
+  ASSERT_EQ(r.violations.size(), 1u);
+  // 0.0.x.0 only: the witness is the first the kernel forwards.
+  EXPECT_EQ(FormatIpv4(r.violations[0].witness.dst), "0.0.1.0");
+  EXPECT_EQ(r.violations[0].from, "dmz");
+}
+
 TEST(EngineTest, JsonHasTheDocumentedShape) {
   const Report r = CheckRules(std::string(kFilterHead) +
                               "-A FORWARD -i eth0 -o eth1 -p icmp -j ACCEPT\nCOMMIT\n");
