@@ -62,16 +62,26 @@ int ExitCodeFor(const Error& e) {
 }
 
 // Prints an error for people: the Japanese message, then each field error on its own line.
+// Text from files (headings, cells) reaches the terminal: control characters (escape
+// sequences, line breaks that would fake lines) are shown as "?".
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return out;
+}
+
 int Report(const Error& e, int exit_code) {
-  std::cerr << "エラー: " << e.message << "\n";
+  std::cerr << "エラー: " << Printable(e.message) << "\n";
   for (const auto& f : e.fields) {
     std::cerr << "  ";
     if (f.row > 0) std::cerr << f.row << " 行目 ";
     if (!f.column.empty())
-      std::cerr << "「" << f.column << "」列";
+      std::cerr << "「" << Printable(f.column) << "」列";
     else if (!f.label.empty())
-      std::cerr << "「" << f.label << "」";
-    std::cerr << ": " << f.message << "\n";
+      std::cerr << "「" << Printable(f.label) << "」";
+    std::cerr << ": " << Printable(f.message) << "\n";
   }
   if (e.code == ErrorCode::kInternal) std::cerr << "(" << e.message_en << ")\n";
   return exit_code;
@@ -241,7 +251,8 @@ int ImportFile(Core& core, const registers::RegisterDef& def, const std::string&
               dry_run ? "検証のみ(書き込みなし)" : "取り込みました", (long long)r->created,
               (long long)r->updated, (long long)r->unchanged);
   for (const auto& w : r->warnings) {
-    std::printf("  注意: %d 行目「%s」列: %s\n", w.row, w.column.c_str(), w.message.c_str());
+    std::printf("  注意: %d 行目「%s」列: %s\n", w.row, Printable(w.column).c_str(),
+                Printable(w.message).c_str());
   }
   return 0;
 }

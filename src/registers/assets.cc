@@ -126,7 +126,7 @@ void GenerateNumber(json& rec, RuleContext& ctx) {
   for (int attempt = 0; attempt < 100; ++attempt, ++n) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "A-%06lld", static_cast<long long>(n));
-    if (ctx.Find("assets", "asset_no", buf, 1).empty()) {
+    if (!ctx.Taken("assets", "asset_no", buf)) {  // archived assets keep their numbers
       rec["asset_no"] = buf;
       return;
     }
@@ -142,6 +142,9 @@ void DefaultManager(json& rec, RuleContext& ctx) {
     const std::string from = a["valid_from"].is_string() ? a["valid_from"].get<std::string>() : "";
     const std::string to = a["valid_to"].is_string() ? a["valid_to"].get<std::string>() : "";
     if (from > today || (!to.empty() && to < today)) continue;
+    // Only a user who can act: an archived or suspended holder is no default.
+    auto user = ctx.Lookup("users", a["user"].get<int64_t>());
+    if (!user || (*user)["status"] != "active") continue;
     rec["manager"] = a["user"];
     return;
   }

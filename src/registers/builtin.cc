@@ -34,6 +34,16 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(
           "追加項目の台帳がありません: " + c.register_key + "(" + std::to_string(c.line) + " 行目)",
           "custom field for unknown register " + c.register_key);
     }
+    // A heading names one field: a custom label may not be a shipped label or heading alias.
+    for (const auto& existing : def->fields) {
+      const auto& aliases = existing.header_aliases;
+      if (existing.label.ja == c.label.ja ||
+          std::find(aliases.begin(), aliases.end(), c.label.ja) != aliases.end()) {
+        return Error::Invalid("追加項目 " + c.name + " の名称「" + c.label.ja +
+                                  "」は既存の項目と同じです(" + std::to_string(c.line) + " 行目)",
+                              "custom field " + c.name + " reuses the label of " + existing.name);
+      }
+    }
     FieldDef f = MakeField(c.name, TypeOf(c.type));
     f.label = {c.label.ja, c.label.en};
     f.help = {c.help.ja, c.help.en};

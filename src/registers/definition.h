@@ -72,6 +72,9 @@ class RuleContext {
   virtual const Actor& actor() const = 0;
   // The date of the change in Japan, "YYYY-MM-DD".
   virtual const std::string& today() const = 0;
+  // Whether any record of register `key`, archived ones included, has `field` = `value`.
+  virtual bool Taken(const std::string& key, const std::string& field,
+                     const nlohmann::json& value) = 0;
   // One more than the largest record id of register `key`, archived records included.
   virtual int64_t NextId(const std::string& key) = 0;
   // Active records of register `key` whose field `field` equals `value` (API JSON), at most

@@ -238,6 +238,12 @@ std::optional<FieldError> CoerceCell(const FieldDef& f, std::string_view cell, j
                             "must be yes or no");
     }
     case FieldType::kRef:
+      // A key or title: the same checks as text, before it is looked up or quoted in messages.
+      if (HasControlChars(s, false) || !IsValidUtf8(s) || Utf8Length(s) > 200) {
+        return MakeFieldError(
+            f, "参照先はコード又は名称(200 文字以内、制御文字なし)で書いてください。",
+            "a reference is a key or title (200 characters, no control characters)");
+      }
       out = s;
       return std::nullopt;
   }

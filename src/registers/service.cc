@@ -238,6 +238,15 @@ class TxContext final : public RuleContext {
       : c_(c), reg_(reg), actor_(actor), today_(std::move(today)), warnings_(warnings) {}
   const Actor& actor() const override { return actor_; }
   const std::string& today() const override { return today_; }
+  bool Taken(const std::string& key, const std::string& field, const json& value) override {
+    const RegisterDef* d = reg_.ByKey(key);
+    const FieldDef* f = d ? d->Field(field) : nullptr;
+    if (f == nullptr) return false;
+    const Value params[] = {ToColumn(*f, value)};
+    auto rows =
+        c_.Query("SELECT 1 FROM " + Table(*d) + " WHERE " + Col(*f) + " = ? LIMIT 1", params);
+    return !rows.ok() || !rows->empty();
+  }
   int64_t NextId(const std::string& key) override {
     const RegisterDef* d = reg_.ByKey(key);
     if (d == nullptr) return 0;
@@ -774,10 +783,15 @@ Result<json> RegisterService::Get(const Actor& actor, const RegisterDef& def, in
 
 Result<int64_t> RegisterService::Count(const Actor& actor, const RegisterDef& def) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, nullptr));
+  // Only what the caller may list: totals must not reveal hidden records.
+  MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   int64_t n = 0;
   Status st = store_.Read([&](Connection& c) -> Status {
+    std::string where;
+    std::vector<Value> params;
+    BuildWhere(def, ListQuery{}, filter, where, params);
     MAMORI_ASSIGN_OR_RETURN(auto rows,
-                            c.Query("SELECT count(*) FROM " + Table(def) + " WHERE archived = 0"));
+                            c.Query("SELECT count(*) FROM " + Table(def) + " t" + where, params));
     n = AsInt(rows.at(0).at(0));
     return {};
   });
@@ -835,6 +849,8 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
+    // A record the caller may not see (need to know) is not found, whatever else they may do.
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &current));
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kUpdate, &current));
     if (current["version"] != version) return StaleVersion();
     if (current["archived"] == true) {
@@ -846,6 +862,8 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     candidate["id"] = id;  // rules may look at the record's relations
     std::vector<FieldError> errors, warnings;
     ApplyBody(def, body, candidate, errors, /*allow_version=*/true);
+    // The changed record must stay within the caller's scope (no moving it to another section).
+    if (errors.empty()) MAMORI_TRY(authorizer_.Check(actor, def, Action::kUpdate, &candidate));
     if (errors.empty()) {
       MAMORI_TRY(
           CheckRecord(c, registry_, Today(clock_), def, actor, candidate, id, errors, &warnings));
@@ -874,6 +892,7 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &current));
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kArchive, &current));
     if (current["version"] != version) return StaleVersion();
     if (current["archived"] == archived) {
@@ -1123,7 +1142,10 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
                                ? provided[key_field->name]
                                : json(nullptr);
           // A blank generated key (e.g. 管理番号) gets its value from the completers: a new record.
+          // In an update import (upsert) every row names its record: a blank key is an error
+          // there, not a new record.
           const bool generate_key = key_field != nullptr && key.is_null() && key_field->generated &&
+                                    mode == ImportMode::kInsert &&
                                     !bad_cells.count(key_field->name);
           if (key_field != nullptr && !generate_key) {
             if (key.is_null()) {
@@ -1162,11 +1184,18 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
                        "アーカイブ済みの記録です。先に復元してください。", "record is archived");
             continue;
           }
-          // Row by row, the actor must be allowed this change on this record (scoped roles).
-          if (Status allowed =
-                  authorizer_.Check(actor, def, existing ? Action::kUpdate : Action::kCreate,
-                                    existing ? &*existing : &candidate);
-              !allowed.ok()) {
+          // Row by row, the actor must be allowed this change on this record (scoped roles):
+          // see the existing record (need to know), update it, and keep the result in scope.
+          Status allowed =
+              existing ? authorizer_.Check(actor, def, Action::kView, &*existing) : Status{};
+          if (allowed.ok() && existing) {
+            allowed = authorizer_.Check(actor, def, Action::kUpdate, &*existing);
+          }
+          if (allowed.ok()) {
+            allowed = authorizer_.Check(actor, def, existing ? Action::kUpdate : Action::kCreate,
+                                        &candidate);
+          }
+          if (!allowed.ok()) {
             file_error(row_no, "", nullptr, allowed.error().message, allowed.error().message_en);
             continue;
           }
@@ -1321,6 +1350,13 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
     const std::string old_value =
         old_rows.empty() ? fields.front().second->options_setting_default : AsText(old_rows[0][0]);
     summary["from"] = old_value;
+    // The new value first, so that the records below are checked under it.
+    const Value set[] = {key, value, now, actor.id};
+    MAMORI_TRY(c.Exec(
+        "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
+        "updated_by = excluded.updated_by",
+        set));
     std::set<const RegisterDef*> registers;
     for (const auto& [d, f] : fields) registers.insert(d);
     int64_t changed = 0;
@@ -1351,20 +1387,38 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         if (errors.size() >= kMaxReportedErrors) return ValidationError(std::move(errors), false);
         const json changes = Changes(*d, &before, after);
         if (changes.empty() || !errors.empty()) continue;
+        // An archived record is checked again when it is restored.
+        if (current["archived"] == true) {
+          const int64_t version = current["version"].get<int64_t>();
+          MAMORI_TRY(UpdateRecord(c, *d, id, version, after, actor, now));
+          MAMORI_TRY(AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes));
+          ++changed;
+          continue;
+        }
+        // The reclassified record must satisfy the register's rules under the new setting
+        // (e.g. 特定個人情報 never at 機密性1): an error stops the whole change.
+        std::vector<FieldError> record_errors, warnings;
+        json candidate = after;
+        candidate["id"] = id;
+        MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), *d, actor, candidate, id, record_errors,
+                               &warnings));
+        for (auto& e : record_errors) {
+          const std::string title = current[d->title_field].is_string()
+                                        ? current[d->title_field].get<std::string>()
+                                        : std::to_string(id);
+          e.message = "「" + title + "」: " + e.message;
+          errors.push_back(std::move(e));
+        }
+        if (!errors.empty()) continue;
         const int64_t version = current["version"].get<int64_t>();
         MAMORI_TRY(UpdateRecord(c, *d, id, version, after, actor, now));
-        MAMORI_TRY(AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes));
+        MAMORI_TRY(
+            AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes, warnings));
         ++changed;
       }
       if (changed > 0) MAMORI_TRY(BumpGeneration(c, *d));
     }
     if (!errors.empty()) return ValidationError(std::move(errors), false);
-    const Value set[] = {key, value, now, actor.id};
-    MAMORI_TRY(c.Exec(
-        "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
-        "updated_by = excluded.updated_by",
-        set));
     json mapping = json::object();
     for (const auto& [field, map] : remap) mapping[field] = map;
     summary["changed"] = changed;

@@ -205,6 +205,64 @@ test('mamori assets import and export: exit 0, 1 on file errors, 2 on wrong usag
   assert.equal(r.status, 2);
 });
 
+test('need to know also holds for changes: no update of an unseen asset, no move out of scope', async () => {
+  // 情報システム管理者 may update assets in scope but not see the 機密性3 ones.
+  const sysmgr = await loggedIn(srv, 's.manager', 'system_manager');
+  const secret = (await officer.api('GET', `${A}?q=被保険者資格データ`)).body.items[0];
+  for (let v = 1; v <= 3; v++) {
+    const r = await sysmgr.api('PATCH', `${A}/${secret.id}`, { version: v });
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+  }
+  assert.equal((await sysmgr.api('PATCH', `${A}/${secret.id}`, { version: secret.version, confidentiality: '1' })).status, 404);
+  assert.equal((await sysmgr.api('POST', `${A}/${secret.id}/archive`, { version: secret.version })).status, 404);
+  // The dashboard's totals count only what the caller may list.
+  const dash = await sysmgr.api('GET', '/api/v1/dashboard');
+  const listed = (await sysmgr.api('GET', `${A}?limit=1`)).body.total;
+  assert.equal(dash.body.registers.find((r) => r.key === 'assets').count, listed);
+  // A section's 情報セキュリティ管理者 cannot move an asset to another section.
+  const units = (await officer.api('GET', '/api/v1/organization/units?kind=section&limit=100')).body.items;
+  const somu = units.find((u) => u.code === 'J-SOMU').id;
+  const kyufu = units.find((u) => u.code === 'J-KYUFU').id;
+  const mgr = await loggedIn(srv, 'w.manager', 'security_manager');
+  const users = await officer.api('GET', '/api/v1/users?q=w.manager');
+  const uid = users.body.items[0].id;
+  for (const a of (await officer.api('GET', `/api/v1/roles/assignments?user=${uid}`)).body.items) {
+    await officer.api('POST', `/api/v1/roles/assignments/${a.id}/archive`, { version: a.version });
+  }
+  const added = await officer.api('POST', '/api/v1/roles/assignments', { user: uid, role: 'security_manager', scope_kind: 'section', scope_unit: somu, valid_from: '2026-04-01' });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  await new Promise((r) => setTimeout(r, 1100));
+  const mine = (await mgr.api('GET', `${A}?section=${somu}&confidentiality=2&limit=1`)).body.items[0];
+  const moved = await mgr.api('PATCH', `${A}/${mine.id}`, { version: mine.version, section: kyufu });
+  assert.equal(moved.status, 403, JSON.stringify(moved.body));
+  const kept = await mgr.api('PATCH', `${A}/${mine.id}`, { version: mine.version, location: '書庫B' });
+  assert.equal(kept.status, 200, JSON.stringify(kept.body));
+});
+
+test('a generated number never reuses an archived asset\'s number', async () => {
+  const unit = (await officer.api('GET', '/api/v1/organization/units?q=J-SOMU')).body.items[0].id;
+  const base = { kind: 'info_paper', section: unit, confidentiality: '1', integrity: '1', availability: '1' };
+  const probe = await officer.api('POST', A, { ...base, name: 'probe' });
+  assert.equal(probe.status, 201);
+  const next = probe.body.id + 1;
+  const taken = await officer.api('POST', A, { ...base, name: 'taken', asset_no: `A-${String(next + 1).padStart(6, '0')}` });
+  assert.equal(taken.status, 201);
+  assert.equal((await officer.api('POST', `${A}/${taken.body.id}/archive`, { version: taken.body.version })).status, 200);
+  const fresh = await officer.api('POST', A, { ...base, name: 'fresh' });
+  assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
+  assert.notEqual(fresh.body.asset_no, taken.body.asset_no);
+});
+
+test('a scheme switch that would break a consistency rule changes nothing', async () => {
+  const r = await officer.api('PUT', '/api/v1/settings/classification_scheme', {
+    value: 'local_gov', remap: { confidentiality: { 3: '1', 2: '1', 1: '1' } },
+  });
+  assert.equal(r.status, 400);
+  assert.ok(r.body.errors.some((e) => /特定個人情報を含む資産は、機密性1にはできません/.test(e.message)), JSON.stringify(r.body).slice(0, 400));
+  assert.equal((await officer.api('GET', '/api/v1/settings')).body.classification_scheme, 'traditional');
+  assert.equal((await officer.api('GET', `${A}?q=被保険者資格データ`)).body.items[0].confidentiality, '3');
+});
+
 test('switching the classification scheme shows what changes and changes nothing until confirmed', async () => {
   const staff = await loggedIn(srv, 'k.staff', 'staff');
   assert.equal((await staff.api('GET', '/api/v1/settings/classification_scheme/usage')).status, 403);
