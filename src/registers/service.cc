@@ -1079,6 +1079,66 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
   }
   if (!errors.empty()) return ValidationError(std::move(errors), true);
 
+  // References between rows of the same file (e.g. 関連システム naming a later row's 管理番号):
+  // a row is written after the rows it references, whatever their order in the file. Errors
+  // still name the rows as numbered in the file (source_rows moves with its row).
+  if (key_field != nullptr && field_column.count(key_field->name)) {
+    std::vector<size_t> self_refs;
+    for (const auto& [name, col] : field_column) {
+      const FieldDef* f = def.Field(name);
+      if (f->type == FieldType::kRef && f->ref == def.key) self_refs.push_back(col);
+    }
+    if (!self_refs.empty()) {
+      const size_t key_col = field_column[key_field->name];
+      const size_t n = sheet.rows.size();
+      std::map<std::string, size_t> row_of_key;  // trimmed key text -> row index
+      for (size_t r = 1; r < n; ++r) {
+        if (key_col < sheet.rows[r].size()) {
+          row_of_key.emplace(std::string(TrimSpace(sheet.rows[r][key_col])), r);
+        }
+      }
+      // Depth-first, with an explicit stack (a file may chain 100,000 rows): each row after the
+      // rows it references; a cycle keeps the file's order.
+      std::vector<int> state(n, 0);  // 0 new, 1 in progress, 2 placed
+      std::vector<size_t> order;
+      order.reserve(n);
+      std::vector<std::pair<size_t, size_t>> stack;  // row, next self-ref column to look at
+      for (size_t start = 1; start < n; ++start) {
+        if (state[start] != 0) continue;
+        state[start] = 1;
+        stack.emplace_back(start, 0);
+        while (!stack.empty()) {
+          auto& [r, next] = stack.back();
+          if (next < self_refs.size()) {
+            const size_t col = self_refs[next++];
+            if (col >= sheet.rows[r].size()) continue;
+            auto it = row_of_key.find(std::string(TrimSpace(sheet.rows[r][col])));
+            if (it != row_of_key.end() && state[it->second] == 0) {
+              state[it->second] = 1;
+              stack.emplace_back(it->second, 0);
+            }
+            continue;
+          }
+          state[r] = 2;
+          order.push_back(r);
+          stack.pop_back();
+        }
+      }
+      // Rows 1.. are rearranged in place: row 0 (the header, referenced above) stays put.
+      std::vector<tabular::Row> body;
+      std::vector<size_t> source_rows(n);
+      body.reserve(n - 1);
+      source_rows[0] = sheet.source_rows.empty() ? 1 : sheet.source_rows[0];
+      for (size_t i = 0; i < order.size(); ++i) {
+        const size_t r = order[i];
+        body.push_back(std::move(sheet.rows[r]));
+        source_rows[i + 1] = r < sheet.source_rows.size() ? sheet.source_rows[r] : r + 1;
+      }
+      for (size_t i = 0; i < body.size(); ++i) sheet.rows[i + 1] = std::move(body[i]);
+      sheet.source_rows = std::move(source_rows);
+    }
+  }
+
   ImportSummary summary;
   summary.dry_run = dry_run;
   Status st = store_.Write(

@@ -96,6 +96,26 @@ test('every error is listed by row and column and nothing is written', async () 
   assert.equal((await officer.api('GET', `${A}?limit=1`)).body.total, before);
 });
 
+test('a row may reference a system defined further down the same file', async () => {
+  const csv = '管理番号,資産名,種別,所管課,機密性,完全性,可用性,関連システム\n' +
+    'FW-DOC,財務会計 操作手順書,システム関連文書,総務課,2,1,1,FW-SYS\n' +
+    'FW-TERM,財務会計 端末,機器・設備,総務課,2,1,1,FW-SYS\n' +
+    'FW-SYS,財務会計システム,情報システム,総務課,2,2,2,\n';
+  const r = await importCsv(officer, csv);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.created, 3);
+  const doc = (await officer.api('GET', `${A}?q=FW-DOC`)).body.items[0];
+  assert.equal(doc._refs.related_system.key, 'FW-SYS');
+  // An error still names the row as numbered in the file.
+  const bad = '管理番号,資産名,種別,所管課,機密性,完全性,可用性,関連システム\n' +
+    'FW2-DOC,手順書,システム関連文書,総務課,2,1,1,FW2-SYS\n' +
+    'FW2-SYS,システム,情報システム,総務課,2,2,2,\n' +
+    'FW2-X,誤り,パソコン,総務課,2,1,1,\n';
+  const e = await importCsv(officer, bad);
+  assert.equal(e.status, 400);
+  assert.equal(e.body.errors[0].row, 4);
+});
+
 test('levels of another scheme are refused through the API too, naming the field', async () => {
   const unit = (await officer.api('GET', '/api/v1/organization/units?q=総務課')).body.items[0].id;
   const r = await officer.api('POST', A, {
