@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "registers/list_index.h"
+
 namespace mamori::registers {
 
 using nlohmann::json;
@@ -116,6 +118,7 @@ std::vector<store::Migration> Registry::Migrations() const {
                         col + ")"}});
       }
     }
+    out.push_back(list_index::CreateMigration(d));
   }
   return out;
 }
