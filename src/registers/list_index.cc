@@ -259,4 +259,36 @@ std::optional<std::string> MatchExpression(const RegisterDef& d, const Condition
   return q;
 }
 
+std::optional<std::string> RowPredicates(const RegisterDef& d, const Conditions& cond,
+                                         std::vector<Value>& params) {
+  if (!cond.terms.empty()) return std::nullopt;
+  std::string sql;
+  auto in_list = [&](const std::string& col_op, const auto& values) {  // "t.f_x IN"
+    std::string in = col_op + " (";
+    for (size_t i = 0; i < values.size(); ++i) {
+      in += i ? ", ?" : "?";
+      params.emplace_back(values[i]);
+    }
+    return in + ")";
+  };
+  for (const auto& [f, v] : cond.filters) {
+    if (store::IsNull(v)) {
+      sql += " AND t.f_" + f->name + " IS NULL";
+    } else {
+      sql += " AND t.f_" + f->name + " = ?";
+      params.push_back(v);
+    }
+  }
+  const RowFilter* rows = cond.rows;
+  if (rows != nullptr && !rows->all_units && !d.org_field.empty()) {
+    sql += rows->units.empty() ? " AND 0"
+                               : " AND " + in_list("t.f_" + d.org_field + " IN", rows->units);
+  }
+  if (rows != nullptr && rows->hide_confidential && !d.confidential_field.empty()) {
+    const std::string col = "t.f_" + d.confidential_field;
+    sql += " AND (" + col + " IS NULL OR " + in_list(col + " NOT IN", d.confidential_values) + ")";
+  }
+  return sql;
+}
+
 }  // namespace mamori::registers::list_index

@@ -93,4 +93,10 @@ struct Conditions {
 std::optional<std::string> MatchExpression(const RegisterDef& d, const Conditions& conditions,
                                            bool* none);
 
+// The same conditions, except the archived state, as SQL over one row of `r_{key} t`
+// (" AND t.f_x = ? …", values appended to `params`), for walking an index through the rows
+// when most rows match; nullopt when there are search terms (only the index answers those).
+std::optional<std::string> RowPredicates(const RegisterDef& d, const Conditions& conditions,
+                                         std::vector<store::Value>& params);
+
 }  // namespace mamori::registers::list_index
