@@ -18,14 +18,18 @@ constexpr const char* kFormat = "i1";
 
 // A code point as 4 base-36 digits (36^4 > U+10FFFF): fixed width, so that a 1-character
 // term's token is a prefix of exactly the bigrams that start with it.
-void AppendCodePoint(std::string& out, char32_t cp) {
+void Spell(char32_t cp, char (&out)[4]) {
   static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  char buf[4];
   for (int i = 3; i >= 0; --i) {
-    buf[i] = kDigits[cp % 36];
+    out[i] = kDigits[cp % 36];
     cp /= 36;
   }
-  out.append(buf, 4);
+}
+
+void AppendCodePoint(std::string& out, char32_t cp) {
+  char spelled[4];
+  Spell(cp, spelled);
+  out.append(spelled, 4);
 }
 
 void AppendHex(std::string& out, std::string_view bytes) {
@@ -145,37 +149,71 @@ Result<Source> ReadSource(Connection& c, const RegisterDef& d, int64_t id) {
 std::string Grams(std::string_view normalized) {
   std::string out;
   out.reserve(normalized.size() * 4);
-  size_t start = 0;
-  while (start < normalized.size()) {
-    size_t end = normalized.find_first_of(" \n", start);
-    if (end == std::string_view::npos) end = normalized.size();
-    const std::u32string cps = CodePoints(normalized.substr(start, end - start));
-    for (size_t i = 0; i < cps.size(); ++i) {
-      if (!out.empty()) out += ' ';
-      AppendCodePoint(out, cps[i]);
-      if (i + 1 < cps.size()) AppendCodePoint(out, cps[i + 1]);
+  char prev[4];          // the previous code point of the word, spelled
+  bool in_word = false;  // whether `prev` holds one
+  auto end_word = [&] {
+    if (!in_word) return;
+    out += ' ';
+    out.append(prev, 4);  // the word's last character
+    in_word = false;
+  };
+  size_t i = 0;
+  while (i < normalized.size()) {
+    char32_t cp = 0;
+    if (!DecodeUtf8(normalized, i, cp)) {
+      ++i;  // stored text is valid UTF-8; never let a bad byte stop the index
+      continue;
     }
-    start = end + 1;
+    if (cp == ' ' || cp == '\n') {
+      end_word();
+      continue;
+    }
+    char spelled[4];
+    Spell(cp, spelled);
+    if (in_word) {
+      out += ' ';
+      out.append(prev, 4);
+      out.append(spelled, 4);
+    }
+    std::copy(spelled, spelled + 4, prev);
+    in_word = true;
   }
+  end_word();
+  if (!out.empty()) out.erase(0, 1);  // the leading separator
   return out;
 }
 
+namespace {
+
+void AppendConditionToken(std::string& out, std::string_view name, const Value& v) {
+  out += name;
+  if (store::IsNull(v)) {
+    out += "_n";
+    return;
+  }
+  out += "_v";
+  AppendHex(out, ValueText(v));
+}
+
+}  // namespace
+
 std::string ConditionToken(std::string_view name, const Value& v) {
-  std::string t(name);
-  if (store::IsNull(v)) return t + "_n";
-  t += "_v";
-  AppendHex(t, ValueText(v));
+  std::string t;
+  AppendConditionToken(t, name, v);
   return t;
 }
 
 namespace {
 
 std::string ConditionText(const RegisterDef& d, const Source& s) {
-  std::string c = ConditionToken("archived", s.archived ? kArchivedYes : kArchivedNo);
-  const auto fields = ConditionFields(d);
-  for (size_t i = 0; i < fields.size(); ++i) {
+  std::string c;
+  c.reserve(32 * (s.values.size() + 1));
+  AppendConditionToken(c, "archived", s.archived ? kArchivedYes : kArchivedNo);
+  size_t i = 0;
+  for (const FieldDef* f : ConditionFields(d)) {
     c += ' ';
-    c += ConditionToken(fields[i]->name, i < s.values.size() ? s.values[i] : Value());
+    AppendConditionToken(c, f->name, i < s.values.size() ? s.values[i] : Value());
+    ++i;
   }
   return c;
 }
