@@ -91,6 +91,45 @@ std::string AnyOf(const std::vector<std::string>& tokens) {
 const Value kArchivedNo = int64_t{0};
 const Value kArchivedYes = int64_t{1};
 
+void AppendConditionToken(std::string& out, std::string_view name, const Value& v) {
+  out += name;
+  if (store::IsNull(v)) {
+    out += "_n";
+    return;
+  }
+  out += "_v";
+  AppendHex(out, ValueText(v));
+}
+
+// The `c` column text of a document.
+std::string ConditionText(const RegisterDef& d, const Source& s) {
+  std::string c;
+  c.reserve(32 * (s.values.size() + 1));
+  AppendConditionToken(c, "archived", s.archived ? kArchivedYes : kArchivedNo);
+  size_t i = 0;
+  for (const FieldDef* f : ConditionFields(d)) {
+    c += ' ';
+    AppendConditionToken(c, f->name, i < s.values.size() ? s.values[i] : Value());
+    ++i;
+  }
+  return c;
+}
+
+enum class Change { kAdd, kRemove };
+
+// Adds the document of `s`, or removes the document added for the same `s`.
+Status Apply(Connection& c, const RegisterDef& d, int64_t id, const Source& s, Change change) {
+  const std::string table = TableName(d);
+  const std::string sql =
+      change == Change::kAdd
+          ? "INSERT INTO " + table + " (rowid, g, c) VALUES (?, ?, ?)"
+          : "INSERT INTO " + table + " (" + table + ", rowid, g, c) VALUES ('delete', ?, ?, ?)";
+  const Value params[] = {id, Grams(s.search), ConditionText(d, s)};
+  auto r = c.Exec(sql, params);
+  if (!r.ok()) return std::move(r).error();
+  return {};
+}
+
 }  // namespace
 
 std::string TableName(const RegisterDef& d) { return "r_" + d.key + "_fts"; }
@@ -183,64 +222,18 @@ std::string Grams(std::string_view normalized) {
   return out;
 }
 
-namespace {
-
-void AppendConditionToken(std::string& out, std::string_view name, const Value& v) {
-  out += name;
-  if (store::IsNull(v)) {
-    out += "_n";
-    return;
-  }
-  out += "_v";
-  AppendHex(out, ValueText(v));
-}
-
-}  // namespace
-
 std::string ConditionToken(std::string_view name, const Value& v) {
   std::string t;
   AppendConditionToken(t, name, v);
   return t;
 }
 
-namespace {
-
-std::string ConditionText(const RegisterDef& d, const Source& s) {
-  std::string c;
-  c.reserve(32 * (s.values.size() + 1));
-  AppendConditionToken(c, "archived", s.archived ? kArchivedYes : kArchivedNo);
-  size_t i = 0;
-  for (const FieldDef* f : ConditionFields(d)) {
-    c += ' ';
-    AppendConditionToken(c, f->name, i < s.values.size() ? s.values[i] : Value());
-    ++i;
-  }
-  return c;
-}
-
-Status Write(Connection& c, const RegisterDef& d, int64_t id, const Source& s, bool remove) {
-  const std::string table = TableName(d);
-  std::vector<Value> params;
-  std::string sql;
-  if (remove) {
-    sql = "INSERT INTO " + table + " (" + table + ", rowid, g, c) VALUES ('delete', ?, ?, ?)";
-  } else {
-    sql = "INSERT INTO " + table + " (rowid, g, c) VALUES (?, ?, ?)";
-  }
-  params = {id, Grams(s.search), ConditionText(d, s)};
-  auto r = c.Exec(sql, params);
-  if (!r.ok()) return std::move(r).error();
-  return {};
-}
-
-}  // namespace
-
 Status Add(Connection& c, const RegisterDef& d, int64_t id, const Source& source) {
-  return Write(c, d, id, source, /*remove=*/false);
+  return Apply(c, d, id, source, Change::kAdd);
 }
 
 Status Remove(Connection& c, const RegisterDef& d, int64_t id, const Source& source) {
-  return Write(c, d, id, source, /*remove=*/true);
+  return Apply(c, d, id, source, Change::kRemove);
 }
 
 Status Clear(Connection& c, const RegisterDef& d) {
