@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "registers/list_index.h"
+
 namespace mamori::registers {
 
 using nlohmann::json;
@@ -59,6 +61,11 @@ json LabelJson(const Label& l) { return json{{"ja", l.ja}, {"en", l.en}}; }
 
 }  // namespace
 
+bool HasOrderIndex(const RegisterDef& d, const FieldDef& f) {
+  return f.unique || f.filterable || f.type == FieldType::kRef || f.name == d.default_sort ||
+         (f.sortable && f.list);
+}
+
 std::vector<store::Migration> Registry::Migrations() const {
   std::vector<store::Migration> out;
   out.push_back({"core/001-record-history",
@@ -104,15 +111,14 @@ std::vector<store::Migration> Registry::Migrations() const {
              "unique " + d.key + "." + f.name,
              {"CREATE UNIQUE INDEX " + table + "_u_" + f.name + " ON " + table + "(" + col + ")"}});
       }
-      // Lists show active records in some order: (archived, field) lets the default order,
-      // filters and references read the index in order and stop at the page's last row.
-      if (f.unique || f.filterable || f.type == FieldType::kRef || f.name == d.default_sort) {
+      if (HasOrderIndex(d, f)) {
         out.push_back({"register/" + d.key + "/index/" + f.name,
                        "index " + d.key + "." + f.name,
                        {"CREATE INDEX " + table + "_i_" + f.name + " ON " + table + "(archived, " +
                         col + ")"}});
       }
     }
+    out.push_back(list_index::CreateMigration(d));
   }
   return out;
 }

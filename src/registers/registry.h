@@ -40,6 +40,12 @@ class Registry {
   std::vector<RegisterDef> defs_;
 };
 
+// Whether field `f` of `d` has an index on (archived, f): the unique, filterable, reference
+// and default-order fields, and the sortable fields lists show. Lists in the order of such a
+// field read the index in order and stop at the page's last row; filters and references use
+// it to find records.
+bool HasOrderIndex(const RegisterDef& d, const FieldDef& f);
+
 // The registers Mamori ships, in dependency order (a register after those it references).
 // `roles` are the roles of the permission table (the role assignment register's options);
 // `classification` the shipped classification catalog (the asset register's levels and rules).

@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "common/hash.h"
 #include "common/text.h"
+#include "registers/list_index.h"
 #include "registers/record_codec.h"
 #include "registers/tabular.h"
 
@@ -51,7 +55,9 @@ std::string Col(const FieldDef& f) { return "f_" + f.name; }
 // SELECT list shared by every read: base columns, field columns, then for each reference the
 // referenced record's title and key (for `_refs` and export files).
 struct SelectPlan {
-  std::string sql;  // "SELECT … FROM r_x t LEFT JOIN …"
+  std::string sql;    // "SELECT … FROM r_x t LEFT JOIN …"
+  std::string cols;   // "t.id, …, j0.f_name, …"
+  std::string joins;  // " LEFT JOIN …"
   std::vector<const FieldDef*> refs;
 };
 
@@ -70,6 +76,8 @@ SelectPlan PlanSelect(const Registry& reg, const RegisterDef& d) {
     p.refs.push_back(&f);
   }
   p.sql = "SELECT " + cols + " FROM " + Table(d) + " t" + joins;
+  p.cols = std::move(cols);
+  p.joins = std::move(joins);
   return p;
 }
 
@@ -137,78 +145,158 @@ std::string SearchText(const RegisterDef& d, const json& rec) {
   return s;
 }
 
-std::string EscapeLike(std::string_view s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') r += '\\';
-    r += c;
+// A list query as the database runs it: which records (the list index's MATCH expression, or
+// only the archived state) in which order.
+struct ListPlan {
+  bool none = false;                 // no record can match (an actor scoped to no unit)
+  std::optional<std::string> match;  // the list index expression; nullopt: archived state only
+  // The same conditions over a row (" AND t.f_x = ? …"); nullopt with search terms.
+  std::optional<std::string> predicates;
+  std::vector<Value> predicate_params;
+  ArchivedFilter archived = ArchivedFilter::kExclude;
+  std::string archived_where;  // " WHERE t.archived = 0", or "" (kInclude)
+  const FieldDef* sort = nullptr;
+  bool descending = false;
+  std::string order;  // " ORDER BY t.f_x ASC, t.id ASC"
+};
+
+// The stored value an exact-match filter's raw text stands for (empty: NULL).
+Value FilterValue(const FieldDef& f, const std::string& raw) {
+  if (raw.empty()) return {};
+  switch (f.type) {
+    case FieldType::kInteger:
+    case FieldType::kRef: {
+      int64_t v = 0;
+      std::from_chars(raw.data(), raw.data() + raw.size(), v);
+      return v;
+    }
+    case FieldType::kBoolean:
+      return int64_t{raw == "true" ? 1 : 0};
+    default:
+      return raw;
   }
-  return r;
 }
 
-// WHERE clause and parameters for a list query.
-void BuildWhere(const RegisterDef& d, const ListQuery& q, const RowFilter& rows, std::string& where,
-                std::vector<Value>& params) {
-  std::vector<std::string> conds;
-  if (!rows.all_units && !d.org_field.empty()) {
-    std::string in = "t.f_" + d.org_field + " IN (";
-    for (size_t i = 0; i < rows.units.size(); ++i) {
-      in += i ? ", ?" : "?";
-      params.emplace_back(rows.units[i]);
-    }
-    conds.push_back(rows.units.empty() ? "0" : in + ")");
-  }
-  if (rows.hide_confidential && !d.confidential_field.empty()) {
-    std::string in =
-        "t.f_" + d.confidential_field + " IS NULL OR t.f_" + d.confidential_field + " NOT IN (";
-    for (size_t i = 0; i < d.confidential_values.size(); ++i) {
-      in += i ? ", ?" : "?";
-      params.emplace_back(d.confidential_values[i]);
-    }
-    conds.push_back("(" + in + "))");
-  }
-  if (q.archived == ArchivedFilter::kExclude) conds.push_back("t.archived = 0");
-  if (q.archived == ArchivedFilter::kOnly) conds.push_back("t.archived = 1");
+ListPlan PlanList(const RegisterDef& d, const ListQuery& q, const RowFilter& rows) {
+  ListPlan plan;
+  list_index::Conditions cond;
   const std::string norm = NormalizeForSearch(q.q);
   size_t start = 0;
   while (start < norm.size()) {
     size_t end = norm.find(' ', start);
     if (end == std::string::npos) end = norm.size();
-    if (end > start) {
-      conds.push_back("t.search LIKE ? ESCAPE '\\'");
-      params.emplace_back("%" + EscapeLike(norm.substr(start, end - start)) + "%");
-    }
+    if (end > start) cond.terms.push_back(norm.substr(start, end - start));
     start = end + 1;
   }
-  for (const auto& [f, raw] : q.filters) {
-    if (raw.empty()) {
-      conds.push_back("t." + Col(*f) + " IS NULL");
-      continue;
-    }
-    conds.push_back("t." + Col(*f) + " = ?");
-    switch (f->type) {
-      case FieldType::kInteger:
-      case FieldType::kRef: {
-        int64_t v = 0;
-        std::from_chars(raw.data(), raw.data() + raw.size(), v);
-        params.emplace_back(v);
-        break;
-      }
-      case FieldType::kBoolean:
-        params.emplace_back(int64_t{raw == "true" ? 1 : 0});
-        break;
-      default:
-        params.emplace_back(raw);
-    }
-  }
-  where.clear();
-  for (size_t i = 0; i < conds.size(); ++i) where += (i == 0 ? " WHERE " : " AND ") + conds[i];
+  for (const auto& [f, raw] : q.filters) cond.filters.emplace_back(f, FilterValue(*f, raw));
+  cond.archived = q.archived;
+  cond.rows = &rows;
+  plan.match = list_index::MatchExpression(d, cond, &plan.none);
+  plan.predicates = list_index::RowPredicates(d, cond, plan.predicate_params);
+  plan.archived = q.archived;
+  if (q.archived == ArchivedFilter::kExclude) plan.archived_where = " WHERE t.archived = 0";
+  if (q.archived == ArchivedFilter::kOnly) plan.archived_where = " WHERE t.archived = 1";
+  plan.sort = d.Field(q.sort.empty() ? d.default_sort : q.sort);
+  plan.descending = q.descending;
+  const char* dir = q.descending ? " DESC" : " ASC";
+  plan.order = " ORDER BY t." + Col(*plan.sort) + dir + ", t.id" + dir;
+  return plan;
 }
 
-std::string OrderBy(const RegisterDef& d, const ListQuery& q) {
-  const std::string field = q.sort.empty() ? d.default_sort : q.sort;
-  const char* dir = q.descending ? " DESC" : " ASC";
-  return " ORDER BY t.f_" + field + dir + ", t.id" + dir;
+// "SELECT rowid AS id FROM r_x_fts WHERE r_x_fts MATCH ?": the records a plan's `match`
+// selects, in id order.
+std::string MatchingIds(const RegisterDef& d) {
+  const std::string fts = list_index::TableName(d);
+  return "SELECT rowid AS id FROM " + fts + " WHERE " + fts + " MATCH ?";
+}
+
+// The ids of the records in the plan's archived state, in the plan's order: a SELECT (without
+// LIMIT) whose first column is `id`. With an (archived, sort field) index it reads the index in
+// order and stops where its consumer stops; for both archived states it merges the two parts
+// of the index. nullopt without such an index.
+std::optional<std::string> OrderedIds(const RegisterDef& d, const ListPlan& plan) {
+  if (!HasOrderIndex(d, *plan.sort)) return std::nullopt;
+  if (plan.archived != ArchivedFilter::kInclude) {
+    return "SELECT t.id AS id FROM " + Table(d) + " t" + plan.archived_where + plan.order;
+  }
+  const std::string part = "SELECT t.id AS id, t." + Col(*plan.sort) + " AS s FROM " + Table(d) +
+                           " t WHERE t.archived = ";
+  const char* dir = plan.descending ? " DESC" : " ASC";
+  return part + "0 UNION ALL " + part + "1 ORDER BY 2" + dir + ", 1" + dir;
+}
+
+// Relative costs of the steps a page can take (microseconds per step, measured on the 2-core
+// benchmark machine with 100,000 assets; only their ratios matter).
+constexpr double kCostCheckEntry = 0.65;  // walk: read an index entry's row, test the conditions
+constexpr double kCostProbeEntry = 0.25;  // walk: look an index entry's id up in the match set
+constexpr double kCostMatch = 0.15;       // list index: put one match into the match set
+constexpr double kCostGatherMatch = 0.3;  // gather: read one match's sort value
+constexpr double kCostSortStep = 0.03;    // gather: keep the first offset+limit (per log2 step)
+
+// The rows of one page of a list whose `total` is known, in the plan's order. Only the page's
+// ids are chosen from indexes; the rows (with their references) are read for those alone.
+//  - Archived state only: the ordered ids, skipping `offset` (an index walk when there is an
+//    index on the sort field, else a sort of every record).
+//  - Other conditions, one of three ways, whichever the cost model expects to be cheapest:
+//    check: walk the ordered ids, testing the conditions on each row (dense conditions
+//           without search terms, e.g. need to know hiding a quarter of the records);
+//    probe: walk the ordered ids, keeping those in the list index's match set;
+//    gather: read every match's sort value and keep the first offset+limit (few matches).
+//    The cost of a walk assumes evenly spread matches, so a walk stops when it has cost what
+//    the gather would: then the matches lie later in the order (e.g. 管理番号 B-09… sorted
+//    by 管理番号) and the gather answers. A page costs at most about twice the cheapest way.
+Result<std::vector<Row>> ReadPage(Connection& c, const RegisterDef& d, const SelectPlan& p,
+                                  const ListPlan& plan, int64_t total, int limit, int64_t offset) {
+  const int64_t expected = std::clamp<int64_t>(total - offset, 0, limit);
+  if (expected == 0) return std::vector<Row>{};
+  auto page = [&](const std::string& ids, std::span<const Value> params) {
+    return c.Query("SELECT " + p.cols + " FROM (" + ids + ") p CROSS JOIN " + Table(d) +
+                       " t ON t.id = p.id" + p.joins + plan.order,
+                   params);
+  };
+  const std::optional<std::string> ordered = OrderedIds(d, plan);
+  if (!plan.match) {
+    const Value params[] = {int64_t{limit}, offset};
+    return page(ordered ? "SELECT id FROM (" + *ordered + " LIMIT ? OFFSET ?)"
+                        : "SELECT t.id FROM " + Table(d) + " t" + plan.archived_where + plan.order +
+                              " LIMIT ? OFFSET ?",
+                params);
+  }
+  if (ordered) {
+    MAMORI_ASSIGN_OR_RETURN(auto last, c.Query("SELECT max(id) FROM " + Table(d)));
+    const double records = static_cast<double>(AsInt(last.at(0).at(0)));  // ids are not reused
+    const double n = static_cast<double>(total);
+    const double needed = static_cast<double>(offset + expected);
+    const double walk = needed * records / n;  // entries, were the matches spread evenly
+    const double gather = n * (kCostGatherMatch + kCostSortStep * std::log2(needed + 1));
+    const double check = plan.predicates ? walk * kCostCheckEntry : gather;
+    const double probe = n * kCostMatch + walk * kCostProbeEntry;
+    std::optional<std::vector<Row>> walked;
+    // The walk reads the ordered ids as a co-routine; the outer query keeps the matching ones
+    // in that order and stops after the page, or at the budget.
+    if (check < gather && check <= probe) {
+      std::vector<Value> params = {static_cast<int64_t>(gather / kCostCheckEntry)};
+      params.insert(params.end(), plan.predicate_params.begin(), plan.predicate_params.end());
+      params.emplace_back(int64_t{limit});
+      params.emplace_back(offset);
+      MAMORI_ASSIGN_OR_RETURN(walked, page("SELECT w.id FROM (" + *ordered + " LIMIT ?) w " +
+                                               "CROSS JOIN " + Table(d) + " t ON t.id = w.id " +
+                                               "WHERE 1" + *plan.predicates + " LIMIT ? OFFSET ?",
+                                           params));
+    } else if (probe < gather) {
+      const Value params[] = {static_cast<int64_t>((gather - n * kCostMatch) / kCostProbeEntry),
+                              *plan.match, int64_t{limit}, offset};
+      MAMORI_ASSIGN_OR_RETURN(
+          walked, page("SELECT w.id FROM (" + *ordered + " LIMIT ?) w " + "WHERE w.id IN (" +
+                           MatchingIds(d) + ") LIMIT ? OFFSET ?",
+                       params));
+    }
+    if (walked && static_cast<int64_t>(walked->size()) == expected) return std::move(*walked);
+  }
+  const Value params[] = {*plan.match, int64_t{limit}, offset};
+  return page("SELECT t.id FROM (" + MatchingIds(d) + ") m CROSS JOIN " + Table(d) +
+                  " t ON t.id = m.id" + plan.order + " LIMIT ? OFFSET ?",
+              params);
 }
 
 Error ValidationError(std::vector<FieldError> errors, bool import) {
@@ -468,24 +556,41 @@ Result<std::string> Generations(Connection& c, const RegisterDef& d) {
   return g;
 }
 
+// The list index's source for `rec` stored with `search` text and `archived` state.
+list_index::Source IndexSource(const RegisterDef& d, const json& rec, std::string search,
+                               bool archived) {
+  list_index::Source s{std::move(search), archived, {}};
+  for (const FieldDef* f : list_index::ConditionFields(d)) {
+    s.values.push_back(ToColumn(*f, rec[f->name]));
+  }
+  return s;
+}
+
+// Rows, their history and their list index document change together, in the caller's
+// transaction.
 Result<int64_t> InsertRecord(Connection& c, const RegisterDef& d, const json& rec,
                              const Actor& actor, const std::string& now) {
   std::string cols = "version, archived, created_at, updated_at, created_by, updated_by, search";
   std::string qs = "1, 0, ?, ?, ?, ?, ?";
-  std::vector<Value> params = {now, now, actor.id, actor.id, SearchText(d, rec)};
+  std::string search = SearchText(d, rec);
+  std::vector<Value> params = {now, now, actor.id, actor.id, search};
   for (const auto& f : d.fields) {
     cols += ", " + Col(f);
     qs += ", ?";
     params.push_back(ToColumn(f, rec[f.name]));
   }
   MAMORI_TRY(c.Exec("INSERT INTO " + Table(d) + " (" + cols + ") VALUES (" + qs + ")", params));
-  return c.LastInsertId();
+  const int64_t id = c.LastInsertId();
+  MAMORI_TRY(list_index::Add(c, d, id, IndexSource(d, rec, std::move(search), false)));
+  return id;
 }
 
 Status UpdateRecord(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
                     const json& rec, const Actor& actor, const std::string& now) {
+  MAMORI_ASSIGN_OR_RETURN(const list_index::Source before, list_index::ReadSource(c, d, id));
   std::string sets = "version = version + 1, updated_at = ?, updated_by = ?, search = ?";
-  std::vector<Value> params = {now, actor.id, SearchText(d, rec)};
+  std::string search = SearchText(d, rec);
+  std::vector<Value> params = {now, actor.id, search};
   for (const auto& f : d.fields) {
     sets += ", " + Col(f) + " = ?";
     params.push_back(ToColumn(f, rec[f.name]));
@@ -496,7 +601,8 @@ Status UpdateRecord(Connection& c, const RegisterDef& d, int64_t id, int64_t ver
       int64_t n,
       c.Exec("UPDATE " + Table(d) + " SET " + sets + " WHERE id = ? AND version = ?", params));
   if (n != 1) return StaleVersion();
-  return {};
+  MAMORI_TRY(list_index::Remove(c, d, id, before));
+  return list_index::Add(c, d, id, IndexSource(d, rec, std::move(search), before.archived));
 }
 
 Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d, int64_t id) {
@@ -604,6 +710,7 @@ Status RefreshSearchText(store::Store& store, const Registry& registry) {
     for (const auto& f : def.fields) {
       if (f.searchable) signature += "," + f.name;
     }
+    signature += ";" + list_index::Signature(def);
     MAMORI_TRY(store.Write([&](Connection& c) -> Status {
       const Value key[] = {def.key};
       MAMORI_ASSIGN_OR_RETURN(
@@ -616,6 +723,13 @@ Status RefreshSearchText(store::Store& store, const Registry& registry) {
         const json rec = RowToJson(def, p, r);
         const Value params[] = {SearchText(def, rec), rec["id"].get<int64_t>()};
         MAMORI_TRY(c.Exec("UPDATE " + Table(def) + " SET search = ? WHERE id = ?", params));
+      }
+      // The list index is derived from the rows as they are now stored.
+      MAMORI_TRY(list_index::Clear(c, def));
+      MAMORI_ASSIGN_OR_RETURN(auto sources, c.Query("SELECT id, " + list_index::SourceColumns(def) +
+                                                    " FROM " + Table(def)));
+      for (const auto& r : sources) {
+        MAMORI_TRY(list_index::Add(c, def, AsInt(r[0]), list_index::SourceFromRow(r, 1)));
       }
       const Value state[] = {def.key, signature};
       MAMORI_TRY(c.Exec(
@@ -728,34 +842,36 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
   MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   std::string out;
   Status st = store_.Read([&](Connection& c) -> Status {
-    std::string where;
-    std::vector<Value> params;
-    BuildWhere(def, q, filter, where, params);
-    const std::string order = OrderBy(def, q);
-    // The cache key is the statement and its parameters (the actor's row filter included, as
-    // bound values): equal keys read equal rows.
-    std::string key = def.key + "\n" + where + order + "\n" + std::to_string(q.limit) + "," +
-                      std::to_string(q.offset);
-    for (const auto& p : params) key += "\n" + AsText(p);
+    const ListPlan plan = PlanList(def, q, filter);
+    // The cache key is the plan (the actor's row filter is part of the match expression) and
+    // the page: equal keys read equal rows.
+    const std::string key = def.key + "\n" + (plan.none ? "none" : plan.match.value_or("")) + "\n" +
+                            plan.archived_where + plan.order + "\n" + std::to_string(q.limit) +
+                            "," + std::to_string(q.offset);
     MAMORI_ASSIGN_OR_RETURN(const std::string generations, Generations(c, def));
     if (auto hit = cache_->Find(key, generations)) {
       out = std::move(*hit);
       return {};
     }
-    MAMORI_ASSIGN_OR_RETURN(auto count_rows,
-                            c.Query("SELECT count(*) FROM " + Table(def) + " t" + where, params));
+    int64_t total = 0;
+    if (plan.match) {
+      const std::string fts = list_index::TableName(def);
+      const Value params[] = {*plan.match};
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows, c.Query("SELECT count(*) FROM " + fts + " WHERE " + fts + " MATCH ?", params));
+      total = AsInt(rows.at(0).at(0));
+    } else if (!plan.none) {
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows, c.Query("SELECT count(*) FROM " + Table(def) + " t" + plan.archived_where));
+      total = AsInt(rows.at(0).at(0));
+    }
     const SelectPlan p = PlanSelect(registry_, def);
-    params.emplace_back(int64_t{q.limit});
-    params.emplace_back(q.offset);
-    MAMORI_ASSIGN_OR_RETURN(auto rows,
-                            c.Query(p.sql + where + order + " LIMIT ? OFFSET ?", params));
+    MAMORI_ASSIGN_OR_RETURN(auto rows, ReadPage(c, def, p, plan, total, q.limit, q.offset));
     json items = json::array();
     for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
-    out = json{{"items", std::move(items)},
-               {"total", AsInt(count_rows.at(0).at(0))},
-               {"limit", q.limit},
-               {"offset", q.offset}}
-              .dump(-1, ' ', false, json::error_handler_t::replace);
+    const json page{
+        {"items", std::move(items)}, {"total", total}, {"limit", q.limit}, {"offset", q.offset}};
+    out = page.dump(-1, ' ', false, json::error_handler_t::replace);
     cache_->Store(key, generations, out);
     return {};
   });
@@ -908,6 +1024,7 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
       if (!errors.empty()) return ValidationError(std::move(errors), false);
     }
     const std::string now = FormatIso8601(clock_.Now());
+    MAMORI_ASSIGN_OR_RETURN(list_index::Source indexed, list_index::ReadSource(c, def, id));
     const Value params[] = {int64_t{archived ? 1 : 0}, now, actor.id, id, version};
     MAMORI_ASSIGN_OR_RETURN(int64_t n,
                             c.Exec("UPDATE " + Table(def) +
@@ -915,6 +1032,9 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
                                        "updated_by = ? WHERE id = ? AND version = ?",
                                    params));
     if (n != 1) return StaleVersion();
+    MAMORI_TRY(list_index::Remove(c, def, id, indexed));
+    indexed.archived = archived;
+    MAMORI_TRY(list_index::Add(c, def, id, indexed));
     const json changes = json::array(
         {{{"field", "archived"}, {"label", "アーカイブ"}, {"from", !archived}, {"to", archived}}});
     MAMORI_TRY(AppendHistory(c, def, id, version + 1, archived ? "archive" : "restore", actor, now,
@@ -965,12 +1085,18 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
   MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   std::vector<tabular::Row> rows;
   Status st = store_.Read([&](Connection& c) -> Status {
-    std::string where;
-    std::vector<Value> params;
-    BuildWhere(def, q, filter, where, params);
+    const ListPlan plan = PlanList(def, q, filter);
     const SelectPlan p = PlanSelect(registry_, def);
-    MAMORI_ASSIGN_OR_RETURN(auto data,
-                            c.Query(p.sql + where + OrderBy(def, q), params, kMaxExportRows));
+    std::vector<Row> data;
+    if (plan.match) {
+      const Value params[] = {*plan.match};
+      MAMORI_ASSIGN_OR_RETURN(
+          data, c.Query(p.sql + " WHERE t.id IN (" + MatchingIds(def) + ")" + plan.order, params,
+                        kMaxExportRows));
+    } else if (!plan.none) {
+      MAMORI_ASSIGN_OR_RETURN(
+          data, c.Query(p.sql + plan.archived_where + plan.order, {}, kMaxExportRows));
+    }
     tabular::Row header;
     for (const auto& f : def.fields) header.push_back(f.label.ja);
     rows.push_back(std::move(header));

@@ -70,8 +70,10 @@ struct ExportFile {
 // [{"field", "label", "message", "message_en", "row"?, "column"?}].
 nlohmann::json WarningsToJson(const std::vector<FieldError>& warnings);
 
-// Rebuilds the stored search text of every register whose searchable fields (or the search
-// normalization) changed since it was built. Run at start-up, after the migrations.
+// Rebuilds the stored search text and the list index of every register whose searchable
+// fields, condition fields, search normalization or index format changed since they were
+// built (a database made before the list index gets it here). Run at start-up, after the
+// migrations.
 Status RefreshSearchText(store::Store& store, const Registry& registry);
 
 class RegisterService {
@@ -79,10 +81,11 @@ class RegisterService {
   RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,
                   AuditSink& audit, const Clock& clock);
 
-  // The JSON text {"items": [...], "total": n, "limit": n, "offset": n}. Answers are cached
-  // per query and reused while the register (and the registers it references) are unchanged;
-  // the change counter is read in the same snapshot as the data, so a cached answer is never
-  // staler than a fresh read, even when another process writes the database.
+  // The JSON text {"items": [...], "total": n, "limit": n, "offset": n}; `total` is exact
+  // (list_index.h says how the conditions are answered). Answers are cached per query and
+  // reused while the register (and the registers it references) are unchanged; the change
+  // counter is read in the same snapshot as the data, so a cached answer is never staler
+  // than a fresh read, even when another process writes the database.
   Result<std::string> List(const Actor& actor, const RegisterDef& def, const ListQuery& q);
   Result<nlohmann::json> Get(const Actor& actor, const RegisterDef& def, int64_t id);
   Result<nlohmann::json> Create(const Actor& actor, const RegisterDef& def,

@@ -165,6 +165,18 @@ test('need to know: staff see their section\'s assets, never the 機密性3 ones
     assert.equal(a.section, section, a.name);
     assert.notEqual(a.confidentiality, '3', a.name);
   }
+  // The total counts exactly the rows the staff member may see, also with a filter or a search.
+  const sectionAssets = (await officer.api('GET', `${A}?section=${section}&limit=500`)).body.items;
+  const visible = sectionAssets.filter((a) => a.confidentiality !== '3');
+  assert.ok(visible.length < sectionAssets.length, 'the section has 機密性3 assets to hide');
+  assert.equal(seen.body.total, visible.length);
+  const kind = visible[0].kind;
+  assert.equal((await staff.api('GET', `${A}?kind=${kind}&limit=1`)).body.total,
+    visible.filter((a) => a.kind === kind).length);
+  const word = encodeURIComponent(visible[0].name.slice(0, 2));
+  const searched = await staff.api('GET', `${A}?q=${word}&limit=500`);
+  assert.equal(searched.body.total, searched.body.items.length);
+  assert.ok(searched.body.items.every((a) => a.section === section && a.confidentiality !== '3'));
   const secret = (await officer.api('GET', `${A}?q=被保険者資格データ`)).body.items[0];
   assert.equal(secret.confidentiality, '3');
   assert.equal((await staff.api('GET', `${A}/${secret.id}`)).status, 404);

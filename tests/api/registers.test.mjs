@@ -131,6 +131,21 @@ test('search finds kanji and kana however typed; filters, sort and paging', asyn
   assert.equal(page.body.total, 2);
   const sections = await api(srv.url, 'GET', `${U}?kind=section&q=${enc('課')}`);
   assert.ok(sections.body.items.every((i) => i.kind === 'section'));
+  // Two-character words, half-width kana, an ASCII fragment of a code in either case and
+  // width, and one character: each finds exactly the records whose text contains it.
+  for (const [q, codes] of [['資格', ['Q-2']], ['ｼｶｸ', ['Q-2']], ['保険料', ['Q-2']], ['q-2', ['Q-2']],
+    ['Ｑ－', ['Q-1', 'Q-2']], ['検索', ['Q']], ['資格 課', ['Q-2']], ['資格 給付', []]]) {
+    const r = await api(srv.url, 'GET', `${U}?q=${enc(q)}&sort=code`);
+    assert.deepEqual(r.body.items.map((i) => i.code), codes, q);
+    assert.equal(r.body.total, codes.length, q);
+  }
+  // Totals are exact under filters: the filtered total is the number of records listed.
+  const all = (await api(srv.url, 'GET', `${U}?limit=500`)).body;
+  const kinds = {};
+  for (const i of all.items) kinds[i.kind] = (kinds[i.kind] ?? 0) + 1;
+  for (const [kind, n] of Object.entries(kinds)) {
+    assert.equal((await api(srv.url, 'GET', `${U}?kind=${kind}&limit=1`)).body.total, n, kind);
+  }
 });
 
 test('bad list parameters get 400 naming the parameter', async () => {
