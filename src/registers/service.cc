@@ -210,6 +210,16 @@ std::string MatchingIds(const RegisterDef& d) {
   return "SELECT rowid AS id FROM " + fts + " WHERE " + fts + " MATCH ?";
 }
 
+// " t WHERE …" over exactly the records a plan selects (for counts), with its parameters.
+std::string PlanRows(const RegisterDef& d, const ListPlan& plan, std::vector<Value>& params) {
+  if (plan.none) return " t WHERE 0";
+  if (plan.match) {
+    params.emplace_back(*plan.match);
+    return " t WHERE t.id IN (" + MatchingIds(d) + ")";
+  }
+  return " t" + plan.archived_where;
+}
+
 // The ids of the records in the plan's archived state, in the plan's order: a SELECT (without
 // LIMIT) whose first column is `id`. With an (archived, sort field) index it reads the index in
 // order and stops where its consumer stops; for both archived states it merges the two parts
@@ -903,11 +913,10 @@ Result<int64_t> RegisterService::Count(const Actor& actor, const RegisterDef& de
   MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
   int64_t n = 0;
   Status st = store_.Read([&](Connection& c) -> Status {
-    std::string where;
     std::vector<Value> params;
-    BuildWhere(def, ListQuery{}, filter, where, params);
+    const std::string rows_sql = PlanRows(def, PlanList(def, ListQuery{}, filter), params);
     MAMORI_ASSIGN_OR_RETURN(auto rows,
-                            c.Query("SELECT count(*) FROM " + Table(def) + " t" + where, params));
+                            c.Query("SELECT count(*) FROM " + Table(def) + rows_sql, params));
     n = AsInt(rows.at(0).at(0));
     return {};
   });
@@ -1628,11 +1637,10 @@ Result<json> RegisterService::Counts(const Actor& actor, const RegisterDef& def,
     out["by"].push_back(f->name);
   }
   Status st = store_.Read([&](Connection& c) -> Status {
-    std::string where;
     std::vector<Value> params;
-    BuildWhere(def, q, filter, where, params);
+    const std::string rows_sql = PlanRows(def, PlanList(def, q, filter), params);
     MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT " + cols + ", count(*) FROM " + Table(def) +
-                                                   " t" + where + " GROUP BY " + cols,
+                                                   rows_sql + " GROUP BY " + cols,
                                                params));
     int64_t total = 0;
     for (const auto& r : rows) {
