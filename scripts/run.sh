@@ -16,6 +16,8 @@ if [ ! -f var/.demo-roles-loaded ]; then
   touch var/.demo-roles-loaded
 fi
 "$bin" assets import examples/demo/assets.csv --db var/mamori.db --update
+echo "==> network separation of the demo body (mamori netcheck examples/demo/network)"
+"$bin" netcheck examples/demo/network/topology.toml || echo "(netcheck found violations: see above)"
 echo "==> the demo administrator (a new one-time password on every run)"
 # In the demo one person also holds 統括情報セキュリティ責任者 so that every register is open;
 # a real body gives these roles to different people.

@@ -1,7 +1,7 @@
 // `mamori netcheck` as an engineer runs it: exit codes and reports over the golden cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mamori, ROOT, tempDir } from '../lib/mamori.mjs';
 
@@ -74,4 +74,30 @@ test('--format html: one self-contained Japanese page, every configuration value
   assert.match(clean.stdout, /違反はありません/);
   assert.match(clean.stdout, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.doesNotMatch(clean.stdout, /<script>/);
+});
+
+test('the demo body\'s network (examples/demo/network) is separated; a port forward added to it is caught', () => {
+  const demo = path.join(ROOT, 'examples/demo/network');
+  const r = mamori(['netcheck', path.join(demo, 'topology.toml'), '--format', 'json']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.result, 'ok');
+  const reachable = report.matrix.filter((m) => m.reachable).map((m) => `${m.from}>${m.to}`).sort();
+  assert.deepEqual(reachable, ['inet>internet', 'lgwan>inet', 'mynumber>lgwan']);
+  // The same firewall with a "temporary" maintenance port forward from the internet.
+  const dir = tempDir();
+  cpSync(demo, dir, { recursive: true });
+  const rules = readFileSync(path.join(dir, 'fw-core.rules'), 'utf8').replace(
+    ':POSTROUTING ACCEPT [0:0]\n',
+    ':POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i wan0 -p tcp -m tcp --dport 10022 -j DNAT --to-destination 10.10.1.20:22\n');
+  writeFileSync(path.join(dir, 'fw-core.rules'), rules.replace(
+    '-A FORWARD -i mn0 -o lg0 -j MN-TO-LG\n',
+    '-A FORWARD -i mn0 -o lg0 -j MN-TO-LG\n-A FORWARD -i wan0 -o mn0 -m conntrack --ctstate DNAT -j ACCEPT\n'));
+  const hole = mamori(['netcheck', path.join(dir, 'topology.toml'), '--format', 'json']);
+  assert.equal(hole.status, 1, hole.stderr);
+  const v = JSON.parse(hole.stdout).violations[0];
+  assert.equal(v.from, 'internet');
+  assert.equal(v.to, 'mynumber');
+  assert.equal(v.witness.translated.dst, '10.10.1.20');
+  assert.equal(v.witness.translated.dport, 22);
 });
