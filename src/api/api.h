@@ -77,8 +77,8 @@ class Api {
   const policy::Catalog& catalog_;
   std::string version_;
   ApiLimits limits_;
-  std::string meta_json_;    // GET /api/v1/meta, rendered once
-  std::string policy_json_;  // GET /api/v1/policy, rendered once
+  std::string meta_json_;            // GET /api/v1/meta, rendered once
+  std::string policy_json_;          // GET /api/v1/policy, rendered once
   std::string classification_json_;  // GET /api/v1/classification without "active"
   std::unique_ptr<StaticFiles> static_files_;
 };

@@ -204,39 +204,6 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-// Escapes text for XML character data and attribute values; drops the characters XML 1.0 does
-// not allow. Precondition: valid UTF-8.
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  size_t i = 0;
-  char32_t cp = 0;
-  while (i < s.size() && DecodeUtf8(s, i, cp)) {
-    switch (cp) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE || cp == 0xFFFF) {
-          break;  // not allowed in XML 1.0
-        }
-        AppendUtf8(out, cp);
-    }
-  }
-  return out;
-}
-
 struct QrCodeFree {
   void operator()(QRcode* code) const { QRcode_free(code); }
 };
@@ -565,7 +532,7 @@ Result<std::string> QrSvg(std::string_view text, std::string_view title) {
 
   std::string svg = R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 )" + n + " " + n +
                     R"(" width=")" + pixels + R"(" height=")" + pixels +
-                    R"(" role="img" shape-rendering="crispEdges"><title>)" + XmlEscape(title) +
+                    R"(" role="img" shape-rendering="crispEdges"><title>)" + EscapeMarkup(title) +
                     R"(</title><rect width=")" + n + R"(" height=")" + n +
                     R"(" fill="#fff"/><path fill="#000" d=")";
   // One sub-path per horizontal run of dark modules (bit 0 of each byte is "dark").

@@ -319,7 +319,7 @@ TEST_F(CredentialsTest, QrSvgEscapesTheTitle) {
   auto svg = QrSvg("otpauth://totp/x", R"(<script>&"'</script>)"
                                        "\x01");
   ASSERT_TRUE(svg.ok());
-  EXPECT_NE(svg->find("<title>&lt;script&gt;&amp;&quot;&apos;&lt;/script&gt;</title>"),
+  EXPECT_NE(svg->find("<title>&lt;script&gt;&amp;&quot;&#39;&lt;/script&gt;</title>"),
             std::string::npos);
   EXPECT_EQ(svg->find("<script"), std::string::npos);
   ExpectWellFormedQr(*svg);

@@ -57,3 +57,13 @@ TEST(TrimSpace, TrimsIdeographicSpace) {
 
 }  // namespace
 }  // namespace mamori
+
+TEST(EscapeMarkup, EscapesDropsAndReplaces) {
+  EXPECT_EQ(mamori::EscapeMarkup("<a href=\"x\">R&D's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;R&amp;D&#39;s&lt;/a&gt;");
+  EXPECT_EQ(mamori::EscapeMarkup("系統\x01\ttab"), "系統\ttab");  // control dropped
+  EXPECT_EQ(mamori::EscapeMarkup("a\xff"
+                                 "b"),
+            "a\xEF\xBF\xBD"
+            "b");  // not UTF-8
+}

@@ -118,37 +118,10 @@ std::string ReportToText(const Report& report) {
 
 namespace {
 
-std::string Escape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string ZoneName(const Topology& t, const std::string& zone) {
   const Zone* z = t.FindZone(zone);
-  if (z == nullptr || z->description.empty()) return Escape(zone);
-  return Escape(z->description) + " <span class=\"key\">(" + Escape(zone) + ")</span>";
+  if (z == nullptr || z->description.empty()) return EscapeMarkup(zone);
+  return EscapeMarkup(z->description) + " <span class=\"key\">(" + EscapeMarkup(zone) + ")</span>";
 }
 
 }  // namespace
@@ -202,12 +175,12 @@ std::string ReportToHtml(const Report& report, const Topology& topology) {
     for (const Violation& v : report.violations) {
       h += "<section class=\"violation\" id=\"violation-" + std::to_string(++n) + "\">\n<h3>" +
            ZoneName(topology, v.from) + " → " + ZoneName(topology, v.to) + "</h3>\n";
-      h += "<p>通信: <code>" + Escape(v.packets) + "</code></p>\n";
-      h += "<p>再現できる例: <code>" + Escape(WitnessText(v.witness)) + "</code></p>\n";
+      h += "<p>通信: <code>" + EscapeMarkup(v.packets) + "</code></p>\n";
+      h += "<p>再現できる例: <code>" + EscapeMarkup(WitnessText(v.witness)) + "</code></p>\n";
       h += "<table>\n<tr><th>機器</th><th>規則</th><th>動作</th></tr>\n";
       for (const PathStep& s : v.path) {
-        h += "<tr><td>" + Escape(s.device) + "</td><td><code>" + Escape(s.rule) +
-             "</code></td><td>" + Escape(s.action) + "</td></tr>\n";
+        h += "<tr><td>" + EscapeMarkup(s.device) + "</td><td><code>" + EscapeMarkup(s.rule) +
+             "</code></td><td>" + EscapeMarkup(s.action) + "</td></tr>\n";
       }
       h += "</table>\n</section>\n";
     }
@@ -217,26 +190,13 @@ std::string ReportToHtml(const Report& report, const Topology& topology) {
          "この部分について、結果は証明になっていません。</p>\n<table id=\"unknown\">\n"
          "<tr><th>機器</th><th>場所</th><th>内容</th></tr>\n";
     for (const UnknownConstruct& u : report.unknown) {
-      h += "<tr><td>" + Escape(u.device) + "</td><td><code>" + Escape(u.location) +
-           "</code></td><td>" + Escape(u.construct) + "</td></tr>\n";
+      h += "<tr><td>" + EscapeMarkup(u.device) + "</td><td><code>" + EscapeMarkup(u.location) +
+           "</code></td><td>" + EscapeMarkup(u.construct) + "</td></tr>\n";
     }
     h += "</table>\n";
   }
   h += "</body>\n</html>\n";
-  // Configuration files may hold bytes that are not UTF-8: keep the page valid.
-  std::string valid;
-  valid.reserve(h.size());
-  for (size_t i = 0; i < h.size();) {
-    const size_t start = i;
-    char32_t cp = 0;
-    if (!DecodeUtf8(h, i, cp)) {
-      valid += "\xEF\xBF\xBD";
-      i = start + 1;
-    } else {
-      valid.append(h, start, i - start);
-    }
-  }
-  return valid;
+  return h;
 }
 
 }  // namespace mamori::netsep
