@@ -62,16 +62,6 @@ int ExitCodeFor(const Error& e) {
 }
 
 // Prints an error for people: the Japanese message, then each field error on its own line.
-// Text from files (headings, cells) reaches the terminal: control characters (escape
-// sequences, line breaks that would fake lines) are shown as "?".
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  }
-  return out;
-}
-
 int Report(const Error& e, int exit_code) {
   std::cerr << "エラー: " << Printable(e.message) << "\n";
   for (const auto& f : e.fields) {

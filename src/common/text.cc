@@ -240,4 +240,20 @@ std::string EscapeMarkup(std::string_view s) {
   return out;
 }
 
+std::string Printable(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t start = i;
+    char32_t cp = 0;
+    if (DecodeUtf8(s, i, cp) && cp >= 0x20 && cp != 0x7f) {
+      out.append(s.substr(start, i - start));
+    } else {
+      out.push_back('?');
+      i = start + 1;
+    }
+  }
+  return out;
+}
+
 }  // namespace mamori

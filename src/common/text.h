@@ -43,6 +43,10 @@ Result<DecodedText> DecodeJapaneseText(std::string_view bytes);
 // Input must be valid UTF-8 (invalid bytes are dropped).
 std::string NormalizeForSearch(std::string_view s);
 
+// Text from a file made safe to quote in a message or on a terminal: control characters and
+// bytes that are not UTF-8 become "?" (no escape sequences, no faked line breaks).
+std::string Printable(std::string_view s);
+
 // Text for XML or HTML character data and attribute values: & < > " ' escaped, characters
 // XML 1.0 does not allow dropped, and bytes that are not UTF-8 replaced by U+FFFD.
 std::string EscapeMarkup(std::string_view s);

@@ -67,3 +67,8 @@ TEST(EscapeMarkup, EscapesDropsAndReplaces) {
             "a\xEF\xBF\xBD"
             "b");  // not UTF-8
 }
+
+TEST(Printable, ControlCharactersAndBadBytesBecomeQuestionMarks) {
+  EXPECT_EQ(mamori::Printable("所管課\x1b[31m\nX\xff"), "所管課?[31m?X?");
+  EXPECT_EQ(mamori::Printable("普通の文字"), "普通の文字");
+}

@@ -71,22 +71,6 @@ std::string FormatPrefix(const Prefix& prefix) {
   return FormatIpv4(prefix.address) + "/" + std::to_string(prefix.length);
 }
 
-std::string Printable(std::string_view s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t start = i;
-    char32_t cp = 0;
-    if (DecodeUtf8(s, i, cp) && cp >= 0x20 && cp != 0x7f) {
-      out.append(s.substr(start, i - start));
-    } else {
-      out.push_back('?');
-      i = start + 1;
-    }
-  }
-  return out;
-}
-
 const Chain* Table::FindChain(std::string_view chain_name) const {
   for (const Chain& chain : chains) {
     if (chain.name == chain_name) return &chain;

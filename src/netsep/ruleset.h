@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace mamori::netsep {
 
 // Where a rule, chain or construct comes from. `detail` names it where the line alone is not
@@ -63,9 +65,8 @@ std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits);
 std::string FormatIpv4(uint32_t address);
 std::string FormatPrefix(const Prefix& prefix);
 
-// `s` with every byte that is not part of valid UTF-8, and every control character, replaced by
-// '?': parser messages quote their input, and must stay valid text (JSON, logs).
-std::string Printable(std::string_view s);
+// Parser messages quote their input through mamori::Printable (common/text.h).
+using ::mamori::Printable;
 
 // Connection-tracking states (bit flags) as iptables and nftables name them.
 enum ConnState : uint32_t {
