@@ -94,8 +94,8 @@ class RuleContext {
 // JSON, all fields present, absent ones null). Append errors naming the field.
 using RecordRule = std::function<void(const nlohmann::json& candidate, RuleContext& ctx,
                                       std::vector<FieldError>& errors)>;
-// Fills in derived values of a NEW record (created or imported) before it is validated: a
-// generated number, a default holder. Only fields still null should be set.
+// Fills in derived values before a record is validated: a generated number, a default holder.
+// Runs on create and on every imported row (new or updated). Only fields still null are set.
 using RecordCompleter = std::function<void(nlohmann::json& candidate, RuleContext& ctx)>;
 
 struct RegisterDef {

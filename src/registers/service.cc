@@ -1371,7 +1371,9 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           json before = existing ? FieldsOnly(def, *existing) : json();
           json candidate = existing ? before : NewRecord(def);
           for (auto& [name, v] : provided.items()) candidate[name] = v;
-          if (!existing) Complete(c, registry_, Today(clock_), def, actor, candidate);
+          // Blank cells get derived values as on create (e.g. the default 管理者), so importing
+          // an unchanged file again changes nothing.
+          Complete(c, registry_, Today(clock_), def, actor, candidate);
           std::vector<FieldError> row_errors;
           const int64_t self_id = existing ? (*existing)["id"].get<int64_t>() : 0;
           if (existing && (*existing)["archived"] == true) {

@@ -42,6 +42,10 @@ test('the demo asset register imports as staff wrote it, with managers filled in
   const entry = audit.body.items.find((e) => e.target === 'assets');
   assert.equal(entry.detail.file_sha256, sha);
   assert.equal(entry.detail.created, 24);
+  // The yearly refresh with the same file changes nothing (blank 管理者 stays the default).
+  const again = await importCsv(officer, readFileSync(path.join(ROOT, 'examples/demo/assets.csv')), '&mode=upsert');
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.deepEqual([again.body.created, again.body.updated, again.body.unchanged], [0, 0, 24]);
   const list = await officer.api('GET', `${A}?q=被保険者資格データ`);
   assert.equal(list.body.total, 1);
   const a = list.body.items[0];
