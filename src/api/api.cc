@@ -1,6 +1,8 @@
 #include "api/api.h"
 
+#include <array>
 #include <charconv>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -25,11 +27,18 @@ struct Module {
   const char* register_key;  // the module's register, or nullptr
   bool ready;                // its pages work
   int issue;                 // the issue that builds it, when not ready (0: not yet planned)
+  std::array<const char*, 3> also{};  // further registers it groups (nullptr: none)
 };
 
 constexpr Module kModules[] = {
     {"organization", "組織", "Organization", "org_units", true, 0},
-    {"assets", "情報資産", "Information assets", "assets", true, 0},
+    {"assets",
+     "情報資産",
+     "Information assets",
+     "assets",
+     true,
+     0,
+     {"inventory_campaigns", "inventory_confirmations", nullptr}},
     {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
     {"documents", "規程・対策", "Policies and controls", nullptr, false, 6},
     {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
@@ -157,6 +166,12 @@ std::string RenderMeta(const registers::Registry& reg, const std::string& versio
            {"label", {{"ja", m.ja}, {"en", m.en}}},
            {"status", m.ready ? "ready" : "planned"}};
     if (m.register_key) j["register"] = m.register_key;
+    if (m.also[0] != nullptr) {
+      j["registers"] = json::array();
+      for (const char* r : m.also) {
+        if (r != nullptr) j["registers"].push_back(r);
+      }
+    }
     if (m.issue) j["issue"] = m.issue;
     modules.push_back(std::move(j));
   }
@@ -710,6 +725,21 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
                                 {"measures", measures},
                                 {"controls", catalog_.controls.size()},
                                 {"controls_by_section", by_section}}}});
+  }
+  if (rest == "inventory/progress") {
+    // The annual asset inventory: every section's state, totals by bureau, the overdue list.
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    std::optional<int> year;
+    if (const std::string y = QueryValue(req.query, "fiscal_year", ""); !y.empty()) {
+      const auto n = ParseId(y);
+      if (!n || *n < 2000 || *n > 2100) {
+        return ProblemResponse(Error::Invalid(
+            "fiscal_year (年度) は 2000〜2100 の西暦で指定してください。", "bad fiscal_year",
+            {{"fiscal_year", "年度", "西暦の年で指定してください。", "a year", 0, {}}}));
+      }
+      year = static_cast<int>(*n);
+    }
+    return FromResult(d_.inventory.Progress(actor, year));
   }
   std::string_view sub;
   if (const RegisterDef* def = registry_.ByPathPrefix(rest, sub)) {

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "policy/catalog.h"
 #include "policy/classification.h"
+#include "registers/inventory.h"
 #include "registers/registry.h"
 #include "registers/service.h"
 
@@ -35,6 +36,7 @@ class StaticFiles;
 struct ApiDeps {
   const registers::Registry& registry;
   registers::RegisterService& service;
+  const registers::InventoryService& inventory;
   const policy::Catalog& catalog;
   const policy::Classification& classification;
   auth::IdentityService& identity;

@@ -114,6 +114,7 @@ struct Core {
   registers::OpenAccess local_access;  // the admin commands: whoever holds the database file
   std::unique_ptr<registers::RegisterService> admin_service;  // OpenAccess, for admin commands
   std::unique_ptr<registers::RegisterService> service;        // role-based, for the server
+  std::unique_ptr<registers::InventoryService> inventory;     // role-based, for the server
   int64_t schema_version = 0;
 };
 
@@ -171,6 +172,8 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
       *core->store, *core->registry, core->local_access, *core->audit, core->clock);
   core->service = std::make_unique<registers::RegisterService>(
       *core->store, *core->registry, *core->roles, *core->audit, core->clock);
+  core->inventory = std::make_unique<registers::InventoryService>(*core->store, *core->registry,
+                                                                  *core->roles, core->clock);
   return core;
 }
 
@@ -283,8 +286,8 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
-  api::Api api(api::ApiDeps{*k.registry, *k.service, *catalog, *k.classification, *k.identity,
-                            *k.roles, *k.permissions, *k.audit, k.clock},
+  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *catalog, *k.classification,
+                            *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
                MAMORI_VERSION, c.web_dir);
   auto server = server::Server::Create(c.server, api);
   if (!server.ok()) return Report(server.error(), kExitUnavailable);

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "registers/assets.h"
+#include "registers/inventory.h"
 #include "registers/org_units.h"
 #include "registers/registry.h"
 
@@ -26,6 +27,8 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(
                                    RoleAssignmentsRegister(std::move(roles)),
                                    AssetsRegister(classification)};
   MAMORI_TRY(CheckAssetRules(*classification, defs.back()));
+  defs.push_back(InventoryCampaignsRegister());
+  defs.push_back(InventoryConfirmationsRegister());
   for (const auto& c : custom) {
     auto def = std::find_if(defs.begin(), defs.end(),
                             [&](const RegisterDef& d) { return d.key == c.register_key; });

@@ -81,6 +81,9 @@ class RuleContext {
   // `limit`.
   virtual std::vector<nlohmann::json> Find(const std::string& key, const std::string& field,
                                            const nlohmann::json& value, int limit) = 0;
+  // The number of active records of register `key` whose field `field` equals `value`.
+  virtual int64_t Count(const std::string& key, const std::string& field,
+                        const nlohmann::json& value) = 0;
   // The active record `id` of register `key` as API JSON, or nullopt.
   virtual std::optional<nlohmann::json> Lookup(const std::string& key, int64_t id) = 0;
   // The value of a body-wide setting (the settings table), or `fallback` when never set.

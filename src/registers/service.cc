@@ -364,6 +364,16 @@ class TxContext final : public RuleContext {
     for (const auto& r : *rows) out.push_back(RowToJson(*d, p, r));
     return out;
   }
+  int64_t Count(const std::string& key, const std::string& field, const json& value) override {
+    const RegisterDef* d = reg_.ByKey(key);
+    const FieldDef* f = d ? d->Field(field) : nullptr;
+    if (f == nullptr || value.is_null()) return 0;
+    const Value params[] = {ToColumn(*f, value)};
+    auto rows = c_.Query(
+        "SELECT COUNT(*) FROM " + Table(*d) + " WHERE " + Col(*f) + " = ? AND archived = 0",
+        params);
+    return rows.ok() && !rows->empty() ? AsInt(rows->front()[0]) : 0;
+  }
   std::optional<json> Lookup(const std::string& key, int64_t id) override {
     const RegisterDef* d = reg_.ByKey(key);
     if (d == nullptr) return std::nullopt;
@@ -940,14 +950,17 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
   if (!body.is_object()) {
     return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
   }
+  // May the actor create records here at all; then, once the record is complete, this one
+  // (a scoped grant covers only records of its organization units).
+  MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, nullptr));
   json candidate = NewRecord(def);
-  MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, &candidate));
   std::vector<FieldError> errors;
   ApplyBody(def, body, candidate, errors, /*allow_version=*/false);
   if (!errors.empty()) return ValidationError(std::move(errors), false);
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
     Complete(c, registry_, Today(clock_), def, actor, candidate);
+    MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, &candidate));
     std::vector<FieldError> warnings;
     MAMORI_TRY(
         CheckRecord(c, registry_, Today(clock_), def, actor, candidate, 0, errors, &warnings));

@@ -273,6 +273,13 @@ test('need to know also holds for changes: no update of an unseen asset, no move
   assert.equal(moved.status, 403, JSON.stringify(moved.body));
   const kept = await mgr.api('PATCH', `${A}/${mine.id}`, { version: mine.version, location: '書庫B' });
   assert.equal(kept.status, 200, JSON.stringify(kept.body));
+  // Registers a new asset in their own section, but not in another.
+  const asset = { name: '窓口受付簿', kind: 'info_paper', confidentiality: '2', integrity: '1', availability: '1' };
+  const created = await mgr.api('POST', A, { ...asset, section: somu });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const elsewhere = await mgr.api('POST', A, { ...asset, section: kyufu });
+  assert.equal(elsewhere.status, 403, JSON.stringify(elsewhere.body));
+  assert.equal((await officer.api('GET', `${A}?q=窓口受付簿`)).body.total, 1);
 });
 
 test('a generated number never reuses an archived asset\'s number', async () => {
