@@ -196,14 +196,24 @@ Result<registers::RowFilter> RoleAuthorizer::ListFilter(const Actor& actor,
     const auto c = table_.Lookup(role.role, def.key, Action::kViewConfidential);
     if (c.allowed && (!c.scoped || role.scope_kind == "body" || def.org_field.empty())) {
       conf_all = true;
+    } else if (c.allowed) {
+      f.confidential_units.insert(f.confidential_units.end(), role.units.begin(), role.units.end());
     }
   }
   if (!any) return Denied();
   if (f.all_units) f.units.clear();
   std::sort(f.units.begin(), f.units.end());
   f.units.erase(std::unique(f.units.begin(), f.units.end()), f.units.end());
-  // Scoped confidential grants show those records one at a time (Get), not in lists.
+  // Scoped confidential grants show the confidential records of their units only.
   f.hide_confidential = !def.confidential_field.empty() && !conf_all;
+  if (f.hide_confidential) {
+    std::sort(f.confidential_units.begin(), f.confidential_units.end());
+    f.confidential_units.erase(
+        std::unique(f.confidential_units.begin(), f.confidential_units.end()),
+        f.confidential_units.end());
+  } else {
+    f.confidential_units.clear();
+  }
   return f;
 }
 

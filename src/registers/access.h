@@ -57,6 +57,9 @@ struct RowFilter {
   bool all_units = true;       // false: only records whose org field is in `units`
   std::vector<int64_t> units;  // sorted
   bool hide_confidential = false;
+  // With hide_confidential: the units whose confidential records are shown all the same (a
+  // section manager's need to know covers their own section). Sorted.
+  std::vector<int64_t> confidential_units;
   // A stable text for cache keys: equal filters give equal keys.
   std::string Key() const;
 };

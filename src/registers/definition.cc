@@ -49,7 +49,10 @@ std::string RowFilter::Key() const {
   if (!all_units) {
     for (int64_t u : units) k += std::to_string(u) + ",";
   }
-  if (hide_confidential) k += ";noconf";
+  if (hide_confidential) {
+    k += ";noconf";
+    for (int64_t u : confidential_units) k += "," + std::to_string(u);
+  }
   return k;
 }
 

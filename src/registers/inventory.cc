@@ -159,7 +159,7 @@ RegisterDef InventoryCampaignsRegister() {
   RegisterDef d;
   d.key = "inventory_campaigns";
   d.path = "inventory/campaigns";
-  d.label = {"情報資産の棚卸", "Asset inventories"};
+  d.label = {"棚卸(年度)", "Inventories (by fiscal year)"};
   d.key_field = "fiscal_year";
   d.title_field = "title";
   d.default_sort = "fiscal_year";

@@ -260,14 +260,24 @@ std::optional<std::string> MatchExpression(const RegisterDef& d, const Condition
     for (int64_t u : rows->units) units.push_back(ConditionToken(d.org_field, Value(u)));
     positive.push_back(AnyOf(units));
   }
+  std::string hidden;  // the confidential records the actor may not see, when some are hidden
   if (rows != nullptr && rows->hide_confidential && !d.confidential_field.empty()) {
+    std::vector<std::string> levels;
     for (const auto& v : d.confidential_values) {
-      negative.push_back(ConditionToken(d.confidential_field, Value(v)));
+      levels.push_back(ConditionToken(d.confidential_field, Value(v)));
+    }
+    hidden = AnyOf(levels);
+    if (!rows->confidential_units.empty() && !d.org_field.empty()) {
+      std::vector<std::string> shown;
+      for (int64_t u : rows->confidential_units) {
+        shown.push_back(ConditionToken(d.org_field, Value(u)));
+      }
+      hidden = "(" + hidden + ") NOT " + AnyOf(shown);
     }
   }
   const std::string active = ConditionToken("archived", kArchivedNo);
   const std::string archived = ConditionToken("archived", kArchivedYes);
-  if (positive.empty() && negative.empty()) return std::nullopt;
+  if (positive.empty() && negative.empty() && hidden.empty()) return std::nullopt;
   switch (cond.archived) {
     case ArchivedFilter::kExclude:
       // "NOT archived" is cheap beside another condition; alone, the active token lists them.
@@ -287,6 +297,7 @@ std::optional<std::string> MatchExpression(const RegisterDef& d, const Condition
   std::string q;
   for (size_t i = 0; i < positive.size(); ++i) q += (i ? " AND (" : "(") + positive[i] + ")";
   if (!negative.empty()) q = "(" + q + ") NOT " + AnyOf(negative);
+  if (!hidden.empty()) q = "(" + q + ") NOT (" + hidden + ")";
   return q;
 }
 
@@ -317,7 +328,11 @@ std::optional<std::string> RowPredicates(const RegisterDef& d, const Conditions&
   }
   if (rows != nullptr && rows->hide_confidential && !d.confidential_field.empty()) {
     const std::string col = "t.f_" + d.confidential_field;
-    sql += " AND (" + col + " IS NULL OR " + in_list(col + " NOT IN", d.confidential_values) + ")";
+    sql += " AND (" + col + " IS NULL OR " + in_list(col + " NOT IN", d.confidential_values);
+    if (!rows->confidential_units.empty() && !d.org_field.empty()) {
+      sql += " OR " + in_list("t.f_" + d.org_field + " IN", rows->confidential_units);
+    }
+    sql += ")";
   }
   return sql;
 }

@@ -164,7 +164,11 @@ Page OldList(store::Store& store, const RegisterDef& d, const ListQuery& q, cons
     conds.push_back(rows.units.empty() ? "0" : in + ")");
   }
   if (rows.hide_confidential) {
-    conds.push_back("(f_level IS NULL OR f_level NOT IN ('3'))");
+    std::string shown;
+    for (int64_t u : rows.confidential_units)
+      shown += (shown.empty() ? "" : ", ") + std::to_string(u);
+    conds.push_back("(f_level IS NULL OR f_level NOT IN ('3')" +
+                    (shown.empty() ? "" : " OR f_" + d.org_field + " IN (" + shown + ")") + ")");
   }
   if (q.archived == ArchivedFilter::kExclude) conds.push_back("archived = 0");
   if (q.archived == ArchivedFilter::kOnly) conds.push_back("archived = 1");
@@ -347,6 +351,16 @@ class ListIndexOracleTest : public ::testing::Test {
         rows.all_units = false;
         rows.units = {units_[3]};
         rows.hide_confidential = true;
+        break;
+      case 4:  // a section manager: their section's confidential records, others' not
+        rows.all_units = false;
+        rows.units = {units_[1], units_[2]};
+        rows.hide_confidential = true;
+        rows.confidential_units = {units_[1]};
+        break;
+      case 5:  // confidential records of one unit, everything else of all units
+        rows.hide_confidential = true;
+        rows.confidential_units = {units_[2], units_[3]};
         break;
       case 3:
         rows.all_units = false;  // scoped to no unit: sees nothing

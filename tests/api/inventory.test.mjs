@@ -92,6 +92,9 @@ test('progress lists every section by bureau with its managers and asset counts'
   assert.equal(own.status, 200, JSON.stringify(own.body));
   assert.deepEqual(own.body.sections.map((s) => s.code), ['J-SHIKAKU']);
   assert.equal(own.body.sections[0].can_confirm, true);
+  // The section's assets, which the manager checks in the asset list.
+  const listed = await suzuki.api('GET', `/api/v1/assets?section=${own.body.sections[0].id}`);
+  assert.equal(listed.body.total, own.body.sections[0].assets);
   // Bad and unknown years.
   assert.equal((await officer.api('GET', `${P}?fiscal_year=abc`)).status, 400);
   assert.equal((await officer.api('GET', `${P}?fiscal_year=2099`)).status, 404);

@@ -244,6 +244,48 @@ test('the audit log lists the logins and the changes', async () => {
   await page.screenshot({ path: path.join(SHOTS, 'audit-log.png') });
 });
 
+test('annual inventory: the officer opens a campaign, the section manager confirms, the dashboard shows progress', async () => {
+  const jst = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
+  const fy = Number(jst.slice(0, 4)) - (Number(jst.slice(5, 7)) < 4 ? 1 : 0);
+  await page.goto(srv.url + '/#/r/inventory_campaigns/new');
+  await page.locator('#f-fiscal_year').waitFor();
+  await page.fill('#f-fiscal_year', String(fy));
+  await page.fill('#f-start_date', `${fy}-04-01`);
+  await page.fill('#f-due_date', `${fy + 1}-03-31`);
+  await page.click('#save');
+  await page.locator('#status', { hasText: '登録しました' }).waitFor();
+  // The asset list links to the progress page.
+  await page.click('#nav-assets');
+  await page.click('#summary-page');
+  await page.locator('#inventory-sections tr[data-section="J-SHIKAKU"]').waitFor();
+  assert.match(await page.locator('#inventory-sections tr[data-section="J-SHIKAKU"]').innerText(), /鈴木 真理[\s\S]*未確認/);
+  assert.equal(await page.locator('#inventory-confirm-J-SHIKAKU').count(), 0, 'only the section manager confirms');
+
+  // The section's 情報セキュリティ管理者 signs in and confirms.
+  await page.click('#logout');
+  await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
+  const reset = mamori(['admin', 'reset-user', '--db', srv.db, '--login', 'm.suzuki']);
+  assert.equal(reset.status, 0, reset.stderr);
+  await firstLogin('m.suzuki', reset.stdout.trim().split('\n').pop().trim(), false);
+  await page.goto(srv.url + '/#/inventory');
+  await page.click('#inventory-confirm-J-SHIKAKU');
+  await page.locator('#inventory-form').waitFor();
+  assert.match(await page.locator('#inventory-form').innerText(), /資格保険料課/);
+  await page.check('#inventory-result-corrected');
+  await page.fill('#inventory-comment', '保管場所を1件修正しました');
+  await page.screenshot({ path: path.join(SHOTS, 'inventory-confirm.png'), fullPage: true });
+  await page.click('#inventory-submit');
+  await page.locator('#status', { hasText: '確認を登録しました' }).waitFor();
+  assert.equal(await page.locator('#inventory-sections tr[data-section="J-SHIKAKU"]').getAttribute('data-state'), 'confirmed');
+  assert.match(await page.locator('#inventory-sections tr[data-section="J-SHIKAKU"]').innerText(), /確認済[\s\S]*鈴木 真理/);
+  // The dashboard shows the year's progress by bureau.
+  await page.click('#nav-dashboard');
+  await page.locator('#inventory-summary').waitFor();
+  assert.match(await page.locator('#inventory-summary').innerText(), /確認済 1/);
+  await page.locator('#inventory-dashboard canvas').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-inventory.png'), fullPage: true });
+});
+
 test('logout, then a 一般職員 is denied the audit log', async () => {
   await page.click('#logout');
   await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();

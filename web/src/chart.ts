@@ -65,14 +65,17 @@ export interface Stack {
   values: number[]; // one per category
 }
 
-/** Draws horizontal stacked bars (one bar per category, one segment per stack) into `el`. */
-export function drawStackedBarChart(el: HTMLElement, categories: string[], stacks: Stack[]): () => void {
+/**
+ * Draws horizontal stacked bars (one bar per category, one segment per stack) into `el`;
+ * `colors` per stack, else shades of blue from dark to light.
+ */
+export function drawStackedBarChart(el: HTMLElement, categories: string[], stacks: Stack[], colors?: string[]): () => void {
   el.style.height = `${Math.max(160, categories.length * 40 + 80)}px`;
   const chart = echarts.init(el, undefined, { renderer: 'canvas' });
   const text = token('--color-neutral-solid-gray-800', '#333');
   const font = token('--font-family-sans', 'sans-serif');
   // Darker for the first (highest) level, as the levels are listed highest first.
-  const palette = ['#00118f', '#264af4', '#7096f8', '#c5d7fb', '#e8f1fe'];
+  const palette = colors ?? ['#00118f', '#264af4', '#7096f8', '#c5d7fb', '#e8f1fe'];
   chart.setOption({
     animation: false,
     textStyle: { fontFamily: font, color: text },

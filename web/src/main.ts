@@ -21,7 +21,7 @@ import './styles.css';
 import { ApiError, errorMessage, getJson, sendJson, setUnauthorizedHandler } from './api';
 import { focusElement, h, replaceChildren, srOnly } from './dom';
 import { label, lang, setLang, t } from './i18n';
-import { modulePage, moduleOfPage, moduleOfRegister, moduleRegisters, viewableRegisters } from './modules';
+import { confirmationsRegisterKey, modulePage, moduleOfPage, moduleOfRegister, moduleRegisters, viewableRegisters } from './modules';
 import { can, getMe, setMe, setSignedInHandler, setSignedOutHandler, signedOut } from './session';
 import {
   announce,
@@ -45,6 +45,7 @@ import { loadSettings as loadSettingsPage } from './views/settings';
 import { loadAudit } from './views/audit';
 import { errorView, forbiddenView, notFoundView, pageHeading } from './views/common';
 import { loadDashboard } from './views/dashboard';
+import { loadInventory } from './views/inventory';
 import { loginView } from './views/login';
 import { moduleView } from './views/module';
 import { loadPolicy } from './views/policy';
@@ -57,6 +58,7 @@ type Route =
   | { name: 'login'; next: string }
   | { name: 'account' }
   | { name: 'audit'; query: URLSearchParams }
+  | { name: 'inventory'; query: URLSearchParams }
   | { name: 'module'; key: string }
   | { name: 'list'; key: string; query: URLSearchParams }
   | { name: 'record'; key: string; id: number | null }
@@ -80,6 +82,7 @@ function parseRoute(hash: string): { route: Route; path: string } {
   else if (parts[0] === 'login' && parts.length === 1) route = { name: 'login', next: query.get('next') ?? '' };
   else if (parts[0] === 'account' && parts.length === 1) route = { name: 'account' };
   else if (parts[0] === 'audit' && parts.length === 1) route = { name: 'audit', query };
+  else if (parts[0] === 'inventory' && parts.length === 1) route = { name: 'inventory', query };
   else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null };
@@ -142,6 +145,8 @@ async function loadRoute(route: Route): Promise<View> {
       return loadAccount();
     case 'audit':
       return loadPage('audit', route.query);
+    case 'inventory':
+      return can(confirmationsRegisterKey, 'view') ? loadInventory(route.query) : forbiddenView();
     case 'module': {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
@@ -180,6 +185,8 @@ function fallbackTitle(route: Route): string {
       return t('accountTitle');
     case 'audit':
       return t('auditTitle');
+    case 'inventory':
+      return t('inventoryTitle');
     case 'module':
       return label(moduleOf(route.key)?.label) || t('errorTitle');
     case 'list':
@@ -206,6 +213,8 @@ function navKey(route: Route): string {
     }
     case 'module':
       return `m:${route.key}`;
+    case 'inventory':
+      return `r:${confirmationsRegisterKey}`;
     case 'list':
     case 'record': {
       const m = moduleOfRegister(route.key);

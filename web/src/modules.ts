@@ -7,9 +7,12 @@
 // - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view`.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
+// - The asset and inventory registers link to the inventory's progress page (#/inventory),
+//   which needs `inventory_confirmations: view`.
 
 import { findRegister, hasMeta, getMeta } from './state';
 import { can } from './session';
+import type { MessageKey } from './i18n';
 import type { ModuleDef, RegisterDef } from './types';
 
 /** Registers a module groups besides `register`, while the server's meta does not list them. */
@@ -22,6 +25,22 @@ const modulePages: Record<string, { hash: string; route: string; resource: strin
   auditlog: { hash: '#/audit', route: 'audit', resource: 'audit_log' },
   settings: { hash: '#/m/settings', route: 'settings', resource: 'settings' },
 };
+
+/** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */
+export const campaignsRegisterKey = 'inventory_campaigns';
+export const confirmationsRegisterKey = 'inventory_confirmations';
+
+/** Pages that sum up a register's records, linked from its list (with the resource they need). */
+const summaryPages: Record<string, { hash: string; resource: string; text: MessageKey }> = {
+  assets: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
+  [campaignsRegisterKey]: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
+  [confirmationsRegisterKey]: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
+};
+
+/** The page that sums up register `key`'s records, if any. */
+export function summaryPage(key: string): { hash: string; resource: string; text: MessageKey } | undefined {
+  return summaryPages[key];
+}
 
 /** The register whose record page offers the password and MFA reset. */
 export const usersRegisterKey = 'users';

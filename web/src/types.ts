@@ -294,3 +294,53 @@ export interface AuditAnswer {
   limit: number;
   offset: number;
 }
+
+/** GET /api/v1/inventory/progress: the annual asset inventory (棚卸) of one fiscal year. */
+export interface InventoryProgress {
+  today: string;
+  campaign: {
+    id: number;
+    fiscal_year: number;
+    label: string;
+    title: string;
+    start_date: string;
+    due_date: string;
+    note: string;
+    overdue: boolean;
+  } | null;
+  campaigns: { id: number; fiscal_year: number; title: string }[];
+  totals: InventoryCounts;
+  bureaus: (InventoryCounts & { id: number | null; name: string })[];
+  sections: InventorySection[];
+}
+
+export interface InventoryCounts {
+  sections: number;
+  confirmed: number;
+  pending: number;
+  overdue: number;
+  assets: number;
+}
+
+export type InventoryState = 'confirmed' | 'pending' | 'overdue';
+
+export interface InventorySection {
+  id: number;
+  code: string;
+  name: string;
+  bureau: number | null;
+  bureau_name: string;
+  managers: string[];
+  assets: number;
+  changed: number;
+  state: InventoryState;
+  can_confirm: boolean;
+  confirmation: {
+    id: number;
+    result: string;
+    confirmed_on: string;
+    confirmed_by_name: string;
+    asset_count: number;
+    comment: string;
+  } | null;
+}

@@ -4,11 +4,12 @@
 import { getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatNumber, label, t } from '../i18n';
-import { assetsRegisterKey } from '../modules';
+import { assetsRegisterKey, confirmationsRegisterKey } from '../modules';
 import { can } from '../session';
 import { findRegister, loadSettings, validOptions, type View } from '../state';
-import type { CountsAnswer, DashboardAnswer, Settings } from '../types';
+import type { CountsAnswer, DashboardAnswer, InventoryProgress, Settings } from '../types';
 import { pageHeading } from './common';
+import { inventoryChartData, inventoryColors } from './inventory';
 
 /** The asset counts by confidentiality (stacks) and zone (bars), when the user may see assets. */
 async function loadAssetCounts(): Promise<{ counts: CountsAnswer; settings: Settings } | null> {
@@ -21,14 +22,50 @@ async function loadAssetCounts(): Promise<{ counts: CountsAnswer; settings: Sett
   return { counts, settings };
 }
 
+/** This fiscal year's inventory progress, when the user may see it and a campaign exists. */
+async function loadInventoryProgress(): Promise<InventoryProgress | null> {
+  if (!can(confirmationsRegisterKey, 'view')) return null;
+  const p = await getJson<InventoryProgress>('inventory/progress');
+  return p.campaign ? p : null;
+}
+
 export async function loadDashboard(): Promise<View> {
-  const [data, chart, assets] = await Promise.all([
+  const [data, chart, assets, inventory] = await Promise.all([
     getJson<DashboardAnswer>('dashboard'),
     import('../chart').catch(() => null),
     loadAssetCounts().catch(() => null),
+    loadInventoryProgress().catch(() => null),
   ]);
   let dispose: (() => void) | null = null;
   let disposeAssets: (() => void) | null = null;
+  let disposeInventory: (() => void) | null = null;
+
+  /** 情報資産の棚卸: progress by bureau (chart and table) and the number overdue. */
+  function inventorySection(): { section: Child; draw: () => void } {
+    if (!inventory?.campaign) return { section: null, draw: () => {} };
+    const box = h('div', { class: 'chart', id: 'inventory-chart', role: 'img', 'aria-label': t('inventoryChartAlt') });
+    const tot = inventory.totals;
+    const section = h(
+      'section',
+      { 'aria-labelledby': 'inventory-heading', id: 'inventory-dashboard' },
+      h('h2', { id: 'inventory-heading' }, t('inventoryDashboard', { title: inventory.campaign.title })),
+      h('p', { id: 'inventory-summary' }, t('inventorySummary', {
+        sections: formatNumber(tot.sections),
+        confirmed: formatNumber(tot.confirmed),
+        pending: formatNumber(tot.pending),
+        overdue: formatNumber(tot.overdue),
+        assets: formatNumber(tot.assets),
+      })),
+      chart && inventory.bureaus.length ? box : null,
+      h('p', null, h('a', { href: '#/inventory', id: 'inventory-open' }, t('inventoryOpen'))),
+    );
+    const draw = () => {
+      if (!chart || !inventory.bureaus.length) return;
+      const d = inventoryChartData(inventory);
+      disposeInventory = chart.drawStackedBarChart(box, d.categories, d.stacks, inventoryColors);
+    };
+    return { section, draw };
+  }
 
   /** 情報資産の分類 × 系統: a stacked bar chart and the same figures as a table. */
   function assetSection(): { section: Child; draw: () => void } {
@@ -93,7 +130,10 @@ export async function loadDashboard(): Promise<View> {
       dispose = null;
       disposeAssets?.();
       disposeAssets = null;
+      disposeInventory?.();
+      disposeInventory = null;
       const assetPart = assetSection();
+      const inventoryPart = inventorySection();
       const registers = data.registers.length
         ? h(
             'ul',
@@ -155,6 +195,7 @@ export async function loadDashboard(): Promise<View> {
         pageHeading(t('dashboard')),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),
         assetPart.section,
+        inventoryPart.section,
         h(
           'section',
           { 'aria-labelledby': 'policy-heading' },
@@ -167,6 +208,7 @@ export async function loadDashboard(): Promise<View> {
         ),
       );
       assetPart.draw();
+      inventoryPart.draw();
       if (chart && rows.length) {
         dispose = chart.drawBarChart(
           chartBox,
@@ -179,6 +221,8 @@ export async function loadDashboard(): Promise<View> {
       dispose = null;
       disposeAssets?.();
       disposeAssets = null;
+      disposeInventory?.();
+      disposeInventory = null;
     },
   };
 }

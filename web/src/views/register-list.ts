@@ -8,6 +8,7 @@ import { apiUrl, getJson } from '../api';
 import { h, replaceChildren } from '../dom';
 import { displayValue, filterFields, listFields } from '../fields';
 import { formatNumber, label, t } from '../i18n';
+import { summaryPage } from '../modules';
 import { can } from '../session';
 import { displayTitle, forgetRefOptions, loadSettings, navigate, refOptions, reload, validOptions, type RefOption, type View } from '../state';
 import type { FieldDef, ListAnswer, RegisterDef, Settings } from '../types';
@@ -190,6 +191,7 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
     title: () => label(reg.label),
     announcement: () => (list.total === 0 ? t('listEmpty') : t('listAnnounce', { total: formatNumber(list.total) })),
     render(root) {
+      const summary = summaryPage(reg.key);
       // Only what the user may do is offered (the server refuses the rest with 403).
       const importer = can(reg.key, 'import')
         ? importDialog(reg, (changed) => {
@@ -208,6 +210,7 @@ export async function loadRegisterList(reg: RegisterDef, route: URLSearchParams)
           : null,
         can(reg.key, 'export') ? h('a', { href: exportHref('csv'), class: 'button', id: 'export-csv', download: '' }, t('exportCsv')) : null,
         can(reg.key, 'export') ? h('a', { href: exportHref('xlsx'), class: 'button', id: 'export-xlsx', download: '' }, t('exportXlsx')) : null,
+        summary && can(summary.resource, 'view') ? h('a', { href: summary.hash, class: 'button', id: 'summary-page' }, t(summary.text)) : null,
       ].filter((el) => el !== null);
       replaceChildren(
         root,
