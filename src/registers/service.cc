@@ -636,6 +636,59 @@ Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d
   return RowToJson(d, p, rows.front());
 }
 
+// Need to know reaches references too: the label of a referenced confidential record that the
+// actor may not list is withheld ("hidden": true); its key stays, so files still round-trip.
+// `cache_key`, when given, gets the filters the result depends on.
+Status MaskHiddenRefs(Connection& c, const Registry& reg, const Authorizer& authorizer,
+                      const Actor& actor, const RegisterDef& d, const std::vector<json*>& recs,
+                      std::string* cache_key = nullptr) {
+  for (const auto& f : d.fields) {
+    const RegisterDef* t = f.type == FieldType::kRef ? reg.ByKey(f.ref) : nullptr;
+    if (t == nullptr || t->confidential_field.empty()) continue;
+    const auto filter = authorizer.ListFilter(actor, *t);
+    if (cache_key != nullptr)
+      *cache_key += "\n" + f.name + ":" + (filter.ok() ? filter->Key() : "-");
+    if (filter.ok() && !filter->hide_confidential) continue;
+    std::set<int64_t> ids;
+    for (const json* r : recs) {
+      if ((*r)[f.name].is_number_integer()) ids.insert((*r)[f.name].get<int64_t>());
+    }
+    std::set<int64_t> hidden;
+    for (auto it = ids.begin(); it != ids.end();) {
+      std::vector<Value> params;
+      std::string in;
+      for (; it != ids.end() && params.size() < 500; ++it) {
+        in += in.empty() ? "?" : ", ?";
+        params.emplace_back(*it);
+      }
+      const std::string org = t->org_field.empty() ? "NULL" : "f_" + t->org_field;
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rows, c.Query("SELECT id, f_" + t->confidential_field + ", " + org + " FROM " +
+                                 Table(*t) + " WHERE id IN (" + in + ")",
+                             params));
+      for (const auto& row : rows) {
+        const std::string level = AsText(row[1]);
+        const auto& levels = t->confidential_values;
+        if (std::find(levels.begin(), levels.end(), level) == levels.end()) continue;
+        const auto& units = filter.ok() ? filter->confidential_units : std::vector<int64_t>{};
+        if (!store::IsNull(row[2]) &&
+            std::binary_search(units.begin(), units.end(), AsInt(row[2]))) {
+          continue;
+        }
+        hidden.insert(AsInt(row[0]));
+      }
+    }
+    for (json* r : recs) {
+      const json& id = (*r)[f.name];
+      if (!id.is_number_integer() || !hidden.count(id.get<int64_t>())) continue;
+      json& ref = (*r)["_refs"][f.name];
+      ref["label"] = "(閲覧できない記録)";
+      ref["hidden"] = true;
+    }
+  }
+  return {};
+}
+
 // Only the field members of a full record, for candidates and diffs.
 json FieldsOnly(const RegisterDef& d, const json& rec) {
   json out = json::object();
@@ -865,9 +918,10 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
     const ListPlan plan = PlanList(def, q, filter);
     // The cache key is the plan (the actor's row filter is part of the match expression) and
     // the page: equal keys read equal rows.
-    const std::string key = def.key + "\n" + (plan.none ? "none" : plan.match.value_or("")) + "\n" +
-                            plan.archived_where + plan.order + "\n" + std::to_string(q.limit) +
-                            "," + std::to_string(q.offset);
+    std::string key = def.key + "\n" + (plan.none ? "none" : plan.match.value_or("")) + "\n" +
+                      plan.archived_where + plan.order + "\n" + std::to_string(q.limit) + "," +
+                      std::to_string(q.offset);
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {}, &key));
     MAMORI_ASSIGN_OR_RETURN(const std::string generations, Generations(c, def));
     if (auto hit = cache_->Find(key, generations)) {
       out = std::move(*hit);
@@ -889,6 +943,9 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
     MAMORI_ASSIGN_OR_RETURN(auto rows, ReadPage(c, def, p, plan, total, q.limit, q.offset));
     json items = json::array();
     for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
+    std::vector<json*> recs;
+    for (auto& item : items) recs.push_back(&item);
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, recs));
     const json page{
         {"items", std::move(items)}, {"total", total}, {"limit", q.limit}, {"offset", q.offset}};
     out = page.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -903,7 +960,7 @@ Result<json> RegisterService::Get(const Actor& actor, const RegisterDef& def, in
   json out;
   Status st = store_.Read([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    return {};
+    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
   });
   if (!st.ok()) return std::move(st).error();
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &out));
@@ -972,6 +1029,7 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
     MAMORI_TRY(audit_.Append(c, actor, "create", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out}));
     if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
@@ -1010,7 +1068,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     json changes = Changes(def, &before, candidate);
     if (changes.empty()) {
       out = std::move(current);
-      return {};
+      return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
     }
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
@@ -1018,6 +1076,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     MAMORI_TRY(audit_.Append(c, actor, "update", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out}));
     if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
@@ -1065,7 +1124,7 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
         audit_.Append(c, actor, archived ? "archive" : "restore", Target(def, id), json::object()));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    return {};
+    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
   });
   if (!st.ok()) return std::move(st).error();
   return out;

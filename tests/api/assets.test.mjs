@@ -184,6 +184,20 @@ test('need to know: staff see their section\'s assets, never the 機密性3 ones
   const secret = (await officer.api('GET', `${A}?q=被保険者資格データ`)).body.items[0];
   assert.equal(secret.confidentiality, '3');
   assert.equal((await staff.api('GET', `${A}/${secret.id}`)).status, 404);
+  // Nor its name through a reference: an asset they see that relates to a 機密性3 system shows
+  // the system's number (files round-trip) but not its name.
+  const system = (await officer.api('GET', `${A}?q=SYS-001`)).body.items[0];
+  assert.equal(system.confidentiality, '3');
+  const terminal = await officer.api('POST', A, { name: '窓口端末(資格)', kind: 'equipment', section, confidentiality: '2', integrity: '1', availability: '1', related_system: system.id });
+  assert.equal(terminal.status, 201, JSON.stringify(terminal.body));
+  assert.equal(terminal.body._refs.related_system.label, system.name);
+  const viaGet = (await staff.api('GET', `${A}/${terminal.body.id}`)).body._refs.related_system;
+  const viaList = (await staff.api('GET', `${A}?q=窓口端末`)).body.items[0]._refs.related_system;
+  for (const ref of [viaGet, viaList]) {
+    assert.equal(ref.hidden, true);
+    assert.equal(ref.key, 'SYS-001');
+    assert.doesNotMatch(ref.label, /標準システム/);
+  }
   // Staff may look, not change.
   const w = await staff.api('POST', A, { name: 'x', kind: 'info_paper', section: section, confidentiality: '1', integrity: '1', availability: '1' });
   assert.equal(w.status, 403);
