@@ -160,6 +160,7 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
   for (auto& m : auth::IdentityMigrations()) migrations.push_back(std::move(m));
   MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(migrations));
+  MAMORI_TRY(registers::CheckStoredColumns(*core->store, *core->registry));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
 
   MAMORI_ASSIGN_OR_RETURN(auto box, auth::SecretBox::LoadOrCreate(db + ".key"));

@@ -776,6 +776,33 @@ RegisterService::RegisterService(store::Store& store, const Registry& registry,
       authorizer_(authorizer),
       clock_(clock) {}
 
+Status CheckStoredColumns(store::Store& store, const Registry& registry) {
+  if (store.dialect() != store::Dialect::kSqlite) return {};
+  return store.Read([&](Connection& c) -> Status {
+    for (const auto& def : registry.all()) {
+      MAMORI_ASSIGN_OR_RETURN(auto cols, c.Query("PRAGMA table_info(" + Table(def) + ")"));
+      std::map<std::string, std::string> declared;  // column -> declared type
+      for (const auto& col : cols) declared[AsText(col[1])] = AsText(col[2]);
+      for (const auto& f : def.fields) {
+        const bool integer = f.type == FieldType::kInteger || f.type == FieldType::kBoolean ||
+                             f.type == FieldType::kRef;
+        auto it = declared.find(Col(f));
+        if (it == declared.end()) continue;  // a migration adds it
+        const bool stored_integer = it->second.rfind("INTEGER", 0) == 0;
+        if (integer != stored_integer) {
+          return Error::Invalid("台帳「" + def.label.ja + "」の項目 " + f.name + "(" + f.label.ja +
+                                    ")の型が、保存済みのデータと合いません(保存: " + it->second +
+                                    "、定義: " + FieldTypeName(f.type) +
+                                    ")。型を変えるときは新しい項目名で追加し、値を移してください。",
+                                "field " + def.key + "." + f.name + " is stored as " + it->second +
+                                    " but defined as " + FieldTypeName(f.type));
+        }
+      }
+    }
+    return {};
+  });
+}
+
 Status RefreshSearchText(store::Store& store, const Registry& registry) {
   constexpr const char* kNormalizationVersion = "n1";
   for (const auto& def : registry.all()) {

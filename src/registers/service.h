@@ -76,6 +76,11 @@ nlohmann::json WarningsToJson(const std::vector<FieldError>& warnings);
 // migrations.
 Status RefreshSearchText(store::Store& store, const Registry& registry);
 
+// Checks that every field's stored column has the storage class its definition needs (a
+// custom field whose type was changed from text to integer, say, after records were stored):
+// otherwise kInvalidInput naming the register and field. Run at start-up, after the migrations.
+Status CheckStoredColumns(store::Store& store, const Registry& registry);
+
 class RegisterService {
  public:
   RegisterService(store::Store& store, const Registry& registry, const Authorizer& authorizer,

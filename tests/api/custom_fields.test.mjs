@@ -71,3 +71,15 @@ test('a mistake in custom-fields.toml names the file and line and stops the comm
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /custom-fields\.toml:2: .*x_ で始め/);
 });
+
+test('changing a stored custom field\'s type stops the start instead of storing values wrongly', () => {
+  // The same database as the server above, whose x_budget column holds text.
+  const changed = path.join(tempDir(), 'catalog');
+  cpSync(catalog, changed, { recursive: true });
+  writeFileSync(path.join(changed, 'custom-fields.toml'), '[[assets]]\nname = "x_budget"\ntype = "integer"\nlabel = "予算科目"\n');
+  const r = mamori(['admin', 'check-db', '--db', srv.db, '--catalog', changed]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /x_budget\(予算科目\)の型が、保存済みのデータと合いません/);
+  // Unchanged, the same database opens.
+  assert.equal(mamori(['admin', 'check-db', '--db', srv.db, '--catalog', catalog]).status, 0);
+});
