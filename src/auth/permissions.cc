@@ -98,6 +98,8 @@ Result<PermissionTable> PermissionTable::Parse(std::string_view text, std::strin
               return Bad(name, list.source(), "権限は空白区切りの文字列で書いてください。",
                          "grants must be a space-separated string");
             }
+            // An empty list is a grant of nothing: it overrides "*" for that register.
+            auto& actions = grants[std::string(res.str())];
             std::istringstream words(list.as_string()->get());
             std::string word;
             while (words >> word) {
@@ -112,7 +114,7 @@ Result<PermissionTable> PermissionTable::Parse(std::string_view text, std::strin
                 return Bad(name, list.source(), "不明な操作です: " + word,
                            "unknown action " + word);
               }
-              grants[std::string(res.str())][a] = scoped;
+              actions[a] = scoped;
             }
           }
         } else {

@@ -35,14 +35,24 @@ void Add(std::vector<FieldError>& errors, const char* field, const char* label, 
   errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
 }
 
+// The active assets a section owns, its groups' (係) included.
+int64_t SectionAssets(RuleContext& ctx, const json& section) {
+  int64_t n = ctx.Count("assets", "section", section);
+  for (const json& child : ctx.Find("org_units", "parent", section, 10000)) {
+    if (child["kind"] == "group") n += ctx.Count("assets", "section", child["id"]);
+  }
+  return n;
+}
+
 // 件名 when none is given: "令和8年度 情報資産棚卸".
 void CampaignTitle(json& rec, RuleContext&) {
   if (!rec["title"].is_null() || !rec["fiscal_year"].is_number_integer()) return;
   rec["title"] = FiscalYearLabel(rec["fiscal_year"].get<int>()) + " 情報資産棚卸";
 }
 
-// The period lies inside the fiscal year, and the due date on or after the start.
-void CheckCampaignPeriod(const json& rec, RuleContext&, std::vector<FieldError>& errors) {
+// The period lies inside the fiscal year, and the due date on or after the start; a campaign
+// already confirmed by sections keeps its confirmations inside it.
+void CheckCampaignPeriod(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
   if (!rec["fiscal_year"].is_number_integer()) return;
   const int year = rec["fiscal_year"].get<int>();
   const std::string first = FirstDay(year), last = LastDay(year);
@@ -60,6 +70,18 @@ void CheckCampaignPeriod(const json& rec, RuleContext&, std::vector<FieldError>&
     Add(errors, "due_date", "期限", "期限は開始日以降の日付にしてください。",
         "the due date must not be before the start date");
   }
+  if (!rec.contains("id") || start.empty()) return;
+  for (const json& c : ctx.Find("inventory_confirmations", "campaign", rec["id"], 100000)) {
+    const std::string on = Text(c, "confirmed_on");
+    if (on < start || on > last) {
+      Add(errors, "start_date", "開始日",
+          "この期間の外(" + on +
+              ")に確認済みの課室があります。期間を変えるときは、先にその確認を"
+              "アーカイブしてください。",
+          "a section confirmed outside the new period");
+      return;
+    }
+  }
 }
 
 // Who confirms, when, and how many assets the section had then: filled from the change itself.
@@ -69,7 +91,7 @@ void CompleteConfirmation(json& rec, RuleContext& ctx) {
   }
   if (rec["confirmed_on"].is_null()) rec["confirmed_on"] = ctx.today();
   if (rec["asset_count"].is_null() && rec["section"].is_number_integer()) {
-    rec["asset_count"] = ctx.Count("assets", "section", rec["section"]);
+    rec["asset_count"] = SectionAssets(ctx, rec["section"]);
   }
 }
 
@@ -85,11 +107,15 @@ bool HoldsManagerRole(RuleContext& ctx, const json& section, const json& user,
 }
 
 // A confirmation is the section manager's own act, for a section, inside the campaign, once.
+// What it attests (who, when, which section, how many assets) is fixed when it is made; later
+// edits may change only the result and the comment. Administrative loads (`mamori admin
+// import`, no user) may carry the values of an earlier system.
 void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
   const json& section = rec["section"];
   const json& campaign_id = rec["campaign"];
   const json& by = rec["confirmed_by"];
   const std::string on = Text(rec, "confirmed_on");
+  const bool by_user = ctx.actor().user_id != 0;
   if (section.is_number_integer()) {
     auto unit = ctx.Lookup("org_units", section.get<int64_t>());
     if (unit && (*unit)["kind"] != "section") {
@@ -97,25 +123,55 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
           "an inventory is confirmed per section");
     }
   }
-  if (by.is_number_integer() && ctx.actor().user_id != 0 && by != ctx.actor().user_id) {
-    Add(errors, "confirmed_by", "確認者", "確認者は、操作している本人にしてください。",
-        "a confirmation is made by the person confirming");
+  if (rec.contains("id")) {
+    // A stored confirmation: an update (the stored one is active) or a restore (it is not).
+    auto stored = ctx.Lookup("inventory_confirmations", rec["id"].get<int64_t>());
+    if (stored && by_user) {
+      for (const char* f : {"campaign", "section", "confirmed_by", "confirmed_on", "asset_count"}) {
+        if ((*stored)[f] != rec[f]) {
+          Add(errors, f, "確認の内容",
+              "確認した者・日・課室・資産数は後から変えられません。直すときは、この確認をアーカイブ"
+              "して確認し直してください。",
+              "what a confirmation attests cannot be changed later");
+          return;
+        }
+      }
+    }
+  } else if (by_user) {
+    if (by.is_number_integer() && by != ctx.actor().user_id) {
+      Add(errors, "confirmed_by", "確認者", "確認者は、操作している本人にしてください。",
+          "a confirmation is made by the person confirming");
+    }
+    if (!on.empty() && on != ctx.today()) {
+      Add(errors, "confirmed_on", "確認日",
+          "確認日は今日(" + ctx.today() + ")です。日付は指定できません。",
+          "the confirmation date is today");
+    }
+    if (rec["asset_count"].is_number_integer() && section.is_number_integer() &&
+        rec["asset_count"] != SectionAssets(ctx, section)) {
+      Add(errors, "asset_count", "資産数",
+          "資産数は、確認する時点の課室の資産の件数です(指定できません)。",
+          "the asset count is the section's count at confirmation");
+    }
   }
-  if (!on.empty() && on > ctx.today()) {
-    Add(errors, "confirmed_on", "確認日", "確認日に未来の日付は指定できません。",
-        "the confirmation date cannot be in the future");
-  }
-  if (section.is_number_integer() && by.is_number_integer() && !on.empty() &&
-      !HoldsManagerRole(ctx, section, by, on)) {
-    Add(errors, "confirmed_by", "確認者",
-        "確認者は、確認日にその課室の情報セキュリティ管理者である人にしてください。",
-        "the confirming person must be the section's security manager on that date");
+  if (!rec.contains("id")) {
+    if (!on.empty() && on > ctx.today()) {
+      Add(errors, "confirmed_on", "確認日", "確認日に未来の日付は指定できません。",
+          "the confirmation date cannot be in the future");
+    }
+    if (section.is_number_integer() && by.is_number_integer() && !on.empty() &&
+        !HoldsManagerRole(ctx, section, by, on)) {
+      Add(errors, "confirmed_by", "確認者",
+          "確認者は、確認日にその課室の情報セキュリティ管理者である人にしてください。",
+          "the confirming person must be the section's security manager on that date");
+    }
   }
   if (!campaign_id.is_number_integer()) return;
   auto campaign = ctx.Lookup("inventory_campaigns", campaign_id.get<int64_t>());
   if (!campaign) return;  // a missing reference is reported by the field check
   const int year = (*campaign)["fiscal_year"].get<int>();
-  if (!on.empty() && (on < Text(*campaign, "start_date") || on > LastDay(year))) {
+  if (!rec.contains("id") && !on.empty() &&
+      (on < Text(*campaign, "start_date") || on > LastDay(year))) {
     Add(errors, "confirmed_on", "確認日",
         "確認日は棚卸の開始日(" + Text(*campaign, "start_date") + ")から年度末(" + LastDay(year) +
             ")までの日付にしてください。",
@@ -127,11 +183,23 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
       Add(errors, "section", "課室",
           "この課室は、この棚卸で確認済みです(確認 ID " +
               std::to_string(other["id"].get<int64_t>()) +
-              ")。訂正するときは、その確認を編集してください。",
+              ")。確認し直すときは、その確認をアーカイブしてください。",
           "this section has already confirmed this inventory");
       return;
     }
   }
+}
+
+// 00:00 in Japan on `date`, as the UTC timestamp prefix the records' updated_at compare with.
+std::string JapanMidnightUtc(const std::string& date) {
+  const auto ymd = ParseDate(date);
+  if (!ymd) return date;
+  const auto day = std::chrono::sys_days(*ymd) - std::chrono::days(1);
+  const std::chrono::year_month_day prev(day);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT15:00:00", static_cast<int>(prev.year()),
+                static_cast<unsigned>(prev.month()), static_cast<unsigned>(prev.day()));
+  return buf;
 }
 
 std::string Placeholders(size_t n) {
@@ -300,6 +368,7 @@ Result<json> InventoryService::Progress(const Actor& actor, std::optional<int> f
     }
     if (campaign == nullptr) return {};
     const int64_t campaign_id = AsInt((*campaign)[0]);
+    const int year = static_cast<int>(AsInt((*campaign)[1]));
     const std::string start = AsText((*campaign)[3]), due = AsText((*campaign)[4]);
     out["campaign"] = {{"id", campaign_id},
                        {"fiscal_year", AsInt((*campaign)[1])},
@@ -326,10 +395,13 @@ Result<json> InventoryService::Progress(const Actor& actor, std::optional<int> f
                                 "COALESCE(s.f_sort_order, 99999), s.f_code",
                             params, 100000));
     std::map<int64_t, int64_t> assets, changed;
-    MAMORI_ASSIGN_OR_RETURN(auto counts,
-                            c.Query("SELECT f_section, COUNT(*), SUM(updated_at >= ?) "
-                                    "FROM r_assets WHERE archived = 0 GROUP BY f_section",
-                                    std::vector<Value>{start}, 100000));
+    // Assets of a 係 count for its 課室; "changed" from the start day's midnight in Japan.
+    MAMORI_ASSIGN_OR_RETURN(
+        auto counts,
+        c.Query("SELECT CASE WHEN o.f_kind = 'group' THEN o.f_parent ELSE a.f_section END AS s, "
+                "COUNT(*), SUM(a.updated_at >= ?) FROM r_assets a "
+                "JOIN r_org_units o ON o.id = a.f_section WHERE a.archived = 0 GROUP BY s",
+                std::vector<Value>{JapanMidnightUtc(start)}, 100000));
     for (const auto& r : counts) {
       assets[AsInt(r[0])] = AsInt(r[1]);
       changed[AsInt(r[0])] = AsInt(r[2]);
@@ -371,7 +443,7 @@ Result<json> InventoryService::Progress(const Actor& actor, std::optional<int> f
       const auto& ids = manager_ids[id];
       const bool holder = std::find(ids.begin(), ids.end(), actor.user_id) != ids.end();
       const bool can_confirm =
-          !is_done && holder && today >= start &&
+          !is_done && holder && today >= start && today <= LastDay(year) &&
           authorizer_.Check(actor, *confirmations, Action::kCreate, &probe).ok();
       sections.push_back({{"id", id},
                           {"code", AsText(r[1])},

@@ -266,8 +266,8 @@ std::optional<std::string> MatchExpression(const RegisterDef& d, const Condition
     for (const auto& v : d.confidential_values) {
       levels.push_back(ConditionToken(d.confidential_field, Value(v)));
     }
-    hidden = AnyOf(levels);
-    if (!rows->confidential_units.empty() && !d.org_field.empty()) {
+    if (!levels.empty()) hidden = AnyOf(levels);  // no need-to-know level: nothing to hide
+    if (!hidden.empty() && !rows->confidential_units.empty() && !d.org_field.empty()) {
       std::vector<std::string> shown;
       for (int64_t u : rows->confidential_units) {
         shown.push_back(ConditionToken(d.org_field, Value(u)));
@@ -326,7 +326,8 @@ std::optional<std::string> RowPredicates(const RegisterDef& d, const Conditions&
     sql += rows->units.empty() ? " AND 0"
                                : " AND " + in_list("t.f_" + d.org_field + " IN", rows->units);
   }
-  if (rows != nullptr && rows->hide_confidential && !d.confidential_field.empty()) {
+  if (rows != nullptr && rows->hide_confidential && !d.confidential_field.empty() &&
+      !d.confidential_values.empty()) {
     const std::string col = "t.f_" + d.confidential_field;
     sql += " AND (" + col + " IS NULL OR " + in_list(col + " NOT IN", d.confidential_values);
     if (!rows->confidential_units.empty() && !d.org_field.empty()) {

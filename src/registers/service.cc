@@ -475,7 +475,14 @@ Status CheckRecord(Connection& c, const Registry& reg, const std::string& today,
     }
   }
   if (errors.empty()) {
-    for (const auto& rule : d.rules) rule(rec, ctx, errors);
+    // Rules tell a stored record (restore, update) from a new one by its "id".
+    if (self_id != 0 && !rec.contains("id")) {
+      json with_id = rec;
+      with_id["id"] = self_id;
+      for (const auto& rule : d.rules) rule(with_id, ctx, errors);
+    } else {
+      for (const auto& rule : d.rules) rule(rec, ctx, errors);
+    }
   }
   return {};
 }

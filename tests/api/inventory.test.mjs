@@ -95,6 +95,14 @@ test('progress lists every section by bureau with its managers and asset counts'
   // The section's assets, which the manager checks in the asset list.
   const listed = await suzuki.api('GET', `/api/v1/assets?section=${own.body.sections[0].id}`);
   assert.equal(listed.body.total, own.body.sections[0].assets);
+  assert.ok(listed.body.items.some((a) => a.confidentiality === '3'), 'including the section\'s 機密性3 assets');
+  // An asset owned by a 係 counts for its 課室.
+  const before = shikaku.assets;
+  const grouped = await officer.api('POST', '/api/v1/assets', { name: '保険料係の収納簿', kind: 'info_paper', section: units['J-SHIKAKU-HOKEN'], confidentiality: '2', integrity: '1', availability: '1' });
+  assert.equal(grouped.status, 201, JSON.stringify(grouped.body));
+  const after = (await officer.api('GET', P)).body.sections.find((s) => s.code === 'J-SHIKAKU');
+  assert.equal(after.assets, before + 1);
+  assert.equal(after.changed, shikaku.changed + 1);
   // Bad and unknown years.
   assert.equal((await officer.api('GET', `${P}?fiscal_year=abc`)).status, 400);
   assert.equal((await officer.api('GET', `${P}?fiscal_year=2099`)).status, 404);
@@ -122,8 +130,10 @@ test('only the section manager confirms, for their own section, in their own nam
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   assert.equal(ok.body.confirmed_by, users['m.suzuki']);
   assert.equal(ok.body.confirmed_on, today);
-  const assets = await officer.api('GET', `/api/v1/assets?section=${section}`);
-  assert.equal(ok.body.asset_count, assets.body.total);
+  const direct = (await officer.api('GET', `/api/v1/assets?section=${section}`)).body.total;
+  const inGroups = (await officer.api('GET', `/api/v1/assets?section=${units['J-SHIKAKU-HOKEN']}`)).body.total +
+    (await officer.api('GET', `/api/v1/assets?section=${units['J-SHIKAKU-SHIKAKU']}`)).body.total;
+  assert.equal(ok.body.asset_count, direct + inGroups);
 
   const twice = await suzuki.api('POST', F, { campaign: campaign.id, section, result: 'no_change' });
   assert.equal(twice.status, 400);
@@ -154,6 +164,47 @@ test('only the section manager confirms, for their own section, in their own nam
   assert.equal(reopened.body.sections[0].can_confirm, true);
   const again = await suzuki.api('POST', F, { campaign: campaign.id, section, result: 'no_change' });
   assert.equal(again.status, 201, JSON.stringify(again.body));
+  // With a new confirmation in place, the old one cannot come back.
+  const restored = await officer.api('POST', `${F}/${ok.body.id}/restore`, { version: archived.body.version });
+  assert.equal(restored.status, 400, JSON.stringify(restored.body));
+  assert.match(restored.body.errors[0].message, /確認済み/);
+
+  // What a confirmation attests is fixed; the result and the comment may still be corrected.
+  for (const change of [{ asset_count: 0 }, { confirmed_on: campaign.start_date }, { section: units['J-KYUFU'] }]) {
+    const r = await suzuki.api('PATCH', `${F}/${again.body.id}`, { version: again.body.version, ...change });
+    assert.ok([400, 403].includes(r.status), JSON.stringify(change) + JSON.stringify(r.body));
+  }
+  const fixed = await suzuki.api('PATCH', `${F}/${again.body.id}`, { version: again.body.version, result: 'corrected', comment: '1件修正' });
+  assert.equal(fixed.status, 200, JSON.stringify(fixed.body));
+  // The campaign's period cannot move away from the confirmations made in it.
+  if (today > firstDay) {
+    const moved = await officer.api('PATCH', `${C}/${campaign.id}`, { version: campaign.version, start_date: jstDate(1) <= lastDay ? jstDate(1) : lastDay });
+    assert.equal(moved.status, 400, JSON.stringify(moved.body));
+    assert.ok(moved.body.errors.some((e) => /確認済みの課室があります/.test(e.message)), JSON.stringify(moved.body));
+  }
+});
+
+test('a confirmation records the real count and date: neither can be supplied', async () => {
+  const section = units['J-KYUFU'];
+  const forged = await ito.api('POST', F, { campaign: campaign.id, section, result: 'no_change', asset_count: 0 });
+  assert.equal(forged.status, 400, JSON.stringify(forged.body));
+  assert.equal(forged.body.errors[0].field, 'asset_count');
+  if (campaign.start_date < today) {
+    const backdated = await ito.api('POST', F, { campaign: campaign.id, section, result: 'no_change', confirmed_on: campaign.start_date });
+    assert.equal(backdated.status, 400, JSON.stringify(backdated.body));
+    assert.equal(backdated.body.errors[0].field, 'confirmed_on');
+  }
+});
+
+test('roles outside the inventory neither change a campaign nor see the progress', async () => {
+  const sysmgr = await loggedIn(srv, 'sys.manager', 'system_manager');
+  const r = await sysmgr.api('PATCH', `${C}/${campaign.id}`, { version: campaign.version, due_date: lastDay });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.equal((await sysmgr.api('GET', P)).status, 403);
+  const csirt = await loggedIn(srv, 'csirt1', 'csirt');
+  assert.equal((await csirt.api('GET', P)).status, 403);
+  assert.equal((await csirt.api('GET', F)).status, 403);
+  assert.equal((await csirt.api('GET', C)).status, 200);
 });
 
 test('staff members see no inventory', async () => {
