@@ -752,9 +752,14 @@ class Parser {
   Result<std::vector<Service>> ServicesNamed(uint32_t line, std::string_view name) {
     const Object* object = FindObject(name);
     if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
+    std::vector<Service> out;
+    if (object->kind == ObjectKind::kProtocolGroup) {
+      MAMORI_ASSIGN_OR_RETURN(ValueSet protocols, ProtocolsNamed(line, name));
+      out.push_back(Service{protocols, {}, {}, {}, false});
+      return out;
+    }
     Visit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
-    std::vector<Service> out;
     if (object->kind == ObjectKind::kService) {
       for (const Line& sub : object->block->subs) {
         if (sub.words[0] != "service") continue;
@@ -766,11 +771,6 @@ class Parser {
                     Cat("オブジェクト ", object->name, " にサービスがありません。"),
                     Cat("object ", object->name, " has no service line."));
       }
-      return out;
-    }
-    if (object->kind == ObjectKind::kProtocolGroup) {
-      MAMORI_ASSIGN_OR_RETURN(ValueSet protocols, ProtocolsNamed(line, name));
-      out.push_back(Service{protocols, {}, {}, {}, false});
       return out;
     }
     if (object->kind != ObjectKind::kServiceGroup) return WrongKind(line, name, "service");

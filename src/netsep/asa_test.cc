@@ -125,6 +125,31 @@ TEST(AsaTest, ObjectGroupsBecomeRulesOfTheAccessList) {
   EXPECT_EQ(r->base_chains[1].chain, "access");
 }
 
+TEST(AsaTest, ProtocolAndIcmpGroupsInAnEntry) {
+  // Regression: a protocol group named as the protocol of an entry was taken for a loop.
+  const std::string config = std::string(kInterfaces) +
+                             "object-group protocol tunnels\n"
+                             " protocol-object gre\n"
+                             " protocol-object esp\n"
+                             "object-group icmp-type pings\n"
+                             " icmp-object echo\n"
+                             " icmp-object timestamp-request\n"
+                             "access-list a extended permit object-group tunnels any any\n"
+                             "access-list a extended permit icmp any any object-group pings\n"
+                             "access-group a in interface outside\n";
+  Result<Ruleset> r = ParseCiscoAsa(config, "fw.cfg", "fw");
+  ASSERT_TRUE(r.ok()) << r.error().message_en;
+  const Chain* acl = r->FindTable("asa")->FindChain("acl a");
+  ASSERT_NE(acl, nullptr);
+  ASSERT_EQ(acl->rules.size(), 2u);
+  ASSERT_EQ(acl->rules[0].matches.size(), 1u);
+  ASSERT_EQ(acl->rules[0].matches[0].terms.size(), 2u);  // gre 47, esp 50
+  EXPECT_EQ(acl->rules[0].matches[0].terms[0].first, 47u);
+  EXPECT_EQ(acl->rules[0].matches[0].terms[1].first, 50u);
+  EXPECT_EQ(acl->rules[1].matches[1].kind, MatchKind::kIcmpType);
+  EXPECT_EQ(acl->rules[1].matches[1].terms.size(), 2u);
+}
+
 TEST(AsaTest, SecurityLevelsDecideWithoutAnAccessList) {
   const Report r = CheckAsa(kInterfaces);
   EXPECT_TRUE(Entry(r, "inside", "outside").reachable);

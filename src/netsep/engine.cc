@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "netsep/asa.h"
+#include "netsep/fortigate.h"
 #include "netsep/iptables.h"
 #include "netsep/nftables.h"
 
@@ -720,12 +721,6 @@ class Checker {
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file) {
   std::vector<Ruleset> out;
   for (const Device& device : topology.devices) {
-    if (device.format == DeviceFormat::kFortigate) {
-      return Error::Invalid(Cat(topology.file, ":", std::to_string(device.line), ": 形式 ",
-                                DeviceFormatName(device.format), " はまだ読めません。"),
-                            Cat(topology.file, ":", std::to_string(device.line), ": format ",
-                                DeviceFormatName(device.format), " is not supported yet."));
-    }
     MAMORI_ASSIGN_OR_RETURN(std::string text, read_file(device.config));
     Result<Ruleset> parsed = Error::Internal("no parser");
     switch (device.format) {
@@ -739,6 +734,7 @@ Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFi
         parsed = ParseCiscoAsa(text, device.config, device.name);
         break;
       case DeviceFormat::kFortigate:
+        parsed = ParseFortigate(text, device.config, device.name);
         break;
     }
     MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset, std::move(parsed));
