@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fuzz catalog_fuzz \
-  totp_fuzz netsep_topology_fuzz iptables_fuzz nftables_fuzz
-for f in csv xlsx request catalog totp netsep_topology iptables nftables; do
+  totp_fuzz netsep_topology_fuzz iptables_fuzz nftables_fuzz asa_fuzz fortigate_fuzz
+for f in csv xlsx request catalog totp netsep_topology iptables nftables asa fortigate; do
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$f/." "$work/"
   echo "==> fuzz $f (${secs}s)"

@@ -7,6 +7,8 @@
 #include <tuple>
 #include <utility>
 
+#include "netsep/asa.h"
+#include "netsep/fortigate.h"
 #include "netsep/iptables.h"
 #include "netsep/nftables.h"
 
@@ -719,17 +721,23 @@ class Checker {
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file) {
   std::vector<Ruleset> out;
   for (const Device& device : topology.devices) {
-    if (device.format != DeviceFormat::kIptablesSave && device.format != DeviceFormat::kNftJson) {
-      return Error::Invalid(Cat(topology.file, ":", std::to_string(device.line), ": 形式 ",
-                                DeviceFormatName(device.format), " はまだ読めません。"),
-                            Cat(topology.file, ":", std::to_string(device.line), ": format ",
-                                DeviceFormatName(device.format), " is not supported yet."));
-    }
     MAMORI_ASSIGN_OR_RETURN(std::string text, read_file(device.config));
-    MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset,
-                            device.format == DeviceFormat::kNftJson
-                                ? ParseNftJson(text, device.config, device.name)
-                                : ParseIptablesSave(text, device.config, device.name));
+    Result<Ruleset> parsed = Error::Internal("no parser");
+    switch (device.format) {
+      case DeviceFormat::kIptablesSave:
+        parsed = ParseIptablesSave(text, device.config, device.name);
+        break;
+      case DeviceFormat::kNftJson:
+        parsed = ParseNftJson(text, device.config, device.name);
+        break;
+      case DeviceFormat::kCiscoAsa:
+        parsed = ParseCiscoAsa(text, device.config, device.name);
+        break;
+      case DeviceFormat::kFortigate:
+        parsed = ParseFortigate(text, device.config, device.name);
+        break;
+    }
+    MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset, std::move(parsed));
     if (!device.ipset.empty()) {
       ruleset.unknown.push_back({{topology.file, device.line},
                                  Cat("ipset file ", device.ipset, " (ipset is not read yet)")});

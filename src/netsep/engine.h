@@ -92,8 +92,8 @@ struct Report {
 };
 
 // Reads and parses each device's configuration. `read_file` returns a file's bytes (kNotFound
-// or kUnavailable when it cannot). iptables-save and nft-json are read; cisco-asa and fortigate
-// are kInvalidInput for now.
+// or kUnavailable when it cannot) and parses it with the device's format (iptables-save,
+// nft-json, cisco-asa, fortigate).
 using ReadFileFn = std::function<Result<std::string>(const std::string& path)>;
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file);
 

@@ -12,8 +12,10 @@
 
 namespace mamori::fuzz {
 
+// `interfaces`: the TOML inline table mapping the device's interface names to the two zones.
 inline void CheckRuleset(const Result<netsep::Ruleset>& ruleset, std::string_view format,
-                         std::string_view config) {
+                         std::string_view config,
+                         std::string_view interfaces = R"({ eth0 = "outside", eth1 = "inside" })") {
   if (!ruleset.ok()) return;
   const std::string topology_text = std::string(R"(
 [zones.inside]
@@ -23,7 +25,8 @@ networks = ["0.0.0.0/0"]
 [devices.fw]
 format = ")") + std::string(format) +
                                     "\"\nconfig = \"" + std::string(config) + R"("
-interfaces = { eth0 = "outside", eth1 = "inside" }
+interfaces = )" + std::string(interfaces) +
+                                    R"(
 [[allow]]
 from = "inside"
 to = "outside"
