@@ -479,8 +479,10 @@ int main(int argc, char** argv) {
       "ログから許可されていない通信を検知します / detect unauthorized communication in logs");
   monitor_cmd->add_option("--topology", monitor_args.topology, "トポロジーファイル / topology TOML")
       ->required();
-  monitor_cmd->add_option("--blocklist", monitor_args.blocklists,
-                          "遮断リスト（複数可）/ blocklist file (repeatable)");
+  monitor_cmd
+      ->add_option("--blocklist", monitor_args.blocklists,
+                   "遮断リスト（複数可）/ blocklist file (repeatable)")
+      ->allow_extra_args(false);
   monitor_cmd->add_option("--format", monitor_args.format, "ログの形式 / log format (default auto)")
       ->check(CLI::IsMember({"auto", "zeek", "zeek-json", "eve", "netfilter", "squid"}));
   monitor_cmd

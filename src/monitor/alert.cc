@@ -10,7 +10,7 @@ namespace mamori::monitor {
 namespace {
 
 std::string ZoneText(std::string_view name, std::string_view description) {
-  if (description.empty()) return Cat("区域 ", name);
+  if (description.empty()) return Cat("区域 ", name, " ");
   return Cat("区域 ", name, "（", description, "）");
 }
 
@@ -69,13 +69,13 @@ std::string DescribeAlert(const Alert& a) {
     case AlertKind::kBlocklist: {
       std::string listed;
       for (size_t i = 0; i < a.indicators.size(); ++i) {
-        if (i > 0) listed += "、";
+        if (i > 0) listed += "、";  // each: 「entry」（where matched、file:line）
         listed += a.indicators[i];
       }
       if (a.indicators.size() >= kMaxIndicators) listed += " ほか";
       return Cat(a.src, " と ", a.dst.empty() ? std::string("(宛先不明)") : a.dst, " の通信（",
-                 TrafficText(a), "）", times, "が遮断リストの項目 ", listed,
-                 " に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+                 TrafficText(a), "）", times, "が遮断リストの項目", listed,
+                 "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
     }
   }
   return "";

@@ -211,8 +211,8 @@ class BlocklistDetector final : public Detector {
     } else {
       return;
     }
-    indicator_ =
-        Cat(match->entry, "（", what, "、", match->file, ":", std::to_string(match->line), "）");
+    indicator_ = Cat("「", match->entry, "」（", what, "、", match->file, ":",
+                     std::to_string(match->line), "）");
     Finding f;
     f.kind = AlertKind::kBlocklist;
     f.severity = Severity::kHigh;

@@ -179,6 +179,10 @@ bool Assign(Field field, std::string_view value, Event& e, Reason& reason) {
 ParseResult Complete(Event& e, bool has_ts) {
   if (!has_ts) return ParseResult::Malformed(kNoTs);
   if (e.src.text.empty() || e.dst.text.empty()) return ParseResult::Malformed(kNoAddress);
+  // http.log and ssl.log have no proto column: both run over TCP.
+  if (e.proto == Proto::kUnknown && (e.type == LogType::kHttp || e.type == LogType::kTls)) {
+    e.proto = Proto::kTcp;
+  }
   return ParseResult::Ok();
 }
 

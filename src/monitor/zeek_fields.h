@@ -59,7 +59,8 @@ std::string_view HostWithoutPort(std::string_view host);
 // false with `reason` set when the value is not valid for the field.
 bool Assign(Field field, std::string_view value, Event& event, Reason& reason);
 
-// Checks what every record needs (ts, both addresses) and sets proto-dependent details.
+// Checks what every record needs (ts, both addresses); http and ssl records are TCP.
+// Call after event.type is set.
 ParseResult Complete(Event& event, bool has_ts);
 
 inline constexpr Reason kNoTs{"ts がありません", "no ts"};
