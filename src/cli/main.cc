@@ -345,8 +345,7 @@ class StdoutAlerts final : public monitor::AlertOutput {
   void Write(const monitor::Alert& alert) override {
     std::string line = monitor::AlertToJson(alert);
     line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
   }
 };
 
@@ -430,6 +429,7 @@ int RunMonitor(const MonitorArgs& args) {
     monitor::FdSource source(fd);
     const Status st = run.Process(source, path == "-" ? "(stdin)" : path);
     if (fd != STDIN_FILENO) ::close(fd);
+    std::fflush(stdout);
     if (!st.ok()) {
       Report(st.error(), kExitUsage);
       exit_code = kExitUsage;

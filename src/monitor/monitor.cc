@@ -12,7 +12,9 @@
 namespace mamori::monitor {
 namespace {
 
-constexpr size_t kBufferBytes = 4 * kMaxLineBytes;
+constexpr size_t kBufferBytes = 4 * kMaxLineBytes;        // the most the read buffer grows to
+constexpr size_t kInitialBufferBytes = size_t{64} << 10;  // small inputs stay small
+constexpr size_t kSteadyBufferBytes = size_t{1} << 20;    // larger inputs read 1 MiB at a time
 constexpr size_t kDetectBytes = size_t{64} << 10;
 constexpr size_t kExcerptBytes = 120;
 constexpr int64_t kSecond = 1000000;
@@ -56,19 +58,20 @@ Monitor::Monitor(MonitorOptions options, std::vector<std::unique_ptr<Detector>> 
       aggregator_(options_.window_us, options_.max_evidence, output) {}
 
 Status Monitor::Process(ByteSource& source, std::string_view name) {
-  if (buffer_.empty()) buffer_.assign(kBufferBytes + kLinePadding, '\0');
-  char* const data = buffer_.data();
+  if (buffer_.empty()) buffer_.assign(kInitialBufferBytes + kLinePadding, '\0');
+  char* data = buffer_.data();
+  size_t capacity = buffer_.size() - kLinePadding;
   InputSummary& input = summary_.inputs.emplace_back();
   input.name = std::string(name);
   size_t filled = 0;
   bool eof = false;
   auto fill = [&]() -> Status {
-    MAMORI_ASSIGN_OR_RETURN(const size_t n, source.Read(data + filled, kBufferBytes - filled));
+    MAMORI_ASSIGN_OR_RETURN(const size_t n, source.Read(data + filled, capacity - filled));
     if (n == 0) eof = true;
     filled += n;
     return {};
   };
-  while (!eof && filled < kDetectBytes) {
+  while (!eof && filled < std::min(kDetectBytes, capacity)) {
     if (Status st = fill(); !st.ok()) {
       return Error::Unavailable(Cat(name, ": ", st.error().message),
                                 Cat(name, ": ", st.error().message_en));
@@ -116,7 +119,15 @@ Status Monitor::Process(ByteSource& source, std::string_view name) {
       }
       break;
     }
-    if (start == 0 && filled == kBufferBytes) {  // no line break in the whole buffer
+    if ((start == 0 && filled == capacity && capacity < kBufferBytes && !discarding) ||
+        capacity < kSteadyBufferBytes) {
+      // A long line, or a large input: grow the buffer (up to kBufferBytes) and read on.
+      std::memmove(data, data + start, filled - start);
+      filled -= start;
+      buffer_.resize(std::min(2 * capacity, kBufferBytes) + kLinePadding, '\0');
+      data = buffer_.data();
+      capacity = buffer_.size() - kLinePadding;
+    } else if (start == 0 && filled == capacity) {  // no line break in the whole buffer
       if (!discarding) {
         ++number;
         ++summary_.lines;

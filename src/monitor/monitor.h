@@ -9,8 +9,8 @@
 // Inputs come through ByteSource, so the pipeline does no file I/O of its own (FdSource reads a
 // file descriptor; tests and fuzzers use StringSource). Lines longer than kMaxLineBytes, and
 // lines a parser cannot read, are counted as malformed with a sample (file:line, reason, the
-// start of the line); nothing is dropped silently. Memory is bounded by the read buffer and the
-// detectors' state, not by the input's size.
+// start of the line); nothing is dropped silently. Memory is bounded by the read buffer (at most
+// 4 MiB) and the detectors' state, not by the input's size.
 //
 // Not thread-safe: one Monitor per thread. The detectors and output must outlive it.
 #pragma once
