@@ -4,8 +4,13 @@
 // invalid configuration; 3 the service could not start or a dependency failed.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +25,9 @@
 #include "cli/config.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "monitor/blocklist.h"
+#include "monitor/monitor.h"
+#include "monitor/separation.h"
 #include "netsep/engine.h"
 #include "netsep/iptables.h"
 #include "netsep/report.h"
@@ -326,6 +334,120 @@ int Netcheck(const std::string& topology_path, const std::string& format) {
   return report->ok() ? kExitOk : kExitInputErrors;
 }
 
+struct MonitorArgs {
+  std::string topology;
+  std::vector<std::string> blocklists;
+  std::string format = "auto";
+  int64_t window_seconds = 3600;
+  int syslog_year = 0;            // 0: this year (local time)
+  std::string syslog_utc_offset;  // "": this machine's offset
+  std::vector<std::string> inputs;
+};
+
+class StdoutAlerts final : public monitor::AlertOutput {
+ public:
+  void Write(const monitor::Alert& alert) override {
+    std::string line = monitor::AlertToJson(alert);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
+  }
+};
+
+// "+09:00", "-05:30", "+0900", "Z" → minutes east of UTC.
+std::optional<int> ParseUtcOffset(std::string_view text) {
+  if (text == "Z" || text == "z") return 0;
+  if (text.size() != 6 && text.size() != 5) return std::nullopt;
+  if (text[0] != '+' && text[0] != '-') return std::nullopt;
+  const std::string digits = text.size() == 6 && text[3] == ':'
+                                 ? std::string(text.substr(1, 2)) + std::string(text.substr(4, 2))
+                                 : std::string(text.substr(1));
+  if (digits.size() != 4 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+    return std::nullopt;
+  }
+  const int hours = std::stoi(digits.substr(0, 2));
+  const int minutes = std::stoi(digits.substr(2, 2));
+  if (hours > 23 || minutes > 59) return std::nullopt;
+  return (text[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
+// `mamori monitor`: alerts as JSON lines on standard output, the summary on standard error.
+// Exit 0; 2 when an option, the topology, a blocklist or an input is invalid (the message
+// names the file and line), after reading the other inputs.
+int RunMonitor(const MonitorArgs& args) {
+  auto text = ReadFile(args.topology, netsep::kMaxTopologyBytes);
+  if (!text.ok()) return Report(text.error(), kExitUsage);
+  auto topology = netsep::ParseTopology(*text, args.topology);
+  if (!topology.ok()) return Report(topology.error(), kExitUsage);
+  std::vector<monitor::BlocklistFile> files;
+  for (const std::string& path : args.blocklists) {
+    auto content = ReadFile(path, monitor::kMaxBlocklistBytes);
+    if (!content.ok()) return Report(content.error(), kExitUsage);
+    files.push_back({path, std::move(content).value()});
+  }
+  auto blocklist = monitor::Blocklist::Load(files);
+  if (!blocklist.ok()) return Report(blocklist.error(), kExitUsage);
+  files.clear();
+
+  monitor::MonitorOptions options;
+  if (args.format != "auto") options.format = monitor::ParseInputFormat(args.format);
+  options.window_us = args.window_seconds * 1000000;
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  options.parser.syslog.year = args.syslog_year != 0 ? args.syslog_year : local.tm_year + 1900;
+  options.parser.syslog.utc_offset_minutes = static_cast<int>(local.tm_gmtoff / 60);
+  if (!args.syslog_utc_offset.empty()) {
+    const std::optional<int> offset = ParseUtcOffset(args.syslog_utc_offset);
+    if (!offset) {
+      return Report(Error::Invalid("--syslog-utc-offset は +09:00 の形で書いてください。",
+                                   "--syslog-utc-offset must look like +09:00."),
+                    kExitUsage);
+    }
+    options.parser.syslog.utc_offset_minutes = *offset;
+  }
+  std::vector<std::string> inputs = args.inputs;
+  if (inputs.empty()) inputs.push_back("-");
+  for (const std::string& path : inputs) {
+    std::error_code ec;
+    if (path != "-" &&
+        (std::filesystem::is_directory(path, ec) || ::access(path.c_str(), R_OK) != 0)) {
+      return Report(Error::Invalid("ログを読めません: " + path, "cannot read log " + path),
+                    kExitUsage);
+    }
+  }
+
+  std::vector<std::unique_ptr<monitor::Detector>> detectors;
+  detectors.push_back(monitor::MakeSeparationDetector(*topology));
+  if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
+  StdoutAlerts output;
+  monitor::Monitor run(options, std::move(detectors), output);
+  const auto started = std::chrono::steady_clock::now();
+  int exit_code = kExitOk;
+  for (const std::string& path : inputs) {
+    const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      Report(Error::Invalid("ログを読めません: " + path, "cannot read log " + path), kExitUsage);
+      exit_code = kExitUsage;
+      continue;
+    }
+    monitor::FdSource source(fd);
+    const Status st = run.Process(source, path == "-" ? "(stdin)" : path);
+    if (fd != STDIN_FILENO) ::close(fd);
+    std::fflush(stdout);
+    if (!st.ok()) {
+      Report(st.error(), kExitUsage);
+      exit_code = kExitUsage;
+    }
+  }
+  run.Finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::fflush(stdout);
+  const std::string summary = monitor::SummaryToText(run.summary(), seconds);
+  std::fwrite(summary.data(), 1, summary.size(), stderr);
+  return exit_code;
+}
+
 }  // namespace
 }  // namespace mamori::cli
 
@@ -354,6 +476,32 @@ int main(int argc, char** argv) {
   netcheck->add_option("topology", topology_path, "トポロジーファイル / topology TOML")->required();
   netcheck->add_option("--format", netcheck_format, "text、json 又は html")
       ->check(CLI::IsMember({"text", "json", "html"}));
+
+  MonitorArgs monitor_args;
+  auto* monitor_cmd = app.add_subcommand(
+      "monitor",
+      "ログから許可されていない通信を検知します / detect unauthorized communication in logs");
+  monitor_cmd->add_option("--topology", monitor_args.topology, "トポロジーファイル / topology TOML")
+      ->required();
+  monitor_cmd
+      ->add_option("--blocklist", monitor_args.blocklists,
+                   "遮断リスト（複数可）/ blocklist file (repeatable)")
+      ->allow_extra_args(false);
+  monitor_cmd->add_option("--format", monitor_args.format, "ログの形式 / log format (default auto)")
+      ->check(CLI::IsMember({"auto", "zeek", "zeek-json", "eve", "netfilter", "squid"}));
+  monitor_cmd
+      ->add_option("--window", monitor_args.window_seconds,
+                   "警告をまとめる時間（秒）/ aggregation window in seconds (default 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400));
+  monitor_cmd
+      ->add_option("--syslog-year", monitor_args.syslog_year,
+                   "年のない syslog 時刻の年 / year of RFC 3164 times (default this year)")
+      ->check(CLI::Range(1970, 9999));
+  monitor_cmd->add_option(
+      "--syslog-utc-offset", monitor_args.syslog_utc_offset,
+      "年のない syslog 時刻の時差 / UTC offset of RFC 3164 times, e.g. +09:00 (default local)");
+  monitor_cmd->add_option("files", monitor_args.inputs,
+                          "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);
@@ -423,6 +571,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (netcheck->parsed()) return Netcheck(topology_path, netcheck_format);
+  if (monitor_cmd->parsed()) return RunMonitor(monitor_args);
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
   auto opened = OpenCore(db, catalog_dir);

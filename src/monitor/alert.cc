@@ -1,0 +1,188 @@
+#include "monitor/alert.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
+#include "monitor/text_util.h"
+
+namespace mamori::monitor {
+namespace {
+
+std::string ZoneText(std::string_view name, std::string_view description) {
+  if (description.empty()) return Cat("区域 ", name, " ");
+  return Cat("区域 ", name, "（", description, "）");
+}
+
+std::string PortsText(const Alert& alert) {
+  std::string out;
+  for (size_t i = 0; i < alert.dports.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(alert.dports[i]);
+  }
+  if (alert.dports.size() >= kMaxPorts) out += " ほか";
+  return out;
+}
+
+std::string TrafficText(const Alert& alert) {
+  const char* proto = ProtoName(alert.proto);
+  std::string out = proto != nullptr ? std::string(proto) : std::string("プロトコル不明");
+  if (!alert.dports.empty()) out += Cat("、宛先ポート ", PortsText(alert));
+  return out;
+}
+
+}  // namespace
+
+const char* AlertKindName(AlertKind kind) {
+  switch (kind) {
+    case AlertKind::kSeparation:
+      return "separation";
+    case AlertKind::kBlocklist:
+      return "blocklist";
+  }
+  return "?";
+}
+
+const char* SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kLow:
+      return "low";
+    case Severity::kMedium:
+      return "medium";
+    case Severity::kHigh:
+      return "high";
+    case Severity::kCritical:
+      return "critical";
+  }
+  return "?";
+}
+
+std::string DescribeAlert(const Alert& a) {
+  const std::string times = a.count > 1 ? Cat("（", std::to_string(a.count), " 件）") : "";
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Cat(ZoneText(a.from_zone, a.from_zone_description), "の ", a.src, " から",
+                 ZoneText(a.to_zone, a.to_zone_description), "の ", a.dst, " への通信（",
+                 TrafficText(a), "）", times,
+                 "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
+                 "（基本方針 §2(10)・§6(3)ア）に反します。");
+    case AlertKind::kBlocklist: {
+      std::string listed;
+      for (size_t i = 0; i < a.indicators.size(); ++i) {
+        if (i > 0) listed += "、";  // each: 「entry」（where matched、file:line）
+        listed += a.indicators[i];
+      }
+      if (a.indicators.size() >= kMaxIndicators) listed += " ほか";
+      return Cat(a.src, " と ", a.dst.empty() ? std::string("(宛先不明)") : a.dst, " の通信（",
+                 TrafficText(a), "）", times, "が遮断リストの項目", listed,
+                 "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+    }
+  }
+  return "";
+}
+
+std::string AlertToJson(const Alert& a) {
+  nlohmann::ordered_json j;
+  j["kind"] = AlertKindName(a.kind);
+  j["severity"] = SeverityName(a.severity);
+  j["ts"] = FormatIsoUtc(a.ts_us);
+  j["src"] = a.src;
+  j["dst"] = a.dst.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a.dst);
+  const char* proto = ProtoName(a.proto);
+  j["proto"] = proto != nullptr ? nlohmann::ordered_json(proto) : nlohmann::ordered_json(nullptr);
+  j["dport"] = a.dport ? nlohmann::ordered_json(*a.dport) : nlohmann::ordered_json(nullptr);
+  j["from_zone"] =
+      a.from_zone.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a.from_zone);
+  j["to_zone"] =
+      a.to_zone.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a.to_zone);
+  j["count"] = a.count;
+  j["detail"] = a.detail.empty() ? DescribeAlert(a) : a.detail;
+  j["evidence"] = a.evidence;
+  // Text from logs may hold bytes that are not UTF-8: replace them rather than throw.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
+    : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
+
+void Aggregator::Report(const Finding& f) {
+  key_.clear();
+  key_.push_back(static_cast<char>('0' + static_cast<int>(f.kind)));
+  key_.append(f.src);
+  key_.push_back('\0');
+  key_.append(f.dst);
+  auto it = open_.find(key_);
+  if (it != open_.end() && f.ts_us >= it->second.alert.ts_us + window_us_) {
+    Emit(it->second.alert);
+    open_.erase(it);
+    it = open_.end();
+  }
+  if (it == open_.end()) {
+    Open fresh;
+    fresh.sequence = next_sequence_++;
+    Alert& a = fresh.alert;
+    a.kind = f.kind;
+    a.severity = f.severity;
+    a.ts_us = f.ts_us;
+    a.last_ts_us = f.ts_us;
+    a.src = std::string(f.src);
+    a.dst = std::string(f.dst);
+    a.proto = f.proto;
+    a.dport = f.dport;
+    a.from_zone = std::string(f.from_zone.name);
+    a.from_zone_description = std::string(f.from_zone.description);
+    a.to_zone = std::string(f.to_zone.name);
+    a.to_zone_description = std::string(f.to_zone.description);
+    closing_.push({f.ts_us + window_us_, fresh.sequence, key_});
+    it = open_.emplace(key_, std::move(fresh)).first;
+  }
+  Alert& a = it->second.alert;
+  ++a.count;
+  a.severity = std::max(a.severity, f.severity);
+  a.last_ts_us = std::max(a.last_ts_us, f.ts_us);
+  if (f.dport && a.dports.size() < kMaxPorts &&
+      std::find(a.dports.begin(), a.dports.end(), *f.dport) == a.dports.end()) {
+    a.dports.push_back(*f.dport);
+  }
+  if (!f.indicator.empty() && a.indicators.size() < kMaxIndicators &&
+      std::find(a.indicators.begin(), a.indicators.end(), f.indicator) == a.indicators.end()) {
+    a.indicators.emplace_back(f.indicator);
+  }
+  if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
+    std::string where = Cat(f.file, ":", std::to_string(f.line));
+    if (!f.uid.empty()) where += Cat(" ", f.uid);
+    a.evidence.push_back(std::move(where));
+  }
+}
+
+void Aggregator::Advance(int64_t now_us) {
+  while (!closing_.empty() && closing_.top().end_us <= now_us) {
+    const Closing top = closing_.top();
+    closing_.pop();
+    auto it = open_.find(top.key);
+    if (it == open_.end() || it->second.sequence != top.sequence) continue;  // already written
+    Emit(it->second.alert);
+    open_.erase(it);
+  }
+}
+
+void Aggregator::Finish() {
+  std::vector<Open*> rest;
+  rest.reserve(open_.size());
+  for (auto& [key, open] : open_) rest.push_back(&open);
+  std::sort(rest.begin(), rest.end(), [](const Open* a, const Open* b) {
+    if (a->alert.ts_us != b->alert.ts_us) return a->alert.ts_us < b->alert.ts_us;
+    return a->sequence < b->sequence;
+  });
+  for (Open* open : rest) Emit(open->alert);
+  open_.clear();
+  closing_ = {};
+}
+
+void Aggregator::Emit(Alert& alert) {
+  alert.detail = DescribeAlert(alert);
+  ++written_by_kind_[AlertKindName(alert.kind)];
+  output_.Write(alert);
+}
+
+}  // namespace mamori::monitor

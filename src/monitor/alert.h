@@ -1,0 +1,139 @@
+// Alerts of `mamori monitor` and their aggregation.
+//
+// A detector reports a Finding per event (or per closed window) that breaks a rule. The
+// Aggregator keeps one open Alert per (kind, src, dst) and window: the first finding opens it
+// at the finding's event time, later ones within `window` of that time add to its count and
+// evidence; it is written to the AlertOutput when event time passes its end (Advance) or a
+// finding of the same key arrives after it, or at Finish. Findings and events are views (see
+// event.h); the Aggregator copies what it keeps.
+//
+// Not thread-safe: one Aggregator per pipeline.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "monitor/event.h"
+
+namespace mamori::monitor {
+
+enum class AlertKind : uint8_t { kSeparation, kBlocklist };
+const char* AlertKindName(AlertKind kind);  // "separation", "blocklist"
+
+enum class Severity : uint8_t { kLow, kMedium, kHigh, kCritical };
+const char* SeverityName(Severity severity);  // "low", "medium", "high", "critical"
+
+// The zone a finding concerns: the topology's key and its description (may be "").
+struct ZoneRef {
+  std::string_view name;
+  std::string_view description;
+};
+
+struct Finding {
+  AlertKind kind = AlertKind::kSeparation;
+  Severity severity = Severity::kHigh;
+  int64_t ts_us = 0;
+  std::string_view src;  // address text
+  std::string_view dst;
+  Proto proto = Proto::kUnknown;
+  std::optional<uint16_t> dport;  // tcp and udp only
+  ZoneRef from_zone;              // "" when unknown
+  ZoneRef to_zone;
+  // What matched, for people: a blocklist entry and where it is listed. Aggregated (distinct,
+  // up to kMaxIndicators) into the alert's detail.
+  std::string_view indicator;
+  // Evidence: the log location (file:line) and the Zeek uid or EVE flow_id, if any.
+  std::string_view file;
+  uint64_t line = 0;
+  std::string_view uid;
+};
+
+struct Alert {
+  AlertKind kind = AlertKind::kSeparation;
+  Severity severity = Severity::kHigh;  // the highest of its findings
+  int64_t ts_us = 0;                    // the first finding's event time
+  int64_t last_ts_us = 0;
+  std::string src;
+  std::string dst;
+  Proto proto = Proto::kUnknown;  // of the first finding
+  std::optional<uint16_t> dport;  // of the first finding
+  std::vector<uint16_t> dports;   // distinct, up to kMaxPorts, in order seen
+  std::string from_zone, from_zone_description;
+  std::string to_zone, to_zone_description;
+  uint64_t count = 0;
+  std::vector<std::string> indicators;  // distinct, up to kMaxIndicators
+  std::vector<std::string> evidence;    // "file:line" or "file:line uid", up to max_evidence
+  std::string detail;                   // set when the alert is written (DescribeAlert)
+};
+
+inline constexpr size_t kMaxPorts = 10;
+inline constexpr size_t kMaxIndicators = 5;
+
+// The Japanese sentence saying which policy the alert's traffic breaks.
+std::string DescribeAlert(const Alert& alert);
+// One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
+// dport, from_zone, to_zone, count, detail, evidence.
+std::string AlertToJson(const Alert& alert);
+
+// Receives findings (the Aggregator; tests may record them).
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual void Report(const Finding& finding) = 0;
+};
+
+// Where finished alerts go (standard output in the CLI).
+class AlertOutput {
+ public:
+  virtual ~AlertOutput() = default;
+  virtual void Write(const Alert& alert) = 0;
+};
+
+class Aggregator final : public AlertSink {
+ public:
+  // `window_us` > 0. `output` must outlive the Aggregator.
+  Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output);
+
+  void Report(const Finding& finding) override;
+  // Event time has reached `now_us`: writes the alerts whose window ended at or before it.
+  void Advance(int64_t now_us);
+  // Writes every open alert, oldest first.
+  void Finish();
+
+  // Alerts written so far, by kind name.
+  const std::map<std::string, uint64_t>& written_by_kind() const { return written_by_kind_; }
+
+ private:
+  struct Open {
+    Alert alert;
+    uint64_t sequence = 0;
+  };
+  struct Closing {
+    int64_t end_us;
+    uint64_t sequence;
+    std::string key;
+    bool operator>(const Closing& other) const {
+      return end_us != other.end_us ? end_us > other.end_us : sequence > other.sequence;
+    }
+  };
+
+  void Emit(Alert& alert);
+
+  int64_t window_us_;
+  size_t max_evidence_;
+  AlertOutput& output_;
+  uint64_t next_sequence_ = 0;
+  std::string key_;  // scratch for lookups
+  std::unordered_map<std::string, Open> open_;
+  std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
+  std::map<std::string, uint64_t> written_by_kind_;
+};
+
+}  // namespace mamori::monitor

@@ -1,0 +1,104 @@
+#include "monitor/alert.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace mamori::monitor {
+namespace {
+
+constexpr int64_t kMinute = int64_t{60} * 1000000;
+
+struct Collect final : AlertOutput {
+  void Write(const Alert& alert) override { alerts.push_back(alert); }
+  std::vector<Alert> alerts;
+};
+
+Finding Make(int64_t ts, const char* src, const char* dst, uint16_t dport, uint64_t line) {
+  Finding f;
+  f.kind = AlertKind::kSeparation;
+  f.severity = Severity::kHigh;
+  f.ts_us = ts;
+  f.src = src;
+  f.dst = dst;
+  f.proto = Proto::kTcp;
+  f.dport = dport;
+  f.from_zone = {"lgwan", "LGWAN接続系"};
+  f.to_zone = {"mynumber", ""};
+  f.file = "conn.log";
+  f.line = line;
+  f.uid = line == 1 ? "C1" : "";
+  return f;
+}
+
+TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
+  Collect out;
+  Aggregator aggregator(60 * kMinute, 2, out);
+  aggregator.Report(Make(0, "10.20.0.1", "10.10.0.1", 445, 1));
+  aggregator.Report(Make(10 * kMinute, "10.20.0.1", "10.10.0.1", 3389, 2));
+  aggregator.Report(Make(20 * kMinute, "10.20.0.1", "10.10.0.1", 445, 3));
+  aggregator.Report(Make(20 * kMinute, "10.20.0.2", "10.10.0.1", 445, 4));
+  aggregator.Advance(59 * kMinute);
+  EXPECT_TRUE(out.alerts.empty());
+  aggregator.Advance(60 * kMinute);  // the first window ends
+  ASSERT_EQ(out.alerts.size(), 1u);
+  const Alert& a = out.alerts[0];
+  EXPECT_EQ(a.count, 3u);
+  EXPECT_EQ(a.dports, (std::vector<uint16_t>{445, 3389}));
+  EXPECT_EQ(a.evidence, (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
+  EXPECT_NE(a.detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << a.detail;
+  EXPECT_NE(a.detail.find("[[allow]]"), std::string::npos);
+  EXPECT_NE(a.detail.find("宛先ポート 445, 3389"), std::string::npos);
+  // The same pair after the window: a new alert, the old one written first.
+  aggregator.Report(Make(61 * kMinute, "10.20.0.1", "10.10.0.1", 445, 5));
+  aggregator.Finish();
+  ASSERT_EQ(out.alerts.size(), 3u);
+  EXPECT_EQ(out.alerts[1].src, "10.20.0.2");
+  EXPECT_EQ(out.alerts[2].count, 1u);
+  EXPECT_EQ(out.alerts[2].ts_us, 61 * kMinute);
+  EXPECT_EQ(aggregator.written_by_kind().at("separation"), 3u);
+}
+
+TEST(Aggregator, LateFindingOfAClosedKeyOpensANewAlert) {
+  Collect out;
+  Aggregator aggregator(kMinute, 10, out);
+  aggregator.Report(Make(0, "a", "b", 1, 1));
+  aggregator.Report(Make(2 * kMinute, "a", "b", 1, 2));  // past the window: writes the first
+  ASSERT_EQ(out.alerts.size(), 1u);
+  aggregator.Advance(10 * kMinute);
+  ASSERT_EQ(out.alerts.size(), 2u);
+  aggregator.Finish();
+  EXPECT_EQ(out.alerts.size(), 2u);
+}
+
+TEST(AlertJson, FieldsAndNulls) {
+  Alert a;
+  a.kind = AlertKind::kBlocklist;
+  a.severity = Severity::kHigh;
+  a.ts_us = 1714523400000000;
+  a.src = "10.30.1.20";
+  a.count = 2;
+  a.indicators = {"evil.example（DNS 問い合わせ、bl.txt:3）"};
+  a.evidence = {"dns.log:4"};
+  a.detail = DescribeAlert(a);
+  const auto j = nlohmann::json::parse(AlertToJson(a));
+  EXPECT_EQ(j["kind"], "blocklist");
+  EXPECT_EQ(j["severity"], "high");
+  EXPECT_EQ(j["ts"], "2024-05-01T00:30:00Z");
+  EXPECT_EQ(j["src"], "10.30.1.20");
+  EXPECT_TRUE(j["dst"].is_null());
+  EXPECT_TRUE(j["proto"].is_null());
+  EXPECT_TRUE(j["dport"].is_null());
+  EXPECT_TRUE(j["from_zone"].is_null());
+  EXPECT_EQ(j["count"], 2);
+  EXPECT_NE(j["detail"].get<std::string>().find("evil.example"), std::string::npos);
+  EXPECT_EQ(j["evidence"][0], "dns.log:4");
+  // Bytes from a log that are not UTF-8 do not break the JSON.
+  a.src = "\xff\xfe";
+  EXPECT_FALSE(nlohmann::json::parse(AlertToJson(a), nullptr, false).is_discarded());
+}
+
+}  // namespace
+}  // namespace mamori::monitor

@@ -1,0 +1,242 @@
+#include "monitor/blocklist.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "common/text.h"
+#include "monitor/text_util.h"
+#include "netsep/ruleset.h"
+
+namespace mamori::monitor {
+namespace {
+
+constexpr size_t kMaxName = 253;
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool IsLabelChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// A lower-case domain name: labels of 1–63 letters, digits, '-' or '_', joined by dots.
+bool IsDomain(std::string_view name) {
+  if (name.empty() || name.size() > kMaxName) return false;
+  size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (IsLabelChar(c)) {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+bool LooksLikeAddress(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.' || c == '/';
+  });
+}
+
+size_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+Error LineError(std::string_view file, uint32_t line, std::string_view ja, std::string_view en) {
+  const std::string where = Cat(file, ":", std::to_string(line), ": ");
+  return Error::Invalid(Cat(where, ja), Cat(where, en));
+}
+
+}  // namespace
+
+Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
+  Blocklist list;
+  std::vector<PrefixMap::Entry> prefixes;
+  std::vector<uint32_t> domain_entries;
+  std::string lower;
+  for (const BlocklistFile& file : files) {
+    if (file.text.size() > kMaxBlocklistBytes) {
+      return Error::TooLarge(Cat(file.name, ": 遮断リストが大きすぎます（上限 ",
+                                 std::to_string(kMaxBlocklistBytes), " バイト）。"),
+                             Cat(file.name, ": blocklist too large (limit ",
+                                 std::to_string(kMaxBlocklistBytes), " bytes)."));
+    }
+    const auto file_index = static_cast<uint32_t>(list.files_.size());
+    list.files_.push_back(file.name);
+    std::string_view rest = file.text;
+    uint32_t line_number = 0;
+    while (!rest.empty()) {
+      ++line_number;
+      const size_t end = rest.find('\n');
+      std::string_view line = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      const size_t hash = line.find('#');
+      if (hash != std::string_view::npos) line = line.substr(0, hash);
+      line = TrimSpace(line);
+      if (line.empty()) continue;
+      if (line.find_first_of(" \t") != std::string_view::npos) {
+        return LineError(file.name, line_number,
+                         Cat("1 行に 1 項目だけを書いてください: ", Printable(line)),
+                         Cat("one entry per line: ", Printable(line)));
+      }
+      if (line.find(':') != std::string_view::npos) {
+        return LineError(file.name, line_number,
+                         Cat("IPv6 の項目にはまだ対応していません: ", Printable(line)),
+                         Cat("IPv6 entries are not supported yet: ", Printable(line)));
+      }
+      if (list.arena_.size() + line.size() > UINT32_MAX || list.entries_.size() >= UINT32_MAX - 1) {
+        return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+      }
+      if (LooksLikeAddress(line)) {
+        const std::optional<netsep::Prefix> prefix =
+            netsep::ParsePrefix(line, netsep::HostBits::kReject);
+        if (!prefix) {
+          return LineError(
+              file.name, line_number,
+              Cat("IPv4 アドレスか CIDR（ホスト部は 0、例: 192.0.2.0/24）ではありません: ",
+                  Printable(line)),
+              Cat("not an IPv4 address or CIDR range with zero host bits (e.g. 192.0.2.0/24): ",
+                  Printable(line)));
+        }
+        const auto index = static_cast<uint32_t>(list.entries_.size());
+        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                                 static_cast<uint32_t>(line.size()), file_index, line_number});
+        list.arena_.append(line);
+        prefixes.push_back({*prefix, index});
+        continue;
+      }
+      lower.clear();
+      for (char c : line) lower.push_back(Lower(c));
+      std::string_view name = lower;
+      if (StartsWith(name, "*.")) name.remove_prefix(2);
+      if (StartsWith(name, ".")) name.remove_prefix(1);
+      if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+      if (!IsDomain(name)) {
+        return LineError(
+            file.name, line_number,
+            Cat("IPv4 アドレス・CIDR・ドメイン名のどれでもありません: ", Printable(line)),
+            Cat("not an IPv4 address, CIDR range or domain name: ", Printable(line)));
+      }
+      const auto index = static_cast<uint32_t>(list.entries_.size());
+      list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                               static_cast<uint32_t>(name.size()), file_index, line_number});
+      list.arena_.append(name);
+      domain_entries.push_back(index);
+    }
+  }
+  list.address_count_ = prefixes.size();
+  list.addresses_ = PrefixMap::Build(std::move(prefixes));
+  size_t slots = 16;
+  while (slots < domain_entries.size() * 2) slots *= 2;
+  list.domains_.assign(slots, 0);
+  for (uint32_t index : domain_entries) list.InsertDomain(index);
+  return list;
+}
+
+void Blocklist::InsertDomain(uint32_t index) {
+  const Entry& entry = entries_[index];
+  const std::string_view name(arena_.data() + entry.offset, entry.length);
+  const size_t mask = domains_.size() - 1;
+  for (size_t slot = Hash(name) & mask;; slot = (slot + 1) & mask) {
+    const uint32_t held = domains_[slot];
+    if (held == 0) {
+      domains_[slot] = index + 1;
+      ++domain_count_;
+      return;
+    }
+    const Entry& other = entries_[held - 1];
+    if (std::string_view(arena_.data() + other.offset, other.length) == name) return;  // first wins
+  }
+}
+
+std::optional<uint32_t> Blocklist::FindDomain(std::string_view name) const {
+  if (domain_count_ == 0) return std::nullopt;
+  const size_t mask = domains_.size() - 1;
+  for (size_t slot = Hash(name) & mask;; slot = (slot + 1) & mask) {
+    const uint32_t held = domains_[slot];
+    if (held == 0) return std::nullopt;
+    const Entry& entry = entries_[held - 1];
+    if (std::string_view(arena_.data() + entry.offset, entry.length) == name) return held - 1;
+  }
+}
+
+Blocklist::Match Blocklist::MatchOf(const Entry& entry) const {
+  return {std::string_view(arena_.data() + entry.offset, entry.length), files_[entry.file],
+          entry.line};
+}
+
+std::optional<Blocklist::Match> Blocklist::MatchAddress(uint32_t address) const {
+  if (address_count_ == 0) return std::nullopt;
+  const std::optional<uint32_t> index = addresses_.Find(address);
+  if (!index) return std::nullopt;
+  return MatchOf(entries_[*index]);
+}
+
+std::optional<Blocklist::Match> Blocklist::MatchDomain(std::string_view name) const {
+  if (domain_count_ == 0) return std::nullopt;
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty() || name.size() > kMaxName) return std::nullopt;
+  char buffer[kMaxName];
+  for (size_t i = 0; i < name.size(); ++i) buffer[i] = Lower(name[i]);
+  std::string_view lower(buffer, name.size());
+  while (true) {
+    if (const std::optional<uint32_t> index = FindDomain(lower)) return MatchOf(entries_[*index]);
+    const size_t dot = lower.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    lower.remove_prefix(dot + 1);
+  }
+}
+
+namespace {
+
+class BlocklistDetector final : public Detector {
+ public:
+  explicit BlocklistDetector(const Blocklist& blocklist) : blocklist_(blocklist) {}
+
+  void OnEvent(const Event& e, AlertSink& sink) override {
+    if (blocklist_.empty()) return;
+    std::optional<Blocklist::Match> match;
+    std::string_view what;
+    if (e.dst.is_v4 && (match = blocklist_.MatchAddress(e.dst.v4))) {
+      what = "宛先";
+    } else if (!e.dns_query.empty() && (match = blocklist_.MatchDomain(e.dns_query))) {
+      what = "DNS 問い合わせ";
+    } else if (!e.http_host.empty() && (match = blocklist_.MatchDomain(e.http_host))) {
+      what = "HTTP ホスト";
+    } else if (!e.tls_sni.empty() && (match = blocklist_.MatchDomain(e.tls_sni))) {
+      what = "TLS SNI";
+    } else if (e.src.is_v4 && (match = blocklist_.MatchAddress(e.src.v4))) {
+      what = "送信元";
+    } else {
+      return;
+    }
+    indicator_ = Cat("「", match->entry, "」（", what, "、", match->file, ":",
+                     std::to_string(match->line), "）");
+    Finding f;
+    f.kind = AlertKind::kBlocklist;
+    f.severity = Severity::kHigh;
+    f.ts_us = e.ts_us;
+    f.src = e.src.text;
+    f.dst = e.dst.text;
+    f.proto = e.proto;
+    if (e.has_ports && (e.proto == Proto::kTcp || e.proto == Proto::kUdp)) f.dport = e.dport;
+    f.indicator = indicator_;
+    f.file = e.file;
+    f.line = e.line;
+    f.uid = e.uid;
+    sink.Report(f);
+  }
+
+ private:
+  const Blocklist& blocklist_;
+  std::string indicator_;  // scratch
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> MakeBlocklistDetector(const Blocklist& blocklist) {
+  return std::make_unique<BlocklistDetector>(blocklist);
+}
+
+}  // namespace mamori::monitor

@@ -1,0 +1,90 @@
+#include "monitor/blocklist.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace mamori::monitor {
+namespace {
+
+Result<Blocklist> Load(std::string text, std::string name = "bl.txt") {
+  const std::vector<BlocklistFile> files = {{std::move(name), std::move(text)}};
+  return Blocklist::Load(files);
+}
+
+TEST(Blocklist, AddressesRangesAndDomains) {
+  auto list = Load(
+      "# 遮断リスト\n"
+      "\n"
+      "192.0.2.1\n"
+      "198.51.100.0/24   # a range\n"
+      "Evil.Example.\n"
+      "*.bad.example\n"
+      ".worse.example\n");
+  ASSERT_TRUE(list.ok()) << list.error().message_en;
+  EXPECT_EQ(list->address_entries(), 2u);
+  EXPECT_EQ(list->domain_entries(), 3u);
+  auto m = list->MatchAddress(*netsep::ParseIpv4("192.0.2.1"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "192.0.2.1");
+  EXPECT_EQ(m->file, "bl.txt");
+  EXPECT_EQ(m->line, 3u);
+  EXPECT_FALSE(list->MatchAddress(*netsep::ParseIpv4("192.0.2.2")));
+  m = list->MatchAddress(*netsep::ParseIpv4("198.51.100.200"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "198.51.100.0/24");
+  EXPECT_EQ(m->line, 4u);
+  m = list->MatchDomain("WWW.evil.example.");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "evil.example");
+  EXPECT_EQ(m->line, 5u);
+  EXPECT_TRUE(list->MatchDomain("bad.example"));
+  EXPECT_TRUE(list->MatchDomain("a.b.worse.example"));
+  EXPECT_FALSE(list->MatchDomain("notevil.example"));
+  EXPECT_FALSE(list->MatchDomain("example"));
+  EXPECT_FALSE(list->MatchDomain(""));
+  EXPECT_FALSE(list->MatchDomain(std::string(300, 'a')));
+}
+
+TEST(Blocklist, InvalidLinesNameFileAndLine) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c :
+       {Case{"good.example\n10.0.0.1/8\n", "bl.txt:2: "}, Case{"300.1.1.1\n", "bl.txt:1: "},
+        Case{"\n\nexa mple.com\n", "bl.txt:3: "}, Case{"2001:db8::/32\n", "bl.txt:1: IPv6"},
+        Case{"bad_域名.jp\n", "bl.txt:1: "}, Case{"a..b\n", "bl.txt:1: "},
+        Case{"1.2.3\n", "bl.txt:1: "}}) {
+    SCOPED_TRACE(c.text);
+    auto list = Load(c.text);
+    ASSERT_FALSE(list.ok());
+    EXPECT_EQ(list.error().code, ErrorCode::kInvalidInput);
+    EXPECT_EQ(list.error().message_en.rfind(c.message, 0), 0u) << list.error().message_en;
+  }
+}
+
+TEST(Blocklist, AMillionEntries) {
+  std::string addresses;
+  std::string domains;
+  for (uint32_t i = 0; i < 500000; ++i) {
+    addresses += netsep::FormatIpv4(0x0B000000u + i * 4) + "\n";
+    domains += "host" + std::to_string(i) + ".example\n";
+  }
+  const std::vector<BlocklistFile> files = {{"a.txt", addresses}, {"d.txt", domains}};
+  auto list = Blocklist::Load(files);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->address_entries(), 500000u);
+  EXPECT_EQ(list->domain_entries(), 500000u);
+  EXPECT_TRUE(list->MatchAddress(0x0B000000u + 4 * 499999));
+  EXPECT_FALSE(list->MatchAddress(0x0B000000u + 4 * 499999 + 1));
+  auto m = list->MatchDomain("www.host123456.example");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->file, "d.txt");
+  EXPECT_EQ(m->line, 123457u);
+  EXPECT_FALSE(list->MatchDomain("host500000.example"));
+}
+
+}  // namespace
+}  // namespace mamori::monitor

@@ -1,0 +1,113 @@
+// Golden tests: every folder of tests/golden/monitor holds topology.toml, the logs to read,
+// case.json and expected.jsonl, the alerts (one JSON object per line) the monitor must write.
+// case.json: {"inputs": [...], "blocklists": [...], "format": "auto", "window": seconds,
+// "syslog_year": 2024, "syslog_utc_offset": minutes, "expect": {"events", "ignored",
+// "malformed"}}; every key but "inputs" is optional. README.md says why the result is right.
+// MAMORI_UPDATE_GOLDEN=1 rewrites expected.jsonl (check it by hand before committing).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "monitor/blocklist.h"
+#include "monitor/monitor.h"
+#include "monitor/separation.h"
+
+namespace mamori::monitor {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+struct Lines final : AlertOutput {
+  void Write(const Alert& alert) override { text += AlertToJson(alert) + "\n"; }
+  std::string text;
+};
+
+// Runs one case: the alerts as JSON lines, or an error text.
+std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& summary) {
+  auto topology = netsep::ParseTopology(ReadAll(dir / "topology.toml"), "topology.toml");
+  if (!topology.ok()) return "topology error: " + topology.error().message_en;
+  std::vector<BlocklistFile> files;
+  for (const auto& name : spec.value("blocklists", nlohmann::json::array())) {
+    files.push_back({name.get<std::string>(), ReadAll(dir / name.get<std::string>())});
+  }
+  auto blocklist = Blocklist::Load(files);
+  if (!blocklist.ok()) return "blocklist error: " + blocklist.error().message_en;
+  MonitorOptions options;
+  const std::string format = spec.value("format", "auto");
+  if (format != "auto") options.format = ParseInputFormat(format);
+  options.window_us = spec.value("window", int64_t{3600}) * 1000000;
+  options.parser.syslog.year = spec.value("syslog_year", 2024);
+  options.parser.syslog.utc_offset_minutes = spec.value("syslog_utc_offset", 540);
+  std::vector<std::unique_ptr<Detector>> detectors;
+  detectors.push_back(MakeSeparationDetector(*topology));
+  detectors.push_back(MakeBlocklistDetector(*blocklist));
+  Lines out;
+  Monitor monitor(options, std::move(detectors), out);
+  for (const auto& name : spec.at("inputs")) {
+    const std::string text = ReadAll(dir / name.get<std::string>());
+    StringSource source(text);
+    const Status st = monitor.Process(source, name.get<std::string>());
+    if (!st.ok()) return "input error: " + st.error().message_en;
+  }
+  monitor.Finish();
+  summary = monitor.summary();
+  return out.text;
+}
+
+std::vector<nlohmann::json> ParseLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line, nullptr, false));
+  }
+  return out;
+}
+
+TEST(MonitorGolden, AllCases) {
+  const fs::path root = fs::path(MAMORI_SOURCE_DIR) / "tests/golden/monitor";
+  std::vector<fs::path> cases;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory()) cases.push_back(entry.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  ASSERT_GE(cases.size(), 7u);
+  const bool update = std::getenv("MAMORI_UPDATE_GOLDEN") != nullptr;
+  for (const fs::path& dir : cases) {
+    SCOPED_TRACE(dir.filename().string());
+    EXPECT_TRUE(fs::exists(dir / "README.md"));
+    const auto spec = nlohmann::json::parse(ReadAll(dir / "case.json"), nullptr, false);
+    ASSERT_FALSE(spec.is_discarded()) << "case.json is not JSON";
+    Summary summary;
+    const std::string actual = RunCase(dir, spec, summary);
+    if (update) {
+      std::ofstream(dir / "expected.jsonl", std::ios::binary) << actual;
+      continue;
+    }
+    EXPECT_EQ(ParseLines(actual), ParseLines(ReadAll(dir / "expected.jsonl"))) << "actual:\n"
+                                                                               << actual;
+    if (spec.contains("expect")) {
+      const auto& expect = spec["expect"];
+      EXPECT_EQ(summary.events, expect.value("events", summary.events));
+      EXPECT_EQ(summary.ignored, expect.value("ignored", summary.ignored));
+      EXPECT_EQ(summary.malformed, expect.value("malformed", summary.malformed));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mamori::monitor

@@ -1,0 +1,152 @@
+#include "monitor/monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "monitor/separation.h"
+
+namespace mamori::monitor {
+namespace {
+
+constexpr const char* kTopology = R"(
+[zones.a]
+networks = ["10.1.0.0/16"]
+[zones.b]
+networks = ["10.2.0.0/16"]
+[devices.fw]
+format = "iptables-save"
+config = "fw.rules"
+interfaces = { x = "a", y = "b" }
+)";
+
+struct Collect final : AlertOutput {
+  void Write(const Alert& alert) override { alerts.push_back(alert); }
+  std::vector<Alert> alerts;
+};
+
+// Hands out at most `step` bytes per read, to cross every buffer boundary.
+class Trickle final : public ByteSource {
+ public:
+  Trickle(std::string_view text, size_t step) : text_(text), step_(step) {}
+  Result<size_t> Read(char* buffer, size_t size) override {
+    StringSource part(text_.substr(0, std::min({size, step_, text_.size()})));
+    auto n = part.Read(buffer, size);
+    text_.remove_prefix(*n);
+    return n;
+  }
+
+ private:
+  std::string_view text_;
+  size_t step_;
+};
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto parsed = netsep::ParseTopology(kTopology, "t.toml");
+    ASSERT_TRUE(parsed.ok());
+    topology_ = std::move(parsed).value();
+  }
+  std::unique_ptr<Monitor> Make(MonitorOptions options = {}) {
+    std::vector<std::unique_ptr<Detector>> detectors;
+    detectors.push_back(MakeSeparationDetector(topology_));
+    return std::make_unique<Monitor>(std::move(options), std::move(detectors), out_);
+  }
+  netsep::Topology topology_;
+  Collect out_;
+};
+
+std::string ConnJson(int ts, const char* src, const char* dst) {
+  return std::string(R"({"ts":)") + std::to_string(ts) + R"(,"id.orig_h":")" + src +
+         R"(","id.orig_p":1,"id.resp_h":")" + dst + R"(","id.resp_p":22,"proto":"tcp",)" +
+         R"("conn_state":"SF"})";
+}
+
+TEST_F(MonitorTest, CountsEventsIgnoredAndMalformedWithSamples) {
+  auto monitor = Make();
+  const std::string text = ConnJson(100, "10.1.0.1", "10.2.0.1") + "\r\n" +  // CRLF
+                           "{broken\n" + "\n" +                              // blank: not counted
+                           R"({"_path":"files","ts":1})" + "\n" +
+                           ConnJson(200, "10.1.0.1", "10.1.0.2") + "\n" +
+                           ConnJson(300, "10.2.0.9", "10.1.0.1");  // no final newline
+  StringSource source(text);
+  ASSERT_TRUE(monitor->Process(source, "conn.json").ok());
+  monitor->Finish();
+  const Summary& s = monitor->summary();
+  EXPECT_EQ(s.lines, 5u);
+  EXPECT_EQ(s.events, 3u);
+  EXPECT_EQ(s.ignored, 1u);
+  EXPECT_EQ(s.malformed, 1u);
+  ASSERT_EQ(s.samples.size(), 1u);
+  EXPECT_EQ(s.samples[0].file, "conn.json");
+  EXPECT_EQ(s.samples[0].line, 2u);
+  EXPECT_EQ(s.samples[0].excerpt, "{broken");
+  ASSERT_EQ(s.inputs.size(), 1u);
+  EXPECT_EQ(s.inputs[0].format, InputFormat::kZeekJson);
+  ASSERT_EQ(out_.alerts.size(), 2u);
+  EXPECT_EQ(out_.alerts[0].evidence[0], "conn.json:1");
+  EXPECT_EQ(out_.alerts[1].evidence[0], "conn.json:6");
+  EXPECT_EQ(s.alerts_by_kind.at("separation"), 2u);
+  const std::string text_summary = SummaryToText(s, 0.5);
+  EXPECT_NE(text_summary.find("conn.json:2: JSON のオブジェクトではありません"), std::string::npos)
+      << text_summary;
+  EXPECT_NE(text_summary.find("separation 2"), std::string::npos);
+}
+
+TEST_F(MonitorTest, LinesSplitAcrossReadsAndTooLongLines) {
+  auto monitor = Make();
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += ConnJson(i, "10.1.0.1", "10.2.0.1") + "\n";
+  text += std::string(kMaxLineBytes + 10, 'x') + "\n";  // too long, but within the buffer
+  text += std::string(5 * kMaxLineBytes, 'y') + "\n";   // longer than the buffer
+  text += ConnJson(60, "10.1.0.1", "10.2.0.1") + "\n";
+  Trickle source(text, 7919);
+  ASSERT_TRUE(monitor->Process(source, "big.json").ok());
+  monitor->Finish();
+  const Summary& s = monitor->summary();
+  EXPECT_EQ(s.events, 51u);
+  EXPECT_EQ(s.malformed, 2u);
+  ASSERT_EQ(s.samples.size(), 2u);
+  EXPECT_EQ(s.samples[0].line, 51u);
+  EXPECT_EQ(s.samples[1].line, 52u);
+  EXPECT_STREQ(s.samples[1].reason.en, "line too long (limit 1 MiB)");
+  ASSERT_EQ(out_.alerts.size(), 1u);
+  EXPECT_EQ(out_.alerts[0].count, 51u);
+  EXPECT_EQ(out_.alerts[0].evidence.size(), 10u);
+  EXPECT_EQ(out_.alerts[0].evidence.back(), "big.json:10");
+}
+
+TEST_F(MonitorTest, WindowsCloseOnEventTime) {
+  MonitorOptions options;
+  options.window_us = int64_t{60} * 1000000;
+  auto monitor = Make(options);
+  const std::string text = ConnJson(0, "10.1.0.1", "10.2.0.1") + "\n" +
+                           ConnJson(30, "10.1.0.1", "10.2.0.1") + "\n" +
+                           ConnJson(61, "10.1.0.7", "10.2.0.1") + "\n";
+  StringSource source(text);
+  ASSERT_TRUE(monitor->Process(source, "c.json").ok());
+  ASSERT_EQ(out_.alerts.size(), 1u);  // closed by the event at 61 s, before Finish
+  EXPECT_EQ(out_.alerts[0].count, 2u);
+  monitor->Finish();
+  EXPECT_EQ(out_.alerts.size(), 2u);
+}
+
+TEST_F(MonitorTest, UnknownFormatIsAnErrorNamingTheInput) {
+  auto monitor = Make();
+  StringSource source("hello\nworld\n");
+  const Status st = monitor->Process(source, "mystery.log");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message_en.rfind("mystery.log: cannot detect", 0), 0u);
+  // A forced format reads it (and reports the lines as malformed).
+  MonitorOptions options;
+  options.format = InputFormat::kSquid;
+  auto forced = Make(options);
+  StringSource again("hello\nworld\n");
+  ASSERT_TRUE(forced->Process(again, "mystery.log").ok());
+  EXPECT_EQ(forced->summary().malformed, 2u);
+}
+
+}  // namespace
+}  // namespace mamori::monitor

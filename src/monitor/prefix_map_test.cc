@@ -1,0 +1,69 @@
+#include "monitor/prefix_map.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace mamori::monitor {
+namespace {
+
+netsep::Prefix P(const char* text) { return *netsep::ParsePrefix(text, netsep::HostBits::kReject); }
+uint32_t A(const char* text) { return *netsep::ParseIpv4(text); }
+
+TEST(PrefixMap, MostSpecificPrefixWins) {
+  const PrefixMap map = PrefixMap::Build({{P("0.0.0.0/0"), 0},
+                                          {P("10.0.0.0/8"), 1},
+                                          {P("10.10.0.0/16"), 2},
+                                          {P("10.10.5.0/24"), 3},
+                                          {P("10.10.0.0/16"), 9},  // duplicate: the first wins
+                                          {P("192.0.2.7/32"), 4}});
+  EXPECT_EQ(map.Find(A("8.8.8.8")), 0u);
+  EXPECT_EQ(map.Find(A("10.1.2.3")), 1u);
+  EXPECT_EQ(map.Find(A("10.10.4.255")), 2u);
+  EXPECT_EQ(map.Find(A("10.10.5.0")), 3u);
+  EXPECT_EQ(map.Find(A("10.10.5.255")), 3u);
+  EXPECT_EQ(map.Find(A("10.10.6.0")), 2u);
+  EXPECT_EQ(map.Find(A("10.255.255.255")), 1u);
+  EXPECT_EQ(map.Find(A("11.0.0.0")), 0u);
+  EXPECT_EQ(map.Find(A("192.0.2.7")), 4u);
+  EXPECT_EQ(map.Find(A("192.0.2.8")), 0u);
+  EXPECT_EQ(map.Find(A("255.255.255.255")), 0u);
+  EXPECT_EQ(map.Find(0), 0u);
+}
+
+TEST(PrefixMap, GapsAreEmpty) {
+  const PrefixMap map = PrefixMap::Build({{P("10.0.0.0/8"), 1}, {P("255.255.255.255/32"), 2}});
+  EXPECT_EQ(map.Find(A("9.255.255.255")), std::nullopt);
+  EXPECT_EQ(map.Find(A("10.0.0.0")), 1u);
+  EXPECT_EQ(map.Find(A("11.0.0.0")), std::nullopt);
+  EXPECT_EQ(map.Find(A("255.255.255.255")), 2u);
+  EXPECT_EQ(PrefixMap::Build({}).Find(1), std::nullopt);
+}
+
+TEST(PrefixMap, AgreesWithALinearScanOnRandomPrefixes) {
+  std::mt19937 rng(7);
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 300; ++i) {
+    netsep::Prefix p;
+    p.length = static_cast<int>(rng() % 25) + 8;
+    p.address = (rng() & 0x0FFFFFFF) & p.Mask();  // crowd them into 0/4 so they nest
+    entries.push_back({p, i});
+  }
+  const PrefixMap map = PrefixMap::Build(entries);
+  for (int probe = 0; probe < 20000; ++probe) {
+    const uint32_t address =
+        probe % 2 == 0 ? rng() & 0x0FFFFFFF : entries[rng() % 300].prefix.address;
+    std::optional<uint32_t> want;
+    int best = -1;
+    for (const auto& e : entries) {
+      if (e.prefix.Contains(address) && e.prefix.length > best) {
+        best = e.prefix.length;
+        want = e.value;
+      }
+    }
+    ASSERT_EQ(map.Find(address), want) << netsep::FormatIpv4(address);
+  }
+}
+
+}  // namespace
+}  // namespace mamori::monitor

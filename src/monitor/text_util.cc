@@ -1,0 +1,179 @@
+#include "monitor/text_util.h"
+
+#include <cstdio>
+
+#include "netsep/ruleset.h"
+
+namespace mamori::monitor {
+namespace {
+
+bool Digit(char c) { return c >= '0' && c <= '9'; }
+
+// Reads exactly `n` digits at `s[pos]`.
+std::optional<int> Fixed(std::string_view s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return std::nullopt;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (!Digit(s[i])) return std::nullopt;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::optional<uint64_t> ParseUnsigned(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (!Digit(c)) return std::nullopt;
+    const uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
+    if (next / 10 != v) return std::nullopt;
+    v = next;
+  }
+  return v;
+}
+
+std::optional<uint16_t> ParsePort(std::string_view text) {
+  if (text.size() > 5) return std::nullopt;
+  const std::optional<uint64_t> v = ParseUnsigned(text);
+  if (!v || *v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(*v);
+}
+
+std::optional<int64_t> ParseEpochSeconds(std::string_view text) {
+  const size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  if (whole.size() > 12) return std::nullopt;
+  const std::optional<uint64_t> seconds = ParseUnsigned(whole);
+  if (!seconds) return std::nullopt;
+  int64_t micros = 0;
+  if (dot != std::string_view::npos) {
+    const std::string_view fraction = text.substr(dot + 1);
+    if (fraction.empty() || fraction.size() > 9) return std::nullopt;
+    int64_t scale = 100000;
+    for (char c : fraction) {
+      if (!Digit(c)) return std::nullopt;
+      micros += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  return static_cast<int64_t>(*seconds) * 1000000 + micros;
+}
+
+std::optional<int64_t> CivilToMicros(int year, int month, int day, int hour, int minute,
+                                     int second) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60 ||
+      hour < 0 || minute < 0 || second < 0) {
+    return std::nullopt;
+  }
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return ((days * 24 + hour) * 60 + minute) * int64_t{60000000} + int64_t{second} * 1000000;
+}
+
+std::optional<int64_t> ParseIsoTime(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS
+  const auto year = Fixed(s, 0, 4);
+  const auto month = Fixed(s, 5, 2);
+  const auto day = Fixed(s, 8, 2);
+  const auto hour = Fixed(s, 11, 2);
+  const auto minute = Fixed(s, 14, 2);
+  const auto second = Fixed(s, 17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
+    return std::nullopt;
+  }
+  std::optional<int64_t> t = CivilToMicros(*year, *month, *day, *hour, *minute, *second);
+  if (!t) return std::nullopt;
+  size_t pos = 19;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    int64_t scale = 100000;
+    const size_t start = pos;
+    while (pos < s.size() && Digit(s[pos])) {
+      *t += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start || pos - start > 9) return std::nullopt;
+  }
+  if (pos == s.size()) return t;
+  if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) return t;
+  if (s[pos] != '+' && s[pos] != '-') return std::nullopt;
+  const int sign = s[pos] == '+' ? 1 : -1;
+  const auto oh = Fixed(s, pos + 1, 2);
+  if (!oh) return std::nullopt;
+  std::optional<int> om;
+  if (pos + 3 < s.size() && s[pos + 3] == ':') {
+    om = Fixed(s, pos + 4, 2);
+    if (pos + 6 != s.size()) return std::nullopt;
+  } else {
+    om = Fixed(s, pos + 3, 2);
+    if (pos + 5 != s.size()) return std::nullopt;
+  }
+  if (!om || *oh > 23 || *om > 59) return std::nullopt;
+  return *t - sign * (int64_t{*oh} * 60 + *om) * 60000000;
+}
+
+std::string FormatIsoUtc(int64_t ts_us) {
+  int64_t seconds = ts_us / 1000000;
+  if (ts_us % 1000000 < 0) --seconds;
+  int64_t days = seconds / 86400;
+  int64_t rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  // H. Hinnant's civil_from_days.
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m,
+                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                static_cast<int>(rem % 60));
+  return buf;
+}
+
+void SetAddress(Address& address, std::string_view text) {
+  address.text = text;
+  const std::optional<uint32_t> v4 = netsep::ParseIpv4(text);
+  address.is_v4 = v4.has_value();
+  address.v4 = v4.value_or(0);
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (haystack.size() < needle.size()) return false;
+  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    size_t j = 0;
+    while (j < needle.size() && Lower(haystack[i + j]) == Lower(needle[j])) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+}  // namespace mamori::monitor

@@ -1,0 +1,41 @@
+// Small, allocation-free helpers the log parsers share: decimal numbers, timestamps and
+// addresses. Every function is total: bad input gives nullopt (or false), never an exception.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "monitor/event.h"
+
+namespace mamori::monitor {
+
+// Digits only, no sign, at most 20 digits, no overflow.
+std::optional<uint64_t> ParseUnsigned(std::string_view text);
+std::optional<uint16_t> ParsePort(std::string_view text);
+
+// "1700000000", "1700000000.123456" (epoch seconds; at most 9 fraction digits, truncated to
+// microseconds) → microseconds.
+std::optional<int64_t> ParseEpochSeconds(std::string_view text);
+
+// RFC 3339 / ISO 8601 date-time: "2024-05-01T09:30:00Z", "…T09:30:00.123456+09:00",
+// "…+0900" (Suricata), a space instead of "T"; without an offset the time is taken as UTC.
+std::optional<int64_t> ParseIsoTime(std::string_view text);
+
+// Microseconds since the epoch for a civil date and time (UTC), no range checks beyond the
+// obvious: month 1–12, day 1–31, hour 0–23, minute 0–59, second 0–60.
+std::optional<int64_t> CivilToMicros(int year, int month, int day, int hour, int minute,
+                                     int second);
+
+// "2024-05-01T00:30:00Z" (whole seconds, UTC).
+std::string FormatIsoUtc(int64_t ts_us);
+
+// Fills `address` from text: is_v4 when it is a dotted quad.
+void SetAddress(Address& address, std::string_view text);
+
+// ASCII case-insensitive search and comparison.
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
+
+}  // namespace mamori::monitor

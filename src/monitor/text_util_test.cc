@@ -1,0 +1,55 @@
+#include "monitor/text_util.h"
+
+#include <gtest/gtest.h>
+
+namespace mamori::monitor {
+namespace {
+
+TEST(TextUtil, Numbers) {
+  EXPECT_EQ(ParseUnsigned("0"), 0u);
+  EXPECT_EQ(ParseUnsigned("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(ParseUnsigned("18446744073709551616"), std::nullopt);
+  EXPECT_EQ(ParseUnsigned(""), std::nullopt);
+  EXPECT_EQ(ParseUnsigned("-1"), std::nullopt);
+  EXPECT_EQ(ParsePort("65535"), 65535);
+  EXPECT_EQ(ParsePort("65536"), std::nullopt);
+  EXPECT_EQ(ParsePort("1e3"), std::nullopt);
+}
+
+TEST(TextUtil, EpochSeconds) {
+  EXPECT_EQ(ParseEpochSeconds("1714523400"), 1714523400000000);
+  EXPECT_EQ(ParseEpochSeconds("1714523400.5"), 1714523400500000);
+  EXPECT_EQ(ParseEpochSeconds("1714523400.123456789"), 1714523400123456);
+  EXPECT_EQ(ParseEpochSeconds("1714523400."), std::nullopt);
+  EXPECT_EQ(ParseEpochSeconds("-5"), std::nullopt);
+  EXPECT_EQ(ParseEpochSeconds("1.2.3"), std::nullopt);
+}
+
+TEST(TextUtil, IsoTimes) {
+  EXPECT_EQ(ParseIsoTime("2024-05-01T00:30:00Z"), 1714523400000000);
+  EXPECT_EQ(ParseIsoTime("2024-05-01T09:30:00+09:00"), 1714523400000000);
+  EXPECT_EQ(ParseIsoTime("2024-05-01T09:30:00.250000+0900"), 1714523400250000);
+  EXPECT_EQ(ParseIsoTime("2024-04-30T23:30:00-01:00"), 1714523400000000);
+  EXPECT_EQ(ParseIsoTime("2024-05-01 00:30:00"), 1714523400000000);
+  EXPECT_EQ(ParseIsoTime("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(ParseIsoTime("2024-13-01T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(ParseIsoTime("2024-05-01T00:30:00+9"), std::nullopt);
+  EXPECT_EQ(ParseIsoTime("2024-05-01T00:30"), std::nullopt);
+  EXPECT_EQ(ParseIsoTime("2024-05-01T00:30:00Zjunk"), std::nullopt);
+  EXPECT_EQ(FormatIsoUtc(1714523400999999), "2024-05-01T00:30:00Z");
+  EXPECT_EQ(FormatIsoUtc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(951782400000000), "2000-02-29T00:00:00Z");
+}
+
+TEST(TextUtil, Addresses) {
+  Address a;
+  SetAddress(a, "192.0.2.1");
+  EXPECT_TRUE(a.is_v4);
+  EXPECT_EQ(a.v4, 0xC0000201u);
+  SetAddress(a, "2001:db8::1");
+  EXPECT_FALSE(a.is_v4);
+  EXPECT_EQ(a.text, "2001:db8::1");
+}
+
+}  // namespace
+}  // namespace mamori::monitor

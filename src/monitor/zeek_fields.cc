@@ -1,0 +1,189 @@
+#include "monitor/zeek_fields.h"
+
+#include <array>
+#include <utility>
+
+#include "monitor/text_util.h"
+
+namespace mamori::monitor::zeek {
+
+Field FieldOf(std::string_view name) {
+  static constexpr std::array<std::pair<std::string_view, Field>, 17> kNames = {{
+      {"ts", Field::kTs},
+      {"uid", Field::kUid},
+      {"id.orig_h", Field::kOrigH},
+      {"id.orig_p", Field::kOrigP},
+      {"id.resp_h", Field::kRespH},
+      {"id.resp_p", Field::kRespP},
+      {"proto", Field::kProto},
+      {"orig_bytes", Field::kOrigBytes},
+      {"resp_bytes", Field::kRespBytes},
+      {"conn_state", Field::kConnState},
+      {"query", Field::kQuery},
+      {"host", Field::kHost},
+      {"uri", Field::kUri},
+      {"method", Field::kMethod},
+      {"status_code", Field::kStatusCode},
+      {"user_agent", Field::kUserAgent},
+      {"server_name", Field::kServerName},
+  }};
+  for (const auto& [n, f] : kNames) {
+    if (n == name) return f;
+  }
+  return Field::kOther;
+}
+
+std::optional<LogType> LogTypeOfPath(std::string_view path) {
+  if (path == "conn") return LogType::kConn;
+  if (path == "dns") return LogType::kDns;
+  if (path == "http") return LogType::kHttp;
+  if (path == "ssl") return LogType::kTls;
+  return std::nullopt;
+}
+
+void Seen::Note(Field field) {
+  switch (field) {
+    case Field::kConnState:
+    case Field::kOrigBytes:
+    case Field::kRespBytes:
+      conn = true;
+      break;
+    case Field::kQuery:
+      dns = true;
+      break;
+    case Field::kUri:
+    case Field::kMethod:
+    case Field::kStatusCode:
+      http = true;
+      break;
+    case Field::kServerName:
+      tls = true;
+      break;
+    default:
+      break;
+  }
+}
+
+std::optional<LogType> Seen::Type() const {
+  if (conn) return LogType::kConn;
+  if (dns) return LogType::kDns;
+  if (http) return LogType::kHttp;
+  if (tls) return LogType::kTls;
+  return std::nullopt;
+}
+
+Outcome OutcomeOfConnState(std::string_view s) {
+  if (s == "S0" || s == "SH" || s == "RSTOS0") return Outcome::kNoReply;
+  if (s == "REJ" || s == "RSTRH") return Outcome::kRejected;
+  if (s == "SF" || s == "S1" || s == "S2" || s == "S3" || s == "RSTO" || s == "RSTR") {
+    return Outcome::kEstablished;
+  }
+  return Outcome::kUnknown;  // OTH, SHR, unset
+}
+
+std::string_view HostWithoutPort(std::string_view host) {
+  const size_t colon = host.rfind(':');
+  if (colon == std::string_view::npos) return host;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  if (host.find(':') != colon) return host;  // a bare IPv6 address
+  return host.substr(0, colon);
+}
+
+bool Assign(Field field, std::string_view value, Event& e, Reason& reason) {
+  switch (field) {
+    case Field::kOther:
+      return true;
+    case Field::kTs: {
+      std::optional<int64_t> ts = value.find('-') != std::string_view::npos
+                                      ? ParseIsoTime(value)
+                                      : ParseEpochSeconds(value);
+      if (!ts) {
+        reason = kBadTs;
+        return false;
+      }
+      e.ts_us = *ts;
+      return true;
+    }
+    case Field::kUid:
+      e.uid = value;
+      return true;
+    case Field::kOrigH:
+      SetAddress(e.src, value);
+      return true;
+    case Field::kRespH:
+      SetAddress(e.dst, value);
+      return true;
+    case Field::kOrigP:
+    case Field::kRespP: {
+      const std::optional<uint16_t> port = ParsePort(value);
+      if (!port) {
+        reason = kBadPort;
+        return false;
+      }
+      (field == Field::kOrigP ? e.sport : e.dport) = *port;
+      e.has_ports = true;
+      return true;
+    }
+    case Field::kProto:
+      e.proto = ParseProto(value);
+      return true;
+    case Field::kOrigBytes:
+    case Field::kRespBytes: {
+      const std::optional<uint64_t> n = ParseUnsigned(value);
+      if (!n) {
+        reason = kBadCount;
+        return false;
+      }
+      (field == Field::kOrigBytes ? e.bytes_out : e.bytes_in) = *n;
+      e.has_bytes = true;
+      return true;
+    }
+    case Field::kConnState:
+      e.conn_state = value;
+      e.outcome = OutcomeOfConnState(value);
+      return true;
+    case Field::kQuery:
+      e.dns_query = value;
+      return true;
+    case Field::kHost:
+      e.http_host = HostWithoutPort(value);
+      return true;
+    case Field::kUri:
+      e.http_url = value;
+      return true;
+    case Field::kMethod:
+      e.http_method = value;
+      return true;
+    case Field::kStatusCode: {
+      const std::optional<uint16_t> status = ParsePort(value);
+      if (!status) {
+        reason = kBadCount;
+        return false;
+      }
+      e.http_status = *status;
+      return true;
+    }
+    case Field::kUserAgent:
+      e.user_agent = value;
+      return true;
+    case Field::kServerName:
+      e.tls_sni = value;
+      return true;
+  }
+  return true;
+}
+
+ParseResult Complete(Event& e, bool has_ts) {
+  if (!has_ts) return ParseResult::Malformed(kNoTs);
+  if (e.src.text.empty() || e.dst.text.empty()) return ParseResult::Malformed(kNoAddress);
+  // http.log and ssl.log have no proto column: both run over TCP.
+  if (e.proto == Proto::kUnknown && (e.type == LogType::kHttp || e.type == LogType::kTls)) {
+    e.proto = Proto::kTcp;
+  }
+  return ParseResult::Ok();
+}
+
+}  // namespace mamori::monitor::zeek

@@ -1,0 +1,11 @@
+// libFuzzer harness for the monitor's squid log parser and the detectors behind it.
+// Input: a squid log (lines).
+#include <cstddef>
+#include <cstdint>
+
+#include "monitor_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  mamori::fuzz::RunMonitor(data, size, mamori::monitor::InputFormat::kSquid);
+  return 0;
+}
