@@ -596,24 +596,7 @@ class Parser {
                 Cat("object ", name, " is not ", expected, "."));
   }
 
-  // Guards recursion through group-object.
-  class Visit {
-   public:
-    Visit(std::set<std::string>& active, std::string name) : active_(active), name_(name) {
-      fresh_ = active_.insert(std::move(name)).second;
-    }
-    ~Visit() {
-      if (fresh_) active_.erase(name_);
-    }
-    bool loop() const { return !fresh_; }
-
-   private:
-    std::set<std::string>& active_;
-    std::string name_;
-    bool fresh_ = false;
-  };
-
-  Status CheckDepth(uint32_t line, std::string_view name, const Visit& visit) const {
+  Status CheckDepth(uint32_t line, std::string_view name, const GroupVisit& visit) const {
     if (visit.loop() || active_.size() > kMaxGroupDepth) {
       return Fail(line, Cat("group-object ", name, " が循環しているか深すぎます。"),
                   Cat("group-object ", name, " loops or nests too deeply."));
@@ -630,7 +613,7 @@ class Parser {
     }
     auto cached = network_cache_.find(object->name);
     if (cached != network_cache_.end()) return cached->second;
-    Visit visit(active_, object->name);
+    GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     Addresses out;
     bool defined = false;
@@ -758,7 +741,7 @@ class Parser {
       out.push_back(Service{protocols, {}, {}, {}, false});
       return out;
     }
-    Visit visit(active_, object->name);
+    GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     if (object->kind == ObjectKind::kService) {
       for (const Line& sub : object->block->subs) {
@@ -805,7 +788,7 @@ class Parser {
     const Object* object = FindObject(name);
     if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
     if (object->kind != ObjectKind::kPortGroup) return WrongKind(line, name, "a port group");
-    Visit visit(active_, object->name);
+    GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     ValueSet out;
     for (const Line& sub : object->block->subs) {
@@ -830,7 +813,7 @@ class Parser {
     const Object* object = FindObject(name);
     if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
     if (object->kind != ObjectKind::kProtocolGroup) return WrongKind(line, name, "protocol");
-    Visit visit(active_, object->name);
+    GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     ValueSet out;
     for (const Line& sub : object->block->subs) {
@@ -852,7 +835,7 @@ class Parser {
     const Object* object = FindObject(name);
     if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
     if (object->kind != ObjectKind::kIcmpGroup) return WrongKind(line, name, "icmp-type");
-    Visit visit(active_, object->name);
+    GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     ValueSet out;
     for (const Line& sub : object->block->subs) {

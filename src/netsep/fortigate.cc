@@ -355,23 +355,7 @@ class Parser {
 
   // ---------------------------------------------------------------- objects
 
-  class Visit {
-   public:
-    Visit(std::set<std::string>& active, std::string key) : active_(active), key_(key) {
-      fresh_ = active_.insert(std::move(key)).second;
-    }
-    ~Visit() {
-      if (fresh_) active_.erase(key_);
-    }
-    bool loop() const { return !fresh_; }
-
-   private:
-    std::set<std::string>& active_;
-    std::string key_;
-    bool fresh_ = false;
-  };
-
-  Status CheckVisit(uint32_t line, std::string_view name, const Visit& visit) const {
+  Status CheckVisit(uint32_t line, std::string_view name, const GroupVisit& visit) const {
     if (visit.loop() || active_.size() > kMaxGroupDepth) {
       return Fail(line, Cat("グループ \"", name, "\" が循環しているか深すぎます。"),
                   Cat("group \"", name, "\" loops or nests too deeply."));
@@ -431,7 +415,7 @@ class Parser {
         return {};
       }
       if (const Node* group = Entry("firewall vipgrp", name)) {
-        Visit visit(active_, Cat("vipgrp ", name));
+        GroupVisit visit(active_, Cat("vipgrp ", name));
         MAMORI_TRY(CheckVisit(line, name, visit));
         const Setting* member = group->Find("member");
         if (member == nullptr) return {};
@@ -452,7 +436,7 @@ class Parser {
   Result<Addresses> Group(uint32_t line, const Node& group) {
     auto cached = group_cache_.find(group.name);
     if (cached != group_cache_.end()) return cached->second;
-    Visit visit(active_, Cat("addrgrp ", group.name));
+    GroupVisit visit(active_, Cat("addrgrp ", group.name));
     MAMORI_TRY(CheckVisit(line, group.name, visit));
     Addresses out;
     if (const Setting* member = group.Find("member")) {
@@ -565,7 +549,7 @@ class Parser {
       return {};
     }
     if (const Node* group = Entry("firewall service group", name)) {
-      Visit visit(active_, Cat("service group ", name));
+      GroupVisit visit(active_, Cat("service group ", name));
       MAMORI_TRY(CheckVisit(line, name, visit));
       if (const Setting* member = group->Find("member")) {
         for (const std::string& m : member->values) {

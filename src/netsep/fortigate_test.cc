@@ -5,9 +5,14 @@
 #include <string>
 
 #include "netsep/engine.h"
+#include "netsep/engine_test_support.h"
 
 namespace mamori::netsep {
 namespace {
+
+using testing::Entry;
+using testing::FindViolation;
+using testing::Violations;
 
 std::string ErrorOf(const std::string& text) {
   Result<Ruleset> r = ParseFortigate(text, "fw.conf", "fw");
@@ -43,32 +48,7 @@ interfaces = { port1 = "wan", port2 = "lan", port3 = "dmz" }
 )";
 
 Report CheckForti(const std::string& config) {
-  Result<Topology> topology = ParseTopology(kTopology, "topology.toml");
-  EXPECT_TRUE(topology.ok()) << topology.error().message_en;
-  Result<Ruleset> ruleset = ParseFortigate(config, "fw.conf", "fw");
-  EXPECT_TRUE(ruleset.ok()) << ruleset.error().message_en;
-  if (!ruleset.ok()) return {};
-  Result<Report> report = Check(*topology, {*ruleset});
-  EXPECT_TRUE(report.ok()) << report.error().message_en;
-  return report.ok() ? *report : Report{};
-}
-
-const MatrixEntry& Entry(const Report& r, const std::string& from, const std::string& to) {
-  for (const MatrixEntry& e : r.matrix) {
-    if (e.from == from && e.to == to) return e;
-  }
-  ADD_FAILURE() << from << "→" << to;
-  static const MatrixEntry kNone;
-  return kNone;
-}
-
-std::vector<const Violation*> Violations(const Report& r, const std::string& from,
-                                         const std::string& to) {
-  std::vector<const Violation*> out;
-  for (const Violation& v : r.violations) {
-    if (v.from == from && v.to == to) out.push_back(&v);
-  }
-  return out;
+  return testing::CheckConfig(kTopology, "fw.conf", config);
 }
 
 constexpr const char* kObjects =

@@ -7,10 +7,15 @@
 
 #include "common/text.h"
 #include "netsep/engine.h"
+#include "netsep/engine_test_support.h"
 #include "netsep/topology.h"
 
 namespace mamori::netsep {
 namespace {
+
+using testing::Entry;
+using testing::FindViolation;
+using testing::Violations;
 
 // ---- Building nft -j documents -------------------------------------------------------------
 
@@ -657,27 +662,7 @@ interfaces = { eth0 = "outside", eth1 = "inside", eth2 = "dmz" }
 )";
 
 Report CheckJson(const std::string& json) {
-  Result<Topology> topology = ParseTopology(kTopology, "topology.toml");
-  EXPECT_TRUE(topology.ok()) << topology.error().message_en;
-  auto read = [&](const std::string& path) -> Result<std::string> {
-    if (path != "fw.json") return Error::NotFound("なし", "no file " + path);
-    return json;
-  };
-  Result<std::vector<Ruleset>> rulesets = LoadRulesets(*topology, read);
-  EXPECT_TRUE(rulesets.ok()) << rulesets.error().message_en;
-  if (!rulesets.ok()) return Report{};
-  Result<Report> report = Check(*topology, *rulesets);
-  EXPECT_TRUE(report.ok()) << report.error().message_en;
-  return report.ok() ? *report : Report{};
-}
-
-const MatrixEntry& Entry(const Report& r, const std::string& from, const std::string& to) {
-  for (const MatrixEntry& e : r.matrix) {
-    if (e.from == from && e.to == to) return e;
-  }
-  ADD_FAILURE() << from << "→" << to;
-  static const MatrixEntry none;
-  return none;
+  return testing::CheckConfig(kTopology, "fw.json", json);
 }
 
 TEST(NftablesEngineTest, AnAcceptEndsOnlyItsOwnBaseChain) {

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -58,6 +61,26 @@ Match InterfaceMatch(MatchKind kind, std::vector<std::string> names);
 Match MayMatch();
 // kConnState on kCtDnat: the packet was (or, negated, was not) rewritten by destination NAT.
 Match DnatStateMatch(bool dnatted);
+
+// Guards the recursion through nested groups: while a GroupVisit lives, its name is in `active`;
+// loop() says the name was already being expanded (a cycle).
+class GroupVisit {
+ public:
+  GroupVisit(std::set<std::string>& active, std::string name) : active_(active), name_(name) {
+    fresh_ = active_.insert(std::move(name)).second;
+  }
+  GroupVisit(const GroupVisit&) = delete;
+  GroupVisit& operator=(const GroupVisit&) = delete;
+  ~GroupVisit() {
+    if (fresh_) active_.erase(name_);
+  }
+  bool loop() const { return !fresh_; }
+
+ private:
+  std::set<std::string>& active_;
+  std::string name_;
+  bool fresh_ = false;
+};
 
 // "a.b.c.d" (a contiguous netmask) → its length; nullopt for a non-contiguous mask.
 std::optional<int> MaskLength(uint32_t mask);
