@@ -645,21 +645,47 @@ Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d
 
 // Need to know reaches references too: the label of a referenced confidential record that the
 // actor may not list is withheld ("hidden": true); its key stays, so files still round-trip.
-// `cache_key`, when given, gets the filters the result depends on.
-Status MaskHiddenRefs(Connection& c, const Registry& reg, const Authorizer& authorizer,
-                      const Actor& actor, const RegisterDef& d, const std::vector<json*>& recs,
-                      std::string* cache_key = nullptr) {
+// A RefMask is one reference of a register to a register with need-to-know levels, with the
+// actor's list filter there (nullopt: the actor may list none of it).
+struct RefMask {
+  const FieldDef* field;
+  const RegisterDef* target;
+  std::optional<RowFilter> filter;
+};
+
+std::vector<RefMask> PlanRefMasks(const Registry& reg, const Authorizer& authorizer,
+                                  const Actor& actor, const RegisterDef& d) {
+  std::vector<RefMask> out;
   for (const auto& f : d.fields) {
     const RegisterDef* t = f.type == FieldType::kRef ? reg.ByKey(f.ref) : nullptr;
     if (t == nullptr || t->confidential_field.empty()) continue;
-    const auto filter = authorizer.ListFilter(actor, *t);
-    if (cache_key != nullptr)
-      *cache_key += "\n" + f.name + ":" + (filter.ok() ? filter->Key() : "-");
-    if (filter.ok() && !filter->hide_confidential) continue;
+    auto filter = authorizer.ListFilter(actor, *t);
+    out.push_back({&f, t, filter.ok() ? std::optional<RowFilter>(*filter) : std::nullopt});
+  }
+  return out;
+}
+
+// What the masks depend on, for cache keys.
+std::string RefMasksKey(const std::vector<RefMask>& masks) {
+  std::string key;
+  for (const auto& m : masks) {
+    key += "\n" + m.field->name + ":" + (m.filter ? m.filter->Key() : "-");
+  }
+  return key;
+}
+
+Status MaskHiddenRefs(Connection& c, const std::vector<RefMask>& masks,
+                      const std::vector<json*>& recs) {
+  for (const auto& m : masks) {
+    if (m.filter && !m.filter->hide_confidential) continue;
+    const FieldDef& f = *m.field;
+    const RegisterDef& t = *m.target;
     std::set<int64_t> ids;
     for (const json* r : recs) {
       if ((*r)[f.name].is_number_integer()) ids.insert((*r)[f.name].get<int64_t>());
     }
+    const auto& units = m.filter ? m.filter->confidential_units : std::vector<int64_t>{};
+    const auto& levels = t.confidential_values;
     std::set<int64_t> hidden;
     for (auto it = ids.begin(); it != ids.end();) {
       std::vector<Value> params;
@@ -668,16 +694,13 @@ Status MaskHiddenRefs(Connection& c, const Registry& reg, const Authorizer& auth
         in += in.empty() ? "?" : ", ?";
         params.emplace_back(*it);
       }
-      const std::string org = t->org_field.empty() ? "NULL" : "f_" + t->org_field;
+      const std::string org = t.org_field.empty() ? "NULL" : "f_" + t.org_field;
       MAMORI_ASSIGN_OR_RETURN(
-          auto rows, c.Query("SELECT id, f_" + t->confidential_field + ", " + org + " FROM " +
-                                 Table(*t) + " WHERE id IN (" + in + ")",
+          auto rows, c.Query("SELECT id, f_" + t.confidential_field + ", " + org + " FROM " +
+                                 Table(t) + " WHERE id IN (" + in + ")",
                              params));
       for (const auto& row : rows) {
-        const std::string level = AsText(row[1]);
-        const auto& levels = t->confidential_values;
-        if (std::find(levels.begin(), levels.end(), level) == levels.end()) continue;
-        const auto& units = filter.ok() ? filter->confidential_units : std::vector<int64_t>{};
+        if (std::find(levels.begin(), levels.end(), AsText(row[1])) == levels.end()) continue;
         if (!store::IsNull(row[2]) &&
             std::binary_search(units.begin(), units.end(), AsInt(row[2]))) {
           continue;
@@ -694,6 +717,12 @@ Status MaskHiddenRefs(Connection& c, const Registry& reg, const Authorizer& auth
     }
   }
   return {};
+}
+
+// One record as `actor` may see it.
+Status MaskHiddenRefs(Connection& c, const Registry& reg, const Authorizer& authorizer,
+                      const Actor& actor, const RegisterDef& d, json& rec) {
+  return MaskHiddenRefs(c, PlanRefMasks(reg, authorizer, actor, d), {&rec});
 }
 
 // Only the field members of a full record, for candidates and diffs.
@@ -955,7 +984,8 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
     std::string key = def.key + "\n" + (plan.none ? "none" : plan.match.value_or("")) + "\n" +
                       plan.archived_where + plan.order + "\n" + std::to_string(q.limit) + "," +
                       std::to_string(q.offset);
-    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {}, &key));
+    const std::vector<RefMask> masks = PlanRefMasks(registry_, authorizer_, actor, def);
+    key += RefMasksKey(masks);
     MAMORI_ASSIGN_OR_RETURN(const std::string generations, Generations(c, def));
     if (auto hit = cache_->Find(key, generations)) {
       out = std::move(*hit);
@@ -979,7 +1009,7 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
     for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
     std::vector<json*> recs;
     for (auto& item : items) recs.push_back(&item);
-    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, recs));
+    MAMORI_TRY(MaskHiddenRefs(c, masks, recs));
     const json page{
         {"items", std::move(items)}, {"total", total}, {"limit", q.limit}, {"offset", q.offset}};
     out = page.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -994,7 +1024,7 @@ Result<json> RegisterService::Get(const Actor& actor, const RegisterDef& def, in
   json out;
   Status st = store_.Read([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
+    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, out);
   });
   if (!st.ok()) return std::move(st).error();
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kView, &out));
@@ -1063,7 +1093,7 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
     MAMORI_TRY(audit_.Append(c, actor, "create", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out}));
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, out));
     if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
@@ -1102,7 +1132,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     json changes = Changes(def, &before, candidate);
     if (changes.empty()) {
       out = std::move(current);
-      return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
+      return MaskHiddenRefs(c, registry_, authorizer_, actor, def, out);
     }
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_TRY(UpdateRecord(c, def, id, version, candidate, actor, now));
@@ -1110,7 +1140,7 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     MAMORI_TRY(audit_.Append(c, actor, "update", Target(def, id), AuditDetail(changes, warnings)));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out}));
+    MAMORI_TRY(MaskHiddenRefs(c, registry_, authorizer_, actor, def, out));
     if (!warnings.empty()) out["warnings"] = WarningsToJson(warnings);
     return {};
   });
@@ -1158,7 +1188,7 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
         audit_.Append(c, actor, archived ? "archive" : "restore", Target(def, id), json::object()));
     MAMORI_TRY(BumpGeneration(c, def));
     MAMORI_ASSIGN_OR_RETURN(out, LoadRecord(c, registry_, def, id));
-    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, {&out});
+    return MaskHiddenRefs(c, registry_, authorizer_, actor, def, out);
   });
   if (!st.ok()) return std::move(st).error();
   return out;
