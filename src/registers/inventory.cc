@@ -202,12 +202,6 @@ std::string JapanMidnightUtc(const std::string& date) {
   return buf;
 }
 
-std::string Placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += i ? ",?" : "?";
-  return out;
-}
-
 }  // namespace
 
 int FiscalYearOf(const std::string& date) {
@@ -382,7 +376,7 @@ Result<json> InventoryService::Progress(const Actor& actor, std::optional<int> f
     std::vector<Value> params;
     std::string scope;
     if (!rows.all_units) {
-      scope = " AND s.id IN (" + Placeholders(rows.units.size()) + ")";
+      scope = " AND s.id IN (" + store::Placeholders(rows.units.size()) + ")";
       for (int64_t u : rows.units) params.emplace_back(u);
       if (rows.units.empty()) scope = " AND 0";
     }

@@ -306,12 +306,8 @@ std::optional<std::string> RowPredicates(const RegisterDef& d, const Conditions&
   if (!cond.terms.empty()) return std::nullopt;
   std::string sql;
   auto in_list = [&](const std::string& col_op, const auto& values) {  // "t.f_x IN"
-    std::string in = col_op + " (";
-    for (size_t i = 0; i < values.size(); ++i) {
-      in += i ? ", ?" : "?";
-      params.emplace_back(values[i]);
-    }
-    return in + ")";
+    for (const auto& v : values) params.emplace_back(v);
+    return col_op + " (" + store::Placeholders(values.size()) + ")";
   };
   for (const auto& [f, v] : cond.filters) {
     if (store::IsNull(v)) {

@@ -689,11 +689,8 @@ Status MaskHiddenRefs(Connection& c, const std::vector<RefMask>& masks,
     std::set<int64_t> hidden;
     for (auto it = ids.begin(); it != ids.end();) {
       std::vector<Value> params;
-      std::string in;
-      for (; it != ids.end() && params.size() < 500; ++it) {
-        in += in.empty() ? "?" : ", ?";
-        params.emplace_back(*it);
-      }
+      for (; it != ids.end() && params.size() < 500; ++it) params.emplace_back(*it);
+      const std::string in = store::Placeholders(params.size());
       const std::string org = t.org_field.empty() ? "NULL" : "f_" + t.org_field;
       MAMORI_ASSIGN_OR_RETURN(
           auto rows, c.Query("SELECT id, f_" + t.confidential_field + ", " + org + " FROM " +

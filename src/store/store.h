@@ -27,6 +27,13 @@ using Value = std::variant<std::monostate, int64_t, double, std::string>;
 using Row = std::vector<Value>;
 
 inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+
+// "?, ?, ?": `n` placeholders for an IN list.
+inline std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
 // Accessors that tolerate NULL: 0 / "" for NULL or another type.
 int64_t AsInt(const Value& v);
 std::string AsText(const Value& v);
