@@ -136,16 +136,11 @@ void GenerateNumber(json& rec, RuleContext& ctx) {
 // 管理者 when none is given: the section's 情報セキュリティ管理者 on the day of the change.
 void DefaultManager(json& rec, RuleContext& ctx) {
   if (!rec["manager"].is_null() || !rec["section"].is_number_integer()) return;
-  const std::string& today = ctx.today();
-  for (const json& a : ctx.Find("role_assignments", "scope_unit", rec["section"], 200)) {
-    if (a["role"] != "security_manager" || a["scope_kind"] != "section") continue;
-    const std::string from = a["valid_from"].is_string() ? a["valid_from"].get<std::string>() : "";
-    const std::string to = a["valid_to"].is_string() ? a["valid_to"].get<std::string>() : "";
-    if (from > today || (!to.empty() && to < today)) continue;
+  for (int64_t holder : SectionRoleHolders(ctx, "security_manager", rec["section"], ctx.today())) {
     // Only a user who can act: an archived or suspended holder is no default.
-    auto user = ctx.Lookup("users", a["user"].get<int64_t>());
+    auto user = ctx.Lookup("users", holder);
     if (!user || (*user)["status"] != "active") continue;
-    rec["manager"] = a["user"];
+    rec["manager"] = holder;
     return;
   }
 }

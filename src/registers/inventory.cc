@@ -23,10 +23,6 @@ namespace {
 
 constexpr const char* kManagerRole = "security_manager";
 
-std::string Text(const json& rec, const char* field) {
-  return rec.contains(field) && rec[field].is_string() ? rec[field].get<std::string>() : "";
-}
-
 std::string FirstDay(int year) { return std::to_string(year) + "-04-01"; }
 std::string LastDay(int year) { return std::to_string(year + 1) + "-03-31"; }
 
@@ -56,7 +52,7 @@ void CheckCampaignPeriod(const json& rec, RuleContext& ctx, std::vector<FieldErr
   if (!rec["fiscal_year"].is_number_integer()) return;
   const int year = rec["fiscal_year"].get<int>();
   const std::string first = FirstDay(year), last = LastDay(year);
-  const std::string start = Text(rec, "start_date"), due = Text(rec, "due_date");
+  const std::string start = TextOf(rec, "start_date"), due = TextOf(rec, "due_date");
   const std::string span = FiscalYearLabel(year) + "(" + first + "〜" + last + ")";
   if (!start.empty() && (start < first || start > last)) {
     Add(errors, "start_date", "開始日", "開始日は" + span + "の中の日付にしてください。",
@@ -72,7 +68,7 @@ void CheckCampaignPeriod(const json& rec, RuleContext& ctx, std::vector<FieldErr
   }
   if (!rec.contains("id") || start.empty()) return;
   for (const json& c : ctx.Find("inventory_confirmations", "campaign", rec["id"], 100000)) {
-    const std::string on = Text(c, "confirmed_on");
+    const std::string on = TextOf(c, "confirmed_on");
     if (on < start || on > last) {
       Add(errors, "start_date", "開始日",
           "この期間の外(" + on +
@@ -98,12 +94,9 @@ void CompleteConfirmation(json& rec, RuleContext& ctx) {
 // Whether `user` holds the section's 情報セキュリティ管理者 role on `date`.
 bool HoldsManagerRole(RuleContext& ctx, const json& section, const json& user,
                       const std::string& date) {
-  for (const json& a : ctx.Find("role_assignments", "scope_unit", section, 1000)) {
-    if (a["role"] != kManagerRole || a["scope_kind"] != "section" || a["user"] != user) continue;
-    const std::string from = Text(a, "valid_from"), to = Text(a, "valid_to");
-    if (from <= date && (to.empty() || to >= date)) return true;
-  }
-  return false;
+  const auto holders = SectionRoleHolders(ctx, kManagerRole, section, date);
+  return user.is_number_integer() &&
+         std::find(holders.begin(), holders.end(), user.get<int64_t>()) != holders.end();
 }
 
 // A confirmation is the section manager's own act, for a section, inside the campaign, once.
@@ -114,7 +107,7 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
   const json& section = rec["section"];
   const json& campaign_id = rec["campaign"];
   const json& by = rec["confirmed_by"];
-  const std::string on = Text(rec, "confirmed_on");
+  const std::string on = TextOf(rec, "confirmed_on");
   const bool by_user = ctx.actor().user_id != 0;
   if (section.is_number_integer()) {
     auto unit = ctx.Lookup("org_units", section.get<int64_t>());
@@ -171,9 +164,9 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
   if (!campaign) return;  // a missing reference is reported by the field check
   const int year = (*campaign)["fiscal_year"].get<int>();
   if (!rec.contains("id") && !on.empty() &&
-      (on < Text(*campaign, "start_date") || on > LastDay(year))) {
+      (on < TextOf(*campaign, "start_date") || on > LastDay(year))) {
     Add(errors, "confirmed_on", "確認日",
-        "確認日は棚卸の開始日(" + Text(*campaign, "start_date") + ")から年度末(" + LastDay(year) +
+        "確認日は棚卸の開始日(" + TextOf(*campaign, "start_date") + ")から年度末(" + LastDay(year) +
             ")までの日付にしてください。",
         "the confirmation date must lie between the campaign start and the fiscal year end");
   }

@@ -1,8 +1,11 @@
 // Definitions of the shipped registers, one function per register.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "registers/definition.h"
 
@@ -10,6 +13,14 @@ namespace mamori::registers {
 
 // A field with its name and type; the definitions fill in the rest.
 FieldDef MakeField(std::string name, FieldType type);
+
+// The text of `field` in a record (API JSON); "" when absent or not text. For rules.
+std::string TextOf(const nlohmann::json& rec, const char* field);
+
+// The user ids holding `role` with a section scope on organization unit `unit` on `date`
+// ("YYYY-MM-DD"), from the active role assignments, in assignment order. For rules.
+std::vector<int64_t> SectionRoleHolders(RuleContext& ctx, const std::string& role,
+                                        const nlohmann::json& unit, const std::string& date);
 
 // 組織: bureaus (the bodies of §4(1)), sections and groups.
 RegisterDef OrgUnitsRegister();

@@ -14,12 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string Text(const json& rec, const char* field) {
-  return rec.contains(field) && rec[field].is_string() ? rec[field].get<std::string>() : "";
-}
-
 void CheckLogin(const json& rec, RuleContext&, std::vector<FieldError>& errors) {
-  const std::string login = Text(rec, "login");
+  const std::string login = TextOf(rec, "login");
   const bool ok = !login.empty() && std::all_of(login.begin(), login.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
@@ -50,7 +46,7 @@ void CheckAssignment(const json& rec, RuleContext& ctx, std::vector<FieldError>&
   auto add = [&](const char* field, const char* label, std::string ja, std::string en) {
     errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
   };
-  const std::string kind = Text(rec, "scope_kind");
+  const std::string kind = TextOf(rec, "scope_kind");
   const json& unit = rec["scope_unit"];
   if (kind == "body" && !unit.is_null()) {
     add("scope_unit", "対象組織", "範囲が団体全体のときは対象組織を指定しません。",
@@ -69,11 +65,11 @@ void CheckAssignment(const json& rec, RuleContext& ctx, std::vector<FieldError>&
           "scope unit must be a " + want);
     }
   }
-  if (kind == "system" && Text(rec, "scope_system").empty()) {
+  if (kind == "system" && TextOf(rec, "scope_system").empty()) {
     add("scope_system", "対象システム", "範囲が情報システムのときはシステム名を入力してください。",
         "system name is required");
   }
-  const std::string from = Text(rec, "valid_from"), to = Text(rec, "valid_to");
+  const std::string from = TextOf(rec, "valid_from"), to = TextOf(rec, "valid_to");
   if (!from.empty() && !to.empty() && to < from) {
     add("valid_to", "終了日", "終了日は開始日以降にしてください。", "must not be before the start");
   }
@@ -85,7 +81,7 @@ void CheckAssignment(const json& rec, RuleContext& ctx, std::vector<FieldError>&
     add("user", "利用者", st.error().message, st.error().message_en);
     return;
   }
-  const std::string role = Text(rec, "role");
+  const std::string role = TextOf(rec, "role");
   if ((role == "auditor" || role == "audit_lead") && unit.is_number_integer()) {
     auto user = ctx.Lookup("users", grantee);
     if (user && (*user)["section"].is_number_integer()) {
@@ -157,6 +153,23 @@ RegisterDef UsersRegister() {
   d.fields = {login, name, kana, email, section, employment, status};
   d.rules = {CheckLogin};
   return d;
+}
+
+std::string TextOf(const json& rec, const char* field) {
+  return rec.contains(field) && rec[field].is_string() ? rec[field].get<std::string>() : "";
+}
+
+std::vector<int64_t> SectionRoleHolders(RuleContext& ctx, const std::string& role, const json& unit,
+                                        const std::string& date) {
+  std::vector<int64_t> out;
+  for (const json& a : ctx.Find("role_assignments", "scope_unit", unit, 1000)) {
+    if (a["role"] != role || a["scope_kind"] != "section" || !a["user"].is_number_integer()) {
+      continue;
+    }
+    const std::string from = TextOf(a, "valid_from"), to = TextOf(a, "valid_to");
+    if (from <= date && (to.empty() || to >= date)) out.push_back(a["user"].get<int64_t>());
+  }
+  return out;
 }
 
 RegisterDef RoleAssignmentsRegister(std::vector<EnumOption> roles) {
