@@ -40,7 +40,13 @@ constexpr Module kModules[] = {
      0,
      {"inventory_campaigns", "inventory_confirmations", nullptr}},
     {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
-    {"documents", "規程・対策", "Policies and controls", nullptr, false, 6},
+    {"documents",
+     "規程・対策",
+     "Policies and controls",
+     "evidence",
+     true,
+     0,
+     {"control_exceptions", nullptr, nullptr}},
     {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
     {"incidents", "インシデント", "Incidents", nullptr, false, 0},
     {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},
@@ -533,6 +539,8 @@ size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
     if (registry_.ByPathPrefix(path.substr(kPrefix.size()), rest) != nullptr && rest == "import") {
       return limits_.import_body_bytes;
     }
+    // An engine's evidence carries its raw result (a netcheck report of a large network).
+    if (path.substr(kPrefix.size()) == "evidence") return limits_.evidence_body_bytes;
   }
   return limits_.json_body_bytes;
 }
@@ -568,6 +576,10 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
         (step == "password" && CookieValue(req.cookie, kSessionCookie).empty())) {
       return HandleAuth(req, step);
     }
+  }
+  if (rest == "evidence") {
+    // The engines' door: a service account's token, never a session.
+    return req.method == "POST" ? HandleEvidencePost(req) : MethodNotAllowed("POST");
   }
   auto who = d_.identity.Authenticate(CookieValue(req.cookie, kSessionCookie), req.client);
   if (!who.ok()) {
@@ -726,6 +738,12 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
                                 {"controls", catalog_.controls.size()},
                                 {"controls_by_section", by_section}}}});
   }
+  if (rest == "compliance" || rest.rfind("compliance/", 0) == 0) {
+    return HandleCompliance(req, actor, rest);
+  }
+  if (rest == "service-accounts" || rest.rfind("service-accounts/", 0) == 0) {
+    return HandleServiceAccounts(req, actor, rest.substr(std::min<size_t>(rest.size(), 17)));
+  }
   if (rest == "inventory/progress") {
     // The annual asset inventory: every section's state, totals by bureau, the overdue list.
     if (!get) return MethodNotAllowed("GET, HEAD");
@@ -744,6 +762,112 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   std::string_view sub;
   if (const RegisterDef* def = registry_.ByPathPrefix(rest, sub)) {
     return HandleRegister(req, actor, *def, sub);
+  }
+  return NotFound();
+}
+
+HttpResponse Api::HandleEvidencePost(const HttpRequest& req) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  auto actor =
+      req.authorization.rfind(kBearer, 0) == 0
+          ? d_.service_accounts.Authenticate(req.authorization.substr(kBearer.size()), req.client)
+          : Result<Actor>(Error::Unauthenticated(
+                "Authorization: Bearer <サービスアカウントのトークン> を付けてください。",
+                "a service account's bearer token is required"));
+  if (!actor.ok()) {
+    HttpResponse r = ProblemResponse(actor.error());
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mamori\"");
+    return r;
+  }
+  auto body = ParseJsonBody(req, limits_.json_max_depth);
+  if (!body.ok()) return ProblemResponse(body.error());
+  json b = std::move(body).value();
+  if (!b.is_object()) {
+    return ProblemResponse(
+        Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object"));
+  }
+  // The engines send the raw result as JSON (kept as its exact text, with its hash) and name
+  // the control by its catalog id ("C-6-3a-01").
+  if (b.contains("raw") && !b["raw"].is_string() && !b["raw"].is_null()) b["raw"] = b["raw"].dump();
+  if (b.contains("control") && b["control"].is_string()) {
+    b["control"] = registers::ControlValue(b["control"].get<std::string>());
+  }
+  if (b.contains("kind") && b["kind"].is_string()) {
+    const std::string kind = registers::EvidenceKindValue(b["kind"].get<std::string>());
+    if (!kind.empty()) b["kind"] = kind;
+  }
+  const RegisterDef* def = registry_.ByKey("evidence");
+  auto created = d_.engine_service.Create(*actor, *def, b);
+  if (!created.ok()) return ProblemResponse(created.error());
+  HttpResponse r = JsonResponse(201, *created);
+  r.headers.emplace_back(
+      "Location", "/api/v1/" + def->path + "/" + std::to_string((*created)["id"].get<int64_t>()));
+  return r;
+}
+
+HttpResponse Api::HandleServiceAccounts(const HttpRequest& req, const Actor& actor,
+                                        std::string_view rest) const {
+  // GET service-accounts; POST service-accounts {"name", "purpose", "expires_on"?};
+  // POST service-accounts/{id}/revoke.
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  using registers::Action;
+  const Action action = get ? Action::kView : rest.empty() ? Action::kCreate : Action::kArchive;
+  if (Status st = d_.authorizer.CheckResource(actor, "service_accounts", action); !st.ok()) {
+    return ProblemResponse(st.error());
+  }
+  if (rest.empty()) {
+    if (get) return FromResult(d_.service_accounts.List());
+    if (req.method != "POST") return MethodNotAllowed("GET, HEAD, POST");
+    auto body = ParseJsonBody(req, limits_.json_max_depth);
+    if (!body.ok()) return ProblemResponse(body.error());
+    const json& b = *body;
+    auto text = [&](const char* k) {
+      return b.is_object() && b.contains(k) && b[k].is_string() ? b[k].get<std::string>() : "";
+    };
+    auto made =
+        d_.service_accounts.Create(actor, text("name"), text("purpose"), text("expires_on"));
+    if (!made.ok()) return ProblemResponse(made.error());
+    return JsonResponse(201, *made);
+  }
+  const size_t slash = rest.find('/');
+  const auto id = ParseId(rest.substr(0, slash));
+  if (!id || slash == std::string_view::npos || rest.substr(slash + 1) != "revoke") {
+    return NotFound();
+  }
+  if (req.method != "POST") return MethodNotAllowed("POST");
+  if (Status st = d_.service_accounts.Revoke(actor, *id); !st.ok()) {
+    return ProblemResponse(st.error());
+  }
+  return JsonResponse(200, {{"revoked", *id}});
+}
+
+HttpResponse Api::HandleCompliance(const HttpRequest& req, const Actor& actor,
+                                   std::string_view rest) const {
+  // GET compliance: every control's derived status; compliance/report.xlsx and
+  // compliance/report.html: the 実施状況一覧 for the committee.
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+  if (rest == "compliance") return FromResult(d_.compliance.Status(actor));
+  const std::string date = JapanDate(d_.clock.Now());
+  HttpResponse r;
+  if (rest == "compliance/report.xlsx") {
+    auto bytes = d_.compliance.ReportXlsx(actor);
+    if (!bytes.ok()) return ProblemResponse(bytes.error());
+    r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    r.body = std::move(bytes).value();
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"compliance-" + date + ".xlsx\"");
+    return r;
+  }
+  if (rest == "compliance/report.html") {
+    auto page = d_.compliance.ReportHtml(actor);
+    if (!page.ok()) return ProblemResponse(page.error());
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::move(page).value();
+    // A printable page with its own styles and no script at all.
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                           "base-uri 'none'; form-action 'none'");
+    return r;
   }
   return NotFound();
 }

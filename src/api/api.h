@@ -15,9 +15,11 @@
 #include "auth/audit.h"
 #include "auth/identity.h"
 #include "auth/permissions.h"
+#include "auth/service_accounts.h"
 #include "common/clock.h"
 #include "policy/catalog.h"
 #include "policy/classification.h"
+#include "registers/compliance.h"
 #include "registers/inventory.h"
 #include "registers/registry.h"
 #include "registers/service.h"
@@ -25,9 +27,10 @@
 namespace mamori::api {
 
 struct ApiLimits {
-  size_t json_body_bytes = 1u << 20;     // JSON request bodies
-  size_t import_body_bytes = 64u << 20;  // import file uploads
-  int json_max_depth = 32;               // nesting of JSON bodies
+  size_t json_body_bytes = 1u << 20;      // JSON request bodies
+  size_t import_body_bytes = 64u << 20;   // import file uploads
+  size_t evidence_body_bytes = 4u << 20;  // POST /api/v1/evidence (an engine's raw result)
+  int json_max_depth = 32;                // nesting of JSON bodies
 };
 
 class StaticFiles;
@@ -37,6 +40,10 @@ struct ApiDeps {
   const registers::Registry& registry;
   registers::RegisterService& service;
   const registers::InventoryService& inventory;
+  const registers::ComplianceService& compliance;
+  auth::ServiceAccounts& service_accounts;
+  // The register service the engines' service accounts write through (EngineAccess).
+  registers::RegisterService& engine_service;
   const policy::Catalog& catalog;
   const policy::Classification& classification;
   auth::IdentityService& identity;
@@ -47,8 +54,10 @@ struct ApiDeps {
 };
 
 // Authentication: every route but /healthz, GET /api/v1/policy, the login steps under
-// /api/v1/auth/ and the UI's static files needs a session (401 otherwise). Every
-// state-changing request made with a session must carry X-CSRF-Token (403 otherwise).
+// /api/v1/auth/, POST /api/v1/evidence and the UI's static files needs a session (401
+// otherwise). Every state-changing request made with a session must carry X-CSRF-Token (403
+// otherwise). POST /api/v1/evidence takes a service account's bearer token instead, and
+// nothing else.
 class Api {
  public:
   // `static_dir` is the built UI (web/dist); empty or missing means the API only.
@@ -68,6 +77,11 @@ class Api {
   HttpResponse HandleAuth(const HttpRequest& req, std::string_view rest) const;
   HttpResponse HandleSession(const HttpRequest& req, const auth::Authenticated& who,
                              std::string_view rest) const;
+  HttpResponse HandleEvidencePost(const HttpRequest& req) const;
+  HttpResponse HandleServiceAccounts(const HttpRequest& req, const registers::Actor& actor,
+                                     std::string_view rest) const;
+  HttpResponse HandleCompliance(const HttpRequest& req, const registers::Actor& actor,
+                                std::string_view rest) const;
   HttpResponse HandleAudit(const HttpRequest& req, const auth::Authenticated& who,
                            std::string_view rest) const;
   HttpResponse HandleRegister(const HttpRequest& req, const registers::Actor& actor,

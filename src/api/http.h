@@ -25,6 +25,7 @@ struct HttpRequest {
   std::string client;      // client IP address
   std::string cookie;      // the Cookie header as sent
   std::string csrf_token;  // the X-CSRF-Token header
+  std::string authorization;  // the Authorization header (service accounts' bearer tokens)
   bool tls = false;        // arrived over HTTPS (cookies get Secure)
 };
 

@@ -19,7 +19,8 @@ using registers::RegisterDef;
 namespace {
 
 // Resources that are not registers: never implied by "*".
-constexpr std::array<std::string_view, 3> kResources = {"audit_log", "credentials", "settings"};
+constexpr std::array<std::string_view, 4> kResources = {"audit_log", "credentials", "settings",
+                                                        "service_accounts"};
 
 constexpr Action kAllActions[] = {Action::kView,    Action::kCreate,          Action::kUpdate,
                                   Action::kArchive, Action::kApprove,         Action::kExport,

@@ -22,6 +22,7 @@
 #include "auth/identity.h"
 #include "auth/permissions.h"
 #include "auth/secret_box.h"
+#include "auth/service_accounts.h"
 #include "cli/config.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -123,6 +124,11 @@ struct Core {
   std::unique_ptr<registers::RegisterService> admin_service;  // OpenAccess, for admin commands
   std::unique_ptr<registers::RegisterService> service;        // role-based, for the server
   std::unique_ptr<registers::InventoryService> inventory;     // role-based, for the server
+  std::unique_ptr<registers::ComplianceService> compliance;   // role-based, for the server
+  std::unique_ptr<auth::ServiceAccounts> service_accounts;
+  auth::EngineAccess engine_access;  // what service accounts may do: add evidence
+  std::unique_ptr<registers::RegisterService> engine_service;  // EngineAccess, for the engines
+  std::shared_ptr<const policy::Catalog> catalog;
   int64_t schema_version = 0;
 };
 
@@ -160,13 +166,16 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
     MAMORI_ASSIGN_OR_RETURN(std::string custom_text, ReadFile(custom_path, 1u << 20));
     MAMORI_ASSIGN_OR_RETURN(custom, policy::ParseCustomFields(custom_text, custom_path));
   }
-  MAMORI_ASSIGN_OR_RETURN(auto defs,
-                          registers::BuiltinRegisters(role_options, core->classification, custom));
+  MAMORI_ASSIGN_OR_RETURN(auto catalog, LoadCatalog(catalog_dir));
+  core->catalog = std::make_shared<const policy::Catalog>(std::move(catalog));
+  MAMORI_ASSIGN_OR_RETURN(auto defs, registers::BuiltinRegisters(role_options, core->classification,
+                                                                 *core->catalog, custom));
   MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(std::move(defs)));
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
   std::vector<store::Migration> migrations = core->registry->Migrations();
   for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
   for (auto& m : auth::IdentityMigrations()) migrations.push_back(std::move(m));
+  for (auto& m : auth::ServiceAccountMigrations()) migrations.push_back(std::move(m));
   MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(migrations));
   MAMORI_TRY(registers::CheckStoredColumns(*core->store, *core->registry));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
@@ -183,6 +192,12 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
       *core->store, *core->registry, *core->roles, *core->audit, core->clock);
   core->inventory = std::make_unique<registers::InventoryService>(*core->store, *core->registry,
                                                                   *core->roles, core->clock);
+  core->compliance = std::make_unique<registers::ComplianceService>(
+      *core->store, *core->registry, *core->roles, core->catalog, core->clock);
+  core->service_accounts =
+      std::make_unique<auth::ServiceAccounts>(*core->store, *core->audit, core->clock);
+  core->engine_service = std::make_unique<registers::RegisterService>(
+      *core->store, *core->registry, core->engine_access, *core->audit, core->clock);
   return core;
 }
 
@@ -287,15 +302,14 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
     if (auto st = ApplyListen(listen_flag, c.server); !st.ok())
       return Report(st.error(), kExitUsage);
   }
-  auto catalog = LoadCatalog(c.catalog_dir);
-  if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
   auth::IdentityOptions identity_options;
   identity_options.idle_timeout = std::chrono::minutes(c.session_idle_minutes);
   identity_options.absolute_timeout = std::chrono::hours(c.session_absolute_hours);
   auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
-  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *catalog, *k.classification,
+  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance,
+                            *k.service_accounts, *k.engine_service, *k.catalog, *k.classification,
                             *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
                MAMORI_VERSION, c.web_dir);
   auto server = server::Server::Create(c.server, api);
@@ -542,6 +556,15 @@ int main(int argc, char** argv) {
   auto* verify = admin->add_subcommand(
       "verify-audit", "監査ログのハッシュ連鎖を検証します / verify the audit chain");
   with_db(verify);
+  std::string purpose, expires;
+  auto* create_token = admin->add_subcommand(
+      "create-token",
+      "検査エンジン用のサービスアカウントを作り、トークンを一度だけ最終行に表示します / create a "
+      "service account and print its token once");
+  with_db(create_token);
+  create_token->add_option("--name", name, "名前 / name (a-z 0-9 - _)")->required();
+  create_token->add_option("--purpose", purpose, "用途 / purpose")->required();
+  create_token->add_option("--expires", expires, "有効期限 / expiry date (YYYY-MM-DD)");
 
   auto* assets = app.add_subcommand("assets", "情報資産台帳 / the information asset register");
   assets->require_subcommand(1);
@@ -594,6 +617,15 @@ int main(int argc, char** argv) {
     }
     std::printf("監査ログは改ざんされていません(%lld 件) / audit chain intact (%lld entries)\n",
                 static_cast<long long>(r->entries), static_cast<long long>(r->entries));
+    return 0;
+  }
+  if (create_token->parsed()) {
+    auto made = core.service_accounts->Create(kCliActor, name, purpose, expires);
+    if (!made.ok()) return Report(made.error(), ExitCodeFor(made.error()));
+    std::printf("サービスアカウント / service account: %s\n",
+                (*made)["account"]["name"].get<std::string>().c_str());
+    std::printf("トークン(この一度だけ表示します) / token (shown once):\n%s\n",
+                (*made)["token"].get<std::string>().c_str());
     return 0;
   }
   if (create_user->parsed() || reset_user->parsed()) {

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "registers/assets.h"
+#include "registers/compliance.h"
 #include "registers/inventory.h"
 #include "registers/org_units.h"
 #include "registers/registry.h"
@@ -22,13 +23,15 @@ FieldType TypeOf(const std::string& type) {
 
 Result<std::vector<RegisterDef>> BuiltinRegisters(
     std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
-    const std::vector<policy::CustomField>& custom) {
+    const policy::Catalog& catalog, const std::vector<policy::CustomField>& custom) {
   std::vector<RegisterDef> defs = {OrgUnitsRegister(), UsersRegister(),
                                    RoleAssignmentsRegister(std::move(roles)),
                                    AssetsRegister(classification)};
   MAMORI_TRY(CheckAssetRules(*classification, defs.back()));
   defs.push_back(InventoryCampaignsRegister());
   defs.push_back(InventoryConfirmationsRegister());
+  defs.push_back(EvidenceRegister(catalog));
+  defs.push_back(ControlExceptionsRegister(catalog));
   for (const auto& c : custom) {
     auto def = std::find_if(defs.begin(), defs.end(),
                             [&](const RegisterDef& d) { return d.key == c.register_key; });

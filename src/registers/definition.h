@@ -60,10 +60,14 @@ struct FieldDef {
   // setting was never made. Empty: every option is valid.
   std::string options_setting;
   std::string options_setting_default;
+  // Kept out of list answers and export files (a large body: a document's text, an engine's
+  // raw result); Get returns it.
+  bool detail_only = false;
 };
 
 // What domain rules may look up while a record is validated (inside the same transaction).
 struct Actor;
+enum class Action;
 
 class RuleContext {
  public:
@@ -86,6 +90,9 @@ class RuleContext {
                         const nlohmann::json& value) = 0;
   // The active record `id` of register `key` as API JSON, or nullopt.
   virtual std::optional<nlohmann::json> Lookup(const std::string& key, int64_t id) = 0;
+  // Whether the actor may do `action` on register `key` (on `record` when given): for rules
+  // that let only some roles make a change, such as approving a request.
+  virtual bool Allowed(const std::string& key, Action action, const nlohmann::json* record) = 0;
   // The value of a body-wide setting (the settings table), or `fallback` when never set.
   virtual std::string Setting(const std::string& key, const std::string& fallback) = 0;
   // A warning: the change is allowed, the warning is shown to the user and recorded with the
@@ -113,6 +120,9 @@ struct RegisterDef {
   std::vector<FieldDef> fields;
   std::vector<RecordRule> rules;
   std::vector<RecordCompleter> completers;
+  // Derived values of a changed record (who decided, when), before it is validated; the
+  // candidate holds `id`. Runs on update.
+  std::vector<RecordCompleter> update_completers;
 
   // The ref-to-org_units field that says which organization unit a record belongs to; scoped
   // permissions ("view within my section") use it. Empty: the register is not scoped.

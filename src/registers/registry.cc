@@ -162,6 +162,7 @@ void Registry::Describe(json& out) const {
       if (f.type == FieldType::kRef) jf["ref"] = f.ref;
       if (!f.default_value.empty()) jf["default"] = f.default_value;
       if (f.generated) jf["generated"] = true;
+      if (f.detail_only) jf["detail_only"] = true;
       fields.push_back(std::move(jf));
     }
     out.push_back({{"key", d.key},

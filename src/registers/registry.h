@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "policy/catalog.h"
 #include "policy/classification.h"
 #include "policy/custom_fields.h"
 #include "registers/definition.h"
@@ -48,12 +49,13 @@ bool HasOrderIndex(const RegisterDef& d, const FieldDef& f);
 
 // The registers Mamori ships, in dependency order (a register after those it references).
 // `roles` are the roles of the permission table (the role assignment register's options);
-// `classification` the shipped classification catalog (the asset register's levels and rules).
+// `classification` the shipped classification catalog (the asset register's levels and rules);
+// `catalog` the policy catalog (the controls that evidence and exceptions name).
 // Errors: kInvalidInput when the catalog's rules do not fit the definitions.
 // `custom` are the fields the body added (catalog/custom-fields.toml), appended to their
 // registers.
 Result<std::vector<RegisterDef>> BuiltinRegisters(
     std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
-    const std::vector<policy::CustomField>& custom = {});
+    const policy::Catalog& catalog, const std::vector<policy::CustomField>& custom = {});
 
 }  // namespace mamori::registers

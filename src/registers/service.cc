@@ -331,9 +331,14 @@ Error ValidationError(std::vector<FieldError> errors, bool import) {
 // RuleContext over the open transaction.
 class TxContext final : public RuleContext {
  public:
-  TxContext(Connection& c, const Registry& reg, const Actor& actor, std::string today,
-            std::vector<FieldError>* warnings = nullptr)
-      : c_(c), reg_(reg), actor_(actor), today_(std::move(today)), warnings_(warnings) {}
+  TxContext(Connection& c, const Registry& reg, const Authorizer& auth, const Actor& actor,
+            std::string today, std::vector<FieldError>* warnings = nullptr)
+      : c_(c),
+        reg_(reg),
+        auth_(auth),
+        actor_(actor),
+        today_(std::move(today)),
+        warnings_(warnings) {}
   const Actor& actor() const override { return actor_; }
   const std::string& today() const override { return today_; }
   bool Taken(const std::string& key, const std::string& field, const json& value) override {
@@ -383,6 +388,10 @@ class TxContext final : public RuleContext {
     if (!rows.ok() || rows->empty()) return std::nullopt;
     return RowToJson(*d, p, rows->front());
   }
+  bool Allowed(const std::string& key, Action action, const json* record) override {
+    const RegisterDef* d = reg_.ByKey(key);
+    return d != nullptr && auth_.Check(actor_, *d, action, record).ok();
+  }
   std::string Setting(const std::string& key, const std::string& fallback) override {
     const Value params[] = {key};
     auto rows = c_.Query("SELECT value FROM settings WHERE key = ?", params);
@@ -396,6 +405,7 @@ class TxContext final : public RuleContext {
  private:
   Connection& c_;
   const Registry& reg_;
+  const Authorizer& auth_;
   const Actor& actor_;
   std::string today_;
   std::vector<FieldError>* warnings_;
@@ -410,10 +420,10 @@ json AuditDetail(const json& changes, const std::vector<FieldError>& warnings) {
 }
 
 // Derived values of a new record (a generated number, a default holder), before validation.
-void Complete(Connection& c, const Registry& reg, const std::string& today, const RegisterDef& d,
-              const Actor& actor, json& candidate) {
+void Complete(Connection& c, const Registry& reg, const Authorizer& auth, const std::string& today,
+              const RegisterDef& d, const Actor& actor, json& candidate) {
   if (d.completers.empty()) return;
-  TxContext ctx(c, reg, actor, today);
+  TxContext ctx(c, reg, auth, actor, today);
   for (const auto& complete : d.completers) complete(candidate, ctx);
 }
 
@@ -427,10 +437,11 @@ bool ActiveRecordExists(Connection& c, const Registry& reg, const std::string& k
 
 // The checks that need the database and the rules: required, references, uniqueness, options
 // that depend on a setting. Rules may add warnings (to `warnings`, when given).
-Status CheckRecord(Connection& c, const Registry& reg, const std::string& today,
-                   const RegisterDef& d, const Actor& actor, const json& rec, int64_t self_id,
-                   std::vector<FieldError>& errors, std::vector<FieldError>* warnings = nullptr) {
-  TxContext ctx(c, reg, actor, today, warnings);
+Status CheckRecord(Connection& c, const Registry& reg, const Authorizer& auth,
+                   const std::string& today, const RegisterDef& d, const Actor& actor,
+                   const json& rec, int64_t self_id, std::vector<FieldError>& errors,
+                   std::vector<FieldError>* warnings = nullptr) {
+  TxContext ctx(c, reg, auth, actor, today, warnings);
   for (const auto& f : d.fields) {
     const json& v = rec[f.name];
     if (v.is_null()) {
@@ -1003,7 +1014,12 @@ Result<std::string> RegisterService::List(const Actor& actor, const RegisterDef&
     const SelectPlan p = PlanSelect(registry_, def);
     MAMORI_ASSIGN_OR_RETURN(auto rows, ReadPage(c, def, p, plan, total, q.limit, q.offset));
     json items = json::array();
-    for (const auto& row : rows) items.push_back(RowToJson(def, p, row));
+    for (const auto& row : rows) {
+      items.push_back(RowToJson(def, p, row));
+      for (const auto& f : def.fields) {
+        if (f.detail_only) items.back().erase(f.name);
+      }
+    }
     std::vector<json*> recs;
     for (auto& item : items) recs.push_back(&item);
     MAMORI_TRY(MaskHiddenRefs(c, masks, recs));
@@ -1077,11 +1093,11 @@ Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def,
   if (!errors.empty()) return ValidationError(std::move(errors), false);
   json out;
   Status st = store_.Write([&](Connection& c) -> Status {
-    Complete(c, registry_, Today(clock_), def, actor, candidate);
+    Complete(c, registry_, authorizer_, Today(clock_), def, actor, candidate);
     MAMORI_TRY(authorizer_.Check(actor, def, Action::kCreate, &candidate));
     std::vector<FieldError> warnings;
-    MAMORI_TRY(
-        CheckRecord(c, registry_, Today(clock_), def, actor, candidate, 0, errors, &warnings));
+    MAMORI_TRY(CheckRecord(c, registry_, authorizer_, Today(clock_), def, actor, candidate, 0,
+                           errors, &warnings));
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     const std::string now = FormatIso8601(clock_.Now());
     MAMORI_ASSIGN_OR_RETURN(int64_t id, InsertRecord(c, def, candidate, actor, now));
@@ -1119,11 +1135,15 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
     candidate["id"] = id;  // rules may look at the record's relations
     std::vector<FieldError> errors, warnings;
     ApplyBody(def, body, candidate, errors, /*allow_version=*/true);
+    if (errors.empty() && !def.update_completers.empty()) {
+      TxContext ctx(c, registry_, authorizer_, actor, Today(clock_));
+      for (const auto& complete : def.update_completers) complete(candidate, ctx);
+    }
     // The changed record must stay within the caller's scope (no moving it to another section).
     if (errors.empty()) MAMORI_TRY(authorizer_.Check(actor, def, Action::kUpdate, &candidate));
     if (errors.empty()) {
-      MAMORI_TRY(
-          CheckRecord(c, registry_, Today(clock_), def, actor, candidate, id, errors, &warnings));
+      MAMORI_TRY(CheckRecord(c, registry_, authorizer_, Today(clock_), def, actor, candidate, id,
+                             errors, &warnings));
     }
     if (!errors.empty()) return ValidationError(std::move(errors), false);
     json changes = Changes(def, &before, candidate);
@@ -1161,8 +1181,8 @@ Result<json> RegisterService::SetArchived(const Actor& actor, const RegisterDef&
     if (!archived) {
       // A restored record must still satisfy the rules (its parent may be archived now).
       std::vector<FieldError> errors;
-      MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), def, actor, FieldsOnly(def, current), id,
-                             errors));
+      MAMORI_TRY(CheckRecord(c, registry_, authorizer_, Today(clock_), def, actor,
+                             FieldsOnly(def, current), id, errors));
       if (!errors.empty()) return ValidationError(std::move(errors), false);
     }
     const std::string now = FormatIso8601(clock_.Now());
@@ -1240,12 +1260,15 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
           data, c.Query(p.sql + plan.archived_where + plan.order, {}, kMaxExportRows));
     }
     tabular::Row header;
-    for (const auto& f : def.fields) header.push_back(f.label.ja);
+    for (const auto& f : def.fields) {
+      if (!f.detail_only) header.push_back(f.label.ja);
+    }
     rows.push_back(std::move(header));
     for (const auto& r : data) {
       const json rec = RowToJson(def, p, r);
       tabular::Row out;
       for (const auto& f : def.fields) {
+        if (f.detail_only) continue;
         if (f.type == FieldType::kRef) {
           const json& ref = rec["_refs"].contains(f.name) ? rec["_refs"][f.name] : json();
           out.push_back(ref.is_object() ? ref["key"].get<std::string>() : "");
@@ -1506,7 +1529,7 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
           for (auto& [name, v] : provided.items()) candidate[name] = v;
           // Blank cells get derived values as on create (e.g. the default 管理者), so importing
           // an unchanged file again changes nothing.
-          Complete(c, registry_, Today(clock_), def, actor, candidate);
+          Complete(c, registry_, authorizer_, Today(clock_), def, actor, candidate);
           std::vector<FieldError> row_errors;
           const int64_t self_id = existing ? (*existing)["id"].get<int64_t>() : 0;
           if (existing && (*existing)["archived"] == true) {
@@ -1530,8 +1553,8 @@ Result<ImportSummary> RegisterService::Import(const Actor& actor, const Register
             continue;
           }
           std::vector<FieldError> row_warnings;
-          MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), def, actor, candidate, self_id,
-                                 row_errors, &row_warnings));
+          MAMORI_TRY(CheckRecord(c, registry_, authorizer_, Today(clock_), def, actor, candidate,
+                                 self_id, row_errors, &row_warnings));
           for (auto& w : row_warnings) {
             w.row = static_cast<int>(row_no);
             auto col = field_column.find(w.field);
@@ -1730,8 +1753,8 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         std::vector<FieldError> record_errors, warnings;
         json candidate = after;
         candidate["id"] = id;
-        MAMORI_TRY(CheckRecord(c, registry_, Today(clock_), *d, actor, candidate, id, record_errors,
-                               &warnings));
+        MAMORI_TRY(CheckRecord(c, registry_, authorizer_, Today(clock_), *d, actor, candidate, id,
+                               record_errors, &warnings));
         for (auto& e : record_errors) {
           const std::string title = current[d->title_field].is_string()
                                         ? current[d->title_field].get<std::string>()

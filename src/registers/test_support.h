@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/catalog.h"
 #include "policy/classification.h"
 #include "registers/registry.h"
 
@@ -26,9 +27,28 @@ inline std::shared_ptr<const policy::Classification> ShippedClassification() {
                                                                     : policy::Classification{});
 }
 
+inline std::string ReadSourceFile(const std::string& rel) {
+  std::ifstream in(std::string(MAMORI_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The policy catalog as shipped (catalog/policy.toml and catalog/controls.toml).
+inline const policy::Catalog& ShippedCatalog() {
+  static const policy::Catalog catalog = [] {
+    auto parsed =
+        policy::ParseCatalog(ReadSourceFile("catalog/policy.toml"), "catalog/policy.toml",
+                             ReadSourceFile("catalog/controls.toml"), "catalog/controls.toml");
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    return parsed.ok() ? std::move(parsed).value() : policy::Catalog{};
+  }();
+  return catalog;
+}
+
 // The shipped registers with the given roles (for the role assignment register).
 inline std::vector<RegisterDef> ShippedRegisters(std::vector<EnumOption> roles) {
-  auto defs = BuiltinRegisters(std::move(roles), ShippedClassification());
+  auto defs = BuiltinRegisters(std::move(roles), ShippedClassification(), ShippedCatalog());
   EXPECT_TRUE(defs.ok()) << (defs.ok() ? "" : defs.error().message);
   return defs.ok() ? std::move(defs).value() : std::vector<RegisterDef>{};
 }

@@ -292,6 +292,7 @@ void Session<Stream>::OnBody(beast::error_code ec) {
   in.if_match = std::string(req[http::field::if_match]);
   in.cookie = std::string(req[http::field::cookie]);
   in.csrf_token = std::string(req["X-CSRF-Token"]);
+  in.authorization = std::string(req[http::field::authorization]);
   in.tls = kTls;
   in.body = std::move(req.body());
   api::HttpResponse out = shared_.api.Handle(in);
@@ -310,8 +311,10 @@ void Session<Stream>::Reply(api::HttpResponse r, bool keep_alive) {
   if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
   bool has_cache_control = false;
   bool has_length = false;
+  bool has_csp = false;  // a self-contained document (a printable report) brings its own
   for (auto& [k, v] : r.headers) {
     has_cache_control |= beast::iequals(k, "Cache-Control");
+    has_csp |= beast::iequals(k, "Content-Security-Policy");
     has_length |= beast::iequals(k, "Content-Length");
     // Set-Cookie may repeat; every other header is set once.
     if (beast::iequals(k, "Set-Cookie")) {
@@ -321,7 +324,7 @@ void Session<Stream>::Reply(api::HttpResponse r, bool keep_alive) {
     }
   }
   if (!has_cache_control) res->set(http::field::cache_control, "no-store");
-  res->set("Content-Security-Policy", kCsp);
+  if (!has_csp) res->set("Content-Security-Policy", kCsp);
   res->set("X-Content-Type-Options", "nosniff");
   res->set("X-Frame-Options", "DENY");
   res->set("Referrer-Policy", "no-referrer");

@@ -199,7 +199,7 @@ function permissionTable() {
 
 function allowed(table, role, resource, action) {
   const grants = table[role];
-  const list = grants[resource] ?? (['audit_log', 'credentials', 'settings'].includes(resource) ? undefined : grants['*']);
+  const list = grants[resource] ?? (['audit_log', 'credentials', 'settings', 'service_accounts'].includes(resource) ? undefined : grants['*']);
   return (list ?? []).includes(action);
 }
 
@@ -236,6 +236,9 @@ test('role × endpoint matrix matches catalog/permissions.toml', async () => {
     check('audit_log view', (await c.api('GET', '/api/v1/audit')).status, allowed(table, role, 'audit_log', 'view'));
     check('audit_log export', (await c.api('GET', '/api/v1/audit/export')).status, allowed(table, role, 'audit_log', 'export'));
     check('role_assignments view', (await c.api('GET', '/api/v1/roles/assignments')).status, allowed(table, role, 'role_assignments', 'view'));
+    check('service_accounts view', (await c.api('GET', '/api/v1/service-accounts')).status, allowed(table, role, 'service_accounts', 'view'));
+    check('service_accounts create', (await c.api('POST', '/api/v1/service-accounts', { name: '', purpose: '' })).status, allowed(table, role, 'service_accounts', 'create'));
+    check('evidence view', (await c.api('GET', '/api/v1/compliance')).status, allowed(table, role, 'evidence', 'view'));
   }
   assert.deepEqual(failures, []);
 });

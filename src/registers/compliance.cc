@@ -1,0 +1,754 @@
+// 管理策の実施状況: the evidence and exception registers, their rules, and the derived status.
+#include "registers/compliance.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/hash.h"
+#include "common/text.h"
+#include "policy/duties.h"
+#include "registers/org_units.h"
+#include "registers/tabular.h"
+
+namespace mamori::registers {
+
+using nlohmann::json;
+using store::AsInt;
+using store::AsText;
+using store::Connection;
+using store::Value;
+
+namespace {
+
+constexpr const char* kServicePrefix = "service:";
+constexpr int kMaxExceptionDays = 366;
+
+void Add(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
+         std::string en) {
+  errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
+}
+
+// "YYYY-MM-DD" `months` later (negative: earlier), the day clamped to the month's end.
+std::string AddMonths(const std::string& date, int months) {
+  const auto ymd = ParseDate(date);
+  if (!ymd) return date;
+  auto ym = std::chrono::year_month(ymd->year(), ymd->month()) + std::chrono::months(months);
+  const auto last =
+      std::chrono::year_month_day_last(ym.year(), std::chrono::month_day_last(ym.month()));
+  const auto day = std::min(ymd->day(), last.day());
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ym.year()),
+                static_cast<unsigned>(ym.month()), static_cast<unsigned>(day));
+  return buf;
+}
+
+std::string AddDays(const std::string& date, int days) {
+  const auto ymd = ParseDate(date);
+  if (!ymd) return date;
+  const std::chrono::year_month_day d(std::chrono::sys_days(*ymd) + std::chrono::days(days));
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  return buf;
+}
+
+const policy::Control* FindControl(const policy::Catalog& cat, const std::string& value) {
+  for (const auto& c : cat.controls) {
+    if (ControlValue(c.id) == value) return &c;
+  }
+  return nullptr;
+}
+
+FieldDef ControlField(const policy::Catalog& catalog) {
+  FieldDef control = MakeField("control", FieldType::kEnum);
+  control.label = {"管理策", "Control"};
+  control.required = control.filterable = true;
+  for (const auto& c : catalog.controls) {
+    control.options.push_back(
+        {ControlValue(c.id), {c.id + " " + c.title.ja, c.id + " " + c.title.en}, {c.id}, {}});
+  }
+  return control;
+}
+
+struct KindInfo {
+  const char* value;
+  const char* catalog;  // the catalog's evidence name
+  const char* ja;
+  const char* en;
+};
+constexpr KindInfo kKinds[] = {
+    {"attestation", "attestation", "実施の証明", "Attestation"},
+    {"document", "document", "文書", "Document"},
+    {"self_inspection", "self_inspection", "自己点検の回答", "Self-inspection answer"},
+    {"automated_netcheck", "automated:netcheck", "自動確認(ネットワーク分離)",
+     "Automated check (network separation)"},
+    {"automated_monitor", "automated:monitor", "自動確認(通信監視)",
+     "Automated check (traffic monitoring)"},
+};
+
+bool IsAutomated(const std::string& kind) { return kind.rfind("automated_", 0) == 0; }
+
+// Who recorded, when, the hash of the raw result, and how long the evidence holds.
+RecordCompleter CompleteEvidence(std::shared_ptr<const policy::Catalog> catalog) {
+  return [catalog](json& rec, RuleContext& ctx) {
+    if (rec["recorded_by"].is_null() && ctx.actor().user_id != 0) {
+      rec["recorded_by"] = ctx.actor().user_id;
+    }
+    if (rec["recorded_on"].is_null()) rec["recorded_on"] = ctx.today();
+    if (rec["source"].is_null()) rec["source"] = ctx.actor().id;
+    if (rec["raw_sha256"].is_null() && rec["raw"].is_string()) {
+      rec["raw_sha256"] = Sha256Hex(rec["raw"].get<std::string>());
+    }
+    if (rec["valid_until"].is_null() && rec["control"].is_string()) {
+      if (const auto* c = FindControl(*catalog, rec["control"].get<std::string>())) {
+        rec["valid_until"] = AddMonths(TextOf(rec, "recorded_on"), c->review_months);
+      }
+    }
+  };
+}
+
+// Evidence is what the control asks for, recorded by the one who records it, and never changed
+// afterwards (a mistake is archived and recorded again). Automated results come only from the
+// engines (service accounts) or local administration, never typed in by a person.
+RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
+  return [catalog](const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
+    const bool by_user = ctx.actor().user_id != 0;
+    const bool by_service = ctx.actor().id.rfind(kServicePrefix, 0) == 0;
+    const std::string kind = TextOf(rec, "kind");
+    const std::string on = TextOf(rec, "recorded_on");
+    if (rec.contains("id")) {
+      auto stored = ctx.Lookup("evidence", rec["id"].get<int64_t>());
+      if (stored && (by_user || by_service)) {
+        for (auto it = stored->begin(); it != stored->end(); ++it) {
+          if (!rec.contains(it.key()) || it.key() == "id") continue;
+          if (rec[it.key()] != *it) {
+            Add(errors, "summary", "証跡",
+                "証跡は記録した後から変えられません。誤りがあるときは、この証跡をアーカイブして"
+                "登録し直してください。",
+                "evidence cannot be changed once recorded");
+            return;
+          }
+        }
+      }
+      return;
+    }
+    const policy::Control* control = nullptr;
+    if (rec["control"].is_string()) {
+      control = FindControl(*catalog, rec["control"].get<std::string>());
+    }
+    if (control != nullptr && !kind.empty()) {
+      bool wanted = false;
+      std::string names;
+      for (const auto& e : control->evidence) {
+        for (const auto& k : kKinds) {
+          if (e != k.catalog) continue;
+          wanted = wanted || kind == k.value;
+          names += std::string(names.empty() ? "" : "、") + k.ja;
+        }
+      }
+      if (!wanted) {
+        Add(errors, "kind", "種類",
+            control->id + " が求める証跡の種類は、" + (names.empty() ? "台帳の記録のみ" : names) +
+                "です。",
+            "this control does not take this kind of evidence");
+      }
+    }
+    if (IsAutomated(kind) && by_user) {
+      Add(errors, "kind", "種類",
+          "自動確認の結果は、検査エンジン(mamori netcheck / monitor)がサービスアカウントで"
+          "登録します。人が入力することはできません。",
+          "automated results are posted by the engines with a service account");
+    }
+    if (by_user || by_service) {
+      if (by_user && rec["recorded_by"] != ctx.actor().user_id) {
+        Add(errors, "recorded_by", "記録者", "記録者は、操作している本人です(指定できません)。",
+            "evidence is recorded by the person recording it");
+      }
+      if (!by_user && !rec["recorded_by"].is_null()) {
+        Add(errors, "recorded_by", "記録者", "サービスアカウントは記録者を指定できません。",
+            "a service account cannot name a person");
+      }
+      if (on != ctx.today()) {
+        Add(errors, "recorded_on", "記録日",
+            "記録日は今日(" + ctx.today() + ")です。日付は指定できません。",
+            "the recording date is today");
+      }
+      if (rec["source"] != ctx.actor().id) {
+        Add(errors, "source", "記録元", "記録元は指定できません。", "the source cannot be given");
+      }
+    }
+    const std::string raw = TextOf(rec, "raw");
+    if (!raw.empty() && rec["raw_sha256"] != Sha256Hex(raw)) {
+      Add(errors, "raw_sha256", "ハッシュ値", "ハッシュ値が生データと一致しません。",
+          "the hash does not match the raw result");
+    }
+    if (raw.empty() && !rec["raw_sha256"].is_null()) {
+      Add(errors, "raw_sha256", "ハッシュ値", "生データがないのにハッシュ値があります。",
+          "a hash without a raw result");
+    }
+    const std::string until = TextOf(rec, "valid_until");
+    if (!until.empty() && !on.empty()) {
+      if (until < on) {
+        Add(errors, "valid_until", "有効期限", "有効期限は記録日以降の日付にしてください。",
+            "valid_until must not be before the recording date");
+      } else if (control != nullptr && until > AddMonths(on, control->review_months)) {
+        Add(errors, "valid_until", "有効期限",
+            "有効期限は、管理策の見直し周期(" + std::to_string(control->review_months) +
+                "か月: " + AddMonths(on, control->review_months) + ")を超えられません。",
+            "valid_until cannot exceed the control's review interval");
+      }
+    }
+  };
+}
+
+// Who asked and when: filled from the change itself.
+void CompleteExceptionRequest(json& rec, RuleContext& ctx) {
+  if (rec["requested_by"].is_null() && ctx.actor().user_id != 0) {
+    rec["requested_by"] = ctx.actor().user_id;
+  }
+  if (rec["requested_on"].is_null()) rec["requested_on"] = ctx.today();
+}
+
+// A decision records who decided and when.
+void CompleteExceptionDecision(json& rec, RuleContext& ctx) {
+  if (TextOf(rec, "status") == "requested" || !rec["decided_on"].is_null()) return;
+  if (ctx.actor().user_id != 0) rec["decided_by"] = ctx.actor().user_id;
+  rec["decided_on"] = ctx.today();
+}
+
+// An exception is requested by one person and decided by another who may approve; a decision
+// is final (archive the exception and request again); it lasts at most a year.
+void CheckException(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
+  const bool by_user = ctx.actor().user_id != 0;
+  const std::string status = TextOf(rec, "status");
+  const std::string expires = TextOf(rec, "expires_on");
+  const std::string requested_on = TextOf(rec, "requested_on");
+  std::optional<json> stored;
+  if (rec.contains("id")) stored = ctx.Lookup("control_exceptions", rec["id"].get<int64_t>());
+  const std::string before = stored ? TextOf(*stored, "status") : "";
+  if (by_user && !stored && !rec.contains("id")) {
+    if (rec["requested_by"] != ctx.actor().user_id) {
+      Add(errors, "requested_by", "申請者", "申請者は、操作している本人です(指定できません)。",
+          "the requester is the person requesting");
+    }
+    if (requested_on != ctx.today()) {
+      Add(errors, "requested_on", "申請日", "申請日は今日です(指定できません)。",
+          "the request date is today");
+    }
+    if (status != "requested") {
+      Add(errors, "status", "状態", "例外措置は「申請中」で登録し、承認者が判断します。",
+          "an exception starts as requested");
+    }
+  }
+  if (stored && by_user) {
+    for (const char* f : {"control", "section", "requested_by", "requested_on"}) {
+      if ((*stored)[f] != rec[f]) {
+        Add(errors, f, "申請の内容", "管理策・対象課室・申請者・申請日は後から変えられません。",
+            "what an exception request names cannot be changed");
+        return;
+      }
+    }
+    if (before != "requested") {
+      for (auto it = stored->begin(); it != stored->end(); ++it) {
+        if (rec.contains(it.key()) && rec[it.key()] != *it) {
+          Add(errors, "status", "状態",
+              "判断済みの例外措置は変えられません。改めて申請してください。",
+              "a decided exception cannot be changed");
+          return;
+        }
+      }
+    }
+    if (before == "requested" && status != "requested") {
+      if (!ctx.Allowed("control_exceptions", Action::kApprove, &rec)) {
+        Add(errors, "status", "状態", "例外措置を承認・却下する権限がありません。",
+            "you may not decide exception requests");
+      } else if (Status st = policy::CheckNotOwnRequest(ctx.actor().user_id,
+                                                        rec["requested_by"].is_number_integer()
+                                                            ? rec["requested_by"].get<int64_t>()
+                                                            : 0,
+                                                        "例外措置");
+                 !st.ok()) {
+        Add(errors, "status", "状態", st.error().message, st.error().message_en);
+      }
+      if (rec["decided_by"] != ctx.actor().user_id || TextOf(rec, "decided_on") != ctx.today()) {
+        Add(errors, "decided_by", "判断者", "判断者と判断日は、判断した本人と今日です。",
+            "the decision is recorded as made by the actor today");
+      }
+    }
+  }
+  if (status == "requested" && (!rec["decided_by"].is_null() || !rec["decided_on"].is_null())) {
+    Add(errors, "decided_by", "判断者", "申請中の例外措置に判断者は記録できません。",
+        "a pending request has no decision");
+  }
+  if (!expires.empty() && !requested_on.empty() && (!stored || before == "requested")) {
+    if (expires <= ctx.today() && !stored) {
+      Add(errors, "expires_on", "期限", "期限は明日以降の日付にしてください。",
+          "the expiry must be in the future");
+    }
+    if (expires > AddDays(requested_on, kMaxExceptionDays)) {
+      Add(errors, "expires_on", "期限",
+          "例外措置の期限は申請日から1年以内(" + AddDays(requested_on, kMaxExceptionDays) +
+              "まで)にしてください。",
+          "an exception lasts at most one year");
+    }
+  }
+}
+
+std::string StatusJa(const std::string& s) {
+  if (s == "implemented") return "実施済";
+  if (s == "partial") return "一部実施";
+  if (s == "not_implemented") return "未実施";
+  return "不明";
+}
+
+std::string StateJa(const std::string& s) {
+  if (s == "fresh") return "有効";
+  if (s == "expired") return "期限切れ";
+  if (s == "failed") return "不適合";
+  if (s == "unavailable") return "台帳未整備";
+  return "なし";
+}
+
+std::string KindJa(const std::string& catalog_kind) {
+  for (const auto& k : kKinds) {
+    if (catalog_kind == k.catalog) return k.ja;
+  }
+  if (catalog_kind.rfind("register:", 0) == 0) return "台帳: " + catalog_kind.substr(9);
+  return catalog_kind;
+}
+
+}  // namespace
+
+std::string ControlValue(std::string_view control_id) {
+  std::string out;
+  for (char c : control_id) {
+    if (c == '-') {
+      out += '_';
+    } else if (c >= 'A' && c <= 'Z') {
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string EvidenceKindValue(std::string_view catalog_kind) {
+  for (const auto& k : kKinds) {
+    if (catalog_kind == k.catalog) return k.value;
+  }
+  return "";
+}
+
+RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
+  auto shared = std::make_shared<const policy::Catalog>(catalog);
+  RegisterDef d;
+  d.key = "evidence";
+  d.path = "controls/evidence";
+  d.label = {"証跡", "Evidence"};
+  d.title_field = "summary";
+  d.default_sort = "recorded_on";
+
+  FieldDef control = ControlField(catalog);
+  control.help = {"この証跡が裏付ける管理策", "The control this evidence shows"};
+
+  FieldDef kind = MakeField("kind", FieldType::kEnum);
+  kind.label = {"種類", "Kind"};
+  kind.help = {"管理策が求める種類のうちの一つ。自動確認はエンジンだけが登録します。",
+               "One of the kinds the control asks for; automated checks come from the engines"};
+  kind.required = kind.filterable = true;
+  for (const auto& k : kKinds) {
+    std::vector<std::string> aliases;
+    if (std::string(k.catalog) != k.value) aliases.push_back(k.catalog);
+    kind.options.push_back({k.value, {k.ja, k.en}, aliases, {}});
+  }
+
+  FieldDef result = MakeField("result", FieldType::kEnum);
+  result.label = {"結果", "Result"};
+  result.required = result.filterable = true;
+  result.options = {{"pass", {"適合", "Pass"}, {"実施済", "実施"}, {}},
+                    {"fail", {"不適合", "Fail"}, {"未実施"}, {}}};
+
+  FieldDef summary = MakeField("summary", FieldType::kTextarea);
+  summary.label = {"内容", "Summary"};
+  summary.help = {"何を確かめたか、どの文書・記録か(文書名、版、決裁番号など)",
+                  "What was checked; which document or record"};
+  summary.required = summary.searchable = true;
+  summary.max_length = 2000;
+  summary.sortable = false;
+
+  FieldDef until = MakeField("valid_until", FieldType::kDate);
+  until.label = {"有効期限", "Valid until"};
+  until.help = {"空欄なら、記録日から管理策の見直し周期まで",
+                "Default: the control's review interval"};
+  until.required = until.generated = true;
+
+  FieldDef on = MakeField("recorded_on", FieldType::kDate);
+  on.label = {"記録日", "Recorded on"};
+  on.required = on.generated = true;
+
+  FieldDef by = MakeField("recorded_by", FieldType::kRef);
+  by.label = {"記録者", "Recorded by"};
+  by.ref = "users";
+  by.generated = by.filterable = true;
+
+  FieldDef source = MakeField("source", FieldType::kText);
+  source.label = {"記録元", "Source"};
+  source.help = {"利用者のログインID、又はサービスアカウント(service:名前)",
+                 "The login, or the service account (service:name)"};
+  source.required = source.generated = true;
+  source.max_length = 100;
+
+  FieldDef raw = MakeField("raw", FieldType::kTextarea);
+  raw.label = {"生データ", "Raw result"};
+  raw.help = {"検査エンジンの出力そのもの(JSON など)", "The engine's output as it was"};
+  raw.max_length = 900'000;
+  raw.list = raw.sortable = false;
+  raw.detail_only = true;
+
+  FieldDef hash = MakeField("raw_sha256", FieldType::kText);
+  hash.label = {"ハッシュ値(SHA-256)", "SHA-256 of the raw result"};
+  hash.generated = true;
+  hash.list = hash.sortable = false;
+  hash.max_length = 64;
+
+  d.fields = {control, kind, result, summary, until, on, by, source, raw, hash};
+  d.rules = {CheckEvidence(shared)};
+  d.completers = {CompleteEvidence(shared)};
+  return d;
+}
+
+RegisterDef ControlExceptionsRegister(const policy::Catalog& catalog) {
+  RegisterDef d;
+  d.key = "control_exceptions";
+  d.path = "controls/exceptions";
+  d.label = {"例外措置", "Exceptions"};
+  d.title_field = "title";
+  d.default_sort = "requested_on";
+  d.org_field = "section";
+
+  FieldDef control = ControlField(catalog);
+  control.help = {"守れない管理策", "The control that cannot be followed"};
+
+  FieldDef title = MakeField("title", FieldType::kText);
+  title.label = {"件名", "Title"};
+  title.required = title.searchable = true;
+  title.max_length = 100;
+
+  FieldDef section = MakeField("section", FieldType::kRef);
+  section.label = {"対象課室", "Section"};
+  section.ref = "org_units";
+  section.required = section.filterable = true;
+
+  FieldDef reason = MakeField("reason", FieldType::kTextarea);
+  reason.label = {"理由", "Reason"};
+  reason.help = {"管理策を守れない業務上の理由", "Why the control cannot be followed"};
+  reason.required = reason.searchable = true;
+  reason.max_length = 2000;
+  reason.list = reason.sortable = false;
+
+  FieldDef measures = MakeField("measures", FieldType::kTextarea);
+  measures.label = {"代替措置", "Compensating measures"};
+  measures.required = true;
+  measures.max_length = 2000;
+  measures.list = measures.sortable = false;
+
+  FieldDef expires = MakeField("expires_on", FieldType::kDate);
+  expires.label = {"期限", "Expires on"};
+  expires.help = {"申請日から1年以内。期限を過ぎると例外ではなくなります。",
+                  "At most one year; after it the exception no longer applies"};
+  expires.required = true;
+
+  FieldDef status = MakeField("status", FieldType::kEnum);
+  status.label = {"状態", "Status"};
+  status.help = {"承認者が「承認」又は「却下」に変えます。", "The approver decides"};
+  status.required = status.filterable = true;
+  status.default_value = "requested";
+  status.options = {{"requested", {"申請中", "Requested"}, {}, {}},
+                    {"approved", {"承認", "Approved"}, {}, {}},
+                    {"rejected", {"却下", "Rejected"}, {}, {}}};
+
+  FieldDef by = MakeField("requested_by", FieldType::kRef);
+  by.label = {"申請者", "Requested by"};
+  by.ref = "users";
+  by.generated = by.filterable = true;
+
+  FieldDef on = MakeField("requested_on", FieldType::kDate);
+  on.label = {"申請日", "Requested on"};
+  on.required = on.generated = true;
+
+  FieldDef decided_by = MakeField("decided_by", FieldType::kRef);
+  decided_by.label = {"判断者", "Decided by"};
+  decided_by.ref = "users";
+  decided_by.generated = true;
+
+  FieldDef decided_on = MakeField("decided_on", FieldType::kDate);
+  decided_on.label = {"判断日", "Decided on"};
+  decided_on.generated = true;
+
+  FieldDef comment = MakeField("decision_comment", FieldType::kTextarea);
+  comment.label = {"判断の理由", "Decision comment"};
+  comment.max_length = 2000;
+  comment.list = comment.sortable = false;
+
+  d.fields = {control, title, section, reason,     measures,   expires,
+              status,  by,    on,      decided_by, decided_on, comment};
+  d.rules = {CheckException};
+  d.completers = {CompleteExceptionRequest};
+  d.update_completers = {CompleteExceptionDecision};
+  return d;
+}
+
+ComplianceService::ComplianceService(store::Store& store, const Registry& registry,
+                                     const Authorizer& authorizer,
+                                     std::shared_ptr<const policy::Catalog> catalog,
+                                     const Clock& clock)
+    : store_(store),
+      registry_(registry),
+      authorizer_(authorizer),
+      catalog_(std::move(catalog)),
+      clock_(clock) {}
+
+Result<json> ComplianceService::Status(const Actor& actor) const {
+  const RegisterDef* evidence = registry_.ByKey("evidence");
+  if (evidence == nullptr) return Error::Internal("the evidence register is not defined");
+  MAMORI_TRY(authorizer_.Check(actor, *evidence, Action::kView, nullptr));
+  const std::string today = JapanDate(clock_.Now());
+
+  // The latest active evidence per (control, kind), how many there are, and the active
+  // approved exceptions per control.
+  struct Latest {
+    json record;
+    int64_t count = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Latest> latest;
+  std::map<std::string, json> exceptions;
+  std::map<std::string, std::pair<int64_t, std::string>> registers;  // count, last change
+  MAMORI_TRY(store_.Read([&](Connection& c) -> mamori::Status {
+    MAMORI_ASSIGN_OR_RETURN(
+        auto rows, c.Query("SELECT id, f_control, f_kind, f_result, f_summary, f_recorded_on, "
+                           "f_valid_until, f_source FROM r_evidence WHERE archived = 0 "
+                           "ORDER BY f_recorded_on, id",
+                           {}, 1'000'000));
+    for (const auto& r : rows) {
+      Latest& l = latest[{AsText(r[1]), AsText(r[2])}];
+      ++l.count;
+      l.record = {{"id", AsInt(r[0])},           {"result", AsText(r[3])},
+                  {"summary", AsText(r[4])},     {"recorded_on", AsText(r[5])},
+                  {"valid_until", AsText(r[6])}, {"source", AsText(r[7])}};
+    }
+    MAMORI_ASSIGN_OR_RETURN(
+        auto ex, c.Query("SELECT id, f_control, f_title, f_expires_on FROM r_control_exceptions "
+                         "WHERE archived = 0 AND f_status = 'approved' AND f_expires_on >= ? "
+                         "ORDER BY f_expires_on DESC",
+                         std::vector<Value>{today}, 100000));
+    for (const auto& r : ex) {
+      exceptions.emplace(
+          AsText(r[1]),
+          json{{"id", AsInt(r[0])}, {"title", AsText(r[2])}, {"expires_on", AsText(r[3])}});
+    }
+    for (const auto& control : catalog_->controls) {
+      for (const auto& e : control.evidence) {
+        if (e.rfind("register:", 0) != 0) continue;
+        const std::string key = e.substr(9);
+        if (registers.count(key) || registry_.ByKey(key) == nullptr) continue;
+        // Register keys come from the definitions (validated identifiers), never from input.
+        MAMORI_ASSIGN_OR_RETURN(
+            auto n, c.Query("SELECT COUNT(*), COALESCE(MAX(updated_at), '') FROM r_" + key +
+                            " WHERE archived = 0"));
+        registers[key] = {AsInt(n.at(0).at(0)), AsText(n.at(0).at(1)).substr(0, 10)};
+      }
+    }
+    return {};
+  }));
+
+  json controls = json::array();
+  json totals{
+      {"controls", 0}, {"implemented", 0}, {"partial", 0}, {"not_implemented", 0}, {"unknown", 0}};
+  std::map<std::string, json> by_control;
+  for (const auto& control : catalog_->controls) {
+    const std::string value = ControlValue(control.id);
+    const std::string cutoff = AddMonths(today, -control.review_months);
+    int fresh = 0, seen = 0;
+    json kinds = json::array();
+    for (const auto& e : control.evidence) {
+      json k{{"kind", e}, {"record", nullptr}, {"records", 0}};
+      std::string state = "missing";
+      if (e.rfind("register:", 0) == 0) {
+        const std::string key = e.substr(9);
+        auto it = registers.find(key);
+        if (it == registers.end()) {
+          state = "unavailable";
+        } else {
+          k["records"] = it->second.first;
+          k["last_change"] = it->second.second;
+          if (it->second.first > 0) state = it->second.second >= cutoff ? "fresh" : "expired";
+        }
+      } else {
+        auto it = latest.find({value, EvidenceKindValue(e)});
+        if (it != latest.end()) {
+          const json& r = it->second.record;
+          k["record"] = r;
+          k["records"] = it->second.count;
+          state = r["valid_until"].get<std::string>() < today ? "expired"
+                  : r["result"] == "fail"                     ? "failed"
+                                                              : "fresh";
+        }
+      }
+      if (state == "fresh") ++fresh;
+      if (state == "fresh" || state == "expired" || state == "failed") ++seen;
+      k["state"] = state;
+      kinds.push_back(std::move(k));
+    }
+    const size_t need = control.evidence.size();
+    const std::string status = need > 0 && static_cast<size_t>(fresh) == need ? "implemented"
+                               : fresh > 0                                    ? "partial"
+                               : seen > 0                                     ? "not_implemented"
+                                                                              : "unknown";
+    totals["controls"] = totals["controls"].get<int>() + 1;
+    totals[status] = totals[status].get<int>() + 1;
+    auto ex = exceptions.find(value);
+    controls.push_back({{"id", control.id},
+                        {"value", value},
+                        {"section", control.section},
+                        {"title", {{"ja", control.title.ja}, {"en", control.title.en}}},
+                        {"owner_role", control.owner_role},
+                        {"review_months", control.review_months},
+                        {"status", status},
+                        {"exception", ex == exceptions.end() ? json(nullptr) : ex->second},
+                        {"evidence", std::move(kinds)}});
+    by_control[control.id] = controls.back();
+  }
+
+  json sections = json::array();
+  auto add_measure = [&](const std::string& id, const policy::Text& title) {
+    json s{{"id", id},      {"title", {{"ja", title.ja}, {"en", title.en}}},
+           {"controls", 0}, {"implemented", 0},
+           {"partial", 0},  {"not_implemented", 0},
+           {"unknown", 0}};
+    for (const policy::Control* c : catalog_->ControlsFor(id)) {
+      const std::string st = by_control[c->id]["status"];
+      s["controls"] = s["controls"].get<int>() + 1;
+      s[st] = s[st].get<int>() + 1;
+    }
+    sections.push_back(std::move(s));
+  };
+  for (const auto& s : catalog_->sections) {
+    if (s.is_measure) add_measure(s.id, s.title);
+    for (const auto& it : s.items) {
+      if (it.is_measure) add_measure(it.id, it.title);
+    }
+  }
+  for (json& c : controls) {
+    // The measure a control counts for (6(3)ア counts for 6(3)).
+    for (const json& s : sections) {
+      const std::string id = s["id"];
+      const std::string sec = c["section"];
+      if (sec == id || (sec.rfind(id, 0) == 0 && sec.size() > id.size() && sec[id.size()] != '(')) {
+        c["measure"] = id;
+      }
+    }
+  }
+  return json{{"today", today},
+              {"totals", std::move(totals)},
+              {"sections", std::move(sections)},
+              {"controls", std::move(controls)}};
+}
+
+namespace {
+
+// One row per control: what the committee reads.
+std::vector<tabular::Row> ReportRows(const json& status) {
+  std::vector<tabular::Row> rows;
+  rows.push_back(
+      {"項目", "管理策ID", "管理策", "実施状況", "証跡", "最新の証跡", "有効期限", "例外措置"});
+  for (const json& c : status["controls"]) {
+    std::string kinds, latest, until;
+    for (const json& k : c["evidence"]) {
+      const std::string sep = kinds.empty() ? "" : "\n";
+      kinds += sep + KindJa(k["kind"]) + ": " + StateJa(k["state"]);
+      if (k["record"].is_object()) {
+        latest += sep + k["record"]["recorded_on"].get<std::string>() + " " +
+                  k["record"]["summary"].get<std::string>().substr(0, 300);
+        until += sep + k["record"]["valid_until"].get<std::string>();
+      } else {
+        latest += sep + "-";
+        until += sep + "-";
+      }
+    }
+    std::string ex = "-";
+    if (c["exception"].is_object()) {
+      ex = c["exception"]["title"].get<std::string>() + "(" +
+           c["exception"]["expires_on"].get<std::string>() + "まで)";
+    }
+    rows.push_back(
+        {c["section"], c["id"], c["title"]["ja"], StatusJa(c["status"]), kinds, latest, until, ex});
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<std::string> ComplianceService::ReportXlsx(const Actor& actor) const {
+  MAMORI_ASSIGN_OR_RETURN(json status, Status(actor));
+  return tabular::WriteXlsx(ReportRows(status), "実施状況一覧");
+}
+
+Result<std::string> ComplianceService::ReportHtml(const Actor& actor) const {
+  MAMORI_ASSIGN_OR_RETURN(json status, Status(actor));
+  const json& t = status["totals"];
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">"
+      "<title>情報セキュリティ対策 実施状況一覧</title><style>"
+      "body{font-family:'Noto Sans JP','Noto Sans CJK JP',sans-serif;margin:2em;color:#1a1a1c}"
+      "table{border-collapse:collapse;width:100%;font-size:10pt}"
+      "th,td{border:1px solid #999;padding:4px 6px;vertical-align:top;text-align:left}"
+      "th{background:#e8f1fe}td.s-implemented{background:#e6f5ec}td.s-partial{background:#fff4d6}"
+      "td.s-not_implemented{background:#fde8e8}td.s-unknown{background:#eee}"
+      "td pre{white-space:pre-wrap;margin:0;font-family:inherit}"
+      "@media print{body{margin:0}tr{break-inside:avoid}}</style></head><body>\n";
+  h += "<h1>情報セキュリティ対策 実施状況一覧</h1>\n<p>" + EscapeMarkup(catalog_->body) +
+       " 情報セキュリティ委員会 資料(" + EscapeMarkup(status["today"].get<std::string>()) +
+       " 現在、Mamori が証跡から算出)</p>\n";
+  h += "<p>管理策 " + std::to_string(t["controls"].get<int>()) + " 件: 実施済 " +
+       std::to_string(t["implemented"].get<int>()) + "、一部実施 " +
+       std::to_string(t["partial"].get<int>()) + "、未実施 " +
+       std::to_string(t["not_implemented"].get<int>()) + "、不明 " +
+       std::to_string(t["unknown"].get<int>()) + "</p>\n";
+  h += "<h2>項目別</h2>\n<table><tr><th>項目</th><th>表題</th><th>管理策</th><th>実施済</th>"
+       "<th>一部実施</th><th>未実施</th><th>不明</th></tr>\n";
+  for (const json& s : status["sections"]) {
+    h += "<tr><td>" + EscapeMarkup(s["id"].get<std::string>()) + "</td><td>" +
+         EscapeMarkup(s["title"]["ja"].get<std::string>()) + "</td>";
+    for (const char* k : {"controls", "implemented", "partial", "not_implemented", "unknown"}) {
+      h += "<td>" + std::to_string(s[k].get<int>()) + "</td>";
+    }
+    h += "</tr>\n";
+  }
+  h += "</table>\n<h2>管理策別</h2>\n<table>";
+  const auto rows = ReportRows(status);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    h += "<tr>";
+    for (size_t j = 0; j < rows[i].size(); ++j) {
+      if (i == 0) {
+        h += "<th>" + EscapeMarkup(rows[i][j]) + "</th>";
+        continue;
+      }
+      const std::string cls =
+          j == 3 ? " class=\"s-" + status["controls"][i - 1]["status"].get<std::string>() + "\""
+                 : "";
+      h += "<td" + cls + "><pre>" + EscapeMarkup(rows[i][j]) + "</pre></td>";
+    }
+    h += "</tr>\n";
+  }
+  h += "</table>\n</body></html>\n";
+  return h;
+}
+
+}  // namespace mamori::registers

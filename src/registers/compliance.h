@@ -1,0 +1,77 @@
+// 管理策の実施状況 (§6–§8): the evidence (証跡) that shows each control of the catalog is in
+// place, the exceptions (例外措置) granted against a control, and each control's status, which
+// is derived from its evidence and the evidence's freshness, never typed in.
+//
+// Two registers carry it: 証跡 (`evidence`: a record per piece of evidence, immutable once
+// made; automated results come from the engines through service accounts and keep their raw
+// result with its SHA-256) and 例外措置 (`control_exceptions`: requested by one person,
+// approved or rejected by another who holds the approve grant, with an expiry).
+//
+// ComplianceService computes the status of every control on a date:
+//   実施済 (implemented)       every kind of evidence the control needs is present and fresh;
+//   一部実施 (partial)          some are;
+//   未実施 (not_implemented)    none is, but some evidence exists (expired, or a failed check);
+//   不明 (unknown)              no evidence at all.
+// One kind of evidence is "fresh" when its latest record has not passed its valid_until and
+// passed; for "register:<key>" when that register has active records changed within the
+// control's review interval (a register a later issue builds is "unavailable").
+//
+// Thread-safety: ComplianceService is thread-safe (state is the store and immutable values).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "policy/catalog.h"
+#include "registers/access.h"
+#include "registers/definition.h"
+#include "registers/registry.h"
+#include "store/store.h"
+
+namespace mamori::registers {
+
+RegisterDef EvidenceRegister(const policy::Catalog& catalog);
+RegisterDef ControlExceptionsRegister(const policy::Catalog& catalog);
+
+// The enum value of a control id: "C-6-3a-01" -> "c_6_3a_01".
+std::string ControlValue(std::string_view control_id);
+// The evidence register's kind for a catalog evidence name: "automated:netcheck" ->
+// "automated_netcheck"; "" for register evidence.
+std::string EvidenceKindValue(std::string_view catalog_kind);
+
+class ComplianceService {
+ public:
+  ComplianceService(store::Store& store, const Registry& registry, const Authorizer& authorizer,
+                    std::shared_ptr<const policy::Catalog> catalog, const Clock& clock);
+
+  // The status of every control today, for actors who may view the evidence register:
+  // {"today", "totals": {"controls", "implemented", "partial", "not_implemented", "unknown"},
+  //  "sections": [{"id": "6(3)", "title": {ja, en}, "controls", "implemented", …}],
+  //  "controls": [{"id", "value", "section", "measure", "title": {ja, en}, "owner_role",
+  //                "review_months", "status", "exception": {"id", "title", "expires_on"} | null,
+  //                "evidence": [{"kind", "state": "fresh"|"expired"|"failed"|"missing"|
+  //                              "unavailable", "record": {"id", "result", "summary",
+  //                              "recorded_on", "valid_until", "source"} | null,
+  //                              "records": n, "last_change"?}]}]}.
+  Result<nlohmann::json> Status(const Actor& actor) const;
+
+  // The 実施状況一覧 for the 情報セキュリティ委員会: one row per control (section, id, title,
+  // status, evidence and its dates, exception), as XLSX bytes.
+  Result<std::string> ReportXlsx(const Actor& actor) const;
+  // The same as a printable, self-contained Japanese HTML page.
+  Result<std::string> ReportHtml(const Actor& actor) const;
+
+ private:
+  store::Store& store_;
+  const Registry& registry_;
+  const Authorizer& authorizer_;
+  std::shared_ptr<const policy::Catalog> catalog_;
+  const Clock& clock_;
+};
+
+}  // namespace mamori::registers

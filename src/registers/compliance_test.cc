@@ -1,0 +1,277 @@
+#include "registers/compliance.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "registers/service.h"
+#include "registers/test_support.h"
+
+namespace mamori::registers {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class NullAudit final : public AuditSink {
+ public:
+  Status Append(store::Connection&, const Actor&, std::string_view, std::string_view,
+                const nlohmann::json&) override {
+    return {};
+  }
+};
+
+// 2026-06-01 09:00 in Japan.
+TimePoint Day(int y, unsigned m, unsigned d) {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
+                                                        std::chrono::day(d))) +
+      0h);
+}
+
+class ComplianceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mamori-compliance-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(store::OpenSqlite({.path = (dir_ / "t.db").string()})).value();
+    registry_ =
+        std::move(Registry::Create(testing::ShippedRegisters({{"staff", {"一般職員", "Staff"}}})))
+            .value();
+    ASSERT_TRUE(store_->Migrate(registry_->Migrations()).ok());
+    service_ = std::make_unique<RegisterService>(*store_, *registry_, access_, audit_, clock_);
+    compliance_ = std::make_unique<ComplianceService>(
+        *store_, *registry_, access_, std::make_shared<policy::Catalog>(testing::ShippedCatalog()),
+        clock_);
+    const Actor cli{"cli", "local", 0, {}};
+    const RegisterDef& users = *registry_->ByKey("users");
+    for (const char* login : {"tanaka", "suzuki"}) {
+      auto u = service_->Create(cli, users,
+                                {{"login", login}, {"name", login}, {"employment_type", "staff"}});
+      ASSERT_TRUE(u.ok()) << u.error().message;
+      ids_.push_back((*u)["id"].get<int64_t>());
+    }
+    tanaka_ = Actor{"tanaka", "127.0.0.1", ids_[0], {}};
+    suzuki_ = Actor{"suzuki", "127.0.0.1", ids_[1], {}};
+    const RegisterDef& units = *registry_->ByKey("org_units");
+    auto unit =
+        service_->Create(cli, units, {{"code", "J"}, {"name", "事務局"}, {"kind", "bureau"}});
+    ASSERT_TRUE(unit.ok()) << unit.error().message;
+    auto sec = service_->Create(
+        cli, units,
+        {{"code", "J1"}, {"name", "総務課"}, {"kind", "section"}, {"parent", (*unit)["id"]}});
+    ASSERT_TRUE(sec.ok()) << sec.error().message;
+    section_ = (*sec)["id"].get<int64_t>();
+  }
+  void TearDown() override {
+    compliance_.reset();
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<json> Record(const Actor& who, json body) {
+    return service_->Create(who, *registry_->ByKey("evidence"), body);
+  }
+  json ControlStatus(const std::string& id) {
+    auto s = compliance_->Status(tanaka_);
+    EXPECT_TRUE(s.ok());
+    for (const json& c : (*s)["controls"]) {
+      if (c["id"] == id) return c;
+    }
+    ADD_FAILURE() << "no control " << id;
+    return json();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Registry> registry_;
+  OpenAccess access_;
+  NullAudit audit_;
+  FixedClock clock_{Day(2026, 6, 1)};
+  std::unique_ptr<RegisterService> service_;
+  std::unique_ptr<ComplianceService> compliance_;
+  std::vector<int64_t> ids_;
+  Actor tanaka_, suzuki_;
+  int64_t section_ = 0;
+};
+
+TEST_F(ComplianceTest, StatusFollowsEvidenceAndItsExpiry) {
+  // C-6-1-02 (委員会の運営) needs a document and an attestation.
+  EXPECT_EQ(ControlStatus("C-6-1-02")["status"], "unknown");
+  auto doc = Record(tanaka_, {{"control", "c_6_1_02"},
+                              {"kind", "document"},
+                              {"result", "pass"},
+                              {"summary", "情報セキュリティ委員会設置要綱"}});
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ((*doc)["recorded_by"], ids_[0]);
+  EXPECT_EQ((*doc)["recorded_on"], "2026-06-01");
+  EXPECT_EQ((*doc)["valid_until"], "2027-06-01");  // the control's 12-month review interval
+  EXPECT_EQ(ControlStatus("C-6-1-02")["status"], "partial");
+
+  auto att = Record(suzuki_, {{"control", "c_6_1_02"},
+                              {"kind", "attestation"},
+                              {"result", "pass"},
+                              {"summary", "令和8年度第1回委員会 議事録"},
+                              {"valid_until", "2026-12-31"}});
+  ASSERT_TRUE(att.ok()) << att.error().message;
+  json c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "implemented");
+  EXPECT_EQ(c["evidence"][1]["state"], "fresh");
+
+  // The attestation runs out at the end of 2026; the document a year after it was recorded.
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(214)));
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "partial");
+  EXPECT_EQ(c["evidence"][1]["state"], "expired");
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(160)));
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "not_implemented");  // evidence exists, none of it holds
+  EXPECT_EQ(c["evidence"][0]["state"], "expired");
+}
+
+TEST_F(ComplianceTest, FailedCheckAndLatestEvidenceDecide) {
+  const Actor engine{"service:netcheck-fw1", "10.0.0.5", 0, {}};
+  auto fail = Record(engine, {{"control", "c_6_3_02"},
+                              {"kind", "automated_netcheck"},
+                              {"result", "fail"},
+                              {"summary", "1 件の違反"},
+                              {"raw", "{\"result\":\"violations\"}"}});
+  ASSERT_TRUE(fail.ok()) << fail.error().message;
+  EXPECT_EQ((*fail)["source"], "service:netcheck-fw1");
+  EXPECT_TRUE((*fail)["recorded_by"].is_null());
+  EXPECT_EQ((*fail)["raw_sha256"].get<std::string>().size(), 64u);
+  json c = ControlStatus("C-6-3-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "failed");
+  EXPECT_EQ(c["status"], "not_implemented");
+  ASSERT_TRUE(Record(engine, {{"control", "c_6_3_02"},
+                              {"kind", "automated_netcheck"},
+                              {"result", "pass"},
+                              {"summary", "違反なし"}})
+                  .ok());
+  EXPECT_EQ(ControlStatus("C-6-3-02")["status"], "partial");  // the document is still missing
+}
+
+TEST_F(ComplianceTest, EvidenceRules) {
+  // A kind the control does not ask for.
+  auto wrong = Record(
+      tanaka_,
+      {{"control", "c_6_1_02"}, {"kind", "self_inspection"}, {"result", "pass"}, {"summary", "x"}});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().fields.at(0).field, "kind");
+  // People cannot type in automated results.
+  auto typed = Record(tanaka_, {{"control", "c_6_3_02"},
+                                {"kind", "automated_netcheck"},
+                                {"result", "pass"},
+                                {"summary", "x"}});
+  ASSERT_FALSE(typed.ok());
+  // Nor forge who recorded, when, or a hash.
+  auto forged = Record(tanaka_, {{"control", "c_6_1_02"},
+                                 {"kind", "document"},
+                                 {"result", "pass"},
+                                 {"summary", "x"},
+                                 {"recorded_by", ids_[1]},
+                                 {"recorded_on", "2026-05-01"},
+                                 {"raw", "abc"},
+                                 {"raw_sha256", std::string(64, 'a')}});
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.error().fields.size(), 3u);
+  // Longer than the review interval.
+  auto too_long = Record(tanaka_, {{"control", "c_6_1_02"},
+                                   {"kind", "document"},
+                                   {"result", "pass"},
+                                   {"summary", "x"},
+                                   {"valid_until", "2027-06-02"}});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().fields.at(0).field, "valid_until");
+  // Evidence is never changed once made.
+  auto ok = Record(
+      tanaka_,
+      {{"control", "c_6_1_02"}, {"kind", "document"}, {"result", "pass"}, {"summary", "要綱"}});
+  ASSERT_TRUE(ok.ok());
+  auto changed = service_->Update(tanaka_, *registry_->ByKey("evidence"), (*ok)["id"], 1,
+                                  {{"summary", "別の要綱"}});
+  ASSERT_FALSE(changed.ok());
+}
+
+TEST_F(ComplianceTest, ExceptionNeedsAnotherPersonToApprove) {
+  const RegisterDef& ex = *registry_->ByKey("control_exceptions");
+  auto req = service_->Create(tanaka_, ex,
+                              {{"control", "c_6_1_02"},
+                               {"title", "委員会の開催延期"},
+                               {"section", section_},
+                               {"reason", "災害対応のため"},
+                               {"measures", "書面で報告する"},
+                               {"expires_on", "2026-12-31"}});
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  EXPECT_EQ((*req)["status"], "requested");
+  EXPECT_EQ((*req)["requested_by"], ids_[0]);
+  const int64_t id = (*req)["id"];
+  // Not by the requester.
+  auto own = service_->Update(tanaka_, ex, id, 1, {{"status", "approved"}});
+  ASSERT_FALSE(own.ok());
+  EXPECT_EQ(own.error().fields.at(0).field, "status");
+  EXPECT_EQ(ControlStatus("C-6-1-02")["exception"], nullptr);
+  auto approved = service_->Update(suzuki_, ex, id, 1, {{"status", "approved"}});
+  ASSERT_TRUE(approved.ok()) << approved.error().message;
+  EXPECT_EQ((*approved)["decided_by"], ids_[1]);
+  EXPECT_EQ((*approved)["decided_on"], "2026-06-01");
+  EXPECT_EQ(ControlStatus("C-6-1-02")["exception"]["id"], id);
+  // A decision is final.
+  auto again = service_->Update(suzuki_, ex, id, 2, {{"expires_on", "2027-01-31"}});
+  ASSERT_FALSE(again.ok());
+  // More than a year is refused.
+  auto long_req = service_->Create(tanaka_, ex,
+                                   {{"control", "c_6_1_02"},
+                                    {"title", "長期"},
+                                    {"section", section_},
+                                    {"reason", "r"},
+                                    {"measures", "m"},
+                                    {"expires_on", "2027-06-03"}});
+  ASSERT_FALSE(long_req.ok());
+  // After expiry the exception no longer applies.
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(214)));
+  EXPECT_EQ(ControlStatus("C-6-1-02")["exception"], nullptr);
+}
+
+TEST_F(ComplianceTest, RegisterEvidenceAndUnavailableRegisters) {
+  // C-6-1-05 needs the organization and role assignment registers to be kept.
+  json c = ControlStatus("C-6-1-05");
+  EXPECT_EQ(c["evidence"][0]["state"], "fresh");  // two units were just created
+  EXPECT_EQ(c["evidence"][1]["state"], "missing");
+  EXPECT_EQ(c["status"], "partial");
+  // A register later issues build is unavailable, never counted as present.
+  auto s = compliance_->Status(tanaka_);
+  ASSERT_TRUE(s.ok());
+  bool saw_unavailable = false;
+  for (const json& ctl : (*s)["controls"]) {
+    for (const json& e : ctl["evidence"]) {
+      if (e["kind"] == "register:incidents") {
+        EXPECT_EQ(e["state"], "unavailable");
+        saw_unavailable = true;
+      }
+    }
+  }
+  EXPECT_TRUE(saw_unavailable);
+  // Totals add up and every measure has a section row.
+  const json& t = (*s)["totals"];
+  EXPECT_EQ(t["controls"].get<int>(), t["implemented"].get<int>() + t["partial"].get<int>() +
+                                          t["not_implemented"].get<int>() +
+                                          t["unknown"].get<int>());
+  EXPECT_GE((*s)["sections"].size(), 11u);
+  auto xlsx = compliance_->ReportXlsx(tanaka_);
+  ASSERT_TRUE(xlsx.ok());
+  EXPECT_EQ(xlsx->substr(0, 2), "PK");
+  auto html = compliance_->ReportHtml(tanaka_);
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->find("C-6-1-05"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mamori::registers
