@@ -27,7 +27,7 @@ struct Module {
   const char* register_key;  // the module's register, or nullptr
   bool ready;                // its pages work
   int issue;                 // the issue that builds it, when not ready (0: not yet planned)
-  std::array<const char*, 3> also{};  // further registers it groups (nullptr: none)
+  std::array<const char*, 5> also{};  // further registers it groups (nullptr: none)
 };
 
 constexpr Module kModules[] = {
@@ -38,15 +38,16 @@ constexpr Module kModules[] = {
      "assets",
      true,
      0,
-     {"inventory_campaigns", "inventory_confirmations", nullptr}},
+     {"inventory_campaigns", "inventory_confirmations", nullptr, nullptr, nullptr}},
     {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
     {"documents",
      "規程・対策",
      "Policies and controls",
-     "evidence",
+     "documents",
      true,
      0,
-     {"control_exceptions", nullptr, nullptr}},
+     {"document_versions", "document_decisions", "acknowledgements", "evidence",
+      "control_exceptions"}},
     {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
     {"incidents", "インシデント", "Incidents", nullptr, false, 0},
     {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},
@@ -741,6 +742,9 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   if (rest == "compliance" || rest.rfind("compliance/", 0) == 0) {
     return HandleCompliance(req, actor, rest);
   }
+  if (rest == "documents/pending" || rest == "documents/diff" || rest == "documents/progress") {
+    return HandleDocuments(req, actor, rest.substr(10));
+  }
   if (rest == "service-accounts" || rest.rfind("service-accounts/", 0) == 0) {
     return HandleServiceAccounts(req, actor, rest.substr(std::min<size_t>(rest.size(), 17)));
   }
@@ -839,6 +843,30 @@ HttpResponse Api::HandleServiceAccounts(const HttpRequest& req, const Actor& act
     return ProblemResponse(st.error());
   }
   return JsonResponse(200, {{"revoked", *id}});
+}
+
+HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
+                                  std::string_view rest) const {
+  // GET documents/pending: the versions in force the user has still to acknowledge;
+  // documents/progress?version=ID: who has acknowledged a version, by bureau and section;
+  // documents/diff?from=ID&to=ID: the line diff of two versions.
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+  if (rest == "pending") return FromResult(d_.documents.PendingAcknowledgements(actor));
+  auto id = [&](const char* name) { return ParseId(QueryValue(req.query, name, "")); };
+  auto bad = [](const char* name) {
+    return ProblemResponse(Error::Invalid(
+        std::string(name) + " に版の ID を指定してください。", std::string(name) + " must be an id",
+        {{name, name, "版の ID(整数)を指定してください。", "a version id", 0, {}}}));
+  };
+  if (rest == "progress") {
+    const auto v = id("version");
+    if (!v) return bad("version");
+    return FromResult(d_.documents.AcknowledgementProgress(actor, *v));
+  }
+  const auto from = id("from"), to = id("to");
+  if (!from) return bad("from");
+  if (!to) return bad("to");
+  return FromResult(d_.documents.Diff(actor, *from, *to));
 }
 
 HttpResponse Api::HandleCompliance(const HttpRequest& req, const Actor& actor,

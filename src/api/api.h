@@ -20,6 +20,7 @@
 #include "policy/catalog.h"
 #include "policy/classification.h"
 #include "registers/compliance.h"
+#include "registers/documents.h"
 #include "registers/inventory.h"
 #include "registers/registry.h"
 #include "registers/service.h"
@@ -41,6 +42,7 @@ struct ApiDeps {
   registers::RegisterService& service;
   const registers::InventoryService& inventory;
   const registers::ComplianceService& compliance;
+  const registers::DocumentService& documents;
   auth::ServiceAccounts& service_accounts;
   // The register service the engines' service accounts write through (EngineAccess).
   registers::RegisterService& engine_service;
@@ -80,6 +82,8 @@ class Api {
   HttpResponse HandleEvidencePost(const HttpRequest& req) const;
   HttpResponse HandleServiceAccounts(const HttpRequest& req, const registers::Actor& actor,
                                      std::string_view rest) const;
+  HttpResponse HandleDocuments(const HttpRequest& req, const registers::Actor& actor,
+                               std::string_view rest) const;
   HttpResponse HandleCompliance(const HttpRequest& req, const registers::Actor& actor,
                                 std::string_view rest) const;
   HttpResponse HandleAudit(const HttpRequest& req, const auth::Authenticated& who,

@@ -125,6 +125,7 @@ struct Core {
   std::unique_ptr<registers::RegisterService> service;        // role-based, for the server
   std::unique_ptr<registers::InventoryService> inventory;     // role-based, for the server
   std::unique_ptr<registers::ComplianceService> compliance;   // role-based, for the server
+  std::unique_ptr<registers::DocumentService> documents;      // role-based, for the server
   std::unique_ptr<auth::ServiceAccounts> service_accounts;
   auth::EngineAccess engine_access;  // what service accounts may do: add evidence
   std::unique_ptr<registers::RegisterService> engine_service;  // EngineAccess, for the engines
@@ -194,6 +195,8 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
                                                                   *core->roles, core->clock);
   core->compliance = std::make_unique<registers::ComplianceService>(
       *core->store, *core->registry, *core->roles, core->catalog, core->clock);
+  core->documents = std::make_unique<registers::DocumentService>(
+      *core->store, *core->service, *core->registry, *core->roles, core->clock);
   core->service_accounts =
       std::make_unique<auth::ServiceAccounts>(*core->store, *core->audit, core->clock);
   core->engine_service = std::make_unique<registers::RegisterService>(
@@ -308,7 +311,7 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
-  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance,
+  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance, *k.documents,
                             *k.service_accounts, *k.engine_service, *k.catalog, *k.classification,
                             *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
                MAMORI_VERSION, c.web_dir);

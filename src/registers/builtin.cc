@@ -2,6 +2,7 @@
 
 #include "registers/assets.h"
 #include "registers/compliance.h"
+#include "registers/documents.h"
 #include "registers/inventory.h"
 #include "registers/org_units.h"
 #include "registers/registry.h"
@@ -32,6 +33,10 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(
   defs.push_back(InventoryConfirmationsRegister());
   defs.push_back(EvidenceRegister(catalog));
   defs.push_back(ControlExceptionsRegister(catalog));
+  defs.push_back(DocumentsRegister());
+  defs.push_back(DocumentVersionsRegister());
+  defs.push_back(DocumentDecisionsRegister());
+  defs.push_back(AcknowledgementsRegister());
   for (const auto& c : custom) {
     auto def = std::find_if(defs.begin(), defs.end(),
                             [&](const RegisterDef& d) { return d.key == c.register_key; });
