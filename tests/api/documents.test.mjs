@@ -1,0 +1,139 @@
+// Policy documents (issue 6) through a real server: a version taken through its 決裁 route with
+// a deputy (代決) to 施行, the diff of two versions, acknowledgement by staff with completion by
+// section, and non-public documents (対策基準) hidden from 一般職員.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer, loggedIn, mamori, ROOT, Client } from '../lib/mamori.mjs';
+
+let srv;
+let drafter; // 総務課の担当 with the 統括's drafting authority (a test user)
+const demo = {}; // the demo's people, logged in
+let users;
+let kihon;
+let v1;
+
+const D = '/api/v1/documents';
+const V = '/api/v1/documents/versions';
+const R = '/api/v1/documents/decisions';
+const A = '/api/v1/documents/acknowledgements';
+const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
+
+async function demoUser(login) {
+  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', login]);
+  assert.equal(r.status, 0, r.stderr);
+  const c = new Client(srv.url);
+  await c.firstLogin(login, r.stdout.trim().split('\n').pop().trim());
+  return c;
+}
+
+before(async () => {
+  srv = await startServer();
+  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments']]) {
+    const r = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  drafter = await loggedIn(srv, 'soumu-tanto', 'security_general');
+  for (const login of ['s.kobayashi', 'k.watanabe', 'm.suzuki', 'y.yamamoto']) demo[login] = await demoUser(login);
+  users = Object.fromEntries((await drafter.api('GET', '/api/v1/users?limit=500')).body.items.map((u) => [u.login, u.id]));
+});
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+test('a version goes through its route to 施行, the CISO step decided by a deputy', async () => {
+  const d = await drafter.api('POST', D, { code: 'KIHON', title: '情報セキュリティ基本方針', kind: 'basic_policy' });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  kihon = d.body;
+  const v = await drafter.api('POST', V, { document: kihon.id, body: '# 基本方針\n\n1 目的\n2 定義\n', change_summary: '制定' });
+  assert.equal(v.status, 201, JSON.stringify(v.body));
+  assert.equal(v.body.name, 'KIHON 第1版');
+  assert.equal(v.body.status, 'draft');
+  v1 = v.body;
+  const sub = await drafter.api('PATCH', `${V}/${v1.id}`, { version: v1.version, status: 'review' });
+  assert.equal(sub.status, 200, JSON.stringify(sub.body));
+  assert.equal(sub.body.round, 1);
+
+  // The drafter cannot decide; the 課長 decides step 1.
+  const own = await drafter.api('POST', R, { doc_version: v1.id, decision: 'approve' });
+  assert.equal(own.status, 400);
+  const s1 = await demo['m.suzuki'].api('POST', R, { doc_version: v1.id, decision: 'approve', comment: '異議なし' });
+  assert.equal(s1.status, 201, JSON.stringify(s1.body));
+  assert.equal(s1.body.role, 'security_manager');
+  const s2 = await demo['k.watanabe'].api('POST', R, { doc_version: v1.id, decision: 'approve' });
+  assert.equal(s2.status, 201, JSON.stringify(s2.body));
+  // The CISO is away: the 統括 decides in their place, naming them.
+  const bad = await demo['k.watanabe'].api('POST', R, { doc_version: v1.id, decision: 'approve', deputy: true });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.errors[0].field, 'absent_holder');
+  const s3 = await demo['k.watanabe'].api('POST', R, { doc_version: v1.id, decision: 'approve', deputy: true, absent_holder: users['s.kobayashi'], comment: '出張のため代決' });
+  assert.equal(s3.status, 201, JSON.stringify(s3.body));
+  assert.equal(s3.body.step, 3);
+  assert.equal(s3.body.role, 'ciso');
+  assert.equal(s3.body.deputy, true);
+
+  let cur = (await drafter.api('GET', `${V}/${v1.id}`)).body;
+  const approved = await drafter.api('PATCH', `${V}/${v1.id}`, { version: cur.version, status: 'approved' });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  // Only a role with approve puts it in force; a section manager cannot.
+  const early = await demo['m.suzuki'].api('PATCH', `${V}/${v1.id}`, { version: approved.body.version, status: 'in_force', effective_date: today });
+  assert.equal(early.status, 403);
+  const inForce = await demo['k.watanabe'].api('PATCH', `${V}/${v1.id}`, { version: approved.body.version, status: 'in_force', effective_date: today });
+  assert.equal(inForce.status, 200, JSON.stringify(inForce.body));
+  // The decisions are on record with their steps.
+  const list = await drafter.api('GET', `${R}?doc_version=${v1.id}`);
+  assert.deepEqual(list.body.items.map((x) => x.step).sort(), [1, 2, 3]);
+});
+
+test('staff acknowledge the version in force from their pending list; completion by section', async () => {
+  const staff = demo['y.yamamoto'];
+  const pending = await staff.api('GET', '/api/v1/documents/pending');
+  assert.equal(pending.status, 200);
+  assert.deepEqual(pending.body.items.map((x) => x.version), [v1.id]);
+  const ack = await staff.api('POST', A, { doc_version: v1.id });
+  assert.equal(ack.status, 201, JSON.stringify(ack.body));
+  assert.equal(ack.body.user, users['y.yamamoto']);
+  assert.equal((await staff.api('POST', A, { doc_version: v1.id })).status, 400);
+  assert.equal((await staff.api('GET', '/api/v1/documents/pending')).body.items.length, 0);
+  // Nobody acknowledges for someone else.
+  const forged = await demo['m.suzuki'].api('POST', A, { doc_version: v1.id, user: users['y.yamamoto'] });
+  assert.equal(forged.status, 400);
+
+  const p = await demo['k.watanabe'].api('GET', `/api/v1/documents/progress?version=${v1.id}`);
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  const total = p.body.totals.users;
+  assert.ok(total >= 8, String(total)); // the demo's seven and the test's drafter
+  assert.equal(p.body.totals.acknowledged, 1);
+  assert.equal(p.body.totals.percent, Math.floor((1000 / total)) / 10);
+  assert.ok(!p.body.pending.some((x) => x.login === 'y.yamamoto'));
+  assert.ok(p.body.pending.some((x) => x.login === 'm.suzuki'));
+  const kyufu = p.body.sections.find((s) => s.name === '給付課');
+  assert.equal(kyufu.acknowledged, 1); // the 係's member counts for the 課
+  assert.equal((await demo['k.watanabe'].api('GET', '/api/v1/documents/progress?version=abc')).status, 400);
+});
+
+test('a second version shows its diff; 対策基準 stay hidden from 一般職員', async () => {
+  const v2 = await drafter.api('POST', V, { document: kihon.id, body: '# 基本方針\n\n1 目的\n2 用語の定義\n3 対象範囲\n', change_summary: '一部改正' });
+  assert.equal(v2.status, 201);
+  assert.equal(v2.body.version_no, 2);
+  const diff = await drafter.api('GET', `/api/v1/documents/diff?from=${v1.id}&to=${v2.body.id}`);
+  assert.equal(diff.status, 200, JSON.stringify(diff.body));
+  assert.equal(diff.body.added, 2);
+  assert.equal(diff.body.removed, 1);
+  assert.deepEqual(diff.body.lines.filter((l) => l.op !== '=').map((l) => l.op + l.text), ['-2 定義', '+2 用語の定義', '+3 対象範囲']);
+
+  const std = await drafter.api('POST', D, { code: 'STD', title: '情報セキュリティ対策基準', kind: 'standards' });
+  assert.equal(std.status, 201);
+  const sv = await drafter.api('POST', V, { document: std.body.id, body: '非公開の本文' });
+  assert.equal(sv.status, 201);
+  const staff = demo['y.yamamoto'];
+  assert.equal((await staff.api('GET', `${D}/${std.body.id}`)).status, 404);
+  assert.equal((await staff.api('GET', `${V}/${sv.body.id}`)).status, 404);
+  const list = await staff.api('GET', D);
+  assert.deepEqual(list.body.items.map((x) => x.code), ['KIHON']);
+  assert.equal((await staff.api('GET', `/api/v1/documents/diff?from=${v1.id}&to=${sv.body.id}`)).status, 404);
+  // The section manager has the need to know.
+  assert.equal((await demo['m.suzuki'].api('GET', `${V}/${sv.body.id}`)).status, 200);
+  // The version list leaves the body out.
+  const vl = await drafter.api('GET', `${V}?document=${kihon.id}`);
+  assert.equal(vl.body.total, 2);
+  assert.ok(!('body' in vl.body.items[0]));
+});
