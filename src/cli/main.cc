@@ -24,6 +24,7 @@
 #include "auth/secret_box.h"
 #include "auth/service_accounts.h"
 #include "cli/config.h"
+#include "cli/evidence_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "monitor/blocklist.h"
@@ -330,10 +331,56 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   return kExitOk;
 }
 
+struct ReportTo {
+  std::string url;
+  std::string token_file;
+  std::string ca_file;
+  std::string catalog_dir = "catalog";
+};
+
+// Posts one evidence record of `kind` ("automated:netcheck") for every catalog control that
+// asks for it. Returns false (after saying why on standard error) when any post failed.
+bool PostEngineEvidence(const ReportTo& to, const std::string& kind, const std::string& result,
+                        const std::string& summary, const nlohmann::json& raw) {
+  auto target = cli::LoadEvidenceTarget(to.url, to.token_file, to.ca_file);
+  if (!target.ok()) {
+    Report(target.error(), kExitUsage);
+    return false;
+  }
+  auto catalog = LoadCatalog(to.catalog_dir);
+  if (!catalog.ok()) {
+    Report(catalog.error(), kExitUsage);
+    return false;
+  }
+  bool ok = true;
+  int posted = 0;
+  for (const auto& control : catalog->controls) {
+    if (std::find(control.evidence.begin(), control.evidence.end(), kind) ==
+        control.evidence.end()) {
+      continue;
+    }
+    auto r = cli::PostEvidence(*target, {{"control", control.id},
+                                         {"kind", kind},
+                                         {"result", result},
+                                         {"summary", summary},
+                                         {"raw", raw}});
+    if (!r.ok()) {
+      Report(r.error(), kExitUnavailable);
+      ok = false;
+      break;
+    }
+    ++posted;
+  }
+  std::fprintf(stderr, "証跡を %d 件送りました(%s) / posted %d evidence records\n", posted,
+               to.url.c_str(), posted);
+  return ok;
+}
+
 // `mamori netcheck TOPOLOGY`: exit 0 when the policy holds, 1 with violations, 2 when the
 // topology or a configuration is invalid (the message names the file and line), 3 when the
-// check could not run (e.g. the header space grew beyond its limit).
-int Netcheck(const std::string& topology_path, const std::string& format) {
+// check could not run (e.g. the header space grew beyond its limit) or, with --report-to,
+// its result could not be posted.
+int Netcheck(const std::string& topology_path, const std::string& format, const ReportTo& to) {
   auto text = ReadFile(topology_path, 1u << 20);
   if (!text.ok()) return Report(text.error(), kExitUsage);
   auto topology = netsep::ParseTopology(*text, topology_path);
@@ -348,6 +395,20 @@ int Netcheck(const std::string& topology_path, const std::string& format) {
                                              : netsep::ReportToText(*report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (out.empty() || out.back() != '\n') std::fputc('\n', stdout);
+  std::fflush(stdout);
+  if (!to.url.empty()) {
+    // The proof holds only when nothing leaks and every construct was understood.
+    const bool holds = report->ok() && report->unknown.empty();
+    const std::string summary =
+        "ネットワーク分離の検査(" + std::filesystem::path(topology_path).filename().string() +
+        "、機器 " + std::to_string(topology->devices.size()) + " 台): 違反 " +
+        std::to_string(report->violations.size()) + " 件、解釈できない設定 " +
+        std::to_string(report->unknown.size()) + " 件";
+    const bool posted =
+        PostEngineEvidence(to, "automated:netcheck", holds ? "pass" : "fail", summary,
+                           nlohmann::json::parse(netsep::ReportToJson(*report)));
+    if (!posted && report->ok()) return kExitUnavailable;
+  }
   return report->ok() ? kExitOk : kExitInputErrors;
 }
 
@@ -493,6 +554,16 @@ int main(int argc, char** argv) {
   netcheck->add_option("topology", topology_path, "トポロジーファイル / topology TOML")->required();
   netcheck->add_option("--format", netcheck_format, "text、json 又は html")
       ->check(CLI::IsMember({"text", "json", "html"}));
+  ReportTo netcheck_report;
+  netcheck->add_option("--report-to", netcheck_report.url,
+                       "結果を証跡として送る Mamori の URL / post the result as evidence to this "
+                       "server");
+  netcheck->add_option("--token-file", netcheck_report.token_file,
+                       "サービスアカウントのトークンのファイル / file holding the token");
+  netcheck->add_option("--report-ca", netcheck_report.ca_file,
+                       "HTTPS の CA 証明書 / CA file for HTTPS");
+  netcheck->add_option("--catalog", netcheck_report.catalog_dir,
+                       "カタログのフォルダ / catalog folder (default catalog)");
 
   MonitorArgs monitor_args;
   auto* monitor_cmd = app.add_subcommand(
@@ -596,7 +667,14 @@ int main(int argc, char** argv) {
     std::printf("mamori %s\n", MAMORI_VERSION);
     return 0;
   }
-  if (netcheck->parsed()) return Netcheck(topology_path, netcheck_format);
+  if (netcheck->parsed()) {
+    if (!netcheck_report.url.empty() && netcheck_report.token_file.empty()) {
+      return Report(Error::Invalid("--report-to には --token-file も指定してください。",
+                                   "--report-to needs --token-file"),
+                    kExitUsage);
+    }
+    return Netcheck(topology_path, netcheck_format, netcheck_report);
+  }
   if (monitor_cmd->parsed()) return RunMonitor(monitor_args);
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 

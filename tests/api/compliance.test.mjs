@@ -5,8 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, loggedIn, mamori, api, ROOT, Client } from '../lib/mamori.mjs';
+import { startServer, loggedIn, mamori, api, ROOT, Client, tempDir } from '../lib/mamori.mjs';
 
 let srv;
 let admin; // システム管理者
@@ -174,4 +175,47 @@ test('a revoked token stops working; the 実施状況一覧 comes as XLSX and pr
   assert.ok(actions.includes('admin service_account.create'), actions.join('\n'));
   assert.ok(actions.includes('service:netcheck-fw1 create'));
   assert.ok(actions.includes('admin service_account.revoke'));
+});
+
+test('mamori netcheck --report-to posts its proof as evidence for every netcheck control', async () => {
+  const made = mamori(['admin', 'create-token', '--db', srv.db, '--name', 'netcheck-core', '--purpose', '基幹ネットワークの分離検査']);
+  assert.equal(made.status, 0, made.stderr);
+  const tokenLine = made.stdout.trim().split('\n').pop().trim();
+  assert.match(tokenLine, /^mamori_sa_/);
+  const dir = tempDir();
+  const tokenFile = path.join(dir, 'token');
+  writeFileSync(tokenFile, `${tokenLine}\n`, { mode: 0o600 });
+  const golden = (name) => path.join(ROOT, 'tests/golden/netsep', name, 'topology.toml');
+
+  // A leak: exit 1 as always, and failed evidence on the server.
+  const leak = mamori(['netcheck', golden('dnat_port_forward'), '--report-to', srv.url, '--token-file', tokenFile]);
+  assert.equal(leak.status, 1, leak.stderr);
+  assert.match(leak.stderr, /証跡を \d+ 件送りました/);
+  let s = await officer.api('GET', '/api/v1/compliance');
+  const netcheckControls = s.body.controls.filter((c) => c.evidence.some((e) => e.kind === 'automated:netcheck'));
+  assert.ok(netcheckControls.length >= 2);
+  for (const c of netcheckControls) {
+    const e = c.evidence.find((x) => x.kind === 'automated:netcheck');
+    assert.equal(e.state, 'failed', c.id);
+    assert.equal(e.record.source, 'service:netcheck-core');
+    assert.match(e.record.summary, /違反 1 件/);
+  }
+  const rec = await officer.api('GET', `${E}/${netcheckControls[0].evidence.find((x) => x.kind === 'automated:netcheck').record.id}`);
+  assert.equal(JSON.parse(rec.body.raw).result, 'violations');
+  assert.equal(rec.body.raw_sha256, sha256(rec.body.raw));
+
+  // Separated: exit 0 and passing evidence.
+  const clean = mamori(['netcheck', golden('clean_three_layer'), '--report-to', srv.url, '--token-file', tokenFile]);
+  assert.equal(clean.status, 0, clean.stderr);
+  s = await officer.api('GET', '/api/v1/compliance');
+  for (const c of s.body.controls.filter((x) => netcheckControls.some((n) => n.id === x.id))) {
+    assert.equal(c.evidence.find((x) => x.kind === 'automated:netcheck').state, 'fresh', c.id);
+  }
+  // A wrong token: the check still prints, the exit says the post failed.
+  writeFileSync(tokenFile, 'mamori_sa_999_nope\n');
+  const refused = mamori(['netcheck', golden('clean_three_layer'), '--report-to', srv.url, '--token-file', tokenFile]);
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /HTTP 401/);
+  const noToken = mamori(['netcheck', golden('clean_three_layer'), '--report-to', srv.url]);
+  assert.equal(noToken.status, 2);
 });
