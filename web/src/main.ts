@@ -142,7 +142,7 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
     case 'audit':
       return can('audit_log', 'view') ? loadAudit(query) : forbiddenView();
     case 'settings':
-      return can('settings', 'view') ? loadSettingsPage() : forbiddenView();
+      return can('settings', 'view') || can('service_accounts', 'view') ? loadSettingsPage() : forbiddenView();
     default:
       return notFoundView();
   }

@@ -4,7 +4,8 @@
 // - A module opens `modules[].register`, plus `modules[].registers` when the server lists them.
 //   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
 // - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
-// - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view`.
+// - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view` (the
+//   classification scheme) or `service_accounts: view` (the engines' service accounts).
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 // - The asset and inventory registers link to the inventory's progress page (#/inventory),
@@ -32,7 +33,7 @@ export interface ModulePage {
 /** Modules that open a page of their own. */
 const modulePages: Record<string, ModulePage> = {
   auditlog: { hash: '#/audit', route: 'audit', resources: ['audit_log'] },
-  settings: { hash: '#/m/settings', route: 'settings', resources: ['settings'] },
+  settings: { hash: '#/m/settings', route: 'settings', resources: ['settings', 'service_accounts'] },
 };
 
 /** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */

@@ -402,3 +402,22 @@ export interface ComplianceAnswer {
   controls: ComplianceControl[];
 }
 
+// ---- Service accounts (the engines' tokens) ------------------------------------------------
+
+export interface ServiceAccount {
+  id: number;
+  name: string;
+  purpose: string;
+  created_at: string;
+  created_by: string;
+  expires_on: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+/** POST /api/v1/service-accounts: the token is in this answer only. */
+export interface ServiceAccountCreated {
+  account: ServiceAccount;
+  token: string;
+}
