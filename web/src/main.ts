@@ -237,16 +237,15 @@ function navKey(route: Route): string {
       return `m:${route.key}`;
     case 'inventory':
       return `r:${confirmationsRegisterKey}`;
+    case 'list':
+    case 'record':
     case 'compliance':
     case 'control': {
-      const m = moduleOfRegister(evidenceRegisterKey);
-      return m ? `m:${m.key}` : '';
-    }
-    case 'list':
-    case 'record': {
-      const m = moduleOfRegister(route.key);
+      // The compliance pages sum up the evidence register: they are under its entry.
+      const key = route.name === 'list' || route.name === 'record' ? route.key : evidenceRegisterKey;
+      const m = moduleOfRegister(key);
       if (!m) return '';
-      return viewableRegisters(m)[0]?.key === route.key ? `m:${m.key}` : `r:${route.key}`;
+      return viewableRegisters(m)[0]?.key === key ? `m:${m.key}` : `r:${key}`;
     }
     default:
       return '';

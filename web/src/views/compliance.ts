@@ -222,7 +222,8 @@ export async function loadCompliance(query: URLSearchParams): Promise<View> {
   }
 
   function controlsOf(sectionId: string, title: Label): Child {
-    const rows = data.controls.filter((c) => c.section === sectionId && (!filter || c.status === filter));
+    // Controls of an item of the measure (6(3)ア) count for the measure (6(3)).
+    const rows = data.controls.filter((c) => c.measure === sectionId && (!filter || c.status === filter));
     if (!rows.length) return null;
     const headingId = `${sectionAnchor(sectionId)}-title`;
     return h(
@@ -335,7 +336,7 @@ export async function loadCompliance(query: URLSearchParams): Promise<View> {
   };
 }
 
-/** The policy item with `id` (a section or a measure), searched depth first. */
+/** The policy item with `id` (a section, a measure or an item of one), searched depth first. */
 function findItem(items: PolicyItem[] | undefined, id: string): PolicyItem | undefined {
   for (const it of items ?? []) {
     if (it.id === id) return it;
@@ -345,13 +346,18 @@ function findItem(items: PolicyItem[] | undefined, id: string): PolicyItem | und
   return undefined;
 }
 
+/** "6(3) title", or "6(3) title › 6(3)ア title" for a control of an item of the measure. */
+function measureText(policy: PolicyAnswer | null, c: ComplianceControl): string {
+  const part = (id: string) => `${id} ${label(findItem(policy?.sections, id)?.title)}`.trim();
+  return c.section === c.measure ? part(c.measure) : `${part(c.measure)} › ${part(c.section)}`;
+}
+
 export async function loadComplianceControl(id: string): Promise<View> {
   const [data, policy] = await Promise.all([getJson<ComplianceAnswer>('compliance'), getJson<PolicyAnswer>('policy').catch(() => null)]);
   const control = data.controls.find((c) => c.id === id);
   if (!control) return notFoundView();
   const c = control;
-  const measure = findItem(policy?.sections, c.measure);
-  const description = measure?.controls?.find((x) => x.id === c.id)?.description;
+  const description = findItem(policy?.sections, c.section)?.controls?.find((x) => x.id === c.id)?.description;
   const evidenceReg = findRegister(evidenceRegisterKey);
   const resultField = evidenceReg?.fields.find((f) => f.name === 'result');
   const mayRecord = can(evidenceRegisterKey, 'create');
@@ -501,7 +507,7 @@ export async function loadComplianceControl(id: string): Promise<View> {
         h(
           'dl',
           { class: 'facts', id: 'control-facts' },
-          h('div', null, h('dt', null, t('measureColumn')), h('dd', null, `${c.measure} ${label(measure?.title)}`.trim())),
+          h('div', null, h('dt', null, t('measureColumn')), h('dd', null, measureText(policy, c))),
           h('div', null, h('dt', null, t('ownerRole')), h('dd', null, roleLabel(c.owner_role))),
           h('div', null, h('dt', null, t('reviewCycle')), h('dd', null, t('reviewMonths', { n: c.review_months }))),
           h('div', null, h('dt', null, t('complianceToday')), h('dd', null, formatDate(data.today))),
