@@ -1,8 +1,9 @@
 // End-to-end: Debian's Chromium driven by playwright-core against a real `mamori serve`:
 // first login with password change and MFA enrollment (the test computes the TOTP code),
 // dashboard, policy page, create a section through the generic register form, find it in the
-// list, export XLSX and check the file, planned modules, English switch, the audit log, logout,
-// and a denied page for a 一般職員. Saves screenshots under tests/e2e/screenshots/ and fails on
+// list, export XLSX and check the file, planned modules, English switch, the audit log, the
+// annual inventory, the controls' status with evidence recorded through the pre-filled form,
+// service accounts whose token is shown once, logout, and a denied page for a 一般職員. Saves screenshots under tests/e2e/screenshots/ and fails on
 // any CSP violation or page error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,8 @@ before(async () => {
   createUser(srv.db, 'admin', 'security_general', '管理 太郎');
   otps.admin = createUser(srv.db, 'admin', 'sysadmin', '管理 太郎');
   otps.staff = createUser(srv.db, 'y.sato', 'staff', '佐藤 陽子');
+  otps.officer = createUser(srv.db, 'k.tanaka', 'security_general', '田中 健');
+  otps.sysadmin = createUser(srv.db, 'it.kanri', 'sysadmin', '情報 管理');
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -284,6 +287,122 @@ test('annual inventory: the officer opens a campaign, the section manager confir
   assert.match(await page.locator('#inventory-summary').innerText(), /確認済 1/);
   await page.locator('#inventory-dashboard canvas').waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'dashboard-inventory.png'), fullPage: true });
+});
+
+test('controls: an officer sees the 61 controls, records a document through the pre-filled form, and the status follows', async () => {
+  await page.click('#logout');
+  await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
+  await firstLogin('k.tanaka', otps.officer, false);
+  // The dashboard sums up the status; the evidence register (規程・対策) links to it.
+  await page.locator('#compliance-summary').waitFor();
+  assert.match(await page.locator('#compliance-summary').innerText(), /管理策 61 のうち/);
+  await page.locator('#compliance-dashboard canvas').waitFor();
+  await page.click('#nav-register-evidence');
+  await page.locator('#list-summary').waitFor();
+  await page.click('#summary-page');
+  await page.locator('#compliance-sections').waitFor();
+  assert.equal(await page.locator('#compliance-totals dd[data-status="controls"]').innerText(), '61');
+  assert.equal(await page.locator('tr[data-control]').count(), 61);
+  const row = page.locator('tr[data-control="C-6-1-02"]');
+  assert.equal(await row.getAttribute('data-status'), 'unknown');
+  assert.match(await row.innerText(), /不明[\s\S]*文書[\s\S]*なし/);
+  await page.locator('#compliance-chart canvas').waitFor();
+  // The chart's figures are in a table too (one row per section).
+  assert.equal(await page.locator('#compliance-sections tbody tr').count(), 11);
+  await page.screenshot({ path: path.join(SHOTS, 'compliance.png'), fullPage: true });
+  // Filter by status: only the unknown ones.
+  await page.selectOption('#compliance-filter', 'unknown');
+  await page.waitForFunction(() => location.hash.includes('status=unknown'));
+  await page.locator('tr[data-control][data-status="partial"]').first().waitFor({ state: 'detached' });
+  assert.equal(await page.locator('tr[data-control]:not([data-status="unknown"])').count(), 0);
+
+  // One control: the evidence it needs, then the evidence form pre-filled with control and kind.
+  await page.locator('tr[data-control="C-6-1-02"] a').first().click();
+  await page.locator('#control-evidence').waitFor();
+  assert.equal(await page.locator('#control-status').innerText(), '不明');
+  assert.equal(await page.locator('#control-evidence tr[data-kind="document"]').getAttribute('data-state'), 'missing');
+  await page.screenshot({ path: path.join(SHOTS, 'compliance-control.png'), fullPage: true });
+  await page.click('#add-evidence-document');
+  await page.locator('#f-summary').waitFor();
+  assert.equal(await page.locator('#f-control').inputValue(), 'c_6_1_02');
+  assert.equal(await page.locator('#f-kind').inputValue(), 'document');
+  await page.selectOption('#f-result', 'pass');
+  await page.fill('#f-summary', '情報セキュリティ委員会 議事録(令和8年度第1回)');
+  await page.click('#save');
+  await page.locator('#status', { hasText: '登録しました' }).waitFor();
+  // Back to the status: the control is now partly in place (the attestation is still missing).
+  await page.click('#summary-page');
+  await page.locator('tr[data-control="C-6-1-02"]').waitFor();
+  assert.equal(await page.locator('tr[data-control="C-6-1-02"]').getAttribute('data-status'), 'partial');
+  assert.match(await page.locator('tr[data-control="C-6-1-02"]').innerText(), /一部実施[\s\S]*文書[\s\S]*有効/);
+  await page.locator('tr[data-control="C-6-1-02"] a').first().click();
+  await page.locator('#control-evidence tr[data-kind="document"][data-state="fresh"]').waitFor();
+  assert.match(await page.locator('#control-evidence tr[data-kind="document"]').innerText(), /議事録[\s\S]*適合/);
+  assert.equal(await page.locator('#control-status').innerText(), '一部実施');
+  await page.click('#back-to-compliance');
+
+  // The 実施状況一覧: XLSX download and the printable HTML page.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#compliance-xlsx')]);
+  assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), 'PK');
+  assert.match(download.suggestedFilename(), /^compliance-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  assert.equal(await page.locator('#compliance-html').getAttribute('href'), '/api/v1/compliance/report.html');
+  const report = await page.request.get(srv.url + '/api/v1/compliance/report.html');
+  assert.equal(report.status(), 200);
+  assert.match(await report.text(), /実施状況一覧[\s\S]*C-6-1-02/);
+});
+
+test('service accounts: an administrator creates one in the settings, sees its token once, and revokes it', async () => {
+  await page.click('#logout');
+  await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
+  // Only システム管理者: the settings page opens for the service accounts alone.
+  await firstLogin('it.kanri', otps.sysadmin, false);
+  await page.click('#nav-settings');
+  await page.locator('#sa-form').waitFor();
+  assert.equal(await page.locator('#scheme-title').count(), 0);
+  assert.equal(await page.locator('#sa-none').count(), 1);
+  // A bad name is reported next to the field.
+  await page.fill('#sa-name', 'Netcheck FW');
+  await page.fill('#sa-purpose', '基幹ファイアウォールの分離検査');
+  await page.click('#sa-create');
+  await page.locator('#sa-error').waitFor();
+  assert.equal(await page.locator('#sa-name').getAttribute('aria-invalid'), 'true');
+  await page.fill('#sa-name', 'netcheck-fw1');
+  const jst = new Date(Date.now() + 9 * 3600e3 + 180 * 86400e3).toISOString().slice(0, 10);
+  await page.fill('#sa-expires', jst);
+  await page.click('#sa-create');
+  await page.locator('#sa-token').waitFor();
+  const token = await page.locator('#sa-token').inputValue();
+  assert.match(token, /^mamori_sa_\d+_[A-Za-z0-9_-]{43}$/);
+  assert.equal(await page.locator('#sa-token').getAttribute('readonly'), '');
+  assert.match(await page.locator('#sa-token-box').innerText(), /今回だけ表示されます[\s\S]*二度と表示できません/);
+  assert.equal(await page.locator('tr[data-account="netcheck-fw1"]').getAttribute('data-state'), 'active');
+  await page.screenshot({ path: path.join(SHOTS, 'settings-service-accounts.png'), fullPage: true });
+  await page.click('#sa-copy');
+  await page.locator('#status', { hasText: /コピーしました|Ctrl\+C/ }).waitFor();
+  // The token works for the evidence API.
+  const posted = await page.request.post(srv.url + '/api/v1/evidence', {
+    data: { control: 'C-6-3-02', kind: 'automated:netcheck', result: 'pass', summary: '違反なし' },
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(posted.status(), 201, await posted.text());
+  // Shown once: after leaving the page it is gone for good.
+  await page.click('#nav-dashboard');
+  await page.click('#nav-settings');
+  await page.locator('tr[data-account="netcheck-fw1"]').waitFor();
+  assert.equal(await page.locator('#sa-token').count(), 0);
+  assert.ok(!(await page.locator('main').innerText()).includes(token.split('_').pop()));
+  assert.doesNotMatch(await page.locator('tr[data-account="netcheck-fw1"]').innerText(), /未使用/);
+  // Revoke, after a confirmation.
+  await page.locator('tr[data-account="netcheck-fw1"] button').click();
+  await page.locator('#confirm-dialog').waitFor();
+  await page.click('#confirm-ok');
+  await page.locator('#status', { hasText: '失効させました' }).waitFor();
+  assert.equal(await page.locator('tr[data-account="netcheck-fw1"]').getAttribute('data-state'), 'revoked');
+  const refused = await page.request.post(srv.url + '/api/v1/evidence', {
+    data: { control: 'C-6-3-02', kind: 'automated:netcheck', result: 'pass', summary: 'x' },
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(refused.status(), 401);
 });
 
 test('logout, then a 一般職員 is denied the audit log', async () => {

@@ -3,10 +3,11 @@
 // area with an aria-live status line) and routes on the URL hash:
 //
 //   #/                 dashboard          #/r/{register}        register list (query = filters)
-//   #/policy           basic policy       #/r/{register}/new    create a record
+//   #/policy           basic policy       #/r/{register}/new?…  create a record (query = prefill)
 //   #/login?next=…     login steps        #/r/{register}/{id}   view and edit a record
 //   #/account          the user's account #/audit?…             audit log (query = filters)
-//   #/m/{module}       module page
+//   #/m/{module}       module page        #/inventory?…         the annual asset inventory
+//   #/compliance?…     controls' status   #/compliance/{id}     one control and its evidence
 //
 // At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
 // ログイン) open, and any other route goes to the login page, which returns to it afterwards.
@@ -21,7 +22,16 @@ import './styles.css';
 import { ApiError, errorMessage, getJson, sendJson, setUnauthorizedHandler } from './api';
 import { focusElement, h, replaceChildren, srOnly } from './dom';
 import { label, lang, setLang, t } from './i18n';
-import { confirmationsRegisterKey, modulePage, moduleOfPage, moduleOfRegister, moduleRegisters, viewableRegisters } from './modules';
+import {
+  confirmationsRegisterKey,
+  evidenceRegisterKey,
+  mayOpenPage,
+  modulePage,
+  moduleOfPage,
+  moduleOfRegister,
+  moduleRegisters,
+  viewableRegisters,
+} from './modules';
 import { can, getMe, setMe, setSignedInHandler, setSignedOutHandler, signedOut } from './session';
 import {
   announce,
@@ -44,6 +54,7 @@ import { loadAccount } from './views/account';
 import { loadSettings as loadSettingsPage } from './views/settings';
 import { loadAudit } from './views/audit';
 import { errorView, forbiddenView, notFoundView, pageHeading } from './views/common';
+import { loadCompliance, loadComplianceControl } from './views/compliance';
 import { loadDashboard } from './views/dashboard';
 import { loadInventory } from './views/inventory';
 import { loginView } from './views/login';
@@ -59,9 +70,11 @@ type Route =
   | { name: 'account' }
   | { name: 'audit'; query: URLSearchParams }
   | { name: 'inventory'; query: URLSearchParams }
+  | { name: 'compliance'; query: URLSearchParams }
+  | { name: 'control'; id: string }
   | { name: 'module'; key: string }
   | { name: 'list'; key: string; query: URLSearchParams }
-  | { name: 'record'; key: string; id: number | null }
+  | { name: 'record'; key: string; id: number | null; query: URLSearchParams }
   | { name: 'notFound' };
 
 /** Parses `#/…`; `path` is the part before `?` (a change of only the query is a "soft" move). */
@@ -83,11 +96,13 @@ function parseRoute(hash: string): { route: Route; path: string } {
   else if (parts[0] === 'account' && parts.length === 1) route = { name: 'account' };
   else if (parts[0] === 'audit' && parts.length === 1) route = { name: 'audit', query };
   else if (parts[0] === 'inventory' && parts.length === 1) route = { name: 'inventory', query };
+  else if (parts[0] === 'compliance' && parts.length === 1) route = { name: 'compliance', query };
+  else if (parts[0] === 'compliance' && parts.length === 2) route = { name: 'control', id: parts[1]! };
   else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
-  else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null };
+  else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null, query };
   else if (parts[0] === 'r' && parts.length === 3 && /^\d+$/.test(parts[2]!)) {
-    route = { name: 'record', key: parts[1]!, id: Number(parts[2]) };
+    route = { name: 'record', key: parts[1]!, id: Number(parts[2]), query };
   }
   return { route, path };
 }
@@ -127,7 +142,7 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
     case 'audit':
       return can('audit_log', 'view') ? loadAudit(query) : forbiddenView();
     case 'settings':
-      return can('settings', 'view') ? loadSettingsPage() : forbiddenView();
+      return can('settings', 'view') || can('service_accounts', 'view') ? loadSettingsPage() : forbiddenView();
     default:
       return notFoundView();
   }
@@ -147,6 +162,10 @@ async function loadRoute(route: Route): Promise<View> {
       return loadPage('audit', route.query);
     case 'inventory':
       return can(confirmationsRegisterKey, 'view') ? loadInventory(route.query) : forbiddenView();
+    case 'compliance':
+      return can(evidenceRegisterKey, 'view') ? loadCompliance(route.query) : forbiddenView();
+    case 'control':
+      return can(evidenceRegisterKey, 'view') ? loadComplianceControl(route.id) : forbiddenView();
     case 'module': {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
@@ -167,7 +186,7 @@ async function loadRoute(route: Route): Promise<View> {
       const reg = findRegister(route.key);
       if (!reg) return missingRegisterView();
       const allowed = route.id === null ? can(reg.key, 'create') : can(reg.key, 'view');
-      return allowed ? loadRegisterRecord(reg, route.id) : forbiddenView();
+      return allowed ? loadRegisterRecord(reg, route.id, route.query) : forbiddenView();
     }
     case 'notFound':
       return notFoundView();
@@ -187,6 +206,9 @@ function fallbackTitle(route: Route): string {
       return t('auditTitle');
     case 'inventory':
       return t('inventoryTitle');
+    case 'compliance':
+    case 'control':
+      return t('complianceTitle');
     case 'module':
       return label(moduleOf(route.key)?.label) || t('errorTitle');
     case 'list':
@@ -216,10 +238,14 @@ function navKey(route: Route): string {
     case 'inventory':
       return `r:${confirmationsRegisterKey}`;
     case 'list':
-    case 'record': {
-      const m = moduleOfRegister(route.key);
+    case 'record':
+    case 'compliance':
+    case 'control': {
+      // The compliance pages sum up the evidence register: they are under its entry.
+      const key = route.name === 'list' || route.name === 'record' ? route.key : evidenceRegisterKey;
+      const m = moduleOfRegister(key);
       if (!m) return '';
-      return viewableRegisters(m)[0]?.key === route.key ? `m:${m.key}` : `r:${route.key}`;
+      return viewableRegisters(m)[0]?.key === key ? `m:${m.key}` : `r:${key}`;
     }
     default:
       return '';
@@ -317,7 +343,7 @@ function renderNav(): void {
   for (const m of modules) {
     const page = modulePage(m);
     if (page) {
-      if (can(page.resource, 'view')) entries.push(item(`m:${m.key}`, `nav-${m.key}`, page.hash, label(m.label)));
+      if (mayOpenPage(page)) entries.push(item(`m:${m.key}`, `nav-${m.key}`, page.hash, label(m.label)));
       continue;
     }
     if (m.status === 'ready' && moduleRegisters(m).length > 0) {

@@ -4,11 +4,14 @@
 // - A module opens `modules[].register`, plus `modules[].registers` when the server lists them.
 //   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
 // - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
-// - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view`.
+// - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view` (the
+//   classification scheme) or `service_accounts: view` (the engines' service accounts).
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 // - The asset and inventory registers link to the inventory's progress page (#/inventory),
 //   which needs `inventory_confirmations: view`.
+// - The evidence and exception registers (規程・対策) link to the compliance page (#/compliance),
+//   which needs `evidence: view`; its "add evidence" buttons open the evidence form pre-filled.
 
 import { findRegister, hasMeta, getMeta } from './state';
 import { can } from './session';
@@ -20,21 +23,34 @@ const groupedRegisters: Record<string, string[]> = {
   organization: ['users', 'role_assignments'],
 };
 
-/** Modules that open a page of their own, with the resource whose `view` the page needs. */
-const modulePages: Record<string, { hash: string; route: string; resource: string }> = {
-  auditlog: { hash: '#/audit', route: 'audit', resource: 'audit_log' },
-  settings: { hash: '#/m/settings', route: 'settings', resource: 'settings' },
+/** A page a module opens instead of a register; `view` on any of `resources` opens it. */
+export interface ModulePage {
+  hash: string;
+  route: string;
+  resources: string[];
+}
+
+/** Modules that open a page of their own. */
+const modulePages: Record<string, ModulePage> = {
+  auditlog: { hash: '#/audit', route: 'audit', resources: ['audit_log'] },
+  settings: { hash: '#/m/settings', route: 'settings', resources: ['settings', 'service_accounts'] },
 };
 
 /** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */
 export const campaignsRegisterKey = 'inventory_campaigns';
 export const confirmationsRegisterKey = 'inventory_confirmations';
 
+/** The registers of the controls' evidence (証跡) and exceptions (例外措置). */
+export const evidenceRegisterKey = 'evidence';
+export const exceptionsRegisterKey = 'control_exceptions';
+
 /** Pages that sum up a register's records, linked from its list (with the resource they need). */
 const summaryPages: Record<string, { hash: string; resource: string; text: MessageKey }> = {
   assets: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
   [campaignsRegisterKey]: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
   [confirmationsRegisterKey]: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
+  [evidenceRegisterKey]: { hash: '#/compliance', resource: evidenceRegisterKey, text: 'complianceOpen' },
+  [exceptionsRegisterKey]: { hash: '#/compliance', resource: evidenceRegisterKey, text: 'complianceOpen' },
 };
 
 /** The page that sums up register `key`'s records, if any. */
@@ -66,8 +82,13 @@ export function viewableRegisters(m: ModuleDef): RegisterDef[] {
 }
 
 /** The page a module opens instead of a register (e.g. the audit log), if any. */
-export function modulePage(m: ModuleDef): { hash: string; route: string; resource: string } | undefined {
+export function modulePage(m: ModuleDef): ModulePage | undefined {
   return modulePages[m.key];
+}
+
+/** Whether the user may open a module's page (view on any of its resources). */
+export function mayOpenPage(page: ModulePage): boolean {
+  return page.resources.some((r) => can(r, 'view'));
 }
 
 /** The module that groups register `key`, if any. */

@@ -344,3 +344,80 @@ export interface InventorySection {
     comment: string;
   } | null;
 }
+
+// ---- Controls and their evidence (管理策の実施状況) -------------------------------------------
+
+/** A control's status, derived by the server from its evidence (never typed in). */
+export type ComplianceStatus = 'implemented' | 'partial' | 'not_implemented' | 'unknown';
+
+/** The state of one kind of evidence a control needs. */
+export type EvidenceState = 'fresh' | 'expired' | 'failed' | 'missing' | 'unavailable';
+
+export interface ComplianceCounts {
+  controls: number;
+  implemented: number;
+  partial: number;
+  not_implemented: number;
+  unknown: number;
+}
+
+export interface ComplianceEvidence {
+  /** "document", "attestation", "self_inspection", "automated:netcheck", "automated:monitor" or "register:{key}". */
+  kind: string;
+  state: EvidenceState;
+  /** The latest evidence record of this kind (none for register evidence). */
+  record: {
+    id: number;
+    result: string;
+    summary: string;
+    recorded_on: string;
+    valid_until: string;
+    source: string;
+  } | null;
+  /** Evidence records of this kind (for register evidence: the register's active records). */
+  records: number;
+  /** Register evidence: the day the register last changed. */
+  last_change?: string;
+}
+
+export interface ComplianceControl {
+  id: string;
+  /** The evidence register's enum value of the control ("C-6-3-02" -> "c_6_3_02"). */
+  value: string;
+  section: string;
+  measure: string;
+  title: Label;
+  owner_role: string;
+  review_months: number;
+  status: ComplianceStatus;
+  exception: { id: number; title: string; expires_on: string } | null;
+  evidence: ComplianceEvidence[];
+}
+
+/** GET /api/v1/compliance. */
+export interface ComplianceAnswer {
+  today: string;
+  totals: ComplianceCounts;
+  sections: (ComplianceCounts & { id: string; title: Label })[];
+  controls: ComplianceControl[];
+}
+
+// ---- Service accounts (the engines' tokens) ------------------------------------------------
+
+export interface ServiceAccount {
+  id: number;
+  name: string;
+  purpose: string;
+  created_at: string;
+  created_by: string;
+  expires_on: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+/** POST /api/v1/service-accounts: the token is in this answer only. */
+export interface ServiceAccountCreated {
+  account: ServiceAccount;
+  token: string;
+}

@@ -6,6 +6,11 @@ import { h, replaceChildren, srOnly, type Props } from '../dom';
 import { t } from '../i18n';
 import { reload, type View } from '../state';
 
+/** A part of a page that renders itself from its own state (e.g. one section of the settings). */
+export interface PagePart {
+  render(): HTMLElement | null;
+}
+
 /** The page's h1; focused after navigation so screen readers announce the new page. */
 export function pageHeading(text: string): HTMLHeadingElement {
   return h('h1', { id: 'page-title', tabindex: -1 }, text);

@@ -1,14 +1,16 @@
-// ダッシュボード (#/): record counts per register, policy catalog totals, and a bar chart of
-// controls per measure with the same figures as a table.
+// ダッシュボード (#/): record counts per register, the controls' status by section (for those who
+// may view the evidence), the assets by zone and confidentiality, the inventory's progress,
+// policy catalog totals, and a bar chart of controls per measure with the same figures as a table.
 
 import { getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatNumber, label, t } from '../i18n';
-import { assetsRegisterKey, confirmationsRegisterKey } from '../modules';
+import { assetsRegisterKey, confirmationsRegisterKey, evidenceRegisterKey } from '../modules';
 import { can } from '../session';
 import { findRegister, loadSettings, validOptions, type View } from '../state';
-import type { CountsAnswer, DashboardAnswer, InventoryProgress, Settings } from '../types';
+import type { ComplianceAnswer, CountsAnswer, DashboardAnswer, InventoryProgress, Settings } from '../types';
 import { pageHeading } from './common';
+import { complianceChartData, complianceColors, complianceSummary } from './compliance';
 import { inventoryChartData, inventoryColors } from './inventory';
 
 /** The asset counts by confidentiality (stacks) and zone (bars), when the user may see assets. */
@@ -29,16 +31,43 @@ async function loadInventoryProgress(): Promise<InventoryProgress | null> {
   return p.campaign ? p : null;
 }
 
+/** Every control's status, when the user may see the evidence. */
+async function loadComplianceStatus(): Promise<ComplianceAnswer | null> {
+  return can(evidenceRegisterKey, 'view') ? getJson<ComplianceAnswer>('compliance') : null;
+}
+
 export async function loadDashboard(): Promise<View> {
-  const [data, chart, assets, inventory] = await Promise.all([
+  const [data, chart, assets, inventory, compliance] = await Promise.all([
     getJson<DashboardAnswer>('dashboard'),
     import('../chart').catch(() => null),
     loadAssetCounts().catch(() => null),
     loadInventoryProgress().catch(() => null),
+    loadComplianceStatus().catch(() => null),
   ]);
   let dispose: (() => void) | null = null;
   let disposeAssets: (() => void) | null = null;
   let disposeInventory: (() => void) | null = null;
+  let disposeCompliance: (() => void) | null = null;
+
+  /** 管理策の実施状況: the totals and the status by section (chart); the page has the table. */
+  function complianceSection(): { section: Child; draw: () => void } {
+    if (!compliance) return { section: null, draw: () => {} };
+    const box = h('div', { class: 'chart', id: 'compliance-chart', role: 'img', 'aria-label': t('complianceDashboardChartAlt') });
+    const section = h(
+      'section',
+      { 'aria-labelledby': 'compliance-heading', id: 'compliance-dashboard' },
+      h('h2', { id: 'compliance-heading' }, t('complianceTitle')),
+      h('p', { id: 'compliance-summary' }, complianceSummary(compliance)),
+      chart && compliance.sections.length ? box : null,
+      h('p', null, h('a', { href: '#/compliance', id: 'compliance-open' }, t('complianceOpen'))),
+    );
+    const draw = () => {
+      if (!chart || !compliance.sections.length) return;
+      const d = complianceChartData(compliance);
+      disposeCompliance = chart.drawStackedBarChart(box, d.categories, d.stacks, complianceColors);
+    };
+    return { section, draw };
+  }
 
   /** 情報資産の棚卸: progress by bureau (chart and table) and the number overdue. */
   function inventorySection(): { section: Child; draw: () => void } {
@@ -132,6 +161,9 @@ export async function loadDashboard(): Promise<View> {
       disposeAssets = null;
       disposeInventory?.();
       disposeInventory = null;
+      disposeCompliance?.();
+      disposeCompliance = null;
+      const compliancePart = complianceSection();
       const assetPart = assetSection();
       const inventoryPart = inventorySection();
       const registers = data.registers.length
@@ -194,6 +226,7 @@ export async function loadDashboard(): Promise<View> {
         root,
         pageHeading(t('dashboard')),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),
+        compliancePart.section,
         assetPart.section,
         inventoryPart.section,
         h(
@@ -207,6 +240,7 @@ export async function loadDashboard(): Promise<View> {
           table,
         ),
       );
+      compliancePart.draw();
       assetPart.draw();
       inventoryPart.draw();
       if (chart && rows.length) {
@@ -223,6 +257,8 @@ export async function loadDashboard(): Promise<View> {
       disposeAssets = null;
       disposeInventory?.();
       disposeInventory = null;
+      disposeCompliance?.();
+      disposeCompliance = null;
     },
   };
 }

@@ -1,5 +1,7 @@
 // A register record's page: create (#/r/{key}/new) and detail/edit (#/r/{key}/{id}). The form
-// is generated from the register's fields (one control per field type), saves with PATCH
+// is generated from the register's fields (one control per field type); a new record's form
+// starts from the route's query, one parameter per field (#/r/evidence/new?control=c_6_1_02&kind=
+// document), so other pages can open it pre-filled. It saves with PATCH
 // {version, …changed fields}, shows the server's validation errors in a summary and next to
 // each field, explains a 409 (someone else changed the record), archives and restores, and
 // lists the change history.
@@ -31,7 +33,7 @@ import type {
   Settings,
 } from '../types';
 import { can } from '../session';
-import { assetsRegisterKey, usersRegisterKey } from '../modules';
+import { assetsRegisterKey, summaryPage, usersRegisterKey } from '../modules';
 import { confirmDialog, pageHeading } from './common';
 import { credentialsReset } from './credentials-reset';
 import { handlingRules } from './handling-rules';
@@ -78,7 +80,7 @@ const actionKeys: Record<string, MessageKey> = {
   import: 'actionImport',
 };
 
-export async function loadRegisterRecord(reg: RegisterDef, id: number | null): Promise<View> {
+export async function loadRegisterRecord(reg: RegisterDef, id: number | null, query?: URLSearchParams): Promise<View> {
   const refFields = reg.fields.filter((f) => f.type === 'ref' && f.ref);
   const recordPath = (suffix = '') => `${reg.path}/${id}${suffix}`;
   const loadHistory = () => getJson<HistoryAnswer>(recordPath('/history')).then((a) => a.items ?? []);
@@ -106,10 +108,14 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   let conflict = '';
   let busy = false;
 
+  /** A new record's starting value: the route's query parameter named like the field, else the default. */
+  const initialValue = (f: FieldDef): unknown => {
+    const given = query?.get(f.name);
+    if (given !== null && given !== undefined) return f.type === 'boolean' ? given === 'true' : given;
+    return f.default !== undefined ? defaultValue(f) : undefined;
+  };
   const resetDraft = () => {
-    draft = new Map(
-      reg.fields.map((f) => [f.name, fromRecord(f, record ? record[f.name] : f.default !== undefined ? defaultValue(f) : undefined)]),
-    );
+    draft = new Map(reg.fields.map((f) => [f.name, fromRecord(f, record ? record[f.name] : initialValue(f))]));
   };
   // The credentials reset of the 利用者 register (see modules.ts).
   const credentials = reg.key === usersRegisterKey ? credentialsReset(reg) : null;
@@ -465,6 +471,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
   return {
     title,
     render(root) {
+      const summary = summaryPage(reg.key);
       const readOnly = record?.archived === true || !mayEdit();
       const form = h(
         'form',
@@ -479,6 +486,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null): P
             ? null
             : h('button', { type: 'submit', class: 'button button-primary', id: 'save', 'aria-disabled': busy ? 'true' : null }, busy ? t('saving') : t('save')),
           h('a', { href: listHash(reg), class: 'button button-quiet', id: 'back-to-list' }, t('backToList')),
+          summary && can(summary.resource, 'view') ? h('a', { href: summary.hash, class: 'button button-quiet', id: 'summary-page' }, t(summary.text)) : null,
         ),
       );
       form.addEventListener('submit', (event) => {

@@ -1,15 +1,21 @@
-// 設定 (#/m/settings, resource `settings`): the body-wide settings. Today: the classification
-// scheme of the asset register (基本方針 §6(2)). Switching shows, for every level in use, how
-// many assets hold it and the level it will become (the catalog's proposal, changeable), and
-// changes nothing until the officer confirms; then every asset is reclassified in one
-// transaction (each with a history entry) and the change is on the audit trail.
+// 設定 (#/m/settings, resource `settings` or `service_accounts`): the body-wide settings.
+//
+// - The classification scheme of the asset register (基本方針 §6(2), `settings`). Switching
+//   shows, for every level in use, how many assets hold it and the level it will become (the
+//   catalog's proposal, changeable), and changes nothing until the officer confirms; then every
+//   asset is reclassified in one transaction (each with a history entry) and the change is on
+//   the audit trail.
+// - The service accounts the engines use to record evidence (`service_accounts`,
+//   views/service-accounts.ts).
 
 import { ApiError, errorMessage, getJson, sendJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatNumber, label, t } from '../i18n';
 import { announce, forgetAllRefOptions, redraw, type View } from '../state';
 import type { ClassificationCatalog, LevelDef, SchemeDef } from '../types';
-import { alertBox, confirmDialog, pageHeading } from './common';
+import { can } from '../session';
+import { alertBox, confirmDialog, pageHeading, type PagePart } from './common';
+import { loadServiceAccounts } from './service-accounts';
 
 const axes = ['confidentiality', 'integrity', 'availability'] as const;
 type Axis = (typeof axes)[number];
@@ -20,7 +26,22 @@ interface Usage {
   fields: Record<string, Record<string, number>>;
 }
 
+/** The settings page: the sections the user may view. */
 export async function loadSettings(): Promise<View> {
+  const [scheme, accounts] = await Promise.all([
+    can('settings', 'view') ? loadSchemeSection() : Promise.resolve(null),
+    can('service_accounts', 'view') ? loadServiceAccounts() : Promise.resolve(null),
+  ]);
+  return {
+    title: () => t('settingsTitle'),
+    render(root) {
+      replaceChildren(root, pageHeading(t('settingsTitle')), scheme?.render() ?? null, accounts?.render() ?? null);
+    },
+  };
+}
+
+/** The classification scheme (分類体系) and the switch to another one. */
+async function loadSchemeSection(): Promise<PagePart> {
   let catalog = await getJson<ClassificationCatalog>('classification');
   let usage = await getJson<Usage>(`settings/${settingKey}/usage`);
   let target = '';
@@ -132,34 +153,29 @@ export async function loadSettings(): Promise<View> {
   }
 
   return {
-    title: () => t('settingsTitle'),
-    render(root) {
+    render() {
       const active = scheme(catalog.active);
       const others = catalog.schemes.filter((s) => s.key !== catalog.active);
-      replaceChildren(
-        root,
-        pageHeading(t('settingsTitle')),
-        h(
-          'section',
-          { 'aria-labelledby': 'scheme-title' },
-          h('h2', { id: 'scheme-title' }, t('schemeTitle')),
-          h('p', { id: 'scheme-active' }, t('schemeActive', { scheme: label(active?.label) })),
-          h('p', { class: 'help' }, label(active?.description)),
-          alertBox('settings-error', error),
-          target
-            ? mappingTable()
-            : h(
-                'div',
-                { class: 'button-row' },
-                others.map((s) =>
-                  h(
-                    'button',
-                    { type: 'button', class: 'button', id: `scheme-to-${s.key}`, onclick: () => (propose(s.key), redraw()) },
-                    t('schemeSwitchTo', { scheme: label(s.label) }),
-                  ),
+      return h(
+        'section',
+        { 'aria-labelledby': 'scheme-title' },
+        h('h2', { id: 'scheme-title' }, t('schemeTitle')),
+        h('p', { id: 'scheme-active' }, t('schemeActive', { scheme: label(active?.label) })),
+        h('p', { class: 'help' }, label(active?.description)),
+        alertBox('settings-error', error),
+        target
+          ? mappingTable()
+          : h(
+              'div',
+              { class: 'button-row' },
+              others.map((s) =>
+                h(
+                  'button',
+                  { type: 'button', class: 'button', id: `scheme-to-${s.key}`, onclick: () => (propose(s.key), redraw()) },
+                  t('schemeSwitchTo', { scheme: label(s.label) }),
                 ),
               ),
-        ),
+            ),
       );
     },
   };
