@@ -391,18 +391,18 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
 
   FieldDef on = MakeField("recorded_on", FieldType::kDate);
   on.label = {"記録日", "Recorded on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   FieldDef by = MakeField("recorded_by", FieldType::kRef);
   by.label = {"記録者", "Recorded by"};
   by.ref = "users";
-  by.generated = by.filterable = true;
+  by.generated = by.filterable = by.system = true;
 
   FieldDef source = MakeField("source", FieldType::kText);
   source.label = {"記録元", "Source"};
   source.help = {"利用者のログインID、又はサービスアカウント(service:名前)",
                  "The login, or the service account (service:name)"};
-  source.required = source.generated = true;
+  source.required = source.generated = source.system = true;
   source.max_length = 100;
 
   FieldDef raw = MakeField("raw", FieldType::kTextarea);
@@ -414,7 +414,7 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
 
   FieldDef hash = MakeField("raw_sha256", FieldType::kText);
   hash.label = {"ハッシュ値(SHA-256)", "SHA-256 of the raw result"};
-  hash.generated = true;
+  hash.generated = hash.system = true;
   hash.list = hash.sortable = false;
   hash.max_length = 64;
 
@@ -477,20 +477,20 @@ RegisterDef ControlExceptionsRegister(const policy::Catalog& catalog) {
   FieldDef by = MakeField("requested_by", FieldType::kRef);
   by.label = {"申請者", "Requested by"};
   by.ref = "users";
-  by.generated = by.filterable = true;
+  by.generated = by.filterable = by.system = true;
 
   FieldDef on = MakeField("requested_on", FieldType::kDate);
   on.label = {"申請日", "Requested on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   FieldDef decided_by = MakeField("decided_by", FieldType::kRef);
   decided_by.label = {"判断者", "Decided by"};
   decided_by.ref = "users";
-  decided_by.generated = true;
+  decided_by.generated = decided_by.system = true;
 
   FieldDef decided_on = MakeField("decided_on", FieldType::kDate);
   decided_on.label = {"判断日", "Decided on"};
-  decided_on.generated = true;
+  decided_on.generated = decided_on.system = true;
 
   FieldDef comment = MakeField("decision_comment", FieldType::kTextarea);
   comment.label = {"判断の理由", "Decision comment"};

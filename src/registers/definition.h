@@ -63,6 +63,9 @@ struct FieldDef {
   // Kept out of list answers and export files (a large body: a document's text, an engine's
   // raw result); Get returns it.
   bool detail_only = false;
+  // Set by the server from the change itself (who, when, a hash, a step); users never supply
+  // it: the form leaves it out of new records and shows it read-only. Implies `generated`.
+  bool system = false;
 };
 
 // What domain rules may look up while a record is validated (inside the same transaction).

@@ -511,24 +511,24 @@ RegisterDef DocumentVersionsRegister() {
 
   FieldDef no = MakeField("version_no", FieldType::kInteger);
   no.label = {"版", "Version"};
-  no.required = no.generated = true;
+  no.required = no.generated = no.system = true;
   no.min = 1;
 
   FieldDef name = MakeField("name", FieldType::kText);
   name.label = {"版の名称", "Name"};
-  name.required = name.unique = name.generated = name.searchable = true;
+  name.required = name.unique = name.generated = name.searchable = name.system = true;
   name.max_length = 80;
 
   FieldDef kind = MakeField("kind", FieldType::kEnum);
   kind.label = {"種別", "Kind"};
-  kind.required = kind.generated = kind.filterable = true;
+  kind.required = kind.generated = kind.filterable = kind.system = true;
   kind.options = KindOptions();
   kind.list = false;
 
   FieldDef section = MakeField("section", FieldType::kRef);
   section.label = {"対象課室", "Section"};
   section.ref = "org_units";
-  section.generated = true;
+  section.generated = section.system = true;
   section.list = false;
 
   FieldDef status = MakeField("status", FieldType::kEnum);
@@ -553,7 +553,7 @@ RegisterDef DocumentVersionsRegister() {
   FieldDef round = MakeField("round", FieldType::kInteger);
   round.label = {"審査の回", "Review round"};
   round.help = {"審査に出すたびに 1 増えます。", "Counts the submissions for review"};
-  round.required = round.generated = true;
+  round.required = round.generated = round.system = true;
   round.min = 0;
   round.list = false;
 
@@ -575,11 +575,11 @@ RegisterDef DocumentVersionsRegister() {
   FieldDef by = MakeField("drafted_by", FieldType::kRef);
   by.label = {"起案者", "Drafted by"};
   by.ref = "users";
-  by.generated = true;
+  by.generated = by.system = true;
 
   FieldDef on = MakeField("drafted_on", FieldType::kDate);
   on.label = {"起案日", "Drafted on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   d.fields = {doc, no, name, kind, section, status, route, round, effective, summary, body, by, on};
   d.rules = {CheckVersion};
@@ -603,17 +603,17 @@ RegisterDef DocumentDecisionsRegister() {
 
   FieldDef round = MakeField("round", FieldType::kInteger);
   round.label = {"審査の回", "Round"};
-  round.required = round.generated = true;
+  round.required = round.generated = round.system = true;
   round.list = false;
 
   FieldDef step = MakeField("step", FieldType::kInteger);
   step.label = {"段", "Step"};
-  step.required = step.generated = true;
+  step.required = step.generated = step.system = true;
   step.min = 1;
 
   FieldDef role = MakeField("role", FieldType::kEnum);
   role.label = {"決裁者の役割", "Role"};
-  role.required = role.generated = true;
+  role.required = role.generated = role.system = true;
   for (const char* r : {"security_manager", "security_officer", "security_general", "ciso"}) {
     role.options.push_back({r, {RoleJa(r), r}, {}, {}});
   }
@@ -642,11 +642,11 @@ RegisterDef DocumentDecisionsRegister() {
   FieldDef by = MakeField("decided_by", FieldType::kRef);
   by.label = {"決裁者", "Decided by"};
   by.ref = "users";
-  by.generated = by.filterable = true;
+  by.generated = by.filterable = by.system = true;
 
   FieldDef on = MakeField("decided_on", FieldType::kDate);
   on.label = {"決裁日", "Decided on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   d.fields = {version, round, step, role, decision, deputy, absent, comment, by, on};
   d.rules = {CheckDecision};
@@ -671,16 +671,16 @@ RegisterDef AcknowledgementsRegister() {
   FieldDef user = MakeField("user", FieldType::kRef);
   user.label = {"職員", "Staff member"};
   user.ref = "users";
-  user.required = user.generated = user.filterable = true;
+  user.required = user.generated = user.filterable = user.system = true;
 
   FieldDef section = MakeField("section", FieldType::kRef);
   section.label = {"所属", "Section"};
   section.ref = "org_units";
-  section.generated = section.filterable = true;
+  section.generated = section.filterable = section.system = true;
 
   FieldDef on = MakeField("acknowledged_on", FieldType::kDate);
   on.label = {"確認日", "Acknowledged on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   d.fields = {version, user, section, on};
   d.rules = {CheckAcknowledgement};

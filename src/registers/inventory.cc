@@ -290,7 +290,7 @@ RegisterDef InventoryConfirmationsRegister() {
   count.label = {"資産数", "Assets"};
   count.help = {"確認した時点の、課室が所管する情報資産の件数",
                 "The section's assets at confirmation"};
-  count.required = count.generated = true;
+  count.required = count.generated = count.system = true;
   count.min = 0;
 
   FieldDef by = MakeField("confirmed_by", FieldType::kRef);
@@ -298,11 +298,11 @@ RegisterDef InventoryConfirmationsRegister() {
   by.help = {"その日の課室の情報セキュリティ管理者(操作した本人)",
              "The section's security manager who confirmed"};
   by.ref = "users";
-  by.required = by.generated = by.filterable = true;
+  by.required = by.generated = by.filterable = by.system = true;
 
   FieldDef on = MakeField("confirmed_on", FieldType::kDate);
   on.label = {"確認日", "Confirmed on"};
-  on.required = on.generated = true;
+  on.required = on.generated = on.system = true;
 
   FieldDef comment = MakeField("comment", FieldType::kTextarea);
   comment.label = {"所見", "Comment"};

@@ -163,6 +163,7 @@ void Registry::Describe(json& out) const {
       if (!f.default_value.empty()) jf["default"] = f.default_value;
       if (f.generated) jf["generated"] = true;
       if (f.detail_only) jf["detail_only"] = true;
+      if (f.system) jf["system"] = true;
       fields.push_back(std::move(jf));
     }
     out.push_back({{"key", d.key},

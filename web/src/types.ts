@@ -50,6 +50,8 @@ export interface FieldDef {
   default?: string;
   /** Filled in by the server when left empty (e.g. 管理番号). */
   generated?: boolean;
+  /** Set by the server (who, when, a hash): left out of new records, read-only afterwards. */
+  system?: boolean;
   /** Only the options tagged with this setting's current value are valid. */
   options_setting?: string;
   options_setting_default?: string;

@@ -176,6 +176,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
     clearErrors();
     const body: Record<string, unknown> = {};
     for (const f of reg.fields) {
+      if (f.system) continue;
       const v = draft.get(f.name);
       if (record) {
         if (v !== fromRecord(f, record[f.name])) body[f.name] = toValue(f, v);
@@ -316,6 +317,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       'aria-describedby': [helpId, errorId].filter(Boolean).join(' ') || null,
       'aria-invalid': errors.length ? 'true' : null,
       'aria-required': f.required && !f.generated ? 'true' : null,
+      disabled: f.system ? 'disabled' : null,
     };
     const labelEl = h(
       'label',
@@ -478,7 +480,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
         { id: 'record-form', class: 'record-form', novalidate: true, 'aria-labelledby': 'page-title' },
         !readOnly && reg.fields.some((f) => f.required) ? h('p', { class: 'help' }, t('requiredNote')) : null,
         // An archived record cannot be changed (the server answers 409) until it is restored.
-        h('fieldset', { class: 'fields', disabled: readOnly }, reg.fields.map(fieldBlock)),
+        h('fieldset', { class: 'fields', disabled: readOnly }, reg.fields.filter((f) => record || !f.system).map(fieldBlock)),
         h(
           'div',
           { class: 'button-row' },
