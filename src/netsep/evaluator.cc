@@ -204,8 +204,9 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       if (ctx.classes != nullptr) {
         const Field field =
             m.kind == MatchKind::kInInterface ? Field::kInInterface : Field::kOutInterface;
-        return ctx.classes->Any(space_, field) &
-               negate(ctx.classes->Matching(space_, field, m.interfaces));
+        auto [it, fresh] = interface_sets_.try_emplace({static_cast<int>(field), m.interfaces});
+        if (fresh) it->second = ctx.classes->Matching(space_, field, m.interfaces);
+        return m.negated ? ctx.classes->Any(space_, field) - it->second : it->second;
       }
       const std::string* name =
           m.kind == MatchKind::kInInterface ? ctx.in_interface : ctx.out_interface;
@@ -217,7 +218,9 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
     }
     case MatchKind::kConnState: {
       if (ctx.classes != nullptr) {
-        return AnyConnState(space_) & negate(ConnStatesMatching(space_, m.conn_states));
+        auto [it, fresh] = state_sets_.try_emplace(m.conn_states);
+        if (fresh) it->second = ConnStatesMatching(space_, m.conn_states);
+        return m.negated ? AnyConnState(space_) - it->second : it->second;
       }
       const uint32_t state = ctx.before_conntrack
                                  ? uint32_t{kCtInvalid}

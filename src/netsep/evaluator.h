@@ -97,6 +97,10 @@ class Evaluator {
   const Space& space_;
   Set l4_;
   Set icmp_;
+  // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
+  // the same few), with the interfaces' field first.
+  mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
+  mutable std::map<uint32_t, Set> state_sets_;
 };
 
 }  // namespace mamori::netsep
