@@ -59,10 +59,10 @@ class Deciders {
   std::vector<std::vector<Set>> levels_;
 };
 
-// One configuration line (or nft rule): dead when every model rule made from it is.
+// One configuration line (or nft rule): dead when every model rule made from it is, leaving out
+// the rules the parser implied (a FortiGate policy's copy in the source-NAT chain).
 struct LineState {
   bool dead = true;
-  bool implied = true;
   std::vector<std::string> by;  // in order, without repeats
   bool more = false;
   const SourceLocation* location = nullptr;
@@ -139,9 +139,9 @@ class ShadowFinder {
   }
 
   void Note(const Rule& rule, const Set& m, const Set& live, const Deciders& deciders) {
+    if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
-    line.implied = line.implied && rule.implied;
     if (!line.dead) return;
     if (!live.IsEmpty()) {
       line.dead = false;
@@ -179,7 +179,7 @@ std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
   finder.Run(ruleset);
   std::vector<const LineState*> dead;
   for (const auto& [name, line] : finder.lines()) {
-    if (line.dead && !line.implied) dead.push_back(&line);
+    if (line.dead) dead.push_back(&line);
   }
   std::sort(dead.begin(), dead.end(), [](const LineState* a, const LineState* b) {
     return std::tie(a->location->file, a->location->line, a->location->detail) <
