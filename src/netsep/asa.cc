@@ -1288,6 +1288,7 @@ class Parser {
     }
     if (implicit_deny_line) {
       MAMORI_TRY(AddRule(chain, {}, ActionKind::kDrop, *implicit_deny_line, "implicit deny"));
+      chain.rules.back().implied = true;
     }
     table.chains.push_back(std::move(chain));
     return {};
@@ -1364,6 +1365,8 @@ class Parser {
                            Cat("security-level ", std::to_string(in.level), " of ", in_name)));
       }
     }
+    // Bindings, implicit denies and security levels: none of them is an access-list entry.
+    for (Rule& rule : access.rules) rule.implied = true;
     table.chains.push_back(std::move(access));
     return {};
   }

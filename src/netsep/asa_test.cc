@@ -194,6 +194,22 @@ TEST(AsaTest, GlobalListComesAfterTheInterfaceListAndEndsTheSecurityLevels) {
   EXPECT_EQ(in->packets, "tcp dport 23 from zone inside to zone outside");
 }
 
+TEST(AsaTest, EntriesAfterABroaderOneAreShadowed) {
+  const std::string config = std::string(kInterfaces) +
+                             "access-list outside_in extended permit tcp any 10.9.0.0 "
+                             "255.255.0.0\n"  // 16
+                             "access-list outside_in extended deny tcp any host 10.9.0.5 eq "
+                             "www\n"                                              // 17
+                             "access-list outside_in extended deny ip any any\n"  // 18
+                             "access-group outside_in in interface outside\n";
+  const Report r = CheckAsa(config);
+  // The explicit deny at the end is not shadowed (udp, icmp, tcp elsewhere), and the implicit
+  // deny after it, which it does shadow, is the parser's, not a line of the configuration.
+  ASSERT_EQ(r.shadowed.size(), 1u);
+  EXPECT_EQ(r.shadowed[0].rule, "fw.cfg:17");
+  EXPECT_EQ(r.shadowed[0].by, "fw.cfg:16");
+}
+
 TEST(AsaTest, StaticNatOpensAHoleThroughTheRealAddress) {
   const std::string config = std::string(kInterfaces) +
                              "object network db\n"

@@ -8,20 +8,17 @@
 #include <utility>
 
 #include "netsep/asa.h"
+#include "netsep/evaluator.h"
 #include "netsep/fortigate.h"
 #include "netsep/iptables.h"
 #include "netsep/nftables.h"
+#include "netsep/shadow.h"
 
 #include "common/text.h"
 
 namespace mamori::netsep {
 namespace {
 
-// iptables forbids loops; deeper nesting than this is taken for one.
-constexpr int kMaxCallDepth = 64;
-constexpr uint64_t kTcp = 6;
-constexpr uint64_t kUdp = 17;
-constexpr uint64_t kIcmp = 1;
 // ICMP types that conntrack lets open a connection (state NEW): echo, timestamp, information and
 // address mask requests. Replies and errors never do (INVALID, or RELATED to an existing one).
 constexpr std::array<uint64_t, 4> kIcmpNewTypes = {8, 13, 15, 17};
@@ -29,179 +26,18 @@ constexpr std::array<uint64_t, 4> kIcmpNewTypes = {8, 13, 15, 17};
 // connection is attached yet, and conntrack matches see the state INVALID.
 constexpr int kConntrackPriority = -200;
 
-bool InterfaceMatches(const std::string& pattern, const std::string& name) {
-  if (!pattern.empty() && pattern.back() == '+') {
-    return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
-  }
-  return pattern == name;
-}
-
-// What the engine knows about the packet beyond its header while traversing one device.
-struct Context {
-  const std::string* in_interface = nullptr;
-  const std::string* out_interface = nullptr;
-  bool dnatted = false;
-  bool before_conntrack = false;  // a raw chain: no connection yet, the state is INVALID
-};
-
-struct Outcome {
-  ActionKind verdict;
-  const Rule* rule;  // nullptr: the policy of `chain`
-  const Chain* chain;
-  Set set;
-};
-
-struct ChainResult {
-  std::vector<Outcome> outcomes;
-  Set fallthrough;  // packets that reach the end of the chain or RETURN
-};
-
-class Evaluator {
- public:
-  explicit Evaluator(const Space& space) : space_(space) {
-    l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
-    icmp_ = space_.Value(Field::kProto, kIcmp);
-  }
-
-  const Set& l4() const { return l4_; }
-
-  // The packets `rule` matches; `may` is set when part of the rule is not modelled.
-  Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-    Set out = space_.All();
-    may = false;
-    for (const Match& m : rule.matches) {
-      if (m.kind == MatchKind::kMayMatch) {
-        may = true;
-        continue;
-      }
-      out &= One(m, ctx);
-      if (out.IsEmpty()) break;
-    }
-    return out;
-  }
-
-  Result<ChainResult> Eval(const Table& table, const Chain& chain, const Set& in,
-                           const Context& ctx, int depth) const {
-    if (depth > kMaxCallDepth) {
-      return Error::Invalid(
-          Cat(chain.location.ToString(), ": チェーンの呼び出しが深すぎるか循環しています。"),
-          Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
-    }
-    ChainResult result;
-    Set remaining = in;
-    for (const Rule& rule : chain.rules) {
-      if (remaining.IsEmpty()) break;
-      bool may = false;
-      const Set m = remaining & MatchSet(rule, ctx, may);
-      if (m.IsEmpty()) continue;
-      switch (rule.action.kind) {
-        case ActionKind::kContinue:
-        case ActionKind::kUnknown:
-          break;
-        case ActionKind::kReturn:
-          result.fallthrough |= m;
-          if (!may) remaining -= m;
-          break;
-        case ActionKind::kJump:
-        case ActionKind::kGoto: {
-          const Chain* target = table.FindChain(rule.action.chain);
-          if (target == nullptr) {
-            return Error::Invalid(
-                Cat(rule.location.ToString(), ": チェーン ", rule.action.chain, " がありません。"),
-                Cat(rule.location.ToString(), ": no chain ", rule.action.chain, "."));
-          }
-          MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
-          for (Outcome& o : sub.outcomes) Add(result.outcomes, std::move(o));
-          if (rule.action.kind == ActionKind::kGoto) {
-            result.fallthrough |= sub.fallthrough;
-            if (!may) remaining -= m;
-          } else if (!may) {
-            remaining = (remaining - m) | sub.fallthrough;
-          }
-          break;
-        }
-        default:  // a verdict or a NAT rewrite: ends this chain
-          Add(result.outcomes, Outcome{rule.action.kind, &rule, &chain, m});
-          if (!may) remaining -= m;
-          break;
-      }
-    }
-    result.fallthrough |= remaining;
-    return result;
-  }
-
- private:
-  static void Add(std::vector<Outcome>& outcomes, Outcome o) {
-    for (Outcome& existing : outcomes) {
-      if (existing.verdict == o.verdict && existing.rule == o.rule && existing.chain == o.chain) {
-        existing.set |= o.set;
-        return;
-      }
-    }
-    outcomes.push_back(std::move(o));
-  }
-
-  Set Terms(Field field, const std::vector<ValueTerm>& terms) const {
-    Set out = space_.None();
-    for (const ValueTerm& t : terms) out |= space_.Term(field, t);
-    return out;
-  }
-
-  Set Negate(const Set& s, bool negated) const { return negated ? ~s : s; }
-
-  Set Bool(bool b) const { return b ? space_.All() : space_.None(); }
-
-  Set One(const Match& m, const Context& ctx) const {
-    switch (m.kind) {
-      case MatchKind::kSrcAddress:
-        return Negate(Terms(Field::kSrc, m.terms), m.negated);
-      case MatchKind::kDstAddress:
-        return Negate(Terms(Field::kDst, m.terms), m.negated);
-      case MatchKind::kProtocol:
-        return Negate(Terms(Field::kProto, m.terms), m.negated);
-      case MatchKind::kSrcPort:
-        return l4_ & Negate(Terms(Field::kSport, m.terms), m.negated);
-      case MatchKind::kDstPort:
-        return l4_ & Negate(Terms(Field::kDport, m.terms), m.negated);
-      case MatchKind::kEitherPort:
-        return l4_ &
-               Negate(Terms(Field::kSport, m.terms) | Terms(Field::kDport, m.terms), m.negated);
-      case MatchKind::kIcmpType:
-        return icmp_ & Negate(Terms(Field::kIcmpType, m.terms), m.negated);
-      case MatchKind::kInInterface:
-      case MatchKind::kOutInterface: {
-        const std::string* name =
-            m.kind == MatchKind::kInInterface ? ctx.in_interface : ctx.out_interface;
-        bool any = false;
-        for (const std::string& pattern : m.interfaces) {
-          any = any || (name != nullptr && InterfaceMatches(pattern, *name));
-        }
-        return Bool(any != m.negated);
-      }
-      case MatchKind::kConnState: {
-        const uint32_t state = ctx.before_conntrack
-                                   ? uint32_t{kCtInvalid}
-                                   : kCtNew | (ctx.dnatted ? uint32_t{kCtDnat} : uint32_t{0});
-        return Bool(((m.conn_states & state) != 0) != m.negated);
-      }
-      case MatchKind::kConstant:
-        return Bool(m.constant != m.negated);
-      case MatchKind::kMayMatch:
-        return space_.All();
-    }
-    return space_.All();
-  }
-
-  const Space& space_;
-  Set l4_;
-  Set icmp_;
+// Which fields hold their copy as sent (space.h): a field's copy is filled in the first time NAT
+// rewrites it; until then the field itself is as sent and the copy is left free.
+struct Saved {
+  bool src = false;  // Field::kSentSrc holds the source address as sent
+  bool dst = false;  // Field::kSentDst and kSentDport hold the destination as sent
 };
 
 // One way through a device: the packets on it (as they are now), and how they got there.
 struct Branch {
   Set current;
-  Set pre_dnat;  // the packets as sent, when a DNAT rule rewrote them
-  const Rule* dnat = nullptr;
+  Saved saved;
+  const Rule* dnat = nullptr;  // this device's DNAT (each device has its own connection table)
   std::vector<PathStep> steps;
   bool src_nat = false;  // a SNAT or MASQUERADE rule in a nat POSTROUTING chain took them
 };
@@ -222,15 +58,36 @@ std::string PathKey(const std::vector<PathStep>& steps) {
   return key;
 }
 
+// Packets of one source zone that have crossed some devices and are now in `zone`, on their way
+// to a destination behind it.
+struct Flow {
+  size_t from = 0;
+  size_t zone = 0;
+  Set set;
+  Saved saved;
+  std::vector<PathStep> steps;
+  std::vector<bool> devices_seen;  // a packet never enters a device twice
+  std::vector<bool> zones_seen;    // nor a zone
+};
+
 // A leak, grouped by (from, to, path).
 struct Leak {
   size_t from = 0;
   size_t to = 0;
   std::vector<PathStep> path;
-  Set delivered;  // as delivered (after DNAT)
-  Set pre_dnat;   // as sent, for DNAT paths
-  const Rule* dnat = nullptr;
+  Set delivered;            // the source as sent, the destination as delivered (after DNAT)
+  bool translated = false;  // a DNAT on the path: the sent fields hold the destination as sent
 };
+
+// What one accepting or DNAT rule lets through from one zone to another beyond the allow entries.
+struct Broad {
+  std::string rule;  // "file:line"
+  Set packets;       // as Leak::delivered
+  bool translated = false;
+};
+// By device, then rule location (file, line, detail; one entry for the model rules of one
+// configuration line), then source and destination zone: the order of the report.
+using BroadKey = std::tuple<size_t, std::string, uint32_t, std::string, size_t, size_t>;
 
 class Checker {
  public:
@@ -247,11 +104,20 @@ class Checker {
       zone_src_.push_back(ZoneSet(Field::kSrc, zone) & Forwarded(Field::kSrc));
       zone_dst_.push_back(ZoneSet(Field::kDst, zone) & Forwarded(Field::kDst));
     }
+    same_src_ = space_.Equal(Field::kSrc, Field::kSentSrc);
+    same_dst_ =
+        space_.Equal(Field::kDst, Field::kSentDst) & space_.Equal(Field::kDport, Field::kSentDport);
   }
 
   Result<Report> Run(const std::vector<Ruleset>& rulesets) {
     const size_t n = topology_.zones.size();
     reachable_.assign(n * n, space_.None());
+    allowed_.assign(n * n, space_.None());
+    for (size_t a = 0; a < n; ++a) {
+      for (size_t b = 0; b < n; ++b) {
+        if (a != b) allowed_[a * n + b] = AllowedSet(a, b);
+      }
+    }
     for (const Device& device : topology_.devices) {
       const Ruleset* ruleset = nullptr;
       for (const Ruleset& r : rulesets) {
@@ -261,8 +127,21 @@ class Checker {
         return Error::Invalid(Cat("機器 ", device.name, " の設定がありません。"),
                               Cat("no configuration for device ", device.name, "."));
       }
-      MAMORI_TRY(CheckDevice(device, *ruleset));
-      if (space_.failed()) break;
+      rulesets_.push_back(ruleset);
+      for (const Unknown& u : ruleset->unknown) {
+        unknown_.push_back({device.name, u.location.ToString(), u.construct});
+      }
+      ReportUnmappedInterfaces(device, *ruleset);
+      std::vector<std::pair<std::string, size_t>> faces;
+      for (const auto& [name, zone] : device.interfaces) faces.emplace_back(name, ZoneIndex(zone));
+      faces_.push_back(std::move(faces));
+    }
+    ComputeRoutes();
+    for (size_t from = 0; from < n && !space_.failed(); ++from) MAMORI_TRY(Propagate(from));
+    for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
+      for (Shadowed& s : FindShadowed(space_, *rulesets_[d], topology_.devices[d].name)) {
+        shadowed_.push_back(std::move(s));
+      }
     }
     if (space_.failed()) {
       return Error::TooLarge("検査に必要な BDD のノード数が上限を超えました。",
@@ -327,18 +206,142 @@ class Checker {
     }
   }
 
-  Status CheckDevice(const Device& device, const Ruleset& ruleset) {
-    for (const Unknown& u : ruleset.unknown) {
-      unknown_.push_back({device.name, u.location.ToString(), u.construct});
+  // The routing assumption (engine.h): device d sends a packet out of an interface facing zone
+  // y when its destination lies in y, or in a zone reachable from y through other devices.
+  void ComputeRoutes() {
+    const size_t n = topology_.zones.size();
+    const size_t devices = topology_.devices.size();
+    route_.assign(devices, std::vector<Set>(n, space_.None()));
+    for (size_t d = 0; d < devices; ++d) {
+      for (const auto& [name, y] : faces_[d]) {
+        std::vector<bool> reached(n, false);
+        std::vector<size_t> todo = {y};
+        reached[y] = true;
+        while (!todo.empty()) {
+          const size_t z = todo.back();
+          todo.pop_back();
+          for (size_t e = 0; e < devices; ++e) {
+            if (e == d || !Faces(e, z)) continue;
+            for (const auto& [other_name, w] : faces_[e]) {
+              if (!reached[w]) {
+                reached[w] = true;
+                todo.push_back(w);
+              }
+            }
+          }
+        }
+        Set route = space_.None();
+        for (size_t b = 0; b < n; ++b) {
+          if (reached[b]) route |= zone_dst_[b];
+        }
+        route_[d][y] = route;
+      }
     }
-    ReportUnmappedInterfaces(device, ruleset);
-    for (const auto& [in_name, in_zone] : device.interfaces) {
-      for (const auto& [out_name, out_zone] : device.interfaces) {
-        if (in_zone == out_zone) continue;
-        MAMORI_TRY(
-            CheckPath(device, ruleset, in_name, ZoneIndex(in_zone), out_name, ZoneIndex(out_zone)));
+  }
+
+  bool Faces(size_t device, size_t zone) const {
+    for (const auto& [name, z] : faces_[device]) {
+      if (z == zone) return true;
+    }
+    return false;
+  }
+
+  // The fixpoint over the zone graph for one source zone: the packets are carried from zone to
+  // zone through the devices, each path (the devices and rules crossed) on its own, until
+  // nothing is left to carry; a path enters each device and each zone at most once.
+  Status Propagate(size_t from) {
+    const size_t devices = topology_.devices.size();
+    Flow start;
+    start.from = from;
+    start.zone = from;
+    start.set = valid_ & zone_src_[from];
+    start.devices_seen.assign(devices, false);
+    start.zones_seen.assign(topology_.zones.size(), false);
+    start.zones_seen[from] = true;
+    std::vector<Flow> work;
+    work.push_back(std::move(start));
+    while (!work.empty() && !space_.failed()) {
+      const Flow flow = std::move(work.back());
+      work.pop_back();
+      for (size_t d = 0; d < devices; ++d) {
+        if (!flow.devices_seen[d] && Faces(d, flow.zone)) MAMORI_TRY(Cross(d, flow, work));
+      }
+    }
+    return {};
+  }
+
+  Set SaveSrc(const Set& s, const Saved& saved) const { return saved.src ? s : s & same_src_; }
+  Set SaveDst(const Set& s, const Saved& saved) const { return saved.dst ? s : s & same_dst_; }
+
+  // The source as sent, the destination as it is now.
+  Set Delivered(const Set& s, const Saved& saved) const {
+    if (!saved.src) return s;
+    return space_.Exists(space_.Assign(s, Field::kSrc, Field::kSentSrc), Field::kSentSrc);
+  }
+
+  // Merges `b` into `into` (the same path): the copies as sent are filled in on both sides when
+  // only one has them.
+  void Merge(Branch& into, Branch b) const {
+    if (into.steps.empty() && into.current.IsEmpty()) {
+      into = std::move(b);
+      return;
+    }
+    const Saved both{into.saved.src || b.saved.src, into.saved.dst || b.saved.dst};
+    into.current = SaveDst(SaveSrc(into.current, into.saved), into.saved) |
+                   SaveDst(SaveSrc(b.current, b.saved), b.saved);
+    into.saved = both;
+  }
+
+  // Carries `flow` through device d: from each interface facing the flow's zone to each
+  // interface facing a zone the flow has not been in.
+  Status Cross(size_t d, const Flow& flow, std::vector<Flow>& work) {
+    std::map<std::pair<size_t, std::string>, Branch> out;  // by next zone and path
+    for (const auto& [in_name, in_zone] : faces_[d]) {
+      if (in_zone != flow.zone) continue;
+      for (const auto& [out_name, out_zone] : faces_[d]) {
+        if (out_zone == flow.zone || flow.zones_seen[out_zone]) continue;
+        MAMORI_ASSIGN_OR_RETURN(std::vector<Branch> branches,
+                                Traverse(d, in_name, out_name, out_zone, flow));
+        for (Branch& b : branches) {
+          if (b.current.IsEmpty()) continue;
+          const std::string path = PathKey(b.steps);
+          Merge(out[{out_zone, path}], std::move(b));
+        }
         if (space_.failed()) return {};
       }
+    }
+    const size_t n = topology_.zones.size();
+    for (auto& [key, branch] : out) {
+      const size_t to = key.first;
+      const Set arrived = branch.current & zone_dst_[to];
+      if (!arrived.IsEmpty()) {
+        const Set delivered = Delivered(arrived, branch.saved);
+        reachable_[flow.from * n + to] |= delivered;
+        const std::string leak_key =
+            Cat(std::to_string(flow.from), ">", std::to_string(to), ">", key.second);
+        auto [it, fresh] = paths_.try_emplace(leak_key);
+        Leak& leak = it->second;
+        if (fresh) {
+          leak.from = flow.from;
+          leak.to = to;
+          leak.path = branch.steps;
+        }
+        leak.delivered |= delivered;
+        leak.translated = leak.translated || branch.saved.dst;
+      }
+      Set transit = branch.current - zone_dst_[to];
+      if (transit.IsEmpty()) continue;
+      Flow next;
+      next.from = flow.from;
+      next.zone = to;
+      next.set = std::move(transit);
+      next.saved = branch.saved;
+      next.steps = std::move(branch.steps);
+      next.devices_seen = flow.devices_seen;
+      next.devices_seen[d] = true;
+      next.zones_seen = flow.zones_seen;
+      next.zones_seen[to] = true;
+      work.push_back(std::move(next));
     }
     return {};
   }
@@ -358,14 +361,37 @@ class Checker {
     return out;
   }
 
-  Status CheckPath(const Device& device, const Ruleset& ruleset, const std::string& in_name,
-                   size_t from, const std::string& out_name, size_t to) {
+  // Applies a SNAT or MASQUERADE outcome leaving towards zone `to`. MASQUERADE (and a source NAT
+  // without an address) takes the address of the outgoing interface, which the topology does
+  // not give: any address of the zone it faces.
+  Set SourceNat(const Set& in, const Action& action, size_t to) const {
+    Set out = space_.Exists(in, Field::kSrc);
+    if (action.kind == ActionKind::kSnat && action.nat.address) {
+      out &= space_.Term(Field::kSrc, *action.nat.address);
+    } else {
+      out &= zone_src_[to];
+    }
+    if (action.nat.port) {
+      out = space_.Rewrite(out & eval_.l4(), Field::kSport, action.nat.port->first,
+                           action.nat.port->second) |
+            (out - eval_.l4());
+    }
+    return out;
+  }
+
+  // One pass through device d from `in_name` to `out_name` (facing zone `to`): its base chains
+  // in order, the packets split by the rules that decide them.
+  Result<std::vector<Branch>> Traverse(size_t d, const std::string& in_name,
+                                       const std::string& out_name, size_t to, const Flow& flow) {
+    const Device& device = topology_.devices[d];
+    const Ruleset& ruleset = *rulesets_[d];
+    const Set& route = route_[d][to];
     std::vector<Branch> branches;
-    branches.push_back(Branch{valid_ & zone_src_[from], space_.None(), nullptr, {}});
+    branches.push_back(Branch{flow.set, flow.saved, nullptr, flow.steps, false});
     bool routed = false;
     for (const BaseChain& base : ruleset.base_chains) {
       if (base.hook != Hook::kPrerouting && !routed) {
-        Route(branches, to);
+        Route(branches, route);
         routed = true;
       }
       const Table* table = ruleset.FindTable(base.table);
@@ -383,41 +409,35 @@ class Checker {
         if (!r.fallthrough.IsEmpty()) {
           r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, r.fallthrough});
         }
-        Split(device, base, *chain, branch, std::move(r.outcomes), next);
+        Split(d, flow.from, to, base, *chain, branch, std::move(r.outcomes), route, next);
       }
       branches = std::move(next);
     }
-    if (!routed) Route(branches, to);
-    for (Branch& branch : branches) {
-      if (branch.current.IsEmpty()) continue;
-      Set& reach = reachable_[from * topology_.zones.size() + to];
-      reach |= branch.current;
-      const std::string key =
-          Cat(std::to_string(from), ">", std::to_string(to), ">", PathKey(branch.steps));
-      auto [it, fresh] = paths_.try_emplace(key);
-      Leak& leak = it->second;
-      if (fresh) {
-        leak.from = from;
-        leak.to = to;
-        leak.path = branch.steps;
-        leak.dnat = branch.dnat;
+    if (!routed) Route(branches, route);
+    // Every device on a path appears in it, even one without a rule that let the packets pass
+    // (an empty FORWARD chain with policy ACCEPT, or none at all).
+    for (Branch& b : branches) {
+      if (b.steps.size() == flow.steps.size()) {
+        b.steps.push_back({device.name, device.config, "no filter rule"});
       }
-      leak.delivered |= branch.current;
-      leak.pre_dnat |= branch.pre_dnat;
     }
-    return {};
+    return branches;
   }
 
-  // Routing is not modelled: what is addressed to zone `to` leaves on the interface facing it.
-  void Route(std::vector<Branch>& branches, size_t to) const {
-    for (Branch& b : branches) b.current &= zone_dst_[to];
+  // Routing is not modelled beyond the zones: what leaves towards zone `to` is what is
+  // addressed to `to` or to a zone behind it (ComputeRoutes).
+  static void Route(std::vector<Branch>& branches, const Set& route) {
+    for (Branch& b : branches) b.current &= route;
   }
 
   // Turns the outcomes of one base chain into the branches that go on.
-  void Split(const Device& device, const BaseChain& base, const Chain& chain, const Branch& branch,
-             std::vector<Outcome> outcomes, std::vector<Branch>& next) const {
-    Branch merged{space_.None(), branch.pre_dnat, branch.dnat, branch.steps, branch.src_nat};
-    Branch translated{space_.None(), branch.pre_dnat, branch.dnat, branch.steps, true};
+  void Split(size_t d, size_t from, size_t to, const BaseChain& base, const Chain& chain,
+             const Branch& branch, std::vector<Outcome> outcomes, const Set& route,
+             std::vector<Branch>& next) {
+    const std::string& device = topology_.devices[d].name;
+    Branch merged{space_.None(), branch.saved, branch.dnat, branch.steps, branch.src_nat};
+    Branch translated{space_.None(), Saved{true, branch.saved.dst}, branch.dnat, branch.steps,
+                      true};
     for (Outcome& o : outcomes) {
       switch (o.verdict) {
         case ActionKind::kDrop:
@@ -427,16 +447,19 @@ class Checker {
         case ActionKind::kDnat:
           if (base.type == ChainType::kNat && base.hook == Hook::kPrerouting &&
               branch.dnat == nullptr && o.rule != nullptr) {
-            Branch b{Translate(o.set, o.rule->action), o.set, o.rule, branch.steps};
-            b.steps.push_back({device.name, o.rule->location.ToString(), "DNAT"});
+            Branch b{Translate(SaveDst(o.set, branch.saved), o.rule->action),
+                     Saved{branch.saved.src, true}, o.rule, branch.steps, branch.src_nat};
+            b.steps.push_back({device, o.rule->location.ToString(), "DNAT"});
+            NoteBroad(d, *o.rule, from, b.current & route, b.saved);
             next.push_back(std::move(b));
             continue;
           }
           break;  // DNAT elsewhere: not on the modelled path; passes unchanged
         case ActionKind::kSnat:
         case ActionKind::kMasquerade:
-          if (base.type == ChainType::kNat && base.hook == Hook::kPostrouting) {
-            translated.current |= o.set;
+          if (base.type == ChainType::kNat && base.hook == Hook::kPostrouting &&
+              o.rule != nullptr) {
+            translated.current |= SourceNat(SaveSrc(o.set, branch.saved), o.rule->action, to);
             continue;
           }
           break;
@@ -450,14 +473,32 @@ class Checker {
         merged.current |= o.set;
         continue;
       }
-      Branch b{o.set, branch.pre_dnat, branch.dnat, branch.steps, branch.src_nat};
+      Branch b{o.set, branch.saved, branch.dnat, branch.steps, branch.src_nat};
       const SourceLocation& where = o.rule != nullptr ? o.rule->location : chain.location;
-      b.steps.push_back(
-          {device.name, where.ToString(), o.rule != nullptr ? "ACCEPT" : "policy ACCEPT"});
+      b.steps.push_back({device, where.ToString(), o.rule != nullptr ? "ACCEPT" : "policy ACCEPT"});
+      if (o.rule != nullptr) NoteBroad(d, *o.rule, from, o.set, branch.saved);
       next.push_back(std::move(b));
     }
     if (!merged.current.IsEmpty()) next.push_back(std::move(merged));
     if (!translated.current.IsEmpty()) next.push_back(std::move(translated));
+  }
+
+  // Records what `rule` of device d lets through from zone `from` (the packets `set` as they are
+  // now) beyond the allow entries, per destination zone.
+  void NoteBroad(size_t d, const Rule& rule, size_t from, const Set& set, const Saved& saved) {
+    if (set.IsEmpty()) return;
+    const Set delivered = Delivered(set, saved);
+    const size_t n = topology_.zones.size();
+    for (size_t to = 0; to < n; ++to) {
+      if (to == from) continue;
+      const Set part = (delivered & zone_dst_[to]) - allowed_[from * n + to];
+      if (part.IsEmpty()) continue;
+      const SourceLocation& where = rule.location;
+      Broad& broad = broad_[{d, where.file, where.line, where.detail, from, to}];
+      broad.rule = where.ToString();
+      broad.packets |= part;
+      broad.translated = broad.translated || saved.dst;
+    }
   }
 
   Set AllowedSet(size_t from, size_t to) const {
@@ -556,26 +597,27 @@ class Checker {
     return w;
   }
 
-  // For a DNAT path: the packet as sent that became the delivered witness `w`.
-  Witness Original(const Leak& leak, Witness delivered) const {
-    Set s = leak.pre_dnat & space_.Value(Field::kSrc, delivered.src) &
-            space_.Value(Field::kProto, delivered.proto);
+  // For a DNAT path: the packet as sent that became the delivered witness `delivered`, taken
+  // from `set` (as Leak::delivered), whose sent fields hold the destination as sent.
+  Witness Original(const Set& set, Witness delivered) const {
+    Set s = set & space_.Value(Field::kSrc, delivered.src) &
+            space_.Value(Field::kProto, delivered.proto) & space_.Value(Field::kDst, delivered.dst);
     if (delivered.proto == kTcp || delivered.proto == kUdp) {
-      s &= space_.Value(Field::kSport, delivered.sport);
-      if (!leak.dnat->action.nat.port) s &= space_.Value(Field::kDport, delivered.dport);
+      s &= space_.Value(Field::kSport, delivered.sport) &
+           space_.Value(Field::kDport, delivered.dport);
     }
     if (delivered.icmp_type) s &= space_.Value(Field::kIcmpType, *delivered.icmp_type);
-    if (!leak.dnat->action.nat.address) s &= space_.Value(Field::kDst, delivered.dst);
-    if (s.IsEmpty()) return delivered;  // cannot happen: the delivered set is the image
+    if (s.IsEmpty()) return delivered;  // cannot happen: the witness is a member of `set`
     Witness w = delivered;
     w.translated_dst = delivered.dst;
     w.translated_dport = delivered.dport;
-    Prefer(s, Realistic(Field::kDst));
-    Prefer(s, ~(space_.Masked(Field::kDst, 0, 0xff) | space_.Masked(Field::kDst, 0xff, 0xff)));
-    w.dst = static_cast<uint32_t>(Fix(s, Field::kDst));
+    Prefer(s, Realistic(Field::kSentDst));
+    Prefer(s,
+           ~(space_.Masked(Field::kSentDst, 0, 0xff) | space_.Masked(Field::kSentDst, 0xff, 0xff)));
+    w.dst = static_cast<uint32_t>(Fix(s, Field::kSentDst));
     if (delivered.proto == kTcp || delivered.proto == kUdp) {
-      Prefer(s, space_.Range(Field::kDport, 1, 65535));
-      w.dport = static_cast<uint16_t>(Fix(s, Field::kDport));
+      Prefer(s, space_.Range(Field::kSentDport, 1, 65535));
+      w.dport = static_cast<uint16_t>(Fix(s, Field::kSentDport));
     }
     return w;
   }
@@ -615,11 +657,7 @@ class Checker {
   // "10.30.0.0/16, 10.40.0.1", "zone lgwan" or "zone inet except 10.30.0.99".
   std::string Addresses(const Set& s, Field field, size_t zone, const Set& zone_set) const {
     constexpr size_t kMaxShown = 4;
-    Set projected = s;
-    for (Field f : {Field::kSrc, Field::kDst, Field::kProto, Field::kSport, Field::kDport,
-                    Field::kIcmpType}) {
-      if (f != field) projected = space_.Exists(projected, f);
-    }
+    const Set projected = space_.Project(s, field);
     const std::string name = topology_.zones[zone].name;
     if (projected == zone_set) return Cat("zone ", name);
     bool more = false;
@@ -674,34 +712,45 @@ class Checker {
     Report report;
     const size_t n = topology_.zones.size();
     for (const Zone& zone : topology_.zones) report.zones.push_back(zone.name);
-    std::vector<Set> allowed(n * n);
     for (size_t a = 0; a < n; ++a) {
       for (size_t b = 0; b < n; ++b) {
         if (a == b) continue;
-        allowed[a * n + b] = AllowedSet(a, b);
         const Set& reach = reachable_[a * n + b];
         report.matrix.push_back({topology_.zones[a].name, topology_.zones[b].name, !reach.IsEmpty(),
-                                 HasAllow(a, b), !(reach - allowed[a * n + b]).IsEmpty()});
+                                 HasAllow(a, b), !(reach - allowed_[a * n + b]).IsEmpty()});
       }
     }
     std::vector<std::pair<std::tuple<size_t, size_t, std::string>, Violation>> found;
     for (const auto& [key, leak] : paths_) {
-      const Set rest = leak.delivered - allowed[leak.from * n + leak.to];
+      const Set rest = leak.delivered - allowed_[leak.from * n + leak.to];
       if (rest.IsEmpty()) continue;
       Violation v;
       v.from = topology_.zones[leak.from].name;
       v.to = topology_.zones[leak.to].name;
       v.witness = PickWitness(rest);
-      if (leak.dnat != nullptr) v.witness = Original(leak, v.witness);
+      if (leak.translated) v.witness = Original(rest, v.witness);
       v.path = leak.path;
       v.packets = Summary(rest, leak.from, leak.to);
-      if (leak.dnat != nullptr) v.packets += " (as delivered, after DNAT)";
+      if (leak.translated) v.packets += " (as delivered, after DNAT)";
       found.emplace_back(std::tuple{leak.from, leak.to, PathKey(leak.path)}, std::move(v));
     }
     std::sort(found.begin(), found.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [key, v] : found) report.violations.push_back(std::move(v));
     report.unknown = unknown_;
+    report.shadowed = shadowed_;
+    for (const auto& [key, b] : broad_) {
+      const size_t from = std::get<4>(key);
+      const size_t to = std::get<5>(key);
+      BroadRule r;
+      r.device = topology_.devices[std::get<0>(key)].name;
+      r.rule = b.rule;
+      r.from = topology_.zones[from].name;
+      r.to = topology_.zones[to].name;
+      r.packets = Summary(b.packets, from, to);
+      if (b.translated) r.packets += " (as delivered, after DNAT)";
+      report.broad.push_back(std::move(r));
+    }
     return report;
   }
 
@@ -709,11 +758,19 @@ class Checker {
   const Space& space_;
   Evaluator eval_;
   Set valid_;
+  Set same_src_;  // the source equals its copy as sent
+  Set same_dst_;  // the destination address and port equal their copies as sent
   std::vector<Set> zone_src_;
   std::vector<Set> zone_dst_;
-  std::vector<Set> reachable_;         // [from * n + to]
-  std::map<std::string, Leak> paths_;  // by from, to and path
+  std::vector<Set> allowed_;                                        // [from * n + to]
+  std::vector<const Ruleset*> rulesets_;                            // per device
+  std::vector<std::vector<std::pair<std::string, size_t>>> faces_;  // per device: interface, zone
+  std::vector<std::vector<Set>> route_;  // [device][zone]: destinations sent towards the zone
+  std::vector<Set> reachable_;           // [from * n + to]
+  std::map<std::string, Leak> paths_;    // by from, to and path
+  std::map<BroadKey, Broad> broad_;
   std::vector<UnknownConstruct> unknown_;
+  std::vector<Shadowed> shadowed_;
 };
 
 }  // namespace

@@ -1,22 +1,39 @@
 // The netcheck engine: which zones can open a NEW connection to which, exactly, and which of
 // those paths the topology does not permit (基本方針 §2(10) 通信経路の分割, §6(3)ア).
 //
-// For every device and every ordered pair of its interfaces facing different zones A and B, the
-// engine takes the set of all NEW first packets entering on the interface facing A with a source
-// in A (the zone of an address is the one with its longest matching network), runs it through
-// the device's base chains in order — destination NAT (nat PREROUTING) before the filter, the
-// filter (FORWARD), then source NAT (nat POSTROUTING) — and keeps what leaves on the interface
-// facing B towards an address in B (after destination NAT). Routing is not modelled: a packet
-// whose destination lies in B is taken to leave on every interface facing B. The whole header
-// space (addresses, protocol, ports, ICMP type) is handled exactly with BDDs (space.h). A first
-// packet is what the Linux kernel takes for one (tests/kernel checks this against it): a TCP
-// SYN, an ICMP request (types 8, 13, 15, 17), anything else; never to or from 0.0.0.0, 127/8
-// or 255.255.255.255, nor from a multicast address; and raw chains see it before conntrack,
-// with no state yet (INVALID).
+// For every source zone A the engine takes the set of all NEW first packets with a source in A
+// (the zone of an address is the one with its longest matching network) and carries it over the
+// zone graph, in which a device joins the zones its interfaces face. A device is crossed from an
+// interface facing the zone the packets are in to an interface facing another zone: through its
+// base chains in order — destination NAT (nat PREROUTING) before the filter, the filter
+// (FORWARD), then source NAT (nat POSTROUTING) — each rewrite applied to the set. What leaves
+// towards zone B with a destination in B (after DNAT) has arrived: A reaches B. What leaves with
+// a destination further on is in transit in B and is carried on through the devices facing B;
+// a path enters each device and each zone at most once, so the fixpoint ends after at most as
+// many devices as the topology has. Each path (the devices and rules crossed) is kept apart.
+//
+// Routing assumption (routes are not read): a device sends a packet out of every interface
+// facing the zone of its destination, and out of every interface facing a zone from which that
+// zone can be reached through other devices (the next-hop zones). This over-approximates what
+// the routing tables allow: a path found may be one the routes never take, but no path the rules
+// open is missed. With one device this is "a packet whose destination lies in B leaves on every
+// interface facing B". A source NAT on the way changes the source the next device sees: SNAT to
+// its address, MASQUERADE to any address of the zone the outgoing interface faces (the
+// topology has no interface addresses). Every set keeps the source and destination as sent
+// (space.h), so each path's result is exact in what it reports.
+//
+// The whole header space (addresses, protocol, ports, ICMP type) is handled exactly with BDDs
+// (space.h). A first packet is what the Linux kernel takes for one (tests/kernel checks this
+// against it): a TCP SYN, an ICMP request (types 8, 13, 15, 17), anything else; never to or from
+// 0.0.0.0, 127/8 or 255.255.255.255, nor from a multicast address; and raw chains see it before
+// conntrack, with no state yet (INVALID).
 //
 // [[allow]] entries match the source as sent and the destination as delivered (after DNAT).
 // What is reachable and not allowed becomes violations: one per (from, to, path), each with a
-// realistic witness packet and a summary of the leaking set.
+// realistic witness packet and a summary of the leaking set. The report also lists the rules no
+// packet can ever reach (shadowed, shadow.h) and the accepting and DNAT rules that let through,
+// from one zone to another, packets no [[allow]] entry permits (broad: rule-centred, whatever
+// later rules or devices then do with those packets).
 //
 // Check opens a Space (space.h) for its duration: concurrent calls run one after the other.
 // Errors: kInvalidInput (a device without its ruleset, a chain loop), kTooLarge (the BDD node
@@ -50,16 +67,20 @@ struct Witness {
 
 struct PathStep {
   std::string device;
-  std::string rule;    // "file:line" of the rule, or of the chain whose policy decided
-  std::string action;  // "DNAT", "ACCEPT", "policy ACCEPT"
+  // "file:line" of the rule, or of the chain whose policy decided; for "no filter rule", the
+  // device's configuration file.
+  std::string rule;
+  // "DNAT", "ACCEPT", "policy ACCEPT", or "no filter rule" (the device forwarded the packets
+  // without a rule or policy of its forward filter deciding: an empty chain or none).
+  std::string action;
 };
 
 struct Violation {
   std::string from;
   std::string to;
   Witness witness;
-  std::vector<PathStep> path;
-  std::string packets;  // human summary, e.g. "tcp dport 445,3389 from 10.30.0.0/16 to …"
+  std::vector<PathStep> path;  // every device and rule crossed, in order
+  std::string packets;         // human summary, e.g. "tcp dport 445,3389 from 10.30.0.0/16 to …"
 };
 
 struct MatrixEntry {
@@ -76,10 +97,22 @@ struct UnknownConstruct {
   std::string construct;
 };
 
+// A rule that can never match (shadow.h).
 struct Shadowed {
   std::string device;
-  std::string rule;
-  std::string by;
+  std::string rule;  // "file:line" or "file:line (detail)"
+  std::string by;    // the earlier rules that decide its packets, ", "-separated; "" when its
+                     // match is empty on its own
+};
+
+// An accepting or DNAT rule that lets through, from zone `from` to zone `to`, NEW connections
+// that no [[allow]] entry permits.
+struct BroadRule {
+  std::string device;
+  std::string rule;  // "file:line" or "file:line (detail)"
+  std::string from;
+  std::string to;
+  std::string packets;  // summary of what is beyond the allow entries, as in Violation
 };
 
 struct Report {
@@ -87,7 +120,8 @@ struct Report {
   std::vector<MatrixEntry> matrix;  // every ordered pair of distinct zones, in zone order
   std::vector<Violation> violations;
   std::vector<UnknownConstruct> unknown;
-  std::vector<Shadowed> shadowed;  // not computed yet (always empty)
+  std::vector<Shadowed> shadowed;  // per device, in file order
+  std::vector<BroadRule> broad;    // per device, in rule order, then by zones
   bool ok() const { return violations.empty(); }
 };
 

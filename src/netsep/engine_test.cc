@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
 #include <string>
 
+#include "netsep/engine_test_support.h"
 #include "netsep/iptables.h"
 #include "netsep/report.h"
 
@@ -169,6 +172,226 @@ TEST(EngineTest, JsonHasTheDocumentedShape) {
   EXPECT_NE(json.find("\"result\": \"violations\""), std::string::npos);
   EXPECT_NE(json.find("\"icmp_type\": 8"), std::string::npos);
   EXPECT_NE(ReportToText(r).find("違反: outside → inside"), std::string::npos);
+}
+
+// ---- Paths through several devices ----
+
+// Checks a topology whose devices read the files of `files` (name → content).
+Report CheckFiles(const std::string& topology, const std::map<std::string, std::string>& files) {
+  Result<Topology> t = ParseTopology(topology, "topology.toml");
+  EXPECT_TRUE(t.ok()) << t.error().message_en;
+  if (!t.ok()) return Report{};
+  auto read = [&](const std::string& path) -> Result<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return Error::NotFound("なし", "no file " + path);
+    return it->second;
+  };
+  Result<std::vector<Ruleset>> rulesets = LoadRulesets(*t, read);
+  EXPECT_TRUE(rulesets.ok()) << rulesets.error().message_en;
+  if (!rulesets.ok()) return Report{};
+  Result<Report> report = Check(*t, *rulesets);
+  EXPECT_TRUE(report.ok()) << report.error().message_en;
+  return report.ok() ? *report : Report{};
+}
+
+// a –fw1– b –fw2– c, each firewall forwarding everything it is given.
+constexpr const char* kSeries = R"(
+[zones.a]
+networks = ["10.1.0.0/16"]
+[zones.b]
+networks = ["10.2.0.0/16"]
+[zones.c]
+networks = ["10.3.0.0/16"]
+[devices.fw1]
+format = "iptables-save"
+config = "fw1.rules"
+interfaces = { eth0 = "a", eth1 = "b" }
+[devices.fw2]
+format = "iptables-save"
+config = "fw2.rules"
+interfaces = { eth0 = "b", eth1 = "c" }
+)";
+
+std::string Filter(const std::string& rules) {
+  return std::string(kFilterHead) + rules + "COMMIT\n";
+}
+
+TEST(EngineMultiDeviceTest, PacketsCrossBothDevicesInBothDirections) {
+  const Report r = CheckFiles(kSeries, {{"fw1.rules", Filter("-A FORWARD -j ACCEPT\n")},
+                                        {"fw2.rules", Filter("-A FORWARD -j ACCEPT\n")}});
+  for (const MatrixEntry& e : r.matrix) EXPECT_TRUE(e.reachable) << e.from << "→" << e.to;
+  const Violation* v = testing::FindViolation(r, "a", "c");
+  ASSERT_NE(v, nullptr);
+  ASSERT_EQ(v->path.size(), 2u);
+  EXPECT_EQ(v->path[0].device, "fw1");
+  EXPECT_EQ(v->path[1].device, "fw2");
+  EXPECT_EQ(v->packets.find("tcp (all ports) from zone a to zone c"), 0u) << v->packets;
+  const Violation* back = testing::FindViolation(r, "c", "a");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->path[0].device, "fw2");
+}
+
+TEST(EngineMultiDeviceTest, ADeviceWithoutFilterRulesStillAppearsInThePath) {
+  const Report r =
+      CheckFiles(kSeries, {{"fw1.rules", Filter("-A FORWARD -i eth0 -p tcp -j ACCEPT\n")},
+                           {"fw2.rules", "*filter\n:FORWARD ACCEPT\nCOMMIT\n"}});
+  const Violation* v = testing::FindViolation(r, "a", "c");
+  ASSERT_NE(v, nullptr);
+  ASSERT_EQ(v->path.size(), 2u);
+  EXPECT_EQ(v->path[1].device, "fw2");
+  EXPECT_EQ(v->path[1].rule, "fw2.rules");
+  EXPECT_EQ(v->path[1].action, "no filter rule");
+}
+
+// The allow entries match the source as sent, even when the first device rewrote it and the
+// second admits only the rewritten source.
+TEST(EngineMultiDeviceTest, SourceNatOnTheFirstDeviceIsWhatTheSecondSees) {
+  const std::string fw1 =
+      "*nat\n:PREROUTING ACCEPT\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:POSTROUTING ACCEPT\n"
+      "-A POSTROUTING -o eth1 -s 10.1.1.0/24 -j SNAT --to-source 10.2.0.1\nCOMMIT\n" +
+      Filter("-A FORWARD -i eth0 -o eth1 -p tcp --dport 22 -j ACCEPT\n");
+  const std::string fw2 = Filter("-A FORWARD -s 10.2.0.1 -o eth1 -j ACCEPT\n");
+  const std::string allow =
+      "[[allow]]\nfrom = \"a\"\nto = \"c\"\nsrc = [\"10.1.1.0/25\"]\nreason = \"x\"\n";
+  const Report r =
+      CheckFiles(std::string(kSeries) + allow, {{"fw1.rules", fw1}, {"fw2.rules", fw2}});
+  const auto leaks = testing::Violations(r, "a", "c");
+  ASSERT_EQ(leaks.size(), 1u);
+  // Only 10.1.1.0/24 is translated to 10.2.0.1; half of it is allowed.
+  EXPECT_EQ(FormatIpv4(leaks[0]->witness.src), "10.1.1.128");
+  EXPECT_EQ(leaks[0]->packets, "tcp dport 22 from 10.1.1.128/25 to zone c");
+  // b's own hosts reach c only from 10.2.0.1 itself.
+  const Violation* from_b = testing::FindViolation(r, "b", "c");
+  ASSERT_NE(from_b, nullptr);
+  EXPECT_EQ(FormatIpv4(from_b->witness.src), "10.2.0.1");
+}
+
+// A ring of three firewalls: every path enters each device and each zone at most once.
+TEST(EngineMultiDeviceTest, ARingEndsAndNoPathEntersADeviceTwice) {
+  const std::string ring = std::string(kSeries) + R"(
+[devices.fw3]
+format = "iptables-save"
+config = "fw3.rules"
+interfaces = { eth0 = "c", eth1 = "a" }
+)";
+  const std::string all = Filter("-A FORWARD -j ACCEPT\n");
+  const Report r = CheckFiles(ring, {{"fw1.rules", all}, {"fw2.rules", all}, {"fw3.rules", all}});
+  const auto leaks = testing::Violations(r, "a", "c");
+  ASSERT_EQ(leaks.size(), 2u);  // directly through fw3, and through fw1 then fw2
+  std::set<size_t> lengths;
+  for (const Violation* v : leaks) {
+    lengths.insert(v->path.size());
+    std::set<std::string> devices;
+    for (const PathStep& s : v->path) EXPECT_TRUE(devices.insert(s.device).second) << s.device;
+  }
+  EXPECT_EQ(lengths, (std::set<size_t>{1, 2}));
+  EXPECT_EQ(r.violations.size(), 12u);  // every ordered pair, two ways each
+}
+
+// A device facing the destination's zone sends the packets there, and also towards a zone from
+// which the destination is reached through another device: fw1 sends a's packets for c into b.
+TEST(EngineMultiDeviceTest, TransitGoesOnlyTowardsZonesFromWhichTheDestinationIsReached) {
+  const Report r =
+      CheckFiles(kSeries, {{"fw1.rules", Filter("-A FORWARD -d 10.3.0.0/16 -j ACCEPT\n")},
+                           {"fw2.rules", Filter("-A FORWARD -j ACCEPT\n")}});
+  EXPECT_TRUE(Entry(r, "a", "c").reachable);
+  EXPECT_FALSE(Entry(r, "a", "b").reachable);  // fw1 lets only c's addresses into b
+  EXPECT_FALSE(Entry(r, "b", "a").reachable);
+}
+
+// ---- Shadowed rules ----
+
+TEST(EngineShadowTest, RulesDecidedByEarlierRulesOrEmptyOnTheirOwn) {
+  const Report r = CheckRules(
+      std::string(kFilterHead) + ":deny - [0:0]\n" +
+      "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"  // 6
+      "-A FORWARD -i eth0 -p tcp --dport 80 -j ACCEPT\n"                   // 7
+      "-A FORWARD -i eth1 -p tcp --dport 80 -j ACCEPT\n"                   // 8: other interface
+      "-A FORWARD -i eth0 -p tcp --dport 80 -s 10.0.0.0/8 -j DROP\n"       // 9: shadowed by 6, 7
+      "-A FORWARD -p tcp ! --syn -j DROP\n"                                // 10: not first packets
+      "-A FORWARD -d 10.0.0.0/8 -m iprange --dst-range 11.0.0.1-11.0.0.2 -j ACCEPT\n"  // 11
+      "-A FORWARD -i eth2 -j LOG\n"             // 12: decides nothing
+      "-A FORWARD -i eth2 -j deny\n"            // 13
+      "-A FORWARD -i eth2 -p udp -j ACCEPT\n"   // 14: deny never returns
+      "-A FORWARD -i eth2 -p icmp -j ACCEPT\n"  // 15: shadowed by 13
+      "-A deny -p udp -j DROP\n"                // 16
+      "-A deny -j DROP\n"                       // 17
+      "COMMIT\n");
+  ASSERT_EQ(r.shadowed.size(), 4u);
+  EXPECT_EQ(r.shadowed[0].rule, "fw.rules:9");
+  EXPECT_EQ(r.shadowed[0].by, "fw.rules:6, fw.rules:7");
+  EXPECT_EQ(r.shadowed[1].rule, "fw.rules:11");
+  EXPECT_EQ(r.shadowed[1].by, "");
+  EXPECT_EQ(r.shadowed[2].rule, "fw.rules:14");
+  EXPECT_EQ(r.shadowed[2].by, "fw.rules:6, fw.rules:13");
+  EXPECT_EQ(r.shadowed[3].rule, "fw.rules:15");
+  EXPECT_EQ(r.shadowed[3].device, "fw");
+}
+
+TEST(EngineShadowTest, AJumpDecidesOnlyWhatTheChainNeverReturns) {
+  const Report r = CheckRules(std::string(kFilterHead) + ":web - [0:0]\n" +
+                              "-A FORWARD -p tcp -j web\n"
+                              "-A FORWARD -p tcp --dport 443 -j ACCEPT\n"  // returned by 9
+                              "-A FORWARD -p tcp --dport 80 -j ACCEPT\n"   // shadowed by 6
+                              "-A web -p tcp --dport 443 -j RETURN\n"
+                              "-A web -j DROP\n"
+                              "COMMIT\n");
+  ASSERT_EQ(r.shadowed.size(), 1u);
+  EXPECT_EQ(r.shadowed[0].rule, "fw.rules:8");
+  EXPECT_EQ(r.shadowed[0].by, "fw.rules:6");
+}
+
+// The search for the deciding rules stays cheap on long chains: 8,000 rules, every second one
+// shadowed by the one before it.
+TEST(EngineShadowTest, LongChainsAreWalkedOnce) {
+  std::string rules = std::string(kFilterHead);
+  for (int i = 0; i < 4000; ++i) {
+    const std::string dst = "-d 10." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+                            ".1 -p tcp --dport " + std::to_string(1 + i % 60000);
+    rules += "-A FORWARD -i eth1 " + dst + " -j ACCEPT\n";
+    rules += "-A FORWARD -i eth1 " + dst + " -j DROP\n";
+  }
+  rules += "COMMIT\n";
+  const Report r = CheckRules(rules);
+  ASSERT_EQ(r.shadowed.size(), 4000u);
+  EXPECT_EQ(r.shadowed[0].rule, "fw.rules:6");
+  EXPECT_EQ(r.shadowed[0].by, "fw.rules:5");
+  EXPECT_EQ(r.shadowed.back().by, "fw.rules:8003");
+}
+
+// ---- Rules broader than the allow entries ----
+
+TEST(EngineBroadTest, AcceptingRulesBeyondTheAllowEntriesAreListedPerZonePair) {
+  const Report r = CheckRules(std::string(kFilterHead) +
+                                  "-A FORWARD -i eth1 -o eth0 -p tcp --dport 443 -j ACCEPT\n"
+                                  "-A FORWARD -i eth1 -p tcp --dport 22 -j ACCEPT\n"
+                                  "COMMIT\n",
+                              "[[allow]]\nfrom = \"inside\"\nto = \"outside\"\nproto = \"tcp\"\n"
+                              "dst_ports = [443]\nreason = \"x\"\n");
+  ASSERT_EQ(r.broad.size(), 2u);  // line 5 is covered by the allow entry
+  EXPECT_EQ(r.broad[0].rule, "fw.rules:6");
+  EXPECT_EQ(r.broad[0].from, "inside");
+  EXPECT_EQ(r.broad[0].to, "dmz");
+  EXPECT_EQ(r.broad[0].packets, "tcp dport 22 from zone inside to zone dmz");
+  EXPECT_EQ(r.broad[1].to, "outside");
+  const std::string json = ReportToJson(r);
+  EXPECT_NE(json.find("\"broad\": ["), std::string::npos);
+  EXPECT_NE(ReportToText(r).find("許可の範囲より広い規則"), std::string::npos);
+}
+
+TEST(EngineBroadTest, ReportsShowShadowedAndBroadRules) {
+  const Report r = CheckRules(std::string(kFilterHead) +
+                              "-A FORWARD -i eth1 -j ACCEPT\n-A FORWARD -i eth1 -p tcp -j DROP\n"
+                              "COMMIT\n");
+  ASSERT_EQ(r.shadowed.size(), 1u);
+  const std::string text = ReportToText(r);
+  EXPECT_NE(text.find("一致することのない規則"), std::string::npos);
+  EXPECT_NE(text.find("fw fw.rules:6: 先に決める規則 fw.rules:5"), std::string::npos);
+  Result<Topology> t = ParseTopology(kTopology, "topology.toml");
+  ASSERT_TRUE(t.ok());
+  const std::string html = ReportToHtml(r, *t);
+  EXPECT_NE(html.find("id=\"shadowed\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"broad\""), std::string::npos);
 }
 
 }  // namespace

@@ -923,6 +923,7 @@ class Parser {
         if (s.may) m.push_back(MayMatch());
         if (kind == ActionKind::kAccept) {
           MAMORI_TRY(AddRule(snat, m, nat ? ActionKind::kMasquerade : ActionKind::kAccept, where));
+          snat.rules.back().implied = true;  // the policy's copy; the policy itself is in filter
         }
         MAMORI_TRY(AddRule(filter, std::move(m), kind, where));
       }

@@ -179,6 +179,11 @@ TEST(FortigateTest, FirstMatchInListOrderNotById) {
   EXPECT_EQ(lan_wan[0]->path[0].rule, "fw.conf:65 (policy 9)");
   EXPECT_FALSE(Entry(r, "lan", "dmz").reachable);  // policy 1 (deny, no action) comes first
   EXPECT_FALSE(Entry(r, "wan", "lan").reachable);  // implicit deny
+  // Policy 2 can never match: policy 1 denies everything from port2 first. Its copy in the
+  // source-NAT chain is the parser's, not a line of its own.
+  ASSERT_EQ(r.shadowed.size(), 1u);
+  EXPECT_EQ(r.shadowed[0].rule.find(" (policy 2)"), r.shadowed[0].rule.size() - 11);
+  EXPECT_NE(r.shadowed[0].by.find("(policy 1)"), std::string::npos);
 }
 
 TEST(FortigateTest, VipIsDnatBeforeThePolicyAndOnlyPoliciesNamingItMatch) {

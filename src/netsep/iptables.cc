@@ -591,6 +591,7 @@ class Parser {
       (void)v;
       m.kind = MatchKind::kConstant;
       m.constant = true;
+      m.always = true;
       m.negated = false;
       return true;
     }

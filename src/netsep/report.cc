@@ -84,6 +84,14 @@ std::string ReportToJson(const Report& report) {
   for (const Shadowed& s : report.shadowed) {
     j["shadowed"].push_back({{"device", s.device}, {"rule", s.rule}, {"by", s.by}});
   }
+  j["broad"] = nlohmann::ordered_json::array();
+  for (const BroadRule& b : report.broad) {
+    j["broad"].push_back({{"device", b.device},
+                          {"rule", b.rule},
+                          {"from", b.from},
+                          {"to", b.to},
+                          {"packets", b.packets}});
+  }
   // Rule files may hold bytes that are not UTF-8 (in names reported as unknown): replace them.
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
@@ -105,6 +113,22 @@ std::string ReportToText(const Report& report) {
     out += "  例: " + WitnessText(v.witness) + "\n";
     for (const PathStep& s : v.path) {
       out += "  経路: " + s.device + " " + s.rule + " (" + s.action + ")\n";
+    }
+  }
+  if (!report.broad.empty()) {
+    out += "\n許可の範囲より広い規則（許可されていない区域間の通信を通します）:\n";
+    for (const BroadRule& b : report.broad) {
+      out +=
+          "  " + b.device + " " + b.rule + ": " + b.from + " → " + b.to + ": " + b.packets + "\n";
+    }
+  }
+  if (!report.shadowed.empty()) {
+    out += "\n一致することのない規則（前の規則がすべてを決めています）:\n";
+    for (const Shadowed& s : report.shadowed) {
+      out +=
+          "  " + s.device + " " + s.rule + ": " +
+          (s.by.empty() ? std::string("条件を満たす通信がありません") : "先に決める規則 " + s.by) +
+          "\n";
     }
   }
   if (!report.unknown.empty()) {
@@ -184,6 +208,32 @@ std::string ReportToHtml(const Report& report, const Topology& topology) {
       }
       h += "</table>\n</section>\n";
     }
+  }
+  if (!report.broad.empty()) {
+    h += "<h2>許可の範囲より広い規則</h2>\n<p>次の規則は、許可された通信経路（[[allow]]）にない"
+         "区域間の通信を通します。後の規則や機器で止められていても、規則として見直しが必要です。"
+         "</p>\n<table id=\"broad\">\n<tr><th>機器</th><th>規則</th><th>送信元</th><th>宛先</th>"
+         "<th>許可外の通信</th></tr>\n";
+    for (const BroadRule& b : report.broad) {
+      h += "<tr><td>" + EscapeMarkup(b.device) + "</td><td><code>" + EscapeMarkup(b.rule) +
+           "</code></td><td>" + ZoneName(topology, b.from) + "</td><td>" +
+           ZoneName(topology, b.to) + "</td><td><code>" + EscapeMarkup(b.packets) +
+           "</code></td></tr>\n";
+    }
+    h += "</table>\n";
+  }
+  if (!report.shadowed.empty()) {
+    h += "<h2>一致することのない規則</h2>\n<p>次の規則には、どの通信も一致しません。前の規則が"
+         "一致するはずの通信をすべて決めているか、条件そのものを満たす通信がありません。</p>\n"
+         "<table id=\"shadowed\">\n<tr><th>機器</th><th>規則</th><th>先に決める規則</th></tr>\n";
+    for (const Shadowed& s : report.shadowed) {
+      h += "<tr><td>" + EscapeMarkup(s.device) + "</td><td><code>" + EscapeMarkup(s.rule) +
+           "</code></td><td>" +
+           (s.by.empty() ? std::string("（条件を満たす通信がありません）")
+                         : "<code>" + EscapeMarkup(s.by) + "</code>") +
+           "</td></tr>\n";
+    }
+    h += "</table>\n";
   }
   if (!report.unknown.empty()) {
     h += "<h2>解釈できなかった設定</h2>\n<p>次の設定は「一致するかもしれない」として扱いました。"

@@ -101,6 +101,10 @@ struct Match {
   std::vector<std::string> interfaces;
   uint32_t conn_states = 0;
   bool constant = true;
+  // kConstant: the value holds for every packet (a comment), not only for a NEW first IPv4
+  // packet (--syn, -f, an IPv6 header). The shadowed-rule analysis looks at every packet and
+  // takes only such constants as they are.
+  bool always = false;
 };
 
 enum class ActionKind {
@@ -135,6 +139,10 @@ struct Rule {
   std::vector<Match> matches;  // all must match
   Action action;
   SourceLocation location;
+  // Made by the parser rather than written in the configuration (an implicit deny, the jump of
+  // an access-group binding, a policy's copy in the source-NAT chain): evaluated like any rule,
+  // never reported as shadowed.
+  bool implied = false;
 };
 
 struct Chain {

@@ -7,8 +7,10 @@
 #undef bdd_nithvar
 #undef bdd_makeset
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 namespace mamori::netsep {
 namespace {
@@ -20,10 +22,21 @@ std::atomic<bool> g_buddy_failed{false};
 
 void OnBuddyError(int /*code*/) { g_buddy_failed.store(true); }
 
-// Variable order: protocol, destination, destination port, source, source port, ICMP type.
-// Rules test protocol and destination most often, so these come first.
-constexpr Field kOrder[kFieldCount] = {Field::kProto, Field::kDst,   Field::kDport,
-                                       Field::kSrc,   Field::kSport, Field::kIcmpType};
+// Variable order: the interfaces and the state (shadow analysis: rules test the interfaces
+// first), protocol, destination, destination port, source, source port, ICMP type. Rules test
+// protocol and destination most often, so these come first. A field paired with its copy as sent
+// alternates with it bit by bit.
+struct Slot {
+  Field field;
+  std::optional<Field> sent;  // interleaved with `field`
+};
+constexpr Slot kOrder[] = {
+    {Field::kInInterface, std::nullopt}, {Field::kOutInterface, std::nullopt},
+    {Field::kConnState, std::nullopt},   {Field::kProto, std::nullopt},
+    {Field::kDst, Field::kSentDst},      {Field::kDport, Field::kSentDport},
+    {Field::kSrc, Field::kSentSrc},      {Field::kSport, std::nullopt},
+    {Field::kIcmpType, std::nullopt},
+};
 
 bool IsConstant(int root) { return root == 0 || root == 1; }
 
@@ -33,12 +46,18 @@ int FieldWidth(Field field) {
   switch (field) {
     case Field::kSrc:
     case Field::kDst:
+    case Field::kSentSrc:
+    case Field::kSentDst:
       return 32;
     case Field::kSport:
     case Field::kDport:
+    case Field::kSentDport:
+    case Field::kInInterface:
+    case Field::kOutInterface:
       return 16;
     case Field::kProto:
     case Field::kIcmpType:
+    case Field::kConnState:
       return 8;
   }
   return 0;
@@ -71,7 +90,12 @@ bool Set::IsFull() const { return root_ == 1; }
 
 Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
 Set operator|(const Set& a, const Set& b) { return Set(bdd_or(a.root_, b.root_)); }
-Set operator-(const Set& a, const Set& b) { return Set(bdd_apply(a.root_, b.root_, bddop_diff)); }
+// a ∧ ¬b rather than BuDDy's diff, which has no shortcut for a constant operand and so walks all
+// of `a` even when `b` is small (the engines subtract small sets from large ones all the time).
+Set operator-(const Set& a, const Set& b) {
+  const Set not_b(bdd_not(b.root_));
+  return Set(bdd_and(a.root_, not_b.root_));
+}
 Set operator~(const Set& a) { return Set(bdd_not(a.root_)); }
 
 Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
@@ -85,15 +109,17 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
   bdd_error_hook(OnBuddyError);  // after bdd_init, which installs the default (print, exit)
   bdd_gbc_hook(nullptr);         // the default prints a line per garbage collection
   bdd_setmaxnodenum(options.max_nodes);
-  int total = 0;
-  for (int i = 0; i < kFieldCount; ++i) total += FieldWidth(kOrder[i]);
-  bdd_setvarnum(total);
   std::unique_ptr<Space> space(new Space());
   int next = 0;
-  for (Field field : kOrder) {
-    space->first_var_[static_cast<int>(field)] = next;
-    next += FieldWidth(field);
+  for (const Slot& slot : kOrder) {
+    std::vector<int>& vars = space->vars_[static_cast<int>(slot.field)];
+    std::vector<int>* sent = slot.sent ? &space->vars_[static_cast<int>(*slot.sent)] : nullptr;
+    for (int i = 0; i < FieldWidth(slot.field); ++i) {
+      vars.push_back(next++);
+      if (sent != nullptr) sent->push_back(next++);
+    }
   }
+  bdd_setvarnum(next);
   return space;
 }
 
@@ -109,15 +135,15 @@ Set Space::None() const { return Set(0); }
 
 Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
   const int width = FieldWidth(field);
-  const int first = first_var_[static_cast<int>(field)];
+  const std::vector<int>& vars = vars_[static_cast<int>(field)];
   hi = std::min(hi, FieldMax(field));
   if (lo > hi) return None();
   // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
-  // significant) is variable first + width - 1 - i.
+  // significant) is variable vars[width - 1 - i].
   Set ge = All();
   Set le = All();
   for (int i = 0; i < width; ++i) {
-    const int var = first + width - 1 - i;
+    const int var = vars[width - 1 - i];
     const Set x(bdd_ithvar(var));
     const Set not_x(bdd_nithvar(var));
     ge = ((lo >> i) & 1) != 0 ? (x & ge) : (x | ge);
@@ -128,11 +154,11 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
 
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
   const int width = FieldWidth(field);
-  const int first = first_var_[static_cast<int>(field)];
+  const std::vector<int>& vars = vars_[static_cast<int>(field)];
   Set out = All();
   for (int i = 0; i < width; ++i) {
     if (((mask >> i) & 1) == 0) continue;
-    const int var = first + width - 1 - i;
+    const int var = vars[width - 1 - i];
     out &= Set(((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var));
   }
   return out;
@@ -150,20 +176,35 @@ Set Space::Prefixes(Field field, const std::vector<Prefix>& prefixes) const {
 }
 
 Set Space::Exists(const Set& set, Field field) const {
-  const int width = FieldWidth(field);
-  const int first = first_var_[static_cast<int>(field)];
-  std::vector<int> vars(width);
-  for (int i = 0; i < width; ++i) vars[i] = first + i;
-  const Set cube(bdd_makeset(vars.data(), width));
+  std::vector<int> vars = vars_[static_cast<int>(field)];
+  const Set cube(bdd_makeset(vars.data(), static_cast<int>(vars.size())));
   return Set(bdd_exist(set.root_, cube.root_));
+}
+
+Set Space::Equal(Field a, Field b) const {
+  const std::vector<int>& va = vars_[static_cast<int>(a)];
+  const std::vector<int>& vb = vars_[static_cast<int>(b)];
+  Set out = All();
+  for (size_t i = va.size(); i-- > 0;) {
+    out &= Set(bdd_biimp(bdd_ithvar(va[i]), bdd_ithvar(vb[i])));
+  }
+  return out;
+}
+
+Set Space::Project(const Set& set, Field field) const {
+  Set projected = set;
+  for (int i = 0; i < kFieldCount; ++i) {
+    if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
+  }
+  return projected;
 }
 
 namespace {
 
 class IntervalCollector {
  public:
-  IntervalCollector(int first_var, int width, size_t limit)
-      : first_var_(first_var), width_(width), limit_(limit) {}
+  IntervalCollector(const std::vector<int>& vars, size_t limit)
+      : vars_(vars), width_(static_cast<int>(vars.size())), limit_(limit) {}
 
   // Walks the BDD `node` (over this field's variables only) from bit `depth` (0 = most
   // significant) with the bits above it fixed to `prefix`.
@@ -175,7 +216,7 @@ class IntervalCollector {
       Add(lo, lo | ((uint64_t{1} << free_bits) - 1));
       return;
     }
-    if (bdd_var(node) == first_var_ + depth) {
+    if (bdd_var(node) == vars_[depth]) {
       Walk(bdd_low(node), depth + 1, prefix << 1);
       Walk(bdd_high(node), depth + 1, (prefix << 1) | 1);
     } else {  // this bit is free here
@@ -199,7 +240,7 @@ class IntervalCollector {
     }
   }
 
-  int first_var_;
+  const std::vector<int>& vars_;
   int width_;
   size_t limit_;
   bool stopped_ = false;
@@ -209,11 +250,8 @@ class IntervalCollector {
 
 std::vector<Interval> Space::Values(const Set& set, Field field, size_t limit,
                                     bool* truncated) const {
-  Set projected = set;
-  for (int i = 0; i < kFieldCount; ++i) {
-    if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
-  }
-  IntervalCollector collector(first_var_[static_cast<int>(field)], FieldWidth(field), limit);
+  const Set projected = Project(set, field);
+  IntervalCollector collector(vars_[static_cast<int>(field)], limit);
   collector.Walk(projected.root_, 0, 0);
   if (truncated != nullptr) *truncated = collector.truncated;
   return std::move(collector.out);

@@ -1,10 +1,17 @@
 // The packet header space as binary decision diagrams (BuDDy).
 //
 // A Set is a set of IPv4 packet headers over six fields: source address (32 bits), destination
-// address (32), protocol (8), source port (16), destination port (16) and ICMP type (8), 112 BDD
-// variables in all, each field most significant bit first. Sets are exact: any union,
-// intersection or difference of prefixes, ranges and bit patterns is represented without
-// approximation.
+// address (32), protocol (8), source port (16), destination port (16) and ICMP type (8), each
+// field most significant bit first. Sets are exact: any union, intersection or difference of
+// prefixes, ranges and bit patterns is represented without approximation.
+//
+// Six more fields describe a packet beyond its header: the source address, destination address
+// and destination port as sent (the engine keeps them once NAT rewrote the header, so that a path
+// through several devices still knows where a packet came from), and, for the shadowed-rule
+// analysis, the classes of the incoming and outgoing interfaces and the connection-tracking state
+// (shadow.h). A set that does not mention a field holds every value of it. 232 BDD variables in
+// all; each address and port is interleaved bit by bit with its copy "as sent", so that equality
+// between the two (Space::Equal) stays small.
 //
 // BuDDy keeps one node table per process. A Space is a session on it: Space::Open() waits for a
 // process-wide mutex, initialises BuDDy, and the destructor shuts BuDDy down and releases the
@@ -30,9 +37,23 @@
 
 namespace mamori::netsep {
 
-enum class Field { kSrc, kDst, kProto, kSport, kDport, kIcmpType };
-inline constexpr int kFieldCount = 6;
-int FieldWidth(Field field);  // 32, 32, 8, 16, 16, 8
+enum class Field {
+  kSrc,
+  kDst,
+  kProto,
+  kSport,
+  kDport,
+  kIcmpType,
+  kSentSrc,       // the source address as sent, before any SNAT
+  kSentDst,       // the destination address as sent, before any DNAT
+  kSentDport,     // the destination port as sent
+  kInInterface,   // shadow analysis: class of the incoming interface (16 bits)
+  kOutInterface,  // shadow analysis: class of the outgoing interface (16 bits)
+  kConnState,     // shadow analysis: connection-tracking state (8 bits; shadow.cc)
+};
+inline constexpr int kFieldCount = 12;
+// 32, 32, 8, 16, 16, 8; 32, 32, 16; 16, 16, 8.
+int FieldWidth(Field field);
 uint64_t FieldMax(Field field);
 
 // A BDD reference (reference-counted inside BuDDy). Default-constructed: the empty set.
@@ -103,6 +124,14 @@ class Space {
   Set Rewrite(const Set& set, Field field, uint64_t lo, uint64_t hi) const {
     return Exists(set, field) & Range(field, lo, hi);
   }
+  // Headers whose fields `a` and `b` (of the same width) are equal.
+  Set Equal(Field a, Field b) const;
+  // `set` with `target` replaced by the value of `source` (same width) in each member.
+  Set Assign(const Set& set, Field target, Field source) const {
+    return Exists(set, target) & Equal(target, source);
+  }
+  // Forgets every field but `field`.
+  Set Project(const Set& set, Field field) const;
 
   // The values `field` takes in `set`, as ascending disjoint intervals with adjacent ones
   // merged; at most `limit` intervals, `truncated` says whether more exist.
@@ -114,7 +143,8 @@ class Space {
 
  private:
   Space() = default;
-  std::array<int, kFieldCount> first_var_ = {};  // first BDD variable of each field
+  // The BDD variables of each field, most significant bit first.
+  std::array<std::vector<int>, kFieldCount> vars_;
 };
 
 }  // namespace mamori::netsep

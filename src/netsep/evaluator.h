@@ -1,0 +1,106 @@
+// Symbolic evaluation of one chain of a Ruleset (ruleset.h) over header-space sets (space.h):
+// which packets each rule matches and where the packets entering a chain end up. Internal to
+// the netsep engine (engine.cc, shadow.cc); not part of its public interface.
+//
+// An Evaluator borrows the Space it was made with: it must not outlive it, and like the Space
+// it is not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "netsep/ruleset.h"
+#include "netsep/space.h"
+
+namespace mamori::netsep {
+
+inline constexpr uint64_t kTcp = 6;
+inline constexpr uint64_t kUdp = 17;
+inline constexpr uint64_t kIcmp = 1;
+
+// Whether interface `name` matches `pattern` (a trailing '+' matches any name with that stem).
+bool InterfaceMatches(const std::string& pattern, const std::string& name);
+
+// The interface names a device's rules can tell apart, as values of Field::kInInterface and
+// Field::kOutInterface: one value per name the rules spell out, one per wildcard stem (the names
+// whose longest matching stem it is, other than the spelled-out ones), and one for every other
+// name. Used by the shadowed-rule analysis, which looks at all interfaces at once.
+class InterfaceClasses {
+ public:
+  // nullopt when the rules name more interfaces than the fields hold (65,535 classes).
+  static std::optional<InterfaceClasses> Of(const Ruleset& ruleset);
+  // The classes of the names that match one of `patterns`, over `field`.
+  Set Matching(const Space& space, Field field, const std::vector<std::string>& patterns) const;
+  // Every class, over `field`.
+  Set Any(const Space& space, Field field) const;
+
+ private:
+  std::vector<std::string> exact_;  // value i
+  std::vector<std::string> stems_;  // value exact_.size() + j; then one value for the rest
+};
+
+// Connection-tracking states as values of Field::kConnState (the shadowed-rule analysis): the
+// base state (NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED) in bits 0-2, the DNAT status in
+// bit 3 and the SNAT status in bit 4.
+Set AnyConnState(const Space& space);
+Set ConnStatesMatching(const Space& space, uint32_t conn_states);
+
+// What the engine knows about the packet beyond its header while traversing one device.
+struct Context {
+  const std::string* in_interface = nullptr;
+  const std::string* out_interface = nullptr;
+  bool dnatted = false;
+  bool before_conntrack = false;  // a raw chain: no connection yet, the state is INVALID
+  // The shadowed-rule analysis: interfaces and states are fields of the set (then the pointers
+  // and flags above are unused), and a constant that holds only for a NEW first IPv4 packet
+  // (--syn, -f, an IPv6 header) is not modelled (may match).
+  const InterfaceClasses* classes = nullptr;
+};
+
+struct Outcome {
+  ActionKind verdict;
+  const Rule* rule;  // nullptr: the policy of `chain`
+  const Chain* chain;
+  Set set;
+};
+
+struct ChainResult {
+  std::vector<Outcome> outcomes;
+  Set fallthrough;  // packets that reach the end of the chain or RETURN
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(const Space& space);
+
+  const Space& space() const { return space_; }
+  const Set& l4() const { return l4_; }
+  const Set& icmp() const { return icmp_; }
+
+  // The packets `rule` matches; `may` is set when part of the rule is not modelled.
+  Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
+
+  // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
+  // it calls) and what falls through. kInvalidInput for a chain loop or a missing chain.
+  Result<ChainResult> Eval(const Table& table, const Chain& chain, const Set& in,
+                           const Context& ctx, int depth) const;
+
+ private:
+  Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
+  Set One(const Match& m, const Context& ctx) const;
+
+  const Space& space_;
+  Set l4_;
+  Set icmp_;
+  // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
+  // the same few), with the interfaces' field first.
+  mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
+  mutable std::map<uint32_t, Set> state_sets_;
+};
+
+}  // namespace mamori::netsep

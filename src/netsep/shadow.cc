@@ -1,0 +1,198 @@
+#include "netsep/shadow.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "netsep/evaluator.h"
+
+namespace mamori::netsep {
+namespace {
+
+// `by` names at most this many rules, then "…".
+constexpr size_t kMaxBy = 8;
+
+// What each earlier rule of a chain decided (disjoint sets, in rule order), with unions of
+// kFan consecutive ones, of kFan of those, and so on, so that the rules whose decided set meets a
+// given set are found without testing every rule.
+class Deciders {
+ public:
+  void Add(const Rule* rule, Set decided) {
+    rules_.push_back(rule);
+    if (levels_.empty()) levels_.emplace_back();
+    levels_[0].push_back(std::move(decided));
+    for (size_t l = 0; levels_[l].size() % kFan == 0; ++l) {
+      if (levels_.size() == l + 1) levels_.emplace_back();
+      Set u;
+      for (size_t k = levels_[l].size() - kFan; k < levels_[l].size(); ++k) u |= levels_[l][k];
+      levels_[l + 1].push_back(std::move(u));
+    }
+  }
+
+  // The rules whose decided set meets `m`, in rule order; at most `limit` + 1.
+  std::vector<const Rule*> Meeting(const Set& m, size_t limit) const {
+    std::vector<const Rule*> out;
+    for (size_t l = levels_.size(); l-- > 0;) {
+      const size_t first = l + 1 < levels_.size() ? levels_[l + 1].size() * kFan : 0;
+      for (size_t j = first; j < levels_[l].size(); ++j) Descend(l, j, m, limit, out);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kFan = 16;
+
+  void Descend(size_t level, size_t j, const Set& m, size_t limit,
+               std::vector<const Rule*>& out) const {
+    if (out.size() > limit || (levels_[level][j] & m).IsEmpty()) return;
+    if (level == 0) {
+      out.push_back(rules_[j]);
+      return;
+    }
+    for (size_t c = j * kFan; c < (j + 1) * kFan; ++c) Descend(level - 1, c, m, limit, out);
+  }
+
+  std::vector<const Rule*> rules_;
+  std::vector<std::vector<Set>> levels_;
+};
+
+// One configuration line (or nft rule): dead when every model rule made from it is, leaving out
+// the rules the parser implied (a FortiGate policy's copy in the source-NAT chain).
+struct LineState {
+  bool dead = true;
+  std::vector<std::string> by;  // in order, without repeats
+  bool more = false;
+  const SourceLocation* location = nullptr;
+};
+
+class ShadowFinder {
+ public:
+  ShadowFinder(const Space& space, const InterfaceClasses& classes)
+      : space_(space), eval_(space), classes_(classes) {
+    const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
+    universe_ = (eval_.l4() | no_ports) & (eval_.icmp() | space_.Value(Field::kIcmpType, 0)) &
+                classes_.Any(space_, Field::kInInterface) &
+                classes_.Any(space_, Field::kOutInterface) & AnyConnState(space_);
+    ctx_.classes = &classes_;
+  }
+
+  void Run(const Ruleset& ruleset) {
+    for (const Table& table : ruleset.tables) {
+      for (const Chain& chain : table.chains) Walk(table, chain);
+    }
+  }
+
+  std::map<std::string, LineState>& lines() { return lines_; }
+
+ private:
+  // Walks `chain` once and returns the packets that may come back to its caller (RETURN or the
+  // end of the chain); a chain on a loop returns everything (its jump decides nothing).
+  Set Walk(const Table& table, const Chain& chain) {
+    if (auto it = returns_.find(&chain); it != returns_.end()) return it->second;
+    if (!walking_.insert(&chain).second) return universe_;
+    Set undecided = universe_;
+    Set returned = space_.None();
+    Deciders deciders;
+    for (const Rule& rule : chain.rules) {
+      bool may = false;
+      const Set m = universe_ & eval_.MatchSet(rule, ctx_, may);
+      const Set live = m & undecided;
+      Note(rule, m, live, deciders);
+      if (live.IsEmpty()) continue;
+      Set decided = space_.None();
+      switch (rule.action.kind) {
+        case ActionKind::kContinue:
+        case ActionKind::kUnknown:
+          break;
+        case ActionKind::kReturn:
+          returned |= live;
+          decided = live;
+          break;
+        case ActionKind::kJump:
+        case ActionKind::kGoto: {
+          const Chain* target = table.FindChain(rule.action.chain);
+          if (target == nullptr) break;  // the reachability check reports it
+          const Set back = Walk(table, *target);
+          if (rule.action.kind == ActionKind::kGoto) {
+            returned |= live & back;
+            decided = live;
+          } else {
+            decided = live - back;
+          }
+          break;
+        }
+        default:  // a verdict or a NAT rewrite: ends the chain
+          decided = live;
+          break;
+      }
+      if (may || decided.IsEmpty()) continue;
+      undecided -= decided;
+      deciders.Add(&rule, std::move(decided));
+    }
+    walking_.erase(&chain);
+    Set back = returned | undecided;
+    returns_.emplace(&chain, back);
+    return back;
+  }
+
+  void Note(const Rule& rule, const Set& m, const Set& live, const Deciders& deciders) {
+    if (rule.implied) return;  // neither reported nor keeping its line alive
+    LineState& line = lines_[rule.location.ToString()];
+    if (line.location == nullptr) line.location = &rule.location;
+    if (!line.dead) return;
+    if (!live.IsEmpty()) {
+      line.dead = false;
+      return;
+    }
+    if (m.IsEmpty()) return;  // empty on its own: no rule to name
+    for (const Rule* by : deciders.Meeting(m, kMaxBy)) {
+      const std::string name = by->location.ToString();
+      if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
+      if (line.by.size() == kMaxBy) {
+        line.more = true;
+        break;
+      }
+      line.by.push_back(name);
+    }
+  }
+
+  const Space& space_;
+  Evaluator eval_;
+  const InterfaceClasses& classes_;
+  Context ctx_;
+  Set universe_;
+  std::map<const Chain*, Set> returns_;
+  std::set<const Chain*> walking_;
+  std::map<std::string, LineState> lines_;
+};
+
+}  // namespace
+
+std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
+                                   const std::string& device) {
+  const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
+  if (!classes) return {};
+  ShadowFinder finder(space, *classes);
+  finder.Run(ruleset);
+  std::vector<const LineState*> dead;
+  for (const auto& [name, line] : finder.lines()) {
+    if (line.dead) dead.push_back(&line);
+  }
+  std::sort(dead.begin(), dead.end(), [](const LineState* a, const LineState* b) {
+    return std::tie(a->location->file, a->location->line, a->location->detail) <
+           std::tie(b->location->file, b->location->line, b->location->detail);
+  });
+  std::vector<Shadowed> out;
+  for (const LineState* line : dead) {
+    std::string by;
+    for (const std::string& name : line->by) by += by.empty() ? name : ", " + name;
+    if (line->more) by += ", …";
+    out.push_back({device, line->location->ToString(), by});
+  }
+  return out;
+}
+
+}  // namespace mamori::netsep
