@@ -206,6 +206,17 @@ HttpResponse FromResult(Result<T>&& r, int ok_status = 200) {
   return JsonResponse(ok_status, r.value());
 }
 
+// A printable page with its own styles and no script at all (reports, public documents).
+HttpResponse SelfContainedHtml(std::string body) {
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  return r;
+}
+
 HttpResponse MethodNotAllowed(std::string allow) {
   HttpResponse r = ProblemResponse(
       Error::Invalid("この URL ではその操作(メソッド)は使えません。", "method not allowed"));
@@ -742,7 +753,8 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   if (rest == "compliance" || rest.rfind("compliance/", 0) == 0) {
     return HandleCompliance(req, actor, rest);
   }
-  if (rest == "documents/pending" || rest == "documents/diff" || rest == "documents/progress") {
+  if (rest == "documents/pending" || rest == "documents/diff" || rest == "documents/progress" ||
+      rest == "documents/public") {
     return HandleDocuments(req, actor, rest.substr(10));
   }
   if (rest == "service-accounts" || rest.rfind("service-accounts/", 0) == 0) {
@@ -858,6 +870,13 @@ HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
         std::string(name) + " に版の ID を指定してください。", std::string(name) + " must be an id",
         {{name, name, "版の ID(整数)を指定してください。", "a version id", 0, {}}}));
   };
+  if (rest == "public") {
+    const auto v = id("version");
+    if (!v) return bad("version");
+    auto page = d_.documents.PublicHtml(actor, *v);
+    if (!page.ok()) return ProblemResponse(page.error());
+    return SelfContainedHtml(std::move(page).value());
+  }
   if (rest == "progress") {
     const auto v = id("version");
     if (!v) return bad("version");
@@ -889,13 +908,7 @@ HttpResponse Api::HandleCompliance(const HttpRequest& req, const Actor& actor,
   if (rest == "compliance/report.html") {
     auto page = d_.compliance.ReportHtml(actor);
     if (!page.ok()) return ProblemResponse(page.error());
-    r.content_type = "text/html; charset=utf-8";
-    r.body = std::move(page).value();
-    // A printable page with its own styles and no script at all.
-    r.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-                           "base-uri 'none'; form-action 'none'");
-    return r;
+    return SelfContainedHtml(std::move(page).value());
   }
   return NotFound();
 }

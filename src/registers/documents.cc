@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/markdown.h"
+#include "common/text.h"
 #include "policy/duties.h"
 #include "registers/org_units.h"
 
@@ -940,6 +942,37 @@ Result<json> DocumentService::Diff(const Actor& actor, int64_t from_id, int64_t 
               {"lines", std::move(out)},
               {"added", added},
               {"removed", removed}};
+}
+
+Result<std::string> DocumentService::PublicHtml(const Actor& actor, int64_t version_id) const {
+  const RegisterDef* versions = registry_.ByKey("document_versions");
+  MAMORI_ASSIGN_OR_RETURN(json v, service_.Get(actor, *versions, version_id));
+  const std::string kind = TextOf(v, "kind");
+  if (kind != "basic_policy" && kind != "other") {
+    return Error::Invalid("対策基準と実施手順は非公開のため、公開用の頁は作りません。",
+                          "non-public documents have no public page");
+  }
+  const std::string status = TextOf(v, "status");
+  if (status != "approved" && status != "in_force") {
+    return Error::Invalid("公開できるのは決裁済み又は施行中の版です。",
+                          "only approved or in-force versions are published");
+  }
+  const std::string title = v["_refs"].contains("document")
+                                ? v["_refs"]["document"]["label"].get<std::string>()
+                                : TextOf(v, "name");
+  const std::string effective = TextOf(v, "effective_date");
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+      EscapeMarkup(title) +
+      "</title><style>body{font-family:'Noto Sans JP','Noto Sans CJK JP',sans-serif;"
+      "max-width:46em;margin:2em auto;padding:0 1em;line-height:1.8;color:#1a1a1c}"
+      "h1{font-size:1.6em}h2{font-size:1.3em;margin-top:1.6em}.meta{color:#555}"
+      "@media print{body{margin:0;max-width:none}}</style></head><body>\n<header><h1>" +
+      EscapeMarkup(title) + "</h1><p class=\"meta\">" + EscapeMarkup(TextOf(v, "name")) +
+      (effective.empty() ? "" : "(" + EscapeMarkup(effective) + " 施行)") +
+      "</p></header>\n<main>\n" + MarkdownToHtml(TextOf(v, "body")) + "</main>\n</body></html>\n";
+  return h;
 }
 
 }  // namespace mamori::registers

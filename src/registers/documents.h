@@ -75,6 +75,11 @@ class DocumentService {
   // must be visible to `actor`.
   Result<nlohmann::json> Diff(const Actor& actor, int64_t from_id, int64_t to_id) const;
 
+  // A public version (基本方針 or other public rules, 決裁 or 施行) as a standalone, printable
+  // Japanese HTML page for the body's website: the Markdown body rendered safely, the title,
+  // the version and its effective date. Non-public kinds are kInvalidInput.
+  Result<std::string> PublicHtml(const Actor& actor, int64_t version_id) const;
+
  private:
   store::Store& store_;
   RegisterService& service_;

@@ -78,6 +78,15 @@ test('a version goes through its route to 施行, the CISO step decided by a dep
   assert.equal(early.status, 403);
   const inForce = await demo['k.watanabe'].api('PATCH', `${V}/${v1.id}`, { version: approved.body.version, status: 'in_force', effective_date: today });
   assert.equal(inForce.status, 200, JSON.stringify(inForce.body));
+  // The public basic policy as a standalone page for the body's website: rendered Markdown,
+  // no script (its own CSP), raw HTML never passed through.
+  const page = await drafter.api('GET', `/api/v1/documents/public?version=${v1.id}`);
+  assert.equal(page.status, 200);
+  const html = page.body.toString('utf8');
+  assert.match(html, /<h1>情報セキュリティ基本方針<\/h1>/);
+  assert.match(html, /<li>目的<\/li>|1 目的/);
+  assert.match(html, new RegExp(`${today} 施行`));
+  assert.match(page.headers.get('content-security-policy'), /default-src 'none'/);
   // The decisions are on record with their steps.
   const list = await drafter.api('GET', `${R}?doc_version=${v1.id}`);
   assert.deepEqual(list.body.items.map((x) => x.step).sort(), [1, 2, 3]);
@@ -130,6 +139,8 @@ test('a second version shows its diff; 対策基準 stay hidden from 一般職�
   const list = await staff.api('GET', D);
   assert.deepEqual(list.body.items.map((x) => x.code), ['KIHON']);
   assert.equal((await staff.api('GET', `/api/v1/documents/diff?from=${v1.id}&to=${sv.body.id}`)).status, 404);
+  // Non-public documents have no public page.
+  assert.equal((await drafter.api('GET', `/api/v1/documents/public?version=${sv.body.id}`)).status, 400);
   // The section manager has the need to know.
   assert.equal((await demo['m.suzuki'].api('GET', `${V}/${sv.body.id}`)).status, 200);
   // The version list leaves the body out.
