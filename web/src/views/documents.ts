@@ -301,7 +301,7 @@ export async function loadDocumentProgress(query: URLSearchParams): Promise<View
           { 'aria-labelledby': 'doc-progress-pending-title', id: 'doc-progress-pending' },
           h('h2', { id: 'doc-progress-pending-title' }, t('docProgressPendingTitle')),
           data.pending.length
-            ? h('ul', { class: 'doc-pending-people' }, data.pending.map((p) => h('li', { 'data-login': p.login }, `${p.name}(${p.section_name || t('unset')})`)))
+            ? h('ul', { class: 'doc-pending-people' }, data.pending.map((p) => h('li', { 'data-login': p.login }, p.section_name ? `${p.name}(${p.section_name})` : p.name)))
             : h('p', null, t('docProgressPendingNone')),
         ),
       );
