@@ -3,14 +3,15 @@
 // dashboard, policy page, create a section through the generic register form, find it in the
 // list, export XLSX and check the file, planned modules, English switch, the audit log, the
 // annual inventory, the controls' status with evidence recorded through the pre-filled form,
-// service accounts whose token is shown once, logout, and a denied page for a 一般職員. Saves screenshots under tests/e2e/screenshots/ and fails on
+// service accounts whose token is shown once, a policy document decided and acknowledged
+// through the UI (version page, decision form, home page, progress and diff pages), logout, and a denied page for a 一般職員. Saves screenshots under tests/e2e/screenshots/ and fails on
 // any CSP violation or page error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, mamori, createUser, totp, ROOT, TEST_PASSWORD } from '../lib/mamori.mjs';
+import { startServer, mamori, createUser, loggedIn, totp, Client, ROOT, TEST_PASSWORD } from '../lib/mamori.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 let srv;
@@ -403,6 +404,103 @@ test('service accounts: an administrator creates one in the settings, sees its t
     headers: { authorization: `Bearer ${token}` },
   });
   assert.equal(refused.status(), 401);
+});
+
+// Resets a demo user and signs them in through the UI (first login again).
+async function demoLogin(login) {
+  if (await page.locator('#logout').count()) {
+    await page.click('#logout');
+    await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
+  }
+  const reset = mamori(['admin', 'reset-user', '--db', srv.db, '--login', login]);
+  assert.equal(reset.status, 0, reset.stderr);
+  await firstLogin(login, reset.stdout.trim().split('\n').pop().trim(), false);
+}
+
+test('policy documents: decided on the version page, acknowledged from the home page, progress and diff', async () => {
+  const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
+  // The drafter (総務課, 統括's drafting authority) drafts and submits; the 課長 decides step 1.
+  const drafter = await loggedIn(srv, 'soumu-tanto', 'security_general');
+  const users = Object.fromEntries((await drafter.api('GET', '/api/v1/users?limit=500')).body.items.map((u) => [u.login, u.id]));
+  const doc = await drafter.api('POST', '/api/v1/documents', { code: 'KIHON', title: '情報セキュリティ基本方針', kind: 'basic_policy' });
+  assert.equal(doc.status, 201, JSON.stringify(doc.body));
+  const v = await drafter.api('POST', '/api/v1/documents/versions', {
+    document: doc.body.id, body: '# 基本方針\n\n1 目的\n2 定義\n<script>alert(1)</script>\n', change_summary: '制定',
+  });
+  assert.equal(v.status, 201, JSON.stringify(v.body));
+  const v1 = v.body.id;
+  const sub = await drafter.api('PATCH', `/api/v1/documents/versions/${v1}`, { version: v.body.version, status: 'review' });
+  assert.equal(sub.status, 200, JSON.stringify(sub.body));
+  const suzuki = new Client(srv.url);
+  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', 'm.suzuki']);
+  await suzuki.firstLogin('m.suzuki', r.stdout.trim().split('\n').pop().trim());
+  assert.equal((await suzuki.api('POST', '/api/v1/documents/decisions', { doc_version: v1, decision: 'approve' })).status, 201);
+
+  // The 統括 decides step 2 from the version page, then step 3 as deputy for the absent CISO.
+  await demoLogin('k.watanabe');
+  await page.goto(srv.url + `/#/r/document_versions/${v1}`);
+  await page.locator('#doc-body').waitFor();
+  assert.match(await page.locator('#doc-body').innerText(), /<script>alert\(1\)<\/script>/);
+  assert.equal(await page.locator('#doc-decisions tbody tr').count(), 1);
+  await page.click('#doc-approve');
+  await page.locator('#f-decision').waitFor();
+  assert.equal(await page.locator('#f-decision').inputValue(), 'approve');
+  assert.equal(await page.locator('#f-doc_version').inputValue(), String(v1));
+  await page.fill('#f-comment', '異議なし');
+  await page.click('#save');
+  await page.locator('#status', { hasText: '登録しました' }).waitFor();
+  await page.goto(srv.url + `/#/r/document_decisions/new?doc_version=${v1}&decision=approve&deputy=true&absent_holder=${users['s.kobayashi']}`);
+  await page.locator('#f-comment').waitFor();
+  assert.equal(await page.locator('#f-deputy').isChecked(), true);
+  await page.fill('#f-comment', '出張のため代決');
+  await page.click('#save');
+  await page.locator('#status', { hasText: '登録しました' }).waitFor();
+  // Approved and put in force through the API; the version page shows the decisions.
+  let cur = (await drafter.api('GET', `/api/v1/documents/versions/${v1}`)).body;
+  const approved = await drafter.api('PATCH', `/api/v1/documents/versions/${v1}`, { version: cur.version, status: 'approved' });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  const inForce = await drafter.api('PATCH', `/api/v1/documents/versions/${v1}`, { version: approved.body.version, status: 'in_force', effective_date: today });
+  assert.equal(inForce.status, 200, JSON.stringify(inForce.body));
+  await page.goto(srv.url + `/#/r/document_versions/${v1}`);
+  await page.locator('#doc-decisions tbody tr[data-step="3"]').waitFor();
+  assert.match(await page.locator('#doc-decisions tbody tr[data-step="3"]').innerText(), /代決/);
+  assert.equal(await page.locator('#doc-approve').count(), 0, 'no decision buttons once in force');
+  await page.locator('#doc-progress').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'document-version.png'), fullPage: true });
+
+  // A 一般職員 sees the version on the home page and acknowledges it.
+  await demoLogin('y.yamamoto');
+  await page.goto(srv.url + '/#/');
+  const item = page.locator(`#doc-pending li[data-version="${v1}"]`);
+  await item.waitFor();
+  assert.match(await item.innerText(), /KIHON 情報セキュリティ基本方針 第1版/);
+  assert.equal(await item.locator('a').getAttribute('href'), `#/r/document_versions/${v1}`);
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-documents.png') });
+  await page.click(`#doc-ack-${v1}`);
+  await page.locator('#status', { hasText: '確認を登録しました' }).waitFor();
+  assert.equal(await page.locator(`#doc-pending li[data-version="${v1}"]`).count(), 0);
+  await page.reload();
+  await page.locator('#register-counts, #registers-heading').first().waitFor();
+  assert.equal(await page.locator('#doc-pending').count(), 0);
+
+  // The officer sees 1 acknowledged, and the diff of a second version.
+  await demoLogin('k.watanabe');
+  await page.goto(srv.url + `/#/r/document_versions/${v1}`);
+  await page.click('#doc-progress');
+  await page.locator('#doc-progress-summary').waitFor();
+  assert.match(await page.locator('#doc-progress-summary').innerText(), /確認済 1 人/);
+  assert.equal(await page.locator('#doc-progress-pending li[data-login="y.yamamoto"]').count(), 0);
+  assert.equal(await page.locator('#doc-progress-pending li[data-login="m.suzuki"]').count(), 1);
+  assert.match(await page.locator('#doc-progress-sections').innerText(), /給付課/);
+  await page.screenshot({ path: path.join(SHOTS, 'document-progress.png'), fullPage: true });
+  const v2 = await drafter.api('POST', '/api/v1/documents/versions', { document: doc.body.id, body: '# 基本方針\n\n1 目的\n2 用語の定義\n3 対象範囲\n', change_summary: '一部改正' });
+  assert.equal(v2.status, 201);
+  await page.goto(srv.url + `/#/r/document_versions/${v2.body.id}`);
+  await page.click('#doc-diff');
+  await page.locator('#doc-diff .diff-line').first().waitFor();
+  assert.deepEqual(await page.locator('#doc-diff .diff-add .diff-text').allInnerTexts(), ['2 用語の定義', '3 対象範囲']);
+  assert.deepEqual(await page.locator('#doc-diff .diff-del .diff-text').allInnerTexts(), ['2 定義', '<script>alert(1)</script>']);
+  await page.screenshot({ path: path.join(SHOTS, 'document-diff.png'), fullPage: true });
 });
 
 test('logout, then a 一般職員 is denied the audit log', async () => {

@@ -8,6 +8,7 @@
 //   #/account          the user's account #/audit?…             audit log (query = filters)
 //   #/m/{module}       module page        #/inventory?…         the annual asset inventory
 //   #/compliance?…     controls' status   #/compliance/{id}     one control and its evidence
+//   #/documents/diff?from=&to=  two versions' diff   #/documents/progress?version=  acknowledgements
 //
 // At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
 // ログイン) open, and any other route goes to the login page, which returns to it afterwards.
@@ -23,7 +24,9 @@ import { ApiError, errorMessage, getJson, sendJson, setUnauthorizedHandler } fro
 import { focusElement, h, replaceChildren, srOnly } from './dom';
 import { label, lang, setLang, t } from './i18n';
 import {
+  acknowledgementsRegisterKey,
   confirmationsRegisterKey,
+  documentVersionsRegisterKey,
   evidenceRegisterKey,
   mayOpenPage,
   modulePage,
@@ -57,6 +60,7 @@ import { errorView, forbiddenView, notFoundView, pageHeading } from './views/com
 import { loadCompliance, loadComplianceControl } from './views/compliance';
 import { loadDashboard } from './views/dashboard';
 import { loadInventory } from './views/inventory';
+import { loadDocumentDiff, loadDocumentProgress } from './views/documents';
 import { loginView } from './views/login';
 import { moduleView } from './views/module';
 import { loadPolicy } from './views/policy';
@@ -72,6 +76,8 @@ type Route =
   | { name: 'inventory'; query: URLSearchParams }
   | { name: 'compliance'; query: URLSearchParams }
   | { name: 'control'; id: string }
+  | { name: 'docDiff'; query: URLSearchParams }
+  | { name: 'docProgress'; query: URLSearchParams }
   | { name: 'module'; key: string }
   | { name: 'list'; key: string; query: URLSearchParams }
   | { name: 'record'; key: string; id: number | null; query: URLSearchParams }
@@ -98,6 +104,8 @@ function parseRoute(hash: string): { route: Route; path: string } {
   else if (parts[0] === 'inventory' && parts.length === 1) route = { name: 'inventory', query };
   else if (parts[0] === 'compliance' && parts.length === 1) route = { name: 'compliance', query };
   else if (parts[0] === 'compliance' && parts.length === 2) route = { name: 'control', id: parts[1]! };
+  else if (parts[0] === 'documents' && parts.length === 2 && parts[1] === 'diff') route = { name: 'docDiff', query };
+  else if (parts[0] === 'documents' && parts.length === 2 && parts[1] === 'progress') route = { name: 'docProgress', query };
   else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null, query };
@@ -166,6 +174,10 @@ async function loadRoute(route: Route): Promise<View> {
       return can(evidenceRegisterKey, 'view') ? loadCompliance(route.query) : forbiddenView();
     case 'control':
       return can(evidenceRegisterKey, 'view') ? loadComplianceControl(route.id) : forbiddenView();
+    case 'docDiff':
+      return can(documentVersionsRegisterKey, 'view') ? loadDocumentDiff(route.query) : forbiddenView();
+    case 'docProgress':
+      return can(acknowledgementsRegisterKey, 'view') ? loadDocumentProgress(route.query) : forbiddenView();
     case 'module': {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
@@ -209,6 +221,10 @@ function fallbackTitle(route: Route): string {
     case 'compliance':
     case 'control':
       return t('complianceTitle');
+    case 'docDiff':
+      return t('docDiffTitle');
+    case 'docProgress':
+      return t('docProgressTitle');
     case 'module':
       return label(moduleOf(route.key)?.label) || t('errorTitle');
     case 'list':
@@ -240,9 +256,17 @@ function navKey(route: Route): string {
     case 'list':
     case 'record':
     case 'compliance':
-    case 'control': {
-      // The compliance pages sum up the evidence register: they are under its entry.
-      const key = route.name === 'list' || route.name === 'record' ? route.key : evidenceRegisterKey;
+    case 'control':
+    case 'docDiff':
+    case 'docProgress': {
+      // The compliance pages sum up the evidence register: they are under its entry; the
+      // documents' pages are under the versions' entry.
+      const key =
+        route.name === 'list' || route.name === 'record'
+          ? route.key
+          : route.name === 'docDiff' || route.name === 'docProgress'
+            ? documentVersionsRegisterKey
+            : evidenceRegisterKey;
       const m = moduleOfRegister(key);
       if (!m) return '';
       return viewableRegisters(m)[0]?.key === key ? `m:${m.key}` : `r:${key}`;

@@ -12,6 +12,11 @@
 //   which needs `inventory_confirmations: view`.
 // - The evidence and exception registers (規程・対策) link to the compliance page (#/compliance),
 //   which needs `evidence: view`; its "add evidence" buttons open the evidence form pre-filled.
+// - A policy document's version (`document_versions`) shows its text, its approval decisions
+//   (`document_decisions`, whose 承認 and 差戻し buttons open the decision form pre-filled), and
+//   links to the diff page (#/documents/diff) and the acknowledgement progress page
+//   (#/documents/progress, which needs `acknowledgements: view`). The dashboard lists the
+//   versions the user has to acknowledge (`acknowledgements`).
 
 import { findRegister, hasMeta, getMeta } from './state';
 import { can } from './session';
@@ -60,6 +65,11 @@ export function summaryPage(key: string): { hash: string; resource: string; text
 
 /** The register whose record page offers the password and MFA reset. */
 export const usersRegisterKey = 'users';
+
+/** Policy documents (規程): their versions, the approval decisions and the acknowledgements. */
+export const documentVersionsRegisterKey = 'document_versions';
+export const documentDecisionsRegisterKey = 'document_decisions';
+export const acknowledgementsRegisterKey = 'acknowledgements';
 
 /** The register whose record page shows the handling rules of its classification. */
 export const assetsRegisterKey = 'assets';

@@ -423,3 +423,39 @@ export interface ServiceAccountCreated {
   account: ServiceAccount;
   token: string;
 }
+
+// ---- Policy documents (規程) ---------------------------------------------------------------
+
+/** GET /api/v1/documents/pending: the versions in force the user has yet to acknowledge. */
+export interface PendingDocument {
+  version: number;
+  document: number;
+  code: string;
+  title: string;
+  kind: string;
+  version_no: number;
+  effective_date: string;
+}
+
+export interface DocumentDiff {
+  from: RegisterRecord;
+  to: RegisterRecord;
+  lines: { op: '=' | '-' | '+'; text: string }[];
+  added: number;
+  removed: number;
+}
+
+export interface AckCounts {
+  users: number;
+  acknowledged: number;
+  percent: number;
+}
+
+/** GET /api/v1/documents/progress?version=ID */
+export interface AckProgress {
+  version: RegisterRecord;
+  totals: AckCounts;
+  bureaus: (AckCounts & { id: number | null; name: string })[];
+  sections: (AckCounts & { id: number | null; name: string; bureau: number | null })[];
+  pending: { id: number; login: string; name: string; section_name: string }[];
+}

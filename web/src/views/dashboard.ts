@@ -1,4 +1,4 @@
-// ダッシュボード (#/): record counts per register, the controls' status by section (for those who
+// ダッシュボード (#/): the policy documents the user has to acknowledge, record counts per register, the controls' status by section (for those who
 // may view the evidence), the assets by zone and confidentiality, the inventory's progress,
 // policy catalog totals, and a bar chart of controls per measure with the same figures as a table.
 
@@ -10,6 +10,7 @@ import { can } from '../session';
 import { findRegister, loadSettings, validOptions, type View } from '../state';
 import type { ComplianceAnswer, CountsAnswer, DashboardAnswer, InventoryProgress, Settings } from '../types';
 import { pageHeading } from './common';
+import { loadPendingDocuments, pendingDocumentsPart } from './documents';
 import { complianceChartData, complianceColors, complianceSummary } from './compliance';
 import { inventoryChartData, inventoryColors } from './inventory';
 
@@ -37,13 +38,16 @@ async function loadComplianceStatus(): Promise<ComplianceAnswer | null> {
 }
 
 export async function loadDashboard(): Promise<View> {
-  const [data, chart, assets, inventory, compliance] = await Promise.all([
+  const [data, chart, assets, inventory, compliance, pendingDocs] = await Promise.all([
     getJson<DashboardAnswer>('dashboard'),
     import('../chart').catch(() => null),
     loadAssetCounts().catch(() => null),
     loadInventoryProgress().catch(() => null),
     loadComplianceStatus().catch(() => null),
+    loadPendingDocuments().catch(() => null),
   ]);
+  // 確認が必要な規程: for every signed-in user, above the figures.
+  const pendingPart = pendingDocumentsPart(pendingDocs);
   let dispose: (() => void) | null = null;
   let disposeAssets: (() => void) | null = null;
   let disposeInventory: (() => void) | null = null;
@@ -225,6 +229,7 @@ export async function loadDashboard(): Promise<View> {
       replaceChildren(
         root,
         pageHeading(t('dashboard')),
+        pendingPart.render(),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),
         compliancePart.section,
         assetPart.section,

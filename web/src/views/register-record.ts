@@ -33,9 +33,10 @@ import type {
   Settings,
 } from '../types';
 import { can } from '../session';
-import { assetsRegisterKey, summaryPage, usersRegisterKey } from '../modules';
+import { assetsRegisterKey, documentVersionsRegisterKey, summaryPage, usersRegisterKey } from '../modules';
 import { confirmDialog, pageHeading } from './common';
 import { credentialsReset } from './credentials-reset';
+import { loadVersionPanel, versionPanel, type VersionPanelData } from './documents';
 import { handlingRules } from './handling-rules';
 import { listHash } from './register-list';
 
@@ -95,6 +96,9 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
     ...refFields.map((f) => refOptions(f.ref!).catch(() => null)),
   ]);
   const settings = settingsResult as Settings | null;
+  // A policy document version's text, decisions and links (see modules.ts).
+  const isDocVersion = reg.key === documentVersionsRegisterKey;
+  let docPanel: VersionPanelData | null = isDocVersion && loaded ? await loadVersionPanel(loaded as RegisterRecord) : null;
   const classification = classificationResult as ClassificationCatalog | null;
 
   let record: RegisterRecord | null = loaded as RegisterRecord | null;
@@ -208,6 +212,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       const warned = warningText(updated.warnings);
       delete updated.warnings;
       record = updated;
+      if (isDocVersion) docPanel = await loadVersionPanel(updated);
       forgetRefOptions(reg.key);
       resetDraft();
       await refreshHistory();
@@ -250,6 +255,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
   async function reloadRecord(): Promise<void> {
     try {
       record = await getJson<RegisterRecord>(recordPath());
+      if (isDocVersion) docPanel = await loadVersionPanel(record);
       clearErrors();
       resetDraft();
       await refreshHistory();
@@ -526,6 +532,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
           : null,
         credentials?.render(record) ?? null,
         classification ? handlingRules(classification, record) : null,
+        isDocVersion ? versionPanel(record, docPanel) : null,
         record ? recordInfo(record) : null,
         record ? historyTable() : null,
       );
