@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <unordered_map>
 #include <variant>
 
 #include "common/text.h"
@@ -63,6 +64,37 @@ struct Rule {
   Condition condition;
 };
 
+// The rules one (format, log type) meets, by how an event finds them. Each rule's necessary
+// condition (its guard: "dst_port is 139 or 445", "src_ip in 10.30.0.0/16 or dst_port is 22",
+// …) is worked out from its condition when it is compiled. A guard on one numeric field puts
+// the rule in a hash index on that field (evaluated only for events with such a value); another
+// guard of at most kMaxAtoms atoms is checked first from a flat array (cheap, no pointer
+// chasing); rules without a guard are evaluated for every event.
+inline constexpr size_t kMaxAtoms = 32;
+
+struct GuardAtom {
+  EventField field = EventField::kDstPort;
+  bool cidr = false;  // (IPv4 address & mask) == value; else number == value
+  uint32_t mask = 0;
+  uint64_t value = 0;
+};
+
+struct Bucket {
+  struct Index {
+    EventField field = EventField::kDstPort;
+    std::unordered_map<uint64_t, std::vector<const Rule*>> by_value;
+  };
+  struct Guarded {
+    const Rule* rule;
+    uint32_t first_atom, end_atom;  // into atoms
+  };
+  std::vector<Index> indexes;
+  std::vector<Guarded> guarded;
+  std::vector<GuardAtom> atoms;
+  std::vector<const Rule*> always;
+  bool empty() const { return always.empty() && indexes.empty() && guarded.empty(); }
+};
+
 struct RuleInfo {
   std::string file;
   int line = 0;
@@ -77,8 +109,7 @@ struct SigmaRules::Compiled {
   std::vector<sigma::RuleInfo> infos;
   std::vector<RuleRef> refs;                        // views of infos (filled when loading is done)
   std::vector<std::unique_ptr<sigma::Rule>> rules;  // one per rule and input format
-  std::array<std::array<std::vector<const sigma::Rule*>, sigma::kLogTypeCount>, kInputFormatCount>
-      buckets;
+  std::array<std::array<sigma::Bucket, sigma::kLogTypeCount>, kInputFormatCount> buckets;
   std::vector<SigmaUnsupported> unsupported;
   size_t loaded = 0;
 };
@@ -822,13 +853,137 @@ std::optional<std::string> ResolveFields(Rule& rule, InputFormat format) {
   return std::nullopt;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The index: necessary conditions on numeric fields.
+
+// A necessary condition of a rule: the rule can only match when one of these atoms holds.
+using Atom = GuardAtom;
+using Guard = std::vector<Atom>;
+
+bool IsNumericField(EventField field) {
+  switch (field) {
+    case EventField::kTs:
+    case EventField::kSrcPort:
+    case EventField::kDstPort:
+    case EventField::kBytesOut:
+    case EventField::kBytesIn:
+    case EventField::kHttpStatus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A guard that a hash on one numeric field can answer.
+bool Indexable(const Guard& guard) {
+  return std::all_of(guard.begin(), guard.end(),
+                     [&](const Atom& a) { return !a.cidr && a.field == guard.front().field; });
+}
+
+// Smaller is better: an indexable guard costs one lookup, others one check per atom.
+size_t Cost(const Guard& guard) { return Indexable(guard) ? 0 : guard.size(); }
+
+// A test that can only be true when its field equals one of its numbers, or its IPv4 address is
+// in one of its ranges.
+std::optional<Guard> TestGuard(const FieldTest& test) {
+  if (test.keyword || test.matchers.empty()) return std::nullopt;
+  if (test.all && test.group_end.size() > 1) return std::nullopt;
+  const bool numeric = IsNumericField(test.field);
+  const bool address = test.field == EventField::kSrcIp || test.field == EventField::kDstIp;
+  Guard guard;
+  for (const Matcher& m : test.matchers) {
+    if (numeric && m.op == Matcher::Op::kNumber) {
+      guard.push_back({test.field, false, 0, m.number});
+    } else if (address && m.op == Matcher::Op::kCidr4) {
+      guard.push_back({test.field, true, m.v4_mask, m.v4_network});
+    } else {
+      return std::nullopt;
+    }
+  }
+  return guard;
+}
+
+void Append(Guard& into, const Guard& other) {
+  into.insert(into.end(), other.begin(), other.end());
+}
+
+std::optional<Guard> EntryGuard(const Entry& entry) {
+  Guard out;  // every map of the entry needs a guard
+  for (const auto& map : entry.maps) {
+    std::optional<Guard> best;
+    for (const FieldTest& test : map) {
+      std::optional<Guard> guard = TestGuard(test);
+      if (guard && (!best || Cost(*guard) < Cost(*best))) best = std::move(guard);
+    }
+    if (!best) return std::nullopt;
+    Append(out, *best);
+  }
+  return out;
+}
+
+std::optional<Guard> NodeGuard(const Rule& rule, uint32_t index, int depth) {
+  if (depth > 64) return std::nullopt;
+  const Condition::Node& node = rule.condition.nodes[index];
+  switch (node.op) {
+    case Condition::Op::kEntry:
+      return EntryGuard(rule.entries[node.a]);
+    case Condition::Op::kNot:
+      return std::nullopt;
+    case Condition::Op::kAnd: {  // any operand's guard will do: the cheapest
+      std::optional<Guard> best;
+      for (uint32_t i = node.a; i < node.b; ++i) {
+        std::optional<Guard> guard = NodeGuard(rule, rule.condition.children[i], depth + 1);
+        if (guard && (!best || Cost(*guard) < Cost(*best))) best = std::move(guard);
+      }
+      return best;
+    }
+    case Condition::Op::kOr: {  // every operand needs a guard
+      Guard out;
+      for (uint32_t i = node.a; i < node.b; ++i) {
+        std::optional<Guard> guard = NodeGuard(rule, rule.condition.children[i], depth + 1);
+        if (!guard) return std::nullopt;
+        Append(out, *guard);
+      }
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
+  std::optional<Guard> guard =
+      use_index ? NodeGuard(rule, rule.condition.root, 0) : std::optional<Guard>();
+  if (!guard || guard->empty() || (!Indexable(*guard) && guard->size() > kMaxAtoms)) {
+    bucket.always.push_back(&rule);
+    return;
+  }
+  if (!Indexable(*guard)) {
+    const auto first = static_cast<uint32_t>(bucket.atoms.size());
+    bucket.atoms.insert(bucket.atoms.end(), guard->begin(), guard->end());
+    bucket.guarded.push_back({&rule, first, static_cast<uint32_t>(bucket.atoms.size())});
+    return;
+  }
+  const EventField field = guard->front().field;
+  std::vector<uint64_t> values;
+  for (const Atom& atom : *guard) values.push_back(atom.value);
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  auto index = std::find_if(bucket.indexes.begin(), bucket.indexes.end(),
+                            [&](const Bucket::Index& i) { return i.field == field; });
+  if (index == bucket.indexes.end()) {
+    bucket.indexes.push_back({field, {}});
+    index = bucket.indexes.end() - 1;
+  }
+  for (uint64_t value : values) index->by_value[value].push_back(&rule);
+}
+
 Error FileError(std::string_view file, int line, std::string_view ja, std::string_view en) {
   const std::string where = Cat(file, ":", std::to_string(line > 0 ? line : 1), ": ");
   return Error::Invalid(Cat(where, ja), Cat(where, en));
 }
 
 // Reads one file's rules into `out`.
-Status LoadFile(const SigmaFile& file, SigmaRules::Compiled& out) {
+Status LoadFile(const SigmaFile& file, const SigmaOptions& options, SigmaRules::Compiled& out) {
   if (file.text.size() > kMaxSigmaFileBytes) {
     return Error::TooLarge(Cat(file.name, ": Sigma のルールファイルが大きすぎます（上限 1 MiB）。"),
                            Cat(file.name, ": Sigma rule file too large (limit 1 MiB)."));
@@ -881,7 +1036,8 @@ Status LoadFile(const SigmaFile& file, SigmaRules::Compiled& out) {
         continue;
       }
       for (int t = 0; t < kLogTypeCount; ++t) {
-        if ((rule.masks[f] & (uint8_t{1} << t)) != 0) out.buckets[f][t].push_back(compiled.get());
+        if ((rule.masks[f] & (uint8_t{1} << t)) != 0)
+          AddToBucket(out.buckets[f][t], *compiled, options.index);
       }
       out.rules.push_back(std::move(compiled));
       compiled_any = true;
@@ -932,7 +1088,7 @@ bool EvalTest(const FieldTest& test, MatchContext& context) {
   const FieldValue value = GetField(context.event(), test.field);
   if (!test.all) {
     for (const Matcher& m : test.matchers) {
-      if (Match(m, value, test.field, context)) return true;
+      if (MatchFast(m, value, test.field, context)) return true;
     }
     return false;
   }
@@ -940,7 +1096,7 @@ bool EvalTest(const FieldTest& test, MatchContext& context) {
   for (uint32_t end : test.group_end) {
     bool any = false;
     for (size_t i = begin; i < end && !any; ++i) {
-      any = Match(test.matchers[i], value, test.field, context);
+      any = MatchFast(test.matchers[i], value, test.field, context);
     }
     if (!any) return false;
     begin = end;
@@ -988,15 +1144,37 @@ class SigmaDetector final : public Detector {
   explicit SigmaDetector(const SigmaRules::Compiled& rules) : rules_(rules) {}
 
   void OnEvent(const Event& e, AlertSink& sink) override {
-    const auto& bucket = rules_.buckets[static_cast<size_t>(e.format)][static_cast<size_t>(e.type)];
+    const Bucket& bucket =
+        rules_.buckets[static_cast<size_t>(e.format)][static_cast<size_t>(e.type)];
     if (bucket.empty()) return;
     context_.Reset(e);
+    matched_infos_.clear();
+    for (const Rule* rule : bucket.always) Evaluate(*rule);
+    if (!bucket.guarded.empty()) {
+      Probe(e);
+      for (const Bucket::Guarded& g : bucket.guarded) {
+        for (uint32_t i = g.first_atom; i < g.end_atom; ++i) {
+          if (Holds(bucket.atoms[i])) {
+            Evaluate(*g.rule);
+            break;
+          }
+        }
+      }
+    }
+    for (const Bucket::Index& index : bucket.indexes) {
+      const FieldValue value = GetField(e, index.field);
+      if (value.kind != FieldValue::Kind::kNumber) continue;
+      const auto it = index.by_value.find(value.number);
+      if (it == index.by_value.end()) continue;
+      for (const Rule* rule : it->second) Evaluate(*rule);
+    }
+    if (matched_infos_.empty()) return;
+    std::sort(matched_infos_.begin(), matched_infos_.end());  // in load order
     matched_.clear();
     Severity severity = Severity::kLow;
-    for (const Rule* rule : bucket) {
-      if (!EvalNode(*rule, rule->condition.root, context_)) continue;
-      matched_.push_back(rules_.refs[rule->info]);
-      severity = std::max(severity, rules_.infos[rule->info].severity);
+    for (uint32_t info : matched_infos_) {
+      matched_.push_back(rules_.refs[info]);
+      severity = std::max(severity, rules_.infos[info].severity);
     }
     if (matched_.empty()) return;
     Finding f;
@@ -1015,8 +1193,41 @@ class SigmaDetector final : public Detector {
   }
 
  private:
+  // The event's numbers and IPv4 addresses, for guard atoms.
+  void Probe(const Event& e) {
+    probe_has_.fill(false);
+    for (EventField field :
+         {EventField::kTs, EventField::kSrcPort, EventField::kDstPort, EventField::kBytesOut,
+          EventField::kBytesIn, EventField::kHttpStatus}) {
+      const FieldValue value = GetField(e, field);
+      if (value.kind != FieldValue::Kind::kNumber) continue;
+      probe_has_[static_cast<size_t>(field)] = true;
+      probe_[static_cast<size_t>(field)] = value.number;
+    }
+    if (e.src.is_v4) {
+      probe_has_[static_cast<size_t>(EventField::kSrcIp)] = true;
+      probe_[static_cast<size_t>(EventField::kSrcIp)] = e.src.v4;
+    }
+    if (e.dst.is_v4) {
+      probe_has_[static_cast<size_t>(EventField::kDstIp)] = true;
+      probe_[static_cast<size_t>(EventField::kDstIp)] = e.dst.v4;
+    }
+  }
+  bool Holds(const GuardAtom& atom) const {
+    const auto i = static_cast<size_t>(atom.field);
+    if (!probe_has_[i]) return false;
+    return atom.cidr ? (probe_[i] & atom.mask) == atom.value : probe_[i] == atom.value;
+  }
+
+  void Evaluate(const Rule& rule) {
+    if (EvalNode(rule, rule.condition.root, context_)) matched_infos_.push_back(rule.info);
+  }
+
   const SigmaRules::Compiled& rules_;
   MatchContext context_;
+  std::vector<uint32_t> matched_infos_;  // scratch
+  std::array<bool, kEventFieldCount> probe_has_{};
+  std::array<uint64_t, kEventFieldCount> probe_{};
   std::vector<RuleRef> matched_;  // scratch
 };
 
@@ -1028,10 +1239,10 @@ SigmaRules::SigmaRules(SigmaRules&&) noexcept = default;
 SigmaRules& SigmaRules::operator=(SigmaRules&&) noexcept = default;
 SigmaRules::~SigmaRules() = default;
 
-Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files) {
+Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptions options) {
   auto compiled = std::make_unique<Compiled>();
   for (const SigmaFile& file : files) {
-    const Status st = sigma::LoadFile(file, *compiled);
+    const Status st = sigma::LoadFile(file, options, *compiled);
     if (!st.ok()) return st.error();
   }
   compiled->refs.reserve(compiled->infos.size());

@@ -48,11 +48,18 @@ struct SigmaUnsupported {
   std::string reason_en;
 };
 
+struct SigmaOptions {
+  // Index the rules by their necessary conditions on ports, numbers and IPv4 ranges, so that an
+  // event is checked only against rules it may match (default). false evaluates every rule of
+  // the event's kind for every event: same results, slower; tests compare the two.
+  bool index = true;
+};
+
 class SigmaRules {
  public:
   // Errors: kInvalidInput "file:line: …" (not YAML, not a Sigma rule, a broken rule), kTooLarge
   // for a file above kMaxSigmaFileBytes or a rule with more than 10,000 values.
-  static Result<SigmaRules> Load(std::span<const SigmaFile> files);
+  static Result<SigmaRules> Load(std::span<const SigmaFile> files, SigmaOptions options = {});
 
   SigmaRules(SigmaRules&&) noexcept;
   SigmaRules& operator=(SigmaRules&&) noexcept;

@@ -168,41 +168,25 @@ std::string_view MatchContext::Lowered(EventField field, std::string_view text) 
 }
 
 bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchContext& context) {
+  const bool absent = value.kind == FieldValue::Kind::kAbsent;
+  const bool is_number = value.kind == FieldValue::Kind::kNumber;
   switch (m.op) {
     case Matcher::Op::kNull:
     case Matcher::Op::kNotExists:
-      return value.kind == FieldValue::Kind::kAbsent;
+      return absent;
     case Matcher::Op::kExists:
-      return value.kind != FieldValue::Kind::kAbsent;
-    default:
-      if (value.kind == FieldValue::Kind::kAbsent) return false;
-  }
-  const bool is_number = value.kind == FieldValue::Kind::kNumber;
-  char digits[24];
-  std::string_view text = value.text;
-  if (is_number) {
-    const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
-    text = std::string_view(digits, static_cast<size_t>(end - digits));
-  }
-  switch (m.op) {
-    case Matcher::Op::kPattern:
-      return m.pattern.Matches(m.cased || is_number ? text : context.Lowered(field, text));
+      return !absent;
     case Matcher::Op::kNumber:
-      return is_number ? value.number == m.number : text == m.text_equal;
-    case Matcher::Op::kRegex:
-      return RE2::PartialMatch(text, *m.regex);
+      return is_number ? value.number == m.number : !absent && value.text == m.text_equal;
     case Matcher::Op::kCidr4: {
-      if (is_number) return false;
-      const std::optional<uint32_t> address = AddressOf(field, text, context.event());
-      if (!address) return false;
-      const uint8_t bytes[4] = {
-          static_cast<uint8_t>(*address >> 24), static_cast<uint8_t>(*address >> 16),
-          static_cast<uint8_t>(*address >> 8), static_cast<uint8_t>(*address)};
-      return PrefixContains(m.network, m.prefix_length, bytes);
+      if (absent || is_number) return false;
+      const std::optional<uint32_t> address = AddressOf(field, value.text, context.event());
+      return address && (*address & m.v4_mask) == m.v4_network;
     }
     case Matcher::Op::kCidr6: {
       std::array<uint8_t, 16> address;
-      if (is_number || text.find(':') == std::string_view::npos || !ParseIpv6(text, address)) {
+      if (absent || is_number || value.text.find(':') == std::string_view::npos ||
+          !ParseIpv6(value.text, address)) {
         return false;
       }
       return PrefixContains(m.network, m.prefix_length, address.data());
@@ -211,8 +195,10 @@ bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchCon
     case Matcher::Op::kLessEqual:
     case Matcher::Op::kGreater:
     case Matcher::Op::kGreaterEqual: {
+      if (absent) return false;
       const std::optional<double> number =
-          is_number ? std::optional<double>(static_cast<double>(value.number)) : ParseNumber(text);
+          is_number ? std::optional<double>(static_cast<double>(value.number))
+                    : ParseNumber(value.text);
       if (!number) return false;
       switch (m.op) {
         case Matcher::Op::kLess:
@@ -225,42 +211,52 @@ bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchCon
           return *number >= m.bound;
       }
     }
-    case Matcher::Op::kFieldRef: {
-      const FieldValue other = GetField(context.event(), m.ref_field);
-      if (other.kind == FieldValue::Kind::kAbsent) return false;
-      char other_digits[24];
-      std::string_view needle = other.text;
-      if (other.kind == FieldValue::Kind::kNumber) {
-        const auto end =
-            std::to_chars(other_digits, other_digits + sizeof other_digits, other.number).ptr;
-        needle = std::string_view(other_digits, static_cast<size_t>(end - other_digits));
-      }
-      switch (m.pattern.shape) {
-        case Pattern::Shape::kPrefix:
-          return m.cased ? text.starts_with(needle)
-                         : text.size() >= needle.size() &&
-                               EqualsIgnoreCase(text.substr(0, needle.size()), needle);
-        case Pattern::Shape::kSuffix:
-          return m.cased ? text.ends_with(needle)
-                         : text.size() >= needle.size() &&
-                               EqualsIgnoreCase(text.substr(text.size() - needle.size()), needle);
-        case Pattern::Shape::kContains: {
-          if (m.cased) return text.find(needle) != std::string_view::npos;
-          for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
-            if (EqualsIgnoreCase(text.substr(i, needle.size()), needle)) return true;
-          }
-          return false;
-        }
-        default:
-          return m.cased ? text == needle : EqualsIgnoreCase(text, needle);
-      }
-    }
-    case Matcher::Op::kNull:
-    case Matcher::Op::kExists:
-    case Matcher::Op::kNotExists:
+    case Matcher::Op::kPattern:
+    case Matcher::Op::kRegex:
+    case Matcher::Op::kFieldRef:
       break;
   }
-  return false;
+  if (absent) return false;
+  // Text tests: numbers are compared as their decimal text.
+  char digits[24];
+  std::string_view text = value.text;
+  if (is_number) {
+    const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
+    text = std::string_view(digits, static_cast<size_t>(end - digits));
+  }
+  if (m.op == Matcher::Op::kPattern) {
+    return m.pattern.Matches(m.cased || is_number ? text : context.Lowered(field, text));
+  }
+  if (m.op == Matcher::Op::kRegex) return RE2::PartialMatch(text, *m.regex);
+  // kFieldRef: the other field's value as the needle.
+  const FieldValue other = GetField(context.event(), m.ref_field);
+  if (other.kind == FieldValue::Kind::kAbsent) return false;
+  char other_digits[24];
+  std::string_view needle = other.text;
+  if (other.kind == FieldValue::Kind::kNumber) {
+    const auto end =
+        std::to_chars(other_digits, other_digits + sizeof other_digits, other.number).ptr;
+    needle = std::string_view(other_digits, static_cast<size_t>(end - other_digits));
+  }
+  switch (m.pattern.shape) {
+    case Pattern::Shape::kPrefix:
+      return m.cased ? text.starts_with(needle)
+                     : text.size() >= needle.size() &&
+                           EqualsIgnoreCase(text.substr(0, needle.size()), needle);
+    case Pattern::Shape::kSuffix:
+      return m.cased ? text.ends_with(needle)
+                     : text.size() >= needle.size() &&
+                           EqualsIgnoreCase(text.substr(text.size() - needle.size()), needle);
+    case Pattern::Shape::kContains: {
+      if (m.cased) return text.find(needle) != std::string_view::npos;
+      for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+        if (EqualsIgnoreCase(text.substr(i, needle.size()), needle)) return true;
+      }
+      return false;
+    }
+    default:
+      return m.cased ? text == needle : EqualsIgnoreCase(text, needle);
+  }
 }
 
 std::optional<double> ParseNumber(std::string_view text) {
@@ -297,6 +293,8 @@ bool ParseCidr(std::string_view text, Matcher& m) {
     if (!v4 || length > 32) return false;
     m.op = Matcher::Op::kCidr4;
     m.prefix_length = length < 0 ? 32 : length;
+    m.v4_mask = m.prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - m.prefix_length);
+    m.v4_network = *v4 & m.v4_mask;
     for (int i = 0; i < 4; ++i) m.network[i] = static_cast<uint8_t>(*v4 >> (24 - 8 * i));
   }
   // Clear the host bits, so that PrefixContains compares masked bytes.

@@ -72,6 +72,8 @@ struct Matcher {
   std::shared_ptr<const re2::RE2> regex;
   std::array<uint8_t, 16> network{};  // kCidr4: first 4 bytes; kCidr6: 16 bytes
   int prefix_length = 0;
+  uint32_t v4_network = 0;  // kCidr4, host order, host bits clear
+  uint32_t v4_mask = 0;
   std::string ref_name;  // kFieldRef: the other field's name (resolved per format)
   EventField ref_field = EventField::kTs;
 };
@@ -100,6 +102,24 @@ class MatchContext {
 // Does `value`, the value of `field` in the context's event, match?
 bool Match(const Matcher& matcher, const FieldValue& value, EventField field,
            MatchContext& context);
+
+// Match with the commonest network tests inline: a number against a numeric field, an IPv4
+// range against the event's parsed source or destination address.
+inline bool MatchFast(const Matcher& m, const FieldValue& value, EventField field,
+                      MatchContext& context) {
+  if (m.op == Matcher::Op::kNumber && value.kind == FieldValue::Kind::kNumber) {
+    return value.number == m.number;
+  }
+  if (m.op == Matcher::Op::kCidr4) {
+    const Address* address = field == EventField::kSrcIp   ? &context.event().src
+                             : field == EventField::kDstIp ? &context.event().dst
+                                                           : nullptr;
+    if (address != nullptr && address->is_v4) {
+      return (address->v4 & m.v4_mask) == m.v4_network;
+    }
+  }
+  return Match(m, value, field, context);
+}
 
 // Parsing of rule values (compile time).
 std::optional<double> ParseNumber(std::string_view text);

@@ -401,6 +401,95 @@ TEST(SigmaRules, FindingCarriesRulesAndHighestLevel) {
   EXPECT_NE(detail.find("（2 件）"), std::string::npos) << detail;
 }
 
+// The index (guards on ports, numbers and IPv4 ranges) must not change what matches: random
+// rules over random events, evaluated with and without it.
+TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&](uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  const char* ports[] = {"22", "23", "53", "139", "443", "445", "3389"};
+  const char* nets[] = {"10.10.0.0/16", "10.20.0.0/16", "10.20.3.0/24",
+                        "10.0.0.0/8",   "192.0.2.0/24", "10.30.1.7"};
+  auto test_text = [&]() -> std::string {
+    switch (next(7)) {
+      case 0:
+        return std::string("dst_port: ") + ports[next(7)];
+      case 1:
+        return std::string("dst_port: [") + ports[next(7)] + ", " + ports[next(7)] + "]";
+      case 2:
+        return std::string("src_ip|cidr: ") + nets[next(6)];
+      case 3:
+        return std::string("dst_ip|cidr: [") + nets[next(6)] + ", " + nets[next(6)] + "]";
+      case 4:
+        return "proto: tcp";
+      case 5:
+        return std::string("cs-bytes|gt: ") + std::to_string(next(2000));
+      default:
+        return std::string("src_port: ") + ports[next(7)];
+    }
+  };
+  std::string yaml;
+  const char* names[] = {"a", "b", "c", "d"};
+  for (int r = 0; r < 200; ++r) {
+    std::string detection;
+    for (const char* name : names) {
+      detection += std::string("  ") + name + ":\n";
+      if (next(4) == 0) {  // a list of maps
+        detection += "    - " + test_text() + "\n    - " + test_text() + "\n";
+      } else {
+        std::string first = test_text(), second = test_text();
+        while (second.substr(0, second.find(':')) == first.substr(0, first.find(':'))) {
+          second = test_text();
+        }
+        detection += "    " + first + "\n";
+        if (next(2) == 0) detection += "    " + second + "\n";
+      }
+    }
+    const char* conditions[] = {"a",
+                                "a and b",
+                                "a or b",
+                                "a and not b",
+                                "not a",
+                                "(a or b) and (c or d)",
+                                "1 of them",
+                                "all of them",
+                                "a or (b and not c)",
+                                "not (a or b) or d",
+                                "1 of them and not d"};
+    detection += std::string("  condition: ") + conditions[next(11)] + "\n";
+    if (!yaml.empty()) yaml += "---\n";
+    yaml += Rule("r" + std::to_string(r), detection);
+  }
+  const std::vector<SigmaFile> files = {{"random.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  ASSERT_EQ(indexed->loaded(), 200u);
+  const char* addresses[] = {"10.10.1.5",  "10.20.3.9",   "10.20.7.1",  "10.30.1.7",
+                             "192.0.2.44", "203.0.113.5", "2001:db8::1"};
+  size_t matches = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Event e = Conn(addresses[next(7)], addresses[next(7)],
+                   static_cast<uint16_t>(std::stoi(ports[next(7)])),
+                   next(2) == 0 ? InputFormat::kZeekJson : InputFormat::kNetfilter);
+    if (e.format == InputFormat::kNetfilter) e.type = LogType::kFirewall;
+    e.sport = static_cast<uint16_t>(std::stoi(ports[next(7)]));
+    e.has_ports = next(10) != 0;
+    e.proto = next(3) == 0 ? Proto::kUdp : Proto::kTcp;
+    e.bytes_out = next(2000);
+    const std::vector<std::string> a = Titles(*indexed, e);
+    ASSERT_EQ(a, Titles(*plain, e)) << "event " << i;
+    matches += a.size();
+  }
+  EXPECT_GT(matches, 1000u);
+  EXPECT_LT(matches, 3000u * 200u / 2);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {
