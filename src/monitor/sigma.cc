@@ -18,6 +18,7 @@ namespace sigma {
 
 constexpr int kLogTypeCount = static_cast<int>(LogType::kProxy) + 1;
 constexpr size_t kMaxValuesPerRule = 10000;
+constexpr size_t kMaxRulesPerFile = 1000;
 constexpr size_t kMaxWindashVariants = 625;  // 4 dashes in one value
 
 constexpr uint8_t TypeBit(LogType type) { return uint8_t{1} << static_cast<int>(type); }
@@ -977,6 +978,41 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
   for (uint64_t value : values) index->by_value[value].push_back(&rule);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+struct Document {
+  std::string_view text;
+  int first_line = 0;  // lines before it in the file
+};
+
+bool IsMarker(std::string_view line, std::string_view marker) {
+  if (!line.starts_with(marker)) return false;
+  return line.size() == marker.size() || line[marker.size()] == ' ' ||
+         line[marker.size()] == '\t' || line[marker.size()] == '\r';
+}
+
+// The YAML documents of a file, split at "---" lines (a line starting with "---" and a blank is
+// always a document marker in YAML, even inside a scalar). Each document is parsed on its own
+// with YAML::Load: yaml-cpp 0.7's LoadAll can loop forever on some broken inputs (found by
+// monitor_sigma_fuzz).
+std::vector<Document> SplitDocuments(std::string_view text) {
+  std::vector<Document> out;
+  size_t start = 0;
+  int start_line = 0, line = 0;
+  for (size_t pos = 0; pos < text.size(); ++line) {
+    const size_t end = std::min(text.find('\n', pos), text.size());
+    if (pos > start && IsMarker(text.substr(pos, end - pos), "---")) {
+      out.push_back({text.substr(start, pos - start), start_line});
+      start = pos;
+      start_line = line;
+    }
+    pos = end + 1;
+  }
+  out.push_back({text.substr(start), start_line});
+  return out;
+}
+
 Error FileError(std::string_view file, int line, std::string_view ja, std::string_view en) {
   const std::string where = Cat(file, ":", std::to_string(line > 0 ? line : 1), ": ");
   return Error::Invalid(Cat(where, ja), Cat(where, en));
@@ -988,28 +1024,36 @@ Status LoadFile(const SigmaFile& file, const SigmaOptions& options, SigmaRules::
     return Error::TooLarge(Cat(file.name, ": Sigma のルールファイルが大きすぎます（上限 1 MiB）。"),
                            Cat(file.name, ": Sigma rule file too large (limit 1 MiB)."));
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(file.text);
-  } catch (const YAML::Exception& e) {
-    return FileError(file.name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                     Cat("YAML として読めません: ", Printable(e.msg)),
-                     Cat("not valid YAML: ", Printable(e.msg)));
-  }
   size_t rules_in_file = 0;
-  for (const YAML::Node& doc : docs) {
+  for (const Document& document : SplitDocuments(file.text)) {
+    if (rules_in_file >= kMaxRulesPerFile) {
+      return Error::TooLarge(Cat(file.name, ": 1 つのファイルのルールが多すぎます（上限 1,000）。"),
+                             Cat(file.name, ": too many rules in one file (limit 1,000)."));
+    }
+    const int offset = document.first_line;  // yaml-cpp counts lines from the document
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(document.text));
+    } catch (const YAML::Exception& e) {
+      return FileError(file.name, offset + (e.mark.line >= 0 ? e.mark.line + 1 : 1),
+                       Cat("YAML として読めません: ", Printable(e.msg)),
+                       Cat("not valid YAML: ", Printable(e.msg)));
+    }
     if (doc.IsNull()) continue;  // an empty document ("---" at the end)
     ++rules_in_file;
     RuleInfo info;
     info.file = file.name;
-    info.line = LineOf(doc);
+    info.line = offset + std::max(LineOf(doc), 1);
     std::variant<ParsedRule, Problem> parsed = Problem{};
     try {
       parsed = ParseRuleDocument(doc, info);
     } catch (const YAML::Exception& e) {
-      return FileError(file.name, e.mark.line >= 0 ? e.mark.line + 1 : info.line,
+      return FileError(file.name, e.mark.line >= 0 ? offset + e.mark.line + 1 : info.line,
                        Cat("YAML として読めません: ", Printable(e.msg)),
                        Cat("not valid YAML: ", Printable(e.msg)));
+    }
+    if (auto* problem = std::get_if<Problem>(&parsed); problem != nullptr && problem->line > 0) {
+      problem->line += offset;
     }
     if (auto* problem = std::get_if<Problem>(&parsed)) {
       if (problem->kind == Problem::Kind::kInvalid) {

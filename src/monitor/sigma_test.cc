@@ -573,6 +573,31 @@ TEST(SigmaRules, BrokenFilesAreErrorsWithFileAndLine) {
             "r.yml:1: the rule has no title.");
 }
 
+// yaml-cpp 0.7's LoadAll loops forever (allocating) on this input, found by monitor_sigma_fuzz;
+// documents are split and loaded one by one instead.
+TEST(SigmaRules, InputsThatHungYamlCppLoadAll) {
+  std::string text = "!tdgltzwzyyxbvd2vyc2hlbz";
+  text.append(69, 'z');
+  text += ",zzz\xff\x1fzzzzzzzzzzzZ";
+  text.append(38, 'z');
+  text += "tt\n";
+  EXPECT_EQ(ErrorOf(text), "r.yml:1: not a Sigma rule (a YAML map is needed).");
+}
+
+TEST(SigmaRules, DocumentsKeepTheirLineNumbers) {
+  const std::string yaml = "%YAML 1.2\n---\n" +
+                           Rule("one", "  s:\n    dst_port: 445\n  condition: s\n") +
+                           "...\n---\n# comment\n\n" +
+                           Rule("two", "  s:\n    dst_port|nope: 1\n  condition: s\n") + "---\n";
+  auto rules = Load(yaml);
+  ASSERT_TRUE(rules.ok()) << rules.error().message_en;
+  EXPECT_EQ(rules->loaded(), 1u);
+  ASSERT_EQ(rules->unsupported().size(), 1u);
+  EXPECT_EQ(rules->unsupported()[0].line, 19);  // "    dst_port|nope: 1"
+  EXPECT_EQ(ErrorOf("# c\n---\ntitle: b\nlogsource: [\n"),
+            "r.yml:5: not valid YAML: end of sequence flow not found");
+}
+
 // ---- the shipped rule pack -------------------------------------------------------------------
 
 TEST(SigmaRules, ShippedPackLoadsCompletely) {
