@@ -573,7 +573,7 @@ std::variant<FieldTest, Problem> MakeTest(std::string_view key, const YAML::Node
         if (m.re_s) flags += 's';
         RE2::Options options;
         options.set_log_errors(false);
-        options.set_max_mem(int64_t{8} << 20);
+        options.set_max_mem(int64_t{1} << 20);  // program and DFA cache; beyond it RE2 uses its NFA
         const std::string source = flags.empty() ? text : Cat("(?", flags, ")", text);
         auto regex = std::make_shared<const RE2>(source, options);
         if (!regex->ok()) {
