@@ -30,6 +30,7 @@
 #include "monitor/blocklist.h"
 #include "monitor/monitor.h"
 #include "monitor/separation.h"
+#include "monitor/sigma.h"
 #include "netsep/engine.h"
 #include "netsep/iptables.h"
 #include "netsep/report.h"
@@ -415,6 +416,7 @@ int Netcheck(const std::string& topology_path, const std::string& format, const 
 struct MonitorArgs {
   std::string topology;
   std::vector<std::string> blocklists;
+  std::vector<std::string> rules;  // Sigma rule files or directories
   std::string format = "auto";
   int64_t window_seconds = 3600;
   int syslog_year = 0;            // 0: this year (local time)
@@ -448,9 +450,45 @@ std::optional<int> ParseUtcOffset(std::string_view text) {
   return (text[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
 }
 
+// The Sigma rule files named by --rules: a file as given, a directory's *.yml and *.yaml files
+// (recursively, sorted by path).
+Result<std::vector<monitor::SigmaFile>> ReadSigmaFiles(const std::vector<std::string>& paths) {
+  std::vector<monitor::SigmaFile> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    if (std::filesystem::is_directory(path, ec)) {
+      std::filesystem::recursive_directory_iterator it(path, ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
+        const std::string ext = it->path().extension().string();
+        if ((ext == ".yml" || ext == ".yaml") && it->is_regular_file(ec)) {
+          found.push_back(it->path().string());
+        }
+      }
+      if (ec) {
+        return Error::Invalid("ルールのディレクトリを読めません: " + path,
+                              "cannot read rule directory " + path);
+      }
+      if (found.empty()) {
+        return Error::Invalid("ルールのディレクトリに *.yml も *.yaml もありません: " + path,
+                              "no *.yml or *.yaml file in rule directory " + path);
+      }
+      std::sort(found.begin(), found.end());
+    } else {
+      found.push_back(path);
+    }
+    for (const std::string& file : found) {
+      auto content = ReadFile(file, monitor::kMaxSigmaFileBytes);
+      if (!content.ok()) return content.error();
+      files.push_back({file, std::move(content).value()});
+    }
+  }
+  return files;
+}
+
 // `mamori monitor`: alerts as JSON lines on standard output, the summary on standard error.
-// Exit 0; 2 when an option, the topology, a blocklist or an input is invalid (the message
-// names the file and line), after reading the other inputs.
+// Exit 0; 2 when an option, the topology, a blocklist, a Sigma rule or an input is invalid (the
+// message names the file and line), after reading the other inputs.
 int RunMonitor(const MonitorArgs& args) {
   auto text = ReadFile(args.topology, netsep::kMaxTopologyBytes);
   if (!text.ok()) return Report(text.error(), kExitUsage);
@@ -465,6 +503,11 @@ int RunMonitor(const MonitorArgs& args) {
   auto blocklist = monitor::Blocklist::Load(files);
   if (!blocklist.ok()) return Report(blocklist.error(), kExitUsage);
   files.clear();
+  auto sigma_files = ReadSigmaFiles(args.rules);
+  if (!sigma_files.ok()) return Report(sigma_files.error(), kExitUsage);
+  auto sigma_rules = monitor::SigmaRules::Load(*sigma_files);
+  if (!sigma_rules.ok()) return Report(sigma_rules.error(), kExitUsage);
+  sigma_files->clear();
 
   monitor::MonitorOptions options;
   if (args.format != "auto") options.format = monitor::ParseInputFormat(args.format);
@@ -497,6 +540,7 @@ int RunMonitor(const MonitorArgs& args) {
   std::vector<std::unique_ptr<monitor::Detector>> detectors;
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
+  if (sigma_rules->loaded() > 0) detectors.push_back(monitor::MakeSigmaDetector(*sigma_rules));
   StdoutAlerts output;
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
@@ -521,7 +565,8 @@ int RunMonitor(const MonitorArgs& args) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fflush(stdout);
-  const std::string summary = monitor::SummaryToText(run.summary(), seconds);
+  std::string summary = monitor::SummaryToText(run.summary(), seconds);
+  if (!args.rules.empty()) summary += monitor::SigmaRulesToText(*sigma_rules);
   std::fwrite(summary.data(), 1, summary.size(), stderr);
   return exit_code;
 }
@@ -574,6 +619,11 @@ int main(int argc, char** argv) {
   monitor_cmd
       ->add_option("--blocklist", monitor_args.blocklists,
                    "遮断リスト（複数可）/ blocklist file (repeatable)")
+      ->allow_extra_args(false);
+  monitor_cmd
+      ->add_option("--rules", monitor_args.rules,
+                   "Sigma ルールのファイルかディレクトリ（複数可）/ Sigma rule file or directory "
+                   "(repeatable)")
       ->allow_extra_args(false);
   monitor_cmd->add_option("--format", monitor_args.format, "ログの形式 / log format (default auto)")
       ->check(CLI::IsMember({"auto", "zeek", "zeek-json", "eve", "netfilter", "squid"}));

@@ -39,6 +39,8 @@ const char* AlertKindName(AlertKind kind) {
       return "separation";
     case AlertKind::kBlocklist:
       return "blocklist";
+    case AlertKind::kSigma:
+      return "sigma";
   }
   return "?";
 }
@@ -77,6 +79,18 @@ std::string DescribeAlert(const Alert& a) {
                  TrafficText(a), "）", times, "が遮断リストの項目", listed,
                  "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
     }
+    case AlertKind::kSigma: {
+      std::string rules;
+      for (size_t i = 0; i < a.rules.size(); ++i) {
+        if (i > 0) rules += "、";
+        rules += Cat("「", a.rules[i].title, "」");
+        if (!a.rules[i].id.empty()) rules += Cat("（", a.rules[i].id, "）");
+      }
+      if (a.rules.size() >= kMaxRules) rules += " ほか";
+      return Cat(a.src, " から ", a.dst.empty() ? std::string("(宛先不明)") : a.dst, " への通信（",
+                 TrafficText(a), "）", times, "が Sigma ルール", rules,
+                 "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+    }
   }
   return "";
 }
@@ -97,6 +111,13 @@ std::string AlertToJson(const Alert& a) {
       a.to_zone.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(a.to_zone);
   j["count"] = a.count;
   j["detail"] = a.detail.empty() ? DescribeAlert(a) : a.detail;
+  if (a.kind == AlertKind::kSigma) {
+    nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+    for (const Alert::Rule& rule : a.rules) {
+      rules.push_back({{"id", rule.id}, {"title", rule.title}});
+    }
+    j["rules"] = std::move(rules);
+  }
   j["evidence"] = a.evidence;
   // Text from logs may hold bytes that are not UTF-8: replace them rather than throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -147,6 +168,13 @@ void Aggregator::Report(const Finding& f) {
   if (!f.indicator.empty() && a.indicators.size() < kMaxIndicators &&
       std::find(a.indicators.begin(), a.indicators.end(), f.indicator) == a.indicators.end()) {
     a.indicators.emplace_back(f.indicator);
+  }
+  for (const RuleRef& rule : f.rules) {
+    if (a.rules.size() >= kMaxRules) break;
+    const bool seen = std::any_of(a.rules.begin(), a.rules.end(), [&](const Alert::Rule& r) {
+      return r.id == rule.id && r.title == rule.title;
+    });
+    if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
     std::string where = Cat(f.file, ":", std::to_string(f.line));

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,8 +25,8 @@
 
 namespace mamori::monitor {
 
-enum class AlertKind : uint8_t { kSeparation, kBlocklist };
-const char* AlertKindName(AlertKind kind);  // "separation", "blocklist"
+enum class AlertKind : uint8_t { kSeparation, kBlocklist, kSigma };
+const char* AlertKindName(AlertKind kind);  // "separation", "blocklist", "sigma"
 
 enum class Severity : uint8_t { kLow, kMedium, kHigh, kCritical };
 const char* SeverityName(Severity severity);  // "low", "medium", "high", "critical"
@@ -34,6 +35,12 @@ const char* SeverityName(Severity severity);  // "low", "medium", "high", "criti
 struct ZoneRef {
   std::string_view name;
   std::string_view description;
+};
+
+// A detection rule an event matched (sigma alerts): the rule's id (may be "") and title.
+struct RuleRef {
+  std::string_view id;
+  std::string_view title;
 };
 
 struct Finding {
@@ -49,6 +56,9 @@ struct Finding {
   // What matched, for people: a blocklist entry and where it is listed. Aggregated (distinct,
   // up to kMaxIndicators) into the alert's detail.
   std::string_view indicator;
+  // The Sigma rules the event matched (sigma only). Aggregated (distinct by id and title, up to
+  // kMaxRules) into the alert.
+  std::span<const RuleRef> rules;
   // Evidence: the log location (file:line) and the Zeek uid or EVE flow_id, if any.
   std::string_view file;
   uint64_t line = 0;
@@ -69,17 +79,23 @@ struct Alert {
   std::string to_zone, to_zone_description;
   uint64_t count = 0;
   std::vector<std::string> indicators;  // distinct, up to kMaxIndicators
-  std::vector<std::string> evidence;    // "file:line" or "file:line uid", up to max_evidence
-  std::string detail;                   // set when the alert is written (DescribeAlert)
+  struct Rule {
+    std::string id, title;
+    bool operator==(const Rule&) const = default;
+  };
+  std::vector<Rule> rules;  // sigma: the rules matched, distinct, up to kMaxRules, in order seen
+  std::vector<std::string> evidence;  // "file:line" or "file:line uid", up to max_evidence
+  std::string detail;                 // set when the alert is written (DescribeAlert)
 };
 
 inline constexpr size_t kMaxPorts = 10;
 inline constexpr size_t kMaxIndicators = 5;
+inline constexpr size_t kMaxRules = 10;
 
 // The Japanese sentence saying which policy the alert's traffic breaks.
 std::string DescribeAlert(const Alert& alert);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
-// dport, from_zone, to_zone, count, detail, evidence.
+// dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), evidence.
 std::string AlertToJson(const Alert& alert);
 
 // Receives findings (the Aggregator; tests may record them).

@@ -1,8 +1,11 @@
 // Golden tests: every folder of tests/golden/monitor holds topology.toml, the logs to read,
 // case.json and expected.jsonl, the alerts (one JSON object per line) the monitor must write.
-// case.json: {"inputs": [...], "blocklists": [...], "format": "auto", "window": seconds,
-// "syslog_year": 2024, "syslog_utc_offset": minutes, "expect": {"events", "ignored",
-// "malformed"}}; every key but "inputs" is optional. README.md says why the result is right.
+// case.json: {"inputs": [...], "blocklists": [...], "rules": [...], "format": "auto",
+// "window": seconds, "syslog_year": 2024, "syslog_utc_offset": minutes, "expect": {"events",
+// "ignored", "malformed", "sigma_loaded", "sigma_unsupported"}}; every key but "inputs" is
+// optional. "rules" are Sigma rule files or directories (their *.yml and *.yaml, sorted), relative
+// to the case (the shipped pack is "../../../../catalog/sigma"). README.md says why the result is
+// right.
 // MAMORI_UPDATE_GOLDEN=1 rewrites expected.jsonl (check it by hand before committing).
 #include <gtest/gtest.h>
 
@@ -18,6 +21,7 @@
 #include "monitor/blocklist.h"
 #include "monitor/monitor.h"
 #include "monitor/separation.h"
+#include "monitor/sigma.h"
 
 namespace mamori::monitor {
 namespace {
@@ -36,8 +40,14 @@ struct Lines final : AlertOutput {
   std::string text;
 };
 
+struct SigmaCounts {
+  size_t loaded = 0;
+  size_t unsupported = 0;
+};
+
 // Runs one case: the alerts as JSON lines, or an error text.
-std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& summary) {
+std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& summary,
+                    SigmaCounts& sigma) {
   auto topology = netsep::ParseTopology(ReadAll(dir / "topology.toml"), "topology.toml");
   if (!topology.ok()) return "topology error: " + topology.error().message_en;
   std::vector<BlocklistFile> files;
@@ -46,6 +56,26 @@ std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& su
   }
   auto blocklist = Blocklist::Load(files);
   if (!blocklist.ok()) return "blocklist error: " + blocklist.error().message_en;
+  std::vector<SigmaFile> rule_files;
+  for (const auto& name : spec.value("rules", nlohmann::json::array())) {
+    const fs::path path = dir / name.get<std::string>();
+    std::vector<fs::path> found;
+    if (fs::is_directory(path)) {
+      for (const auto& entry : fs::recursive_directory_iterator(path)) {
+        const std::string ext = entry.path().extension().string();
+        if (ext == ".yml" || ext == ".yaml") found.push_back(entry.path());
+      }
+      std::sort(found.begin(), found.end());
+    } else {
+      found.push_back(path);
+    }
+    for (const fs::path& file : found) {
+      rule_files.push_back({file.filename().string(), ReadAll(file)});
+    }
+  }
+  auto rules = SigmaRules::Load(rule_files);
+  if (!rules.ok()) return "sigma error: " + rules.error().message_en;
+  sigma = {rules->loaded(), rules->unsupported().size()};
   MonitorOptions options;
   const std::string format = spec.value("format", "auto");
   if (format != "auto") options.format = ParseInputFormat(format);
@@ -55,6 +85,7 @@ std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& su
   std::vector<std::unique_ptr<Detector>> detectors;
   detectors.push_back(MakeSeparationDetector(*topology));
   detectors.push_back(MakeBlocklistDetector(*blocklist));
+  detectors.push_back(MakeSigmaDetector(*rules));
   Lines out;
   Monitor monitor(options, std::move(detectors), out);
   for (const auto& name : spec.at("inputs")) {
@@ -85,7 +116,7 @@ TEST(MonitorGolden, AllCases) {
     if (entry.is_directory()) cases.push_back(entry.path());
   }
   std::sort(cases.begin(), cases.end());
-  ASSERT_GE(cases.size(), 7u);
+  ASSERT_GE(cases.size(), 10u);
   const bool update = std::getenv("MAMORI_UPDATE_GOLDEN") != nullptr;
   for (const fs::path& dir : cases) {
     SCOPED_TRACE(dir.filename().string());
@@ -93,7 +124,8 @@ TEST(MonitorGolden, AllCases) {
     const auto spec = nlohmann::json::parse(ReadAll(dir / "case.json"), nullptr, false);
     ASSERT_FALSE(spec.is_discarded()) << "case.json is not JSON";
     Summary summary;
-    const std::string actual = RunCase(dir, spec, summary);
+    SigmaCounts sigma;
+    const std::string actual = RunCase(dir, spec, summary, sigma);
     if (update) {
       std::ofstream(dir / "expected.jsonl", std::ios::binary) << actual;
       continue;
@@ -105,6 +137,8 @@ TEST(MonitorGolden, AllCases) {
       EXPECT_EQ(summary.events, expect.value("events", summary.events));
       EXPECT_EQ(summary.ignored, expect.value("ignored", summary.ignored));
       EXPECT_EQ(summary.malformed, expect.value("malformed", summary.malformed));
+      EXPECT_EQ(sigma.loaded, expect.value("sigma_loaded", sigma.loaded));
+      EXPECT_EQ(sigma.unsupported, expect.value("sigma_unsupported", sigma.unsupported));
     }
   }
 }

@@ -2,7 +2,7 @@
 // error messages naming file and line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mamori, tempDir } from '../lib/mamori.mjs';
 
@@ -62,4 +62,44 @@ test('invalid blocklist, topology or option: exit 2 naming the file and line', (
   r = mamori(['monitor', '--topology', TOPOLOGY, path.join(dir, 'missing.log')]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /missing\.log/);
+});
+
+test('Sigma rules: the shipped pack, unsupported rules listed, a broken rule exit 2 naming file and line', () => {
+  // The shipped pack on the demo log: the one crossing is also the pack's RDP rule.
+  let r = mamori(['monitor', '--topology', TOPOLOGY, '--rules', 'catalog/sigma', DEMO_LOG]);
+  assert.equal(r.status, 0, r.stderr);
+  const alerts = lines(r.stdout);
+  assert.deepEqual(alerts.map((a) => a.kind).sort(), ['separation', 'sigma']);
+  const sigma = alerts.find((a) => a.kind === 'sigma');
+  assert.equal(sigma.severity, 'critical');
+  assert.equal(sigma.rules[0].id, 'c733eb94-6d73-4739-ba93-1f5c3bdd50a3');
+  assert.match(sigma.detail, /Sigma ルール「/);
+  assert.match(r.stderr, /Sigma ルール \(Sigma rules\): 13 件を評価 \(evaluated\), 0 件は評価できません/);
+
+  // A directory (read recursively): one rule used, one listed with file, line, id, title, reason.
+  const dir = tempDir();
+  const rules = path.join(dir, 'rules', 'sub');
+  mkdirSync(rules, { recursive: true });
+  writeFileSync(path.join(rules, 'a.yml'),
+    'title: rdp\nid: r-1\nlogsource: {category: firewall}\ndetection:\n  s:\n    dst_port: 3389\n' +
+    '  condition: s\nlevel: low\n---\ntitle: counted\nid: r-2\nlogsource: {category: firewall}\n' +
+    'detection:\n  s:\n    dst_port: 22\n  condition: s | count() > 3\n');
+  writeFileSync(path.join(rules, 'notes.txt'), 'not a rule');
+  r = mamori(['monitor', '--topology', TOPOLOGY, '--rules', path.join(dir, 'rules'), DEMO_LOG]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout).filter((a) => a.kind === 'sigma').map((a) => a.rules[0].id), ['r-1']);
+  assert.match(r.stderr, /1 件を評価 \(evaluated\), 1 件は評価できません/);
+  assert.match(r.stderr, /a\.yml:16: r-2 「counted」: 集計の条件.*\(aggregation conditions/);
+
+  // Not YAML: exit 2 with file and line.
+  const broken = path.join(dir, 'broken.yml');
+  writeFileSync(broken, 'title: x\nlogsource: {category: dns}\ndetection: [\n');
+  r = mamori(['monitor', '--topology', TOPOLOGY, '--rules', broken, DEMO_LOG]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /broken\.yml:4: /);
+  // An empty directory is an error too.
+  mkdirSync(path.join(dir, 'empty'));
+  r = mamori(['monitor', '--topology', TOPOLOGY, '--rules', path.join(dir, 'empty'), DEMO_LOG]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /empty/);
 });

@@ -1,0 +1,309 @@
+#include "monitor/sigma_match.h"
+
+#include <arpa/inet.h>
+#include <re2/re2.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "netsep/ruleset.h"
+
+namespace mamori::monitor::sigma {
+namespace {
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The index after the UTF-8 code point that starts at `i` (one byte for invalid UTF-8).
+size_t NextCodePoint(std::string_view text, size_t i) {
+  ++i;
+  while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  return i;
+}
+
+bool GlobMatch(std::string_view glob, const std::vector<uint8_t>& kinds, std::string_view text) {
+  // Greedy matching with backtracking to the last star: no recursion, O(|glob|·|text|) at worst.
+  constexpr size_t kNone = std::string_view::npos;
+  size_t p = 0, t = 0, star = kNone, resume = 0;
+  while (t < text.size()) {
+    if (p < glob.size()) {
+      if (kinds[p] == Pattern::kStar) {
+        star = p++;
+        resume = t;
+        continue;
+      }
+      if (kinds[p] == Pattern::kOne) {
+        ++p;
+        t = NextCodePoint(text, t);
+        continue;
+      }
+      if (glob[p] == text[t]) {
+        ++p;
+        ++t;
+        continue;
+      }
+    }
+    if (star == kNone) return false;
+    p = star + 1;
+    resume = NextCodePoint(text, resume);
+    t = resume;
+  }
+  while (p < glob.size() && kinds[p] == Pattern::kStar) ++p;
+  return p == glob.size();
+}
+
+bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
+  char buffer[64];
+  if (text.empty() || text.size() >= sizeof buffer) return false;
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  return ::inet_pton(AF_INET6, buffer, out.data()) == 1;
+}
+
+bool PrefixContains(const std::array<uint8_t, 16>& network, int length, const uint8_t* address) {
+  int bits = length;
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    const uint8_t mask = bits >= 8 ? 0xFF : static_cast<uint8_t>(0xFF << (8 - bits));
+    if ((address[i] & mask) != network[i]) return false;
+  }
+  return true;
+}
+
+std::optional<uint32_t> AddressOf(EventField field, std::string_view text, const Event& e) {
+  if (field == EventField::kSrcIp && e.src.is_v4 && e.src.text == text) return e.src.v4;
+  if (field == EventField::kDstIp && e.dst.is_v4 && e.dst.text == text) return e.dst.v4;
+  return netsep::ParseIpv4(text);
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Pattern Pattern::Parse(std::string_view text, bool lower) {
+  Pattern p;
+  bool has_one = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    uint8_t kind = kLiteral;
+    if (c == '\\' && i + 1 < text.size() &&
+        (text[i + 1] == '*' || text[i + 1] == '?' || text[i + 1] == '\\')) {
+      c = text[++i];
+    } else if (c == '*') {
+      kind = kStar;
+      if (!p.kinds.empty() && p.kinds.back() == kStar) continue;  // "**" is "*"
+    } else if (c == '?') {
+      kind = kOne;
+      has_one = true;
+    }
+    p.glob.push_back(lower && kind == kLiteral ? Lower(c) : c);
+    p.kinds.push_back(kind);
+  }
+  // The common shapes get fast paths: "x", "x*", "*x", "*x*".
+  size_t stars = 0;
+  for (uint8_t kind : p.kinds) stars += kind == kStar;
+  const bool lead = !p.kinds.empty() && p.kinds.front() == kStar;
+  const bool trail = p.kinds.size() > 1 && p.kinds.back() == kStar;
+  if (!has_one && stars == size_t{lead} + size_t{trail}) {
+    p.literal = p.glob.substr(lead ? 1 : 0, p.glob.size() - stars);
+    p.shape = lead && trail ? Shape::kContains
+              : lead        ? (p.glob.size() == 1 ? Shape::kContains : Shape::kSuffix)
+              : trail       ? Shape::kPrefix
+                            : Shape::kExact;
+    p.glob.clear();
+    p.kinds.clear();
+  } else {
+    p.shape = Shape::kGlob;
+  }
+  return p;
+}
+
+bool Pattern::Matches(std::string_view text) const {
+  switch (shape) {
+    case Shape::kExact:
+      return text == literal;
+    case Shape::kPrefix:
+      return text.starts_with(literal);
+    case Shape::kSuffix:
+      return text.ends_with(literal);
+    case Shape::kContains:
+      return literal.empty() ||
+             (text.size() >= literal.size() &&
+              ::memmem(text.data(), text.size(), literal.data(), literal.size()) != nullptr);
+    case Shape::kGlob:
+      return GlobMatch(glob, kinds, text);
+  }
+  return false;
+}
+
+std::optional<std::string> UnescapedLiteral(std::string_view value) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '\\' && i + 1 < value.size() &&
+        (value[i + 1] == '*' || value[i + 1] == '?' || value[i + 1] == '\\')) {
+      out.push_back(value[++i]);
+    } else if (c == '*' || c == '?') {
+      return std::nullopt;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
+  const auto index = static_cast<size_t>(field);
+  std::string& buffer = lowered_[index];
+  if (lowered_generation_[index] != generation_) {
+    buffer.assign(text);
+    for (char& c : buffer) c = Lower(c);
+    lowered_generation_[index] = generation_;
+  }
+  return buffer;
+}
+
+bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchContext& context) {
+  const bool absent = value.kind == FieldValue::Kind::kAbsent;
+  const bool is_number = value.kind == FieldValue::Kind::kNumber;
+  switch (m.op) {
+    case Matcher::Op::kNull:
+    case Matcher::Op::kNotExists:
+      return absent;
+    case Matcher::Op::kExists:
+      return !absent;
+    case Matcher::Op::kNumber:
+      return is_number ? value.number == m.number : !absent && value.text == m.text_equal;
+    case Matcher::Op::kCidr4: {
+      if (absent || is_number) return false;
+      const std::optional<uint32_t> address = AddressOf(field, value.text, context.event());
+      return address && (*address & m.v4_mask) == m.v4_network;
+    }
+    case Matcher::Op::kCidr6: {
+      std::array<uint8_t, 16> address;
+      if (absent || is_number || value.text.find(':') == std::string_view::npos ||
+          !ParseIpv6(value.text, address)) {
+        return false;
+      }
+      return PrefixContains(m.network, m.prefix_length, address.data());
+    }
+    case Matcher::Op::kLess:
+    case Matcher::Op::kLessEqual:
+    case Matcher::Op::kGreater:
+    case Matcher::Op::kGreaterEqual: {
+      if (absent) return false;
+      const std::optional<double> number =
+          is_number ? std::optional<double>(static_cast<double>(value.number))
+                    : ParseNumber(value.text);
+      if (!number) return false;
+      switch (m.op) {
+        case Matcher::Op::kLess:
+          return *number < m.bound;
+        case Matcher::Op::kLessEqual:
+          return *number <= m.bound;
+        case Matcher::Op::kGreater:
+          return *number > m.bound;
+        default:
+          return *number >= m.bound;
+      }
+    }
+    case Matcher::Op::kPattern:
+    case Matcher::Op::kRegex:
+    case Matcher::Op::kFieldRef:
+      break;
+  }
+  if (absent) return false;
+  // Text tests: numbers are compared as their decimal text.
+  char digits[24];
+  std::string_view text = value.text;
+  if (is_number) {
+    const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
+    text = std::string_view(digits, static_cast<size_t>(end - digits));
+  }
+  if (m.op == Matcher::Op::kPattern) {
+    return m.pattern.Matches(m.cased || is_number ? text : context.Lowered(field, text));
+  }
+  if (m.op == Matcher::Op::kRegex) return RE2::PartialMatch(text, *m.regex);
+  // kFieldRef: the other field's value as the needle.
+  const FieldValue other = GetField(context.event(), m.ref_field);
+  if (other.kind == FieldValue::Kind::kAbsent) return false;
+  char other_digits[24];
+  std::string_view needle = other.text;
+  if (other.kind == FieldValue::Kind::kNumber) {
+    const auto end =
+        std::to_chars(other_digits, other_digits + sizeof other_digits, other.number).ptr;
+    needle = std::string_view(other_digits, static_cast<size_t>(end - other_digits));
+  }
+  switch (m.pattern.shape) {
+    case Pattern::Shape::kPrefix:
+      return m.cased ? text.starts_with(needle)
+                     : text.size() >= needle.size() &&
+                           EqualsIgnoreCase(text.substr(0, needle.size()), needle);
+    case Pattern::Shape::kSuffix:
+      return m.cased ? text.ends_with(needle)
+                     : text.size() >= needle.size() &&
+                           EqualsIgnoreCase(text.substr(text.size() - needle.size()), needle);
+    case Pattern::Shape::kContains: {
+      if (m.cased) return text.find(needle) != std::string_view::npos;
+      for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+        if (EqualsIgnoreCase(text.substr(i, needle.size()), needle)) return true;
+      }
+      return false;
+    }
+    default:
+      return m.cased ? text == needle : EqualsIgnoreCase(text, needle);
+  }
+}
+
+std::optional<double> ParseNumber(std::string_view text) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  if (text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value != value) return std::nullopt;  // NaN
+  return value;
+}
+
+bool ParseCidr(std::string_view text, Matcher& m) {
+  std::string_view address = text;
+  int length = -1;
+  const size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    address = text.substr(0, slash);
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3) return false;
+    length = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      length = length * 10 + (c - '0');
+    }
+  }
+  m.network.fill(0);
+  if (address.find(':') != std::string_view::npos) {
+    if (length > 128 || !ParseIpv6(address, m.network)) return false;
+    m.op = Matcher::Op::kCidr6;
+    m.prefix_length = length < 0 ? 128 : length;
+  } else {
+    const std::optional<uint32_t> v4 = netsep::ParseIpv4(address);
+    if (!v4 || length > 32) return false;
+    m.op = Matcher::Op::kCidr4;
+    m.prefix_length = length < 0 ? 32 : length;
+    m.v4_mask = m.prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - m.prefix_length);
+    m.v4_network = *v4 & m.v4_mask;
+    for (int i = 0; i < 4; ++i) m.network[i] = static_cast<uint8_t>(*v4 >> (24 - 8 * i));
+  }
+  // Clear the host bits, so that PrefixContains compares masked bytes.
+  for (int i = 0; i < 16; ++i) {
+    const int keep = m.prefix_length - 8 * i;
+    if (keep >= 8) continue;
+    m.network[i] &= keep <= 0 ? 0 : static_cast<uint8_t>(0xFF << (8 - keep));
+  }
+  return true;
+}
+
+}  // namespace mamori::monitor::sigma

@@ -1,0 +1,129 @@
+// Value matching of the Sigma engine (internal to sigma.cc): one compiled test of one value
+// against one event field, and the per-event scratch state the tests share.
+//
+// Strings compare case-insensitively (ASCII letters; other bytes exactly) unless the rule says
+// `cased`: needles are lower-cased when the rule is compiled, and each event field is lower-cased
+// at most once per event into the context's buffers (reused: nothing is allocated per event
+// once they have grown). Wildcards: "*" any run of bytes, "?" one character (one UTF-8 code
+// point); "\*", "\?" and "\\" are the literal characters, a backslash before anything else is a
+// backslash.
+//
+// Not thread-safe: one MatchContext per detector.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "monitor/event.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace mamori::monitor::sigma {
+
+inline constexpr int kEventFieldCount = static_cast<int>(EventField::kSignature) + 1;
+
+// A string pattern after Sigma's wildcard rules, lower-cased unless cased.
+struct Pattern {
+  enum class Shape : uint8_t { kExact, kPrefix, kSuffix, kContains, kGlob };
+  Shape shape = Shape::kExact;
+  std::string literal;         // kExact/kPrefix/kSuffix/kContains: the bytes between the stars
+  std::string glob;            // kGlob: the pattern bytes
+  std::vector<uint8_t> kinds;  // kGlob: per byte of glob, kLiteral, kStar or kOne
+  static constexpr uint8_t kLiteral = 0, kStar = 1, kOne = 2;
+
+  // `text` with Sigma escapes and wildcards; `lower`: fold ASCII letters.
+  static Pattern Parse(std::string_view text, bool lower);
+  bool Matches(std::string_view text) const;
+};
+
+// The text of `value` after Sigma's escapes (wildcards kept, "\*" → "*" marked literal): the
+// parts a transform modifier (base64, windash) works on. nullopt when it holds a wildcard.
+std::optional<std::string> UnescapedLiteral(std::string_view value);
+
+struct Matcher {
+  enum class Op : uint8_t {
+    kPattern,  // text pattern (numbers compared as their decimal text)
+    kNumber,   // equals `number` (plain integer value; text fields compared as text)
+    kNull,     // the field is absent or empty
+    kExists,   // the field is present (non-empty)
+    kNotExists,
+    kRegex,  // RE2, unanchored
+    kCidr4,  // IPv4 network
+    kCidr6,  // IPv6 network
+    kLess,   // numeric comparisons with `bound`
+    kLessEqual,
+    kGreater,
+    kGreaterEqual,
+    kFieldRef,  // pattern shape against another field's value (fieldref)
+  };
+  Op op = Op::kPattern;
+  bool cased = false;
+  Pattern pattern;         // kPattern; kFieldRef uses pattern.shape only
+  std::string text_equal;  // kNumber: the value's text, for text fields
+  uint64_t number = 0;     // kNumber
+  double bound = 0;        // comparisons
+  std::shared_ptr<const re2::RE2> regex;
+  std::array<uint8_t, 16> network{};  // kCidr4: first 4 bytes; kCidr6: 16 bytes
+  int prefix_length = 0;
+  uint32_t v4_network = 0;  // kCidr4, host order, host bits clear
+  uint32_t v4_mask = 0;
+  std::string ref_name;  // kFieldRef: the other field's name (resolved per format)
+  EventField ref_field = EventField::kTs;
+};
+
+// Scratch state for one event.
+class MatchContext {
+ public:
+  void Reset(const Event& event) {
+    event_ = &event;
+    if (++generation_ == 0) {
+      lowered_generation_.fill(0);
+      generation_ = 1;
+    }
+  }
+  const Event& event() const { return *event_; }
+  // `text` (the value of `field` in this event) in lower case; computed once per event.
+  std::string_view Lowered(EventField field, std::string_view text);
+
+ private:
+  const Event* event_ = nullptr;
+  uint32_t generation_ = 0;
+  std::array<uint32_t, kEventFieldCount> lowered_generation_{};
+  std::array<std::string, kEventFieldCount> lowered_;
+};
+
+// Does `value`, the value of `field` in the context's event, match?
+bool Match(const Matcher& matcher, const FieldValue& value, EventField field,
+           MatchContext& context);
+
+// Match with the commonest network tests inline: a number against a numeric field, an IPv4
+// range against the event's parsed source or destination address.
+inline bool MatchFast(const Matcher& m, const FieldValue& value, EventField field,
+                      MatchContext& context) {
+  if (m.op == Matcher::Op::kNumber && value.kind == FieldValue::Kind::kNumber) {
+    return value.number == m.number;
+  }
+  if (m.op == Matcher::Op::kCidr4) {
+    const Address* address = field == EventField::kSrcIp   ? &context.event().src
+                             : field == EventField::kDstIp ? &context.event().dst
+                                                           : nullptr;
+    if (address != nullptr && address->is_v4) {
+      return (address->v4 & m.v4_mask) == m.v4_network;
+    }
+  }
+  return Match(m, value, field, context);
+}
+
+// Parsing of rule values (compile time).
+std::optional<double> ParseNumber(std::string_view text);
+// "10.0.0.0/8", "10.1.2.3" (/32), "2001:db8::/32"; host bits may be set (they are cleared).
+bool ParseCidr(std::string_view text, Matcher& matcher);
+
+}  // namespace mamori::monitor::sigma
