@@ -22,11 +22,11 @@ struct HttpRequest {
   std::string body;
   std::string content_type;  // lower-cased media type without parameters
   std::string if_match;
-  std::string client;      // client IP address
-  std::string cookie;      // the Cookie header as sent
-  std::string csrf_token;  // the X-CSRF-Token header
+  std::string client;         // client IP address
+  std::string cookie;         // the Cookie header as sent
+  std::string csrf_token;     // the X-CSRF-Token header
   std::string authorization;  // the Authorization header (service accounts' bearer tokens)
-  bool tls = false;        // arrived over HTTPS (cookies get Secure)
+  bool tls = false;           // arrived over HTTPS (cookies get Secure)
 };
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".
