@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, loggedIn, mamori, api, ROOT, Client, tempDir } from '../lib/mamori.mjs';
+import { startServer, loggedIn, loggedInAs, mamori, api, ROOT, tempDir } from '../lib/mamori.mjs';
 
 let srv;
 let admin; // システム管理者
@@ -32,10 +32,7 @@ before(async () => {
   admin = await loggedIn(srv, 'admin', 'sysadmin');
   officer = await loggedIn(srv, 'officer', 'security_general');
   staff = await loggedIn(srv, 'staff1', 'staff');
-  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', 'm.suzuki']);
-  assert.equal(r.status, 0, r.stderr);
-  manager = new Client(srv.url);
-  await manager.firstLogin('m.suzuki', r.stdout.trim().split('\n').pop().trim());
+  manager = await loggedInAs(srv, 'm.suzuki');
   const units = (await officer.api('GET', '/api/v1/organization/units?limit=500')).body.items;
   section = units.find((u) => u.code === 'J-SHIKAKU').id;
 });

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, loggedIn, mamori, ROOT, Client } from '../lib/mamori.mjs';
+import { startServer, loggedIn, loggedInAs, mamori, ROOT } from '../lib/mamori.mjs';
 
 let srv;
 let drafter; // 総務課の担当 with the 統括's drafting authority (a test user)
@@ -19,13 +19,6 @@ const R = '/api/v1/documents/decisions';
 const A = '/api/v1/documents/acknowledgements';
 const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
 
-async function demoUser(login) {
-  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', login]);
-  assert.equal(r.status, 0, r.stderr);
-  const c = new Client(srv.url);
-  await c.firstLogin(login, r.stdout.trim().split('\n').pop().trim());
-  return c;
-}
 
 before(async () => {
   srv = await startServer();
@@ -34,7 +27,7 @@ before(async () => {
     assert.equal(r.status, 0, r.stderr);
   }
   drafter = await loggedIn(srv, 'soumu-tanto', 'security_general');
-  for (const login of ['s.kobayashi', 'k.watanabe', 'm.suzuki', 'y.yamamoto']) demo[login] = await demoUser(login);
+  for (const login of ['s.kobayashi', 'k.watanabe', 'm.suzuki', 'y.yamamoto']) demo[login] = await loggedInAs(srv, login);
   users = Object.fromEntries((await drafter.api('GET', '/api/v1/users?limit=500')).body.items.map((u) => [u.login, u.id]));
 });
 after(async () => { await srv.stop(); srv.cleanup(); });

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, loggedIn, mamori, ROOT, Client } from '../lib/mamori.mjs';
+import { startServer, loggedIn, loggedInAs, mamori, ROOT } from '../lib/mamori.mjs';
 
 let srv;
 let officer; // 統括情報セキュリティ責任者
@@ -25,14 +25,6 @@ const fiscalYear = Number(today.slice(0, 4)) - (Number(today.slice(5, 7)) < 4 ? 
 const firstDay = `${fiscalYear}-04-01`;
 const lastDay = `${fiscalYear + 1}-03-31`;
 
-// A demo user logged in with only the roles the demo gives them.
-async function demoUser(login) {
-  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', login]);
-  assert.equal(r.status, 0, r.stderr);
-  const c = new Client(srv.url);
-  await c.firstLogin(login, r.stdout.trim().split('\n').pop().trim());
-  return c;
-}
 
 before(async () => {
   srv = await startServer();
@@ -41,8 +33,8 @@ before(async () => {
     assert.equal(r.status, 0, r.stderr);
   }
   officer = await loggedIn(srv, 'officer', 'security_general');
-  suzuki = await demoUser('m.suzuki');
-  ito = await demoUser('h.ito');
+  suzuki = await loggedInAs(srv, 'm.suzuki');
+  ito = await loggedInAs(srv, 'h.ito');
   const u = await officer.api('GET', '/api/v1/organization/units?limit=500');
   units = Object.fromEntries(u.body.items.map((x) => [x.code, x.id]));
   const p = await officer.api('GET', '/api/v1/users?limit=500');

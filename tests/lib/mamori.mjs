@@ -106,6 +106,16 @@ export async function loggedIn(srv, login, role) {
   return c;
 }
 
+// A client logged in as an existing user (e.g. one of the demo's), after an administrator's
+// reset: only the roles that user already holds.
+export async function loggedInAs(srv, login) {
+  const r = mamori(['admin', 'reset-user', '--db', srv.db, '--login', login]);
+  if (r.status !== 0) throw new Error(`reset-user ${login}: ${r.stderr}`);
+  const c = new Client(srv.url);
+  await c.firstLogin(login, r.stdout.trim().split('\n').pop().trim());
+  return c;
+}
+
 // Starts a server. Options: dir (reuse a folder and its database), config (TOML text),
 // catalog (another catalog folder).
 export async function startServer({ dir = tempDir(), config = '', extraArgs = [], catalog = `${ROOT}/catalog` } = {}) {
