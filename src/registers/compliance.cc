@@ -29,11 +29,6 @@ namespace {
 constexpr const char* kServicePrefix = "service:";
 constexpr int kMaxExceptionDays = 366;
 
-void Add(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
-         std::string en) {
-  errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
-}
-
 // "YYYY-MM-DD" `months` later (negative: earlier), the day clamped to the month's end.
 std::string AddMonths(const std::string& date, int months) {
   const auto ymd = ParseDate(date);
@@ -122,22 +117,7 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
     const bool by_service = ctx.actor().id.rfind(kServicePrefix, 0) == 0;
     const std::string kind = TextOf(rec, "kind");
     const std::string on = TextOf(rec, "recorded_on");
-    if (rec.contains("id")) {
-      auto stored = ctx.Lookup("evidence", rec["id"].get<int64_t>());
-      if (stored && (by_user || by_service)) {
-        for (auto it = stored->begin(); it != stored->end(); ++it) {
-          if (!rec.contains(it.key()) || it.key() == "id") continue;
-          if (rec[it.key()] != *it) {
-            Add(errors, "summary", "証跡",
-                "証跡は記録した後から変えられません。誤りがあるときは、この証跡をアーカイブして"
-                "登録し直してください。",
-                "evidence cannot be changed once recorded");
-            return;
-          }
-        }
-      }
-      return;
-    }
+    if (rec.contains("id")) return;  // a restore: the register is immutable
     const policy::Control* control = nullptr;
     if (rec["control"].is_string()) {
       control = FindControl(*catalog, rec["control"].get<std::string>());
@@ -153,55 +133,57 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
         }
       }
       if (!wanted) {
-        Add(errors, "kind", "種類",
-            control->id + " が求める証跡の種類は、" + (names.empty() ? "台帳の記録のみ" : names) +
-                "です。",
-            "this control does not take this kind of evidence");
+        AddError(errors, "kind", "種類",
+                 control->id + " が求める証跡の種類は、" +
+                     (names.empty() ? "台帳の記録のみ" : names) + "です。",
+                 "this control does not take this kind of evidence");
       }
     }
     if (IsAutomated(kind) && by_user) {
-      Add(errors, "kind", "種類",
-          "自動確認の結果は、検査エンジン(mamori netcheck / monitor)がサービスアカウントで"
-          "登録します。人が入力することはできません。",
-          "automated results are posted by the engines with a service account");
+      AddError(errors, "kind", "種類",
+               "自動確認の結果は、検査エンジン(mamori netcheck / monitor)がサービスアカウントで"
+               "登録します。人が入力することはできません。",
+               "automated results are posted by the engines with a service account");
     }
     if (by_user || by_service) {
       if (by_user && rec["recorded_by"] != ctx.actor().user_id) {
-        Add(errors, "recorded_by", "記録者", "記録者は、操作している本人です(指定できません)。",
-            "evidence is recorded by the person recording it");
+        AddError(errors, "recorded_by", "記録者",
+                 "記録者は、操作している本人です(指定できません)。",
+                 "evidence is recorded by the person recording it");
       }
       if (!by_user && !rec["recorded_by"].is_null()) {
-        Add(errors, "recorded_by", "記録者", "サービスアカウントは記録者を指定できません。",
-            "a service account cannot name a person");
+        AddError(errors, "recorded_by", "記録者", "サービスアカウントは記録者を指定できません。",
+                 "a service account cannot name a person");
       }
       if (on != ctx.today()) {
-        Add(errors, "recorded_on", "記録日",
-            "記録日は今日(" + ctx.today() + ")です。日付は指定できません。",
-            "the recording date is today");
+        AddError(errors, "recorded_on", "記録日",
+                 "記録日は今日(" + ctx.today() + ")です。日付は指定できません。",
+                 "the recording date is today");
       }
       if (rec["source"] != ctx.actor().id) {
-        Add(errors, "source", "記録元", "記録元は指定できません。", "the source cannot be given");
+        AddError(errors, "source", "記録元", "記録元は指定できません。",
+                 "the source cannot be given");
       }
     }
     const std::string raw = TextOf(rec, "raw");
     if (!raw.empty() && rec["raw_sha256"] != Sha256Hex(raw)) {
-      Add(errors, "raw_sha256", "ハッシュ値", "ハッシュ値が生データと一致しません。",
-          "the hash does not match the raw result");
+      AddError(errors, "raw_sha256", "ハッシュ値", "ハッシュ値が生データと一致しません。",
+               "the hash does not match the raw result");
     }
     if (raw.empty() && !rec["raw_sha256"].is_null()) {
-      Add(errors, "raw_sha256", "ハッシュ値", "生データがないのにハッシュ値があります。",
-          "a hash without a raw result");
+      AddError(errors, "raw_sha256", "ハッシュ値", "生データがないのにハッシュ値があります。",
+               "a hash without a raw result");
     }
     const std::string until = TextOf(rec, "valid_until");
     if (!until.empty() && !on.empty()) {
       if (until < on) {
-        Add(errors, "valid_until", "有効期限", "有効期限は記録日以降の日付にしてください。",
-            "valid_until must not be before the recording date");
+        AddError(errors, "valid_until", "有効期限", "有効期限は記録日以降の日付にしてください。",
+                 "valid_until must not be before the recording date");
       } else if (control != nullptr && until > AddMonths(on, control->review_months)) {
-        Add(errors, "valid_until", "有効期限",
-            "有効期限は、管理策の見直し周期(" + std::to_string(control->review_months) +
-                "か月: " + AddMonths(on, control->review_months) + ")を超えられません。",
-            "valid_until cannot exceed the control's review interval");
+        AddError(errors, "valid_until", "有効期限",
+                 "有効期限は、管理策の見直し周期(" + std::to_string(control->review_months) +
+                     "か月: " + AddMonths(on, control->review_months) + ")を超えられません。",
+                 "valid_until cannot exceed the control's review interval");
       }
     }
   };
@@ -234,68 +216,69 @@ void CheckException(const json& rec, RuleContext& ctx, std::vector<FieldError>& 
   const std::string before = stored ? TextOf(*stored, "status") : "";
   if (by_user && !stored && !rec.contains("id")) {
     if (rec["requested_by"] != ctx.actor().user_id) {
-      Add(errors, "requested_by", "申請者", "申請者は、操作している本人です(指定できません)。",
-          "the requester is the person requesting");
+      AddError(errors, "requested_by", "申請者", "申請者は、操作している本人です(指定できません)。",
+               "the requester is the person requesting");
     }
     if (requested_on != ctx.today()) {
-      Add(errors, "requested_on", "申請日", "申請日は今日です(指定できません)。",
-          "the request date is today");
+      AddError(errors, "requested_on", "申請日", "申請日は今日です(指定できません)。",
+               "the request date is today");
     }
     if (status != "requested") {
-      Add(errors, "status", "状態", "例外措置は「申請中」で登録し、承認者が判断します。",
-          "an exception starts as requested");
+      AddError(errors, "status", "状態", "例外措置は「申請中」で登録し、承認者が判断します。",
+               "an exception starts as requested");
     }
   }
   if (stored && by_user) {
     for (const char* f : {"control", "section", "requested_by", "requested_on"}) {
       if ((*stored)[f] != rec[f]) {
-        Add(errors, f, "申請の内容", "管理策・対象課室・申請者・申請日は後から変えられません。",
-            "what an exception request names cannot be changed");
+        AddError(errors, f, "申請の内容",
+                 "管理策・対象課室・申請者・申請日は後から変えられません。",
+                 "what an exception request names cannot be changed");
         return;
       }
     }
     if (before != "requested") {
       for (auto it = stored->begin(); it != stored->end(); ++it) {
         if (rec.contains(it.key()) && rec[it.key()] != *it) {
-          Add(errors, "status", "状態",
-              "判断済みの例外措置は変えられません。改めて申請してください。",
-              "a decided exception cannot be changed");
+          AddError(errors, "status", "状態",
+                   "判断済みの例外措置は変えられません。改めて申請してください。",
+                   "a decided exception cannot be changed");
           return;
         }
       }
     }
     if (before == "requested" && status != "requested") {
       if (!ctx.Allowed("control_exceptions", Action::kApprove, &rec)) {
-        Add(errors, "status", "状態", "例外措置を承認・却下する権限がありません。",
-            "you may not decide exception requests");
+        AddError(errors, "status", "状態", "例外措置を承認・却下する権限がありません。",
+                 "you may not decide exception requests");
       } else if (Status st = policy::CheckNotOwnRequest(ctx.actor().user_id,
                                                         rec["requested_by"].is_number_integer()
                                                             ? rec["requested_by"].get<int64_t>()
                                                             : 0,
                                                         "例外措置");
                  !st.ok()) {
-        Add(errors, "status", "状態", st.error().message, st.error().message_en);
+        AddError(errors, "status", "状態", st.error().message, st.error().message_en);
       }
       if (rec["decided_by"] != ctx.actor().user_id || TextOf(rec, "decided_on") != ctx.today()) {
-        Add(errors, "decided_by", "判断者", "判断者と判断日は、判断した本人と今日です。",
-            "the decision is recorded as made by the actor today");
+        AddError(errors, "decided_by", "判断者", "判断者と判断日は、判断した本人と今日です。",
+                 "the decision is recorded as made by the actor today");
       }
     }
   }
   if (status == "requested" && (!rec["decided_by"].is_null() || !rec["decided_on"].is_null())) {
-    Add(errors, "decided_by", "判断者", "申請中の例外措置に判断者は記録できません。",
-        "a pending request has no decision");
+    AddError(errors, "decided_by", "判断者", "申請中の例外措置に判断者は記録できません。",
+             "a pending request has no decision");
   }
   if (!expires.empty() && !requested_on.empty() && (!stored || before == "requested")) {
     if (expires <= ctx.today() && !stored) {
-      Add(errors, "expires_on", "期限", "期限は明日以降の日付にしてください。",
-          "the expiry must be in the future");
+      AddError(errors, "expires_on", "期限", "期限は明日以降の日付にしてください。",
+               "the expiry must be in the future");
     }
     if (expires > AddDays(requested_on, kMaxExceptionDays)) {
-      Add(errors, "expires_on", "期限",
-          "例外措置の期限は申請日から1年以内(" + AddDays(requested_on, kMaxExceptionDays) +
-              "まで)にしてください。",
-          "an exception lasts at most one year");
+      AddError(errors, "expires_on", "期限",
+               "例外措置の期限は申請日から1年以内(" + AddDays(requested_on, kMaxExceptionDays) +
+                   "まで)にしてください。",
+               "an exception lasts at most one year");
     }
   }
 }
@@ -419,6 +402,7 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
   hash.max_length = 64;
 
   d.fields = {control, kind, result, summary, until, on, by, source, raw, hash};
+  d.immutable = true;
   d.rules = {CheckEvidence(shared)};
   d.completers = {CompleteEvidence(shared)};
   return d;
@@ -571,7 +555,7 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
   json controls = json::array();
   json totals{
       {"controls", 0}, {"implemented", 0}, {"partial", 0}, {"not_implemented", 0}, {"unknown", 0}};
-  std::map<std::string, json> by_control;
+  std::map<std::string, json*> by_control;  // into `controls`, filled once it stops growing
   for (const auto& control : catalog_->controls) {
     const std::string value = ControlValue(control.id);
     const std::string cutoff = AddMonths(today, -control.review_months);
@@ -623,8 +607,8 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
                         {"status", status},
                         {"exception", ex == exceptions.end() ? json(nullptr) : ex->second},
                         {"evidence", std::move(kinds)}});
-    by_control[control.id] = controls.back();
   }
+  for (json& c : controls) by_control[c["id"].get<std::string>()] = &c;
 
   json sections = json::array();
   auto add_measure = [&](const std::string& id, const policy::Text& title) {
@@ -633,7 +617,9 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
            {"partial", 0},  {"not_implemented", 0},
            {"unknown", 0}};
     for (const policy::Control* c : catalog_->ControlsFor(id)) {
-      const std::string st = by_control[c->id]["status"];
+      json& control = *by_control[c->id];
+      control["measure"] = id;  // 6(3)ア counts for 6(3)
+      const std::string st = control["status"];
       s["controls"] = s["controls"].get<int>() + 1;
       s[st] = s[st].get<int>() + 1;
     }
@@ -643,16 +629,6 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
     if (s.is_measure) add_measure(s.id, s.title);
     for (const auto& it : s.items) {
       if (it.is_measure) add_measure(it.id, it.title);
-    }
-  }
-  for (json& c : controls) {
-    // The measure a control counts for (6(3)ア counts for 6(3)).
-    for (const json& s : sections) {
-      const std::string id = s["id"];
-      const std::string sec = c["section"];
-      if (sec == id || (sec.rfind(id, 0) == 0 && sec.size() > id.size() && sec[id.size()] != '(')) {
-        c["measure"] = id;
-      }
     }
   }
   return json{{"today", today},

@@ -134,6 +134,9 @@ struct RegisterDef {
   // `confidential_values`; only actors granted kViewConfidential see it. Empty: never.
   std::string confidential_field;
   std::vector<std::string> confidential_values;
+  // Records never change once made (evidence, decisions, acknowledgements): updates are
+  // refused; a mistake is archived and recorded again.
+  bool immutable = false;
 
   const FieldDef* Field(std::string_view name) const;
 };

@@ -23,11 +23,6 @@ using store::Value;
 
 namespace {
 
-void Add(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
-         std::string en) {
-  errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
-}
-
 struct Route {
   const char* value;
   std::vector<std::string> roles;
@@ -129,8 +124,8 @@ void CheckDocument(const json& rec, RuleContext& ctx, std::vector<FieldError>& e
   auto stored = ctx.Lookup("documents", rec["id"].get<int64_t>());
   if (stored && (*stored)["kind"] != rec["kind"] &&
       ctx.Count("document_versions", "document", rec["id"]) > 0) {
-    Add(errors, "kind", "種別", "版がある規程の種別は変えられません(公開の範囲が変わるため)。",
-        "the kind of a document with versions cannot change");
+    AddError(errors, "kind", "種別", "版がある規程の種別は変えられません(公開の範囲が変わるため)。",
+             "the kind of a document with versions cannot change");
   }
 }
 
@@ -177,17 +172,17 @@ void CheckVersion(const json& rec, RuleContext& ctx, std::vector<FieldError>& er
   if (rec["document"].is_number_integer())
     doc = ctx.Lookup("documents", rec["document"].get<int64_t>());
   if (doc && (rec["kind"] != (*doc)["kind"] || rec["section"] != (*doc)["section"])) {
-    Add(errors, "kind", "種別", "版の種別と対象課室は規程のものです(指定できません)。",
-        "a version's kind and section are its document's");
+    AddError(errors, "kind", "種別", "版の種別と対象課室は規程のものです(指定できません)。",
+             "a version's kind and section are its document's");
   }
   if (!rec.contains("id")) {
     if (by_user && status != "draft") {
-      Add(errors, "status", "状態", "新しい版は「起案」で作ります。",
-          "a new version starts as draft");
+      AddError(errors, "status", "状態", "新しい版は「起案」で作ります。",
+               "a new version starts as draft");
     }
     if (by_user && rec["drafted_by"] != ctx.actor().user_id) {
-      Add(errors, "drafted_by", "起案者", "起案者は、操作している本人です(指定できません)。",
-          "the drafter is the person drafting");
+      AddError(errors, "drafted_by", "起案者", "起案者は、操作している本人です(指定できません)。",
+               "the drafter is the person drafting");
     }
     return;
   }
@@ -196,17 +191,17 @@ void CheckVersion(const json& rec, RuleContext& ctx, std::vector<FieldError>& er
   const std::string before = TextOf(*stored, "status");
   for (const char* f : {"document", "version_no", "name", "drafted_by", "drafted_on"}) {
     if ((*stored)[f] != rec[f]) {
-      Add(errors, f, "版", "規程・版番号・起案者は変えられません。", "fixed when drafted");
+      AddError(errors, f, "版", "規程・版番号・起案者は変えられません。", "fixed when drafted");
       return;
     }
   }
   if (before != "draft") {
     for (const char* f : {"body", "change_summary", "route"}) {
       if ((*stored)[f] != rec[f]) {
-        Add(errors, f, "本文",
-            std::string("本文・改正の概要・決裁ルートは「起案」の間だけ直せます(今は「") +
-                StatusJa(before) + "」)。",
-            "the text and route change only while drafting");
+        AddError(errors, f, "本文",
+                 std::string("本文・改正の概要・決裁ルートは「起案」の間だけ直せます(今は「") +
+                     StatusJa(before) + "」)。",
+                 "the text and route change only while drafting");
         return;
       }
     }
@@ -217,13 +212,14 @@ void CheckVersion(const json& rec, RuleContext& ctx, std::vector<FieldError>& er
       {"approved", "draft"}, {"approved", "in_force"}, {"in_force", "abolished"},
       {"draft", "abolished"}};
   if (!kMoves.count({before, status})) {
-    Add(errors, "status", "状態",
+    AddError(
+        errors, "status", "状態",
         std::string("「") + StatusJa(before) + "」から「" + StatusJa(status) + "」にはできません。",
         "this status change is not allowed");
     return;
   }
   if (status == "review" && TextOf(rec, "body").empty()) {
-    Add(errors, "body", "本文", "本文のない版は審査に出せません。", "a version needs a text");
+    AddError(errors, "body", "本文", "本文のない版は審査に出せません。", "a version needs a text");
   }
   if (status == "approved") {
     const Route* route = FindRoute(TextOf(rec, "route"));
@@ -231,27 +227,27 @@ void CheckVersion(const json& rec, RuleContext& ctx, std::vector<FieldError>& er
     int64_t approved = 0;
     for (const json& d : decisions) {
       if (d["decision"] == "return") {
-        Add(errors, "status", "状態", "差し戻された版です。起案に戻して直してください。",
-            "the version was returned");
+        AddError(errors, "status", "状態", "差し戻された版です。起案に戻して直してください。",
+                 "the version was returned");
         return;
       }
       ++approved;
     }
     if (route == nullptr || approved < static_cast<int64_t>(route->roles.size())) {
-      Add(errors, "status", "状態",
-          "決裁ルートの全員の承認がまだです(" + std::to_string(approved) + "/" +
-              std::to_string(route ? route->roles.size() : 0) + ")。",
-          "not every step of the route has approved");
+      AddError(errors, "status", "状態",
+               "決裁ルートの全員の承認がまだです(" + std::to_string(approved) + "/" +
+                   std::to_string(route ? route->roles.size() : 0) + ")。",
+               "not every step of the route has approved");
     }
   }
   if ((status == "in_force" || status == "abolished") &&
       !ctx.Allowed("document_versions", Action::kApprove, &rec)) {
-    Add(errors, "status", "状態", "施行・廃止にする権限がありません。",
-        "you may not put a version in force or abolish it");
+    AddError(errors, "status", "状態", "施行・廃止にする権限がありません。",
+             "you may not put a version in force or abolish it");
   }
   if (status == "in_force" && TextOf(rec, "effective_date").empty()) {
-    Add(errors, "effective_date", "施行日", "施行日を入れてください。",
-        "an effective date is needed");
+    AddError(errors, "effective_date", "施行日", "施行日を入れてください。",
+             "an effective date is needed");
   }
 }
 
@@ -278,57 +274,46 @@ void CompleteDecision(json& rec, RuleContext& ctx) {
 }
 
 void CheckDecision(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
-  if (rec.contains("id")) {
-    auto stored = ctx.Lookup("document_decisions", rec["id"].get<int64_t>());
-    if (stored && ctx.actor().user_id != 0) {
-      for (auto it = stored->begin(); it != stored->end(); ++it) {
-        if (rec.contains(it.key()) && it.key() != "id" && rec[it.key()] != *it) {
-          Add(errors, "decision", "決裁", "決裁の記録は後から変えられません。",
-              "a decision cannot be changed");
-          return;
-        }
-      }
-    }
-    return;
-  }
+  if (rec.contains("id")) return;  // a restore: the register is immutable
   if (!rec["doc_version"].is_number_integer()) return;
   auto version = ctx.Lookup("document_versions", rec["doc_version"].get<int64_t>());
   if (!version) return;
   if ((*version)["status"] != "review") {
-    Add(errors, "doc_version", "版", "審査中の版だけが決裁できます。",
-        "only versions under review");
+    AddError(errors, "doc_version", "版", "審査中の版だけが決裁できます。",
+             "only versions under review");
     return;
   }
   const auto decisions = RoundDecisions(ctx, *version);
   for (const json& d : decisions) {
     if (d["decision"] == "return") {
-      Add(errors, "doc_version", "版", "この版は差し戻されています。", "the version was returned");
+      AddError(errors, "doc_version", "版", "この版は差し戻されています。",
+               "the version was returned");
       return;
     }
   }
   const Route* route = FindRoute(TextOf(*version, "route"));
   const int64_t step = IdOf(rec["step"]);
   if (route == nullptr || step < 1 || step > static_cast<int64_t>(route->roles.size())) {
-    Add(errors, "doc_version", "版", "決裁ルートの全員がすでに承認しています。",
-        "every step has decided");
+    AddError(errors, "doc_version", "版", "決裁ルートの全員がすでに承認しています。",
+             "every step has decided");
     return;
   }
   if (rec["round"] != (*version)["round"] || step != static_cast<int64_t>(decisions.size()) + 1 ||
       rec["role"] != route->roles[step - 1]) {
-    Add(errors, "step", "段階", "段階と役割は決裁ルートの次の段です(指定できません)。",
-        "the step is the route's next one");
+    AddError(errors, "step", "段階", "段階と役割は決裁ルートの次の段です(指定できません)。",
+             "the step is the route's next one");
     return;
   }
   if (ctx.actor().user_id == 0) return;  // an administrative load of earlier records
   const json me = ctx.actor().user_id;
   if (rec["decided_by"] != me || TextOf(rec, "decided_on") != ctx.today()) {
-    Add(errors, "decided_by", "決裁者", "決裁者と決裁日は、操作した本人と今日です。",
-        "the decision is the actor's, today");
+    AddError(errors, "decided_by", "決裁者", "決裁者と決裁日は、操作した本人と今日です。",
+             "the decision is the actor's, today");
   }
   if (Status st = policy::CheckNotOwnRequest(ctx.actor().user_id, IdOf((*version)["drafted_by"]),
                                              "自分が起案した版の決裁");
       !st.ok()) {
-    Add(errors, "decided_by", "決裁者", st.error().message, st.error().message_en);
+    AddError(errors, "decided_by", "決裁者", st.error().message, st.error().message_en);
     return;
   }
   const std::string role = route->roles[step - 1];
@@ -338,36 +323,36 @@ void CheckDecision(const json& rec, RuleContext& ctx, std::vector<FieldError>& e
     // for the first step) decides in their place.
     const std::string deputy_role = step > 1 ? route->roles[step - 2] : role;
     if (!ActorHolds(ctx, deputy_role, section)) {
-      Add(errors, "deputy", "代決",
-          std::string("この段(") + RoleJa(role) + ")を代決できるのは、" + RoleJa(deputy_role) +
-              "です。",
-          "only the step below may decide as deputy");
+      AddError(errors, "deputy", "代決",
+               std::string("この段(") + RoleJa(role) + ")を代決できるのは、" + RoleJa(deputy_role) +
+                   "です。",
+               "only the step below may decide as deputy");
     }
     if (!rec["absent_holder"].is_number_integer()) {
-      Add(errors, "absent_holder", "不在の決裁者",
-          "代決するときは、不在の決裁者を指定してください。", "name the absent holder");
+      AddError(errors, "absent_holder", "不在の決裁者",
+               "代決するときは、不在の決裁者を指定してください。", "name the absent holder");
     } else if (rec["absent_holder"] == me) {
-      Add(errors, "absent_holder", "不在の決裁者", "自分の代わりに代決はできません。",
-          "you cannot deputize for yourself");
+      AddError(errors, "absent_holder", "不在の決裁者", "自分の代わりに代決はできません。",
+               "you cannot deputize for yourself");
     } else if (!UserHolds(ctx, rec["absent_holder"], role, ctx.today())) {
-      Add(errors, "absent_holder", "不在の決裁者",
-          std::string("不在の決裁者は、今日") + RoleJa(role) + "である人にしてください。",
-          "the absent holder must hold the step's role");
+      AddError(errors, "absent_holder", "不在の決裁者",
+               std::string("不在の決裁者は、今日") + RoleJa(role) + "である人にしてください。",
+               "the absent holder must hold the step's role");
     }
   } else {
     if (!rec["absent_holder"].is_null()) {
-      Add(errors, "absent_holder", "不在の決裁者", "代決でないときは指定しません。",
-          "only for a deputy decision");
+      AddError(errors, "absent_holder", "不在の決裁者", "代決でないときは指定しません。",
+               "only for a deputy decision");
     }
     if (!ActorHolds(ctx, role, section)) {
-      Add(errors, "decided_by", "決裁者",
-          std::string("この段を決裁するのは") + RoleJa(role) + "です。",
-          "you do not hold this step's role");
+      AddError(errors, "decided_by", "決裁者",
+               std::string("この段を決裁するのは") + RoleJa(role) + "です。",
+               "you do not hold this step's role");
     }
     for (const json& d : decisions) {
       if (d["decided_by"] == me && d["deputy"] != true) {
-        Add(errors, "decided_by", "決裁者", "同じ人が二つの段を決裁することはできません。",
-            "one person decides one step");
+        AddError(errors, "decided_by", "決裁者", "同じ人が二つの段を決裁することはできません。",
+                 "one person decides one step");
         break;
       }
     }
@@ -396,40 +381,30 @@ bool Within(RuleContext& ctx, json unit, const json& scope) {
 }
 
 void CheckAcknowledgement(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
-  if (rec.contains("id")) {
-    auto stored = ctx.Lookup("acknowledgements", rec["id"].get<int64_t>());
-    if (stored && ctx.actor().user_id != 0) {
-      for (const char* f : {"doc_version", "user", "acknowledged_on", "section"}) {
-        if ((*stored)[f] != rec[f]) {
-          Add(errors, f, "確認", "確認の記録は変えられません。", "an acknowledgement is final");
-          return;
-        }
-      }
-    }
-    return;
-  }
+  if (rec.contains("id")) return;  // a restore: the register is immutable
   if (ctx.actor().user_id != 0) {
     if (rec["user"] != ctx.actor().user_id || TextOf(rec, "acknowledged_on") != ctx.today()) {
-      Add(errors, "user", "職員", "確認は本人が今日行うものです(代わりに確認はできません)。",
-          "an acknowledgement is one's own, today");
+      AddError(errors, "user", "職員", "確認は本人が今日行うものです(代わりに確認はできません)。",
+               "an acknowledgement is one's own, today");
     }
   }
   if (!rec["doc_version"].is_number_integer()) return;
   auto version = ctx.Lookup("document_versions", rec["doc_version"].get<int64_t>());
   if (!version) return;
   if ((*version)["status"] != "in_force" || TextOf(*version, "effective_date") > ctx.today()) {
-    Add(errors, "doc_version", "版", "施行された版だけを確認できます。", "only versions in force");
+    AddError(errors, "doc_version", "版", "施行された版だけを確認できます。",
+             "only versions in force");
     return;
   }
   const json& scope = (*version)["section"];
   if (scope.is_number_integer() && !Within(ctx, rec["section"], scope)) {
-    Add(errors, "doc_version", "版", "この版は、あなたの所属の規程ではありません。",
-        "the version is outside your section");
+    AddError(errors, "doc_version", "版", "この版は、あなたの所属の規程ではありません。",
+             "the version is outside your section");
   }
   for (const json& other :
        ctx.Find("acknowledgements", "doc_version", rec["doc_version"], 1'000'000)) {
     if (other["user"] == rec["user"]) {
-      Add(errors, "doc_version", "版", "この版は確認済みです。", "already acknowledged");
+      AddError(errors, "doc_version", "版", "この版は確認済みです。", "already acknowledged");
       return;
     }
   }
@@ -651,6 +626,7 @@ RegisterDef DocumentDecisionsRegister() {
   on.required = on.generated = on.system = true;
 
   d.fields = {version, round, step, role, decision, deputy, absent, comment, by, on};
+  d.immutable = true;
   d.rules = {CheckDecision};
   d.completers = {CompleteDecision};
   return d;
@@ -685,6 +661,7 @@ RegisterDef AcknowledgementsRegister() {
   on.required = on.generated = on.system = true;
 
   d.fields = {version, user, section, on};
+  d.immutable = true;
   d.rules = {CheckAcknowledgement};
   d.completers = {CompleteAcknowledgement};
   return d;
@@ -710,18 +687,19 @@ Result<std::vector<DiffLine>> DiffLines(const std::string& before, const std::st
   if (a.size() > kMaxLines || b.size() > kMaxLines) {
     return Error::TooLarge("差分を出すには本文が長すぎます(2万行まで)。", "text too long to diff");
   }
-  // Myers' O(ND) algorithm, keeping each round's frontier to trace the path back.
+  // Myers' O(ND) algorithm, keeping each round's frontier to trace the path back. Round d
+  // reads only diagonals -d..d of the previous one, so only those are kept: O(D²) memory.
   const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
   const int offset = n + m + 1;
   std::vector<int> v(2 * offset + 1, 0);
-  std::vector<std::vector<int>> trace;
+  std::vector<std::vector<int>> trace;  // trace[d][k + d]: v[k] before round d
   int found = -1;
   for (int d = 0; d <= n + m; ++d) {
     if (d > kMaxEdits) {
       return Error::TooLarge("二つの版の違いが大きすぎて差分を出せません(4,000行まで)。",
                              "too many differences to diff");
     }
-    trace.push_back(v);
+    trace.emplace_back(v.begin() + offset - d, v.begin() + offset + d + 1);
     for (int k = -d; k <= d; k += 2) {
       int x = (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1]))
                   ? v[offset + k + 1]
@@ -740,10 +718,11 @@ Result<std::vector<DiffLine>> DiffLines(const std::string& before, const std::st
   int x = n, y = m;
   for (int d = found; d > 0; --d) {
     const std::vector<int>& pv = trace[d];
+    const auto at = [&](int kk) { return pv[kk + d]; };
     const int k = x - y;
-    const bool down = k == -d || (k != d && pv[offset + k - 1] < pv[offset + k + 1]);
+    const bool down = k == -d || (k != d && at(k - 1) < at(k + 1));
     const int pk = down ? k + 1 : k - 1;
-    const int px = pv[offset + pk], py = px - pk;
+    const int px = at(pk), py = px - pk;
     while (x > px + (down ? 0 : 1) && y > py + (down ? 1 : 0)) {
       out.push_back({'=', a[--x]});
       --y;

@@ -26,11 +26,6 @@ constexpr const char* kManagerRole = "security_manager";
 std::string FirstDay(int year) { return std::to_string(year) + "-04-01"; }
 std::string LastDay(int year) { return std::to_string(year + 1) + "-03-31"; }
 
-void Add(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
-         std::string en) {
-  errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
-}
-
 // The active assets a section owns, its groups' (係) included.
 int64_t SectionAssets(RuleContext& ctx, const json& section) {
   int64_t n = ctx.Count("assets", "section", section);
@@ -55,26 +50,26 @@ void CheckCampaignPeriod(const json& rec, RuleContext& ctx, std::vector<FieldErr
   const std::string start = TextOf(rec, "start_date"), due = TextOf(rec, "due_date");
   const std::string span = FiscalYearLabel(year) + "(" + first + "〜" + last + ")";
   if (!start.empty() && (start < first || start > last)) {
-    Add(errors, "start_date", "開始日", "開始日は" + span + "の中の日付にしてください。",
-        "the start date must lie within the fiscal year");
+    AddError(errors, "start_date", "開始日", "開始日は" + span + "の中の日付にしてください。",
+             "the start date must lie within the fiscal year");
   }
   if (!due.empty() && (due < first || due > last)) {
-    Add(errors, "due_date", "期限", "期限は" + span + "の中の日付にしてください。",
-        "the due date must lie within the fiscal year");
+    AddError(errors, "due_date", "期限", "期限は" + span + "の中の日付にしてください。",
+             "the due date must lie within the fiscal year");
   }
   if (!start.empty() && !due.empty() && due < start) {
-    Add(errors, "due_date", "期限", "期限は開始日以降の日付にしてください。",
-        "the due date must not be before the start date");
+    AddError(errors, "due_date", "期限", "期限は開始日以降の日付にしてください。",
+             "the due date must not be before the start date");
   }
   if (!rec.contains("id") || start.empty()) return;
   for (const json& c : ctx.Find("inventory_confirmations", "campaign", rec["id"], 100000)) {
     const std::string on = TextOf(c, "confirmed_on");
     if (on < start || on > last) {
-      Add(errors, "start_date", "開始日",
-          "この期間の外(" + on +
-              ")に確認済みの課室があります。期間を変えるときは、先にその確認を"
-              "アーカイブしてください。",
-          "a section confirmed outside the new period");
+      AddError(errors, "start_date", "開始日",
+               "この期間の外(" + on +
+                   ")に確認済みの課室があります。期間を変えるときは、先にその確認を"
+                   "アーカイブしてください。",
+               "a section confirmed outside the new period");
       return;
     }
   }
@@ -112,8 +107,8 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
   if (section.is_number_integer()) {
     auto unit = ctx.Lookup("org_units", section.get<int64_t>());
     if (unit && (*unit)["kind"] != "section") {
-      Add(errors, "section", "課室", "棚卸は課室ごとに確認します。課室を指定してください。",
-          "an inventory is confirmed per section");
+      AddError(errors, "section", "課室", "棚卸は課室ごとに確認します。課室を指定してください。",
+               "an inventory is confirmed per section");
     }
   }
   if (rec.contains("id")) {
@@ -122,7 +117,8 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
     if (stored && by_user) {
       for (const char* f : {"campaign", "section", "confirmed_by", "confirmed_on", "asset_count"}) {
         if ((*stored)[f] != rec[f]) {
-          Add(errors, f, "確認の内容",
+          AddError(
+              errors, f, "確認の内容",
               "確認した者・日・課室・資産数は後から変えられません。直すときは、この確認をアーカイブ"
               "して確認し直してください。",
               "what a confirmation attests cannot be changed later");
@@ -132,31 +128,31 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
     }
   } else if (by_user) {
     if (by.is_number_integer() && by != ctx.actor().user_id) {
-      Add(errors, "confirmed_by", "確認者", "確認者は、操作している本人にしてください。",
-          "a confirmation is made by the person confirming");
+      AddError(errors, "confirmed_by", "確認者", "確認者は、操作している本人にしてください。",
+               "a confirmation is made by the person confirming");
     }
     if (!on.empty() && on != ctx.today()) {
-      Add(errors, "confirmed_on", "確認日",
-          "確認日は今日(" + ctx.today() + ")です。日付は指定できません。",
-          "the confirmation date is today");
+      AddError(errors, "confirmed_on", "確認日",
+               "確認日は今日(" + ctx.today() + ")です。日付は指定できません。",
+               "the confirmation date is today");
     }
     if (rec["asset_count"].is_number_integer() && section.is_number_integer() &&
         rec["asset_count"] != SectionAssets(ctx, section)) {
-      Add(errors, "asset_count", "資産数",
-          "資産数は、確認する時点の課室の資産の件数です(指定できません)。",
-          "the asset count is the section's count at confirmation");
+      AddError(errors, "asset_count", "資産数",
+               "資産数は、確認する時点の課室の資産の件数です(指定できません)。",
+               "the asset count is the section's count at confirmation");
     }
   }
   if (!rec.contains("id")) {
     if (!on.empty() && on > ctx.today()) {
-      Add(errors, "confirmed_on", "確認日", "確認日に未来の日付は指定できません。",
-          "the confirmation date cannot be in the future");
+      AddError(errors, "confirmed_on", "確認日", "確認日に未来の日付は指定できません。",
+               "the confirmation date cannot be in the future");
     }
     if (section.is_number_integer() && by.is_number_integer() && !on.empty() &&
         !HoldsManagerRole(ctx, section, by, on)) {
-      Add(errors, "confirmed_by", "確認者",
-          "確認者は、確認日にその課室の情報セキュリティ管理者である人にしてください。",
-          "the confirming person must be the section's security manager on that date");
+      AddError(errors, "confirmed_by", "確認者",
+               "確認者は、確認日にその課室の情報セキュリティ管理者である人にしてください。",
+               "the confirming person must be the section's security manager on that date");
     }
   }
   if (!campaign_id.is_number_integer()) return;
@@ -165,19 +161,19 @@ void CheckConfirmation(const json& rec, RuleContext& ctx, std::vector<FieldError
   const int year = (*campaign)["fiscal_year"].get<int>();
   if (!rec.contains("id") && !on.empty() &&
       (on < TextOf(*campaign, "start_date") || on > LastDay(year))) {
-    Add(errors, "confirmed_on", "確認日",
-        "確認日は棚卸の開始日(" + TextOf(*campaign, "start_date") + ")から年度末(" + LastDay(year) +
-            ")までの日付にしてください。",
-        "the confirmation date must lie between the campaign start and the fiscal year end");
+    AddError(errors, "confirmed_on", "確認日",
+             "確認日は棚卸の開始日(" + TextOf(*campaign, "start_date") + ")から年度末(" +
+                 LastDay(year) + ")までの日付にしてください。",
+             "the confirmation date must lie between the campaign start and the fiscal year end");
   }
   if (!section.is_number_integer()) return;
   for (const json& other : ctx.Find("inventory_confirmations", "campaign", campaign_id, 100000)) {
     if (other["section"] == section && (!rec.contains("id") || other["id"] != rec["id"])) {
-      Add(errors, "section", "課室",
-          "この課室は、この棚卸で確認済みです(確認 ID " +
-              std::to_string(other["id"].get<int64_t>()) +
-              ")。確認し直すときは、その確認をアーカイブしてください。",
-          "this section has already confirmed this inventory");
+      AddError(errors, "section", "課室",
+               "この課室は、この棚卸で確認済みです(確認 ID " +
+                   std::to_string(other["id"].get<int64_t>()) +
+                   ")。確認し直すときは、その確認をアーカイブしてください。",
+               "this section has already confirmed this inventory");
       return;
     }
   }

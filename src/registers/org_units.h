@@ -17,6 +17,10 @@ FieldDef MakeField(std::string name, FieldType type);
 // The text of `field` in a record (API JSON); "" when absent or not text. For rules.
 std::string TextOf(const nlohmann::json& rec, const char* field);
 
+// Appends a rule's error naming `field` (its Japanese `label`). For rules.
+void AddError(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
+              std::string en);
+
 // The user ids holding `role` with a section scope on organization unit `unit` on `date`
 // ("YYYY-MM-DD"), from the active role assignments, in assignment order. For rules.
 std::vector<int64_t> SectionRoleHolders(RuleContext& ctx, const std::string& role,

@@ -1,6 +1,7 @@
 // 利用者 and 役割の割当 (§6(1)): who uses Mamori and which role each person holds, over which
 // scope and for which period (April 1 reassignments are entered ahead with their dates).
 #include <algorithm>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -157,6 +158,11 @@ RegisterDef UsersRegister() {
 
 std::string TextOf(const json& rec, const char* field) {
   return rec.contains(field) && rec[field].is_string() ? rec[field].get<std::string>() : "";
+}
+
+void AddError(std::vector<FieldError>& errors, const char* field, const char* label, std::string ja,
+              std::string en) {
+  errors.push_back({field, label, std::move(ja), std::move(en), 0, {}});
 }
 
 std::vector<int64_t> SectionRoleHolders(RuleContext& ctx, const std::string& role, const json& unit,

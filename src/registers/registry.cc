@@ -172,6 +172,7 @@ void Registry::Describe(json& out) const {
                    {"key_field", d.key_field},
                    {"title_field", d.title_field},
                    {"default_sort", d.default_sort},
+                   {"immutable", d.immutable},
                    {"fields", std::move(fields)}});
   }
 }

@@ -1130,6 +1130,12 @@ Result<json> RegisterService::Update(const Actor& actor, const RegisterDef& def,
       return Error::Conflict("アーカイブ済みの記録は更新できません。先に復元してください。",
                              "archived records cannot be updated");
     }
+    if (def.immutable) {
+      return Error::Invalid("「" + def.label.ja +
+                                "」の記録は後から変えられません。誤りがあるときは、アーカイブして"
+                                "登録し直してください。",
+                            "records of " + def.key + " cannot be changed once made");
+    }
     const json before = FieldsOnly(def, current);
     json candidate = before;
     candidate["id"] = id;  // rules may look at the record's relations

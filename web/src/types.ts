@@ -65,6 +65,8 @@ export interface RegisterDef {
   title_field: string;
   /** `field` or `-field`. */
   default_sort?: string;
+  /** Records never change once made (evidence, decisions): no edit form for existing ones. */
+  immutable?: boolean;
   fields: FieldDef[];
 }
 

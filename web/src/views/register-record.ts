@@ -124,7 +124,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
   // The credentials reset of the 利用者 register (see modules.ts).
   const credentials = reg.key === usersRegisterKey ? credentialsReset(reg) : null;
   /** Whether the user may change this record (or, for a new one, create it). */
-  const mayEdit = () => (record ? can(reg.key, 'update') : can(reg.key, 'create'));
+  const mayEdit = () => (record ? !reg.immutable && can(reg.key, 'update') : can(reg.key, 'create'));
   resetDraft();
 
   const clearErrors = () => {
