@@ -39,7 +39,13 @@ constexpr Module kModules[] = {
      true,
      0,
      {"inventory_campaigns", "inventory_confirmations", nullptr, nullptr, nullptr}},
-    {"risks", "脅威・リスク", "Threats and risks", nullptr, false, 5},
+    {"risks",
+     "脅威・リスク",
+     "Threats and risks",
+     "risks",
+     true,
+     0,
+     {"threats", "risk_assets", "risk_dismissals", "risk_rounds", nullptr}},
     {"documents",
      "規程・対策",
      "Policies and controls",
@@ -757,6 +763,11 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
       rest == "documents/public") {
     return HandleDocuments(req, actor, rest.substr(10));
   }
+  if (rest == "risks/matrix" || rest == "risks/proposals" ||
+      (rest.rfind("risks/rounds/", 0) == 0 &&
+       (rest.ends_with("/report") || rest.ends_with("/report.xlsx")))) {
+    return HandleRisks(req, actor, rest.substr(6));
+  }
   if (rest == "service-accounts" || rest.rfind("service-accounts/", 0) == 0) {
     return HandleServiceAccounts(req, actor, rest.substr(std::min<size_t>(rest.size(), 17)));
   }
@@ -886,6 +897,47 @@ HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
   if (!from) return bad("from");
   if (!to) return bad("to");
   return FromResult(d_.documents.Diff(actor, *from, *to));
+}
+
+HttpResponse Api::HandleRisks(const HttpRequest& req, const Actor& actor,
+                              std::string_view rest) const {
+  // GET risks/matrix: the matrix in use with its levels and grid, the other shipped ones and
+  // the mappings; risks/proposals[?asset=ID]: the scenarios Mamori proposes for the assets;
+  // risks/rounds/{id}/report(.xlsx): what changed since the last closed round.
+  if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
+  if (rest == "matrix") {
+    if (Status st = d_.authorizer.Check(actor, *registry_.ByKey("risks"), registers::Action::kView,
+                                        nullptr);
+        !st.ok()) {
+      return ProblemResponse(st.error());
+    }
+    return FromResult(d_.risks.Matrix());
+  }
+  if (rest == "proposals") {
+    const std::string asset = QueryValue(req.query, "asset", "");
+    const auto id = ParseId(asset);
+    if (!asset.empty() && !id) {
+      return ProblemResponse(Error::Invalid(
+          "asset に資産の ID を指定してください。", "asset must be an id",
+          {{"asset", "asset", "資産の ID(整数)を指定してください。", "an asset id", 0, {}}}));
+    }
+    return FromResult(d_.risks.Proposals(actor, id));
+  }
+  // rounds/{id}/report or rounds/{id}/report.xlsx
+  std::string_view tail = rest.substr(7);
+  const bool xlsx = tail.ends_with(".xlsx");
+  tail = tail.substr(0, tail.find('/'));
+  const auto id = ParseId(std::string(tail));
+  if (!id) return NotFound();
+  if (!xlsx) return FromResult(d_.risks.RoundReport(actor, *id));
+  auto bytes = d_.risks.RoundReportXlsx(actor, *id);
+  if (!bytes.ok()) return ProblemResponse(bytes.error());
+  HttpResponse r;
+  r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  r.body = std::move(bytes).value();
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"risk-round-" + std::to_string(*id) + ".xlsx\"");
+  return r;
 }
 
 HttpResponse Api::HandleCompliance(const HttpRequest& req, const Actor& actor,

@@ -23,6 +23,7 @@
 #include "registers/documents.h"
 #include "registers/inventory.h"
 #include "registers/registry.h"
+#include "registers/risks.h"
 #include "registers/service.h"
 
 namespace mamori::api {
@@ -43,6 +44,7 @@ struct ApiDeps {
   const registers::InventoryService& inventory;
   const registers::ComplianceService& compliance;
   const registers::DocumentService& documents;
+  const registers::RiskService& risks;
   auth::ServiceAccounts& service_accounts;
   // The register service the engines' service accounts write through (EngineAccess).
   registers::RegisterService& engine_service;
@@ -84,6 +86,8 @@ class Api {
                                      std::string_view rest) const;
   HttpResponse HandleDocuments(const HttpRequest& req, const registers::Actor& actor,
                                std::string_view rest) const;
+  HttpResponse HandleRisks(const HttpRequest& req, const registers::Actor& actor,
+                           std::string_view rest) const;
   HttpResponse HandleCompliance(const HttpRequest& req, const registers::Actor& actor,
                                 std::string_view rest) const;
   HttpResponse HandleAudit(const HttpRequest& req, const auth::Authenticated& who,

@@ -38,6 +38,7 @@
 #include "policy/catalog.h"
 #include "policy/classification.h"
 #include "registers/registry.h"
+#include "registers/risks.h"
 #include "registers/service.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -131,7 +132,9 @@ struct Core {
   std::unique_ptr<auth::ServiceAccounts> service_accounts;
   auth::EngineAccess engine_access;  // what service accounts may do: add evidence
   std::unique_ptr<registers::RegisterService> engine_service;  // EngineAccess, for the engines
+  std::unique_ptr<registers::RiskService> risks;               // role-based, for the server
   std::shared_ptr<const policy::Catalog> catalog;
+  registers::Catalogs catalogs;
   int64_t schema_version = 0;
 };
 
@@ -171,8 +174,17 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   }
   MAMORI_ASSIGN_OR_RETURN(auto catalog, LoadCatalog(catalog_dir));
   core->catalog = std::make_shared<const policy::Catalog>(std::move(catalog));
-  MAMORI_ASSIGN_OR_RETURN(auto defs, registers::BuiltinRegisters(role_options, core->classification,
-                                                                 *core->catalog, custom));
+  const std::string threats_path = catalog_dir + "/threats.toml";
+  MAMORI_ASSIGN_OR_RETURN(std::string threats_text, ReadFile(threats_path, 1u << 20));
+  MAMORI_ASSIGN_OR_RETURN(auto threats, policy::ParseThreats(threats_text, threats_path));
+  const std::string matrix_path = catalog_dir + "/risk-matrix.toml";
+  MAMORI_ASSIGN_OR_RETURN(std::string matrix_text, ReadFile(matrix_path, 1u << 20));
+  MAMORI_ASSIGN_OR_RETURN(auto matrices, policy::ParseRiskMatrices(matrix_text, matrix_path));
+  core->catalogs = {core->classification, core->catalog,
+                    std::make_shared<const policy::ThreatCatalog>(std::move(threats)),
+                    std::make_shared<const policy::RiskMatrices>(std::move(matrices))};
+  MAMORI_ASSIGN_OR_RETURN(auto defs,
+                          registers::BuiltinRegisters(role_options, core->catalogs, custom));
   MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(std::move(defs)));
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
   std::vector<store::Migration> migrations = core->registry->Migrations();
@@ -199,6 +211,14 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
       *core->store, *core->registry, *core->roles, core->catalog, core->clock);
   core->documents = std::make_unique<registers::DocumentService>(
       *core->store, *core->service, *core->registry, *core->roles, core->clock);
+  core->risks = std::make_unique<registers::RiskService>(
+      *core->store, *core->service, *core->registry, *core->roles, core->catalogs, core->clock);
+  // The shipped threats the register does not hold yet (a new database, a newer catalog).
+  {
+    registers::RiskService seeder(*core->store, *core->admin_service, *core->registry,
+                                  core->local_access, core->catalogs, core->clock);
+    MAMORI_TRY(seeder.SeedThreats());
+  }
   core->service_accounts =
       std::make_unique<auth::ServiceAccounts>(*core->store, *core->audit, core->clock);
   core->engine_service = std::make_unique<registers::RegisterService>(
@@ -313,10 +333,11 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
   auto core = OpenCore(c.db, c.catalog_dir, identity_options);
   if (!core.ok()) return Report(core.error(), kExitUnavailable);
   Core& k = **core;
-  api::Api api(api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance, *k.documents,
-                            *k.service_accounts, *k.engine_service, *k.catalog, *k.classification,
-                            *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
-               MAMORI_VERSION, c.web_dir);
+  api::Api api(
+      api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance, *k.documents, *k.risks,
+                   *k.service_accounts, *k.engine_service, *k.catalog, *k.classification,
+                   *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
+      MAMORI_VERSION, c.web_dir);
   auto server = server::Server::Create(c.server, api);
   if (!server.ok()) return Report(server.error(), kExitUnavailable);
   log::Info("start", "\"version\":\"" MAMORI_VERSION "\",\"db\":\"" + c.db +

@@ -6,6 +6,7 @@
 #include "registers/inventory.h"
 #include "registers/org_units.h"
 #include "registers/registry.h"
+#include "registers/risks.h"
 
 namespace mamori::registers {
 
@@ -22,9 +23,11 @@ FieldType TypeOf(const std::string& type) {
 
 }  // namespace
 
-Result<std::vector<RegisterDef>> BuiltinRegisters(
-    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
-    const policy::Catalog& catalog, const std::vector<policy::CustomField>& custom) {
+Result<std::vector<RegisterDef>> BuiltinRegisters(std::vector<EnumOption> roles,
+                                                  const Catalogs& catalogs,
+                                                  const std::vector<policy::CustomField>& custom) {
+  const auto& classification = catalogs.classification;
+  const policy::Catalog& catalog = *catalogs.controls;
   std::vector<RegisterDef> defs = {OrgUnitsRegister(), UsersRegister(),
                                    RoleAssignmentsRegister(std::move(roles)),
                                    AssetsRegister(classification)};
@@ -37,6 +40,11 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(
   defs.push_back(DocumentVersionsRegister());
   defs.push_back(DocumentDecisionsRegister());
   defs.push_back(AcknowledgementsRegister());
+  defs.push_back(ThreatsRegister(catalogs));
+  defs.push_back(RisksRegister(catalogs, defs[3]));
+  defs.push_back(RiskAssetsRegister());
+  defs.push_back(RiskDismissalsRegister(catalogs));
+  defs.push_back(RiskRoundsRegister(catalogs));
   for (const auto& c : custom) {
     auto def = std::find_if(defs.begin(), defs.end(),
                             [&](const RegisterDef& d) { return d.key == c.register_key; });

@@ -88,6 +88,8 @@ class RuleContext {
   // `limit`.
   virtual std::vector<nlohmann::json> Find(const std::string& key, const std::string& field,
                                            const nlohmann::json& value, int limit) = 0;
+  // Every active record of register `key` (API JSON), at most `limit`, in id order.
+  virtual std::vector<nlohmann::json> All(const std::string& key, int limit) = 0;
   // The number of active records of register `key` whose field `field` equals `value`.
   virtual int64_t Count(const std::string& key, const std::string& field,
                         const nlohmann::json& value) = 0;

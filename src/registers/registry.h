@@ -14,6 +14,7 @@
 #include "policy/catalog.h"
 #include "policy/classification.h"
 #include "policy/custom_fields.h"
+#include "registers/catalogs.h"
 #include "registers/definition.h"
 #include "store/store.h"
 
@@ -55,7 +56,7 @@ bool HasOrderIndex(const RegisterDef& d, const FieldDef& f);
 // `custom` are the fields the body added (catalog/custom-fields.toml), appended to their
 // registers.
 Result<std::vector<RegisterDef>> BuiltinRegisters(
-    std::vector<EnumOption> roles, std::shared_ptr<const policy::Classification> classification,
-    const policy::Catalog& catalog, const std::vector<policy::CustomField>& custom = {});
+    std::vector<EnumOption> roles, const Catalogs& catalogs,
+    const std::vector<policy::CustomField>& custom = {});
 
 }  // namespace mamori::registers

@@ -369,6 +369,17 @@ class TxContext final : public RuleContext {
     for (const auto& r : *rows) out.push_back(RowToJson(*d, p, r));
     return out;
   }
+  std::vector<json> All(const std::string& key, int limit) override {
+    std::vector<json> out;
+    const RegisterDef* d = reg_.ByKey(key);
+    if (d == nullptr) return out;
+    const SelectPlan p = PlanSelect(reg_, *d);
+    const Value params[] = {int64_t{limit}};
+    auto rows = c_.Query(p.sql + " WHERE t.archived = 0 ORDER BY t.id LIMIT ?", params);
+    if (!rows.ok()) return out;
+    for (const auto& r : *rows) out.push_back(RowToJson(*d, p, r));
+    return out;
+  }
   int64_t Count(const std::string& key, const std::string& field, const json& value) override {
     const RegisterDef* d = reg_.ByKey(key);
     const FieldDef* f = d ? d->Field(field) : nullptr;
@@ -1744,6 +1755,16 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
           }
         }
         if (errors.size() >= kMaxReportedErrors) return ValidationError(std::move(errors), false);
+        // Values derived from the remapped fields follow them (a risk's score and level under
+        // the new matrix).
+        if (errors.empty() && current["archived"] != true && !d->update_completers.empty()) {
+          json candidate = after;
+          candidate["id"] = id;
+          TxContext ctx(c, registry_, authorizer_, actor, Today(clock_));
+          for (const auto& complete : d->update_completers) complete(candidate, ctx);
+          candidate.erase("id");
+          after = std::move(candidate);
+        }
         const json changes = Changes(*d, &before, after);
         if (changes.empty() || !errors.empty()) continue;
         // An archived record is checked again when it is restored.

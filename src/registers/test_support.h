@@ -12,6 +12,7 @@
 
 #include "policy/catalog.h"
 #include "policy/classification.h"
+#include "policy/risk.h"
 #include "registers/registry.h"
 
 namespace mamori::registers::testing {
@@ -46,9 +47,38 @@ inline const policy::Catalog& ShippedCatalog() {
   return catalog;
 }
 
+// The threat catalog and the risk matrices as shipped.
+inline const policy::ThreatCatalog& ShippedThreats() {
+  static const policy::ThreatCatalog threats = [] {
+    auto parsed =
+        policy::ParseThreats(ReadSourceFile("catalog/threats.toml"), "catalog/threats.toml");
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    return parsed.ok() ? std::move(parsed).value() : policy::ThreatCatalog{};
+  }();
+  return threats;
+}
+
+inline const policy::RiskMatrices& ShippedMatrices() {
+  static const policy::RiskMatrices matrices = [] {
+    auto parsed = policy::ParseRiskMatrices(ReadSourceFile("catalog/risk-matrix.toml"),
+                                            "catalog/risk-matrix.toml");
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    return parsed.ok() ? std::move(parsed).value() : policy::RiskMatrices{};
+  }();
+  return matrices;
+}
+
+// Every shipped catalog, for BuiltinRegisters and the services.
+inline Catalogs ShippedCatalogs() {
+  return Catalogs{ShippedClassification(),
+                  std::make_shared<const policy::Catalog>(ShippedCatalog()),
+                  std::make_shared<const policy::ThreatCatalog>(ShippedThreats()),
+                  std::make_shared<const policy::RiskMatrices>(ShippedMatrices())};
+}
+
 // The shipped registers with the given roles (for the role assignment register).
 inline std::vector<RegisterDef> ShippedRegisters(std::vector<EnumOption> roles) {
-  auto defs = BuiltinRegisters(std::move(roles), ShippedClassification(), ShippedCatalog());
+  auto defs = BuiltinRegisters(std::move(roles), ShippedCatalogs());
   EXPECT_TRUE(defs.ok()) << (defs.ok() ? "" : defs.error().message);
   return defs.ok() ? std::move(defs).value() : std::vector<RegisterDef>{};
 }
