@@ -16,6 +16,7 @@ if [ ! -f var/.demo-roles-loaded ]; then
   touch var/.demo-roles-loaded
 fi
 "$bin" assets import examples/demo/assets.csv --db var/mamori.db --update
+"$bin" admin import examples/demo/risks.csv --db var/mamori.db --register risks --mode upsert
 echo "==> network separation of the demo body (mamori netcheck examples/demo/network)"
 "$bin" netcheck examples/demo/network/topology.toml || echo "(netcheck found violations: see above)"
 echo "==> the demo administrator (a new one-time password on every run)"
