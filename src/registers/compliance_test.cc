@@ -16,14 +16,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class NullAudit final : public AuditSink {
- public:
-  Status Append(store::Connection&, const Actor&, std::string_view, std::string_view,
-                const nlohmann::json&) override {
-    return {};
-  }
-};
-
 // 2026-06-01 09:00 in Japan.
 TimePoint Day(int y, unsigned m, unsigned d) {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(
@@ -35,11 +27,7 @@ TimePoint Day(int y, unsigned m, unsigned d) {
 class ComplianceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mamori-compliance-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("compliance-test");
     store_ = std::move(store::OpenSqlite({.path = (dir_ / "t.db").string()})).value();
     registry_ =
         std::move(Registry::Create(testing::ShippedRegisters({{"staff", {"一般職員", "Staff"}}})))
@@ -93,7 +81,7 @@ class ComplianceTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Registry> registry_;
   OpenAccess access_;
-  NullAudit audit_;
+  testing::NullAudit audit_;
   FixedClock clock_{Day(2026, 6, 1)};
   std::unique_ptr<RegisterService> service_;
   std::unique_ptr<ComplianceService> compliance_;

@@ -15,25 +15,13 @@ namespace {
 
 using nlohmann::json;
 
-class NullAudit final : public AuditSink {
- public:
-  Status Append(store::Connection&, const Actor&, std::string_view, std::string_view,
-                const nlohmann::json&) override {
-    return {};
-  }
-};
-
 // Real SQLite, the shipped catalogs and registers; actors hold the roles of §6(1).
 class RisksTest : public ::testing::Test {
  protected:
   enum Who { kOwner, kPeer, kManager, kGeneral, kCiso };
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mamori-risks-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("risks-test");
     store_ = std::move(store::OpenSqlite({.path = (dir_ / "t.db").string()})).value();
     std::vector<EnumOption> roles;
     for (const char* r : {"system_staff", "security_manager", "security_general", "ciso"}) {
@@ -121,7 +109,7 @@ class RisksTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Registry> registry_;
   OpenAccess access_;
-  NullAudit audit_;
+  testing::NullAudit audit_;
   FixedClock clock_{std::chrono::time_point_cast<std::chrono::milliseconds>(
       std::chrono::sys_days(std::chrono::year_month_day(
           std::chrono::year(2026), std::chrono::month(6), std::chrono::day(1))))};

@@ -34,11 +34,7 @@ class RecordingAudit final : public AuditSink {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mamori-reg-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("reg-test");
     auto store = store::OpenSqlite({.path = (dir_ / "t.db").string()});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();

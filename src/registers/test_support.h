@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -13,9 +16,30 @@
 #include "policy/catalog.h"
 #include "policy/classification.h"
 #include "policy/risk.h"
+#include "registers/access.h"
 #include "registers/registry.h"
 
 namespace mamori::registers::testing {
+
+// An audit sink that keeps nothing, for tests of the registers alone.
+class NullAudit final : public AuditSink {
+ public:
+  Status Append(store::Connection&, const Actor&, std::string_view, std::string_view,
+                const nlohmann::json&) override {
+    return {};
+  }
+};
+
+// A fresh, empty directory for the running test's database:
+// <tmp>/mamori-<prefix>-<pid>-<test name>.
+inline std::filesystem::path FreshTestDir(const std::string& prefix) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mamori-" + prefix + "-" + std::to_string(::getpid()) + "-" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 inline std::shared_ptr<const policy::Classification> ShippedClassification() {
   std::ifstream in(std::string(MAMORI_SOURCE_DIR) + "/catalog/classification.toml",
