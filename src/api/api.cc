@@ -760,7 +760,7 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
     return HandleCompliance(req, actor, rest);
   }
   if (rest == "documents/pending" || rest == "documents/diff" || rest == "documents/progress" ||
-      rest == "documents/public") {
+      rest == "documents/public" || rest == "documents/reviews") {
     return HandleDocuments(req, actor, rest.substr(10));
   }
   if (rest == "risks/matrix" || rest == "risks/proposals" ||
@@ -872,9 +872,11 @@ HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
                                   std::string_view rest) const {
   // GET documents/pending: the versions in force the user has still to acknowledge;
   // documents/progress?version=ID: who has acknowledged a version, by bureau and section;
-  // documents/diff?from=ID&to=ID: the line diff of two versions.
+  // documents/diff?from=ID&to=ID: the line diff of two versions; documents/reviews: the
+  // documents in force due for review within 30 days or overdue.
   if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
   if (rest == "pending") return FromResult(d_.documents.PendingAcknowledgements(actor));
+  if (rest == "reviews") return FromResult(d_.documents.ReviewsDue(actor));
   auto id = [&](const char* name) { return ParseId(QueryValue(req.query, name, "")); };
   auto bad = [](const char* name) {
     return ProblemResponse(Error::Invalid(

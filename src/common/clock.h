@@ -45,4 +45,10 @@ std::string JapanDate(TimePoint t);
 // Parses "YYYY-MM-DD" strictly (a real calendar date); nullopt otherwise.
 std::optional<std::chrono::year_month_day> ParseDate(std::string_view s);
 
+// "YYYY-MM-DD" `months` later (negative: earlier), the day clamped to the month's end; the
+// input as is when it is not a date.
+std::string AddMonths(const std::string& date, int months);
+// "YYYY-MM-DD" `days` later (negative: earlier); the input as is when it is not a date.
+std::string AddDays(const std::string& date, int days);
+
 }  // namespace mamori

@@ -22,3 +22,19 @@ TEST(Clock, ParsesRealDatesOnly) {
 
 }  // namespace
 }  // namespace mamori
+
+namespace mamori {
+namespace {
+
+TEST(DateArithmetic, MonthsClampToTheMonthsEndAndDaysCrossYears) {
+  EXPECT_EQ(AddMonths("2026-01-31", 1), "2026-02-28");
+  EXPECT_EQ(AddMonths("2028-01-31", 1), "2028-02-29");
+  EXPECT_EQ(AddMonths("2026-04-01", 12), "2027-04-01");
+  EXPECT_EQ(AddMonths("2026-04-01", -1), "2026-03-01");
+  EXPECT_EQ(AddDays("2026-12-31", 1), "2027-01-01");
+  EXPECT_EQ(AddDays("2026-03-01", -1), "2026-02-28");
+  EXPECT_EQ(AddDays("not a date", 1), "not a date");
+}
+
+}  // namespace
+}  // namespace mamori

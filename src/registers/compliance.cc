@@ -29,30 +29,6 @@ namespace {
 constexpr const char* kServicePrefix = "service:";
 constexpr int kMaxExceptionDays = 366;
 
-// "YYYY-MM-DD" `months` later (negative: earlier), the day clamped to the month's end.
-std::string AddMonths(const std::string& date, int months) {
-  const auto ymd = ParseDate(date);
-  if (!ymd) return date;
-  auto ym = std::chrono::year_month(ymd->year(), ymd->month()) + std::chrono::months(months);
-  const auto last =
-      std::chrono::year_month_day_last(ym.year(), std::chrono::month_day_last(ym.month()));
-  const auto day = std::min(ymd->day(), last.day());
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ym.year()),
-                static_cast<unsigned>(ym.month()), static_cast<unsigned>(day));
-  return buf;
-}
-
-std::string AddDays(const std::string& date, int days) {
-  const auto ymd = ParseDate(date);
-  if (!ymd) return date;
-  const std::chrono::year_month_day d(std::chrono::sys_days(*ymd) + std::chrono::days(days));
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
-                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
-  return buf;
-}
-
 const policy::Control* FindControl(const policy::Catalog& cat, const std::string& value) {
   for (const auto& c : cat.controls) {
     if (ControlValue(c.id) == value) return &c;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -796,6 +797,58 @@ Result<json> DocumentService::PendingAcknowledgements(const Actor& actor) const 
     }
     return {};
   }));
+  return json{{"items", std::move(items)}};
+}
+
+Result<json> DocumentService::ReviewsDue(const Actor& actor, int within_days) const {
+  const RegisterDef* versions = registry_.ByKey("document_versions");
+  MAMORI_TRY(authorizer_.Check(actor, *versions, Action::kCreate, nullptr));
+  const std::string today = JapanDate(clock_.Now());
+  const std::string horizon = AddDays(today, within_days);
+  json items = json::array();
+  MAMORI_TRY(store_.Read([&](Connection& c) -> Status {
+    // The version in force of each document (as in PendingAcknowledgements), its interval,
+    // and the newest version in progress after it.
+    MAMORI_ASSIGN_OR_RETURN(
+        auto rows,
+        c.Query("SELECT v.id, v.f_document, d.f_code, d.f_title, v.f_kind, v.f_version_no, "
+                "v.f_effective_date, d.f_review_months, v.f_section, (SELECT MAX(w.id) FROM "
+                "r_document_versions w WHERE w.f_document = v.f_document AND w.archived = 0 AND "
+                "w.f_status IN ('draft', 'review', 'approved') AND w.id > v.id) "
+                "FROM r_document_versions v JOIN r_documents d ON d.id = v.f_document "
+                "WHERE v.archived = 0 AND d.archived = 0 AND v.f_status = 'in_force' AND "
+                "v.f_effective_date <= ? AND NOT EXISTS (SELECT 1 FROM r_document_versions w "
+                "WHERE w.f_document = v.f_document AND w.archived = 0 AND w.f_status = "
+                "'in_force' AND w.f_effective_date <= ? AND (w.f_effective_date > "
+                "v.f_effective_date OR (w.f_effective_date = v.f_effective_date AND w.id > v.id)))",
+                std::vector<Value>{today, today}, 10000));
+    for (const auto& r : rows) {
+      const int months = store::IsNull(r[7]) ? 12 : static_cast<int>(AsInt(r[7]));
+      const std::string due = AddMonths(AsText(r[6]), months);
+      if (due > horizon) continue;
+      const json probe{{"kind", AsText(r[4])},
+                       {"section", store::IsNull(r[8]) ? json(nullptr) : json(AsInt(r[8]))}};
+      if (!authorizer_.Check(actor, *versions, Action::kView, &probe).ok()) continue;
+      items.push_back({{"document", AsInt(r[1])},
+                       {"code", AsText(r[2])},
+                       {"title", AsText(r[3])},
+                       {"kind", AsText(r[4])},
+                       {"version", AsInt(r[0])},
+                       {"version_no", AsInt(r[5])},
+                       {"effective_date", AsText(r[6])},
+                       {"review_months", months},
+                       {"due_on", due},
+                       {"overdue", due <= today},
+                       {"revision", store::IsNull(r[9]) ? json(nullptr) : json(AsInt(r[9]))}});
+    }
+    return {};
+  }));
+  std::sort(items.begin(), items.end(), [](const json& a, const json& b) {
+    return std::tie(a["due_on"].get_ref<const std::string&>(),
+                    a["code"].get_ref<const std::string&>()) <
+           std::tie(b["due_on"].get_ref<const std::string&>(),
+                    b["code"].get_ref<const std::string&>());
+  });
   return json{{"items", std::move(items)}};
 }
 

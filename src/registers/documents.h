@@ -63,6 +63,13 @@ class DocumentService {
   //             "effective_date"}]}.
   Result<nlohmann::json> PendingAcknowledgements(const Actor& actor) const;
 
+  // The documents whose version in force is due for review (its effective date plus the
+  // document's review interval, 12 months when blank) within `within_days` or overdue, for
+  // actors who may draft versions: {"items": [{"document", "code", "title", "kind", "version",
+  // "version_no", "effective_date", "review_months", "due_on", "overdue", "revision": id |
+  // null (a newer version being drafted, reviewed or approved)}]}, the most overdue first.
+  Result<nlohmann::json> ReviewsDue(const Actor& actor, int within_days = 30) const;
+
   // The acknowledgement of version `version_id` by the active users in its document's scope:
   // {"version": {...}, "totals": {"users", "acknowledged", "percent"},
   //  "bureaus": [{"id", "name", "users", "acknowledged", "percent"}],

@@ -282,5 +282,32 @@ TEST_F(DocumentsTest, SectionScopedProceduresReachOnlyTheirStaff) {
   EXPECT_EQ((*progress)["totals"]["users"], 5);  // 総務課's five
 }
 
+TEST_F(DocumentsTest, ReviewsFallDueAfterTheDocumentsInterval) {
+  const int64_t v = Submitted();
+  for (int who : {1, 3, 4}) ASSERT_TRUE(Decide(who, v, {{"decision", "approve"}}).ok());
+  ASSERT_TRUE(SetStatus(0, v, "approved").ok());
+  ASSERT_TRUE(SetStatus(3, v, "in_force", {{"effective_date", "2026-06-01"}}).ok());
+  // Twelve months by default: not due within 30 days.
+  EXPECT_EQ((*docs_->ReviewsDue(actors_[3]))["items"].size(), 0u);
+  auto doc = service_->Get(cli_, Def("documents"), doc_);
+  ASSERT_TRUE(
+      service_->Update(cli_, Def("documents"), doc_, (*doc)["version"], {{"review_months", 1}})
+          .ok());
+  auto due = docs_->ReviewsDue(actors_[3]);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  ASSERT_EQ((*due)["items"].size(), 1u);
+  const json& item = (*due)["items"][0];
+  EXPECT_EQ(item["version"], v);
+  EXPECT_EQ(item["due_on"], "2026-07-01");
+  EXPECT_EQ(item["overdue"], false);
+  EXPECT_TRUE(item["revision"].is_null());
+  EXPECT_EQ((*docs_->ReviewsDue(actors_[3], 29))["items"].size(), 0u);
+  // A revision being drafted is shown with the reminder.
+  auto v2 = service_->Create(actors_[0], Def("document_versions"),
+                             {{"document", doc_}, {"body", "改正案"}});
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ((*docs_->ReviewsDue(actors_[3]))["items"][0]["revision"], (*v2)["id"]);
+}
+
 }  // namespace
 }  // namespace mamori::registers
