@@ -83,6 +83,14 @@ test('a version goes through its route to 施行, the CISO step decided by a dep
   // The decisions are on record with their steps.
   const list = await drafter.api('GET', `${R}?doc_version=${v1.id}`);
   assert.deepEqual(list.body.items.map((x) => x.step).sort(), [1, 2, 3]);
+  // Review reminders: with a one-month interval the version in force falls due within 30 days.
+  assert.equal((await drafter.api('GET', '/api/v1/documents/reviews')).body.items.length, 0);
+  const doc = (await drafter.api('GET', `${D}/${v1.document}`)).body;
+  assert.equal((await drafter.api('PATCH', `${D}/${doc.id}`, { version: doc.version, review_months: 1 })).status, 200);
+  const due = await drafter.api('GET', '/api/v1/documents/reviews');
+  assert.equal(due.status, 200);
+  assert.deepEqual(due.body.items.map((x) => [x.version, x.overdue]), [[v1.id, false]]);
+  assert.equal((await demo['y.yamamoto'].api('GET', '/api/v1/documents/reviews')).status, 403);
 });
 
 test('staff acknowledge the version in force from their pending list; completion by section', async () => {

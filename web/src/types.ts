@@ -439,6 +439,20 @@ export interface PendingDocument {
   effective_date: string;
 }
 
+export interface ReviewDue {
+  document: number;
+  code: string;
+  title: string;
+  kind: string;
+  version: number;
+  version_no: number;
+  effective_date: string;
+  review_months: number;
+  due_on: string;
+  overdue: boolean;
+  revision: number | null;
+}
+
 export interface DocumentDiff {
   from: RegisterRecord;
   to: RegisterRecord;

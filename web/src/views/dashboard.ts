@@ -10,7 +10,7 @@ import { can } from '../session';
 import { findRegister, loadSettings, validOptions, type View } from '../state';
 import type { ComplianceAnswer, CountsAnswer, DashboardAnswer, InventoryProgress, Settings } from '../types';
 import { pageHeading } from './common';
-import { loadPendingDocuments, pendingDocumentsPart } from './documents';
+import { loadPendingDocuments, loadReviewsDue, pendingDocumentsPart, reviewsDuePart } from './documents';
 import { complianceChartData, complianceColors, complianceSummary } from './compliance';
 import { inventoryChartData, inventoryColors } from './inventory';
 
@@ -38,13 +38,14 @@ async function loadComplianceStatus(): Promise<ComplianceAnswer | null> {
 }
 
 export async function loadDashboard(): Promise<View> {
-  const [data, chart, assets, inventory, compliance, pendingDocs] = await Promise.all([
+  const [data, chart, assets, inventory, compliance, pendingDocs, reviewsDue] = await Promise.all([
     getJson<DashboardAnswer>('dashboard'),
     import('../chart').catch(() => null),
     loadAssetCounts().catch(() => null),
     loadInventoryProgress().catch(() => null),
     loadComplianceStatus().catch(() => null),
     loadPendingDocuments().catch(() => null),
+    loadReviewsDue().catch(() => null),
   ]);
   // 確認が必要な規程: for every signed-in user, above the figures.
   const pendingPart = pendingDocumentsPart(pendingDocs);
@@ -230,6 +231,7 @@ export async function loadDashboard(): Promise<View> {
         root,
         pageHeading(t('dashboard')),
         pendingPart.render(),
+        reviewsDuePart(reviewsDue),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),
         compliancePart.section,
         assetPart.section,

@@ -11,7 +11,7 @@ import { formatDate, formatNumber, label, t } from '../i18n';
 import { acknowledgementsRegisterKey, documentDecisionsRegisterKey, documentVersionsRegisterKey } from '../modules';
 import { can } from '../session';
 import { announce, findRegister, redraw, type View } from '../state';
-import type { AckProgress, DocumentDiff, ListAnswer, PendingDocument, RegisterRecord } from '../types';
+import type { AckProgress, DocumentDiff, ListAnswer, PendingDocument, RegisterRecord, ReviewDue } from '../types';
 import { alertBox, pageHeading } from './common';
 
 const versionHref = (id: number) => `#/r/${documentVersionsRegisterKey}/${id}`;
@@ -90,6 +90,43 @@ export function pendingDocumentsPart(initial: PendingDocument[] | null): { rende
       );
     },
   };
+}
+
+// ---- Dashboard: 見直し時期の規程 -------------------------------------------------------------
+
+/** The documents due for review, for those who may draft versions; null otherwise. */
+export async function loadReviewsDue(): Promise<ReviewDue[] | null> {
+  if (!can(documentVersionsRegisterKey, 'create')) return null;
+  const a = await getJson<{ items: ReviewDue[] }>('documents/reviews');
+  return a.items ?? [];
+}
+
+/** The dashboard's list of documents whose review falls due within 30 days or is overdue. */
+export function reviewsDuePart(items: ReviewDue[] | null): Child {
+  if (!items || items.length === 0) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'doc-reviews-heading', id: 'doc-reviews', class: 'doc-pending' },
+    h('h2', { id: 'doc-reviews-heading' }, t('docReviewsTitle')),
+    h('p', { class: 'help' }, t('docReviewsIntro')),
+    h(
+      'ul',
+      { class: 'doc-pending-list' },
+      items.map((r) =>
+        h(
+          'li',
+          { 'data-document': String(r.document), class: 'doc-pending-item' },
+          h('a', { href: versionHref(r.version) }, t('docReviewsItem', { code: r.code, title: r.title, no: r.version_no })),
+          h(
+            'span',
+            { class: r.overdue ? 'badge badge-overdue' : 'badge badge-pending' },
+            t(r.overdue ? 'docReviewOverdue' : 'docReviewDue', { date: formatDate(r.due_on), months: r.review_months }),
+          ),
+          r.revision !== null ? h('a', { href: versionHref(r.revision) }, t('docReviewRevision')) : null,
+        ),
+      ),
+    ),
+  );
 }
 
 // ---- A version's record page -----------------------------------------------------------------
