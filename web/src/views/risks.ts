@@ -771,7 +771,7 @@ export async function loadRoundReport(id: number): Promise<View> {
             h('li', null, h('a', { href: '#/m/risks' }, label(moduleOfPage('risks')?.label) || t('risksTitle'))),
             roundsReg ? h('li', null, h('a', { href: `#/r/${roundsReg.key}` }, label(roundsReg.label))) : null,
             roundsReg ? h('li', null, h('a', { href: recordHref(roundsReg.key, r.id) }, r.title)) : null,
-            h('li', null, h('span', { 'aria-current': 'page' }, t('roundReportOpen'))),
+            h('li', null, h('span', { 'aria-current': 'page' }, t('roundReportCrumb'))),
           ),
         ),
         pageHeading(title()),
