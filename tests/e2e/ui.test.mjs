@@ -103,7 +103,7 @@ test('dashboard shows the modules and counts', async () => {
 });
 
 test('a planned module says plainly that it is not built', async () => {
-  await page.click('#nav-risks');
+  await page.click('#nav-incidents');
   await page.locator('#not-implemented').waitFor();
   assert.match(await page.locator('#not-implemented').innerText(), /まだ実装されていません/);
 });

@@ -9,6 +9,8 @@
 //   #/m/{module}       module page        #/inventory?…         the annual asset inventory
 //   #/compliance?…     controls' status   #/compliance/{id}     one control and its evidence
 //   #/documents/diff?from=&to=  two versions' diff   #/documents/progress?version=  acknowledgements
+//   #/risks/heatmap?section=  risk heat map  #/risks/proposals?asset=  proposed risks
+//   #/risks/rounds/{id}/report  what an assessment round changed
 //
 // At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
 // ログイン) open, and any other route goes to the login page, which returns to it afterwards.
@@ -33,6 +35,8 @@ import {
   moduleOfPage,
   moduleOfRegister,
   moduleRegisters,
+  riskRoundsRegisterKey,
+  risksRegisterKey,
   viewableRegisters,
 } from './modules';
 import { can, getMe, setMe, setSignedInHandler, setSignedOutHandler, signedOut } from './session';
@@ -66,6 +70,7 @@ import { moduleView } from './views/module';
 import { loadPolicy } from './views/policy';
 import { loadRegisterList, type ListView } from './views/register-list';
 import { loadRegisterRecord } from './views/register-record';
+import { loadRiskHeatmap, loadRiskProposals, loadRisksModule, loadRoundReport } from './views/risks';
 
 type Route =
   | { name: 'dashboard' }
@@ -78,6 +83,9 @@ type Route =
   | { name: 'control'; id: string }
   | { name: 'docDiff'; query: URLSearchParams }
   | { name: 'docProgress'; query: URLSearchParams }
+  | { name: 'riskHeatmap'; query: URLSearchParams }
+  | { name: 'riskProposals'; query: URLSearchParams }
+  | { name: 'roundReport'; id: number }
   | { name: 'module'; key: string }
   | { name: 'list'; key: string; query: URLSearchParams }
   | { name: 'record'; key: string; id: number | null; query: URLSearchParams }
@@ -106,6 +114,11 @@ function parseRoute(hash: string): { route: Route; path: string } {
   else if (parts[0] === 'compliance' && parts.length === 2) route = { name: 'control', id: parts[1]! };
   else if (parts[0] === 'documents' && parts.length === 2 && parts[1] === 'diff') route = { name: 'docDiff', query };
   else if (parts[0] === 'documents' && parts.length === 2 && parts[1] === 'progress') route = { name: 'docProgress', query };
+  else if (parts[0] === 'risks' && parts.length === 2 && parts[1] === 'heatmap') route = { name: 'riskHeatmap', query };
+  else if (parts[0] === 'risks' && parts.length === 2 && parts[1] === 'proposals') route = { name: 'riskProposals', query };
+  else if (parts[0] === 'risks' && parts.length === 4 && parts[1] === 'rounds' && /^\d+$/.test(parts[2]!) && parts[3] === 'report') {
+    route = { name: 'roundReport', id: Number(parts[2]) };
+  }
   else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null, query };
@@ -151,6 +164,8 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
       return can('audit_log', 'view') ? loadAudit(query) : forbiddenView();
     case 'settings':
       return can('settings', 'view') || can('service_accounts', 'view') ? loadSettingsPage() : forbiddenView();
+    case 'risks':
+      return can(risksRegisterKey, 'view') ? loadRisksModule() : forbiddenView();
     default:
       return notFoundView();
   }
@@ -178,6 +193,13 @@ async function loadRoute(route: Route): Promise<View> {
       return can(documentVersionsRegisterKey, 'view') ? loadDocumentDiff(route.query) : forbiddenView();
     case 'docProgress':
       return can(acknowledgementsRegisterKey, 'view') ? loadDocumentProgress(route.query) : forbiddenView();
+    case 'riskHeatmap':
+      if (!findRegister(risksRegisterKey)) return missingRegisterView();
+      return can(risksRegisterKey, 'view') ? loadRiskHeatmap(route.query) : forbiddenView();
+    case 'riskProposals':
+      return can(risksRegisterKey, 'view') ? loadRiskProposals(route.query) : forbiddenView();
+    case 'roundReport':
+      return can(riskRoundsRegisterKey, 'view') ? loadRoundReport(route.id) : forbiddenView();
     case 'module': {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
@@ -225,6 +247,12 @@ function fallbackTitle(route: Route): string {
       return t('docDiffTitle');
     case 'docProgress':
       return t('docProgressTitle');
+    case 'riskHeatmap':
+      return t('heatmapTitle');
+    case 'riskProposals':
+      return t('proposalsTitle');
+    case 'roundReport':
+      return label(findRegister(riskRoundsRegisterKey)?.label) || t('errorTitle');
     case 'module':
       return label(moduleOf(route.key)?.label) || t('errorTitle');
     case 'list':
@@ -245,8 +273,10 @@ function navKey(route: Route): string {
     case 'policy':
     case 'login':
       return route.name;
-    case 'audit': {
-      const m = moduleOfPage('audit');
+    case 'audit':
+    case 'riskHeatmap':
+    case 'riskProposals': {
+      const m = moduleOfPage(route.name === 'audit' ? 'audit' : 'risks');
       return m ? `m:${m.key}` : '';
     }
     case 'module':
@@ -258,18 +288,23 @@ function navKey(route: Route): string {
     case 'compliance':
     case 'control':
     case 'docDiff':
-    case 'docProgress': {
+    case 'docProgress':
+    case 'roundReport': {
       // The compliance pages sum up the evidence register: they are under its entry; the
-      // documents' pages are under the versions' entry.
+      // documents' pages are under the versions' entry; a round's report under the rounds'.
       const key =
         route.name === 'list' || route.name === 'record'
           ? route.key
           : route.name === 'docDiff' || route.name === 'docProgress'
             ? documentVersionsRegisterKey
-            : evidenceRegisterKey;
+            : route.name === 'roundReport'
+              ? riskRoundsRegisterKey
+              : evidenceRegisterKey;
       const m = moduleOfRegister(key);
       if (!m) return '';
-      return viewableRegisters(m)[0]?.key === key ? `m:${m.key}` : `r:${key}`;
+      // A module with a page of its own lists all its registers under it; otherwise its entry
+      // is its first register.
+      return !modulePage(m) && viewableRegisters(m)[0]?.key === key ? `m:${m.key}` : `r:${key}`;
     }
     default:
       return '';
@@ -367,7 +402,9 @@ function renderNav(): void {
   for (const m of modules) {
     const page = modulePage(m);
     if (page) {
-      if (mayOpenPage(page)) entries.push(item(`m:${m.key}`, `nav-${m.key}`, page.hash, label(m.label)));
+      // A module's own page; its registers, if any, are listed under it.
+      const sub = viewableRegisters(m).map((r) => item(`r:${r.key}`, `nav-register-${r.key}`, `#/r/${encodeURIComponent(r.key)}`, label(r.label)));
+      if (mayOpenPage(page)) entries.push(item(`m:${m.key}`, `nav-${m.key}`, page.hash, label(m.label), false, sub));
       continue;
     }
     if (m.status === 'ready' && moduleRegisters(m).length > 0) {

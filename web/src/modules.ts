@@ -5,7 +5,13 @@
 //   Until it does, `groupedRegisters` below adds 利用者 and 役割の割当 to 組織.
 // - 監査ログ (`auditlog`) opens the audit trail page (#/audit), which needs `audit_log: view`.
 // - 設定 (`settings`) opens the settings page (#/m/settings), which needs `settings: view` (the
-//   classification scheme) or `service_accounts: view` (the engines' service accounts).
+//   classification scheme and the risk matrix) or `service_accounts: view` (the engines'
+//   service accounts).
+// - 脅威・リスク (`risks`) opens its own page (#/m/risks, `risks: view`) linking to the heat map
+//   (#/risks/heatmap), the proposals (#/risks/proposals) and the rounds' reports
+//   (#/risks/rounds/{id}/report, `risk_rounds: view`); its registers are listed under it. A
+//   risk's record page shows its place on the matrix, its acceptance and its further assets
+//   (`risk_assets`); a round's record page links to its report.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 // - The asset and inventory registers link to the inventory's progress page (#/inventory),
@@ -28,17 +34,28 @@ const groupedRegisters: Record<string, string[]> = {
   organization: ['users', 'role_assignments'],
 };
 
-/** A page a module opens instead of a register; `view` on any of `resources` opens it. */
+/**
+ * A page a module opens instead of a register; `view` on any of `resources` opens it. The
+ * module's registers, if any, are listed under it in the navigation.
+ */
 export interface ModulePage {
   hash: string;
   route: string;
   resources: string[];
 }
 
+/** Threats and risks (脅威・リスク): scenarios, the threat catalog, the yearly rounds. */
+export const risksRegisterKey = 'risks';
+export const threatsRegisterKey = 'threats';
+export const riskAssetsRegisterKey = 'risk_assets';
+export const riskDismissalsRegisterKey = 'risk_dismissals';
+export const riskRoundsRegisterKey = 'risk_rounds';
+
 /** Modules that open a page of their own. */
 const modulePages: Record<string, ModulePage> = {
   auditlog: { hash: '#/audit', route: 'audit', resources: ['audit_log'] },
   settings: { hash: '#/m/settings', route: 'settings', resources: ['settings', 'service_accounts'] },
+  risks: { hash: '#/m/risks', route: 'risks', resources: [risksRegisterKey] },
 };
 
 /** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */
@@ -56,6 +73,8 @@ const summaryPages: Record<string, { hash: string; resource: string; text: Messa
   [confirmationsRegisterKey]: { hash: '#/inventory', resource: confirmationsRegisterKey, text: 'inventoryOpen' },
   [evidenceRegisterKey]: { hash: '#/compliance', resource: evidenceRegisterKey, text: 'complianceOpen' },
   [exceptionsRegisterKey]: { hash: '#/compliance', resource: evidenceRegisterKey, text: 'complianceOpen' },
+  [risksRegisterKey]: { hash: '#/risks/heatmap', resource: risksRegisterKey, text: 'heatmapOpen' },
+  [riskDismissalsRegisterKey]: { hash: '#/risks/proposals', resource: risksRegisterKey, text: 'proposalsOpen' },
 };
 
 /** The page that sums up register `key`'s records, if any. */

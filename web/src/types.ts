@@ -475,3 +475,93 @@ export interface AckProgress {
   sections: (AckCounts & { id: number | null; name: string; bureau: number | null })[];
   pending: { id: number; login: string; name: string; section_name: string }[];
 }
+
+// ---- Threats and risks (脅威・リスク) ----------------------------------------------------------
+
+/** A risk level (低, 中, 高, 非常に高い): its colour on the heat map is always shown with its label. */
+export interface RiskLevelDef {
+  key: string;
+  label: Label;
+  color: string;
+  meaning: Label;
+}
+
+/** One step of a matrix's likelihood or impact scale ("5_3": 5×5, score 3). */
+export interface RiskScaleStep {
+  value: string;
+  score: number;
+  label: Label;
+  meaning: Label;
+}
+
+export interface RiskMatrixDef {
+  key: string;
+  label: Label;
+  description: Label;
+  /** Lowest first. */
+  likelihood: RiskScaleStep[];
+  impact: RiskScaleStep[];
+  thresholds: { level: string; min_score: number }[];
+  /** Who decides the acceptance of a risk at each level. */
+  approval: Record<string, 'superior' | 'ciso'>;
+  grid: { likelihood: string; impact: string; score: number; level: string }[];
+}
+
+/** GET /api/v1/risks/matrix. */
+export interface RiskMatrixCatalog {
+  active: string;
+  default: string;
+  levels: RiskLevelDef[];
+  matrices: RiskMatrixDef[];
+  /** The catalog's proposals for switching: per scale, old value -> new value. */
+  mappings: { from: string; to: string; likelihood: Record<string, string>; impact: Record<string, string> }[];
+}
+
+/** One item of GET /api/v1/risks/proposals: a threat Mamori proposes to analyse for an asset. */
+export interface RiskProposal {
+  /** The dismissals register's enum value ("p_01"). */
+  proposal: string;
+  proposal_id: string;
+  reason: Label;
+  asset: { id: number; no: string; name: string; section: { id: number; label: string } | null };
+  threat: { id: number; code: string; name: string };
+  /** The impact the asset's classification proposes, or null. */
+  impact: string | null;
+}
+
+export interface RiskProposalsAnswer {
+  items: RiskProposal[];
+  total: number;
+}
+
+/** A scenario as the round report lists it (labels, not ids, for threat and section). */
+export interface RoundRisk {
+  id: number;
+  risk_no: string;
+  title: string;
+  threat: string;
+  section: string;
+  inherent_level: string | null;
+  residual_level: string | null;
+}
+
+export interface RoundSummary {
+  id: number;
+  fiscal_year: number;
+  title: string;
+  status: string;
+  closed_on: string | null;
+}
+
+/** GET /api/v1/risks/rounds/{id}/report: what changed since the previous closed round. */
+export interface RoundReport {
+  round: RoundSummary;
+  previous: RoundSummary | null;
+  /** [previous, now] */
+  total: [number, number];
+  counts: { level: string; label: Label; inherent: [number, number]; residual: [number, number] }[];
+  added: RoundRisk[];
+  removed: RoundRisk[];
+  changed: (RoundRisk & { fields: { field: string; label: string; from: string; to: string }[] })[];
+  unchanged: number;
+}

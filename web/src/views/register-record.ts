@@ -33,12 +33,20 @@ import type {
   Settings,
 } from '../types';
 import { can } from '../session';
-import { assetsRegisterKey, documentVersionsRegisterKey, summaryPage, usersRegisterKey } from '../modules';
+import {
+  assetsRegisterKey,
+  documentVersionsRegisterKey,
+  riskRoundsRegisterKey,
+  risksRegisterKey,
+  summaryPage,
+  usersRegisterKey,
+} from '../modules';
 import { confirmDialog, pageHeading } from './common';
 import { credentialsReset } from './credentials-reset';
-import { loadVersionPanel, versionPanel, type VersionPanelData } from './documents';
+import { loadVersionPanel, versionPanel } from './documents';
 import { handlingRules } from './handling-rules';
 import { listHash } from './register-list';
+import { loadRiskPanel, riskPanel, roundPanel } from './risks';
 
 /** What a form control holds: a checkbox's state or an input's text. */
 type Draft = Map<string, string | boolean>;
@@ -73,6 +81,36 @@ function warningText(warnings: ProblemError[] | undefined): string {
   return (warnings ?? []).map((w) => `${w.label ? `「${w.label}」` : ''}${problemErrorMessage(w)}`).join(' ');
 }
 
+/**
+ * A panel some registers show under a record's form (see modules.ts), with the data it loads
+ * for the record: loaded with the record and again after every change to it.
+ */
+interface RecordPanel {
+  load(record: RegisterRecord): Promise<void>;
+  render(record: RegisterRecord | null): Child;
+}
+
+function recordPanel<T>(load: (r: RegisterRecord) => Promise<T>, render: (r: RegisterRecord | null, data: T | null) => Child): () => RecordPanel {
+  return () => {
+    let data: T | null = null;
+    return {
+      async load(record) {
+        data = await load(record);
+      },
+      render: (record) => render(record, data),
+    };
+  };
+}
+
+const recordPanels: Record<string, () => RecordPanel> = {
+  // A policy document version's text, decisions and links.
+  [documentVersionsRegisterKey]: recordPanel(loadVersionPanel, versionPanel),
+  // A risk's place on the matrix, its acceptance and its further assets.
+  [risksRegisterKey]: recordPanel(loadRiskPanel, riskPanel),
+  // The link to a round's report.
+  [riskRoundsRegisterKey]: recordPanel(async () => null, (r) => roundPanel(r)),
+};
+
 const actionKeys: Record<string, MessageKey> = {
   create: 'actionCreate',
   update: 'actionUpdate',
@@ -96,9 +134,8 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
     ...refFields.map((f) => refOptions(f.ref!).catch(() => null)),
   ]);
   const settings = settingsResult as Settings | null;
-  // A policy document version's text, decisions and links (see modules.ts).
-  const isDocVersion = reg.key === documentVersionsRegisterKey;
-  let docPanel: VersionPanelData | null = isDocVersion && loaded ? await loadVersionPanel(loaded as RegisterRecord) : null;
+  const panel = recordPanels[reg.key]?.() ?? null;
+  if (panel && loaded) await panel.load(loaded as RegisterRecord);
   const classification = classificationResult as ClassificationCatalog | null;
 
   let record: RegisterRecord | null = loaded as RegisterRecord | null;
@@ -212,7 +249,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       const warned = warningText(updated.warnings);
       delete updated.warnings;
       record = updated;
-      if (isDocVersion) docPanel = await loadVersionPanel(updated);
+      await panel?.load(updated);
       forgetRefOptions(reg.key);
       resetDraft();
       await refreshHistory();
@@ -255,7 +292,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
   async function reloadRecord(): Promise<void> {
     try {
       record = await getJson<RegisterRecord>(recordPath());
-      if (isDocVersion) docPanel = await loadVersionPanel(record);
+      await panel?.load(record);
       clearErrors();
       resetDraft();
       await refreshHistory();
@@ -532,7 +569,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
           : null,
         credentials?.render(record) ?? null,
         classification ? handlingRules(classification, record) : null,
-        isDocVersion ? versionPanel(record, docPanel) : null,
+        panel?.render(record) ?? null,
         record ? recordInfo(record) : null,
         record ? historyTable() : null,
       );

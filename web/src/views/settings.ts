@@ -1,68 +1,161 @@
 // 設定 (#/m/settings, resource `settings` or `service_accounts`): the body-wide settings.
 //
-// - The classification scheme of the asset register (基本方針 §6(2), `settings`). Switching
-//   shows, for every level in use, how many assets hold it and the level it will become (the
-//   catalog's proposal, changeable), and changes nothing until the officer confirms; then every
-//   asset is reclassified in one transaction (each with a history entry) and the change is on
-//   the audit trail.
+// - The settings that decide which options some fields offer (`settings`): the classification
+//   scheme of the asset register (基本方針 §6(2)) and the risk matrix of the risk register
+//   (§8). Both switch the same way: for every value in use, how many records hold it and the
+//   value it will become (the catalog's proposal, changeable); nothing changes until the
+//   officer confirms; then every record is rewritten in one transaction (each with a history
+//   entry; a risk is scored again) and the change is on the audit trail.
 // - The service accounts the engines use to record evidence (`service_accounts`,
 //   views/service-accounts.ts).
 
 import { ApiError, errorMessage, getJson, sendJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
-import { formatNumber, label, t } from '../i18n';
-import { announce, forgetAllRefOptions, redraw, type View } from '../state';
-import type { ClassificationCatalog, LevelDef, SchemeDef } from '../types';
+import { formatNumber, label, t, type MessageKey } from '../i18n';
+import { risksRegisterKey } from '../modules';
+import { announce, findRegister, forgetAllRefOptions, getMeta, redraw, validOptions, type View } from '../state';
+import type { ClassificationCatalog, FieldDef, Label, RiskMatrixCatalog } from '../types';
 import { can } from '../session';
 import { alertBox, confirmDialog, pageHeading, type PagePart } from './common';
 import { loadServiceAccounts } from './service-accounts';
 
-const axes = ['confidentiality', 'integrity', 'availability'] as const;
-type Axis = (typeof axes)[number];
-const settingKey = 'classification_scheme';
-
+/** GET /api/v1/settings/{key}/usage: the values in use, per field, and the records holding them. */
 interface Usage {
   records: number;
   fields: Record<string, Record<string, number>>;
 }
 
+/** A setting's choices as its catalog lists them, and the catalog's proposals for switching. */
+interface SwitchCatalog {
+  active: string;
+  choices: { key: string; label: Label; description: Label }[];
+  /**
+   * Per pair of choices: old value -> new value, per field or per scale (a table `impact`
+   * serves the fields `impact`, `proposed_impact` and `residual_impact`).
+   */
+  mappings: { from: string; to: string; tables: Record<string, Record<string, string> | undefined> }[];
+}
+
+/** A setting that decides which options some fields offer, and its section's wording. */
+interface SettingSwitch {
+  /** The setting's key: the fields that follow it name it as `options_setting`. */
+  setting: string;
+  /** The prefix of the section's element ids. */
+  prefix: string;
+  load(): Promise<SwitchCatalog>;
+  text: Record<'title' | 'active' | 'switchTo' | 'intro' | 'current' | 'count' | 'confirm' | 'done', MessageKey>;
+}
+
+const classificationSwitch: SettingSwitch = {
+  setting: 'classification_scheme',
+  prefix: 'scheme',
+  async load() {
+    const c = await getJson<ClassificationCatalog>('classification');
+    return {
+      active: c.active,
+      choices: c.schemes,
+      mappings: c.mappings.map((m) => ({ from: m.from, to: m.to, tables: { confidentiality: m.confidentiality, integrity: m.integrity, availability: m.availability } })),
+    };
+  },
+  text: {
+    title: 'schemeTitle',
+    active: 'schemeActive',
+    switchTo: 'schemeSwitchTo',
+    intro: 'schemeMappingIntro',
+    current: 'schemeCurrentLevel',
+    count: 'schemeCount',
+    confirm: 'schemeConfirm',
+    done: 'schemeDone',
+  },
+};
+
+const riskMatrixSwitch: SettingSwitch = {
+  setting: 'risk_matrix',
+  prefix: 'matrix',
+  async load() {
+    const c = await getJson<RiskMatrixCatalog>('risks/matrix');
+    return {
+      active: c.active,
+      choices: c.matrices,
+      mappings: c.mappings.map((m) => ({ from: m.from, to: m.to, tables: { likelihood: m.likelihood, impact: m.impact } })),
+    };
+  },
+  text: {
+    title: 'matrixTitle',
+    active: 'matrixActive',
+    switchTo: 'matrixSwitchTo',
+    intro: 'matrixMappingIntro',
+    current: 'matrixCurrentLevel',
+    count: 'matrixCount',
+    confirm: 'matrixConfirm',
+    done: 'matrixDone',
+  },
+};
+
 /** The settings page: the sections the user may view. */
 export async function loadSettings(): Promise<View> {
-  const [scheme, accounts] = await Promise.all([
-    can('settings', 'view') ? loadSchemeSection() : Promise.resolve(null),
+  const [scheme, matrix, accounts] = await Promise.all([
+    can('settings', 'view') ? loadSwitchSection(classificationSwitch) : Promise.resolve(null),
+    can('settings', 'view') && findRegister(risksRegisterKey) ? loadSwitchSection(riskMatrixSwitch) : Promise.resolve(null),
     can('service_accounts', 'view') ? loadServiceAccounts() : Promise.resolve(null),
   ]);
   return {
     title: () => t('settingsTitle'),
     render(root) {
-      replaceChildren(root, pageHeading(t('settingsTitle')), scheme?.render() ?? null, accounts?.render() ?? null);
+      replaceChildren(root, pageHeading(t('settingsTitle')), scheme?.render() ?? null, matrix?.render() ?? null, accounts?.render() ?? null);
     },
   };
 }
 
-/** The classification scheme (分類体系) and the switch to another one. */
-async function loadSchemeSection(): Promise<PagePart> {
-  let catalog = await getJson<ClassificationCatalog>('classification');
-  let usage = await getJson<Usage>(`settings/${settingKey}/usage`);
+/** The fields whose options follow setting `key` (once each, in the registers' order). */
+function followingFields(key: string): FieldDef[] {
+  const out: FieldDef[] = [];
+  for (const reg of getMeta().registers) {
+    for (const f of reg.fields) if (f.options_setting === key && !out.some((o) => o.name === f.name)) out.push(f);
+  }
+  return out;
+}
+
+/** The table of a mapping that serves `field`: its own, else the scale it ends with. */
+function tableFor(tables: SwitchCatalog['mappings'][number]['tables'] | undefined, field: string): Record<string, string> {
+  if (!tables) return {};
+  const scale = Object.keys(tables).find((k) => field === k || field.endsWith(`_${k}`));
+  return (scale && tables[scale]) || {};
+}
+
+/** One setting's section: the active choice and the switch to another one. */
+async function loadSwitchSection(spec: SettingSwitch): Promise<PagePart> {
+  const usagePath = `settings/${spec.setting}/usage`;
+  let [catalog, usage] = await Promise.all([spec.load(), getJson<Usage>(usagePath)]);
+  const fields = followingFields(spec.setting);
+  const errorId = `${spec.prefix}-error`;
   let target = '';
-  let remap: Record<Axis, Record<string, string>> = { confidentiality: {}, integrity: {}, availability: {} };
+  let remap: Record<string, Record<string, string>> = {};
   let error = '';
   let busy = false;
 
-  const scheme = (key: string): SchemeDef | undefined => catalog.schemes.find((s) => s.key === key);
-  const levelLabel = (s: SchemeDef | undefined, axis: Axis, value: string) =>
-    label(s?.[axis].find((l: LevelDef) => l.value === value)?.label) || value;
+  const choice = (key: string) => catalog.choices.find((c) => c.key === key);
+  const optionsUnder = (f: FieldDef, value: string) => validOptions(f, { [spec.setting]: value });
+  const valueLabel = (f: FieldDef, value: string) => label(f.options?.find((o) => o.value === value)?.label) || value;
+  /** The values of `f` in use: in the field's order, then any value outside it. */
+  const inUse = (f: FieldDef) => {
+    const counts = usage.fields[f.name] ?? {};
+    const order = (f.options ?? []).map((o) => o.value);
+    return [...order.filter((v) => v in counts), ...Object.keys(counts).filter((v) => !order.includes(v))];
+  };
 
-  /** The catalog's proposal from the active scheme to `to`, for the levels in use. */
+  /** The catalog's proposal from the active choice to `to`, for the values in use. */
   function propose(to: string): void {
     target = to;
     const mapping = catalog.mappings.find((m) => m.from === catalog.active && m.to === to);
-    for (const axis of axes) {
-      const proposal = mapping?.[axis] ?? {};
-      remap[axis] = {};
-      for (const value of Object.keys(usage.fields[axis] ?? {})) {
-        const fallback = scheme(to)?.[axis].some((l) => l.value === value) ? value : (scheme(to)?.[axis][0]?.value ?? value);
-        remap[axis][value] = proposal[value] ?? fallback;
+    remap = {};
+    for (const f of fields) {
+      const proposal = tableFor(mapping?.tables, f.name);
+      const targets = optionsUnder(f, to);
+      remap[f.name] = {};
+      for (const value of inUse(f)) {
+        const fallback = targets.some((o) => o.value === value) ? value : (targets[0]?.value ?? value);
+        remap[f.name]![value] = proposal[value] ?? fallback;
       }
     }
   }
@@ -70,7 +163,7 @@ async function loadSchemeSection(): Promise<PagePart> {
   async function apply(): Promise<void> {
     if (busy || !target) return;
     const ok = await confirmDialog(
-      t('schemeConfirm', { from: label(scheme(catalog.active)?.label), to: label(scheme(target)?.label), n: formatNumber(usage.records) }),
+      t(spec.text.confirm, { from: label(choice(catalog.active)?.label), to: label(choice(target)?.label), n: formatNumber(usage.records) }),
       t('schemeConfirmOk'),
     );
     if (!ok) return;
@@ -78,47 +171,41 @@ async function loadSchemeSection(): Promise<PagePart> {
     error = '';
     redraw();
     try {
-      const done = await sendJson<{ changed: number }>('PUT', `settings/${settingKey}`, { value: target, remap });
+      const done = await sendJson<{ changed: number }>('PUT', `settings/${spec.setting}`, { value: target, remap });
       forgetAllRefOptions();
-      catalog = await getJson<ClassificationCatalog>('classification');
-      usage = await getJson<Usage>(`settings/${settingKey}/usage`);
+      [catalog, usage] = await Promise.all([spec.load(), getJson<Usage>(usagePath)]);
       target = '';
       busy = false;
       redraw();
-      announce(t('schemeDone', { n: formatNumber(done.changed) }), 'success');
+      announce(t(spec.text.done, { n: formatNumber(done.changed) }), 'success');
     } catch (err) {
       busy = false;
       error = err instanceof ApiError && err.errors.length ? err.errors.map((e) => e.message).join(' ') : errorMessage(err);
       redraw();
-      document.getElementById('settings-error')?.focus();
+      document.getElementById(errorId)?.focus();
     }
   }
 
   function mappingTable(): Child {
-    const to = scheme(target);
-    if (!to) return null;
+    if (!choice(target)) return null;
     const rows: HTMLElement[] = [];
-    for (const axis of axes) {
-      // The active scheme's order (highest first); then any value outside it.
-      const inUse = usage.fields[axis] ?? {};
-      const order = (scheme(catalog.active)?.[axis] ?? []).map((l) => l.value);
-      const values = [...order.filter((v) => v in inUse), ...Object.keys(inUse).filter((v) => !order.includes(v))];
-      for (const value of values) {
-        const count = inUse[value] ?? 0;
-        const id = `remap-${axis}-${value}`;
+    for (const f of fields) {
+      for (const value of inUse(f)) {
+        const id = `remap-${f.name}-${value}`;
         const select = h(
           'select',
-          { id, onchange: (e: Event) => (remap[axis][value] = (e.target as HTMLSelectElement).value) },
-          to[axis].map((l) => h('option', { value: l.value }, label(l.label))),
+          { id, onchange: (e: Event) => (remap[f.name]![value] = (e.target as HTMLSelectElement).value) },
+          optionsUnder(f, target).map((o) => h('option', { value: o.value }, label(o.label))),
         );
-        select.value = remap[axis][value] ?? '';
+        select.value = remap[f.name]?.[value] ?? '';
         rows.push(
           h(
             'tr',
-            { 'data-axis': axis, 'data-value': value },
-            h('th', { scope: 'row' }, levelLabel(scheme(catalog.active), axis, value)),
-            h('td', { class: 'numeric' }, formatNumber(count)),
-            h('td', null, h('label', { for: id, class: 'visually-hidden' }, t('schemeTarget')), select),
+            { 'data-field': f.name, 'data-value': value },
+            h('td', null, label(f.label)),
+            h('th', { scope: 'row' }, valueLabel(f, value)),
+            h('td', { class: 'numeric' }, formatNumber(usage.fields[f.name]?.[value] ?? 0)),
+            h('td', null, h('label', { for: id, class: 'visually-hidden' }, `${label(f.label)} ${valueLabel(f, value)}: ${t('schemeTarget')}`), select),
           ),
         );
       }
@@ -126,18 +213,19 @@ async function loadSchemeSection(): Promise<PagePart> {
     return h(
       'div',
       null,
-      h('p', null, t('schemeMappingIntro')),
+      h('p', null, t(spec.text.intro)),
       h(
         'table',
-        { class: 'data-table', id: 'scheme-mapping' },
+        { class: 'data-table', id: `${spec.prefix}-mapping` },
         h(
           'thead',
           null,
           h(
             'tr',
             null,
-            h('th', { scope: 'col' }, t('schemeCurrentLevel')),
-            h('th', { scope: 'col', class: 'numeric' }, t('schemeCount')),
+            h('th', { scope: 'col' }, t('settingField')),
+            h('th', { scope: 'col' }, t(spec.text.current)),
+            h('th', { scope: 'col', class: 'numeric' }, t(spec.text.count)),
             h('th', { scope: 'col' }, t('schemeTarget')),
           ),
         ),
@@ -146,33 +234,33 @@ async function loadSchemeSection(): Promise<PagePart> {
       h(
         'div',
         { class: 'button-row' },
-        h('button', { type: 'button', class: 'button button-primary', id: 'scheme-apply', disabled: busy, onclick: () => void apply() }, t('schemeApply')),
-        h('button', { type: 'button', class: 'button', id: 'scheme-cancel', onclick: () => ((target = ''), redraw()) }, t('cancel')),
+        h('button', { type: 'button', class: 'button button-primary', id: `${spec.prefix}-apply`, disabled: busy, onclick: () => void apply() }, t('schemeApply')),
+        h('button', { type: 'button', class: 'button', id: `${spec.prefix}-cancel`, onclick: () => ((target = ''), redraw()) }, t('cancel')),
       ),
     );
   }
 
   return {
     render() {
-      const active = scheme(catalog.active);
-      const others = catalog.schemes.filter((s) => s.key !== catalog.active);
+      const active = choice(catalog.active);
+      const others = catalog.choices.filter((c) => c.key !== catalog.active);
       return h(
         'section',
-        { 'aria-labelledby': 'scheme-title' },
-        h('h2', { id: 'scheme-title' }, t('schemeTitle')),
-        h('p', { id: 'scheme-active' }, t('schemeActive', { scheme: label(active?.label) })),
+        { 'aria-labelledby': `${spec.prefix}-title`, id: `${spec.prefix}-section` },
+        h('h2', { id: `${spec.prefix}-title` }, t(spec.text.title)),
+        h('p', { id: `${spec.prefix}-active` }, t(spec.text.active, { scheme: label(active?.label) })),
         h('p', { class: 'help' }, label(active?.description)),
-        alertBox('settings-error', error),
+        alertBox(errorId, error),
         target
           ? mappingTable()
           : h(
               'div',
               { class: 'button-row' },
-              others.map((s) =>
+              others.map((c) =>
                 h(
                   'button',
-                  { type: 'button', class: 'button', id: `scheme-to-${s.key}`, onclick: () => (propose(s.key), redraw()) },
-                  t('schemeSwitchTo', { scheme: label(s.label) }),
+                  { type: 'button', class: 'button', id: `${spec.prefix}-to-${c.key}`, onclick: () => (propose(c.key), redraw()) },
+                  t(spec.text.switchTo, { scheme: label(c.label) }),
                 ),
               ),
             ),
