@@ -52,6 +52,8 @@ export interface FieldDef {
   generated?: boolean;
   /** Set by the server (who, when, a hash): left out of new records, read-only afterwards. */
   system?: boolean;
+  /** Kept out of lists and exports (a large body); with `system`, out of the form too. */
+  detail_only?: boolean;
   /** Only the options tagged with this setting's current value are valid. */
   options_setting?: string;
   options_setting_default?: string;

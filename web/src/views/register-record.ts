@@ -523,7 +523,8 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
         { id: 'record-form', class: 'record-form', novalidate: true, 'aria-labelledby': 'page-title' },
         !readOnly && reg.fields.some((f) => f.required) ? h('p', { class: 'help' }, t('requiredNote')) : null,
         // An archived record cannot be changed (the server answers 409) until it is restored.
-        h('fieldset', { class: 'fields', disabled: readOnly }, reg.fields.filter((f) => record || !f.system).map(fieldBlock)),
+        // A large value the server keeps for itself (a round's snapshot) is not a form field.
+        h('fieldset', { class: 'fields', disabled: readOnly }, reg.fields.filter((f) => (record || !f.system) && !(f.system && f.detail_only)).map(fieldBlock)),
         h(
           'div',
           { class: 'button-row' },
