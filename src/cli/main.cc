@@ -218,6 +218,8 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
     registers::RiskService seeder(*core->store, *core->admin_service, *core->registry,
                                   core->local_access, core->catalogs, core->clock);
     MAMORI_TRY(seeder.SeedThreats());
+    // Levels follow thresholds edited in catalog/risk-matrix.toml since the last start.
+    MAMORI_TRY(seeder.RederiveLevels());
   }
   core->service_accounts =
       std::make_unique<auth::ServiceAccounts>(*core->store, *core->audit, core->clock);

@@ -1054,6 +1054,37 @@ Result<int64_t> RiskService::SeedThreats() {
   return added;
 }
 
+Result<int64_t> RiskService::RederiveLevels() {
+  const RegisterDef* def = registry_.ByKey("risks");
+  if (def == nullptr) return Error::Internal("the risk register is not defined");
+  MAMORI_ASSIGN_OR_RETURN(std::string key,
+                          service_.Setting(kRiskMatrixSetting, catalogs_.matrices->default_matrix));
+  const policy::Matrix& m = ActiveMatrix(catalogs_, key);
+  std::vector<std::pair<int64_t, int64_t>> stale;  // id, version
+  MAMORI_TRY(store_.Read([&](Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(auto rows,
+                            c.Query("SELECT id, version, f_likelihood, f_impact, f_inherent_level, "
+                                    "f_residual_likelihood, f_residual_impact, f_residual_level "
+                                    "FROM r_risks WHERE archived = 0"));
+    auto level = [&](const Value& l, const Value& i) -> std::string {
+      const auto* lv = store::IsNull(l) ? nullptr : m.Likelihood(AsText(l));
+      const auto* iv = store::IsNull(i) ? nullptr : m.Impact(AsText(i));
+      return lv && iv ? m.LevelOf(lv->score * iv->score) : "";
+    };
+    auto text = [](const Value& v) { return store::IsNull(v) ? std::string() : AsText(v); };
+    for (const auto& r : rows) {
+      if (level(r[2], r[3]) != text(r[4]) || level(r[5], r[6]) != text(r[7])) {
+        stale.emplace_back(AsInt(r[0]), AsInt(r[1]));
+      }
+    }
+    return {};
+  }));
+  for (const auto& [id, version] : stale) {
+    MAMORI_TRY(service_.Update(kSystemActor, *def, id, version, json::object()));
+  }
+  return static_cast<int64_t>(stale.size());
+}
+
 Result<json> RiskService::Matrix() const {
   const policy::RiskMatrices& m = *catalogs_.matrices;
   MAMORI_ASSIGN_OR_RETURN(std::string active,

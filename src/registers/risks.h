@@ -65,6 +65,11 @@ class RiskService {
   // count: a threat the body archived stays archived). Returns how many were added.
   Result<int64_t> SeedThreats();
 
+  // Derives again the score and level of every active risk whose stored values differ from
+  // what the active matrix gives (the thresholds in catalog/risk-matrix.toml were edited):
+  // each such risk is updated as actor "system", with its history. Returns how many changed.
+  Result<int64_t> RederiveLevels();
+
   // The matrix in use and the other shipped ones, the risk levels and the mappings:
   // {"active", "default", "levels": [...], "matrices": [{…, "grid": [{"likelihood", "impact",
   // "score", "level"}]}], "mappings": [...]}. The heat map counts come from the generic

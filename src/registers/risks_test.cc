@@ -405,5 +405,25 @@ TEST_F(RisksTest, RoundReportComparesWithTheLastClosedRound) {
   EXPECT_EQ((*first)["added"].size(), 2u);
 }
 
+TEST_F(RisksTest, LevelsFollowEditedThresholdsAtStartUp) {
+  const json r = Scenario("5_2");  // 2 x 5 = 10: high
+  // A level stored under other thresholds (as after an edit of catalog/risk-matrix.toml).
+  ASSERT_TRUE(store_
+                  ->Write([&](store::Connection& c) -> Status {
+                    const store::Value params[] = {r["id"].get<int64_t>()};
+                    MAMORI_TRY(c.Exec("UPDATE r_risks SET f_inherent_level = 'medium' WHERE id = ?",
+                                      params));
+                    return {};
+                  })
+                  .ok());
+  auto n = risks_->RederiveLevels();
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 1);
+  auto after = service_->Get(cli_, Def("risks"), r["id"]);
+  EXPECT_EQ((*after)["inherent_level"], "high");
+  EXPECT_EQ((*after)["version"], r["version"].get<int64_t>() + 1);
+  EXPECT_EQ(*risks_->RederiveLevels(), 0);
+}
+
 }  // namespace
 }  // namespace mamori::registers
