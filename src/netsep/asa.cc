@@ -809,48 +809,46 @@ class Parser {
     return out;
   }
 
-  Result<ValueSet> ProtocolsNamed(uint32_t line, std::string_view name) {
+  // A group of single values (object-group protocol, object-group icmp-type): `entry` lines
+  // name one value, read by `leaf`; group-object nests another group of the same kind.
+  template <class Leaf>
+  Result<ValueSet> ValueGroupNamed(uint32_t line, std::string_view name, ObjectKind kind,
+                                   const char* kind_name, const char* entry, const Leaf& leaf) {
     const Object* object = FindObject(name);
     if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
-    if (object->kind != ObjectKind::kProtocolGroup) return WrongKind(line, name, "protocol");
+    if (object->kind != kind) return WrongKind(line, name, kind_name);
     GroupVisit visit(active_, object->name);
     MAMORI_TRY(CheckDepth(line, name, visit));
     ValueSet out;
     for (const Line& sub : object->block->subs) {
       const std::vector<std::string>& w = sub.words;
-      if (w.size() >= 2 && w[0] == "protocol-object") {
-        MAMORI_ASSIGN_OR_RETURN(ValueSet p, Protocol(sub.number, w[1]));
-        out.Add(p);
-      } else if (w.size() >= 2 && w[0] == "group-object") {
-        MAMORI_ASSIGN_OR_RETURN(ValueSet p, ProtocolsNamed(sub.number, w[1]));
-        out.Add(p);
+      if (w.size() >= 2 && (w[0] == entry || w[0] == "group-object")) {
+        MAMORI_ASSIGN_OR_RETURN(
+            ValueSet v, w[0] == entry
+                            ? leaf(sub.number, w[1])
+                            : ValueGroupNamed(sub.number, w[1], kind, kind_name, entry, leaf));
+        out.Add(v);
       } else if (w[0] != "description") {
-        return BadWord(sub.number, "object-group protocol の行", "protocol group entry", w[0]);
+        return BadWord(sub.number, Cat("object-group ", kind_name, " の行"),
+                       Cat(kind_name, " group entry"), w[0]);
       }
     }
     return out;
   }
 
+  Result<ValueSet> ProtocolsNamed(uint32_t line, std::string_view name) {
+    return ValueGroupNamed(line, name, ObjectKind::kProtocolGroup, "protocol", "protocol-object",
+                           [this](uint32_t n, std::string_view p) { return Protocol(n, p); });
+  }
+
   Result<ValueSet> IcmpTypesNamed(uint32_t line, std::string_view name) {
-    const Object* object = FindObject(name);
-    if (object == nullptr) return Undefined(line, "オブジェクト", "object", name);
-    if (object->kind != ObjectKind::kIcmpGroup) return WrongKind(line, name, "icmp-type");
-    GroupVisit visit(active_, object->name);
-    MAMORI_TRY(CheckDepth(line, name, visit));
-    ValueSet out;
-    for (const Line& sub : object->block->subs) {
-      const std::vector<std::string>& w = sub.words;
-      if (w.size() >= 2 && w[0] == "icmp-object") {
-        MAMORI_ASSIGN_OR_RETURN(uint64_t t, IcmpType(sub.number, w[1]));
-        out.Add(t, t);
-      } else if (w.size() >= 2 && w[0] == "group-object") {
-        MAMORI_ASSIGN_OR_RETURN(ValueSet t, IcmpTypesNamed(sub.number, w[1]));
-        out.Add(t);
-      } else if (w[0] != "description") {
-        return BadWord(sub.number, "object-group icmp-type の行", "icmp-type group entry", w[0]);
-      }
-    }
-    return out;
+    return ValueGroupNamed(line, name, ObjectKind::kIcmpGroup, "icmp-type", "icmp-object",
+                           [this](uint32_t n, std::string_view t) -> Result<ValueSet> {
+                             MAMORI_ASSIGN_OR_RETURN(uint64_t v, IcmpType(n, t));
+                             ValueSet one;
+                             one.Add(v, v);
+                             return one;
+                           });
   }
 
   // ---------------------------------------------------------------- access lists
