@@ -44,7 +44,7 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(std::vector<EnumOption> roles,
   defs.push_back(RisksRegister(catalogs, defs[3]));
   defs.push_back(RiskAssetsRegister());
   defs.push_back(RiskDismissalsRegister(catalogs));
-  defs.push_back(RiskRoundsRegister(catalogs));
+  defs.push_back(RiskRoundsRegister());
   for (const auto& c : custom) {
     auto def = std::find_if(defs.begin(), defs.end(),
                             [&](const RegisterDef& d) { return d.key == c.register_key; });

@@ -44,6 +44,13 @@ const policy::Scheme* ActiveScheme(const Catalogs& c, const std::string& key) {
   return s != nullptr ? s : c.classification->FindScheme(c.classification->default_scheme);
 }
 
+// The dismissal register's enum value of a proposal id: "P-01" -> "p_01".
+std::string ProposalValue(const std::string& id) {
+  std::string value = internal::ToLowerAscii(id);
+  std::replace(value.begin(), value.end(), '-', '_');
+  return value;
+}
+
 std::optional<int64_t> IdOf(const json& rec, const char* field) {
   if (!rec.contains(field) || !rec[field].is_number_integer()) return std::nullopt;
   return rec[field].get<int64_t>();
@@ -142,28 +149,26 @@ void CheckThreat(const json& rec, RuleContext& ctx, std::vector<FieldError>& err
 std::vector<json> ScopeAssets(const json& rec, RuleContext& ctx) {
   std::vector<json> out;
   const std::string scope = TextOf(rec, "scope");
-  auto keep = [&](std::vector<json> list, const char* field, const json& value) {
+  auto keep = [&](std::vector<json> list) {
     for (auto& a : list) {
-      if (TextOf(a, "status") == "disposed") continue;
-      if (field != nullptr && a[field] != value) continue;
-      out.push_back(std::move(a));
+      if (TextOf(a, "status") != "disposed") out.push_back(std::move(a));
     }
   };
   if (scope == "asset") {
     if (auto id = IdOf(rec, "asset")) {
-      if (auto a = ctx.Lookup("assets", *id)) keep({*a}, nullptr, nullptr);
+      if (auto a = ctx.Lookup("assets", *id)) keep({*a});
     }
   } else if (scope == "kind" && rec["asset_kind"].is_string()) {
-    keep(ctx.Find("assets", "kind", rec["asset_kind"], kMaxScopeAssets), nullptr, nullptr);
+    keep(ctx.Find("assets", "kind", rec["asset_kind"], kMaxScopeAssets));
   } else if (scope == "zone" && rec["zone"].is_string()) {
-    keep(ctx.Find("assets", "zone", rec["zone"], kMaxScopeAssets), nullptr, nullptr);
+    keep(ctx.Find("assets", "zone", rec["zone"], kMaxScopeAssets));
   } else if (scope == "section" && rec["section"].is_number_integer()) {
-    keep(ctx.Find("assets", "section", rec["section"], kMaxScopeAssets), nullptr, nullptr);
+    keep(ctx.Find("assets", "section", rec["section"], kMaxScopeAssets));
   }
   if (auto id = IdOf(rec, "id")) {
     for (const json& link : ctx.Find("risk_assets", "risk", *id, kMaxScopeAssets)) {
       if (auto aid = IdOf(link, "asset")) {
-        if (auto a = ctx.Lookup("assets", *aid)) keep({*a}, nullptr, nullptr);
+        if (auto a = ctx.Lookup("assets", *aid)) keep({*a});
       }
     }
   }
@@ -473,18 +478,16 @@ void CheckRiskAsset(const json& rec, RuleContext& ctx, std::vector<FieldError>& 
   }
 }
 
-RecordCompleter CompleteDismissal(Catalogs c) {
-  return [c = std::move(c)](json& rec, RuleContext& ctx) {
-    if (rec["dismissed_by"].is_null() && ctx.actor().user_id != 0) {
-      rec["dismissed_by"] = ctx.actor().user_id;
+void CompleteDismissal(json& rec, RuleContext& ctx) {
+  if (rec["dismissed_by"].is_null() && ctx.actor().user_id != 0) {
+    rec["dismissed_by"] = ctx.actor().user_id;
+  }
+  if (rec["dismissed_on"].is_null()) rec["dismissed_on"] = ctx.today();
+  if (rec["section"].is_null()) {
+    if (auto id = IdOf(rec, "asset")) {
+      if (auto a = ctx.Lookup("assets", *id)) rec["section"] = (*a)["section"];
     }
-    if (rec["dismissed_on"].is_null()) rec["dismissed_on"] = ctx.today();
-    if (rec["section"].is_null()) {
-      if (auto id = IdOf(rec, "asset")) {
-        if (auto a = ctx.Lookup("assets", *id)) rec["section"] = (*a)["section"];
-      }
-    }
-  };
+  }
 }
 
 void CheckDismissal(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
@@ -891,8 +894,7 @@ RegisterDef RiskDismissalsRegister(const Catalogs& catalogs) {
   proposal.required = proposal.filterable = true;
   for (const auto& p : catalogs.threats->proposals) {
     const policy::Threat* t = catalogs.threats->Find(p.threat);
-    std::string value = internal::ToLowerAscii(p.id);
-    std::replace(value.begin(), value.end(), '-', '_');
+    const std::string value = ProposalValue(p.id);
     proposal.options.push_back(
         {value, {p.id + " " + t->name.ja, p.id + " " + t->name.en}, {p.id}, {}});
   }
@@ -917,12 +919,12 @@ RegisterDef RiskDismissalsRegister(const Catalogs& catalogs) {
   on.required = on.generated = on.system = true;
 
   d.fields = {asset, proposal, reason, section, by, on};
-  d.completers = {CompleteDismissal(catalogs)};
+  d.completers = {CompleteDismissal};
   d.rules = {CheckDismissal};
   return d;
 }
 
-RegisterDef RiskRoundsRegister(const Catalogs&) {
+RegisterDef RiskRoundsRegister() {
   RegisterDef d;
   d.key = "risk_rounds";
   d.path = "risks/rounds";
@@ -1226,8 +1228,7 @@ Result<json> RiskService::Proposals(const Actor& actor, std::optional<int64_t> a
         if (!p.Matches(facts)) continue;
         auto t = threats.find(p.threat);
         if (t == threats.end() || covered.count({id, t->second.id})) continue;
-        std::string value = internal::ToLowerAscii(p.id);
-        std::replace(value.begin(), value.end(), '-', '_');
+        const std::string value = ProposalValue(p.id);
         if (dismissed.count({id, value})) continue;
         const auto* impact = ProposedImpact(matrix, *scheme, t->second.axes, {asset});
         items.push_back(

@@ -54,7 +54,7 @@ RegisterDef ThreatsRegister(const Catalogs& catalogs);
 RegisterDef RisksRegister(const Catalogs& catalogs, const RegisterDef& assets);
 RegisterDef RiskAssetsRegister();
 RegisterDef RiskDismissalsRegister(const Catalogs& catalogs);
-RegisterDef RiskRoundsRegister(const Catalogs& catalogs);
+RegisterDef RiskRoundsRegister();
 
 class RiskService {
  public:
