@@ -11,6 +11,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 namespace mamori::netsep {
 namespace {
@@ -88,6 +89,33 @@ Set::~Set() {
 bool Set::IsEmpty() const { return root_ == 0; }
 bool Set::IsFull() const { return root_ == 1; }
 
+bool Set::Meets(const Set& other) const {
+  // Depth first over pairs of nodes; a pair found disjoint is remembered so that shared
+  // subgraphs are walked once. The variable order is the level order (BuDDy never reorders here).
+  std::unordered_set<uint64_t> disjoint;
+  auto meets = [&](auto&& self, int a, int b) -> bool {
+    if (a == 0 || b == 0) return false;
+    if (a == 1 || b == 1 || a == b) return true;
+    if (a > b) std::swap(a, b);  // the pair is unordered
+    const uint64_t key =
+        (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    if (disjoint.count(key) != 0) return false;
+    const int va = bdd_var(a);
+    const int vb = bdd_var(b);
+    bool found;
+    if (va == vb) {
+      found = self(self, bdd_low(a), bdd_low(b)) || self(self, bdd_high(a), bdd_high(b));
+    } else if (va < vb) {
+      found = self(self, bdd_low(a), b) || self(self, bdd_high(a), b);
+    } else {
+      found = self(self, a, bdd_low(b)) || self(self, a, bdd_high(b));
+    }
+    if (!found) disjoint.insert(key);
+    return found;
+  };
+  return meets(meets, root_, other.root_);
+}
+
 Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
 Set operator|(const Set& a, const Set& b) { return Set(bdd_or(a.root_, b.root_)); }
 // a ∧ ¬b rather than BuDDy's diff, which has no shortcut for a constant operand and so walks all
@@ -109,6 +137,11 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
   bdd_error_hook(OnBuddyError);  // after bdd_init, which installs the default (print, exit)
   bdd_gbc_hook(nullptr);         // the default prints a line per garbage collection
   bdd_setmaxnodenum(options.max_nodes);
+  // By default BuDDy grows the node table by at most 50,000 nodes after a garbage collection,
+  // so a check that keeps millions of nodes alive would collect (marking every live node) after
+  // every 50,000 new ones. Grow freely instead, keeping a quarter of the table free.
+  bdd_setmaxincrease(options.max_nodes);
+  bdd_setminfreenodes(25);
   std::unique_ptr<Space> space(new Space());
   int next = 0;
   for (const Slot& slot : kOrder) {

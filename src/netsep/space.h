@@ -68,6 +68,9 @@ class Set {
 
   bool IsEmpty() const;
   bool IsFull() const;
+  // Whether this set and `other` have a member in common: (a & b).IsEmpty() negated, without
+  // building the intersection (a walk of both that stops at the first common member).
+  bool Meets(const Set& other) const;
   bool operator==(const Set& other) const { return root_ == other.root_; }
 
   friend Set operator&(const Set& a, const Set& b);
