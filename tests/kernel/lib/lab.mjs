@@ -107,6 +107,12 @@ export const LOADERS = {
     must('ip', ['netns', 'exec', ns, iptablesRestore(), '-w'], readFileSync(file)), // -w: the xtables lock
 };
 
+// A device's `ipset` file (the output of `ipset save`) is restored into the firewall namespace
+// before its rules, which refer to its sets (ipset sets belong to a network namespace).
+export function loadIpset(ns, file) {
+  return must('ip', ['netns', 'exec', ns, 'ipset', 'restore'], readFileSync(file));
+}
+
 export function iptablesRestore() {
   return process.env.MAMORI_KERNEL_IPTABLES === 'legacy'
     ? 'iptables-legacy-restore'
@@ -202,7 +208,9 @@ export class Lab {
     );
   }
 
-  async load(file) {
+  // Loads the device's configuration `file`, after its ipset file `ipset` when it has one.
+  async load(file, ipset) {
+    if (ipset) await loadIpset(this.fw, ipset);
     await LOADERS[this.topology.devices[0].format](this.fw, file);
   }
 
