@@ -4,7 +4,8 @@
 // LOADERS; iptables-save today), for MAMORI_KERNEL_CASES (default 20) random cases from
 // MAMORI_KERNEL_SEED (default 1; lib/rulegen.mjs) and for the folders in MAMORI_KERNEL_DIRS
 // (':'-separated), the test builds the topology in network namespaces (lib/lab.mjs), loads the
-// same rules into the firewall namespace, sends real first packets and checks that the kernel
+// same rules into the firewall namespace (after the device's ipset file, when it has one), sends
+// real first packets and checks that the kernel
 // delivers exactly what `mamori netcheck` says:
 //
 //   1. Every witness netcheck reports is delivered to the zone the violation names, at the
