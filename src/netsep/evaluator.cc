@@ -297,11 +297,25 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
 
 Set Evaluator::Build(const HeaderSet& set) const {
   Set out = space_.None();
-  for (const std::vector<HeaderSet::Step>& program : set.programs) {
+  for (const std::vector<HeaderSet::Layer>& program : set.programs) {
     Set result = space_.None();
-    for (const HeaderSet::Step& step : program) {
-      const Set boxes = Boxes(step.boxes);
-      result = step.remove ? result - boxes : result | boxes;
+    for (const HeaderSet::Layer& layer : program) {
+      auto removes = [&](size_t i) { return i < layer.remove.size() && layer.remove[i]; };
+      std::vector<HeaderBox> added;
+      std::vector<HeaderBox> removed;
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {
+        (removes(i) ? removed : added).push_back(layer.boxes[i]);
+      }
+      const Set add = Boxes(added);
+      const Set remove = Boxes(removed);
+      if ((add & remove).IsEmpty()) {  // the order within the layer does not matter
+        result = (result - remove) | add;
+        continue;
+      }
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {  // a later box overrides an earlier one
+        const Set box = Boxes({layer.boxes[i]});
+        result = removes(i) ? result - box : result | box;
+      }
     }
     out |= result;
   }

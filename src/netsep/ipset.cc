@@ -797,39 +797,45 @@ class Translator {
     return key;
   }
 
-  std::vector<HeaderSet::Step> Program(const IpSet& set) const {
-    std::vector<HeaderSet::Step> steps;
+  std::vector<HeaderSet::Layer> Program(const IpSet& set) const {
+    std::vector<HeaderSet::Layer> layers;
     const bool nomatch_type = set.type->nomatch;
     const bool any_nomatch = std::any_of(set.elements.begin(), set.elements.end(),
                                          [](const Element& e) { return e.nomatch; });
     const bool inverted = nomatch_type && return_nomatch_;
     if (!any_nomatch && !inverted) {  // the union of the entries
-      HeaderSet::Step step;
+      HeaderSet::Layer layer;
       for (const Element& e : set.elements) {
-        for (HeaderBox& box : Boxes(set, e)) step.boxes.push_back(box);
+        for (HeaderBox& box : Boxes(set, e)) layer.boxes.push_back(box);
       }
-      steps.push_back(std::move(step));
-      return steps;
+      layers.push_back(std::move(layer));
+      return layers;
     }
     // Entries from the least to the most specific, each adding (or, for nomatch, removing) its
-    // packets: what remains for a packet is what its most specific entry says. Entries equally
-    // specific never match the same packet, except an entry added twice, where the later one
-    // counts (as with `ipset restore -exist`).
+    // packets: what remains for a packet is what its most specific entry says. One layer per
+    // specificity: entries equally specific never match the same packet, except an entry added
+    // twice, where the later one counts (as with `ipset restore -exist`).
     std::vector<size_t> order(set.elements.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return Specificity(set, set.elements[a]) < Specificity(set, set.elements[b]);
     });
+    uint64_t layer_specificity = 0;
     for (size_t i : order) {
       const Element& e = set.elements[i];
+      const uint64_t specificity = Specificity(set, e);
+      if (layers.empty() || specificity != layer_specificity) {
+        layers.emplace_back();
+        layer_specificity = specificity;
+      }
       // --return-nomatch: the packets a nomatch entry decides match, the others do not.
       const bool remove = e.nomatch != inverted;
-      if (steps.empty() || steps.back().remove != remove) {
-        steps.push_back(HeaderSet::Step{remove, {}});
+      for (HeaderBox& box : Boxes(set, e)) {
+        layers.back().boxes.push_back(box);
+        layers.back().remove.push_back(remove);
       }
-      for (HeaderBox& box : Boxes(set, e)) steps.back().boxes.push_back(box);
     }
-    return steps;
+    return layers;
   }
 
   const Ipsets::Data& data_;

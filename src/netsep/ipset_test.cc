@@ -149,6 +149,22 @@ TEST_F(IpsetTest, RangesAddedToANetTypeBecomePrefixes) {
   EXPECT_FALSE(Has(s, {"1.1.1.1", "10.0.0.6"}));
 }
 
+// An entry added twice (which `ipset restore -exist` allows): the later line counts.
+TEST_F(IpsetTest, AnEntryAddedTwiceCountsAsTheLaterLineSays) {
+  Load(
+      "create a hash:net\nadd a 10.0.0.0/8\nadd a 10.0.0.0/8 nomatch\n"
+      "create b hash:net\nadd b 10.0.0.0/8 nomatch\nadd b 10.0.0.0/8\n"
+      "create c hash:net,port\nadd c 10.0.0.0/24,tcp:80-85 nomatch\nadd c 10.0.0.0/24,tcp:82\n"
+      "add c 10.0.0.0/16,tcp:80-90\n");
+  EXPECT_FALSE(Has(MatchOf("a", "src"), {"10.1.1.1", "1.1.1.1"}));
+  EXPECT_TRUE(Has(MatchOf("b", "src"), {"10.1.1.1", "1.1.1.1"}));
+  const Set c = MatchOf("c", "src,dst");
+  EXPECT_TRUE(Has(c, {"10.0.0.1", "1.1.1.1", 6, 1000, 82}));
+  EXPECT_FALSE(Has(c, {"10.0.0.1", "1.1.1.1", 6, 1000, 81}));
+  EXPECT_TRUE(Has(c, {"10.0.0.1", "1.1.1.1", 6, 1000, 86}));  // only the /16 entry
+  EXPECT_TRUE(Has(c, {"10.0.1.1", "1.1.1.1", 6, 1000, 81}));
+}
+
 TEST_F(IpsetTest, HashIpPortMatchesTheProtocolAndPortOfThePacket) {
   Load(
       "create p hash:ip,port\n"

@@ -113,15 +113,16 @@ struct HeaderBox {
 };
 
 // An exact set of headers over several fields, as an ipset set matches them. Each program starts
-// from the empty set and applies its steps in order, adding or removing the union of a step's
-// boxes (a hash:net entry marked nomatch removes what the less specific entries added); the set
-// is the union of the programs' results.
+// from the empty set and applies its boxes in order, each adding its headers or, marked remove,
+// removing them (a hash:net entry marked nomatch removes what the less specific entries added);
+// the set is the union of the programs' results. The boxes come in layers, a hint for speed
+// only: where no added box of a layer meets a removed one, the layer is applied at once.
 struct HeaderSet {
-  struct Step {
-    bool remove = false;
+  struct Layer {
     std::vector<HeaderBox> boxes;
+    std::vector<bool> remove;  // per box; empty: every box adds
   };
-  std::vector<std::vector<Step>> programs;
+  std::vector<std::vector<Layer>> programs;
 };
 
 struct Match {
