@@ -426,9 +426,9 @@ class Parser {
       } else if (option == "range" && type != nullptr && type->kind == Kind::kBitmap) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Word(number, tokens, i));
         MAMORI_TRY(BitmapRange(number, v, set));
-      } else if (type == nullptr || set.ipv6) {
-        // Options of a type that is not modelled: the set is reported where it is used.
-      } else {
+      } else if (type != nullptr && !set.ipv6) {
+        // (The options of a set that is not modelled anyway are skipped: it is reported where a
+        // rule uses it.)
         NotModelled(set, number, Cat("create option ", option, " is not modelled"));
       }
     }

@@ -561,7 +561,7 @@ class Parser {
   // packet and byte counter conditions: not modelled).
   Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string>& tokens, size_t& i,
                               bool negated) {
-    const std::string tok = tokens[i];
+    const std::string& tok = tokens[i];
     if (tok == "--match-set" || tok == "--set") {
       if (set_.have) {
         return Fail(line, "--match-set は 1 つの -m set に 1 回だけです。",
