@@ -349,10 +349,10 @@ class Parser {
       if (changed == changing_sets_.end()) continue;
       Rule& rule = ruleset_.tables[use.table].chains[use.chain].rules[use.rule];
       rule.matches[use.match] = MayMatch();
-      ReportUnknown(rule.location.line, Cat("match -m set --match-set ", use.name,
-                                            " (the set is changed at run time by "
-                                            "-j SET at ",
-                                            file_, ":", std::to_string(changed->second), ")"));
+      const std::string where = Cat(file_, ":", std::to_string(changed->second));
+      ReportUnknown(rule.location.line,
+                    Cat("match -m set --match-set ", use.name,
+                        " (the set is changed at run time by -j SET at ", where, ")"));
     }
   }
 
