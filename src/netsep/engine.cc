@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "netsep/asa.h"
 #include "netsep/evaluator.h"
 #include "netsep/fortigate.h"
+#include "netsep/ipset.h"
 #include "netsep/iptables.h"
 #include "netsep/nftables.h"
 #include "netsep/shadow.h"
@@ -801,10 +803,15 @@ Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFi
   std::vector<Ruleset> out;
   for (const Device& device : topology.devices) {
     MAMORI_ASSIGN_OR_RETURN(std::string text, read_file(device.config));
+    std::optional<Ipsets> ipsets;
+    if (!device.ipset.empty()) {  // the topology allows it for iptables-save only
+      MAMORI_ASSIGN_OR_RETURN(std::string ipset_text, read_file(device.ipset));
+      MAMORI_ASSIGN_OR_RETURN(ipsets, Ipsets::Parse(ipset_text, device.ipset));
+    }
     Result<Ruleset> parsed = Error::Internal("no parser");
     switch (device.format) {
       case DeviceFormat::kIptablesSave:
-        parsed = ParseIptablesSave(text, device.config, device.name);
+        parsed = ParseIptablesSave(text, device.config, device.name, ipsets ? &*ipsets : nullptr);
         break;
       case DeviceFormat::kNftJson:
         parsed = ParseNftJson(text, device.config, device.name);
@@ -817,10 +824,6 @@ Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFi
         break;
     }
     MAMORI_ASSIGN_OR_RETURN(Ruleset ruleset, std::move(parsed));
-    if (!device.ipset.empty()) {
-      ruleset.unknown.push_back({{topology.file, device.line},
-                                 Cat("ipset file ", device.ipset, " (ipset is not read yet)")});
-    }
     out.push_back(std::move(ruleset));
   }
   return out;

@@ -46,6 +46,52 @@ Set UnionOf(const std::vector<Set>& sets, size_t first, size_t last) {
 
 bool IsStem(const std::string& pattern) { return !pattern.empty() && pattern.back() == '+'; }
 
+// The header field a HeaderBox part constrains.
+Field FieldOf(MatchKind kind) {
+  switch (kind) {
+    case MatchKind::kDstAddress:
+      return Field::kDst;
+    case MatchKind::kProtocol:
+      return Field::kProto;
+    case MatchKind::kSrcPort:
+      return Field::kSport;
+    case MatchKind::kDstPort:
+      return Field::kDport;
+    case MatchKind::kIcmpType:
+      return Field::kIcmpType;
+    default:
+      return Field::kSrc;
+  }
+}
+
+// The union of `sets`, joined pairwise so that each union meets sets of similar size.
+Set UnionAll(const Space& space, std::vector<Set> sets) {
+  if (sets.empty()) return space.None();
+  while (sets.size() > 1) {
+    size_t out = 0;
+    for (size_t i = 0; i < sets.size(); i += 2) {
+      sets[out++] = i + 1 < sets.size() ? sets[i] | sets[i + 1] : std::move(sets[i]);
+    }
+    sets.resize(out);
+  }
+  return std::move(sets[0]);
+}
+
+// Sorts `intervals` and merges those that overlap or touch.
+std::vector<Interval> Merged(std::vector<Interval> intervals) {
+  std::sort(intervals.begin(), intervals.end(),
+            [](const Interval& a, const Interval& b) { return a.lo < b.lo; });
+  std::vector<Interval> out;
+  for (const Interval& i : intervals) {
+    if (!out.empty() && i.lo <= out.back().hi + 1) {
+      out.back().hi = std::max(out.back().hi, i.hi);
+    } else {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool InterfaceMatches(const std::string& pattern, const std::string& name) {
@@ -325,8 +371,94 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       return boolean(m.constant != m.negated);
     case MatchKind::kMayMatch:
       return space_.All();
+    case MatchKind::kHeaderSet: {
+      if (m.header_set == nullptr) return space_.All();  // parsers never leave it null
+      auto positive = header_sets_.find({m.header_set, false});
+      if (positive == header_sets_.end()) {
+        positive = header_sets_.emplace(std::pair{m.header_set, false}, Build(*m.header_set)).first;
+      }
+      if (!m.negated) return positive->second;
+      auto negative = header_sets_.find({m.header_set, true});
+      if (negative == header_sets_.end()) {
+        negative = header_sets_.emplace(std::pair{m.header_set, true}, ~positive->second).first;
+      }
+      return negative->second;
+    }
   }
   return space_.All();
+}
+
+Set Evaluator::Build(const HeaderSet& set) const {
+  Set out = space_.None();
+  for (const std::vector<HeaderSet::Layer>& program : set.programs) {
+    Set result = space_.None();
+    for (const HeaderSet::Layer& layer : program) {
+      auto removes = [&](size_t i) { return i < layer.remove.size() && layer.remove[i]; };
+      std::vector<HeaderBox> added;
+      std::vector<HeaderBox> removed;
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {
+        (removes(i) ? removed : added).push_back(layer.boxes[i]);
+      }
+      const Set add = Boxes(added);
+      const Set remove = Boxes(removed);
+      if ((add & remove).IsEmpty()) {  // the order within the layer does not matter
+        result = (result - remove) | add;
+        continue;
+      }
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {  // a later box overrides an earlier one
+        const Set box = Boxes({layer.boxes[i]});
+        result = removes(i) ? result - box : result | box;
+      }
+    }
+    out |= result;
+  }
+  return out;
+}
+
+Set Evaluator::Boxes(const std::vector<HeaderBox>& boxes) const {
+  // Boxes that agree on every part but the first form a group; the ranges of their first parts
+  // (an ipset set's addresses, mostly) become one Space::Intervals set, which is built in linear
+  // time however many there are.
+  struct Group {
+    const HeaderBox* box;  // the parts after the first are the group's
+    std::vector<Interval> ranges;
+    Set masked;  // first parts that are bit patterns
+  };
+  std::map<std::vector<uint64_t>, size_t> index;
+  std::vector<Group> groups;
+  for (const HeaderBox& box : boxes) {
+    if (box.count == 0) return space_.All();  // no part: every header
+    std::vector<uint64_t> key;
+    key.reserve(1 + 4 * (box.count - 1));
+    key.push_back(static_cast<uint64_t>(box.parts[0].field));
+    for (size_t i = 1; i < box.count; ++i) {
+      const HeaderBox::Part& p = box.parts[i];
+      key.insert(key.end(), {static_cast<uint64_t>(p.field), static_cast<uint64_t>(p.term.kind),
+                             p.term.first, p.term.second});
+    }
+    auto [it, fresh] = index.try_emplace(std::move(key), groups.size());
+    if (fresh) groups.push_back(Group{&box, {}, space_.None()});
+    Group& group = groups[it->second];
+    const HeaderBox::Part& first = box.parts[0];
+    const Field field = FieldOf(first.field);
+    if (first.term.kind == ValueTerm::Kind::kRange && first.term.first <= first.term.second) {
+      group.ranges.push_back({first.term.first, std::min(first.term.second, FieldMax(field))});
+    } else if (first.term.kind == ValueTerm::Kind::kMasked) {
+      group.masked |= space_.Term(field, first.term);
+    }
+  }
+  std::vector<Set> sets;
+  sets.reserve(groups.size());
+  for (Group& group : groups) {
+    const HeaderBox& box = *group.box;
+    const Field field = FieldOf(box.parts[0].field);
+    Set s = space_.Intervals(field, Merged(std::move(group.ranges))) | group.masked;
+    for (size_t i = 1; i < box.count && !s.IsEmpty(); ++i) {
+      s &= space_.Term(FieldOf(box.parts[i].field), box.parts[i].term);
+    }
+    sets.push_back(std::move(s));
+  }
+  return UnionAll(space_, std::move(sets));
 }
 
 }  // namespace mamori::netsep

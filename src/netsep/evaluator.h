@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -134,6 +135,8 @@ class Evaluator {
  private:
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
+  Set Build(const HeaderSet& set) const;
+  Set Boxes(const std::vector<HeaderBox>& boxes) const;
 
   const Space& space_;
   Set l4_;
@@ -142,6 +145,9 @@ class Evaluator {
   // the same few), with the interfaces' field first.
   mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
   mutable std::map<uint32_t, Set> state_sets_;
+  // Header sets (ipset) by identity and negation: built once, as they may be large. The key
+  // holds the set, so its address is never reused for another while cached.
+  mutable std::map<std::pair<std::shared_ptr<const HeaderSet>, bool>, Set> header_sets_;
 };
 
 }  // namespace mamori::netsep

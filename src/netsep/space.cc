@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <unordered_set>
@@ -206,6 +207,34 @@ Set Space::Prefixes(Field field, const std::vector<Prefix>& prefixes) const {
   Set out = None();
   for (const Prefix& p : prefixes) out |= Masked(field, p.address, p.Mask());
   return out;
+}
+
+Set Space::Intervals(Field field, const std::vector<Interval>& intervals) const {
+  size_t last = intervals.size();
+  while (last > 0 && intervals[last - 1].lo > FieldMax(field)) --last;  // outside the field
+  return IntervalsBelow(field, intervals, 0, last, 0, FieldWidth(field));
+}
+
+Set Space::IntervalsBelow(Field field, const std::vector<Interval>& intervals, size_t first,
+                          size_t last, uint64_t base, int bits) const {
+  if (first == last) return None();
+  const uint64_t top = base + ((uint64_t{1} << bits) - 1);
+  if (intervals[first].lo <= base && intervals[first].hi >= top) return All();
+  // Every interval of [first, last) meets [base, top] and none covers it, so bits > 0. Split the
+  // values on this bit: the intervals starting below `mid` go low, those ending at or above it
+  // high (one interval may go both ways).
+  const uint64_t mid = base + (uint64_t{1} << (bits - 1));
+  const auto begin = intervals.begin() + static_cast<std::ptrdiff_t>(first);
+  const auto end = intervals.begin() + static_cast<std::ptrdiff_t>(last);
+  const size_t split = static_cast<size_t>(
+      std::partition_point(begin, end, [&](const Interval& i) { return i.lo < mid; }) -
+      intervals.begin());
+  const size_t high_first = split > first && intervals[split - 1].hi >= mid ? split - 1 : split;
+  const Set low = IntervalsBelow(field, intervals, first, split, base, bits - 1);
+  const Set high = IntervalsBelow(field, intervals, high_first, last, mid, bits - 1);
+  const std::vector<int>& vars = vars_[static_cast<int>(field)];
+  const int var = vars[FieldWidth(field) - bits];
+  return Set(bdd_ite(bdd_ithvar(var), high.root_, low.root_));
 }
 
 Set Space::Exists(const Set& set, Field field) const {
