@@ -28,7 +28,7 @@
 
 namespace mamori::netsep {
 
-inline constexpr size_t kMaxConfigBytes = size_t{16} << 20;
+inline constexpr size_t kMaxConfigBytes = size_t{64} << 20;
 inline constexpr size_t kMaxRules = 200000;
 
 Result<Ruleset> ParseIptablesSave(std::string_view text, std::string_view file,
