@@ -64,8 +64,10 @@ if (skip) {
   ]) {
     if (!existsSync(tool)) throw new Error(`${tool} is missing: ${why}`);
   }
-  if (spawnSync(iptablesRestore(), ['--version']).error) {
-    throw new Error(`${iptablesRestore()} is missing: install iptables (scripts/setup.sh --test does)`);
+  for (const [tool, pkg] of [[iptablesRestore(), 'iptables'], ['nft', 'nftables']]) {
+    if (spawnSync(tool, ['--version']).error) {
+      throw new Error(`${tool} is missing: install ${pkg} (scripts/setup.sh --test does)`);
+    }
   }
 }
 const skipText = skip ? `kernel test skipped: ${skip}` : false;
@@ -152,6 +154,7 @@ function boundaries(topology, rulesText) {
       for (const p of [n - 1, n, n + 1]) if (p >= 1 && p <= 65535) ports.add(p);
     }
   };
+  if (rulesText.trimStart().startsWith('{')) nftBoundaries(JSON.parse(rulesText), addRange, addPrefix, addPorts);
   for (const m of rulesText.matchAll(/--(?:dports?|sports?|ports|destination-ports?|source-ports?|to-ports)\s+(\S+)/g)) addPorts(m[1]);
   for (const m of rulesText.matchAll(/--to-destination\s+\S*?:(\S+)/g)) addPorts(m[1]);
   for (const a of topology.allows) {
@@ -160,6 +163,25 @@ function boundaries(topology, rulesText) {
   }
   for (const z of topology.zones) for (const n of z.networks) addRange(n.first, n.last);
   return { addresses: [...addresses].filter(usable), ports: [...ports] };
+}
+
+// The prefixes, ranges and ports of an nft -j rule set (its plain addresses the caller's pattern
+// finds): every number that is not a handle, priority or prefix length may be a port.
+function nftBoundaries(json, addRange, addPrefix, addPorts) {
+  const isIp = (v) => typeof v === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v);
+  const walk = (v, key) => {
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, key));
+    if (typeof v === 'number') {
+      if (!['handle', 'prio', 'len', 'json_schema_version'].includes(key)) addPorts(v);
+      return undefined;
+    }
+    if (v === null || typeof v !== 'object') return undefined;
+    if (v.prefix && isIp(v.prefix.addr)) addPrefix(`${v.prefix.addr}/${v.prefix.len}`);
+    if (Array.isArray(v.range) && v.range.every(isIp)) addRange(ipToInt(v.range[0]), ipToInt(v.range[1]));
+    for (const [k, x] of Object.entries(v)) walk(x, k);
+    return undefined;
+  };
+  walk(json);
 }
 
 function randomIn(topology, zone, r) {
