@@ -1,11 +1,16 @@
 // netcheck against the real Linux kernel: the kernel is the oracle.
 //
 // For every golden case of tests/golden/netsep/ whose device a loader can load (lib/lab.mjs
-// LOADERS; iptables-save today), for MAMORI_KERNEL_CASES (default 20) random cases from
-// MAMORI_KERNEL_SEED (default 1; lib/rulegen.mjs) and for the folders in MAMORI_KERNEL_DIRS
-// (':'-separated), the test builds the topology in network namespaces (lib/lab.mjs), loads the
-// same rules into the firewall namespace, sends real first packets and checks that the kernel
-// delivers exactly what `mamori netcheck` says:
+// LOADERS: iptables-save and nft-json), for MAMORI_KERNEL_CASES (default 20) random iptables-save
+// cases (lib/rulegen.mjs) and MAMORI_KERNEL_NFT_CASES (default 10) random nftables cases
+// (lib/nftgen.mjs) from MAMORI_KERNEL_SEED (default 1), and for the folders in
+// MAMORI_KERNEL_DIRS (':'-separated), the test builds the topology in network namespaces
+// (lib/lab.mjs), loads the same rules into the firewall namespace, sends real first packets and
+// checks that the kernel delivers exactly what `mamori netcheck` says. (A random nftables case is
+// generated as the JSON that `nft -j -f` loads; netcheck reads what `nft -j list ruleset` prints
+// once it is loaded, as on a real firewall.) MAMORI_KERNEL_ONLY=regex runs only the cases whose
+// name (golden-…, case-…, random-…, random-nft-…) it matches; MAMORI_KERNEL_JOBS (default 2)
+// cases run at a time; MAMORI_KERNEL_KEEP keeps the case files of a passing run.
 //
 //   1. Every witness netcheck reports is delivered to the zone the violation names, at the
 //      translated address and port after DNAT. Witnesses come from the case as written, from the
@@ -40,8 +45,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT } from '../lib/mamori.mjs';
 import {
-  Lab, NETPROBE, iptablesRestore, removeStaleNamespaces, run, skipReason, unsupported,
+  Lab, NETPROBE, iptablesRestore, nftListing, removeStaleNamespaces, run, skipReason, unsupported,
 } from './lib/lab.mjs';
+import { generateNftCase } from './lib/nftgen.mjs';
 import { generateCase, rng } from './lib/rulegen.mjs';
 import {
   PROTO, PROTO_NAME, allowedBy, intToIp, ipToInt, inPrefix, parsePrefix, readTopology,
@@ -50,6 +56,7 @@ import {
 
 const SEED = Number(process.env.MAMORI_KERNEL_SEED ?? 1) >>> 0;
 const RANDOM_CASES = Number(process.env.MAMORI_KERNEL_CASES ?? 20);
+const RANDOM_NFT_CASES = Number(process.env.MAMORI_KERNEL_NFT_CASES ?? 10);
 const ONLY = process.env.MAMORI_KERNEL_ONLY ? new RegExp(process.env.MAMORI_KERNEL_ONLY) : null;
 const SAMPLES_PER_PAIR = 20;
 
@@ -354,7 +361,7 @@ async function checkCase(t, c) {
     }
     const tracked = await lab.conntrackCount();
     if (tracked !== 0) problems.push(`lab: conntrack holds ${tracked} connections before the rules are loaded`);
-    await lab.load(config);
+    await lab.load(c.load ?? config);
     received = await send(lab, rounds(probes), 100, true);
     // Every disagreement is confirmed by sending that packet again alone, after emptying the
     // connection table: the second answer is final.
@@ -398,7 +405,7 @@ async function checkCase(t, c) {
     `${notes ? `${notes} notes; ` : ''}${Date.now() - started} ms`);
   if (problems.length > 0) {
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reports, null, 2));
-    writeFileSync(path.join(dir, 'fw.rules'), rulesText);
+    writeFileSync(path.join(dir, path.basename(config)), rulesText);
     writeFileSync(path.join(dir, 'topology.toml'), readFileSync(c.topologyFile, 'utf8'));
     writeFileSync(path.join(dir, 'probes.json'), JSON.stringify({ probes, received: [...received] }, null, 1));
     assert.fail(`netcheck and the kernel disagree on ${c.name} (seed ${SEED}; case kept in ${dir}):\n  ` +
@@ -501,6 +508,25 @@ describe('netcheck against the kernel', { concurrency: Number(process.env.MAMORI
       writeFileSync(path.join(dir, 'fw.rules'), g.rules);
       writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
       await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
+    });
+  }
+
+  // nftables: the kernel loads the generated JSON; netcheck reads what `nft -j list ruleset`
+  // prints for it, as on a real firewall.
+  for (let i = 0; i < RANDOM_NFT_CASES; i++) {
+    const caseName = `random-nft-${i}`;
+    if (ONLY && !ONLY.test(caseName)) continue;
+    test(`kernel agrees with netcheck: random-nft-${i} (seed ${SEED})`, { skip: skipText }, async (t) => {
+      const dir = path.join(work, caseName);
+      mkdirSync(dir, { recursive: true });
+      const g = generateNftCase(rng((SEED * 1000003 + 0x6e667400 + i) >>> 0));
+      const input = path.join(dir, 'fw.input.json');
+      writeFileSync(input, g.rules);
+      await failing((async () => {
+        writeFileSync(path.join(dir, 'fw.json'), await nftListing(input));
+        writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
+        await checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml'), load: input });
+      })());
     });
   }
 });

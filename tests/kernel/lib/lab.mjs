@@ -113,6 +113,22 @@ export const LOADERS = {
   },
 };
 
+// What `nft -j list ruleset` prints once the nft JSON in `file` is loaded (in a namespace of its
+// own, deleted after): the rule set as the kernel holds it, in nft's own words, which is what
+// netcheck reads on a real firewall.
+let listings = 0;
+export async function nftListing(file) {
+  const ns = `${PREFIX}-list${listings++}`;
+  await must('ip', ['netns', 'add', ns]);
+  live.add(ns);
+  try {
+    await must('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', path.resolve(file)]);
+    return (await must('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).stdout;
+  } finally {
+    removeNamespaces([ns]);
+  }
+}
+
 export function iptablesRestore() {
   return process.env.MAMORI_KERNEL_IPTABLES === 'legacy'
     ? 'iptables-legacy-restore'
@@ -208,6 +224,7 @@ export class Lab {
     );
   }
 
+  // Loads the device's rules from `file` (in the device's format).
   async load(file) {
     await LOADERS[this.topology.devices[0].format](this.fw, file);
   }
