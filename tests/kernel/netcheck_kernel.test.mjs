@@ -23,7 +23,10 @@
 //      zone A to zone T, netcheck must say A → T is reachable; if it says A → T has no violation
 //      the packet must lie inside the [[allow]] entries; and it must lie inside the `packets`
 //      summary of some A → T leak of the run without allow entries (which covers everything
-//      reachable).
+//      reachable). A summary is a product per protocol and may hold packets netcheck excludes,
+//      so MAMORI_KERNEL_POINTS (default 8) deliveries per case are also checked exactly (point
+//      checks): netcheck runs with [[allow]] entries that permit every packet from A to T but
+//      that one, and must still report it.
 //   Probes: the witnesses, and per ordered pair of zones random packets and boundary values
 //   taken from the rules and the topology (each address and port a rule or allow entry names,
 //   and its neighbours), plus packets to the source zone's own addresses (which only leave
@@ -59,6 +62,7 @@ const RANDOM_CASES = Number(process.env.MAMORI_KERNEL_CASES ?? 20);
 const RANDOM_NFT_CASES = Number(process.env.MAMORI_KERNEL_NFT_CASES ?? 10);
 const ONLY = process.env.MAMORI_KERNEL_ONLY ? new RegExp(process.env.MAMORI_KERNEL_ONLY) : null;
 const SAMPLES_PER_PAIR = 20;
+const POINT_CHECKS = Number(process.env.MAMORI_KERNEL_POINTS ?? 8);
 
 const skip = skipReason();
 if (skip) {
@@ -131,6 +135,40 @@ function pointAllow(v, wide) {
   if (l4) a.dst_ports = [w.translated?.dport ?? w.dport];
   a.reason = 'kernel test: witness already found';
   return a;
+}
+
+// Every address but `a`, as 32 prefixes.
+function allBut(a) {
+  const out = [];
+  for (let len = 1; len <= 32; len++) {
+    const mask = (~0 << (32 - len)) >>> 0;
+    out.push(`${intToIp(((a ^ 2 ** (32 - len)) & mask) >>> 0)}/${len}`);
+  }
+  return out;
+}
+
+// [[allow]] entries from → to that permit every packet but `q` ({proto, src as sent, dst and
+// dport as delivered}): what netcheck then reports for the pair is `q` itself (with any source
+// port; tcp and udp also with destination port 0, and other protocols, which allow entries
+// cannot name), so its summary says exactly whether netcheck lets `q` through.
+function allButOne(from, to, q) {
+  const base = { from, to, reason: 'kernel test: point check' };
+  const src = [intToIp(q.src)];
+  const dst = [intToIp(q.dst)];
+  const out = [
+    { ...base, proto: 'any', src: allBut(q.src) },
+    { ...base, proto: 'any', src, dst: allBut(q.dst) },
+  ];
+  for (const name of ['tcp', 'udp', 'icmp']) {
+    if (PROTO[name] !== q.proto) out.push({ ...base, proto: name, src, dst });
+  }
+  if (q.proto === PROTO.tcp || q.proto === PROTO.udp) {
+    const ports = [];
+    if (q.dport > 1) ports.push(q.dport === 2 ? 1 : `1-${q.dport - 1}`);
+    if (q.dport < 65535) ports.push(q.dport === 65534 ? 65535 : `${q.dport + 1}-65535`);
+    out.push({ ...base, proto: PROTO_NAME[q.proto], src, dst, dst_ports: ports });
+  }
+  return out;
 }
 
 // ---- probes ----
@@ -344,6 +382,7 @@ async function checkCase(t, c) {
   let received;
   let control;
   let confirmed = 0;
+  let points = 0;
   try {
     await lab.up();
     // Control pass: without rules every probe reaches the zone of its destination.
@@ -371,6 +410,28 @@ async function checkCase(t, c) {
     const answers = await send(lab, again, 300, true);
     for (const p of suspects) received.set(p.id, answers.get(p.id) ?? []);
     confirmed = suspects.length;
+    // Point checks: a few deliveries that the summaries accept are checked exactly (a summary is
+    // a product per protocol, so it can hold packets netcheck does not let through). A delivery
+    // netcheck excludes is sent again alone; only the second answer counts.
+    const deliveries = probes.filter((p) => !p.expect && judge(p, received.get(p.id) ?? []).length === 0)
+      .flatMap((p) => (received.get(p.id) ?? []).map((d) => ({ p, d })));
+    const excluded = [];
+    for (const [k, { p, d }] of r.shuffle(deliveries).slice(0, POINT_CHECKS).entries()) {
+      const q = { proto: p.proto, src: p.src, dst: d.dst, dport: isL4(p) ? d.dport : 0, icmpType: p.icmpType };
+      const point = await variant(`point${k + 1}.toml`, allButOne(p.from, d.zone, q));
+      reports.push(point);
+      const leaks = point.violations.filter((v) => v.from === p.from && v.to === d.zone);
+      if (!leaks.some((v) => summaryPredicate(topology, v.packets)(q))) excluded.push({ p, d, report: reports.length - 1 });
+    }
+    points = Math.min(deliveries.length, POINT_CHECKS);
+    if (excluded.length > 0) {
+      const again = await send(lab, excluded.map(({ p }) => [p]), 300, true);
+      for (const { p, d, report: n } of excluded) {
+        if ((again.get(p.id) ?? []).some((x) => x.zone === d.zone && x.dst === d.dst && x.dport === d.dport)) {
+          problems.push(`${show(p, d)}: netcheck says this packet cannot reach zone ${d.zone} (point check, report ${n})`);
+        }
+      }
+    }
     if (await lab.flush().then(() => lab.conntrackCount()) !== 0) {
       problems.push('lab: the connection table is not empty after a flush');
     }
@@ -402,6 +463,7 @@ async function checkCase(t, c) {
   totals.delivered += delivered;
   t.diagnostic(`${c.name}: ${probes.length} probes (${witnesses} witnesses), ${delivered} delivered, ` +
     `${control.size} in the control pass; ${confirmed ? `${confirmed} sent again alone; ` : ''}` +
+    `${points ? `${points} point checks; ` : ''}` +
     `${notes ? `${notes} notes; ` : ''}${Date.now() - started} ms`);
   if (problems.length > 0) {
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reports, null, 2));

@@ -21,11 +21,12 @@
 // - named sets with intervals (addresses, ports, interfaces), anonymous sets, verdict maps
 //   (anonymous and named, keys single or concatenated), concatenated set matches (anonymous and
 //   named), set elements with comments;
-// - ct state and ct status dnat, iifname/oifname (with wildcards; iifname also on postrouting,
-//   oifname now and then on prerouting, where no output interface is known yet), ip saddr/daddr
-//   with addresses, prefixes, ranges and non-contiguous masks, meta l4proto and ip protocol,
-//   tcp/udp dport/sport (single, range, sets, named sets, < and >), th dport for tcp and udp,
-//   icmp type, tcp flags, meta nfproto, and negation (!=) of all of these.
+// - ct state, iifname/oifname (with wildcards; iifname also on postrouting, oifname also on
+//   prerouting, where no output interface is known yet), ip saddr/daddr with addresses,
+//   prefixes, ranges and non-contiguous masks, meta l4proto and ip protocol, tcp/udp
+//   dport/sport (single, range, sets, named sets, < and >), th dport for tcp and udp, icmp type,
+//   tcp flags, meta nfproto, ct status dnat (and snat on postrouting, set once the nat hook has
+//   run), and negation (!=) of all of these.
 // Port ranges in DNAT and DNAT to address ranges are left out: the kernel picks one by hash.
 import { addressing, caseTopology, randomAllows, randomZones } from './rulegen.mjs';
 
@@ -159,7 +160,7 @@ export function generateNftCase(r, config = 'fw.json') {
       else m.push(match(meta(key), namedSet(t, 'iface'), neg(0.2)));
     };
     if (r.chance(hook === 'postrouting' ? 0.2 : 0.45)) ifMatch('iifname');
-    if (r.chance(hook === 'prerouting' ? 0.04 : 0.45)) ifMatch('oifname');
+    if (r.chance(hook === 'prerouting' ? 0.12 : 0.45)) ifMatch('oifname');
 
     const proto = opts.proto !== undefined ? opts.proto : r.pick(['tcp', 'tcp', 'tcp', 'udp', 'udp', 'icmp', 'gre', 'th', null, null]);
     const ports = (p, field) => {
@@ -207,7 +208,11 @@ export function generateNftCase(r, config = 'fw.json') {
         match(ct('state'), { set: ['established', 'related'] }, '!='),
       ]));
     }
-    if (opts.dnatSeen && r.chance(0.1)) m.push(match(ct('status'), 'dnat', r.chance(0.75) ? 'in' : '!'));
+    if (opts.dnatSeen && r.chance(hook === 'postrouting' ? 0.25 : 0.1)) {
+      // After the nat hook on postrouting the connection may also have the SNAT status.
+      const status = hook === 'postrouting' ? r.pick(['snat', 'snat', 'dnat', ['dnat', 'snat']]) : 'dnat';
+      m.push(match(ct('status'), status, r.chance(0.75) ? 'in' : '!'));
+    }
     if (t.family === 'inet' && r.chance(0.03)) m.push(match(meta('nfproto'), 'ipv4'));
     m.proto = proto;
     return m;
@@ -221,12 +226,13 @@ export function generateNftCase(r, config = 'fw.json') {
   };
   // A verdict map: anonymous or named, on an interface, an address, a port, a protocol or the
   // connection state; keys disjoint, verdicts among accept, drop, continue, return, jump, goto.
-  // `proto`: the protocol the rule's matches chose (a port key must agree with it).
-  const vmap = (t, hook, callable, kinds, proto) => {
+  // `proto`: the protocol the rule's matches chose (a port key must agree with it); `noSaddr`
+  // as for matches().
+  const vmap = (t, hook, callable, kinds, proto, noSaddr) => {
     const verdict = () => verdictOf(r.pick([...kinds, 'accept', 'drop', 'continue', ...(callable.length ? ['jump', 'goto'] : [])]), callable);
     const l4 = proto === 'tcp' || proto === 'udp' || proto === null || proto === undefined;
     const key = r.pick(hook === 'prerouting' ? ['iifname', 'saddr', ...(l4 ? ['dport'] : []), 'l4proto', 'concat']
-      : ['iifname', 'oifname', 'saddr', 'daddr', ...(l4 ? ['dport', 'dport'] : []), 'l4proto', 'ct', 'concat']);
+      : ['iifname', 'oifname', ...(noSaddr ? [] : ['saddr']), 'daddr', ...(l4 ? ['dport', 'dport'] : []), 'l4proto', 'ct', 'concat']);
     let keyExpr;
     let keys;
     let type;
@@ -290,7 +296,7 @@ export function generateNftCase(r, config = 'fw.json') {
     const expr = matches(t, hook, opts);
     if (r.chance(0.06)) expr.push({ counter: null });
     if (r.chance(0.12)) {
-      expr.push(vmap(t, hook, callable, opts.inBase ? [] : ['return'], expr.proto));
+      expr.push(vmap(t, hook, callable, opts.inBase ? [] : ['return'], expr.proto, opts.noSaddr));
     } else {
       const kinds = ['accept', 'accept', 'accept', 'drop', 'drop', 'return', 'continue'];
       if (hook === 'forward') kinds.push('reject');
@@ -330,13 +336,20 @@ export function generateNftCase(r, config = 'fw.json') {
         const from = r.pick(zones);
         const to = r.pick(zones.filter((z) => z !== from));
         const target = ip(hostIn(to));
-        const head = [match(meta('iifname'), from.iface), match(DADDR, r.chance(0.6) ? ip(hostIn(from)) : address())];
-        if (r.chance(0.2)) head.unshift(match(SADDR, address(), '!='));
         const proto = r.pick(['tcp', 'tcp', 'udp', null]);
+        const data = proto && r.chance(0.15)
+          ? [...new Set([port(), port(), port()])].map((k) => [k, { concat: [ip(hostIn(to)), port()] }])
+          : null;
+        // The destinations matched never include a target: the kernel gives a connection the
+        // DNAT status only when its destination changes (netcheck: whenever a DNAT rule took it).
+        const targets = data ? data.map(([, v]) => ipNum(v.concat[0])) : [ipNum(target)];
+        let daddr = r.chance(0.6) ? ip(hostIn(from)) : address();
+        while (targets.some((x) => { const [lo, hi] = span(daddr); return x >= lo && x <= hi; })) daddr = ip(hostIn(from));
+        const head = [match(meta('iifname'), from.iface), match(DADDR, daddr)];
+        if (r.chance(0.2)) head.unshift(match(SADDR, address(), '!='));
         if (!proto) {
           rules.push([...head, dnatTo(t, target)]);
-        } else if (r.chance(0.15)) {
-          const data = [...new Set([port(), port(), port()])].map((k) => [k, { concat: [ip(hostIn(to)), port()] }]);
+        } else if (data) {
           rules.push([...head, match(meta('l4proto'), proto), dnatTo(t, { map: { key: payload(proto, 'dport'), data: { set: data } } })]);
         } else {
           rules.push([...head, match(payload(proto, 'dport'), port()), dnatTo(t, target, r.chance(0.6) ? port() : undefined)]);
@@ -392,7 +405,7 @@ export function generateNftCase(r, config = 'fw.json') {
     filterChains(t, name, 'forward', r.int(2, n === 0 ? 12 : 5), { dnatSeen: true });
   }
   // filter on postrouting: before or after source NAT.
-  if (r.chance(0.2)) {
+  if (r.chance(srcNat ? 0.35 : 0.15)) {
     const t = tableFor();
     const prio = r.pick([0, 200]);
     const name = baseChain(t, 'post0', 'filter', 'postrouting', prio, 'accept');
