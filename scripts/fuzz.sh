@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fuzz catalog_fuzz \
-  totp_fuzz netsep_topology_fuzz iptables_fuzz nftables_fuzz asa_fuzz fortigate_fuzz \
+  totp_fuzz netsep_topology_fuzz iptables_fuzz ipset_fuzz nftables_fuzz asa_fuzz fortigate_fuzz \
   monitor_zeek_fuzz monitor_zeek_json_fuzz monitor_eve_fuzz monitor_netfilter_fuzz \
   monitor_squid_fuzz monitor_blocklist_fuzz monitor_sigma_fuzz markdown_fuzz
-for f in csv xlsx request catalog totp netsep_topology iptables nftables asa fortigate \
+for f in csv xlsx request catalog totp netsep_topology iptables ipset nftables asa fortigate \
   monitor_zeek monitor_zeek_json monitor_eve monitor_netfilter monitor_squid monitor_blocklist \
   monitor_sigma markdown; do
   work=$(mktemp -d)

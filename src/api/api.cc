@@ -58,7 +58,7 @@ constexpr Module kModules[] = {
     {"incidents", "インシデント", "Incidents", nullptr, false, 0},
     {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},
     {"training", "教育", "Training", nullptr, false, 0},
-    {"netsep", "ネットワーク分離", "Network separation", nullptr, false, 7},
+    {"netsep", "ネットワーク分離", "Network separation", nullptr, true, 7},
     {"monitor", "通信監視", "Traffic monitoring", nullptr, false, 8},
     {"auditlog", "監査ログ", "Audit log", nullptr, true, 0},
     {"settings", "設定", "Settings", nullptr, true, 0},

@@ -125,9 +125,10 @@ struct Report {
   bool ok() const { return violations.empty(); }
 };
 
-// Reads and parses each device's configuration. `read_file` returns a file's bytes (kNotFound
-// or kUnavailable when it cannot) and parses it with the device's format (iptables-save,
-// nft-json, cisco-asa, fortigate).
+// Reads and parses each device's configuration, and its `ipset save` file when it names one.
+// `read_file` returns a file's bytes (kNotFound or kUnavailable when it cannot); the
+// configuration is parsed with the device's format (iptables-save, nft-json, cisco-asa,
+// fortigate).
 using ReadFileFn = std::function<Result<std::string>(const std::string& path)>;
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file);
 

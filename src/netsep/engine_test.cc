@@ -407,5 +407,48 @@ TEST(EngineBroadTest, ReportsShowShadowedAndBroadRules) {
   EXPECT_NE(html.find("id=\"broad\""), std::string::npos);
 }
 
+// A device's ipset file is read with its rules: -m set decides reachability exactly.
+TEST(EngineIpsetTest, SetsFromTheIpsetFileDecideReachability) {
+  const std::string topology_text =
+      std::string(kTopology).replace(std::string(kTopology).find("config = \"fw.rules\""), 19,
+                                     "config = \"fw.rules\"\nipset = \"fw.ipset\"");
+  Result<Topology> topology = ParseTopology(topology_text, "topology.toml");
+  ASSERT_TRUE(topology.ok()) << topology.error().message_en;
+  std::map<std::string, std::string> files = {
+      {"fw.ipset",
+       "create web hash:ip,port\nadd web 10.9.0.5,tcp:443\nadd web 10.9.0.6,udp:53\n"
+       "create partners hash:net\nadd partners 192.0.2.0/24\n"
+       "add partners 192.0.2.128/25 nomatch\n"},
+      {"fw.rules", std::string(kFilterHead) +
+                       "-A FORWARD -i eth0 -o eth2 -m set --match-set partners src -m set "
+                       "--match-set web dst,dst -j ACCEPT\nCOMMIT\n"},
+  };
+  auto read = [&](const std::string& path) -> Result<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return Error::NotFound("なし", "no file " + path);
+    return it->second;
+  };
+  Result<std::vector<Ruleset>> rulesets = LoadRulesets(*topology, read);
+  ASSERT_TRUE(rulesets.ok()) << rulesets.error().message_en;
+  Result<Report> report = Check(*topology, *rulesets);
+  ASSERT_TRUE(report.ok()) << report.error().message_en;
+  EXPECT_TRUE(report->unknown.empty());
+  EXPECT_FALSE(Entry(*report, "outside", "inside").reachable);
+  ASSERT_EQ(report->violations.size(), 1u);
+  const Violation& v = report->violations[0];
+  EXPECT_EQ(v.to, "dmz");
+  EXPECT_EQ(FormatIpv4(v.witness.src), "192.0.2.1");
+  EXPECT_EQ(FormatIpv4(v.witness.dst), "10.9.0.5");
+  EXPECT_EQ(v.witness.dport, 443);
+  EXPECT_EQ(v.packets,
+            "tcp dport 443 from 192.0.2.0/25 to 10.9.0.5; udp dport 53 from 192.0.2.0/25 to "
+            "10.9.0.6");
+  // A missing ipset file is the reader's error.
+  files.erase("fw.ipset");
+  Result<std::vector<Ruleset>> missing = LoadRulesets(*topology, read);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message_en, "no file fw.ipset");
+}
+
 }  // namespace
 }  // namespace mamori::netsep

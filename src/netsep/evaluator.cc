@@ -1,6 +1,9 @@
 #include "netsep/evaluator.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "common/text.h"
 
@@ -12,17 +15,82 @@ constexpr int kMaxCallDepth = 64;
 constexpr uint64_t kMaxInterfaceClasses = 0xffff;
 constexpr uint32_t kBaseStates[] = {kCtNew, kCtEstablished, kCtRelated, kCtInvalid, kCtUntracked};
 
-void Add(std::vector<Outcome>& outcomes, Outcome o) {
-  for (Outcome& existing : outcomes) {
-    if (existing.verdict == o.verdict && existing.rule == o.rule && existing.chain == o.chain) {
-      existing.set |= o.set;
-      return;
+// The outcomes of a chain walk with an index by verdict, rule and chain, so that the outcomes of
+// called chains (one per rule of thousands) merge in linear time.
+class Outcomes {
+ public:
+  void Add(Outcome o) {
+    const auto key = std::tuple{o.verdict, o.rule, o.chain};
+    auto [it, fresh] = index_.try_emplace(key, list_.size());
+    if (fresh) {
+      list_.push_back(std::move(o));
+    } else {
+      list_[it->second].set |= o.set;
     }
   }
-  outcomes.push_back(std::move(o));
+  std::vector<Outcome> Take() { return std::move(list_); }
+
+ private:
+  std::vector<Outcome> list_;
+  std::map<std::tuple<ActionKind, const Rule*, const Chain*>, size_t> index_;
+};
+
+// The union of sets[first, last) by halves, so that each member is merged into sets of its own
+// size rather than into one growing union.
+Set UnionOf(const std::vector<Set>& sets, size_t first, size_t last) {
+  if (first == last) return Set();
+  if (last - first == 1) return sets[first];
+  const size_t mid = first + (last - first) / 2;
+  return UnionOf(sets, first, mid) | UnionOf(sets, mid, last);
 }
 
 bool IsStem(const std::string& pattern) { return !pattern.empty() && pattern.back() == '+'; }
+
+// The header field a HeaderBox part constrains.
+Field FieldOf(MatchKind kind) {
+  switch (kind) {
+    case MatchKind::kDstAddress:
+      return Field::kDst;
+    case MatchKind::kProtocol:
+      return Field::kProto;
+    case MatchKind::kSrcPort:
+      return Field::kSport;
+    case MatchKind::kDstPort:
+      return Field::kDport;
+    case MatchKind::kIcmpType:
+      return Field::kIcmpType;
+    default:
+      return Field::kSrc;
+  }
+}
+
+// The union of `sets`, joined pairwise so that each union meets sets of similar size.
+Set UnionAll(const Space& space, std::vector<Set> sets) {
+  if (sets.empty()) return space.None();
+  while (sets.size() > 1) {
+    size_t out = 0;
+    for (size_t i = 0; i < sets.size(); i += 2) {
+      sets[out++] = i + 1 < sets.size() ? sets[i] | sets[i + 1] : std::move(sets[i]);
+    }
+    sets.resize(out);
+  }
+  return std::move(sets[0]);
+}
+
+// Sorts `intervals` and merges those that overlap or touch.
+std::vector<Interval> Merged(std::vector<Interval> intervals) {
+  std::sort(intervals.begin(), intervals.end(),
+            [](const Interval& a, const Interval& b) { return a.lo < b.lo; });
+  std::vector<Interval> out;
+  for (const Interval& i : intervals) {
+    if (!out.empty() && i.lo <= out.back().hi + 1) {
+      out.back().hi = std::max(out.back().hi, i.hi);
+    } else {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -105,6 +173,76 @@ Set ConnStatesMatching(const Space& space, uint32_t conn_states) {
   return out;
 }
 
+template <typename Fn>
+void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
+  // Depth-first, leftmost first, so the rules come in order. The stack starts with the members
+  // not covered by a union one level up: the lowest level's (the latest rules) at the bottom,
+  // the top level's (the earliest) on top, each level's right to left.
+  struct Frame {
+    size_t level;
+    size_t index;
+  };
+  std::vector<Frame> stack;
+  for (size_t l = 0; l < matches_.size(); ++l) {
+    const size_t first = l + 1 < matches_.size() ? matches_[l + 1].size() * kFan : 0;
+    for (size_t j = matches_[l].size(); j-- > first;) stack.push_back({l, j});
+  }
+  while (!stack.empty()) {
+    const Frame f = stack.back();
+    stack.pop_back();
+    if (!matches_[f.level][f.index].Meets(set)) continue;
+    if (f.level == 0) {
+      if (!visit(f.index)) return;
+      continue;
+    }
+    for (size_t c = (f.index + 1) * kFan; c-- > f.index * kFan;) stack.push_back({f.level - 1, c});
+  }
+}
+
+Set Undecided::Meet(const Set& match) const {
+  Set out = in_ & match;
+  if (out.IsEmpty()) return out;
+  // Subtracting their union once costs less than subtracting each from a growing remainder.
+  std::vector<Set> meeting;
+  ForEachMeeting(match, [&](size_t i) {
+    meeting.push_back(decided_[i]);
+    return true;
+  });
+  if (meeting.empty()) return out;
+  return out -
+         (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
+}
+
+void Undecided::Decide(const Rule* rule, const Set& match, Set decided) {
+  rules_.push_back(rule);
+  decided_.push_back(std::move(decided));
+  if (matches_.empty()) matches_.emplace_back();
+  matches_[0].push_back(match);
+  for (size_t l = 0; matches_[l].size() % kFan == 0; ++l) {
+    if (matches_.size() == l + 1) matches_.emplace_back();
+    matches_[l + 1].push_back(UnionOf(matches_[l], matches_[l].size() - kFan, matches_[l].size()));
+  }
+}
+
+std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit) const {
+  std::vector<const Rule*> out;
+  ForEachMeeting(set, [&](size_t i) {
+    if (decided_[i].Meets(set)) out.push_back(rules_[i]);
+    return out.size() <= limit;
+  });
+  return out;
+}
+
+const Set& Undecided::AllDecided() const {
+  if (all_decided_count_ != decided_.size()) {
+    all_decided_ = UnionOf(decided_, 0, decided_.size());
+    all_decided_count_ = decided_.size();
+  }
+  return all_decided_;
+}
+
+Set Undecided::Rest() const { return decided_.empty() ? in_ : in_ - AllDecided(); }
+
 Evaluator::Evaluator(const Space& space) : space_(space) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
   icmp_ = space_.Value(Field::kProto, kIcmp);
@@ -133,11 +271,12 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
   ChainResult result;
-  Set remaining = in;
+  Outcomes outcomes;
+  Undecided remaining(in);
   for (const Rule& rule : chain.rules) {
-    if (remaining.IsEmpty()) break;
     bool may = false;
-    const Set m = remaining & MatchSet(rule, ctx, may);
+    const Set match = MatchSet(rule, ctx, may);
+    const Set m = remaining.Meet(match);
     if (m.IsEmpty()) continue;
     switch (rule.action.kind) {
       case ActionKind::kContinue:
@@ -145,7 +284,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       case ActionKind::kReturn:
         result.fallthrough |= m;
-        if (!may) remaining -= m;
+        if (!may) remaining.Decide(&rule, match, m);
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
@@ -156,22 +295,23 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
               Cat(rule.location.ToString(), ": no chain ", rule.action.chain, "."));
         }
         MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
-        for (Outcome& o : sub.outcomes) Add(result.outcomes, std::move(o));
+        for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
           result.fallthrough |= sub.fallthrough;
-          if (!may) remaining -= m;
+          if (!may) remaining.Decide(&rule, match, m);
         } else if (!may) {
-          remaining = (remaining - m) | sub.fallthrough;
+          remaining.Decide(&rule, match, m - sub.fallthrough);  // what comes back goes on
         }
         break;
       }
       default:  // a verdict or a NAT rewrite: ends this chain
-        Add(result.outcomes, Outcome{rule.action.kind, &rule, &chain, m});
-        if (!may) remaining -= m;
+        outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
+        if (!may) remaining.Decide(&rule, match, m);
         break;
     }
   }
-  result.fallthrough |= remaining;
+  result.fallthrough |= remaining.Rest();
+  result.outcomes = outcomes.Take();
   return result;
 }
 
@@ -232,8 +372,94 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       return boolean(m.constant != m.negated);
     case MatchKind::kMayMatch:
       return space_.All();
+    case MatchKind::kHeaderSet: {
+      if (m.header_set == nullptr) return space_.All();  // parsers never leave it null
+      auto positive = header_sets_.find({m.header_set, false});
+      if (positive == header_sets_.end()) {
+        positive = header_sets_.emplace(std::pair{m.header_set, false}, Build(*m.header_set)).first;
+      }
+      if (!m.negated) return positive->second;
+      auto negative = header_sets_.find({m.header_set, true});
+      if (negative == header_sets_.end()) {
+        negative = header_sets_.emplace(std::pair{m.header_set, true}, ~positive->second).first;
+      }
+      return negative->second;
+    }
   }
   return space_.All();
+}
+
+Set Evaluator::Build(const HeaderSet& set) const {
+  Set out = space_.None();
+  for (const std::vector<HeaderSet::Layer>& program : set.programs) {
+    Set result = space_.None();
+    for (const HeaderSet::Layer& layer : program) {
+      auto removes = [&](size_t i) { return i < layer.remove.size() && layer.remove[i]; };
+      std::vector<HeaderBox> added;
+      std::vector<HeaderBox> removed;
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {
+        (removes(i) ? removed : added).push_back(layer.boxes[i]);
+      }
+      const Set add = Boxes(added);
+      const Set remove = Boxes(removed);
+      if ((add & remove).IsEmpty()) {  // the order within the layer does not matter
+        result = (result - remove) | add;
+        continue;
+      }
+      for (size_t i = 0; i < layer.boxes.size(); ++i) {  // a later box overrides an earlier one
+        const Set box = Boxes({layer.boxes[i]});
+        result = removes(i) ? result - box : result | box;
+      }
+    }
+    out |= result;
+  }
+  return out;
+}
+
+Set Evaluator::Boxes(const std::vector<HeaderBox>& boxes) const {
+  // Boxes that agree on every part but the first form a group; the ranges of their first parts
+  // (an ipset set's addresses, mostly) become one Space::Intervals set, which is built in linear
+  // time however many there are.
+  struct Group {
+    const HeaderBox* box;  // the parts after the first are the group's
+    std::vector<Interval> ranges;
+    Set masked;  // first parts that are bit patterns
+  };
+  std::map<std::vector<uint64_t>, size_t> index;
+  std::vector<Group> groups;
+  for (const HeaderBox& box : boxes) {
+    if (box.count == 0) return space_.All();  // no part: every header
+    std::vector<uint64_t> key;
+    key.reserve(1 + 4 * (box.count - 1));
+    key.push_back(static_cast<uint64_t>(box.parts[0].field));
+    for (size_t i = 1; i < box.count; ++i) {
+      const HeaderBox::Part& p = box.parts[i];
+      key.insert(key.end(), {static_cast<uint64_t>(p.field), static_cast<uint64_t>(p.term.kind),
+                             p.term.first, p.term.second});
+    }
+    auto [it, fresh] = index.try_emplace(std::move(key), groups.size());
+    if (fresh) groups.push_back(Group{&box, {}, space_.None()});
+    Group& group = groups[it->second];
+    const HeaderBox::Part& first = box.parts[0];
+    const Field field = FieldOf(first.field);
+    if (first.term.kind == ValueTerm::Kind::kRange && first.term.first <= first.term.second) {
+      group.ranges.push_back({first.term.first, std::min(first.term.second, FieldMax(field))});
+    } else if (first.term.kind == ValueTerm::Kind::kMasked) {
+      group.masked |= space_.Term(field, first.term);
+    }
+  }
+  std::vector<Set> sets;
+  sets.reserve(groups.size());
+  for (Group& group : groups) {
+    const HeaderBox& box = *group.box;
+    const Field field = FieldOf(box.parts[0].field);
+    Set s = space_.Intervals(field, Merged(std::move(group.ranges))) | group.masked;
+    for (size_t i = 1; i < box.count && !s.IsEmpty(); ++i) {
+      s &= space_.Term(FieldOf(box.parts[i].field), box.parts[i].term);
+    }
+    sets.push_back(std::move(s));
+  }
+  return UnionAll(space_, std::move(sets));
 }
 
 }  // namespace mamori::netsep

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,6 +66,47 @@ struct Context {
   const InterfaceClasses* classes = nullptr;
 };
 
+// The packets of a chain's input that the rules walked so far have not decided: the input minus
+// the disjoint sets the rules decided. The decided sets are kept apart, each under its rule's
+// match set, with unions of kFan consecutive match sets, of kFan of those, and so on, so that
+// the undecided part of a rule's match set is found by looking only at the earlier rules whose
+// match sets meet it. A rule then costs about the size of its own match rather than of
+// everything decided before it (which on a chain of thousands of host rules is thousands of
+// carved-out holes that every later rule would walk through).
+class Undecided {
+ public:
+  explicit Undecided(Set in) : in_(std::move(in)) {}
+
+  // The undecided packets among `match`.
+  Set Meet(const Set& match) const;
+  // Records that `rule`, whose match set is `match`, decided `decided` (a subset of `match` and
+  // of the undecided packets).
+  void Decide(const Rule* rule, const Set& match, Set decided);
+  // The rules whose decided sets meet `set`, in rule order; at most `limit` + 1.
+  std::vector<const Rule*> Deciders(const Set& set, size_t limit) const;
+  // Every undecided packet.
+  Set Rest() const;
+
+ private:
+  static constexpr size_t kFan = 16;
+
+  // Calls `visit(i)` for each decided set i whose match set meets `set`, in order, while it
+  // returns true.
+  template <typename Fn>
+  void ForEachMeeting(const Set& set, Fn&& visit) const;
+
+  // The union of every decided set (computed when needed: a rule that matches everything, such
+  // as a final jump to a logging chain, and the end of the chain both need it).
+  const Set& AllDecided() const;
+
+  Set in_;
+  mutable Set all_decided_;
+  mutable size_t all_decided_count_ = 0;
+  std::vector<const Rule*> rules_;
+  std::vector<Set> decided_;
+  std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
+};
+
 struct Outcome {
   ActionKind verdict;
   const Rule* rule;  // nullptr: the policy of `chain`
@@ -96,6 +138,8 @@ class Evaluator {
  private:
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
+  Set Build(const HeaderSet& set) const;
+  Set Boxes(const std::vector<HeaderBox>& boxes) const;
 
   const Space& space_;
   Set l4_;
@@ -104,6 +148,9 @@ class Evaluator {
   // the same few), with the interfaces' field first.
   mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
   mutable std::map<uint32_t, Set> state_sets_;
+  // Header sets (ipset) by identity and negation: built once, as they may be large. The key
+  // holds the set, so its address is never reused for another while cached.
+  mutable std::map<std::pair<std::shared_ptr<const HeaderSet>, bool>, Set> header_sets_;
 };
 
 }  // namespace mamori::netsep

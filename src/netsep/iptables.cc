@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "common/text.h"
+#include "netsep/values.h"
 
 namespace mamori::netsep {
 namespace {
@@ -209,9 +212,26 @@ struct Line {
   uint32_t number;
 };
 
+// "src,dst" (1 to 6 directions) of --match-set and -j SET.
+std::optional<std::vector<SetDirection>> SetFlags(std::string_view s) {
+  std::vector<SetDirection> out;
+  for (std::string_view word : SplitComma(s)) {
+    if (word == "src") {
+      out.push_back(SetDirection::kSrc);
+    } else if (word == "dst") {
+      out.push_back(SetDirection::kDst);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (out.size() > 6) return std::nullopt;
+  return out;
+}
+
 class Parser {
  public:
-  Parser(std::string_view file, std::string_view device) : file_(file) {
+  Parser(std::string_view file, std::string_view device, const Ipsets* ipsets)
+      : file_(file), ipsets_(ipsets) {
     ruleset_.device = std::string(device);
   }
 
@@ -233,6 +253,7 @@ class Parser {
       return Fail(number, "COMMIT がないままファイルが終わりました。",
                   "the file ends without COMMIT.");
     }
+    MarkChangingSets();
     for (const BaseChain& base : kForwardPath) {
       const Table* table = ruleset_.FindTable(base.table);
       if (table != nullptr && table->FindChain(base.chain) != nullptr) {
@@ -324,6 +345,21 @@ class Parser {
     return {};
   }
 
+  // A set that `-j SET --add-set|--del-set` changes holds more or less at run time than its saved
+  // content: every match on it may match.
+  void MarkChangingSets() {
+    for (const SetUse& use : set_uses_) {
+      auto changed = changing_sets_.find(use.name);
+      if (changed == changing_sets_.end()) continue;
+      Rule& rule = ruleset_.tables[use.table].chains[use.chain].rules[use.rule];
+      rule.matches[use.match] = MayMatch();
+      const std::string where = Cat(file_, ":", std::to_string(changed->second));
+      ReportUnknown(rule.location.line,
+                    Cat("match -m set --match-set ", use.name,
+                        " (the set is changed at run time by -j SET at ", where, ")"));
+    }
+  }
+
   Status StartTable(uint32_t line, std::string_view name) {
     for (const TableSpec& spec : kTables) {
       if (spec.name != name) continue;
@@ -387,8 +423,14 @@ class Parser {
     }
     Rule rule;
     rule.location = Here(line);
+    rule_set_uses_.clear();
     MAMORI_TRY(ParseRule(line, tokens, i, rule));
     chain->rules.push_back(std::move(rule));
+    for (auto& [match, name] : rule_set_uses_) {
+      set_uses_.push_back({static_cast<size_t>(table_ - ruleset_.tables.data()),
+                           static_cast<size_t>(chain - table_->chains.data()),
+                           chain->rules.size() - 1, match, std::move(name)});
+    }
     return {};
   }
 
@@ -469,6 +511,8 @@ class Parser {
         m.constant = false;
       } else if (tok == "-m" || tok == "--match") {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        MAMORI_TRY(EndSetMatch(line, rule));
+        set_ = SetOptions{v == "set"};
         module = std::string(v);
         module_known =
             std::find(kKnownModules.begin(), kKnownModules.end(), v) != kKnownModules.end();
@@ -479,6 +523,7 @@ class Parser {
         continue;
       } else if (tok == "-j" || tok == "--jump" || tok == "-g" || tok == "--goto") {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
+        MAMORI_TRY(EndSetMatch(line, rule));
         MAMORI_TRY(ParseTarget(line, tok == "-g" || tok == "--goto", v, tokens, i + 1, rule));
         have_target = true;
         break;
@@ -486,6 +531,10 @@ class Parser {
         if (!module_known) {  // options of an unmodelled module: already reported
           SkipValues(tokens, i);
           continue;
+        }
+        if (set_.active) {
+          MAMORI_ASSIGN_OR_RETURN(bool handled, ParseSetOption(line, tokens, i, m.negated));
+          if (handled) continue;
         }
         MAMORI_ASSIGN_OR_RETURN(bool handled, ParseModuleOption(line, module, tokens, i, m));
         if (!handled) {
@@ -505,9 +554,80 @@ class Parser {
       }
       rule.matches.push_back(std::move(m));
     }
+    MAMORI_TRY(EndSetMatch(line, rule));
     if (!have_target) {
       rule.action.kind = ActionKind::kContinue;  // a rule without -j only counts packets
     }
+    return {};
+  }
+
+  // Reads an option of -m set into set_. Returns false for the options read elsewhere (the
+  // packet and byte counter conditions: not modelled).
+  Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string>& tokens, size_t& i,
+                              bool negated) {
+    const std::string& tok = tokens[i];
+    if (tok == "--match-set" || tok == "--set") {
+      if (set_.have) {
+        return Fail(line, "--match-set は 1 つの -m set に 1 回だけです。",
+                    "--match-set can be given only once per -m set.");
+      }
+      MAMORI_ASSIGN_OR_RETURN(std::string_view name, Value(line, tokens, i));
+      MAMORI_ASSIGN_OR_RETURN(std::string_view flags_text, Value(line, tokens, i));
+      MAMORI_TRY(CheckSetName(line, name));
+      std::optional<std::vector<SetDirection>> flags = SetFlags(flags_text);
+      if (!flags) return BadValue(line, tok, Cat(name, " ", flags_text));
+      set_.have = true;
+      set_.name = std::string(name);
+      set_.flags = std::move(*flags);
+      set_.negated = negated;
+      return true;
+    }
+    if (tok == "--return-nomatch") {
+      set_.return_nomatch = true;
+      return true;
+    }
+    // Whether the set's counters are updated does not change what matches.
+    return tok == "--update-counters" || tok == "--update-subcounters";
+  }
+
+  Status CheckSetName(uint32_t line, std::string_view name) const {
+    if (ipsets_ != nullptr && ipsets_->Contains(name)) return {};
+    return Fail(line,
+                Cat("集合 ", name, " は",
+                    ipsets_ == nullptr ? "ありません（機器に ipset ファイルが指定されていません）。"
+                                       : " ipset ファイルにありません。"),
+                Cat("set ", name,
+                    ipsets_ == nullptr ? " is not defined (the device has no ipset file)."
+                                       : " is not defined in the ipset file."));
+  }
+
+  // Ends the -m set being read, if any: its match goes into `rule`.
+  Status EndSetMatch(uint32_t line, Rule& rule) {
+    if (!set_.active) return {};
+    SetOptions set = std::move(set_);
+    set_ = SetOptions{};
+    if (!set.have) {
+      return Fail(line, "-m set に --match-set がありません。", "-m set needs --match-set.");
+    }
+    auto key = std::tuple{set.name, set.flags, set.return_nomatch};
+    auto cached = set_matches_.find(key);
+    if (cached == set_matches_.end()) {
+      Result<SetMatch> made = ipsets_->Match(set.name, set.flags, set.return_nomatch);
+      if (!made.ok()) return Fail(line, made.error().message, made.error().message_en);
+      cached = set_matches_.emplace(std::move(key), std::move(*made)).first;
+    }
+    const SetMatch& made = cached->second;
+    if (!made.unknown.empty()) {
+      ReportUnknown(line, Cat("match -m set --match-set ", set.name, " (", made.unknown, ")"));
+      AddMay(rule);
+      return {};
+    }
+    Match m;
+    m.kind = MatchKind::kHeaderSet;
+    m.negated = set.negated;
+    m.header_set = made.set;
+    rule_set_uses_.emplace_back(rule.matches.size(), set.name);
+    rule.matches.push_back(std::move(m));
     return {};
   }
 
@@ -605,7 +725,7 @@ class Parser {
       m.kind = MatchKind::kMayMatch;  // a rate limit lets some first packets through
       return true;
     }
-    return false;  // includes -m set --match-set until ipset files are read
+    return false;
   }
 
   static bool IsHarmless(std::string_view target) {
@@ -653,10 +773,21 @@ class Parser {
     }
     std::optional<std::string_view> to;
     bool unmodelled_option = false;
+    bool maps_set = false;
     for (; i < tokens.size(); ++i) {
       const std::string& tok = tokens[i];
-      if (tok == "--to-destination" || tok == "--to-source" || tok == "--to-ports" ||
-          tok == "--to") {
+      if (target == "SET" && (tok == "--add-set" || tok == "--del-set" || tok == "--map-set")) {
+        MAMORI_ASSIGN_OR_RETURN(std::string_view name, Value(line, tokens, i));
+        MAMORI_ASSIGN_OR_RETURN(std::string_view flags, Value(line, tokens, i));
+        MAMORI_TRY(CheckSetName(line, name));
+        if (!SetFlags(flags)) return BadValue(line, tok, Cat(name, " ", flags));
+        if (tok == "--map-set") {
+          maps_set = true;
+        } else {
+          changing_sets_.emplace(std::string(name), line);
+        }
+      } else if (tok == "--to-destination" || tok == "--to-source" || tok == "--to-ports" ||
+                 tok == "--to") {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         if (to) unmodelled_option = true;  // several ranges: old kernels only
         to = v;
@@ -677,7 +808,8 @@ class Parser {
       action.kind = ActionKind::kReject;
     } else if (target == "RETURN") {
       action.kind = ActionKind::kReturn;
-    } else if (IsHarmless(target)) {
+    } else if (IsHarmless(target) || (target == "SET" && !maps_set)) {
+      // -j SET --add-set|--del-set changes a set, not the packet (MarkChangingSets).
       action.kind = ActionKind::kContinue;
     } else if (target == "MASQUERADE") {
       action.kind = ActionKind::kMasquerade;
@@ -704,7 +836,31 @@ class Parser {
     return {};
   }
 
+  // The -m set being read (the options of one -m set may come in any order).
+  struct SetOptions {
+    bool active = false;  // inside -m set
+    bool have = false;    // --match-set seen
+    std::string name;
+    std::vector<SetDirection> flags;
+    bool negated = false;
+    bool return_nomatch = false;
+  };
+  // A kHeaderSet match: table, chain, rule and match indices, and the set's name.
+  struct SetUse {
+    size_t table;
+    size_t chain;
+    size_t rule;
+    size_t match;
+    std::string name;
+  };
+
   std::string_view file_;
+  const Ipsets* ipsets_;
+  SetOptions set_;
+  std::map<std::tuple<std::string, std::vector<SetDirection>, bool>, SetMatch> set_matches_;
+  std::vector<std::pair<size_t, std::string>> rule_set_uses_;  // of the rule being read
+  std::vector<SetUse> set_uses_;
+  std::map<std::string, uint32_t> changing_sets_;  // set → line of a -j SET that changes it
   Ruleset ruleset_;
   Table* table_ = nullptr;  // the table being read, inside ruleset_.tables
   const TableSpec* spec_ = nullptr;
@@ -715,8 +871,8 @@ class Parser {
 }  // namespace
 
 Result<Ruleset> ParseIptablesSave(std::string_view text, std::string_view file,
-                                  std::string_view device) {
-  Parser parser(file, device);
+                                  std::string_view device, const Ipsets* ipsets) {
+  Parser parser(file, device, ipsets);
   return parser.Parse(text);
 }
 

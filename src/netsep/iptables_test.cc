@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
+
+#include "netsep/ipset.h"
 
 namespace mamori::netsep {
 namespace {
@@ -71,7 +74,7 @@ TEST(IptablesTest, UnknownConstructsAreListedNotSkipped) {
       "-A FORWARD -m addrtype --dst-type LOCAL -j DROP\n"
       "-A FORWARD -m conntrack --ctorigdst 10.0.0.1 -j DROP\n"
       "-A FORWARD -p icmp --icmp-type 3/4 -j DROP\n"
-      "-A FORWARD -m set --match-set blocked src -j DROP\n"
+      "-A FORWARD -m recent --rcheck --seconds 60 -j DROP\n"
       "COMMIT\n";
   Result<Ruleset> r = ParseIptablesSave(text, "fw.rules", "fw");
   ASSERT_TRUE(r.ok()) << r.error().message_en;
@@ -81,7 +84,7 @@ TEST(IptablesTest, UnknownConstructsAreListedNotSkipped) {
   EXPECT_EQ(r->unknown[1].construct, "match -m addrtype");
   EXPECT_EQ(r->unknown[2].construct, "match option -m conntrack --ctorigdst");
   EXPECT_EQ(r->unknown[3].construct, "match option --icmp-type");
-  EXPECT_EQ(r->unknown[4].construct, "match option -m set --match-set");
+  EXPECT_EQ(r->unknown[4].construct, "match -m recent");
   const Chain* forward = r->FindTable("filter")->FindChain("FORWARD");
   for (const Rule& rule : forward->rules) {
     bool may = false;
@@ -111,6 +114,109 @@ TEST(IptablesTest, MalformedInputNamesFileAndLine) {
   EXPECT_EQ(ErrorOf("*filter\n:FORWARD MAYBE\nCOMMIT\n"),
             "fw.rules:2: chain FORWARD: policy MAYBE is invalid (ACCEPT or DROP for built-in "
             "chains, - for user chains).");
+}
+
+constexpr const char* kSets =
+    "create blocked hash:net\nadd blocked 10.9.0.0/16\n"
+    "create svc hash:ip,port\nadd svc 10.0.0.5,tcp:443\n"
+    "create six hash:net family inet6\n"
+    "create mac hash:mac\n";
+constexpr const char* kSetHead = "*filter\n:INPUT ACCEPT\n:FORWARD DROP\n:OUTPUT ACCEPT\n";
+
+Result<Ruleset> ParseWithSets(const std::string& rules, const char* sets = kSets) {
+  Result<Ipsets> ipsets = Ipsets::Parse(sets, "fw.ipset");
+  EXPECT_TRUE(ipsets.ok()) << ipsets.error().message_en;
+  return ParseIptablesSave(rules, "fw.rules", "fw", &*ipsets);
+}
+
+std::string SetErrorOf(const std::string& rules, bool with_sets = true) {
+  Result<Ruleset> r = with_sets ? ParseWithSets(rules) : ParseIptablesSave(rules, "fw.rules", "fw");
+  return r.ok() ? std::string("(parsed)") : r.error().message_en;
+}
+
+TEST(IptablesSetTest, MatchSetBecomesAHeaderSetMatch) {
+  const std::string rules = std::string(kSetHead) +
+                            "-A FORWARD -m set --match-set blocked src -j DROP\n"
+                            "-A FORWARD -m set ! --match-set blocked dst --return-nomatch ! "
+                            "--update-counters ! --update-subcounters -j ACCEPT\n"
+                            "-A FORWARD -p tcp -m set --match-set svc dst,dst -m set --match-set "
+                            "blocked src -j ACCEPT\n"
+                            "-A FORWARD -m set --match-set mac src -j DROP\n"
+                            "-A FORWARD -m set --match-set svc dst,dst --packets-gt 3 -j ACCEPT\n"
+                            "COMMIT\n";
+  Result<Ruleset> r = ParseWithSets(rules);
+  ASSERT_TRUE(r.ok()) << r.error().message_en;
+  const std::vector<Rule>& f = r->FindTable("filter")->FindChain("FORWARD")->rules;
+  ASSERT_EQ(f.size(), 5u);
+  ASSERT_EQ(f[0].matches.size(), 1u);
+  EXPECT_EQ(f[0].matches[0].kind, MatchKind::kHeaderSet);
+  EXPECT_FALSE(f[0].matches[0].negated);
+  ASSERT_EQ(f[1].matches.size(), 1u);  // the counter options change nothing that matches
+  EXPECT_EQ(f[1].matches[0].kind, MatchKind::kHeaderSet);
+  EXPECT_TRUE(f[1].matches[0].negated);
+  ASSERT_EQ(f[2].matches.size(), 3u);
+  EXPECT_EQ(f[2].matches[1].kind, MatchKind::kHeaderSet);
+  // The same set with the same directions is built once.
+  EXPECT_EQ(f[2].matches[2].header_set, f[0].matches[0].header_set);
+  EXPECT_NE(f[1].matches[0].header_set, f[0].matches[0].header_set);  // --return-nomatch
+  EXPECT_EQ(f[3].matches[0].kind, MatchKind::kMayMatch);
+  bool may = false;
+  for (const Match& m : f[4].matches) may = may || m.kind == MatchKind::kMayMatch;
+  EXPECT_TRUE(may);
+  ASSERT_EQ(r->unknown.size(), 2u);
+  EXPECT_EQ(r->unknown[0].location.ToString(), "fw.rules:8");
+  EXPECT_EQ(r->unknown[0].construct,
+            "match -m set --match-set mac (set mac: fw.ipset:6: set type hash:mac is not "
+            "modelled)");
+  EXPECT_EQ(r->unknown[1].construct, "match option -m set --packets-gt");
+}
+
+TEST(IptablesSetTest, SetsChangedAtRunTimeMayMatch) {
+  const std::string rules = std::string(kSetHead) +
+                            "-A FORWARD -m set --match-set blocked src -j DROP\n"
+                            "-A FORWARD -m set --match-set svc dst,dst -j ACCEPT\n"
+                            "-A FORWARD -p tcp --dport 22 -j SET --add-set blocked src --exist "
+                            "--timeout 60\n"
+                            "COMMIT\n";
+  Result<Ruleset> r = ParseWithSets(rules);
+  ASSERT_TRUE(r.ok()) << r.error().message_en;
+  const std::vector<Rule>& f = r->FindTable("filter")->FindChain("FORWARD")->rules;
+  EXPECT_EQ(f[0].matches[0].kind, MatchKind::kMayMatch);
+  EXPECT_EQ(f[1].matches[0].kind, MatchKind::kHeaderSet);
+  EXPECT_EQ(f[2].action.kind, ActionKind::kContinue);
+  ASSERT_EQ(r->unknown.size(), 1u);
+  EXPECT_EQ(r->unknown[0].location.ToString(), "fw.rules:5");
+  EXPECT_EQ(r->unknown[0].construct,
+            "match -m set --match-set blocked (the set is changed at run time by -j SET at "
+            "fw.rules:7)");
+}
+
+TEST(IptablesSetTest, WhatIptablesRestoreRefusesIsAnError) {
+  const std::string head = kSetHead;
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --match-set nope src -j DROP\nCOMMIT\n"),
+            "fw.rules:5: set nope is not defined in the ipset file.");
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --match-set blocked src -j DROP\nCOMMIT\n", false),
+            "fw.rules:5: set blocked is not defined (the device has no ipset file).");
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --match-set six src -j DROP\nCOMMIT\n"),
+            "fw.rules:5: set six is an IPv6 set (fw.ipset:5), which iptables cannot use.");
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --return-nomatch -j DROP\nCOMMIT\n"),
+            "fw.rules:5: -m set needs --match-set.");
+  EXPECT_EQ(
+      SetErrorOf(head + "-A FORWARD -m set --match-set blocked src --match-set svc dst -j DROP\n"
+                        "COMMIT\n"),
+      "fw.rules:5: --match-set can be given only once per -m set.");
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --match-set blocked source -j DROP\nCOMMIT\n"),
+            "fw.rules:5: invalid value \"blocked source\" for --match-set.");
+  EXPECT_EQ(
+      SetErrorOf(head + "-A FORWARD -m set --match-set blocked src,src,src,src,src,src,src -j "
+                        "DROP\nCOMMIT\n"),
+      "fw.rules:5: invalid value \"blocked src,src,src,src,src,src,src\" for --match-set.");
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -j SET --add-set nope src\nCOMMIT\n"),
+            "fw.rules:5: set nope is not defined in the ipset file.");
+  // --return-nomatch may come first (iptables-restore accepts it).
+  EXPECT_EQ(SetErrorOf(head + "-A FORWARD -m set --return-nomatch --match-set blocked src -j DROP\n"
+                              "COMMIT\n"),
+            "(parsed)");
 }
 
 }  // namespace

@@ -138,6 +138,9 @@ std::string Render(const Rule& rule) {
       case MatchKind::kMayMatch:
         out += "may";
         break;
+      case MatchKind::kHeaderSet:  // ipset only
+        out += "set";
+        break;
     }
     out += " ";
   }

@@ -12,7 +12,10 @@
 // when absent.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,6 +95,34 @@ enum class MatchKind {
   kConnState,     // conn_states bit set: matches when the packet's state is one of them
   kConstant,      // `constant` already decided for a NEW first packet (e.g. --syn, -f)
   kMayMatch,      // not modelled (listed in Ruleset::unknown): may or may not match
+  kHeaderSet,     // header_set: a set over several fields at once (ipset)
+};
+
+// One box of header values: the headers in which every listed field (kSrcAddress, kDstAddress,
+// kProtocol, kSrcPort, kDstPort, kIcmpType) has a value in its term. Fields not listed take any
+// value; a port listed here does not imply tcp or udp (list kProtocol for that).
+struct HeaderBox {
+  static constexpr size_t kMaxFields = 4;
+  struct Part {
+    MatchKind field = MatchKind::kSrcAddress;
+    ValueTerm term;
+  };
+  std::array<Part, kMaxFields> parts;
+  uint8_t count = 0;
+  void Add(MatchKind field, ValueTerm term) { parts[count++] = {field, term}; }  // count < max
+};
+
+// An exact set of headers over several fields, as an ipset set matches them. Each program starts
+// from the empty set and applies its boxes in order, each adding its headers or, marked remove,
+// removing them (a hash:net entry marked nomatch removes what the less specific entries added);
+// the set is the union of the programs' results. The boxes come in layers, a hint for speed
+// only: where no added box of a layer meets a removed one, the layer is applied at once.
+struct HeaderSet {
+  struct Layer {
+    std::vector<HeaderBox> boxes;
+    std::vector<bool> remove;  // per box; empty: every box adds
+  };
+  std::vector<std::vector<Layer>> programs;
 };
 
 struct Match {
@@ -105,6 +136,8 @@ struct Match {
   // packet (--syn, -f, an IPv6 header). The shadowed-rule analysis looks at every packet and
   // takes only such constants as they are.
   bool always = false;
+  // kHeaderSet: shared, never null; immutable once built.
+  std::shared_ptr<const HeaderSet> header_set;
 };
 
 enum class ActionKind {

@@ -15,50 +15,6 @@ namespace {
 // `by` names at most this many rules, then "…".
 constexpr size_t kMaxBy = 8;
 
-// What each earlier rule of a chain decided (disjoint sets, in rule order), with unions of
-// kFan consecutive ones, of kFan of those, and so on, so that the rules whose decided set meets a
-// given set are found without testing every rule.
-class Deciders {
- public:
-  void Add(const Rule* rule, Set decided) {
-    rules_.push_back(rule);
-    if (levels_.empty()) levels_.emplace_back();
-    levels_[0].push_back(std::move(decided));
-    for (size_t l = 0; levels_[l].size() % kFan == 0; ++l) {
-      if (levels_.size() == l + 1) levels_.emplace_back();
-      Set u;
-      for (size_t k = levels_[l].size() - kFan; k < levels_[l].size(); ++k) u |= levels_[l][k];
-      levels_[l + 1].push_back(std::move(u));
-    }
-  }
-
-  // The rules whose decided set meets `m`, in rule order; at most `limit` + 1.
-  std::vector<const Rule*> Meeting(const Set& m, size_t limit) const {
-    std::vector<const Rule*> out;
-    for (size_t l = levels_.size(); l-- > 0;) {
-      const size_t first = l + 1 < levels_.size() ? levels_[l + 1].size() * kFan : 0;
-      for (size_t j = first; j < levels_[l].size(); ++j) Descend(l, j, m, limit, out);
-    }
-    return out;
-  }
-
- private:
-  static constexpr size_t kFan = 16;
-
-  void Descend(size_t level, size_t j, const Set& m, size_t limit,
-               std::vector<const Rule*>& out) const {
-    if (out.size() > limit || (levels_[level][j] & m).IsEmpty()) return;
-    if (level == 0) {
-      out.push_back(rules_[j]);
-      return;
-    }
-    for (size_t c = j * kFan; c < (j + 1) * kFan; ++c) Descend(level - 1, c, m, limit, out);
-  }
-
-  std::vector<const Rule*> rules_;
-  std::vector<std::vector<Set>> levels_;
-};
-
 // One configuration line (or nft rule): dead when every model rule made from it is, leaving out
 // the rules the parser implied (a FortiGate policy's copy in the source-NAT chain).
 struct LineState {
@@ -93,14 +49,13 @@ class ShadowFinder {
   Set Walk(const Table& table, const Chain& chain) {
     if (auto it = returns_.find(&chain); it != returns_.end()) return it->second;
     if (!walking_.insert(&chain).second) return universe_;
-    Set undecided = universe_;
+    Undecided undecided(universe_);
     Set returned = space_.None();
-    Deciders deciders;
     for (const Rule& rule : chain.rules) {
       bool may = false;
-      const Set m = universe_ & eval_.MatchSet(rule, ctx_, may);
-      const Set live = m & undecided;
-      Note(rule, m, live, deciders);
+      const Set match = eval_.MatchSet(rule, ctx_, may);
+      const Set live = undecided.Meet(match);
+      Note(rule, match, live, undecided);
       if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
@@ -129,16 +84,15 @@ class ShadowFinder {
           break;
       }
       if (may || decided.IsEmpty()) continue;
-      undecided -= decided;
-      deciders.Add(&rule, std::move(decided));
+      undecided.Decide(&rule, match, std::move(decided));
     }
     walking_.erase(&chain);
-    Set back = returned | undecided;
+    Set back = returned | undecided.Rest();
     returns_.emplace(&chain, back);
     return back;
   }
 
-  void Note(const Rule& rule, const Set& m, const Set& live, const Deciders& deciders) {
+  void Note(const Rule& rule, const Set& match, const Set& live, const Undecided& undecided) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
@@ -147,8 +101,9 @@ class ShadowFinder {
       line.dead = false;
       return;
     }
+    const Set m = universe_ & match;
     if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : deciders.Meeting(m, kMaxBy)) {
+    for (const Rule* by : undecided.Deciders(m, kMaxBy)) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {

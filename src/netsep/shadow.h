@@ -17,8 +17,9 @@
 // rules that decide the shadowed rule's packets ("file:line, file:line"; at most eight, then
 // "…"), or is empty when the rule's match is empty on its own.
 //
-// Cost: one pass per chain with one BDD difference per rule; naming the deciding rules searches
-// a tree of unions of what each earlier rule decided (logarithmic per rule named).
+// Cost: one pass per chain; each rule's undecided part is found from the earlier rules whose
+// match sets meet its own (evaluator.h, Undecided: a tree of unions of match sets), which also
+// names the deciding rules.
 #pragma once
 
 #include <string>

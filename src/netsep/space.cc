@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 namespace mamori::netsep {
 namespace {
@@ -88,6 +90,33 @@ Set::~Set() {
 bool Set::IsEmpty() const { return root_ == 0; }
 bool Set::IsFull() const { return root_ == 1; }
 
+bool Set::Meets(const Set& other) const {
+  // Depth first over pairs of nodes; a pair found disjoint is remembered so that shared
+  // subgraphs are walked once. The variable order is the level order (BuDDy never reorders here).
+  std::unordered_set<uint64_t> disjoint;
+  auto meets = [&](auto&& self, int a, int b) -> bool {
+    if (a == 0 || b == 0) return false;
+    if (a == 1 || b == 1 || a == b) return true;
+    if (a > b) std::swap(a, b);  // the pair is unordered
+    const uint64_t key =
+        (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    if (disjoint.count(key) != 0) return false;
+    const int va = bdd_var(a);
+    const int vb = bdd_var(b);
+    bool found;
+    if (va == vb) {
+      found = self(self, bdd_low(a), bdd_low(b)) || self(self, bdd_high(a), bdd_high(b));
+    } else if (va < vb) {
+      found = self(self, bdd_low(a), b) || self(self, bdd_high(a), b);
+    } else {
+      found = self(self, a, bdd_low(b)) || self(self, a, bdd_high(b));
+    }
+    if (!found) disjoint.insert(key);
+    return found;
+  };
+  return meets(meets, root_, other.root_);
+}
+
 Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
 Set operator|(const Set& a, const Set& b) { return Set(bdd_or(a.root_, b.root_)); }
 // a ∧ ¬b rather than BuDDy's diff, which has no shortcut for a constant operand and so walks all
@@ -109,6 +138,11 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
   bdd_error_hook(OnBuddyError);  // after bdd_init, which installs the default (print, exit)
   bdd_gbc_hook(nullptr);         // the default prints a line per garbage collection
   bdd_setmaxnodenum(options.max_nodes);
+  // By default BuDDy grows the node table by at most 50,000 nodes after a garbage collection,
+  // so a check that keeps millions of nodes alive would collect (marking every live node) after
+  // every 50,000 new ones. Grow freely instead, keeping a quarter of the table free.
+  bdd_setmaxincrease(options.max_nodes);
+  bdd_setminfreenodes(25);
   std::unique_ptr<Space> space(new Space());
   int next = 0;
   for (const Slot& slot : kOrder) {
@@ -173,6 +207,34 @@ Set Space::Prefixes(Field field, const std::vector<Prefix>& prefixes) const {
   Set out = None();
   for (const Prefix& p : prefixes) out |= Masked(field, p.address, p.Mask());
   return out;
+}
+
+Set Space::Intervals(Field field, const std::vector<Interval>& intervals) const {
+  size_t last = intervals.size();
+  while (last > 0 && intervals[last - 1].lo > FieldMax(field)) --last;  // outside the field
+  return IntervalsBelow(field, intervals, 0, last, 0, FieldWidth(field));
+}
+
+Set Space::IntervalsBelow(Field field, const std::vector<Interval>& intervals, size_t first,
+                          size_t last, uint64_t base, int bits) const {
+  if (first == last) return None();
+  const uint64_t top = base + ((uint64_t{1} << bits) - 1);
+  if (intervals[first].lo <= base && intervals[first].hi >= top) return All();
+  // Every interval of [first, last) meets [base, top] and none covers it, so bits > 0. Split the
+  // values on this bit: the intervals starting below `mid` go low, those ending at or above it
+  // high (one interval may go both ways).
+  const uint64_t mid = base + (uint64_t{1} << (bits - 1));
+  const auto begin = intervals.begin() + static_cast<std::ptrdiff_t>(first);
+  const auto end = intervals.begin() + static_cast<std::ptrdiff_t>(last);
+  const size_t split = static_cast<size_t>(
+      std::partition_point(begin, end, [&](const Interval& i) { return i.lo < mid; }) -
+      intervals.begin());
+  const size_t high_first = split > first && intervals[split - 1].hi >= mid ? split - 1 : split;
+  const Set low = IntervalsBelow(field, intervals, first, split, base, bits - 1);
+  const Set high = IntervalsBelow(field, intervals, high_first, last, mid, bits - 1);
+  const std::vector<int>& vars = vars_[static_cast<int>(field)];
+  const int var = vars[FieldWidth(field) - bits];
+  return Set(bdd_ite(bdd_ithvar(var), high.root_, low.root_));
 }
 
 Set Space::Exists(const Set& set, Field field) const {

@@ -68,6 +68,9 @@ class Set {
 
   bool IsEmpty() const;
   bool IsFull() const;
+  // Whether this set and `other` have a member in common: (a & b).IsEmpty() negated, without
+  // building the intersection (a walk of both that stops at the first common member).
+  bool Meets(const Set& other) const;
   bool operator==(const Set& other) const { return root_ == other.root_; }
 
   friend Set operator&(const Set& a, const Set& b);
@@ -117,6 +120,10 @@ class Space {
   Set Masked(Field field, uint64_t value, uint64_t mask) const;
   Set Term(Field field, const ValueTerm& term) const;
   Set Prefixes(Field field, const std::vector<Prefix>& prefixes) const;  // src or dst
+  // Headers whose `field` lies in one of `intervals` (ascending, disjoint, each within the field
+  // width). Built directly, in time linear in the number of intervals and the field width, so
+  // that sets of many thousands of addresses stay cheap.
+  Set Intervals(Field field, const std::vector<Interval>& intervals) const;
 
   // Forgets `field`: every header that equals a member of `set` except in that field.
   Set Exists(const Set& set, Field field) const;
@@ -143,6 +150,9 @@ class Space {
 
  private:
   Space() = default;
+  // Intervals() on the values [base, base + 2^bits - 1], for intervals[first, last).
+  Set IntervalsBelow(Field field, const std::vector<Interval>& intervals, size_t first, size_t last,
+                     uint64_t base, int bits) const;
   // The BDD variables of each field, most significant bit first.
   std::array<std::vector<int>, kFieldCount> vars_;
 };

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 namespace mamori::netsep {
 namespace {
 
@@ -104,6 +107,36 @@ TEST(SpaceSessionTest, NodeLimitIsReportedNotFatal) {
     acc |= s.Value(Field::kSrc, i * 7919) & s.Value(Field::kDst, i * 104729);
   }
   EXPECT_TRUE(s.failed());
+}
+
+// Meets answers as the intersection does, over sets of several fields that share and do not
+// share nodes (random ranges and prefixes from a fixed seed).
+TEST_F(SpaceTest, MeetsAgreesWithTheIntersection) {
+  const Space& s = *space_;
+  std::mt19937 random(7);
+  auto some = [&]() {
+    Set out = s.All();
+    for (Field f : {Field::kDst, Field::kDport, Field::kSrc}) {
+      if (random() % 3 == 0) continue;
+      const uint64_t a = random() % (FieldMax(f) + 1);
+      const uint64_t b = random() % (FieldMax(f) + 1);
+      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
+                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
+    }
+    return random() % 4 == 0 ? ~out : out;
+  };
+  int met = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Set a = some();
+    const Set b = some();
+    EXPECT_EQ(a.Meets(b), !(a & b).IsEmpty());
+    EXPECT_EQ(b.Meets(a), a.Meets(b));
+    met += a.Meets(b) ? 1 : 0;
+  }
+  EXPECT_GT(met, 40);  // both answers occur
+  EXPECT_LT(met, 360);
+  EXPECT_FALSE(s.None().Meets(s.All()));
+  EXPECT_TRUE(s.All().Meets(s.Value(Field::kProto, 6)));
 }
 
 }  // namespace

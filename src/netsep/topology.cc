@@ -223,7 +223,16 @@ Result<Device> ReadDevice(const Reader& r, const Topology& topology, const std::
   MAMORI_ASSIGN_OR_RETURN(std::string config, r.String(table, what, "config", true));
   device.config = Resolve(topology.file, config);
   MAMORI_ASSIGN_OR_RETURN(std::string ipset, r.String(table, what, "ipset", false));
-  if (!ipset.empty()) device.ipset = Resolve(topology.file, ipset);
+  if (!ipset.empty()) {
+    // Only iptables rules match ipset sets (nftables has its own sets); an ipset file on another
+    // format would be read for nothing, which the author cannot have meant.
+    if (device.format != DeviceFormat::kIptablesSave) {
+      return r.Fail(LineOf(*table.get("ipset")),
+                    Cat(what, " の ipset は format = \"iptables-save\" の機器にだけ書けます。"),
+                    Cat("ipset of ", what, " applies to format \"iptables-save\" only."));
+    }
+    device.ipset = Resolve(topology.file, ipset);
+  }
   MAMORI_ASSIGN_OR_RETURN(std::string description, r.String(table, what, "description", false));
   const toml::node* node = table.get("interfaces");
   if (node == nullptr || !node->is_table() || node->as_table()->empty()) {

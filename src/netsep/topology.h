@@ -37,7 +37,7 @@ struct Device {
   std::string name;
   DeviceFormat format = DeviceFormat::kIptablesSave;
   std::string config;  // path resolved against the topology file's directory
-  std::string ipset;   // `ipset save` output, resolved likewise; "" when absent
+  std::string ipset;  // `ipset save` output, resolved likewise; "" when absent (iptables-save only)
   std::map<std::string, std::string> interfaces;  // interface name → zone name
   uint32_t line = 0;
 };

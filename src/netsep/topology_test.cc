@@ -114,6 +114,19 @@ TEST(TopologyTest, ErrorsNameFileAndLine) {
             "net/topology.toml:17: [[allow]] has no reason.");
 }
 
+TEST(TopologyTest, IpsetFilesAreForIptablesSaveOnly) {
+  const std::string text = kGood;
+  const std::string config = "config = \"fw1.rules\"";
+  const std::string with_ipset = std::string(text).replace(text.find(config), config.size(),
+                                                           config + "\nipset = \"fw1.ipset\"");
+  Result<Topology> t = ParseTopology(with_ipset, "net/topology.toml");
+  ASSERT_TRUE(t.ok()) << t.error().message_en;
+  EXPECT_EQ(t->devices[0].ipset, "net/fw1.ipset");
+  EXPECT_EQ(
+      ErrorOf(std::string(with_ipset).replace(with_ipset.find("iptables-save"), 13, "nft-json")),
+      "net/topology.toml:15: ipset of devices.fw1 applies to format \"iptables-save\" only.");
+}
+
 TEST(TopologyTest, NeedsTwoZonesAndADevice) {
   EXPECT_EQ(ErrorOf("[zones.a]\nnetworks = [\"10.0.0.0/8\"]\n"),
             "net/topology.toml:1: [zones] must define at least two zones.");

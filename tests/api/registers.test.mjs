@@ -38,6 +38,10 @@ test('metadata lists every module and the organization register', async () => {
   assert.deepEqual(r.body.modules.find((m) => m.key === 'documents').registers, ['document_versions', 'document_decisions', 'acknowledgements', 'evidence', 'control_exceptions']);
   assert.equal(r.body.modules.find((m) => m.key === 'risks').status, 'ready');
   assert.deepEqual(r.body.modules.find((m) => m.key === 'risks').registers, ['threats', 'risk_assets', 'risk_dismissals', 'risk_rounds']);
+  // The network separation module has no register of its own: its page reads netcheck's evidence.
+  assert.equal(r.body.modules.find((m) => m.key === 'netsep').status, 'ready');
+  assert.equal(r.body.modules.find((m) => m.key === 'netsep').register, undefined);
+  assert.equal(r.body.modules.find((m) => m.key === 'monitor').status, 'planned');
   assert.equal(r.body.modules.find((m) => m.key === 'incidents').status, 'planned');
   const reg = r.body.registers.find((x) => x.key === 'org_units');
   assert.equal(reg.path, 'organization/units');

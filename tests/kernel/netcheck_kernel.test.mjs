@@ -2,10 +2,11 @@
 //
 // For every golden case of tests/golden/netsep/ whose device a loader can load (lib/lab.mjs
 // LOADERS: iptables-save and nft-json), for MAMORI_KERNEL_CASES (default 20) random iptables-save
-// cases (lib/rulegen.mjs) and MAMORI_KERNEL_NFT_CASES (default 10) random nftables cases
-// (lib/nftgen.mjs) from MAMORI_KERNEL_SEED (default 1), and for the folders in
-// MAMORI_KERNEL_DIRS (':'-separated), the test builds the topology in network namespaces
-// (lib/lab.mjs), loads the same rules into the firewall namespace, sends real first packets and
+// cases (lib/rulegen.mjs; two in five with an ipset file) and MAMORI_KERNEL_NFT_CASES (default
+// 10) random nftables cases (lib/nftgen.mjs) from MAMORI_KERNEL_SEED (default 1), and for the
+// folders in MAMORI_KERNEL_DIRS (':'-separated), the test builds the topology in network
+// namespaces (lib/lab.mjs), loads the same rules into the firewall namespace (after the device's
+// ipset file, restored with `ipset restore`, when it has one), sends real first packets and
 // checks that the kernel delivers exactly what `mamori netcheck` says. (A random nftables case is
 // generated as the JSON that `nft -j -f` loads; netcheck reads what `nft -j list ruleset` prints
 // once it is loaded, as on a real firewall.) MAMORI_KERNEL_ONLY=regex runs only the cases whose
@@ -79,6 +80,9 @@ if (skip) {
     if (spawnSync(tool, ['--version']).error) {
       throw new Error(`${tool} is missing: install ${pkg} (scripts/setup.sh --test does)`);
     }
+  }
+  if (spawnSync('ipset', ['--version']).error) {
+    throw new Error('ipset is missing: install ipset (scripts/setup.sh --test does)');
   }
 }
 const skipText = skip ? `kernel test skipped: ${skip}` : false;
@@ -202,6 +206,8 @@ function boundaries(topology, rulesText) {
   if (rulesText.trimStart().startsWith('{')) nftBoundaries(JSON.parse(rulesText), addRange, addPrefix, addPorts);
   for (const m of rulesText.matchAll(/--(?:dports?|sports?|ports|destination-ports?|source-ports?|to-ports)\s+(\S+)/g)) addPorts(m[1]);
   for (const m of rulesText.matchAll(/--to-destination\s+\S*?:(\S+)/g)) addPorts(m[1]);
+  // ipset elements: "10.0.0.1,tcp:80", "10.0.0.1,udp:53-55", "10.0.0.1,443".
+  for (const m of rulesText.matchAll(/,(?:(?:tcp|udp):)?(\d+(?:-\d+)?)(?=[,\s]|$)/gm)) addPorts(m[1]);
   for (const a of topology.allows) {
     for (const t of [...(a.src ?? []), ...(a.dst ?? [])]) addPrefix(t);
     for (const p of a.dst_ports ?? []) addPorts(p);
@@ -303,11 +309,14 @@ async function checkCase(t, c) {
   const device = topology.devices[0];
   const config = path.resolve(path.dirname(c.topologyFile), device.config);
   const rulesText = readFileSync(config, 'utf8');
+  // The device's ipset file (`ipset save` output), restored before the rules.
+  const ipset = device.ipset ? path.resolve(path.dirname(c.topologyFile), device.ipset) : undefined;
+  const ipsetText = ipset ? readFileSync(ipset, 'utf8') : '';
   const dir = path.join(work, c.name);
   mkdirSync(dir, { recursive: true });
   const variant = (name, allows) => {
     const file = path.join(dir, name);
-    writeFileSync(file, writeTopology({ ...topology, devices: [{ ...device, config }], allows }));
+    writeFileSync(file, writeTopology({ ...topology, devices: [{ ...device, config, ipset }], allows }));
     return netcheck(file);
   };
 
@@ -345,7 +354,7 @@ async function checkCase(t, c) {
     probes.push({ ...p, id: probes.length + 1 });
   };
   reports.forEach((rep, round) => rep.violations.forEach((v) => add(witnessProbe(v, round))));
-  for (const p of sampleProbes(topology, rulesText, zones, r)) add(p);
+  for (const p of sampleProbes(topology, `${rulesText}\n${ipsetText}`, zones, r)) add(p);
   if (probes.length > 60000) throw new Error(`${c.name}: too many probes`);
 
   // What each side says about one probe, given where the kernel delivered it: [] when they agree.
@@ -400,7 +409,7 @@ async function checkCase(t, c) {
     }
     const tracked = await lab.conntrackCount();
     if (tracked !== 0) problems.push(`lab: conntrack holds ${tracked} connections before the rules are loaded`);
-    await lab.load(c.load ?? config);
+    await lab.load(c.load ?? config, ipset);
     received = await send(lab, rounds(probes), 100, true);
     // Every disagreement is confirmed by sending that packet again alone, after emptying the
     // connection table: the second answer is final.
@@ -468,6 +477,7 @@ async function checkCase(t, c) {
   if (problems.length > 0) {
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reports, null, 2));
     writeFileSync(path.join(dir, path.basename(config)), rulesText);
+    if (ipset) writeFileSync(path.join(dir, path.basename(ipset)), ipsetText);
     writeFileSync(path.join(dir, 'topology.toml'), readFileSync(c.topologyFile, 'utf8'));
     writeFileSync(path.join(dir, 'probes.json'), JSON.stringify({ probes, received: [...received] }, null, 1));
     assert.fail(`netcheck and the kernel disagree on ${c.name} (seed ${SEED}; case kept in ${dir}):\n  ` +
@@ -568,6 +578,7 @@ describe('netcheck against the kernel', { concurrency: Number(process.env.MAMORI
       mkdirSync(dir, { recursive: true });
       const g = generateCase(rng((SEED * 1000003 + i) >>> 0));
       writeFileSync(path.join(dir, 'fw.rules'), g.rules);
+      if (g.ipset) writeFileSync(path.join(dir, 'fw.ipset'), g.ipset);
       writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
       await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
     });

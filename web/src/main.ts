@@ -11,6 +11,7 @@
 //   #/documents/diff?from=&to=  two versions' diff   #/documents/progress?version=  acknowledgements
 //   #/risks/heatmap?section=  risk heat map  #/risks/proposals?asset=  proposed risks
 //   #/risks/rounds/{id}/report  what an assessment round changed
+//   #/m/netsep         network separation: the latest netcheck proof recorded as evidence
 //
 // At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
 // ログイン) open, and any other route goes to the login page, which returns to it afterwards.
@@ -67,6 +68,7 @@ import { loadInventory } from './views/inventory';
 import { loadDocumentDiff, loadDocumentProgress } from './views/documents';
 import { loginView } from './views/login';
 import { moduleView } from './views/module';
+import { loadNetsep } from './views/netsep';
 import { loadPolicy } from './views/policy';
 import { loadRegisterList, type ListView } from './views/register-list';
 import { loadRegisterRecord } from './views/register-record';
@@ -166,6 +168,9 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
       return can('settings', 'view') || can('service_accounts', 'view') ? loadSettingsPage() : forbiddenView();
     case 'risks':
       return can(risksRegisterKey, 'view') ? loadRisksModule() : forbiddenView();
+    case 'netsep':
+      // The server decides who may see evidence; the page shows its answer either way.
+      return loadNetsep();
     default:
       return notFoundView();
   }

@@ -12,6 +12,8 @@
 //   (#/risks/rounds/{id}/report, `risk_rounds: view`); its registers are listed under it. A
 //   risk's record page shows its place on the matrix, its acceptance and its further assets
 //   (`risk_assets`); a round's record page links to its report.
+// - ネットワーク分離 (`netsep`) opens its own page (#/m/netsep): the latest proof `mamori netcheck`
+//   recorded as evidence (`evidence: view`, which the server checks), with the controls it proves.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 // - The asset and inventory registers link to the inventory's progress page (#/inventory),
@@ -51,20 +53,21 @@ export const riskAssetsRegisterKey = 'risk_assets';
 export const riskDismissalsRegisterKey = 'risk_dismissals';
 export const riskRoundsRegisterKey = 'risk_rounds';
 
+/** The registers of the controls' evidence (証跡) and exceptions (例外措置). */
+export const evidenceRegisterKey = 'evidence';
+export const exceptionsRegisterKey = 'control_exceptions';
+
 /** Modules that open a page of their own. */
 const modulePages: Record<string, ModulePage> = {
   auditlog: { hash: '#/audit', route: 'audit', resources: ['audit_log'] },
   settings: { hash: '#/m/settings', route: 'settings', resources: ['settings', 'service_accounts'] },
   risks: { hash: '#/m/risks', route: 'risks', resources: [risksRegisterKey] },
+  netsep: { hash: '#/m/netsep', route: 'netsep', resources: [evidenceRegisterKey] },
 };
 
 /** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */
 export const campaignsRegisterKey = 'inventory_campaigns';
 export const confirmationsRegisterKey = 'inventory_confirmations';
-
-/** The registers of the controls' evidence (証跡) and exceptions (例外措置). */
-export const evidenceRegisterKey = 'evidence';
-export const exceptionsRegisterKey = 'control_exceptions';
 
 /** Pages that sum up a register's records, linked from its list (with the resource they need). */
 const summaryPages: Record<string, { hash: string; resource: string; text: MessageKey }> = {

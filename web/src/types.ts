@@ -567,3 +567,43 @@ export interface RoundReport {
   changed: (RoundRisk & { fields: { field: string; label: string; from: string; to: string }[] })[];
   unchanged: number;
 }
+
+// ---- Network separation (the raw result of `mamori netcheck --format json`, docs/netcheck.md) ----
+
+/** A concrete packet of a leak: as sent, and as delivered when a DNAT rule rewrote it. */
+export interface NetcheckWitness {
+  src: string;
+  dst: string;
+  proto: string;
+  sport: number;
+  dport: number;
+  icmp_type?: number;
+  translated?: { dst: string; dport: number };
+}
+
+/** One device's rule on a violation's path; `action` "DNAT", "ACCEPT", "policy ACCEPT" or "no filter rule". */
+export interface NetcheckStep {
+  device: string;
+  rule: string;
+  action: string;
+}
+
+export interface NetcheckViolation {
+  from: string;
+  to: string;
+  witness: NetcheckWitness | null;
+  path: NetcheckStep[];
+  /** netcheck's summary of the leaking packets ("tcp dport 443 from zone internet to …"). */
+  packets: string;
+}
+
+export interface NetcheckReport {
+  result: 'ok' | 'violations';
+  /** The topology's zone keys, in file order. */
+  zones: string[];
+  matrix: { from: string; to: string; reachable: boolean; allowed: boolean; violation: boolean }[];
+  violations: NetcheckViolation[];
+  unknown: { device: string; location: string; construct: string }[];
+  shadowed: { device: string; rule: string; by: string }[];
+  broad: { device: string; rule: string; from: string; to: string; packets: string }[];
+}

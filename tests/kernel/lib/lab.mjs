@@ -5,7 +5,8 @@
 // namespace for the zone it faces. The firewall forwards (ip_forward=1, rp_filter=0, no
 // redirects) and routes every zone network out of the interface facing that zone (0.0.0.0/0 as
 // the default route), so the kernel's longest-prefix routing is netcheck's "zone of an address";
-// the networks of a zone no interface faces are blackholed (netcheck: they leave nowhere).
+// the networks of a zone no interface faces are blackholed (netcheck: they leave nowhere). A
+// device's ipset file is restored into the firewall namespace before its rules.
 // No ARP: MAC addresses are fixed and the neighbours static; the link addresses (198.18.i.1 on
 // the firewall, 198.18.i.2 on host i, RFC 2544 space) are never probed. MASQUERADE uses the
 // firewall's.
@@ -129,6 +130,12 @@ export async function nftListing(file) {
   }
 }
 
+// A device's `ipset` file (the output of `ipset save`) is restored into the firewall namespace
+// before its rules, which refer to its sets (ipset sets belong to a network namespace).
+export function loadIpset(ns, file) {
+  return must('ip', ['netns', 'exec', ns, 'ipset', 'restore'], readFileSync(file));
+}
+
 export function iptablesRestore() {
   return process.env.MAMORI_KERNEL_IPTABLES === 'legacy'
     ? 'iptables-legacy-restore'
@@ -224,8 +231,10 @@ export class Lab {
     );
   }
 
-  // Loads the device's rules from `file` (in the device's format).
-  async load(file) {
+  // Loads the device's rules from `file` (in the device's format), after its ipset file `ipset`
+  // when it has one (for any format).
+  async load(file, ipset) {
+    if (ipset) await loadIpset(this.fw, ipset);
     await LOADERS[this.topology.devices[0].format](this.fw, file);
   }
 

@@ -8,7 +8,12 @@
 // SNAT, UNTRACKED, negated), iprange, comments, LOG, REJECT, user chains entered by -j and -g
 // with RETURN (no loops: a chain only calls later ones), raw and mangle rules before the filter
 // and security rules after it, DNAT in nat PREROUTING (to an address, with or without a port;
-// sometimes from a user chain), REDIRECT, and MASQUERADE/SNAT in nat POSTROUTING.
+// sometimes from a user chain), REDIRECT, and MASQUERADE/SNAT in nat POSTROUTING. Two cases in
+// five also have an ipset file (`ipset save` form, restored before the rules) whose sets the rules
+// match with `-m set [!] --match-set NAME src|dst,… [--return-nomatch]`: hash:ip (with netmask),
+// hash:net and hash:net,port with nested nomatch entries, hash:ip,port (tcp, udp, a port range,
+// a protocol without ports), hash:ip,port,ip, hash:ip,port,net, bitmap:ip, bitmap:port and
+// list:set.
 
 // mulberry32: small, fast, good enough for test data, and the same in every Node version.
 export function rng(seed) {
@@ -101,11 +106,13 @@ export function randomAllows(r, zones, { hostIn, port }) {
   return allows;
 }
 
-// The topology file of a random case: the zones, one device fw1 and the allow entries.
-export function caseTopology(zones, allows, format, config) {
+// The topology file of a random case: the zones, one device fw1 (with the ipset file `ipset` when
+// given) and the allow entries.
+export function caseTopology(zones, allows, format, config, ipset) {
   const toml = [];
   for (const z of zones) toml.push(`[zones.${z.name}]`, `networks = ${JSON.stringify(z.networks)}`, '');
   toml.push('[devices.fw1]', `format = "${format}"`, `config = "${config}"`,
+    ...(ipset ? [`ipset = "${ipset}"`] : []),
     `interfaces = { ${zones.map((z) => `${z.iface} = "${z.name}"`).join(', ')} }`, '');
   for (const a of allows) {
     toml.push('[[allow]]');
@@ -115,8 +122,9 @@ export function caseTopology(zones, allows, format, config) {
   return toml.join('\n');
 }
 
-// Generates {topologyToml, rules} from `r` (an rng). `config` is the rules file's name.
-export function generateCase(r, config = 'fw.rules') {
+// Generates {topologyToml, rules, ipset} from `r` (an rng); `ipset` is the ipset file's text, or
+// undefined when the case has none. `config` and `ipsetFile` are the files' names.
+export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
   const zones = randomZones(r);
   const { hostIn, address, port } = addressing(r, zones);
   const portRange = () => {
@@ -133,6 +141,7 @@ export function generateCase(r, config = 'fw.rules') {
   };
   const not = (p = 0.2) => (r.chance(p) ? ['!'] : []);
   const iface = () => (r.chance(0.08) ? 'eth+' : r.pick(zones).iface);
+  const sets = r.chance(0.4) ? generateSets(r, zones, hostIn, port) : [];
 
   // One rule's matches; PREROUTING chains take no -o, POSTROUTING chains no -i.
   const matches = (opts = {}) => {
@@ -177,6 +186,15 @@ export function generateCase(r, config = 'fw.rules') {
       const z = r.pick(zones.filter((x) => !x.networks.includes('0.0.0.0/0')));
       const a = hostIn(z);
       m.push('-m', 'iprange', ...not(0.2), r.pick(['--src-range', '--dst-range']), `${ip(a)}-${ip(a + r.int(0, 300))}`);
+    }
+    if (sets.length > 0 && r.chance(0.3)) {
+      const set = r.pick(sets);
+      // As many directions as the set has dimensions; now and then one more (ignored) or one
+      // fewer (the kernel then never matches).
+      const n = Math.max(1, set.dims + r.pick([0, 0, 0, 0, 0, 1, -1]));
+      const flags = Array.from({ length: n }, () => r.pick(['src', 'dst'])).join(',');
+      m.push('-m', 'set', ...not(0.25), '--match-set', set.name, flags);
+      if (set.nomatch && r.chance(0.25)) m.push('--return-nomatch');
     }
     if (r.chance(0.08)) m.push('-m', 'comment', '--comment', `"rule ${r.int(1, 999)}"`);
     return m;
@@ -264,5 +282,103 @@ export function generateCase(r, config = 'fw.rules') {
   for (const [name, body] of tables) lines.push(`*${name}`, ...body, 'COMMIT');
 
   const allows = randomAllows(r, zones, { hostIn, port });
-  return { topologyToml: caseTopology(zones, allows, 'iptables-save', config), rules: lines.join('\n') + '\n' };
+  return {
+    topologyToml: caseTopology(zones, allows, 'iptables-save', config, sets.length > 0 ? ipsetFile : undefined),
+    rules: lines.join('\n') + '\n',
+    ipset: sets.length > 0 ? sets.flatMap((x) => x.lines).join('\n') + '\n' : undefined,
+  };
+}
+
+// One to three random ipset sets over the zones' addresses: [{name, dims, nomatch, lines}].
+// No element is added twice (`ipset restore` refuses that), counting every address and port a
+// range adds.
+function generateSets(r, zones, hostIn, port) {
+  const sets = [];
+  const prefixOf = (h, len) => `${ip((h & ((~0 << (32 - len)) >>> 0)) >>> 0)}/${len}`;
+  const proto = () => r.pick(['tcp', 'tcp', 'udp']);
+  const TYPES = ['hash:ip', 'hash:net', 'hash:net', 'hash:ip,port', 'hash:ip,port', 'hash:net,port',
+    'hash:ip,port,ip', 'hash:ip,port,net', 'bitmap:ip', 'bitmap:port'];
+  for (let i = r.int(1, 3); i > 0; i--) {
+    const type = r.pick(TYPES);
+    const name = `s${sets.length + 1}`;
+    const seen = new Set();
+    const lines = [];
+    // Adds an element unless one of its keys (address, port, … after expansion) is there.
+    const add = (element, keys, nomatch = false) => {
+      if (keys.some((k) => seen.has(k))) return;
+      for (const k of keys) seen.add(k);
+      lines.push(`add ${name} ${element}${nomatch ? ' nomatch' : ''}`);
+    };
+    const z = () => r.pick(zones);
+    const n = r.int(2, 7);
+    let create = `create ${name} ${type} family inet hashsize 1024 maxelem 65536`;
+    if (type === 'hash:ip') {
+      const netmask = r.chance(0.25) ? 24 : 32;
+      if (netmask !== 32) create += ` netmask ${netmask}`;
+      for (let k = 0; k < n; k++) {
+        const h = hostIn(z());
+        add(ip(h), [prefixOf(h, netmask)]);
+      }
+    } else if (type === 'hash:net' || type === 'hash:net,port') {
+      // Nested prefixes: a network, a nomatch part of it, a matching part of that.
+      const portOf = type === 'hash:net,port' ? `,${proto()}:${port()}` : '';
+      for (let k = 0; k < n; k++) {
+        const h = hostIn(z());
+        const lens = r.shuffle([16, 20, 24, 28, 32]).slice(0, r.int(1, 3)).sort((a, b) => a - b);
+        lens.forEach((len, j) => {
+          const net = prefixOf(h, len);
+          add(`${net}${portOf}`, [`${net}${portOf}`], j % 2 === 1 || r.chance(0.1));
+        });
+      }
+    } else if (type === 'hash:ip,port' || type === 'hash:ip,port,ip' || type === 'hash:ip,port,net') {
+      for (let k = 0; k < n; k++) {
+        const h = hostIn(z());
+        const roll = r.next();
+        let ports;
+        if (roll < 0.15) ports = { text: `gre:0`, keys: ['gre'] };
+        else if (roll < 0.3) ports = { text: String(port()), keys: [] };
+        else if (roll < 0.4) {
+          const a = Math.min(port(), 65530);
+          const p = proto();
+          ports = { text: `${p}:${a}-${a + 3}`, keys: [0, 1, 2, 3].map((d) => `${p}:${a + d}`) };
+        } else {
+          const p = `${proto()}:${port()}`;
+          ports = { text: p, keys: [p] };
+        }
+        if (ports.keys.length === 0) ports.keys = [`tcp:${ports.text}`];
+        let third = '';
+        let thirdKey = '';
+        if (type === 'hash:ip,port,ip') third = thirdKey = `,${ip(hostIn(z()))}`;
+        if (type === 'hash:ip,port,net') third = thirdKey = `,${prefixOf(hostIn(z()), r.pick([16, 24, 32]))}`;
+        const nomatch = type === 'hash:ip,port,net' && r.chance(0.2);
+        add(`${ip(h)},${ports.text}${third}`, ports.keys.map((key) => `${ip(h)},${key}${thirdKey}`), nomatch);
+      }
+    } else if (type === 'bitmap:ip') {
+      const base = hostIn(r.pick(zones.filter((x) => !x.networks.includes('0.0.0.0/0')))) & 0xffffff00;
+      create = `create ${name} bitmap:ip range ${ip(base >>> 0)}/24`;
+      for (let k = 0; k < n; k++) {
+        const o = r.int(0, 255);
+        add(ip((base + o) >>> 0), [String(o)]);
+      }
+    } else {
+      create = `create ${name} bitmap:port range 1-65535`;
+      for (let k = 0; k < n; k++) {
+        const p = port();
+        add(String(p), [String(p)]);
+      }
+    }
+    const dims = type.startsWith('bitmap') ? 1 : type.split(',').length;
+    sets.push({ name, dims, nomatch: type.includes('net'), lines: [create, ...lines] });
+  }
+  // Now and then a list of the sets made so far (a union; dimensions are each member's).
+  if (r.chance(0.3)) {
+    const members = r.shuffle(sets).slice(0, r.int(1, sets.length));
+    sets.push({
+      name: 'lst',
+      dims: Math.max(...members.map((x) => x.dims)),
+      nomatch: members.some((x) => x.nomatch),
+      lines: ['create lst list:set size 8', ...members.map((x) => `add lst ${x.name}`)],
+    });
+  }
+  return sets;
 }

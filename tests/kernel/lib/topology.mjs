@@ -183,6 +183,7 @@ export function writeTopology({ zones, devices, allows }) {
   }
   for (const d of devices) {
     out.push(`[devices.${d.name}]`, `format = ${tomlString(d.format)}`, `config = ${tomlString(d.config)}`);
+    if (d.ipset) out.push(`ipset = ${tomlString(d.ipset)}`);
     const ifs = Object.entries(d.interfaces).map(([i, z]) => `${i} = ${tomlString(z)}`);
     out.push(`interfaces = { ${ifs.join(', ')} }`, '');
   }

@@ -65,11 +65,11 @@ export const complianceColors = ['#197a4b', '#ebb700', '#ec0000', '#b4b4b4'];
 
 export const statusLabel = (s: ComplianceStatus) => t(statusKeys[s] ?? 'statusUnknown');
 
-function statusBadge(s: ComplianceStatus, id?: string): HTMLElement {
+export function statusBadge(s: ComplianceStatus, id?: string): HTMLElement {
   return h('span', { class: `badge badge-${s}`, id: id ?? null, 'data-status': s }, statusLabel(s));
 }
 
-function stateBadge(s: EvidenceState): HTMLElement {
+export function stateBadge(s: EvidenceState): HTMLElement {
   return h('span', { class: `badge badge-${s}`, 'data-state': s }, t(stateKeys[s] ?? 'evidenceMissing'));
 }
 
