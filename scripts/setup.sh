@@ -2,7 +2,7 @@
 # Installs what Mamori needs on Debian 12 (as root), then builds it.
 #   scripts/setup.sh          build dependencies, the UI and the release build
 #   scripts/setup.sh --test   also what the tests need (Chromium, fonts, test npm packages,
-#                             ip, iptables and ipset for the kernel test of netcheck)
+#                             ip, iptables, ipset and nftables for the kernel test of netcheck)
 #   scripts/setup.sh --bench  also what the benchmarks need (nginx, wrk)
 # Idempotent: packages already installed are not installed again.
 set -euo pipefail
@@ -23,7 +23,7 @@ packages=(build-essential cmake ninja-build ccache pkg-config git openssl libssl
   libspdlog-dev libfmt-dev libxlsxwriter-dev libzip-dev libpugixml-dev libsodium-dev
   libgtest-dev libgmock-dev libbdd-dev libsimdjson-dev libcmark-dev libyaml-cpp-dev libre2-dev)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium fonts-noto-cjk clang libclang-rt-14-dev iproute2 iptables ipset)
+  packages+=(chromium fonts-noto-cjk clang libclang-rt-14-dev iproute2 iptables ipset nftables)
 fi
 if [ "$want_bench" = 1 ]; then
   packages+=(nginx-light wrk libbenchmark-dev)

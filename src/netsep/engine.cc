@@ -396,6 +396,7 @@ class Checker {
     std::vector<Branch> branches;
     branches.push_back(Branch{flow.set, flow.saved, nullptr, flow.steps, false});
     bool routed = false;
+    const std::string not_routed;  // the output interface's name before routing: none
     for (const BaseChain& base : ruleset.base_chains) {
       if (base.hook != Hook::kPrerouting && !routed) {
         Route(branches, route);
@@ -410,7 +411,8 @@ class Checker {
           next.push_back(std::move(branch));
           continue;
         }
-        Context ctx{&in_name, &out_name, branch.dnat != nullptr,
+        const std::string* out = base.output == OutputInterface::kKnown ? &out_name : &not_routed;
+        Context ctx{&in_name, out, branch.dnat != nullptr, branch.src_nat,
                     base.hook == Hook::kPrerouting && base.priority < kConntrackPriority};
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
         if (!r.fallthrough.IsEmpty()) {

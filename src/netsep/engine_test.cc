@@ -132,6 +132,19 @@ TEST(EngineTest, RawChainsRunBeforeConntrack) {
   EXPECT_FALSE(Entry(m, "outside", "inside").reachable);
 }
 
+// PREROUTING comes before routing: the kernel has no output interface there. iptables refuses
+// -o in PREROUTING itself but not in a user chain it jumps to (the kernel test's nft cases found
+// the same in nftables).
+TEST(EngineTest, PreroutingHasNoOutputInterfaceYet) {
+  const Report r = CheckRules(
+      "*mangle\n:PREROUTING ACCEPT\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n"
+      ":POSTROUTING ACCEPT\n:pre - [0:0]\n-A PREROUTING -j pre\n"
+      "-A pre -i eth0 -o eth1 -j DROP\n-A pre -i eth2 ! -o eth0 -j DROP\nCOMMIT\n" +
+      std::string(kFilterHead) + "-A FORWARD -j ACCEPT\nCOMMIT\n");
+  EXPECT_TRUE(Entry(r, "outside", "inside").reachable);  // -o eth1 never matches
+  EXPECT_FALSE(Entry(r, "dmz", "outside").reachable);    // ! -o eth0 always matches
+}
+
 // Found by the kernel test: conntrack opens an ICMP connection only with a request (echo 8,
 // timestamp 13, information 15, address mask 17); a reply or an error is never NEW.
 TEST(EngineTest, IcmpFirstPacketsAreRequests) {

@@ -364,7 +364,8 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       }
       const uint32_t state = ctx.before_conntrack
                                  ? uint32_t{kCtInvalid}
-                                 : kCtNew | (ctx.dnatted ? uint32_t{kCtDnat} : uint32_t{0});
+                                 : kCtNew | (ctx.dnatted ? uint32_t{kCtDnat} : uint32_t{0}) |
+                                       (ctx.snatted ? uint32_t{kCtSnat} : uint32_t{0});
       return boolean(((m.conn_states & state) != 0) != m.negated);
     }
     case MatchKind::kConstant:

@@ -56,6 +56,9 @@ struct Context {
   const std::string* in_interface = nullptr;
   const std::string* out_interface = nullptr;
   bool dnatted = false;
+  // A source NAT has set up the connection's binding (a chain on postrouting after the nat
+  // hook's 100): ct status snat, --ctstate SNAT.
+  bool snatted = false;
   bool before_conntrack = false;  // a raw chain: no connection yet, the state is INVALID
   // The shadowed-rule analysis: interfaces and states are fields of the set (then the pointers
   // and flags above are unused), and a constant that holds only for a NEW first IPv4 packet

@@ -33,10 +33,14 @@ const std::array<TableSpec, 5> kTables = {{
 }};
 
 // The path of a forwarded packet through the tables (priorities as nftables names them).
+// PREROUTING comes before routing: no output interface yet (iptables refuses -o there, but not in
+// a user chain that PREROUTING jumps to).
 const std::array<BaseChain, 8> kForwardPath = {{
-    {Hook::kPrerouting, -300, ChainType::kFilter, "raw", "PREROUTING"},
-    {Hook::kPrerouting, -150, ChainType::kFilter, "mangle", "PREROUTING"},
-    {Hook::kPrerouting, -100, ChainType::kNat, "nat", "PREROUTING"},
+    {Hook::kPrerouting, -300, ChainType::kFilter, "raw", "PREROUTING",
+     OutputInterface::kNotYetRouted},
+    {Hook::kPrerouting, -150, ChainType::kFilter, "mangle", "PREROUTING",
+     OutputInterface::kNotYetRouted},
+    {Hook::kPrerouting, -100, ChainType::kNat, "nat", "PREROUTING", OutputInterface::kNotYetRouted},
     {Hook::kForward, -150, ChainType::kFilter, "mangle", "FORWARD"},
     {Hook::kForward, 0, ChainType::kFilter, "filter", "FORWARD"},
     {Hook::kForward, 50, ChainType::kFilter, "security", "FORWARD"},

@@ -827,9 +827,12 @@ class Parser {
     const ChainType chain_type = type == "nat" ? ChainType::kNat : ChainType::kFilter;
     int effective = static_cast<int>(priority);
     if (chain_type == ChainType::kNat) effective = *model_hook == Hook::kPrerouting ? -100 : 100;
-    candidates_.push_back(
-        {BaseChain{*model_hook, effective, chain_type, table->model_name, std::string(name)},
-         priority, at});
+    // Before the routing decision the kernel has no output interface: oifname sees "".
+    const OutputInterface output =
+        *model_hook == Hook::kPrerouting ? OutputInterface::kNotYetRouted : OutputInterface::kKnown;
+    candidates_.push_back({BaseChain{*model_hook, effective, chain_type, table->model_name,
+                                     std::string(name), output},
+                           priority, at});
     return {};
   }
 
@@ -1389,7 +1392,8 @@ class Parser {
       return m;
     }
     // ct status: only "has any of these bits" and its negation are decided; of the bits, only
-    // dnat (after a DNAT rule) can be set on the first packet of a new connection.
+    // dnat (after a DNAT rule) and snat (on postrouting after the nat hook's source NAT) can be
+    // set on the first packet of a new connection.
     if (el.is_set || (op != Op::kIn && op != Op::kNot)) {
       return Unknown(scope, Cat(what, " compared exactly"));
     }

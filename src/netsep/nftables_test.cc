@@ -720,5 +720,49 @@ TEST(NftablesEngineTest, LaterNatChainsDoNotSeeAConnectionAlreadyTranslated) {
   EXPECT_FALSE(Entry(s, "outside", "inside").reachable);
 }
 
+TEST(NftablesEngineTest, PreroutingHasNoOutputInterfaceYet) {
+  // Found by the kernel test: prerouting runs before the routing decision, so the kernel's
+  // oifname there is "" (also in a chain jumped to from prerouting): `oifname "eth1"` never
+  // matches, `oifname != "eth0"` always does. Postrouting knows both interfaces.
+  const Report r = CheckJson(Doc({
+      TableJ("inet", "t"),
+      BaseJ("inet", "t", "pre", "filter", "prerouting", "-150"),
+      ChainJ("inet", "t", "from_dmz"),
+      BaseJ("inet", "t", "post", "filter", "postrouting", "0"),
+      RuleJ("inet", "t", "pre", 4, M(kOifname, R"("eth1")") + "," + kDrop),
+      RuleJ("inet", "t", "pre", 5, M(kIifname, R"("eth2")") + R"(,{"jump":{"target":"from_dmz"}})"),
+      RuleJ("inet", "t", "from_dmz", 6, M(kOifname, R"("eth0")", "!=") + "," + kDrop),
+      RuleJ("inet", "t", "post", 7,
+            M(kIifname, R"("eth0")") + "," + M(kOifname, R"("eth2")") + "," + kDrop),
+  }));
+  EXPECT_TRUE(Entry(r, "outside", "inside").reachable);  // oifname "eth1" never matched
+  EXPECT_FALSE(Entry(r, "dmz", "outside").reachable);    // oifname != "eth0" always matched
+  EXPECT_FALSE(Entry(r, "dmz", "inside").reachable);
+  EXPECT_FALSE(Entry(r, "outside", "dmz").reachable);  // postrouting: iifname and oifname
+  EXPECT_TRUE(Entry(r, "inside", "dmz").reachable);
+  EXPECT_TRUE(Entry(r, "inside", "outside").reachable);
+}
+
+TEST(NftablesEngineTest, AfterSourceNatTheConnectionHasTheSnatStatus) {
+  // Found by the kernel test: a postrouting chain that runs after the nat hook (priority above
+  // srcnat, 100) sees the SNAT binding (ct status snat); one that runs before it does not.
+  const std::string status_snat = M(R"({"ct":{"key":"status"}})", R"("snat")", "in");
+  const Report r = CheckJson(Doc({
+      TableJ("ip", "nat"),
+      BaseJ("ip", "nat", "post", "nat", "postrouting", R"("srcnat")"),
+      RuleJ("ip", "nat", "post", 3,
+            M(kOifname, R"({"set":["eth0","eth2"]})") + R"(,{"masquerade":null})"),
+      TableJ("inet", "f"),
+      BaseJ("inet", "f", "early", "filter", "postrouting", "0"),
+      BaseJ("inet", "f", "late", "filter", "postrouting", "200"),
+      RuleJ("inet", "f", "early", 4, status_snat + "," + M(kOifname, R"("eth2")") + "," + kDrop),
+      RuleJ("inet", "f", "late", 5, status_snat + "," + M(kOifname, R"("eth0")") + "," + kDrop),
+  }));
+  EXPECT_TRUE(Entry(r, "inside", "dmz").reachable);  // "early" runs before the masquerade
+  EXPECT_FALSE(Entry(r, "inside", "outside").reachable);
+  EXPECT_FALSE(Entry(r, "dmz", "outside").reachable);
+  EXPECT_TRUE(Entry(r, "outside", "inside").reachable);  // not translated
+}
+
 }  // namespace
 }  // namespace mamori::netsep

@@ -195,6 +195,14 @@ struct Table {
 enum class Hook { kPrerouting, kForward, kPostrouting };
 enum class ChainType { kFilter, kNat };
 
+// Whether a base chain's packets already have their output interface.
+enum class OutputInterface {
+  kKnown,
+  // Linux runs prerouting before the routing decision: there an output-interface match sees an
+  // empty name (nft `oifname "eth1"` never matches, `oifname != "eth1"` always does).
+  kNotYetRouted,
+};
+
 // A base chain attached to a hook. On one hook, base chains run in ascending priority; an accept
 // ends only that base chain.
 struct BaseChain {
@@ -203,6 +211,9 @@ struct BaseChain {
   ChainType type = ChainType::kFilter;
   std::string table;
   std::string chain;
+  // kKnown for the ASA and FortiGate models, whose destination NAT is bound to the pair of
+  // interfaces (their prerouting chain knows the egress).
+  OutputInterface output = OutputInterface::kKnown;
 };
 
 struct Unknown {

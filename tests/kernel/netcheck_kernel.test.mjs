@@ -1,12 +1,17 @@
 // netcheck against the real Linux kernel: the kernel is the oracle.
 //
 // For every golden case of tests/golden/netsep/ whose device a loader can load (lib/lab.mjs
-// LOADERS; iptables-save today), for MAMORI_KERNEL_CASES (default 20) random cases from
-// MAMORI_KERNEL_SEED (default 1; lib/rulegen.mjs) and for the folders in MAMORI_KERNEL_DIRS
-// (':'-separated), the test builds the topology in network namespaces (lib/lab.mjs), loads the
-// same rules into the firewall namespace (after the device's ipset file, when it has one), sends
-// real first packets and checks that the kernel
-// delivers exactly what `mamori netcheck` says:
+// LOADERS: iptables-save and nft-json), for MAMORI_KERNEL_CASES (default 20) random iptables-save
+// cases (lib/rulegen.mjs; two in five with an ipset file) and MAMORI_KERNEL_NFT_CASES (default
+// 10) random nftables cases (lib/nftgen.mjs) from MAMORI_KERNEL_SEED (default 1), and for the
+// folders in MAMORI_KERNEL_DIRS (':'-separated), the test builds the topology in network
+// namespaces (lib/lab.mjs), loads the same rules into the firewall namespace (after the device's
+// ipset file, restored with `ipset restore`, when it has one), sends real first packets and
+// checks that the kernel delivers exactly what `mamori netcheck` says. (A random nftables case is
+// generated as the JSON that `nft -j -f` loads; netcheck reads what `nft -j list ruleset` prints
+// once it is loaded, as on a real firewall.) MAMORI_KERNEL_ONLY=regex runs only the cases whose
+// name (golden-…, case-…, random-…, random-nft-…) it matches; MAMORI_KERNEL_JOBS (default 2)
+// cases run at a time; MAMORI_KERNEL_KEEP keeps the case files of a passing run.
 //
 //   1. Every witness netcheck reports is delivered to the zone the violation names, at the
 //      translated address and port after DNAT. Witnesses come from the case as written, from the
@@ -19,7 +24,10 @@
 //      zone A to zone T, netcheck must say A → T is reachable; if it says A → T has no violation
 //      the packet must lie inside the [[allow]] entries; and it must lie inside the `packets`
 //      summary of some A → T leak of the run without allow entries (which covers everything
-//      reachable).
+//      reachable). A summary is a product per protocol and may hold packets netcheck excludes,
+//      so MAMORI_KERNEL_POINTS (default 8) deliveries per case are also checked exactly (point
+//      checks): netcheck runs with [[allow]] entries that permit every packet from A to T but
+//      that one, and must still report it.
 //   Probes: the witnesses, and per ordered pair of zones random packets and boundary values
 //   taken from the rules and the topology (each address and port a rule or allow entry names,
 //   and its neighbours), plus packets to the source zone's own addresses (which only leave
@@ -41,8 +49,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT } from '../lib/mamori.mjs';
 import {
-  Lab, NETPROBE, iptablesRestore, removeStaleNamespaces, run, skipReason, unsupported,
+  Lab, NETPROBE, iptablesRestore, nftListing, removeStaleNamespaces, run, skipReason, unsupported,
 } from './lib/lab.mjs';
+import { generateNftCase } from './lib/nftgen.mjs';
 import { generateCase, rng } from './lib/rulegen.mjs';
 import {
   PROTO, PROTO_NAME, allowedBy, intToIp, ipToInt, inPrefix, parsePrefix, readTopology,
@@ -51,8 +60,10 @@ import {
 
 const SEED = Number(process.env.MAMORI_KERNEL_SEED ?? 1) >>> 0;
 const RANDOM_CASES = Number(process.env.MAMORI_KERNEL_CASES ?? 20);
+const RANDOM_NFT_CASES = Number(process.env.MAMORI_KERNEL_NFT_CASES ?? 10);
 const ONLY = process.env.MAMORI_KERNEL_ONLY ? new RegExp(process.env.MAMORI_KERNEL_ONLY) : null;
 const SAMPLES_PER_PAIR = 20;
+const POINT_CHECKS = Number(process.env.MAMORI_KERNEL_POINTS ?? 8);
 
 const skip = skipReason();
 if (skip) {
@@ -65,8 +76,10 @@ if (skip) {
   ]) {
     if (!existsSync(tool)) throw new Error(`${tool} is missing: ${why}`);
   }
-  if (spawnSync(iptablesRestore(), ['--version']).error) {
-    throw new Error(`${iptablesRestore()} is missing: install iptables (scripts/setup.sh --test does)`);
+  for (const [tool, pkg] of [[iptablesRestore(), 'iptables'], ['nft', 'nftables']]) {
+    if (spawnSync(tool, ['--version']).error) {
+      throw new Error(`${tool} is missing: install ${pkg} (scripts/setup.sh --test does)`);
+    }
   }
   if (spawnSync('ipset', ['--version']).error) {
     throw new Error('ipset is missing: install ipset (scripts/setup.sh --test does)');
@@ -128,6 +141,40 @@ function pointAllow(v, wide) {
   return a;
 }
 
+// Every address but `a`, as 32 prefixes.
+function allBut(a) {
+  const out = [];
+  for (let len = 1; len <= 32; len++) {
+    const mask = (~0 << (32 - len)) >>> 0;
+    out.push(`${intToIp(((a ^ 2 ** (32 - len)) & mask) >>> 0)}/${len}`);
+  }
+  return out;
+}
+
+// [[allow]] entries from → to that permit every packet but `q` ({proto, src as sent, dst and
+// dport as delivered}): what netcheck then reports for the pair is `q` itself (with any source
+// port; tcp and udp also with destination port 0, and other protocols, which allow entries
+// cannot name), so its summary says exactly whether netcheck lets `q` through.
+function allButOne(from, to, q) {
+  const base = { from, to, reason: 'kernel test: point check' };
+  const src = [intToIp(q.src)];
+  const dst = [intToIp(q.dst)];
+  const out = [
+    { ...base, proto: 'any', src: allBut(q.src) },
+    { ...base, proto: 'any', src, dst: allBut(q.dst) },
+  ];
+  for (const name of ['tcp', 'udp', 'icmp']) {
+    if (PROTO[name] !== q.proto) out.push({ ...base, proto: name, src, dst });
+  }
+  if (q.proto === PROTO.tcp || q.proto === PROTO.udp) {
+    const ports = [];
+    if (q.dport > 1) ports.push(q.dport === 2 ? 1 : `1-${q.dport - 1}`);
+    if (q.dport < 65535) ports.push(q.dport === 65534 ? 65535 : `${q.dport + 1}-65535`);
+    out.push({ ...base, proto: PROTO_NAME[q.proto], src, dst, dst_ports: ports });
+  }
+  return out;
+}
+
 // ---- probes ----
 
 // Addresses a probe may use: routable unicast, outside the lab's link addresses (198.18/15).
@@ -156,6 +203,7 @@ function boundaries(topology, rulesText) {
       for (const p of [n - 1, n, n + 1]) if (p >= 1 && p <= 65535) ports.add(p);
     }
   };
+  if (rulesText.trimStart().startsWith('{')) nftBoundaries(JSON.parse(rulesText), addRange, addPrefix, addPorts);
   for (const m of rulesText.matchAll(/--(?:dports?|sports?|ports|destination-ports?|source-ports?|to-ports)\s+(\S+)/g)) addPorts(m[1]);
   for (const m of rulesText.matchAll(/--to-destination\s+\S*?:(\S+)/g)) addPorts(m[1]);
   // ipset elements: "10.0.0.1,tcp:80", "10.0.0.1,udp:53-55", "10.0.0.1,443".
@@ -166,6 +214,25 @@ function boundaries(topology, rulesText) {
   }
   for (const z of topology.zones) for (const n of z.networks) addRange(n.first, n.last);
   return { addresses: [...addresses].filter(usable), ports: [...ports] };
+}
+
+// The prefixes, ranges and ports of an nft -j rule set (its plain addresses the caller's pattern
+// finds): every number that is not a handle, priority or prefix length may be a port.
+function nftBoundaries(json, addRange, addPrefix, addPorts) {
+  const isIp = (v) => typeof v === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v);
+  const walk = (v, key) => {
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, key));
+    if (typeof v === 'number') {
+      if (!['handle', 'prio', 'len', 'json_schema_version'].includes(key)) addPorts(v);
+      return undefined;
+    }
+    if (v === null || typeof v !== 'object') return undefined;
+    if (v.prefix && isIp(v.prefix.addr)) addPrefix(`${v.prefix.addr}/${v.prefix.len}`);
+    if (Array.isArray(v.range) && v.range.every(isIp)) addRange(ipToInt(v.range[0]), ipToInt(v.range[1]));
+    for (const [k, x] of Object.entries(v)) walk(x, k);
+    return undefined;
+  };
+  walk(json);
 }
 
 function randomIn(topology, zone, r) {
@@ -324,6 +391,7 @@ async function checkCase(t, c) {
   let received;
   let control;
   let confirmed = 0;
+  let points = 0;
   try {
     await lab.up();
     // Control pass: without rules every probe reaches the zone of its destination.
@@ -341,7 +409,7 @@ async function checkCase(t, c) {
     }
     const tracked = await lab.conntrackCount();
     if (tracked !== 0) problems.push(`lab: conntrack holds ${tracked} connections before the rules are loaded`);
-    await lab.load(config, ipset);
+    await lab.load(c.load ?? config, ipset);
     received = await send(lab, rounds(probes), 100, true);
     // Every disagreement is confirmed by sending that packet again alone, after emptying the
     // connection table: the second answer is final.
@@ -351,6 +419,28 @@ async function checkCase(t, c) {
     const answers = await send(lab, again, 300, true);
     for (const p of suspects) received.set(p.id, answers.get(p.id) ?? []);
     confirmed = suspects.length;
+    // Point checks: a few deliveries that the summaries accept are checked exactly (a summary is
+    // a product per protocol, so it can hold packets netcheck does not let through). A delivery
+    // netcheck excludes is sent again alone; only the second answer counts.
+    const deliveries = probes.filter((p) => !p.expect && judge(p, received.get(p.id) ?? []).length === 0)
+      .flatMap((p) => (received.get(p.id) ?? []).map((d) => ({ p, d })));
+    const excluded = [];
+    for (const [k, { p, d }] of r.shuffle(deliveries).slice(0, POINT_CHECKS).entries()) {
+      const q = { proto: p.proto, src: p.src, dst: d.dst, dport: isL4(p) ? d.dport : 0, icmpType: p.icmpType };
+      const point = await variant(`point${k + 1}.toml`, allButOne(p.from, d.zone, q));
+      reports.push(point);
+      const leaks = point.violations.filter((v) => v.from === p.from && v.to === d.zone);
+      if (!leaks.some((v) => summaryPredicate(topology, v.packets)(q))) excluded.push({ p, d, report: reports.length - 1 });
+    }
+    points = Math.min(deliveries.length, POINT_CHECKS);
+    if (excluded.length > 0) {
+      const again = await send(lab, excluded.map(({ p }) => [p]), 300, true);
+      for (const { p, d, report: n } of excluded) {
+        if ((again.get(p.id) ?? []).some((x) => x.zone === d.zone && x.dst === d.dst && x.dport === d.dport)) {
+          problems.push(`${show(p, d)}: netcheck says this packet cannot reach zone ${d.zone} (point check, report ${n})`);
+        }
+      }
+    }
     if (await lab.flush().then(() => lab.conntrackCount()) !== 0) {
       problems.push('lab: the connection table is not empty after a flush');
     }
@@ -382,11 +472,12 @@ async function checkCase(t, c) {
   totals.delivered += delivered;
   t.diagnostic(`${c.name}: ${probes.length} probes (${witnesses} witnesses), ${delivered} delivered, ` +
     `${control.size} in the control pass; ${confirmed ? `${confirmed} sent again alone; ` : ''}` +
+    `${points ? `${points} point checks; ` : ''}` +
     `${notes ? `${notes} notes; ` : ''}${Date.now() - started} ms`);
   if (problems.length > 0) {
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify(reports, null, 2));
-    writeFileSync(path.join(dir, 'fw.rules'), rulesText);
-    if (ipset) writeFileSync(path.join(dir, 'fw.ipset'), ipsetText);
+    writeFileSync(path.join(dir, path.basename(config)), rulesText);
+    if (ipset) writeFileSync(path.join(dir, path.basename(ipset)), ipsetText);
     writeFileSync(path.join(dir, 'topology.toml'), readFileSync(c.topologyFile, 'utf8'));
     writeFileSync(path.join(dir, 'probes.json'), JSON.stringify({ probes, received: [...received] }, null, 1));
     assert.fail(`netcheck and the kernel disagree on ${c.name} (seed ${SEED}; case kept in ${dir}):\n  ` +
@@ -490,6 +581,25 @@ describe('netcheck against the kernel', { concurrency: Number(process.env.MAMORI
       if (g.ipset) writeFileSync(path.join(dir, 'fw.ipset'), g.ipset);
       writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
       await failing(checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml') }));
+    });
+  }
+
+  // nftables: the kernel loads the generated JSON; netcheck reads what `nft -j list ruleset`
+  // prints for it, as on a real firewall.
+  for (let i = 0; i < RANDOM_NFT_CASES; i++) {
+    const caseName = `random-nft-${i}`;
+    if (ONLY && !ONLY.test(caseName)) continue;
+    test(`kernel agrees with netcheck: random-nft-${i} (seed ${SEED})`, { skip: skipText }, async (t) => {
+      const dir = path.join(work, caseName);
+      mkdirSync(dir, { recursive: true });
+      const g = generateNftCase(rng((SEED * 1000003 + 0x6e667400 + i) >>> 0));
+      const input = path.join(dir, 'fw.input.json');
+      writeFileSync(input, g.rules);
+      await failing((async () => {
+        writeFileSync(path.join(dir, 'fw.json'), await nftListing(input));
+        writeFileSync(path.join(dir, 'topology.toml'), g.topologyToml);
+        await checkCase(t, { name: caseName, topologyFile: path.join(dir, 'topology.toml'), load: input });
+      })());
     });
   }
 });

@@ -96,17 +96,39 @@ async function must(cmd, args, input) {
 }
 
 // How a device's configuration is loaded into the firewall namespace, per topology format.
-// Adding a format is one entry: for nftables JSON (nft-json) it will be
-//   'nft-json': (ns, file) => must('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', '-'],
-//                                  readFileSync(file)),
-// (and nftables in scripts/setup.sh --test), after which every golden case of that format runs
-// like the iptables-save ones.
+// Adding a format is one entry, after which every golden case of that format runs too.
+// Each case has namespaces of its own (created by up(), deleted by down()), so a loader starts
+// from an empty rule set; nft-json still flushes first, so that a load is the whole rule set.
 // MAMORI_KERNEL_IPTABLES=legacy loads iptables-save files with iptables-legacy-restore (x_tables)
 // instead of Debian's default iptables-restore (iptables-nft, nf_tables).
 export const LOADERS = {
   'iptables-save': (ns, file) =>
     must('ip', ['netns', 'exec', ns, iptablesRestore(), '-w'], readFileSync(file)), // -w: the xtables lock
+  // The JSON of `nft -j list ruleset`. nft 1.0.6 (Debian 12) lists a map before the chains its
+  // elements jump to and cannot load that listing back: such a file needs the map after the
+  // chains (golden case nft_vmap).
+  'nft-json': async (ns, file) => {
+    await must('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset']);
+    // By name: nft reads `-f -` through /dev/stdin, which cannot be opened on Node's pipe (a socket).
+    await must('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', path.resolve(file)]);
+  },
 };
+
+// What `nft -j list ruleset` prints once the nft JSON in `file` is loaded (in a namespace of its
+// own, deleted after): the rule set as the kernel holds it, in nft's own words, which is what
+// netcheck reads on a real firewall.
+let listings = 0;
+export async function nftListing(file) {
+  const ns = `${PREFIX}-list${listings++}`;
+  await must('ip', ['netns', 'add', ns]);
+  live.add(ns);
+  try {
+    await must('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', path.resolve(file)]);
+    return (await must('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset'])).stdout;
+  } finally {
+    removeNamespaces([ns]);
+  }
+}
 
 // A device's `ipset` file (the output of `ipset save`) is restored into the firewall namespace
 // before its rules, which refer to its sets (ipset sets belong to a network namespace).
@@ -209,7 +231,8 @@ export class Lab {
     );
   }
 
-  // Loads the device's configuration `file`, after its ipset file `ipset` when it has one.
+  // Loads the device's rules from `file` (in the device's format), after its ipset file `ipset`
+  // when it has one (for any format).
   async load(file, ipset) {
     if (ipset) await loadIpset(this.fw, ipset);
     await LOADERS[this.topology.devices[0].format](this.fw, file);

@@ -46,9 +46,9 @@ const ip = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.
 
 const PORTS = [22, 25, 53, 80, 123, 443, 445, 1024, 3389, 8080, 8443, 65535];
 
-// Generates {topologyToml, rules, ipset} from `r` (an rng); `ipset` is the ipset file's text, or
-// undefined when the case has none. `config` and `ipsetFile` are the files' names.
-export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
+// The zones of a random case: four or five, each behind its own interface (eth0…, shuffled), with
+// nested networks now and then (lgwan in two parts, dmz inside inet's network).
+export function randomZones(r) {
   const zones = [
     { name: 'mynumber', networks: ['10.10.0.0/16'] },
     { name: 'lgwan', networks: r.chance(0.4) ? ['10.20.0.0/16', '172.20.0.0/16'] : ['10.20.0.0/16'] },
@@ -58,7 +58,12 @@ export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
   if (r.chance(0.35)) zones.push({ name: 'dmz', networks: ['10.30.128.0/20'] }); // inside inet's
   const ifaces = r.shuffle(zones.map((_, i) => `eth${i}`));
   zones.forEach((z, i) => (z.iface = ifaces[i]));
+  return zones;
+}
 
+// Random values over `zones`: hostIn(zone) → an address (a number) of the zone, address() → a
+// zone network, a host or a prefix inside one (text, "a.b.c.d[/len]"), port() → a port.
+export function addressing(r, zones) {
   // Addresses: zone networks, prefixes and hosts inside them, now and then a public one.
   const hostIn = (z) => {
     const net = r.pick(z.networks);
@@ -82,6 +87,46 @@ export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
     return `${ip((h & mask) >>> 0)}/${len}`;
   };
   const port = () => (r.chance(0.7) ? r.pick(PORTS) : r.int(1, 65535));
+  return { hostIn, address, port };
+}
+
+// A few permitted paths, so that netcheck has allowed and forbidden parts to tell apart.
+export function randomAllows(r, zones, { hostIn, port }) {
+  const allows = [];
+  for (let i = r.int(0, 4); i > 0; i--) {
+    const from = r.pick(zones);
+    const to = r.pick(zones.filter((z) => z !== from));
+    const a = { from: from.name, to: to.name, proto: r.pick(['tcp', 'tcp', 'udp', 'icmp', 'any']) };
+    if (r.chance(0.4)) a.src = [ip(hostIn(from))];
+    if (r.chance(0.4)) a.dst = [ip(hostIn(to))];
+    if ((a.proto === 'tcp' || a.proto === 'udp') && r.chance(0.7)) a.dst_ports = [port(), ...(r.chance(0.3) ? [`${1000}-${2000}`] : [])];
+    a.reason = 'generated';
+    allows.push(a);
+  }
+  return allows;
+}
+
+// The topology file of a random case: the zones, one device fw1 (with the ipset file `ipset` when
+// given) and the allow entries.
+export function caseTopology(zones, allows, format, config, ipset) {
+  const toml = [];
+  for (const z of zones) toml.push(`[zones.${z.name}]`, `networks = ${JSON.stringify(z.networks)}`, '');
+  toml.push('[devices.fw1]', `format = "${format}"`, `config = "${config}"`,
+    ...(ipset ? [`ipset = "${ipset}"`] : []),
+    `interfaces = { ${zones.map((z) => `${z.iface} = "${z.name}"`).join(', ')} }`, '');
+  for (const a of allows) {
+    toml.push('[[allow]]');
+    for (const [k, v] of Object.entries(a)) toml.push(`${k} = ${JSON.stringify(v)}`);
+    toml.push('');
+  }
+  return toml.join('\n');
+}
+
+// Generates {topologyToml, rules, ipset} from `r` (an rng); `ipset` is the ipset file's text, or
+// undefined when the case has none. `config` and `ipsetFile` are the files' names.
+export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
+  const zones = randomZones(r);
+  const { hostIn, address, port } = addressing(r, zones);
   const portRange = () => {
     if (r.chance(0.6)) return String(port());
     const a = Math.min(port(), 65534);
@@ -236,30 +281,9 @@ export function generateCase(r, config = 'fw.rules', ipsetFile = 'fw.ipset') {
   }
   for (const [name, body] of tables) lines.push(`*${name}`, ...body, 'COMMIT');
 
-  // A few permitted paths, so that netcheck has allowed and forbidden parts to tell apart.
-  const allows = [];
-  for (let i = r.int(0, 4); i > 0; i--) {
-    const from = r.pick(zones);
-    const to = r.pick(zones.filter((z) => z !== from));
-    const a = { from: from.name, to: to.name, proto: r.pick(['tcp', 'tcp', 'udp', 'icmp', 'any']) };
-    if (r.chance(0.4)) a.src = [ip(hostIn(from))];
-    if (r.chance(0.4)) a.dst = [ip(hostIn(to))];
-    if ((a.proto === 'tcp' || a.proto === 'udp') && r.chance(0.7)) a.dst_ports = [port(), ...(r.chance(0.3) ? [`${1000}-${2000}`] : [])];
-    a.reason = 'generated';
-    allows.push(a);
-  }
-  const toml = [];
-  for (const z of zones) toml.push(`[zones.${z.name}]`, `networks = ${JSON.stringify(z.networks)}`, '');
-  toml.push('[devices.fw1]', 'format = "iptables-save"', `config = "${config}"`,
-    ...(sets.length > 0 ? [`ipset = "${ipsetFile}"`] : []),
-    `interfaces = { ${zones.map((z) => `${z.iface} = "${z.name}"`).join(', ')} }`, '');
-  for (const a of allows) {
-    toml.push('[[allow]]');
-    for (const [k, v] of Object.entries(a)) toml.push(`${k} = ${JSON.stringify(v)}`);
-    toml.push('');
-  }
+  const allows = randomAllows(r, zones, { hostIn, port });
   return {
-    topologyToml: toml.join('\n'),
+    topologyToml: caseTopology(zones, allows, 'iptables-save', config, sets.length > 0 ? ipsetFile : undefined),
     rules: lines.join('\n') + '\n',
     ipset: sets.length > 0 ? sets.flatMap((x) => x.lines).join('\n') + '\n' : undefined,
   };
