@@ -141,6 +141,9 @@ test('create a section with the generic form, find it in the list, see its histo
   await page.click('#nav-organization');
   await page.fill('#search-q', 'ｼﾞｮｳﾎｳｾｲｻｸ');
   await page.press('#search-q', 'Enter');
+  // The unfiltered list (which holds J-TEST too) may still be on screen: wait for the search's.
+  await page.waitForFunction(() => document.querySelectorAll('#register-table tbody tr').length === 1,
+    null, { timeout: 5000 }).catch(() => {});
   await page.locator('#register-table tbody tr', { hasText: 'J-TEST' }).waitFor();
   assert.equal(await page.locator('#register-table tbody tr').count(), 1);
   assert.match(await page.locator('#register-table tbody tr').innerText(), /広域連合事務局/);
