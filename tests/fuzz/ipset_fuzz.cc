@@ -53,8 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              (i % 2 == 0 ? " -j ACCEPT\n" : " -j DROP\n");
   }
   rules += "-A FORWARD -i eth0 -j ACCEPT\nCOMMIT\n";
-  mamori::fuzz::CheckRuleset(
-      mamori::netsep::ParseIptablesSave(rules, "fw.rules", "fw", &*ipsets), "iptables-save",
-      "fw.rules");
+  mamori::fuzz::CheckRuleset(mamori::netsep::ParseIptablesSave(rules, "fw.rules", "fw", &*ipsets),
+                             "iptables-save", "fw.rules");
   return 0;
 }
