@@ -271,37 +271,11 @@ class Parser {
     }
   }
 
-  // White-space separated words; "double quoted" words may hold spaces and \" escapes.
   Result<std::vector<std::string>> Tokenize(uint32_t number, std::string_view s) const {
-    std::vector<std::string> tokens;
-    size_t i = 0;
-    while (i < s.size()) {
-      if (s[i] == ' ' || s[i] == '\t') {
-        ++i;
-        continue;
-      }
-      std::string token;
-      while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
-        if (s[i] != '"') {
-          token.push_back(s[i++]);
-          continue;
-        }
-        ++i;
-        while (i < s.size() && s[i] != '"') {
-          if (s[i] == '\\' && i + 1 < s.size()) ++i;
-          token.push_back(s[i++]);
-        }
-        if (i == s.size()) {
-          return Fail(number, "引用符 \" が閉じられていません。", "unterminated quotation mark.");
-        }
-        ++i;
-      }
-      tokens.push_back(std::move(token));
-      if (tokens.size() > kMaxTokensPerLine) {
-        return Fail(number, "行が長すぎます。", "the line has too many words.");
-      }
-    }
-    return tokens;
+    WordsError why{};
+    std::optional<std::vector<std::string>> words = SplitWords(s, kMaxTokensPerLine, why);
+    if (!words) return Fail(number, why.ja, why.en);
+    return std::move(*words);
   }
 
   Status ParseLine(uint32_t number, std::string_view line) {

@@ -275,39 +275,11 @@ class Parser {
     ruleset_.unknown.push_back({Here(line), Printable(construct)});
   }
 
-  // Splits on white space; "double quoted" words may hold spaces and \" escapes.
   Result<std::vector<std::string>> Tokenize(const Line& line) const {
-    std::vector<std::string> tokens;
-    std::string_view s = line.text;
-    size_t i = 0;
-    while (i < s.size()) {
-      if (s[i] == ' ' || s[i] == '\t') {
-        ++i;
-        continue;
-      }
-      std::string token;
-      while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
-        if (s[i] == '"') {
-          ++i;
-          while (i < s.size() && s[i] != '"') {
-            if (s[i] == '\\' && i + 1 < s.size()) ++i;
-            token.push_back(s[i++]);
-          }
-          if (i == s.size()) {
-            return Fail(line.number, "引用符 \" が閉じられていません。",
-                        "unterminated quotation mark.");
-          }
-          ++i;
-        } else {
-          token.push_back(s[i++]);
-        }
-      }
-      tokens.push_back(std::move(token));
-      if (tokens.size() > kMaxTokensPerLine) {
-        return Fail(line.number, "行が長すぎます。", "the line has too many words.");
-      }
-    }
-    return tokens;
+    WordsError why{};
+    std::optional<std::vector<std::string>> words = SplitWords(line.text, kMaxTokensPerLine, why);
+    if (!words) return Fail(line.number, why.ja, why.en);
+    return std::move(*words);
   }
 
   Status ParseLine(const Line& line) {

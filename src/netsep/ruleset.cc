@@ -85,4 +85,39 @@ const Table* Ruleset::FindTable(std::string_view table_name) const {
   return nullptr;
 }
 
+std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
+                                                   WordsError& error) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == ' ' || s[i] == '\t') {
+      ++i;
+      continue;
+    }
+    std::string word;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
+      if (s[i] != '"') {
+        word.push_back(s[i++]);
+        continue;
+      }
+      ++i;
+      while (i < s.size() && s[i] != '"') {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        word.push_back(s[i++]);
+      }
+      if (i == s.size()) {
+        error = {"引用符 \" が閉じられていません。", "unterminated quotation mark."};
+        return std::nullopt;
+      }
+      ++i;
+    }
+    words.push_back(std::move(word));
+    if (words.size() > max_words) {
+      error = {"行が長すぎます。", "the line has too many words."};
+      return std::nullopt;
+    }
+  }
+  return words;
+}
+
 }  // namespace mamori::netsep

@@ -68,6 +68,16 @@ std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits);
 std::string FormatIpv4(uint32_t address);
 std::string FormatPrefix(const Prefix& prefix);
 
+// The words of one line of a line-based configuration (iptables-save, ipset save): separated by
+// spaces and tabs; "double quoted" parts may hold them and \" escapes. Why it failed, in
+// Japanese and English, for an unterminated quote or more than `max_words` words.
+struct WordsError {
+  const char* ja;
+  const char* en;
+};
+std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
+                                                   WordsError& error);
+
 // Parser messages quote their input through mamori::Printable (common/text.h).
 using ::mamori::Printable;
 
