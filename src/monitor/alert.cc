@@ -41,6 +41,14 @@ const char* AlertKindName(AlertKind kind) {
       return "blocklist";
     case AlertKind::kSigma:
       return "sigma";
+    case AlertKind::kScan:
+      return "scan";
+    case AlertKind::kBeacon:
+      return "beacon";
+    case AlertKind::kExfiltration:
+      return "exfiltration";
+    case AlertKind::kDnsTunnel:
+      return "dns_tunnel";
   }
   return "?";
 }
@@ -91,6 +99,25 @@ std::string DescribeAlert(const Alert& a) {
                  TrafficText(a), "）", times, "が Sigma ルール", rules,
                  "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
     }
+    // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
+    // measured in the alert's metrics; these sentences name the finding.
+    case AlertKind::kScan:
+      return Cat(a.src, " から多数の宛先またはポートへの失敗した接続の試みがあります", times,
+                 "。走査（スキャン）の疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
+                 "の対象です。");
+    case AlertKind::kBeacon:
+      return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています", times,
+                 "。不正プログラムの通信（ビーコン）の疑いがあり、不正な通信の監視（基本方針 "
+                 "§6(3)イ・§6(7)）の対象です。");
+    case AlertKind::kExfiltration:
+      return Cat(a.src, " から外部への送信量が普段より多くなっています", times,
+                 "。情報の持ち出しの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
+                 "の対象です。");
+    case AlertKind::kDnsTunnel:
+      return Cat(a.src, " の DNS 問い合わせに、一つのドメインの下の多数の異なる名前があります",
+                 times,
+                 "。DNS トンネリングの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
+                 "の対象です。");
   }
   return "";
 }
@@ -117,6 +144,11 @@ std::string AlertToJson(const Alert& a) {
       rules.push_back({{"id", rule.id}, {"title", rule.title}});
     }
     j["rules"] = std::move(rules);
+  }
+  if (!a.metrics.empty()) {
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    for (const Metric& m : a.metrics) metrics[m.name] = m.value;
+    j["metrics"] = std::move(metrics);
   }
   j["evidence"] = a.evidence;
   // Text from logs may hold bytes that are not UTF-8: replace them rather than throw.
@@ -158,7 +190,8 @@ void Aggregator::Report(const Finding& f) {
     it = open_.emplace(key_, std::move(fresh)).first;
   }
   Alert& a = it->second.alert;
-  ++a.count;
+  a.count += f.weight;
+  if (!f.metrics.empty()) a.metrics.assign(f.metrics.begin(), f.metrics.end());
   a.severity = std::max(a.severity, f.severity);
   a.last_ts_us = std::max(a.last_ts_us, f.ts_us);
   if (f.dport && a.dports.size() < kMaxPorts &&

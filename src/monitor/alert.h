@@ -25,8 +25,17 @@
 
 namespace mamori::monitor {
 
-enum class AlertKind : uint8_t { kSeparation, kBlocklist, kSigma };
-const char* AlertKindName(AlertKind kind);  // "separation", "blocklist", "sigma"
+enum class AlertKind : uint8_t {
+  kSeparation,
+  kBlocklist,
+  kSigma,
+  kScan,
+  kBeacon,
+  kExfiltration,
+  kDnsTunnel,
+};
+// "separation", "blocklist", "sigma", "scan", "beacon", "exfiltration", "dns_tunnel".
+const char* AlertKindName(AlertKind kind);
 
 enum class Severity : uint8_t { kLow, kMedium, kHigh, kCritical };
 const char* SeverityName(Severity severity);  // "low", "medium", "high", "critical"
@@ -41,6 +50,15 @@ struct ZoneRef {
 struct RuleRef {
   std::string_view id;
   std::string_view title;
+};
+
+// A number a windowed detector measured (a beacon's score and sub-scores, a scan's distinct
+// targets, the bytes sent out): written to the alert's "metrics" object. `name` is a static
+// ASCII key.
+struct Metric {
+  const char* name;
+  double value;
+  bool operator==(const Metric&) const = default;
 };
 
 struct Finding {
@@ -59,6 +77,11 @@ struct Finding {
   // The Sigma rules the event matched (sigma only). Aggregated (distinct by id and title, up to
   // kMaxRules) into the alert.
   std::span<const RuleRef> rules;
+  // What a windowed detector measured; the alert keeps the latest finding's metrics.
+  std::span<const Metric> metrics;
+  // How many events the finding stands for (a scan's failed attempts): added to the alert's
+  // count.
+  uint64_t weight = 1;
   // Evidence: the log location (file:line) and the Zeek uid or EVE flow_id, if any.
   std::string_view file;
   uint64_t line = 0;
@@ -84,6 +107,7 @@ struct Alert {
     bool operator==(const Rule&) const = default;
   };
   std::vector<Rule> rules;  // sigma: the rules matched, distinct, up to kMaxRules, in order seen
+  std::vector<Metric> metrics;        // the latest finding's metrics
   std::vector<std::string> evidence;  // "file:line" or "file:line uid", up to max_evidence
   std::string detail;                 // set when the alert is written (DescribeAlert)
 };
@@ -95,7 +119,8 @@ inline constexpr size_t kMaxRules = 10;
 // The Japanese sentence saying which policy the alert's traffic breaks.
 std::string DescribeAlert(const Alert& alert);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
-// dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), evidence.
+// dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
+// measured: metrics, {"name": number}), evidence.
 std::string AlertToJson(const Alert& alert);
 
 // Receives findings (the Aggregator; tests may record them).

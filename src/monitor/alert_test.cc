@@ -73,6 +73,32 @@ TEST(Aggregator, LateFindingOfAClosedKeyOpensANewAlert) {
   EXPECT_EQ(out.alerts.size(), 2u);
 }
 
+TEST(Aggregator, WeightAddsToTheCountAndTheLatestMetricsWin) {
+  Collect out;
+  Aggregator aggregator(60 * kMinute, 5, out);
+  Finding f = Make(0, "10.30.0.5", "", 0, 1);
+  f.kind = AlertKind::kScan;
+  f.dport.reset();
+  const Metric first[] = {{"hosts", 20}, {"ports", 1}};
+  f.metrics = first;
+  f.weight = 25;
+  aggregator.Report(f);
+  const Metric second[] = {{"hosts", 31}, {"ports", 2}};
+  f.metrics = second;
+  f.weight = 6;
+  f.ts_us = kMinute;
+  aggregator.Report(f);
+  aggregator.Finish();
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].count, 31u);
+  EXPECT_EQ(out.alerts[0].metrics, (std::vector<Metric>{{"hosts", 31}, {"ports", 2}}));
+  const auto j = nlohmann::json::parse(AlertToJson(out.alerts[0]));
+  EXPECT_EQ(j["kind"], "scan");
+  EXPECT_EQ(j["metrics"]["hosts"], 31);
+  EXPECT_TRUE(j["dst"].is_null());
+  EXPECT_NE(j["detail"].get<std::string>().find("走査"), std::string::npos);
+}
+
 TEST(AlertJson, FieldsAndNulls) {
   Alert a;
   a.kind = AlertKind::kBlocklist;
