@@ -3,6 +3,12 @@
 #include <algorithm>
 
 namespace mamori::monitor {
+namespace {
+
+constexpr size_t kDirectoryFrom = 256;  // intervals
+constexpr size_t kDirectorySize = (size_t{1} << 16) + 1;
+
+}  // namespace
 
 PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
   struct Item {
@@ -29,14 +35,12 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
   PrefixMap map;
   auto emit = [&map](uint64_t first, uint64_t last, uint32_t value) {
     if (first > last) return;
-    if (!map.first_.empty() && map.value_.back() == value &&
-        uint64_t{map.last_.back()} + 1 == first) {
-      map.last_.back() = static_cast<uint32_t>(last);
+    if (!map.intervals_.empty() && map.intervals_.back().value == value &&
+        uint64_t{map.intervals_.back().last} + 1 == first) {
+      map.intervals_.back().last = static_cast<uint32_t>(last);
       return;
     }
-    map.first_.push_back(static_cast<uint32_t>(first));
-    map.last_.push_back(static_cast<uint32_t>(last));
-    map.value_.push_back(value);
+    map.intervals_.push_back({static_cast<uint32_t>(first), static_cast<uint32_t>(last), value});
   };
   std::vector<const Item*> open;  // nested prefixes, innermost last
   uint64_t cursor = 0;            // the first address not yet emitted
@@ -58,15 +62,34 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
     cursor = uint64_t{open.back()->last} + 1;
     open.pop_back();
   }
+  if (map.intervals_.size() >= kDirectoryFrom) {
+    map.directory_.resize(kDirectorySize);
+    size_t i = 0;
+    for (uint64_t h = 0; h < kDirectorySize; ++h) {
+      const uint64_t start = h << 16;
+      while (i < map.intervals_.size() && map.intervals_[i].first <= start) ++i;
+      map.directory_[h] = static_cast<uint32_t>(i);
+    }
+  }
   return map;
 }
 
 std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
-  auto it = std::upper_bound(first_.begin(), first_.end(), address);
-  if (it == first_.begin()) return std::nullopt;
-  const size_t i = static_cast<size_t>(it - first_.begin()) - 1;
-  if (last_[i] < address) return std::nullopt;
-  return value_[i];
+  auto begin = intervals_.begin();
+  auto end = intervals_.end();
+  if (!directory_.empty()) {
+    // The first interval starting after `address` lies between the first one starting after
+    // the start of its /16 and the first one starting after the start of the next /16.
+    const uint32_t h = address >> 16;
+    begin = intervals_.begin() + directory_[h];
+    end = intervals_.begin() + directory_[h + 1];
+  }
+  auto it = std::upper_bound(begin, end, address,
+                             [](uint32_t a, const Interval& i) { return a < i.first; });
+  if (it == intervals_.begin()) return std::nullopt;
+  --it;
+  if (it->last < address) return std::nullopt;
+  return it->value;
 }
 
 }  // namespace mamori::monitor

@@ -65,5 +65,47 @@ TEST(PrefixMap, AgreesWithALinearScanOnRandomPrefixes) {
   }
 }
 
+// Large maps search through a directory by /16: check it across the whole address space,
+// at the first and last address of every prefix and next to them, and at both ends.
+TEST(PrefixMap, LargeMapsAgreeWithALinearScanAcrossTheWholeSpace) {
+  std::mt19937 rng(11);
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 2000; ++i) {
+    netsep::Prefix p;
+    p.length = static_cast<int>(rng() % 17) + 16;
+    p.address = static_cast<uint32_t>(rng()) & p.Mask();
+    entries.push_back({p, i});
+  }
+  entries.push_back({netsep::Prefix{0, 24}, 2000});            // 0.0.0.0/24
+  entries.push_back({netsep::Prefix{0xFFFFFF00u, 24}, 2001});  // 255.255.255.0/24
+  entries.push_back({netsep::Prefix{0x0A000000u, 8}, 2002});   // 10/8, wide
+  const PrefixMap map = PrefixMap::Build(entries);
+  ASSERT_GE(map.intervals(), 256u);  // large enough for the directory
+  auto want = [&](uint32_t address) {
+    std::optional<uint32_t> found;
+    int best = -1;
+    for (const auto& e : entries) {
+      if (e.prefix.Contains(address) && e.prefix.length > best) {
+        best = e.prefix.length;
+        found = e.value;
+      }
+    }
+    return found;
+  };
+  std::vector<uint32_t> probes = {0,           1,           0xFFFFFFFFu, 0xFFFFFFFEu,
+                                  0xFFFF0000u, 0x0000FFFFu, 0x00010000u};
+  for (const auto& e : entries) {
+    for (uint32_t a : {e.prefix.address, e.prefix.Last()}) {
+      probes.push_back(a);
+      probes.push_back(a - 1);
+      probes.push_back(a + 1);
+    }
+  }
+  for (int i = 0; i < 20000; ++i) probes.push_back(static_cast<uint32_t>(rng()));
+  for (uint32_t address : probes) {
+    ASSERT_EQ(map.Find(address), want(address)) << netsep::FormatIpv4(address);
+  }
+}
+
 }  // namespace
 }  // namespace mamori::monitor
