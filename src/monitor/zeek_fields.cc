@@ -8,29 +8,40 @@
 namespace mamori::monitor::zeek {
 
 Field FieldOf(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, Field>, 17> kNames = {{
-      {"ts", Field::kTs},
-      {"uid", Field::kUid},
-      {"id.orig_h", Field::kOrigH},
-      {"id.orig_p", Field::kOrigP},
-      {"id.resp_h", Field::kRespH},
-      {"id.resp_p", Field::kRespP},
-      {"proto", Field::kProto},
-      {"orig_bytes", Field::kOrigBytes},
-      {"resp_bytes", Field::kRespBytes},
-      {"conn_state", Field::kConnState},
-      {"query", Field::kQuery},
-      {"host", Field::kHost},
-      {"uri", Field::kUri},
-      {"method", Field::kMethod},
-      {"status_code", Field::kStatusCode},
-      {"user_agent", Field::kUserAgent},
-      {"server_name", Field::kServerName},
-  }};
-  for (const auto& [n, f] : kNames) {
-    if (n == name) return f;
+  // By length first: most keys of a record are fields not read, and this rejects them with one
+  // or two comparisons (a record has a dozen keys or more).
+  auto is = [&](std::string_view candidate) { return name == candidate; };
+  switch (name.size()) {
+    case 2:
+      return is("ts") ? Field::kTs : Field::kOther;
+    case 3:
+      return is("uid") ? Field::kUid : is("uri") ? Field::kUri : Field::kOther;
+    case 4:
+      return is("host") ? Field::kHost : Field::kOther;
+    case 5:
+      return is("proto") ? Field::kProto : is("query") ? Field::kQuery : Field::kOther;
+    case 6:
+      return is("method") ? Field::kMethod : Field::kOther;
+    case 9:
+      if (!name.starts_with("id.")) return Field::kOther;
+      return is("id.orig_h")   ? Field::kOrigH
+             : is("id.orig_p") ? Field::kOrigP
+             : is("id.resp_h") ? Field::kRespH
+             : is("id.resp_p") ? Field::kRespP
+                               : Field::kOther;
+    case 10:
+      return is("orig_bytes")   ? Field::kOrigBytes
+             : is("resp_bytes") ? Field::kRespBytes
+             : is("conn_state") ? Field::kConnState
+             : is("user_agent") ? Field::kUserAgent
+                                : Field::kOther;
+    case 11:
+      return is("status_code")   ? Field::kStatusCode
+             : is("server_name") ? Field::kServerName
+                                 : Field::kOther;
+    default:
+      return Field::kOther;
   }
-  return Field::kOther;
 }
 
 std::optional<LogType> LogTypeOfPath(std::string_view path) {
@@ -174,6 +185,39 @@ bool Assign(Field field, std::string_view value, Event& e, Reason& reason) {
       return true;
   }
   return true;
+}
+
+bool AssignNumber(Field field, bool negative, uint64_t value, Event& e, Reason& reason) {
+  if (negative) {  // as the text "-5" would be refused
+    reason = field == Field::kOrigP || field == Field::kRespP ? kBadPort : kBadCount;
+    return false;
+  }
+  switch (field) {
+    case Field::kOrigP:
+    case Field::kRespP:
+      if (value > 65535) {
+        reason = kBadPort;
+        return false;
+      }
+      (field == Field::kOrigP ? e.sport : e.dport) = static_cast<uint16_t>(value);
+      e.has_ports = true;
+      return true;
+    case Field::kOrigBytes:
+    case Field::kRespBytes:
+      (field == Field::kOrigBytes ? e.bytes_out : e.bytes_in) = value;
+      e.has_bytes = true;
+      return true;
+    case Field::kStatusCode:
+      if (value > 65535) {
+        reason = kBadCount;
+        return false;
+      }
+      e.http_status = static_cast<uint16_t>(value);
+      return true;
+    default:
+      reason = kBadCount;
+      return false;
+  }
 }
 
 ParseResult Complete(Event& e, bool has_ts) {

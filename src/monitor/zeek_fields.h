@@ -59,6 +59,11 @@ std::string_view HostWithoutPort(std::string_view host);
 // false with `reason` set when the value is not valid for the field.
 bool Assign(Field field, std::string_view value, Event& event, Reason& reason);
 
+// Assign for a field given as a JSON integer (ports, byte counts, status code): the same
+// checks as for its text, without formatting and parsing it again. false with `reason` when
+// negative or out of range.
+bool AssignNumber(Field field, bool negative, uint64_t magnitude, Event& event, Reason& reason);
+
 // Checks what every record needs (ts, both addresses); http and ssl records are TCP.
 // Call after event.type is set.
 ParseResult Complete(Event& event, bool has_ts);

@@ -83,6 +83,29 @@ class ZeekJsonParser final : public Parser {
   // Sets one field (`set` false when the value is null); a failure as a ParseResult.
   std::optional<ParseResult> Set(zeek::Field field, const dom::element& value, Event& event,
                                  bool& set) {
+    Reason reason;
+    // Integers (ports, byte counts, status) straight from the parsed number; ts keeps its
+    // decimal text (exact microseconds).
+    if (field != zeek::Field::kTs) {
+      const dom::element_type type = value.type();
+      if (type == dom::element_type::INT64 || type == dom::element_type::UINT64) {
+        if (!IsNumeric(field)) return ParseResult::Malformed(json::kBadValue);
+        bool negative = false;
+        uint64_t n = 0;
+        if (type == dom::element_type::UINT64) {
+          n = value.get_uint64().value_unsafe();
+        } else {
+          const int64_t v = value.get_int64().value_unsafe();
+          negative = v < 0;
+          n = negative ? 0 : static_cast<uint64_t>(v);
+        }
+        if (!zeek::AssignNumber(field, negative, n, event, reason)) {
+          return ParseResult::Malformed(reason);
+        }
+        set = true;
+        return std::nullopt;
+      }
+    }
     std::string_view text;
     const json::Scalar kind = json::ScalarText(value, number_, text);
     if (kind == json::Scalar::kNull) return std::nullopt;
@@ -91,7 +114,6 @@ class ZeekJsonParser final : public Parser {
         (kind == json::Scalar::kNumber && !IsNumeric(field))) {
       return ParseResult::Malformed(json::kBadValue);
     }
-    Reason reason;
     if (!zeek::Assign(field, text, event, reason)) return ParseResult::Malformed(reason);
     set = true;
     return std::nullopt;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "monitor/parser.h"
+#include "monitor/zeek_fields.h"
 
 namespace mamori::monitor {
 namespace {
@@ -190,6 +191,64 @@ TEST(ZeekJson, MalformedJson) {
        R"({"ts":1.0,"id.orig_h":"1.1.1.1","id.resp_h":"2.2.2.2","id.resp_p":"x","conn_state":"SF"})"}) {
     SCOPED_TRACE(bad);
     EXPECT_EQ(parser->Parse(PaddedLine(bad).line(), e).status, Status::kMalformed);
+  }
+}
+
+TEST(ZeekJson, IntegersAreCheckedAsTheirTextWouldBe) {
+  auto parser = MakeZeekJsonParser();
+  Event e;
+  const std::string base =
+      R"({"ts":1.5,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF")";
+  ASSERT_EQ(
+      parser
+          ->Parse(
+              PaddedLine(base + R"(,"id.resp_p":65535,"orig_bytes":18446744073709551615})").line(),
+              e)
+          .status,
+      Status::kEvent);
+  EXPECT_EQ(e.dport, 65535);
+  EXPECT_TRUE(e.has_ports);
+  EXPECT_EQ(e.bytes_out, 18446744073709551615u);
+  EXPECT_TRUE(e.has_bytes);
+  for (const char* bad :
+       {R"(,"id.resp_p":65536})", R"(,"id.orig_p":-1})", R"(,"orig_bytes":-7})", R"(,"uid":5})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(parser->Parse(PaddedLine(base + bad).line(), e).status, Status::kMalformed);
+  }
+}
+
+TEST(ZeekFields, FieldOfKnowsEveryFieldReadAndNothingElse) {
+  const std::vector<std::pair<std::string, zeek::Field>> known = {
+      {"ts", zeek::Field::kTs},
+      {"uid", zeek::Field::kUid},
+      {"id.orig_h", zeek::Field::kOrigH},
+      {"id.orig_p", zeek::Field::kOrigP},
+      {"id.resp_h", zeek::Field::kRespH},
+      {"id.resp_p", zeek::Field::kRespP},
+      {"proto", zeek::Field::kProto},
+      {"orig_bytes", zeek::Field::kOrigBytes},
+      {"resp_bytes", zeek::Field::kRespBytes},
+      {"conn_state", zeek::Field::kConnState},
+      {"query", zeek::Field::kQuery},
+      {"host", zeek::Field::kHost},
+      {"uri", zeek::Field::kUri},
+      {"method", zeek::Field::kMethod},
+      {"status_code", zeek::Field::kStatusCode},
+      {"user_agent", zeek::Field::kUserAgent},
+      {"server_name", zeek::Field::kServerName},
+  };
+  for (const auto& [name, field] : known) {
+    EXPECT_EQ(zeek::FieldOf(name), field) << name;
+    // Near misses of every length: one byte changed, one added, one removed.
+    std::string changed = name;
+    changed.back() ^= 0x20;
+    EXPECT_EQ(zeek::FieldOf(changed), zeek::Field::kOther) << changed;
+    EXPECT_EQ(zeek::FieldOf(name + "x"), zeek::Field::kOther) << name;
+    EXPECT_EQ(zeek::FieldOf(name.substr(1)), zeek::Field::kOther) << name;
+  }
+  for (const char* other : {"", "service", "duration", "history", "local_orig", "id.orig_x",
+                            "xd.orig_h", "orig_ip_bytes", "missed_bytes"}) {
+    EXPECT_EQ(zeek::FieldOf(other), zeek::Field::kOther) << other;
   }
 }
 

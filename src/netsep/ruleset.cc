@@ -23,20 +23,29 @@ std::optional<uint32_t> ParseDecimal(std::string_view s, size_t max_digits) {
 }  // namespace
 
 std::optional<uint32_t> ParseIpv4(std::string_view text) {
+  // One pass (the monitor parses two addresses per log line): four decimal octets of one to
+  // three digits, no leading zero, at most 255, separated by single dots.
   uint32_t address = 0;
-  for (int i = 0; i < 4; ++i) {
-    const size_t dot = text.find('.');
-    if ((i < 3) == (dot == std::string_view::npos)) {
-      return std::nullopt;
+  size_t i = 0;
+  const size_t n = text.size();
+  for (int octet = 0;; ++octet) {
+    const size_t start = i;
+    uint32_t value = 0;
+    while (i < n && text[i] >= '0' && text[i] <= '9') {
+      if (i - start == 3) return std::nullopt;
+      value = value * 10 + static_cast<uint32_t>(text[i] - '0');
+      ++i;
     }
-    const std::optional<uint32_t> octet = ParseDecimal(text.substr(0, dot), 3);
-    if (!octet || *octet > 255) {
-      return std::nullopt;
+    const size_t digits = i - start;
+    if (digits == 0 || (digits > 1 && text[start] == '0') || value > 255) return std::nullopt;
+    address = (address << 8) | value;
+    if (octet == 3) {
+      if (i != n) return std::nullopt;
+      return address;
     }
-    address = (address << 8) | *octet;
-    text = i < 3 ? text.substr(dot + 1) : std::string_view();
+    if (i == n || text[i] != '.') return std::nullopt;
+    ++i;
   }
-  return address;
 }
 
 std::optional<Prefix> ParsePrefix(std::string_view text, HostBits host_bits) {
