@@ -7,7 +7,7 @@
 //   (examples/demo/network/topology.toml): mostly traffic the allow entries permit or that stays
 //   inside a zone, a little that crosses zones without permission, some failed attempts (S0, REJ),
 //   a few hosts on the blocklist, and a 60-second beacon.
-// DIR/blocklist.txt: BLOCKLIST entries, 60% IPv4 addresses, 20% CIDR ranges, 20% domain names,
+// DIR/blocklist.txt: BLOCKLIST entries, 60% IPv4 addresses, 20% CIDR ranges (/24, /28), 20% domain names,
 //   with comments.
 // DIR/rules/: RULES Sigma rules for the firewall and Zeek conn log sources, using the field
 //   modifiers real rules use (cidr, contains, startswith, endswith, re, lt/gt, exists) and the
@@ -57,7 +57,8 @@ function domain() {
   for (let i = 0; i < blockEntries; i++) {
     const r = next();
     if (r < 0.6) buf += publicIp() + "\n";
-    else if (r < 0.8) buf += `${11 + int(80)}.${int(256)}.${int(16) * 16}.0/${20 + int(5)}\n`;
+    else if (r < 0.7) buf += `${11 + int(80)}.${int(256)}.${int(256)}.0/24\n`;
+    else if (r < 0.8) buf += `${11 + int(80)}.${int(256)}.${int(256)}.${int(16) * 16}/28\n`;
     else buf += domain() + "\n";
     if (i % 1000 === 999) buf += `# block ${i + 1}\n`;
     if (buf.length > 1 << 20) {

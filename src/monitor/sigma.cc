@@ -113,6 +113,7 @@ struct SigmaRules::Compiled {
   std::array<std::array<sigma::Bucket, sigma::kLogTypeCount>, kInputFormatCount> buckets;
   std::vector<SigmaUnsupported> unsupported;
   size_t loaded = 0;
+  sigma::RegexSets regex_sets;  // the rules' regular expressions, by field
 };
 
 namespace sigma {
@@ -1185,7 +1186,9 @@ bool EvalNode(const Rule& rule, uint32_t index, MatchContext& context) {
 
 class SigmaDetector final : public Detector {
  public:
-  explicit SigmaDetector(const SigmaRules::Compiled& rules) : rules_(rules) {}
+  explicit SigmaDetector(const SigmaRules::Compiled& rules) : rules_(rules) {
+    context_.set_regex_sets(&rules.regex_sets);
+  }
 
   void OnEvent(const Event& e, AlertSink& sink) override {
     const Bucket& bucket =
@@ -1289,6 +1292,17 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
     const Status st = sigma::LoadFile(file, options, *compiled);
     if (!st.ok()) return st.error();
   }
+  for (const auto& rule : compiled->rules) {  // keyword tests try several fields: alone
+    for (sigma::Entry& entry : rule->entries) {
+      for (auto& map : entry.maps) {
+        for (sigma::FieldTest& test : map) {
+          if (test.keyword) continue;
+          for (sigma::Matcher& m : test.matchers) compiled->regex_sets.Add(test.field, m);
+        }
+      }
+    }
+  }
+  compiled->regex_sets.Compile();
   compiled->refs.reserve(compiled->infos.size());
   for (const sigma::RuleInfo& info : compiled->infos)
     compiled->refs.push_back({info.id, info.title});

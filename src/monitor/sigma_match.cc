@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <charconv>
 #include <cstring>
@@ -156,6 +157,75 @@ std::optional<std::string> UnescapedLiteral(std::string_view value) {
   return out;
 }
 
+struct RegexSets::Sets {
+  std::array<std::unique_ptr<RE2::Set>, kEventFieldCount> set;
+  std::array<size_t, kEventFieldCount> count{};
+  std::vector<std::pair<Matcher*, EventField>> added;  // until Compile
+};
+
+RegexSets::RegexSets() : sets_(std::make_unique<Sets>()) {}
+RegexSets::~RegexSets() = default;
+RegexSets::RegexSets(RegexSets&&) noexcept = default;
+RegexSets& RegexSets::operator=(RegexSets&&) noexcept = default;
+
+void RegexSets::Add(EventField field, Matcher& m) {
+  if (m.op != Matcher::Op::kRegex || m.regex == nullptr) return;
+  const auto f = static_cast<size_t>(field);
+  std::unique_ptr<RE2::Set>& set = sets_->set[f];
+  if (set == nullptr) {
+    RE2::Options options;  // as each expression was compiled (flags are in the pattern)
+    options.set_log_errors(false);
+    options.set_max_mem(int64_t{8} << 20);
+    set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
+  }
+  const int slot = set->Add(m.regex->pattern(), nullptr);
+  if (slot < 0) return;
+  m.regex_slot = slot;
+  ++sets_->count[f];
+  sets_->added.emplace_back(&m, field);
+}
+
+void RegexSets::Compile() {
+  for (size_t f = 0; f < kEventFieldCount; ++f) {
+    if (sets_->set[f] != nullptr && !sets_->set[f]->Compile()) {
+      sets_->set[f].reset();
+      sets_->count[f] = 0;
+    }
+  }
+  for (auto [m, field] : sets_->added) {  // matchers of a dropped set are matched alone
+    if (sets_->set[static_cast<size_t>(field)] == nullptr) m->regex_slot = -1;
+  }
+  sets_->added.clear();
+  sets_->added.shrink_to_fit();
+}
+
+bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>& hits) const {
+  hits.clear();
+  const RE2::Set* set = sets_->set[static_cast<size_t>(field)].get();
+  if (set == nullptr) return false;
+  RE2::Set::ErrorInfo error;
+  if (set->Match(text, &hits, &error)) return true;
+  return error.kind == RE2::Set::kNoError;  // no expression matches
+}
+
+size_t RegexSets::size(EventField field) const { return sets_->count[static_cast<size_t>(field)]; }
+
+bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_view text) {
+  const auto f = static_cast<size_t>(field);
+  if (m.regex_slot < 0 || regex_sets_ == nullptr) return RE2::PartialMatch(text, *m.regex);
+  if (regex_generation_[f] != generation_) {
+    regex_generation_[f] = generation_;
+    regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
+    if (!regex_failed_[f]) {
+      std::vector<uint8_t>& hits = regex_hits_[f];
+      hits.assign(regex_sets_->size(field), 0);
+      for (int i : hit_indices_) hits[static_cast<size_t>(i)] = 1;
+    }
+  }
+  if (regex_failed_[f]) return RE2::PartialMatch(text, *m.regex);
+  return regex_hits_[f][static_cast<size_t>(m.regex_slot)] != 0;
+}
+
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
   const auto index = static_cast<size_t>(field);
   std::string& buffer = lowered_[index];
@@ -227,7 +297,7 @@ bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchCon
   if (m.op == Matcher::Op::kPattern) {
     return m.pattern.Matches(m.cased || is_number ? text : context.Lowered(field, text));
   }
-  if (m.op == Matcher::Op::kRegex) return RE2::PartialMatch(text, *m.regex);
+  if (m.op == Matcher::Op::kRegex) return context.RegexMatches(m, field, text);
   // kFieldRef: the other field's value as the needle.
   const FieldValue other = GetField(context.event(), m.ref_field);
   if (other.kind == FieldValue::Kind::kAbsent) return false;

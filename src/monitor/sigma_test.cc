@@ -190,6 +190,44 @@ TEST(SigmaModifiers, RegexIsCaseSensitiveUnlessI) {
   EXPECT_TRUE(Hits("  s:\n    query|re: 'tunnel'\n  condition: s\n", e, ls));  // unanchored
 }
 
+// All the expressions on one field run as one set (RegexSets); each rule must still match
+// exactly when its expression alone would, event after event.
+TEST(SigmaModifiers, RegexesOfOneFieldMatchTogetherAsEachAlone) {
+  const std::vector<std::string> patterns = {"'^[a-z0-9]{16}\\.'", "'tunnel'",   "'^abcdef'",
+                                             "'(?i)^ABCDEF'",      "'example$'", "'\\.tunnel\\.'",
+                                             "'^[0-9]+$'",         "'x{3,}'"};
+  std::string file;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    if (i > 0) file += "---\n";
+    file += Rule("r" + std::to_string(i),
+                 "  s:\n    query|re: " + patterns[i] + "\n  condition: s\n", "{category: dns}");
+  }
+  // One on a number field (dst_port as decimal text) in the same file.
+  file += "---\n" +
+          Rule("port", "  s:\n    dst_port|re: '^5[0-9]$'\n  condition: s\n", "{category: dns}");
+  auto rules = Load(file);
+  ASSERT_TRUE(rules.ok());
+  ASSERT_EQ(rules->loaded(), patterns.size() + 1);
+  const std::vector<std::pair<const char*, std::vector<std::string>>> cases = {
+      {"abcdef0123456789.tunnel.example", {"r0", "r1", "r2", "r3", "r4", "r5", "port"}},
+      {"AbCdEf0123456789.tunnel.example", {"r1", "r3", "r4", "r5", "port"}},
+      {"www.example", {"r4", "port"}},
+      {"12345", {"r6", "port"}},
+      {"xxxx.jp", {"r7", "port"}},
+      {"plain", {"port"}},
+  };
+  auto detector = MakeSigmaDetector(*rules);  // one detector: its per-event cache is reused
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [query, want] : cases) {
+      SCOPED_TRACE(query);
+      Recorder sink;
+      detector->OnEvent(Dns(query), sink);
+      ASSERT_EQ(sink.rules.size(), 1u);
+      EXPECT_EQ(sink.rules[0], want);
+    }
+  }
+}
+
 TEST(SigmaModifiers, Cidr) {
   const Event e = Conn("10.30.1.5", "10.10.2.20", 445);
   EXPECT_TRUE(Hits("  s:\n    dst_ip|cidr: 10.10.0.0/16\n  condition: s\n", e));
