@@ -70,7 +70,9 @@ struct Rule {
 // …) is worked out from its condition when it is compiled. A guard on one numeric field puts
 // the rule in a hash index on that field (evaluated only for events with such a value); another
 // guard of at most kMaxAtoms atoms is checked first from a flat array (cheap, no pointer
-// chasing); rules without a guard are evaluated for every event.
+// chasing); rules without a guard are evaluated for every event. A rule whose condition needs
+// several things at once ("dst_port is 445 and src_ip in 10.20.0.0/16 and dst_ip in
+// 10.10.0.0/16") keeps up to kMaxChecks more guards, all checked before it is evaluated.
 inline constexpr size_t kMaxAtoms = 32;
 
 struct GuardAtom {
@@ -81,16 +83,19 @@ struct GuardAtom {
 };
 
 struct Bucket {
+  // A rule and the checks before it is evaluated: every range of `checks` (each a disjunction
+  // of atoms) must hold; a guarded rule's own guard is its first check.
+  struct Candidate {
+    const Rule* rule;
+    uint32_t first_check, end_check;  // into checks
+  };
   struct Index {
     EventField field = EventField::kDstPort;
-    std::unordered_map<uint64_t, std::vector<const Rule*>> by_value;
-  };
-  struct Guarded {
-    const Rule* rule;
-    uint32_t first_atom, end_atom;  // into atoms
+    std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
   };
   std::vector<Index> indexes;
-  std::vector<Guarded> guarded;
+  std::vector<Candidate> guarded;
+  std::vector<std::pair<uint32_t, uint32_t>> checks;  // ranges of atoms
   std::vector<GuardAtom> atoms;
   std::vector<const Rule*> always;
   bool empty() const { return always.empty() && indexes.empty() && guarded.empty(); }
@@ -909,65 +914,101 @@ void Append(Guard& into, const Guard& other) {
   into.insert(into.end(), other.begin(), other.end());
 }
 
-std::optional<Guard> EntryGuard(const Entry& entry) {
-  Guard out;  // every map of the entry needs a guard
+// A conjunction of guards: the rule can only match when every one of them holds.
+using Guards = std::vector<Guard>;
+
+// The cheapest guard of a conjunction (nullopt when it has none).
+std::optional<Guard> Cheapest(const Guards& guards) {
+  const Guard* best = nullptr;
+  for (const Guard& g : guards) {
+    if (best == nullptr || Cost(g) < Cost(*best)) best = &g;
+  }
+  return best != nullptr ? std::optional<Guard>(*best) : std::nullopt;
+}
+
+Guards EntryGuards(const Entry& entry) {
+  if (entry.maps.size() == 1) {  // every test of the map must hold: each guard is necessary
+    Guards out;
+    for (const FieldTest& test : entry.maps.front()) {
+      if (std::optional<Guard> guard = TestGuard(test)) out.push_back(std::move(*guard));
+    }
+    return out;
+  }
+  Guard out;  // one of the maps must hold: each needs a guard
   for (const auto& map : entry.maps) {
     std::optional<Guard> best;
     for (const FieldTest& test : map) {
       std::optional<Guard> guard = TestGuard(test);
       if (guard && (!best || Cost(*guard) < Cost(*best))) best = std::move(guard);
     }
-    if (!best) return std::nullopt;
+    if (!best) return {};
     Append(out, *best);
   }
-  return out;
+  return out.empty() ? Guards{} : Guards{std::move(out)};
 }
 
-std::optional<Guard> NodeGuard(const Rule& rule, uint32_t index, int depth) {
-  if (depth > 64) return std::nullopt;
+Guards NodeGuards(const Rule& rule, uint32_t index, int depth) {
+  if (depth > 64) return {};
   const Condition::Node& node = rule.condition.nodes[index];
   switch (node.op) {
     case Condition::Op::kEntry:
-      return EntryGuard(rule.entries[node.a]);
+      return EntryGuards(rule.entries[node.a]);
     case Condition::Op::kNot:
-      return std::nullopt;
-    case Condition::Op::kAnd: {  // any operand's guard will do: the cheapest
-      std::optional<Guard> best;
+      return {};
+    case Condition::Op::kAnd: {  // every operand's guards are necessary
+      Guards out;
       for (uint32_t i = node.a; i < node.b; ++i) {
-        std::optional<Guard> guard = NodeGuard(rule, rule.condition.children[i], depth + 1);
-        if (guard && (!best || Cost(*guard) < Cost(*best))) best = std::move(guard);
-      }
-      return best;
-    }
-    case Condition::Op::kOr: {  // every operand needs a guard
-      Guard out;
-      for (uint32_t i = node.a; i < node.b; ++i) {
-        std::optional<Guard> guard = NodeGuard(rule, rule.condition.children[i], depth + 1);
-        if (!guard) return std::nullopt;
-        Append(out, *guard);
+        Guards more = NodeGuards(rule, rule.condition.children[i], depth + 1);
+        for (Guard& g : more) out.push_back(std::move(g));
       }
       return out;
     }
+    case Condition::Op::kOr: {  // every operand needs a guard: the union of their cheapest
+      Guard out;
+      for (uint32_t i = node.a; i < node.b; ++i) {
+        std::optional<Guard> guard =
+            Cheapest(NodeGuards(rule, rule.condition.children[i], depth + 1));
+        if (!guard) return {};
+        Append(out, *guard);
+      }
+      return out.empty() ? Guards{} : Guards{std::move(out)};
+    }
   }
-  return std::nullopt;
+  return {};
 }
 
+inline constexpr size_t kMaxChecks = 3;  // guards checked besides the one that finds the rule
+
 void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
-  std::optional<Guard> guard =
-      use_index ? NodeGuard(rule, rule.condition.root, 0) : std::optional<Guard>();
-  if (!guard || guard->empty() || (!Indexable(*guard) && guard->size() > kMaxAtoms)) {
+  Guards guards = use_index ? NodeGuards(rule, rule.condition.root, 0) : Guards{};
+  // Cheapest first: an indexable one finds the rule; the next few are checked before it is
+  // evaluated (each cheaper than evaluating the rule). Guards with too many atoms are dropped.
+  std::erase_if(guards, [](const Guard& g) { return !Indexable(g) && g.size() > kMaxAtoms; });
+  std::stable_sort(guards.begin(), guards.end(),
+                   [](const Guard& a, const Guard& b) { return Cost(a) < Cost(b); });
+  if (guards.empty()) {
     bucket.always.push_back(&rule);
     return;
   }
-  if (!Indexable(*guard)) {
+  const bool indexed = Indexable(guards.front());
+  const auto first_check = static_cast<uint32_t>(bucket.checks.size());
+  for (size_t i = indexed ? 1 : 0;
+       i < guards.size() && bucket.checks.size() - first_check < kMaxChecks + (indexed ? 0 : 1);
+       ++i) {
     const auto first = static_cast<uint32_t>(bucket.atoms.size());
-    bucket.atoms.insert(bucket.atoms.end(), guard->begin(), guard->end());
-    bucket.guarded.push_back({&rule, first, static_cast<uint32_t>(bucket.atoms.size())});
+    bucket.atoms.insert(bucket.atoms.end(), guards[i].begin(), guards[i].end());
+    bucket.checks.emplace_back(first, static_cast<uint32_t>(bucket.atoms.size()));
+  }
+  const Bucket::Candidate candidate{&rule, first_check,
+                                    static_cast<uint32_t>(bucket.checks.size())};
+  if (!indexed) {
+    bucket.guarded.push_back(candidate);
     return;
   }
-  const EventField field = guard->front().field;
+  const Guard& guard = guards.front();
+  const EventField field = guard.front().field;
   std::vector<uint64_t> values;
-  for (const Atom& atom : *guard) values.push_back(atom.value);
+  for (const Atom& atom : guard) values.push_back(atom.value);
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
   auto index = std::find_if(bucket.indexes.begin(), bucket.indexes.end(),
@@ -976,7 +1017,7 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     bucket.indexes.push_back({field, {}});
     index = bucket.indexes.end() - 1;
   }
-  for (uint64_t value : values) index->by_value[value].push_back(&rule);
+  for (uint64_t value : values) index->by_value[value].push_back(candidate);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1197,23 +1238,18 @@ class SigmaDetector final : public Detector {
     context_.Reset(e);
     matched_infos_.clear();
     for (const Rule* rule : bucket.always) Evaluate(*rule);
-    if (!bucket.guarded.empty()) {
-      Probe(e);
-      for (const Bucket::Guarded& g : bucket.guarded) {
-        for (uint32_t i = g.first_atom; i < g.end_atom; ++i) {
-          if (Holds(bucket.atoms[i])) {
-            Evaluate(*g.rule);
-            break;
-          }
-        }
-      }
+    if (!bucket.checks.empty()) Probe(e);
+    for (const Bucket::Candidate& c : bucket.guarded) {
+      if (Passes(bucket, c)) Evaluate(*c.rule);
     }
     for (const Bucket::Index& index : bucket.indexes) {
       const FieldValue value = GetField(e, index.field);
       if (value.kind != FieldValue::Kind::kNumber) continue;
       const auto it = index.by_value.find(value.number);
       if (it == index.by_value.end()) continue;
-      for (const Rule* rule : it->second) Evaluate(*rule);
+      for (const Bucket::Candidate& c : it->second) {
+        if (Passes(bucket, c)) Evaluate(*c.rule);
+      }
     }
     if (matched_infos_.empty()) return;
     std::sort(matched_infos_.begin(), matched_infos_.end());  // in load order
@@ -1259,6 +1295,16 @@ class SigmaDetector final : public Detector {
       probe_has_[static_cast<size_t>(EventField::kDstIp)] = true;
       probe_[static_cast<size_t>(EventField::kDstIp)] = e.dst.v4;
     }
+  }
+  // Every check of the candidate holds (each: one of its atoms).
+  bool Passes(const Bucket& bucket, const Bucket::Candidate& c) const {
+    for (uint32_t k = c.first_check; k < c.end_check; ++k) {
+      const auto [first, end] = bucket.checks[k];
+      bool any = false;
+      for (uint32_t i = first; i < end && !any; ++i) any = Holds(bucket.atoms[i]);
+      if (!any) return false;
+    }
+    return true;
   }
   bool Holds(const GuardAtom& atom) const {
     const auto i = static_cast<size_t>(atom.field);
