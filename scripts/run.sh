@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Quick start 1: install, build, load the demo organization into var/mamori.db, serve
-# http://127.0.0.1:8080/, and record the proof that the demo's network is separated (mamori
-# netcheck --report-to) so that the ネットワーク分離 page shows it. Ctrl-C stops the server
-# gracefully. Safe to run again: the data is upserted and the netcheck token in var/ is reused.
+# http://127.0.0.1:8080/, record the proof that the demo's network is separated (mamori
+# netcheck --report-to) so that the ネットワーク分離 page shows it, and report the monitor's run
+# on the demo's logs (mamori monitor --report-to) so that the 通信監視 page shows its alerts.
+# Ctrl-C stops the server gracefully. Safe to run again: the data is upserted and the engines'
+# tokens in var/ are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 bin=build/release/src/cli/mamori
-# The demo's service account token for netcheck (shown once when created; kept mode 600).
+# The demo's service account tokens for netcheck and monitor (shown once when created; kept
+# mode 600).
 token_file=var/netcheck-demo.token
+monitor_token_file=var/monitor-demo.token
 mkdir -p var
 # A new database: what belonged to the old one goes too.
-[ -f var/mamori.db ] || rm -f var/.demo-roles-loaded "$token_file"
+[ -f var/mamori.db ] || rm -f var/.demo-roles-loaded "$token_file" "$monitor_token_file"
 echo "==> demo organization (examples/demo/ -> var/mamori.db)"
 "$bin" admin import examples/demo/organization.csv --db var/mamori.db --mode upsert
 "$bin" admin import examples/demo/users.csv --db var/mamori.db --register users --mode upsert
@@ -23,20 +27,26 @@ fi
 "$bin" assets import examples/demo/assets.csv --db var/mamori.db --update
 "$bin" admin import examples/demo/risks.csv --db var/mamori.db --register risks --mode upsert
 
-# Creates the demo's netcheck service account and keeps its token in $token_file. A name is
-# taken once per database (a revoked account keeps it), so a replacement gets the time in it.
-new_token() {
-  local name=netcheck-demo out
-  local purpose="デモ: 基幹FW(fw-core)の分離検査を証跡として記録(scripts/run.sh)"
+# Creates a demo service account NAME for PURPOSE and keeps its token in FILE. A name is taken
+# once per database (a revoked account keeps it), so a replacement gets the time in it.
+new_engine_token() {
+  local name=$1 purpose=$2 file=$3 out
   if ! out=$("$bin" admin create-token --db var/mamori.db --name "$name" --purpose "$purpose" 2>/dev/null); then
-    name="netcheck-demo-$(date +%Y%m%d-%H%M%S)"
+    name="$1-$(date +%Y%m%d-%H%M%S)"
     out=$("$bin" admin create-token --db var/mamori.db --name "$name" --purpose "$purpose")
   fi
-  rm -f "$token_file"
-  (umask 077 && tail -n 1 <<<"$out" >"$token_file")
-  echo "service account $name (source service:$name): token in $token_file"
+  rm -f "$file"
+  (umask 077 && tail -n 1 <<<"$out" >"$file")
+  echo "service account $name (source service:$name): token in $file"
+}
+new_token() {
+  new_engine_token netcheck-demo "デモ: 基幹FW(fw-core)の分離検査を証跡として記録(scripts/run.sh)" "$token_file"
+}
+new_monitor_token() {
+  new_engine_token monitor-demo "デモ: 通信ログの監視を証跡として記録(scripts/run.sh)" "$monitor_token_file"
 }
 [ -s "$token_file" ] || new_token
+[ -s "$monitor_token_file" ] || new_monitor_token
 
 # The address the server listens on (mamori.toml [server] listen); the demo serves plain HTTP
 # on loopback.
@@ -107,6 +117,37 @@ if [ "$stopping" = 0 ] && healthy; then
   esac
 elif [ "$stopping" = 0 ] && kill -0 "$server" 2>/dev/null; then
   echo "(the server does not answer $url/healthz: the network separation proof was not recorded)"
+fi
+
+# Monitors the demo body's logs (a Zeek conn.log and fw-core's netfilter log, with the demo
+# blocklist and the shipped Sigma pack) and reports the run as evidence; the alerts (JSON lines)
+# go to var/monitor-demo.alerts, the messages to var/monitor-demo.log. Returns monitor's exit
+# code (0 reported, 2 bad input, 3 not reported).
+report_monitoring() {
+  local rc=0
+  "$bin" monitor --topology examples/demo/network/topology.toml \
+    --blocklist examples/demo/monitor/blocklist.txt --rules catalog/sigma \
+    --report-to "$url" --token-file "$monitor_token_file" \
+    examples/demo/monitor/conn.log examples/demo/monitor/fw-core.log \
+    >var/monitor-demo.alerts 2>var/monitor-demo.log || rc=$?
+  return "$rc"
+}
+
+if [ "$stopping" = 0 ] && healthy; then
+  echo "==> traffic monitoring of the demo body's logs, reported as evidence (mamori monitor examples/demo/monitor)"
+  rc=0
+  report_monitoring || rc=$?
+  if grep -q 'HTTP 401' var/monitor-demo.log; then
+    echo "==> the demo's monitor token no longer works (revoked or expired): a new one"
+    new_monitor_token
+    rc=0
+    report_monitoring || rc=$?
+  fi
+  case "$rc" in
+    0) echo "$(wc -l <var/monitor-demo.alerts) alerts (var/monitor-demo.alerts): see the 通信監視 page" ;;
+    *) cat var/monitor-demo.log >&2
+       echo "(monitor could not report its run: see above)" ;;
+  esac
 fi
 
 if [ "$stopping" = 0 ] && kill -0 "$server" 2>/dev/null; then

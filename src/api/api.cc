@@ -59,7 +59,7 @@ constexpr Module kModules[] = {
     {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},
     {"training", "教育", "Training", nullptr, false, 0},
     {"netsep", "ネットワーク分離", "Network separation", nullptr, true, 7},
-    {"monitor", "通信監視", "Traffic monitoring", nullptr, false, 8},
+    {"monitor", "通信監視", "Traffic monitoring", nullptr, true, 8},
     {"auditlog", "監査ログ", "Audit log", nullptr, true, 0},
     {"settings", "設定", "Settings", nullptr, true, 0},
 };

@@ -25,6 +25,7 @@
 #include "auth/service_accounts.h"
 #include "cli/config.h"
 #include "cli/evidence_client.h"
+#include "cli/monitor_report.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "monitor/blocklist.h"
@@ -445,16 +446,41 @@ struct MonitorArgs {
   int syslog_year = 0;            // 0: this year (local time)
   std::string syslog_utc_offset;  // "": this machine's offset
   std::vector<std::string> inputs;
+  ReportTo report;  // --report-to: post the monitor's report as evidence
 };
 
+// Alerts as JSON lines on standard output; with --report-to also gathered for the report.
 class StdoutAlerts final : public monitor::AlertOutput {
  public:
+  explicit StdoutAlerts(MonitorReport* report) : report_(report) {}
   void Write(const monitor::Alert& alert) override {
     std::string line = monitor::AlertToJson(alert);
+    if (report_ != nullptr) report_->AddAlert(alert, line);
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
   }
+
+ private:
+  MonitorReport* report_;  // nullable
 };
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Posts one report of the monitor (the alerts gathered since the last one, the run's health as
+// it stands) as automated:monitor evidence for every control that asks for it; the next report
+// starts afresh once it is delivered. Returns false, after saying why on standard error, when it
+// could not be posted (its alerts are then kept for the next report). Callable periodically.
+bool PostMonitorReport(const ReportTo& to, MonitorReport& report, const MonitorRun& run) {
+  const int64_t now = NowMicros();
+  const MonitorEvidence e = report.Build(run, now);
+  if (!PostEngineEvidence(to, "automated:monitor", e.result, e.summary, e.raw)) return false;
+  report.Clear(now);
+  return true;
+}
 
 // "+09:00", "-05:30", "+0900", "Z" → minutes east of UTC.
 std::optional<int> ParseUtcOffset(std::string_view text) {
@@ -511,7 +537,8 @@ Result<std::vector<monitor::SigmaFile>> ReadSigmaFiles(const std::vector<std::st
 
 // `mamori monitor`: alerts as JSON lines on standard output, the summary on standard error.
 // Exit 0; 2 when an option, the topology, a blocklist, a Sigma rule or an input is invalid (the
-// message names the file and line), after reading the other inputs.
+// message names the file and line), after reading the other inputs; 3 when, with --report-to,
+// the report could not be posted (the alerts are on standard output all the same).
 int RunMonitor(const MonitorArgs& args) {
   auto text = ReadFile(args.topology, netsep::kMaxTopologyBytes);
   if (!text.ok()) return Report(text.error(), kExitUsage);
@@ -560,19 +587,38 @@ int RunMonitor(const MonitorArgs& args) {
     }
   }
 
+  // --report-to: the server and the token are checked before any log is read.
+  std::optional<MonitorReport> report;
+  if (!args.report.url.empty()) {
+    auto target = LoadEvidenceTarget(args.report.url, args.report.token_file, args.report.ca_file);
+    if (!target.ok()) return Report(target.error(), kExitUsage);
+    auto catalog = LoadCatalog(args.report.catalog_dir);
+    if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
+    ReportContext context{HostName(), {}};
+    for (const auto& zone : topology->zones)
+      context.zones.emplace_back(zone.name, zone.description);
+    report.emplace(std::move(context));
+  }
+
   std::vector<std::unique_ptr<monitor::Detector>> detectors;
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
   if (sigma_rules->loaded() > 0) detectors.push_back(monitor::MakeSigmaDetector(*sigma_rules));
-  StdoutAlerts output;
+  auto span = std::make_unique<EventSpan>();
+  const EventSpan& event_span = *span;
+  if (report) detectors.push_back(std::move(span));
+  StdoutAlerts output(report ? &*report : nullptr);
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
+  const int64_t started_us = NowMicros();
   int exit_code = kExitOk;
+  int input_errors = 0;
   for (const std::string& path : inputs) {
     const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       Report(Error::Invalid("ログを読めません: " + path, "cannot read log " + path), kExitUsage);
       exit_code = kExitUsage;
+      ++input_errors;
       continue;
     }
     monitor::FdSource source(fd);
@@ -582,6 +628,8 @@ int RunMonitor(const MonitorArgs& args) {
     if (!st.ok()) {
       Report(st.error(), kExitUsage);
       exit_code = kExitUsage;
+      // An unknown format shows in the summary's inputs; anything else is a read error.
+      if (st.error().code != ErrorCode::kInvalidInput) ++input_errors;
     }
   }
   run.Finish();
@@ -591,6 +639,14 @@ int RunMonitor(const MonitorArgs& args) {
   std::string summary = monitor::SummaryToText(run.summary(), seconds);
   if (!args.rules.empty()) summary += monitor::SigmaRulesToText(*sigma_rules);
   std::fwrite(summary.data(), 1, summary.size(), stderr);
+  if (report) {
+    const MonitorRun facts{
+        &run.summary(),      seconds, started_us, input_errors, event_span.first_us(),
+        event_span.last_us()};
+    if (!PostMonitorReport(args.report, *report, facts) && exit_code == kExitOk) {
+      exit_code = kExitUnavailable;
+    }
+  }
   return exit_code;
 }
 
@@ -663,6 +719,15 @@ int main(int argc, char** argv) {
       "年のない syslog 時刻の時差 / UTC offset of RFC 3164 times, e.g. +09:00 (default local)");
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
+  monitor_cmd->add_option("--report-to", monitor_args.report.url,
+                          "健全性と警告を証跡として送る Mamori の URL / post the monitor's health "
+                          "and alerts as evidence to this server");
+  monitor_cmd->add_option("--token-file", monitor_args.report.token_file,
+                          "サービスアカウントのトークンのファイル / file holding the token");
+  monitor_cmd->add_option("--report-ca,--ca-file", monitor_args.report.ca_file,
+                          "HTTPS の CA 証明書 / CA file for HTTPS");
+  monitor_cmd->add_option("--catalog", monitor_args.report.catalog_dir,
+                          "カタログのフォルダ / catalog folder (default catalog)");
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);
@@ -748,7 +813,21 @@ int main(int argc, char** argv) {
     }
     return Netcheck(topology_path, netcheck_format, netcheck_report);
   }
-  if (monitor_cmd->parsed()) return RunMonitor(monitor_args);
+  if (monitor_cmd->parsed()) {
+    if (!monitor_args.report.url.empty() && monitor_args.report.token_file.empty()) {
+      return Report(Error::Invalid("--report-to には --token-file も指定してください。",
+                                   "--report-to needs --token-file"),
+                    kExitUsage);
+    }
+    if (monitor_args.report.url.empty() &&
+        (!monitor_args.report.token_file.empty() || !monitor_args.report.ca_file.empty())) {
+      return Report(Error::Invalid("--token-file と --report-ca は --report-to と一緒に指定して"
+                                   "ください。",
+                                   "--token-file and --report-ca need --report-to"),
+                    kExitUsage);
+    }
+    return RunMonitor(monitor_args);
+  }
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
   auto opened = OpenCore(db, catalog_dir);

@@ -41,7 +41,9 @@ test('metadata lists every module and the organization register', async () => {
   // The network separation module has no register of its own: its page reads netcheck's evidence.
   assert.equal(r.body.modules.find((m) => m.key === 'netsep').status, 'ready');
   assert.equal(r.body.modules.find((m) => m.key === 'netsep').register, undefined);
-  assert.equal(r.body.modules.find((m) => m.key === 'monitor').status, 'planned');
+  // Traffic monitoring likewise: its page reads the monitor's evidence.
+  assert.equal(r.body.modules.find((m) => m.key === 'monitor').status, 'ready');
+  assert.equal(r.body.modules.find((m) => m.key === 'monitor').register, undefined);
   assert.equal(r.body.modules.find((m) => m.key === 'incidents').status, 'planned');
   const reg = r.body.registers.find((x) => x.key === 'org_units');
   assert.equal(reg.path, 'organization/units');

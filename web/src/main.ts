@@ -12,6 +12,7 @@
 //   #/risks/heatmap?section=  risk heat map  #/risks/proposals?asset=  proposed risks
 //   #/risks/rounds/{id}/report  what an assessment round changed
 //   #/m/netsep         network separation: the latest netcheck proof recorded as evidence
+//   #/m/monitor?kind=&severity=&zone=&q=  traffic monitoring: the monitor's reports and alerts
 //
 // At start it asks /auth/me who is logged in; without a session only the public pages (基本方針,
 // ログイン) open, and any other route goes to the login page, which returns to it afterwards.
@@ -68,6 +69,7 @@ import { loadInventory } from './views/inventory';
 import { loadDocumentDiff, loadDocumentProgress } from './views/documents';
 import { loginView } from './views/login';
 import { moduleView } from './views/module';
+import { loadMonitor } from './views/monitor';
 import { loadNetsep } from './views/netsep';
 import { loadPolicy } from './views/policy';
 import { loadRegisterList, type ListView } from './views/register-list';
@@ -88,7 +90,7 @@ type Route =
   | { name: 'riskHeatmap'; query: URLSearchParams }
   | { name: 'riskProposals'; query: URLSearchParams }
   | { name: 'roundReport'; id: number }
-  | { name: 'module'; key: string }
+  | { name: 'module'; key: string; query: URLSearchParams }
   | { name: 'list'; key: string; query: URLSearchParams }
   | { name: 'record'; key: string; id: number | null; query: URLSearchParams }
   | { name: 'notFound' };
@@ -121,7 +123,7 @@ function parseRoute(hash: string): { route: Route; path: string } {
   else if (parts[0] === 'risks' && parts.length === 4 && parts[1] === 'rounds' && /^\d+$/.test(parts[2]!) && parts[3] === 'report') {
     route = { name: 'roundReport', id: Number(parts[2]) };
   }
-  else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]! };
+  else if (parts[0] === 'm' && parts.length === 2) route = { name: 'module', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 2) route = { name: 'list', key: parts[1]!, query };
   else if (parts[0] === 'r' && parts.length === 3 && parts[2] === 'new') route = { name: 'record', key: parts[1]!, id: null, query };
   else if (parts[0] === 'r' && parts.length === 3 && /^\d+$/.test(parts[2]!)) {
@@ -171,6 +173,9 @@ function loadPage(name: string, query: URLSearchParams): Promise<View> | View {
     case 'netsep':
       // The server decides who may see evidence; the page shows its answer either way.
       return loadNetsep();
+    case 'monitor':
+      // The server decides who may see evidence; the page shows its answer either way.
+      return loadMonitor(query);
     default:
       return notFoundView();
   }
@@ -209,7 +214,7 @@ async function loadRoute(route: Route): Promise<View> {
       const m = moduleOf(route.key);
       if (!m) return notFoundView();
       const page = modulePage(m);
-      if (page) return loadPage(page.route, new URLSearchParams());
+      if (page) return loadPage(page.route, route.query);
       if (m.status === 'ready' && moduleRegisters(m).length > 0) {
         const reg = viewableRegisters(m)[0];
         return reg ? loadRegisterList(reg, new URLSearchParams()) : forbiddenView();

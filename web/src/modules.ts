@@ -14,6 +14,8 @@
 //   (`risk_assets`); a round's record page links to its report.
 // - ネットワーク分離 (`netsep`) opens its own page (#/m/netsep): the latest proof `mamori netcheck`
 //   recorded as evidence (`evidence: view`, which the server checks), with the controls it proves.
+// - 通信監視 (`monitor`) opens its own page (#/m/monitor): the reports `mamori monitor` recorded as
+//   evidence (`evidence: view`, which the server checks): the monitor's health and its alerts.
 // - The 利用者 register (`users`) gets the credentials reset on its record page.
 // - The 情報資産 register (`assets`) shows its handling rules (取扱制限) on its record page.
 // - The asset and inventory registers link to the inventory's progress page (#/inventory),
@@ -63,6 +65,7 @@ const modulePages: Record<string, ModulePage> = {
   settings: { hash: '#/m/settings', route: 'settings', resources: ['settings', 'service_accounts'] },
   risks: { hash: '#/m/risks', route: 'risks', resources: [risksRegisterKey] },
   netsep: { hash: '#/m/netsep', route: 'netsep', resources: [evidenceRegisterKey] },
+  monitor: { hash: '#/m/monitor', route: 'monitor', resources: [evidenceRegisterKey] },
 };
 
 /** The annual inventory's registers: campaigns per fiscal year, and confirmations per section. */
