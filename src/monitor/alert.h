@@ -122,6 +122,8 @@ std::string DescribeAlert(const Alert& alert);
 // dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
 // measured: metrics, {"name": number}), evidence.
 std::string AlertToJson(const Alert& alert);
+// The same through nlohmann::json (AlertToJson's path for texts that need escaping).
+std::string AlertToJsonSlow(const Alert& alert);
 
 // Receives findings (the Aggregator; tests may record them).
 class AlertSink {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,48 @@ TEST(Aggregator, WeightAddsToTheCountAndTheLatestMetricsWin) {
   EXPECT_EQ(j["metrics"]["hosts"], 31);
   EXPECT_TRUE(j["dst"].is_null());
   EXPECT_NE(j["detail"].get<std::string>().find("走査"), std::string::npos);
+}
+
+// The direct writer and nlohmann::json give the same bytes, whatever the texts hold.
+TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
+  std::mt19937 rng(5);
+  const std::vector<std::string> texts = {"",
+                                          "10.20.3.15",
+                                          "マイナンバー利用事務系",
+                                          "a\"quoted\" \\ back",
+                                          "tab\there",
+                                          "nl\n",
+                                          "\x01\x1f",
+                                          "bad \xff utf8",
+                                          "cut \xe3\x81",
+                                          "overlong \xc0\xaf",
+                                          "surrogate \xed\xa0\x80",
+                                          "emoji \xf0\x9f\x98\x80",
+                                          "del \x7f",
+                                          "2001:db8::1"};
+  auto text = [&] { return texts[rng() % texts.size()]; };
+  for (int i = 0; i < 2000; ++i) {
+    Alert a;
+    a.kind = static_cast<AlertKind>(rng() % 7);
+    a.severity = static_cast<Severity>(rng() % 4);
+    a.ts_us = static_cast<int64_t>(rng()) * 1000;
+    a.src = text();
+    a.dst = text();
+    a.proto = static_cast<Proto>(rng() % 5);
+    if (rng() % 2) a.dport = static_cast<uint16_t>(rng());
+    a.from_zone = text();
+    a.to_zone = text();
+    a.count = rng();
+    if (rng() % 2) a.detail = text();
+    for (unsigned k = rng() % 3; k > 0; --k) a.rules.push_back({text(), text()});
+    static const char* names[] = {"score", "timing", "hosts"};
+    for (unsigned k = rng() % 3; k > 0; --k) {
+      const double values[] = {0.873, 31, 1e-7, 123456789.25, 0};
+      a.metrics.push_back({names[k], values[rng() % 5]});
+    }
+    for (unsigned k = rng() % 3; k > 0; --k) a.evidence.push_back(text());
+    ASSERT_EQ(AlertToJson(a), AlertToJsonSlow(a)) << i;
+  }
 }
 
 TEST(AlertJson, FieldsAndNulls) {
