@@ -203,9 +203,13 @@ bool Plain(std::string_view text) {
 
 void Quoted(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+  while (!text.empty()) {  // runs without quotes or backslashes appended at once
+    const size_t special = text.find_first_of("\"\\");
+    out.append(text.substr(0, special));
+    if (special == std::string_view::npos) break;
+    out.push_back('\\');
+    out.push_back(text[special]);
+    text.remove_prefix(special + 1);
   }
   out.push_back('"');
 }
