@@ -8,7 +8,7 @@
 namespace mamori::monitor::zeek {
 
 Field FieldOf(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, Field>, 17> kNames = {{
+  static constexpr std::array<std::pair<std::string_view, Field>, 18> kNames = {{
       {"ts", Field::kTs},
       {"uid", Field::kUid},
       {"id.orig_h", Field::kOrigH},
@@ -18,6 +18,7 @@ Field FieldOf(std::string_view name) {
       {"proto", Field::kProto},
       {"orig_bytes", Field::kOrigBytes},
       {"resp_bytes", Field::kRespBytes},
+      {"orig_ip_bytes", Field::kOrigIpBytes},
       {"conn_state", Field::kConnState},
       {"query", Field::kQuery},
       {"host", Field::kHost},
@@ -46,6 +47,7 @@ void Seen::Note(Field field) {
     case Field::kConnState:
     case Field::kOrigBytes:
     case Field::kRespBytes:
+    case Field::kOrigIpBytes:
       conn = true;
       break;
     case Field::kQuery:
@@ -139,6 +141,16 @@ bool Assign(Field field, std::string_view value, Event& e, Reason& reason) {
       }
       (field == Field::kOrigBytes ? e.bytes_out : e.bytes_in) = *n;
       e.has_bytes = true;
+      return true;
+    }
+    case Field::kOrigIpBytes: {
+      const std::optional<uint64_t> n = ParseUnsigned(value);
+      if (!n) {
+        reason = kBadCount;
+        return false;
+      }
+      e.ip_bytes_out = *n;
+      e.has_ip_bytes = true;
       return true;
     }
     case Field::kConnState:
