@@ -259,5 +259,27 @@ TEST_F(BeaconTest, LimitsAreCountedNotSilent) {
   EXPECT_NE(text.find("1340"), std::string::npos) << text;
 }
 
+TEST(BeaconAlert, TheSentenceGivesTheScoreAndWhatItMeans) {
+  Alert a;
+  a.kind = AlertKind::kBeacon;
+  a.src = "10.20.3.4";
+  a.dst = "203.0.113.9";
+  a.count = 1440;
+  a.metrics = {{"score", 0.8333}, {"timing", 1}, {"interval", 59.5}};
+  const std::string text = DescribeAlert(a);
+  EXPECT_NE(text.find("ビーコンのスコア 0.833、典型的な間隔 59.5 秒、接続 1440 回"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1 に近いほど機械的な定期通信"), std::string::npos) << text;
+  EXPECT_NE(text.find("§6(3)イ・§6(7)"), std::string::npos) << text;
+  a.metrics = {{"strobe", 1}, {"connections", 90000}};
+  a.count = 90000;
+  EXPECT_NE(DescribeAlert(a).find("ストローブ"), std::string::npos);
+  // The metrics are written in the JSON line.
+  EXPECT_NE(AlertToJson(a).find(R"("metrics":{"strobe":1.0,"connections":90000.0})"),
+            std::string::npos)
+      << AlertToJson(a);
+}
+
 }  // namespace
 }  // namespace mamori::monitor
