@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,57 @@ uint64_t HashUid(std::string_view uid) {
   }
   return h;
 }
+
+// An open-addressing map from a 64-bit key (source and destination address) to a pair index:
+// one probe sequence in one array, so a lookup usually costs one cache miss (the node-based
+// std::unordered_map cost several per event and was most of the detector's time).
+class PairIndex {
+ public:
+  // The index stored for `key`, if any.
+  std::optional<uint32_t> Find(uint64_t key) const {
+    if (slots_.empty()) return std::nullopt;
+    for (size_t i = Home(key);; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.index_plus_one == 0) return std::nullopt;
+      if (slot.key == key) return slot.index_plus_one - 1;
+    }
+  }
+  // Precondition: `key` is absent.
+  void Insert(uint64_t key, uint32_t index) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Home(key);
+    while (slots_[i].index_plus_one != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, index + 1};
+    ++size_;
+  }
+  void Clear() {
+    std::vector<Slot>().swap(slots_);
+    size_ = 0;
+    mask_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t index_plus_one = 0;  // 0: empty
+  };
+  // Fibonacci hashing: the multiplication spreads the address bits over the high bits.
+  size_t Home(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.index_plus_one != 0) Insert(slot.key, slot.index_plus_one - 1);
+    }
+  }
+  std::vector<Slot> slots_;  // power-of-two size, at most half full
+  size_t size_ = 0;
+  size_t mask_ = 0;
+};
 
 int64_t FloorSeconds(int64_t us) {
   return us >= 0 ? us / kSecondUs : -((-us + kSecondUs - 1) / kSecondUs);
@@ -75,23 +127,26 @@ class BeaconDetector final : public Detector {
   void Finish(AlertSink& sink) override { Close(sink); }
 
  private:
+  // Hot fields first: an event touches count, first_s and conns (one cache line), and the
+  // connections' storage (one more).
   struct Pair {
+    uint64_t count = 0;           // connections in the window, stored or not
+    int64_t first_s = INT64_MAX;  // the earliest connection
+    // One entry a connection: seconds since base_s_ (high 32 bits) and bytes saturated at
+    // 2³² − 1 (low 32 bits), together so that storing one costs one cache miss.
+    std::vector<uint64_t> conns;
     uint32_t src = 0;
     uint32_t dst = 0;  // ip pairs
-    std::string name;  // sni pairs: the server name
-    bool sni = false;
     int src_zone = -1;
-    Proto proto = Proto::kUnknown;
+    bool sni = false;
     bool has_dport = false;
     uint16_t dport = 0;
-    uint64_t count = 0;             // connections in the window, stored or not
-    int64_t first_s = INT64_MAX;    // the earliest connection
-    std::vector<uint32_t> offsets;  // seconds since base_s_
-    std::vector<uint32_t> sizes;    // bytes, saturated at 2³² − 1
-    uint32_t file = 0;              // evidence: the first connection
-    uint64_t line = 0;
-    std::vector<uint32_t> links;  // ip pairs: sni pairs sharing connections
+    Proto proto = Proto::kUnknown;
     bool many_links = false;
+    uint32_t file = 0;  // evidence: the first connection
+    uint64_t line = 0;
+    std::string name;             // sni pairs: the server name
+    std::vector<uint32_t> links;  // ip pairs: sni pairs sharing connections
   };
   struct Pending {
     uint32_t sni_pair = 0;
@@ -154,10 +209,9 @@ class BeaconDetector final : public Detector {
     p.first_s = std::min(p.first_s, base_s_ + offset);
     if (p.count >= options_.strobe_connections) {
       // A strobe: its times are no longer needed.
-      if (!p.offsets.empty()) {
-        stored_ -= p.offsets.size();
-        std::vector<uint32_t>().swap(p.offsets);
-        std::vector<uint32_t>().swap(p.sizes);
+      if (!p.conns.empty()) {
+        stored_ -= p.conns.size();
+        std::vector<uint64_t>().swap(p.conns);
       }
       return;
     }
@@ -165,8 +219,7 @@ class BeaconDetector final : public Detector {
       ++stats_->dropped_connections;
       return;
     }
-    p.offsets.push_back(offset);
-    p.sizes.push_back(static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX)));
+    p.conns.push_back(uint64_t{offset} << 32 | std::min<uint64_t>(size, UINT32_MAX));
     ++stored_;
   }
 
@@ -183,11 +236,11 @@ class BeaconDetector final : public Detector {
 
     const uint64_t key = uint64_t{e.src.v4} << 32 | e.dst.v4;
     Pair* pair = nullptr;
-    if (auto it = ip_index_.find(key); it != ip_index_.end()) {
-      pair = &pairs_[it->second];
+    if (const std::optional<uint32_t> index = ip_index_.Find(key)) {
+      pair = &pairs_[*index];
     } else if ((pair = NewPair(e, src_zone)) != nullptr) {
       pair->dst = e.dst.v4;
-      ip_index_.emplace(key, static_cast<uint32_t>(pairs_.size() - 1));
+      ip_index_.Insert(key, static_cast<uint32_t>(pairs_.size() - 1));
     }
     if (pair != nullptr) Add(*pair, static_cast<uint32_t>(ts_s - base_s_), size);
 
@@ -285,7 +338,8 @@ class BeaconDetector final : public Detector {
     for (size_t i = 0; i < pairs_.size(); ++i) {
       const Pair& p = pairs_[i];
       if (!p.sni || p.count >= options_.strobe_connections) continue;
-      std::vector<uint32_t> ts(p.offsets);
+      std::vector<uint32_t> ts(p.conns.size());
+      for (size_t j = 0; j < ts.size(); ++j) ts[j] = static_cast<uint32_t>(p.conns[j] >> 32);
       std::sort(ts.begin(), ts.end());
       const size_t unique = std::unique(ts.begin(), ts.end()) - ts.begin();
       sni_scored[i] = unique >= static_cast<size_t>(options_.params.unique_connection_threshold);
@@ -304,9 +358,12 @@ class BeaconDetector final : public Detector {
                                                  [&](uint32_t s) { return sni_scored[s]; }))) {
         continue;
       }
-      ts.assign(p.offsets.begin(), p.offsets.end());
-      for (int64_t& t : ts) t += base_s_;
-      sizes.assign(p.sizes.begin(), p.sizes.end());
+      ts.resize(p.conns.size());
+      sizes.resize(p.conns.size());
+      for (size_t j = 0; j < p.conns.size(); ++j) {
+        ts[j] = base_s_ + static_cast<int64_t>(p.conns[j] >> 32);
+        sizes[j] = static_cast<int64_t>(p.conns[j] & UINT32_MAX);
+      }
       const std::optional<BeaconScore> s = ScoreBeacon(ts, sizes, min_s_, max_s_, options_.params);
       if (!s) continue;
       ++stats_->pairs_scored;
@@ -327,7 +384,7 @@ class BeaconDetector final : public Detector {
     stats_->unjoined += pending_.size();
     open_ = false;
     pairs_.clear();
-    ip_index_.clear();
+    ip_index_.Clear();
     sni_index_.clear();
     pending_.clear();
     pending_order_.clear();
@@ -348,7 +405,7 @@ class BeaconDetector final : public Detector {
   int64_t min_s_ = 0;   // the data set's span: connections analysed
   int64_t max_s_ = 0;
   std::vector<Pair> pairs_;
-  std::unordered_map<uint64_t, uint32_t> ip_index_;      // src << 32 | dst → pairs_
+  PairIndex ip_index_;                                   // src << 32 | dst → pairs_
   std::unordered_map<std::string, uint32_t> sni_index_;  // src (4 bytes) + name → pairs_
   std::unordered_map<uint64_t, Pending> pending_;  // uid hash → name seen, no connection yet
   std::deque<uint64_t> pending_order_;
