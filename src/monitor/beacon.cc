@@ -97,7 +97,8 @@ class BeaconDetector final : public Detector {
  public:
   BeaconDetector(const netsep::Topology& topology, const BeaconOptions& options, BeaconStats* stats)
       : topology_(topology), options_(options), stats_(stats != nullptr ? stats : &own_stats_) {
-    window_s_ = std::max<int64_t>(options_.window_us / kSecondUs, 1);
+    // At most 366 days, so that offsets from one window before the start fit in 32 bits.
+    window_s_ = std::clamp<int64_t>(options_.window_us / kSecondUs, 1, int64_t{366} * 86400);
     std::vector<PrefixMap::Entry> inside;
     for (size_t i = 0; i < topology.zones.size(); ++i) {
       for (const netsep::Prefix& network : topology.zones[i].networks) {
