@@ -28,6 +28,7 @@
 #include "cli/monitor_report.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "monitor/beacon.h"
 #include "monitor/blocklist.h"
 #include "monitor/monitor.h"
 #include "monitor/separation.h"
@@ -445,6 +446,8 @@ struct MonitorArgs {
   int64_t window_seconds = 3600;
   int syslog_year = 0;            // 0: this year (local time)
   std::string syslog_utc_offset;  // "": this machine's offset
+  int64_t beacon_window_seconds = 86400;
+  double beacon_min_score = 0.7;
   std::vector<std::string> inputs;
   ReportTo report;  // --report-to: post the monitor's report as evidence
 };
@@ -604,6 +607,11 @@ int RunMonitor(const MonitorArgs& args) {
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
   if (sigma_rules->loaded() > 0) detectors.push_back(monitor::MakeSigmaDetector(*sigma_rules));
+  monitor::BeaconOptions beacon_options;
+  beacon_options.window_us = args.beacon_window_seconds * 1000000;
+  beacon_options.min_score = args.beacon_min_score;
+  monitor::BeaconStats beacon_stats;
+  detectors.push_back(monitor::MakeBeaconDetector(*topology, beacon_options, &beacon_stats));
   auto span = std::make_unique<EventSpan>();
   const EventSpan& event_span = *span;
   if (report) detectors.push_back(std::move(span));
@@ -638,6 +646,7 @@ int RunMonitor(const MonitorArgs& args) {
   std::fflush(stdout);
   std::string summary = monitor::SummaryToText(run.summary(), seconds);
   if (!args.rules.empty()) summary += monitor::SigmaRulesToText(*sigma_rules);
+  summary += monitor::BeaconStatsToText(beacon_stats) + "\n";
   std::fwrite(summary.data(), 1, summary.size(), stderr);
   if (report) {
     const MonitorRun facts{
@@ -717,6 +726,15 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option(
       "--syslog-utc-offset", monitor_args.syslog_utc_offset,
       "年のない syslog 時刻の時差 / UTC offset of RFC 3164 times, e.g. +09:00 (default local)");
+  monitor_cmd
+      ->add_option("--beacon-window", monitor_args.beacon_window_seconds,
+                   "ビーコンを採点する時間（秒）/ beacon data set, event-time seconds (default "
+                   "86400)")
+      ->check(CLI::Range(int64_t{3600}, int64_t{366} * 86400));
+  monitor_cmd
+      ->add_option("--beacon-min-score", monitor_args.beacon_min_score,
+                   "警告するビーコンのスコアの下限 / lowest beacon score reported (default 0.7)")
+      ->check(CLI::Range(0.0, 1.0));
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
   monitor_cmd->add_option("--report-to", monitor_args.report.url,

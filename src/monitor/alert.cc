@@ -1,6 +1,7 @@
 #include "monitor/alert.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -29,6 +30,47 @@ std::string TrafficText(const Alert& alert) {
   std::string out = proto != nullptr ? std::string(proto) : std::string("プロトコル不明");
   if (!alert.dports.empty()) out += Cat("、宛先ポート ", PortsText(alert));
   return out;
+}
+
+// A measured value by name, if the alert has it.
+std::optional<double> MetricOf(const Alert& alert, std::string_view name) {
+  for (const Metric& m : alert.metrics) {
+    if (name == m.name) return m.value;
+  }
+  return std::nullopt;
+}
+
+// With `decimals` decimals; whole numbers without them when `trim` (60 → "60", 59.5 → "59.5").
+std::string Number(double value, int decimals, bool trim) {
+  char buffer[64];
+  if (trim && value == static_cast<double>(static_cast<int64_t>(value))) {
+    std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(value));
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  }
+  return buffer;
+}
+
+// beacon.h: a scored pair (RITA v5 score) or a strobe.
+std::string BeaconText(const Alert& a) {
+  const std::string connections = Cat("接続 ", std::to_string(a.count), " 回");
+  if (MetricOf(a, "strobe")) {
+    return Cat(a.src, " から ", a.dst, " への接続が 1 日に 86400 回の割合を超えています（",
+               connections,
+               "、ストローブ）。不正プログラムや機器の設定誤りによる機械的な通信の疑いがあり、"
+               "不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+  }
+  std::string measured =
+      Cat("ビーコンのスコア ", Number(MetricOf(a, "score").value_or(0), 3, false));
+  if (const auto interval = MetricOf(a, "interval")) {
+    measured += Cat("、典型的な間隔 ", Number(*interval, 1, true), " 秒");
+  }
+  return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています（", measured, "、",
+             connections,
+             "）。スコアは接続の間隔・データ量・続いた時間・時間帯の偏りの規則正しさを RITA v5 "
+             "の方法で 0〜1 に採点したもので、1 に近いほど機械的な定期通信です。不正プログラムの"
+             "通信（ビーコン）の疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象"
+             "です。");
 }
 
 }  // namespace
@@ -106,9 +148,7 @@ std::string DescribeAlert(const Alert& a) {
                  "。走査（スキャン）の疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
                  "の対象です。");
     case AlertKind::kBeacon:
-      return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています", times,
-                 "。不正プログラムの通信（ビーコン）の疑いがあり、不正な通信の監視（基本方針 "
-                 "§6(3)イ・§6(7)）の対象です。");
+      return BeaconText(a);
     case AlertKind::kExfiltration:
       return Cat(a.src, " から外部への送信量が普段より多くなっています", times,
                  "。情報の持ち出しの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"

@@ -134,6 +134,10 @@ class EveParser final : public Parser {
           if (!n) return ParseResult::Malformed(kBadCount);
           (key == "bytes_toserver" ? event.bytes_out : event.bytes_in) = *n;
           event.has_bytes = true;
+          if (key == "bytes_toserver") {  // whole packets, as Zeek's orig_ip_bytes
+            event.ip_bytes_out = *n;
+            event.has_ip_bytes = true;
+          }
         } else if (key == "state" && kind == json::Scalar::kString) {
           event.conn_state = text;
         } else if (key == "action" && kind == json::Scalar::kString) {

@@ -26,6 +26,8 @@ TEST(Eve, FlowEvent) {
   EXPECT_EQ(e.dport, 445);
   EXPECT_EQ(e.proto, Proto::kTcp);
   EXPECT_EQ(e.bytes_out, 600u);
+  EXPECT_TRUE(e.has_ip_bytes);
+  EXPECT_EQ(e.ip_bytes_out, 600u);  // bytes_toserver counts whole packets
   EXPECT_EQ(e.bytes_in, 900u);
   EXPECT_EQ(e.conn_state, "closed");
   EXPECT_EQ(e.line, 4u);

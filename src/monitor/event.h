@@ -73,6 +73,11 @@ struct Event {
   bool has_bytes = false;
   uint64_t bytes_out = 0;  // originator → responder payload (EVE bytes_toserver, LEN=)
   uint64_t bytes_in = 0;   // responder → originator (Squid: bytes sent to the client)
+  // Originator → responder at the IP level, headers included (Zeek orig_ip_bytes; EVE flow
+  // bytes_toserver, which counts whole packets). The beacon detector's data size (RITA uses
+  // orig_ip_bytes).
+  bool has_ip_bytes = false;
+  uint64_t ip_bytes_out = 0;
   Outcome outcome = Outcome::kUnknown;
   std::string_view conn_state;  // Zeek conn_state, EVE flow.state
   std::string_view uid;         // Zeek uid, EVE flow_id

@@ -1,7 +1,8 @@
 // Golden tests: every folder of tests/golden/monitor holds topology.toml, the logs to read,
 // case.json and expected.jsonl, the alerts (one JSON object per line) the monitor must write.
 // case.json: {"inputs": [...], "blocklists": [...], "rules": [...], "format": "auto",
-// "window": seconds, "syslog_year": 2024, "syslog_utc_offset": minutes, "expect": {"events",
+// "window": seconds, "syslog_year": 2024, "syslog_utc_offset": minutes, "beacon": {"window":
+// seconds, "min_score": 0.5}, "expect": {"events",
 // "ignored", "malformed", "sigma_loaded", "sigma_unsupported"}}; every key but "inputs" is
 // optional. "rules" are Sigma rule files or directories (their *.yml and *.yaml, sorted), relative
 // to the case (the shipped pack is "../../../../catalog/sigma"). README.md says why the result is
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "monitor/beacon.h"
 #include "monitor/blocklist.h"
 #include "monitor/monitor.h"
 #include "monitor/separation.h"
@@ -86,6 +88,11 @@ std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& su
   detectors.push_back(MakeSeparationDetector(*topology));
   detectors.push_back(MakeBlocklistDetector(*blocklist));
   detectors.push_back(MakeSigmaDetector(*rules));
+  BeaconOptions beacon;
+  const auto beacon_spec = spec.value("beacon", nlohmann::json::object());
+  beacon.window_us = beacon_spec.value("window", int64_t{86400}) * 1000000;
+  beacon.min_score = beacon_spec.value("min_score", 0.5);
+  detectors.push_back(MakeBeaconDetector(*topology, beacon));
   Lines out;
   Monitor monitor(options, std::move(detectors), out);
   for (const auto& name : spec.at("inputs")) {

@@ -39,6 +39,8 @@ Field FieldOf(std::string_view name) {
       return is("status_code")   ? Field::kStatusCode
              : is("server_name") ? Field::kServerName
                                  : Field::kOther;
+    case 13:
+      return is("orig_ip_bytes") ? Field::kOrigIpBytes : Field::kOther;
     default:
       return Field::kOther;
   }
@@ -57,6 +59,7 @@ void Seen::Note(Field field) {
     case Field::kConnState:
     case Field::kOrigBytes:
     case Field::kRespBytes:
+    case Field::kOrigIpBytes:
       conn = true;
       break;
     case Field::kQuery:
@@ -152,6 +155,16 @@ bool Assign(Field field, std::string_view value, Event& e, Reason& reason) {
       e.has_bytes = true;
       return true;
     }
+    case Field::kOrigIpBytes: {
+      const std::optional<uint64_t> n = ParseUnsigned(value);
+      if (!n) {
+        reason = kBadCount;
+        return false;
+      }
+      e.ip_bytes_out = *n;
+      e.has_ip_bytes = true;
+      return true;
+    }
     case Field::kConnState:
       e.conn_state = value;
       e.outcome = OutcomeOfConnState(value);
@@ -206,6 +219,10 @@ bool AssignNumber(Field field, bool negative, uint64_t value, Event& e, Reason& 
     case Field::kRespBytes:
       (field == Field::kOrigBytes ? e.bytes_out : e.bytes_in) = value;
       e.has_bytes = true;
+      return true;
+    case Field::kOrigIpBytes:
+      e.ip_bytes_out = value;
+      e.has_ip_bytes = true;
       return true;
     case Field::kStatusCode:
       if (value > 65535) {

@@ -22,6 +22,7 @@ enum class Field : uint8_t {
   kProto,
   kOrigBytes,
   kRespBytes,
+  kOrigIpBytes,
   kConnState,
   kQuery,
   kHost,

@@ -19,6 +19,7 @@ bool IsNumeric(zeek::Field field) {
     case zeek::Field::kRespP:
     case zeek::Field::kOrigBytes:
     case zeek::Field::kRespBytes:
+    case zeek::Field::kOrigIpBytes:
     case zeek::Field::kStatusCode:
       return true;
     default:

@@ -60,6 +60,7 @@ TEST(ZeekTsv, ReadsAConnRowByTheHeader) {
   EXPECT_EQ(e.proto, Proto::kTcp);
   EXPECT_EQ(e.bytes_out, 120u);
   EXPECT_EQ(e.bytes_in, 3000u);
+  EXPECT_FALSE(e.has_ip_bytes);  // no orig_ip_bytes column
   EXPECT_EQ(e.conn_state, "SF");
   EXPECT_EQ(e.outcome, Outcome::kEstablished);
   EXPECT_EQ(e.file, "conn.log");
@@ -142,9 +143,11 @@ TEST(ZeekJson, ReadsDottedKeysAndEpochTs) {
   const PaddedLine line(
       R"({"ts":1714523400.5,"uid":"C1","id.orig_h":"10.20.1.5","id.orig_p":50000,)"
       R"("id.resp_h":"10.10.1.7","id.resp_p":445,"proto":"tcp","conn_state":"REJ",)"
-      R"("orig_bytes":0,"tunnel_parents":[],"history":"Sr"})");
+      R"("orig_bytes":0,"orig_ip_bytes":40,"tunnel_parents":[],"history":"Sr"})");
   Event e;
   ASSERT_EQ(parser->Parse(line.line("conn.json", 3), e).status, Status::kEvent);
+  EXPECT_TRUE(e.has_ip_bytes);
+  EXPECT_EQ(e.ip_bytes_out, 40u);  // the beacon detector's data size
   EXPECT_EQ(e.format, InputFormat::kZeekJson);
   EXPECT_EQ(e.type, LogType::kConn);
   EXPECT_EQ(e.ts_us, 1714523400500000);
@@ -236,6 +239,7 @@ TEST(ZeekFields, FieldOfKnowsEveryFieldReadAndNothingElse) {
       {"status_code", zeek::Field::kStatusCode},
       {"user_agent", zeek::Field::kUserAgent},
       {"server_name", zeek::Field::kServerName},
+      {"orig_ip_bytes", zeek::Field::kOrigIpBytes},
   };
   for (const auto& [name, field] : known) {
     EXPECT_EQ(zeek::FieldOf(name), field) << name;
@@ -247,7 +251,7 @@ TEST(ZeekFields, FieldOfKnowsEveryFieldReadAndNothingElse) {
     EXPECT_EQ(zeek::FieldOf(name.substr(1)), zeek::Field::kOther) << name;
   }
   for (const char* other : {"", "service", "duration", "history", "local_orig", "id.orig_x",
-                            "xd.orig_h", "orig_ip_bytes", "missed_bytes"}) {
+                            "xd.orig_h", "resp_ip_bytes", "missed_bytes"}) {
     EXPECT_EQ(zeek::FieldOf(other), zeek::Field::kOther) << other;
   }
 }

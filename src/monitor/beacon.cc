@@ -1,0 +1,447 @@
+#include "monitor/beacon.h"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/text.h"
+#include "monitor/prefix_map.h"
+#include "monitor/separation.h"
+
+namespace mamori::monitor {
+namespace {
+
+constexpr int64_t kSecondUs = 1000000;
+// Connections whose TLS or HTTP record arrived but whose connection record has not yet: at most
+// this many are remembered (oldest forgotten first, counted as unjoined in the summary line).
+constexpr size_t kMaxPendingNames = 262144;
+// Distinct sni pairs an ip pair remembers sharing connections with; beyond, it counts as
+// sharing with a scored one (RITA would leave it out as soon as one of them is scored).
+constexpr size_t kMaxLinks = 8;
+
+std::string Dotted(uint32_t a) {
+  return Cat(std::to_string(a >> 24), ".", std::to_string((a >> 16) & 0xff), ".",
+             std::to_string((a >> 8) & 0xff), ".", std::to_string(a & 0xff));
+}
+
+// FNV-1a of the uid or flow_id: the key of the pending-name table (64 bits; a collision would
+// join a name to the wrong connection, with odds of about n²/2⁶⁵).
+uint64_t HashUid(std::string_view uid) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : uid) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// An open-addressing map from a 64-bit key (source and destination address) to a pair index:
+// one probe sequence in one array, so a lookup usually costs one cache miss (the node-based
+// std::unordered_map cost several per event and was most of the detector's time).
+class PairIndex {
+ public:
+  // The index stored for `key`, if any.
+  std::optional<uint32_t> Find(uint64_t key) const {
+    if (slots_.empty()) return std::nullopt;
+    for (size_t i = Home(key);; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.index_plus_one == 0) return std::nullopt;
+      if (slot.key == key) return slot.index_plus_one - 1;
+    }
+  }
+  // Precondition: `key` is absent.
+  void Insert(uint64_t key, uint32_t index) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Home(key);
+    while (slots_[i].index_plus_one != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, index + 1};
+    ++size_;
+  }
+  void Clear() {
+    std::vector<Slot>().swap(slots_);
+    size_ = 0;
+    mask_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t index_plus_one = 0;  // 0: empty
+  };
+  // Fibonacci hashing: the multiplication spreads the address bits over the high bits.
+  size_t Home(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.index_plus_one != 0) Insert(slot.key, slot.index_plus_one - 1);
+    }
+  }
+  std::vector<Slot> slots_;  // power-of-two size, at most half full
+  size_t size_ = 0;
+  size_t mask_ = 0;
+};
+
+int64_t FloorSeconds(int64_t us) {
+  return us >= 0 ? us / kSecondUs : -((-us + kSecondUs - 1) / kSecondUs);
+}
+
+class BeaconDetector final : public Detector {
+ public:
+  BeaconDetector(const netsep::Topology& topology, const BeaconOptions& options, BeaconStats* stats)
+      : topology_(topology), options_(options), stats_(stats != nullptr ? stats : &own_stats_) {
+    // At most 366 days, so that offsets from one window before the start fit in 32 bits.
+    window_s_ = std::clamp<int64_t>(options_.window_us / kSecondUs, 1, int64_t{366} * 86400);
+    std::vector<PrefixMap::Entry> inside;
+    for (size_t i = 0; i < topology.zones.size(); ++i) {
+      for (const netsep::Prefix& network : topology.zones[i].networks) {
+        if (network.length == 0) {
+          if (catch_all_ < 0) catch_all_ = static_cast<int>(i);
+          continue;  // the outside: a zone standing for everything else
+        }
+        inside.push_back({network, static_cast<uint32_t>(i)});
+      }
+    }
+    inside_ = PrefixMap::Build(std::move(inside));
+  }
+
+  void OnEvent(const Event& e, AlertSink& sink) override {
+    if (e.type == LogType::kConn) {
+      OnConnection(e, sink);
+    } else if ((e.type == LogType::kTls && !e.tls_sni.empty()) ||
+               (e.type == LogType::kHttp && !e.http_host.empty())) {
+      OnName(e, e.type == LogType::kTls ? e.tls_sni : e.http_host, sink);
+    }
+  }
+
+  void Advance(int64_t now_us, AlertSink& sink) override {
+    if (open_ && FloorSeconds(now_us) >= end_s_) Close(sink);
+  }
+
+  void Finish(AlertSink& sink) override { Close(sink); }
+
+ private:
+  // Hot fields first: an event touches count, first_s and conns (one cache line), and the
+  // connections' storage (one more).
+  struct Pair {
+    uint64_t count = 0;           // connections in the window, stored or not
+    int64_t first_s = INT64_MAX;  // the earliest connection
+    // One entry a connection: seconds since base_s_ (high 32 bits) and bytes saturated at
+    // 2³² − 1 (low 32 bits), together so that storing one costs one cache miss.
+    std::vector<uint64_t> conns;
+    uint32_t src = 0;
+    uint32_t dst = 0;  // ip pairs
+    int src_zone = -1;
+    bool sni = false;
+    bool has_dport = false;
+    uint16_t dport = 0;
+    Proto proto = Proto::kUnknown;
+    bool many_links = false;
+    uint32_t file = 0;  // evidence: the first connection
+    uint64_t line = 0;
+    std::string name;             // sni pairs: the server name
+    std::vector<uint32_t> links;  // ip pairs: sni pairs sharing connections
+  };
+  struct Pending {
+    uint32_t sni_pair = 0;
+    uint32_t offset = 0;
+  };
+
+  // The zone of an inside address, -1 when the address is outside.
+  int InsideZone(uint32_t address) const {
+    const std::optional<uint32_t> zone = inside_.Find(address);
+    return zone ? static_cast<int>(*zone) : -1;
+  }
+
+  // Opens the window if needed; false when the connection at `ts_s` cannot be kept (too old).
+  bool Place(int64_t ts_s, AlertSink& sink) {
+    if (open_ && ts_s >= end_s_) Close(sink);
+    if (!open_) {
+      open_ = true;
+      end_s_ = ts_s + window_s_;
+      // Connections up to one window older than the first are kept (a second input file may
+      // start earlier than the first did): offsets are taken from one window before it.
+      base_s_ = ts_s - window_s_;
+      min_s_ = max_s_ = ts_s;
+    }
+    if (ts_s < base_s_) {
+      ++stats_->late;
+      return false;
+    }
+    return true;
+  }
+
+  uint32_t FileIndex(std::string_view file) {
+    if (!files_.empty() && files_[last_file_] == file) return last_file_;
+    for (size_t i = 0; i < files_.size(); ++i) {
+      if (files_[i] == file) return last_file_ = static_cast<uint32_t>(i);
+    }
+    files_.emplace_back(file);
+    return last_file_ = static_cast<uint32_t>(files_.size() - 1);
+  }
+
+  Pair* NewPair(const Event& e, int src_zone) {
+    if (pairs_.size() >= options_.max_pairs) {
+      ++stats_->dropped_pairs;
+      return nullptr;
+    }
+    Pair& p = pairs_.emplace_back();
+    p.src = e.src.v4;
+    p.src_zone = src_zone;
+    p.proto = e.proto;
+    if (e.has_ports && (e.proto == Proto::kTcp || e.proto == Proto::kUdp)) {
+      p.has_dport = true;
+      p.dport = e.dport;
+    }
+    p.file = FileIndex(e.file);
+    p.line = e.line;
+    return &p;
+  }
+
+  void Add(Pair& p, uint32_t offset, uint64_t size) {
+    ++p.count;
+    p.first_s = std::min(p.first_s, base_s_ + offset);
+    if (p.count >= options_.strobe_connections) {
+      // A strobe: its times are no longer needed.
+      if (!p.conns.empty()) {
+        stored_ -= p.conns.size();
+        std::vector<uint64_t>().swap(p.conns);
+      }
+      return;
+    }
+    if (stored_ >= options_.max_connections) {
+      ++stats_->dropped_connections;
+      return;
+    }
+    p.conns.push_back(uint64_t{offset} << 32 | std::min<uint64_t>(size, UINT32_MAX));
+    ++stored_;
+  }
+
+  void OnConnection(const Event& e, AlertSink& sink) {
+    if (!e.src.is_v4 || !e.dst.is_v4) return;
+    const int src_zone = InsideZone(e.src.v4);
+    if (src_zone < 0 || InsideZone(e.dst.v4) >= 0) return;
+    const int64_t ts_s = FloorSeconds(e.ts_us);
+    if (!Place(ts_s, sink)) return;
+    ++stats_->connections;
+    min_s_ = std::min(min_s_, ts_s);
+    max_s_ = std::max(max_s_, ts_s);
+    const uint64_t size = e.has_ip_bytes ? e.ip_bytes_out : e.bytes_out;
+
+    const uint64_t key = uint64_t{e.src.v4} << 32 | e.dst.v4;
+    Pair* pair = nullptr;
+    if (const std::optional<uint32_t> index = ip_index_.Find(key)) {
+      pair = &pairs_[*index];
+    } else if ((pair = NewPair(e, src_zone)) != nullptr) {
+      pair->dst = e.dst.v4;
+      ip_index_.Insert(key, static_cast<uint32_t>(pairs_.size() - 1));
+    }
+    if (pair != nullptr) Add(*pair, static_cast<uint32_t>(ts_s - base_s_), size);
+
+    // The TLS or HTTP record of this connection came first: the sni pair gets its time and this
+    // connection's size.
+    if (pending_.empty() || e.uid.empty()) return;
+    const auto it = pending_.find(HashUid(e.uid));
+    if (it == pending_.end()) return;
+    const Pending pending = it->second;
+    pending_.erase(it);
+    Add(pairs_[pending.sni_pair], pending.offset, size);
+    if (pair != nullptr && !pair->many_links &&
+        std::find(pair->links.begin(), pair->links.end(), pending.sni_pair) == pair->links.end()) {
+      if (pair->links.size() < kMaxLinks) {
+        pair->links.push_back(pending.sni_pair);
+      } else {
+        pair->many_links = true;
+      }
+    }
+  }
+
+  void OnName(const Event& e, std::string_view name, AlertSink& sink) {
+    if (e.uid.empty() || !e.src.is_v4 || !e.dst.is_v4) return;
+    const int src_zone = InsideZone(e.src.v4);
+    if (src_zone < 0 || InsideZone(e.dst.v4) >= 0) return;
+    const int64_t ts_s = FloorSeconds(e.ts_us);
+    if (!Place(ts_s, sink)) return;
+    const uint64_t uid = HashUid(e.uid);
+    if (pending_.count(uid) != 0) return;  // one name per connection (the first request)
+
+    key_.assign(reinterpret_cast<const char*>(&e.src.v4), sizeof(e.src.v4));
+    key_.append(name);
+    uint32_t index = 0;
+    if (auto it = sni_index_.find(key_); it != sni_index_.end()) {
+      index = it->second;
+    } else {
+      Pair* pair = NewPair(e, src_zone);
+      if (pair == nullptr) return;
+      pair->sni = true;
+      pair->name = std::string(name);
+      index = static_cast<uint32_t>(pairs_.size() - 1);
+      sni_index_.emplace(key_, index);
+    }
+    if (pending_order_.size() >= kMaxPendingNames) {
+      if (pending_.erase(pending_order_.front()) != 0) ++stats_->unjoined;
+      pending_order_.pop_front();
+    }
+    pending_.emplace(uid, Pending{index, static_cast<uint32_t>(ts_s - base_s_)});
+    pending_order_.push_back(uid);
+  }
+
+  Severity SeverityOf(const Pair& p, double score, bool strobe) const {
+    if (p.src_zone >= 0 && topology_.zones[p.src_zone].name == kMyNumberZone) {
+      return Severity::kCritical;
+    }
+    // RITA's beacon score_thresholds (50/70/90/100) turned into its threat categories:
+    // 0.9 and above is high, 0.7 and above medium, below low. A strobe is high (RITA
+    // strobe_impact).
+    if (strobe || score >= 0.9) return Severity::kHigh;
+    if (score >= 0.7) return Severity::kMedium;
+    return Severity::kLow;
+  }
+
+  void Report(const Pair& p, int64_t first_s, std::span<const Metric> metrics, Severity severity,
+              AlertSink& sink) {
+    const std::string src = Dotted(p.src);
+    const std::string dst = p.sni ? p.name : Dotted(p.dst);
+    Finding f;
+    f.kind = AlertKind::kBeacon;
+    f.severity = severity;
+    f.ts_us = first_s * kSecondUs;
+    f.src = src;
+    f.dst = dst;
+    f.proto = p.proto;
+    if (p.has_dport) f.dport = p.dport;
+    const netsep::Zone& from = topology_.zones[p.src_zone];
+    f.from_zone = {from.name, from.description};
+    if (catch_all_ >= 0) {
+      const netsep::Zone& to = topology_.zones[catch_all_];
+      f.to_zone = {to.name, to.description};
+    }
+    f.metrics = metrics;
+    f.weight = p.count;
+    f.file = files_[p.file];
+    f.line = p.line;
+    sink.Report(f);
+  }
+
+  void Close(AlertSink& sink) {
+    if (!open_) return;
+    ++stats_->windows;
+    // An sni pair that is scored takes its connections away from the ip pairs (RITA
+    // spagooper.go: filtered_hashes).
+    std::vector<bool> sni_scored(pairs_.size(), false);
+    for (size_t i = 0; i < pairs_.size(); ++i) {
+      const Pair& p = pairs_[i];
+      if (!p.sni || p.count >= options_.strobe_connections) continue;
+      std::vector<uint32_t> ts(p.conns.size());
+      for (size_t j = 0; j < ts.size(); ++j) ts[j] = static_cast<uint32_t>(p.conns[j] >> 32);
+      std::sort(ts.begin(), ts.end());
+      const size_t unique = std::unique(ts.begin(), ts.end()) - ts.begin();
+      sni_scored[i] = unique >= static_cast<size_t>(options_.params.unique_connection_threshold);
+    }
+    std::vector<int64_t> ts;
+    std::vector<int64_t> sizes;
+    for (size_t i = 0; i < pairs_.size(); ++i) {
+      const Pair& p = pairs_[i];
+      if (p.count >= options_.strobe_connections) {
+        ++stats_->strobes;
+        const Metric metrics[] = {{"strobe", 1}, {"connections", static_cast<double>(p.count)}};
+        Report(p, p.first_s, metrics, SeverityOf(p, 1, true), sink);
+        continue;
+      }
+      if (!p.sni && (p.many_links || std::any_of(p.links.begin(), p.links.end(),
+                                                 [&](uint32_t s) { return sni_scored[s]; }))) {
+        continue;
+      }
+      ts.resize(p.conns.size());
+      sizes.resize(p.conns.size());
+      for (size_t j = 0; j < p.conns.size(); ++j) {
+        ts[j] = base_s_ + static_cast<int64_t>(p.conns[j] >> 32);
+        sizes[j] = static_cast<int64_t>(p.conns[j] & UINT32_MAX);
+      }
+      const std::optional<BeaconScore> s = ScoreBeacon(ts, sizes, min_s_, max_s_, options_.params);
+      if (!s) continue;
+      ++stats_->pairs_scored;
+      if (s->score < options_.min_score) continue;
+      ++stats_->beacons;
+      const Metric metrics[] = {
+          {"score", s->score},
+          {"timing", s->timing},
+          {"size", s->size},
+          {"duration", s->duration},
+          {"histogram", s->histogram},
+          {"connections", static_cast<double>(p.count)},
+          {"interval", s->interval_median},
+          {"bytes", s->size_median},
+      };
+      Report(p, p.first_s, metrics, SeverityOf(p, s->score, false), sink);
+    }
+    stats_->unjoined += pending_.size();
+    open_ = false;
+    pairs_.clear();
+    ip_index_.Clear();
+    sni_index_.clear();
+    pending_.clear();
+    pending_order_.clear();
+    stored_ = 0;
+  }
+
+  const netsep::Topology& topology_;
+  BeaconOptions options_;
+  BeaconStats own_stats_;
+  BeaconStats* stats_;
+  PrefixMap inside_;
+  int catch_all_ = -1;  // the zone with a 0.0.0.0/0 network, if any
+  int64_t window_s_ = 86400;
+
+  bool open_ = false;
+  int64_t end_s_ = 0;   // the window ends before this second
+  int64_t base_s_ = 0;  // offsets count from here
+  int64_t min_s_ = 0;   // the data set's span: connections analysed
+  int64_t max_s_ = 0;
+  std::vector<Pair> pairs_;
+  PairIndex ip_index_;                                   // src << 32 | dst → pairs_
+  std::unordered_map<std::string, uint32_t> sni_index_;  // src (4 bytes) + name → pairs_
+  std::unordered_map<uint64_t, Pending> pending_;  // uid hash → name seen, no connection yet
+  std::deque<uint64_t> pending_order_;
+  uint64_t stored_ = 0;
+  std::string key_;
+  std::vector<std::string> files_;
+  uint32_t last_file_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> MakeBeaconDetector(const netsep::Topology& topology,
+                                             const BeaconOptions& options, BeaconStats* stats) {
+  return std::make_unique<BeaconDetector>(topology, options, stats);
+}
+
+std::string BeaconStatsToText(const BeaconStats& s) {
+  std::string out =
+      Cat("ビーコン (beacon): ", std::to_string(s.connections),
+          " 件の外向きの接続を分析 (connections analysed), ", std::to_string(s.pairs_scored),
+          " 組を採点 (pairs scored), ", std::to_string(s.beacons),
+          " 組を警告 (reported), ストローブ (strobes) ", std::to_string(s.strobes));
+  if (s.unjoined > 0) {
+    out +=
+        Cat("; 接続の記録と結び付かなかった TLS・HTTP の記録 (names without a connection "
+            "record) ",
+            std::to_string(s.unjoined));
+  }
+  if (s.dropped_pairs + s.dropped_connections + s.late > 0) {
+    out += Cat("; 上限のため保持しなかった接続 (not kept, limits): 組の数 (max pairs) ",
+               std::to_string(s.dropped_pairs), ", 接続の数 (max connections) ",
+               std::to_string(s.dropped_connections), ", 窓より古い (older than the window) ",
+               std::to_string(s.late));
+  }
+  return out;
+}
+
+}  // namespace mamori::monitor
