@@ -28,7 +28,10 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "monitor/blocklist.h"
+#include "monitor/dns_tunnel.h"
+#include "monitor/exfiltration.h"
 #include "monitor/monitor.h"
+#include "monitor/scan.h"
 #include "monitor/separation.h"
 #include "monitor/sigma.h"
 #include "netsep/engine.h"
@@ -444,6 +447,9 @@ struct MonitorArgs {
   int64_t window_seconds = 3600;
   int syslog_year = 0;            // 0: this year (local time)
   std::string syslog_utc_offset;  // "": this machine's offset
+  monitor::ScanOptions scan;
+  uint64_t exfil_limit_mib = 1024;  // 0: no absolute limit
+  monitor::DnsTunnelOptions dns_tunnel;
   std::vector<std::string> inputs;
 };
 
@@ -564,6 +570,13 @@ int RunMonitor(const MonitorArgs& args) {
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
   if (sigma_rules->loaded() > 0) detectors.push_back(monitor::MakeSigmaDetector(*sigma_rules));
+  detectors.push_back(monitor::MakeScanDetector(*topology, args.scan));
+  monitor::ExfiltrationOptions exfiltration;
+  exfiltration.limit_bytes = args.exfil_limit_mib << 20;
+  detectors.push_back(monitor::MakeExfiltrationDetector(*topology, exfiltration));
+  auto psl = monitor::PublicSuffixList::Load();
+  if (!psl.ok()) return Report(psl.error(), kExitUsage);
+  detectors.push_back(monitor::MakeDnsTunnelDetector(*topology, **psl, args.dns_tunnel));
   StdoutAlerts output;
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
@@ -661,6 +674,25 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option(
       "--syslog-utc-offset", monitor_args.syslog_utc_offset,
       "年のない syslog 時刻の時差 / UTC offset of RFC 3164 times, e.g. +09:00 (default local)");
+  monitor_cmd
+      ->add_option("--scan-threshold", monitor_args.scan.remote_threshold,
+                   "走査とみなす失敗した接続の宛先・ポートの組の数（外部の送信元）/ unique failed "
+                   "(host, port) attempts of a scan, external source (default 25)")
+      ->check(CLI::Range(1, 100000));
+  monitor_cmd
+      ->add_option("--scan-local-threshold", monitor_args.scan.local_threshold,
+                   "同（内部の送信元）/ the same, internal source (default 250)")
+      ->check(CLI::Range(1, 100000));
+  monitor_cmd
+      ->add_option("--exfil-limit", monitor_args.exfil_limit_mib,
+                   "内部の端末から外部への 1 時間の送信量の上限（MiB、0 は無効）/ bytes out per "
+                   "internal host per hour, MiB (default 1024, 0 = off)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  monitor_cmd
+      ->add_option("--dns-tunnel-threshold", monitor_args.dns_tunnel.threshold,
+                   "一つのドメインの下の長い又は不規則な名前の 1 時間の数 / distinct long or "
+                   "high-entropy names under one domain per source and hour (default 50)")
+      ->check(CLI::Range(1, 1000000));
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
 

@@ -1,6 +1,7 @@
 #include "monitor/alert.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -29,6 +30,126 @@ std::string TrafficText(const Alert& alert) {
   std::string out = proto != nullptr ? std::string(proto) : std::string("プロトコル不明");
   if (!alert.dports.empty()) out += Cat("、宛先ポート ", PortsText(alert));
   return out;
+}
+
+// The value of metric `name`, 0 when absent.
+double MetricOf(const Alert& alert, std::string_view name) {
+  for (const Metric& m : alert.metrics) {
+    if (name == m.name) return m.value;
+  }
+  return 0;
+}
+
+// 1234567 → "1,234,567".
+std::string Grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
+  return digits;
+}
+
+// A whole number as written; else with `decimals` decimals.
+std::string Number(double value, int decimals = 1) {
+  char text[64];
+  if (value == static_cast<double>(static_cast<int64_t>(value))) {
+    return Grouped(static_cast<uint64_t>(value < 0 ? 0 : value));
+  }
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+// "1.5 GiB", "200.0 MiB", "12.3 KiB", "512 バイト".
+std::string Bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return Cat(Number(bytes), " バイト");
+  int unit = -1;
+  while (bytes >= 1024 && unit < 3) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f %s", bytes, kUnits[unit]);
+  return text;
+}
+
+// "1 時間", "30 分", "45 秒".
+std::string Duration(double seconds) {
+  if (seconds >= 3600 && static_cast<int64_t>(seconds) % 3600 == 0) {
+    return Cat(Number(seconds / 3600), " 時間");
+  }
+  if (seconds >= 60 && static_cast<int64_t>(seconds) % 60 == 0) {
+    return Cat(Number(seconds / 60), " 分");
+  }
+  return Cat(Number(seconds), " 秒");
+}
+
+constexpr std::string_view kMonitoring = "不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+
+std::string ScanText(const Alert& a, const std::string& times) {
+  const std::string where =
+      a.from_zone.empty() ? a.src
+                          : Cat(a.src, "（", ZoneText(a.from_zone, a.from_zone_description), "）");
+  std::string measured;
+  if (MetricOf(a, "drops") > 0) {
+    measured = Cat(where, " からの通信が、", Duration(MetricOf(a, "seconds")),
+                   "の間にファイアウォール等で ", Number(MetricOf(a, "drops")),
+                   " 回遮断されました（宛先 ", Number(MetricOf(a, "hosts")), " 台・ポート ",
+                   Number(MetricOf(a, "ports")), " 個、しきい値 ", Number(MetricOf(a, "threshold")),
+                   " 回、ファイアウォールの遮断の相関）");
+  } else if (MetricOf(a, "port_hosts") > 0) {
+    measured =
+        Cat(where, "（外部の送信元）から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
+            " 台の異なるホストへの接続の試みが失敗しました（しきい値 ",
+            Number(MetricOf(a, "threshold")), " 台、Zeek の走査検知の方法）");
+  } else {
+    measured = Cat(
+        where, MetricOf(a, "internal_source") > 0 ? "（内部の送信元）" : "（外部の送信元）",
+        "から、", Number(MetricOf(a, "attempts")),
+        " 組の異なる宛先とポートへの接続の試みが失敗しました（宛先 ", Number(MetricOf(a, "hosts")),
+        " 台・ポート ", Number(MetricOf(a, "ports")), " 個、", Duration(MetricOf(a, "seconds")),
+        "、しきい値 ", Number(MetricOf(a, "threshold")), " 組、Zeek の走査検知の方法）");
+  }
+  if (!a.dports.empty()) measured += Cat("。宛先ポート ", PortsText(a));
+  if (!a.to_zone.empty())
+    measured += Cat("。宛先は", ZoneText(a.to_zone, a.to_zone_description), "にあります");
+  return Cat(measured,
+             a.count > 1 ? Cat("。合計 ", Number(static_cast<double>(a.count)), " 件") : "",
+             "。走査（スキャン）の疑いがあり、", kMonitoring);
+}
+
+std::string ExfiltrationText(const Alert& a, const std::string& times) {
+  const double bytes = MetricOf(a, "bytes");
+  const double limit = MetricOf(a, "limit");
+  const double threshold = MetricOf(a, "baseline_threshold");
+  std::string out =
+      Cat(a.src, "（", ZoneText(a.from_zone, a.from_zone_description), "）から外部への送信量が ",
+          Duration(MetricOf(a, "window_seconds")), "に ", Bytes(bytes), "（", Number(bytes),
+          " バイト、通信 ", Number(MetricOf(a, "records")), " 件）でした。最も多い宛先は ", a.dst,
+          "（", Bytes(MetricOf(a, "dst_bytes")), "）です。");
+  if (limit > 0 && bytes >= limit) out += Cat("上限 ", Bytes(limit), " に達しています。");
+  if (threshold > 0 && bytes > threshold) {
+    out += Cat("この端末の過去 ", Number(MetricOf(a, "baseline_windows")), " 区間の平均 ",
+               Bytes(MetricOf(a, "baseline_mean")), "・標準偏差 ",
+               Bytes(MetricOf(a, "baseline_stddev")), " から求めた判定値 ", Bytes(threshold),
+               " を超えています。");
+  }
+  return Cat(out, "情報の持ち出しの疑いがあり、", kMonitoring);
+}
+
+std::string DnsTunnelText(const Alert& a, const std::string& times) {
+  std::string domains;
+  for (size_t i = 0; i < a.indicators.size(); ++i) {
+    if (i > 0) domains += "、";
+    domains += a.indicators[i];
+  }
+  if (a.indicators.size() >= kMaxIndicators) domains += " ほか";
+  return Cat(a.src, " から DNS サーバー ", a.dst, " への問い合わせに、ドメイン ", domains,
+             " の下の長い又は不規則な（エントロピーの高い）異なる名前が ",
+             Duration(MetricOf(a, "window_seconds")), "に ", Number(MetricOf(a, "names")),
+             " 個ありました（平均 ", Number(MetricOf(a, "mean_length")), " 文字、最長 ",
+             Number(MetricOf(a, "max_length")), " 文字、平均エントロピー ",
+             Number(MetricOf(a, "mean_entropy"), 3), " ビット/文字、しきい値 ",
+             Number(MetricOf(a, "threshold")), " 個）", times, "。DNS トンネリングの疑いがあり、",
+             kMonitoring);
 }
 
 }  // namespace
@@ -102,22 +223,15 @@ std::string DescribeAlert(const Alert& a) {
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
     case AlertKind::kScan:
-      return Cat(a.src, " から多数の宛先またはポートへの失敗した接続の試みがあります", times,
-                 "。走査（スキャン）の疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return ScanText(a, times);
     case AlertKind::kBeacon:
       return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています", times,
                  "。不正プログラムの通信（ビーコン）の疑いがあり、不正な通信の監視（基本方針 "
                  "§6(3)イ・§6(7)）の対象です。");
     case AlertKind::kExfiltration:
-      return Cat(a.src, " から外部への送信量が普段より多くなっています", times,
-                 "。情報の持ち出しの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return ExfiltrationText(a, times);
     case AlertKind::kDnsTunnel:
-      return Cat(a.src, " の DNS 問い合わせに、一つのドメインの下の多数の異なる名前があります",
-                 times,
-                 "。DNS トンネリングの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return DnsTunnelText(a, times);
   }
   return "";
 }
