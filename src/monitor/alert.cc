@@ -57,7 +57,7 @@ std::string Number(double value, int decimals = 1) {
   return text;
 }
 
-// "1.5 GiB", "200.0 MiB", "12.3 KiB", "512 バイト".
+// "1.02 GiB", "200.00 MiB", "12.30 KiB", "512 バイト".
 std::string Bytes(double bytes) {
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
   if (bytes < 1024) return Cat(Number(bytes), " バイト");
@@ -67,7 +67,7 @@ std::string Bytes(double bytes) {
     ++unit;
   }
   char text[64];
-  std::snprintf(text, sizeof text, "%.1f %s", bytes, kUnits[unit]);
+  std::snprintf(text, sizeof text, "%.2f %s", bytes, kUnits[unit]);
   return text;
 }
 
@@ -84,47 +84,62 @@ std::string Duration(double seconds) {
 
 constexpr std::string_view kMonitoring = "不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
 
-std::string ScanText(const Alert& a, const std::string& times) {
-  const std::string where =
-      a.from_zone.empty() ? a.src
-                          : Cat(a.src, "（", ZoneText(a.from_zone, a.from_zone_description), "）");
-  std::string measured;
-  if (MetricOf(a, "drops") > 0) {
-    measured = Cat(where, " からの通信が、", Duration(MetricOf(a, "seconds")),
-                   "の間にファイアウォール等で ", Number(MetricOf(a, "drops")),
-                   " 回遮断されました（宛先 ", Number(MetricOf(a, "hosts")), " 台・ポート ",
-                   Number(MetricOf(a, "ports")), " 個、しきい値 ", Number(MetricOf(a, "threshold")),
-                   " 回、ファイアウォールの遮断の相関）");
-  } else if (MetricOf(a, "port_hosts") > 0) {
-    measured =
-        Cat(where, "（外部の送信元）から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
-            " 台の異なるホストへの接続の試みが失敗しました（しきい値 ",
-            Number(MetricOf(a, "threshold")), " 台、Zeek の走査検知の方法）");
-  } else {
-    measured = Cat(
-        where, MetricOf(a, "internal_source") > 0 ? "（内部の送信元）" : "（外部の送信元）",
-        "から、", Number(MetricOf(a, "attempts")),
-        " 組の異なる宛先とポートへの接続の試みが失敗しました（宛先 ", Number(MetricOf(a, "hosts")),
-        " 台・ポート ", Number(MetricOf(a, "ports")), " 個、", Duration(MetricOf(a, "seconds")),
-        "、しきい値 ", Number(MetricOf(a, "threshold")), " 組、Zeek の走査検知の方法）");
-  }
-  if (!a.dports.empty()) measured += Cat("。宛先ポート ", PortsText(a));
-  if (!a.to_zone.empty())
-    measured += Cat("。宛先は", ZoneText(a.to_zone, a.to_zone_description), "にあります");
-  return Cat(measured,
-             a.count > 1 ? Cat("。合計 ", Number(static_cast<double>(a.count)), " 件") : "",
-             "。走査（スキャン）の疑いがあり、", kMonitoring);
+// "区域 inet（インターネット接続系）", "区域 internet".
+std::string ZoneLabel(std::string_view name, std::string_view description) {
+  return description.empty() ? Cat("区域 ", name) : Cat("区域 ", name, "（", description, "）");
 }
 
-std::string ExfiltrationText(const Alert& a, const std::string& times) {
+// "（区域 …）" after an address, or "" when the zone is unknown.
+std::string InZone(std::string_view name, std::string_view description) {
+  return name.empty() ? std::string() : Cat("（", ZoneLabel(name, description), "）");
+}
+
+// "。合計 N 件" when the alert adds up more than its latest finding measured.
+std::string Total(const Alert& a, double latest, std::string_view unit) {
+  if (static_cast<double>(a.count) <= latest) return "";
+  return Cat("。この期間の合計 ", Number(static_cast<double>(a.count)), " ", unit);
+}
+
+std::string ScanText(const Alert& a) {
+  const std::string from = Cat(a.src, InZone(a.from_zone, a.from_zone_description));
+  std::string out;
+  double latest = 0;
+  if (MetricOf(a, "drops") > 0) {
+    latest = MetricOf(a, "drops");
+    out = Cat(from, " からの通信が ", Duration(MetricOf(a, "seconds")),
+              "の間にファイアウォール等で ", Number(latest), " 回遮断されました（宛先 ",
+              Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
+              " 個。同じ送信元からの遮断の相関、しきい値 ", Number(MetricOf(a, "threshold")),
+              " 回）");
+  } else if (MetricOf(a, "port_hosts") > 0) {
+    latest = MetricOf(a, "attempts");
+    out = Cat("外部の送信元 ", from, " から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
+              " 台の異なる宛先への接続の試みが失敗しました（Zeek の走査検知の方法、しきい値 ",
+              Number(MetricOf(a, "threshold")), " 台）");
+  } else {
+    latest = MetricOf(a, "attempts");
+    out = Cat(MetricOf(a, "internal_source") > 0 ? "内部の送信元 " : "外部の送信元 ", from,
+              " から、", Number(latest), " 組の異なる宛先とポートへの接続の試みが ",
+              Duration(MetricOf(a, "seconds")), "の間に失敗しました（宛先 ",
+              Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
+              " 個。Zeek の走査検知の方法、しきい値 ", Number(MetricOf(a, "threshold")), " 組）");
+  }
+  if (!a.dports.empty()) out += Cat("。宛先ポート ", PortsText(a));
+  if (!a.to_zone.empty()) {
+    out += Cat("。宛先は", ZoneLabel(a.to_zone, a.to_zone_description), "にあります");
+  }
+  return Cat(out, Total(a, latest, "件"), "。走査（スキャン）の疑いがあり、", kMonitoring);
+}
+
+std::string ExfiltrationText(const Alert& a) {
   const double bytes = MetricOf(a, "bytes");
   const double limit = MetricOf(a, "limit");
   const double threshold = MetricOf(a, "baseline_threshold");
   std::string out =
-      Cat(a.src, "（", ZoneText(a.from_zone, a.from_zone_description), "）から外部への送信量が ",
+      Cat(ZoneLabel(a.from_zone, a.from_zone_description), "の ", a.src, " から外部への送信量が ",
           Duration(MetricOf(a, "window_seconds")), "に ", Bytes(bytes), "（", Number(bytes),
-          " バイト、通信 ", Number(MetricOf(a, "records")), " 件）でした。最も多い宛先は ", a.dst,
-          "（", Bytes(MetricOf(a, "dst_bytes")), "）です。");
+          " バイト、通信の記録 ", Number(MetricOf(a, "records")), " 件）でした。最も多い宛先は ",
+          a.dst, "（", Bytes(MetricOf(a, "dst_bytes")), "）です。");
   if (limit > 0 && bytes >= limit) out += Cat("上限 ", Bytes(limit), " に達しています。");
   if (threshold > 0 && bytes > threshold) {
     out += Cat("この端末の過去 ", Number(MetricOf(a, "baseline_windows")), " 区間の平均 ",
@@ -135,21 +150,22 @@ std::string ExfiltrationText(const Alert& a, const std::string& times) {
   return Cat(out, "情報の持ち出しの疑いがあり、", kMonitoring);
 }
 
-std::string DnsTunnelText(const Alert& a, const std::string& times) {
+std::string DnsTunnelText(const Alert& a) {
   std::string domains;
   for (size_t i = 0; i < a.indicators.size(); ++i) {
     if (i > 0) domains += "、";
     domains += a.indicators[i];
   }
   if (a.indicators.size() >= kMaxIndicators) domains += " ほか";
-  return Cat(a.src, " から DNS サーバー ", a.dst, " への問い合わせに、ドメイン ", domains,
+  const double names = MetricOf(a, "names");
+  return Cat(a.src, InZone(a.from_zone, a.from_zone_description), " から DNS サーバー ", a.dst,
+             " への問い合わせに、ドメイン ", domains,
              " の下の長い又は不規則な（エントロピーの高い）異なる名前が ",
-             Duration(MetricOf(a, "window_seconds")), "に ", Number(MetricOf(a, "names")),
-             " 個ありました（平均 ", Number(MetricOf(a, "mean_length")), " 文字、最長 ",
-             Number(MetricOf(a, "max_length")), " 文字、平均エントロピー ",
-             Number(MetricOf(a, "mean_entropy"), 3), " ビット/文字、しきい値 ",
-             Number(MetricOf(a, "threshold")), " 個）", times, "。DNS トンネリングの疑いがあり、",
-             kMonitoring);
+             Duration(MetricOf(a, "window_seconds")), "に ", Number(names), " 個ありました（平均 ",
+             Number(MetricOf(a, "mean_length")), " 文字、最長 ", Number(MetricOf(a, "max_length")),
+             " 文字、平均エントロピー ", Number(MetricOf(a, "mean_entropy"), 3),
+             " ビット/文字。しきい値 ", Number(MetricOf(a, "threshold")), " 個）",
+             Total(a, names, "個"), "。DNS トンネリングの疑いがあり、", kMonitoring);
 }
 
 }  // namespace
@@ -223,15 +239,15 @@ std::string DescribeAlert(const Alert& a) {
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
     case AlertKind::kScan:
-      return ScanText(a, times);
+      return ScanText(a);
     case AlertKind::kBeacon:
       return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています", times,
                  "。不正プログラムの通信（ビーコン）の疑いがあり、不正な通信の監視（基本方針 "
                  "§6(3)イ・§6(7)）の対象です。");
     case AlertKind::kExfiltration:
-      return ExfiltrationText(a, times);
+      return ExfiltrationText(a);
     case AlertKind::kDnsTunnel:
-      return DnsTunnelText(a, times);
+      return DnsTunnelText(a);
   }
   return "";
 }
