@@ -101,25 +101,28 @@ std::string Total(const Alert& a, double latest, std::string_view unit) {
 }
 
 std::string ScanText(const Alert& a) {
-  const std::string from = Cat(a.src, InZone(a.from_zone, a.from_zone_description));
+  // "198.51.100.7（区域 internet）から", "198.51.100.7 から".
+  const std::string from = a.from_zone.empty()
+                               ? Cat(a.src, " ")
+                               : Cat(a.src, InZone(a.from_zone, a.from_zone_description));
   std::string out;
   double latest = 0;
   if (MetricOf(a, "drops") > 0) {
     latest = MetricOf(a, "drops");
-    out = Cat(from, " からの通信が ", Duration(MetricOf(a, "seconds")),
+    out = Cat(from, "からの通信が ", Duration(MetricOf(a, "seconds")),
               "の間にファイアウォール等で ", Number(latest), " 回遮断されました（宛先 ",
               Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
               " 個。同じ送信元からの遮断の相関、しきい値 ", Number(MetricOf(a, "threshold")),
               " 回）");
   } else if (MetricOf(a, "port_hosts") > 0) {
     latest = MetricOf(a, "attempts");
-    out = Cat("外部の送信元 ", from, " から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
+    out = Cat("外部の送信元 ", from, "から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
               " 台の異なる宛先への接続の試みが失敗しました（Zeek の走査検知の方法、しきい値 ",
               Number(MetricOf(a, "threshold")), " 台）");
   } else {
     latest = MetricOf(a, "attempts");
     out = Cat(MetricOf(a, "internal_source") > 0 ? "内部の送信元 " : "外部の送信元 ", from,
-              " から、", Number(latest), " 組の異なる宛先とポートへの接続の試みが ",
+              "から、", Number(latest), " 組の異なる宛先とポートへの接続の試みが ",
               Duration(MetricOf(a, "seconds")), "の間に失敗しました（宛先 ",
               Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
               " 個。Zeek の走査検知の方法、しきい値 ", Number(MetricOf(a, "threshold")), " 組）");
@@ -158,7 +161,8 @@ std::string DnsTunnelText(const Alert& a) {
   }
   if (a.indicators.size() >= kMaxIndicators) domains += " ほか";
   const double names = MetricOf(a, "names");
-  return Cat(a.src, InZone(a.from_zone, a.from_zone_description), " から DNS サーバー ", a.dst,
+  return Cat(a.src, InZone(a.from_zone, a.from_zone_description),
+             a.from_zone.empty() ? " から" : "から", " DNS サーバー ", a.dst,
              " への問い合わせに、ドメイン ", domains,
              " の下の長い又は不規則な（エントロピーの高い）異なる名前が ",
              Duration(MetricOf(a, "window_seconds")), "に ", Number(names), " 個ありました（平均 ",

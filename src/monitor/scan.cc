@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -10,7 +11,6 @@
 namespace mamori::monitor {
 namespace {
 
-constexpr int64_t kSweepEveryUs = int64_t{60} * 1000000;
 constexpr int kZoneNone = -1;
 constexpr int kZoneMixed = -2;
 
@@ -107,6 +107,7 @@ class ScanDetectorImpl final : public Detector {
       }
       it = sources_.emplace(e.src.v4, Source{}).first;
       it->second.zone = locality_.ZoneOf(e.src.v4);
+      expiry_.push_back({e.ts_us, e.src.v4});
     }
     Source& s = it->second;
     if (s.open && e.ts_us - s.last_us >= options_.timeout_us) Reset(s);
@@ -156,15 +157,20 @@ class ScanDetectorImpl final : public Detector {
     }
   }
 
+  // Forgets sources idle for longer than their state can matter. The queue holds one entry per
+  // source, roughly in order of last activity: an entry that reaches the front of a source still
+  // active goes to the back with its latest time, so each source costs O(1) per timeout.
   void Advance(int64_t now_us, AlertSink& sink) override {
-    if (now_us < next_sweep_us_) return;
-    next_sweep_us_ = now_us + kSweepEveryUs;
     const int64_t keep = std::max(options_.timeout_us, options_.drop_window_us);
-    for (auto it = sources_.begin(); it != sources_.end();) {
+    while (!expiry_.empty() && now_us - expiry_.front().first >= keep) {
+      const uint32_t address = expiry_.front().second;
+      expiry_.pop_front();
+      auto it = sources_.find(address);
+      if (it == sources_.end()) continue;
       if (now_us - it->second.last_us >= keep) {
-        it = sources_.erase(it);
+        sources_.erase(it);
       } else {
-        ++it;
+        expiry_.push_back({it->second.last_us, address});
       }
     }
   }
@@ -293,8 +299,8 @@ class ScanDetectorImpl final : public Detector {
   FileNames files_;
   std::unordered_map<uint32_t, Source> sources_;
   uint64_t sources_not_tracked_ = 0;
-  int64_t next_sweep_us_ = INT64_MIN;
-  std::vector<uint64_t> targets_;  // scratch for Report
+  std::deque<std::pair<int64_t, uint32_t>> expiry_;  // (last activity seen, source)
+  std::vector<uint64_t> targets_;                    // scratch for Report
   std::array<Metric, 8> metrics_{};
 };
 

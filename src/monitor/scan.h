@@ -36,8 +36,9 @@
 //
 // IPv4 sources only (the topology is IPv4). State: at most `max_sources` sources (further new
 // sources are not tracked and their events are counted, see CountDropped), each bounded by the
-// thresholds; expired sources are swept once a minute of event time. O(1) expected work per event;
-// memory is allocated only when a source's table grows.
+// thresholds; expired sources are forgotten through a queue (O(1) amortized per source). O(1)
+// expected work per event; memory is allocated only when a source is first seen or its table
+// grows.
 #pragma once
 
 #include <cstdint>
