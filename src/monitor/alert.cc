@@ -127,7 +127,11 @@ std::string ScanText(const Alert& a) {
               Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
               " 個。Zeek の走査検知の方法、しきい値 ", Number(MetricOf(a, "threshold")), " 組）");
   }
-  if (!a.dports.empty()) out += Cat("。宛先ポート ", PortsText(a));
+  if (!a.dports.empty()) {
+    // The alert lists the ports of the findings' evidence, not every port tried.
+    const bool all = static_cast<double>(a.dports.size()) >= MetricOf(a, "ports");
+    out += Cat(all ? "。宛先ポート " : "。宛先ポートの例 ", PortsText(a));
+  }
   if (!a.to_zone.empty()) {
     out += Cat("。宛先は", ZoneLabel(a.to_zone, a.to_zone_description), "にあります");
   }
