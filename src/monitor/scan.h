@@ -12,11 +12,12 @@
 //    (250) if the source is internal (locality.h), or — remote sources only — when
 //    `knock_threshold` (20) unique hosts were tried on one port. A source's attempts expire
 //    `timeout_us` (15 min) after its last failed attempt (the policy's &read_expire).
-// 2. Firewall drops (the well-known HIDS rule "multiple firewall drop events from the same
-//    source"): `drop_threshold` (18) events with Outcome::kBlocked — netfilter DROP/REJECT, EVE
-//    drop/blocked, any protocol — from one source within `drop_window_us` (45 s), counting the
-//    window inclusively. Squid's TCP_DENIED is a proxy refusing a request, not a firewall drop,
-//    and is left out.
+// 2. Firewall drops (the OSSEC/Wazuh rule 4151 "Multiple Firewall drop events from same
+//    source": frequency 18, timeframe 45 s, same_source_ip, over the drop events of rule 4101;
+//    its ignore=240 s after firing is replaced here by the reset below): `drop_threshold` (18)
+//    events with Outcome::kBlocked — netfilter DROP/REJECT, EVE drop/blocked, any protocol —
+//    from one source within `drop_window_us` (45 s), counting the window inclusively. Squid's
+//    TCP_DENIED is a proxy refusing a request, not a firewall drop, and is left out.
 //
 // A finding resets the source's state (both rules), as the policy deletes a reported scanner's
 // attempts, so every event stands behind at most one finding; a source that keeps scanning is
