@@ -58,6 +58,11 @@ TEST_F(PslTest, RegisteredDomains) {
   // IDN: the list's Unicode entries match their punycode forms.
   EXPECT_EQ(Domain("www.xn--80ak6aa92e.xn--p1ai"), "xn--80ak6aa92e.xn--p1ai");
   EXPECT_EQ(Domain("xn--p1ai"), "(none)");
+  // 栃木.jp is a public suffix (listed in Unicode): its punycode form is matched too, and a
+  // Unicode name (UTF-8) as well.
+  EXPECT_EQ(Domain("www.city.xn--4pvxs.jp"), "city.xn--4pvxs.jp");
+  EXPECT_EQ(Domain("xn--4pvxs.jp"), "(none)");
+  EXPECT_EQ(Domain("www.city.栃木.jp"), "city.栃木.jp");
 }
 
 TEST(ShannonEntropyTest, BitsPerByte) {
