@@ -119,16 +119,17 @@ elif [ "$stopping" = 0 ] && kill -0 "$server" 2>/dev/null; then
   echo "(the server does not answer $url/healthz: the network separation proof was not recorded)"
 fi
 
-# Monitors the demo body's logs (a Zeek conn.log and fw-core's netfilter log, with the demo
-# blocklist and the shipped Sigma pack) and reports the run as evidence; the alerts (JSON lines)
+# Monitors the demo body's logs (examples/demo/monitor/*.log: Zeek conn and dns logs, netfilter
+# logs of two firewalls; with the demo blocklist, the shipped Sigma pack and every detector; the
+# RFC 3164 lines are of 2024, JST) and reports the run as evidence; the alerts (JSON lines)
 # go to var/monitor-demo.alerts, the messages to var/monitor-demo.log. Returns monitor's exit
 # code (0 reported, 2 bad input, 3 not reported).
 report_monitoring() {
   local rc=0
   "$bin" monitor --topology examples/demo/network/topology.toml \
     --blocklist examples/demo/monitor/blocklist.txt --rules catalog/sigma \
-    --report-to "$url" --token-file "$monitor_token_file" \
-    examples/demo/monitor/conn.log examples/demo/monitor/fw-core.log \
+    --syslog-year 2024 --syslog-utc-offset +09:00 \
+    --report-to "$url" --token-file "$monitor_token_file" examples/demo/monitor/*.log \
     >var/monitor-demo.alerts 2>var/monitor-demo.log || rc=$?
   return "$rc"
 }

@@ -21,7 +21,8 @@ done
 packages=(build-essential cmake ninja-build ccache pkg-config git openssl libssl-dev libqrencode-dev
   libboost1.81-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libxlsxwriter-dev libzip-dev libpugixml-dev libsodium-dev
-  libgtest-dev libgmock-dev libbdd-dev libsimdjson-dev libcmark-dev libyaml-cpp-dev libre2-dev)
+  libgtest-dev libgmock-dev libbdd-dev libsimdjson-dev libcmark-dev libyaml-cpp-dev libre2-dev
+  libpsl-dev publicsuffix)
 if [ "$want_test" = 1 ]; then
   packages+=(chromium fonts-noto-cjk clang libclang-rt-14-dev iproute2 iptables ipset nftables)
 fi

@@ -30,7 +30,10 @@
 #include "common/log.h"
 #include "monitor/beacon.h"
 #include "monitor/blocklist.h"
+#include "monitor/dns_tunnel.h"
+#include "monitor/exfiltration.h"
 #include "monitor/monitor.h"
+#include "monitor/scan.h"
 #include "monitor/separation.h"
 #include "monitor/sigma.h"
 #include "netsep/engine.h"
@@ -448,6 +451,9 @@ struct MonitorArgs {
   std::string syslog_utc_offset;  // "": this machine's offset
   int64_t beacon_window_seconds = 86400;
   double beacon_min_score = 0.7;
+  monitor::ScanOptions scan;
+  uint64_t exfil_limit_mib = 1024;  // 0: no absolute limit
+  monitor::DnsTunnelOptions dns_tunnel;
   std::vector<std::string> inputs;
   ReportTo report;  // --report-to: post the monitor's report as evidence
 };
@@ -612,6 +618,13 @@ int RunMonitor(const MonitorArgs& args) {
   beacon_options.min_score = args.beacon_min_score;
   monitor::BeaconStats beacon_stats;
   detectors.push_back(monitor::MakeBeaconDetector(*topology, beacon_options, &beacon_stats));
+  detectors.push_back(monitor::MakeScanDetector(*topology, args.scan));
+  monitor::ExfiltrationOptions exfiltration;
+  exfiltration.limit_bytes = args.exfil_limit_mib << 20;
+  detectors.push_back(monitor::MakeExfiltrationDetector(*topology, exfiltration));
+  auto psl = monitor::PublicSuffixList::Load();
+  if (!psl.ok()) return Report(psl.error(), kExitUsage);
+  detectors.push_back(monitor::MakeDnsTunnelDetector(*topology, **psl, args.dns_tunnel));
   auto span = std::make_unique<EventSpan>();
   const EventSpan& event_span = *span;
   if (report) detectors.push_back(std::move(span));
@@ -735,6 +748,25 @@ int main(int argc, char** argv) {
       ->add_option("--beacon-min-score", monitor_args.beacon_min_score,
                    "警告するビーコンのスコアの下限 / lowest beacon score reported (default 0.7)")
       ->check(CLI::Range(0.0, 1.0));
+  monitor_cmd
+      ->add_option("--scan-threshold", monitor_args.scan.remote_threshold,
+                   "走査とみなす失敗した接続の宛先・ポートの組の数（外部の送信元）/ unique failed "
+                   "(host, port) attempts of a scan, external source (default 25)")
+      ->check(CLI::Range(1, 100000));
+  monitor_cmd
+      ->add_option("--scan-local-threshold", monitor_args.scan.local_threshold,
+                   "同（内部の送信元）/ the same, internal source (default 250)")
+      ->check(CLI::Range(1, 100000));
+  monitor_cmd
+      ->add_option("--exfil-limit", monitor_args.exfil_limit_mib,
+                   "内部の端末から外部への 1 時間の送信量の上限（MiB、0 は無効）/ bytes out per "
+                   "internal host per hour, MiB (default 1024, 0 = off)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  monitor_cmd
+      ->add_option("--dns-tunnel-threshold", monitor_args.dns_tunnel.threshold,
+                   "一つのドメインの下の長い又は不規則な名前の 1 時間の数 / distinct long or "
+                   "high-entropy names under one domain per source and hour (default 50)")
+      ->check(CLI::Range(1, 1000000));
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
   monitor_cmd->add_option("--report-to", monitor_args.report.url,

@@ -32,8 +32,152 @@ std::string TrafficText(const Alert& alert) {
   return out;
 }
 
+// The value of metric `name`, 0 when absent.
+double MetricOf(const Alert& alert, std::string_view name) {
+  for (const Metric& m : alert.metrics) {
+    if (name == m.name) return m.value;
+  }
+  return 0;
+}
+
+// 1234567 → "1,234,567".
+std::string Grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
+  return digits;
+}
+
+// A whole number as written; else with `decimals` decimals.
+std::string Number(double value, int decimals = 1) {
+  char text[64];
+  if (value == static_cast<double>(static_cast<int64_t>(value))) {
+    return Grouped(static_cast<uint64_t>(value < 0 ? 0 : value));
+  }
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+// "1.02 GiB", "200.00 MiB", "12.30 KiB", "512 バイト".
+std::string Bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return Cat(Number(bytes), " バイト");
+  int unit = -1;
+  while (bytes >= 1024 && unit < 3) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f %s", bytes, kUnits[unit]);
+  return text;
+}
+
+// "1 時間", "30 分", "45 秒".
+std::string Duration(double seconds) {
+  if (seconds >= 3600 && static_cast<int64_t>(seconds) % 3600 == 0) {
+    return Cat(Number(seconds / 3600), " 時間");
+  }
+  if (seconds >= 60 && static_cast<int64_t>(seconds) % 60 == 0) {
+    return Cat(Number(seconds / 60), " 分");
+  }
+  return Cat(Number(seconds), " 秒");
+}
+
+constexpr std::string_view kMonitoring = "不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+
+// "区域 inet（インターネット接続系）", "区域 internet".
+std::string ZoneLabel(std::string_view name, std::string_view description) {
+  return description.empty() ? Cat("区域 ", name) : Cat("区域 ", name, "（", description, "）");
+}
+
+// "（区域 …）" after an address, or "" when the zone is unknown.
+std::string InZone(std::string_view name, std::string_view description) {
+  return name.empty() ? std::string() : Cat("（", ZoneLabel(name, description), "）");
+}
+
+// "。合計 N 件" when the alert adds up more than its latest finding measured.
+std::string Total(const Alert& a, double latest, std::string_view unit) {
+  if (static_cast<double>(a.count) <= latest) return "";
+  return Cat("。この期間の合計 ", Number(static_cast<double>(a.count)), " ", unit);
+}
+
+std::string ScanText(const Alert& a) {
+  // "198.51.100.7（区域 internet）から", "198.51.100.7 から".
+  const std::string from = a.from_zone.empty()
+                               ? Cat(a.src, " ")
+                               : Cat(a.src, InZone(a.from_zone, a.from_zone_description));
+  std::string out;
+  double latest = 0;
+  if (MetricOf(a, "drops") > 0) {
+    latest = MetricOf(a, "drops");
+    out = Cat(from, "からの通信が ", Duration(MetricOf(a, "seconds")),
+              "の間にファイアウォール等で ", Number(latest), " 回遮断されました（宛先 ",
+              Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
+              " 個。同じ送信元からの遮断の相関、しきい値 ", Number(MetricOf(a, "threshold")),
+              " 回）");
+  } else if (MetricOf(a, "port_hosts") > 0) {
+    latest = MetricOf(a, "attempts");
+    out = Cat("外部の送信元 ", from, "から、一つのポートで ", Number(MetricOf(a, "port_hosts")),
+              " 台の異なる宛先への接続の試みが失敗しました（Zeek の走査検知の方法、しきい値 ",
+              Number(MetricOf(a, "threshold")), " 台）");
+  } else {
+    latest = MetricOf(a, "attempts");
+    out = Cat(MetricOf(a, "internal_source") > 0 ? "内部の送信元 " : "外部の送信元 ", from,
+              "から、", Number(latest), " 組の異なる宛先とポートへの接続の試みが ",
+              Duration(MetricOf(a, "seconds")), "の間に失敗しました（宛先 ",
+              Number(MetricOf(a, "hosts")), " 台・ポート ", Number(MetricOf(a, "ports")),
+              " 個。Zeek の走査検知の方法、しきい値 ", Number(MetricOf(a, "threshold")), " 組）");
+  }
+  if (!a.dports.empty()) {
+    // The alert lists the ports of the findings' evidence, not every port tried.
+    const bool all = static_cast<double>(a.dports.size()) >= MetricOf(a, "ports");
+    out += Cat(all ? "。宛先ポート " : "。宛先ポートの例 ", PortsText(a));
+  }
+  if (!a.to_zone.empty()) {
+    out += Cat("。宛先は", ZoneLabel(a.to_zone, a.to_zone_description), "にあります");
+  }
+  return Cat(out, Total(a, latest, "件"), "。走査（スキャン）の疑いがあり、", kMonitoring);
+}
+
+std::string ExfiltrationText(const Alert& a) {
+  const double bytes = MetricOf(a, "bytes");
+  const double limit = MetricOf(a, "limit");
+  const double threshold = MetricOf(a, "baseline_threshold");
+  std::string out =
+      Cat(ZoneLabel(a.from_zone, a.from_zone_description), "の ", a.src, " から外部への送信量が ",
+          Duration(MetricOf(a, "window_seconds")), "に ", Bytes(bytes), "（", Number(bytes),
+          " バイト、通信の記録 ", Number(MetricOf(a, "records")), " 件）でした。最も多い宛先は ",
+          a.dst, "（", Bytes(MetricOf(a, "dst_bytes")), "）です。");
+  if (limit > 0 && bytes >= limit) out += Cat("上限 ", Bytes(limit), " に達しています。");
+  if (threshold > 0 && bytes > threshold) {
+    out += Cat("この端末の過去 ", Number(MetricOf(a, "baseline_windows")), " 区間の平均 ",
+               Bytes(MetricOf(a, "baseline_mean")), "・標準偏差 ",
+               Bytes(MetricOf(a, "baseline_stddev")), " から求めた判定値 ", Bytes(threshold),
+               " を超えています。");
+  }
+  return Cat(out, "情報の持ち出しの疑いがあり、", kMonitoring);
+}
+
+std::string DnsTunnelText(const Alert& a) {
+  std::string domains;
+  for (size_t i = 0; i < a.indicators.size(); ++i) {
+    if (i > 0) domains += "、";
+    domains += a.indicators[i];
+  }
+  if (a.indicators.size() >= kMaxIndicators) domains += " ほか";
+  const double names = MetricOf(a, "names");
+  return Cat(a.src, InZone(a.from_zone, a.from_zone_description),
+             a.from_zone.empty() ? " から" : "から", " DNS サーバー ", a.dst,
+             " への問い合わせに、ドメイン ", domains,
+             " の下の長い又は不規則な（エントロピーの高い）異なる名前が ",
+             Duration(MetricOf(a, "window_seconds")), "に ", Number(names), " 個ありました（平均 ",
+             Number(MetricOf(a, "mean_length")), " 文字、最長 ", Number(MetricOf(a, "max_length")),
+             " 文字、平均エントロピー ", Number(MetricOf(a, "mean_entropy"), 3),
+             " ビット/文字。しきい値 ", Number(MetricOf(a, "threshold")), " 個）",
+             Total(a, names, "個"), "。DNS トンネリングの疑いがあり、", kMonitoring);
+}
+
 // A measured value by name, if the alert has it.
-std::optional<double> MetricOf(const Alert& alert, std::string_view name) {
+std::optional<double> FindMetric(const Alert& alert, std::string_view name) {
   for (const Metric& m : alert.metrics) {
     if (name == m.name) return m.value;
   }
@@ -41,7 +185,7 @@ std::optional<double> MetricOf(const Alert& alert, std::string_view name) {
 }
 
 // With `decimals` decimals; whole numbers without them when `trim` (60 → "60", 59.5 → "59.5").
-std::string Number(double value, int decimals, bool trim) {
+std::string Fixed(double value, int decimals, bool trim) {
   char buffer[64];
   if (trim && value == static_cast<double>(static_cast<int64_t>(value))) {
     std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(value));
@@ -54,16 +198,16 @@ std::string Number(double value, int decimals, bool trim) {
 // beacon.h: a scored pair (RITA v5 score) or a strobe.
 std::string BeaconText(const Alert& a) {
   const std::string connections = Cat("接続 ", std::to_string(a.count), " 回");
-  if (MetricOf(a, "strobe")) {
+  if (FindMetric(a, "strobe")) {
     return Cat(a.src, " から ", a.dst, " への接続が 1 日に 86400 回の割合を超えています（",
                connections,
                "、ストローブ）。不正プログラムや機器の設定誤りによる機械的な通信の疑いがあり、"
                "不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
   }
   std::string measured =
-      Cat("ビーコンのスコア ", Number(MetricOf(a, "score").value_or(0), 3, false));
-  if (const auto interval = MetricOf(a, "interval")) {
-    measured += Cat("、典型的な間隔 ", Number(*interval, 1, true), " 秒");
+      Cat("ビーコンのスコア ", Fixed(FindMetric(a, "score").value_or(0), 3, false));
+  if (const auto interval = FindMetric(a, "interval")) {
+    measured += Cat("、典型的な間隔 ", Fixed(*interval, 1, true), " 秒");
   }
   return Cat(a.src, " から ", a.dst, " への通信が一定の間隔で繰り返されています（", measured, "、",
              connections,
@@ -144,20 +288,13 @@ std::string DescribeAlert(const Alert& a) {
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
     case AlertKind::kScan:
-      return Cat(a.src, " から多数の宛先またはポートへの失敗した接続の試みがあります", times,
-                 "。走査（スキャン）の疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return ScanText(a);
     case AlertKind::kBeacon:
       return BeaconText(a);
     case AlertKind::kExfiltration:
-      return Cat(a.src, " から外部への送信量が普段より多くなっています", times,
-                 "。情報の持ち出しの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return ExfiltrationText(a);
     case AlertKind::kDnsTunnel:
-      return Cat(a.src, " の DNS 問い合わせに、一つのドメインの下の多数の異なる名前があります",
-                 times,
-                 "。DNS トンネリングの疑いがあり、不正な通信の監視（基本方針 §6(3)イ・§6(7)）"
-                 "の対象です。");
+      return DnsTunnelText(a);
   }
   return "";
 }

@@ -171,3 +171,91 @@ TEST(AlertJson, FieldsAndNulls) {
 
 }  // namespace
 }  // namespace mamori::monitor
+
+namespace mamori::monitor {
+namespace {
+
+bool Has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(DescribeAlert, ScanSaysWhatWasCountedAndTheThreshold) {
+  Alert a;
+  a.kind = AlertKind::kScan;
+  a.src = "198.51.100.7";
+  a.from_zone = "internet";
+  a.to_zone = "dmz";
+  a.count = 50;
+  a.dports = {22, 23};
+  a.metrics = {{"attempts", 25},  {"hosts", 7},           {"ports", 25},
+               {"threshold", 25}, {"internal_source", 0}, {"seconds", 120}};
+  std::string text = DescribeAlert(a);
+  EXPECT_TRUE(Has(text, "外部の送信元 198.51.100.7（区域 internet）から、25 組")) << text;
+  EXPECT_TRUE(Has(text, "2 分の間")) << text;
+  EXPECT_TRUE(Has(text, "宛先 7 台・ポート 25 個")) << text;
+  EXPECT_TRUE(Has(text, "しきい値 25 組")) << text;
+  EXPECT_TRUE(Has(text, "宛先ポートの例 22, 23")) << text;  // 2 of 25 ports
+  EXPECT_TRUE(Has(text, "この期間の合計 50 件")) << text;
+  EXPECT_TRUE(Has(text, "§6(3)イ・§6(7)")) << text;
+
+  a.metrics = {{"drops", 18}, {"hosts", 1}, {"ports", 2}, {"threshold", 18}, {"seconds", 45}};
+  a.count = 18;
+  text = DescribeAlert(a);
+  EXPECT_TRUE(Has(text, "45 秒の間にファイアウォール等で 18 回遮断")) << text;
+  EXPECT_TRUE(Has(text, "宛先ポート 22, 23")) << text;  // every port
+  EXPECT_FALSE(Has(text, "合計")) << text;
+
+  a.metrics = {{"attempts", 20},  {"hosts", 20},          {"ports", 1},  {"port_hosts", 20},
+               {"threshold", 20}, {"internal_source", 0}, {"seconds", 9}};
+  text = DescribeAlert(a);
+  EXPECT_TRUE(Has(text, "一つのポートで 20 台の異なる宛先")) << text;
+}
+
+TEST(DescribeAlert, ExfiltrationGivesBytesLimitAndBaseline) {
+  Alert a;
+  a.kind = AlertKind::kExfiltration;
+  a.src = "10.30.0.10";
+  a.dst = "203.0.113.80";
+  a.from_zone = "inet";
+  a.from_zone_description = "インターネット接続系";
+  a.metrics = {{"bytes", 1100005000},
+               {"records", 3},
+               {"limit", 1073741824},
+               {"baseline_windows", 12},
+               {"baseline_mean", 22500000},
+               {"baseline_stddev", 3227486},
+               {"baseline_threshold", 32182458},
+               {"dst_bytes", 700000000},
+               {"window_seconds", 3600}};
+  const std::string text = DescribeAlert(a);
+  EXPECT_TRUE(Has(text,
+                  "区域 inet（インターネット接続系）の 10.30.0.10 から外部への送信量が 1 時間に "
+                  "1.02 GiB（1,100,005,000 バイト、通信の記録 3 件）"))
+      << text;
+  EXPECT_TRUE(Has(text, "203.0.113.80（667.57 MiB）")) << text;
+  EXPECT_TRUE(Has(text, "上限 1.00 GiB に達しています")) << text;
+  EXPECT_TRUE(Has(text, "過去 12 区間の平均 21.46 MiB")) << text;
+  EXPECT_TRUE(Has(text, "判定値 30.69 MiB を超えています")) << text;
+}
+
+TEST(DescribeAlert, DnsTunnelNamesTheDomainsAndTheMeasures) {
+  Alert a;
+  a.kind = AlertKind::kDnsTunnel;
+  a.src = "10.20.8.11";
+  a.dst = "10.30.0.53";
+  a.indicators = {"example.net"};
+  a.count = 100;
+  a.metrics = {{"names", 50},           {"threshold", 50},  {"queries", 55},
+               {"mean_length", 49.5},   {"max_length", 50}, {"mean_entropy", 3.881},
+               {"window_seconds", 3600}};
+  const std::string text = DescribeAlert(a);
+  EXPECT_TRUE(Has(text, "10.20.8.11 から DNS サーバー 10.30.0.53")) << text;
+  EXPECT_TRUE(Has(text, "ドメイン example.net の下")) << text;
+  EXPECT_TRUE(Has(text, "1 時間に 50 個")) << text;
+  EXPECT_TRUE(Has(text, "平均 49.5 文字、最長 50 文字、平均エントロピー 3.881 ビット/文字"))
+      << text;
+  EXPECT_TRUE(Has(text, "この期間の合計 100 個")) << text;
+}
+
+}  // namespace
+}  // namespace mamori::monitor

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "monitor/alert.h"
 #include "monitor/event.h"
@@ -25,6 +27,9 @@ class Detector {
   virtual void Advance(int64_t now_us, AlertSink& sink) {}
   // The input has ended: report what is still open.
   virtual void Finish(AlertSink& sink) {}
+  // What the detector gave up to keep its state bounded (events of sources it could not track,
+  // …), for the summary: adds to dropped["what"] (English). Default: nothing.
+  virtual void CountDropped(std::map<std::string, uint64_t>& dropped) const {}
 };
 
 }  // namespace mamori::monitor

@@ -1,13 +1,17 @@
 // Golden tests: every folder of tests/golden/monitor holds topology.toml, the logs to read,
 // case.json and expected.jsonl, the alerts (one JSON object per line) the monitor must write.
 // case.json: {"inputs": [...], "blocklists": [...], "rules": [...], "format": "auto",
-// "window": seconds, "syslog_year": 2024, "syslog_utc_offset": minutes, "beacon": {"window":
-// seconds, "min_score": 0.5}, "expect": {"events",
-// "ignored", "malformed", "sigma_loaded", "sigma_unsupported"}}; every key but "inputs" is
-// optional. "rules" are Sigma rule files or directories (their *.yml and *.yaml, sorted), relative
-// to the case (the shipped pack is "../../../../catalog/sigma"). README.md says why the result is
-// right.
-// MAMORI_UPDATE_GOLDEN=1 rewrites expected.jsonl (check it by hand before committing).
+// "window": seconds, "syslog_year": 2024, "syslog_utc_offset": minutes, "expect": {"events",
+// "ignored", "malformed", "sigma_loaded", "sigma_unsupported"}, "beacon": {"window",
+// "min_score"}, "scan": {"threshold",
+// "local_threshold", "knock_threshold", "timeout", "drop_threshold", "drop_window"},
+// "exfiltration": {"window", "limit", "history", "min_history", "sigmas", "min_bytes"},
+// "dns_tunnel": {"window", "threshold", "long_length", "entropy_min_length", "entropy_bits"}
+// (times in seconds, sizes in bytes; unset keys keep the defaults, as the CLI's)}; every key but
+// "inputs" is optional. "rules" are Sigma rule files or directories (their *.yml and *.yaml,
+// sorted), relative to the case (the shipped pack is "../../../../catalog/sigma"). README.md says
+// why the result is right. MAMORI_UPDATE_GOLDEN=1 rewrites expected.jsonl (check it by hand before
+// committing).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,7 +25,10 @@
 
 #include "monitor/beacon.h"
 #include "monitor/blocklist.h"
+#include "monitor/dns_tunnel.h"
+#include "monitor/exfiltration.h"
 #include "monitor/monitor.h"
+#include "monitor/scan.h"
 #include "monitor/separation.h"
 #include "monitor/sigma.h"
 
@@ -41,6 +48,43 @@ struct Lines final : AlertOutput {
   void Write(const Alert& alert) override { text += AlertToJson(alert) + "\n"; }
   std::string text;
 };
+
+constexpr int64_t kUs = 1000000;
+
+ScanOptions ScanOptionsOf(const nlohmann::json& spec) {
+  ScanOptions o;
+  const nlohmann::json j = spec.value("scan", nlohmann::json::object());
+  o.remote_threshold = j.value("threshold", o.remote_threshold);
+  o.local_threshold = j.value("local_threshold", o.local_threshold);
+  o.knock_threshold = j.value("knock_threshold", o.knock_threshold);
+  o.timeout_us = j.value("timeout", o.timeout_us / kUs) * kUs;
+  o.drop_threshold = j.value("drop_threshold", o.drop_threshold);
+  o.drop_window_us = j.value("drop_window", o.drop_window_us / kUs) * kUs;
+  return o;
+}
+
+ExfiltrationOptions ExfiltrationOptionsOf(const nlohmann::json& spec) {
+  ExfiltrationOptions o;
+  const nlohmann::json j = spec.value("exfiltration", nlohmann::json::object());
+  o.window_us = j.value("window", o.window_us / kUs) * kUs;
+  o.limit_bytes = j.value("limit", o.limit_bytes);
+  o.history_windows = j.value("history", o.history_windows);
+  o.min_history = j.value("min_history", o.min_history);
+  o.sigmas = j.value("sigmas", o.sigmas);
+  o.min_bytes = j.value("min_bytes", o.min_bytes);
+  return o;
+}
+
+DnsTunnelOptions DnsTunnelOptionsOf(const nlohmann::json& spec) {
+  DnsTunnelOptions o;
+  const nlohmann::json j = spec.value("dns_tunnel", nlohmann::json::object());
+  o.window_us = j.value("window", o.window_us / kUs) * kUs;
+  o.threshold = j.value("threshold", o.threshold);
+  o.long_length = j.value("long_length", o.long_length);
+  o.entropy_min_length = j.value("entropy_min_length", o.entropy_min_length);
+  o.entropy_bits = j.value("entropy_bits", o.entropy_bits);
+  return o;
+}
 
 struct SigmaCounts {
   size_t loaded = 0;
@@ -91,8 +135,13 @@ std::string RunCase(const fs::path& dir, const nlohmann::json& spec, Summary& su
   BeaconOptions beacon;
   const auto beacon_spec = spec.value("beacon", nlohmann::json::object());
   beacon.window_us = beacon_spec.value("window", int64_t{86400}) * 1000000;
-  beacon.min_score = beacon_spec.value("min_score", 0.5);
+  beacon.min_score = beacon_spec.value("min_score", 0.7);
   detectors.push_back(MakeBeaconDetector(*topology, beacon));
+  detectors.push_back(MakeScanDetector(*topology, ScanOptionsOf(spec)));
+  detectors.push_back(MakeExfiltrationDetector(*topology, ExfiltrationOptionsOf(spec)));
+  auto psl = PublicSuffixList::Load();
+  if (!psl.ok()) return "psl error: " + psl.error().message_en;
+  detectors.push_back(MakeDnsTunnelDetector(*topology, **psl, DnsTunnelOptionsOf(spec)));
   Lines out;
   Monitor monitor(options, std::move(detectors), out);
   for (const auto& name : spec.at("inputs")) {

@@ -201,6 +201,8 @@ void Monitor::Finish() {
   for (auto& detector : detectors_) detector->Finish(aggregator_);
   aggregator_.Finish();
   summary_.alerts_by_kind = aggregator_.written_by_kind();
+  summary_.state_dropped.clear();
+  for (const auto& detector : detectors_) detector->CountDropped(summary_.state_dropped);
 }
 
 std::string SummaryToText(const Summary& s, double seconds) {
@@ -229,6 +231,11 @@ std::string SummaryToText(const Summary& s, double seconds) {
   }
   out += Cat("  警告 (alerts): ", WithThousands(alerts), kinds.empty() ? "" : Cat(" (", kinds, ")"),
              "\n");
+  for (const auto& [what, count] : s.state_dropped) {
+    if (count == 0) continue;
+    out += Cat("  状態の上限で追跡しなかったイベント (events not tracked at a state cap) ", what,
+               ": ", WithThousands(count), "\n");
+  }
   const double rate = seconds > 0 ? static_cast<double>(s.events) / seconds : 0;
   char timing[64];
   std::snprintf(timing, sizeof timing, "%.3f", seconds);

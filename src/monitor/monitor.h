@@ -87,6 +87,7 @@ struct Summary {
   std::map<std::string, uint64_t> ignored_by_reason;  // Japanese reason → count
   std::vector<MalformedSample> samples;               // the first max_samples malformed lines
   std::map<std::string, uint64_t> alerts_by_kind;     // filled by Finish
+  std::map<std::string, uint64_t> state_dropped;      // Detector::CountDropped, by Finish
 };
 
 class Monitor {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "monitor/scan.h"
 #include "monitor/separation.h"
 
 namespace mamori::monitor {
@@ -146,6 +147,38 @@ TEST_F(MonitorTest, UnknownFormatIsAnErrorNamingTheInput) {
   StringSource again("hello\nworld\n");
   ASSERT_TRUE(forced->Process(again, "mystery.log").ok());
   EXPECT_EQ(forced->summary().malformed, 2u);
+}
+
+}  // namespace
+}  // namespace mamori::monitor
+
+namespace mamori::monitor {
+namespace {
+
+TEST(MonitorSummary, StateTheDetectorsDroppedIsShown) {
+  auto parsed = netsep::ParseTopology(kTopology, "t.toml");
+  ASSERT_TRUE(parsed.ok());
+  ScanOptions scan;
+  scan.max_sources = 1;
+  std::vector<std::unique_ptr<Detector>> detectors;
+  detectors.push_back(MakeScanDetector(*parsed, scan));
+  Collect out;
+  Monitor monitor({}, std::move(detectors), out);
+  std::string text;
+  for (int i = 0; i < 3; ++i) {  // three sources of failed attempts; one is tracked
+    text += R"({"ts":100,"id.orig_h":"192.0.2.)" + std::to_string(i + 1) +
+            R"(","id.orig_p":1,"id.resp_h":"10.1.0.1","id.resp_p":22,"proto":"tcp",)" +
+            R"("conn_state":"S0"})" + "\n";
+  }
+  StringSource source(text);
+  ASSERT_TRUE(monitor.Process(source, "conn.json").ok());
+  monitor.Finish();
+  EXPECT_EQ(monitor.summary().state_dropped.at("scan: events of sources not tracked"), 2u);
+  const std::string summary = SummaryToText(monitor.summary(), 1);
+  EXPECT_NE(summary.find("(events not tracked at a state cap) scan: events of sources not "
+                         "tracked: 2"),
+            std::string::npos)
+      << summary;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Shared by the log-parser fuzzers: the input runs through the whole monitor pipeline (line
-// splitting, the parser, the separation and blocklist detectors, aggregation with a short
+// splitting, the parser, the separation, blocklist, scan, exfiltration and dns_tunnel detectors
+// (the windowed ones with tiny thresholds so they fire on small inputs), aggregation with a short
 // window and the JSON rendering of every alert) with the format forced, so every byte reaches
 // the parser under test. Crashes, sanitizer reports and exceptions are the findings.
 #pragma once
@@ -11,7 +12,10 @@
 #include <vector>
 
 #include "monitor/blocklist.h"
+#include "monitor/dns_tunnel.h"
+#include "monitor/exfiltration.h"
 #include "monitor/monitor.h"
+#include "monitor/scan.h"
 #include "monitor/separation.h"
 
 namespace mamori::fuzz {
@@ -59,6 +63,33 @@ reason = "r"
   std::vector<std::unique_ptr<monitor::Detector>> detectors;
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
+  static const monitor::PublicSuffixList* psl = [] {
+    auto loaded = monitor::PublicSuffixList::Load();
+    if (!loaded.ok()) __builtin_trap();
+    return std::move(loaded).value().release();
+  }();
+  monitor::ScanOptions scan;
+  scan.remote_threshold = 3;
+  scan.local_threshold = 4;
+  scan.knock_threshold = 2;
+  scan.drop_threshold = 3;
+  scan.max_sources = 64;
+  detectors.push_back(monitor::MakeScanDetector(*topology, scan));
+  monitor::ExfiltrationOptions exfiltration;
+  exfiltration.window_us = 60 * 1000000;
+  exfiltration.limit_bytes = 1000;
+  exfiltration.history_windows = 3;
+  exfiltration.min_history = 1;
+  exfiltration.min_bytes = 1;
+  exfiltration.max_hosts = 64;
+  detectors.push_back(monitor::MakeExfiltrationDetector(*topology, exfiltration));
+  monitor::DnsTunnelOptions dns;
+  dns.threshold = 2;
+  dns.long_length = 8;
+  dns.entropy_min_length = 4;
+  dns.entropy_bits = 1.5;
+  dns.max_pairs = 64;
+  detectors.push_back(monitor::MakeDnsTunnelDetector(*topology, *psl, dns));
   JsonSink sink;
   monitor::Monitor run(options, std::move(detectors), sink);
   monitor::StringSource source(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -1,0 +1,72 @@
+// What the windowed detectors (scan, exfiltration, dns_tunnel) need from the topology and the
+// log: which addresses are internal, and a compact copy of an event's log location that can be
+// kept after the event is gone (events are views, see event.h).
+//
+// Internal (内部): an IPv4 address in a zone of the topology none of whose networks is the
+// catch-all 0.0.0.0/0. The zone holding 0.0.0.0/0 (the demo's `internet`) and addresses in no
+// zone at all are external (外部). "Local" in the scan policy and "internal host" in the
+// exfiltration detector both mean internal in this sense; "outbound" means from an internal
+// address to an external one. IPv6 addresses are in no zone (the topology is IPv4) and so are
+// external; the detectors that key state by address skip them.
+//
+// Locality is immutable after construction and references the topology, which must outlive
+// it. FileNames and LogLocation are plain values owned by one detector.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "monitor/event.h"
+#include "monitor/prefix_map.h"
+#include "netsep/topology.h"
+
+namespace mamori::monitor {
+
+class Locality {
+ public:
+  explicit Locality(const netsep::Topology& topology);
+
+  // The index (into topology.zones) of the zone of `address`, -1 when none.
+  int ZoneOf(uint32_t address) const;
+  // Zone `index` (>= 0) is internal: it has networks and none of them is 0.0.0.0/0.
+  bool Internal(int index) const { return index >= 0 && internal_[index]; }
+  // Zone `index` (>= 0) is the My Number zone (kMyNumberZone, separation.h).
+  bool MyNumber(int index) const { return index >= 0 && index == my_number_; }
+  const netsep::Zone& zone(int index) const { return topology_.zones[index]; }
+
+ private:
+  const netsep::Topology& topology_;
+  PrefixMap zones_;
+  std::vector<bool> internal_;
+  int my_number_ = -1;
+};
+
+// The names of the inputs, interned so a kept location costs an index, not a string.
+class FileNames {
+ public:
+  uint32_t Intern(std::string_view name);
+  std::string_view Name(uint32_t index) const { return names_[index]; }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+// Where an event is: file (a FileNames index), line and uid (Zeek uid, EVE flow_id; cut at
+// kMaxUid bytes).
+struct LogLocation {
+  static constexpr size_t kMaxUid = 31;
+  uint32_t file = 0;
+  uint64_t line = 0;
+  uint8_t uid_size = 0;
+  char uid[kMaxUid];
+
+  static LogLocation Of(const Event& event, FileNames& files);
+  std::string_view Uid() const { return {uid, uid_size}; }
+};
+
+// "10.0.0.1" into `buffer` (at least 16 bytes); returns the view of it.
+std::string_view FormatIpv4To(uint32_t address, char* buffer);
+
+}  // namespace mamori::monitor
