@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "common/text.h"
-#include "monitor/prefix_map.h"
-#include "monitor/separation.h"
+#include "monitor/locality.h"
 
 namespace mamori::monitor {
 namespace {
@@ -96,20 +95,12 @@ int64_t FloorSeconds(int64_t us) {
 class BeaconDetector final : public Detector {
  public:
   BeaconDetector(const netsep::Topology& topology, const BeaconOptions& options, BeaconStats* stats)
-      : topology_(topology), options_(options), stats_(stats != nullptr ? stats : &own_stats_) {
+      : topology_(topology),
+        locality_(topology),
+        options_(options),
+        stats_(stats != nullptr ? stats : &own_stats_) {
     // At most 366 days, so that offsets from one window before the start fit in 32 bits.
     window_s_ = std::clamp<int64_t>(options_.window_us / kSecondUs, 1, int64_t{366} * 86400);
-    std::vector<PrefixMap::Entry> inside;
-    for (size_t i = 0; i < topology.zones.size(); ++i) {
-      for (const netsep::Prefix& network : topology.zones[i].networks) {
-        if (network.length == 0) {
-          if (catch_all_ < 0) catch_all_ = static_cast<int>(i);
-          continue;  // the outside: a zone standing for everything else
-        }
-        inside.push_back({network, static_cast<uint32_t>(i)});
-      }
-    }
-    inside_ = PrefixMap::Build(std::move(inside));
   }
 
   void OnEvent(const Event& e, AlertSink& sink) override {
@@ -154,10 +145,10 @@ class BeaconDetector final : public Detector {
     uint32_t offset = 0;
   };
 
-  // The zone of an inside address, -1 when the address is outside.
+  // The zone of an inside (internal, locality.h) address, -1 when the address is outside.
   int InsideZone(uint32_t address) const {
-    const std::optional<uint32_t> zone = inside_.Find(address);
-    return zone ? static_cast<int>(*zone) : -1;
+    const int zone = locality_.ZoneOf(address);
+    return locality_.Internal(zone) ? zone : -1;
   }
 
   // Opens the window if needed; false when the connection at `ts_s` cannot be kept (too old).
@@ -294,7 +285,7 @@ class BeaconDetector final : public Detector {
   }
 
   Severity SeverityOf(const Pair& p, double score, bool strobe) const {
-    if (p.src_zone >= 0 && topology_.zones[p.src_zone].name == kMyNumberZone) {
+    if (locality_.MyNumber(p.src_zone)) {
       return Severity::kCritical;
     }
     // RITA's beacon score_thresholds (50/70/90/100) turned into its threat categories:
@@ -319,8 +310,8 @@ class BeaconDetector final : public Detector {
     if (p.has_dport) f.dport = p.dport;
     const netsep::Zone& from = topology_.zones[p.src_zone];
     f.from_zone = {from.name, from.description};
-    if (catch_all_ >= 0) {
-      const netsep::Zone& to = topology_.zones[catch_all_];
+    if (locality_.catch_all() >= 0) {
+      const netsep::Zone& to = topology_.zones[locality_.catch_all()];
       f.to_zone = {to.name, to.description};
     }
     f.metrics = metrics;
@@ -393,11 +384,10 @@ class BeaconDetector final : public Detector {
   }
 
   const netsep::Topology& topology_;
+  Locality locality_;
   BeaconOptions options_;
   BeaconStats own_stats_;
   BeaconStats* stats_;
-  PrefixMap inside_;
-  int catch_all_ = -1;  // the zone with a 0.0.0.0/0 network, if any
   int64_t window_s_ = 86400;
 
   bool open_ = false;

@@ -18,6 +18,7 @@ Locality::Locality(const netsep::Topology& topology) : topology_(topology) {
       if (network.length == 0) catch_all = true;
     }
     internal_[i] = !zone.networks.empty() && !catch_all;
+    if (catch_all && catch_all_ < 0) catch_all_ = static_cast<int>(i);
     if (zone.name == kMyNumberZone) my_number_ = static_cast<int>(i);
   }
   zones_ = PrefixMap::Build(std::move(entries));

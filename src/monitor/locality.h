@@ -1,5 +1,5 @@
-// What the windowed detectors (scan, exfiltration, dns_tunnel) need from the topology and the
-// log: which addresses are internal, and a compact copy of an event's log location that can be
+// What the windowed detectors (scan, exfiltration, dns_tunnel, beacon) need from the topology and
+// the log: which addresses are internal, and a compact copy of an event's log location that can be
 // kept after the event is gone (events are views, see event.h).
 //
 // Internal (内部): an IPv4 address in a zone of the topology none of whose networks is the
@@ -35,12 +35,15 @@ class Locality {
   // Zone `index` (>= 0) is the My Number zone (kMyNumberZone, separation.h).
   bool MyNumber(int index) const { return index >= 0 && index == my_number_; }
   const netsep::Zone& zone(int index) const { return topology_.zones[index]; }
+  // The first zone holding 0.0.0.0/0 (the outside, e.g. the demo's `internet`), -1 when none.
+  int catch_all() const { return catch_all_; }
 
  private:
   const netsep::Topology& topology_;
   PrefixMap zones_;
   std::vector<bool> internal_;
   int my_number_ = -1;
+  int catch_all_ = -1;
 };
 
 // The names of the inputs, interned so a kept location costs an index, not a string.
