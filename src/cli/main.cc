@@ -28,6 +28,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "monitor/blocklist.h"
+#include "monitor/checkpoint.h"
+#include "monitor/live.h"
 #include "monitor/monitor.h"
 #include "monitor/separation.h"
 #include "monitor/sigma.h"
@@ -445,15 +447,23 @@ struct MonitorArgs {
   int syslog_year = 0;            // 0: this year (local time)
   std::string syslog_utc_offset;  // "": this machine's offset
   std::vector<std::string> inputs;
+  bool follow = false;              // keep reading the files as they grow
+  std::string checkpoint;           // with --follow: where to keep the files' positions
+  std::vector<std::string> syslog;  // udp://ADDR:PORT, tcp://ADDR:PORT
 };
 
 class StdoutAlerts final : public monitor::AlertOutput {
  public:
+  explicit StdoutAlerts(bool flush_each) : flush_each_(flush_each) {}
   void Write(const monitor::Alert& alert) override {
     std::string line = monitor::AlertToJson(alert);
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
+    if (flush_each_) std::fflush(stdout);              // live: at once
   }
+
+ private:
+  bool flush_each_;
 };
 
 // "+09:00", "-05:30", "+0900", "Z" → minutes east of UTC.
@@ -549,8 +559,39 @@ int RunMonitor(const MonitorArgs& args) {
     }
     options.parser.syslog.utc_offset_minutes = *offset;
   }
+  std::vector<monitor::SyslogEndpoint> syslog;
+  for (const std::string& url : args.syslog) {
+    auto endpoint = monitor::ParseSyslogUrl(url);
+    if (!endpoint.ok()) return Report(endpoint.error(), kExitUsage);
+    syslog.push_back(*endpoint);
+  }
   std::vector<std::string> inputs = args.inputs;
-  if (inputs.empty()) inputs.push_back("-");
+  if (inputs.empty() && syslog.empty()) inputs.push_back("-");
+  const bool reads_stdin = std::find(inputs.begin(), inputs.end(), "-") != inputs.end();
+  if (!args.checkpoint.empty() && !args.follow) {
+    return Report(Error::Invalid("--checkpoint は --follow と一緒に指定してください。",
+                                 "--checkpoint needs --follow."),
+                  kExitUsage);
+  }
+  if (!args.checkpoint.empty() && reads_stdin) {
+    return Report(
+        Error::Invalid("標準入力にはチェックポイントを使えません（位置を記録できません）。"
+                       "ログファイルを指定してください。",
+                       "--checkpoint cannot be used with standard input; give log "
+                       "files."),
+        kExitUsage);
+  }
+  if (std::count(inputs.begin(), inputs.end(), "-") > 1) {
+    return Report(Error::Invalid("標準入力（-）は一度だけ指定できます。",
+                                 "standard input (-) can be given only once."),
+                  kExitUsage);
+  }
+  std::optional<monitor::Checkpoint> checkpoint;
+  if (!args.checkpoint.empty()) {
+    auto loaded = monitor::LoadCheckpoint(args.checkpoint);
+    if (!loaded.ok()) return Report(loaded.error(), kExitUsage);
+    checkpoint = std::move(loaded).value();
+  }
   for (const std::string& path : inputs) {
     std::error_code ec;
     if (path != "-" &&
@@ -564,10 +605,67 @@ int RunMonitor(const MonitorArgs& args) {
   detectors.push_back(monitor::MakeSeparationDetector(*topology));
   if (!blocklist->empty()) detectors.push_back(monitor::MakeBlocklistDetector(*blocklist));
   if (sigma_rules->loaded() > 0) detectors.push_back(monitor::MakeSigmaDetector(*sigma_rules));
-  StdoutAlerts output;
+  const bool live = args.follow || !syslog.empty();
+  StdoutAlerts output(live);
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
   int exit_code = kExitOk;
+  if (live) {
+    monitor::LiveOptions live_options;
+    for (const std::string& path : inputs) {
+      if (path == "-") {
+        live_options.read_stdin = true;
+      } else if (args.follow) {
+        live_options.follow.push_back(path);
+      }
+    }
+    if (!args.follow) inputs.erase(std::remove(inputs.begin(), inputs.end(), "-"), inputs.end());
+    live_options.syslog = syslog;
+    live_options.checkpoint_path = args.checkpoint;
+    live_options.checkpoint = std::move(checkpoint);
+    monitor::LiveHooks hooks;
+    hooks.notice = [](const std::string& ja, const std::string& en) {
+      std::fprintf(stderr, "注意: %s\n  (%s)\n", Printable(ja).c_str(), Printable(en).c_str());
+    };
+    hooks.error = [&exit_code](const Error& e) {
+      Report(e, kExitUsage);
+      exit_code = kExitUsage;
+    };
+    hooks.flush = [] { std::fflush(stdout); };
+    hooks.listening = [](const std::vector<std::string>& urls) {
+      for (const std::string& url : urls) {
+        std::fprintf(stderr, "syslog を待ち受けています (listening for syslog): %s\n", url.c_str());
+      }
+    };
+    if (!args.follow) {  // without --follow the files are read once, then the listeners
+      for (const std::string& path : inputs) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+          Report(Error::Invalid("ログを読めません: " + path, "cannot read log " + path),
+                 kExitUsage);
+          exit_code = kExitUsage;
+          continue;
+        }
+        monitor::FdSource source(fd);
+        const Status st = run.Process(source, path);
+        ::close(fd);
+        if (!st.ok()) {
+          Report(st.error(), kExitUsage);
+          exit_code = kExitUsage;
+        }
+      }
+      std::fflush(stdout);
+    }
+    const Status st = monitor::RunLive(run, live_options, hooks);
+    if (!st.ok()) {
+      Report(st.error(),
+             st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage);
+      if (exit_code == kExitOk) {
+        exit_code = st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
+      }
+    }
+    inputs.clear();  // read above
+  }
   for (const std::string& path : inputs) {
     const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -584,7 +682,7 @@ int RunMonitor(const MonitorArgs& args) {
       exit_code = kExitUsage;
     }
   }
-  run.Finish();
+  run.Finish();  // (RunLive has already finished it)
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fflush(stdout);
@@ -661,6 +759,17 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option(
       "--syslog-utc-offset", monitor_args.syslog_utc_offset,
       "年のない syslog 時刻の時差 / UTC offset of RFC 3164 times, e.g. +09:00 (default local)");
+  monitor_cmd->add_flag("--follow", monitor_args.follow,
+                        "ファイルが伸びるのを読み続けます（SIGINT/SIGTERM で終了）/ keep reading "
+                        "the files as they grow (until SIGINT or SIGTERM)");
+  monitor_cmd->add_option("--checkpoint", monitor_args.checkpoint,
+                          "--follow で読んだ位置を記録するファイル / file keeping the positions "
+                          "read, to resume after a restart");
+  monitor_cmd
+      ->add_option("--syslog", monitor_args.syslog,
+                   "syslog を受けるアドレス（複数可）/ listen for syslog, e.g. udp://0.0.0.0:514 "
+                   "or tcp://[::1]:5514 (repeatable)")
+      ->allow_extra_args(false);
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
 

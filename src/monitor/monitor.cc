@@ -103,6 +103,29 @@ Status Monitor::Feed(InputId id, std::string_view bytes) {
   return {};
 }
 
+Status Monitor::Prime(InputId id, std::string_view header) {
+  Input& in = *inputs_[id];
+  if (!in.parser) {
+    std::optional<InputFormat> format = DetectFormat(header);
+    if (!format) return {};  // nothing to learn: the lines that follow decide
+    summary_.inputs[in.summary].format = format;
+    in.parser = MakeParser(*format, options_.parser);
+  }
+  Event scratch_event;
+  while (!header.empty()) {
+    const size_t nl = header.find('\n');
+    std::string_view text = header.substr(0, nl);
+    header = nl == std::string_view::npos ? std::string_view() : header.substr(nl + 1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.size() > kMaxLineBytes) continue;
+    scratch_.assign(text.begin(), text.end());
+    scratch_.resize(text.size() + kLinePadding, '\0');
+    (void)in.parser->Parse(Line{std::string_view(scratch_.data(), text.size()), in.name, 0},
+                           scratch_event);
+  }
+  return {};
+}
+
 uint64_t Monitor::consumed(InputId id) const { return inputs_[id]->consumed; }
 uint64_t Monitor::line_number(InputId id) const { return inputs_[id]->number; }
 bool Monitor::is_open(InputId id) const { return inputs_[id]->open; }
@@ -190,7 +213,7 @@ void Monitor::MakeRoom(Input& in, bool eager) {
 }
 
 Status Monitor::DecideFormat(Input& in, Flush flush) {
-  const bool enough = in.filled >= std::min(kDetectBytes, in.capacity());
+  const bool enough = in.filled >= kDetectBytes || (in.filled > 0 && in.filled == in.capacity());
   if (flush == Flush::kNone && !enough) return {};
   std::string_view head(in.buffer.data(), in.filled);
   if (flush != Flush::kEnd) {

@@ -125,6 +125,10 @@ class Monitor {
   // reused.
   InputId OpenInput(std::string_view name, std::optional<InputFormat> format = std::nullopt,
                     uint64_t first_line = 0);
+  // Before the first Feed of an input resumed in the middle of its file: the file's header lines
+  // (Zeek TSV's "#separator", "#fields", …), so the format is known and the parser has the
+  // header it needs. They are not counted, numbered or consumed.
+  Status Prime(InputId id, std::string_view header);
   // The next bytes of the input. Complete lines are processed at once when the format is known;
   // the format is detected when 64 KiB have arrived, at Settle or at CloseInput. Returns
   // kInvalidInput ("name: …") once when the format cannot be detected; the input then ignores
