@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 
 #include "common/text.h"
 
@@ -203,6 +204,25 @@ void FileFollower::Resume(Watched& w, int fd, const FilePosition& at) {
                 " を先頭から読みます。"),
             Cat(w.path, ": rotated while stopped; reading ", found, " after line ",
                 std::to_string(at.line), " to its end, then the new ", w.path, " from the start."));
+    // Rotated more than once while stopped: the files in between are not read; say which.
+    struct stat found_st {};
+    std::string skipped;
+    if (::stat(found.c_str(), &found_st) == 0) {
+      for (const std::string& sibling : siblings) {
+        struct stat st {};
+        if (sibling == found || ::stat(sibling.c_str(), &st) != 0) continue;
+        if (std::tie(st.st_mtim.tv_sec, st.st_mtim.tv_nsec) >
+            std::tie(found_st.st_mtim.tv_sec, found_st.st_mtim.tv_nsec)) {
+          skipped += Cat(skipped.empty() ? "" : ", ", sibling);
+        }
+      }
+    }
+    if (!skipped.empty()) {
+      notice_(
+          Cat(w.path, ": 停止中に 2 回以上ローテーションされたようです。次のファイルは読みません: ",
+              skipped),
+          Cat(w.path, ": rotated more than once while stopped; not reading: ", skipped));
+    }
     if (fd >= 0) ::close(fd);
     return;
   }

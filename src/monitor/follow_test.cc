@@ -228,6 +228,26 @@ TEST_F(FollowTest, RotatedWhileStoppedFinishesTheSiblingFirst) {
   EXPECT_EQ(Ports(), Range(1, 8));
 }
 
+TEST_F(FollowTest, RotatedTwiceWhileStoppedSaysWhichFileIsNotRead) {
+  Append(path_, Lines(1, 3));
+  Restart();
+  ASSERT_TRUE(follower_->Add(path_, std::nullopt).ok());
+  Poll();
+  Checkpoint cp = Stop();
+  fs::rename(path_, path_ + ".1");
+  Append(path_, Lines(4, 5));
+  fs::rename(path_ + ".1", path_ + ".2");
+  fs::rename(path_, path_ + ".1");
+  Append(path_, Lines(6, 7));
+  Restart();
+  ASSERT_TRUE(follower_->Add(path_, cp.files.at(path_)).ok());
+  Poll(3);
+  EXPECT_EQ(Ports(), (std::vector<int>{1, 2, 3, 6, 7}));
+  ASSERT_EQ(notices_.size(), 2u);
+  EXPECT_NE(notices_[1].find("次のファイルは読みません: " + path_ + ".1"), std::string::npos)
+      << notices_[1];
+}
+
 TEST_F(FollowTest, CopytruncateWhileStoppedFindsTheCopyByItsFirstBytes) {
   Append(path_, Lines(1, 3));
   Restart();
