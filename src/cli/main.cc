@@ -519,6 +519,47 @@ Result<std::vector<monitor::SigmaFile>> ReadSigmaFiles(const std::vector<std::st
   return files;
 }
 
+// The long-running part of `mamori monitor` (--follow, --syslog): until SIGINT or SIGTERM.
+// Returns the exit code: 0, 2 (an input failed), 3 (a listener could not be bound).
+int RunLiveMonitor(monitor::Monitor& run, const MonitorArgs& args,
+                   const std::vector<std::string>& inputs,
+                   const std::vector<monitor::SyslogEndpoint>& syslog,
+                   std::optional<monitor::Checkpoint> checkpoint) {
+  int exit_code = kExitOk;
+  monitor::LiveOptions options;
+  for (const std::string& path : inputs) {
+    if (path == "-") {
+      options.read_stdin = true;
+    } else if (args.follow) {
+      options.follow.push_back(path);
+    }
+  }
+  options.syslog = syslog;
+  options.checkpoint_path = args.checkpoint;
+  options.checkpoint = std::move(checkpoint);
+  monitor::LiveHooks hooks;
+  hooks.notice = [](const std::string& ja, const std::string& en) {
+    std::fprintf(stderr, "注意: %s\n  (%s)\n", Printable(ja).c_str(), Printable(en).c_str());
+  };
+  hooks.error = [&exit_code](const Error& e) {
+    Report(e, kExitUsage);
+    exit_code = kExitUsage;
+  };
+  hooks.flush = [] { std::fflush(stdout); };
+  hooks.listening = [](const std::vector<std::string>& urls) {
+    for (const std::string& url : urls) {
+      std::fprintf(stderr, "syslog を待ち受けています (listening for syslog): %s\n", url.c_str());
+    }
+  };
+  const Status st = monitor::RunLive(run, options, hooks);
+  if (!st.ok()) {
+    const int code = st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
+    Report(st.error(), code);
+    if (exit_code == kExitOk) exit_code = code;
+  }
+  return exit_code;
+}
+
 // `mamori monitor`: alerts as JSON lines on standard output, the summary on standard error.
 // Exit 0; 2 when an option, the topology, a blocklist, a Sigma rule or an input is invalid (the
 // message names the file and line), after reading the other inputs.
@@ -610,61 +651,11 @@ int RunMonitor(const MonitorArgs& args) {
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
   int exit_code = kExitOk;
+  // Live: the files are followed (or, without --follow, read once first), standard input is
+  // read beside the listeners.
+  const std::vector<std::string> all_inputs = inputs;
   if (live) {
-    monitor::LiveOptions live_options;
-    for (const std::string& path : inputs) {
-      if (path == "-") {
-        live_options.read_stdin = true;
-      } else if (args.follow) {
-        live_options.follow.push_back(path);
-      }
-    }
-    if (!args.follow) inputs.erase(std::remove(inputs.begin(), inputs.end(), "-"), inputs.end());
-    live_options.syslog = syslog;
-    live_options.checkpoint_path = args.checkpoint;
-    live_options.checkpoint = std::move(checkpoint);
-    monitor::LiveHooks hooks;
-    hooks.notice = [](const std::string& ja, const std::string& en) {
-      std::fprintf(stderr, "注意: %s\n  (%s)\n", Printable(ja).c_str(), Printable(en).c_str());
-    };
-    hooks.error = [&exit_code](const Error& e) {
-      Report(e, kExitUsage);
-      exit_code = kExitUsage;
-    };
-    hooks.flush = [] { std::fflush(stdout); };
-    hooks.listening = [](const std::vector<std::string>& urls) {
-      for (const std::string& url : urls) {
-        std::fprintf(stderr, "syslog を待ち受けています (listening for syslog): %s\n", url.c_str());
-      }
-    };
-    if (!args.follow) {  // without --follow the files are read once, then the listeners
-      for (const std::string& path : inputs) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-          Report(Error::Invalid("ログを読めません: " + path, "cannot read log " + path),
-                 kExitUsage);
-          exit_code = kExitUsage;
-          continue;
-        }
-        monitor::FdSource source(fd);
-        const Status st = run.Process(source, path);
-        ::close(fd);
-        if (!st.ok()) {
-          Report(st.error(), kExitUsage);
-          exit_code = kExitUsage;
-        }
-      }
-      std::fflush(stdout);
-    }
-    const Status st = monitor::RunLive(run, live_options, hooks);
-    if (!st.ok()) {
-      Report(st.error(),
-             st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage);
-      if (exit_code == kExitOk) {
-        exit_code = st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
-      }
-    }
-    inputs.clear();  // read above
+    std::erase_if(inputs, [&](const std::string& p) { return args.follow || p == "-"; });
   }
   for (const std::string& path : inputs) {
     const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -681,6 +672,10 @@ int RunMonitor(const MonitorArgs& args) {
       Report(st.error(), kExitUsage);
       exit_code = kExitUsage;
     }
+  }
+  if (live) {
+    const int live_code = RunLiveMonitor(run, args, all_inputs, syslog, std::move(checkpoint));
+    if (exit_code == kExitOk) exit_code = live_code;
   }
   run.Finish();  // (RunLive has already finished it)
   const double seconds =
