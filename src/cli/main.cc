@@ -627,6 +627,16 @@ int RunMonitor(const MonitorArgs& args) {
                                  "standard input (-) can be given only once."),
                   kExitUsage);
   }
+  if (args.follow) {
+    std::vector<std::string> sorted = inputs;
+    std::sort(sorted.begin(), sorted.end());
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+        twice != sorted.end()) {
+      return Report(Error::Invalid("同じファイルが二度指定されています: " + *twice,
+                                   "the same file is given twice: " + *twice),
+                    kExitUsage);
+    }
+  }
   std::optional<monitor::Checkpoint> checkpoint;
   if (!args.checkpoint.empty()) {
     auto loaded = monitor::LoadCheckpoint(args.checkpoint);

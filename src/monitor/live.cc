@@ -98,12 +98,18 @@ Status RunLive(Monitor& monitor, const LiveOptions& options, const LiveHooks& ho
     if (!force && checkpoint.files == saved) return;
     hooks.flush();  // the alerts written so far are out before the lines behind them count
     if (Status st = SaveCheckpoint(options.checkpoint_path, checkpoint); !st.ok()) {
-      hooks.error(st.error());
+      if (checkpoint_status.ok()) hooks.error(st.error());  // once, not every interval
       checkpoint_status = st;
       return;
     }
     saved = checkpoint.files;
   };
+  if (!options.checkpoint_path.empty()) {
+    // Nothing is read yet: a checkpoint that cannot be written stops the run now, not later.
+    if (Status st = SaveCheckpoint(options.checkpoint_path, checkpoint); !st.ok()) {
+      return Error::Invalid(st.error().message, st.error().message_en);
+    }
+  }
 
   auto next_poll = Clock::now();
   auto next_checkpoint = Clock::now() + options.checkpoint_interval;

@@ -46,8 +46,9 @@ struct LiveHooks {
 
 // Runs until a stop signal, or until nothing is left to wait for (no files, no listener, and
 // standard input at its end). Returns an error before reading anything when a file cannot be
-// opened (kInvalidInput) or a listener cannot be bound (kUnavailable); a checkpoint that cannot
-// be written is reported through hooks.error (the run goes on) and, at the end, returned.
+// opened or the checkpoint cannot be written at the start (kInvalidInput), or a listener cannot
+// be bound (kUnavailable); a checkpoint that cannot be written later is reported once through
+// hooks.error (the run goes on) and, at the end, returned.
 Status RunLive(Monitor& monitor, const LiveOptions& options, const LiveHooks& hooks);
 
 }  // namespace mamori::monitor

@@ -153,6 +153,14 @@ test('follow: invalid options and checkpoint files are errors (exit 2) naming wh
   r = mamori(['monitor', '--topology', topology, '--follow', path.join(dir, 'missing.log')]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /missing\.log/);
+  r = mamori(['monitor', '--topology', topology, '--follow', log, log]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /同じファイルが二度指定されています/);
+  // A checkpoint that cannot be written stops the run before anything is read.
+  r = mamori(['monitor', '--topology', topology, '--follow', '--checkpoint',
+    path.join(dir, 'no-such-dir', 'cp'), log]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /チェックポイントを書けません.*no-such-dir/);
   // A foreign checkpoint (here: the topology given by mistake) is never overwritten or ignored.
   r = mamori(['monitor', '--topology', topology, '--follow', '--checkpoint', topology, log]);
   assert.equal(r.status, 2);
