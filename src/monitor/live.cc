@@ -113,6 +113,7 @@ Status RunLive(Monitor& monitor, const LiveOptions& options, const LiveHooks& ho
 
   auto next_poll = Clock::now();
   auto next_checkpoint = Clock::now() + options.checkpoint_interval;
+  auto next_tick = Clock::now() + options.tick_interval;
   std::vector<pollfd> fds;
   while (!signals.stopped()) {
     const auto now = Clock::now();
@@ -126,13 +127,17 @@ Status RunLive(Monitor& monitor, const LiveOptions& options, const LiveHooks& ho
       save_checkpoint(false);
       next_checkpoint = Clock::now() + options.checkpoint_interval;
     }
+    if (Clock::now() >= next_tick) {
+      if (hooks.tick) hooks.tick();
+      next_tick = Clock::now() + options.tick_interval;
+    }
     fds.clear();
     if (server) fds = server->fds();
     const bool wait_stdin = stdin_input && monitor.is_open(*stdin_input);
     if (wait_stdin) fds.push_back({STDIN_FILENO, POLLIN, 0});
     if (options.follow.empty() && !server && !wait_stdin) break;  // nothing left to wait for
     auto wake = options.follow.empty() ? Clock::now() + std::chrono::seconds(1) : next_poll;
-    wake = std::min(wake, next_checkpoint);
+    wake = std::min({wake, next_checkpoint, next_tick});
     const auto wait = std::max<Clock::duration>(wake - Clock::now(), Clock::duration::zero());
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     const timespec timeout{static_cast<time_t>(ns / 1000000000),

@@ -34,6 +34,7 @@ struct LiveOptions {
   std::optional<Checkpoint> checkpoint;  // loaded from checkpoint_path (nullopt: first run)
   std::chrono::milliseconds poll_interval{250};
   std::chrono::milliseconds checkpoint_interval{5000};
+  std::chrono::milliseconds tick_interval{60000};  // LiveHooks::tick
 };
 
 struct LiveHooks {
@@ -42,6 +43,8 @@ struct LiveHooks {
   std::function<void()> flush;              // makes the alerts written so far durable (stdout)
   // Called once the syslog listeners are bound, with "udp://127.0.0.1:5514" for each.
   std::function<void(const std::vector<std::string>&)> listening;
+  // Called every tick_interval while running (e.g. to post a periodic report); may be empty.
+  std::function<void()> tick;
 };
 
 // Runs until a stop signal, or until nothing is left to wait for (no files, no listener, and
