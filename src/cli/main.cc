@@ -5,13 +5,14 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
-#include <unistd.h>
+#include <functional>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -30,8 +31,10 @@
 #include "common/log.h"
 #include "monitor/beacon.h"
 #include "monitor/blocklist.h"
+#include "monitor/checkpoint.h"
 #include "monitor/dns_tunnel.h"
 #include "monitor/exfiltration.h"
+#include "monitor/live.h"
 #include "monitor/monitor.h"
 #include "monitor/scan.h"
 #include "monitor/separation.h"
@@ -455,22 +458,28 @@ struct MonitorArgs {
   uint64_t exfil_limit_mib = 1024;  // 0: no absolute limit
   monitor::DnsTunnelOptions dns_tunnel;
   std::vector<std::string> inputs;
-  ReportTo report;  // --report-to: post the monitor's report as evidence
+  bool follow = false;                     // keep reading the files as they grow
+  std::string checkpoint;                  // with --follow: where to keep the files' positions
+  std::vector<std::string> syslog;         // udp://ADDR:PORT, tcp://ADDR:PORT
+  ReportTo report;                         // --report-to: post the monitor's report as evidence
+  int64_t report_interval_seconds = 3600;  // --follow/--syslog with --report-to
 };
 
 // Alerts as JSON lines on standard output; with --report-to also gathered for the report.
 class StdoutAlerts final : public monitor::AlertOutput {
  public:
-  explicit StdoutAlerts(MonitorReport* report) : report_(report) {}
+  StdoutAlerts(MonitorReport* report, bool flush_each) : report_(report), flush_each_(flush_each) {}
   void Write(const monitor::Alert& alert) override {
     std::string line = monitor::AlertToJson(alert);
     if (report_ != nullptr) report_->AddAlert(alert, line);
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
+    if (flush_each_) std::fflush(stdout);              // live: at once
   }
 
  private:
   MonitorReport* report_;  // nullable
+  bool flush_each_;
 };
 
 int64_t NowMicros() {
@@ -544,6 +553,48 @@ Result<std::vector<monitor::SigmaFile>> ReadSigmaFiles(const std::vector<std::st
   return files;
 }
 
+// The long-running part of `mamori monitor` (--follow, --syslog): until SIGINT or SIGTERM.
+// Returns the exit code: 0, 2 (an input failed), 3 (a listener could not be bound).
+int RunLiveMonitor(monitor::Monitor& run, const MonitorArgs& args,
+                   const std::vector<std::string>& inputs,
+                   const std::vector<monitor::SyslogEndpoint>& syslog,
+                   std::optional<monitor::Checkpoint> checkpoint, std::function<void()> tick) {
+  int exit_code = kExitOk;
+  monitor::LiveOptions options;
+  for (const std::string& path : inputs) {
+    if (path == "-") {
+      options.read_stdin = true;
+    } else if (args.follow) {
+      options.follow.push_back(path);
+    }
+  }
+  options.syslog = syslog;
+  options.checkpoint_path = args.checkpoint;
+  options.checkpoint = std::move(checkpoint);
+  monitor::LiveHooks hooks;
+  hooks.notice = [](const std::string& ja, const std::string& en) {
+    std::fprintf(stderr, "注意: %s\n  (%s)\n", Printable(ja).c_str(), Printable(en).c_str());
+  };
+  hooks.error = [&exit_code](const Error& e) {
+    Report(e, kExitUsage);
+    exit_code = kExitUsage;
+  };
+  hooks.flush = [] { std::fflush(stdout); };
+  hooks.tick = std::move(tick);
+  hooks.listening = [](const std::vector<std::string>& urls) {
+    for (const std::string& url : urls) {
+      std::fprintf(stderr, "syslog を待ち受けています (listening for syslog): %s\n", url.c_str());
+    }
+  };
+  const Status st = monitor::RunLive(run, options, hooks);
+  if (!st.ok()) {
+    const int code = st.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
+    Report(st.error(), code);
+    if (exit_code == kExitOk) exit_code = code;
+  }
+  return exit_code;
+}
+
 // `mamori monitor`: alerts as JSON lines on standard output, the summary on standard error.
 // Exit 0; 2 when an option, the topology, a blocklist, a Sigma rule or an input is invalid (the
 // message names the file and line), after reading the other inputs; 3 when, with --report-to,
@@ -585,8 +636,49 @@ int RunMonitor(const MonitorArgs& args) {
     }
     options.parser.syslog.utc_offset_minutes = *offset;
   }
+  std::vector<monitor::SyslogEndpoint> syslog;
+  for (const std::string& url : args.syslog) {
+    auto endpoint = monitor::ParseSyslogUrl(url);
+    if (!endpoint.ok()) return Report(endpoint.error(), kExitUsage);
+    syslog.push_back(*endpoint);
+  }
   std::vector<std::string> inputs = args.inputs;
-  if (inputs.empty()) inputs.push_back("-");
+  if (inputs.empty() && syslog.empty()) inputs.push_back("-");
+  const bool reads_stdin = std::find(inputs.begin(), inputs.end(), "-") != inputs.end();
+  if (!args.checkpoint.empty() && !args.follow) {
+    return Report(Error::Invalid("--checkpoint は --follow と一緒に指定してください。",
+                                 "--checkpoint needs --follow."),
+                  kExitUsage);
+  }
+  if (!args.checkpoint.empty() && reads_stdin) {
+    return Report(
+        Error::Invalid("標準入力にはチェックポイントを使えません（位置を記録できません）。"
+                       "ログファイルを指定してください。",
+                       "--checkpoint cannot be used with standard input; give log "
+                       "files."),
+        kExitUsage);
+  }
+  if (std::count(inputs.begin(), inputs.end(), "-") > 1) {
+    return Report(Error::Invalid("標準入力（-）は一度だけ指定できます。",
+                                 "standard input (-) can be given only once."),
+                  kExitUsage);
+  }
+  if (args.follow) {
+    std::vector<std::string> sorted = inputs;
+    std::sort(sorted.begin(), sorted.end());
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+        twice != sorted.end()) {
+      return Report(Error::Invalid("同じファイルが二度指定されています: " + *twice,
+                                   "the same file is given twice: " + *twice),
+                    kExitUsage);
+    }
+  }
+  std::optional<monitor::Checkpoint> checkpoint;
+  if (!args.checkpoint.empty()) {
+    auto loaded = monitor::LoadCheckpoint(args.checkpoint);
+    if (!loaded.ok()) return Report(loaded.error(), kExitUsage);
+    checkpoint = std::move(loaded).value();
+  }
   for (const std::string& path : inputs) {
     std::error_code ec;
     if (path != "-" &&
@@ -628,12 +720,19 @@ int RunMonitor(const MonitorArgs& args) {
   auto span = std::make_unique<EventSpan>();
   const EventSpan& event_span = *span;
   if (report) detectors.push_back(std::move(span));
-  StdoutAlerts output(report ? &*report : nullptr);
+  const bool live = args.follow || !syslog.empty();
+  StdoutAlerts output(report ? &*report : nullptr, live);
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();
   const int64_t started_us = NowMicros();
   int exit_code = kExitOk;
   int input_errors = 0;
+  // Live: the files are followed (or, without --follow, read once first), standard input is
+  // read beside the listeners.
+  const std::vector<std::string> all_inputs = inputs;
+  if (live) {
+    std::erase_if(inputs, [&](const std::string& p) { return args.follow || p == "-"; });
+  }
   for (const std::string& path : inputs) {
     const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -653,7 +752,29 @@ int RunMonitor(const MonitorArgs& args) {
       if (st.error().code != ErrorCode::kInvalidInput) ++input_errors;
     }
   }
-  run.Finish();
+  if (live) {
+    // With --report-to, a report every --report-interval seconds while running (a failed post
+    // is said on standard error and its alerts go with the next one) and one at the end.
+    std::function<void()> tick;
+    int64_t last_report_us = NowMicros();
+    if (report) {
+      tick = [&] {
+        const int64_t now = NowMicros();
+        if (now - last_report_us < args.report_interval_seconds * 1000000) return;
+        last_report_us = now;
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const MonitorRun facts{
+            &run.summary(),      elapsed, started_us, input_errors, event_span.first_us(),
+            event_span.last_us()};
+        PostMonitorReport(args.report, *report, facts);
+      };
+    }
+    const int live_code =
+        RunLiveMonitor(run, args, all_inputs, syslog, std::move(checkpoint), std::move(tick));
+    if (exit_code == kExitOk) exit_code = live_code;
+  }
+  run.Finish();  // (RunLive has already finished it)
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fflush(stdout);
@@ -767,6 +888,17 @@ int main(int argc, char** argv) {
                    "一つのドメインの下の長い又は不規則な名前の 1 時間の数 / distinct long or "
                    "high-entropy names under one domain per source and hour (default 50)")
       ->check(CLI::Range(1, 1000000));
+  monitor_cmd->add_flag("--follow", monitor_args.follow,
+                        "ファイルが伸びるのを読み続けます（SIGINT/SIGTERM で終了）/ keep reading "
+                        "the files as they grow (until SIGINT or SIGTERM)");
+  monitor_cmd->add_option("--checkpoint", monitor_args.checkpoint,
+                          "--follow で読んだ位置を記録するファイル / file keeping the positions "
+                          "read, to resume after a restart");
+  monitor_cmd
+      ->add_option("--syslog", monitor_args.syslog,
+                   "syslog を受けるアドレス（複数可）/ listen for syslog, e.g. udp://0.0.0.0:514 "
+                   "or tcp://[::1]:5514 (repeatable)")
+      ->allow_extra_args(false);
   monitor_cmd->add_option("files", monitor_args.inputs,
                           "ログファイル（なし又は - は標準入力）/ log files (none or - = stdin)");
   monitor_cmd->add_option("--report-to", monitor_args.report.url,
@@ -776,6 +908,11 @@ int main(int argc, char** argv) {
                           "サービスアカウントのトークンのファイル / file holding the token");
   monitor_cmd->add_option("--report-ca,--ca-file", monitor_args.report.ca_file,
                           "HTTPS の CA 証明書 / CA file for HTTPS");
+  monitor_cmd
+      ->add_option("--report-interval", monitor_args.report_interval_seconds,
+                   "--follow・--syslog で報告を送る間隔（秒）/ seconds between reports while "
+                   "following (default 3600)")
+      ->check(CLI::Range(int64_t{60}, int64_t{7} * 86400));
   monitor_cmd->add_option("--catalog", monitor_args.report.catalog_dir,
                           "カタログのフォルダ / catalog folder (default catalog)");
 

@@ -51,122 +51,265 @@ Result<size_t> StringSource::Read(char* buffer, size_t size) {
   return n;
 }
 
+// One input being read: its own parser, line counter and partial-line buffer.
+struct Monitor::Input {
+  std::string name;
+  size_t summary = 0;              // index into summary_.inputs
+  std::unique_ptr<Parser> parser;  // null until the format is known
+  std::vector<char> buffer;        // capacity + kLinePadding bytes; empty until the first bytes
+  size_t filled = 0;               // bytes in the buffer: the start of a line not yet complete
+  uint64_t number = 0;             // lines numbered so far (blank ones included)
+  uint64_t consumed = 0;           // bytes up to the line break of the last line handled
+  uint64_t discarded = 0;          // bytes of an over-long line dropped so far
+  bool discarding = false;         // inside a line longer than the buffer (already counted)
+  bool failed = false;             // the format could not be detected: bytes are ignored
+  bool open = true;
+
+  size_t capacity() const { return buffer.empty() ? 0 : buffer.size() - kLinePadding; }
+};
+
 Monitor::Monitor(MonitorOptions options, std::vector<std::unique_ptr<Detector>> detectors,
                  AlertOutput& output)
     : options_(std::move(options)),
       detectors_(std::move(detectors)),
       aggregator_(options_.window_us, options_.max_evidence, output) {}
 
-Status Monitor::Process(ByteSource& source, std::string_view name) {
-  if (buffer_.empty()) buffer_.assign(kInitialBufferBytes + kLinePadding, '\0');
-  char* data = buffer_.data();
-  size_t capacity = buffer_.size() - kLinePadding;
-  InputSummary& input = summary_.inputs.emplace_back();
-  input.name = std::string(name);
-  size_t filled = 0;
-  bool eof = false;
-  auto fill = [&]() -> Status {
-    MAMORI_ASSIGN_OR_RETURN(const size_t n, source.Read(data + filled, capacity - filled));
-    if (n == 0) eof = true;
-    filled += n;
-    return {};
-  };
-  while (!eof && filled < std::min(kDetectBytes, capacity)) {
-    if (Status st = fill(); !st.ok()) {
-      return Error::Unavailable(Cat(name, ": ", st.error().message),
-                                Cat(name, ": ", st.error().message_en));
-    }
-  }
-  input.format = options_.format;
-  if (!input.format) {
-    std::string_view head(data, filled);
-    if (!eof) {
-      const size_t last = head.rfind('\n');
-      if (last != std::string_view::npos) head = head.substr(0, last + 1);
-    }
-    input.format = DetectFormat(head);
-    if (!input.format) {
-      return Error::Invalid(
-          Cat(name,
-              ": ログの形式を判別できません。--format で指定してください（zeek, zeek-json, "
-              "eve, netfilter, squid）。"),
-          Cat(name,
-              ": cannot detect the log format; give --format (zeek, zeek-json, eve, "
-              "netfilter, squid)."));
-    }
-  }
-  std::unique_ptr<Parser> parser = MakeParser(*input.format, options_.parser);
-  uint64_t number = 0;
-  bool discarding = false;  // inside a line longer than the buffer
-  while (true) {
-    size_t start = 0;
-    while (start < filled) {
-      const void* hit = std::memchr(data + start, '\n', filled - start);
-      if (hit == nullptr) break;
-      const size_t end = static_cast<size_t>(static_cast<const char*>(hit) - data);
-      ++number;
-      if (discarding) {
-        discarding = false;  // the rest of the over-long line, already counted
-      } else {
-        HandleLine(*parser, std::string_view(data + start, end - start), name, number, input);
-      }
-      start = end + 1;
-    }
-    if (eof) {
-      if (start < filled && !discarding) {
-        ++number;
-        HandleLine(*parser, std::string_view(data + start, filled - start), name, number, input);
-      }
-      break;
-    }
-    if ((start == 0 && filled == capacity && capacity < kBufferBytes && !discarding) ||
-        capacity < kSteadyBufferBytes) {
-      // A long line, or a large input: grow the buffer (up to kBufferBytes) and read on.
-      std::memmove(data, data + start, filled - start);
-      filled -= start;
-      buffer_.resize(std::min(2 * capacity, kBufferBytes) + kLinePadding, '\0');
-      data = buffer_.data();
-      capacity = buffer_.size() - kLinePadding;
-    } else if (start == 0 && filled == capacity) {  // no line break in the whole buffer
-      if (!discarding) {
-        ++number;
-        ++summary_.lines;
-        ++input.lines;
-        Malformed(name, number, kTooLong, std::string_view(data, filled));
-        discarding = true;
-        --number;  // counted again when its line break arrives
-      }
-      filled = 0;
-    } else {
-      std::memmove(data, data + start, filled - start);
-      filled -= start;
-    }
-    if (Status st = fill(); !st.ok()) {
-      return Error::Unavailable(Cat(name, ": ", st.error().message),
-                                Cat(name, ": ", st.error().message_en));
-    }
+Monitor::~Monitor() = default;
+
+InputId Monitor::OpenInput(std::string_view name, std::optional<InputFormat> format,
+                           uint64_t first_line) {
+  auto in = std::make_unique<Input>();
+  in->name = std::string(name);
+  in->summary = summary_.inputs.size();
+  in->number = first_line;
+  InputSummary& summary = summary_.inputs.emplace_back();
+  summary.name = in->name;
+  summary.format = format ? format : options_.format;
+  if (summary.format) in->parser = MakeParser(*summary.format, options_.parser);
+  inputs_.push_back(std::move(in));
+  return inputs_.size() - 1;
+}
+
+Status Monitor::Feed(InputId id, std::string_view bytes) {
+  Input& in = *inputs_[id];
+  while (!bytes.empty() && !in.failed) {
+    MakeRoom(in, /*eager=*/false);
+    const size_t n = std::min(in.capacity() - in.filled, bytes.size());
+    std::memcpy(in.buffer.data() + in.filled, bytes.data(), n);
+    in.filled += n;
+    bytes.remove_prefix(n);
+    MAMORI_TRY(Consume(in, Flush::kNone));
   }
   return {};
 }
 
-void Monitor::HandleLine(Parser& parser, std::string_view text, std::string_view name,
-                         uint64_t number, InputSummary& input) {
+Status Monitor::Prime(InputId id, std::string_view header) {
+  Input& in = *inputs_[id];
+  if (!in.parser) {
+    std::optional<InputFormat> format = DetectFormat(header);
+    if (!format) return {};  // nothing to learn: the lines that follow decide
+    summary_.inputs[in.summary].format = format;
+    in.parser = MakeParser(*format, options_.parser);
+  }
+  Event scratch_event;
+  while (!header.empty()) {
+    const size_t nl = header.find('\n');
+    std::string_view text = header.substr(0, nl);
+    header = nl == std::string_view::npos ? std::string_view() : header.substr(nl + 1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.size() > kMaxLineBytes) continue;
+    scratch_.assign(text.begin(), text.end());
+    scratch_.resize(text.size() + kLinePadding, '\0');
+    (void)in.parser->Parse(Line{std::string_view(scratch_.data(), text.size()), in.name, 0},
+                           scratch_event);
+  }
+  return {};
+}
+
+uint64_t Monitor::consumed(InputId id) const { return inputs_[id]->consumed; }
+uint64_t Monitor::line_number(InputId id) const { return inputs_[id]->number; }
+bool Monitor::is_open(InputId id) const { return inputs_[id]->open; }
+
+Status Monitor::Settle(InputId id) { return Consume(*inputs_[id], Flush::kSettle); }
+
+Status Monitor::CloseInput(InputId id, InputEnd end) {
+  Input& in = *inputs_[id];
+  if (!in.open) return {};
+  Status st;
+  if (end == InputEnd::kEndOfData) st = Consume(in, Flush::kEnd);
+  in.open = false;
+  in.parser.reset();
+  std::vector<char>().swap(in.buffer);
+  in.filled = 0;
+  return st;
+}
+
+void Monitor::FeedMessage(InputId id, std::string_view message) {
+  Input& in = *inputs_[id];
+  while (!message.empty() &&
+         (message.back() == '\n' || message.back() == '\r' || message.back() == '\0')) {
+    message.remove_suffix(1);
+  }
+  ++in.number;
+  if (message.size() > kMaxLineBytes) {  // counted as too long before anything reads it
+    HandleLine(in, message, in.number);
+    return;
+  }
+  scratch_.assign(message.begin(), message.end());
+  scratch_.resize(message.size() + kLinePadding, '\0');
+  HandleLine(in, std::string_view(scratch_.data(), message.size()), in.number);
+}
+
+void Monitor::FeedMalformed(InputId id, Reason reason, std::string_view excerpt) {
+  Input& in = *inputs_[id];
+  ++in.number;
+  ++summary_.lines;
+  ++summary_.inputs[in.summary].lines;
+  Malformed(in.name, in.number, reason, excerpt);
+}
+
+Status Monitor::Process(ByteSource& source, std::string_view name) {
+  const InputId id = OpenInput(name);
+  Input& in = *inputs_[id];
+  while (true) {
+    MakeRoom(in, /*eager=*/true);
+    auto n = source.Read(in.buffer.data() + in.filled, in.capacity() - in.filled);
+    if (!n.ok()) {
+      (void)CloseInput(id, InputEnd::kStopped);
+      return Error::Unavailable(Cat(name, ": ", n.error().message),
+                                Cat(name, ": ", n.error().message_en));
+    }
+    if (*n == 0) break;
+    in.filled += *n;
+    if (Status st = Consume(in, Flush::kNone); !st.ok()) {
+      (void)CloseInput(id, InputEnd::kStopped);
+      return st;
+    }
+  }
+  return CloseInput(id, InputEnd::kEndOfData);
+}
+
+// Before more bytes go into the buffer: allocates it, or grows it (a line longer than the
+// buffer so far, or `eager` for large inputs read in big blocks), or, when a line fills even the
+// largest buffer, counts that line as too long and drops what is buffered of it.
+void Monitor::MakeRoom(Input& in, bool eager) {
+  if (in.buffer.empty()) {
+    in.buffer.assign(kInitialBufferBytes + kLinePadding, '\0');
+    return;
+  }
+  const size_t capacity = in.capacity();
+  if ((in.filled == capacity || eager) && capacity < kSteadyBufferBytes) {
+    in.buffer.resize(2 * capacity + kLinePadding, '\0');
+  } else if (in.filled == capacity && capacity < kBufferBytes) {
+    in.buffer.resize(std::min(2 * capacity, kBufferBytes) + kLinePadding, '\0');
+  } else if (in.filled == capacity) {  // no line break in the whole buffer
+    ++summary_.lines;
+    ++summary_.inputs[in.summary].lines;
+    Malformed(in.name, in.number + 1, kTooLong, std::string_view(in.buffer.data(), in.filled));
+    in.discarding = true;  // numbered when its line break arrives
+    in.discarded += in.filled;
+    in.filled = 0;
+  }
+}
+
+Status Monitor::DecideFormat(Input& in, Flush flush) {
+  const bool enough = in.filled >= kDetectBytes || (in.filled > 0 && in.filled == in.capacity());
+  if (flush == Flush::kNone && !enough) return {};
+  std::string_view head(in.buffer.data(), in.filled);
+  if (flush != Flush::kEnd) {
+    const size_t last = head.rfind('\n');
+    if (last != std::string_view::npos) {
+      head = head.substr(0, last + 1);
+    } else if (!enough) {
+      return {};  // not one whole line yet
+    }
+    if (head.find_first_not_of(" \t\r\n") == std::string_view::npos && !enough) return {};
+  }
+  InputSummary& summary = summary_.inputs[in.summary];
+  summary.format = DetectFormat(head);
+  if (!summary.format) {
+    in.failed = true;
+    in.filled = 0;
+    return Error::Invalid(
+        Cat(in.name,
+            ": ログの形式を判別できません。--format で指定してください（zeek, zeek-json, "
+            "eve, netfilter, squid）。"),
+        Cat(in.name,
+            ": cannot detect the log format; give --format (zeek, zeek-json, eve, "
+            "netfilter, squid)."));
+  }
+  in.parser = MakeParser(*summary.format, options_.parser);
+  return {};
+}
+
+// Handles the complete lines in the buffer (at kEnd also a last line without a line break) and
+// moves what is left to the buffer's start.
+Status Monitor::Consume(Input& in, Flush flush) {
+  if (in.failed || !in.open) {
+    in.filled = 0;
+    return {};
+  }
+  if (!in.parser) {
+    MAMORI_TRY(DecideFormat(in, flush));
+    if (!in.parser) return {};  // waiting for more lines
+  }
+  char* data = in.buffer.data();
+  size_t start = 0;
+  while (start < in.filled) {
+    const void* hit = std::memchr(data + start, '\n', in.filled - start);
+    if (hit == nullptr) break;
+    const size_t end = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    ++in.number;
+    if (in.discarding) {
+      in.discarding = false;  // the rest of the over-long line, already counted
+      in.consumed += in.discarded;
+      in.discarded = 0;
+    } else {
+      HandleLine(in, std::string_view(data + start, end - start), in.number);
+    }
+    in.consumed += end + 1 - start;
+    start = end + 1;
+  }
+  if (flush == Flush::kEnd && start < in.filled) {
+    if (in.discarding) {
+      in.discarding = false;
+      in.consumed += in.discarded;
+      in.discarded = 0;
+    } else {
+      ++in.number;
+      HandleLine(in, std::string_view(data + start, in.filled - start), in.number);
+    }
+    in.consumed += in.filled - start;
+    start = in.filled;
+  }
+  if (in.discarding && start == 0) {  // all of it belongs to the over-long line
+    in.discarded += in.filled;
+    in.filled = 0;
+  } else if (start > 0) {
+    std::memmove(data, data + start, in.filled - start);
+    in.filled -= start;
+  }
+  return {};
+}
+
+void Monitor::HandleLine(Input& in, std::string_view text, uint64_t number) {
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (text.find_first_not_of(" \t") == std::string_view::npos) return;
+  InputSummary& input = summary_.inputs[in.summary];
   ++summary_.lines;
   ++input.lines;
   if (text.size() > kMaxLineBytes) {
-    Malformed(name, number, kTooLong, text);
+    Malformed(in.name, number, kTooLong, text);
     return;
   }
-  const ParseResult result = parser.Parse(Line{text, name, number}, event_);
+  const ParseResult result = in.parser->Parse(Line{text, in.name, number}, event_);
   switch (result.status) {
     case ParseResult::Status::kIgnored:
       ++summary_.ignored;
       ++summary_.ignored_by_reason[result.reason.ja];
       return;
     case ParseResult::Status::kMalformed:
-      Malformed(name, number, result.reason, text);
+      Malformed(in.name, number, result.reason, text);
       return;
     case ParseResult::Status::kEvent:
       break;
@@ -198,6 +341,8 @@ void Monitor::Malformed(std::string_view name, uint64_t number, Reason reason,
 }
 
 void Monitor::Finish() {
+  if (finished_) return;
+  finished_ = true;
   for (auto& detector : detectors_) detector->Finish(aggregator_);
   aggregator_.Finish();
   summary_.alerts_by_kind = aggregator_.written_by_kind();

@@ -6,11 +6,21 @@
 //   monitor.Finish();                      // flushes detectors and open alerts
 //   monitor.summary();                     // counts, malformed samples, alerts by kind
 //
-// Inputs come through ByteSource, so the pipeline does no file I/O of its own (FdSource reads a
-// file descriptor; tests and fuzzers use StringSource). Lines longer than kMaxLineBytes, and
-// lines a parser cannot read, are counted as malformed with a sample (file:line, reason, the
-// start of the line); nothing is dropped silently. Memory is bounded by the read buffer (at most
-// 4 MiB) and the detectors' state, not by the input's size.
+// Several inputs can also be read interleaved, bytes fed as they arrive (follow mode, syslog):
+//
+//   InputId a = monitor.OpenInput("conn.log");
+//   monitor.Feed(a, bytes);       // complete lines are processed at once, the rest kept
+//   monitor.Settle(a);            // nothing more for now: decide the format from what is here
+//   monitor.CloseInput(a, InputEnd::kEndOfData);   // the last line needs no line break
+//
+// Each input has its own parser, line counter, partial-line buffer and format detection. Events
+// reach the detectors in the order their lines complete, whichever input they come from.
+//
+// Inputs come through ByteSource or Feed, so the pipeline does no file I/O of its own (FdSource
+// reads a file descriptor; tests and fuzzers use StringSource). Lines longer than kMaxLineBytes,
+// and lines a parser cannot read, are counted as malformed with a sample (file:line, reason, the
+// start of the line); nothing is dropped silently. Memory is bounded by the read buffer of each
+// open input (at most 4 MiB) and the detectors' state, not by the input's size.
 //
 // Not thread-safe: one Monitor per thread. The detectors and output must outlive it.
 #pragma once
@@ -78,6 +88,14 @@ struct InputSummary {
   uint64_t events = 0;
 };
 
+// How an input ends (CloseInput).
+enum class InputEnd : uint8_t {
+  kEndOfData,  // the input is complete: a last line without a line break is still a line
+  kStopped,    // reading stopped mid-way: a last line without a line break is left unread
+};
+
+using InputId = size_t;
+
 struct Summary {
   std::vector<InputSummary> inputs;
   uint64_t lines = 0;                                 // non-empty lines read
@@ -94,19 +112,64 @@ class Monitor {
  public:
   Monitor(MonitorOptions options, std::vector<std::unique_ptr<Detector>> detectors,
           AlertOutput& output);
+  ~Monitor();
 
   // Reads one input to its end. An input whose format cannot be detected is refused with
   // kInvalidInput ("name: …", nothing read from it counted as events); a read error is
   // kUnavailable. Either way the Monitor stays usable for the next input.
   Status Process(ByteSource& source, std::string_view name);
-  // Ends the run: detectors' Finish, then every open alert is written.
+
+  // Opens an input named `name` (evidence and samples say "name:line"). `format` overrides
+  // MonitorOptions::format for this input (syslog messages are netfilter lines whatever the
+  // files are); nullopt keeps it. Lines are numbered from `first_line` + 1 (a resumed file
+  // continues its numbering). The id stays valid until the Monitor is destroyed; ids are not
+  // reused.
+  InputId OpenInput(std::string_view name, std::optional<InputFormat> format = std::nullopt,
+                    uint64_t first_line = 0);
+  // Before the first Feed of an input resumed in the middle of its file: the file's header lines
+  // (Zeek TSV's "#separator", "#fields", …), so the format is known and the parser has the
+  // header it needs. They are not counted, numbered or consumed.
+  Status Prime(InputId id, std::string_view header);
+  // The next bytes of the input. Complete lines are processed at once when the format is known;
+  // the format is detected when 64 KiB have arrived, at Settle or at CloseInput. Returns
+  // kInvalidInput ("name: …") once when the format cannot be detected; the input then ignores
+  // further bytes. Precondition: the input is open.
+  Status Feed(InputId id, std::string_view bytes);
+  // Nothing more has arrived for now: if the format is not known yet, decide it from the whole
+  // lines that are here (none yet: wait). Errors as Feed.
+  Status Settle(InputId id);
+  // One whole message (a syslog message): numbered, parsed and handled like a line, without
+  // line splitting; trailing line breaks are removed. Precondition: the input is open and its
+  // format is known (given to OpenInput or by MonitorOptions::format).
+  void FeedMessage(InputId id, std::string_view message);
+  // Counts a message of the input that never reached the pipeline (an over-long syslog message)
+  // as malformed, with `excerpt` (its start) as the sample.
+  void FeedMalformed(InputId id, Reason reason, std::string_view excerpt);
+  // Ends the input (see InputEnd) and frees its buffer and parser. Errors as Feed.
+  Status CloseInput(InputId id, InputEnd end);
+
+  // Bytes of the input consumed so far: up to and including the line break of the last line
+  // whose event reached every detector. Bytes of a line still incomplete (or of lines waiting for
+  // format detection) are not included: a restart from this offset neither loses nor repeats a
+  // line.
+  uint64_t consumed(InputId id) const;
+  // The number of the last line consumed (first_line + lines consumed).
+  uint64_t line_number(InputId id) const;
+  bool is_open(InputId id) const;
+
+  // Ends the run: detectors' Finish, then every open alert is written. Later calls do nothing.
   void Finish();
 
   const Summary& summary() const { return summary_; }
 
  private:
-  void HandleLine(Parser& parser, std::string_view text, std::string_view name, uint64_t number,
-                  InputSummary& input);
+  struct Input;
+  enum class Flush : uint8_t { kNone, kSettle, kEnd };
+
+  Status Consume(Input& in, Flush flush);
+  Status DecideFormat(Input& in, Flush flush);
+  void MakeRoom(Input& in, bool eager);
+  void HandleLine(Input& in, std::string_view text, uint64_t number);
   void Malformed(std::string_view name, uint64_t number, Reason reason, std::string_view text);
 
   MonitorOptions options_;
@@ -116,7 +179,9 @@ class Monitor {
   Event event_;
   int64_t watermark_us_ = INT64_MIN;
   int64_t next_advance_us_ = INT64_MIN;
-  std::vector<char> buffer_;
+  std::vector<std::unique_ptr<Input>> inputs_;
+  bool finished_ = false;
+  std::vector<char> scratch_;  // FeedMessage: the message with kLinePadding after it
 };
 
 // The summary for people (standard error): Japanese with English in parentheses. `seconds` is

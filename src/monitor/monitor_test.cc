@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,135 @@ TEST_F(MonitorTest, UnknownFormatIsAnErrorNamingTheInput) {
   StringSource again("hello\nworld\n");
   ASSERT_TRUE(forced->Process(again, "mystery.log").ok());
   EXPECT_EQ(forced->summary().malformed, 2u);
+}
+
+TEST_F(MonitorTest, InterleavedInputsKeepTheirOwnLinesNumbersAndFormats) {
+  auto monitor = Make();
+  const InputId json = monitor->OpenInput("a.json");
+  const InputId syslog = monitor->OpenInput("fw.log");
+  const std::string nf =
+      "<4>1 2024-05-01T00:00:05Z fw kernel - - - FWD IN=eth0 OUT=eth1 SRC=10.1.0.5 "
+      "DST=10.2.0.5 LEN=60 PROTO=TCP SPT=1 DPT=445\n";
+  const std::string j1 = ConnJson(1, "10.1.0.1", "10.2.0.1") + "\n";
+  const std::string j2 = ConnJson(2, "10.1.0.2", "10.2.0.2") + "\n";
+  // Half a JSON line, then a whole syslog line, then the rest of the JSON line and another.
+  ASSERT_TRUE(monitor->Feed(json, j1.substr(0, 20)).ok());
+  ASSERT_TRUE(monitor->Settle(json).ok());  // no whole line yet: still waiting
+  EXPECT_EQ(monitor->consumed(json), 0u);
+  ASSERT_TRUE(monitor->Feed(syslog, nf).ok());
+  ASSERT_TRUE(monitor->Settle(syslog).ok());
+  EXPECT_EQ(monitor->consumed(syslog), nf.size());
+  EXPECT_EQ(monitor->summary().events, 1u);
+  ASSERT_TRUE(monitor->Feed(json, j1.substr(20) + j2.substr(0, 5)).ok());
+  ASSERT_TRUE(monitor->Settle(json).ok());
+  EXPECT_EQ(monitor->consumed(json), j1.size());  // the partial second line is not consumed
+  EXPECT_EQ(monitor->line_number(json), 1u);
+  ASSERT_TRUE(monitor->Feed(json, j2.substr(5)).ok());
+  EXPECT_EQ(monitor->consumed(json), j1.size() + j2.size());
+  ASSERT_TRUE(monitor->CloseInput(json, InputEnd::kEndOfData).ok());
+  ASSERT_TRUE(monitor->CloseInput(syslog, InputEnd::kEndOfData).ok());
+  monitor->Finish();
+  const Summary& s = monitor->summary();
+  EXPECT_EQ(s.events, 3u);
+  ASSERT_EQ(s.inputs.size(), 2u);
+  EXPECT_EQ(s.inputs[0].format, InputFormat::kZeekJson);
+  EXPECT_EQ(s.inputs[1].format, InputFormat::kNetfilter);
+  std::vector<std::string> evidence;
+  for (const Alert& a : out_.alerts) evidence.push_back(a.evidence.at(0));
+  std::sort(evidence.begin(), evidence.end());
+  EXPECT_EQ(evidence, (std::vector<std::string>{"a.json:1", "a.json:2", "fw.log:1"}));
+}
+
+TEST_F(MonitorTest, FeedOneByteAtATimeMatchesProcess) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += ConnJson(i * 7, "10.1.0.1", "10.2.0.9") + "\n";
+  text += "{broken\n" + ConnJson(400, "10.2.0.3", "10.1.0.3");  // no final line break
+  auto whole = Make();
+  StringSource source(text);
+  ASSERT_TRUE(whole->Process(source, "c.json").ok());
+  whole->Finish();
+  const std::vector<Alert> expected = out_.alerts;
+  out_.alerts.clear();
+
+  auto fed = Make();
+  const InputId id = fed->OpenInput("c.json");
+  for (char c : text) ASSERT_TRUE(fed->Feed(id, std::string_view(&c, 1)).ok());
+  EXPECT_EQ(fed->summary().events, 0u);  // under 64 KiB: the format waits for Settle
+  ASSERT_TRUE(fed->Settle(id).ok());
+  EXPECT_EQ(fed->summary().events, 40u);
+  EXPECT_EQ(fed->line_number(id), 41u);  // the last line has no line break yet
+  ASSERT_TRUE(fed->CloseInput(id, InputEnd::kEndOfData).ok());
+  EXPECT_EQ(fed->consumed(id), text.size());
+  fed->Finish();
+  EXPECT_EQ(fed->summary().events, whole->summary().events);
+  EXPECT_EQ(fed->summary().malformed, 1u);
+  ASSERT_EQ(out_.alerts.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(AlertToJson(out_.alerts[i]), AlertToJson(expected[i]));
+  }
+}
+
+TEST_F(MonitorTest, StoppedInputLeavesItsPartialLineAndResumedNumbering) {
+  auto monitor = Make();
+  const std::string l1 = ConnJson(1, "10.1.0.1", "10.2.0.1") + "\n";
+  const std::string l2 = ConnJson(2, "10.1.0.2", "10.2.0.2");
+  const InputId id = monitor->OpenInput("c.json", InputFormat::kZeekJson, /*first_line=*/100);
+  ASSERT_TRUE(monitor->Feed(id, l1 + l2).ok());
+  ASSERT_TRUE(monitor->CloseInput(id, InputEnd::kStopped).ok());
+  EXPECT_FALSE(monitor->is_open(id));
+  EXPECT_EQ(monitor->consumed(id), l1.size());
+  EXPECT_EQ(monitor->line_number(id), 101u);
+  monitor->Finish();
+  EXPECT_EQ(monitor->summary().events, 1u);
+  ASSERT_EQ(out_.alerts.size(), 1u);
+  EXPECT_EQ(out_.alerts[0].evidence[0], "c.json:101");
+}
+
+TEST_F(MonitorTest, FormatDetectionPerInputAndRefusal) {
+  auto monitor = Make();
+  const InputId unknown = monitor->OpenInput("mystery.log");
+  const InputId eve = monitor->OpenInput("eve.json");
+  ASSERT_TRUE(monitor->Feed(unknown, "hello\n").ok());
+  const Status st = monitor->Settle(unknown);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message_en.rfind("mystery.log: cannot detect", 0), 0u);
+  EXPECT_TRUE(monitor->Feed(unknown, "more\n").ok());  // refused once; later bytes ignored
+  EXPECT_TRUE(monitor->Settle(unknown).ok());
+  ASSERT_TRUE(monitor
+                  ->Feed(eve, R"({"timestamp":"2024-05-01T00:00:00Z","event_type":"flow",)"
+                              R"("src_ip":"10.1.0.1","src_port":1,"dest_ip":"10.2.0.1",)"
+                              R"("dest_port":80,"proto":"TCP"})"
+                              "\n")
+                  .ok());
+  ASSERT_TRUE(monitor->Settle(eve).ok());
+  EXPECT_FALSE(monitor->summary().inputs[0].format.has_value());
+  EXPECT_EQ(monitor->summary().inputs[1].format, InputFormat::kEve);
+  EXPECT_EQ(monitor->summary().events, 1u);
+  // Blank lines alone decide nothing yet.
+  const InputId blank = monitor->OpenInput("blank.log");
+  ASSERT_TRUE(monitor->Feed(blank, "\n  \n").ok());
+  EXPECT_TRUE(monitor->Settle(blank).ok());
+  EXPECT_FALSE(monitor->summary().inputs[2].format.has_value());
+}
+
+TEST_F(MonitorTest, MessagesAreNumberedAndOverLongOnesCounted) {
+  auto monitor = Make();
+  const InputId id = monitor->OpenInput("syslog udp 10.0.0.1", InputFormat::kNetfilter);
+  monitor->FeedMessage(id,
+                       "<4>May  1 09:30:00 fw kernel: FWD IN=eth0 OUT=eth1 SRC=10.1.0.5 "
+                       "DST=10.2.0.5 LEN=60 PROTO=TCP SPT=1 DPT=445\n");
+  monitor->FeedMalformed(id, Reason{"長すぎます", "too long"}, "<4>May  1 xxxx");
+  monitor->FeedMessage(id, "<4>May  1 09:30:01 fw sshd[1]: hello");
+  monitor->Finish();
+  const Summary& s = monitor->summary();
+  EXPECT_EQ(s.events, 1u);
+  EXPECT_EQ(s.malformed, 1u);
+  EXPECT_EQ(s.ignored, 1u);
+  ASSERT_EQ(s.samples.size(), 1u);
+  EXPECT_EQ(s.samples[0].file, "syslog udp 10.0.0.1");
+  EXPECT_EQ(s.samples[0].line, 2u);
+  ASSERT_EQ(out_.alerts.size(), 1u);
+  EXPECT_EQ(out_.alerts[0].evidence[0], "syslog udp 10.0.0.1:1");
 }
 
 }  // namespace

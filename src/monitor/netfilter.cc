@@ -147,9 +147,11 @@ size_t FindIn(std::string_view text) {
   return std::string_view::npos;
 }
 
-// The log prefix: the message up to IN=, without the kernel's uptime stamp "[ 12.345]".
+// The log prefix: the message up to IN=, without the kernel's uptime stamp "[ 12.345]" (and
+// without the byte order mark RFC 5424 allows at the start of a UTF-8 message).
 std::string_view LogPrefix(std::string_view prefix) {
   while (!prefix.empty() && prefix.front() == ' ') prefix.remove_prefix(1);
+  if (prefix.substr(0, 3) == "\xEF\xBB\xBF") prefix.remove_prefix(3);  // RFC 5424: BOM before MSG
   if (!prefix.empty() && prefix.front() == '[') {
     const size_t close = prefix.find(']');
     bool uptime = close != std::string_view::npos && close > 1;

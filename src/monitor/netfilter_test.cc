@@ -43,6 +43,14 @@ TEST(Netfilter, Rfc5424AndRfc3339Prefixes) {
   EXPECT_EQ(e.outcome, Outcome::kAllowed);
   EXPECT_EQ(e.proto, Proto::kUdp);
   EXPECT_EQ(e.bytes_out, 52u);  // the IP length, not the UDP one
+  // RFC 5424 with structured data and a UTF-8 byte order mark before the message.
+  const PaddedLine bom(
+      "<4>1 2024-05-01T09:30:00Z fw kernel 12 - [meta x=\"]\"] \xEF\xBB\xBF"
+      "DROP IN=eth0 OUT= "
+      "SRC=10.30.0.10 DST=203.0.113.5 LEN=52 PROTO=TCP SPT=1 DPT=22");
+  ASSERT_EQ(parser->Parse(bom.line(), e).status, Status::kEvent);
+  EXPECT_EQ(e.action, "DROP");
+  EXPECT_EQ(e.outcome, Outcome::kBlocked);
   const PaddedLine rsyslog(
       "2024-05-01T09:30:00.000000+09:00 fw kernel: IN=eth0 OUT=eth1 SRC=10.0.0.1 DST=10.0.0.2 "
       "LEN=84 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1");
