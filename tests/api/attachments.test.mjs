@@ -187,7 +187,7 @@ test('an attestation counts for its control only once a file is attached', async
     const s = await drafter.api('GET', '/api/v1/compliance');
     return s.body.controls.find((c) => c.id === 'C-6-1-02').evidence.find((e) => e.kind === 'attestation');
   };
-  const att = await drafter.api('POST', E, { control: 'C-6-1-02', kind: 'attestation', result: 'pass', summary: '令和8年度第1回委員会 議事録' });
+  const att = await drafter.api('POST', E, { control: 'c_6_1_02', kind: 'attestation', result: 'pass', summary: '令和8年度第1回委員会 議事録' });
   assert.equal(att.status, 201, JSON.stringify(att.body));
   let e = await state();
   assert.equal(e.state, 'missing');
