@@ -172,7 +172,8 @@ std::string RenderPolicy(const policy::Catalog& cat) {
       .dump();
 }
 
-std::string RenderMeta(const registers::Registry& reg, const std::string& version) {
+std::string RenderMeta(const registers::Registry& reg, const std::string& version,
+                       size_t attachment_bytes) {
   json modules = json::array();
   for (const auto& m : kModules) {
     json j{{"key", m.key},
@@ -190,6 +191,12 @@ std::string RenderMeta(const registers::Registry& reg, const std::string& versio
   }
   json registers;
   reg.Describe(registers);
+  // The size a client may send is the smaller of the register's and the server's limits.
+  for (json& r : registers) {
+    if (!r.contains("attachments")) continue;
+    r["attachments"]["max_bytes"] = std::min(r["attachments"]["max_bytes"].get<int64_t>(),
+                                             static_cast<int64_t>(attachment_bytes));
+  }
   return json{{"version", version}, {"modules", modules}, {"registers", registers}}.dump();
 }
 
@@ -540,7 +547,7 @@ Api::Api(ApiDeps deps, std::string version, std::string static_dir, ApiLimits li
       catalog_(deps.catalog),
       version_(std::move(version)),
       limits_(limits),
-      meta_json_(RenderMeta(deps.registry, version_)),
+      meta_json_(RenderMeta(deps.registry, version_, limits.attachment_bytes)),
       policy_json_(RenderPolicy(deps.catalog)),
       classification_json_(RenderClassification(deps.classification).dump()),
       static_files_(std::make_unique<StaticFiles>(static_dir)) {}
@@ -550,7 +557,8 @@ Api::~Api() = default;
 bool Api::has_ui() const { return !static_files_->empty(); }
 
 size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
-  // Only a register's own import route takes files; everything else takes small JSON.
+  // Only a register's own import route and a record's attachments take files; everything
+  // else takes small JSON.
   constexpr std::string_view kPrefix = "/api/v1/";
   if (method == "POST" && path.rfind(kPrefix, 0) == 0) {
     std::string_view rest;
@@ -559,6 +567,13 @@ size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
     }
     // An engine's evidence carries its raw result (a netcheck report of a large network).
     if (path.substr(kPrefix.size()) == "evidence") return limits_.evidence_body_bytes;
+    // A file attached to a record: {register}/{id}/attachments.
+    const RegisterDef* def = registry_.ByPathPrefix(path.substr(kPrefix.size()), rest);
+    const size_t slash = rest.find('/');
+    if (def != nullptr && def->attachments.enabled && slash != std::string_view::npos &&
+        ParseId(rest.substr(0, slash)) && rest.substr(slash + 1) == "attachments") {
+      return AttachmentLimit(*def);
+    }
   }
   return limits_.json_body_bytes;
 }
@@ -1103,6 +1118,9 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, con
     if (!get) return MethodNotAllowed("GET, HEAD");
     return FromResult(service_.History(actor, def, *id));
   }
+  if (action == "attachments" || action.starts_with("attachments/")) {
+    return HandleAttachments(req, actor, def, *id, action.substr(11));
+  }
   if (action == "archive" || action == "restore") {
     if (req.method != "POST") return MethodNotAllowed("POST");
     json body = json::object();
@@ -1116,6 +1134,87 @@ HttpResponse Api::HandleRegister(const HttpRequest& req, const Actor& actor, con
     return FromResult(service_.SetArchived(actor, def, *id, *version, action == "archive"));
   }
   return NotFound();
+}
+
+size_t Api::AttachmentLimit(const RegisterDef& def) const {
+  return std::min(limits_.attachment_bytes, static_cast<size_t>(def.attachments.max_bytes));
+}
+
+HttpResponse Api::HandleAttachments(const HttpRequest& req, const Actor& actor,
+                                    const RegisterDef& def, int64_t id,
+                                    std::string_view rest) const {
+  // {id}/attachments: GET the list, POST a file (the raw body; its name in ?name=);
+  // {id}/attachments/{attachment}: GET the file, DELETE it.
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (rest.empty()) {
+    if (get) return FromResult(service_.ListAttachments(actor, def, id));
+    if (req.method != "POST") return MethodNotAllowed("GET, HEAD, POST");
+    std::vector<FieldError> errors;
+    for (const auto& [k, v] : req.query) {
+      if (k != "name")
+        errors.push_back({k, k, "不明なパラメータです。", "unknown parameter", 0, {}});
+    }
+    if (!errors.empty()) {
+      return ProblemResponse(Error::Invalid("添付の指定に誤りがあります。",
+                                            "invalid attachment parameters", std::move(errors)));
+    }
+    const std::string name = QueryValue(req.query, "name", "");
+    auto added = service_.AddAttachment(actor, def, id, name, req.body,
+                                        static_cast<int64_t>(AttachmentLimit(def)));
+    if (!added.ok()) return ProblemResponse(added.error());
+    HttpResponse r = JsonResponse(201, *added);
+    r.headers.emplace_back("Location", "/api/v1/" + def.path + "/" + std::to_string(id) +
+                                           "/attachments/" +
+                                           std::to_string((*added)["id"].get<int64_t>()));
+    return r;
+  }
+  const auto attachment = ParseId(rest.substr(1));
+  if (rest.front() != '/' || !attachment) return NotFound();
+  if (req.method == "DELETE") {
+    if (Status st = service_.RemoveAttachment(actor, def, id, *attachment); !st.ok()) {
+      return ProblemResponse(st.error());
+    }
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+  }
+  if (!get) return MethodNotAllowed("GET, HEAD, DELETE");
+  auto file = service_.GetAttachment(actor, def, id, *attachment);
+  if (!file.ok()) return ProblemResponse(file.error());
+  HttpResponse r;
+  // The type was decided by the server from the file's signature (a few safe types, else
+  // octet-stream); the file is always offered for saving, never shown in the page's origin.
+  r.content_type = file->content_type;
+  r.body = std::move(file->bytes);
+  r.headers.emplace_back("Content-Disposition", AttachmentDisposition(file->name));
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  r.headers.emplace_back("Cache-Control", "private, no-store");
+  r.headers.emplace_back("ETag", "\"" + file->sha256 + "\"");
+  return r;
+}
+
+std::string AttachmentDisposition(std::string_view name) {
+  // The fallback keeps ASCII letters, digits and a few safe marks (an old client saves
+  // "_____.pdf" rather than a mangled name); filename* carries the real one.
+  std::string fallback, encoded;
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    fallback += alnum || c == '.' || c == '-' || c == '_' ? static_cast<char>(c) : '_';
+    // RFC 5987 attr-char: ALPHA DIGIT ! # $ & + - . ^ _ ` | ~
+    if (alnum ||
+        std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos) {
+      encoded += static_cast<char>(c);
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
 }
 
 }  // namespace mamori::api

@@ -32,7 +32,11 @@ struct ApiLimits {
   size_t json_body_bytes = 1u << 20;      // JSON request bodies
   size_t import_body_bytes = 64u << 20;   // import file uploads
   size_t evidence_body_bytes = 4u << 20;  // POST /api/v1/evidence (an engine's raw result)
-  int json_max_depth = 32;                // nesting of JSON bodies
+  // One attached file (POST {register}/{id}/attachments); a register's own limit
+  // (RegisterDef::attachments.max_bytes) may be smaller. mamori.toml [server]
+  // attachment_max_bytes.
+  size_t attachment_bytes = 20u << 20;
+  int json_max_depth = 32;  // nesting of JSON bodies
 };
 
 class StaticFiles;
@@ -94,6 +98,11 @@ class Api {
                            std::string_view rest) const;
   HttpResponse HandleRegister(const HttpRequest& req, const registers::Actor& actor,
                               const registers::RegisterDef& def, std::string_view rest) const;
+  HttpResponse HandleAttachments(const HttpRequest& req, const registers::Actor& actor,
+                                 const registers::RegisterDef& def, int64_t id,
+                                 std::string_view rest) const;
+  // The largest file register `def` takes: its own limit or the server's, the smaller.
+  size_t AttachmentLimit(const registers::RegisterDef& def) const;
 
   ApiDeps d_;
   const registers::Registry& registry_;
@@ -106,6 +115,10 @@ class Api {
   std::string classification_json_;  // GET /api/v1/classification without "active"
   std::unique_ptr<StaticFiles> static_files_;
 };
+
+// A Content-Disposition header value that offers `name` for saving, never for display:
+// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<RFC 5987 percent-encoding>`.
+std::string AttachmentDisposition(std::string_view name);
 
 // Deepest nesting of arrays and objects in `text` (strings skipped); stops counting early
 // once `limit` is exceeded. Used to refuse hostile bodies before the JSON parser recurses.

@@ -124,6 +124,9 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
       } else if (s == "server" && k == "header_limit_bytes") {
         MAMORI_TRY(num(d, 1024, 1 << 20));
         c.server.header_limit = size_t(d);
+      } else if (s == "server" && k == "attachment_max_bytes") {
+        MAMORI_TRY(num(d, 1024, 256 << 20));
+        c.attachment_max_bytes = size_t(d);
       } else if (s == "auth" && k == "session_idle_minutes") {
         MAMORI_TRY(num(d, 1, 24 * 60));
         c.session_idle_minutes = int(d);

@@ -347,7 +347,7 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
       api::ApiDeps{*k.registry, *k.service, *k.inventory, *k.compliance, *k.documents, *k.risks,
                    *k.service_accounts, *k.engine_service, *k.catalog, *k.classification,
                    *k.identity, *k.roles, *k.permissions, *k.audit, k.clock},
-      MAMORI_VERSION, c.web_dir);
+      MAMORI_VERSION, c.web_dir, api::ApiLimits{.attachment_bytes = c.attachment_max_bytes});
   auto server = server::Server::Create(c.server, api);
   if (!server.ok()) return Report(server.error(), kExitUnavailable);
   log::Info("start", "\"version\":\"" MAMORI_VERSION "\",\"db\":\"" + c.db +

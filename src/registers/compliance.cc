@@ -84,6 +84,15 @@ RecordCompleter CompleteEvidence(std::shared_ptr<const policy::Catalog> catalog)
   };
 }
 
+// Files are attached by the one who recorded the evidence (the register is immutable: who may
+// create evidence may attach, but only to their own); an engine's result keeps its raw result
+// and hash instead.
+Status CheckEvidenceAttachments(const json& rec, const Actor& actor, AttachmentChange) {
+  if (actor.user_id != 0 && rec["recorded_by"] == actor.user_id) return {};
+  return Error::Denied("添付ファイルを付けられるのは、この証跡を記録した本人だけです。",
+                       "only the person who recorded the evidence may attach files to it");
+}
+
 // Evidence is what the control asks for, recorded by the one who records it, and never changed
 // afterwards (a mistake is archived and recorded again). Automated results come only from the
 // engines (service accounts) or local administration, never typed in by a person.
@@ -379,6 +388,15 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
 
   d.fields = {control, kind, result, summary, until, on, by, source, raw, hash};
   d.immutable = true;
+  d.attachments.enabled = true;
+  d.attachments.note = {
+      "種類が「実施の証明」の証跡は、添付ファイル(実施記録・報告書など)があるときだけ管理策の"
+      "根拠になります。添付ファイルのない実施の証明は根拠になりません。添付できるのは記録した本人"
+      "だけで、一度付けたファイルは削除できません。",
+      "An attestation counts for its control only with an attached file (the record or report); "
+      "without one it is not evidence. Only the person who recorded it may attach files, and "
+      "they cannot be removed."};
+  d.attachments.rules = {CheckEvidenceAttachments};
   d.rules = {CheckEvidence(shared)};
   d.completers = {CompleteEvidence(shared)};
   return d;
@@ -486,22 +504,32 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
   struct Latest {
     json record;
     int64_t count = 0;
+    int64_t unattached = 0;  // attestations without a file, not counted
   };
   std::map<std::pair<std::string, std::string>, Latest> latest;
   std::map<std::string, json> exceptions;
   std::map<std::string, std::pair<int64_t, std::string>> registers;  // count, last change
   MAMORI_TRY(store_.Read([&](Connection& c) -> mamori::Status {
     MAMORI_ASSIGN_OR_RETURN(
-        auto rows, c.Query("SELECT id, f_control, f_kind, f_result, f_summary, f_recorded_on, "
-                           "f_valid_until, f_source FROM r_evidence WHERE archived = 0 "
-                           "ORDER BY f_recorded_on, id",
-                           {}, 1'000'000));
+        auto rows,
+        c.Query("SELECT e.id, e.f_control, e.f_kind, e.f_result, e.f_summary, e.f_recorded_on, "
+                "e.f_valid_until, e.f_source, (SELECT count(*) FROM attachments a WHERE "
+                "a.register = 'evidence' AND a.record_id = e.id) FROM r_evidence e "
+                "WHERE e.archived = 0 ORDER BY e.f_recorded_on, e.id",
+                {}, 1'000'000));
     for (const auto& r : rows) {
       Latest& l = latest[{AsText(r[1]), AsText(r[2])}];
+      // An attestation without an attached file is a claim, not evidence: it is not counted
+      // (the control's entry says how many such records there are).
+      if (AsText(r[2]) == "attestation" && AsInt(r[8]) == 0) {
+        ++l.unattached;
+        continue;
+      }
       ++l.count;
       l.record = {{"id", AsInt(r[0])},           {"result", AsText(r[3])},
                   {"summary", AsText(r[4])},     {"recorded_on", AsText(r[5])},
-                  {"valid_until", AsText(r[6])}, {"source", AsText(r[7])}};
+                  {"valid_until", AsText(r[6])}, {"source", AsText(r[7])},
+                  {"attachments", AsInt(r[8])}};
     }
     MAMORI_ASSIGN_OR_RETURN(
         auto ex, c.Query("SELECT id, f_control, f_title, f_expires_on FROM r_control_exceptions "
@@ -552,7 +580,10 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
         }
       } else {
         auto it = latest.find({value, EvidenceKindValue(e)});
-        if (it != latest.end()) {
+        if (it != latest.end() && it->second.unattached > 0) {
+          k["unattached"] = it->second.unattached;
+        }
+        if (it != latest.end() && it->second.count > 0) {
           const json& r = it->second.record;
           k["record"] = r;
           k["records"] = it->second.count;

@@ -13,7 +13,8 @@
 //   未実施 (not_implemented)    none is, but some evidence exists (expired, or a failed check);
 //   不明 (unknown)              no evidence at all.
 // One kind of evidence is "fresh" when its latest record has not passed its valid_until and
-// passed; for "register:<key>" when that register has active records changed within the
+// passed (an attestation counts only when it has an attached file: without one it is a claim,
+// not evidence); for "register:<key>" when that register has active records changed within the
 // control's review interval (a register a later issue builds is "unavailable").
 //
 // Thread-safety: ComplianceService is thread-safe (state is the store and immutable values).
@@ -56,8 +57,9 @@ class ComplianceService {
   //                "review_months", "status", "exception": {"id", "title", "expires_on"} | null,
   //                "evidence": [{"kind", "state": "fresh"|"expired"|"failed"|"missing"|
   //                              "unavailable", "record": {"id", "result", "summary",
-  //                              "recorded_on", "valid_until", "source"} | null,
-  //                              "records": n, "last_change"?}]}]}.
+  //                              "recorded_on", "valid_until", "source", "attachments"} |
+  //                              null, "records": n, "unattached"?: n (attestations without
+  //                              a file, not counted), "last_change"?}]}]}.
   Result<nlohmann::json> Status(const Actor& actor) const;
 
   // The 実施状況一覧 for the 情報セキュリティ委員会: one row per control (section, id, title,

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/hash.h"
 #include "registers/service.h"
 #include "registers/test_support.h"
 
@@ -109,9 +110,19 @@ TEST_F(ComplianceTest, StatusFollowsEvidenceAndItsExpiry) {
                               {"summary", "令和8年度第1回委員会 議事録"},
                               {"valid_until", "2026-12-31"}});
   ASSERT_TRUE(att.ok()) << att.error().message;
+  // An attestation without a file is a claim, not evidence: not counted yet.
   json c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "partial");
+  EXPECT_EQ(c["evidence"][1]["state"], "missing");
+  EXPECT_EQ(c["evidence"][1]["unattached"], 1);
+  auto file = service_->AddAttachment(suzuki_, *registry_->ByKey("evidence"), (*att)["id"],
+                                      "第1回委員会議事録.pdf", "%PDF-1.7 minutes", 1 << 20);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  c = ControlStatus("C-6-1-02");
   EXPECT_EQ(c["status"], "implemented");
   EXPECT_EQ(c["evidence"][1]["state"], "fresh");
+  EXPECT_EQ(c["evidence"][1]["record"]["attachments"], 1);
+  EXPECT_FALSE(c["evidence"][1].contains("unattached"));
 
   // The attestation runs out at the end of 2026; the document a year after it was recorded.
   clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(214)));
@@ -259,6 +270,121 @@ TEST_F(ComplianceTest, RegisterEvidenceAndUnavailableRegisters) {
   auto html = compliance_->ReportHtml(tanaka_);
   ASSERT_TRUE(html.ok());
   EXPECT_NE(html->find("C-6-1-05"), std::string::npos);
+}
+
+TEST_F(ComplianceTest, AttachmentsKeepBytesAndTheServersHash) {
+  const RegisterDef& evidence = *registry_->ByKey("evidence");
+  auto att = Record(tanaka_, {{"control", "c_6_1_02"},
+                              {"kind", "attestation"},
+                              {"result", "pass"},
+                              {"summary", "研修の実施記録"}});
+  ASSERT_TRUE(att.ok()) << att.error().message;
+  const int64_t id = (*att)["id"];
+  std::string bytes("\x89PNG\r\n\x1a\n", 8);
+  for (int i = 0; i < 1000; ++i) bytes.push_back(static_cast<char>(i * 7 % 256));
+
+  auto added =
+      service_->AddAttachment(tanaka_, evidence, id, "実施記録 (写し).png", bytes, 1 << 20);
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ((*added)["sha256"], Sha256Hex(bytes));
+  EXPECT_EQ((*added)["size"], bytes.size());
+  EXPECT_EQ((*added)["content_type"], "image/png");
+  EXPECT_EQ((*added)["uploaded_by"], "tanaka");
+
+  auto file = service_->GetAttachment(suzuki_, evidence, id, (*added)["id"]);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->bytes, bytes);
+  EXPECT_EQ(file->name, "実施記録 (写し).png");
+  EXPECT_EQ(file->sha256, Sha256Hex(bytes));
+  // Another record's id does not reach this file.
+  auto other = Record(
+      tanaka_,
+      {{"control", "c_6_1_02"}, {"kind", "document"}, {"result", "pass"}, {"summary", "要綱"}});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(service_->GetAttachment(tanaka_, evidence, (*other)["id"], (*added)["id"]).error().code,
+            ErrorCode::kNotFound);
+
+  // Only the one who recorded the evidence attaches; files of evidence are never removed.
+  auto by_other = service_->AddAttachment(suzuki_, evidence, id, "b.pdf", "%PDF-", 1 << 20);
+  ASSERT_FALSE(by_other.ok());
+  EXPECT_EQ(by_other.error().code, ErrorCode::kPermissionDenied);
+  Status removed = service_->RemoveAttachment(tanaka_, evidence, id, (*added)["id"]);
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.error().code, ErrorCode::kInvalidInput);
+  // The same name twice, an empty file, a file over the limit.
+  EXPECT_EQ(service_->AddAttachment(tanaka_, evidence, id, "実施記録 (写し).png", "x", 1 << 20)
+                .error()
+                .code,
+            ErrorCode::kConflict);
+  auto empty = service_->AddAttachment(tanaka_, evidence, id, "empty.txt", "", 1 << 20);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().fields.at(0).field, "file");
+  auto big =
+      service_->AddAttachment(tanaka_, evidence, id, "big.bin", std::string(2049, 'x'), 2048);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(big.error().message.find("2 KiB"), std::string::npos) << big.error().message;
+
+  auto list = service_->ListAttachments(tanaka_, evidence, id);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ((*list)["items"].size(), 1u);
+  EXPECT_EQ((*list)["items"][0]["sha256"], Sha256Hex(bytes));
+  EXPECT_FALSE((*list)["items"][0].contains("bytes"));
+  EXPECT_TRUE((*list)["can_add"]);
+  EXPECT_FALSE((*list)["can_remove"]);
+  EXPECT_FALSE((*service_->ListAttachments(suzuki_, evidence, id))["can_add"]);
+
+  // The change is in the record's history, with the hash.
+  auto history = service_->History(tanaka_, evidence, id);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ((*history)["items"][0]["action"], "attach");
+  EXPECT_NE((*history)["items"][0]["changes"][0]["to"].get<std::string>().find(Sha256Hex(bytes)),
+            std::string::npos);
+
+  // Archived evidence takes no more files.
+  auto archived = service_->SetArchived(tanaka_, evidence, id, (*att)["version"], true);
+  ASSERT_TRUE(archived.ok()) << archived.error().message;
+  EXPECT_EQ(
+      service_->AddAttachment(tanaka_, evidence, id, "late.pdf", "%PDF-", 1 << 20).error().code,
+      ErrorCode::kConflict);
+  // A register without attachments has none.
+  EXPECT_EQ(
+      service_->ListAttachments(tanaka_, *registry_->ByKey("org_units"), section_).error().code,
+      ErrorCode::kNotFound);
+}
+
+TEST(AttachmentNames, RefusePathsControlsAndDisguises) {
+  EXPECT_TRUE(CheckAttachmentName("規程別紙1.pdf").ok());
+  EXPECT_TRUE(CheckAttachmentName("report v2 (final).docx").ok());
+  for (const std::string& bad :
+       {std::string(""), std::string("../etc/passwd"), std::string("a/b.pdf"),
+        std::string("C:\\x.pdf"), std::string("a\nb.pdf"), std::string("a\x7f.pdf"),
+        std::string("..", 2), std::string("."), std::string("name."), std::string(" lead.pdf"),
+        std::string("a\xe2\x80\xae"
+                    "fdp.exe"),       // U+202E RIGHT-TO-LEFT OVERRIDE
+        std::string("\xc2\x85.pdf"),  // U+0085, a C1 control
+        std::string("\xff.pdf"), std::string(201, 'a'), std::string("a*b.pdf")}) {
+    Status st = CheckAttachmentName(bad);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().fields.at(0).field, "name") << bad;
+  }
+  EXPECT_TRUE(CheckAttachmentName(std::string(200, 'a')).ok());
+  // Japanese names count characters, not bytes: 200 kanji are 600 bytes.
+  std::string kanji;
+  for (int i = 0; i < 200; ++i) kanji += "漢";
+  EXPECT_TRUE(CheckAttachmentName(kanji).ok());
+}
+
+TEST(AttachmentContentTypes, DecidedFromTheBytes) {
+  EXPECT_EQ(AttachmentContentType("%PDF-1.4\n"), "application/pdf");
+  EXPECT_EQ(AttachmentContentType(std::string("\x89PNG\r\n\x1a\nrest", 12)), "image/png");
+  EXPECT_EQ(AttachmentContentType("\xff\xd8\xff\xe0"), "image/jpeg");
+  EXPECT_EQ(AttachmentContentType("GIF89a..."), "image/gif");
+  // HTML, SVG and scripts are served as bytes to save, never as something a browser runs.
+  EXPECT_EQ(AttachmentContentType("<html><script>alert(1)</script>"), "application/octet-stream");
+  EXPECT_EQ(AttachmentContentType("<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            "application/octet-stream");
+  EXPECT_EQ(AttachmentContentType("%PD"), "application/octet-stream");
 }
 
 }  // namespace

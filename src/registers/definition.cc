@@ -157,6 +157,10 @@ Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterD
   }
   if (def.Field(def.title_field) == nullptr) return Bad(def, "title_field must name a field");
   if (def.Field(def.default_sort) == nullptr) return Bad(def, "default_sort must name a field");
+  if (def.attachments.enabled &&
+      (def.attachments.max_bytes <= 0 || def.attachments.max_files <= 0)) {
+    return Bad(def, "attachments need a positive max_bytes and max_files");
+  }
   return {};
 }
 

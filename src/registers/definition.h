@@ -113,6 +113,27 @@ using RecordRule = std::function<void(const nlohmann::json& candidate, RuleConte
 // Runs on create and on every imported row (new or updated). Only fields still null are set.
 using RecordCompleter = std::function<void(nlohmann::json& candidate, RuleContext& ctx)>;
 
+// Attachments (添付ファイル): files kept with a record, each with the SHA-256 the server
+// computed from its bytes. Adding and removing them is part of changing the record; a rule may
+// refuse either in the record's current state.
+enum class AttachmentChange { kAdd, kRemove };
+// kConflict (naming the field that decides) when files may not be added to or removed from
+// `record` (API JSON, as stored) now, e.g. a document version that has left 起案; kPermissionDenied
+// when this actor may not, although the register's grants allow it.
+using AttachmentRule = std::function<Status(const nlohmann::json& record, const Actor& actor,
+                                            AttachmentChange change)>;
+
+struct AttachmentOptions {
+  bool enabled = false;
+  // The largest file accepted, in bytes. The server's own limit (mamori.toml [server]
+  // attachment_max_bytes) applies too; the smaller one wins.
+  int64_t max_bytes = int64_t{20} << 20;
+  int max_files = 50;  // per record
+  // Shown with the files (what they are for, when they count).
+  Label note;
+  std::vector<AttachmentRule> rules;
+};
+
 struct RegisterDef {
   std::string key;   // [a-z][a-z0-9_]*; table r_{key}
   std::string path;  // URL path below /api/v1, e.g. "organization/units"
@@ -139,6 +160,10 @@ struct RegisterDef {
   // Records never change once made (evidence, decisions, acknowledgements): updates are
   // refused; a mistake is archived and recorded again.
   bool immutable = false;
+  // Files kept with each record. Who may add them: those who may update the record (create,
+  // for an immutable register: attaching is part of making the record); remove them: those
+  // who may update it, never in an immutable register. Viewing them is viewing the record.
+  AttachmentOptions attachments;
 
   const FieldDef* Field(std::string_view name) const;
 };

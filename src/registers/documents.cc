@@ -252,6 +252,23 @@ void CheckVersion(const json& rec, RuleContext& ctx, std::vector<FieldError>& er
   }
 }
 
+// A version's attachments are part of its text: they change only while it is drafted, so what
+// was decided and put in force is what stays attached.
+Status CheckVersionAttachments(const json& rec, const Actor&, AttachmentChange change) {
+  const std::string status = TextOf(rec, "status");
+  if (status == "draft") return {};
+  return Error::Conflict(std::string("添付ファイルは「起案」の間だけ") +
+                             (change == AttachmentChange::kAdd ? "追加" : "削除") +
+                             "できます(今は「" + StatusJa(status) + "」)。",
+                         "attachments change only while the version is a draft",
+                         {{"status",
+                           "状態",
+                           "「起案」の版だけ添付ファイルを変えられます。",
+                           "only a draft's attachments can change",
+                           0,
+                           {}}});
+}
+
 // --- 決裁記録 -----------------------------------------------------------------------------------
 
 void CompleteDecision(json& rec, RuleContext& ctx) {
@@ -562,6 +579,11 @@ RegisterDef DocumentVersionsRegister() {
   d.fields = {doc, no, name, kind, section, status, route, round, effective, summary, body, by, on};
   d.rules = {CheckVersion};
   d.completers = {CompleteVersion};
+  d.attachments.enabled = true;
+  d.attachments.note = {
+      "本文の別紙・様式など。起案の間だけ追加・削除でき、審査に出した後は変えられません。",
+      "Annexes and forms; they change only while the version is a draft"};
+  d.attachments.rules = {CheckVersionAttachments};
   d.update_completers = {CompleteVersionChange};
   return d;
 }

@@ -309,5 +309,35 @@ TEST_F(DocumentsTest, ReviewsFallDueAfterTheDocumentsInterval) {
   EXPECT_EQ((*docs_->ReviewsDue(actors_[3]))["items"][0]["revision"], (*v2)["id"]);
 }
 
+TEST_F(DocumentsTest, AttachmentsChangeOnlyWhileDrafting) {
+  const RegisterDef& versions = Def("document_versions");
+  doc_ = Make(Def("documents"),
+              {{"code", "STD-02"}, {"title", "対策基準 別紙"}, {"kind", "standards"}});
+  auto v = service_->Create(actors_[0], versions, {{"document", doc_}, {"body", "本文"}});
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  const int64_t id = (*v)["id"];
+  auto a = service_->AddAttachment(actors_[0], versions, id, "別紙1 様式.pdf", "%PDF-1.7", 1 << 20);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto b = service_->AddAttachment(actors_[0], versions, id, "別紙2.txt", "text", 1 << 20);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(service_->RemoveAttachment(actors_[0], versions, id, (*b)["id"]).ok());
+  EXPECT_EQ((*service_->ListAttachments(actors_[0], versions, id))["items"].size(), 1u);
+
+  // Once submitted, the files are part of what is decided: neither added nor removed.
+  ASSERT_TRUE(SetStatus(0, id, "review").ok());
+  auto late = service_->AddAttachment(actors_[0], versions, id, "別紙3.pdf", "%PDF-", 1 << 20);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(late.error().fields.at(0).field, "status");
+  EXPECT_NE(late.error().message.find("審査"), std::string::npos) << late.error().message;
+  EXPECT_EQ(service_->RemoveAttachment(actors_[0], versions, id, (*a)["id"]).error().code,
+            ErrorCode::kConflict);
+  auto list = service_->ListAttachments(actors_[0], versions, id);
+  ASSERT_TRUE(list.ok());
+  EXPECT_FALSE((*list)["can_add"]);
+  EXPECT_FALSE((*list)["can_remove"]);
+  EXPECT_TRUE((*list).contains("refusal"));
+}
+
 }  // namespace
 }  // namespace mamori::registers

@@ -91,6 +91,17 @@ std::vector<store::Migration> Registry::Migrations() const {
   out.push_back({"core/005-history-warnings",
                  "warnings accepted with a change",
                  {"ALTER TABLE record_history ADD COLUMN warnings TEXT"}});
+  // Attachments of every register that takes them (RegisterDef::attachments), in one table:
+  // the bytes as a BLOB beside the SHA-256 the server computed from them.
+  out.push_back({"core/006-attachments",
+                 "files attached to register records, with their SHA-256",
+                 {"CREATE TABLE attachments (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                  "register TEXT NOT NULL, record_id INTEGER NOT NULL, name TEXT NOT NULL, "
+                  "content_type TEXT NOT NULL, size INTEGER NOT NULL CHECK (size > 0), "
+                  "sha256 TEXT NOT NULL CHECK (length(sha256) = 64), bytes BLOB NOT NULL, "
+                  "uploaded_at TEXT NOT NULL, uploaded_by TEXT NOT NULL, "
+                  "uploaded_by_id INTEGER NOT NULL DEFAULT 0)",
+                  "CREATE INDEX attachments_record ON attachments(register, record_id, id)"}});
   for (const auto& d : defs_) {
     const std::string table = "r_" + d.key;
     out.push_back({"register/" + d.key + "/create",
@@ -174,6 +185,11 @@ void Registry::Describe(json& out) const {
                    {"default_sort", d.default_sort},
                    {"immutable", d.immutable},
                    {"fields", std::move(fields)}});
+    if (d.attachments.enabled) {
+      out.back()["attachments"] = {{"max_bytes", d.attachments.max_bytes},
+                                   {"max_files", d.attachments.max_files},
+                                   {"note", LabelJson(d.attachments.note)}};
+    }
   }
 }
 

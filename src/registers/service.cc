@@ -16,6 +16,7 @@
 #include "common/text.h"
 #include "registers/list_index.h"
 #include "registers/record_codec.h"
+#include "registers/service_internal.h"
 #include "registers/tabular.h"
 
 namespace mamori::registers {
@@ -785,6 +786,23 @@ void ApplyBody(const RegisterDef& d, const json& body, json& candidate,
 }
 
 }  // namespace
+
+namespace internal {
+
+Result<json> LoadRecord(Connection& c, const Registry& reg, const RegisterDef& d, int64_t id) {
+  return registers::LoadRecord(c, reg, d, id);
+}
+Status AppendHistory(Connection& c, const RegisterDef& d, int64_t id, int64_t version,
+                     std::string_view action, const Actor& actor, const std::string& at,
+                     const json& changes) {
+  return registers::AppendHistory(c, d, id, version, action, actor, at, changes);
+}
+bool IsConfidential(const RegisterDef& d, const json& rec) {
+  return registers::IsConfidential(d, rec);
+}
+std::string Target(const RegisterDef& d, int64_t id) { return registers::Target(d, id); }
+
+}  // namespace internal
 
 // Serialized list answers by query. Entries carry the change counters they were read under;
 // an entry whose counters differ from the current snapshot's is never served.

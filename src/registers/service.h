@@ -60,6 +60,26 @@ struct ImportSummary {
   std::vector<FieldError> warnings;  // accepted, with row and column (at most 1,000)
 };
 
+// One attached file with its bytes (download).
+struct AttachmentFile {
+  int64_t id = 0;
+  std::string name;          // as uploaded (validated: no path, no control characters)
+  std::string content_type;  // decided by the server from the bytes; never the client's word
+  std::string sha256;        // lower-case hex, computed by the server
+  std::string bytes;
+};
+
+// Checks a file name as people type it ("実施報告書.pdf"): valid UTF-8, 1–200 characters, not
+// "." or "..", no path separators or characters Windows forbids (/ \ : * ? " < > |), no
+// control characters and no bidirectional overrides (which disguise an extension). kInvalidInput
+// naming the field "name" otherwise.
+Status CheckAttachmentName(std::string_view name);
+
+// The media type an attachment is served as: application/pdf, image/png, image/jpeg or
+// image/gif when the bytes begin with that format's signature, otherwise
+// application/octet-stream. Never derived from what the client said.
+std::string AttachmentContentType(std::string_view bytes);
+
 struct ExportFile {
   std::string bytes;
   std::string content_type;
@@ -107,6 +127,31 @@ class RegisterService {
                             FileFormat format);
   Result<ImportSummary> Import(const Actor& actor, const RegisterDef& def, std::string_view bytes,
                                FileFormat format, ImportMode mode, bool dry_run);
+
+  // Attachments (RegisterDef::attachments); kNotFound when the register takes none. Viewing
+  // them needs what viewing the record needs (a confidential record the actor may not see is
+  // kNotFound, and every view of one is audited).
+  //
+  // {"items": [{"id", "name", "content_type", "size", "sha256", "uploaded_at", "uploaded_by"}],
+  //  "max_bytes", "max_files", "can_add", "can_remove", "refusal"?: {ja, en}} — `can_*` say
+  // whether this actor may add or remove files now (the same checks as AddAttachment and
+  // RemoveAttachment), `refusal` why not.
+  Result<nlohmann::json> ListAttachments(const Actor& actor, const RegisterDef& def, int64_t id);
+  Result<AttachmentFile> GetAttachment(const Actor& actor, const RegisterDef& def, int64_t id,
+                                       int64_t attachment_id);
+  // Stores `bytes` as a file of record `id`, with the SHA-256 computed here, in one write
+  // transaction with a history entry ("attach") and the audit entry (name, size, hash).
+  // kInvalidInput for a bad name or an empty file, kTooLarge beyond `max_bytes` (the smaller of
+  // the definition's and the caller's), kConflict when the record is archived, holds the
+  // register's maximum number of files or a file of that name, or a rule refuses;
+  // kPermissionDenied without the grant. Returns the stored file's entry (as in the list).
+  Result<nlohmann::json> AddAttachment(const Actor& actor, const RegisterDef& def, int64_t id,
+                                       std::string_view name, std::string_view bytes,
+                                       int64_t max_bytes);
+  // Removes a file (history "detach" and audit entry with its hash); never in an immutable
+  // register (kInvalidInput), and only while the rules allow (kConflict).
+  Status RemoveAttachment(const Actor& actor, const RegisterDef& def, int64_t id,
+                          int64_t attachment_id);
 
   // A body-wide setting (the settings table), or `fallback` when never set.
   Result<std::string> Setting(const std::string& key, const std::string& fallback);

@@ -164,6 +164,12 @@ class SqliteConnection final : public Connection {
         rc = sqlite3_bind_double(stmt, idx, *d);
       } else if (const auto* s = std::get_if<std::string>(&v)) {
         rc = sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      } else if (const auto* b = std::get_if<Blob>(&v)) {
+        // Bound without a copy: the caller's bytes live until Exec/Query returns, and the
+        // bindings are cleared before the statement is used again.
+        rc = b->bytes.empty()
+                 ? sqlite3_bind_zeroblob(stmt, idx, 0)
+                 : sqlite3_bind_blob64(stmt, idx, b->bytes.data(), b->bytes.size(), SQLITE_STATIC);
       } else {
         rc = sqlite3_bind_null(stmt, idx);
       }

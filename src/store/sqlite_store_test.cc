@@ -182,5 +182,33 @@ TEST_F(SqliteStoreTest, ReadersSeeCommittedWritesConcurrently) {
   writer.join();
 }
 
+TEST_F(SqliteStoreTest, BlobKeepsEveryByte) {
+  auto store = Open();
+  const Migration m[] = {
+      {"test/blob", "blobs", {"CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)"}}};
+  ASSERT_TRUE(store->Migrate(m).ok());
+  // NUL bytes, invalid UTF-8 and every other byte value must come back unchanged.
+  std::string bytes;
+  for (int i = 0; i < 512; ++i) bytes.push_back(static_cast<char>(i % 256));
+  bytes += std::string("\0\xff\xfe\xc3", 4);
+  ASSERT_TRUE(store
+                  ->Write([&](Connection& c) -> Status {
+                    const Value p[] = {Blob{bytes}};
+                    auto r = c.Exec("INSERT INTO b (v) VALUES (?)", p);
+                    return r.ok() ? Status{} : Status(std::move(r).error());
+                  })
+                  .ok());
+  ASSERT_TRUE(store
+                  ->Read([&](Connection& c) -> Status {
+                    auto rows = c.Query("SELECT v, typeof(v), length(v) FROM b");
+                    EXPECT_TRUE(rows.ok());
+                    EXPECT_EQ(AsText((*rows)[0][0]), bytes);
+                    EXPECT_EQ(AsText((*rows)[0][1]), "blob");
+                    EXPECT_EQ(AsInt((*rows)[0][2]), static_cast<int64_t>(bytes.size()));
+                    return {};
+                  })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace mamori::store

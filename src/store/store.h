@@ -2,8 +2,9 @@
 // database, so that a PostgreSQL backend can be added beside the SQLite one.
 //
 // SQL is written with `?` placeholders and bound parameters only; a backend that needs
-// another placeholder style rewrites them. Values are NULL, 64-bit integers, doubles or UTF-8
-// text. Statement text never contains outside input: only identifiers from register
+// another placeholder style rewrites them. Values are NULL, 64-bit integers, doubles, UTF-8
+// text or bytes (`Blob`, bound only: a BLOB column is read back as a std::string holding its
+// bytes). Statement text never contains outside input: only identifiers from register
 // definitions (validated to [a-z0-9_]) and placeholders.
 //
 // Thread-safety: Store is thread-safe. A Connection is used by one thread at a time, only
@@ -23,7 +24,12 @@
 
 namespace mamori::store {
 
-using Value = std::variant<std::monostate, int64_t, double, std::string>;
+// Arbitrary bytes (an attachment's content), bound as a BLOB rather than as text.
+struct Blob {
+  std::string_view bytes;  // not owned: must outlive the statement's execution
+};
+
+using Value = std::variant<std::monostate, int64_t, double, std::string, Blob>;
 using Row = std::vector<Value>;
 
 inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }

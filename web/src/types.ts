@@ -70,6 +70,40 @@ export interface RegisterDef {
   /** Records never change once made (evidence, decisions): no edit form for existing ones. */
   immutable?: boolean;
   fields: FieldDef[];
+  /** The register's records take files (添付ファイル); absent when they do not. */
+  attachments?: AttachmentOptions;
+}
+
+export interface AttachmentOptions {
+  /** The largest file accepted, bytes (the smaller of the register's and the server's limits). */
+  max_bytes: number;
+  max_files: number;
+  /** What the files are for and when they count. */
+  note: Label;
+}
+
+/** One attached file as listed (GET {path}/{id}/attachments). */
+export interface Attachment {
+  id: number;
+  name: string;
+  /** Decided by the server from the file's signature. */
+  content_type: string;
+  size: number;
+  /** Lower-case hex, computed by the server from the bytes. */
+  sha256: string;
+  uploaded_at: string;
+  uploaded_by: string;
+}
+
+export interface AttachmentList {
+  items: Attachment[];
+  max_bytes: number;
+  max_files: number;
+  /** Whether this user may add or remove files now (the server's own checks). */
+  can_add: boolean;
+  can_remove: boolean;
+  /** Why files cannot be added now (the record's state), when that is the reason. */
+  refusal?: Label;
 }
 
 export interface Meta {
@@ -379,9 +413,13 @@ export interface ComplianceEvidence {
     recorded_on: string;
     valid_until: string;
     source: string;
+    /** Files attached to it (an attestation counts only with one). */
+    attachments?: number;
   } | null;
   /** Evidence records of this kind (for register evidence: the register's active records). */
   records: number;
+  /** Attestations without an attached file: recorded, but not counted. */
+  unattached?: number;
   /** Register evidence: the day the register last changed. */
   last_change?: string;
 }

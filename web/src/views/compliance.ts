@@ -371,9 +371,23 @@ export async function loadComplianceControl(id: string): Promise<View> {
       if (e.state === 'unavailable') return h('span', { class: 'help' }, t('evidenceRegisterPlanned'));
       return t('evidenceRegisterRecords', { n: formatNumber(e.records), date: e.last_change ? formatDate(e.last_change) : '—' });
     }
-    if (!e.record) return h('span', { class: 'help' }, t('evidenceNoRecord'));
+    // An attestation counts only with an attached file; say so where one is missing.
+    const unattached =
+      e.kind === 'attestation' && (e.unattached ?? 0) > 0
+        ? h(
+            'p',
+            { class: 'notice notice-warning evidence-unattached' },
+            t('attachmentUnattachedAttestation'),
+            ' ',
+            t('attachmentUnattachedCount', { n: formatNumber(e.unattached ?? 0) }),
+          )
+        : e.kind === 'attestation' && !e.record
+          ? h('span', { class: 'help evidence-unattached' }, ` ${t('attachmentUnattachedAttestation')}`)
+          : null;
+    if (!e.record) return [h('span', { class: 'help' }, t('evidenceNoRecord')), unattached];
     const r = e.record;
     return [
+      unattached,
       h('a', { href: `#/r/${evidenceRegisterKey}/${r.id}`, class: 'evidence-summary' }, r.summary || `#${r.id}`),
       h(
         'span',

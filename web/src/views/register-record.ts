@@ -41,6 +41,7 @@ import {
   summaryPage,
   usersRegisterKey,
 } from '../modules';
+import { attachmentsSection } from './attachments';
 import { confirmDialog, pageHeading } from './common';
 import { credentialsReset } from './credentials-reset';
 import { loadVersionPanel, versionPanel } from './documents';
@@ -117,6 +118,8 @@ const actionKeys: Record<string, MessageKey> = {
   archive: 'actionArchive',
   restore: 'actionRestore',
   import: 'actionImport',
+  attach: 'actionAttach',
+  detach: 'actionDetach',
 };
 
 export async function loadRegisterRecord(reg: RegisterDef, id: number | null, query?: URLSearchParams): Promise<View> {
@@ -136,6 +139,14 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
   const settings = settingsResult as Settings | null;
   const panel = recordPanels[reg.key]?.() ?? null;
   if (panel && loaded) await panel.load(loaded as RegisterRecord);
+  // Files kept with the record (registers whose definition takes them).
+  const files =
+    reg.attachments && id !== null
+      ? attachmentsSection(reg, id, async () => {
+          await refreshHistory();
+        })
+      : null;
+  await files?.load();
   const classification = classificationResult as ClassificationCatalog | null;
 
   let record: RegisterRecord | null = loaded as RegisterRecord | null;
@@ -253,6 +264,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       forgetRefOptions(reg.key);
       resetDraft();
       await refreshHistory();
+      await files?.load();
       busy = false;
       show();
       if (warned) announce(t('savedWithWarnings', { warnings: warned }), 'info');
@@ -280,6 +292,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       forgetRefOptions(reg.key);
       resetDraft();
       await refreshHistory();
+      await files?.load();
       busy = false;
       show(archive ? 'restore' : 'archive');
       announce(archive ? t('archivedDone') : t('restoredDone'), 'success');
@@ -296,6 +309,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
       clearErrors();
       resetDraft();
       await refreshHistory();
+      await files?.load();
       show('page-title');
     } catch (err) {
       generalError = errorMessage(err);
@@ -571,6 +585,7 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
         credentials?.render(record) ?? null,
         classification ? handlingRules(classification, record) : null,
         panel?.render(record) ?? null,
+        record ? (files?.render() ?? null) : null,
         record ? recordInfo(record) : null,
         record ? historyTable() : null,
       );
