@@ -37,40 +37,6 @@ class Libpsl final : public PublicSuffixList {
   mutable std::array<char, kMaxName + 1> buffer_;
 };
 
-// A set of non-zero 64-bit hashes: open addressing, at most half full.
-class HashSet {
- public:
-  bool Insert(uint64_t key) {
-    if ((size_ + 1) * 2 > slots_.size()) Grow();
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = (key * 0x9E3779B97F4A7C15ull >> 17) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == key) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = key;
-        ++size_;
-        return true;
-      }
-    }
-  }
-  void Clear() {
-    std::fill(slots_.begin(), slots_.end(), 0);
-    size_ = 0;
-  }
-  size_t size() const { return size_; }
-
- private:
-  void Grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
-    size_ = 0;
-    for (uint64_t key : old) {
-      if (key != 0) Insert(key);
-    }
-  }
-  std::vector<uint64_t> slots_;
-  size_t size_ = 0;
-};
-
 uint64_t Fnv1a(std::string_view text) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (char c : text) {
@@ -87,7 +53,7 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 constexpr size_t kEvidence = 5;
 
 struct Pair {
-  HashSet names;          // the batch's distinct unusual subdomains (hashes)
+  KeySet names;           // the batch's distinct unusual subdomains (hashes)
   uint64_t queries = 0;   // all queries of the pair in the window
   double sum_length = 0;  // over the batch's names
   double sum_entropy = 0;

@@ -13,6 +13,7 @@
 // it. FileNames and LogLocation are plain values owned by one detector.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,6 +45,45 @@ class Locality {
   std::vector<bool> internal_;
   int my_number_ = -1;
   int catch_all_ = -1;
+};
+
+// A set of non-zero 64-bit keys (a scan's (host, port) targets, a tunnel's name hashes): open
+// addressing, linear probing, at most half full. No allocation once grown.
+class KeySet {
+ public:
+  // True when `key` was not in the set.
+  bool Insert(uint64_t key) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == key) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = key;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  void Clear() {
+    std::fill(slots_.begin(), slots_.end(), 0);
+    size_ = 0;
+  }
+  size_t size() const { return size_; }
+  const std::vector<uint64_t>& slots() const { return slots_; }  // 0 = empty
+
+ private:
+  static size_t Hash(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 20; }
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
+    size_ = 0;
+    for (uint64_t key : old) {
+      if (key != 0) Insert(key);
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
 };
 
 // The names of the inputs, interned so a kept location costs an index, not a string.

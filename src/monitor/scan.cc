@@ -21,44 +21,6 @@ uint64_t TargetKey(uint32_t host, uint16_t port) {
 uint32_t KeyHost(uint64_t key) { return static_cast<uint32_t>(key >> 16); }
 uint16_t KeyPort(uint64_t key) { return static_cast<uint16_t>(key); }
 
-// A set of non-zero keys: open addressing, linear probing, at most half full.
-class KeySet {
- public:
-  // True when `key` was not in the set.
-  bool Insert(uint64_t key) {
-    if ((size_ + 1) * 2 > slots_.size()) Grow();
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == key) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = key;
-        ++size_;
-        return true;
-      }
-    }
-  }
-  void Clear() {
-    std::fill(slots_.begin(), slots_.end(), 0);
-    size_ = 0;
-  }
-  size_t size() const { return size_; }
-  const std::vector<uint64_t>& slots() const { return slots_; }  // 0 = empty
-
- private:
-  static size_t Hash(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 20; }
-  void Grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
-    size_ = 0;
-    for (uint64_t key : old) {
-      if (key != 0) Insert(key);
-    }
-  }
-
-  std::vector<uint64_t> slots_;
-  size_t size_ = 0;
-};
-
 struct Source {
   int64_t first_us = 0;  // the batch's first event
   int64_t last_us = 0;   // the latest failed attempt or drop (expiry)
