@@ -43,6 +43,29 @@ bool LooksLikeAddress(std::string_view text) {
 
 size_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
 
+// "2001:db8::1" (/128), "2001:db8::/32": host bits must be zero, as for IPv4 entries.
+std::optional<PrefixMap6::Entry> ParsePrefix6(std::string_view text) {
+  PrefixMap6::Entry entry;
+  const size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0')) {
+      return std::nullopt;
+    }
+    entry.length = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      entry.length = entry.length * 10 + (c - '0');
+    }
+    if (entry.length > 128) return std::nullopt;
+    text = text.substr(0, slash);
+  }
+  if (text.find('[') != std::string_view::npos) return std::nullopt;
+  if (!ParseIpv6(text, entry.network)) return std::nullopt;
+  if (MaskIpv6(entry.network, entry.length) != entry.network) return std::nullopt;
+  return entry;
+}
+
 Error LineError(std::string_view file, uint32_t line, std::string_view ja, std::string_view en) {
   const std::string where = Cat(file, ":", std::to_string(line), ": ");
   return Error::Invalid(Cat(where, ja), Cat(where, en));
@@ -53,6 +76,7 @@ Error LineError(std::string_view file, uint32_t line, std::string_view ja, std::
 Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
   Blocklist list;
   std::vector<PrefixMap::Entry> prefixes;
+  std::vector<PrefixMap6::Entry> prefixes6;
   std::vector<uint32_t> domain_entries;
   std::string lower;
   for (const BlocklistFile& file : files) {
@@ -80,13 +104,25 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
                          Cat("1 行に 1 項目だけを書いてください: ", Printable(line)),
                          Cat("one entry per line: ", Printable(line)));
       }
-      if (line.find(':') != std::string_view::npos) {
-        return LineError(file.name, line_number,
-                         Cat("IPv6 の項目にはまだ対応していません: ", Printable(line)),
-                         Cat("IPv6 entries are not supported yet: ", Printable(line)));
-      }
       if (list.arena_.size() + line.size() > UINT32_MAX || list.entries_.size() >= UINT32_MAX - 1) {
         return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+      }
+      if (line.find(':') != std::string_view::npos) {  // IPv6: an address or a network
+        const std::optional<PrefixMap6::Entry> entry = ParsePrefix6(line);
+        if (!entry) {
+          return LineError(
+              file.name, line_number,
+              Cat("IPv6 アドレスか CIDR（ホスト部は 0、例: 2001:db8::/32）ではありません: ",
+                  Printable(line)),
+              Cat("not an IPv6 address or CIDR range with zero host bits (e.g. 2001:db8::/32): ",
+                  Printable(line)));
+        }
+        const auto index = static_cast<uint32_t>(list.entries_.size());
+        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                                 static_cast<uint32_t>(line.size()), file_index, line_number});
+        list.arena_.append(line);
+        prefixes6.push_back({entry->network, entry->length, index});
+        continue;
       }
       if (LooksLikeAddress(line)) {
         const std::optional<netsep::Prefix> prefix =
@@ -115,8 +151,8 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       if (!IsDomain(name)) {
         return LineError(
             file.name, line_number,
-            Cat("IPv4 アドレス・CIDR・ドメイン名のどれでもありません: ", Printable(line)),
-            Cat("not an IPv4 address, CIDR range or domain name: ", Printable(line)));
+            Cat("IP アドレス・CIDR・ドメイン名のどれでもありません: ", Printable(line)),
+            Cat("not an IP address, CIDR range or domain name: ", Printable(line)));
       }
       const auto index = static_cast<uint32_t>(list.entries_.size());
       list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
@@ -125,8 +161,9 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       domain_entries.push_back(index);
     }
   }
-  list.address_count_ = prefixes.size();
+  list.address_count_ = prefixes.size() + prefixes6.size();
   list.addresses_ = PrefixMap::Build(std::move(prefixes));
+  list.addresses6_ = PrefixMap6::Build(prefixes6);
   size_t slots = 16;
   while (slots < domain_entries.size() * 2) slots *= 2;
   list.domains_.assign(slots, 0);
@@ -173,6 +210,20 @@ std::optional<Blocklist::Match> Blocklist::MatchAddress(uint32_t address) const 
   return MatchOf(entries_[*index]);
 }
 
+std::optional<Blocklist::Match> Blocklist::MatchAddress6(const PrefixMap6::Address& address) const {
+  const std::optional<uint32_t> index = addresses6_.Find(address);
+  if (!index) return std::nullopt;
+  return MatchOf(entries_[*index]);
+}
+
+std::optional<Blocklist::Match> Blocklist::MatchAddress(const Address& address) const {
+  if (address.is_v4) return MatchAddress(address.v4);
+  if (addresses6_.empty() || address.text.find(':') == std::string_view::npos) return std::nullopt;
+  PrefixMap6::Address bytes;
+  if (!ParseIpv6(address.text, bytes)) return std::nullopt;
+  return MatchAddress6(bytes);
+}
+
 std::optional<Blocklist::Match> Blocklist::MatchDomain(std::string_view name) const {
   if (domain_count_ == 0) return std::nullopt;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -198,7 +249,7 @@ class BlocklistDetector final : public Detector {
     if (blocklist_.empty()) return;
     std::optional<Blocklist::Match> match;
     std::string_view what;
-    if (e.dst.is_v4 && (match = blocklist_.MatchAddress(e.dst.v4))) {
+    if ((match = blocklist_.MatchAddress(e.dst))) {
       what = "宛先";
     } else if (!e.dns_query.empty() && (match = blocklist_.MatchDomain(e.dns_query))) {
       what = "DNS 問い合わせ";
@@ -206,7 +257,7 @@ class BlocklistDetector final : public Detector {
       what = "HTTP ホスト";
     } else if (!e.tls_sni.empty() && (match = blocklist_.MatchDomain(e.tls_sni))) {
       what = "TLS SNI";
-    } else if (e.src.is_v4 && (match = blocklist_.MatchAddress(e.src.v4))) {
+    } else if ((match = blocklist_.MatchAddress(e.src))) {
       what = "送信元";
     } else {
       return;

@@ -46,6 +46,10 @@ class Blocklist {
   static Result<Blocklist> Load(std::span<const BlocklistFile> files);
 
   std::optional<Match> MatchAddress(uint32_t address) const;
+  // An IPv6 address (16 bytes, network order).
+  std::optional<Match> MatchAddress6(const PrefixMap6::Address& address) const;
+  // The address an event's text names, IPv4 or IPv6 ("[…]" accepted).
+  std::optional<Match> MatchAddress(const Address& address) const;
   // `name`, or the nearest parent domain, listed? `name` may be in any case and end in a dot;
   // names longer than 253 bytes never match.
   std::optional<Match> MatchDomain(std::string_view name) const;
@@ -69,8 +73,9 @@ class Blocklist {
   std::string arena_;              // entry texts
   std::vector<Entry> entries_;     // addresses and domains
   PrefixMap addresses_;            // value: index into entries_
+  PrefixMap6 addresses6_;          // value: index into entries_
   std::vector<uint32_t> domains_;  // hash slots: entry index + 1, 0 empty; size a power of two
-  size_t address_count_ = 0;
+  size_t address_count_ = 0;       // IPv4 and IPv6
   size_t domain_count_ = 0;
 };
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "monitor/text_util.h"
+
 namespace mamori::monitor {
 namespace {
 
@@ -47,6 +49,47 @@ TEST(Blocklist, AddressesRangesAndDomains) {
   EXPECT_FALSE(list->MatchDomain(std::string(300, 'a')));
 }
 
+// IPv6 entries (threat feeds list them beside IPv4 ones): addresses and networks, the most
+// specific wins, and an event's IPv6 source or destination finds them.
+TEST(Blocklist, Ipv6AddressesAndNetworks) {
+  auto list = Load(
+      "2001:db8::/32\n"
+      "2001:db8:1::/48\n"
+      "2001:DB8:2::5\n"
+      "::ffff:192.0.2.9\n"
+      "192.0.2.1\n");
+  ASSERT_TRUE(list.ok()) << list.error().message_en;
+  EXPECT_EQ(list->address_entries(), 5u);
+  PrefixMap6::Address a;
+  ASSERT_TRUE(ParseIpv6("2001:db8:1:ffff::7", a));
+  auto m = list->MatchAddress6(a);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "2001:db8:1::/48");  // not the wider /32
+  EXPECT_EQ(m->line, 2u);
+  ASSERT_TRUE(ParseIpv6("2001:db8:ffff::1", a));
+  m = list->MatchAddress6(a);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "2001:db8::/32");
+  ASSERT_TRUE(ParseIpv6("2001:db9::1", a));
+  EXPECT_FALSE(list->MatchAddress6(a));
+  // An event's addresses as the logs write them (also in brackets, as Squid does).
+  Address dst;
+  SetAddress(dst, "2001:db8:2::5");
+  m = list->MatchAddress(dst);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->entry, "2001:DB8:2::5");
+  SetAddress(dst, "[2001:db8:2::5]");
+  EXPECT_TRUE(list->MatchAddress(dst));
+  SetAddress(dst, "2001:db8:2::6");
+  EXPECT_TRUE(list->MatchAddress(dst));  // in 2001:db8::/32
+  SetAddress(dst, "::ffff:192.0.2.9");
+  EXPECT_TRUE(list->MatchAddress(dst));
+  SetAddress(dst, "192.0.2.1");
+  EXPECT_TRUE(list->MatchAddress(dst));  // IPv4 through the same call
+  SetAddress(dst, "fe80::1");
+  EXPECT_FALSE(list->MatchAddress(dst));
+}
+
 TEST(Blocklist, InvalidLinesNameFileAndLine) {
   struct Case {
     const char* text;
@@ -54,9 +97,11 @@ TEST(Blocklist, InvalidLinesNameFileAndLine) {
   };
   for (const Case& c :
        {Case{"good.example\n10.0.0.1/8\n", "bl.txt:2: "}, Case{"300.1.1.1\n", "bl.txt:1: "},
-        Case{"\n\nexa mple.com\n", "bl.txt:3: "}, Case{"2001:db8::/32\n", "bl.txt:1: IPv6"},
-        Case{"bad_域名.jp\n", "bl.txt:1: "}, Case{"a..b\n", "bl.txt:1: "},
-        Case{"1.2.3\n", "bl.txt:1: "}}) {
+        Case{"\n\nexa mple.com\n", "bl.txt:3: "}, Case{"2001:db8::1/32\n", "bl.txt:1: not an IPv6"},
+        Case{"ok.example\n2001:db8::/129\n", "bl.txt:2: not an IPv6"},
+        Case{"2001:db8::/032\n", "bl.txt:1: "}, Case{"2001:db8:::1\n", "bl.txt:1: "},
+        Case{"[2001:db8::1]\n", "bl.txt:1: "}, Case{"bad_域名.jp\n", "bl.txt:1: "},
+        Case{"a..b\n", "bl.txt:1: "}, Case{"1.2.3\n", "bl.txt:1: "}}) {
     SCOPED_TRACE(c.text);
     auto list = Load(c.text);
     ASSERT_FALSE(list.ok());

@@ -92,4 +92,43 @@ std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
   return it->value;
 }
 
+PrefixMap6::Address MaskIpv6(const PrefixMap6::Address& address, int length) {
+  PrefixMap6::Address out{};
+  for (int i = 0; i < 16; ++i) {
+    const int keep = std::clamp(length - 8 * i, 0, 8);
+    out[i] = keep == 0 ? 0 : static_cast<uint8_t>(address[i] & (0xFF << (8 - keep)));
+  }
+  return out;
+}
+
+size_t PrefixMap6::Hash::operator()(const Address& a) const {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (uint8_t b : a) h = (h ^ b) * 0x100000001b3ull;
+  return static_cast<size_t>(h);
+}
+
+PrefixMap6 PrefixMap6::Build(const std::vector<Entry>& entries) {
+  PrefixMap6 map;
+  for (const Entry& e : entries) {
+    auto level = std::find_if(map.lengths_.begin(), map.lengths_.end(),
+                              [&](const Level& l) { return l.length == e.length; });
+    if (level == map.lengths_.end()) {
+      map.lengths_.push_back({e.length, {}});
+      level = map.lengths_.end() - 1;
+    }
+    level->networks.emplace(MaskIpv6(e.network, e.length), e.value);  // the first one stays
+  }
+  std::sort(map.lengths_.begin(), map.lengths_.end(),
+            [](const Level& a, const Level& b) { return a.length > b.length; });
+  return map;
+}
+
+std::optional<uint32_t> PrefixMap6::Find(const Address& address) const {
+  for (const Level& level : lengths_) {
+    const auto it = level.networks.find(MaskIpv6(address, level.length));
+    if (it != level.networks.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
 }  // namespace mamori::monitor

@@ -8,8 +8,10 @@
 // Immutable after Build; safe to share across threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "netsep/ruleset.h"
@@ -40,5 +42,35 @@ class PrefixMap {
   // (65,537 entries); empty for small maps.
   std::vector<uint32_t> directory_;
 };
+
+// The IPv6 counterpart for blocklist entries (usually far fewer than the IPv4 ones): one hash of
+// masked networks per prefix length present, searched from the longest length down, so a
+// lookup costs one hash probe per distinct length (a list has a handful: /128, /64, /48, …).
+class PrefixMap6 {
+ public:
+  using Address = std::array<uint8_t, 16>;  // network order
+  struct Entry {
+    Address network;  // host bits clear
+    int length = 128;
+    uint32_t value = 0;
+  };
+  // The most specific prefix wins; of two equal prefixes the first in `entries`.
+  static PrefixMap6 Build(const std::vector<Entry>& entries);
+  std::optional<uint32_t> Find(const Address& address) const;
+  bool empty() const { return lengths_.empty(); }
+
+ private:
+  struct Hash {
+    size_t operator()(const Address& a) const;
+  };
+  struct Level {
+    int length;
+    std::unordered_map<Address, uint32_t, Hash> networks;
+  };
+  std::vector<Level> lengths_;  // longest first
+};
+
+// `address` with the bits after `length` cleared.
+PrefixMap6::Address MaskIpv6(const PrefixMap6::Address& address, int length);
 
 }  // namespace mamori::monitor

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "monitor/text_util.h"
 #include "netsep/ruleset.h"
 
 namespace mamori::monitor::sigma {
@@ -50,14 +51,6 @@ bool GlobMatch(std::string_view glob, const std::vector<uint8_t>& kinds, std::st
   }
   while (p < glob.size() && kinds[p] == Pattern::kStar) ++p;
   return p == glob.size();
-}
-
-bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
-  char buffer[64];
-  if (text.empty() || text.size() >= sizeof buffer) return false;
-  std::memcpy(buffer, text.data(), text.size());
-  buffer[text.size()] = '\0';
-  return ::inet_pton(AF_INET6, buffer, out.data()) == 1;
 }
 
 bool PrefixContains(const std::array<uint8_t, 16>& network, int length, const uint8_t* address) {

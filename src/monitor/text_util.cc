@@ -1,6 +1,9 @@
 #include "monitor/text_util.h"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
+#include <cstring>
 
 #include "netsep/ruleset.h"
 
@@ -159,6 +162,17 @@ void SetAddress(Address& address, std::string_view text) {
   const std::optional<uint32_t> v4 = netsep::ParseIpv4(text);
   address.is_v4 = v4.has_value();
   address.v4 = v4.value_or(0);
+}
+
+bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  char buffer[64];
+  if (text.empty() || text.size() >= sizeof buffer) return false;
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  return ::inet_pton(AF_INET6, buffer, out.data()) == 1;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {

@@ -2,6 +2,7 @@
 // addresses. Every function is total: bad input gives nullopt (or false), never an exception.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@ std::string FormatIsoUtc(int64_t ts_us);
 
 // Fills `address` from text: is_v4 when it is a dotted quad.
 void SetAddress(Address& address, std::string_view text);
+// An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in
+// network order; false when `text` is not one (inet_pton's grammar, IPv4-mapped forms
+// included).
+bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out);
 
 // ASCII case-insensitive search and comparison.
 bool StartsWith(std::string_view s, std::string_view prefix);
