@@ -76,10 +76,17 @@ struct Rule {
 inline constexpr size_t kMaxAtoms = 32;
 
 struct GuardAtom {
+  enum class Kind : uint8_t {
+    kEqual,    // number == value
+    kCidr,     // (IPv4 address & mask) == value
+    kMatcher,  // the rule's own test of one value: a comparison or a regular expression (one
+               // pass of the field's RegexSets set per event, however many rules ask)
+  };
   EventField field = EventField::kDstPort;
-  bool cidr = false;  // (IPv4 address & mask) == value; else number == value
+  Kind kind = Kind::kEqual;
   uint32_t mask = 0;
   uint64_t value = 0;
+  const Matcher* matcher = nullptr;  // kMatcher; owned by the compiled rule
 };
 
 struct Bucket {
@@ -883,15 +890,29 @@ bool IsNumericField(EventField field) {
 
 // A guard that a hash on one numeric field can answer.
 bool Indexable(const Guard& guard) {
-  return std::all_of(guard.begin(), guard.end(),
-                     [&](const Atom& a) { return !a.cidr && a.field == guard.front().field; });
+  return std::all_of(guard.begin(), guard.end(), [&](const Atom& a) {
+    return a.kind == Atom::Kind::kEqual && a.field == guard.front().field;
+  });
 }
 
-// Smaller is better: an indexable guard costs one lookup, others one check per atom.
-size_t Cost(const Guard& guard) { return Indexable(guard) ? 0 : guard.size(); }
+// Smaller is better: an indexable guard costs one lookup, others one check per atom (a regular
+// expression as four).
+size_t Cost(const Guard& guard) {
+  if (Indexable(guard)) return 0;
+  size_t cost = 0;
+  for (const Atom& a : guard) {
+    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 4 : 1;
+  }
+  return cost;
+}
 
-// A test that can only be true when its field equals one of its numbers, or its IPv4 address is
-// in one of its ranges.
+bool IsComparison(Matcher::Op op) {
+  return op == Matcher::Op::kLess || op == Matcher::Op::kLessEqual || op == Matcher::Op::kGreater ||
+         op == Matcher::Op::kGreaterEqual;
+}
+
+// A test that can only be true when its field equals one of its numbers, its IPv4 address is in
+// one of its ranges, or one of its comparisons or regular expressions holds.
 std::optional<Guard> TestGuard(const FieldTest& test) {
   if (test.keyword || test.matchers.empty()) return std::nullopt;
   if (test.all && test.group_end.size() > 1) return std::nullopt;
@@ -900,9 +921,11 @@ std::optional<Guard> TestGuard(const FieldTest& test) {
   Guard guard;
   for (const Matcher& m : test.matchers) {
     if (numeric && m.op == Matcher::Op::kNumber) {
-      guard.push_back({test.field, false, 0, m.number});
+      guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
     } else if (address && m.op == Matcher::Op::kCidr4) {
-      guard.push_back({test.field, true, m.v4_mask, m.v4_network});
+      guard.push_back({test.field, Atom::Kind::kCidr, m.v4_mask, m.v4_network});
+    } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex) {
+      guard.push_back({test.field, Atom::Kind::kMatcher, 0, 0, &m});
     } else {
       return std::nullopt;
     }
@@ -1297,7 +1320,7 @@ class SigmaDetector final : public Detector {
     }
   }
   // Every check of the candidate holds (each: one of its atoms).
-  bool Passes(const Bucket& bucket, const Bucket::Candidate& c) const {
+  bool Passes(const Bucket& bucket, const Bucket::Candidate& c) {
     for (uint32_t k = c.first_check; k < c.end_check; ++k) {
       const auto [first, end] = bucket.checks[k];
       bool any = false;
@@ -1306,10 +1329,29 @@ class SigmaDetector final : public Detector {
     }
     return true;
   }
-  bool Holds(const GuardAtom& atom) const {
+  bool Holds(const GuardAtom& atom) {
     const auto i = static_cast<size_t>(atom.field);
+    if (atom.kind == GuardAtom::Kind::kMatcher) {
+      const Matcher& m = *atom.matcher;
+      if (m.op != Matcher::Op::kRegex) {  // a comparison on a numeric field: from the probe
+        if (!probe_has_[i]) return false;
+        const auto v = static_cast<double>(probe_[i]);
+        switch (m.op) {
+          case Matcher::Op::kLess:
+            return v < m.bound;
+          case Matcher::Op::kLessEqual:
+            return v <= m.bound;
+          case Matcher::Op::kGreater:
+            return v > m.bound;
+          default:
+            return v >= m.bound;
+        }
+      }
+      return Match(m, GetField(context_.event(), atom.field), atom.field, context_);
+    }
     if (!probe_has_[i]) return false;
-    return atom.cidr ? (probe_[i] & atom.mask) == atom.value : probe_[i] == atom.value;
+    return atom.kind == GuardAtom::Kind::kCidr ? (probe_[i] & atom.mask) == atom.value
+                                               : probe_[i] == atom.value;
   }
 
   void Evaluate(const Rule& rule) {

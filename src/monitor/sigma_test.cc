@@ -453,7 +453,11 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
   const char* nets[] = {"10.10.0.0/16", "10.20.0.0/16", "10.20.3.0/24",
                         "10.0.0.0/8",   "192.0.2.0/24", "10.30.1.7"};
   auto test_text = [&]() -> std::string {
-    switch (next(7)) {
+    switch (next(9)) {
+      case 7:  // regular expressions and comparisons guard rules too (matched as in the rule)
+        return std::string("dst_ip|re: '^10\\.") + (next(2) == 0 ? "(10|20)" : "30") + "\\.'";
+      case 8:
+        return std::string("dst_port|lt: ") + ports[next(7)];
       case 0:
         return std::string("dst_port: ") + ports[next(7)];
       case 1:
