@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -385,13 +386,22 @@ bool Plain(std::string_view text) {
 
 void Quoted(std::string& out, std::string_view text) {
   out.push_back('"');
-  while (!text.empty()) {  // runs without quotes or backslashes appended at once
-    const size_t special = text.find_first_of("\"\\");
-    out.append(text.substr(0, special));
-    if (special == std::string_view::npos) break;
+  while (!text.empty()) {  // runs without quotes or backslashes appended at once (memchr)
+    const void* quote = std::memchr(text.data(), '"', text.size());
+    const void* backslash = std::memchr(text.data(), '\\', text.size());
+    const char* special =
+        static_cast<const char*>(quote == nullptr       ? backslash
+                                 : backslash == nullptr ? quote
+                                                        : std::min(quote, backslash));
+    if (special == nullptr) {
+      out.append(text);
+      break;
+    }
+    const auto run = static_cast<size_t>(special - text.data());
+    out.append(text.substr(0, run));
     out.push_back('\\');
-    out.push_back(text[special]);
-    text.remove_prefix(special + 1);
+    out.push_back(*special);
+    text.remove_prefix(run + 1);
   }
   out.push_back('"');
 }
