@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Mamori needs on Debian 12 (as root), then builds it.
 #   scripts/setup.sh          build dependencies, the UI and the release build
-#   scripts/setup.sh --test   also what the tests need (Chromium, fonts, test npm packages,
+#   scripts/setup.sh --test   also what the tests need (Chromium, poppler-utils, test npm packages,
 #                             ip, iptables, ipset and nftables for the kernel test of netcheck)
 #   scripts/setup.sh --bench  also what the benchmarks need (nginx, wrk)
 # Idempotent: packages already installed are not installed again.
@@ -22,9 +22,9 @@ packages=(build-essential cmake ninja-build ccache pkg-config git openssl libssl
   libboost1.81-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libxlsxwriter-dev libzip-dev libpugixml-dev libsodium-dev
   libgtest-dev libgmock-dev libbdd-dev libsimdjson-dev libcmark-dev libyaml-cpp-dev libre2-dev
-  libpsl-dev publicsuffix)
+  libpsl-dev publicsuffix libcairo2-dev libpango1.0-dev libfontconfig-dev fonts-noto-cjk)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium fonts-noto-cjk clang libclang-rt-14-dev iproute2 iptables ipset nftables)
+  packages+=(chromium poppler-utils clang libclang-rt-14-dev iproute2 iptables ipset nftables)
 fi
 if [ "$want_bench" = 1 ]; then
   packages+=(nginx-light wrk libbenchmark-dev)

@@ -775,7 +775,7 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
     return HandleCompliance(req, actor, rest);
   }
   if (rest == "documents/pending" || rest == "documents/diff" || rest == "documents/progress" ||
-      rest == "documents/public" || rest == "documents/reviews") {
+      rest == "documents/public" || rest == "documents/public.pdf" || rest == "documents/reviews") {
     return HandleDocuments(req, actor, rest.substr(10));
   }
   if (rest == "risks/matrix" || rest == "risks/proposals" ||
@@ -888,7 +888,8 @@ HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
   // GET documents/pending: the versions in force the user has still to acknowledge;
   // documents/progress?version=ID: who has acknowledged a version, by bureau and section;
   // documents/diff?from=ID&to=ID: the line diff of two versions; documents/reviews: the
-  // documents in force due for review within 30 days or overdue.
+  // documents in force due for review within 30 days or overdue; documents/public?version=ID
+  // and documents/public.pdf?version=ID: a public version as a standalone page or a PDF.
   if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
   if (rest == "pending") return FromResult(d_.documents.PendingAcknowledgements(actor));
   if (rest == "reviews") return FromResult(d_.documents.ReviewsDue(actor));
@@ -904,6 +905,17 @@ HttpResponse Api::HandleDocuments(const HttpRequest& req, const Actor& actor,
     auto page = d_.documents.PublicHtml(actor, *v);
     if (!page.ok()) return ProblemResponse(page.error());
     return SelfContainedHtml(std::move(page).value());
+  }
+  if (rest == "public.pdf") {
+    const auto v = id("version");
+    if (!v) return bad("version");
+    auto file = d_.documents.PublicPdf(actor, *v);
+    if (!file.ok()) return ProblemResponse(file.error());
+    HttpResponse r;
+    r.content_type = "application/pdf";
+    r.body = std::move(file->bytes);
+    r.headers.emplace_back("Content-Disposition", AttachmentDisposition(file->name));
+    return r;
   }
   if (rest == "progress") {
     const auto v = id("version");

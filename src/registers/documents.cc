@@ -12,6 +12,7 @@
 #include "common/markdown.h"
 #include "common/text.h"
 #include "policy/duties.h"
+#include "registers/document_pdf.h"
 #include "registers/org_units.h"
 
 namespace mamori::registers {
@@ -998,7 +999,13 @@ Result<json> DocumentService::Diff(const Actor& actor, int64_t from_id, int64_t 
               {"removed", removed}};
 }
 
-Result<std::string> DocumentService::PublicHtml(const Actor& actor, int64_t version_id) const {
+struct DocumentService::Publishable {
+  json version;
+  std::string title;
+};
+
+Result<DocumentService::Publishable> DocumentService::PublishableVersion(const Actor& actor,
+                                                                         int64_t version_id) const {
   const RegisterDef* versions = registry_.ByKey("document_versions");
   MAMORI_ASSIGN_OR_RETURN(json v, service_.Get(actor, *versions, version_id));
   const std::string kind = TextOf(v, "kind");
@@ -1011,9 +1018,28 @@ Result<std::string> DocumentService::PublicHtml(const Actor& actor, int64_t vers
     return Error::Invalid("公開できるのは決裁済み又は施行中の版です。",
                           "only approved or in-force versions are published");
   }
-  const std::string title = v["_refs"].contains("document")
-                                ? v["_refs"]["document"]["label"].get<std::string>()
-                                : TextOf(v, "name");
+  std::string title = v["_refs"].contains("document")
+                          ? v["_refs"]["document"]["label"].get<std::string>()
+                          : TextOf(v, "name");
+  return Publishable{std::move(v), std::move(title)};
+}
+
+Result<DocumentService::PublicFile> DocumentService::PublicPdf(const Actor& actor,
+                                                               int64_t version_id) const {
+  MAMORI_ASSIGN_OR_RETURN(Publishable p, PublishableVersion(actor, version_id));
+  const std::string name = TextOf(p.version, "name");
+  const PublicDocumentText text{p.title, name, TextOf(p.version, "effective_date"),
+                                TextOf(p.version, "body")};
+  MAMORI_ASSIGN_OR_RETURN(RenderedPdf pdf, RenderPublicDocumentPdf(text, clock_.Now()));
+  std::string file = p.title + (name.empty() ? "" : "_" + name) + ".pdf";
+  std::replace(file.begin(), file.end(), ' ', '_');
+  return PublicFile{std::move(file), std::move(pdf.bytes)};
+}
+
+Result<std::string> DocumentService::PublicHtml(const Actor& actor, int64_t version_id) const {
+  MAMORI_ASSIGN_OR_RETURN(Publishable p, PublishableVersion(actor, version_id));
+  const json& v = p.version;
+  const std::string& title = p.title;
   const std::string effective = TextOf(v, "effective_date");
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">"

@@ -87,7 +87,21 @@ class DocumentService {
   // the version and its effective date. Non-public kinds are kInvalidInput.
   Result<std::string> PublicHtml(const Actor& actor, int64_t version_id) const;
 
+  // The same version as a PDF (A4, Japanese layout; document_pdf.h) dated by the clock, with
+  // the same checks as PublicHtml. The file name is the title and the version's name.
+  // kUnavailable when the server has no Japanese font, kTooLarge past the PDF's limits.
+  struct PublicFile {
+    std::string name;  // e.g. 情報セキュリティ基本方針_第2版.pdf
+    std::string bytes;
+  };
+  Result<PublicFile> PublicPdf(const Actor& actor, int64_t version_id) const;
+
  private:
+  // A version that may be published (public kind, 決裁 or 施行), visible to `actor`, with its
+  // document's title.
+  struct Publishable;  // the version's record and its document's title
+  Result<Publishable> PublishableVersion(const Actor& actor, int64_t version_id) const;
+
   store::Store& store_;
   RegisterService& service_;
   const Registry& registry_;

@@ -309,6 +309,36 @@ TEST_F(DocumentsTest, ReviewsFallDueAfterTheDocumentsInterval) {
   EXPECT_EQ((*docs_->ReviewsDue(actors_[3]))["items"][0]["revision"], (*v2)["id"]);
 }
 
+TEST_F(DocumentsTest, PublicPdfOnlyOfPublishedPublicVersions) {
+  // A 対策基準 is never published.
+  const int64_t standards = Submitted();
+  EXPECT_EQ(docs_->PublicPdf(actors_[0], standards).error().code, ErrorCode::kInvalidInput);
+  const int64_t kihon =
+      Make(Def("documents"),
+           {{"code", "KIHON"}, {"title", "情報セキュリティ基本方針"}, {"kind", "basic_policy"}});
+  auto v = service_->Create(actors_[0], Def("document_versions"),
+                            {{"document", kihon},
+                             {"body", "## 1 目的\n\n情報資産の機密性を維持する。\n"},
+                             {"change_summary", "制定"}});
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  const int64_t id = (*v)["id"];
+  // A draft is not published either.
+  auto draft = docs_->PublicPdf(actors_[0], id);
+  ASSERT_FALSE(draft.ok());
+  EXPECT_EQ(draft.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(docs_->PublicPdf(actors_[0], 999999).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(SetStatus(0, id, "review").ok());
+  for (int who : {1, 3, 4}) ASSERT_TRUE(Decide(who, id, {{"decision", "approve"}}).ok()) << who;
+  ASSERT_TRUE(SetStatus(0, id, "approved").ok());
+  ASSERT_TRUE(SetStatus(3, id, "in_force", {{"effective_date", "2026-06-01"}}).ok());
+  auto pdf = docs_->PublicPdf(actors_[5], id);
+  ASSERT_TRUE(pdf.ok()) << pdf.error().message;
+  EXPECT_EQ(pdf->name, "情報セキュリティ基本方針_KIHON_第1版.pdf");
+  EXPECT_EQ(pdf->bytes.substr(0, 5), "%PDF-");
+  // Dated by the service's clock.
+  EXPECT_NE(pdf->bytes.find("20260601000000"), std::string::npos);
+}
+
 TEST_F(DocumentsTest, AttachmentsChangeOnlyWhileDrafting) {
   const RegisterDef& versions = Def("document_versions");
   doc_ = Make(Def("documents"),

@@ -4,7 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, loggedIn, loggedInAs, mamori, ROOT } from '../lib/mamori.mjs';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { startServer, loggedIn, loggedInAs, mamori, api, ROOT } from '../lib/mamori.mjs';
 
 let srv;
 let drafter; // 総務課の担当 with the 統括's drafting authority (a test user)
@@ -17,6 +20,14 @@ const D = '/api/v1/documents';
 const V = '/api/v1/documents/versions';
 const R = '/api/v1/documents/decisions';
 const A = '/api/v1/documents/acknowledgements';
+const hasPdftotext = () => {
+  try {
+    execFileSync('pdftotext', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
 
 
@@ -80,6 +91,27 @@ test('a version goes through its route to 施行, the CISO step decided by a dep
   assert.match(html, /<li>目的<\/li>|1 目的/);
   assert.match(html, new RegExp(`${today} 施行`));
   assert.match(page.headers.get('content-security-policy'), /default-src 'none'/);
+  // The same version as a PDF, generated on the server, for anyone who may read the version.
+  const pdf = await demo['y.yamamoto'].api('GET', `/api/v1/documents/public.pdf?version=${v1.id}`);
+  assert.equal(pdf.status, 200);
+  assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+  assert.equal(pdf.body.subarray(0, 5).toString('latin1'), '%PDF-');
+  const disposition = pdf.headers.get('content-disposition');
+  assert.match(disposition, /^attachment; filename="[\w.-]+\.pdf"; filename\*=UTF-8''[\w%.-]+$/);
+  assert.equal(decodeURIComponent(disposition.split("UTF-8''")[1]), '情報セキュリティ基本方針_KIHON_第1版.pdf');
+  assert.match(pdf.body.toString('latin1'), /\/Type \/Pages[^>]*\/Count 1\b/);
+  if (hasPdftotext()) {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-pdf-')), 'v1.pdf');
+    fs.writeFileSync(file, pdf.body);
+    const text = execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, '');
+    fs.rmSync(path.dirname(file), { recursive: true });
+    assert.ok(text.includes('情報セキュリティ基本方針'), text);
+    assert.ok(text.includes('基本方針1目的2定義'), text);
+    assert.ok(text.includes('1/1'), text);
+  }
+  assert.equal((await drafter.api('GET', '/api/v1/documents/public.pdf?version=x')).status, 400);
+  assert.equal((await drafter.api('GET', '/api/v1/documents/public.pdf?version=999999')).status, 404);
+  assert.equal((await api(srv.url, 'GET', `/api/v1/documents/public.pdf?version=${v1.id}`)).status, 401);
   // The decisions are on record with their steps.
   const list = await drafter.api('GET', `${R}?doc_version=${v1.id}`);
   assert.deepEqual(list.body.items.map((x) => x.step).sort(), [1, 2, 3]);
@@ -140,8 +172,14 @@ test('a second version shows its diff; 対策基準 stay hidden from 一般職�
   const list = await staff.api('GET', D);
   assert.deepEqual(list.body.items.map((x) => x.code), ['KIHON']);
   assert.equal((await staff.api('GET', `/api/v1/documents/diff?from=${v1.id}&to=${sv.body.id}`)).status, 404);
-  // Non-public documents have no public page.
+  // Non-public documents have no public page and no PDF; a draft has neither either.
   assert.equal((await drafter.api('GET', `/api/v1/documents/public?version=${sv.body.id}`)).status, 400);
+  const stdPdf = await drafter.api('GET', `/api/v1/documents/public.pdf?version=${sv.body.id}`);
+  assert.equal(stdPdf.status, 400);
+  assert.match(stdPdf.body.detail ?? stdPdf.body.title, /非公開/);
+  assert.equal((await staff.api('GET', `/api/v1/documents/public.pdf?version=${sv.body.id}`)).status, 404);
+  assert.equal((await drafter.api('GET', `/api/v1/documents/public?version=${v2.body.id}`)).status, 400);
+  assert.equal((await drafter.api('GET', `/api/v1/documents/public.pdf?version=${v2.body.id}`)).status, 400);
   // The section manager has the need to know.
   assert.equal((await demo['m.suzuki'].api('GET', `${V}/${sv.body.id}`)).status, 200);
   // The version list leaves the body out.

@@ -469,6 +469,12 @@ test('policy documents: decided on the version page, acknowledged from the home 
   assert.match(await page.locator('#doc-decisions tbody tr[data-step="3"]').innerText(), /代決/);
   assert.equal(await page.locator('#doc-approve').count(), 0, 'no decision buttons once in force');
   await page.locator('#doc-progress').waitFor();
+  // A public version in force links to its public page and to the PDF the server makes.
+  assert.equal(await page.locator('#doc-public-pdf').getAttribute('href'), `/api/v1/documents/public.pdf?version=${v1}`);
+  assert.equal(await page.locator('#doc-public-html').getAttribute('href'), `/api/v1/documents/public?version=${v1}`);
+  const pdf = await page.request.get(srv.url + `/api/v1/documents/public.pdf?version=${v1}`);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
   await page.screenshot({ path: path.join(SHOTS, 'document-version.png'), fullPage: true });
 
   // A 一般職員 sees the version on the home page and acknowledges it.
@@ -499,6 +505,8 @@ test('policy documents: decided on the version page, acknowledged from the home 
   const v2 = await drafter.api('POST', '/api/v1/documents/versions', { document: doc.body.id, body: '# 基本方針\n\n1 目的\n2 用語の定義\n3 対象範囲\n', change_summary: '一部改正' });
   assert.equal(v2.status, 201);
   await page.goto(srv.url + `/#/r/document_versions/${v2.body.id}`);
+  await page.locator('#doc-diff').waitFor();
+  assert.equal(await page.locator('#doc-public-pdf').count(), 0, 'a draft is not published');
   await page.click('#doc-diff');
   await page.locator('#doc-diff .diff-line').first().waitFor();
   assert.deepEqual(await page.locator('#doc-diff .diff-add .diff-text').allInnerTexts(), ['2 用語の定義', '3 対象範囲']);

@@ -4,7 +4,7 @@
 // acknowledgement progress), the diff page (#/documents/diff?from=&to=) and the progress page
 // (#/documents/progress?version=ID). Every text goes in as text: the Markdown is never rendered.
 
-import { ApiError, errorMessage, getJson, sendJson } from '../api';
+import { ApiError, apiUrl, errorMessage, getJson, sendJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatNumber, label, t } from '../i18n';
@@ -160,6 +160,20 @@ export async function loadVersionPanel(record: RegisterRecord): Promise<VersionP
   return { decisions, previous };
 }
 
+/**
+ * A public version's (基本方針 or other public rules, 決裁 or 施行) standalone page for the body's
+ * website and its PDF, both made by the server; nothing for other versions.
+ */
+function publicLinks(record: RegisterRecord): Child[] {
+  const published = (record.kind === 'basic_policy' || record.kind === 'other') && (record.status === 'approved' || record.status === 'in_force');
+  if (!published) return [];
+  const query = new URLSearchParams({ version: String(record.id) });
+  return [
+    h('a', { href: apiUrl('documents/public', query), class: 'button button-quiet', id: 'doc-public-html', target: '_blank', rel: 'noopener' }, t('docPublicPage')),
+    h('a', { href: apiUrl('documents/public.pdf', query), class: 'button button-quiet', id: 'doc-public-pdf', download: '' }, t('docPublicPdf')),
+  ];
+}
+
 /** The panel under a version's form: text, decisions, decision buttons, diff and progress links. */
 export function versionPanel(record: RegisterRecord | null, data: VersionPanelData | null): Child {
   if (!record || !data) return null;
@@ -175,6 +189,7 @@ export function versionPanel(record: RegisterRecord | null, data: VersionPanelDa
     data.previous !== null
       ? h('a', { href: `#/documents/diff?${new URLSearchParams({ from: String(data.previous), to: String(id) })}`, class: 'button button-quiet', id: 'doc-diff' }, t('docDiffOpen'))
       : null,
+    ...publicLinks(record),
     record.status === 'in_force' && can(acknowledgementsRegisterKey, 'view')
       ? h('a', { href: `#/documents/progress?${new URLSearchParams({ version: String(id) })}`, class: 'button button-quiet', id: 'doc-progress' }, t('docProgressOpen'))
       : null,
