@@ -294,6 +294,17 @@ test('annual inventory: the officer opens a campaign, the section manager confir
 });
 
 test('controls: an officer sees the 61 controls, records a document through the pre-filled form, and the status follows', async () => {
+  // The committee's rules (総務課's own, so other staff are not asked to acknowledge them) are in
+  // force: loaded by the administrator's import, as earlier records are.
+  const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'documents.csv'), 'code,title,kind,section\nYOKO-1,情報セキュリティ委員会設置要綱,other,J-SOMU\n');
+  writeFileSync(path.join(dir, 'versions.csv'), `document,body,status,effective_date\nYOKO-1,第1条 設置,in_force,${today}\n`);
+  for (const [file, reg] of [['documents.csv', 'documents'], ['versions.csv', 'document_versions']]) {
+    const imported = mamori(['admin', 'import', path.join(dir, file), '--register', reg, '--db', srv.db]);
+    assert.equal(imported.status, 0, imported.stderr);
+  }
+
   await page.click('#logout');
   await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
   await firstLogin('k.tanaka', otps.officer, false);
@@ -319,17 +330,6 @@ test('controls: an officer sees the 61 controls, records a document through the 
   await page.waitForFunction(() => location.hash.includes('status=unknown'));
   await page.locator('tr[data-control][data-status="partial"]').first().waitFor({ state: 'detached' });
   assert.equal(await page.locator('tr[data-control]:not([data-status="unknown"])').count(), 0);
-
-  // The committee's rules (総務課's own, so other staff are not asked to acknowledge them) are in
-  // force: loaded by the administrator's import, as earlier records are.
-  const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
-  const dir = tempDir();
-  writeFileSync(path.join(dir, 'documents.csv'), 'code,title,kind,section\nYOKO-1,情報セキュリティ委員会設置要綱,other,J-SOMU\n');
-  writeFileSync(path.join(dir, 'versions.csv'), `document,body,status,effective_date\nYOKO-1,第1条 設置,in_force,${today}\n`);
-  for (const [file, reg] of [['documents.csv', 'documents'], ['versions.csv', 'document_versions']]) {
-    const imported = mamori(['admin', 'import', path.join(dir, file), '--register', reg, '--db', srv.db]);
-    assert.equal(imported.status, 0, imported.stderr);
-  }
 
   // One control: the evidence it needs, then the evidence form pre-filled with control and kind.
   await page.locator('tr[data-control="C-6-1-02"] a').first().click();
