@@ -27,7 +27,7 @@ struct Module {
   const char* register_key;  // the module's register, or nullptr
   bool ready;                // its pages work
   int issue;                 // the issue that builds it, when not ready (0: not yet planned)
-  std::array<const char*, 5> also{};  // further registers it groups (nullptr: none)
+  std::array<const char*, 6> also{};  // further registers it groups (nullptr: none)
 };
 
 constexpr Module kModules[] = {
@@ -52,8 +52,8 @@ constexpr Module kModules[] = {
      "documents",
      true,
      0,
-     {"document_versions", "document_decisions", "acknowledgements", "evidence",
-      "control_exceptions"}},
+     {"document_versions", "document_decisions", "acknowledgements", "acknowledgement_reminders",
+      "evidence", "control_exceptions"}},
     {"inspections", "自己点検・監査", "Self-inspection and audit", nullptr, false, 0},
     {"incidents", "インシデント", "Incidents", nullptr, false, 0},
     {"outsourcing", "委託・クラウド・SNS", "Contractors, cloud, social media", nullptr, false, 0},

@@ -40,6 +40,7 @@ Result<std::vector<RegisterDef>> BuiltinRegisters(std::vector<EnumOption> roles,
   defs.push_back(DocumentVersionsRegister());
   defs.push_back(DocumentDecisionsRegister());
   defs.push_back(AcknowledgementsRegister());
+  defs.push_back(AcknowledgementRemindersRegister());
   defs.push_back(ThreatsRegister(catalogs));
   defs.push_back(RisksRegister(catalogs, defs[3]));
   defs.push_back(RiskAssetsRegister());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -150,6 +151,33 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
                  "the source cannot be given");
       }
     }
+    // A document is evidence only through the policy document it names: the control counts it
+    // while that document has a version in force whose review is not overdue.
+    if (kind == "document" && !rec["document"].is_number_integer()) {
+      AddError(errors, "document", "根拠の規程",
+               "種類が「文書」の証跡には、根拠となる規程(document)を指定してください。",
+               "document evidence must name the document it rests on (document)");
+    } else if (kind != "document" && !kind.empty() && !rec["document"].is_null()) {
+      AddError(errors, "document", "根拠の規程",
+               "根拠の規程を指定できるのは、種類が「文書」の証跡だけです。",
+               "only document evidence names a document");
+    } else if (kind == "document") {
+      bool in_force = false;
+      for (const json& v : ctx.Find("document_versions", "document", rec["document"], 10000)) {
+        in_force =
+            in_force || (v["status"] == "in_force" && TextOf(v, "effective_date") <= ctx.today());
+      }
+      if (!in_force) {
+        ctx.Warn({"document",
+                  "根拠の規程",
+                  "この規程には施行中の版がありません。施行されるまで、この証跡は管理策の根拠に"
+                  "なりません。",
+                  "the document has no version in force: the evidence does not count until it "
+                  "has",
+                  0,
+                  {}});
+      }
+    }
     const std::string raw = TextOf(rec, "raw");
     if (!raw.empty() && rec["raw_sha256"] != Sha256Hex(raw)) {
       AddError(errors, "raw_sha256", "ハッシュ値", "ハッシュ値が生データと一致しません。",
@@ -291,6 +319,111 @@ std::string KindJa(const std::string& catalog_kind) {
   return catalog_kind;
 }
 
+// Whether a document evidence record's document holds today, and why (文書の証跡の根拠).
+struct DocumentBasis {
+  json info;  // {"id", "code", "title", "kind", "version", "review_due", "state", "counts",
+              //  "reason": {"ja", "en"}}
+  bool counts = false;
+  bool lapsed = false;  // it held once: review overdue, abolished or archived
+};
+
+// The basis of every document named by active evidence, by document id: its version in force
+// (the latest 施行 one whose date has come, as DocumentService reads it), else its latest
+// abolished version. Documents the actor may not see (need to know) keep only their state.
+Result<std::map<int64_t, DocumentBasis>> DocumentBases(Connection& c, const Registry& registry,
+                                                       const Authorizer& authorizer,
+                                                       const Actor& actor,
+                                                       const std::set<int64_t>& ids,
+                                                       const std::string& today) {
+  std::map<int64_t, DocumentBasis> out;
+  const RegisterDef* documents = registry.ByKey("documents");
+  for (int64_t id : ids) {
+    DocumentBasis& b = out[id];
+    json& info = b.info;
+    info = {{"id", id}, {"version", nullptr}, {"review_due", nullptr}};
+    const Value p[] = {id};
+    MAMORI_ASSIGN_OR_RETURN(
+        auto doc, c.Query("SELECT f_code, f_title, f_kind, f_section, f_review_months, archived "
+                          "FROM r_documents WHERE id = ?",
+                          p));
+    std::string state, ja, en;
+    if (doc.empty()) {
+      state = "missing";
+      ja = "根拠の規程が見つかりません。";
+      en = "the document does not exist";
+    } else {
+      const json probe{
+          {"kind", AsText(doc[0][2])},
+          {"section", store::IsNull(doc[0][3]) ? json(nullptr) : json(AsInt(doc[0][3]))}};
+      const bool visible =
+          documents != nullptr && authorizer.Check(actor, *documents, Action::kView, &probe).ok();
+      if (visible) {
+        info["code"] = AsText(doc[0][0]);
+        info["title"] = AsText(doc[0][1]);
+        info["kind"] = AsText(doc[0][2]);
+      } else {
+        info["hidden"] = true;
+      }
+      const Value q[] = {id, today};
+      MAMORI_ASSIGN_OR_RETURN(
+          auto v, c.Query("SELECT id, f_name, f_version_no, f_effective_date, f_status "
+                          "FROM r_document_versions WHERE archived = 0 AND f_document = ? AND "
+                          "(f_status = 'abolished' OR (f_status = 'in_force' AND "
+                          "f_effective_date <= ?)) ORDER BY f_status = 'in_force' DESC, "
+                          "f_effective_date DESC, id DESC LIMIT 1",
+                          q));
+      const int months = store::IsNull(doc[0][4]) ? 12 : static_cast<int>(AsInt(doc[0][4]));
+      std::string name;
+      if (!v.empty()) {
+        name = AsText(v[0][1]);
+        if (visible) {
+          info["version"] = {{"id", AsInt(v[0][0])},
+                             {"name", name},
+                             {"version_no", AsInt(v[0][2])},
+                             {"effective_date", AsText(v[0][3])},
+                             {"status", AsText(v[0][4])}};
+        }
+      }
+      const std::string shown = visible ? name : "施行中の版";
+      const std::string shown_en = visible ? name : "the version in force";
+      if (AsInt(doc[0][5]) != 0) {
+        state = "archived";
+        ja = "根拠の規程がアーカイブされています。";
+        en = "the document is archived";
+        b.lapsed = true;
+      } else if (v.empty()) {
+        state = "not_in_force";
+        ja = "根拠の規程に施行中の版がありません。";
+        en = "the document has no version in force";
+      } else if (AsText(v[0][4]) == "abolished") {
+        state = "abolished";
+        ja = "根拠の規程は廃止されています(" + shown + ")。";
+        en = "the document is abolished (" + shown_en + ")";
+        b.lapsed = true;
+      } else {
+        const std::string due = AddMonths(AsText(v[0][3]), months);
+        info["review_due"] = due;
+        if (due <= today) {
+          state = "review_overdue";
+          ja = shown + "の見直し期限(" + due + ")を過ぎています。見直して改正・再施行するまで" +
+               "根拠になりません。";
+          en = "the review of " + shown_en + " was due on " + due;
+          b.lapsed = true;
+        } else {
+          state = "in_force";
+          ja = shown + "(" + AsText(v[0][3]) + " 施行)が施行中で、見直し期限は " + due + " です。";
+          en = shown_en + " is in force (since " + AsText(v[0][3]) + "), review due " + due;
+          b.counts = true;
+        }
+      }
+    }
+    info["state"] = state;
+    info["counts"] = b.counts;
+    info["reason"] = {{"ja", ja}, {"en", en}};
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ControlValue(std::string_view control_id) {
@@ -351,6 +484,14 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
   summary.max_length = 2000;
   summary.sortable = false;
 
+  FieldDef document = MakeField("document", FieldType::kRef);
+  document.label = {"根拠の規程", "Document"};
+  document.help = {"種類が「文書」のとき必須。施行中で見直し期限内の版がある間だけ根拠になります。",
+                   "Required for document evidence; it counts while the document has a version "
+                   "in force whose review is not overdue"};
+  document.ref = "documents";
+  document.filterable = true;
+
   FieldDef until = MakeField("valid_until", FieldType::kDate);
   until.label = {"有効期限", "Valid until"};
   until.help = {"空欄なら、記録日から管理策の見直し周期まで",
@@ -386,7 +527,7 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
   hash.list = hash.sortable = false;
   hash.max_length = 64;
 
-  d.fields = {control, kind, result, summary, until, on, by, source, raw, hash};
+  d.fields = {control, kind, document, result, summary, until, on, by, source, raw, hash};
   d.immutable = true;
   d.attachments.enabled = true;
   d.attachments.note = {
@@ -505,6 +646,9 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
     json record;
     int64_t count = 0;
     int64_t unattached = 0;  // attestations without a file, not counted
+    int64_t uncounted = 0;   // documents whose document does not hold today
+    bool lapsed = false;     // the latest uncounted document's basis held once
+    json document;           // the basis of the latest counted document, else the latest one
   };
   std::map<std::pair<std::string, std::string>, Latest> latest;
   std::map<std::string, json> exceptions;
@@ -514,9 +658,15 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
         auto rows,
         c.Query("SELECT e.id, e.f_control, e.f_kind, e.f_result, e.f_summary, e.f_recorded_on, "
                 "e.f_valid_until, e.f_source, (SELECT count(*) FROM attachments a WHERE "
-                "a.register = 'evidence' AND a.record_id = e.id) FROM r_evidence e "
+                "a.register = 'evidence' AND a.record_id = e.id), e.f_document FROM r_evidence e "
                 "WHERE e.archived = 0 ORDER BY e.f_recorded_on, e.id",
                 {}, 1'000'000));
+    std::set<int64_t> document_ids;
+    for (const auto& r : rows) {
+      if (!store::IsNull(r[9])) document_ids.insert(AsInt(r[9]));
+    }
+    MAMORI_ASSIGN_OR_RETURN(auto bases,
+                            DocumentBases(c, registry_, authorizer_, actor, document_ids, today));
     for (const auto& r : rows) {
       Latest& l = latest[{AsText(r[1]), AsText(r[2])}];
       // An attestation without an attached file is a claim, not evidence: it is not counted
@@ -525,11 +675,39 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
         ++l.unattached;
         continue;
       }
+      // A document counts while the document it names holds (in force, review not overdue).
+      // Records made before the link was required name none: never counted, the reason shown.
+      json basis;
+      if (AsText(r[2]) == "document") {
+        if (store::IsNull(r[9])) {
+          basis = {{"id", nullptr},
+                   {"state", "unlinked"},
+                   {"counts", false},
+                   {"reason",
+                    {{"ja",
+                      "根拠の規程が指定されていない記録です。規程を指定して記録し直してください。"},
+                     {"en", "the record names no document; record it again naming one"}}}};
+          ++l.uncounted;
+          l.lapsed = false;
+          if (l.count == 0) l.document = basis;
+          continue;
+        }
+        const DocumentBasis& b = bases.at(AsInt(r[9]));
+        basis = b.info;
+        if (!b.counts) {
+          ++l.uncounted;
+          l.lapsed = b.lapsed;
+          if (l.count == 0) l.document = basis;
+          continue;
+        }
+        l.document = basis;
+      }
       ++l.count;
       l.record = {{"id", AsInt(r[0])},           {"result", AsText(r[3])},
                   {"summary", AsText(r[4])},     {"recorded_on", AsText(r[5])},
                   {"valid_until", AsText(r[6])}, {"source", AsText(r[7])},
                   {"attachments", AsInt(r[8])}};
+      if (!basis.is_null()) l.record["document"] = basis;
     }
     MAMORI_ASSIGN_OR_RETURN(
         auto ex, c.Query("SELECT id, f_control, f_title, f_expires_on FROM r_control_exceptions "
@@ -583,6 +761,14 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
         if (it != latest.end() && it->second.unattached > 0) {
           k["unattached"] = it->second.unattached;
         }
+        if (it != latest.end() && it->second.uncounted > 0) {
+          k["uncounted"] = it->second.uncounted;
+        }
+        if (it != latest.end() && !it->second.document.is_null()) {
+          k["document"] = it->second.document;
+        }
+        // Documents that held once (review overdue, abolished) and none that holds: expired.
+        if (it != latest.end() && it->second.count == 0 && it->second.lapsed) state = "expired";
         if (it != latest.end() && it->second.count > 0) {
           const json& r = it->second.record;
           k["record"] = r;
@@ -663,6 +849,9 @@ std::vector<tabular::Row> ReportRows(const json& status) {
       } else {
         latest += sep + "-";
         until += sep + "-";
+      }
+      if (k.contains("document")) {
+        latest += "(" + k["document"]["reason"]["ja"].get<std::string>() + ")";
       }
     }
     std::string ex = "-";

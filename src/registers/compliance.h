@@ -14,8 +14,11 @@
 //   不明 (unknown)              no evidence at all.
 // One kind of evidence is "fresh" when its latest record has not passed its valid_until and
 // passed (an attestation counts only when it has an attached file: without one it is a claim,
-// not evidence); for "register:<key>" when that register has active records changed within the
-// control's review interval (a register a later issue builds is "unavailable").
+// not evidence; a document only while the policy document it names (規程) has a version in force
+// whose review is not overdue: records naming none, or a document not yet in force, are not
+// counted; a document abolished, archived or overdue for review makes the kind "expired" when
+// nothing else counts); for "register:<key>" when that register has active records changed
+// within the control's review interval (a register a later issue builds is "unavailable").
 //
 // Thread-safety: ComplianceService is thread-safe (state is the store and immutable values).
 #pragma once
@@ -59,7 +62,14 @@ class ComplianceService {
   //                              "unavailable", "record": {"id", "result", "summary",
   //                              "recorded_on", "valid_until", "source", "attachments"} |
   //                              null, "records": n, "unattached"?: n (attestations without
-  //                              a file, not counted), "last_change"?}]}]}.
+  //                              a file, not counted), "uncounted"?: n (documents whose
+  //                              document does not hold), "document"?: {"id", "code", "title",
+  //                              "kind", "hidden"?, "version": {"id", "name", "version_no",
+  //                              "effective_date", "status"} | null, "review_due", "state":
+  //                              "in_force"|"review_overdue"|"abolished"|"archived"|
+  //                              "not_in_force"|"unlinked"|"missing", "counts", "reason":
+  //                              {ja, en}} (the latest counted document's basis, else the
+  //                              latest one's), "last_change"?}]}]}.
   Result<nlohmann::json> Status(const Actor& actor) const;
 
   // The 実施状況一覧 for the 情報セキュリティ委員会: one row per control (section, id, title,

@@ -68,6 +68,23 @@ class ComplianceTest : public ::testing::Test {
   Result<json> Record(const Actor& who, json body) {
     return service_->Create(who, *registry_->ByKey("evidence"), body);
   }
+  // A document (規程) with version 1 in force from `effective`, reviewed every `months`.
+  int64_t InForceDocument(const std::string& code, const std::string& effective, int months) {
+    const Actor cli{"cli", "local", 0, {}};
+    auto d = service_->Create(cli, *registry_->ByKey("documents"),
+                              {{"code", code},
+                               {"title", code + " 委員会設置要綱"},
+                               {"kind", "other"},
+                               {"review_months", months}});
+    EXPECT_TRUE(d.ok()) << d.error().message;
+    auto v = service_->Create(cli, *registry_->ByKey("document_versions"),
+                              {{"document", (*d)["id"]},
+                               {"body", "第1条"},
+                               {"status", "in_force"},
+                               {"effective_date", effective}});
+    EXPECT_TRUE(v.ok()) << v.error().message;
+    return (*d)["id"].get<int64_t>();
+  }
   json ControlStatus(const std::string& id) {
     auto s = compliance_->Status(tanaka_);
     EXPECT_TRUE(s.ok());
@@ -94,8 +111,10 @@ class ComplianceTest : public ::testing::Test {
 TEST_F(ComplianceTest, StatusFollowsEvidenceAndItsExpiry) {
   // C-6-1-02 (委員会の運営) needs a document and an attestation.
   EXPECT_EQ(ControlStatus("C-6-1-02")["status"], "unknown");
+  const int64_t rules = InForceDocument("YOKO-1", "2026-06-01", 24);
   auto doc = Record(tanaka_, {{"control", "c_6_1_02"},
                               {"kind", "document"},
+                              {"document", rules},
                               {"result", "pass"},
                               {"summary", "情報セキュリティ委員会設置要綱"}});
   ASSERT_TRUE(doc.ok()) << doc.error().message;
@@ -171,8 +190,10 @@ TEST_F(ComplianceTest, EvidenceRules) {
                                 {"summary", "x"}});
   ASSERT_FALSE(typed.ok());
   // Nor forge who recorded, when, or a hash.
+  const int64_t rules = InForceDocument("YOKO-1", "2026-06-01", 12);
   auto forged = Record(tanaka_, {{"control", "c_6_1_02"},
                                  {"kind", "document"},
+                                 {"document", rules},
                                  {"result", "pass"},
                                  {"summary", "x"},
                                  {"recorded_by", ids_[1]},
@@ -184,19 +205,135 @@ TEST_F(ComplianceTest, EvidenceRules) {
   // Longer than the review interval.
   auto too_long = Record(tanaka_, {{"control", "c_6_1_02"},
                                    {"kind", "document"},
+                                   {"document", rules},
                                    {"result", "pass"},
                                    {"summary", "x"},
                                    {"valid_until", "2027-06-02"}});
   ASSERT_FALSE(too_long.ok());
   EXPECT_EQ(too_long.error().fields.at(0).field, "valid_until");
   // Evidence is never changed once made.
-  auto ok = Record(
-      tanaka_,
-      {{"control", "c_6_1_02"}, {"kind", "document"}, {"result", "pass"}, {"summary", "要綱"}});
+  auto ok = Record(tanaka_, {{"control", "c_6_1_02"},
+                             {"kind", "document"},
+                             {"document", rules},
+                             {"result", "pass"},
+                             {"summary", "要綱"}});
   ASSERT_TRUE(ok.ok());
   auto changed = service_->Update(tanaka_, *registry_->ByKey("evidence"), (*ok)["id"], 1,
                                   {{"summary", "別の要綱"}});
   ASSERT_FALSE(changed.ok());
+}
+
+TEST_F(ComplianceTest, DocumentEvidenceFollowsTheDocumentInForce) {
+  const Actor cli{"cli", "local", 0, {}};
+  const RegisterDef& versions = *registry_->ByKey("document_versions");
+  // Document evidence names the document it rests on; other kinds name none.
+  auto unlinked = Record(
+      tanaka_,
+      {{"control", "c_6_1_02"}, {"kind", "document"}, {"result", "pass"}, {"summary", "要綱"}});
+  ASSERT_FALSE(unlinked.ok());
+  ASSERT_EQ(unlinked.error().fields.size(), 1u);
+  EXPECT_EQ(unlinked.error().fields[0].field, "document");
+  EXPECT_NE(unlinked.error().fields[0].message.find("規程"), std::string::npos);
+
+  // A document not in force yet: recorded with a warning, not counted.
+  auto d = service_->Create(
+      cli, *registry_->ByKey("documents"),
+      {{"code", "YOKO-1"}, {"title", "委員会設置要綱"}, {"kind", "other"}, {"review_months", 3}});
+  ASSERT_TRUE(d.ok());
+  const int64_t doc = (*d)["id"];
+  auto misplaced = Record(suzuki_, {{"control", "c_6_1_02"},
+                                    {"kind", "attestation"},
+                                    {"document", doc},
+                                    {"result", "pass"},
+                                    {"summary", "x"}});
+  ASSERT_FALSE(misplaced.ok());
+  EXPECT_EQ(misplaced.error().fields.at(0).field, "document");
+  auto early = Record(tanaka_, {{"control", "c_6_1_02"},
+                                {"kind", "document"},
+                                {"document", doc},
+                                {"result", "pass"},
+                                {"summary", "委員会設置要綱"}});
+  ASSERT_TRUE(early.ok()) << early.error().message;
+  ASSERT_TRUE(early->contains("warnings"));
+  EXPECT_EQ((*early)["warnings"][0]["field"], "document");
+  json c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "unknown");
+  EXPECT_EQ(c["evidence"][0]["state"], "missing");
+  EXPECT_EQ(c["evidence"][0]["uncounted"], 1);
+  EXPECT_EQ(c["evidence"][0]["document"]["state"], "not_in_force");
+
+  // 施行 on 2026-06-01, reviewed every 3 months: counts until 2026-09-01.
+  auto v1 = service_->Create(cli, versions,
+                             {{"document", doc},
+                              {"body", "第1条"},
+                              {"status", "in_force"},
+                              {"effective_date", "2026-06-01"}});
+  ASSERT_TRUE(v1.ok()) << v1.error().message;
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["status"], "partial");
+  EXPECT_EQ(c["evidence"][0]["state"], "fresh");
+  EXPECT_EQ(c["evidence"][0]["record"]["id"], (*early)["id"]);
+  EXPECT_EQ(c["evidence"][0]["document"]["state"], "in_force");
+  EXPECT_EQ(c["evidence"][0]["document"]["counts"], true);
+  EXPECT_EQ(c["evidence"][0]["document"]["code"], "YOKO-1");
+  EXPECT_EQ(c["evidence"][0]["document"]["version"]["id"], (*v1)["id"]);
+  EXPECT_EQ(c["evidence"][0]["document"]["review_due"], "2026-09-01");
+  EXPECT_FALSE(c["evidence"][0].contains("uncounted"));
+
+  // A record made before the link was required names no document: never counted, and why.
+  auto legacy = Record(tanaka_, {{"control", "c_6_3_02"},
+                                 {"kind", "document"},
+                                 {"document", doc},
+                                 {"result", "pass"},
+                                 {"summary", "構成図"}});
+  ASSERT_TRUE(legacy.ok());
+  ASSERT_TRUE(store_
+                  ->Write([&](store::Connection& conn) -> Status {
+                    const store::Value p[] = {(*legacy)["id"].get<int64_t>()};
+                    auto n = conn.Exec("UPDATE r_evidence SET f_document = NULL WHERE id = ?", p);
+                    if (!n.ok()) return n.error();
+                    return {};
+                  })
+                  .ok());
+  json old = ControlStatus("C-6-3-02");
+  EXPECT_EQ(old["evidence"][1]["kind"], "document");
+  EXPECT_EQ(old["evidence"][1]["state"], "missing");
+  EXPECT_EQ(old["evidence"][1]["document"]["state"], "unlinked");
+  EXPECT_EQ(old["evidence"][1]["uncounted"], 1);
+
+  // The review lapses: the evidence no longer holds (expired, not missing).
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(92)));
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "expired");
+  EXPECT_EQ(c["evidence"][0]["document"]["state"], "review_overdue");
+  EXPECT_EQ(c["evidence"][0]["document"]["counts"], false);
+  EXPECT_EQ(c["status"], "not_implemented");
+
+  // Revised: version 2 in force from today (version 1 abolished) counts again.
+  auto v2 = service_->Create(cli, versions,
+                             {{"document", doc},
+                              {"body", "第1条 改正"},
+                              {"status", "in_force"},
+                              {"effective_date", "2026-09-01"}});
+  ASSERT_TRUE(v2.ok()) << v2.error().message;
+  ASSERT_TRUE(
+      service_->Update(cli, versions, (*v1)["id"], (*v1)["version"], {{"status", "abolished"}})
+          .ok());
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "fresh");
+  EXPECT_EQ(c["evidence"][0]["document"]["version"]["id"], (*v2)["id"]);
+  EXPECT_EQ(c["status"], "partial");
+
+  // 廃止: nothing in force; the control's status follows.
+  ASSERT_TRUE(
+      service_->Update(cli, versions, (*v2)["id"], (*v2)["version"], {{"status", "abolished"}})
+          .ok());
+  c = ControlStatus("C-6-1-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "expired");
+  EXPECT_EQ(c["evidence"][0]["document"]["state"], "abolished");
+  EXPECT_NE(c["evidence"][0]["document"]["reason"]["ja"].get<std::string>().find("廃止"),
+            std::string::npos);
+  EXPECT_EQ(c["status"], "not_implemented");
 }
 
 TEST_F(ComplianceTest, ExceptionNeedsAnotherPersonToApprove) {
@@ -297,9 +434,11 @@ TEST_F(ComplianceTest, AttachmentsKeepBytesAndTheServersHash) {
   EXPECT_EQ(file->name, "実施記録 (写し).png");
   EXPECT_EQ(file->sha256, Sha256Hex(bytes));
   // Another record's id does not reach this file.
-  auto other = Record(
-      tanaka_,
-      {{"control", "c_6_1_02"}, {"kind", "document"}, {"result", "pass"}, {"summary", "要綱"}});
+  auto other = Record(tanaka_, {{"control", "c_6_1_02"},
+                                {"kind", "document"},
+                                {"document", InForceDocument("YOKO-1", "2026-06-01", 12)},
+                                {"result", "pass"},
+                                {"summary", "要綱"}});
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(service_->GetAttachment(tanaka_, evidence, (*other)["id"], (*added)["id"]).error().code,
             ErrorCode::kNotFound);

@@ -2,7 +2,10 @@
 #include "registers/documents.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -429,6 +432,73 @@ void CheckAcknowledgement(const json& rec, RuleContext& ctx, std::vector<FieldEr
   }
 }
 
+// --- 督促 ---------------------------------------------------------------------------------------
+
+// Who sent it, when, the version's scope and how many it reaches: filled by the server.
+void CompleteReminder(json& rec, RuleContext& ctx) {
+  if (rec["sent_by"].is_null() && ctx.actor().user_id != 0) rec["sent_by"] = ctx.actor().user_id;
+  if (rec["sent_on"].is_null()) rec["sent_on"] = ctx.today();
+  if (!rec["doc_version"].is_number_integer()) return;
+  auto version = ctx.Lookup("document_versions", rec["doc_version"].get<int64_t>());
+  if (!version) return;
+  if (rec["section"].is_null()) rec["section"] = (*version)["section"];
+  if (rec["recipients"].is_null()) {
+    rec["recipients"] = static_cast<int64_t>(ReminderRecipients(ctx, *version).size());
+  }
+}
+
+// A reminder is of a version in force the sender may see, reaches at least one person, and says
+// truthfully who sent it, when, and to how many.
+void CheckReminder(const json& rec, RuleContext& ctx, std::vector<FieldError>& errors) {
+  if (rec.contains("id")) return;  // a restore: the register is immutable
+  if (ctx.actor().user_id != 0 &&
+      (rec["sent_by"] != ctx.actor().user_id || TextOf(rec, "sent_on") != ctx.today())) {
+    AddError(errors, "sent_by", "督促者", "督促者と督促日は、操作した本人と今日です。",
+             "a reminder is sent by the actor, today");
+  }
+  if (!rec["doc_version"].is_number_integer()) return;
+  auto version = ctx.Lookup("document_versions", rec["doc_version"].get<int64_t>());
+  if (!version || !ctx.Allowed("document_versions", Action::kView, &*version)) {
+    AddError(errors, "doc_version", "版", "この版は見つかりません。", "no such version");
+    return;
+  }
+  if ((*version)["status"] != "in_force" || TextOf(*version, "effective_date") > ctx.today()) {
+    AddError(errors, "doc_version", "版", "督促できるのは施行中の版だけです。",
+             "only versions in force");
+    return;
+  }
+  if (rec["section"] != (*version)["section"]) {
+    AddError(errors, "section", "対象範囲", "対象範囲は版のものです(指定できません)。",
+             "the scope is the version's");
+  }
+  const auto recipients = static_cast<int64_t>(ReminderRecipients(ctx, *version).size());
+  if (recipients == 0) {
+    AddError(errors, "doc_version", "版", "対象の職員は全員が確認済みです。督促は不要です。",
+             "everyone in scope has acknowledged the version");
+  } else if (rec["recipients"] != recipients) {
+    AddError(errors, "recipients", "対象者数", "対象者数は指定できません(未確認の職員の数です)。",
+             "the number of recipients is counted by the server");
+  }
+}
+
+// Whole days from `from` to `to` ("YYYY-MM-DD"); 0 when either is not a date.
+int64_t DaysBetween(const std::string& from, const std::string& to) {
+  auto parse = [](const std::string& d) -> std::optional<std::chrono::sys_days> {
+    int y = 0;
+    unsigned m = 0, dd = 0;
+    if (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2u-%2u", &y, &m, &dd) != 3) {
+      return std::nullopt;
+    }
+    const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
+                                          std::chrono::day(dd)};
+    if (!ymd.ok()) return std::nullopt;
+    return std::chrono::sys_days(ymd);
+  };
+  const auto a = parse(from), b = parse(to);
+  if (!a || !b) return 0;
+  return (*b - *a).count();
+}
+
 json Percent(int64_t done, int64_t all) {
   return all == 0 ? json(nullptr) : json((done * 1000 / all) / 10.0);
 }
@@ -691,6 +761,78 @@ RegisterDef AcknowledgementsRegister() {
   return d;
 }
 
+std::vector<json> ReminderRecipients(RuleContext& ctx, const json& version) {
+  constexpr int kMaxUsers = 1'000'000;
+  std::map<int64_t, json> parent;  // org unit -> its parent
+  for (const json& u : ctx.All("org_units", kMaxUsers)) parent[IdOf(u["id"])] = u["parent"];
+  const json& scope = version["section"];
+  auto within = [&](json unit) {
+    if (!scope.is_number_integer()) return true;
+    for (int depth = 0; depth < 4 && unit.is_number_integer(); ++depth) {
+      if (unit == scope) return true;
+      auto it = parent.find(unit.get<int64_t>());
+      if (it == parent.end()) return false;
+      unit = it->second;
+    }
+    return false;
+  };
+  std::set<int64_t> done;
+  for (const json& a : ctx.Find("acknowledgements", "doc_version", version["id"], kMaxUsers)) {
+    done.insert(IdOf(a["user"]));
+  }
+  std::vector<json> out;
+  for (const json& u : ctx.All("users", kMaxUsers)) {
+    if (u["status"] != "active" || done.count(IdOf(u["id"])) || !within(u["section"])) continue;
+    out.push_back(
+        {{"id", u["id"]}, {"login", u["login"]}, {"name", u["name"]}, {"section", u["section"]}});
+  }
+  return out;
+}
+
+RegisterDef AcknowledgementRemindersRegister() {
+  RegisterDef d;
+  d.key = "acknowledgement_reminders";
+  d.path = "documents/reminders";
+  d.label = {"周知の督促", "Acknowledgement reminders"};
+  d.title_field = "doc_version";
+  d.default_sort = "sent_on";
+  d.org_field = "section";
+
+  FieldDef version = MakeField("doc_version", FieldType::kRef);
+  version.label = {"版", "Version"};
+  version.help = {"施行中の版。未確認の職員全員に督促します。",
+                  "A version in force; everyone in its scope who has not acknowledged it"};
+  version.ref = "document_versions";
+  version.required = version.filterable = true;
+
+  FieldDef section = MakeField("section", FieldType::kRef);
+  section.label = {"対象範囲", "Scope"};
+  section.help = {"版の対象課室(空欄は組織全体)", "The version's section (empty: the whole body)"};
+  section.ref = "org_units";
+  section.generated = section.filterable = section.system = true;
+
+  FieldDef recipients = MakeField("recipients", FieldType::kInteger);
+  recipients.label = {"対象者数", "Recipients"};
+  recipients.help = {"督促した時点で未確認だった職員の数", "Staff who had not acknowledged"};
+  recipients.required = recipients.generated = recipients.system = true;
+  recipients.min = 0;
+
+  FieldDef by = MakeField("sent_by", FieldType::kRef);
+  by.label = {"督促者", "Sent by"};
+  by.ref = "users";
+  by.generated = by.filterable = by.system = true;
+
+  FieldDef on = MakeField("sent_on", FieldType::kDate);
+  on.label = {"督促日", "Sent on"};
+  on.required = on.generated = on.system = true;
+
+  d.fields = {version, section, recipients, by, on};
+  d.immutable = true;
+  d.rules = {CheckReminder};
+  d.completers = {CompleteReminder};
+  return d;
+}
+
 Result<std::vector<DiffLine>> DiffLines(const std::string& before, const std::string& after) {
   auto split = [](const std::string& s) {
     std::vector<std::string> out;
@@ -810,13 +952,25 @@ Result<json> DocumentService::PendingAcknowledgements(const Actor& actor) const 
       const json probe{{"kind", AsText(r[4])},
                        {"section", store::IsNull(r[7]) ? json(nullptr) : json(AsInt(r[7]))}};
       if (!authorizer_.Check(actor, *versions, Action::kView, &probe).ok()) continue;
+      // The latest reminder of the version (督促): shown on the home page until acknowledged.
+      const Value q[] = {r[0]};
+      MAMORI_ASSIGN_OR_RETURN(
+          auto rem, c.Query("SELECT MAX(f_sent_on), COUNT(*) FROM r_acknowledgement_reminders "
+                            "WHERE archived = 0 AND f_doc_version = ?",
+                            q));
+      json reminder = nullptr;
+      if (!rem.empty() && AsInt(rem[0][1]) > 0) {
+        reminder = {{"sent_on", AsText(rem[0][0])}, {"count", AsInt(rem[0][1])}};
+      }
       items.push_back({{"version", AsInt(r[0])},
                        {"document", AsInt(r[1])},
                        {"code", AsText(r[2])},
                        {"title", AsText(r[3])},
                        {"kind", AsText(r[4])},
                        {"version_no", AsInt(r[5])},
-                       {"effective_date", AsText(r[6])}});
+                       {"effective_date", AsText(r[6])},
+                       {"outstanding_days", std::max<int64_t>(0, DaysBetween(AsText(r[6]), today))},
+                       {"reminder", std::move(reminder)}});
     }
     return {};
   }));
@@ -882,7 +1036,7 @@ Result<json> DocumentService::AcknowledgementProgress(const Actor& actor,
   MAMORI_TRY(authorizer_.Check(actor, *acks, Action::kView, nullptr));
   MAMORI_ASSIGN_OR_RETURN(json version, service_.Get(actor, *versions, version_id));
   version.erase("body");
-  json sections = json::array(), pending = json::array();
+  json sections = json::array(), pending = json::array(), reminders;
   int64_t users_total = 0, done_total = 0;
   std::map<int64_t, std::pair<int64_t, int64_t>> by_bureau;
   std::map<int64_t, std::string> bureau_names;
@@ -946,6 +1100,26 @@ Result<json> DocumentService::AcknowledgementProgress(const Actor& actor,
                            {"section_name", sec_name}});
       }
     }
+    // The reminders sent for the version (督促): how many, and the latest.
+    const Value rv[] = {version_id};
+    MAMORI_ASSIGN_OR_RETURN(
+        auto rem, c.Query("SELECT r.id, r.f_sent_on, r.f_sent_by, u.f_name, r.f_recipients, "
+                          "(SELECT COUNT(*) FROM r_acknowledgement_reminders x WHERE "
+                          "x.archived = 0 AND x.f_doc_version = r.f_doc_version) "
+                          "FROM r_acknowledgement_reminders r LEFT JOIN r_users u ON "
+                          "u.id = r.f_sent_by WHERE r.archived = 0 AND r.f_doc_version = ? "
+                          "ORDER BY r.f_sent_on DESC, r.id DESC LIMIT 1",
+                          rv));
+    reminders = {{"count", 0}, {"last", nullptr}};
+    if (!rem.empty()) {
+      reminders["count"] = AsInt(rem[0][5]);
+      reminders["last"] = {
+          {"id", AsInt(rem[0][0])},
+          {"sent_on", AsText(rem[0][1])},
+          {"sent_by", store::IsNull(rem[0][2]) ? json(nullptr) : json(AsInt(rem[0][2]))},
+          {"sent_by_name", store::IsNull(rem[0][3]) ? "" : AsText(rem[0][3])},
+          {"recipients", AsInt(rem[0][4])}};
+    }
     // Names of bureaus known only through a 係's section.
     for (auto& [id, counts] : by_bureau) {
       if (id == 0 || bureau_names.count(id)) continue;
@@ -971,7 +1145,8 @@ Result<json> DocumentService::AcknowledgementProgress(const Actor& actor,
                 {"percent", Percent(done_total, users_total)}}},
               {"bureaus", std::move(bureaus)},
               {"sections", std::move(sections)},
-              {"pending", std::move(pending)}};
+              {"pending", std::move(pending)},
+              {"reminders", std::move(reminders)}};
 }
 
 Result<json> DocumentService::Diff(const Actor& actor, int64_t from_id, int64_t to_id) const {

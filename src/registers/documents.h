@@ -16,6 +16,10 @@
 //   draft; nobody approves two steps as themselves. Never changed afterwards.
 // - 周知の確認 (`acknowledgements`): a staff member's own acknowledgement of a version in force,
 //   once per version, within the document's scope.
+// - 周知の督促 (`acknowledgement_reminders`): a reminder of a version in force, sent by one who
+//   may create it (the officer following the progress) to everyone in the version's scope who has
+//   not acknowledged it; the server records who sent it, when, and how many it reached. Staff
+//   see it on their home page until they acknowledge. Never changed afterwards.
 // DocumentService answers what the registers alone cannot: the versions waiting for a user's
 // acknowledgement, the completion of an acknowledgement by bureau and section with the list of
 // who has not, and the line diff between two versions.
@@ -43,6 +47,14 @@ RegisterDef DocumentsRegister();
 RegisterDef DocumentVersionsRegister();
 RegisterDef DocumentDecisionsRegister();
 RegisterDef AcknowledgementsRegister();
+RegisterDef AcknowledgementRemindersRegister();
+
+// The staff a reminder of `version` (API JSON of a document version) reaches: the active users
+// in its document's scope (its section and the units below it, or everyone) who have not
+// acknowledged it, as [{"id", "login", "name", "section"}] in id order. The one list of
+// recipients: the reminder register counts it, and a mail notifier (none yet: the body has no
+// mail relay) would address these users.
+std::vector<nlohmann::json> ReminderRecipients(RuleContext& ctx, const nlohmann::json& version);
 
 // One line of a diff: '=' kept, '-' only in the old text, '+' only in the new one.
 struct DiffLine {
@@ -60,7 +72,8 @@ class DocumentService {
 
   // The versions in force that `actor` has not acknowledged yet and is in the scope of:
   // {"items": [{"version", "document", "code", "title", "kind", "version_no",
-  //             "effective_date"}]}.
+  //             "effective_date", "outstanding_days" (since the effective date),
+  //             "reminder": {"sent_on", "count"} | null (the latest 督促 of the version)}]}.
   Result<nlohmann::json> PendingAcknowledgements(const Actor& actor) const;
 
   // The documents whose version in force is due for review (its effective date plus the
@@ -74,7 +87,9 @@ class DocumentService {
   // {"version": {...}, "totals": {"users", "acknowledged", "percent"},
   //  "bureaus": [{"id", "name", "users", "acknowledged", "percent"}],
   //  "sections": [{"id", "name", "bureau", "users", "acknowledged", "percent"}],
-  //  "pending": [{"id", "login", "name", "section_name"}]}.
+  //  "pending": [{"id", "login", "name", "section_name"}],
+  //  "reminders": {"count", "last": {"id", "sent_on", "sent_by", "sent_by_name", "recipients"} |
+  //                null}}.
   // Needs view on the version (need to know) and on 周知の確認.
   Result<nlohmann::json> AcknowledgementProgress(const Actor& actor, int64_t version_id) const;
 

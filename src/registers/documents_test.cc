@@ -282,6 +282,83 @@ TEST_F(DocumentsTest, SectionScopedProceduresReachOnlyTheirStaff) {
   EXPECT_EQ((*progress)["totals"]["users"], 5);  // 総務課's five
 }
 
+TEST_F(DocumentsTest, RemindersReachOnlyThoseInScopeWhoHaveNotAcknowledged) {
+  const RegisterDef& reminders = Def("acknowledgement_reminders");
+  const int64_t v = Submitted();
+  for (int who : {1, 3, 4}) ASSERT_TRUE(Decide(who, v, {{"decision", "approve"}}).ok());
+  ASSERT_TRUE(SetStatus(0, v, "approved").ok());
+  // Not before it is in force.
+  auto early = service_->Create(actors_[3], reminders, {{"doc_version", v}});
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().fields.at(0).field, "doc_version");
+  ASSERT_TRUE(SetStatus(3, v, "in_force", {{"effective_date", "2026-05-20"}}).ok());
+  ASSERT_TRUE(service_->Create(actors_[5], Def("acknowledgements"), {{"doc_version", v}}).ok());
+
+  // Everyone but the one who acknowledged: five.
+  auto sent = service_->Create(actors_[3], reminders, {{"doc_version", v}});
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ((*sent)["recipients"], 5);
+  EXPECT_EQ((*sent)["sent_by"], actors_[3].user_id);
+  EXPECT_EQ((*sent)["sent_on"], "2026-06-01");
+  EXPECT_TRUE((*sent)["section"].is_null());
+  // The count is the server's, never typed in.
+  auto forged = service_->Create(actors_[3], reminders, {{"doc_version", v}, {"recipients", 1}});
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.error().fields.at(0).field, "recipients");
+
+  // The reminded see it with their pending document; the one who acknowledged does not.
+  auto mine = docs_->PendingAcknowledgements(actors_[0]);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ((*mine)["items"].size(), 1u);
+  EXPECT_EQ((*mine)["items"][0]["reminder"]["sent_on"], "2026-06-01");
+  EXPECT_EQ((*mine)["items"][0]["reminder"]["count"], 1);
+  EXPECT_EQ((*mine)["items"][0]["outstanding_days"], 12);
+  EXPECT_EQ((*docs_->PendingAcknowledgements(actors_[5]))["items"].size(), 0u);
+  // Acknowledging ends it for that person.
+  ASSERT_TRUE(service_->Create(actors_[0], Def("acknowledgements"), {{"doc_version", v}}).ok());
+  EXPECT_EQ((*docs_->PendingAcknowledgements(actors_[0]))["items"].size(), 0u);
+
+  // A section's procedures: only that section's staff who have not acknowledged.
+  const int64_t d = Make(Def("documents"), {{"code", "PROC-J1"},
+                                            {"title", "総務課 実施手順"},
+                                            {"kind", "procedures"},
+                                            {"section", section_}});
+  auto p = service_->Create(actors_[0], Def("document_versions"),
+                            {{"document", d}, {"body", "手順"}, {"route", "full"}});
+  ASSERT_TRUE(p.ok());
+  const int64_t pid = (*p)["id"];
+  ASSERT_TRUE(SetStatus(0, pid, "review").ok());
+  for (int who : {1, 3, 4}) ASSERT_TRUE(Decide(who, pid, {{"decision", "approve"}}).ok());
+  ASSERT_TRUE(SetStatus(0, pid, "approved").ok());
+  ASSERT_TRUE(SetStatus(3, pid, "in_force", {{"effective_date", "2026-06-01"}}).ok());
+  ASSERT_TRUE(service_->Create(actors_[1], Def("acknowledgements"), {{"doc_version", pid}}).ok());
+  auto scoped = service_->Create(actors_[3], reminders, {{"doc_version", pid}});
+  ASSERT_TRUE(scoped.ok()) << scoped.error().message;
+  EXPECT_EQ((*scoped)["recipients"], 4);  // 総務課's five but the one who acknowledged
+  EXPECT_EQ((*scoped)["section"], section_);
+  EXPECT_EQ((*docs_->PendingAcknowledgements(actors_[5]))["items"].size(), 0u);  // 給付課
+  auto again = service_->Create(actors_[1], reminders, {{"doc_version", pid}});
+  ASSERT_TRUE(again.ok());
+  // The progress view: how many reminders, and the latest.
+  auto progress = docs_->AcknowledgementProgress(actors_[3], pid);
+  ASSERT_TRUE(progress.ok()) << progress.error().message;
+  EXPECT_EQ((*progress)["reminders"]["count"], 2);
+  EXPECT_EQ((*progress)["reminders"]["last"]["id"], (*again)["id"]);
+  EXPECT_EQ((*progress)["reminders"]["last"]["sent_by_name"], "kacho");
+  EXPECT_EQ((*progress)["reminders"]["last"]["recipients"], 4);
+  EXPECT_EQ((*progress)["pending"].size(), 4u);  // the same people the reminder counted
+
+  // Once everyone in scope has acknowledged there is nobody to remind.
+  for (int who : {0, 2, 3, 4}) {
+    ASSERT_TRUE(
+        service_->Create(actors_[who], Def("acknowledgements"), {{"doc_version", pid}}).ok());
+  }
+  auto nobody = service_->Create(actors_[3], reminders, {{"doc_version", pid}});
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.error().fields.at(0).field, "doc_version");
+  EXPECT_EQ((*docs_->AcknowledgementProgress(actors_[3], v))["reminders"]["count"], 1);
+}
+
 TEST_F(DocumentsTest, ReviewsFallDueAfterTheDocumentsInterval) {
   const int64_t v = Submitted();
   for (int who : {1, 3, 4}) ASSERT_TRUE(Decide(who, v, {{"decision", "approve"}}).ok());

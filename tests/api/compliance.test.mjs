@@ -21,6 +21,7 @@ let accountId;
 const E = '/api/v1/controls/evidence';
 const X = '/api/v1/controls/exceptions';
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
+const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
 const control = (status, id) => status.body.controls.find((c) => c.id === id);
 
 before(async () => {
@@ -122,10 +123,29 @@ test('people record evidence themselves, never automated results, and never chan
   const typed = await officer.api('POST', E, { control: 'c_6_3_02', kind: 'automated_netcheck', result: 'pass', summary: '手入力' });
   assert.equal(typed.status, 400);
   assert.equal(typed.body.errors[0].field, 'kind');
-  const doc = await officer.api('POST', E, { control: 'c_6_3_02', kind: 'document', result: 'pass', summary: 'ネットワーク構成図 第3版' });
+  // Document evidence names the document it rests on (400 naming the field without one).
+  const unlinked = await officer.api('POST', E, { control: 'c_6_3_02', kind: 'document', result: 'pass', summary: 'ネットワーク構成図 第3版' });
+  assert.equal(unlinked.status, 400, JSON.stringify(unlinked.body));
+  assert.equal(unlinked.body.errors[0].field, 'document');
+  assert.match(unlinked.body.errors[0].message, /規程/);
+  // A 対策基準 in force (loaded as earlier records are, by the administrator's import).
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'documents.csv'), 'code,title,kind\nSTD-NET,ネットワーク分離基準,standards\n');
+  writeFileSync(path.join(dir, 'versions.csv'), `document,body,status,effective_date\nSTD-NET,第1条 分離,in_force,${today}\n`);
+  for (const [file, reg] of [['documents.csv', 'documents'], ['versions.csv', 'document_versions']]) {
+    const r = mamori(['admin', 'import', path.join(dir, file), '--register', reg, '--db', srv.db]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const std = (await officer.api('GET', '/api/v1/documents?q=STD-NET')).body.items.find((d) => d.code === 'STD-NET');
+  assert.ok(std, 'the imported document');
+  const doc = await officer.api('POST', E, { control: 'c_6_3_02', kind: 'document', document: std.id, result: 'pass', summary: 'ネットワーク構成図 第3版' });
   assert.equal(doc.status, 201, JSON.stringify(doc.body));
   const s = await officer.api('GET', '/api/v1/compliance');
   assert.equal(control(s, 'C-6-3-02').status, 'implemented');
+  const basis = control(s, 'C-6-3-02').evidence.find((e) => e.kind === 'document').document;
+  assert.equal(basis.state, 'in_force');
+  assert.equal(basis.code, 'STD-NET');
+  assert.equal(basis.version.name, 'STD-NET 第1版');
   // No role may update evidence (the register's rule refuses it as well: unit tests).
   const edit = await officer.api('PATCH', `${E}/${doc.body.id}`, { version: doc.body.version, summary: '第4版' });
   assert.equal(edit.status, 403);

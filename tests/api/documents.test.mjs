@@ -152,6 +152,47 @@ test('staff acknowledge the version in force from their pending list; completion
   assert.equal((await demo['k.watanabe'].api('GET', '/api/v1/documents/progress?version=abc')).status, 400);
 });
 
+test('an officer reminds everyone in scope who has not acknowledged; 一般職員 may not (403)', async () => {
+  const M = '/api/v1/documents/reminders';
+  const officer = demo['k.watanabe'];
+  const before = (await officer.api('GET', `/api/v1/documents/progress?version=${v1.id}`)).body;
+  assert.equal(before.reminders.count, 0);
+  assert.equal(before.reminders.last, null);
+  // 一般職員 cannot send one, nor forge the count.
+  const denied = await demo['y.yamamoto'].api('POST', M, { doc_version: v1.id });
+  assert.equal(denied.status, 403, JSON.stringify(denied.body));
+  const forged = await officer.api('POST', M, { doc_version: v1.id, recipients: 1 });
+  assert.equal(forged.status, 400);
+  assert.equal(forged.body.errors[0].field, 'recipients');
+
+  const sent = await officer.api('POST', M, { doc_version: v1.id });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  assert.equal(sent.body.recipients, before.pending.length);
+  assert.equal(sent.body.sent_by, users['k.watanabe']);
+  assert.equal(sent.body.sent_on, today);
+  // Recorded: the progress view, the audit trail, and each reminded person's pending list.
+  const after = (await officer.api('GET', `/api/v1/documents/progress?version=${v1.id}`)).body;
+  assert.equal(after.reminders.count, 1);
+  assert.equal(after.reminders.last.recipients, before.pending.length);
+  assert.equal(after.reminders.last.sent_by_name, '渡辺 恵子');
+  const audit = await officer.api('GET', `/api/v1/audit?target=acknowledgement_reminders/${sent.body.id}`);
+  assert.equal(audit.status, 200, JSON.stringify(audit.body));
+  assert.equal(audit.body.items.length, 1);
+  assert.equal(audit.body.items[0].action, 'create');
+  assert.equal(audit.body.items[0].actor, 'k.watanabe');
+  const suzuki = (await demo['m.suzuki'].api('GET', '/api/v1/documents/pending')).body.items;
+  assert.equal(suzuki.length, 1);
+  assert.equal(suzuki[0].reminder.sent_on, today);
+  assert.equal(suzuki[0].reminder.count, 1);
+  assert.equal(typeof suzuki[0].outstanding_days, 'number');
+  // The one who acknowledged is not reminded.
+  assert.equal((await demo['y.yamamoto'].api('GET', '/api/v1/documents/pending')).body.items.length, 0);
+  // A version that is not in force cannot be reminded of.
+  const notyet = await officer.api('POST', M, { doc_version: 999999 });
+  assert.equal(notyet.status, 400);
+  assert.equal(notyet.body.errors[0].field, 'doc_version');
+});
+
 test('a second version shows its diff; 対策基準 stay hidden from 一般職員', async () => {
   const v2 = await drafter.api('POST', V, { document: kihon.id, body: '# 基本方針\n\n1 目的\n2 用語の定義\n3 対象範囲\n', change_summary: '一部改正' });
   assert.equal(v2.status, 201);

@@ -25,7 +25,7 @@ test('metadata lists every module and the organization register', async () => {
   const r = await api(srv.url, 'GET', '/api/v1/meta');
   assert.equal(r.status, 200);
   assert.equal(r.body.modules.length, 12);
-  assert.deepEqual(r.body.registers.map((x) => x.key), ['org_units', 'users', 'role_assignments', 'assets', 'inventory_campaigns', 'inventory_confirmations', 'evidence', 'control_exceptions', 'documents', 'document_versions', 'document_decisions', 'acknowledgements', 'threats', 'risks', 'risk_assets', 'risk_dismissals', 'risk_rounds']);
+  assert.deepEqual(r.body.registers.map((x) => x.key), ['org_units', 'users', 'role_assignments', 'assets', 'inventory_campaigns', 'inventory_confirmations', 'evidence', 'control_exceptions', 'documents', 'document_versions', 'document_decisions', 'acknowledgements', 'acknowledgement_reminders', 'threats', 'risks', 'risk_assets', 'risk_dismissals', 'risk_rounds']);
   const labels = r.body.modules.map((m) => m.label.ja);
   for (const l of ['組織', '情報資産', '脅威・リスク', '規程・対策', '自己点検・監査', 'インシデント',
     '委託・クラウド・SNS', '教育', 'ネットワーク分離', '通信監視', '監査ログ', '設定']) {
@@ -35,7 +35,7 @@ test('metadata lists every module and the organization register', async () => {
   assert.equal(r.body.modules.find((m) => m.key === 'assets').status, 'ready');
   assert.deepEqual(r.body.modules.find((m) => m.key === 'assets').registers, ['inventory_campaigns', 'inventory_confirmations']);
   assert.equal(r.body.modules.find((m) => m.key === 'documents').register, 'documents');
-  assert.deepEqual(r.body.modules.find((m) => m.key === 'documents').registers, ['document_versions', 'document_decisions', 'acknowledgements', 'evidence', 'control_exceptions']);
+  assert.deepEqual(r.body.modules.find((m) => m.key === 'documents').registers, ['document_versions', 'document_decisions', 'acknowledgements', 'acknowledgement_reminders', 'evidence', 'control_exceptions']);
   assert.equal(r.body.modules.find((m) => m.key === 'risks').status, 'ready');
   assert.deepEqual(r.body.modules.find((m) => m.key === 'risks').registers, ['threats', 'risk_assets', 'risk_dismissals', 'risk_rounds']);
   // The network separation module has no register of its own: its page reads netcheck's evidence.

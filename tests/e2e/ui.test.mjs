@@ -8,10 +8,10 @@
 // any CSP violation or page error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, mamori, createUser, loggedIn, totp, Client, ROOT, TEST_PASSWORD } from '../lib/mamori.mjs';
+import { startServer, mamori, createUser, loggedIn, totp, Client, ROOT, TEST_PASSWORD, tempDir } from '../lib/mamori.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 let srv;
@@ -294,6 +294,17 @@ test('annual inventory: the officer opens a campaign, the section manager confir
 });
 
 test('controls: an officer sees the 61 controls, records a document through the pre-filled form, and the status follows', async () => {
+  // The committee's rules (総務課's own, so other staff are not asked to acknowledge them) are in
+  // force: loaded by the administrator's import, as earlier records are.
+  const today = new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 10);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'documents.csv'), 'code,title,kind,section\nYOKO-1,情報セキュリティ委員会設置要綱,other,J-SOMU\n');
+  writeFileSync(path.join(dir, 'versions.csv'), `document,body,status,effective_date\nYOKO-1,第1条 設置,in_force,${today}\n`);
+  for (const [file, reg] of [['documents.csv', 'documents'], ['versions.csv', 'document_versions']]) {
+    const imported = mamori(['admin', 'import', path.join(dir, file), '--register', reg, '--db', srv.db]);
+    assert.equal(imported.status, 0, imported.stderr);
+  }
+
   await page.click('#logout');
   await page.locator('#status', { hasText: 'ログアウトしました' }).waitFor();
   await firstLogin('k.tanaka', otps.officer, false);
@@ -330,6 +341,9 @@ test('controls: an officer sees the 61 controls, records a document through the 
   await page.locator('#f-summary').waitFor();
   assert.equal(await page.locator('#f-control').inputValue(), 'c_6_1_02');
   assert.equal(await page.locator('#f-kind').inputValue(), 'document');
+  // A document is evidence only through the document it names.
+  const yoko = await page.locator('#f-document option', { hasText: '委員会設置要綱' }).getAttribute('value');
+  await page.selectOption('#f-document', yoko);
   await page.selectOption('#f-result', 'pass');
   await page.fill('#f-summary', '情報セキュリティ委員会 議事録(令和8年度第1回)');
   await page.click('#save');
@@ -342,6 +356,11 @@ test('controls: an officer sees the 61 controls, records a document through the 
   await page.locator('tr[data-control="C-6-1-02"] a').first().click();
   await page.locator('#control-evidence tr[data-kind="document"][data-state="fresh"]').waitFor();
   assert.match(await page.locator('#control-evidence tr[data-kind="document"]').innerText(), /議事録[\s\S]*適合/);
+  // Which document and version it rests on, with links, and why it counts.
+  const basis = page.locator('#control-evidence tr[data-kind="document"] .evidence-document');
+  assert.equal(await basis.getAttribute('data-document-state'), 'in_force');
+  assert.match(await basis.innerText(), /YOKO-1 情報セキュリティ委員会設置要綱[\s\S]*YOKO-1 第1版[\s\S]*施行中/);
+  assert.equal(await basis.locator('a.evidence-document-link').getAttribute('href'), `#/r/documents/${yoko}`);
   assert.equal(await page.locator('#control-status').innerText(), '一部実施');
   await page.click('#back-to-compliance');
 
@@ -477,16 +496,27 @@ test('policy documents: decided on the version page, acknowledged from the home 
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
   await page.screenshot({ path: path.join(SHOTS, 'document-version.png'), fullPage: true });
 
-  // A 一般職員 sees the version on the home page and acknowledges it.
+  // The officer reminds everyone who has not acknowledged (督促) from the progress page.
+  await page.click('#doc-progress');
+  await page.locator('#doc-reminders-last[data-count="0"]').waitFor();
+  await page.click('#doc-remind');
+  await page.locator('#status', { hasText: '督促しました' }).waitFor();
+  await page.locator('#doc-reminders-last[data-count="1"]').waitFor();
+  assert.match(await page.locator('#doc-reminders-last').innerText(), /渡辺 恵子/);
+
+  // A 一般職員 sees the reminder as a banner on the home page and acknowledges from it.
   await demoLogin('y.yamamoto');
   await page.goto(srv.url + '/#/');
+  const banner = page.locator(`#doc-reminders li[data-version="${v1}"]`);
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /KIHON 情報セキュリティ基本方針」第1版の確認がまだです。施行から 0 日/);
   const item = page.locator(`#doc-pending li[data-version="${v1}"]`);
-  await item.waitFor();
   assert.match(await item.innerText(), /KIHON 情報セキュリティ基本方針 第1版/);
   assert.equal(await item.locator('a').getAttribute('href'), `#/r/document_versions/${v1}`);
   await page.screenshot({ path: path.join(SHOTS, 'dashboard-documents.png') });
-  await page.click(`#doc-ack-${v1}`);
+  await page.click(`#doc-remind-ack-${v1}`);
   await page.locator('#status', { hasText: '確認を登録しました' }).waitFor();
+  assert.equal(await page.locator('#doc-reminders').count(), 0);
   assert.equal(await page.locator(`#doc-pending li[data-version="${v1}"]`).count(), 0);
   await page.reload();
   await page.locator('#register-counts, #registers-heading').first().waitFor();

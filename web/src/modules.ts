@@ -25,8 +25,9 @@
 // - A policy document's version (`document_versions`) shows its text, its approval decisions
 //   (`document_decisions`, whose 承認 and 差戻し buttons open the decision form pre-filled), and
 //   links to the diff page (#/documents/diff) and the acknowledgement progress page
-//   (#/documents/progress, which needs `acknowledgements: view`). The dashboard lists the
-//   versions the user has to acknowledge (`acknowledgements`).
+//   (#/documents/progress, which needs `acknowledgements: view`; its 督促 button needs
+//   `acknowledgement_reminders: create`). The dashboard lists the versions the user has to
+//   acknowledge (`acknowledgements`), with a banner for those they were reminded of.
 
 import { findRegister, hasMeta, getMeta } from './state';
 import { can } from './session';
@@ -95,6 +96,10 @@ export const usersRegisterKey = 'users';
 export const documentVersionsRegisterKey = 'document_versions';
 export const documentDecisionsRegisterKey = 'document_decisions';
 export const acknowledgementsRegisterKey = 'acknowledgements';
+/** Reminders (督促) to acknowledge a version, sent from the progress page. */
+export const acknowledgementRemindersRegisterKey = 'acknowledgement_reminders';
+/** The policy documents themselves (規程), which document evidence names. */
+export const documentsRegisterKey = 'documents';
 
 /** The register whose record page shows the handling rules of its classification. */
 export const assetsRegisterKey = 'assets';

@@ -422,6 +422,25 @@ export interface ComplianceEvidence {
   unattached?: number;
   /** Register evidence: the day the register last changed. */
   last_change?: string;
+  /** Documents whose document does not hold today (not in force, overdue, abolished, none named). */
+  uncounted?: number;
+  /** Document evidence: the document the latest counted record rests on, else the latest one's. */
+  document?: DocumentBasis;
+}
+
+/** Why a document evidence record counts or not: the policy document (規程) it names. */
+export interface DocumentBasis {
+  id: number | null;
+  code?: string;
+  title?: string;
+  kind?: string;
+  /** The document is not visible to the user (need to know). */
+  hidden?: boolean;
+  version?: { id: number; name: string; version_no: number; effective_date: string; status: string } | null;
+  review_due?: string | null;
+  state: 'in_force' | 'review_overdue' | 'abolished' | 'archived' | 'not_in_force' | 'unlinked' | 'missing';
+  counts: boolean;
+  reason: Label;
 }
 
 export interface ComplianceControl {
@@ -477,6 +496,10 @@ export interface PendingDocument {
   kind: string;
   version_no: number;
   effective_date: string;
+  /** Days since the version took effect. */
+  outstanding_days: number;
+  /** The latest reminder (督促) of this version, if any: shown as a banner on the home page. */
+  reminder: { sent_on: string; count: number } | null;
 }
 
 export interface ReviewDue {
@@ -514,6 +537,11 @@ export interface AckProgress {
   bureaus: (AckCounts & { id: number | null; name: string })[];
   sections: (AckCounts & { id: number | null; name: string; bureau: number | null })[];
   pending: { id: number; login: string; name: string; section_name: string }[];
+  /** The reminders (督促) sent for this version: how many, and the latest. */
+  reminders: {
+    count: number;
+    last: { id: number; sent_on: string; sent_by: number | null; sent_by_name: string; recipients: number } | null;
+  };
 }
 
 // ---- Threats and risks (脅威・リスク) ----------------------------------------------------------

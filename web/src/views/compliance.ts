@@ -12,7 +12,7 @@ import { apiUrl, getJson } from '../api';
 import { h, idFragment, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatNumber, label, t, type MessageKey } from '../i18n';
-import { evidenceRegisterKey, exceptionsRegisterKey } from '../modules';
+import { documentsRegisterKey, documentVersionsRegisterKey, evidenceRegisterKey, exceptionsRegisterKey } from '../modules';
 import { can } from '../session';
 import { findRegister, type View } from '../state';
 import type {
@@ -384,10 +384,12 @@ export async function loadComplianceControl(id: string): Promise<View> {
         : e.kind === 'attestation' && !e.record
           ? h('span', { class: 'help evidence-unattached' }, ` ${t('attachmentUnattachedAttestation')}`)
           : null;
-    if (!e.record) return [h('span', { class: 'help' }, t('evidenceNoRecord')), unattached];
+    const basis = e.kind === 'document' ? documentBasis(e) : null;
+    if (!e.record) return [h('span', { class: 'help' }, t('evidenceNoRecord')), unattached, basis];
     const r = e.record;
     return [
       unattached,
+      basis,
       h('a', { href: `#/r/${evidenceRegisterKey}/${r.id}`, class: 'evidence-summary' }, r.summary || `#${r.id}`),
       h(
         'span',
@@ -399,6 +401,32 @@ export async function loadComplianceControl(id: string): Promise<View> {
         }),
       ),
     ];
+  }
+
+  // Which document and version a document record rests on, with links, and why it counts or not.
+  function documentBasis(e: ComplianceEvidence): Child {
+    const d = e.document;
+    const uncounted = (e.uncounted ?? 0) > 0 ? h('span', { class: 'help' }, ` ${t('evidenceDocumentUncounted', { n: formatNumber(e.uncounted ?? 0) })}`) : null;
+    if (!d) return uncounted ? h('p', { class: 'evidence-document' }, uncounted) : null;
+    const docLink =
+      d.id !== null && !d.hidden
+        ? h('a', { href: `#/r/${documentsRegisterKey}/${d.id}`, class: 'evidence-document-link' }, `${d.code ?? ''} ${d.title ?? ''}`.trim())
+        : d.hidden
+          ? t('evidenceDocumentHidden')
+          : null;
+    const versionLink = d.version
+      ? h('a', { href: `#/r/${documentVersionsRegisterKey}/${d.version.id}`, class: 'evidence-document-version' }, d.version.name)
+      : null;
+    return h(
+      'p',
+      { class: d.counts ? 'evidence-document' : 'evidence-document notice notice-warning', 'data-document-state': d.state },
+      h('span', { class: 'evidence-document-label' }, `${t('evidenceDocumentBasis')}: `),
+      docLink,
+      versionLink ? [' ', versionLink] : null,
+      h('br'),
+      h('span', { class: 'evidence-document-reason' }, label(d.reason)),
+      uncounted,
+    );
   }
 
   function action(e: ComplianceEvidence): Child {

@@ -230,6 +230,7 @@ export async function loadDashboard(): Promise<View> {
       replaceChildren(
         root,
         pageHeading(t('dashboard')),
+        pendingPart.banner(),
         pendingPart.render(),
         reviewsDuePart(reviewsDue),
         h('section', { 'aria-labelledby': 'registers-heading' }, h('h2', { id: 'registers-heading' }, t('registersHeading')), registers),

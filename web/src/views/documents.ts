@@ -8,7 +8,7 @@ import { ApiError, apiUrl, errorMessage, getJson, sendJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatNumber, label, t } from '../i18n';
-import { acknowledgementsRegisterKey, documentDecisionsRegisterKey, documentVersionsRegisterKey } from '../modules';
+import { acknowledgementRemindersRegisterKey, acknowledgementsRegisterKey, documentDecisionsRegisterKey, documentVersionsRegisterKey } from '../modules';
 import { can } from '../session';
 import { announce, findRegister, redraw, type View } from '../state';
 import type { AckProgress, DocumentDiff, ListAnswer, PendingDocument, RegisterRecord, ReviewDue } from '../types';
@@ -25,8 +25,12 @@ export async function loadPendingDocuments(): Promise<PendingDocument[] | null> 
   return a.items ?? [];
 }
 
-/** The dashboard's list of versions to acknowledge; acknowledging one removes it. */
-export function pendingDocumentsPart(initial: PendingDocument[] | null): { render(): Child } {
+/**
+ * The dashboard's list of versions to acknowledge; acknowledging one removes it. `banner()` is
+ * the notice at the top of the home page for the versions the user was reminded of (督促): the
+ * document, how long it has been in force, the reminder's date and the acknowledge button.
+ */
+export function pendingDocumentsPart(initial: PendingDocument[] | null): { render(): Child; banner(): Child } {
   let items = initial;
   let busy = 0;
   let error = '';
@@ -52,7 +56,51 @@ export function pendingDocumentsPart(initial: PendingDocument[] | null): { rende
     }
   }
 
+  const ackButton = (p: PendingDocument, id: string) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button-primary',
+        id,
+        'aria-disabled': busy ? 'true' : null,
+        onclick: () => void acknowledge(p),
+      },
+      t('docAcknowledge'),
+    );
+
   return {
+    banner() {
+      const reminded = (items ?? []).filter((p) => p.reminder !== null);
+      if (reminded.length === 0) return null;
+      return h(
+        'section',
+        { 'aria-labelledby': 'doc-reminders-heading', id: 'doc-reminders', class: 'notice notice-warning doc-reminders', role: 'region' },
+        h('h2', { id: 'doc-reminders-heading' }, t('docReminderBannerTitle')),
+        h(
+          'ul',
+          { class: 'doc-pending-list' },
+          reminded.map((p) =>
+            h(
+              'li',
+              { 'data-version': String(p.version), class: 'doc-pending-item doc-reminder' },
+              h(
+                'a',
+                { href: versionHref(p.version) },
+                t('docReminderBannerItem', {
+                  code: p.code,
+                  title: p.title,
+                  no: p.version_no,
+                  days: formatNumber(p.outstanding_days),
+                  date: formatDate(p.reminder?.sent_on),
+                }),
+              ),
+              ackButton(p, `doc-remind-ack-${p.version}`),
+            ),
+          ),
+        ),
+      );
+    },
     render() {
       if (!items || (items.length === 0 && !error)) return null;
       return h(
@@ -73,17 +121,7 @@ export function pendingDocumentsPart(initial: PendingDocument[] | null): { rende
                 { href: versionHref(p.version) },
                 t('docPendingItem', { code: p.code, title: p.title, no: p.version_no, date: formatDate(p.effective_date) }),
               ),
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'button button-primary',
-                  id: `doc-ack-${p.version}`,
-                  'aria-disabled': busy ? 'true' : null,
-                  onclick: () => void acknowledge(p),
-                },
-                t('docAcknowledge'),
-              ),
+              ackButton(p, `doc-ack-${p.version}`),
             ),
           ),
         ),
@@ -298,7 +336,64 @@ export async function loadDocumentDiff(query: URLSearchParams): Promise<View> {
 
 export async function loadDocumentProgress(query: URLSearchParams): Promise<View> {
   const version = query.get('version') ?? '';
-  const data = /^\d+$/.test(version) ? await getJson<AckProgress>('documents/progress', new URLSearchParams({ version })) : null;
+  const load = () => getJson<AckProgress>('documents/progress', new URLSearchParams({ version }));
+  let data = /^\d+$/.test(version) ? await load() : null;
+  let sending = false;
+  let remindError = '';
+
+  // 督促: the server counts and records who is reminded; the page then shows the new record.
+  async function remind(): Promise<void> {
+    const reg = findRegister(acknowledgementRemindersRegisterKey);
+    if (!reg || !data || sending) return;
+    sending = true;
+    remindError = '';
+    redraw();
+    try {
+      const sent = await sendJson<{ recipients: number }>('POST', reg.path, { doc_version: data.version.id });
+      data = await load();
+      sending = false;
+      redraw();
+      announce(t('docRemindSent', { n: formatNumber(sent.recipients) }), 'success');
+    } catch (err) {
+      sending = false;
+      remindError = err instanceof ApiError && err.errors.length ? err.errors.map((e) => e.message).join(' ') : errorMessage(err);
+      redraw();
+      document.getElementById('doc-remind-error')?.focus();
+    }
+  }
+
+  function remindersSection(d: AckProgress): Child {
+    const last = d.reminders.last;
+    const mayRemind = can(acknowledgementRemindersRegisterKey, 'create') && d.pending.length > 0;
+    return h(
+      'section',
+      { 'aria-labelledby': 'doc-reminders-title', id: 'doc-progress-reminders' },
+      h('h2', { id: 'doc-reminders-title' }, t('docRemindersTitle')),
+      h(
+        'p',
+        { id: 'doc-reminders-last', 'data-count': String(d.reminders.count) },
+        last
+          ? t('docRemindersLast', {
+              date: formatDate(last.sent_on),
+              name: last.sent_by_name || t('unset'),
+              n: formatNumber(last.recipients),
+              count: formatNumber(d.reminders.count),
+            })
+          : t('docRemindersNone'),
+      ),
+      alertBox('doc-remind-error', remindError),
+      mayRemind
+        ? [
+            h(
+              'button',
+              { type: 'button', class: 'button button-primary', id: 'doc-remind', 'aria-disabled': sending ? 'true' : null, onclick: () => void remind() },
+              t('docRemindSend', { n: formatNumber(d.pending.length) }),
+            ),
+            h('p', { class: 'help' }, t('docRemindHelp')),
+          ]
+        : null,
+    );
+  }
   const pct = (n: number) => `${n}%`;
   const bureauName = (id: number | null) => data?.bureaus.find((b) => b.id === id)?.name || t('unset');
   return {
@@ -356,6 +451,7 @@ export async function loadDocumentProgress(query: URLSearchParams): Promise<View
             ? h('ul', { class: 'doc-pending-people' }, data.pending.map((p) => h('li', { 'data-login': p.login }, p.section_name ? `${p.name}(${p.section_name})` : p.name)))
             : h('p', null, t('docProgressPendingNone')),
         ),
+        remindersSection(data),
       );
     },
   };
