@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace mamori::registers {
 namespace {
 
@@ -130,31 +132,10 @@ struct Block {
   double space_after = 0;
 };
 
-void AppendEscaped(std::string& out, std::string_view text) {
-  for (const char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // Control characters other than tab and newline have no place in a printed page.
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') break;
-        out += ch;
-    }
-  }
-}
+// Text for Pango markup (GMarkup: XML character data): common/text.h's EscapeMarkup escapes
+// & < > " ', drops the control characters XML does not allow (a printed page has no place for
+// them) and replaces bytes that are not UTF-8, which Pango would refuse.
+void AppendEscaped(std::string& out, std::string_view text) { out += EscapeMarkup(text); }
 
 std::string Escaped(std::string_view text) {
   std::string out;
