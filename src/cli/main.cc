@@ -581,6 +581,9 @@ int RunLiveMonitor(monitor::Monitor& run, const MonitorArgs& args,
   };
   hooks.flush = [] { std::fflush(stdout); };
   hooks.tick = std::move(tick);
+  // The tick checks whether a report is due: at least as often as reports are.
+  options.tick_interval = std::min(std::chrono::milliseconds(60000),
+                                   std::chrono::milliseconds(args.report_interval_seconds * 1000));
   hooks.listening = [](const std::vector<std::string>& urls) {
     for (const std::string& url : urls) {
       std::fprintf(stderr, "syslog を待ち受けています (listening for syslog): %s\n", url.c_str());
@@ -912,7 +915,7 @@ int main(int argc, char** argv) {
       ->add_option("--report-interval", monitor_args.report_interval_seconds,
                    "--follow・--syslog で報告を送る間隔（秒）/ seconds between reports while "
                    "following (default 3600)")
-      ->check(CLI::Range(int64_t{60}, int64_t{7} * 86400));
+      ->check(CLI::Range(int64_t{10}, int64_t{7} * 86400));
   monitor_cmd->add_option("--catalog", monitor_args.report.catalog_dir,
                           "カタログのフォルダ / catalog folder (default catalog)");
 

@@ -6,9 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, loggedIn, mamori, api, tempDir } from '../lib/mamori.mjs';
+import { BIN, ROOT, startServer, loggedIn, mamori, api, tempDir } from '../lib/mamori.mjs';
 
 const TOPOLOGY = 'examples/demo/network/topology.toml';
 const CONN = 'examples/demo/monitor/conn.log';
@@ -205,4 +206,42 @@ test('the evidence API: a person cannot post monitor evidence; an oversized body
   const ok = await api(srv.url, 'POST', '/api/v1/evidence', body, auth);
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   assert.equal(ok.body.kind, 'automated_monitor');
+});
+
+test('following: a report every --report-interval while it runs, and one more when it stops', async () => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const total = async () => (await officer.api('GET', `${E}?kind=automated_monitor&limit=1`)).body.total;
+  const log = path.join(dir, 'follow-conn.log');
+  copyFileSync(path.join(ROOT, CONN), log);
+  const before = await total();
+  const child = spawn(BIN, ['monitor', '--topology', TOPOLOGY, '--follow', '--report-to', srv.url,
+    '--token-file', tokenFile, '--report-interval', '10', log], { cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // A report while running (the first after about 10 s): the health so far; the one alert of
+  // conn.log is still open in its window, so the report has none yet.
+  const deadline = Date.now() + 30000;
+  let during = before;
+  while (during === before && Date.now() < deadline) {
+    await sleep(500);
+    during = await total();
+  }
+  assert.ok(during > before, `no report while running: ${stderr}`);
+  const periodic = await newestReport();
+  assert.equal(periodic.raw.health.events, 8);
+  assert.equal(periodic.raw.health.healthy, true);
+  assert.equal(periodic.raw.alerts.length, 0);
+  child.kill('SIGTERM');
+  const { code, signal } = await done;
+  assert.equal(signal, null, stderr);
+  assert.equal(code, 0, stderr);
+  // Stopping writes the open alert and reports it.
+  const final = await newestReport();
+  assert.ok(final.total > during, stderr);
+  assert.notEqual(final.rec.raw_sha256, periodic.rec.raw_sha256);
+  assert.deepEqual(final.raw.alerts.map((a) => a.kind), ['separation']);
+  assert.equal(lines(stdout).length, 1);
 });
