@@ -3,6 +3,8 @@
 // and "_path" (JSON streamed by Zeek's log writers) naming the log.
 #include <simdjson.h>
 
+#include <cmath>
+
 #include "monitor/json_util.h"
 #include "monitor/parser.h"
 #include "monitor/zeek_fields.h"
@@ -85,8 +87,19 @@ class ZeekJsonParser final : public Parser {
   std::optional<ParseResult> Set(zeek::Field field, const dom::element& value, Event& event,
                                  bool& set) {
     Reason reason;
-    // Integers (ports, byte counts, status) straight from the parsed number; ts keeps its
-    // decimal text (exact microseconds).
+    // ts as epoch seconds: microseconds straight from the parsed double. Below 2^31 s (2038) a
+    // double is within 0.12 µs of the decimal Zeek wrote (6 decimals) and the product with 1e6
+    // within 0.125 more, so rounding gives the exact microsecond; later times, and ts as text,
+    // go through the decimal text.
+    if (field == zeek::Field::kTs && value.type() == dom::element_type::DOUBLE) {
+      const double seconds = value.get_double().value_unsafe();
+      if (seconds >= 0 && seconds < 2147483648.0) {
+        event.ts_us = std::llround(seconds * 1e6);
+        set = true;
+        return std::nullopt;
+      }
+    }
+    // Integers (ports, byte counts, status) straight from the parsed number.
     if (field != zeek::Field::kTs) {
       const dom::element_type type = value.type();
       if (type == dom::element_type::INT64 || type == dom::element_type::UINT64) {

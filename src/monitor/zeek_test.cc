@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -218,6 +220,48 @@ TEST(ZeekJson, IntegersAreCheckedAsTheirTextWouldBe) {
     SCOPED_TRACE(bad);
     EXPECT_EQ(parser->Parse(PaddedLine(base + bad).line(), e).status, Status::kMalformed);
   }
+}
+
+// ts as a JSON number is read from the parsed double: every time Zeek writes (6 decimals,
+// before 2038) must come out as its exact microsecond, as the decimal text would.
+TEST(ZeekJson, EpochTsIsExactToTheMicrosecond) {
+  auto parser = MakeZeekJsonParser();
+  Event e;
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t seconds = i < 3 ? (i == 0   ? 0
+                                      : i == 1 ? 2147483647u
+                                               : 1714521600u)
+                                   : 1000000000u + rng() % 1147483647u;
+    const uint64_t micros = i == 1 ? 999999 : rng() % 1000000;
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "%llu.%06llu", static_cast<unsigned long long>(seconds),
+                  static_cast<unsigned long long>(micros));
+    const std::string line = std::string(R"({"ts":)") + ts +
+                             R"(,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})";
+    ASSERT_EQ(parser->Parse(PaddedLine(line).line(), e).status, Status::kEvent) << ts;
+    ASSERT_EQ(e.ts_us, static_cast<int64_t>(seconds * 1000000 + micros)) << ts;
+  }
+  // Beyond 2^31 s the decimal text is used (still exact for 6 decimals up to 2^33 s).
+  ASSERT_EQ(
+      parser
+          ->Parse(
+              PaddedLine(
+                  R"({"ts":4102444800.000001,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})")
+                  .line(),
+              e)
+          .status,
+      Status::kEvent);
+  EXPECT_EQ(e.ts_us, int64_t{4102444800000001});
+  EXPECT_EQ(
+      parser
+          ->Parse(
+              PaddedLine(
+                  R"({"ts":-1.5,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})")
+                  .line(),
+              e)
+          .status,
+      Status::kMalformed);
 }
 
 TEST(ZeekFields, FieldOfKnowsEveryFieldReadAndNothingElse) {
