@@ -187,12 +187,19 @@ Result<Checkpoint> ParseCheckpoint(std::string_view text, std::string_view name)
 }
 
 Result<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO at the path must not block the start; only a regular file is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<Checkpoint>();
     const std::string why = ErrnoText();
     return Error::Invalid(Cat("チェックポイントのファイルを読めません: ", path, ": ", why),
                           Cat("cannot read checkpoint file ", path, ": ", why));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error::Invalid(Cat("チェックポイントが通常のファイルではありません: ", path),
+                          Cat("checkpoint is not a regular file: ", path));
   }
   std::string text;
   char buffer[65536];
@@ -222,26 +229,36 @@ Status SaveCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
     return Error::Unavailable(Cat("チェックポイントを書けません（", what, "）: ", path, ": ", why),
                               Cat("cannot write checkpoint (", what, "): ", path, ": ", why));
   };
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of our own: whatever was at the temporary name (a symlink someone planted, a
+  // file they own and could edit later) is removed, and the open refuses to follow or reuse one
+  // that appears in between.
+  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) return fail("unlink");
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail("open");
+  auto abandon = [&](std::string_view what) {
+    Error e = fail(what);
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return e;
+  };
   size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = fail("write");
-      ::close(fd);
-      return e;
-    }
+    if (n < 0) return abandon("write");
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    Error e = fail("fsync");
-    ::close(fd);
+  if (::fsync(fd) != 0) return abandon("fsync");
+  if (::close(fd) != 0) {
+    Error e = fail("close");
+    ::unlink(temp.c_str());
     return e;
   }
-  if (::close(fd) != 0) return fail("close");
-  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("rename");
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    Error e = fail("rename");
+    ::unlink(temp.c_str());
+    return e;
+  }
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "."
                           : slash == 0               ? "/"

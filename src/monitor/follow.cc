@@ -109,8 +109,9 @@ FileFollower::~FileFollower() = default;
 
 Status FileFollower::Start(Watched& w, const std::string& file_path, int fd, uint64_t offset,
                            uint64_t line, bool successor_pending) {
+  // `fd` becomes the Reading's only when Start succeeds; on failure the caller still owns it
+  // (and closes it): one owner, never a double close.
   auto r = std::make_unique<Reading>();
-  r->fd = fd;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const std::string why = ErrnoText();
@@ -130,6 +131,7 @@ Status FileFollower::Start(Watched& w, const std::string& file_path, int fd, uin
     }
     r->head = std::move(*head);
   }
+  r->fd = fd;
   r->input = monitor_.OpenInput(file_path, std::nullopt, line);
   if (offset > 0) {
     // Resumed mid-file: the header lines at its start (Zeek TSV) still shape its parser.
@@ -177,6 +179,7 @@ void FileFollower::Resume(Watched& w, int fd, const FilePosition& at) {
       if (Start(w, w.path, fd, at.offset, at.line, false).ok()) return;
     }
   }
+  // From here `fd` (if any) is still ours: Start took it only when it succeeded.
   // Rotated (or truncated) while nothing was reading it: find the file among the siblings.
   std::string found;
   int found_fd = -1;
@@ -198,7 +201,11 @@ void FileFollower::Resume(Watched& w, int fd, const FilePosition& at) {
       ::close(sfd);
     }
   }
-  if (found_fd >= 0 && Start(w, found, found_fd, at.offset, at.line, true).ok()) {
+  if (found_fd >= 0 && !Start(w, found, found_fd, at.offset, at.line, true).ok()) {
+    ::close(found_fd);
+    found_fd = -1;
+  }
+  if (found_fd >= 0) {
     notice_(Cat(w.path, ": 停止中にローテーションされていました。", found, " を ",
                 std::to_string(at.line), " 行目の後から最後まで読み、そのあと新しい ", w.path,
                 " を先頭から読みます。"),

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 #include "common/text.h"
@@ -147,6 +148,19 @@ void SyslogFramer::Feed(std::string_view bytes, Sink& sink) {
           bytes.remove_prefix(1);
         } else if (c == ' ') {
           bytes.remove_prefix(1);
+          state_ = State::kCounted;
+        } else {
+          // Not an octet count after all ("2024-05-01T…" starts a line): a line-feed message.
+          message_ = length_;
+          state_ = State::kLine;
+          if (message_.size() > max_) TooLong(sink);
+        }
+        break;
+      }
+      case State::kCounted: {
+        // RFC 6587 frames a syslog message, which starts with its PRI ("<"); anything else
+        // ("5 packets dropped") is a line that happens to start with a number.
+        if (bytes.front() == '<') {
           uint64_t length = 0;
           std::from_chars(length_.data(), length_.data() + length_.size(), length);
           remaining_ = length;
@@ -154,8 +168,8 @@ void SyslogFramer::Feed(std::string_view bytes, Sink& sink) {
           state_ = State::kOctets;
           if (length > max_) TooLong(sink);
         } else {
-          // Not an octet count after all ("2024-05-01T…" starts a line): a line-feed message.
           message_ = length_;
+          message_.push_back(' ');
           state_ = State::kLine;
           if (message_.size() > max_) TooLong(sink);
         }
@@ -228,6 +242,9 @@ void SyslogFramer::End(Sink& sink) {
     case State::kLength:
       sink.Message(length_);
       break;
+    case State::kCounted:
+      sink.Message(length_ + " ");
+      break;
     case State::kLine:
       if (!message_.empty()) sink.Message(message_);
       break;
@@ -250,6 +267,7 @@ void SyslogFramer::End(Sink& sink) {
 struct SyslogServer::Listener {
   int fd = -1;
   SyslogTransport transport = SyslogTransport::kUdp;
+  std::chrono::steady_clock::time_point paused_until{};  // accept failed for want of descriptors
   ~Listener() {
     if (fd >= 0) ::close(fd);
   }
@@ -259,6 +277,8 @@ struct SyslogServer::Connection {
   int fd = -1;
   InputId input = 0;
   SyslogFramer framer;
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+  bool evict = false;  // silent too long, giving way to a new connection (closed by Handle)
   ~Connection() {
     if (fd >= 0) ::close(fd);
   }
@@ -352,6 +372,14 @@ InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& add
   return id;
 }
 
+const std::vector<pollfd>& SyslogServer::fds() {
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < listeners_.size() && i < fds_.size(); ++i) {
+    fds_[i].events = now < listeners_[i]->paused_until ? 0 : POLLIN;
+  }
+  return fds_;
+}
+
 void SyslogServer::Rebuild() {
   fds_.clear();
   for (const auto& l : listeners_) fds_.push_back({l->fd, POLLIN, 0});
@@ -366,9 +394,38 @@ void SyslogServer::Accept(Listener& listener) {
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of descriptors: the listener stays ready, tried next time
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The connection stays queued and the listener stays readable: without a pause the
+        // loop would spin. Stop polling it for a second (fds() asks for nothing until then).
+        listener.paused_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        if (counts_.accept_failures++ == 0) {
+          notice_("syslog: 記述子が足りず接続を受け付けられません。1 秒おきに試します。",
+                  "syslog: out of descriptors, cannot accept; trying again every second.");
+        }
+      }
+      return;  // EAGAIN: nothing more to accept
     }
-    if (connections_.size() >= kMaxSyslogConnections) {
+    // Full: a connection silent for a while gives way (its sender reconnects when it has
+    // something to say), so idle connections cannot keep a firewall out for good. It is only
+    // marked here (Handle closes it after its loop: the descriptors' order must not change
+    // while Handle walks them).
+    size_t open = 0;
+    for (const auto& c : connections_) open += c->evict ? 0 : 1;
+    if (open >= kMaxSyslogConnections) {
+      Connection* oldest = nullptr;
+      for (const auto& c : connections_) {
+        if (!c->evict && (oldest == nullptr || c->last_active < oldest->last_active)) {
+          oldest = c.get();
+        }
+      }
+      if (oldest != nullptr &&
+          std::chrono::steady_clock::now() - oldest->last_active >= kSyslogIdleGiveWay) {
+        oldest->evict = true;
+        ++counts_.idle_closed;
+        --open;
+      }
+    }
+    if (open >= kMaxSyslogConnections) {
       ::close(fd);
       if (counts_.refused_connections++ == 0) {
         notice_(Cat("syslog: 接続が多すぎます（上限 ", std::to_string(kMaxSyslogConnections),
@@ -409,6 +466,7 @@ void SyslogServer::ReadDatagrams(Listener& listener) {
 }
 
 bool SyslogServer::ReadStream(Connection& c) {
+  c.last_active = std::chrono::steady_clock::now();
   MonitorSink sink(monitor_, c.input, counts_.messages);
   size_t total = 0;
   while (total < kStreamBytesPerHandle) {
@@ -448,6 +506,11 @@ void SyslogServer::Handle(const std::vector<pollfd>& ready) {
   size_t kept = 0;
   for (size_t i = 0; i < connections_.size(); ++i) {
     if (i < closed.size() && closed[i]) continue;
+    if (connections_[i]->evict) {  // a message it had begun is cut: counted as such
+      MonitorSink sink(monitor_, connections_[i]->input, counts_.messages);
+      connections_[i]->framer.End(sink);
+      continue;
+    }
     connections_[kept++] = std::move(connections_[i]);
   }
   connections_.resize(kept);

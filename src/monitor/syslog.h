@@ -18,6 +18,7 @@
 
 #include <poll.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -34,6 +35,8 @@ namespace mamori::monitor {
 
 inline constexpr size_t kMaxSyslogMessage = size_t{64} << 10;
 inline constexpr size_t kMaxSyslogConnections = 256;
+// When all connections are open, one silent this long gives way to a new one.
+inline constexpr std::chrono::seconds kSyslogIdleGiveWay{60};
 inline constexpr size_t kMaxSyslogSources = 1024;
 
 enum class SyslogTransport : uint8_t { kUdp, kTcp };
@@ -68,7 +71,8 @@ class SyslogFramer {
   size_t buffered() const { return message_.size(); }
 
  private:
-  enum class State : uint8_t { kStart, kLength, kOctets, kLine, kSkipLine, kSkipOctets };
+  // kCounted: a count and a space were read; octet counting only if "<" (the PRI) follows.
+  enum class State : uint8_t { kStart, kLength, kCounted, kOctets, kLine, kSkipLine, kSkipOctets };
   void TooLong(Sink& sink);
 
   size_t max_;
@@ -88,8 +92,9 @@ class SyslogServer {
 
   // The bound ports, in the order of the endpoints (port 0 resolved).
   const std::vector<uint16_t>& ports() const { return ports_; }
-  // The descriptors to wait on (POLLIN), rebuilt after every Handle.
-  const std::vector<pollfd>& fds() const { return fds_; }
+  // The descriptors to wait on (POLLIN), rebuilt after every Handle; a TCP listener that could
+  // not accept for want of descriptors asks for nothing for a second (no busy loop).
+  const std::vector<pollfd>& fds();
   // Reads from every descriptor poll() marked ready in `ready` (same order as fds()).
   void Handle(const std::vector<pollfd>& ready);
   // Closes every connection; an incomplete message is left unread (like a file's last line).
@@ -99,6 +104,8 @@ class SyslogServer {
     uint64_t messages = 0;
     uint64_t connections = 0;
     uint64_t refused_connections = 0;
+    uint64_t accept_failures = 0;  // out of descriptors or memory
+    uint64_t idle_closed = 0;      // silent connections closed to make room for a new one
   };
   const Counts& counts() const { return counts_; }
 

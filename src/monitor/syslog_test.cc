@@ -50,14 +50,16 @@ TEST(SyslogFramerTest, OctetCountingAndLineFeedsSplitAnywhere) {
   const std::string a = "<4>May  1 09:30:00 fw kernel: one";
   const std::string b = "<4>1 2024-05-01T00:00:00Z fw kernel - - - two\nwith a line feed";
   const std::string c = "2024-05-01T00:00:00Z fw kernel: three";  // a digit, but a line
+  const std::string d = "5 packets dropped";  // a number and a space, but no PRI: a line
   const std::string stream = std::to_string(a.size()) + " " + a + a + "\n" +
-                             std::to_string(b.size()) + " " + b + "\r\n" + c + "\n" + "<4>last";
+                             std::to_string(b.size()) + " " + b + "\r\n" + c + "\n" + d + "\n" +
+                             "<4>last";
   for (size_t step : {stream.size(), size_t{1}, size_t{3}, size_t{17}}) {
     SyslogFramer framer(1024);
     Frames out;
     for (size_t i = 0; i < stream.size(); i += step) framer.Feed(stream.substr(i, step), out);
     framer.End(out);
-    EXPECT_EQ(out.messages, (std::vector<std::string>{a, a, b, c, "<4>last"})) << step;
+    EXPECT_EQ(out.messages, (std::vector<std::string>{a, a, b, c, d, "<4>last"})) << step;
     EXPECT_TRUE(out.malformed.empty());
     EXPECT_EQ(framer.buffered(), 0u);
   }
@@ -72,7 +74,7 @@ TEST(SyslogFramerTest, OverLongMessagesAreCountedNotBuffered) {
     EXPECT_LE(framer.buffered(), 120u);
   }
   framer.Feed("\n<4>ok\n", out);
-  framer.Feed("5000000000 ", out);  // an octet count far over the limit: skipped as it comes
+  framer.Feed("5000000000 <4>", out);  // an octet count far over the limit: skipped as it comes
   for (int i = 0; i < 100; ++i) framer.Feed(std::string(1000, 'y'), out);
   EXPECT_LE(framer.buffered(), 120u);
   framer.End(out);
@@ -82,7 +84,7 @@ TEST(SyslogFramerTest, OverLongMessagesAreCountedNotBuffered) {
   EXPECT_EQ(out.messages, (std::vector<std::string>{"<4>ok", "<4>"}));
   ASSERT_EQ(out.malformed.size(), 3u);
   EXPECT_EQ(out.malformed[0].rfind("syslog message too long (limit 64 KiB): <4>xxx", 0), 0u);
-  EXPECT_EQ(out.malformed[1].rfind("syslog message too long (limit 64 KiB): yyy", 0), 0u);
+  EXPECT_EQ(out.malformed[1].rfind("syslog message too long (limit 64 KiB): <4>yyy", 0), 0u);
   EXPECT_EQ(out.malformed[2], "syslog message cut short (connection closed): <4>cut");
 }
 
