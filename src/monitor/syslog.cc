@@ -363,6 +363,14 @@ InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& add
   auto it = inputs_.find(key);
   if (it != inputs_.end()) return it->second;
   if (inputs_.size() >= kMaxSyslogSources) {
+    // Said once: from here new senders share one input (their evidence names no address;
+    // spoofed UDP sources can fill the table).
+    if (counts_.merged_senders++ == 0) {
+      notice_(Cat("syslog: 送信元が多すぎます（上限 ", std::to_string(kMaxSyslogSources),
+                  "）。これより後の新しい送信元は「", kind, "(others)」にまとめます。"),
+              Cat("syslog: too many senders (limit ", std::to_string(kMaxSyslogSources),
+                  "); new senders from now on are merged into \"", kind, "(others)\"."));
+    }
     key = Cat(kind, "(others)");
     it = inputs_.find(key);
     if (it != inputs_.end()) return it->second;
