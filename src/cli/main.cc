@@ -5,15 +5,15 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
-#include <functional>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
