@@ -7,22 +7,13 @@
 #include <vector>
 
 #include "monitor/text_util.h"
+#include "monitor/windowed_test_support.h"
 
 namespace mamori::monitor {
 namespace {
 
-constexpr const char* kTopology = R"(
-[zones.mynumber]
-networks = ["10.10.0.0/16"]
-[zones.lgwan]
-networks = ["10.20.0.0/16"]
-[zones.internet]
-networks = ["0.0.0.0/0"]
-[devices.fw]
-format = "iptables-save"
-config = "fw.rules"
-interfaces = { a = "mynumber", b = "lgwan", c = "internet" }
-)";
+using testing::MetricValue;
+using testing::ThreeZoneTopology;
 
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kT0 = int64_t{1714525200} * kSecond;
@@ -78,12 +69,7 @@ struct Seen {
   std::string src, dst, indicator;
   uint64_t weight;
   std::vector<Metric> metrics;
-  double Value(const char* name) const {
-    for (const auto& m : metrics) {
-      if (std::string(m.name) == name) return m.value;
-    }
-    return -1;
-  }
+  double Value(const char* name) const { return MetricValue(metrics, name); }
 };
 
 struct Recorder final : AlertSink {
@@ -104,9 +90,7 @@ class DnsTunnelTest : public PslTest {
  protected:
   void SetUp() override {
     PslTest::SetUp();
-    auto parsed = netsep::ParseTopology(kTopology, "topology.toml");
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message_en;
-    topology_ = std::move(parsed).value();
+    topology_ = ThreeZoneTopology();
   }
   void Make(DnsTunnelOptions options = {}) {
     detector_ = MakeDnsTunnelDetector(topology_, *psl_, options);

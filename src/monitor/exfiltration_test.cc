@@ -7,22 +7,13 @@
 #include <vector>
 
 #include "monitor/text_util.h"
+#include "monitor/windowed_test_support.h"
 
 namespace mamori::monitor {
 namespace {
 
-constexpr const char* kTopology = R"(
-[zones.mynumber]
-networks = ["10.10.0.0/16"]
-[zones.lgwan]
-networks = ["10.20.0.0/16"]
-[zones.internet]
-networks = ["0.0.0.0/0"]
-[devices.fw]
-format = "iptables-save"
-config = "fw.rules"
-interfaces = { a = "mynumber", b = "lgwan", c = "internet" }
-)";
+using testing::MetricValue;
+using testing::ThreeZoneTopology;
 
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kHour = 3600 * kSecond;
@@ -35,12 +26,7 @@ struct Seen {
   std::string src, dst;
   uint64_t weight;
   std::vector<Metric> metrics;
-  double Value(const char* name) const {
-    for (const auto& m : metrics) {
-      if (std::string(m.name) == name) return m.value;
-    }
-    return -1;
-  }
+  double Value(const char* name) const { return MetricValue(metrics, name); }
 };
 
 struct Recorder final : AlertSink {
@@ -59,11 +45,7 @@ struct Recorder final : AlertSink {
 
 class ExfiltrationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto parsed = netsep::ParseTopology(kTopology, "topology.toml");
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message_en;
-    topology_ = std::move(parsed).value();
-  }
+  void SetUp() override { topology_ = ThreeZoneTopology(); }
   void Make(ExfiltrationOptions options = {}) {
     detector_ = MakeExfiltrationDetector(topology_, options);
   }

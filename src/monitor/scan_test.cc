@@ -7,22 +7,13 @@
 #include <vector>
 
 #include "monitor/text_util.h"
+#include "monitor/windowed_test_support.h"
 
 namespace mamori::monitor {
 namespace {
 
-constexpr const char* kTopology = R"(
-[zones.mynumber]
-networks = ["10.10.0.0/16"]
-[zones.lgwan]
-networks = ["10.20.0.0/16"]
-[zones.internet]
-networks = ["0.0.0.0/0"]
-[devices.fw]
-format = "iptables-save"
-config = "fw.rules"
-interfaces = { a = "mynumber", b = "lgwan", c = "internet" }
-)";
+using testing::MetricValue;
+using testing::ThreeZoneTopology;
 
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kT0 = int64_t{1714525200} * kSecond;
@@ -32,12 +23,7 @@ struct Seen {
   std::string src, dst, to_zone;
   uint64_t weight;
   std::vector<Metric> metrics;
-  double Value(const char* name) const {
-    for (const auto& m : metrics) {
-      if (std::string(m.name) == name) return m.value;
-    }
-    return -1;
-  }
+  double Value(const char* name) const { return MetricValue(metrics, name); }
 };
 
 struct Recorder final : AlertSink {
@@ -56,11 +42,7 @@ struct Recorder final : AlertSink {
 
 class ScanTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto parsed = netsep::ParseTopology(kTopology, "topology.toml");
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message_en;
-    topology_ = std::move(parsed).value();
-  }
+  void SetUp() override { topology_ = ThreeZoneTopology(); }
   void Make(ScanOptions options = {}) { detector_ = MakeScanDetector(topology_, options); }
 
   // A Zeek conn record (state "S0", "REJ", "SF"…) or, with state "", a netfilter DROP line.
