@@ -12,8 +12,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, mamori, api, loggedIn, loggedInAs, ROOT } from '../lib/mamori.mjs';
+import { seedDemo, launchBrowser, newContext, watch } from '../lib/browser.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 const CONN = 'examples/demo/monitor/conn.log';
@@ -27,29 +27,16 @@ let tokenFile;
 let printed = [];
 const problems = [];
 
-function watch(p) {
-  p.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
-  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) problems.push(m.text()); });
-  p.on('pageerror', (e) => problems.push(String(e)));
-}
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
-  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments']]) {
-    const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
-    assert.equal(seeded.status, 0, seeded.stderr);
-  }
+  seedDemo(srv);
   const officer = await loggedInAs(srv, 'k.watanabe');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-  await context.addCookies([...officer.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
+  browser = await launchBrowser();
+  context = await newContext(browser, srv, officer);
   page = await context.newPage();
-  watch(page);
+  watch(page, problems);
 });
 
 after(async () => {
@@ -224,11 +211,11 @@ test('a newer monitor\'s report: unknown kinds and extra fields shown, problems 
 });
 
 test('a latest report older than a day is said prominently; English on request; narrow screens', async () => {
-  const later = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+  const later = await newContext(browser, srv);
   await later.addCookies(await context.cookies());
   await later.clock.setFixedTime(new Date(Date.now() + 3 * 24 * 60 * 60 * 1000));
   const p = await later.newPage();
-  watch(p);
+  watch(p, problems);
   await openPage(p);
   assert.match(await p.locator('#monitor-stale').innerText(), /最新の報告は 3 日以上前のものです。監視が止まっている可能性があります/);
   const order = await p.evaluate(() => [...document.querySelectorAll('#monitor-latest > *')].map((e) => e.id));
@@ -253,10 +240,9 @@ test('a latest report older than a day is said prominently; English on request; 
 
 test('a 一般職員 has no menu entry and gets the server\'s refusal', async () => {
   const staff = await loggedIn(srv, 'staff1', 'staff');
-  const other = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-  await other.addCookies([...staff.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
+  const other = await newContext(browser, srv, staff);
   const p = await other.newPage();
-  watch(p);
+  watch(p, problems);
   await p.goto(srv.url + '/#/');
   await p.locator('#nav-dashboard').waitFor();
   assert.equal(await p.locator('#nav-monitor').count(), 0);

@@ -13,8 +13,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, mamori, loggedIn, loggedInAs, ROOT } from '../lib/mamori.mjs';
+import { seedDemo, launchBrowser, newContext, watch } from '../lib/browser.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 const golden = (name) => path.join(ROOT, 'tests/golden/netsep', name, 'topology.toml');
@@ -25,29 +25,16 @@ let page;
 let tokenFile;
 const problems = [];
 
-function watch(p) {
-  p.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
-  p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) problems.push(m.text()); });
-  p.on('pageerror', (e) => problems.push(String(e)));
-}
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
-  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments']]) {
-    const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
-    assert.equal(seeded.status, 0, seeded.stderr);
-  }
+  seedDemo(srv);
   const officer = await loggedInAs(srv, 'k.watanabe');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-  await context.addCookies([...officer.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
+  browser = await launchBrowser();
+  context = await newContext(browser, srv, officer);
   page = await context.newPage();
-  watch(page);
+  watch(page, problems);
 });
 
 after(async () => {
@@ -224,10 +211,9 @@ test('a clean three-layer network: the page says the separation holds', async ()
 
 test('a 一般職員 has no menu entry and gets the server\'s refusal', async () => {
   const staff = await loggedIn(srv, 'staff1', 'staff');
-  const other = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-  await other.addCookies([...staff.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
+  const other = await newContext(browser, srv, staff);
   const p = await other.newPage();
-  watch(p);
+  watch(p, problems);
   await p.goto(srv.url + '/#/');
   await p.locator('#nav-dashboard').waitFor();
   assert.equal(await p.locator('#nav-netsep').count(), 0);

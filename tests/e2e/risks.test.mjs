@@ -11,8 +11,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer, mamori, loggedInAs, ROOT } from '../lib/mamori.mjs';
+import { startServer, loggedInAs, ROOT } from '../lib/mamori.mjs';
+import { seedDemo, launchBrowser, newContext, watch } from '../lib/browser.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 let srv;
@@ -25,24 +25,14 @@ const problems = [];
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
-  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments'], ['assets', 'assets']]) {
-    const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
-    assert.equal(seeded.status, 0, seeded.stderr);
-  }
+  seedDemo(srv, [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments'], ['assets', 'assets']]);
   // The UI's login steps are covered by ui.test.mjs: here the browser takes over the session
   // (cookies) of a client that signed in through the API.
   officer = await loggedInAs(srv, 'k.watanabe');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-  await context.addCookies([...officer.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
+  browser = await launchBrowser();
+  context = await newContext(browser, srv, officer);
   page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
-  page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
+  watch(page, problems);
 });
 
 after(async () => {

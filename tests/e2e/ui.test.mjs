@@ -10,8 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, mamori, createUser, loggedIn, totp, Client, ROOT, TEST_PASSWORD, tempDir } from '../lib/mamori.mjs';
+import { seedDemo, launchBrowser, newContext, watch } from '../lib/browser.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 let srv;
@@ -24,10 +24,7 @@ const otps = {};
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   srv = await startServer();
-  for (const [file, reg] of [['organization', 'org_units'], ['users', 'users'], ['role_assignments', 'role_assignments']]) {
-    const seeded = mamori(['admin', 'import', path.join(ROOT, 'examples/demo', `${file}.csv`), '--register', reg, '--db', srv.db]);
-    assert.equal(seeded.status, 0, seeded.stderr);
-  }
+  seedDemo(srv);
   // The administrator also holds 統括情報セキュリティ責任者, so every module is open to them
   // (the last create-user's one-time password is the valid one).
   createUser(srv.db, 'admin', 'security_general', '管理 太郎');
@@ -35,16 +32,10 @@ before(async () => {
   otps.staff = createUser(srv.db, 'y.sato', 'staff', '佐藤 陽子');
   otps.officer = createUser(srv.db, 'k.tanaka', 'security_general', '田中 健');
   otps.sysadmin = createUser(srv.db, 'it.kanri', 'sysadmin', '情報 管理');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+  browser = await launchBrowser();
+  context = await newContext(browser, srv);
   page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(m.text()); });
-  page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
+  watch(page, problems);
 });
 
 after(async () => {
