@@ -2,8 +2,9 @@
 // confirmation dialog, a labelled input with its help and error.
 
 import { errorMessage } from '../api';
-import { h, replaceChildren, srOnly, type Props } from '../dom';
-import { t } from '../i18n';
+import { h, replaceChildren, srOnly, type Child, type Props } from '../dom';
+import { t, type MessageKey } from '../i18n';
+import { can } from '../session';
 import { reload, type View } from '../state';
 
 /** A part of a page that renders itself from its own state (e.g. one section of the settings). */
@@ -190,3 +191,51 @@ export function pagination(
     pageLink(page + 1, t('nextPage'), 'page-next', 'next'),
   );
 }
+
+/** The texts of an engine page's "how to record results" steps (ネットワーク分離, 通信監視). */
+export interface EngineHowToTexts {
+  title: MessageKey;
+  again: MessageKey; // the summary when the steps are folded away
+  intro: MessageKey;
+  token: MessageKey;
+  run: MessageKey;
+  schedule: MessageKey;
+  docs: MessageKey;
+}
+
+/**
+ * How an engine reports to this server: make a service token, run the engine with
+ * --report-to, schedule it. `id` prefixes the element ids (`${id}-howto`, `${id}-command`,
+ * `${id}-settings-link`); `open`: a section (no results yet), else a folded details element.
+ */
+export function engineHowTo(
+  id: string,
+  texts: EngineHowToTexts,
+  tokenCommand: string,
+  runCommand: string,
+  open: boolean,
+): HTMLElement {
+  const body: Child[] = [
+    h('p', null, t(texts.intro)),
+    h(
+      'ol',
+      { class: 'netsep-steps' },
+      h(
+        'li',
+        null,
+        t(texts.token),
+        ' ',
+        can('service_accounts', 'create') ? h('a', { href: '#/m/settings', id: `${id}-settings-link` }, t('netsepHowToSettings')) : null,
+        h('pre', { class: 'netsep-command' }, h('code', null, tokenCommand)),
+      ),
+      h('li', null, t(texts.run), h('pre', { class: 'netsep-command', id: `${id}-command` }, h('code', null, runCommand))),
+      h('li', null, t(texts.schedule)),
+    ),
+    h('p', { class: 'help' }, t(texts.docs)),
+  ];
+  if (open) {
+    return h('section', { 'aria-labelledby': `${id}-howto-title`, id: `${id}-howto` }, h('h2', { id: `${id}-howto-title` }, t(texts.title)), body);
+  }
+  return h('details', { class: 'netsep-howto', id: `${id}-howto` }, h('summary', null, t(texts.again)), body);
+}
+

@@ -22,11 +22,10 @@ import { ApiError, getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatDateTime, formatNumber, label, lang, t, type MessageKey } from '../i18n';
 import { evidenceRegisterKey, moduleOfPage } from '../modules';
-import { can } from '../session';
 import { announce, findRegister, type View } from '../state';
 import type { ComplianceAnswer, ComplianceControl, ListAnswer, RegisterRecord } from '../types';
 import { stateBadge, statusBadge } from './compliance';
-import { errorBox, pageHeading } from './common';
+import { engineHowTo, errorBox, pageHeading } from './common';
 
 /** The evidence register's kind of a monitor report, and the catalog's name of it. */
 const monitorKind = 'automated_monitor';
@@ -743,35 +742,13 @@ export async function loadMonitor(query: URLSearchParams): Promise<View> {
   // ---- How to record reports ----
 
   function howTo(open: boolean): HTMLElement {
-    const body: Child[] = [
-      h('p', null, t('monitorHowToIntro')),
-      h(
-        'ol',
-        { class: 'netsep-steps' },
-        h(
-          'li',
-          null,
-          t('monitorHowToToken'),
-          ' ',
-          can('service_accounts', 'create') ? h('a', { href: '#/m/settings', id: 'monitor-settings-link' }, t('netsepHowToSettings')) : null,
-          h('pre', { class: 'netsep-command' }, h('code', null, 'mamori admin create-token --db var/mamori.db --name monitor-sensor1 \\\n  --purpose "通信監視の報告" | tail -1 > /etc/mamori/monitor.token\nchmod 600 /etc/mamori/monitor.token')),
-        ),
-        h(
-          'li',
-          null,
-          t('monitorHowToRun'),
-          h(
-            'pre',
-            { class: 'netsep-command', id: 'monitor-command' },
-            h('code', null, `mamori monitor --topology network/topology.toml --rules catalog/sigma \\\n  --report-to ${location.origin} --token-file /etc/mamori/monitor.token \\\n  /var/log/zeek/current/conn.log`),
-          ),
-        ),
-        h('li', null, t('monitorHowToSchedule')),
-      ),
-      h('p', { class: 'help' }, t('monitorHowToDocs')),
-    ];
-    if (open) return h('section', { 'aria-labelledby': 'monitor-howto-title', id: 'monitor-howto' }, h('h2', { id: 'monitor-howto-title' }, t('monitorHowToTitle')), body);
-    return h('details', { class: 'netsep-howto', id: 'monitor-howto' }, h('summary', null, t('monitorHowToAgain')), body);
+    return engineHowTo(
+      'monitor',
+      { title: 'monitorHowToTitle', again: 'monitorHowToAgain', intro: 'monitorHowToIntro', token: 'monitorHowToToken', run: 'monitorHowToRun', schedule: 'monitorHowToSchedule', docs: 'monitorHowToDocs' },
+      'mamori admin create-token --db var/mamori.db --name monitor-sensor1 \\\n  --purpose "通信監視の報告" | tail -1 > /etc/mamori/monitor.token\nchmod 600 /etc/mamori/monitor.token',
+      `mamori monitor --topology network/topology.toml --rules catalog/sigma \\\n  --report-to ${location.origin} --token-file /etc/mamori/monitor.token \\\n  /var/log/zeek/current/conn.log`,
+      open,
+    );
   }
 
   function emptyState(): Child {

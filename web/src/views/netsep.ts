@@ -19,7 +19,6 @@ import { h, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatDateTime, formatNumber, label, t, type MessageKey } from '../i18n';
 import { evidenceRegisterKey, moduleOfPage } from '../modules';
-import { can } from '../session';
 import { findRegister, type View } from '../state';
 import type {
   ComplianceAnswer,
@@ -32,7 +31,7 @@ import type {
   RegisterRecord,
 } from '../types';
 import { stateBadge, statusBadge } from './compliance';
-import { errorBox, pageHeading } from './common';
+import { engineHowTo, errorBox, pageHeading } from './common';
 
 /** The evidence register's kind of a netcheck proof, and the catalog's name of it. */
 const netcheckKind = 'automated_netcheck';
@@ -536,34 +535,13 @@ export async function loadNetsep(): Promise<View> {
   // ---- How to record the proof ----
 
   function howTo(open: boolean): HTMLElement {
-    const server = location.origin;
-    const body: Child[] = [
-      h('p', null, t('netsepHowToIntro')),
-      h(
-        'ol',
-        { class: 'netsep-steps' },
-        h(
-          'li',
-          null,
-          t('netsepHowToToken'),
-          ' ',
-          can('service_accounts', 'create') ? h('a', { href: '#/m/settings', id: 'netsep-settings-link' }, t('netsepHowToSettings')) : null,
-          h('pre', { class: 'netsep-command' }, h('code', null, 'mamori admin create-token --db var/mamori.db --name netcheck-core \\\n  --purpose "基幹FWの分離検査" | tail -1 > /etc/mamori/netcheck.token\nchmod 600 /etc/mamori/netcheck.token')),
-        ),
-        h(
-          'li',
-          null,
-          t('netsepHowToRun'),
-          h('pre', { class: 'netsep-command', id: 'netsep-command' }, h('code', null, `mamori netcheck network/topology.toml --report-to ${server} \\\n  --token-file /etc/mamori/netcheck.token`)),
-        ),
-        h('li', null, t('netsepHowToSchedule')),
-      ),
-      h('p', { class: 'help' }, t('netsepHowToDocs')),
-    ];
-    if (open) {
-      return h('section', { 'aria-labelledby': 'netsep-howto-title', id: 'netsep-howto' }, h('h2', { id: 'netsep-howto-title' }, t('netsepHowToTitle')), body);
-    }
-    return h('details', { class: 'netsep-howto', id: 'netsep-howto' }, h('summary', null, t('netsepHowToAgain')), body);
+    return engineHowTo(
+      'netsep',
+      { title: 'netsepHowToTitle', again: 'netsepHowToAgain', intro: 'netsepHowToIntro', token: 'netsepHowToToken', run: 'netsepHowToRun', schedule: 'netsepHowToSchedule', docs: 'netsepHowToDocs' },
+      'mamori admin create-token --db var/mamori.db --name netcheck-core \\\n  --purpose "基幹FWの分離検査" | tail -1 > /etc/mamori/netcheck.token\nchmod 600 /etc/mamori/netcheck.token',
+      `mamori netcheck network/topology.toml --report-to ${location.origin} \\\n  --token-file /etc/mamori/netcheck.token`,
+      open,
+    );
   }
 
   function emptyState(): Child {
