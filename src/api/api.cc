@@ -554,6 +554,29 @@ Api::Api(ApiDeps deps, std::string version, std::string static_dir, ApiLimits li
 
 Api::~Api() = default;
 
+Result<std::string> Api::Meta() const {
+  // Options a setting renames (the risk levels' names) are shown under the names in force.
+  json meta;
+  const auto& defs = registry_.all();
+  for (size_t i = 0; i < defs.size(); ++i) {
+    for (size_t j = 0; j < defs[i].fields.size(); ++j) {
+      const registers::FieldDef& f = defs[i].fields[j];
+      if (f.labels_setting.empty()) continue;
+      MAMORI_ASSIGN_OR_RETURN(const std::string value, service_.Setting(f.labels_setting, ""));
+      if (value.empty()) continue;
+      if (meta.is_null()) meta = json::parse(meta_json_);
+      registers::FieldDef renamed = f;
+      registers::ApplyLabelSetting(renamed, value);
+      json& options = meta["registers"][i]["fields"][j]["options"];
+      for (size_t k = 0; k < renamed.options.size() && k < options.size(); ++k) {
+        options[k]["label"] = {{"ja", renamed.options[k].label.ja},
+                               {"en", renamed.options[k].label.en}};
+      }
+    }
+  }
+  return meta.is_null() ? meta_json_ : meta.dump();
+}
+
 bool Api::has_ui() const { return !static_files_->empty(); }
 
 size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
@@ -632,7 +655,11 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
   const Actor& actor = who->actor;
   if (rest.rfind("auth/", 0) == 0) return HandleSession(req, *who, rest.substr(5));
   if (rest == "audit" || rest.rfind("audit/", 0) == 0) return HandleAudit(req, *who, rest);
-  if (rest == "meta") return get ? RawJson(meta_json_) : MethodNotAllowed("GET, HEAD");
+  if (rest == "meta") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    auto meta = Meta();
+    return meta.ok() ? RawJson(std::move(meta).value()) : ProblemResponse(meta.error());
+  }
   if (rest == "settings") {
     // The settings registers depend on (e.g. which classification scheme's levels are valid),
     // for every signed-in user: the UI offers only valid choices.
@@ -778,7 +805,7 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
       rest == "documents/public" || rest == "documents/public.pdf" || rest == "documents/reviews") {
     return HandleDocuments(req, actor, rest.substr(10));
   }
-  if (rest == "risks/matrix" || rest == "risks/proposals" ||
+  if (rest == "risks/matrix" || rest == "risks/proposals" || rest == "risks/levels" ||
       (rest.rfind("risks/rounds/", 0) == 0 &&
        (rest.ends_with("/report") || rest.ends_with("/report.xlsx")))) {
     return HandleRisks(req, actor, rest.substr(6));
@@ -933,6 +960,18 @@ HttpResponse Api::HandleRisks(const HttpRequest& req, const Actor& actor,
   // GET risks/matrix: the matrix in use with its levels and grid, the other shipped ones and
   // the mappings; risks/proposals[?asset=ID]: the scenarios Mamori proposes for the assets;
   // risks/rounds/{id}/report(.xlsx): what changed since the last closed round.
+  // PUT risks/levels: the names of the risk levels and the thresholds (設定), every risk's
+  // level derived again.
+  if (rest == "levels") {
+    if (req.method != "PUT") return MethodNotAllowed("PUT");
+    if (Status st = d_.authorizer.CheckResource(actor, "settings", registers::Action::kUpdate);
+        !st.ok()) {
+      return ProblemResponse(st.error());
+    }
+    auto body = ParseJsonBody(req, limits_.json_max_depth);
+    if (!body.ok()) return ProblemResponse(body.error());
+    return FromResult(d_.risks.ChangeLevels(actor, *body));
+  }
   if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
   if (rest == "matrix") {
     if (Status st = d_.authorizer.Check(actor, *registry_.ByKey("risks"), registers::Action::kView,

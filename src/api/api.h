@@ -48,7 +48,7 @@ struct ApiDeps {
   const registers::InventoryService& inventory;
   const registers::ComplianceService& compliance;
   const registers::DocumentService& documents;
-  const registers::RiskService& risks;
+  registers::RiskService& risks;
   auth::ServiceAccounts& service_accounts;
   // The register service the engines' service accounts write through (EngineAccess).
   registers::RegisterService& engine_service;
@@ -103,6 +103,8 @@ class Api {
                                  std::string_view rest) const;
   // The largest file register `def` takes: its own limit or the server's, the smaller.
   size_t AttachmentLimit(const registers::RegisterDef& def) const;
+  // GET /api/v1/meta: meta_json_ with the option names settings give (FieldDef::labels_setting).
+  Result<std::string> Meta() const;
 
   ApiDeps d_;
   const registers::Registry& registry_;

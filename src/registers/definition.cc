@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 namespace mamori::registers {
 namespace {
 
@@ -85,6 +87,19 @@ bool IsReservedMember(std::string_view name) {
   return kReserved.count(name) > 0;
 }
 
+void ApplyLabelSetting(FieldDef& f, std::string_view value) {
+  if (value.empty()) return;
+  const nlohmann::json v = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (!v.is_object() || !v.contains("names") || !v["names"].is_object()) return;
+  const nlohmann::json& names = v["names"];
+  for (auto& o : f.options) {
+    auto n = names.find(o.value);
+    if (n == names.end() || !n->is_object()) continue;
+    if (n->contains("ja") && (*n)["ja"].is_string()) o.label.ja = (*n)["ja"].get<std::string>();
+    if (n->contains("en") && (*n)["en"].is_string()) o.label.en = (*n)["en"].get<std::string>();
+  }
+}
+
 const FieldDef* RegisterDef::Field(std::string_view name) const {
   for (const auto& f : fields) {
     if (f.name == name) return &f;
@@ -124,6 +139,8 @@ Status CheckDefinition(const RegisterDef& def, const std::vector<const RegisterD
       }
     } else if (!f.options_setting.empty()) {
       return Bad(def, "options_setting on a field that is not an enum: " + f.name);
+    } else if (!f.labels_setting.empty()) {
+      return Bad(def, "labels_setting on a field that is not an enum: " + f.name);
     }
     if (f.type == FieldType::kRef) {
       bool known = false;

@@ -60,6 +60,10 @@ struct FieldDef {
   // setting was never made. Empty: every option is valid.
   std::string options_setting;
   std::string options_setting_default;
+  // Enum: a setting that renames options (the risk levels' names, 設定): its value is the JSON
+  // text {"names": {option value: {"ja", "en"}}}; what users see and export files use those
+  // names (ApplyLabelSetting). Empty: the options' own labels.
+  std::string labels_setting;
   // Kept out of list answers and export files (a large body: a document's text, an engine's
   // raw result); Get returns it.
   bool detail_only = false;
@@ -167,6 +171,11 @@ struct RegisterDef {
 
   const FieldDef* Field(std::string_view name) const;
 };
+
+// `f` with the option labels that setting value `value` (FieldDef::labels_setting) gives;
+// options the value does not name, an empty value or a malformed one leave the labels as
+// they are (the setting is validated where it is changed).
+void ApplyLabelSetting(FieldDef& f, std::string_view value);
 
 // Checks a definition's own consistency (names, key and title fields exist and are unique or
 // required, enum options present, references name known registers). A failure is a bug in

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <utility>
@@ -30,13 +31,63 @@ namespace {
 constexpr int kMaxScopeAssets = 100'000;
 constexpr int kMaxRisks = 100'000;
 
-const policy::Matrix& ActiveMatrix(const Catalogs& c, const std::string& setting) {
-  const policy::Matrix* m = c.matrices->Find(setting);
-  return m != nullptr ? *m : *c.matrices->Find(c.matrices->default_matrix);
+// The shipped matrices with the body's level names and thresholds: setting `risk_levels`
+// (RiskService::ChangeLevels validated it). What the value does not name keeps the catalog's;
+// a matrix whose stored thresholds no longer rise (the catalog was edited since) keeps the
+// catalog's. The last value's result is kept, so rules pay for parsing only when it changes.
+std::shared_ptr<const policy::RiskMatrices> WithLevels(const Catalogs& c,
+                                                       const std::string& value) {
+  if (value.empty()) return c.matrices;
+  static std::mutex mu;
+  static const policy::RiskMatrices* memo_base = nullptr;
+  static std::string memo_value;
+  static std::shared_ptr<const policy::RiskMatrices> memo;
+  {
+    std::lock_guard lock(mu);
+    if (memo_base == c.matrices.get() && memo_value == value) return memo;
+  }
+  auto out = std::make_shared<policy::RiskMatrices>(*c.matrices);
+  const json v = json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (v.is_object()) {
+    const json names = v.value("names", json::object());
+    for (auto& l : out->levels) {
+      if (!names.is_object() || !names.contains(l.key) || !names[l.key].is_object()) continue;
+      const json& n = names[l.key];
+      if (n.contains("ja") && n["ja"].is_string()) l.label.ja = n["ja"].get<std::string>();
+      if (n.contains("en") && n["en"].is_string()) l.label.en = n["en"].get<std::string>();
+    }
+    const json thresholds = v.value("thresholds", json::object());
+    for (auto& m : out->matrices) {
+      if (!thresholds.is_object() || !thresholds.contains(m.key)) continue;
+      const json& t = thresholds[m.key];
+      auto changed = m.thresholds;
+      for (size_t i = 1; i < changed.size(); ++i) {
+        if (t.is_object() && t.contains(changed[i].first) &&
+            t[changed[i].first].is_number_integer()) {
+          changed[i].second = t[changed[i].first].get<int>();
+        }
+      }
+      bool rising = true;
+      for (size_t i = 1; i < changed.size(); ++i) {
+        rising = rising && changed[i].second > changed[i - 1].second;
+      }
+      if (rising) m.thresholds = std::move(changed);
+    }
+  }
+  std::lock_guard lock(mu);
+  memo_base = c.matrices.get();
+  memo_value = value;
+  memo = std::move(out);
+  return memo;
 }
 
-const policy::Matrix& ActiveMatrix(const Catalogs& c, RuleContext& ctx) {
-  return ActiveMatrix(c, ctx.Setting(kRiskMatrixSetting, c.matrices->default_matrix));
+std::shared_ptr<const policy::RiskMatrices> Matrices(const Catalogs& c, RuleContext& ctx) {
+  return WithLevels(c, ctx.Setting(kRiskLevelsSetting, ""));
+}
+
+const policy::Matrix& ActiveMatrix(const policy::RiskMatrices& all, const std::string& setting) {
+  const policy::Matrix* m = all.Find(setting);
+  return m != nullptr ? *m : *all.Find(all.default_matrix);
 }
 
 const policy::Scheme* ActiveScheme(const Catalogs& c, const std::string& key) {
@@ -85,6 +136,7 @@ FieldDef LevelField(const Catalogs& c, std::string name, Label label) {
   for (const auto& l : c.matrices->levels) {
     f.options.push_back({l.key, {l.label.ja, l.label.en}, {}, {}});
   }
+  f.labels_setting = kRiskLevelsSetting;
   f.generated = f.system = f.filterable = true;
   return f;
 }
@@ -222,7 +274,9 @@ bool AssessmentChanged(const json& stored, const json& rec) {
 
 RecordCompleter DeriveRisk(Catalogs c, bool on_update) {
   return [c = std::move(c), on_update](json& rec, RuleContext& ctx) {
-    const policy::Matrix& m = ActiveMatrix(c, ctx);
+    const auto all = Matrices(c, ctx);
+    const policy::Matrix& m =
+        ActiveMatrix(*all, ctx.Setting(kRiskMatrixSetting, all->default_matrix));
     std::optional<json> stored;
     if (auto id = IdOf(rec, "id")) stored = ctx.Lookup("risks", *id);
 
@@ -374,7 +428,9 @@ RecordRule CheckRisk(Catalogs c) {
                 {}});
     }
     // The proposed impact is a floor to explain.
-    const policy::Matrix& m = ActiveMatrix(c, ctx);
+    const auto all = Matrices(c, ctx);
+    const policy::Matrix& m =
+        ActiveMatrix(*all, ctx.Setting(kRiskMatrixSetting, all->default_matrix));
     const auto* proposed = m.Impact(TextOf(rec, "proposed_impact"));
     const auto* impact = m.Impact(TextOf(rec, "impact"));
     if (proposed && impact && impact->score < proposed->score) {
@@ -426,7 +482,7 @@ RecordRule CheckRisk(Catalogs c) {
                                                                 : TextOf(rec, "inherent_level");
     std::vector<std::string> mine;
     for (const auto& g : ctx.actor().roles) mine.push_back(g.role);
-    const policy::RiskLevel* lv = c.matrices->Level(level);
+    const policy::RiskLevel* lv = all->Level(level);
     const std::string level_ja = lv ? lv->label.ja : level;
     if (m.ApproverFor(level) == policy::Approver::kCiso) {
       if (std::find(mine.begin(), mine.end(), "ciso") == mine.end()) {
@@ -1059,9 +1115,10 @@ Result<int64_t> RiskService::SeedThreats() {
 Result<int64_t> RiskService::RederiveLevels() {
   const RegisterDef* def = registry_.ByKey("risks");
   if (def == nullptr) return Error::Internal("the risk register is not defined");
+  MAMORI_ASSIGN_OR_RETURN(const auto all, Levels());
   MAMORI_ASSIGN_OR_RETURN(std::string key,
-                          service_.Setting(kRiskMatrixSetting, catalogs_.matrices->default_matrix));
-  const policy::Matrix& m = ActiveMatrix(catalogs_, key);
+                          service_.Setting(kRiskMatrixSetting, all->default_matrix));
+  const policy::Matrix& m = ActiveMatrix(*all, key);
   std::vector<std::pair<int64_t, int64_t>> stale;  // id, version
   MAMORI_TRY(store_.Read([&](Connection& c) -> Status {
     MAMORI_ASSIGN_OR_RETURN(auto rows,
@@ -1087,11 +1144,188 @@ Result<int64_t> RiskService::RederiveLevels() {
   return static_cast<int64_t>(stale.size());
 }
 
+Result<std::shared_ptr<const policy::RiskMatrices>> RiskService::Levels() const {
+  MAMORI_ASSIGN_OR_RETURN(std::string value, service_.Setting(kRiskLevelsSetting, ""));
+  return WithLevels(catalogs_, value);
+}
+
+Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
+  const RegisterDef* risks = registry_.ByKey("risks");
+  if (risks == nullptr) return Error::Internal("the risk register is not defined");
+  const policy::RiskMatrices& base = *catalogs_.matrices;
+  MAMORI_ASSIGN_OR_RETURN(const auto present, Levels());
+  std::vector<FieldError> errors;
+  auto fail = [&](std::string field, std::string label, std::string ja, std::string en) {
+    errors.push_back({std::move(field), std::move(label), std::move(ja), std::move(en), 0, {}});
+  };
+  if (!body.is_object()) {
+    return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "names" && it.key() != "thresholds" && it.key() != "reset") {
+      fail(it.key(), it.key(), "この項目は設定できません(names、thresholds、reset だけです)。",
+           "unknown member");
+    }
+  }
+  // {"reset": true} returns to the catalog's names and thresholds.
+  const bool reset = body.contains("reset") && body["reset"] == true;
+  if (reset && body.size() > 1) {
+    fail("reset", "初期値に戻す", "reset は names、thresholds と一緒には指定できません。",
+         "reset stands alone");
+  }
+  json names = json::object(), thresholds = json::object();
+
+  const json given_names = body.value("names", json::object());
+  if (!given_names.is_object())
+    fail("names", "水準の名称", "オブジェクトで指定してください。", "an object");
+  std::map<std::string, int> uses;  // Japanese name -> levels using it
+  for (const auto& l : present->levels) {
+    std::string ja = l.label.ja, en = l.label.en;
+    const std::string field = "names." + l.key;
+    if (given_names.is_object() && given_names.contains(l.key)) {
+      const json& n = given_names[l.key];
+      if (!n.is_object() || !n.contains("ja") || !n["ja"].is_string() ||
+          (n.contains("en") && !n["en"].is_string())) {
+        fail(field + ".ja", "水準の名称",
+             "「" + l.label.ja + "」の名称を文字列で指定してください。",
+             "names." + l.key + " needs ja (and en) strings");
+        continue;
+      }
+      ja = std::string(TrimSpace(n["ja"].get<std::string>()));
+      if (n.contains("en")) en = std::string(TrimSpace(n["en"].get<std::string>()));
+      const bool printable = [&] {
+        return IsValidUtf8(ja) && IsValidUtf8(en) &&
+               std::none_of(ja.begin(), ja.end(),
+                            [](unsigned char c) { return c < 0x20 || c == 0x7F; }) &&
+               std::none_of(en.begin(), en.end(),
+                            [](unsigned char c) { return c < 0x20 || c == 0x7F; });
+      }();
+      if (ja.empty() || Utf8Length(ja) > 20 || !printable) {
+        fail(field + ".ja", "水準の名称",
+             "「" + l.label.ja +
+                 "」の名称は1〜20文字で、改行などの制御文字を含めずに入力してください。",
+             "a level name has 1-20 characters without control characters");
+        continue;
+      }
+      if (en.empty() || Utf8Length(en) > 40) {
+        fail(field + ".en", "水準の名称(英語)",
+             "「" + l.label.ja + "」の英語の名称は1〜40文字で入力してください。",
+             "an English level name has 1-40 characters");
+        continue;
+      }
+    }
+    ++uses[ja];
+    names[l.key] = {{"ja", ja}, {"en", en}};
+  }
+  for (auto it = names.begin(); it != names.end(); ++it) {
+    const std::string ja = (*it)["ja"].get<std::string>();
+    if (uses[ja] > 1) {
+      fail("names." + it.key() + ".ja", "水準の名称",
+           "名称「" + ja + "」は別の水準でも使われています。", "level names must differ");
+    }
+  }
+  if (given_names.is_object()) {
+    for (auto it = given_names.begin(); it != given_names.end(); ++it) {
+      if (base.Level(it.key()) == nullptr) {
+        fail("names." + it.key(), "水準の名称", "「" + it.key() + "」という水準はありません。",
+             "unknown level " + it.key());
+      }
+    }
+  }
+
+  const json given_thresholds = body.value("thresholds", json::object());
+  if (!given_thresholds.is_object()) {
+    fail("thresholds", "しきい値", "オブジェクトで指定してください。", "an object");
+  }
+  if (given_thresholds.is_object()) {
+    for (auto it = given_thresholds.begin(); it != given_thresholds.end(); ++it) {
+      if (base.Find(it.key()) == nullptr) {
+        fail("thresholds." + it.key(), "しきい値",
+             "「" + it.key() + "」というマトリクスはありません。", "unknown matrix " + it.key());
+      }
+    }
+  }
+  for (const auto& m : present->matrices) {
+    auto t = m.thresholds;
+    const int max_score = m.size() * m.size();
+    const json given = given_thresholds.is_object() ? given_thresholds.value(m.key, json::object())
+                                                    : json::object();
+    const std::string prefix = "thresholds." + m.key + ".";
+    const std::string where = m.label.ja + "の";
+    auto name_of = [&](const std::string& level) {
+      return names.contains(level) ? names[level]["ja"].get<std::string>() : level;
+    };
+    if (!given.is_object()) {
+      fail("thresholds." + m.key, "しきい値", where + "しきい値をオブジェクトで指定してください。",
+           "an object");
+      continue;
+    }
+    for (auto g = given.begin(); g != given.end(); ++g) {
+      const auto at =
+          std::find_if(t.begin(), t.end(), [&](const auto& p) { return p.first == g.key(); });
+      if (at == t.end()) {
+        fail(prefix + g.key(), "しきい値",
+             where + "マトリクスは水準「" + g.key() + "」を使いません。",
+             "the matrix does not use level " + g.key());
+      } else if (at == t.begin()) {
+        fail(
+            prefix + g.key(), "しきい値",
+            where + "最も低い水準「" + name_of(g.key()) + "」はスコア1から始まり、変えられません。",
+            "the lowest level always starts at score 1");
+      } else if (!g->is_number_integer() || g->get<int64_t>() < 2 ||
+                 g->get<int64_t>() > max_score) {
+        fail(prefix + g.key(), "しきい値",
+             where + "「" + name_of(g.key()) + "」のしきい値は2〜" + std::to_string(max_score) +
+                 "の整数で入力してください。",
+             "a threshold is an integer from 2 to the highest score");
+      } else {
+        at->second = g->get<int>();
+      }
+    }
+    json out = json::object();
+    for (size_t i = 1; i < t.size(); ++i) {
+      out[t[i].first] = t[i].second;
+      if (t[i].second <= t[i - 1].second) {
+        fail(prefix + t[i].first, "しきい値",
+             where + "「" + name_of(t[i].first) + "」のしきい値は「" + name_of(t[i - 1].first) +
+                 "」(" + std::to_string(t[i - 1].second) + ")より大きくしてください。",
+             "thresholds rise with the level");
+        continue;
+      }
+      // Each level must be reachable: some likelihood × impact score falls within it.
+      const int upper = i + 1 < t.size() ? t[i + 1].second : max_score + 1;
+      bool reachable = false;
+      for (const auto& a : m.likelihood) {
+        for (const auto& b : m.impact) {
+          const int score = a.score * b.score;
+          reachable = reachable || (score >= t[i].second && score < upper);
+        }
+      }
+      if (!reachable) {
+        fail(prefix + t[i].first, "しきい値",
+             where + "このしきい値では「" + name_of(t[i].first) +
+                 "」に当たるスコア(発生可能性×影響度)がありません。",
+             "no likelihood x impact score falls within level " + t[i].first);
+      }
+    }
+    thresholds[m.key] = std::move(out);
+  }
+  if (!errors.empty()) {
+    return Error::Invalid("リスクの水準の設定に誤りがあります。", "invalid risk level settings",
+                          std::move(errors));
+  }
+  const std::string value =
+      reset ? std::string() : json{{"names", names}, {"thresholds", thresholds}}.dump();
+  return service_.ChangeDerivedSetting(actor, kRiskLevelsSetting, value, {risks});
+}
+
 Result<json> RiskService::Matrix() const {
-  const policy::RiskMatrices& m = *catalogs_.matrices;
+  MAMORI_ASSIGN_OR_RETURN(const auto all, Levels());
+  const policy::RiskMatrices& m = *all;
   MAMORI_ASSIGN_OR_RETURN(std::string active,
                           service_.Setting(kRiskMatrixSetting, m.default_matrix));
-  json out{{"active", active}, {"default", m.default_matrix}};
+  MAMORI_ASSIGN_OR_RETURN(std::string custom, service_.Setting(kRiskLevelsSetting, ""));
+  json out{{"active", active}, {"default", m.default_matrix}, {"customized", !custom.empty()}};
   json levels = json::array();
   for (const auto& l : m.levels) {
     levels.push_back({{"key", l.key},
@@ -1151,7 +1385,8 @@ Result<json> RiskService::Proposals(const Actor& actor, std::optional<int64_t> a
   MAMORI_ASSIGN_OR_RETURN(std::string matrix_key,
                           service_.Setting(kRiskMatrixSetting, catalogs_.matrices->default_matrix));
   const policy::Scheme* scheme = ActiveScheme(catalogs_, scheme_key);
-  const policy::Matrix& matrix = ActiveMatrix(catalogs_, matrix_key);
+  // Only the impact scale is used here, which the level settings do not change.
+  const policy::Matrix& matrix = ActiveMatrix(*catalogs_.matrices, matrix_key);
 
   struct ThreatRow {
     int64_t id;
@@ -1303,11 +1538,14 @@ Result<json> RiskService::RoundReport(const Actor& actor, int64_t id) const {
                               {"status", r["status"]},
                               {"closed_on", r["closed_on"]}};
   };
+  MAMORI_ASSIGN_OR_RETURN(const auto renamed, service_.RenamedFields(*risks));
+  MAMORI_ASSIGN_OR_RETURN(const auto all, Levels());
   auto display = [&](const char* field, const json& v) -> json {
     const FieldDef* f = risks->Field(field);
     if (v.is_null()) return "";
     if (f == nullptr || f->type != FieldType::kEnum) return v.is_string() ? v : json(v.dump());
-    return internal::DisplayValue(*f, v);
+    auto n = renamed.find(field);
+    return internal::DisplayValue(n == renamed.end() ? *f : n->second, v);
   };
   auto entry_brief = [](const json& e) {
     return json{{"id", e["id"]},
@@ -1323,7 +1561,7 @@ Result<json> RiskService::RoundReport(const Actor& actor, int64_t id) const {
   json added = json::array(), removed = json::array(), changed = json::array();
   int64_t unchanged = 0;
   std::map<std::string, std::array<int64_t, 4>> counts;  // level: inherent before/now, residual
-  for (const auto& l : catalogs_.matrices->levels) counts[l.key] = {0, 0, 0, 0};
+  for (const auto& l : all->levels) counts[l.key] = {0, 0, 0, 0};
   for (const auto& [rid, e] : old_by_id) {
     if (e["inherent_level"].is_string()) ++counts[e["inherent_level"].get<std::string>()][0];
     if (e["residual_level"].is_string()) ++counts[e["residual_level"].get<std::string>()][2];
@@ -1355,7 +1593,7 @@ Result<json> RiskService::RoundReport(const Actor& actor, int64_t id) const {
     }
   }
   json count_json = json::array();
-  for (const auto& l : catalogs_.matrices->levels) {
+  for (const auto& l : all->levels) {
     const auto& n = counts[l.key];
     count_json.push_back({{"level", l.key},
                           {"label", TextJson(l.label)},
@@ -1375,8 +1613,11 @@ Result<json> RiskService::RoundReport(const Actor& actor, int64_t id) const {
 Result<std::string> RiskService::RoundReportXlsx(const Actor& actor, int64_t id) const {
   MAMORI_ASSIGN_OR_RETURN(json report, RoundReport(actor, id));
   const RegisterDef* risks = registry_.ByKey("risks");
+  MAMORI_ASSIGN_OR_RETURN(const auto renamed, service_.RenamedFields(*risks));
+  const FieldDef& level_field = renamed.count("inherent_level") ? renamed.at("inherent_level")
+                                                                : *risks->Field("inherent_level");
   auto level = [&](const json& v) -> std::string {
-    return v.is_string() ? internal::DisplayValue(*risks->Field("inherent_level"), v) : "";
+    return v.is_string() ? internal::DisplayValue(level_field, v) : "";
   };
   std::vector<tabular::Row> rows = {
       {"区分", "リスク番号", "リスク", "脅威", "担当課室", "項目", "前回", "今回"}};

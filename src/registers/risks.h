@@ -47,6 +47,10 @@ class RegisterService;
 // The setting that chooses the matrix, and the roles from the highest down that "above the
 // owner" follows (§6(1)).
 inline constexpr const char* kRiskMatrixSetting = "risk_matrix";
+// The body's names of the risk levels and the matrices' thresholds (RiskService::ChangeLevels):
+// JSON {"names": {level: {"ja", "en"}}, "thresholds": {matrix: {level: min_score}}}; unset or
+// "": catalog/risk-matrix.toml's.
+inline constexpr const char* kRiskLevelsSetting = "risk_levels";
 const std::vector<std::string>& RoleHierarchy();
 
 RegisterDef ThreatsRegister(const Catalogs& catalogs);
@@ -64,6 +68,18 @@ class RiskService {
   // Adds the catalog's threats whose codes the register does not hold yet (archived ones
   // count: a threat the body archived stays archived). Returns how many were added.
   Result<int64_t> SeedThreats();
+
+  // Sets the names of the risk levels and the thresholds of the matrices (設定), and in the
+  // same transaction derives every active risk's levels again (history "reclassify", one
+  // audit entry): body {"names": {level: {"ja", "en"?}}, "thresholds": {matrix: {level:
+  // min_score}}}, each part optional (what is left out keeps its present value);
+  // {"reset": true} returns to catalog/risk-matrix.toml's. Names: 1–20 characters (English 1–40),
+  // no control characters, different from each other; thresholds: the lowest level always starts at
+  // 1, the others rise, stay within 2..N×N and each catches at least one score. kInvalidInput
+  // naming every wrong member ("names.high.ja", "thresholds.5x5.high"); nothing changes
+  // then. The caller checks the permission (resource "settings", update).
+  // Returns {"setting", "value", "from", "changed"}.
+  Result<nlohmann::json> ChangeLevels(const Actor& actor, const nlohmann::json& body);
 
   // Derives again the score and level of every active risk whose stored values differ from
   // what the active matrix gives (the thresholds in catalog/risk-matrix.toml were edited):
@@ -92,6 +108,9 @@ class RiskService {
   Result<std::string> RoundReportXlsx(const Actor& actor, int64_t id) const;
 
  private:
+  // The catalog's matrices with the body's level names and thresholds.
+  Result<std::shared_ptr<const policy::RiskMatrices>> Levels() const;
+
   store::Store& store_;
   RegisterService& service_;
   const Registry& registry_;

@@ -425,5 +425,72 @@ TEST_F(RisksTest, LevelsFollowEditedThresholdsAtStartUp) {
   EXPECT_EQ(*risks_->RederiveLevels(), 0);
 }
 
+TEST_F(RisksTest, TheBodyRenamesLevelsAndMovesThresholdsInOneChange) {
+  const json r = Scenario("5_2");    // 2 x 5 = 10: high
+  const json top = Scenario("5_4");  // 4 x 5 = 20: very high
+  EXPECT_EQ(r["inherent_level"], "high");
+  auto changed = risks_->ChangeLevels(
+      cli_, {{"names", {{"very_high", {{"ja", "極めて高い"}, {"en", "Critical"}}}}},
+             {"thresholds", {{"5x5", {{"high", 12}}}}}});
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  EXPECT_EQ((*changed)["changed"], 1);  // 10 is now below 高's 12
+  auto after = service_->Get(cli_, Def("risks"), r["id"]);
+  EXPECT_EQ((*after)["inherent_level"], "medium");
+  EXPECT_EQ((*after)["version"], r["version"].get<int64_t>() + 1);
+  auto history = service_->History(cli_, Def("risks"), r["id"]);
+  EXPECT_EQ((*history)["items"][0]["action"], "reclassify");
+  // The matrix and the export say the new name; the grid follows the new threshold.
+  auto matrix = risks_->Matrix();
+  ASSERT_TRUE(matrix.ok());
+  EXPECT_EQ((*matrix)["customized"], true);
+  for (const json& l : (*matrix)["levels"]) {
+    if (l["key"] == "very_high") EXPECT_EQ(l["label"]["ja"], "極めて高い");
+  }
+  for (const json& m : (*matrix)["matrices"]) {
+    if (m["key"] != "5x5") continue;
+    for (const json& g : m["grid"]) {
+      if (g["score"] == 10) EXPECT_EQ(g["level"], "medium");
+      if (g["score"] == 12) EXPECT_EQ(g["level"], "high");
+    }
+  }
+  auto file = service_->Export(cli_, Def("risks"), ListQuery{}, FileFormat::kCsv);
+  ASSERT_TRUE(file.ok());
+  EXPECT_NE(file->bytes.find("極めて高い"), std::string::npos);
+  EXPECT_EQ(file->bytes.find("非常に高い"), std::string::npos);
+  (void)top;
+
+  // Wrong settings name every wrong member and change nothing.
+  auto wrong = risks_->ChangeLevels(
+      cli_, {{"names", {{"low", {{"ja", "極めて高い"}}}, {"extreme", {{"ja", "x"}}}}},
+             {"thresholds",
+              {{"5x5", {{"low", 2}, {"very_high", 11}}}, {"3x3", {{"high", 10}}}, {"7x7", {}}}}});
+  ASSERT_FALSE(wrong.ok());
+  std::set<std::string> fields;
+  for (const auto& e : wrong.error().fields) fields.insert(e.field);
+  EXPECT_TRUE(fields.count("names.low.ja"));              // the same name as very_high's
+  EXPECT_TRUE(fields.count("names.extreme"));             // no such level
+  EXPECT_TRUE(fields.count("thresholds.5x5.low"));        // the lowest starts at 1
+  EXPECT_TRUE(fields.count("thresholds.5x5.very_high"));  // below 高's 12
+  EXPECT_TRUE(fields.count("thresholds.3x3.high"));       // beyond 3 x 3 = 9
+  EXPECT_TRUE(fields.count("thresholds.7x7"));            // no such matrix
+  // A level no score reaches: 高 from 11 and 非常に高い from 12 leave 高 empty.
+  auto empty =
+      risks_->ChangeLevels(cli_, {{"thresholds", {{"5x5", {{"high", 11}, {"very_high", 12}}}}}});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().fields.at(0).field, "thresholds.5x5.high");
+  EXPECT_EQ((*service_->Get(cli_, Def("risks"), r["id"]))["inherent_level"], "medium");
+  // What a change leaves out keeps its present value: the name stays.
+  ASSERT_TRUE(risks_->ChangeLevels(cli_, {{"thresholds", {{"5x5", {{"high", 9}}}}}}).ok());
+  for (const json& l : (*risks_->Matrix())["levels"]) {
+    if (l["key"] == "very_high") EXPECT_EQ(l["label"]["ja"], "極めて高い");
+  }
+  EXPECT_EQ((*service_->Get(cli_, Def("risks"), r["id"]))["inherent_level"], "high");
+  // Back to the catalog's.
+  auto reset = risks_->ChangeLevels(cli_, {{"reset", true}});
+  ASSERT_TRUE(reset.ok()) << reset.error().message;
+  EXPECT_EQ((*risks_->Matrix())["customized"], false);
+  EXPECT_EQ((*service_->Get(cli_, Def("risks"), r["id"]))["inherent_level"], "high");
+}
+
 }  // namespace
 }  // namespace mamori::registers

@@ -1109,6 +1109,16 @@ Result<std::string> RegisterService::Setting(const std::string& key, const std::
   return out;
 }
 
+Result<std::map<std::string, FieldDef>> RegisterService::RenamedFields(const RegisterDef& def) {
+  std::map<std::string, FieldDef> out;
+  for (const auto& f : def.fields) {
+    if (f.labels_setting.empty()) continue;
+    MAMORI_ASSIGN_OR_RETURN(const std::string value, Setting(f.labels_setting, ""));
+    ApplyLabelSetting(out.emplace(f.name, f).first->second, value);
+  }
+  return out;
+}
+
 Result<json> RegisterService::Create(const Actor& actor, const RegisterDef& def, const json& body) {
   if (!body.is_object()) {
     return Error::Invalid("JSON オブジェクトを送ってください。", "body must be a JSON object");
@@ -1280,6 +1290,8 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
                                            const ListQuery& q, FileFormat format) {
   MAMORI_TRY(authorizer_.Check(actor, def, Action::kExport, nullptr));
   MAMORI_ASSIGN_OR_RETURN(const RowFilter filter, authorizer_.ListFilter(actor, def));
+  // Options the body renamed appear under their new names.
+  MAMORI_ASSIGN_OR_RETURN(const auto renamed, RenamedFields(def));
   std::vector<tabular::Row> rows;
   Status st = store_.Read([&](Connection& c) -> Status {
     const ListPlan plan = PlanList(def, q, filter);
@@ -1308,7 +1320,8 @@ Result<ExportFile> RegisterService::Export(const Actor& actor, const RegisterDef
           const json& ref = rec["_refs"].contains(f.name) ? rec["_refs"][f.name] : json();
           out.push_back(ref.is_object() ? ref["key"].get<std::string>() : "");
         } else {
-          out.push_back(internal::DisplayValue(f, rec[f.name]));
+          auto n = renamed.find(f.name);
+          out.push_back(internal::DisplayValue(n == renamed.end() ? f : n->second, rec[f.name]));
         }
       }
       rows.push_back(std::move(out));
@@ -1729,14 +1742,58 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
     }
   }
   if (!errors.empty()) return ValidationError(std::move(errors), false);
+  std::vector<const RegisterDef*> registers;
+  for (const auto& [d, f] : fields) {
+    if (std::find(registers.begin(), registers.end(), d) == registers.end()) {
+      registers.push_back(d);
+    }
+  }
+  // Each field's value goes through the remap; a value in use without a target is an error.
+  auto remap_record = [&](const RegisterDef& d, int64_t id, json& after,
+                          std::vector<FieldError>& out) {
+    for (const auto& [dd, f] : fields) {
+      if (dd != &d || !after[f->name].is_string()) continue;
+      const std::string v = after[f->name].get<std::string>();
+      auto m = remap.find(f->name);
+      if (m != remap.end() && m->second.count(v)) {
+        after[f->name] = m->second.at(v);
+      } else if (!Tagged(*f, v, value)) {
+        out.push_back({f->name,
+                       f->label.ja,
+                       "「" + v + "」の移行先が指定されていません(" + d.label.ja + " ID " +
+                           std::to_string(id) + ")。",
+                       "no target for " + v,
+                       0,
+                       {}});
+      }
+    }
+  };
+  json mapping = json::object();
+  for (const auto& [field, map] : remap) mapping[field] = map;
+  return RewriteUnderSetting(actor, key, value, fields.front().second->options_setting_default,
+                             registers, remap_record, {{"mapping", mapping}});
+}
+
+Result<json> RegisterService::ChangeDerivedSetting(
+    const Actor& actor, const std::string& key, const std::string& value,
+    const std::vector<const RegisterDef*>& registers) {
+  return RewriteUnderSetting(actor, key, value, "", registers, nullptr, json::object());
+}
+
+Result<json> RegisterService::RewriteUnderSetting(const Actor& actor, const std::string& key,
+                                                  const std::string& value,
+                                                  const std::string& fallback,
+                                                  const std::vector<const RegisterDef*>& registers,
+                                                  const RecordRemap& remap_record,
+                                                  const json& audit_detail) {
+  std::vector<FieldError> errors;
   json summary{{"setting", key}, {"value", value}, {"changed", 0}};
   Status st = store_.Write([&](Connection& c) -> Status {
     const std::string now = FormatIso8601(clock_.Now());
     const Value get[] = {key};
     MAMORI_ASSIGN_OR_RETURN(auto old_rows,
                             c.Query("SELECT value FROM settings WHERE key = ?", get));
-    const std::string old_value =
-        old_rows.empty() ? fields.front().second->options_setting_default : AsText(old_rows[0][0]);
+    const std::string old_value = old_rows.empty() ? fallback : AsText(old_rows[0][0]);
     summary["from"] = old_value;
     // The new value first, so that the records below are checked under it.
     const Value set[] = {key, value, now, actor.id};
@@ -1745,10 +1802,9 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
         "updated_by = excluded.updated_by",
         set));
-    std::set<const RegisterDef*> registers;
-    for (const auto& [d, f] : fields) registers.insert(d);
     int64_t changed = 0;
     for (const RegisterDef* d : registers) {
+      int64_t changed_here = 0;
       // Every record, archived ones too: a restored record must hold valid levels.
       MAMORI_ASSIGN_OR_RETURN(auto ids, c.Query("SELECT id FROM " + Table(*d) + " ORDER BY id"));
       for (const auto& idrow : ids) {
@@ -1756,25 +1812,10 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         MAMORI_ASSIGN_OR_RETURN(json current, LoadRecord(c, registry_, *d, id));
         const json before = FieldsOnly(*d, current);
         json after = before;
-        for (const auto& [dd, f] : fields) {
-          if (dd != d || !after[f->name].is_string()) continue;
-          const std::string v = after[f->name].get<std::string>();
-          auto m = remap.find(f->name);
-          if (m != remap.end() && m->second.count(v)) {
-            after[f->name] = m->second.at(v);
-          } else if (!Tagged(*f, v, value)) {
-            errors.push_back({f->name,
-                              f->label.ja,
-                              "「" + v + "」の移行先が指定されていません(" + d->label.ja + " ID " +
-                                  std::to_string(id) + ")。",
-                              "no target for " + v,
-                              0,
-                              {}});
-          }
-        }
+        if (remap_record) remap_record(*d, id, after, errors);
         if (errors.size() >= kMaxReportedErrors) return ValidationError(std::move(errors), false);
         // Values derived from the remapped fields follow them (a risk's score and level under
-        // the new matrix).
+        // the new matrix or thresholds).
         if (errors.empty() && current["archived"] != true && !d->update_completers.empty()) {
           json candidate = after;
           candidate["id"] = id;
@@ -1790,10 +1831,10 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
           const int64_t version = current["version"].get<int64_t>();
           MAMORI_TRY(UpdateRecord(c, *d, id, version, after, actor, now));
           MAMORI_TRY(AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes));
-          ++changed;
+          ++changed_here;
           continue;
         }
-        // The reclassified record must satisfy the register's rules under the new setting
+        // The rewritten record must satisfy the register's rules under the new setting
         // (e.g. 特定個人情報 never at 機密性1): an error stops the whole change.
         std::vector<FieldError> record_errors, warnings;
         json candidate = after;
@@ -1812,17 +1853,16 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
         MAMORI_TRY(UpdateRecord(c, *d, id, version, after, actor, now));
         MAMORI_TRY(
             AppendHistory(c, *d, id, version + 1, "reclassify", actor, now, changes, warnings));
-        ++changed;
+        ++changed_here;
       }
-      if (changed > 0) MAMORI_TRY(BumpGeneration(c, *d));
+      if (changed_here > 0) MAMORI_TRY(BumpGeneration(c, *d));
+      changed += changed_here;
     }
     if (!errors.empty()) return ValidationError(std::move(errors), false);
-    json mapping = json::object();
-    for (const auto& [field, map] : remap) mapping[field] = map;
     summary["changed"] = changed;
-    MAMORI_TRY(audit_.Append(
-        c, actor, "setting_change", "settings/" + key,
-        {{"from", old_value}, {"to", value}, {"mapping", mapping}, {"records_changed", changed}}));
+    json detail = {{"from", old_value}, {"to", value}, {"records_changed", changed}};
+    detail.update(audit_detail);
+    MAMORI_TRY(audit_.Append(c, actor, "setting_change", "settings/" + key, detail));
     return {};
   });
   if (!st.ok()) return std::move(st).error();

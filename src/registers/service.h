@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -155,6 +156,9 @@ class RegisterService {
 
   // A body-wide setting (the settings table), or `fallback` when never set.
   Result<std::string> Setting(const std::string& key, const std::string& fallback);
+  // The fields of `def` whose options a setting renames (FieldDef::labels_setting), with the
+  // names in force: field name -> the field with those labels.
+  Result<std::map<std::string, FieldDef>> RenamedFields(const RegisterDef& def);
 
   // Old value -> new value, per field name.
   using Remap = std::map<std::string, std::map<std::string, std::string>>;
@@ -168,6 +172,15 @@ class RegisterService {
   // value, and nothing changes. The caller checks the permission (resource "settings").
   Result<nlohmann::json> ChangeSetting(const Actor& actor, const std::string& key,
                                        const std::string& value, const Remap& remap);
+  // Sets `key`, a setting that values of `registers` are derived under (the risk levels'
+  // names and thresholds), to `value` (validated by the caller) and, in the same
+  // transaction, derives every active record of `registers` again (update completers; each
+  // changed record gets a new version and a "reclassify" history entry and must satisfy the
+  // rules, else kInvalidInput and nothing changes; one audit entry). The caller checks the
+  // permission. Returns {"setting", "value", "from", "changed"}.
+  Result<nlohmann::json> ChangeDerivedSetting(const Actor& actor, const std::string& key,
+                                              const std::string& value,
+                                              const std::vector<const RegisterDef*>& registers);
 
   // Counts of active records by the values of one or two enum or boolean fields (e.g.
   // confidentiality × zone), under the same filters and row permissions as List:
@@ -180,6 +193,15 @@ class RegisterService {
 
  private:
   class ListCache;
+  // What a setting change does to one record's fields before it is derived again (nullptr:
+  // nothing); errors go to the vector.
+  using RecordRemap = std::function<void(const RegisterDef&, int64_t id, nlohmann::json& fields,
+                                         std::vector<FieldError>& errors)>;
+  Result<nlohmann::json> RewriteUnderSetting(const Actor& actor, const std::string& key,
+                                             const std::string& value, const std::string& fallback,
+                                             const std::vector<const RegisterDef*>& registers,
+                                             const RecordRemap& remap_record,
+                                             const nlohmann::json& audit_detail);
   store::Store& store_;
   AuditSink& audit_;
   std::shared_ptr<ListCache> cache_;
