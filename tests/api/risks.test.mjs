@@ -175,3 +175,31 @@ test('a round per fiscal year; the report shows what changed since the last roun
   assert.equal((await manager.api('GET', `/api/v1/risks/rounds/${r2.id}/report`)).status, 403);
   assert.equal((await general.api('GET', '/api/v1/risks/rounds/999/report')).status, 404);
 });
+
+test('level names and thresholds are settings: who may change them, bad input, meta and exports', async () => {
+  const L = '/api/v1/risks/levels';
+  // Changing settings is the officers' (統括情報セキュリティ責任者, CISO), not a manager's.
+  assert.equal((await manager.api('PUT', L, { names: { high: { ja: '重大' } } })).status, 403);
+  const bad = await general.api('PUT', L, { names: { high: { ja: '' } }, thresholds: { '5x5': { high: 30 } }, colour: 1 });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.body.errors.map((e) => e.field).sort(), ['colour', 'names.high.ja', 'thresholds.5x5.high']);
+  assert.equal((await general.api('GET', '/api/v1/risks/matrix')).body.customized, false);
+  // 5×5: 高 from 12 instead of 10, named 重大.
+  const ok = await general.api('PUT', L, { names: { high: { ja: '重大', en: 'Serious' } }, thresholds: { '5x5': { high: 12 } } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.ok(ok.body.changed >= 1);
+  const meta = (await staff.api('GET', '/api/v1/meta')).body;
+  const level = meta.registers.find((r) => r.key === 'risks').fields.find((f) => f.name === 'inherent_level');
+  assert.deepEqual(level.options.find((o) => o.value === 'high').label, { ja: '重大', en: 'Serious' });
+  const matrix = (await general.api('GET', '/api/v1/risks/matrix')).body;
+  assert.equal(matrix.customized, true);
+  const grid = matrix.matrices.find((m) => m.key === '5x5').grid;
+  assert.equal(grid.find((g) => g.score === 10).level, 'medium');
+  const csv = (await general.api('GET', `${R}/export?format=csv`)).body.toString('utf8');
+  assert.doesNotMatch(csv, /,高,/);
+  const audit = (await general.api('GET', '/api/v1/audit?action=setting_change')).body.items;
+  assert.ok(audit.some((a) => a.target === 'settings/risk_levels'), JSON.stringify(audit));
+  // Back to the shipped names and thresholds.
+  assert.equal((await ciso.api('PUT', L, { reset: true })).status, 200);
+  assert.equal((await general.api('GET', '/api/v1/risks/matrix')).body.customized, false);
+});

@@ -242,6 +242,43 @@ test('settings: switching the risk matrix to 3×3 shows the mapping, then rescor
   assert.equal(await cell.getAttribute('data-level'), 'high');
 });
 
+test('settings: the body renames a level and moves a threshold; the risks are rated again', async () => {
+  await page.click('#nav-settings');
+  await page.locator('#levels-section').waitFor();
+  assert.match(await page.locator('#levels-source').innerText(), /出荷時/);
+  // 3×3 is in use (the test before): its 高 starts at 6 and catches 6 and 9.
+  const high = page.locator('#levels-thresholds-3x3 tr[data-level="high"] td.levels-scores');
+  assert.equal(await high.getAttribute('data-scores'), '6,9');
+  // A threshold beyond the highest score is refused at its field; nothing changes.
+  await page.fill('#levels-thresholds-3x3-high', '10');
+  assert.equal(await high.getAttribute('data-scores'), '');  // the column follows the typing
+  await page.click('#levels-save');
+  await page.click('#confirm-ok');
+  await page.locator('#levels-error').waitFor();
+  assert.match(await page.locator('#levels-thresholds-3x3-high-error').innerText(), /2〜9/);
+  assert.equal(await page.locator('#levels-thresholds-3x3-high').getAttribute('aria-invalid'), 'true');
+  // 高 from 7 and named 重大: the scenario at 2 × 3 = 6 falls to 中.
+  await page.fill('#levels-names-high-ja', '重大');
+  await page.fill('#levels-names-high-en', 'Serious');
+  await page.fill('#levels-thresholds-3x3-high', '7');
+  await page.click('#levels-save');
+  await page.click('#confirm-ok');
+  await page.locator('#status', { hasText: '1 件のリスクの水準が変わりました' }).waitFor();
+  assert.match(await page.locator('#levels-source').innerText(), /団体が設定/);
+  assert.match(await page.locator('#levels-names tr[data-level="high"]').innerText(), /重大/);
+  await page.locator('#levels-section').screenshot({ path: path.join(SHOTS, 'settings-risk-levels.png') });
+  // The heat map and its legend follow.
+  await page.goto(srv.url + '/#/risks/heatmap');
+  await page.locator('#heat-inherent-table').waitFor();
+  const cell = page.locator('#heat-inherent-table td[data-likelihood="3_2"][data-impact="3_3"]');
+  assert.equal(await cell.getAttribute('data-level'), 'medium');
+  assert.match(await page.locator('#risk-levels').innerText(), /重大/);
+  // So does the list's level filter, from the metadata.
+  await page.goto(srv.url + '/#/r/risks');
+  await page.locator('#filter-inherent_level').waitFor();
+  assert.match(await page.locator('#filter-inherent_level').innerText(), /重大/);
+});
+
 test('no CSP violation or script error happened', () => {
   assert.deepEqual(problems, []);
 });

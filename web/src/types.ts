@@ -579,6 +579,8 @@ export interface RiskMatrixDef {
 export interface RiskMatrixCatalog {
   active: string;
   default: string;
+  /** True when the body set its own level names or thresholds (設定). */
+  customized: boolean;
   levels: RiskLevelDef[];
   matrices: RiskMatrixDef[];
   /** The catalog's proposals for switching: per scale, old value -> new value. */

@@ -82,7 +82,7 @@ function swatch(color: string | undefined): HTMLElement {
 }
 
 /** A level's colour and name (or 未評価 when there is none). */
-function levelBadge(levels: RiskLevelDef[], key: unknown, id?: string): HTMLElement {
+export function levelBadge(levels: RiskLevelDef[], key: unknown, id?: string): HTMLElement {
   const def = levels.find((l) => l.key === key);
   return h(
     'span',

@@ -6,6 +6,7 @@
 //   value it will become (the catalog's proposal, changeable); nothing changes until the
 //   officer confirms; then every record is rewritten in one transaction (each with a history
 //   entry; a risk is scored again) and the change is on the audit trail.
+// - The names of the risk levels and the matrices' thresholds (views/risk-levels.ts).
 // - The service accounts the engines use to record evidence (`service_accounts`,
 //   views/service-accounts.ts).
 
@@ -17,6 +18,7 @@ import { announce, findRegister, forgetAllRefOptions, getMeta, redraw, validOpti
 import type { ClassificationCatalog, FieldDef, Label, RiskMatrixCatalog } from '../types';
 import { can } from '../session';
 import { alertBox, confirmDialog, pageHeading, type PagePart } from './common';
+import { loadRiskLevels } from './risk-levels';
 import { loadServiceAccounts } from './service-accounts';
 
 /** GET /api/v1/settings/{key}/usage: the values in use, per field, and the records holding them. */
@@ -94,15 +96,24 @@ const riskMatrixSwitch: SettingSwitch = {
 
 /** The settings page: the sections the user may view. */
 export async function loadSettings(): Promise<View> {
-  const [scheme, matrix, accounts] = await Promise.all([
+  const risks = can('settings', 'view') && findRegister(risksRegisterKey) !== undefined;
+  const [scheme, matrix, levels, accounts] = await Promise.all([
     can('settings', 'view') ? loadSwitchSection(classificationSwitch) : Promise.resolve(null),
-    can('settings', 'view') && findRegister(risksRegisterKey) ? loadSwitchSection(riskMatrixSwitch) : Promise.resolve(null),
+    risks ? loadSwitchSection(riskMatrixSwitch) : Promise.resolve(null),
+    risks ? loadRiskLevels() : Promise.resolve(null),
     can('service_accounts', 'view') ? loadServiceAccounts() : Promise.resolve(null),
   ]);
   return {
     title: () => t('settingsTitle'),
     render(root) {
-      replaceChildren(root, pageHeading(t('settingsTitle')), scheme?.render() ?? null, matrix?.render() ?? null, accounts?.render() ?? null);
+      replaceChildren(
+        root,
+        pageHeading(t('settingsTitle')),
+        scheme?.render() ?? null,
+        matrix?.render() ?? null,
+        levels?.render() ?? null,
+        accounts?.render() ?? null,
+      );
     },
   };
 }
