@@ -579,24 +579,34 @@ Result<std::string> Api::Meta() const {
 
 bool Api::has_ui() const { return !static_files_->empty(); }
 
-size_t Api::BodyLimit(std::string_view method, std::string_view path) const {
+size_t Api::BodyLimit(std::string_view method, std::string_view path, std::string_view cookie,
+                      std::string_view authorization) const {
   // Only a register's own import route and a record's attachments take files; everything
   // else takes small JSON.
   constexpr std::string_view kPrefix = "/api/v1/";
-  if (method == "POST" && path.rfind(kPrefix, 0) == 0) {
-    std::string_view rest;
-    if (registry_.ByPathPrefix(path.substr(kPrefix.size()), rest) != nullptr && rest == "import") {
-      return limits_.import_body_bytes;
-    }
-    // An engine's evidence carries its raw result (a netcheck report of a large network).
-    if (path.substr(kPrefix.size()) == "evidence") return limits_.evidence_body_bytes;
-    // A file attached to a record: {register}/{id}/attachments.
-    const RegisterDef* def = registry_.ByPathPrefix(path.substr(kPrefix.size()), rest);
-    const size_t slash = rest.find('/');
-    if (def != nullptr && def->attachments.enabled && slash != std::string_view::npos &&
-        ParseId(rest.substr(0, slash)) && rest.substr(slash + 1) == "attachments") {
-      return AttachmentLimit(*def);
-    }
+  if (method != "POST" || path.rfind(kPrefix, 0) != 0) return limits_.json_body_bytes;
+  const std::string_view route = path.substr(kPrefix.size());
+  auto signed_in = [&] {
+    return d_.identity.Authenticate(CookieValue(cookie, kSessionCookie), "").ok();
+  };
+  // An engine's evidence carries its raw result (a netcheck report of a large network).
+  if (route == "evidence") {
+    constexpr std::string_view kBearer = "Bearer ";
+    const bool engine =
+        authorization.rfind(kBearer, 0) == 0 &&
+        d_.service_accounts.Authenticate(std::string(authorization.substr(kBearer.size())), "")
+            .ok();
+    return engine ? limits_.evidence_body_bytes : limits_.json_body_bytes;
+  }
+  std::string_view rest;
+  const RegisterDef* def = registry_.ByPathPrefix(route, rest);
+  if (def == nullptr) return limits_.json_body_bytes;
+  if (rest == "import") return signed_in() ? limits_.import_body_bytes : limits_.json_body_bytes;
+  // A file attached to a record: {register}/{id}/attachments.
+  const size_t slash = rest.find('/');
+  if (def->attachments.enabled && slash != std::string_view::npos &&
+      ParseId(rest.substr(0, slash)) && rest.substr(slash + 1) == "attachments") {
+    return signed_in() ? AttachmentLimit(*def) : limits_.json_body_bytes;
   }
   return limits_.json_body_bytes;
 }

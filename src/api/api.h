@@ -74,9 +74,13 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const;
 
-  // The body size allowed for a request, decided from its method and path before the body
-  // is read.
-  size_t BodyLimit(std::string_view method, std::string_view path) const;
+  // The body size allowed for a request, decided from its method, path and credentials
+  // before the body is read. The routes that take files (imports, attachments, an engine's
+  // evidence) allow their larger size only to a caller whose session cookie (`cookie`, the
+  // Cookie header) or bearer token (`authorization`, the Authorization header) is valid: a
+  // stranger never gets more than a JSON body read into memory.
+  size_t BodyLimit(std::string_view method, std::string_view path, std::string_view cookie,
+                   std::string_view authorization) const;
 
   bool has_ui() const;
 

@@ -242,7 +242,10 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   const size_t body_limit = shared_.api.BodyLimit(
-      std::string_view(req.method_string().data(), req.method_string().size()), path);
+      std::string_view(req.method_string().data(), req.method_string().size()), path,
+      std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size()),
+      std::string_view(req[http::field::authorization].data(),
+                       req[http::field::authorization].size()));
   if (const auto length = parser_->content_length(); length && *length > body_limit) {
     return Reply(Problem(ErrorCode::kTooLarge, 413, "送信されたデータが大きすぎます。",
                          "request body too large"),

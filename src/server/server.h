@@ -9,7 +9,8 @@
 // - A request's line and headers must arrive within `request_timeout` (on a new connection)
 //   or `keep_alive_timeout` (the next request on a connection that has served one), and be at
 //   most `header_limit` bytes (else 431).
-// - The body size allowed is api::Api::BodyLimit(method, path). A Content-Length above it is
+// - The body size allowed is api::Api::BodyLimit(method, path, cookie, authorization): the
+//   larger sizes of file uploads only with a valid session or token. A Content-Length above it is
 //   answered 413 as soon as the header has arrived, before any of the body is read (and
 //   before "100 Continue"); a chunked body that grows beyond it is answered 413 too. The body
 //   must arrive within `request_timeout` of the end of the header.

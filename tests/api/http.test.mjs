@@ -87,12 +87,37 @@ test('an import body above 1 MiB (the JSON limit) is read and imported', async (
   assert.equal(r.body.created, rows);
 });
 
+test('the larger limits of file uploads are for signed-in callers only', async () => {
+  // 2 MiB without a session, or with a forged one, is refused on the header alone: a stranger
+  // never gets an import's 64 MiB or an attachment's 20 MiB read into memory.
+  for (const [route, cookie] of [[`${U}/import?format=csv`, ''], [`${U}/import?format=csv`, 'mamori_session=forged'],
+    ['/api/v1/assets/1/attachments', ''], ['/api/v1/evidence', '']]) {
+    const res = await rawRequest(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n` +
+      (cookie ? `Cookie: ${cookie}\r\n` : '') +
+      `Content-Length: ${2 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`);
+    assert.match(res, /^HTTP\/1\.1 413/, route);
+  }
+  // Signed in, the same size is let through to the route (100 Continue).
+  const cookie = admin.cookieHeader();
+  assert.match(cookie, /mamori_session=/);
+  const res = await rawRequest(`POST ${U}/import?format=csv HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n` +
+    `Cookie: ${cookie}\r\nContent-Length: ${2 * 1024 * 1024}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, srv.url, true);
+  assert.match(res, /^HTTP\/1\.1 100/);
+});
+
 // Sends bytes as they are (fetch would normalize the target) and returns the raw answer.
-function rawRequest(text, url = srv.url) {
+// With `first`, returns the first bytes that arrive and closes the connection.
+function rawRequest(text, url = srv.url, first = false) {
   return new Promise((resolve, reject) => {
     const s = net.connect(new URL(url).port, '127.0.0.1', () => s.write(text));
     let data = '';
-    s.on('data', (d) => { data += d; });
+    s.on('data', (d) => {
+      data += d;
+      if (first) {
+        s.destroy();
+        resolve(data);
+      }
+    });
     s.on('end', () => resolve(data));
     s.on('error', reject);
   });
