@@ -139,6 +139,12 @@ MonitorEvidence MonitorReport::Build(const MonitorRun& run, int64_t now_us) cons
   if (s.events == 0) {
     problems.push_back({"イベントを 1 件も読めていません", "no event was read"});
   }
+  // Senders the syslog listener could not take: their messages were never read.
+  if (const uint64_t lost = s.listeners.refused_connections + s.listeners.accept_failures;
+      lost > 0) {
+    problems.push_back({"syslog の接続を " + Grouped(lost) + " 件受け付けられませんでした",
+                        Grouped(lost) + " syslog connection(s) could not be accepted"});
+  }
   const double malformed_share =
       s.lines > 0 ? static_cast<double>(s.malformed) / static_cast<double>(s.lines) : 0;
   if (malformed_share > kMaxMalformedShare) {
@@ -191,6 +197,15 @@ MonitorEvidence MonitorReport::Build(const MonitorRun& run, int64_t now_us) cons
       {"first_event", iso(run.first_event_us)},
       {"last_event", iso(run.last_event_us)},
   };
+  if (s.listeners != monitor::ListenerCounts{}) {
+    const auto& l = s.listeners;
+    health["syslog"] = {{"messages", l.messages},
+                        {"connections", l.connections},
+                        {"refused_connections", l.refused_connections},
+                        {"accept_failures", l.accept_failures},
+                        {"idle_closed", l.idle_closed},
+                        {"merged_senders", l.merged_senders}};
+  }
 
   // ---- Alerts: most severe first, then in the order written ----
   std::vector<const Kept*> order;

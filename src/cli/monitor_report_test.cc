@@ -101,6 +101,20 @@ TEST(MonitorReport, UnhealthyWhenInputsFailNothingIsReadOrTooManyLinesAreMalform
   EXPECT_NE(problems.find("形式を判別できなかった入力が 1 件あります(odd.log)"), std::string::npos);
   EXPECT_NE(problems.find("イベントを 1 件も読めていません"), std::string::npos);
   EXPECT_EQ(e.raw["health"]["first_event"], "2024-05-01T01:00:00Z");
+
+  // Syslog senders the listener could not take: their messages were never read.
+  monitor::Summary listening = HealthySummary();
+  listening.listeners.messages = 900;
+  listening.listeners.merged_senders = 40;  // merged, still read: not a problem
+  e = report.Build(RunOf(listening), kRanAt);
+  EXPECT_TRUE(e.healthy);
+  EXPECT_EQ(e.raw["health"]["syslog"]["merged_senders"], 40);
+  listening.listeners.refused_connections = 2;
+  listening.listeners.accept_failures = 1;
+  e = report.Build(RunOf(listening), kRanAt);
+  EXPECT_FALSE(e.healthy);
+  EXPECT_NE(e.raw["health"]["problems"].dump().find("syslog の接続を 3 件受け付けられませんでした"),
+            std::string::npos);
 }
 
 TEST(MonitorReport, BoundedKeepingTheMostSevereAndCountingWhatWasLeftOut) {

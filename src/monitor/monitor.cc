@@ -358,6 +358,22 @@ std::string SummaryToText(const Summary& s, double seconds) {
                WithThousands(input.lines), " 行 (lines), ", WithThousands(input.events),
                " イベント (events)\n");
   }
+  if (s.listeners != ListenerCounts{}) {
+    const ListenerCounts& l = s.listeners;
+    out += Cat("  syslog: ", WithThousands(l.messages), " メッセージ (messages), ",
+               WithThousands(l.connections), " 接続 (TCP connections)\n");
+    const std::pair<const char*, uint64_t> trouble[] = {
+        {"上限を超えて断った接続 (connections refused at the limit)", l.refused_connections},
+        {"受け付けに失敗した接続 (accept failures)", l.accept_failures},
+        {"場所を空けるために閉じた無通信の接続 (idle connections closed for a new one)",
+         l.idle_closed},
+        {"送信元の上限を超え「(others)」にまとめたメッセージ (messages of senders merged into "
+         "\"(others)\")",
+         l.merged_senders}};
+    for (const auto& [what, count] : trouble) {
+      if (count > 0) out += Cat("    ", what, ": ", WithThousands(count), "\n");
+    }
+  }
   out += Cat("  イベント (events): ", WithThousands(s.events), "\n");
   out += Cat("  読み飛ばした行 (ignored lines): ", WithThousands(s.ignored), "\n");
   for (const auto& [reason, count] : s.ignored_by_reason) {

@@ -96,8 +96,20 @@ enum class InputEnd : uint8_t {
 
 using InputId = size_t;
 
+// What the syslog listeners (--syslog) saw; all zero without them.
+struct ListenerCounts {
+  uint64_t messages = 0;
+  uint64_t connections = 0;
+  uint64_t refused_connections = 0;  // TCP connections beyond the limit, closed at once
+  uint64_t accept_failures = 0;      // out of descriptors or memory
+  uint64_t idle_closed = 0;          // silent connections closed to make room for a new one
+  uint64_t merged_senders = 0;  // messages of new senders merged into "(others)" (past the limit)
+  bool operator==(const ListenerCounts&) const = default;
+};
+
 struct Summary {
   std::vector<InputSummary> inputs;
+  ListenerCounts listeners;                           // kept up to date by the SyslogServer
   uint64_t lines = 0;                                 // non-empty lines read
   uint64_t events = 0;                                // lines that became events
   uint64_t ignored = 0;                               // well-formed lines that carry no event
@@ -161,6 +173,8 @@ class Monitor {
   void Finish();
 
   const Summary& summary() const { return summary_; }
+  // The syslog listeners' counts, for the summary (SyslogServer sets them as they change).
+  void SetListenerCounts(const ListenerCounts& counts) { summary_.listeners = counts; }
 
  private:
   struct Input;

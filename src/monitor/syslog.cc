@@ -523,11 +523,13 @@ void SyslogServer::Handle(const std::vector<pollfd>& ready) {
   }
   connections_.resize(kept);
   Rebuild();
+  monitor_.SetListenerCounts(counts_);
 }
 
 void SyslogServer::Stop() {
   connections_.clear();
   Rebuild();
+  monitor_.SetListenerCounts(counts_);
 }
 
 }  // namespace mamori::monitor

@@ -100,14 +100,7 @@ class SyslogServer {
   // Closes every connection; an incomplete message is left unread (like a file's last line).
   void Stop();
 
-  struct Counts {
-    uint64_t messages = 0;
-    uint64_t connections = 0;
-    uint64_t refused_connections = 0;
-    uint64_t accept_failures = 0;  // out of descriptors or memory
-    uint64_t idle_closed = 0;      // silent connections closed to make room for a new one
-    uint64_t merged_senders = 0;  // messages of new senders merged into "(others)" (past the limit)
-  };
+  using Counts = ListenerCounts;
   const Counts& counts() const { return counts_; }
 
  private:

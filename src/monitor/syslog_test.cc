@@ -175,6 +175,12 @@ TEST(SyslogServerTest, UdpAndTcpMessagesReachThePipeline) {
   EXPECT_EQ(out.alerts[0].dports, (std::vector<uint16_t>{21, 22, 23, 24, 25}));
   EXPECT_EQ(out.alerts[0].evidence[0], "syslog udp 127.0.0.1:1");
   EXPECT_EQ((*server)->counts().connections, 2u);
+  // The listeners' counts are in the summary, and in its text.
+  EXPECT_EQ(s.listeners, (*server)->counts());
+  EXPECT_EQ(s.listeners.connections, 2u);
+  EXPECT_EQ(s.listeners.refused_connections, 0u);
+  EXPECT_NE(SummaryToText(s, 1).find("syslog: "), std::string::npos);
+  EXPECT_EQ(SummaryToText(Summary{}, 1).find("syslog: "), std::string::npos);
 }
 
 TEST(SyslogServerTest, AnAddressInUseIsAnErrorNamingTheUrl) {
