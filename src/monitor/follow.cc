@@ -17,6 +17,8 @@ namespace {
 
 constexpr size_t kReadBytes = size_t{256} << 10;
 constexpr size_t kHeaderBytes = size_t{64} << 10;  // where a resumed file's header is looked for
+// A rotated copy is recognized by its first bytes only when at least this many were hashed.
+constexpr uint32_t kMinContentMatchBytes = 256;
 
 std::string ErrnoText() { return std::strerror(errno); }
 
@@ -69,7 +71,8 @@ std::vector<std::string> Siblings(const std::string& path) {
     if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0) continue;
     const char next = name[base.size()];
     if (next != '.' && next != '-' && next != '_') continue;
-    if (Compressed(name) || !it->is_regular_file(ec)) continue;
+    // A symbolic link is never a rotated log (and could point the monitor at any file).
+    if (Compressed(name) || !fs::is_regular_file(it->symlink_status(ec))) continue;
     out.push_back((p.has_parent_path() ? (dir / name) : fs::path(name)).string());
   }
   std::sort(out.begin(), out.end());
@@ -185,9 +188,9 @@ void FileFollower::Resume(Watched& w, int fd, const FilePosition& at) {
   int found_fd = -1;
   const std::vector<std::string> siblings = Siblings(w.path);
   for (int pass = 0; pass < 2 && found_fd < 0; ++pass) {
-    if (pass == 1 && at.head_bytes == 0) break;  // nothing to recognize a copy by
+    if (pass == 1 && at.head_bytes < kMinContentMatchBytes) break;  // too little to tell by
     for (const std::string& sibling : siblings) {
-      const int sfd = ::open(sibling.c_str(), O_RDONLY | O_CLOEXEC);
+      const int sfd = ::open(sibling.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       if (sfd < 0) continue;
       struct stat st {};
       const bool same_inode = ::fstat(sfd, &st) == 0 &&

@@ -16,9 +16,11 @@
 // and first bytes, not shorter than the offset), reading continues at the offset with the line
 // numbers after it. Otherwise the file was rotated while nothing was reading it: it is looked
 // for among the path's rotated siblings in the same directory ("fw.log.1", "fw.log-20240501",
-// …; compressed ones cannot be read), first by device and inode, then, for a copy that
-// copytruncate made, by its first bytes; it is finished from the offset, then the new file is
-// read from the start. If it cannot be found a notice says that its unread rest is lost.
+// …; compressed ones cannot be read, symbolic links are never followed), first by device and
+// inode, then, for a copy that copytruncate made, by its first bytes (only when the checkpoint
+// hashed at least kMinContentMatchBytes of them: a shorter head could match an unrelated file);
+// it is finished from the offset, then the new file is read from the start. If it cannot be
+// found a notice says that its unread rest is lost.
 //
 // Bytes are read with pread at an offset the follower keeps; the input's consumed offset
 // (Monitor::consumed) is what the checkpoint records, so lines still incomplete or waiting for

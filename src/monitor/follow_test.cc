@@ -265,6 +265,42 @@ TEST_F(FollowTest, CopytruncateWhileStoppedFindsTheCopyByItsFirstBytes) {
   EXPECT_EQ(seen_[3].file, path_ + ".1");
 }
 
+TEST_F(FollowTest, ARotatedCopyIsNeverASymlinkNorTakenByAShortHead) {
+  // A symbolic link beside the log is not a rotated copy, even to a file with the same bytes.
+  Append(path_, Lines(1, 3));
+  Restart();
+  ASSERT_TRUE(follower_->Add(path_, std::nullopt).ok());
+  Poll();
+  Checkpoint cp = Stop();
+  fs::copy_file(path_, dir_ + "/elsewhere.log");
+  fs::resize_file(path_, 0);
+  fs::create_symlink(dir_ + "/elsewhere.log", path_ + ".1");
+  Append(path_, Lines(6, 9));
+  Restart();
+  ASSERT_TRUE(follower_->Add(path_, cp.files.at(path_)).ok());
+  Poll(3);
+  EXPECT_EQ(Ports(), (std::vector<int>{1, 2, 3, 6, 7, 8, 9}));
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_NE(notices_[0].find("見つかりません"), std::string::npos);
+
+  // A checkpoint that hashed fewer than 256 bytes does not pick a copy by its first bytes.
+  const std::string small = dir_ + "/small.log";
+  Append(small, Line(1));  // one line: fewer than 256 bytes
+  Restart();
+  ASSERT_TRUE(follower_->Add(small, std::nullopt).ok());
+  Poll();
+  cp = Stop();
+  ASSERT_GT(cp.files.at(small).head_bytes, 0u);
+  ASSERT_LT(cp.files.at(small).head_bytes, 256u);
+  fs::copy_file(small, small + ".1");
+  fs::resize_file(small, 0);
+  Restart();
+  ASSERT_TRUE(follower_->Add(small, cp.files.at(small)).ok());
+  Poll();
+  ASSERT_FALSE(notices_.empty());
+  EXPECT_NE(notices_.back().find("見つかりません"), std::string::npos) << notices_.back();
+}
+
 TEST_F(FollowTest, LostCheckpointFileIsSaidAndTheNewFileReadFromTheStart) {
   Append(path_, Lines(1, 3));
   Restart();
