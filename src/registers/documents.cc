@@ -768,7 +768,9 @@ std::vector<json> ReminderRecipients(RuleContext& ctx, const json& version) {
   const json& scope = version["section"];
   auto within = [&](json unit) {
     if (!scope.is_number_integer()) return true;
-    for (int depth = 0; depth < 4 && unit.is_number_integer(); ++depth) {
+    // 係 → 課室 → 部局: the organization register allows no deeper hierarchy (org_units.cc),
+    // and AcknowledgementProgress's SQL looks as far up.
+    for (int depth = 0; depth < 3 && unit.is_number_integer(); ++depth) {
       if (unit == scope) return true;
       auto it = parent.find(unit.get<int64_t>());
       if (it == parent.end()) return false;
