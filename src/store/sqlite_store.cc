@@ -1,8 +1,16 @@
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "store/store.h"
 
@@ -182,6 +190,52 @@ class SqliteConnection final : public Connection {
   std::unordered_map<std::string, StmtHandle> cache_;
 };
 
+// Runs one statement on a bare handle, each row's first column into `rows` (may be null).
+Status RunOn(sqlite3* db, const char* sql, std::vector<std::string>* rows = nullptr) {
+  auto collect = [](void* out, int n, char** values, char**) -> int {
+    if (out != nullptr && n > 0) {
+      static_cast<std::vector<std::string>*>(out)->push_back(values[0] ? values[0] : "");
+    }
+    return 0;
+  };
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, collect, rows, &err);
+  if (rc != SQLITE_OK) {
+    const std::string msg = err ? err : "";
+    sqlite3_free(err);
+    return SqliteError(db, rc, std::string(sql) + ": " + msg);
+  }
+  return {};
+}
+
+// "ok" from PRAGMA integrity_check, or what it found.
+Status IntegrityOf(sqlite3* db, const std::string& name) {
+  std::vector<std::string> rows;
+  if (Status st = RunOn(db, "PRAGMA integrity_check", &rows); !st.ok()) {
+    return Error::Invalid("データベースとして読めません: " + name,
+                          "not a readable database: " + name);
+  }
+  if (rows.size() != 1 || rows[0] != "ok") {
+    std::string detail;
+    for (size_t i = 0; i < rows.size() && i < 5; ++i) detail += rows[i] + "; ";
+    return Error::Invalid("データベースが壊れています(integrity_check): " + name,
+                          "integrity_check failed on " + name + ": " + detail);
+  }
+  return {};
+}
+
+Status SyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return Error::Unavailable("書き込んだファイルを確定できません: " + path,
+                              "fsync " + path + ": " + why);
+  }
+  ::close(fd);
+  return {};
+}
+
 Result<std::unique_ptr<SqliteConnection>> OpenConnection(const SqliteOptions& o, bool writer) {
   // SQLite's memory statistics take a process-wide mutex on every allocation; Mamori reads
   // none of them. Must precede SQLite's initialization (else SQLITE_MISUSE, harmless).
@@ -301,6 +355,83 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  Status BackupTo(const std::string& path) override {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      return Error::Invalid("バックアップの保存先のフォルダがありません: " + dir.string(),
+                            "no such folder " + dir.string());
+    }
+    if (fs::exists(fs::symlink_status(target, ec))) {
+      return Error::Invalid("バックアップの保存先のファイルが既にあります: " + path,
+                            "the backup file exists: " + path);
+    }
+    // A fresh temporary file beside the target (mkstemp: 0600, never an existing name).
+    std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    const int tmp_fd = ::mkstemp(tmp.data());
+    if (tmp_fd < 0) {
+      const std::string why = std::strerror(errno);
+      return Error::Unavailable("バックアップのファイルを作れません: " + path,
+                                "cannot create a file beside " + path + ": " + why);
+    }
+    ::close(tmp_fd);
+    struct RemoveUnlessKept {
+      std::string path;
+      bool keep = false;
+      ~RemoveUnlessKept() {
+        if (!keep) ::unlink(path.c_str());
+      }
+    } cleanup{tmp};
+    {
+      sqlite3* raw = nullptr;
+      const int rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+      DbHandle dest(raw);
+      if (rc != SQLITE_OK) return SqliteError(raw, rc, "open backup file");
+      {
+        ReaderLease lease(*this);  // a consistent snapshot; writers go on meanwhile (WAL)
+        sqlite3_backup* b =
+            sqlite3_backup_init(dest.get(), "main", lease.connection().db(), "main");
+        if (b == nullptr) return SqliteError(dest.get(), sqlite3_errcode(dest.get()), "backup");
+        const int step = sqlite3_backup_step(b, -1);
+        sqlite3_backup_finish(b);
+        if (step != SQLITE_DONE) return SqliteError(dest.get(), step, "backup step");
+      }
+      // One self-contained file, not in WAL mode, checked before it takes its name.
+      MAMORI_TRY(RunOn(dest.get(), "PRAGMA journal_mode=DELETE"));
+      MAMORI_TRY(IntegrityOf(dest.get(), path));
+    }
+    MAMORI_TRY(SyncPath(tmp, O_RDONLY));
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+      const std::string why = std::strerror(errno);
+      if (errno == EEXIST) {
+        return Error::Invalid("バックアップの保存先のファイルが既にあります: " + path,
+                              "the backup file exists: " + path);
+      }
+      return Error::Unavailable("バックアップのファイルに名前を付けられません: " + path,
+                                "rename to " + path + ": " + why);
+    }
+    cleanup.keep = true;
+    return SyncPath(dir.string(), O_RDONLY | O_DIRECTORY);
+  }
+
+  Status RestoreFrom(const std::string& path) override {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+    DbHandle source(raw);
+    if (rc != SQLITE_OK) {
+      return Error::Invalid("復元するファイルを開けません: " + path, "cannot open " + path);
+    }
+    std::lock_guard lock(writer_mu_);
+    sqlite3_backup* b = sqlite3_backup_init(writer_->db(), "main", source.get(), "main");
+    if (b == nullptr) return SqliteError(writer_->db(), sqlite3_errcode(writer_->db()), "restore");
+    const int step = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (step != SQLITE_DONE) return SqliteError(writer_->db(), step, "restore step");
+    return {};
+  }
+
  private:
   SqliteStore() = default;
 
@@ -364,6 +495,69 @@ class SqliteStore final : public Store {
 
 Result<std::unique_ptr<Store>> OpenSqlite(const SqliteOptions& options) {
   return SqliteStore::Open(options);
+}
+
+Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path) {
+  DatabaseFileFacts facts;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Error::Invalid("ファイルがありません: " + path, "no such file " + path);
+  facts.bytes = static_cast<int64_t>(size);
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK)
+    return Error::Invalid("ファイルを開けません: " + path, "cannot open " + path);
+  sqlite3_extended_result_codes(db.get(), 1);
+  MAMORI_TRY(IntegrityOf(db.get(), path));
+  if (Status st =
+          RunOn(db.get(), "SELECT key FROM schema_migrations ORDER BY seq", &facts.migrations);
+      !st.ok() || facts.migrations.empty()) {
+    return Error::Invalid("Mamori のデータベースではありません: " + path,
+                          "not a Mamori database: " + path);
+  }
+  return facts;
+}
+
+Result<DatabaseLock> DatabaseLock::Acquire(const std::string& database_path, Mode mode) {
+  const std::string path = database_path + ".lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    return Error::Unavailable("ロックファイルを開けません: " + path, "open " + path + ": " + why);
+  }
+  if (::flock(fd, (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK) {
+      return Error::Unavailable("ロックできません: " + path,
+                                "flock " + path + ": " + std::strerror(err));
+    }
+    return mode == Mode::kExclusive
+               ? Error::Unavailable(
+                     "データベースは使用中です(mamori serve が動いています)。"
+                     "サーバーを止めてから実行してください: " +
+                         database_path,
+                     "the database is in use by a running server: " + database_path)
+               : Error::Unavailable(
+                     "データベースは復元の最中です。終わってから起動してください: " + database_path,
+                     "the database is being restored: " + database_path);
+  }
+  return DatabaseLock(fd);
+}
+
+DatabaseLock::DatabaseLock(DatabaseLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+DatabaseLock& DatabaseLock::operator=(DatabaseLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+DatabaseLock::~DatabaseLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 }  // namespace mamori::store

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -208,6 +212,124 @@ TEST_F(SqliteStoreTest, BlobKeepsEveryByte) {
                     return {};
                   })
                   .ok());
+}
+
+int64_t CountRows(Store& store) {
+  int64_t n = -1;
+  EXPECT_TRUE(store
+                  .Read([&](Connection& c) -> Status {
+                    MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT count(*) FROM t"));
+                    n = AsInt(rows.at(0).at(0));
+                    return {};
+                  })
+                  .ok());
+  return n;
+}
+
+Status AddRow(Store& store, const std::string& name) {
+  return store.Write([&](Connection& c) -> Status {
+    const Value p[] = {name};
+    auto r = c.Exec("INSERT INTO t (name) VALUES (?)", p);
+    return r.ok() ? Status() : Status(std::move(r).error());
+  });
+}
+
+TEST_F(SqliteStoreTest, BackupIsOneCheckedFileAndRestoreReplacesTheWholeDatabase) {
+  auto store = Open();
+  ASSERT_TRUE(store->Migrate(kMigrations).ok());
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(AddRow(*store, "row" + std::to_string(i)).ok());
+  const std::string backup = (dir_ / "backup.db").string();
+  // Written while a writer goes on: the copy is one moment's database.
+  std::atomic<bool> stop = false;
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) (void)AddRow(*store, "late" + std::to_string(i));
+  });
+  const Status done = store->BackupTo(backup);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(done.ok()) << done.error().message_en;
+  struct stat st {};
+  ASSERT_EQ(::stat(backup.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // personal data: the owner only
+  auto facts = InspectSqliteFile(backup);
+  ASSERT_TRUE(facts.ok()) << facts.error().message_en;
+  EXPECT_EQ(facts->migrations, (std::vector<std::string>{"test/001", "test/002"}));
+  EXPECT_FALSE(std::filesystem::exists(backup + "-wal"));
+  // Never over an existing file, never into a missing folder; no temporary file left.
+  EXPECT_EQ(store->BackupTo(backup).error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(store->BackupTo((dir_ / "no" / "b.db").string()).error().code,
+            ErrorCode::kInvalidInput);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    files += e.path().filename().string().find(".tmp-") == std::string::npos ? 0 : 1;
+  }
+  EXPECT_EQ(files, 0);
+
+  // Later writes are undone by the restore; readers see the restored database at once.
+  const int64_t at_backup = [&] {
+    auto other = OpenSqlite({.path = backup});
+    return CountRows(**other);
+  }();
+  ASSERT_TRUE(InspectSqliteFile(backup).ok());  // opening it again left it sound
+  ASSERT_TRUE(AddRow(*store, "after").ok());
+  EXPECT_GT(CountRows(*store), at_backup);
+  ASSERT_TRUE(store->RestoreFrom(backup).ok());
+  EXPECT_EQ(CountRows(*store), at_backup);
+  ASSERT_TRUE(store->CheckIntegrity().ok());
+  ASSERT_TRUE(AddRow(*store, "after").ok());  // writable, in WAL mode as before
+  EXPECT_EQ(CountRows(*store), at_backup + 1);
+}
+
+TEST_F(SqliteStoreTest, InspectRefusesWhatIsNotASoundMamoriDatabase) {
+  const std::string text = (dir_ / "text.db").string();
+  std::ofstream(text) << "not a database at all, just some text long enough to be read";
+  EXPECT_EQ(InspectSqliteFile(text).error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(InspectSqliteFile((dir_ / "missing.db").string()).error().code,
+            ErrorCode::kInvalidInput);
+  // A database without Mamori's migrations.
+  auto store = Open();
+  const std::string plain = (dir_ / "plain.db").string();
+  ASSERT_TRUE(store->BackupTo(plain).ok());
+  EXPECT_NE(InspectSqliteFile(plain).error().message_en.find("not a Mamori database"),
+            std::string::npos);
+  // A damaged one: the header of a page in the middle overwritten.
+  ASSERT_TRUE(store->Migrate(kMigrations).ok());
+  ASSERT_TRUE(store
+                  ->Write([&](Connection& c) -> Status {
+                    for (int i = 0; i < 2000; ++i) {
+                      const Value p[] = {std::string(40, 'x') + std::to_string(i)};
+                      MAMORI_ASSIGN_OR_RETURN([[maybe_unused]] auto n,
+                                              c.Exec("INSERT INTO t (name) VALUES (?)", p));
+                    }
+                    return {};
+                  })
+                  .ok());
+  const std::string damaged = (dir_ / "damaged.db").string();
+  ASSERT_TRUE(store->BackupTo(damaged).ok());
+  {
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 * 4);  // page 5's b-tree header
+    const std::string junk(64, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto facts = InspectSqliteFile(damaged);
+  ASSERT_FALSE(facts.ok());
+  EXPECT_EQ(facts.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST_F(SqliteStoreTest, ARestoreWaitsForNoServerAndServersShareTheLock) {
+  const std::string db = (dir_ / "t.db").string();
+  auto a = DatabaseLock::Acquire(db, DatabaseLock::Mode::kShared);
+  auto b = DatabaseLock::Acquire(db, DatabaseLock::Mode::kShared);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto restore = DatabaseLock::Acquire(db, DatabaseLock::Mode::kExclusive);
+  ASSERT_FALSE(restore.ok());
+  EXPECT_NE(restore.error().message_en.find("in use by a running server"), std::string::npos);
+  { auto gone = std::move(*a); }
+  { auto gone = std::move(*b); }
+  auto now = DatabaseLock::Acquire(db, DatabaseLock::Mode::kExclusive);
+  ASSERT_TRUE(now.ok());
+  EXPECT_FALSE(DatabaseLock::Acquire(db, DatabaseLock::Mode::kShared).ok());
 }
 
 }  // namespace

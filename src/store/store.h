@@ -84,6 +84,46 @@ class Store {
 
   // PRAGMA integrity_check (or the backend's equivalent); ok when the database is sound.
   virtual Status CheckIntegrity() = 0;
+
+  // Copies the whole database, as it is at one moment, to a new file `path` that only its
+  // owner may read: written under a temporary name beside it, checked (integrity_check),
+  // synced, then renamed into place, so `path` is either the whole copy or absent. Reads and
+  // writes go on meanwhile. kInvalidInput when `path` exists or its folder does not;
+  // kUnavailable on an I/O error.
+  virtual Status BackupTo(const std::string& path) = 0;
+  // Replaces the whole database by the database file at `path` (as BackupTo wrote it) in one
+  // transaction: other connections see the old database or the new one, never a mix, and a
+  // failure leaves the old one. The file is only read. The caller checks it first
+  // (InspectSqliteFile) and applies the migrations after.
+  virtual Status RestoreFrom(const std::string& path) = 0;
+};
+
+// What a database file holds, read without changing it.
+struct DatabaseFileFacts {
+  std::vector<std::string> migrations;  // the keys of the migrations applied, in order
+  int64_t bytes = 0;
+};
+// Opens the SQLite file at `path` read-only: kInvalidInput (naming the file) unless it is a
+// sound SQLite database (integrity_check) with Mamori's migrations table.
+Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path);
+
+// An advisory lock (flock) on "<database>.lock", held while the object lives. `mamori serve`
+// holds it shared (several servers may share one database); `mamori admin restore` needs it
+// exclusive, so a database is never replaced under a running server. kUnavailable when the
+// lock is held the other way (never waits).
+class DatabaseLock {
+ public:
+  enum class Mode { kShared, kExclusive };
+  static Result<DatabaseLock> Acquire(const std::string& database_path, Mode mode);
+  DatabaseLock(DatabaseLock&& other) noexcept;
+  DatabaseLock& operator=(DatabaseLock&& other) noexcept;
+  DatabaseLock(const DatabaseLock&) = delete;
+  DatabaseLock& operator=(const DatabaseLock&) = delete;
+  ~DatabaseLock();
+
+ private:
+  explicit DatabaseLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 struct SqliteOptions {
