@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "api/api.h"
@@ -28,6 +29,7 @@
 #include "cli/evidence_client.h"
 #include "cli/monitor_report.h"
 #include "common/clock.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "monitor/beacon.h"
 #include "monitor/blocklist.h"
@@ -144,6 +146,7 @@ struct Core {
   std::shared_ptr<const policy::Catalog> catalog;
   registers::Catalogs catalogs;
   int64_t schema_version = 0;
+  std::vector<std::string> migration_keys;  // every migration this binary knows
 };
 
 Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir,
@@ -199,6 +202,7 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
   for (auto& m : auth::IdentityMigrations()) migrations.push_back(std::move(m));
   for (auto& m : auth::ServiceAccountMigrations()) migrations.push_back(std::move(m));
+  for (const auto& m : migrations) core->migration_keys.push_back(m.key);
   MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(migrations));
   MAMORI_TRY(registers::CheckStoredColumns(*core->store, *core->registry));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
@@ -337,6 +341,9 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
     if (auto st = ApplyListen(listen_flag, c.server); !st.ok())
       return Report(st.error(), kExitUsage);
   }
+  // Held while serving: `mamori admin restore` refuses to replace the database meanwhile.
+  auto lock = store::DatabaseLock::Acquire(c.db, store::DatabaseLock::Mode::kShared);
+  if (!lock.ok()) return Report(lock.error(), kExitUnavailable);
   auth::IdentityOptions identity_options;
   identity_options.idle_timeout = std::chrono::minutes(c.session_idle_minutes);
   identity_options.absolute_timeout = std::chrono::hours(c.session_absolute_hours);
@@ -360,6 +367,155 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
               (*server)->tls() ? "https" : "http", host.c_str(), unsigned((*server)->port()));
   std::fflush(stdout);
   (*server)->Run();
+  return kExitOk;
+}
+
+// `mamori admin backup FILE --db PATH`: a consistent copy, taken while the server runs. The
+// audit entry is written first, so the copy holds the record of its own making.
+int Backup(Core& core, const std::string& db, const std::string& file) {
+  if (Status st = core.audit->AppendNow(kCliActor, "backup", file, nlohmann::json::object()); !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  if (Status st = core.store->BackupTo(file); !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  const auto facts = store::InspectSqliteFile(file);
+  const auto sha = Sha256HexOfFile(file);
+  if (!facts.ok() || !sha) {
+    return Report(Error::Unavailable("書き出したバックアップを読み返せません: " + file,
+                                     "cannot read the backup back: " + file),
+                  kExitUnavailable);
+  }
+  std::printf("バックアップを作りました / backup written: %s\n", file.c_str());
+  std::printf("  大きさ / bytes: %lld\n", static_cast<long long>(facts->bytes));
+  std::printf("  SHA-256: %s\n", sha->c_str());
+  std::printf(
+      "  多要素認証の秘密を開く鍵 %s.key "
+      "はこのファイルに含まれません。別の場所に保管してください。\n"
+      "  (the key %s.key that opens the MFA secrets is not in the backup: keep it apart)\n",
+      db.c_str(), db.c_str());
+  return kExitOk;
+}
+
+// `mamori admin restore FILE --db PATH [--yes]`: checks the backup (a sound Mamori database of
+// this or an older version, an intact audit chain, MFA secrets this server's key opens) on a
+// private copy, never changing the file itself; with --yes keeps the present database as
+// <db>.before-restore-<time>, replaces it in one transaction, applies the migrations and
+// records the restore in the audit log. Never while a server uses the database.
+int Restore(const std::string& db, const std::string& catalog_dir, const std::string& file,
+            bool yes) {
+  auto lock = store::DatabaseLock::Acquire(db, store::DatabaseLock::Mode::kExclusive);
+  if (!lock.ok()) return Report(lock.error(), kExitUnavailable);
+  auto facts = store::InspectSqliteFile(file);
+  if (!facts.ok()) return Report(facts.error(), kExitInputErrors);
+  const auto sha = Sha256HexOfFile(file);
+  if (!sha) {
+    return Report(Error::Invalid("ファイルを読めません: " + file, "cannot read " + file),
+                  kExitInputErrors);
+  }
+  auto opened = OpenCore(db, catalog_dir);
+  if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
+  std::unique_ptr<Core> core = std::move(opened).value();
+  const std::set<std::string> known(core->migration_keys.begin(), core->migration_keys.end());
+  for (const std::string& key : facts->migrations) {
+    if (!known.count(key)) {
+      return Report(
+          Error::Invalid("このバックアップは、この版の Mamori が知らない変更 (" + key +
+                             ") を含みます。新しい版の Mamori で復元してください: " + file,
+                         "the backup holds a migration this version does not know: " + key),
+          kExitInputErrors);
+    }
+  }
+  // A private copy beside the database: checked, then restored from.
+  std::string copy = db + ".restore-XXXXXX";
+  const int fd = ::mkstemp(copy.data());
+  if (fd < 0) {
+    return Report(Error::Unavailable("作業用のファイルを作れません: " + copy, "mkstemp failed"),
+                  kExitUnavailable);
+  }
+  ::close(fd);
+  struct RemoveCopy {
+    std::string path;
+    ~RemoveCopy() {
+      for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+    }
+  } remove_copy{copy};
+  std::error_code ec;
+  std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) {
+    return Report(Error::Unavailable("バックアップを複製できません: " + file, ec.message()),
+                  kExitUnavailable);
+  }
+  int64_t entries = 0;
+  {
+    auto checked = store::OpenSqlite({.path = copy, .read_connections = 1});
+    if (!checked.ok()) return Report(checked.error(), kExitInputErrors);
+    auth::AuditLog log(**checked, core->clock);
+    auto verified = log.Verify();
+    if (!verified.ok()) return Report(verified.error(), kExitInputErrors);
+    if (!verified->ok) {
+      return Report(
+          Error::Invalid(
+              "バックアップの監査ログの連鎖が番号 " + std::to_string(verified->first_bad_seq) +
+                  " で切れています(改ざん又は破損): " + file,
+              "the backup's audit chain breaks at " + std::to_string(verified->first_bad_seq)),
+          kExitInputErrors);
+    }
+    entries = verified->entries;
+    // The MFA secrets must open with this server's key, or nobody could sign in afterwards.
+    std::string sealed;
+    (void)(*checked)->Read([&](store::Connection& c) -> Status {
+      auto rows =
+          c.Query("SELECT totp_secret FROM auth_credentials WHERE totp_secret IS NOT NULL LIMIT 1");
+      if (rows.ok() && !rows->empty()) sealed = store::AsText((*rows)[0][0]);
+      return {};
+    });
+    if (!sealed.empty() && !core->box->Open(sealed).ok()) {
+      return Report(
+          Error::Invalid("バックアップの多要素認証の秘密が、鍵ファイル " + db +
+                             ".key では開けません。バックアップを取ったときの鍵ファイルを置いて"
+                             "から復元してください。",
+                         "the backup's MFA secrets do not open with " + db + ".key"),
+          kExitInputErrors);
+    }
+  }
+  std::printf("バックアップを確かめました / backup checked: %s\n", file.c_str());
+  std::printf("  SHA-256: %s\n", sha->c_str());
+  std::printf("  監査ログ / audit entries: %lld(連鎖は切れていません / chain intact)\n",
+              static_cast<long long>(entries));
+  if (!yes) {
+    std::printf(
+        "まだ何も変えていません。復元するには --yes を付けて実行してください。\n"
+        "(nothing changed yet: run again with --yes to restore)\n");
+    return kExitOk;
+  }
+  const std::string stamp = [&] {
+    std::string t = FormatIso8601(core->clock.Now());  // 2026-11-26T10:00:00.123Z
+    std::string out;
+    for (char ch : t.substr(0, 19)) {
+      if (ch != '-' && ch != ':') out += ch;
+    }
+    return out;
+  }();
+  const std::string before = db + ".before-restore-" + stamp;
+  if (Status st = core->store->BackupTo(before); !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  if (Status st = core->store->RestoreFrom(copy); !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  core.reset();
+  // The restored database gets this version's migrations and catalog seeds, then the record.
+  opened = OpenCore(db, catalog_dir);
+  if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
+  if (Status st = (*opened)->audit->AppendNow(
+          kCliActor, "restore", file,
+          {{"sha256", *sha}, {"before_restore", before}, {"audit_entries", entries}});
+      !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  std::printf("復元しました / restored: %s\n", db.c_str());
+  std::printf("  復元前のデータベース / the database before: %s\n", before.c_str());
   return kExitOk;
 }
 
@@ -958,6 +1114,22 @@ int main(int argc, char** argv) {
   auto* verify = admin->add_subcommand(
       "verify-audit", "監査ログのハッシュ連鎖を検証します / verify the audit chain");
   with_db(verify);
+  auto* backup = admin->add_subcommand(
+      "backup",
+      "データベースのバックアップを取ります(サーバーは動いたままでよい) / back up the database "
+      "(the server may run)");
+  backup->add_option("file", file, "書き出すファイル(既にあってはならない) / the new backup file")
+      ->required();
+  with_db(backup);
+  bool yes = false;
+  auto* restore = admin->add_subcommand(
+      "restore",
+      "バックアップから復元します(サーバーを止めて) / restore from a backup (server stopped)");
+  restore->add_option("file", file, "バックアップのファイル / the backup file")->required();
+  with_db(restore);
+  restore->add_flag("--yes", yes,
+                    "確かめたうえで復元します(付けなければ確かめるだけ) / restore (without: "
+                    "check only)");
   std::string purpose, expires;
   auto* create_token = admin->add_subcommand(
       "create-token",
@@ -1020,9 +1192,11 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
+  if (restore->parsed()) return Restore(db, catalog_dir, file, yes);
   auto opened = OpenCore(db, catalog_dir);
   if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
   Core& core = **opened;
+  if (backup->parsed()) return Backup(core, db, file);
   if (check->parsed()) {
     auto st = core.store->CheckIntegrity();
     if (!st.ok()) return Report(st.error(), kExitInputErrors);
