@@ -87,16 +87,27 @@ bool IsReservedMember(std::string_view name) {
   return kReserved.count(name) > 0;
 }
 
-void ApplyLabelSetting(FieldDef& f, std::string_view value) {
-  if (value.empty()) return;
+std::map<std::string, Label> SettingLabels(std::string_view value) {
+  std::map<std::string, Label> out;
+  if (value.empty()) return out;
   const nlohmann::json v = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
-  if (!v.is_object() || !v.contains("names") || !v["names"].is_object()) return;
-  const nlohmann::json& names = v["names"];
+  if (!v.is_object() || !v.contains("names") || !v["names"].is_object()) return out;
+  for (const auto& [key, n] : v["names"].items()) {
+    if (!n.is_object()) continue;
+    Label& l = out[key];
+    if (n.contains("ja") && n["ja"].is_string()) l.ja = n["ja"].get<std::string>();
+    if (n.contains("en") && n["en"].is_string()) l.en = n["en"].get<std::string>();
+  }
+  return out;
+}
+
+void ApplyLabelSetting(FieldDef& f, std::string_view value) {
+  const auto names = SettingLabels(value);
   for (auto& o : f.options) {
     auto n = names.find(o.value);
-    if (n == names.end() || !n->is_object()) continue;
-    if (n->contains("ja") && (*n)["ja"].is_string()) o.label.ja = (*n)["ja"].get<std::string>();
-    if (n->contains("en") && (*n)["en"].is_string()) o.label.en = (*n)["en"].get<std::string>();
+    if (n == names.end()) continue;
+    if (!n->second.ja.empty()) o.label.ja = n->second.ja;
+    if (!n->second.en.empty()) o.label.en = n->second.en;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -172,9 +173,11 @@ struct RegisterDef {
   const FieldDef* Field(std::string_view name) const;
 };
 
-// `f` with the option labels that setting value `value` (FieldDef::labels_setting) gives;
-// options the value does not name, an empty value or a malformed one leave the labels as
-// they are (the setting is validated where it is changed).
+// The names a labels setting's value (FieldDef::labels_setting) gives: option value -> label
+// ("" for a language it leaves as it is); empty for "" or a malformed value (the setting is
+// validated where it is changed).
+std::map<std::string, Label> SettingLabels(std::string_view value);
+// `f` with the option labels that setting value `value` gives.
 void ApplyLabelSetting(FieldDef& f, std::string_view value);
 
 // Checks a definition's own consistency (names, key and title fields exist and are unique or

@@ -39,23 +39,23 @@ std::shared_ptr<const policy::RiskMatrices> WithLevels(const Catalogs& c,
                                                        const std::string& value) {
   if (value.empty()) return c.matrices;
   static std::mutex mu;
-  static const policy::RiskMatrices* memo_base = nullptr;
+  static std::shared_ptr<const policy::RiskMatrices> memo_base;  // kept alive: never reused
   static std::string memo_value;
   static std::shared_ptr<const policy::RiskMatrices> memo;
   {
     std::lock_guard lock(mu);
-    if (memo_base == c.matrices.get() && memo_value == value) return memo;
+    if (memo_base == c.matrices && memo_value == value) return memo;
   }
   auto out = std::make_shared<policy::RiskMatrices>(*c.matrices);
   const json v = json::parse(value, nullptr, /*allow_exceptions=*/false);
-  if (v.is_object()) {
-    const json names = v.value("names", json::object());
-    for (auto& l : out->levels) {
-      if (!names.is_object() || !names.contains(l.key) || !names[l.key].is_object()) continue;
-      const json& n = names[l.key];
-      if (n.contains("ja") && n["ja"].is_string()) l.label.ja = n["ja"].get<std::string>();
-      if (n.contains("en") && n["en"].is_string()) l.label.en = n["en"].get<std::string>();
+  const auto names = SettingLabels(value);
+  for (auto& l : out->levels) {
+    if (auto n = names.find(l.key); n != names.end()) {
+      if (!n->second.ja.empty()) l.label.ja = n->second.ja;
+      if (!n->second.en.empty()) l.label.en = n->second.en;
     }
+  }
+  if (v.is_object()) {
     const json thresholds = v.value("thresholds", json::object());
     for (auto& m : out->matrices) {
       if (!thresholds.is_object() || !thresholds.contains(m.key)) continue;
@@ -75,7 +75,7 @@ std::shared_ptr<const policy::RiskMatrices> WithLevels(const Catalogs& c,
     }
   }
   std::lock_guard lock(mu);
-  memo_base = c.matrices.get();
+  memo_base = c.matrices;
   memo_value = value;
   memo = std::move(out);
   return memo;
@@ -253,17 +253,12 @@ std::vector<Axis> ThreatAxes(const json& threat) {
   return axes;
 }
 
-// Fields whose change is a new assessment: an approved acceptance no longer holds.
-constexpr const char* kAssessmentFields[] = {"likelihood",
-                                             "impact",
-                                             "residual_likelihood",
-                                             "residual_impact",
-                                             "treatment",
-                                             "threat",
-                                             "scope",
-                                             "asset",
-                                             "asset_kind",
-                                             "zone"};
+// Fields whose change is a new assessment: an approved acceptance no longer holds. The levels
+// are among them: new thresholds (設定) can move a risk to a level another role decides.
+constexpr const char* kAssessmentFields[] = {
+    "likelihood",     "impact",         "residual_likelihood", "residual_impact",
+    "inherent_level", "residual_level", "treatment",           "threat",
+    "scope",          "asset",          "asset_kind",          "zone"};
 
 bool AssessmentChanged(const json& stored, const json& rec) {
   for (const char* f : kAssessmentFields) {
@@ -1153,7 +1148,10 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
   const RegisterDef* risks = registry_.ByKey("risks");
   if (risks == nullptr) return Error::Internal("the risk register is not defined");
   const policy::RiskMatrices& base = *catalogs_.matrices;
-  MAMORI_ASSIGN_OR_RETURN(const auto present, Levels());
+  // The value this change starts from: the change is refused (kConflict) if another one was
+  // saved meanwhile, instead of silently undoing it.
+  MAMORI_ASSIGN_OR_RETURN(const std::string previous, service_.Setting(kRiskLevelsSetting, ""));
+  const auto present = WithLevels(catalogs_, previous);
   std::vector<FieldError> errors;
   auto fail = [&](std::string field, std::string label, std::string ja, std::string en) {
     errors.push_back({std::move(field), std::move(label), std::move(ja), std::move(en), 0, {}});
@@ -1168,10 +1166,10 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
     }
   }
   // {"reset": true} returns to the catalog's names and thresholds.
-  const bool reset = body.contains("reset") && body["reset"] == true;
-  if (reset && body.size() > 1) {
-    fail("reset", "初期値に戻す", "reset は names、thresholds と一緒には指定できません。",
-         "reset stands alone");
+  const bool reset = body.contains("reset");
+  if (reset && (body["reset"] != true || body.size() > 1)) {
+    fail("reset", "初期値に戻す", "reset は true だけを、names・thresholds なしで指定します。",
+         "reset is true and stands alone");
   }
   json names = json::object(), thresholds = json::object();
 
@@ -1314,9 +1312,23 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
     return Error::Invalid("リスクの水準の設定に誤りがあります。", "invalid risk level settings",
                           std::move(errors));
   }
-  const std::string value =
-      reset ? std::string() : json{{"names", names}, {"thresholds", thresholds}}.dump();
-  return service_.ChangeDerivedSetting(actor, kRiskLevelsSetting, value, {risks});
+  // Only what differs from the catalog is stored: the rest keeps following the file.
+  json own_names = json::object(), own_thresholds = json::object();
+  for (const auto& l : base.levels) {
+    const json& n = names[l.key];
+    if (n["ja"] != l.label.ja || n["en"] != l.label.en) own_names[l.key] = n;
+  }
+  for (const auto& m : base.matrices) {
+    for (size_t i = 1; i < m.thresholds.size(); ++i) {
+      const auto& [level, min] = m.thresholds[i];
+      if (thresholds[m.key][level] != min) own_thresholds[m.key][level] = thresholds[m.key][level];
+    }
+  }
+  json own = json::object();
+  if (!own_names.empty()) own["names"] = std::move(own_names);
+  if (!own_thresholds.empty()) own["thresholds"] = std::move(own_thresholds);
+  const std::string value = reset || own.empty() ? std::string() : own.dump();
+  return service_.ChangeDerivedSetting(actor, kRiskLevelsSetting, value, {risks}, previous);
 }
 
 Result<json> RiskService::Matrix() const {

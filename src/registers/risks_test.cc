@@ -492,5 +492,38 @@ TEST_F(RisksTest, TheBodyRenamesLevelsAndMovesThresholdsInOneChange) {
   EXPECT_EQ((*service_->Get(cli_, Def("risks"), r["id"]))["inherent_level"], "high");
 }
 
+TEST_F(RisksTest, ALevelMovedByNewThresholdsAsksForTheAcceptanceAgain) {
+  const json r = Scenario("5_2", {{"impact", "5_4"}});  // 8: medium, decided by a superior
+  ASSERT_TRUE(Update(kOwner, r["id"], {{"treatment", "accept"}}).ok());
+  auto ok = Update(kManager, r["id"], {{"acceptance", "approved"}, {"acceptance_comment", "可"}});
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  // 非常に高い from 8: only the CISO may accept it now, so the manager's approval lapses.
+  auto changed =
+      risks_->ChangeLevels(cli_, {{"thresholds", {{"5x5", {{"high", 6}, {"very_high", 8}}}}}});
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  auto after = service_->Get(cli_, Def("risks"), r["id"]);
+  EXPECT_EQ((*after)["inherent_level"], "very_high");
+  EXPECT_EQ((*after)["acceptance"], "requested");
+  EXPECT_TRUE((*after)["accepted_by"].is_null());
+  // Only what differs from the catalog is stored; the same values as the catalog's are none.
+  EXPECT_EQ(*service_->Setting(kRiskLevelsSetting, ""),
+            R"({"thresholds":{"5x5":{"high":6,"very_high":8}}})");
+  ASSERT_TRUE(
+      risks_
+          ->ChangeLevels(cli_, {{"thresholds", {{"5x5", {{"high", 10}, {"very_high", 20}}}}},
+                                {"names", {{"low", {{"ja", "低"}, {"en", "Low"}}}}}})
+          .ok());
+  EXPECT_EQ(*service_->Setting(kRiskLevelsSetting, "x"), "");
+  EXPECT_EQ((*risks_->Matrix())["customized"], false);
+  // reset is true or nothing; a change based on a value someone replaced meanwhile is refused.
+  auto bad = risks_->ChangeLevels(cli_, {{"reset", false}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().fields.at(0).field, "reset");
+  auto stale = service_->ChangeDerivedSetting(cli_, kRiskLevelsSetting, "", {&Def("risks")},
+                                              R"({"names":{}})");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+}
+
 }  // namespace
 }  // namespace mamori::registers

@@ -1771,13 +1771,14 @@ Result<json> RegisterService::ChangeSetting(const Actor& actor, const std::strin
   json mapping = json::object();
   for (const auto& [field, map] : remap) mapping[field] = map;
   return RewriteUnderSetting(actor, key, value, fields.front().second->options_setting_default,
-                             registers, remap_record, {{"mapping", mapping}});
+                             registers, remap_record, {{"mapping", mapping}}, std::nullopt);
 }
 
-Result<json> RegisterService::ChangeDerivedSetting(
-    const Actor& actor, const std::string& key, const std::string& value,
-    const std::vector<const RegisterDef*>& registers) {
-  return RewriteUnderSetting(actor, key, value, "", registers, nullptr, json::object());
+Result<json> RegisterService::ChangeDerivedSetting(const Actor& actor, const std::string& key,
+                                                   const std::string& value,
+                                                   const std::vector<const RegisterDef*>& registers,
+                                                   const std::string& expected) {
+  return RewriteUnderSetting(actor, key, value, "", registers, nullptr, json::object(), expected);
 }
 
 Result<json> RegisterService::RewriteUnderSetting(const Actor& actor, const std::string& key,
@@ -1785,7 +1786,8 @@ Result<json> RegisterService::RewriteUnderSetting(const Actor& actor, const std:
                                                   const std::string& fallback,
                                                   const std::vector<const RegisterDef*>& registers,
                                                   const RecordRemap& remap_record,
-                                                  const json& audit_detail) {
+                                                  const json& audit_detail,
+                                                  const std::optional<std::string>& expected) {
   std::vector<FieldError> errors;
   json summary{{"setting", key}, {"value", value}, {"changed", 0}};
   Status st = store_.Write([&](Connection& c) -> Status {
@@ -1794,6 +1796,10 @@ Result<json> RegisterService::RewriteUnderSetting(const Actor& actor, const std:
     MAMORI_ASSIGN_OR_RETURN(auto old_rows,
                             c.Query("SELECT value FROM settings WHERE key = ?", get));
     const std::string old_value = old_rows.empty() ? fallback : AsText(old_rows[0][0]);
+    if (expected && old_value != *expected) {
+      return Error::Conflict("ほかの人が先に設定を変えました。画面を読み込み直してください。",
+                             "the setting was changed meanwhile");
+    }
     summary["from"] = old_value;
     // The new value first, so that the records below are checked under it.
     const Value set[] = {key, value, now, actor.id};

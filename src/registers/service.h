@@ -177,10 +177,13 @@ class RegisterService {
   // transaction, derives every active record of `registers` again (update completers; each
   // changed record gets a new version and a "reclassify" history entry and must satisfy the
   // rules, else kInvalidInput and nothing changes; one audit entry). The caller checks the
-  // permission. Returns {"setting", "value", "from", "changed"}.
+  // permission. `expected`: the value the caller based the change on ("" for never set);
+  // another value found in the transaction is kConflict (a change saved meanwhile).
+  // Returns {"setting", "value", "from", "changed"}.
   Result<nlohmann::json> ChangeDerivedSetting(const Actor& actor, const std::string& key,
                                               const std::string& value,
-                                              const std::vector<const RegisterDef*>& registers);
+                                              const std::vector<const RegisterDef*>& registers,
+                                              const std::string& expected);
 
   // Counts of active records by the values of one or two enum or boolean fields (e.g.
   // confidentiality × zone), under the same filters and row permissions as List:
@@ -201,7 +204,8 @@ class RegisterService {
                                              const std::string& value, const std::string& fallback,
                                              const std::vector<const RegisterDef*>& registers,
                                              const RecordRemap& remap_record,
-                                             const nlohmann::json& audit_detail);
+                                             const nlohmann::json& audit_detail,
+                                             const std::optional<std::string>& expected);
   store::Store& store_;
   AuditSink& audit_;
   std::shared_ptr<ListCache> cache_;
