@@ -146,18 +146,13 @@ struct Core {
   std::shared_ptr<const policy::Catalog> catalog;
   registers::Catalogs catalogs;
   int64_t schema_version = 0;
-  std::vector<std::string> migration_keys;  // every migration this binary knows
+  std::vector<store::Migration> migrations;  // every migration this version knows, in order
 };
 
-Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir,
-                                       auth::IdentityOptions identity_options = {}) {
-  MAMORI_TRY(auth::InitCrypto());
-  auto core = std::make_unique<Core>();
-  const auto parent = std::filesystem::path(db).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-  }
+// What a database is opened with, read from the catalog folder (nothing touches the database):
+// permissions, common passwords, catalogs and the register definitions.
+Status LoadModel(Core& core_ref, const std::string& catalog_dir) {
+  Core* core = &core_ref;
   const std::string permissions_path = catalog_dir + "/permissions.toml";
   MAMORI_ASSIGN_OR_RETURN(std::string permissions_text, ReadFile(permissions_path, 1u << 20));
   MAMORI_ASSIGN_OR_RETURN(auto table,
@@ -197,13 +192,41 @@ Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string&
   MAMORI_ASSIGN_OR_RETURN(auto defs,
                           registers::BuiltinRegisters(role_options, core->catalogs, custom));
   MAMORI_ASSIGN_OR_RETURN(core->registry, registers::Registry::Create(std::move(defs)));
+  core->migrations = core->registry->Migrations();
+  for (auto& m : auth::AuditMigrations()) core->migrations.push_back(std::move(m));
+  for (auto& m : auth::IdentityMigrations()) core->migrations.push_back(std::move(m));
+  for (auto& m : auth::ServiceAccountMigrations()) core->migrations.push_back(std::move(m));
+  return {};
+}
+
+// The migrations a database holds that this version does not know (a newer version's
+// database): kInvalidInput naming the first, for `what` ("the backup", "the database").
+Status CheckKnownMigrations(const Core& core, const std::vector<std::string>& held,
+                            const std::string& what) {
+  std::set<std::string> known;
+  for (const auto& m : core.migrations) known.insert(m.key);
+  for (const std::string& key : held) {
+    if (!known.count(key)) {
+      return Error::Invalid(what + "は、この版の Mamori が知らない変更 (" + key +
+                                ") を含みます。新しい版の Mamori を使ってください。",
+                            what + " holds a migration this version does not know: " + key);
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Core>> OpenCore(const std::string& db, const std::string& catalog_dir,
+                                       auth::IdentityOptions identity_options = {}) {
+  MAMORI_TRY(auth::InitCrypto());
+  auto core = std::make_unique<Core>();
+  const auto parent = std::filesystem::path(db).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+  }
+  MAMORI_TRY(LoadModel(*core, catalog_dir));
   MAMORI_ASSIGN_OR_RETURN(core->store, store::OpenSqlite({.path = db}));
-  std::vector<store::Migration> migrations = core->registry->Migrations();
-  for (auto& m : auth::AuditMigrations()) migrations.push_back(std::move(m));
-  for (auto& m : auth::IdentityMigrations()) migrations.push_back(std::move(m));
-  for (auto& m : auth::ServiceAccountMigrations()) migrations.push_back(std::move(m));
-  for (const auto& m : migrations) core->migration_keys.push_back(m.key);
-  MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(migrations));
+  MAMORI_ASSIGN_OR_RETURN(core->schema_version, core->store->Migrate(core->migrations));
   MAMORI_TRY(registers::CheckStoredColumns(*core->store, *core->registry));
   MAMORI_TRY(registers::RefreshSearchText(*core->store, *core->registry));
 
@@ -371,12 +394,43 @@ int Serve(const std::string& config_path, bool config_given, const std::string& 
 }
 
 // `mamori admin backup FILE --db PATH`: a consistent copy, taken while the server runs. The
-// audit entry is written first, so the copy holds the record of its own making.
-int Backup(Core& core, const std::string& db, const std::string& file) {
-  if (Status st = core.audit->AppendNow(kCliActor, "backup", file, nlohmann::json::object()); !st.ok()) {
+// database is opened as it is: never migrated or seeded (a newer version's CLI refuses a
+// database it does not know, and an older database is copied as it is). The audit entry is
+// written first, so the copy holds the record of its own making.
+int Backup(const std::string& db, const std::string& catalog_dir, const std::string& file) {
+  auto lock = store::DatabaseLock::Acquire(db, store::DatabaseLock::Mode::kShared);
+  if (!lock.ok()) return Report(lock.error(), kExitUnavailable);
+  Core model;
+  if (Status st = LoadModel(model, catalog_dir); !st.ok()) return Report(st.error(), kExitUsage);
+  auto held = store::QuerySqliteFile(db, "SELECT key FROM schema_migrations ORDER BY seq");
+  if (!held.ok()) {
+    return Report(
+        Error::Invalid("Mamori のデータベースを開けません: " + db, held.error().message_en),
+        kExitInputErrors);
+  }
+  std::vector<std::string> keys;
+  for (const auto& r : *held) keys.push_back(store::AsText(r[0]));
+  if (Status st = CheckKnownMigrations(model, keys, "このデータベース"); !st.ok()) {
+    return Report(st.error(), kExitInputErrors);
+  }
+  // Refusals that need no audit entry: nothing is written for a backup that cannot be made.
+  const std::filesystem::path target(file);
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(target, ec)) ||
+      !std::filesystem::is_directory(target.has_parent_path() ? target.parent_path() : ".", ec)) {
+    return Report(
+        Error::Invalid("バックアップの保存先のファイルが既にあるか、フォルダがありません: " + file,
+                       "the backup file exists or its folder does not: " + file),
+        kExitInputErrors);
+  }
+  auto opened = store::OpenSqlite({.path = db, .read_connections = 1});
+  if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
+  SystemClock clock;
+  auth::AuditLog audit(**opened, clock);
+  if (Status st = audit.AppendNow(kCliActor, "backup", file, nlohmann::json::object()); !st.ok()) {
     return Report(st.error(), ExitCodeFor(st.error()));
   }
-  if (Status st = core.store->BackupTo(file); !st.ok()) {
+  if (Status st = (*opened)->BackupTo(file); !st.ok()) {
     return Report(st.error(), ExitCodeFor(st.error()));
   }
   const auto facts = store::InspectSqliteFile(file);
@@ -397,36 +451,26 @@ int Backup(Core& core, const std::string& db, const std::string& file) {
   return kExitOk;
 }
 
-// `mamori admin restore FILE --db PATH [--yes]`: checks the backup (a sound Mamori database of
-// this or an older version, an intact audit chain, MFA secrets this server's key opens) on a
-// private copy, never changing the file itself; with --yes keeps the present database as
-// <db>.before-restore-<time>, replaces it in one transaction, applies the migrations and
-// records the restore in the audit log. Never while a server uses the database.
+// `mamori admin restore FILE --db PATH [--yes] [--force]`. Never while a server or another
+// command uses the database (the exclusive lock). The backup is copied to a private file
+// beside the database and everything is checked on that copy, never on the file itself: a
+// sound Mamori database of this or an older version, an intact audit chain that agrees with
+// the present database's up to the backup's last entry (else only with --force), MFA secrets
+// this server's key opens. Without --yes nothing is changed (the database is not even opened
+// for writing). With --yes: the present database's files are kept as they are (also when
+// damaged) as <db>.before-restore-<time>, the copy is put in its place, this version's
+// migrations and seeds are applied, every session is ended (a credential revoked after the
+// backup must not come back), service accounts revoked since are revoked again, and the
+// restore is recorded in the audit log with what it undid.
 int Restore(const std::string& db, const std::string& catalog_dir, const std::string& file,
-            bool yes) {
+            bool yes, bool force) {
   auto lock = store::DatabaseLock::Acquire(db, store::DatabaseLock::Mode::kExclusive);
   if (!lock.ok()) return Report(lock.error(), kExitUnavailable);
-  auto facts = store::InspectSqliteFile(file);
-  if (!facts.ok()) return Report(facts.error(), kExitInputErrors);
-  const auto sha = Sha256HexOfFile(file);
-  if (!sha) {
-    return Report(Error::Invalid("ファイルを読めません: " + file, "cannot read " + file),
-                  kExitInputErrors);
-  }
-  auto opened = OpenCore(db, catalog_dir);
-  if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
-  std::unique_ptr<Core> core = std::move(opened).value();
-  const std::set<std::string> known(core->migration_keys.begin(), core->migration_keys.end());
-  for (const std::string& key : facts->migrations) {
-    if (!known.count(key)) {
-      return Report(
-          Error::Invalid("このバックアップは、この版の Mamori が知らない変更 (" + key +
-                             ") を含みます。新しい版の Mamori で復元してください: " + file,
-                         "the backup holds a migration this version does not know: " + key),
-          kExitInputErrors);
-    }
-  }
-  // A private copy beside the database: checked, then restored from.
+  if (Status st = auth::InitCrypto(); !st.ok()) return Report(st.error(), kExitUnavailable);
+  Core model;
+  if (Status st = LoadModel(model, catalog_dir); !st.ok()) return Report(st.error(), kExitUsage);
+
+  // The private copy, owner-only, beside the database (the same file system: renamed later).
   std::string copy = db + ".restore-XXXXXX";
   const int fd = ::mkstemp(copy.data());
   if (fd < 0) {
@@ -434,23 +478,39 @@ int Restore(const std::string& db, const std::string& catalog_dir, const std::st
                   kExitUnavailable);
   }
   ::close(fd);
+  ::unlink(copy.c_str());  // CopySqliteFiles makes it anew (O_EXCL, 0600)
   struct RemoveCopy {
     std::string path;
+    bool keep = false;
     ~RemoveCopy() {
+      if (keep) return;
       for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
     }
   } remove_copy{copy};
-  std::error_code ec;
-  std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) {
-    return Report(Error::Unavailable("バックアップを複製できません: " + file, ec.message()),
-                  kExitUnavailable);
+  if (Status st = store::CopySqliteFiles(file, copy); !st.ok()) {
+    return Report(st.error(), ExitCodeFor(st.error()));
+  }
+  auto facts = store::InspectSqliteFile(copy);
+  if (!facts.ok()) {
+    return Report(Error::Invalid(facts.error().message + "(" + file + ")",
+                                 facts.error().message_en + " (" + file + ")"),
+                  kExitInputErrors);
+  }
+  if (Status st = CheckKnownMigrations(model, facts->migrations, "このバックアップ"); !st.ok()) {
+    return Report(st.error(), kExitInputErrors);
+  }
+  const auto sha = Sha256HexOfFile(copy);
+  if (!sha) {
+    return Report(Error::Invalid("ファイルを読めません: " + file, "cannot read " + file),
+                  kExitInputErrors);
   }
   int64_t entries = 0;
+  std::string head_hash;
   {
     auto checked = store::OpenSqlite({.path = copy, .read_connections = 1});
     if (!checked.ok()) return Report(checked.error(), kExitInputErrors);
-    auth::AuditLog log(**checked, core->clock);
+    SystemClock clock;
+    auth::AuditLog log(**checked, clock);
     auto verified = log.Verify();
     if (!verified.ok()) return Report(verified.error(), kExitInputErrors);
     if (!verified->ok) {
@@ -462,60 +522,147 @@ int Restore(const std::string& db, const std::string& catalog_dir, const std::st
           kExitInputErrors);
     }
     entries = verified->entries;
-    // The MFA secrets must open with this server's key, or nobody could sign in afterwards.
     std::string sealed;
     (void)(*checked)->Read([&](store::Connection& c) -> Status {
+      auto head =
+          c.Query("SELECT hash FROM audit_log WHERE seq = ?", std::vector<store::Value>{entries});
+      if (head.ok() && !head->empty()) head_hash = store::AsText((*head)[0][0]);
       auto rows =
           c.Query("SELECT totp_secret FROM auth_credentials WHERE totp_secret IS NOT NULL LIMIT 1");
       if (rows.ok() && !rows->empty()) sealed = store::AsText((*rows)[0][0]);
       return {};
     });
-    if (!sealed.empty() && !core->box->Open(sealed).ok()) {
+    // The MFA secrets must open with this server's key, or nobody could sign in afterwards.
+    if (!sealed.empty()) {
+      std::error_code ec;
+      std::optional<auth::SecretBox> box;
+      if (std::filesystem::exists(db + ".key", ec)) {
+        if (auto b = auth::SecretBox::LoadOrCreate(db + ".key"); b.ok()) box = std::move(*b);
+      }
+      if (!box || !box->Open(sealed).ok()) {
+        return Report(
+            Error::Invalid("バックアップの多要素認証の秘密が、鍵ファイル " + db +
+                               ".key で開けません(ないか、別の鍵です)。バックアップを取ったときの"
+                               "鍵ファイルを置いてから復元してください。",
+                           "the backup's MFA secrets do not open with " + db + ".key"),
+            kExitInputErrors);
+      }
+    }
+  }
+  // The backup must be an earlier state of this database: its last audit entry is the present
+  // database's entry of that number (a backup rebuilt after the fact, or of another body's
+  // database, differs). A present database that is damaged or newer than nothing is not asked.
+  std::error_code ec;
+  const bool present = std::filesystem::exists(db, ec);
+  std::map<std::string, int64_t> undone;  // actions after the backup's last entry
+  if (present && entries > 0) {
+    auto here = store::QuerySqliteFile(db, "SELECT hash FROM audit_log WHERE seq = ?",
+                                       std::vector<store::Value>{entries});
+    if (!here.ok()) {
+      std::fprintf(stderr,
+                   "注意: 今のデータベースの監査ログを読めないため、突き合わせをしません "
+                   "(cannot read the present audit log; not compared)\n");
+    } else if (!here->empty() && store::AsText((*here)[0][0]) != head_hash && !force) {
       return Report(
-          Error::Invalid("バックアップの多要素認証の秘密が、鍵ファイル " + db +
-                             ".key では開けません。バックアップを取ったときの鍵ファイルを置いて"
-                             "から復元してください。",
-                         "the backup's MFA secrets do not open with " + db + ".key"),
+          Error::Invalid("バックアップの監査ログが、今のデータベースの監査ログと番号 " +
+                             std::to_string(entries) +
+                             " で食い違います(別のデータベースのものか、作り直されたものです)。"
+                             "それでも復元するときは --force を付けてください: " +
+                             file,
+                         "the backup's audit log differs from the present one at entry " +
+                             std::to_string(entries) + " (use --force to restore anyway)"),
           kExitInputErrors);
+    }
+    auto later = store::QuerySqliteFile(
+        db, "SELECT action, count(*) FROM audit_log WHERE seq > ? GROUP BY action ORDER BY 1",
+        std::vector<store::Value>{entries});
+    if (later.ok()) {
+      for (const auto& r : *later) undone[store::AsText(r[0])] = store::AsInt(r[1]);
     }
   }
   std::printf("バックアップを確かめました / backup checked: %s\n", file.c_str());
   std::printf("  SHA-256: %s\n", sha->c_str());
   std::printf("  監査ログ / audit entries: %lld(連鎖は切れていません / chain intact)\n",
               static_cast<long long>(entries));
+  if (!undone.empty()) {
+    std::printf(
+        "  復元すると、バックアップの後の次の操作が元に戻ります / undone by the restore:\n");
+    for (const auto& [action, n] : undone) {
+      std::printf("    %s: %lld\n", action.c_str(), static_cast<long long>(n));
+    }
+  }
   if (!yes) {
     std::printf(
         "まだ何も変えていません。復元するには --yes を付けて実行してください。\n"
         "(nothing changed yet: run again with --yes to restore)\n");
     return kExitOk;
   }
+
+  SystemClock clock;
   const std::string stamp = [&] {
-    std::string t = FormatIso8601(core->clock.Now());  // 2026-11-26T10:00:00.123Z
     std::string out;
-    for (char ch : t.substr(0, 19)) {
+    for (char ch : FormatIso8601(clock.Now()).substr(0, 19)) {
       if (ch != '-' && ch != ':') out += ch;
     }
     return out;
   }();
   const std::string before = db + ".before-restore-" + stamp;
-  if (Status st = core->store->BackupTo(before); !st.ok()) {
+  if (present) {
+    if (Status st = store::CopySqliteFiles(db, before); !st.ok()) {
+      return Report(st.error(), ExitCodeFor(st.error()));
+    }
+  }
+  if (Status st = store::ReplaceSqliteFile(db, copy); !st.ok()) {
     return Report(st.error(), ExitCodeFor(st.error()));
   }
-  if (Status st = core->store->RestoreFrom(copy); !st.ok()) {
-    return Report(st.error(), ExitCodeFor(st.error()));
-  }
-  core.reset();
-  // The restored database gets this version's migrations and catalog seeds, then the record.
-  opened = OpenCore(db, catalog_dir);
+  remove_copy.keep = true;  // it is the database now
+  // This version's migrations and seeds, then what the backup must not bring back.
+  auto opened = OpenCore(db, catalog_dir);
   if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
-  if (Status st = (*opened)->audit->AppendNow(
-          kCliActor, "restore", file,
-          {{"sha256", *sha}, {"before_restore", before}, {"audit_entries", entries}});
-      !st.ok()) {
-    return Report(st.error(), ExitCodeFor(st.error()));
+  Core& core = **opened;
+  std::vector<int64_t> revoked;
+  if (present) {
+    auto rows = store::QuerySqliteFile(
+        before, "SELECT id FROM auth_service_accounts WHERE revoked_at IS NOT NULL");
+    if (rows.ok()) {
+      for (const auto& r : *rows) revoked.push_back(store::AsInt(r[0]));
+    }
   }
+  int64_t sessions = 0, re_revoked = 0;
+  Status st = core.store->Write([&](store::Connection& c) -> Status {
+    MAMORI_ASSIGN_OR_RETURN(sessions, c.Exec("DELETE FROM auth_sessions"));
+    for (int64_t id : revoked) {
+      const store::Value p[] = {FormatIso8601(clock.Now()), id};
+      MAMORI_ASSIGN_OR_RETURN(
+          int64_t n,
+          c.Exec("UPDATE auth_service_accounts SET revoked_at = ? WHERE id = ? AND revoked_at IS "
+                 "NULL",
+                 p));
+      re_revoked += n;
+    }
+    nlohmann::json undone_json = nlohmann::json::object();
+    for (const auto& [action, n] : undone) undone_json[action] = n;
+    return core.audit->Append(c, kCliActor, "restore", file,
+                              {{"sha256", *sha},
+                               {"before_restore", present ? before : ""},
+                               {"audit_entries", entries},
+                               {"undone", undone_json},
+                               {"sessions_ended", sessions},
+                               {"service_accounts_revoked_again", re_revoked},
+                               {"forced", force}});
+  });
+  if (!st.ok()) return Report(st.error(), ExitCodeFor(st.error()));
   std::printf("復元しました / restored: %s\n", db.c_str());
-  std::printf("  復元前のデータベース / the database before: %s\n", before.c_str());
+  if (present) std::printf("  復元前のデータベース / the database before: %s\n", before.c_str());
+  std::printf(
+      "  ログイン中のセッションはすべて終了しました。利用者はもう一度ログインします "
+      "(every session ended: users sign in again)\n");
+  if (re_revoked > 0) {
+    std::printf(
+        "  バックアップの後に失効したサービスアカウントを再び失効させました: %lld "
+        "(service accounts revoked again)\n",
+        static_cast<long long>(re_revoked));
+  }
   return kExitOk;
 }
 
@@ -1127,6 +1274,10 @@ int main(int argc, char** argv) {
       "バックアップから復元します(サーバーを止めて) / restore from a backup (server stopped)");
   restore->add_option("file", file, "バックアップのファイル / the backup file")->required();
   with_db(restore);
+  bool force = false;
+  restore->add_flag("--force", force,
+                    "監査ログが今のデータベースと食い違っても復元します / restore even when the "
+                    "audit logs disagree");
   restore->add_flag("--yes", yes,
                     "確かめたうえで復元します(付けなければ確かめるだけ) / restore (without: "
                     "check only)");
@@ -1192,11 +1343,14 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return Serve(config_path, config_opt->count() > 0, db, listen, web);
 
-  if (restore->parsed()) return Restore(db, catalog_dir, file, yes);
+  if (restore->parsed()) return Restore(db, catalog_dir, file, yes, force);
+  if (backup->parsed()) return Backup(db, catalog_dir, file);
+  // Every other command holds the lock shared, as a server does: never during a restore.
+  auto lock = store::DatabaseLock::Acquire(db, store::DatabaseLock::Mode::kShared);
+  if (!lock.ok()) return Report(lock.error(), kExitUnavailable);
   auto opened = OpenCore(db, catalog_dir);
   if (!opened.ok()) return Report(opened.error(), kExitUnavailable);
   Core& core = **opened;
-  if (backup->parsed()) return Backup(core, db, file);
   if (check->parsed()) {
     auto st = core.store->CheckIntegrity();
     if (!st.ok()) return Report(st.error(), kExitInputErrors);

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -273,6 +274,8 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const SqliteOptions& o) {
     auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
     MAMORI_ASSIGN_OR_RETURN(store->writer_, OpenConnection(o, /*writer=*/true));
+    // 個人番号 and medical data: the owner only (SQLite gives its -wal and -shm the same mode).
+    (void)::chmod(o.path.c_str(), 0600);
     // Make sure the file exists with WAL before read-only connections open it.
     MAMORI_TRY(
         store->writer_->Raw("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -386,7 +389,8 @@ class SqliteStore final : public Store {
     } cleanup{tmp};
     {
       sqlite3* raw = nullptr;
-      const int rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+      const int rc =
+          sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
       DbHandle dest(raw);
       if (rc != SQLITE_OK) return SqliteError(raw, rc, "open backup file");
       {
@@ -414,22 +418,6 @@ class SqliteStore final : public Store {
     }
     cleanup.keep = true;
     return SyncPath(dir.string(), O_RDONLY | O_DIRECTORY);
-  }
-
-  Status RestoreFrom(const std::string& path) override {
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-    DbHandle source(raw);
-    if (rc != SQLITE_OK) {
-      return Error::Invalid("復元するファイルを開けません: " + path, "cannot open " + path);
-    }
-    std::lock_guard lock(writer_mu_);
-    sqlite3_backup* b = sqlite3_backup_init(writer_->db(), "main", source.get(), "main");
-    if (b == nullptr) return SqliteError(writer_->db(), sqlite3_errcode(writer_->db()), "restore");
-    const int step = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    if (step != SQLITE_DONE) return SqliteError(writer_->db(), step, "restore step");
-    return {};
   }
 
  private:
@@ -497,21 +485,82 @@ Result<std::unique_ptr<Store>> OpenSqlite(const SqliteOptions& options) {
   return SqliteStore::Open(options);
 }
 
-Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path) {
-  DatabaseFileFacts facts;
+namespace {
+
+// The file at `path` opened read-only, never created: kNotFound when it does not exist.
+Result<DbHandle> OpenReadOnly(const std::string& path) {
   std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Error::Invalid("ファイルがありません: " + path, "no such file " + path);
-  facts.bytes = static_cast<int64_t>(size);
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Error::NotFound("ファイルがありません: " + path, "no such file " + path);
+  }
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
   DbHandle db(raw);
   if (rc != SQLITE_OK)
     return Error::Invalid("ファイルを開けません: " + path, "cannot open " + path);
   sqlite3_extended_result_codes(db.get(), 1);
-  MAMORI_TRY(IntegrityOf(db.get(), path));
+  return db;
+}
+
+// Copies `from` to the new file `to` (owner-only, synced); kInvalidInput when `to` exists.
+Status CopyPrivately(const std::string& from, const std::string& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Error::NotFound("ファイルがありません: " + from, "cannot open " + from);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (out < 0) {
+    const int err = errno;
+    ::close(in);
+    if (err == EEXIST) {
+      return Error::Invalid("保存先のファイルが既にあります: " + to, "the file exists: " + to);
+    }
+    return Error::Unavailable("ファイルを作れません: " + to,
+                              "create " + to + ": " + std::strerror(err));
+  }
+  std::vector<char> block(size_t{1} << 20);
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = ::read(in, block.data(), block.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    for (ssize_t done = 0; ok && done < n;) {
+      const ssize_t w = ::write(out, block.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      ok = w > 0;
+      done += w > 0 ? w : 0;
+    }
+    if (!ok) break;
+  }
+  ok = ok && ::fsync(out) == 0;
+  ::close(in);
+  if (::close(out) != 0) ok = false;
+  if (!ok) {
+    ::unlink(to.c_str());
+    return Error::Unavailable("ファイルを複製できません: " + from, "copy " + from + " to " + to);
+  }
+  return {};
+}
+
+std::string FolderOf(const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+}
+
+}  // namespace
+
+Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path) {
+  DatabaseFileFacts facts;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Error::Invalid("ファイルがありません: " + path, "no such file " + path);
+  facts.bytes = static_cast<int64_t>(size);
+  auto db = OpenReadOnly(path);
+  if (!db.ok()) return Error::Invalid(db.error().message, db.error().message_en);
+  MAMORI_TRY(IntegrityOf(db->get(), path));
   if (Status st =
-          RunOn(db.get(), "SELECT key FROM schema_migrations ORDER BY seq", &facts.migrations);
+          RunOn(db->get(), "SELECT key FROM schema_migrations ORDER BY seq", &facts.migrations);
       !st.ok() || facts.migrations.empty()) {
     return Error::Invalid("Mamori のデータベースではありません: " + path,
                           "not a Mamori database: " + path);
@@ -519,9 +568,55 @@ Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path) {
   return facts;
 }
 
+Result<std::vector<Row>> QuerySqliteFile(const std::string& path, std::string_view sql,
+                                         std::span<const Value> params) {
+  MAMORI_ASSIGN_OR_RETURN(DbHandle db, OpenReadOnly(path));
+  SqliteConnection conn(std::move(db));
+  return conn.Query(sql, params, 1'000'000);
+}
+
+Status CopySqliteFiles(const std::string& database_path, const std::string& destination) {
+  MAMORI_TRY(CopyPrivately(database_path, destination));
+  std::error_code ec;
+  if (std::filesystem::exists(database_path + "-wal", ec)) {
+    if (Status st = CopyPrivately(database_path + "-wal", destination + "-wal"); !st.ok()) {
+      ::unlink(destination.c_str());
+      return st;
+    }
+  }
+  return SyncPath(FolderOf(destination), O_RDONLY | O_DIRECTORY);
+}
+
+Status ReplaceSqliteFile(const std::string& database_path, const std::string& replacement) {
+  // The old log must go first: left beside the new file, SQLite would replay it into it.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string sidecar = database_path + suffix;
+    if (::unlink(sidecar.c_str()) != 0 && errno != ENOENT) {
+      return Error::Unavailable("ファイルを消せません: " + sidecar,
+                                "unlink " + sidecar + ": " + std::strerror(errno));
+    }
+  }
+  // The replacement takes the owner the database had (a restore run as root must not leave a
+  // file the service's user cannot open) and is the owner's only.
+  struct stat st {};
+  if (::stat(database_path.c_str(), &st) == 0 &&
+      ::chown(replacement.c_str(), st.st_uid, st.st_gid) != 0 && errno != EPERM) {
+    return Error::Unavailable("ファイルの所有者を変えられません: " + replacement,
+                              "chown " + replacement + ": " + std::strerror(errno));
+  }
+  (void)::chmod(replacement.c_str(), 0600);
+  if (::rename(replacement.c_str(), database_path.c_str()) != 0) {
+    return Error::Unavailable("データベースを置き換えられません: " + database_path,
+                              "rename to " + database_path + ": " + std::strerror(errno));
+  }
+  return SyncPath(FolderOf(database_path), O_RDONLY | O_DIRECTORY);
+}
+
 Result<DatabaseLock> DatabaseLock::Acquire(const std::string& database_path, Mode mode) {
   const std::string path = database_path + ".lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  std::error_code ec;
+  std::filesystem::create_directories(FolderOf(database_path), ec);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     const std::string why = std::strerror(errno);
     return Error::Unavailable("ロックファイルを開けません: " + path, "open " + path + ": " + why);

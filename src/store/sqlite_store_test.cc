@@ -256,28 +256,46 @@ TEST_F(SqliteStoreTest, BackupIsOneCheckedFileAndRestoreReplacesTheWholeDatabase
   EXPECT_EQ(facts->migrations, (std::vector<std::string>{"test/001", "test/002"}));
   EXPECT_FALSE(std::filesystem::exists(backup + "-wal"));
   // Never over an existing file, never into a missing folder; no temporary file left.
-  EXPECT_EQ(store->BackupTo(backup).error().code, ErrorCode::kInvalidInput);
-  EXPECT_EQ(store->BackupTo((dir_ / "no" / "b.db").string()).error().code,
-            ErrorCode::kInvalidInput);
+  const Status over = store->BackupTo(backup);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidInput);
+  const Status nowhere = store->BackupTo((dir_ / "no" / "b.db").string());
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_EQ(nowhere.error().code, ErrorCode::kInvalidInput);
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     files += e.path().filename().string().find(".tmp-") == std::string::npos ? 0 : 1;
   }
   EXPECT_EQ(files, 0);
 
-  // Later writes are undone by the restore; readers see the restored database at once.
-  const int64_t at_backup = [&] {
-    auto other = OpenSqlite({.path = backup});
-    return CountRows(**other);
-  }();
-  ASSERT_TRUE(InspectSqliteFile(backup).ok());  // opening it again left it sound
+  // Restore: the database's files kept as they are, then the backup put in their place.
+  const int64_t at_backup = CountRows(**OpenSqlite({.path = backup}));
+  ASSERT_TRUE(InspectSqliteFile(backup).ok());
   ASSERT_TRUE(AddRow(*store, "after").ok());
-  EXPECT_GT(CountRows(*store), at_backup);
-  ASSERT_TRUE(store->RestoreFrom(backup).ok());
+  const int64_t live = CountRows(*store);
+  EXPECT_GT(live, at_backup);
+  const std::string db = (dir_ / "t.db").string();
+  store.reset();  // no one has it open
+  const std::string before = (dir_ / "before.db").string();
+  ASSERT_TRUE(CopySqliteFiles(db, before).ok());
+  EXPECT_FALSE(CopySqliteFiles(db, before).ok());  // never over an existing file
+  const std::string copy = (dir_ / "copy.db").string();
+  std::filesystem::copy_file(backup, copy);
+  ASSERT_TRUE(ReplaceSqliteFile(db, copy).ok());
+  EXPECT_FALSE(std::filesystem::exists(db + "-wal"));
+  store = Open();
   EXPECT_EQ(CountRows(*store), at_backup);
   ASSERT_TRUE(store->CheckIntegrity().ok());
-  ASSERT_TRUE(AddRow(*store, "after").ok());  // writable, in WAL mode as before
+  ASSERT_TRUE(AddRow(*store, "after").ok());
   EXPECT_EQ(CountRows(*store), at_backup + 1);
+  // The copy kept before holds the rows written after the backup.
+  EXPECT_EQ(CountRows(**OpenSqlite({.path = before})), live);
+  auto rows = QuerySqliteFile(backup, "SELECT count(*) FROM t");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(AsInt((*rows)[0][0]), at_backup);
+  EXPECT_EQ(QuerySqliteFile((dir_ / "none.db").string(), "SELECT 1").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "none.db"));  // never created
 }
 
 TEST_F(SqliteStoreTest, InspectRefusesWhatIsNotASoundMamoriDatabase) {

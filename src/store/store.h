@@ -91,11 +91,6 @@ class Store {
   // writes go on meanwhile. kInvalidInput when `path` exists or its folder does not;
   // kUnavailable on an I/O error.
   virtual Status BackupTo(const std::string& path) = 0;
-  // Replaces the whole database by the database file at `path` (as BackupTo wrote it) in one
-  // transaction: other connections see the old database or the new one, never a mix, and a
-  // failure leaves the old one. The file is only read. The caller checks it first
-  // (InspectSqliteFile) and applies the migrations after.
-  virtual Status RestoreFrom(const std::string& path) = 0;
 };
 
 // What a database file holds, read without changing it.
@@ -106,11 +101,28 @@ struct DatabaseFileFacts {
 // Opens the SQLite file at `path` read-only: kInvalidInput (naming the file) unless it is a
 // sound SQLite database (integrity_check) with Mamori's migrations table.
 Result<DatabaseFileFacts> InspectSqliteFile(const std::string& path);
+// Runs one query on the SQLite file at `path`, opened read-only (never changed, never created:
+// kNotFound when it does not exist).
+Result<std::vector<Row>> QuerySqliteFile(const std::string& path, std::string_view sql,
+                                         std::span<const Value> params = {});
+
+// The files of the database at `database_path` as they are (the file and its -wal, if any),
+// copied to `destination` (and `destination`-wal), owner-only, synced; not checked, so that a
+// damaged database can be kept too. Nothing may write the database meanwhile (hold the
+// exclusive DatabaseLock). kInvalidInput when `destination` exists.
+Status CopySqliteFiles(const std::string& database_path, const std::string& destination);
+// Puts the SQLite file `replacement` in place of the database at `database_path`: its -wal and
+// -shm are removed, then `replacement` is renamed over the file and the folder synced. No one
+// may have the database open (hold the exclusive DatabaseLock; close every Store on it), and
+// `replacement` must be closed and in the same folder.
+Status ReplaceSqliteFile(const std::string& database_path, const std::string& replacement);
 
 // An advisory lock (flock) on "<database>.lock", held while the object lives. `mamori serve`
-// holds it shared (several servers may share one database); `mamori admin restore` needs it
-// exclusive, so a database is never replaced under a running server. kUnavailable when the
-// lock is held the other way (never waits).
+// and every other command that opens the database hold it shared (several may share one
+// database); `mamori admin restore` needs it exclusive, so a database is never replaced under
+// a running server or command. kUnavailable when the lock is held the other way (never waits).
+// Creates the database's folder when missing; the lock file is readable by all (0644), so a
+// lock file made by root does not keep the service's user out.
 class DatabaseLock {
  public:
   enum class Mode { kShared, kExclusive };
