@@ -799,7 +799,7 @@ bool PostMonitorReport(const ReportTo& to, MonitorReport& report, const MonitorR
   const int64_t now = NowMicros();
   const MonitorEvidence e = report.Build(run, now);
   if (!PostEngineEvidence(to, "automated:monitor", e.result, e.summary, e.raw)) return false;
-  report.Clear(now);
+  report.Clear(run, now);
   return true;
 }
 

@@ -105,8 +105,9 @@ void MonitorReport::AddAlert(const monitor::Alert& alert, std::string text) {
   kept_.push_back({alert.severity, sequence_++, kind, std::move(text)});
 }
 
-void MonitorReport::Clear(int64_t now_us) {
+void MonitorReport::Clear(const MonitorRun& run, int64_t now_us) {
   since_us_ = now_us;
+  reported_listeners_ = run.summary->listeners;
   kept_.clear();
   kept_bytes_ = 0;
   total_ = 0;
@@ -139,8 +140,11 @@ MonitorEvidence MonitorReport::Build(const MonitorRun& run, int64_t now_us) cons
   if (s.events == 0) {
     problems.push_back({"イベントを 1 件も読めていません", "no event was read"});
   }
-  // Senders the syslog listener could not take: their messages were never read.
-  if (const uint64_t lost = s.listeners.refused_connections + s.listeners.accept_failures;
+  // Senders the syslog listener could not take since the last report: their messages were
+  // never read.
+  if (const uint64_t lost =
+          (s.listeners.refused_connections - reported_listeners_.refused_connections) +
+          (s.listeners.accept_failures - reported_listeners_.accept_failures);
       lost > 0) {
     problems.push_back({"syslog の接続を " + Grouped(lost) + " 件受け付けられませんでした",
                         Grouped(lost) + " syslog connection(s) could not be accepted"});
@@ -197,7 +201,7 @@ MonitorEvidence MonitorReport::Build(const MonitorRun& run, int64_t now_us) cons
       {"first_event", iso(run.first_event_us)},
       {"last_event", iso(run.last_event_us)},
   };
-  if (s.listeners != monitor::ListenerCounts{}) {
+  if (s.listeners.listening) {
     const auto& l = s.listeners;
     health["syslog"] = {{"messages", l.messages},
                         {"connections", l.connections},

@@ -86,8 +86,9 @@ class MonitorReport {
   // last Clear, most severe first (then in the order written).
   MonitorEvidence Build(const MonitorRun& run, int64_t now_us) const;
 
-  // The report was delivered: the next one starts at `now_us` with no alerts.
-  void Clear(int64_t now_us);
+  // The report of `run` was delivered: the next one starts at `now_us` with no alerts, and
+  // judges the syslog listeners by what they refused since.
+  void Clear(const MonitorRun& run, int64_t now_us);
 
   size_t alerts_kept() const { return kept_.size(); }
 
@@ -102,6 +103,7 @@ class MonitorReport {
   ReportContext context_;
   ReportLimits limits_;
   std::optional<int64_t> since_us_;  // the previous delivered report; nullopt: the run's start
+  monitor::ListenerCounts reported_listeners_;  // as of the previous delivered report
   std::vector<Kept> kept_;
   size_t kept_bytes_ = 0;
   uint64_t sequence_ = 0;

@@ -104,6 +104,7 @@ TEST(MonitorReport, UnhealthyWhenInputsFailNothingIsReadOrTooManyLinesAreMalform
 
   // Syslog senders the listener could not take: their messages were never read.
   monitor::Summary listening = HealthySummary();
+  listening.listeners.listening = true;
   listening.listeners.messages = 900;
   listening.listeners.merged_senders = 40;  // merged, still read: not a problem
   e = report.Build(RunOf(listening), kRanAt);
@@ -115,6 +116,11 @@ TEST(MonitorReport, UnhealthyWhenInputsFailNothingIsReadOrTooManyLinesAreMalform
   EXPECT_FALSE(e.healthy);
   EXPECT_NE(e.raw["health"]["problems"].dump().find("syslog の接続を 3 件受け付けられませんでした"),
             std::string::npos);
+  // The next report judges only what was refused since the last one was delivered.
+  report.Clear(RunOf(listening), kRanAt);
+  e = report.Build(RunOf(listening), kRanAt + 1);
+  EXPECT_TRUE(e.healthy) << e.raw["health"]["problems"].dump();
+  EXPECT_EQ(e.raw["health"]["syslog"]["refused_connections"], 2);  // the run's total
 }
 
 TEST(MonitorReport, BoundedKeepingTheMostSevereAndCountingWhatWasLeftOut) {
@@ -162,7 +168,7 @@ TEST(MonitorReport, ClearStartsTheNextReportWithoutAlerts) {
   MonitorReport report({"h", {}});
   Add(report, MakeAlert(AlertKind::kSeparation, Severity::kCritical, "10.20.3.15"));
   const monitor::Summary s = HealthySummary();
-  report.Clear(kRanAt);
+  report.Clear(RunOf(HealthySummary()), kRanAt);
   Add(report, MakeAlert(AlertKind::kBlocklist, Severity::kHigh, "10.30.0.10"));
   const json raw = report.Build(RunOf(s), kRanAt + 60000000).raw;
   ASSERT_EQ(raw["alerts"].size(), 1u);

@@ -358,7 +358,7 @@ std::string SummaryToText(const Summary& s, double seconds) {
                WithThousands(input.lines), " 行 (lines), ", WithThousands(input.events),
                " イベント (events)\n");
   }
-  if (s.listeners != ListenerCounts{}) {
+  if (s.listeners.listening) {
     const ListenerCounts& l = s.listeners;
     out += Cat("  syslog: ", WithThousands(l.messages), " メッセージ (messages), ",
                WithThousands(l.connections), " 接続 (TCP connections)\n");

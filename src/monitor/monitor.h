@@ -98,6 +98,7 @@ using InputId = size_t;
 
 // What the syslog listeners (--syslog) saw; all zero without them.
 struct ListenerCounts {
+  bool listening = false;  // the listeners are bound
   uint64_t messages = 0;
   uint64_t connections = 0;
   uint64_t refused_connections = 0;  // TCP connections beyond the limit, closed at once

@@ -354,6 +354,8 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(
   }
   server->buffer_.resize(kMaxSyslogMessage + 1);
   server->Rebuild();
+  server->counts_.listening = true;  // the summary says so even before any message
+  monitor.SetListenerCounts(server->counts_);
   return server;
 }
 
