@@ -297,6 +297,13 @@ std::string QueryValue(const QueryParams& q, std::string_view name, std::string_
 }
 
 constexpr std::string_view kSessionCookie = "mamori_session";
+
+// The token of an "Authorization: Bearer <token>" header; nullopt for anything else.
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.rfind(kBearer, 0) != 0) return std::nullopt;
+  return authorization.substr(kBearer.size());
+}
 constexpr std::string_view kCsrfCookie = "mamori_csrf";
 constexpr std::string_view kPendingCookie = "mamori_pre";
 
@@ -556,46 +563,56 @@ Api::~Api() = default;
 
 Result<std::string> Api::Meta() const {
   // Options a setting renames (the risk levels' names) are shown under the names in force.
-  json meta;
-  const auto& defs = registry_.all();
-  for (size_t i = 0; i < defs.size(); ++i) {
-    for (size_t j = 0; j < defs[i].fields.size(); ++j) {
-      const registers::FieldDef& f = defs[i].fields[j];
-      if (f.labels_setting.empty()) continue;
-      MAMORI_ASSIGN_OR_RETURN(const std::string value, service_.Setting(f.labels_setting, ""));
-      if (value.empty()) continue;
-      if (meta.is_null()) meta = json::parse(meta_json_);
-      registers::FieldDef renamed = f;
-      registers::ApplyLabelSetting(renamed, value);
-      json& options = meta["registers"][i]["fields"][j]["options"];
-      for (size_t k = 0; k < renamed.options.size() && k < options.size(); ++k) {
-        options[k]["label"] = {{"ja", renamed.options[k].label.ja},
-                               {"en", renamed.options[k].label.en}};
+  std::vector<std::pair<const RegisterDef*, std::map<std::string, registers::FieldDef>>> renamed;
+  std::string key;  // what the answer depends on: the renamed labels
+  for (const RegisterDef& def : registry_.all()) {
+    MAMORI_ASSIGN_OR_RETURN(auto fields, service_.RenamedFields(def));
+    if (fields.empty()) continue;
+    for (const auto& [name, f] : fields) {
+      for (const auto& o : f.options) key += o.label.ja + '\x1f' + o.label.en + '\x1e';
+    }
+    renamed.emplace_back(&def, std::move(fields));
+  }
+  std::lock_guard lock(meta_mu_);
+  if (key == meta_key_ && !meta_renamed_.empty()) return meta_renamed_;
+  json meta = json::parse(meta_json_);
+  for (const auto& [def, fields] : renamed) {
+    for (json& r : meta["registers"]) {
+      if (r["key"] != def->key) continue;
+      for (json& f : r["fields"]) {
+        auto it = fields.find(f["name"].get<std::string>());
+        if (it == fields.end()) continue;
+        for (json& o : f["options"]) {
+          for (const auto& option : it->second.options) {
+            if (o["value"] == option.value) {
+              o["label"] = {{"ja", option.label.ja}, {"en", option.label.en}};
+            }
+          }
+        }
       }
     }
   }
-  return meta.is_null() ? meta_json_ : meta.dump();
+  meta_key_ = key;
+  meta_renamed_ = meta.dump();
+  return meta_renamed_;
 }
 
 bool Api::has_ui() const { return !static_files_->empty(); }
 
 size_t Api::BodyLimit(std::string_view method, std::string_view path, std::string_view cookie,
-                      std::string_view authorization) const {
+                      std::string_view authorization, std::string_view client) const {
   // Only a register's own import route and a record's attachments take files; everything
   // else takes small JSON.
   constexpr std::string_view kPrefix = "/api/v1/";
   if (method != "POST" || path.rfind(kPrefix, 0) != 0) return limits_.json_body_bytes;
   const std::string_view route = path.substr(kPrefix.size());
   auto signed_in = [&] {
-    return d_.identity.Authenticate(CookieValue(cookie, kSessionCookie), "").ok();
+    return d_.identity.Authenticate(CookieValue(cookie, kSessionCookie), std::string(client)).ok();
   };
   // An engine's evidence carries its raw result (a netcheck report of a large network).
   if (route == "evidence") {
-    constexpr std::string_view kBearer = "Bearer ";
-    const bool engine =
-        authorization.rfind(kBearer, 0) == 0 &&
-        d_.service_accounts.Authenticate(std::string(authorization.substr(kBearer.size())), "")
-            .ok();
+    const auto token = BearerToken(authorization);
+    const bool engine = token && d_.service_accounts.Recognizes(std::string(*token));
     return engine ? limits_.evidence_body_bytes : limits_.json_body_bytes;
   }
   std::string_view rest;
@@ -846,13 +863,12 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
 }
 
 HttpResponse Api::HandleEvidencePost(const HttpRequest& req) const {
-  constexpr std::string_view kBearer = "Bearer ";
-  auto actor =
-      req.authorization.rfind(kBearer, 0) == 0
-          ? d_.service_accounts.Authenticate(req.authorization.substr(kBearer.size()), req.client)
-          : Result<Actor>(Error::Unauthenticated(
-                "Authorization: Bearer <サービスアカウントのトークン> を付けてください。",
-                "a service account's bearer token is required"));
+  const auto token = BearerToken(req.authorization);
+  auto actor = token
+                   ? d_.service_accounts.Authenticate(std::string(*token), req.client)
+                   : Result<Actor>(Error::Unauthenticated(
+                         "Authorization: Bearer <サービスアカウントのトークン> を付けてください。",
+                         "a service account's bearer token is required"));
   if (!actor.ok()) {
     HttpResponse r = ProblemResponse(actor.error());
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mamori\"");

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -78,9 +79,9 @@ class Api {
   // before the body is read. The routes that take files (imports, attachments, an engine's
   // evidence) allow their larger size only to a caller whose session cookie (`cookie`, the
   // Cookie header) or bearer token (`authorization`, the Authorization header) is valid: a
-  // stranger never gets more than a JSON body read into memory.
+  // stranger never gets more than a JSON body read into memory. `client`: the peer's address.
   size_t BodyLimit(std::string_view method, std::string_view path, std::string_view cookie,
-                   std::string_view authorization) const;
+                   std::string_view authorization, std::string_view client) const;
 
   bool has_ui() const;
 
@@ -116,9 +117,12 @@ class Api {
   const policy::Catalog& catalog_;
   std::string version_;
   ApiLimits limits_;
-  std::string meta_json_;            // GET /api/v1/meta, rendered once
-  std::string policy_json_;          // GET /api/v1/policy, rendered once
-  std::string classification_json_;  // GET /api/v1/classification without "active"
+  std::string meta_json_;             // GET /api/v1/meta, rendered once
+  mutable std::mutex meta_mu_;        // guards the two below
+  mutable std::string meta_key_;      // the renamed labels meta_renamed_ was made with
+  mutable std::string meta_renamed_;  // meta_json_ with those labels
+  std::string policy_json_;           // GET /api/v1/policy, rendered once
+  std::string classification_json_;   // GET /api/v1/classification without "active"
   std::unique_ptr<StaticFiles> static_files_;
 };
 

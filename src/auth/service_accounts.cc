@@ -159,8 +159,8 @@ Status ServiceAccounts::Revoke(const registers::Actor& actor, int64_t id) {
   });
 }
 
-Result<registers::Actor> ServiceAccounts::Authenticate(const std::string& token,
-                                                       const std::string& address) const {
+Result<std::pair<int64_t, std::string>> ServiceAccounts::Valid(Connection& c,
+                                                               const std::string& token) const {
   // mamori_sa_<id>_<secret>
   if (token.size() > 200 || token.rfind(kTokenPrefix, 0) != 0) return Denied();
   const size_t sep = token.find('_', kTokenPrefix.size());
@@ -172,26 +172,41 @@ Result<registers::Actor> ServiceAccounts::Authenticate(const std::string& token,
   }
   const std::string secret = token.substr(sep + 1);
   const std::string today = JapanDate(clock_.Now());
+  const Value params[] = {id};
+  MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT name, token_hash, expires_on, revoked_at "
+                                             "FROM auth_service_accounts WHERE id = ?",
+                                             params));
+  // One comparison whether or not the account exists, so timing tells nothing.
+  const std::string stored = rows.empty() ? std::string(64, '0') : AsText(rows[0][1]);
+  const bool match = ConstantTimeEquals(HashToken(secret), stored);
+  if (rows.empty() || !match || !store::IsNull(rows[0][3]) ||
+      (!store::IsNull(rows[0][2]) && AsText(rows[0][2]) < today)) {
+    return Denied();
+  }
+  return std::pair<int64_t, std::string>{id, AsText(rows[0][0])};
+}
+
+Result<registers::Actor> ServiceAccounts::Authenticate(const std::string& token,
+                                                       const std::string& address) const {
   registers::Actor actor;
   MAMORI_TRY(store_.Write([&](Connection& c) -> Status {
-    const Value params[] = {id};
-    MAMORI_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT name, token_hash, expires_on, revoked_at "
-                                               "FROM auth_service_accounts WHERE id = ?",
-                                               params));
-    // One comparison whether or not the account exists, so timing tells nothing.
-    const std::string stored = rows.empty() ? std::string(64, '0') : AsText(rows[0][1]);
-    const bool match = ConstantTimeEquals(HashToken(secret), stored);
-    if (rows.empty() || !match || !store::IsNull(rows[0][3]) ||
-        (!store::IsNull(rows[0][2]) && AsText(rows[0][2]) < today)) {
-      return Denied();
-    }
-    actor = registers::Actor{"service:" + AsText(rows[0][0]), address, 0, {}};
+    MAMORI_ASSIGN_OR_RETURN(auto account, Valid(c, token));
+    actor = registers::Actor{"service:" + account.second, address, 0, {}};
     MAMORI_ASSIGN_OR_RETURN([[maybe_unused]] int64_t n,
                             c.Exec("UPDATE auth_service_accounts SET last_used_at = ? WHERE id = ?",
-                                   std::vector<Value>{FormatIso8601(clock_.Now()), id}));
+                                   std::vector<Value>{FormatIso8601(clock_.Now()), account.first}));
     return {};
   }));
   return actor;
+}
+
+bool ServiceAccounts::Recognizes(const std::string& token) const {
+  return store_
+      .Read([&](Connection& c) -> Status {
+        auto valid = Valid(c, token);
+        return valid.ok() ? Status() : Status(std::move(valid).error());
+      })
+      .ok();
 }
 
 Status EngineAccess::Check(const registers::Actor& actor, const registers::RegisterDef& def,

@@ -39,8 +39,15 @@ class ServiceAccounts {
   // The actor a token stands for: id "service:<name>", no user, no roles. kUnauthenticated
   // (one message) when the token is unknown, revoked or expired.
   Result<registers::Actor> Authenticate(const std::string& token, const std::string& address) const;
+  // Whether `token` would authenticate, read only (nothing recorded): for deciding, before a
+  // request's body is read, how large a body to accept.
+  bool Recognizes(const std::string& token) const;
 
  private:
+  // The account `token` names if the token is valid now: (id, name); kUnauthenticated otherwise.
+  Result<std::pair<int64_t, std::string>> Valid(store::Connection& c,
+                                                const std::string& token) const;
+
   store::Store& store_;
   AuditLog& audit_;
   const Clock& clock_;

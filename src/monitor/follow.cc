@@ -190,11 +190,15 @@ void FileFollower::Resume(Watched& w, int fd, const FilePosition& at) {
   for (int pass = 0; pass < 2 && found_fd < 0; ++pass) {
     if (pass == 1 && at.head_bytes < kMinContentMatchBytes) break;  // too little to tell by
     for (const std::string& sibling : siblings) {
-      const int sfd = ::open(sibling.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      // Not blocking on a FIFO swapped in after the listing; only a regular file counts.
+      const int sfd = ::open(sibling.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
       if (sfd < 0) continue;
       struct stat st {};
-      const bool same_inode = ::fstat(sfd, &st) == 0 &&
-                              static_cast<uint64_t>(st.st_dev) == at.device &&
+      if (::fstat(sfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(sfd);
+        continue;
+      }
+      const bool same_inode = static_cast<uint64_t>(st.st_dev) == at.device &&
                               static_cast<uint64_t>(st.st_ino) == at.inode;
       if ((pass == 1 || same_inode) && Matches(sfd, st, at)) {
         found = sibling;

@@ -169,6 +169,7 @@ void Registry::Describe(json& out) const {
           jf["options_setting"] = f.options_setting;
           jf["options_setting_default"] = f.options_setting_default;
         }
+        if (!f.labels_setting.empty()) jf["labels_setting"] = f.labels_setting;
       }
       if (f.type == FieldType::kRef) jf["ref"] = f.ref;
       if (!f.default_value.empty()) jf["default"] = f.default_value;

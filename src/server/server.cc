@@ -245,7 +245,8 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
       std::string_view(req.method_string().data(), req.method_string().size()), path,
       std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size()),
       std::string_view(req[http::field::authorization].data(),
-                       req[http::field::authorization].size()));
+                       req[http::field::authorization].size()),
+      client_);
   if (const auto length = parser_->content_length(); length && *length > body_limit) {
     return Reply(Problem(ErrorCode::kTooLarge, 413, "送信されたデータが大きすぎます。",
                          "request body too large"),

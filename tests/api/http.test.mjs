@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, api, loggedIn } from '../lib/mamori.mjs';
+import { startServer, api, loggedIn, mamori } from '../lib/mamori.mjs';
 
 let srv;
 let admin;  // a logged-in system administrator, for what passes the transport to the API
@@ -88,21 +88,28 @@ test('an import body above 1 MiB (the JSON limit) is read and imported', async (
 });
 
 test('the larger limits of file uploads are for signed-in callers only', async () => {
-  // 2 MiB without a session, or with a forged one, is refused on the header alone: a stranger
-  // never gets an import's 64 MiB or an attachment's 20 MiB read into memory.
-  for (const [route, cookie] of [[`${U}/import?format=csv`, ''], [`${U}/import?format=csv`, 'mamori_session=forged'],
-    ['/api/v1/assets/1/attachments', ''], ['/api/v1/evidence', '']]) {
-    const res = await rawRequest(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n` +
-      (cookie ? `Cookie: ${cookie}\r\n` : '') +
-      `Content-Length: ${2 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`);
-    assert.match(res, /^HTTP\/1\.1 413/, route);
+  // 2 MiB without a session or token, or with a forged one, is refused on the header alone: a
+  // stranger never gets an import's 64 MiB, an attachment's 20 MiB or evidence's 4 MiB read.
+  const made = mamori(['admin', 'create-token', '--db', srv.db, '--name', 'limits', '--purpose', '上限の確認']);
+  assert.equal(made.status, 0, made.stderr);
+  const token = made.stdout.trim().split('\n').pop().trim();
+  const post = (route, headers, first = false) => rawRequest(`POST ${route} HTTP/1.1\r\nHost: x\r\n` +
+    `Content-Type: application/octet-stream\r\n${headers}Content-Length: ${2 * 1024 * 1024}\r\n` +
+    'Expect: 100-continue\r\nConnection: close\r\n\r\n', srv.url, first);
+  const routes = [`${U}/import?format=csv`, '/api/v1/documents/versions/1/attachments',
+    '/api/v1/controls/evidence/1/attachments', '/api/v1/evidence'];
+  for (const route of routes) {
+    for (const headers of ['', 'Cookie: mamori_session=forged\r\n', 'Authorization: Bearer mamori_sa_1_forged\r\n']) {
+      assert.match(await post(route, headers), /^HTTP\/1\.1 413/, `${route} ${headers}`);
+    }
   }
-  // Signed in, the same size is let through to the route (100 Continue).
-  const cookie = admin.cookieHeader();
+  // Signed in (or, for evidence, with a valid token), the same size is let through (100 Continue).
+  const cookie = `Cookie: ${admin.cookieHeader()}\r\n`;
   assert.match(cookie, /mamori_session=/);
-  const res = await rawRequest(`POST ${U}/import?format=csv HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n` +
-    `Cookie: ${cookie}\r\nContent-Length: ${2 * 1024 * 1024}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, srv.url, true);
-  assert.match(res, /^HTTP\/1\.1 100/);
+  for (const route of routes.slice(0, 3)) {
+    assert.match(await post(route, cookie, true), /^HTTP\/1\.1 100/, route);
+  }
+  assert.match(await post('/api/v1/evidence', `Authorization: Bearer ${token}\r\n`, true), /^HTTP\/1\.1 100/);
 });
 
 // Sends bytes as they are (fetch would normalize the target) and returns the raw answer.

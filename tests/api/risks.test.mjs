@@ -184,8 +184,8 @@ test('level names and thresholds are settings: who may change them, bad input, m
   assert.equal(bad.status, 400);
   assert.deepEqual(bad.body.errors.map((e) => e.field).sort(), ['colour', 'names.high.ja', 'thresholds.5x5.high']);
   assert.equal((await general.api('GET', '/api/v1/risks/matrix')).body.customized, false);
-  // 5×5: 高 from 12 instead of 10, named 重大.
-  const ok = await general.api('PUT', L, { names: { high: { ja: '重大', en: 'Serious' } }, thresholds: { '5x5': { high: 12 } } });
+  // 5×5: 高 from 8 instead of 10, named 重大.
+  const ok = await general.api('PUT', L, { names: { high: { ja: '重大', en: 'Serious' } }, thresholds: { '5x5': { high: 8 } } });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.ok(ok.body.changed >= 1);
   const meta = (await staff.api('GET', '/api/v1/meta')).body;
@@ -194,8 +194,10 @@ test('level names and thresholds are settings: who may change them, bad input, m
   const matrix = (await general.api('GET', '/api/v1/risks/matrix')).body;
   assert.equal(matrix.customized, true);
   const grid = matrix.matrices.find((m) => m.key === '5x5').grid;
-  assert.equal(grid.find((g) => g.score === 10).level, 'medium');
+  assert.equal(grid.find((g) => g.score === 6).level, 'medium');
+  assert.equal(grid.find((g) => g.score === 8).level, 'high');
   const csv = (await general.api('GET', `${R}/export?format=csv`)).body.toString('utf8');
+  assert.match(csv, /,重大,/);
   assert.doesNotMatch(csv, /,高,/);
   const audit = (await general.api('GET', '/api/v1/audit?action=setting_change')).body.items;
   assert.ok(audit.some((a) => a.target === 'settings/risk_levels'), JSON.stringify(audit));
