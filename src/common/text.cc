@@ -256,4 +256,19 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+UnsafeChar FindUnsafeChar(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    if (!DecodeUtf8(s, i, cp)) return UnsafeChar::kControl;
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0xfeff) {
+      return UnsafeChar::kControl;
+    }
+    if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069)) {
+      return UnsafeChar::kBidi;
+    }
+  }
+  return UnsafeChar::kNone;
+}
+
 }  // namespace mamori

@@ -63,4 +63,10 @@ std::string Cat(const Parts&... parts) {
 // Removes leading and trailing ASCII white space and U+3000 (ideographic space).
 std::string_view TrimSpace(std::string_view s);
 
+// The first character of valid UTF-8 `s` that a name shown to people must not hold: a control
+// character (C0, DEL, C1, the byte-order mark) or a bidirectional control (which can disguise
+// what follows it, e.g. a file's extension).
+enum class UnsafeChar { kNone, kControl, kBidi };
+UnsafeChar FindUnsafeChar(std::string_view s);
+
 }  // namespace mamori

@@ -72,3 +72,26 @@ TEST(Printable, ControlCharactersAndBadBytesBecomeQuestionMarks) {
   EXPECT_EQ(mamori::Printable("所管課\x1b[31m\nX\xff"), "所管課?[31m?X?");
   EXPECT_EQ(mamori::Printable("普通の文字"), "普通の文字");
 }
+
+namespace mamori {
+namespace {
+
+TEST(FindUnsafeCharTest, ControlAndBidirectionalCharacters) {
+  EXPECT_EQ(FindUnsafeChar("非常に高い Very high"), UnsafeChar::kNone);
+  EXPECT_EQ(FindUnsafeChar("a\nb"), UnsafeChar::kControl);
+  EXPECT_EQ(FindUnsafeChar("a\x7f"), UnsafeChar::kControl);
+  EXPECT_EQ(FindUnsafeChar("a\xc2\x85"), UnsafeChar::kControl);  // U+0085 (C1)
+  EXPECT_EQ(FindUnsafeChar("\xef\xbb\xbf"
+                           "a"),
+            UnsafeChar::kControl);  // BOM
+  EXPECT_EQ(FindUnsafeChar("a\xe2\x80\xae"
+                           "b"),
+            UnsafeChar::kBidi);  // U+202E
+  EXPECT_EQ(FindUnsafeChar("a\xe2\x81\xa6"
+                           "b"),
+            UnsafeChar::kBidi);                              // U+2066
+  EXPECT_EQ(FindUnsafeChar("a\xff"), UnsafeChar::kControl);  // not UTF-8
+}
+
+}  // namespace
+}  // namespace mamori

@@ -103,17 +103,18 @@ Status CheckAttachmentName(std::string_view name) {
     return NameError("先頭・末尾の空白と末尾のピリオドは使えません。",
                      "no leading or trailing space, no trailing period");
   }
+  switch (FindUnsafeChar(name)) {
+    case UnsafeChar::kControl:
+      return NameError("制御文字は使えません。", "control characters are not allowed");
+    case UnsafeChar::kBidi:
+      return NameError("文字の向きを変える制御文字は使えません(拡張子を偽装できるため)。",
+                       "bidirectional controls are not allowed");
+    case UnsafeChar::kNone:
+      break;
+  }
   for (size_t i = 0; i < name.size();) {
     char32_t cp = 0;
     DecodeUtf8(name, i, cp);  // valid: checked above
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0xfeff) {
-      return NameError("制御文字は使えません。", "control characters are not allowed");
-    }
-    if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-        (cp >= 0x2066 && cp <= 0x2069)) {
-      return NameError("文字の向きを変える制御文字は使えません(拡張子を偽装できるため)。",
-                       "bidirectional controls are not allowed");
-    }
     if (cp < 0x80 &&
         std::string_view("/\\:*?\"<>|").find(static_cast<char>(cp)) != std::string_view::npos) {
       return NameError(std::string("「") + static_cast<char>(cp) +

@@ -1191,13 +1191,9 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
       }
       ja = std::string(TrimSpace(n["ja"].get<std::string>()));
       if (n.contains("en")) en = std::string(TrimSpace(n["en"].get<std::string>()));
-      const bool printable = [&] {
-        return IsValidUtf8(ja) && IsValidUtf8(en) &&
-               std::none_of(ja.begin(), ja.end(),
-                            [](unsigned char c) { return c < 0x20 || c == 0x7F; }) &&
-               std::none_of(en.begin(), en.end(),
-                            [](unsigned char c) { return c < 0x20 || c == 0x7F; });
-      }();
+      const bool printable = IsValidUtf8(ja) && IsValidUtf8(en) &&
+                             FindUnsafeChar(ja) == UnsafeChar::kNone &&
+                             FindUnsafeChar(en) == UnsafeChar::kNone;
       if (ja.empty() || Utf8Length(ja) > 20 || !printable) {
         fail(field + ".ja", "水準の名称",
              "「" + l.label.ja +
