@@ -96,8 +96,11 @@ struct Bucket {
     const Rule* rule;
     uint32_t first_check, end_check;  // into checks
   };
+  // By one field's value: a number, or an IPv4 address under `mask` (src_ip, dst_ip).
   struct Index {
     EventField field = EventField::kDstPort;
+    bool address = false;
+    uint32_t mask = 0;  // address
     std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
   };
   std::vector<Index> indexes;
@@ -126,6 +129,7 @@ struct SigmaRules::Compiled {
   std::vector<SigmaUnsupported> unsupported;
   size_t loaded = 0;
   sigma::RegexSets regex_sets;  // the rules' regular expressions, by field
+  bool memo = true;             // SigmaOptions::index: detectors remember regex answers
 };
 
 namespace sigma {
@@ -888,20 +892,23 @@ bool IsNumericField(EventField field) {
   }
 }
 
-// A guard that a hash on one numeric field can answer.
+// A guard that a hash on one field can answer: numbers of one numeric field, or IPv4 ranges of
+// one address field with one prefix length (looked up as the address under the mask).
 bool Indexable(const Guard& guard) {
+  const Atom& first = guard.front();
+  if (first.kind != Atom::Kind::kEqual && first.kind != Atom::Kind::kCidr) return false;
   return std::all_of(guard.begin(), guard.end(), [&](const Atom& a) {
-    return a.kind == Atom::Kind::kEqual && a.field == guard.front().field;
+    return a.kind == first.kind && a.field == first.field && a.mask == first.mask;
   });
 }
 
-// Smaller is better: an indexable guard costs one lookup, others one check per atom (a regular
-// expression as four).
+// Smaller is better: an index of numbers costs one lookup and finds the fewest rules, an index
+// of ranges one lookup; other guards cost one check per atom (a regular expression as four).
 size_t Cost(const Guard& guard) {
-  if (Indexable(guard)) return 0;
+  if (Indexable(guard)) return guard.front().kind == Atom::Kind::kEqual ? 0 : 1;
   size_t cost = 0;
   for (const Atom& a : guard) {
-    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 4 : 1;
+    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 8 : 2;
   }
   return cost;
 }
@@ -1030,14 +1037,18 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
   }
   const Guard& guard = guards.front();
   const EventField field = guard.front().field;
+  const bool address = guard.front().kind == Atom::Kind::kCidr;
+  const uint32_t mask = guard.front().mask;
   std::vector<uint64_t> values;
   for (const Atom& atom : guard) values.push_back(atom.value);
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
-  auto index = std::find_if(bucket.indexes.begin(), bucket.indexes.end(),
-                            [&](const Bucket::Index& i) { return i.field == field; });
+  auto index =
+      std::find_if(bucket.indexes.begin(), bucket.indexes.end(), [&](const Bucket::Index& i) {
+        return i.field == field && i.address == address && i.mask == mask;
+      });
   if (index == bucket.indexes.end()) {
-    bucket.indexes.push_back({field, {}});
+    bucket.indexes.push_back({field, address, mask, {}});
     index = bucket.indexes.end() - 1;
   }
   for (uint64_t value : values) index->by_value[value].push_back(candidate);
@@ -1251,7 +1262,7 @@ bool EvalNode(const Rule& rule, uint32_t index, MatchContext& context) {
 class SigmaDetector final : public Detector {
  public:
   explicit SigmaDetector(const SigmaRules::Compiled& rules) : rules_(rules) {
-    context_.set_regex_sets(&rules.regex_sets);
+    context_.set_regex_sets(&rules.regex_sets, rules.memo);
   }
 
   void OnEvent(const Event& e, AlertSink& sink) override {
@@ -1266,9 +1277,17 @@ class SigmaDetector final : public Detector {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
     for (const Bucket::Index& index : bucket.indexes) {
-      const FieldValue value = GetField(e, index.field);
-      if (value.kind != FieldValue::Kind::kNumber) continue;
-      const auto it = index.by_value.find(value.number);
+      uint64_t key = 0;
+      if (index.address) {
+        const Address& a = index.field == EventField::kSrcIp ? e.src : e.dst;
+        if (!a.is_v4) continue;
+        key = a.v4 & index.mask;
+      } else {
+        const FieldValue value = GetField(e, index.field);
+        if (value.kind != FieldValue::Kind::kNumber) continue;
+        key = value.number;
+      }
+      const auto it = index.by_value.find(key);
       if (it == index.by_value.end()) continue;
       for (const Bucket::Candidate& c : it->second) {
         if (Passes(bucket, c)) Evaluate(*c.rule);
@@ -1376,6 +1395,7 @@ SigmaRules::~SigmaRules() = default;
 
 Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptions options) {
   auto compiled = std::make_unique<Compiled>();
+  compiled->memo = options.index;
   for (const SigmaFile& file : files) {
     const Status st = sigma::LoadFile(file, options, *compiled);
     if (!st.ok()) return st.error();

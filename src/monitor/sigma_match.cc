@@ -208,11 +208,27 @@ bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_
   if (m.regex_slot < 0 || regex_sets_ == nullptr) return RE2::PartialMatch(text, *m.regex);
   if (regex_generation_[f] != generation_) {
     regex_generation_[f] = generation_;
+    std::vector<uint8_t>& hits = regex_hits_[f];
+    Memo* memo = nullptr;
+    if (memo_on_ && text.size() <= kMemoMaxText) {
+      std::vector<Memo>& table = memo_[f];
+      if (table.empty()) table.resize(kMemoSlots);
+      memo = &table[std::hash<std::string_view>()(text) & (kMemoSlots - 1)];
+      if (memo->used && memo->text == text) {
+        hits.assign(memo->hits.begin(), memo->hits.end());
+        regex_failed_[f] = false;
+        return hits[static_cast<size_t>(m.regex_slot)] != 0;
+      }
+    }
     regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
     if (!regex_failed_[f]) {
-      std::vector<uint8_t>& hits = regex_hits_[f];
       hits.assign(regex_sets_->size(field), 0);
       for (int i : hit_indices_) hits[static_cast<size_t>(i)] = 1;
+      if (memo != nullptr) {
+        memo->text.assign(text);
+        memo->hits.assign(hits.begin(), hits.end());
+        memo->used = true;
+      }
     }
   }
   if (regex_failed_[f]) return RE2::PartialMatch(text, *m.regex);

@@ -119,9 +119,17 @@ class MatchContext {
   // `text` (the value of `field` in this event) in lower case; computed once per event.
   std::string_view Lowered(EventField field, std::string_view text);
   // Whether `m` (kRegex) matches `text`, the value of `field` in this event: through the
-  // field's set, run at most once per event, when there is one.
+  // field's set, run at most once per event, when there is one. With the memo on, the set's
+  // answer for a text is remembered (a bounded table per field: the last text in each of
+  // kMemoSlots slots by hash), so that a text seen again (an address, a host name) is not
+  // matched again; the answer is a function of the text alone.
   bool RegexMatches(const Matcher& m, EventField field, std::string_view text);
-  void set_regex_sets(const RegexSets* sets) { regex_sets_ = sets; }
+  void set_regex_sets(const RegexSets* sets, bool memo) {
+    regex_sets_ = sets;
+    memo_on_ = memo;
+  }
+  static constexpr size_t kMemoSlots = 16384;
+  static constexpr size_t kMemoMaxText = 64;  // longer texts are matched every time
 
  private:
   const Event* event_ = nullptr;
@@ -133,6 +141,13 @@ class MatchContext {
   std::array<bool, kEventFieldCount> regex_failed_{};
   std::array<std::vector<uint8_t>, kEventFieldCount> regex_hits_;
   std::vector<int> hit_indices_;  // scratch
+  struct Memo {
+    std::string text;
+    std::vector<uint8_t> hits;
+    bool used = false;
+  };
+  bool memo_on_ = false;
+  std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
 };
 
 // Does `value`, the value of `field` in the context's event, match?
