@@ -13,16 +13,22 @@ namespace {
 // function takes the position and returns the position after what it read, nullptr when unsure:
 // positions stay in registers (a member pointer would be reloaded after every store).
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+[[gnu::always_inline]] inline bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+[[gnu::always_inline]] inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-const char* SkipSpace(const char* p, const char* end) {
+[[gnu::always_inline]] inline const char* SkipSpace(const char* p, const char* end) {
+  // Most tokens follow one another directly: one test for anything above a space (reading the
+  // byte at `end` is safe: the padding).
+  if (static_cast<unsigned char>(*p) > ' ') return p;
   while (p < end && IsSpace(*p)) ++p;
   return p;
 }
 
 // At '"': a string of printable ASCII without escapes.
-const char* String(const char* p, const char* end, std::string_view& out) {
+[[gnu::always_inline]] inline const char* String(const char* p, const char* end,
+                                                 std::string_view& out) {
   const char* const start = ++p;
 #ifdef __SSE2__
   // 16 bytes at a time: the padding after the text makes the loads safe. Bytes below 0x20 and
@@ -56,7 +62,8 @@ const char* String(const char* p, const char* end, std::string_view& out) {
 }
 
 // A key and its colon; returns the position of the value.
-const char* Key(const char* p, const char* end, std::string_view& key) {
+[[gnu::always_inline]] inline const char* Key(const char* p, const char* end,
+                                              std::string_view& key) {
   if (p >= end || *p != '"') return nullptr;
   p = String(p, end, key);
   if (p == nullptr) return nullptr;
@@ -65,7 +72,8 @@ const char* Key(const char* p, const char* end, std::string_view& key) {
   return SkipSpace(p + 1, end);
 }
 
-const char* Literal(const char* p, const char* end, std::string_view word) {
+[[gnu::always_inline]] inline const char* Literal(const char* p, const char* end,
+                                                  std::string_view word) {
   if (static_cast<size_t>(end - p) < word.size() || std::string_view(p, word.size()) != word) {
     return nullptr;
   }
@@ -74,7 +82,7 @@ const char* Literal(const char* p, const char* end, std::string_view word) {
 
 // -?(0|[1-9][0-9]*)(\.[0-9]+)? with at most 18 integer digits: an integer fits int64_t (as
 // simdjson types it), a decimal is a double.
-const char* Number(const char* p, const char* end, Value& v) {
+[[gnu::always_inline]] inline const char* Number(const char* p, const char* end, Value& v) {
   const char* const start = p;
   const bool negative = p < end && *p == '-';
   if (negative) ++p;
@@ -102,7 +110,8 @@ const char* Container(const char* p, const char* end, int depth);
 
 // A value: scalars are read into `v` (which must be fresh), objects and arrays checked and
 // skipped.
-const char* ScalarOrSkip(const char* p, const char* end, Value& v, int depth) {
+[[gnu::always_inline]] inline const char* ScalarOrSkip(const char* p, const char* end, Value& v,
+                                                       int depth) {
   if (p >= end) return nullptr;
   switch (*p) {
     case '"':

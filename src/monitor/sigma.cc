@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 #include <unordered_map>
 #include <variant>
@@ -103,12 +104,26 @@ struct Bucket {
     uint32_t mask = 0;  // address
     std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
   };
+  // Guarded rules whose own guard is regular expressions of one field's RE2 set (of at most 64):
+  // found by the set's answer for the event (one run, or the memo's, however many rules ask):
+  // those whose `bits` meet it; their other checks follow.
+  struct RegexCandidate {
+    uint64_t bits;
+    Candidate candidate;
+  };
+  struct RegexIndex {
+    EventField field = EventField::kDstIp;
+    std::vector<RegexCandidate> candidates;
+  };
   std::vector<Index> indexes;
+  std::vector<RegexIndex> regex_indexes;  // filled when the rules' sets are compiled
   std::vector<Candidate> guarded;
   std::vector<std::pair<uint32_t, uint32_t>> checks;  // ranges of atoms
   std::vector<GuardAtom> atoms;
   std::vector<const Rule*> always;
-  bool empty() const { return always.empty() && indexes.empty() && guarded.empty(); }
+  bool empty() const {
+    return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty();
+  }
 };
 
 struct RuleInfo {
@@ -1054,6 +1069,36 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
   for (uint64_t value : values) index->by_value[value].push_back(candidate);
 }
 
+// Moves the guarded rules whose guard the set's answer decides into the bucket's regex indexes
+// (after the sets are compiled: slots are known then).
+void IndexRegexGuards(Bucket& bucket, const RegexSets& sets) {
+  std::vector<Bucket::Candidate> keep;
+  for (const Bucket::Candidate& c : bucket.guarded) {
+    const auto [first, end] = bucket.checks[c.first_check];
+    const EventField field = bucket.atoms[first].field;
+    uint64_t bits = 0;
+    bool decided = sets.size(field) <= 64;
+    for (uint32_t i = first; i < end && decided; ++i) {
+      const Atom& a = bucket.atoms[i];
+      decided = a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex &&
+                a.field == field && a.matcher->regex_slot >= 0 && a.matcher->regex_slot < 64;
+      if (decided) bits |= uint64_t{1} << a.matcher->regex_slot;
+    }
+    if (!decided) {
+      keep.push_back(c);
+      continue;
+    }
+    auto index = std::find_if(bucket.regex_indexes.begin(), bucket.regex_indexes.end(),
+                              [&](const Bucket::RegexIndex& r) { return r.field == field; });
+    if (index == bucket.regex_indexes.end()) {
+      bucket.regex_indexes.push_back({field, {}});
+      index = bucket.regex_indexes.end() - 1;
+    }
+    index->candidates.push_back({bits, c});
+  }
+  bucket.guarded = std::move(keep);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files.
 
@@ -1276,6 +1321,28 @@ class SigmaDetector final : public Detector {
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
+    for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
+      // The field's text as Match gives it to a regular expression (numbers as decimals).
+      const FieldValue value = GetField(e, index.field);
+      if (value.kind == FieldValue::Kind::kAbsent) continue;  // no expression can match
+      char digits[24];
+      std::string_view text = value.text;
+      if (value.kind == FieldValue::Kind::kNumber) {
+        const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
+        text = std::string_view(digits, static_cast<size_t>(end - digits));
+      }
+      uint64_t hits = 0;
+      const bool decided = context_.RegexBits(index.field, text, hits);
+      for (const Bucket::RegexCandidate& rc : index.candidates) {
+        const Bucket::Candidate& c = rc.candidate;
+        if (!decided) {  // each expression alone, through the guard's check
+          if (Passes(bucket, c)) Evaluate(*c.rule);
+        } else if ((hits & rc.bits) != 0 &&
+                   Passes(bucket, {c.rule, c.first_check + 1, c.end_check})) {
+          Evaluate(*c.rule);
+        }
+      }
+    }
     for (const Bucket::Index& index : bucket.indexes) {
       uint64_t key = 0;
       if (index.address) {
@@ -1411,6 +1478,9 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
     }
   }
   compiled->regex_sets.Compile();
+  for (auto& by_type : compiled->buckets) {
+    for (sigma::Bucket& bucket : by_type) sigma::IndexRegexGuards(bucket, compiled->regex_sets);
+  }
   compiled->refs.reserve(compiled->infos.size());
   for (const sigma::RuleInfo& info : compiled->infos)
     compiled->refs.push_back({info.id, info.title});

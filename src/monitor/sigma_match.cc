@@ -203,36 +203,50 @@ bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>&
 
 size_t RegexSets::size(EventField field) const { return sets_->count[static_cast<size_t>(field)]; }
 
-bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_view text) {
+bool MatchContext::RunSet(EventField field, std::string_view text) {
   const auto f = static_cast<size_t>(field);
-  if (m.regex_slot < 0 || regex_sets_ == nullptr) return RE2::PartialMatch(text, *m.regex);
-  if (regex_generation_[f] != generation_) {
-    regex_generation_[f] = generation_;
-    std::vector<uint8_t>& hits = regex_hits_[f];
-    Memo* memo = nullptr;
-    if (memo_on_ && text.size() <= kMemoMaxText) {
-      std::vector<Memo>& table = memo_[f];
-      if (table.empty()) table.resize(kMemoSlots);
-      memo = &table[std::hash<std::string_view>()(text) & (kMemoSlots - 1)];
-      if (memo->used && memo->text == text) {
-        hits.assign(memo->hits.begin(), memo->hits.end());
-        regex_failed_[f] = false;
-        return hits[static_cast<size_t>(m.regex_slot)] != 0;
-      }
-    }
-    regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
-    if (!regex_failed_[f]) {
-      hits.assign(regex_sets_->size(field), 0);
-      for (int i : hit_indices_) hits[static_cast<size_t>(i)] = 1;
-      if (memo != nullptr) {
-        memo->text.assign(text);
-        memo->hits.assign(hits.begin(), hits.end());
-        memo->used = true;
-      }
+  if (regex_generation_[f] == generation_) return !regex_failed_[f];
+  regex_generation_[f] = generation_;
+  const size_t size = regex_sets_->size(field);
+  std::vector<uint64_t>& hits = regex_hits_[f];
+  Memo* memo = nullptr;
+  if (memo_on_ && size <= 64 && text.size() <= kMemoMaxText) {
+    std::vector<Memo>& table = memo_[f];
+    if (table.empty()) table.resize(kMemoSlots);
+    memo = &table[std::hash<std::string_view>()(text) & (kMemoSlots - 1)];
+    if (memo->length == text.size() + 1 && std::memcmp(memo->text, text.data(), text.size()) == 0) {
+      hits.assign(1, memo->bits);
+      regex_failed_[f] = false;
+      return true;
     }
   }
-  if (regex_failed_[f]) return RE2::PartialMatch(text, *m.regex);
-  return regex_hits_[f][static_cast<size_t>(m.regex_slot)] != 0;
+  regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
+  if (regex_failed_[f]) return false;
+  hits.assign((size + 63) / 64, 0);
+  for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  if (memo != nullptr) {
+    memo->bits = hits.empty() ? 0 : hits[0];
+    memo->length = static_cast<uint8_t>(text.size() + 1);
+    std::memcpy(memo->text, text.data(), text.size());
+  }
+  return true;
+}
+
+bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_view text) {
+  if (m.regex_slot < 0 || regex_sets_ == nullptr || !RunSet(field, text)) {
+    return RE2::PartialMatch(text, *m.regex);
+  }
+  const auto slot = static_cast<size_t>(m.regex_slot);
+  return (regex_hits_[static_cast<size_t>(field)][slot / 64] >> (slot % 64) & 1) != 0;
+}
+
+bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& bits) {
+  if (regex_sets_ == nullptr || regex_sets_->size(field) > 64 || !RunSet(field, text)) {
+    return false;
+  }
+  const std::vector<uint64_t>& hits = regex_hits_[static_cast<size_t>(field)];
+  bits = hits.empty() ? 0 : hits[0];
+  return true;
 }
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {

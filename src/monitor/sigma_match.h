@@ -119,19 +119,28 @@ class MatchContext {
   // `text` (the value of `field` in this event) in lower case; computed once per event.
   std::string_view Lowered(EventField field, std::string_view text);
   // Whether `m` (kRegex) matches `text`, the value of `field` in this event: through the
-  // field's set, run at most once per event, when there is one. With the memo on, the set's
-  // answer for a text is remembered (a bounded table per field: the last text in each of
-  // kMemoSlots slots by hash), so that a text seen again (an address, a host name) is not
-  // matched again; the answer is a function of the text alone.
+  // field's set, run at most once per event, when there is one.
   bool RegexMatches(const Matcher& m, EventField field, std::string_view text);
+  // The field's set on `text` (the value of `field` in this event), as bits by regex_slot;
+  // false when the field's set has more than 64 expressions or could not run (match each
+  // expression alone then).
+  bool RegexBits(EventField field, std::string_view text, uint64_t& bits);
+  // With the memo on, a set's answer for a text is remembered (per field, a bounded table: the
+  // last text in each of kMemoSlots slots by hash; sets of up to 64 expressions, texts up to
+  // kMemoMaxText bytes), so that a text seen again (an address, a host name) is not matched
+  // again: the answer is a function of the text alone.
   void set_regex_sets(const RegexSets* sets, bool memo) {
     regex_sets_ = sets;
     memo_on_ = memo;
   }
   static constexpr size_t kMemoSlots = 16384;
-  static constexpr size_t kMemoMaxText = 64;  // longer texts are matched every time
+  static constexpr size_t kMemoMaxText = 54;
 
  private:
+  // Runs `field`'s set on `text` once per event (or takes the memo's answer); false when it
+  // could not run.
+  bool RunSet(EventField field, std::string_view text);
+
   const Event* event_ = nullptr;
   uint32_t generation_ = 0;
   std::array<uint32_t, kEventFieldCount> lowered_generation_{};
@@ -139,12 +148,12 @@ class MatchContext {
   const RegexSets* regex_sets_ = nullptr;
   std::array<uint32_t, kEventFieldCount> regex_generation_{};
   std::array<bool, kEventFieldCount> regex_failed_{};
-  std::array<std::vector<uint8_t>, kEventFieldCount> regex_hits_;
-  std::vector<int> hit_indices_;  // scratch
-  struct Memo {
-    std::string text;
-    std::vector<uint8_t> hits;
-    bool used = false;
+  std::array<std::vector<uint64_t>, kEventFieldCount> regex_hits_;  // bits by slot
+  std::vector<int> hit_indices_;                                    // scratch
+  struct alignas(64) Memo {                                         // one cache line
+    uint64_t bits = 0;
+    uint8_t length = 0;  // of text + 1; 0: unused
+    char text[kMemoMaxText];
   };
   bool memo_on_ = false;
   std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
