@@ -43,6 +43,35 @@ class PrefixMap {
   std::vector<uint32_t> directory_;
 };
 
+// A cache in front of a large PrefixMap for one user (a detector): the last answer for each of
+// kSlots addresses by hash, so that an address seen again costs one probe of a small table
+// instead of a search of a large one (cache misses). The map is immutable, so an answer never
+// goes stale; Find gives exactly map.Find. Not thread-safe: one per detector.
+class PrefixMapMemo {
+ public:
+  static constexpr size_t kSlots = 16384;
+  std::optional<uint32_t> Find(const PrefixMap& map, uint32_t address) {
+    if (slots_.empty()) slots_.resize(kSlots);
+    Slot& slot = slots_[(address * 0x9E3779B1u) >> (32 - 14)];
+    static_assert(kSlots == size_t{1} << 14);
+    if (slot.state != kUnused && slot.address == address) {
+      return slot.state == kFound ? std::optional<uint32_t>(slot.value) : std::nullopt;
+    }
+    const std::optional<uint32_t> value = map.Find(address);
+    slot = {address, value.value_or(0), value ? kFound : kNotFound};
+    return value;
+  }
+
+ private:
+  static constexpr uint32_t kUnused = 0, kFound = 1, kNotFound = 2;
+  struct Slot {
+    uint32_t address = 0;
+    uint32_t value = 0;
+    uint32_t state = kUnused;
+  };
+  std::vector<Slot> slots_;
+};
+
 // The IPv6 counterpart for blocklist entries (usually far fewer than the IPv4 ones): one hash of
 // masked networks per prefix length present, searched from the longest length down, so a
 // lookup costs one hash probe per distinct length (a list has a handful: /128, /64, /48, …).

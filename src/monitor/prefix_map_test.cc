@@ -107,5 +107,30 @@ TEST(PrefixMap, LargeMapsAgreeWithALinearScanAcrossTheWholeSpace) {
   }
 }
 
+// The memo gives what the map gives, for addresses seen once and again (colliding slots too).
+TEST(PrefixMapMemo, GivesTheMapsAnswers) {
+  std::mt19937 rng(11);
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    const int length = 8 + static_cast<int>(rng() % 25);
+    const uint32_t mask = ~uint32_t{0} << (32 - length);
+    entries.push_back({netsep::Prefix{static_cast<uint32_t>(rng()) & mask, length}, i});
+  }
+  const PrefixMap map = PrefixMap::Build(entries);
+  PrefixMapMemo memo;
+  std::vector<uint32_t> seen;
+  size_t found = 0;
+  for (int i = 0; i < 400000; ++i) {
+    uint32_t address = static_cast<uint32_t>(rng());
+    if (!seen.empty() && rng() % 2 == 0) address = seen[rng() % seen.size()];
+    if (seen.size() < 50000) seen.push_back(address);
+    if (rng() % 4 == 0) address = entries[rng() % entries.size()].prefix.address + rng() % 3;
+    const std::optional<uint32_t> expected = map.Find(address);
+    ASSERT_EQ(memo.Find(map, address), expected) << address;
+    found += expected.has_value();
+  }
+  EXPECT_GT(found, 50000u);
+}
+
 }  // namespace
 }  // namespace mamori::monitor
