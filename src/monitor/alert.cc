@@ -348,6 +348,15 @@ bool Plain(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+    // Eight ASCII bytes at a time: none from 0x80, none below 0x20.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      constexpr uint64_t kHigh = 0x8080808080808080ull;
+      if ((w & kHigh) != 0 || ((w - 0x2020202020202020ull) & ~w & kHigh) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if (c < 0x20) return false;

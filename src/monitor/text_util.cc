@@ -150,10 +150,34 @@ std::string FormatIsoUtc(int64_t ts_us) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+  const auto hour = static_cast<unsigned>(rem / 3600);
+  const auto minute = static_cast<unsigned>(rem / 60 % 60);
+  const auto second = static_cast<unsigned>(rem % 60);
+  if (y >= 0 && y <= 9999) {  // written directly (alerts write one each)
+    char out[20];
+    auto two = [&](size_t at, unsigned v) {
+      out[at] = static_cast<char>('0' + v / 10);
+      out[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    const auto year = static_cast<unsigned>(y);
+    two(0, year / 100);
+    two(2, year % 100);
+    out[4] = '-';
+    two(5, m);
+    out[7] = '-';
+    two(8, d);
+    out[10] = 'T';
+    two(11, hour);
+    out[13] = ':';
+    two(14, minute);
+    out[16] = ':';
+    two(17, second);
+    out[19] = 'Z';
+    return std::string(out, sizeof out);
+  }
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m,
-                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(y), m,
+                d, hour, minute, second);
   return buf;
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <random>
+
 namespace mamori::monitor {
 namespace {
 
@@ -49,6 +52,23 @@ TEST(TextUtil, Addresses) {
   SetAddress(a, "2001:db8::1");
   EXPECT_FALSE(a.is_v4);
   EXPECT_EQ(a.text, "2001:db8::1");
+}
+
+// FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
+// agree, from the year 1000 (before 1970 too) to the year 9999.
+TEST(TextUtil, FormatIsoUtcAgreesWithTheCLibrary) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t seconds = static_cast<int64_t>(rng() % 253402300800ull) -
+                            (i % 10 == 0 ? int64_t{30610224000} : int64_t{0});  // from 1000
+    const int64_t micros = static_cast<int64_t>(rng() % 1000000);
+    const time_t t = static_cast<time_t>(seconds);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char expected[40];
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ASSERT_EQ(FormatIsoUtc(seconds * 1000000 + micros), expected) << seconds;
+  }
 }
 
 }  // namespace
