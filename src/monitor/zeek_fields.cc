@@ -10,7 +10,11 @@ namespace mamori::monitor::zeek {
 Field FieldOf(std::string_view name) {
   // By length first: most keys of a record are fields not read, and this rejects them with one
   // or two comparisons (a record has a dozen keys or more).
-  auto is = [&](std::string_view candidate) { return name == candidate; };
+  // The first byte before the rest: keys of the same length usually differ there ("local_orig"
+  // against "orig_bytes", "conn_state", …).
+  auto is = [&](std::string_view candidate) {
+    return name.front() == candidate.front() && name == candidate;
+  };
   switch (name.size()) {
     case 2:
       return is("ts") ? Field::kTs : Field::kOther;
