@@ -181,9 +181,39 @@ std::string FormatIsoUtc(int64_t ts_us) {
   return buf;
 }
 
+std::optional<uint32_t> ParseDottedQuad(std::string_view text) {
+  // netsep::ParseIpv4's grammar, unrolled: four octets of one to three digits, no leading zero,
+  // at most 255, separated by single dots (text_util_test compares the two).
+  const size_t n = text.size();
+  if (n < 7 || n > 15) return std::nullopt;
+  const char* p = text.data();
+  const char* const end = p + n;
+  uint32_t address = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (p == end) return std::nullopt;
+    uint32_t value = static_cast<unsigned char>(*p) - '0';
+    if (value > 9) return std::nullopt;
+    ++p;
+    if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+      if (value == 0) return std::nullopt;  // a leading zero
+      value = value * 10 + static_cast<uint32_t>(*p++ - '0');
+      if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+        value = value * 10 + static_cast<uint32_t>(*p++ - '0');
+        if (value > 255) return std::nullopt;
+      }
+    }
+    address = address << 8 | value;
+    if (octet < 3) {
+      if (p == end || *p != '.') return std::nullopt;
+      ++p;
+    }
+  }
+  return p == end ? std::optional<uint32_t>(address) : std::nullopt;
+}
+
 void SetAddress(Address& address, std::string_view text) {
   address.text = text;
-  const std::optional<uint32_t> v4 = netsep::ParseIpv4(text);
+  const std::optional<uint32_t> v4 = ParseDottedQuad(text);
   address.is_v4 = v4.has_value();
   address.v4 = v4.value_or(0);
 }
