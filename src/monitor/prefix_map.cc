@@ -84,8 +84,15 @@ std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
     begin = intervals_.begin() + directory_[h];
     end = intervals_.begin() + directory_[h + 1];
   }
-  auto it = std::upper_bound(begin, end, address,
-                             [](uint32_t a, const Interval& i) { return a < i.first; });
+  // The first interval starting after `address`: a /16 holds a few, read in a row (no
+  // mispredicted halving); more are halved.
+  auto it = begin;
+  if (end - begin <= 16) {
+    while (it != end && it->first <= address) ++it;
+  } else {
+    it = std::upper_bound(begin, end, address,
+                          [](uint32_t a, const Interval& i) { return a < i.first; });
+  }
   if (it == intervals_.begin()) return std::nullopt;
   --it;
   if (it->last < address) return std::nullopt;
