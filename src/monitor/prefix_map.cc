@@ -7,6 +7,7 @@ namespace {
 
 constexpr size_t kDirectoryFrom = 256;  // intervals
 constexpr size_t kDirectorySize = (size_t{1} << 16) + 1;
+constexpr size_t kBlockWords = (size_t{1} << 24) / 64;  // a bit per /24
 
 }  // namespace
 
@@ -70,6 +71,14 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
       while (i < map.intervals_.size() && map.intervals_[i].first <= start) ++i;
       map.directory_[h] = static_cast<uint32_t>(i);
     }
+    // Every /24 an interval touches.
+    map.blocks_.assign(kBlockWords, 0);
+    for (const Interval& interval : map.intervals_) {
+      for (uint32_t b = interval.first >> 8;; ++b) {
+        map.blocks_[b >> 6] |= uint64_t{1} << (b & 63);
+        if (b == interval.last >> 8) break;
+      }
+    }
   }
   return map;
 }
@@ -77,6 +86,9 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
 std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
   auto begin = intervals_.begin();
   auto end = intervals_.end();
+  if (!blocks_.empty() && (blocks_[address >> 14] >> (address >> 8 & 63) & 1) == 0) {
+    return std::nullopt;  // no interval in its /24
+  }
   if (!directory_.empty()) {
     // The first interval starting after `address` lies between the first one starting after
     // the start of its /16 and the first one starting after the start of the next /16.

@@ -3,7 +3,9 @@
 // disjoint — into sorted disjoint address intervals, each labelled with the value of the most
 // specific prefix covering it, so a lookup is one binary search (no allocation). Large maps
 // also keep a directory by the address's top 16 bits, so the search covers only the intervals
-// that start in that /16 (a few, rather than twenty steps through a million).
+// that start in that /16 (a few, rather than twenty steps through a million), and a bitmap of the
+// /24 blocks any interval touches (2 MiB), so most addresses of a sparse map (a blocklist) are
+// answered by one bit.
 //
 // Immutable after Build; safe to share across threads.
 #pragma once
@@ -41,6 +43,7 @@ class PrefixMap {
   // Large maps: directory_[h] = the number of intervals starting at or before h << 16
   // (65,537 entries); empty for small maps.
   std::vector<uint32_t> directory_;
+  std::vector<uint64_t> blocks_;  // large maps: bit b set when an interval touches /24 block b
 };
 
 // A cache in front of a large PrefixMap for one user (a detector): the last answer for each of
