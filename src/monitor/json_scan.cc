@@ -193,8 +193,8 @@ double DoubleOf(const Value& value) {
   return d;
 }
 
-Scan ScanObject(std::string_view text, std::string_view collect, KeyTag tag_of,
-                std::vector<Member>& members, std::vector<Member>& nested) {
+Scan ScanObject(std::string_view text, std::string_view collect, std::vector<Member>& members,
+                std::vector<Member>& nested) {
   members.clear();
   nested.clear();
   const char* const end = text.data() + text.size();
@@ -205,30 +205,17 @@ Scan ScanObject(std::string_view text, std::string_view collect, KeyTag tag_of,
     ++p;
   } else {
     for (;;) {
-      std::string_view key;
-      p = Key(p, end, key);
+      Member& member = members.emplace_back();
+      p = Key(p, end, member.key);
       if (p == nullptr) return Scan::kUnsure;
-      if (p < end && *p == '{' && key == collect) {
-        Member& member = members.emplace_back();
-        member.key = key;
-        member.tag = tag_of != nullptr ? tag_of(key) : 0;
+      if (p < end && *p == '{' && member.key == collect) {
         member.value.kind = Value::Kind::kObject;
         member.value.collected = true;
         member.value.begin = static_cast<uint32_t>(nested.size());
         p = Members(p, end, nested);
         member.value.end = static_cast<uint32_t>(nested.size());
-      } else if (tag_of == nullptr) {
-        Member& member = members.emplace_back();
-        member.key = key;
-        p = ScalarOrSkip(p, end, member.value, 1);
-      } else if (const uint8_t tag = tag_of(key); tag != 0) {
-        Member& member = members.emplace_back();
-        member.key = key;
-        member.tag = tag;
-        p = ScalarOrSkip(p, end, member.value, 1);
       } else {
-        Value dropped;
-        p = ScalarOrSkip(p, end, dropped, 1);
+        p = ScalarOrSkip(p, end, member.value, 1);
       }
       if (p == nullptr) return Scan::kUnsure;
       p = SkipSpace(p, end);

@@ -37,12 +37,7 @@ struct Value {
 struct Member {
   std::string_view key;
   Value value;
-  uint8_t tag = 0;  // what the caller's KeyTag said of the key (0 without one)
 };
-
-// The caller's use of a key: 0 drops the member (its value is still checked), anything else is
-// kept in Member::tag.
-using KeyTag = uint8_t (*)(std::string_view key);
 
 // A kDouble's value: exactly the double simdjson computes (both round correctly).
 double DoubleOf(const Value& value);
@@ -51,12 +46,11 @@ inline constexpr int kMaxDepth = 32;
 
 enum class Scan : uint8_t { kValid, kUnsure };
 
-// Reads the object in `text` into `members` (cleared first): every member, or with `tag_of` only
-// those it tags. The members of an object value whose key is `collect` (kept whatever its tag) go
-// into `nested` (cleared first, all of them, untagged) and the value records their range; their
-// own object and array values are checked, not collected. Other object and array values are
-// checked and skipped.
-Scan ScanObject(std::string_view text, std::string_view collect, KeyTag tag_of,
-                std::vector<Member>& members, std::vector<Member>& nested);
+// Reads the object in `text` into `members` (cleared first). The members of an object value
+// whose key is `collect` go into `nested` (cleared first) and the value records their range;
+// their own object and array values are checked, not collected. Other object and array values
+// are checked and skipped.
+Scan ScanObject(std::string_view text, std::string_view collect, std::vector<Member>& members,
+                std::vector<Member>& nested);
 
 }  // namespace mamori::monitor::json

@@ -5,7 +5,7 @@
 // Two ways to the same members: json::ScanObject (json_scan.h) reads the plain lines Zeek
 // writes without simdjson; a line it is unsure of is parsed with simdjson's DOM API (the plain
 // path, also what MakeZeekJsonParser(false) always uses). Either way the members are then read
-// by one function, Read; members of keys not read are dropped on the way (TagOf).
+// by one function, Read.
 #include <simdjson.h>
 
 #include <charconv>
@@ -106,17 +106,6 @@ json::Scalar ScalarText(const Value& value, json::NumberBuffer& buffer, std::str
   return json::Scalar::kNumber;
 }
 
-// Member tags: the key's zeek::Field + 1, or one of these; 0 for keys not read.
-constexpr uint8_t kTagPath = 254;  // "_path"
-constexpr uint8_t kTagId = 255;    // "id" (a nested {"orig_h": …})
-
-uint8_t TagOf(std::string_view key) {
-  if (key.size() == 5 && key == "_path") return kTagPath;
-  if (key.size() == 2 && key == "id") return kTagId;
-  const zeek::Field field = zeek::FieldOf(key);
-  return field == zeek::Field::kOther ? 0 : static_cast<uint8_t>(static_cast<int>(field) + 1);
-}
-
 class ZeekJsonParser final : public Parser {
  public:
   explicit ZeekJsonParser(bool fast) : fast_(fast) {}
@@ -126,8 +115,7 @@ class ZeekJsonParser final : public Parser {
     event.format = InputFormat::kZeekJson;
     event.file = line.file;
     event.line = line.number;
-    if (!fast_ ||
-        json::ScanObject(line.text, "id", TagOf, members_, nested_) != json::Scan::kValid) {
+    if (!fast_ || json::ScanObject(line.text, "id", members_, nested_) != json::Scan::kValid) {
       dom::object object;
       if (!json::ParseObject(parser_, line.text, object)) {
         return ParseResult::Malformed(json::kNotJsonObject);
@@ -135,10 +123,8 @@ class ZeekJsonParser final : public Parser {
       members_.clear();
       nested_.clear();
       for (const dom::key_value_pair member : object) {
-        const uint8_t tag = TagOf(member.key);
-        if (tag == 0) continue;  // not read (and not checked)
-        Member& m = members_.emplace_back(Member{member.key, ValueOf(member.value), tag});
-        if (tag != kTagId || m.value.kind != Value::Kind::kObject) continue;
+        Member& m = members_.emplace_back(Member{member.key, ValueOf(member.value)});
+        if (m.key != "id" || m.value.kind != Value::Kind::kObject) continue;
         m.value.collected = true;
         m.value.begin = static_cast<uint32_t>(nested_.size());
         dom::object id;
@@ -159,8 +145,9 @@ class ZeekJsonParser final : public Parser {
     zeek::Seen seen;
     std::optional<LogType> path_type;
     bool path_seen = false;
-    for (const Member& member : members_) {  // the members read, tagged by TagOf
-      if (member.tag == kTagPath) {
+    for (const Member& member : members_) {
+      const std::string_view key = member.key;
+      if (key == "_path") {
         if (member.value.kind != Value::Kind::kString) {
           return ParseResult::Malformed(json::kBadValue);
         }
@@ -168,7 +155,7 @@ class ZeekJsonParser final : public Parser {
         path_type = zeek::LogTypeOfPath(member.value.text);
         continue;
       }
-      if (member.tag == kTagId) {  // nested {"orig_h": …}
+      if (key == "id") {  // nested {"orig_h": …}
         if (member.value.kind != Value::Kind::kObject) {
           return ParseResult::Malformed(json::kBadValue);
         }
@@ -185,7 +172,8 @@ class ZeekJsonParser final : public Parser {
         }
         continue;
       }
-      const auto field = static_cast<zeek::Field>(member.tag - 1);
+      const zeek::Field field = zeek::FieldOf(key);
+      if (field == zeek::Field::kOther) continue;
       seen.Note(field);
       bool set = false;
       if (auto r = Set(field, member.value, event, set)) return *r;
