@@ -63,7 +63,25 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
     cursor = uint64_t{open.back()->last} + 1;
     open.pop_back();
   }
-  if (map.intervals_.size() >= kDirectoryFrom) {
+  if (map.intervals_.size() < kDirectoryFrom) {
+    // Small maps (zones): the answer of every /16 that one interval covers whole, or that none
+    // touches, in one byte.
+    bool small_values = true;
+    for (const Interval& interval : map.intervals_) small_values &= interval.value < kSearch16;
+    if (small_values && !map.intervals_.empty()) {
+      map.by16_.assign(size_t{1} << 16, kNone16);
+      for (const Interval& interval : map.intervals_) {
+        for (uint32_t h = interval.first >> 16;; ++h) {
+          const uint64_t block_first = uint64_t{h} << 16, block_last = block_first | 0xFFFF;
+          const bool whole = interval.first <= block_first && interval.last >= block_last;
+          // Several intervals in one block, or one not covering it whole: search.
+          map.by16_[h] =
+              whole && map.by16_[h] == kNone16 ? static_cast<uint8_t>(interval.value) : kSearch16;
+          if (h == interval.last >> 16) break;
+        }
+      }
+    }
+  } else {
     map.directory_.resize(kDirectorySize);
     size_t i = 0;
     for (uint64_t h = 0; h < kDirectorySize; ++h) {
@@ -84,6 +102,11 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
 }
 
 std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
+  if (!by16_.empty()) {
+    const uint8_t v = by16_[address >> 16];
+    if (v == kNone16) return std::nullopt;
+    if (v != kSearch16) return v;
+  }
   auto begin = intervals_.begin();
   auto end = intervals_.end();
   if (!blocks_.empty() && (blocks_[address >> 14] >> (address >> 8 & 63) & 1) == 0) {

@@ -5,7 +5,8 @@
 // also keep a directory by the address's top 16 bits, so the search covers only the intervals
 // that start in that /16 (a few, rather than twenty steps through a million), and a bitmap of the
 // /24 blocks any interval touches (2 MiB), so most addresses of a sparse map (a blocklist) are
-// answered by one bit.
+// answered by one bit. Small maps (a topology's zones, looked up twice per event by several
+// detectors) keep a byte per /16 block (64 KiB) answering the blocks one zone covers whole.
 //
 // Immutable after Build; safe to share across threads.
 #pragma once
@@ -44,6 +45,10 @@ class PrefixMap {
   // (65,537 entries); empty for small maps.
   std::vector<uint32_t> directory_;
   std::vector<uint64_t> blocks_;  // large maps: bit b set when an interval touches /24 block b
+  // Small maps with values below kSearch16: by16_[h] = the value of /16 block h when one
+  // interval covers it whole, kNone16 when none touches it, else kSearch16.
+  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;
+  std::vector<uint8_t> by16_;
 };
 
 // A cache in front of a large PrefixMap for one user (a detector): the last answer for each of
