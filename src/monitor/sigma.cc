@@ -98,10 +98,14 @@ struct Bucket {
     uint32_t first_check, end_check;  // into checks
   };
   // By one field's value: a number, or an IPv4 address under `mask` (src_ip, dst_ip).
+  // With `pair`, by both addresses at once: src_ip under `mask` (high 32 bits of the key) and
+  // dst_ip under `mask2` (a rule asking for a crossing from one range to another).
   struct Index {
     EventField field = EventField::kDstPort;
     bool address = false;
     uint32_t mask = 0;  // address
+    bool pair = false;
+    uint32_t mask2 = 0;  // pair
     std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
   };
   // Guarded rules whose own guard is regular expressions of one field's RE2 set (of at most 64):
@@ -1036,10 +1040,23 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     return;
   }
   const bool indexed = Indexable(guards.front());
+  // A range guard on one address and one on the other (of at most 64 combinations): the rule
+  // is found by both addresses at once, and the second guard needs no check.
+  size_t second = 0;
+  if (indexed && guards.front().front().kind == Atom::Kind::kCidr) {
+    for (size_t i = 1; i < guards.size() && second == 0; ++i) {
+      if (Indexable(guards[i]) && guards[i].front().kind == Atom::Kind::kCidr &&
+          guards[i].front().field != guards.front().front().field &&
+          guards.front().size() * guards[i].size() <= 64) {
+        second = i;
+      }
+    }
+  }
   const auto first_check = static_cast<uint32_t>(bucket.checks.size());
   for (size_t i = indexed ? 1 : 0;
        i < guards.size() && bucket.checks.size() - first_check < kMaxChecks + (indexed ? 0 : 1);
        ++i) {
+    if (i == second && second != 0) continue;
     const auto first = static_cast<uint32_t>(bucket.atoms.size());
     bucket.atoms.insert(bucket.atoms.end(), guards[i].begin(), guards[i].end());
     bucket.checks.emplace_back(first, static_cast<uint32_t>(bucket.atoms.size()));
@@ -1051,19 +1068,34 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     return;
   }
   const Guard& guard = guards.front();
-  const EventField field = guard.front().field;
+  EventField field = guard.front().field;
   const bool address = guard.front().kind == Atom::Kind::kCidr;
-  const uint32_t mask = guard.front().mask;
+  uint32_t mask = guard.front().mask;
+  uint32_t mask2 = 0;
   std::vector<uint64_t> values;
-  for (const Atom& atom : guard) values.push_back(atom.value);
+  if (second != 0) {  // keys: source part in the high half
+    const bool source_first = field == EventField::kSrcIp;
+    const Guard& src = source_first ? guard : guards[second];
+    const Guard& dst = source_first ? guards[second] : guard;
+    field = EventField::kSrcIp;
+    mask = src.front().mask;
+    mask2 = dst.front().mask;
+    for (const Atom& a : src) {
+      for (const Atom& b : dst) values.push_back(a.value << 32 | b.value);
+    }
+  } else {
+    for (const Atom& atom : guard) values.push_back(atom.value);
+  }
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
+  const bool pair = second != 0;
   auto index =
       std::find_if(bucket.indexes.begin(), bucket.indexes.end(), [&](const Bucket::Index& i) {
-        return i.field == field && i.address == address && i.mask == mask;
+        return i.field == field && i.address == address && i.mask == mask && i.pair == pair &&
+               i.mask2 == mask2;
       });
   if (index == bucket.indexes.end()) {
-    bucket.indexes.push_back({field, address, mask, {}});
+    bucket.indexes.push_back({field, address, mask, pair, mask2, {}});
     index = bucket.indexes.end() - 1;
   }
   for (uint64_t value : values) index->by_value[value].push_back(candidate);
@@ -1345,7 +1377,10 @@ class SigmaDetector final : public Detector {
     }
     for (const Bucket::Index& index : bucket.indexes) {
       uint64_t key = 0;
-      if (index.address) {
+      if (index.pair) {
+        if (!e.src.is_v4 || !e.dst.is_v4) continue;
+        key = uint64_t{e.src.v4 & index.mask} << 32 | (e.dst.v4 & index.mask2);
+      } else if (index.address) {
         const Address& a = index.field == EventField::kSrcIp ? e.src : e.dst;
         if (!a.is_v4) continue;
         key = a.v4 & index.mask;
