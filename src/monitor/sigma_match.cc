@@ -228,7 +228,22 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
   const size_t size = regex_sets_->size(field);
   std::vector<uint64_t>& hits = regex_hits_[f];
   Memo* memo = nullptr;
-  if (memo_on_ && size <= 64 && text.size() <= kMemoMaxText) {
+  Memo4* memo4 = nullptr;
+  const Address* address = field == EventField::kSrcIp   ? &event_->src
+                           : field == EventField::kDstIp ? &event_->dst
+                                                         : nullptr;
+  if (memo_on_ && size <= 64 && address != nullptr && address->is_v4 && address->text == text) {
+    // An event's IPv4 address is a canonical dotted quad (SetAddress): its text and its number
+    // determine each other, so the number is the key (a smaller table than the texts').
+    std::vector<Memo4>& table = memo4_[field == EventField::kSrcIp ? 0 : 1];
+    if (table.empty()) table.resize(kMemoSlots);
+    memo4 = &table[(address->v4 * 0x9E3779B1u) >> (32 - kMemoBits)];
+    if (memo4->used && memo4->address == address->v4) {
+      hits.assign(1, memo4->bits);
+      regex_failed_[f] = false;
+      return true;
+    }
+  } else if (memo_on_ && size <= 64 && text.size() <= kMemoMaxText) {
     std::vector<Memo>& table = memo_[f];
     if (table.empty()) table.resize(kMemoSlots);
     memo = &table[HashText(text) & (kMemoSlots - 1)];
@@ -242,6 +257,7 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
   if (regex_failed_[f]) return false;
   hits.assign((size + 63) / 64, 0);
   for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  if (memo4 != nullptr) *memo4 = {address->v4, 1, hits.empty() ? 0 : hits[0]};
   if (memo != nullptr) {
     memo->bits = hits.empty() ? 0 : hits[0];
     memo->length = static_cast<uint8_t>(text.size() + 1);

@@ -133,7 +133,8 @@ class MatchContext {
     regex_sets_ = sets;
     memo_on_ = memo;
   }
-  static constexpr size_t kMemoSlots = 16384;
+  static constexpr int kMemoBits = 14;
+  static constexpr size_t kMemoSlots = size_t{1} << kMemoBits;
   static constexpr size_t kMemoMaxText = 54;
 
  private:
@@ -155,8 +156,14 @@ class MatchContext {
     uint8_t length = 0;  // of text + 1; 0: unused
     char text[kMemoMaxText];
   };
+  struct Memo4 {  // an IPv4 address's answer (src_ip, dst_ip)
+    uint32_t address = 0;
+    uint32_t used = 0;
+    uint64_t bits = 0;
+  };
   bool memo_on_ = false;
   std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
+  std::array<std::vector<Memo4>, 2> memo4_;               // src, dst: kMemoSlots each
 };
 
 // Does `value`, the value of `field` in the context's event, match?
