@@ -363,6 +363,15 @@ bool Plain(std::string_view text) {
       ++i;
       continue;
     }
+    if ((c & 0xF0) == 0xE0 && i + 2 < n) {  // three bytes (Japanese): checked at once
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      const auto c2 = static_cast<unsigned char>(text[i + 2]);
+      if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
+      if (c == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
+      if (c == 0xED && c1 >= 0xA0) return false;  // a surrogate
+      i += 3;
+      continue;
+    }
     size_t len = 0;
     uint32_t cp = 0;
     if ((c & 0xE0) == 0xC0) {

@@ -201,6 +201,9 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
                                           "cut \xe3\x81",
                                           "overlong \xc0\xaf",
                                           "surrogate \xed\xa0\x80",
+                                          "overlong3 \xe0\x80\xaf",
+                                          "edges \xe0\xa0\x80\xed\x9f\xbf\xef\xbf\xbf",
+                                          "bad continuation \xe3\x41\x81",
                                           "emoji \xf0\x9f\x98\x80",
                                           "del \x7f",
                                           "2001:db8::1"};
