@@ -348,10 +348,28 @@ bool Plain(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+    // Eight ASCII bytes at a time: none from 0x80, none below 0x20.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      constexpr uint64_t kHigh = 0x8080808080808080ull;
+      if ((w & kHigh) != 0 || ((w - 0x2020202020202020ull) & ~w & kHigh) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if (c < 0x20) return false;
       ++i;
+      continue;
+    }
+    if ((c & 0xF0) == 0xE0 && i + 2 < n) {  // three bytes (Japanese): checked at once
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      const auto c2 = static_cast<unsigned char>(text[i + 2]);
+      if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
+      if (c == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
+      if (c == 0xED && c1 >= 0xA0) return false;  // a surrogate
+      i += 3;
       continue;
     }
     size_t len = 0;
@@ -507,22 +525,110 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
+namespace {
+
+// The hash of an aggregation key: eight bytes at a time.
+uint64_t HashKey(std::string_view key) {
+  uint64_t h = key.size() * 0x9E3779B97F4A7C15ull;
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, key.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < key.size(); ++k) {
+    tail |= uint64_t{static_cast<unsigned char>(key[i + k])} << (8 * k);
+  }
+  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
+  if (table_.empty()) return kNone;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
+    const uint32_t slot = table_[i] - 1;
+    if (slots_[slot].hash == hash && slots_[slot].key == key) return slot;
+  }
+  return kNone;
+}
+
+uint32_t Aggregator::Add(uint64_t hash) {
+  if ((live_ + 1) * 2 > table_.size()) {  // grow: re-place every live slot
+    std::vector<uint32_t> bigger(std::max<size_t>(64, table_.size() * 2), 0);
+    const size_t mask = bigger.size() - 1;
+    for (uint32_t entry : table_) {
+      if (entry == 0) continue;
+      size_t i = slots_[entry - 1].hash & mask;
+      while (bigger[i] != 0) i = (i + 1) & mask;
+      bigger[i] = entry;
+    }
+    table_ = std::move(bigger);
+  }
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Open& open = slots_[slot];
+  open.hash = hash;
+  open.live = true;
+  const size_t mask = table_.size() - 1;
+  size_t i = hash & mask;
+  while (table_[i] != 0) i = (i + 1) & mask;
+  table_[i] = slot + 1;
+  ++live_;
+  return slot;
+}
+
+void Aggregator::Release(uint32_t slot) {
+  const size_t mask = table_.size() - 1;
+  size_t i = slots_[slot].hash & mask;
+  while (table_[i] != slot + 1) i = (i + 1) & mask;
+  // Backward-shift deletion: later entries of the probe run move up into the hole when their
+  // home position is not between the hole and them.
+  for (size_t j = (i + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
+    const size_t home = slots_[table_[j] - 1].hash & mask;
+    const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    table_[i] = table_[j];
+    i = j;
+  }
+  table_[i] = 0;
+  Open& open = slots_[slot];
+  open.live = false;
+  open.alert = Alert{};  // its memory goes now, not when the slot is reused
+  free_.push_back(slot);
+  --live_;
+}
+
 void Aggregator::Report(const Finding& f) {
   key_.clear();
   key_.push_back(static_cast<char>('0' + static_cast<int>(f.kind)));
   key_.append(f.src);
   key_.push_back('\0');
   key_.append(f.dst);
-  auto it = open_.find(key_);
-  if (it != open_.end() && f.ts_us >= it->second.alert.ts_us + window_us_) {
-    Emit(it->second.alert);
-    open_.erase(it);
-    it = open_.end();
+  const uint64_t hash = HashKey(key_);
+  uint32_t slot = Find(key_, hash);
+  if (slot != kNone && f.ts_us >= slots_[slot].alert.ts_us + window_us_) {
+    Emit(slots_[slot].alert);
+    Release(slot);
+    slot = kNone;
   }
-  if (it == open_.end()) {
-    Open fresh;
+  if (slot == kNone) {
+    slot = Add(hash);
+    Open& fresh = slots_[slot];
+    fresh.key = key_;
     fresh.sequence = next_sequence_++;
     Alert& a = fresh.alert;
+    a = Alert{};
     a.kind = f.kind;
     a.severity = f.severity;
     a.ts_us = f.ts_us;
@@ -535,10 +641,9 @@ void Aggregator::Report(const Finding& f) {
     a.from_zone_description = std::string(f.from_zone.description);
     a.to_zone = std::string(f.to_zone.name);
     a.to_zone_description = std::string(f.to_zone.description);
-    closing_.push({f.ts_us + window_us_, fresh.sequence, key_});
-    it = open_.emplace(key_, std::move(fresh)).first;
+    closing_.push({f.ts_us + window_us_, fresh.sequence, slot});
   }
-  Alert& a = it->second.alert;
+  Alert& a = slots_[slot].alert;
   a.count += f.weight;
   if (!f.metrics.empty()) a.metrics.assign(f.metrics.begin(), f.metrics.end());
   a.severity = std::max(a.severity, f.severity);
@@ -569,23 +674,28 @@ void Aggregator::Advance(int64_t now_us) {
   while (!closing_.empty() && closing_.top().end_us <= now_us) {
     const Closing top = closing_.top();
     closing_.pop();
-    auto it = open_.find(top.key);
-    if (it == open_.end() || it->second.sequence != top.sequence) continue;  // already written
-    Emit(it->second.alert);
-    open_.erase(it);
+    Open& open = slots_[top.slot];
+    if (!open.live || open.sequence != top.sequence) continue;  // already written
+    Emit(open.alert);
+    Release(top.slot);
   }
 }
 
 void Aggregator::Finish() {
   std::vector<Open*> rest;
-  rest.reserve(open_.size());
-  for (auto& [key, open] : open_) rest.push_back(&open);
+  rest.reserve(live_);
+  for (Open& open : slots_) {
+    if (open.live) rest.push_back(&open);
+  }
   std::sort(rest.begin(), rest.end(), [](const Open* a, const Open* b) {
     if (a->alert.ts_us != b->alert.ts_us) return a->alert.ts_us < b->alert.ts_us;
     return a->sequence < b->sequence;
   });
   for (Open* open : rest) Emit(open->alert);
-  open_.clear();
+  slots_.clear();
+  free_.clear();
+  table_.clear();
+  live_ = 0;
   closing_ = {};
 }
 

@@ -18,7 +18,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "monitor/event.h"
@@ -154,27 +153,40 @@ class Aggregator final : public AlertSink {
   const std::map<std::string, uint64_t>& written_by_kind() const { return written_by_kind_; }
 
  private:
+  // Open alerts live in slots_ (reused through free_) and are found by key through table_, an
+  // open-addressing hash of slot numbers: no node allocations, and a closing entry names its
+  // slot and sequence rather than a copy of the key.
   struct Open {
     Alert alert;
     uint64_t sequence = 0;
+    uint64_t hash = 0;
+    std::string key;
+    bool live = false;
   };
   struct Closing {
     int64_t end_us;
     uint64_t sequence;
-    std::string key;
+    uint32_t slot;
     bool operator>(const Closing& other) const {
       return end_us != other.end_us ? end_us > other.end_us : sequence > other.sequence;
     }
   };
+  static constexpr uint32_t kNone = UINT32_MAX;
 
   void Emit(Alert& alert);
+  uint32_t Find(std::string_view key, uint64_t hash) const;  // the slot, kNone when not open
+  uint32_t Add(uint64_t hash);                               // a live slot in the table
+  void Release(uint32_t slot);                               // out of the table, free
 
   int64_t window_us_;
   size_t max_evidence_;
   AlertOutput& output_;
   uint64_t next_sequence_ = 0;
   std::string key_;  // scratch for lookups
-  std::unordered_map<std::string, Open> open_;
+  std::vector<Open> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> table_;  // slot + 1, 0 empty; a power of two, at most half full
+  size_t live_ = 0;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
   std::map<std::string, uint64_t> written_by_kind_;
 };

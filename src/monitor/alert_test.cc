@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -62,6 +64,91 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   EXPECT_EQ(aggregator.written_by_kind().at("separation"), 3u);
 }
 
+// The aggregator finds open alerts through its own hash table (slots reused, backward-shift
+// deletion): against the plain algorithm (a std::map per key, a sorted closing list) on random
+// findings over many keys, with windows ending, late findings and a final flush.
+TEST(Aggregator, HashTableGivesWhatAPlainMapGives) {
+  struct Plain {
+    struct Open {
+      int64_t ts;
+      uint64_t sequence;
+      uint64_t count;
+      std::vector<uint64_t> lines;
+    };
+    std::map<std::string, Open> open;
+    std::vector<std::string> written;  // "key ts count lines"
+    uint64_t next = 0;
+    int64_t window;
+    void Write(const std::string& key, const Open& o) {
+      std::string lines;
+      for (uint64_t l : o.lines) lines += std::to_string(l) + ",";
+      written.push_back(key + " " + std::to_string(o.ts) + " " + std::to_string(o.count) + " " +
+                        lines);
+    }
+    void Report(const std::string& key, int64_t ts, uint64_t line) {
+      auto it = open.find(key);
+      if (it != open.end() && ts >= it->second.ts + window) {
+        Write(key, it->second);
+        open.erase(it);
+        it = open.end();
+      }
+      if (it == open.end()) it = open.emplace(key, Open{ts, next++, 0, {}}).first;
+      ++it->second.count;
+      if (it->second.lines.size() < 3) it->second.lines.push_back(line);
+    }
+    void Close(bool all, int64_t now) {  // by (end, sequence), or at the end by (ts, sequence)
+      std::vector<std::pair<std::pair<int64_t, uint64_t>, std::string>> due;
+      for (const auto& [key, o] : open) {
+        if (all || o.ts + window <= now)
+          due.push_back({{all ? o.ts : o.ts + window, o.sequence}, key});
+      }
+      std::sort(due.begin(), due.end());
+      for (const auto& [order, key] : due) {
+        Write(key, open.at(key));
+        open.erase(key);
+      }
+    }
+  };
+  std::mt19937_64 rng(17);
+  Collect out;
+  Aggregator aggregator(5 * kMinute, 3, out);
+  Plain plain;
+  plain.window = 5 * kMinute;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 300; ++i) addresses.push_back("10.0." + std::to_string(i) + ".1");
+  int64_t now = 0;
+  for (uint64_t line = 1; line <= 60000; ++line) {
+    now += static_cast<int64_t>(rng() % 20000000);  // up to 20 s
+    const std::string& src = addresses[rng() % (line < 30000 ? 300 : 40)];
+    const std::string& dst = addresses[rng() % 7];
+    const auto kind = static_cast<AlertKind>(rng() % 3);
+    const int64_t ts = now - static_cast<int64_t>(rng() % 3 == 0 ? rng() % (8 * kMinute) : 0);
+    if (rng() % 50 == 0) {
+      aggregator.Advance(now);
+      plain.Close(false, now);
+    }
+    Finding f = Make(ts, src.c_str(), dst.c_str(), 445, line);
+    f.kind = kind;
+    f.uid = "";
+    aggregator.Report(f);
+    plain.Report(std::string(1, static_cast<char>('0' + static_cast<int>(kind))) + src + "/" + dst,
+                 ts, line);
+  }
+  aggregator.Finish();
+  plain.Close(true, 0);
+  ASSERT_EQ(out.alerts.size(), plain.written.size());
+  for (size_t i = 0; i < out.alerts.size(); ++i) {
+    const Alert& a = out.alerts[i];
+    std::string lines;
+    for (const std::string& e : a.evidence) lines += e.substr(e.find(':') + 1) + ",";
+    const std::string got = std::string(1, static_cast<char>('0' + static_cast<int>(a.kind))) +
+                            a.src + "/" + a.dst + " " + std::to_string(a.ts_us) + " " +
+                            std::to_string(a.count) + " " + lines;
+    ASSERT_EQ(got, plain.written[i]) << i;
+  }
+  EXPECT_GT(out.alerts.size(), 10000u);
+}
+
 TEST(Aggregator, LateFindingOfAClosedKeyOpensANewAlert) {
   Collect out;
   Aggregator aggregator(kMinute, 10, out);
@@ -114,6 +201,9 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
                                           "cut \xe3\x81",
                                           "overlong \xc0\xaf",
                                           "surrogate \xed\xa0\x80",
+                                          "overlong3 \xe0\x80\xaf",
+                                          "edges \xe0\xa0\x80\xed\x9f\xbf\xef\xbf\xbf",
+                                          "bad continuation \xe3\x41\x81",
                                           "emoji \xf0\x9f\x98\x80",
                                           "del \x7f",
                                           "2001:db8::1"};

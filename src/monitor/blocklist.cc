@@ -224,6 +224,15 @@ std::optional<Blocklist::Match> Blocklist::MatchAddress(const Address& address) 
   return MatchAddress6(bytes);
 }
 
+std::optional<Blocklist::Match> Blocklist::MatchAddress(const Address& address,
+                                                        PrefixMapMemo& memo) const {
+  if (!address.is_v4) return MatchAddress(address);
+  if (address_count_ == 0) return std::nullopt;
+  const std::optional<uint32_t> index = memo.Find(addresses_, address.v4);
+  if (!index) return std::nullopt;
+  return MatchOf(entries_[*index]);
+}
+
 std::optional<Blocklist::Match> Blocklist::MatchDomain(std::string_view name) const {
   if (domain_count_ == 0) return std::nullopt;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -249,7 +258,7 @@ class BlocklistDetector final : public Detector {
     if (blocklist_.empty()) return;
     std::optional<Blocklist::Match> match;
     std::string_view what;
-    if ((match = blocklist_.MatchAddress(e.dst))) {
+    if ((match = blocklist_.MatchAddress(e.dst, memo_))) {
       what = "宛先";
     } else if (!e.dns_query.empty() && (match = blocklist_.MatchDomain(e.dns_query))) {
       what = "DNS 問い合わせ";
@@ -257,7 +266,7 @@ class BlocklistDetector final : public Detector {
       what = "HTTP ホスト";
     } else if (!e.tls_sni.empty() && (match = blocklist_.MatchDomain(e.tls_sni))) {
       what = "TLS SNI";
-    } else if ((match = blocklist_.MatchAddress(e.src))) {
+    } else if ((match = blocklist_.MatchAddress(e.src, memo_))) {
       what = "送信元";
     } else {
       return;
@@ -281,6 +290,7 @@ class BlocklistDetector final : public Detector {
 
  private:
   const Blocklist& blocklist_;
+  PrefixMapMemo memo_;     // IPv4 lookups
   std::string indicator_;  // scratch
 };
 

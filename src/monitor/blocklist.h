@@ -50,6 +50,8 @@ class Blocklist {
   std::optional<Match> MatchAddress6(const PrefixMap6::Address& address) const;
   // The address an event's text names, IPv4 or IPv6 ("[…]" accepted).
   std::optional<Match> MatchAddress(const Address& address) const;
+  // The same, IPv4 lookups through the caller's `memo` (prefix_map.h).
+  std::optional<Match> MatchAddress(const Address& address, PrefixMapMemo& memo) const;
   // `name`, or the nearest parent domain, listed? `name` may be in any case and end in a dot;
   // names longer than 253 bytes never match.
   std::optional<Match> MatchDomain(std::string_view name) const;

@@ -58,6 +58,7 @@ struct Address {
   std::string_view text;  // as written; "" when absent
   uint32_t v4 = 0;        // host order; meaningful only when is_v4
   bool is_v4 = false;     // text is a dotted-quad IPv4 address (IPv6 stays text only)
+  bool operator==(const Address&) const = default;  // texts compared by content
 };
 
 struct Event {
@@ -93,6 +94,8 @@ struct Event {
   // Where the record is: the input's name and the 1-based line number.
   std::string_view file;
   uint64_t line = 0;
+  // Field by field, texts by content (differential tests of parser fast paths).
+  bool operator==(const Event&) const = default;
 };
 
 // The event fields a rule can test.

@@ -70,7 +70,9 @@ class Parser {
 
 std::unique_ptr<Parser> MakeParser(InputFormat format, const ParserOptions& options);
 std::unique_ptr<Parser> MakeZeekTsvParser();
-std::unique_ptr<Parser> MakeZeekJsonParser();
+// `fast`: plain lines are read without simdjson (json_scan.h), others with its DOM API; false:
+// every line with the DOM API (the plain path; tests compare the two).
+std::unique_ptr<Parser> MakeZeekJsonParser(bool fast = true);
 std::unique_ptr<Parser> MakeEveParser();
 std::unique_ptr<Parser> MakeNetfilterParser(const SyslogClock& clock);
 std::unique_ptr<Parser> MakeSquidParser();

@@ -3,7 +3,10 @@
 // disjoint — into sorted disjoint address intervals, each labelled with the value of the most
 // specific prefix covering it, so a lookup is one binary search (no allocation). Large maps
 // also keep a directory by the address's top 16 bits, so the search covers only the intervals
-// that start in that /16 (a few, rather than twenty steps through a million).
+// that start in that /16 (a few, rather than twenty steps through a million), and a bitmap of the
+// /24 blocks any interval touches (2 MiB), so most addresses of a sparse map (a blocklist) are
+// answered by one bit. Small maps (a topology's zones, looked up twice per event by several
+// detectors) keep a byte per /16 block (64 KiB) answering the blocks one zone covers whole.
 //
 // Immutable after Build; safe to share across threads.
 #pragma once
@@ -41,6 +44,40 @@ class PrefixMap {
   // Large maps: directory_[h] = the number of intervals starting at or before h << 16
   // (65,537 entries); empty for small maps.
   std::vector<uint32_t> directory_;
+  std::vector<uint64_t> blocks_;  // large maps: bit b set when an interval touches /24 block b
+  // Small maps with values below kSearch16: by16_[h] = the value of /16 block h when one
+  // interval covers it whole, kNone16 when none touches it, else kSearch16.
+  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;
+  std::vector<uint8_t> by16_;
+};
+
+// A cache in front of a large PrefixMap for one user (a detector): the last answer for each of
+// kSlots addresses by hash, so that an address seen again costs one probe of a small table
+// instead of a search of a large one (cache misses). The map is immutable, so an answer never
+// goes stale; Find gives exactly map.Find. Not thread-safe: one per detector.
+class PrefixMapMemo {
+ public:
+  static constexpr size_t kSlots = 16384;
+  std::optional<uint32_t> Find(const PrefixMap& map, uint32_t address) {
+    if (slots_.empty()) slots_.resize(kSlots);
+    Slot& slot = slots_[(address * 0x9E3779B1u) >> (32 - 14)];
+    static_assert(kSlots == size_t{1} << 14);
+    if (slot.state != kUnused && slot.address == address) {
+      return slot.state == kFound ? std::optional<uint32_t>(slot.value) : std::nullopt;
+    }
+    const std::optional<uint32_t> value = map.Find(address);
+    slot = {address, value.value_or(0), value ? kFound : kNotFound};
+    return value;
+  }
+
+ private:
+  static constexpr uint32_t kUnused = 0, kFound = 1, kNotFound = 2;
+  struct Slot {
+    uint32_t address = 0;
+    uint32_t value = 0;
+    uint32_t state = kUnused;
+  };
+  std::vector<Slot> slots_;
 };
 
 // The IPv6 counterpart for blocklist entries (usually far fewer than the IPv4 ones): one hash of

@@ -107,5 +107,68 @@ TEST(PrefixMap, LargeMapsAgreeWithALinearScanAcrossTheWholeSpace) {
   }
 }
 
+// Small maps answer whole /16 blocks from a byte table: against a linear scan of the prefixes
+// at every prefix edge, for maps of /8 to /24 prefixes (whole, partial and shared blocks).
+TEST(PrefixMap, SmallMapsAgreeWithALinearScan) {
+  std::mt19937 rng(23);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<PrefixMap::Entry> entries;
+    const int n = 1 + static_cast<int>(rng() % 30);
+    for (int i = 0; i < n; ++i) {
+      netsep::Prefix p;
+      p.length = 8 + static_cast<int>(rng() % 17);
+      p.address = (0x0A000000u | (static_cast<uint32_t>(rng()) & 0x00FFFFFFu)) & p.Mask();
+      if (rng() % 4 == 0) p.address = static_cast<uint32_t>(rng()) & p.Mask();
+      entries.push_back({p, static_cast<uint32_t>(rng() % (round % 5 == 0 ? 300 : 6))});
+    }
+    if (round % 3 == 0) entries.push_back({netsep::Prefix{0, 0}, 7});  // a catch-all
+    const PrefixMap map = PrefixMap::Build(entries);
+    auto want = [&](uint32_t address) {
+      std::optional<uint32_t> found;
+      int best = -1;
+      for (const auto& e : entries) {
+        if (e.prefix.Contains(address) && e.prefix.length > best) {
+          best = e.prefix.length;
+          found = e.value;
+        }
+      }
+      return found;
+    };
+    std::vector<uint32_t> probes = {0, 0xFFFFFFFFu};
+    for (const auto& e : entries) {
+      for (uint32_t a : {e.prefix.address, e.prefix.Last()}) {
+        for (uint32_t d : {0u, 1u, 0xFFFFFFFFu, 0x10000u, 0xFFFF0000u}) probes.push_back(a + d);
+      }
+    }
+    for (int i = 0; i < 200; ++i) probes.push_back(static_cast<uint32_t>(rng()));
+    for (uint32_t a : probes) ASSERT_EQ(map.Find(a), want(a)) << "round " << round << " " << a;
+  }
+}
+
+// The memo gives what the map gives, for addresses seen once and again (colliding slots too).
+TEST(PrefixMapMemo, GivesTheMapsAnswers) {
+  std::mt19937 rng(11);
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    const int length = 8 + static_cast<int>(rng() % 25);
+    const uint32_t mask = ~uint32_t{0} << (32 - length);
+    entries.push_back({netsep::Prefix{static_cast<uint32_t>(rng()) & mask, length}, i});
+  }
+  const PrefixMap map = PrefixMap::Build(entries);
+  PrefixMapMemo memo;
+  std::vector<uint32_t> seen;
+  size_t found = 0;
+  for (int i = 0; i < 400000; ++i) {
+    uint32_t address = static_cast<uint32_t>(rng());
+    if (!seen.empty() && rng() % 2 == 0) address = seen[rng() % seen.size()];
+    if (seen.size() < 50000) seen.push_back(address);
+    if (rng() % 4 == 0) address = entries[rng() % entries.size()].prefix.address + rng() % 3;
+    const std::optional<uint32_t> expected = map.Find(address);
+    ASSERT_EQ(memo.Find(map, address), expected) << address;
+    found += expected.has_value();
+  }
+  EXPECT_GT(found, 50000u);
+}
+
 }  // namespace
 }  // namespace mamori::monitor

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 #include <unordered_map>
 #include <variant>
@@ -96,16 +97,37 @@ struct Bucket {
     const Rule* rule;
     uint32_t first_check, end_check;  // into checks
   };
+  // By one field's value: a number, or an IPv4 address under `mask` (src_ip, dst_ip).
+  // With `pair`, by both addresses at once: src_ip under `mask` (high 32 bits of the key) and
+  // dst_ip under `mask2` (a rule asking for a crossing from one range to another).
   struct Index {
     EventField field = EventField::kDstPort;
+    bool address = false;
+    uint32_t mask = 0;  // address
+    bool pair = false;
+    uint32_t mask2 = 0;  // pair
     std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
   };
+  // Guarded rules whose own guard is regular expressions of one field's RE2 set (of at most 64):
+  // found by the set's answer for the event (one run, or the memo's, however many rules ask):
+  // those whose `bits` meet it; their other checks follow.
+  struct RegexCandidate {
+    uint64_t bits;
+    Candidate candidate;
+  };
+  struct RegexIndex {
+    EventField field = EventField::kDstIp;
+    std::vector<RegexCandidate> candidates;
+  };
   std::vector<Index> indexes;
+  std::vector<RegexIndex> regex_indexes;  // filled when the rules' sets are compiled
   std::vector<Candidate> guarded;
   std::vector<std::pair<uint32_t, uint32_t>> checks;  // ranges of atoms
   std::vector<GuardAtom> atoms;
   std::vector<const Rule*> always;
-  bool empty() const { return always.empty() && indexes.empty() && guarded.empty(); }
+  bool empty() const {
+    return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty();
+  }
 };
 
 struct RuleInfo {
@@ -126,6 +148,7 @@ struct SigmaRules::Compiled {
   std::vector<SigmaUnsupported> unsupported;
   size_t loaded = 0;
   sigma::RegexSets regex_sets;  // the rules' regular expressions, by field
+  bool memo = true;             // SigmaOptions::index: detectors remember regex answers
 };
 
 namespace sigma {
@@ -888,20 +911,23 @@ bool IsNumericField(EventField field) {
   }
 }
 
-// A guard that a hash on one numeric field can answer.
+// A guard that a hash on one field can answer: numbers of one numeric field, or IPv4 ranges of
+// one address field with one prefix length (looked up as the address under the mask).
 bool Indexable(const Guard& guard) {
+  const Atom& first = guard.front();
+  if (first.kind != Atom::Kind::kEqual && first.kind != Atom::Kind::kCidr) return false;
   return std::all_of(guard.begin(), guard.end(), [&](const Atom& a) {
-    return a.kind == Atom::Kind::kEqual && a.field == guard.front().field;
+    return a.kind == first.kind && a.field == first.field && a.mask == first.mask;
   });
 }
 
-// Smaller is better: an indexable guard costs one lookup, others one check per atom (a regular
-// expression as four).
+// Smaller is better: an index of numbers costs one lookup and finds the fewest rules, an index
+// of ranges one lookup; other guards cost one check per atom (a regular expression as four).
 size_t Cost(const Guard& guard) {
-  if (Indexable(guard)) return 0;
+  if (Indexable(guard)) return guard.front().kind == Atom::Kind::kEqual ? 0 : 1;
   size_t cost = 0;
   for (const Atom& a : guard) {
-    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 4 : 1;
+    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 8 : 2;
   }
   return cost;
 }
@@ -1014,10 +1040,23 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     return;
   }
   const bool indexed = Indexable(guards.front());
+  // A range guard on one address and one on the other (of at most 64 combinations): the rule
+  // is found by both addresses at once, and the second guard needs no check.
+  size_t second = 0;
+  if (indexed && guards.front().front().kind == Atom::Kind::kCidr) {
+    for (size_t i = 1; i < guards.size() && second == 0; ++i) {
+      if (Indexable(guards[i]) && guards[i].front().kind == Atom::Kind::kCidr &&
+          guards[i].front().field != guards.front().front().field &&
+          guards.front().size() * guards[i].size() <= 64) {
+        second = i;
+      }
+    }
+  }
   const auto first_check = static_cast<uint32_t>(bucket.checks.size());
   for (size_t i = indexed ? 1 : 0;
        i < guards.size() && bucket.checks.size() - first_check < kMaxChecks + (indexed ? 0 : 1);
        ++i) {
+    if (i == second && second != 0) continue;
     const auto first = static_cast<uint32_t>(bucket.atoms.size());
     bucket.atoms.insert(bucket.atoms.end(), guards[i].begin(), guards[i].end());
     bucket.checks.emplace_back(first, static_cast<uint32_t>(bucket.atoms.size()));
@@ -1029,18 +1068,67 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     return;
   }
   const Guard& guard = guards.front();
-  const EventField field = guard.front().field;
+  EventField field = guard.front().field;
+  const bool address = guard.front().kind == Atom::Kind::kCidr;
+  uint32_t mask = guard.front().mask;
+  uint32_t mask2 = 0;
   std::vector<uint64_t> values;
-  for (const Atom& atom : guard) values.push_back(atom.value);
+  if (second != 0) {  // keys: source part in the high half
+    const bool source_first = field == EventField::kSrcIp;
+    const Guard& src = source_first ? guard : guards[second];
+    const Guard& dst = source_first ? guards[second] : guard;
+    field = EventField::kSrcIp;
+    mask = src.front().mask;
+    mask2 = dst.front().mask;
+    for (const Atom& a : src) {
+      for (const Atom& b : dst) values.push_back(a.value << 32 | b.value);
+    }
+  } else {
+    for (const Atom& atom : guard) values.push_back(atom.value);
+  }
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
-  auto index = std::find_if(bucket.indexes.begin(), bucket.indexes.end(),
-                            [&](const Bucket::Index& i) { return i.field == field; });
+  const bool pair = second != 0;
+  auto index =
+      std::find_if(bucket.indexes.begin(), bucket.indexes.end(), [&](const Bucket::Index& i) {
+        return i.field == field && i.address == address && i.mask == mask && i.pair == pair &&
+               i.mask2 == mask2;
+      });
   if (index == bucket.indexes.end()) {
-    bucket.indexes.push_back({field, {}});
+    bucket.indexes.push_back({field, address, mask, pair, mask2, {}});
     index = bucket.indexes.end() - 1;
   }
   for (uint64_t value : values) index->by_value[value].push_back(candidate);
+}
+
+// Moves the guarded rules whose guard the set's answer decides into the bucket's regex indexes
+// (after the sets are compiled: slots are known then).
+void IndexRegexGuards(Bucket& bucket, const RegexSets& sets) {
+  std::vector<Bucket::Candidate> keep;
+  for (const Bucket::Candidate& c : bucket.guarded) {
+    const auto [first, end] = bucket.checks[c.first_check];
+    const EventField field = bucket.atoms[first].field;
+    uint64_t bits = 0;
+    bool decided = sets.size(field) <= 64;
+    for (uint32_t i = first; i < end && decided; ++i) {
+      const Atom& a = bucket.atoms[i];
+      decided = a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex &&
+                a.field == field && a.matcher->regex_slot >= 0 && a.matcher->regex_slot < 64;
+      if (decided) bits |= uint64_t{1} << a.matcher->regex_slot;
+    }
+    if (!decided) {
+      keep.push_back(c);
+      continue;
+    }
+    auto index = std::find_if(bucket.regex_indexes.begin(), bucket.regex_indexes.end(),
+                              [&](const Bucket::RegexIndex& r) { return r.field == field; });
+    if (index == bucket.regex_indexes.end()) {
+      bucket.regex_indexes.push_back({field, {}});
+      index = bucket.regex_indexes.end() - 1;
+    }
+    index->candidates.push_back({bits, c});
+  }
+  bucket.guarded = std::move(keep);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1251,7 +1339,7 @@ bool EvalNode(const Rule& rule, uint32_t index, MatchContext& context) {
 class SigmaDetector final : public Detector {
  public:
   explicit SigmaDetector(const SigmaRules::Compiled& rules) : rules_(rules) {
-    context_.set_regex_sets(&rules.regex_sets);
+    context_.set_regex_sets(&rules.regex_sets, rules.memo);
   }
 
   void OnEvent(const Event& e, AlertSink& sink) override {
@@ -1265,10 +1353,43 @@ class SigmaDetector final : public Detector {
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
-    for (const Bucket::Index& index : bucket.indexes) {
+    for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
+      // The field's text as Match gives it to a regular expression (numbers as decimals).
       const FieldValue value = GetField(e, index.field);
-      if (value.kind != FieldValue::Kind::kNumber) continue;
-      const auto it = index.by_value.find(value.number);
+      if (value.kind == FieldValue::Kind::kAbsent) continue;  // no expression can match
+      char digits[24];
+      std::string_view text = value.text;
+      if (value.kind == FieldValue::Kind::kNumber) {
+        const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
+        text = std::string_view(digits, static_cast<size_t>(end - digits));
+      }
+      uint64_t hits = 0;
+      const bool decided = context_.RegexBits(index.field, text, hits);
+      for (const Bucket::RegexCandidate& rc : index.candidates) {
+        const Bucket::Candidate& c = rc.candidate;
+        if (!decided) {  // each expression alone, through the guard's check
+          if (Passes(bucket, c)) Evaluate(*c.rule);
+        } else if ((hits & rc.bits) != 0 &&
+                   Passes(bucket, {c.rule, c.first_check + 1, c.end_check})) {
+          Evaluate(*c.rule);
+        }
+      }
+    }
+    for (const Bucket::Index& index : bucket.indexes) {
+      uint64_t key = 0;
+      if (index.pair) {
+        if (!e.src.is_v4 || !e.dst.is_v4) continue;
+        key = uint64_t{e.src.v4 & index.mask} << 32 | (e.dst.v4 & index.mask2);
+      } else if (index.address) {
+        const Address& a = index.field == EventField::kSrcIp ? e.src : e.dst;
+        if (!a.is_v4) continue;
+        key = a.v4 & index.mask;
+      } else {
+        const FieldValue value = GetField(e, index.field);
+        if (value.kind != FieldValue::Kind::kNumber) continue;
+        key = value.number;
+      }
+      const auto it = index.by_value.find(key);
       if (it == index.by_value.end()) continue;
       for (const Bucket::Candidate& c : it->second) {
         if (Passes(bucket, c)) Evaluate(*c.rule);
@@ -1376,6 +1497,7 @@ SigmaRules::~SigmaRules() = default;
 
 Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptions options) {
   auto compiled = std::make_unique<Compiled>();
+  compiled->memo = options.index;
   for (const SigmaFile& file : files) {
     const Status st = sigma::LoadFile(file, options, *compiled);
     if (!st.ok()) return st.error();
@@ -1391,6 +1513,9 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
     }
   }
   compiled->regex_sets.Compile();
+  for (auto& by_type : compiled->buckets) {
+    for (sigma::Bucket& bucket : by_type) sigma::IndexRegexGuards(bucket, compiled->regex_sets);
+  }
   compiled->refs.reserve(compiled->infos.size());
   for (const sigma::RuleInfo& info : compiled->infos)
     compiled->refs.push_back({info.id, info.title});

@@ -50,8 +50,9 @@ struct SigmaUnsupported {
 
 struct SigmaOptions {
   // Index the rules by their necessary conditions on ports, numbers and IPv4 ranges, so that an
-  // event is checked only against rules it may match (default). false evaluates every rule of
-  // the event's kind for every event: same results, slower; tests compare the two.
+  // event is checked only against rules it may match, and remember the regular expressions'
+  // answers per text (sigma_match.h) (default). false evaluates every rule of the event's kind
+  // for every event, every expression every time: same results, slower; tests compare the two.
   bool index = true;
 };
 

@@ -53,6 +53,24 @@ bool GlobMatch(std::string_view glob, const std::vector<uint8_t>& kinds, std::st
   return p == glob.size();
 }
 
+// A quick hash of a short text (the memo's slot): eight bytes at a time.
+uint64_t HashText(std::string_view text) {
+  uint64_t h = text.size() * 0x9E3779B97F4A7C15ull;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < text.size(); ++k) {
+    tail |= uint64_t{static_cast<unsigned char>(text[i + k])} << (8 * k);
+  }
+  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 29);
+}
+
 bool PrefixContains(const std::array<uint8_t, 16>& network, int length, const uint8_t* address) {
   int bits = length;
   for (int i = 0; bits > 0; ++i, bits -= 8) {
@@ -203,20 +221,66 @@ bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>&
 
 size_t RegexSets::size(EventField field) const { return sets_->count[static_cast<size_t>(field)]; }
 
-bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_view text) {
+bool MatchContext::RunSet(EventField field, std::string_view text) {
   const auto f = static_cast<size_t>(field);
-  if (m.regex_slot < 0 || regex_sets_ == nullptr) return RE2::PartialMatch(text, *m.regex);
-  if (regex_generation_[f] != generation_) {
-    regex_generation_[f] = generation_;
-    regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
-    if (!regex_failed_[f]) {
-      std::vector<uint8_t>& hits = regex_hits_[f];
-      hits.assign(regex_sets_->size(field), 0);
-      for (int i : hit_indices_) hits[static_cast<size_t>(i)] = 1;
+  if (regex_generation_[f] == generation_) return !regex_failed_[f];
+  regex_generation_[f] = generation_;
+  const size_t size = regex_sets_->size(field);
+  std::vector<uint64_t>& hits = regex_hits_[f];
+  Memo* memo = nullptr;
+  Memo4* memo4 = nullptr;
+  const Address* address = field == EventField::kSrcIp   ? &event_->src
+                           : field == EventField::kDstIp ? &event_->dst
+                                                         : nullptr;
+  if (memo_on_ && size <= 64 && address != nullptr && address->is_v4 && address->text == text) {
+    // An event's IPv4 address is a canonical dotted quad (SetAddress): its text and its number
+    // determine each other, so the number is the key (a smaller table than the texts').
+    std::vector<Memo4>& table = memo4_[field == EventField::kSrcIp ? 0 : 1];
+    if (table.empty()) table.resize(kMemoSlots);
+    memo4 = &table[(address->v4 * 0x9E3779B1u) >> (32 - kMemoBits)];
+    if (memo4->used && memo4->address == address->v4) {
+      hits.assign(1, memo4->bits);
+      regex_failed_[f] = false;
+      return true;
+    }
+  } else if (memo_on_ && size <= 64 && text.size() <= kMemoMaxText) {
+    std::vector<Memo>& table = memo_[f];
+    if (table.empty()) table.resize(kMemoSlots);
+    memo = &table[HashText(text) & (kMemoSlots - 1)];
+    if (memo->length == text.size() + 1 && std::memcmp(memo->text, text.data(), text.size()) == 0) {
+      hits.assign(1, memo->bits);
+      regex_failed_[f] = false;
+      return true;
     }
   }
-  if (regex_failed_[f]) return RE2::PartialMatch(text, *m.regex);
-  return regex_hits_[f][static_cast<size_t>(m.regex_slot)] != 0;
+  regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
+  if (regex_failed_[f]) return false;
+  hits.assign((size + 63) / 64, 0);
+  for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  if (memo4 != nullptr) *memo4 = {address->v4, 1, hits.empty() ? 0 : hits[0]};
+  if (memo != nullptr) {
+    memo->bits = hits.empty() ? 0 : hits[0];
+    memo->length = static_cast<uint8_t>(text.size() + 1);
+    std::memcpy(memo->text, text.data(), text.size());
+  }
+  return true;
+}
+
+bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_view text) {
+  if (m.regex_slot < 0 || regex_sets_ == nullptr || !RunSet(field, text)) {
+    return RE2::PartialMatch(text, *m.regex);
+  }
+  const auto slot = static_cast<size_t>(m.regex_slot);
+  return (regex_hits_[static_cast<size_t>(field)][slot / 64] >> (slot % 64) & 1) != 0;
+}
+
+bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& bits) {
+  if (regex_sets_ == nullptr || regex_sets_->size(field) > 64 || !RunSet(field, text)) {
+    return false;
+  }
+  const std::vector<uint64_t>& hits = regex_hits_[static_cast<size_t>(field)];
+  bits = hits.empty() ? 0 : hits[0];
+  return true;
 }
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {

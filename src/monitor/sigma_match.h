@@ -121,9 +121,27 @@ class MatchContext {
   // Whether `m` (kRegex) matches `text`, the value of `field` in this event: through the
   // field's set, run at most once per event, when there is one.
   bool RegexMatches(const Matcher& m, EventField field, std::string_view text);
-  void set_regex_sets(const RegexSets* sets) { regex_sets_ = sets; }
+  // The field's set on `text` (the value of `field` in this event), as bits by regex_slot;
+  // false when the field's set has more than 64 expressions or could not run (match each
+  // expression alone then).
+  bool RegexBits(EventField field, std::string_view text, uint64_t& bits);
+  // With the memo on, a set's answer for a text is remembered (per field, a bounded table: the
+  // last text in each of kMemoSlots slots by hash; sets of up to 64 expressions, texts up to
+  // kMemoMaxText bytes), so that a text seen again (an address, a host name) is not matched
+  // again: the answer is a function of the text alone.
+  void set_regex_sets(const RegexSets* sets, bool memo) {
+    regex_sets_ = sets;
+    memo_on_ = memo;
+  }
+  static constexpr int kMemoBits = 14;
+  static constexpr size_t kMemoSlots = size_t{1} << kMemoBits;
+  static constexpr size_t kMemoMaxText = 54;
 
  private:
+  // Runs `field`'s set on `text` once per event (or takes the memo's answer); false when it
+  // could not run.
+  bool RunSet(EventField field, std::string_view text);
+
   const Event* event_ = nullptr;
   uint32_t generation_ = 0;
   std::array<uint32_t, kEventFieldCount> lowered_generation_{};
@@ -131,8 +149,21 @@ class MatchContext {
   const RegexSets* regex_sets_ = nullptr;
   std::array<uint32_t, kEventFieldCount> regex_generation_{};
   std::array<bool, kEventFieldCount> regex_failed_{};
-  std::array<std::vector<uint8_t>, kEventFieldCount> regex_hits_;
-  std::vector<int> hit_indices_;  // scratch
+  std::array<std::vector<uint64_t>, kEventFieldCount> regex_hits_;  // bits by slot
+  std::vector<int> hit_indices_;                                    // scratch
+  struct alignas(64) Memo {                                         // one cache line
+    uint64_t bits = 0;
+    uint8_t length = 0;  // of text + 1; 0: unused
+    char text[kMemoMaxText];
+  };
+  struct Memo4 {  // an IPv4 address's answer (src_ip, dst_ip)
+    uint32_t address = 0;
+    uint32_t used = 0;
+    uint64_t bits = 0;
+  };
+  bool memo_on_ = false;
+  std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
+  std::array<std::vector<Memo4>, 2> memo4_;               // src, dst: kMemoSlots each
 };
 
 // Does `value`, the value of `field` in the context's event, match?

@@ -532,6 +532,47 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
   EXPECT_LT(matches, 3000u * 200u / 2);
 }
 
+// Rules asking for a crossing from ranges of one address to ranges of the other (indexed by
+// the pair of masked addresses, also with other guards and mixed prefix lengths): the same
+// matches with the index on and off, over every pair of a set of addresses.
+TEST(SigmaRules, AddressPairIndexGivesTheSameMatches) {
+  const char* nets[] = {"10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16",
+                        "10.20.3.0/24", "192.0.2.0/24", "0.0.0.0/0"};
+  std::string yaml;
+  int r = 0;
+  for (const char* a : nets) {
+    for (const char* b : nets) {
+      for (const char* extra : {"", "    dst_port|lt: 1024\n", "    src_ip|startswith: '10.2'\n"}) {
+        if (!yaml.empty()) yaml += "---\n";
+        const int id = r++;
+        yaml += Rule("p" + std::to_string(id), std::string("  sel:\n    src_ip|cidr: ") + a + "\n" +
+                                                   extra + "  layer:\n    dst_ip|cidr:\n      - " +
+                                                   b + "\n      - " + nets[(id * 7) % 6] +
+                                                   "\n  condition: sel and layer\n");
+      }
+    }
+  }
+  const std::vector<SigmaFile> files = {{"pairs.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  const char* addresses[] = {"10.10.1.5",  "10.20.3.9", "10.20.7.1",  "10.30.1.7",
+                             "192.0.2.44", "8.8.8.8",   "2001:db8::1"};
+  size_t matches = 0;
+  for (const char* src : addresses) {
+    for (const char* dst : addresses) {
+      for (uint16_t port : {22, 443, 8080}) {
+        const Event e = Conn(src, dst, port);
+        const std::vector<std::string> a = Titles(*indexed, e);
+        ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+        matches += a.size();
+      }
+    }
+  }
+  EXPECT_GT(matches, 100u);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {

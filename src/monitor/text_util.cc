@@ -150,16 +150,70 @@ std::string FormatIsoUtc(int64_t ts_us) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+  const auto hour = static_cast<unsigned>(rem / 3600);
+  const auto minute = static_cast<unsigned>(rem / 60 % 60);
+  const auto second = static_cast<unsigned>(rem % 60);
+  if (y >= 0 && y <= 9999) {  // written directly (alerts write one each)
+    char out[20];
+    auto two = [&](size_t at, unsigned v) {
+      out[at] = static_cast<char>('0' + v / 10);
+      out[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    const auto year = static_cast<unsigned>(y);
+    two(0, year / 100);
+    two(2, year % 100);
+    out[4] = '-';
+    two(5, m);
+    out[7] = '-';
+    two(8, d);
+    out[10] = 'T';
+    two(11, hour);
+    out[13] = ':';
+    two(14, minute);
+    out[16] = ':';
+    two(17, second);
+    out[19] = 'Z';
+    return std::string(out, sizeof out);
+  }
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m,
-                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(y), m,
+                d, hour, minute, second);
   return buf;
+}
+
+std::optional<uint32_t> ParseDottedQuad(std::string_view text) {
+  // netsep::ParseIpv4's grammar, unrolled: four octets of one to three digits, no leading zero,
+  // at most 255, separated by single dots (text_util_test compares the two).
+  const size_t n = text.size();
+  if (n < 7 || n > 15) return std::nullopt;
+  const char* p = text.data();
+  const char* const end = p + n;
+  uint32_t address = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (p == end) return std::nullopt;
+    uint32_t value = static_cast<unsigned char>(*p) - '0';
+    if (value > 9) return std::nullopt;
+    ++p;
+    if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+      if (value == 0) return std::nullopt;  // a leading zero
+      value = value * 10 + static_cast<uint32_t>(*p++ - '0');
+      if (p != end && static_cast<unsigned>(static_cast<unsigned char>(*p) - '0') <= 9) {
+        value = value * 10 + static_cast<uint32_t>(*p++ - '0');
+        if (value > 255) return std::nullopt;
+      }
+    }
+    address = address << 8 | value;
+    if (octet < 3) {
+      if (p == end || *p != '.') return std::nullopt;
+      ++p;
+    }
+  }
+  return p == end ? std::optional<uint32_t>(address) : std::nullopt;
 }
 
 void SetAddress(Address& address, std::string_view text) {
   address.text = text;
-  const std::optional<uint32_t> v4 = netsep::ParseIpv4(text);
+  const std::optional<uint32_t> v4 = ParseDottedQuad(text);
   address.is_v4 = v4.has_value();
   address.v4 = v4.value_or(0);
 }

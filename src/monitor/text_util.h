@@ -32,6 +32,9 @@ std::optional<int64_t> CivilToMicros(int year, int month, int day, int hour, int
 // "2024-05-01T00:30:00Z" (whole seconds, UTC).
 std::string FormatIsoUtc(int64_t ts_us);
 
+// A dotted-quad IPv4 address exactly as netsep::ParseIpv4 reads it, in fewer steps (two per
+// event); nullopt when `text` is not one.
+std::optional<uint32_t> ParseDottedQuad(std::string_view text);
 // Fills `address` from text: is_v4 when it is a dotted quad.
 void SetAddress(Address& address, std::string_view text);
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in

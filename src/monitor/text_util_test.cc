@@ -1,6 +1,11 @@
 #include "monitor/text_util.h"
 
+#include "netsep/ruleset.h"
+
 #include <gtest/gtest.h>
+
+#include <ctime>
+#include <random>
 
 namespace mamori::monitor {
 namespace {
@@ -49,6 +54,55 @@ TEST(TextUtil, Addresses) {
   SetAddress(a, "2001:db8::1");
   EXPECT_FALSE(a.is_v4);
   EXPECT_EQ(a.text, "2001:db8::1");
+}
+
+// ParseDottedQuad is netsep::ParseIpv4 unrolled: the same answer for addresses, near misses
+// and random text.
+TEST(TextUtil, ParseDottedQuadAgreesWithParseIpv4) {
+  std::mt19937_64 rng(5);
+  const std::string alphabet = "0123456789.....:x -";
+  std::vector<std::string> texts = {
+      "0.0.0.0",    "255.255.255.255", "256.1.1.1",    "01.2.3.4",  "1.2.3.04",
+      "1.2.3",      "1.2.3.4.",        ".1.2.3.4",     "1..2.3",    "1.2.3.4 ",
+      "1000.2.3.4", "10.20.11.151",    "199.255.0.99", "1.2.3.4.5", ""};
+  for (int i = 0; i < 300000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {  // an address, maybe changed
+      for (int k = 0; k < 4; ++k) {
+        if (k > 0) t += '.';
+        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
+      }
+      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+    } else {
+      const size_t length = rng() % 17;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    texts.push_back(std::move(t));
+  }
+  size_t valid = 0;
+  for (const std::string& t : texts) {
+    const std::optional<uint32_t> expected = netsep::ParseIpv4(t);
+    ASSERT_EQ(ParseDottedQuad(t), expected) << t;
+    valid += expected.has_value();
+  }
+  EXPECT_GT(valid, 50000u);
+}
+
+// FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
+// agree, from the year 1000 (before 1970 too) to the year 9999.
+TEST(TextUtil, FormatIsoUtcAgreesWithTheCLibrary) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t seconds = static_cast<int64_t>(rng() % 253402300800ull) -
+                            (i % 10 == 0 ? int64_t{30610224000} : int64_t{0});  // from 1000
+    const int64_t micros = static_cast<int64_t>(rng() % 1000000);
+    const time_t t = static_cast<time_t>(seconds);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char expected[40];
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ASSERT_EQ(FormatIsoUtc(seconds * 1000000 + micros), expected) << seconds;
+  }
 }
 
 }  // namespace

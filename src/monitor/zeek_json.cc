@@ -1,10 +1,17 @@
 // Zeek's JSON logs (LogAscii::use_json): one object per line with dotted keys ("id.orig_h"),
 // ts as epoch seconds or ISO 8601, unset fields left out. Also accepted: a nested "id" object
 // and "_path" (JSON streamed by Zeek's log writers) naming the log.
+//
+// Two ways to the same members: json::ScanObject (json_scan.h) reads the plain lines Zeek
+// writes without simdjson; a line it is unsure of is parsed with simdjson's DOM API (the plain
+// path, also what MakeZeekJsonParser(false) always uses). Either way the members are then read
+// by one function, Read.
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 
+#include "monitor/json_scan.h"
 #include "monitor/json_util.h"
 #include "monitor/parser.h"
 #include "monitor/zeek_fields.h"
@@ -13,6 +20,8 @@ namespace mamori::monitor {
 namespace {
 
 namespace dom = simdjson::dom;
+using json::Member;
+using json::Value;
 
 bool IsNumeric(zeek::Field field) {
   switch (field) {
@@ -29,35 +38,129 @@ bool IsNumeric(zeek::Field field) {
   }
 }
 
+// A DOM element as a json::Value (objects and arrays not collected).
+Value ValueOf(const dom::element& element) {
+  Value v;
+  switch (element.type()) {
+    case dom::element_type::STRING:
+      v.kind = Value::Kind::kString;
+      v.text = element.get_string().value_unsafe();
+      break;
+    case dom::element_type::INT64:
+      v.kind = Value::Kind::kInt64;
+      v.int64 = element.get_int64().value_unsafe();
+      break;
+    case dom::element_type::UINT64:
+      v.kind = Value::Kind::kUint64;
+      v.uint64 = element.get_uint64().value_unsafe();
+      break;
+    case dom::element_type::DOUBLE:
+      v.kind = Value::Kind::kDouble;
+      v.number = element.get_double().value_unsafe();
+      break;
+    case dom::element_type::BOOL:
+      v.kind = Value::Kind::kBool;
+      v.boolean = element.get_bool().value_unsafe();
+      break;
+    case dom::element_type::NULL_VALUE:
+      v.kind = Value::Kind::kNull;
+      break;
+    case dom::element_type::OBJECT:
+      v.kind = Value::Kind::kObject;
+      break;
+    case dom::element_type::ARRAY:
+      v.kind = Value::Kind::kArray;
+      break;
+  }
+  return v;
+}
+
+// The text of a scalar as json::ScalarText gives it for the DOM element.
+json::Scalar ScalarText(const Value& value, json::NumberBuffer& buffer, std::string_view& text) {
+  char* const begin = buffer.data;
+  char* const end = buffer.data + sizeof buffer.data;
+  std::to_chars_result r{begin, std::errc()};
+  switch (value.kind) {
+    case Value::Kind::kString:
+      text = value.text;
+      return json::Scalar::kString;
+    case Value::Kind::kInt64:
+      r = std::to_chars(begin, end, value.int64);
+      break;
+    case Value::Kind::kUint64:
+      r = std::to_chars(begin, end, value.uint64);
+      break;
+    case Value::Kind::kDouble:
+      r = std::to_chars(begin, end, json::DoubleOf(value), std::chars_format::fixed);
+      break;
+    case Value::Kind::kBool:
+      text = value.boolean ? "true" : "false";
+      return json::Scalar::kBool;
+    case Value::Kind::kNull:
+      return json::Scalar::kNull;
+    default:
+      return json::Scalar::kOther;
+  }
+  if (r.ec != std::errc()) return json::Scalar::kOther;
+  text = std::string_view(begin, static_cast<size_t>(r.ptr - begin));
+  return json::Scalar::kNumber;
+}
+
 class ZeekJsonParser final : public Parser {
  public:
+  explicit ZeekJsonParser(bool fast) : fast_(fast) {}
+
   ParseResult Parse(const Line& line, Event& event) override {
     event = Event{};
     event.format = InputFormat::kZeekJson;
     event.file = line.file;
     event.line = line.number;
-    dom::object object;
-    if (!json::ParseObject(parser_, line.text, object)) {
-      return ParseResult::Malformed(json::kNotJsonObject);
+    if (!fast_ || json::ScanObject(line.text, "id", members_, nested_) != json::Scan::kValid) {
+      dom::object object;
+      if (!json::ParseObject(parser_, line.text, object)) {
+        return ParseResult::Malformed(json::kNotJsonObject);
+      }
+      members_.clear();
+      nested_.clear();
+      for (const dom::key_value_pair member : object) {
+        Member& m = members_.emplace_back(Member{member.key, ValueOf(member.value)});
+        if (m.key != "id" || m.value.kind != Value::Kind::kObject) continue;
+        m.value.collected = true;
+        m.value.begin = static_cast<uint32_t>(nested_.size());
+        dom::object id;
+        if (member.value.get_object().get(id)) return ParseResult::Malformed(json::kBadValue);
+        for (const dom::key_value_pair inner : id) {
+          nested_.push_back(Member{inner.key, ValueOf(inner.value)});
+        }
+        m.value.end = static_cast<uint32_t>(nested_.size());
+      }
     }
+    return Read(event);
+  }
+
+ private:
+  // The event from members_ and nested_.
+  ParseResult Read(Event& event) {
     bool has_ts = false;
     zeek::Seen seen;
     std::optional<LogType> path_type;
     bool path_seen = false;
-    for (const dom::key_value_pair member : object) {
+    for (const Member& member : members_) {
       const std::string_view key = member.key;
       if (key == "_path") {
-        std::string_view path;
-        if (member.value.get_string().get(path)) return ParseResult::Malformed(json::kBadValue);
+        if (member.value.kind != Value::Kind::kString) {
+          return ParseResult::Malformed(json::kBadValue);
+        }
         path_seen = true;
-        path_type = zeek::LogTypeOfPath(path);
+        path_type = zeek::LogTypeOfPath(member.value.text);
         continue;
       }
       if (key == "id") {  // nested {"orig_h": …}
-        dom::object id;
-        if (member.value.get_object().get(id)) return ParseResult::Malformed(json::kBadValue);
-        for (const dom::key_value_pair inner : id) {
-          const std::string_view k = inner.key;
+        if (member.value.kind != Value::Kind::kObject) {
+          return ParseResult::Malformed(json::kBadValue);
+        }
+        for (uint32_t i = member.value.begin; i < member.value.end; ++i) {
+          const std::string_view k = nested_[i].key;
           const zeek::Field field = k == "orig_h"   ? zeek::Field::kOrigH
                                     : k == "orig_p" ? zeek::Field::kOrigP
                                     : k == "resp_h" ? zeek::Field::kRespH
@@ -65,7 +168,7 @@ class ZeekJsonParser final : public Parser {
                                                     : zeek::Field::kOther;
           bool set = false;
           if (field == zeek::Field::kOther) continue;
-          if (auto r = Set(field, inner.value, event, set)) return *r;
+          if (auto r = Set(field, nested_[i].value, event, set)) return *r;
         }
         continue;
       }
@@ -82,17 +185,15 @@ class ZeekJsonParser final : public Parser {
     return zeek::Complete(event, has_ts);
   }
 
- private:
   // Sets one field (`set` false when the value is null); a failure as a ParseResult.
-  std::optional<ParseResult> Set(zeek::Field field, const dom::element& value, Event& event,
-                                 bool& set) {
+  std::optional<ParseResult> Set(zeek::Field field, const Value& value, Event& event, bool& set) {
     Reason reason;
     // ts as epoch seconds: microseconds straight from the parsed double. Below 2^31 s (2038) a
     // double is within 0.12 µs of the decimal Zeek wrote (6 decimals) and the product with 1e6
     // within 0.125 more, so rounding gives the exact microsecond; later times, and ts as text,
     // go through the decimal text.
-    if (field == zeek::Field::kTs && value.type() == dom::element_type::DOUBLE) {
-      const double seconds = value.get_double().value_unsafe();
+    if (field == zeek::Field::kTs && value.kind == Value::Kind::kDouble) {
+      const double seconds = json::DoubleOf(value);
       if (seconds >= 0 && seconds < 2147483648.0) {
         event.ts_us = std::llround(seconds * 1e6);
         set = true;
@@ -100,28 +201,25 @@ class ZeekJsonParser final : public Parser {
       }
     }
     // Integers (ports, byte counts, status) straight from the parsed number.
-    if (field != zeek::Field::kTs) {
-      const dom::element_type type = value.type();
-      if (type == dom::element_type::INT64 || type == dom::element_type::UINT64) {
-        if (!IsNumeric(field)) return ParseResult::Malformed(json::kBadValue);
-        bool negative = false;
-        uint64_t n = 0;
-        if (type == dom::element_type::UINT64) {
-          n = value.get_uint64().value_unsafe();
-        } else {
-          const int64_t v = value.get_int64().value_unsafe();
-          negative = v < 0;
-          n = negative ? 0 : static_cast<uint64_t>(v);
-        }
-        if (!zeek::AssignNumber(field, negative, n, event, reason)) {
-          return ParseResult::Malformed(reason);
-        }
-        set = true;
-        return std::nullopt;
+    if (field != zeek::Field::kTs &&
+        (value.kind == Value::Kind::kInt64 || value.kind == Value::Kind::kUint64)) {
+      if (!IsNumeric(field)) return ParseResult::Malformed(json::kBadValue);
+      bool negative = false;
+      uint64_t n = 0;
+      if (value.kind == Value::Kind::kUint64) {
+        n = value.uint64;
+      } else {
+        negative = value.int64 < 0;
+        n = negative ? 0 : static_cast<uint64_t>(value.int64);
       }
+      if (!zeek::AssignNumber(field, negative, n, event, reason)) {
+        return ParseResult::Malformed(reason);
+      }
+      set = true;
+      return std::nullopt;
     }
     std::string_view text;
-    const json::Scalar kind = json::ScalarText(value, number_, text);
+    const json::Scalar kind = ScalarText(value, number_, text);
     if (kind == json::Scalar::kNull) return std::nullopt;
     // Numbers are formatted into one buffer: only fields parsed at once may be numbers.
     if (kind == json::Scalar::kOther || kind == json::Scalar::kBool ||
@@ -133,12 +231,17 @@ class ZeekJsonParser final : public Parser {
     return std::nullopt;
   }
 
+  const bool fast_;
   dom::parser parser_;
   json::NumberBuffer number_;
+  std::vector<Member> members_;
+  std::vector<Member> nested_;
 };
 
 }  // namespace
 
-std::unique_ptr<Parser> MakeZeekJsonParser() { return std::make_unique<ZeekJsonParser>(); }
+std::unique_ptr<Parser> MakeZeekJsonParser(bool fast) {
+  return std::make_unique<ZeekJsonParser>(fast);
+}
 
 }  // namespace mamori::monitor

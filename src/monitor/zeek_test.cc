@@ -5,6 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <simdjson.h>
+
+#include <bit>
+#include <cstring>
+
+#include "monitor/json_scan.h"
 #include "monitor/parser.h"
 #include "monitor/zeek_fields.h"
 
@@ -315,6 +321,193 @@ TEST(ZeekJson, LineInsideALargerBufferIsReadOnlyToItsEnd) {
   const size_t cut = buffer.find("\"conn_state\"");
   EXPECT_EQ(parser->Parse(Line{std::string_view(buffer).substr(0, cut), "f", 1}, e).status,
             Status::kMalformed);
+}
+
+// The fast path (json_scan.h) against the plain path (simdjson's DOM for every line) on lines
+// Zeek writes, lines it should leave to simdjson, and random mutations of both: the same result,
+// reason and event for every line; and whenever the scanner answers, the members simdjson's DOM
+// gives are the ones it read.
+std::vector<std::string> JsonSeeds() {
+  return {
+      R"({"ts":1730000000.0432,"uid":"CciMHBwSJA1YGMnZVX","id.orig_h":"10.20.11.151",)"
+      R"("id.orig_p":34710,"id.resp_h":"10.30.0.25","id.resp_p":25,"proto":"tcp",)"
+      R"("service":"smtp","duration":17.389703,"orig_bytes":3685,"resp_bytes":13828,)"
+      R"("conn_state":"SF","local_orig":true,"local_resp":false,"missed_bytes":0,)"
+      R"("history":"ShADadFf","orig_pkts":35,"orig_ip_bytes":5085,"resp_pkts":14,)"
+      R"("resp_ip_bytes":14388,"tunnel_parents":[]})",
+      R"({"ts":1730000000,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":)"
+      R"("2001:db8::1","id.resp_p":53,"proto":"udp","query":"a.example","answers":["1.2.3.4",)"
+      R"("b.example"],"TTLs":[60.0,3600.0],"rejected":false})",
+      R"( { "_path" : "http" , "ts" : "2024-05-01T00:30:00.000000Z" , "id" : { "orig_h" :)"
+      R"( "10.30.1.2" , "orig_p" : 1 , "resp_h" : "203.0.113.9" , "resp_p" : 8080 } ,)"
+      "\t\"method\":\"GET\",\r\"host\":\"Evil.example:8080\",\"uri\":\"/x?a=1\",\"status_code\":"
+      R"(200,"user_agent":"curl/8.0","tags":{"a":[1,{"b":null}]}} )",
+      R"({"_path":"ssl","ts":1.0,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2",)"
+      R"("id.resp_p":443,"server_name":"a.example","id.resp_p":444})",
+      R"({"ts":-0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"S0",)"
+      R"("orig_bytes":18446744073709551615,"resp_bytes":-1,"id.orig_p":99999999999999999999})",
+      R"({"ts":1.5e9,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"REJ",)"
+      R"("uid":"C\u0041\"x","history":"caf\u00e9","duration":1E2,"id.resp_p":443.0})",
+      "{\"ts\":1714523400.123456,\"uid\":\"C\xc3\xa9\",\"id.orig_h\":\"10.0.0.1\","
+      "\"id.resp_h\":\"10.0.0.2\",\"conn_state\":\"SF\",\"orig_bytes\":123456789012345678}",
+      R"({"ts":4102444800.000001,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","id":[1],)"
+      R"("orig_bytes":1234567890123456789,"resp_bytes":-123456789012345678})",
+      R"({"ts":0.0000001,"id":{"orig_h":"1.1.1.1","orig_h":{"x":1},"resp_h":"2.2.2.2"},)"
+      R"("conn_state":null,"orig_bytes":null,"proto":true,"_path":"conn"})",
+      R"({"ts":12.5,"id.orig_h":"1.1.1.1","id.resp_h":"2.2.2.2","query":"x","uid":5})",
+      R"({})",
+      R"({"a":{"b":{"c":{"d":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}}})",
+  };
+}
+
+bool SameValue(const json::Value& a, const json::Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case json::Value::Kind::kString:
+      return a.text == b.text;
+    case json::Value::Kind::kInt64:
+      return a.int64 == b.int64;
+    case json::Value::Kind::kUint64:
+      return a.uint64 == b.uint64;
+    case json::Value::Kind::kDouble:
+      return std::bit_cast<uint64_t>(json::DoubleOf(a)) ==
+             std::bit_cast<uint64_t>(json::DoubleOf(b));
+    case json::Value::Kind::kBool:
+      return a.boolean == b.boolean;
+    default:
+      return true;
+  }
+}
+
+json::Value DomValue(const simdjson::dom::element& e) {
+  json::Value v;
+  switch (e.type()) {
+    case simdjson::dom::element_type::STRING:
+      v.kind = json::Value::Kind::kString;
+      v.text = e.get_string().value_unsafe();
+      break;
+    case simdjson::dom::element_type::INT64:
+      v.kind = json::Value::Kind::kInt64;
+      v.int64 = e.get_int64().value_unsafe();
+      break;
+    case simdjson::dom::element_type::UINT64:
+      v.kind = json::Value::Kind::kUint64;
+      v.uint64 = e.get_uint64().value_unsafe();
+      break;
+    case simdjson::dom::element_type::DOUBLE:
+      v.kind = json::Value::Kind::kDouble;
+      v.number = e.get_double().value_unsafe();
+      break;
+    case simdjson::dom::element_type::BOOL:
+      v.kind = json::Value::Kind::kBool;
+      v.boolean = e.get_bool().value_unsafe();
+      break;
+    case simdjson::dom::element_type::NULL_VALUE:
+      v.kind = json::Value::Kind::kNull;
+      break;
+    case simdjson::dom::element_type::OBJECT:
+      v.kind = json::Value::Kind::kObject;
+      break;
+    case simdjson::dom::element_type::ARRAY:
+      v.kind = json::Value::Kind::kArray;
+      break;
+  }
+  return v;
+}
+
+// Whether the scanner's members are what simdjson's DOM reads from `text` (nested: the members
+// of each "id" object).
+::testing::AssertionResult ScannerAgreesWithDom(const std::string& text,
+                                                const std::vector<json::Member>& members,
+                                                const std::vector<json::Member>& nested) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object object;
+  if (parser.parse(text).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(object) != simdjson::SUCCESS) {
+    return ::testing::AssertionFailure() << "the scanner accepted what simdjson refuses";
+  }
+  size_t i = 0;
+  for (const auto member : object) {
+    if (i >= members.size()) return ::testing::AssertionFailure() << "fewer members";
+    const json::Member& m = members[i++];
+    if (m.key != member.key || !SameValue(m.value, DomValue(member.value))) {
+      return ::testing::AssertionFailure() << "member " << i << " differs";
+    }
+    if (m.value.collected) {
+      simdjson::dom::object id;
+      if (member.value.get_object().get(id) != simdjson::SUCCESS) {
+        return ::testing::AssertionFailure() << "not an object";
+      }
+      uint32_t j = m.value.begin;
+      for (const auto inner : id) {
+        if (j >= m.value.end || nested[j].key != inner.key ||
+            !SameValue(nested[j].value, DomValue(inner.value))) {
+          return ::testing::AssertionFailure() << "nested member of " << i << " differs";
+        }
+        ++j;
+      }
+      if (j != m.value.end) return ::testing::AssertionFailure() << "more nested members";
+    } else if (m.key == "id" && m.value.kind == json::Value::Kind::kObject) {
+      return ::testing::AssertionFailure() << "id object not collected";
+    }
+  }
+  if (i != members.size()) return ::testing::AssertionFailure() << "more members";
+  return ::testing::AssertionSuccess();
+}
+
+TEST(ZeekJson, FastPathEqualsDomPath) {
+  auto fast = MakeZeekJsonParser(true);
+  auto plain = MakeZeekJsonParser(false);
+  std::vector<json::Member> members, nested;
+  std::mt19937_64 rng(8);
+  const std::string alphabet = "{}[]\":,. \t0123456789-+eEtrufalsnxid_\x01\xc3\xa9\x80";
+  const std::vector<std::string> seeds = JsonSeeds();
+  size_t scanned = 0, total = 0;
+  auto check = [&](const std::string& text) {
+    ++total;
+    const PaddedLine line(text);
+    Event a, b;
+    const ParseResult ra = fast->Parse(line.line("conn.json", 7), a);
+    const ParseResult rb = plain->Parse(line.line("conn.json", 7), b);
+    ASSERT_EQ(ra.status, rb.status) << text;
+    ASSERT_STREQ(ra.reason.en, rb.reason.en) << text;
+    if (ra.status == Status::kEvent) {
+      ASSERT_TRUE(a == b) << text;
+    }
+    if (json::ScanObject(line.line().text, "id", members, nested) == json::Scan::kValid) {
+      ++scanned;
+      ASSERT_TRUE(ScannerAgreesWithDom(text, members, nested)) << text;
+    }
+  };
+  for (const std::string& seed : seeds) check(seed);
+  for (int round = 0; round < 200000; ++round) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits && !text.empty(); ++k) {
+      const size_t at = rng() % text.size();
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 4) {
+        case 0:
+          text[at] = c;
+          break;
+        case 1:
+          text.insert(at, 1, c);
+          break;
+        case 2:
+          text.erase(at, 1 + rng() % 4);
+          break;
+        default:
+          text.resize(at);  // cut short
+          break;
+      }
+    }
+    check(text);
+    if (HasFatalFailure()) return;
+  }
+  // The scanner must answer for many lines, or the test would prove little (most mutations
+  // make a line invalid, and half the seeds are for simdjson).
+  EXPECT_GT(scanned, total / 20);
 }
 
 }  // namespace
