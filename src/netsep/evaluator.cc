@@ -235,7 +235,8 @@ std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit) const
 
 const Set& Undecided::AllDecided() const {
   if (all_decided_count_ != decided_.size()) {
-    all_decided_ = UnionOf(decided_, 0, decided_.size());
+    // The sets decided since the last call join the union kept from then.
+    all_decided_ = all_decided_ | UnionOf(decided_, all_decided_count_, decided_.size());
     all_decided_count_ = decided_.size();
   }
   return all_decided_;

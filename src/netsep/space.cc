@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <mutex>
 #include <optional>
-#include <unordered_set>
+#include <vector>
 
 namespace mamori::netsep {
 namespace {
@@ -90,31 +90,96 @@ Set::~Set() {
 bool Set::IsEmpty() const { return root_ == 0; }
 bool Set::IsFull() const { return root_ == 1; }
 
+namespace {
+
+// The node pairs Set::Meets found disjoint: an open-addressing hash set of nonzero keys, reused
+// from one call to the next (BuDDy calls run under the session mutex, one thread at a time), so
+// that a test allocates nothing once the table has grown to its working size.
+class PairMemo {
+ public:
+  void Clear() {
+    if (used_ * 8 < slots_.size()) {
+      for (uint32_t i : filled_) slots_[i] = 0;
+    } else {
+      std::fill(slots_.begin(), slots_.end(), 0);
+    }
+    filled_.clear();
+    used_ = 0;
+  }
+  bool Contains(uint64_t key) const {
+    if (slots_.empty()) return false;
+    for (size_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+  void Insert(uint64_t key) {
+    if ((used_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Hash(key) & mask_;
+    while (slots_[i] != 0) {
+      if (slots_[i] == key) return;
+      i = (i + 1) & mask_;
+    }
+    slots_[i] = key;
+    filled_.push_back(static_cast<uint32_t>(i));
+    ++used_;
+  }
+
+ private:
+  static size_t Hash(uint64_t key) {
+    key ^= key >> 31;
+    key *= 0x9e3779b97f4a7c15ULL;
+    return static_cast<size_t>(key ^ (key >> 29));
+  }
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    filled_.clear();
+    used_ = 0;
+    for (uint64_t key : old) {
+      if (key != 0) Insert(key);
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  std::vector<uint32_t> filled_;  // the slots in use, for a cheap Clear of a sparse table
+  size_t mask_ = 0;
+  size_t used_ = 0;
+};
+
+PairMemo g_disjoint;  // guarded by g_buddy_mutex, like every BuDDy call
+
+bool MeetsBelow(int a, int b) {
+  if (a == 0 || b == 0) return false;
+  if (a == 1 || b == 1 || a == b) return true;
+  if (a > b) std::swap(a, b);  // the pair is unordered
+  const uint64_t key =
+      (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  if (g_disjoint.Contains(key)) return false;
+  const int va = bdd_var(a);
+  const int vb = bdd_var(b);
+  bool found;
+  if (va == vb) {
+    found = MeetsBelow(bdd_low(a), bdd_low(b)) || MeetsBelow(bdd_high(a), bdd_high(b));
+  } else if (va < vb) {
+    found = MeetsBelow(bdd_low(a), b) || MeetsBelow(bdd_high(a), b);
+  } else {
+    found = MeetsBelow(a, bdd_low(b)) || MeetsBelow(a, bdd_high(b));
+  }
+  if (!found) g_disjoint.Insert(key);
+  return found;
+}
+
+}  // namespace
+
 bool Set::Meets(const Set& other) const {
   // Depth first over pairs of nodes; a pair found disjoint is remembered so that shared
   // subgraphs are walked once. The variable order is the level order (BuDDy never reorders here).
-  std::unordered_set<uint64_t> disjoint;
-  auto meets = [&](auto&& self, int a, int b) -> bool {
-    if (a == 0 || b == 0) return false;
-    if (a == 1 || b == 1 || a == b) return true;
-    if (a > b) std::swap(a, b);  // the pair is unordered
-    const uint64_t key =
-        (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-    if (disjoint.count(key) != 0) return false;
-    const int va = bdd_var(a);
-    const int vb = bdd_var(b);
-    bool found;
-    if (va == vb) {
-      found = self(self, bdd_low(a), bdd_low(b)) || self(self, bdd_high(a), bdd_high(b));
-    } else if (va < vb) {
-      found = self(self, bdd_low(a), b) || self(self, bdd_high(a), b);
-    } else {
-      found = self(self, a, bdd_low(b)) || self(self, a, bdd_high(b));
-    }
-    if (!found) disjoint.insert(key);
-    return found;
-  };
-  return meets(meets, root_, other.root_);
+  if (root_ == 0 || other.root_ == 0) return false;
+  if (root_ == 1 || other.root_ == 1 || root_ == other.root_) return true;
+  g_disjoint.Clear();
+  return MeetsBelow(root_, other.root_);
 }
 
 Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
@@ -158,6 +223,7 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
 }
 
 Space::~Space() {
+  g_disjoint = PairMemo();
   bdd_done();
   g_buddy_mutex.unlock();
 }
