@@ -415,8 +415,12 @@ class Checker {
         Context ctx{&in_name, out, branch.dnat != nullptr, branch.src_nat,
                     base.hook == Hook::kPrerouting && base.priority < kConntrackPriority};
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
-        if (!r.fallthrough.IsEmpty()) {
-          r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, r.fallthrough});
+        // What the policy drops goes nowhere (Split): it need not be built.
+        if (chain->policy != ActionKind::kDrop && chain->policy != ActionKind::kReject) {
+          Set fallthrough = r.Fallthrough();
+          if (!fallthrough.IsEmpty()) {
+            r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, std::move(fallthrough)});
+          }
         }
         Split(d, flow.from, to, base, *chain, branch, std::move(r.outcomes), route, next);
       }

@@ -271,9 +271,9 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": チェーンの呼び出しが深すぎるか循環しています。"),
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
-  ChainResult result;
+  ChainResult result(in);
   Outcomes outcomes;
-  Undecided remaining(in);
+  Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
     bool may = false;
     const Set match = MatchSet(rule, ctx, may);
@@ -284,7 +284,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
-        result.fallthrough |= m;
+        result.returned_ |= m;
         if (!may) remaining.Decide(&rule, match, m);
         break;
       case ActionKind::kJump:
@@ -298,10 +298,10 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
         for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
-          result.fallthrough |= sub.fallthrough;
+          result.returned_ |= sub.Fallthrough();
           if (!may) remaining.Decide(&rule, match, m);
         } else if (!may) {
-          remaining.Decide(&rule, match, m - sub.fallthrough);  // what comes back goes on
+          remaining.Decide(&rule, match, sub.Kept());  // what comes back goes on
         }
         break;
       }
@@ -311,7 +311,6 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
     }
   }
-  result.fallthrough |= remaining.Rest();
   result.outcomes = outcomes.Take();
   return result;
 }

@@ -86,6 +86,8 @@ class Undecided {
   std::vector<const Rule*> Deciders(const Set& set, size_t limit) const;
   // Every undecided packet.
   Set Rest() const;
+  // Every decided packet: the input minus Rest().
+  Set Decided() const { return AllDecided(); }
 
  private:
   static constexpr size_t kFan = 16;
@@ -114,9 +116,23 @@ struct Outcome {
   Set set;
 };
 
-struct ChainResult {
+// Where the packets entering a chain end up: the verdicts of its rules (and of the chains it
+// calls) and, built only when asked for (a caller whose chain drops them never asks), the packets
+// that come back and those the chain keeps.
+class ChainResult {
+ public:
   std::vector<Outcome> outcomes;
-  Set fallthrough;  // packets that reach the end of the chain or RETURN
+
+  // The packets that reach the end of the chain or RETURN.
+  Set Fallthrough() const { return returned_ | undecided_->Rest(); }
+  // The packets the chain decides and does not give back: its input minus Fallthrough().
+  Set Kept() const { return undecided_->Decided() - returned_; }
+
+ private:
+  friend class Evaluator;
+  explicit ChainResult(Set in) : undecided_(std::make_unique<Undecided>(std::move(in))) {}
+  std::unique_ptr<Undecided> undecided_;
+  Set returned_;  // RETURN, and what comes back from a goto
 };
 
 class Evaluator {

@@ -37,18 +37,22 @@ class ShadowFinder {
 
   void Run(const Ruleset& ruleset) {
     for (const Table& table : ruleset.tables) {
-      for (const Chain& chain : table.chains) Walk(table, chain);
+      // No rule jumps to a built-in chain: what it keeps is not needed.
+      for (const Chain& chain : table.chains) Walk(table, chain, !chain.builtin);
     }
   }
 
   std::map<std::string, LineState>& lines() { return lines_; }
 
  private:
-  // Walks `chain` once and returns the packets that may come back to its caller (RETURN or the
-  // end of the chain); a chain on a loop returns everything (its jump decides nothing).
-  Set Walk(const Table& table, const Chain& chain) {
-    if (auto it = returns_.find(&chain); it != returns_.end()) return it->second;
-    if (!walking_.insert(&chain).second) return universe_;
+  // Walks `chain` once and, when `kept` is set, returns the packets it keeps from its caller:
+  // those its rules decide and do not give back (RETURN or the end of the chain give the rest
+  // back). A chain on a loop keeps nothing (its jump decides nothing).
+  Set Walk(const Table& table, const Chain& chain, bool kept) {
+    if (auto it = kept_.find(&chain); it != kept_.end() && (it->second || !kept)) {
+      return it->second.value_or(space_.None());
+    }
+    if (!walking_.insert(&chain).second) return space_.None();
     Undecided undecided(universe_);
     Set returned = space_.None();
     for (const Rule& rule : chain.rules) {
@@ -70,12 +74,12 @@ class ShadowFinder {
         case ActionKind::kGoto: {
           const Chain* target = table.FindChain(rule.action.chain);
           if (target == nullptr) break;  // the reachability check reports it
-          const Set back = Walk(table, *target);
+          const Set target_kept = Walk(table, *target, true);
           if (rule.action.kind == ActionKind::kGoto) {
-            returned |= live & back;
+            returned |= live - target_kept;
             decided = live;
           } else {
-            decided = live - back;
+            decided = live & target_kept;
           }
           break;
         }
@@ -87,9 +91,9 @@ class ShadowFinder {
       undecided.Decide(&rule, match, std::move(decided));
     }
     walking_.erase(&chain);
-    Set back = returned | undecided.Rest();
-    returns_.emplace(&chain, back);
-    return back;
+    std::optional<Set>& out = kept_[&chain];
+    if (kept) out = undecided.Decided() - returned;
+    return out.value_or(space_.None());
   }
 
   void Note(const Rule& rule, const Set& match, const Set& live, const Undecided& undecided) {
@@ -119,7 +123,7 @@ class ShadowFinder {
   const InterfaceClasses& classes_;
   Context ctx_;
   Set universe_;
-  std::map<const Chain*, Set> returns_;
+  std::map<const Chain*, std::optional<Set>> kept_;  // nullopt: walked, kept not built
   std::set<const Chain*> walking_;
   std::map<std::string, LineState> lines_;
 };
