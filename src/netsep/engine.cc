@@ -94,7 +94,7 @@ using BroadKey = std::tuple<size_t, std::string, uint32_t, std::string, size_t, 
 class Checker {
  public:
   Checker(const Topology& topology, const Space& space)
-      : topology_(topology), space_(space), eval_(space) {
+      : topology_(topology), space_(space), eval_(space, Evaluator::Memo::kRules) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     const Set icmp = space_.Value(Field::kProto, kIcmp);
@@ -146,7 +146,7 @@ class Checker {
     ComputeRoutes();
     for (size_t from = 0; from < n && !space_.failed(); ++from) MAMORI_TRY(Propagate(from));
     for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
-      for (Shadowed& s : FindShadowed(space_, *rulesets_[d], topology_.devices[d].name)) {
+      for (Shadowed& s : FindShadowed(eval_, *rulesets_[d], topology_.devices[d].name)) {
         shadowed_.push_back(std::move(s));
       }
     }

@@ -1,6 +1,7 @@
 #include "netsep/evaluator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <tuple>
@@ -120,7 +121,9 @@ std::optional<InterfaceClasses> InterfaceClasses::Of(const Ruleset& ruleset) {
     }
   }
   if (exact.size() + stems.size() + 1 > kMaxInterfaceClasses) return std::nullopt;
+  static std::atomic<uint64_t> next_id{1};
   InterfaceClasses classes;
+  classes.id_ = next_id.fetch_add(1);
   classes.exact_.assign(exact.begin(), exact.end());
   classes.stems_.assign(stems.begin(), stems.end());
   return classes;
@@ -244,12 +247,30 @@ const Set& Undecided::AllDecided() const {
 
 Set Undecided::Rest() const { return decided_.empty() ? in_ : in_ - AllDecided(); }
 
-Evaluator::Evaluator(const Space& space) : space_(space) {
+Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
   icmp_ = space_.Value(Field::kProto, kIcmp);
 }
 
 Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
+  const bool fixed = memo_ == Memo::kRules &&
+                     std::none_of(rule.matches.begin(), rule.matches.end(), [](const Match& m) {
+                       return m.kind == MatchKind::kInInterface ||
+                              m.kind == MatchKind::kOutInterface ||
+                              m.kind == MatchKind::kConnState || m.kind == MatchKind::kConstant;
+                     });
+  if (fixed) {
+    if (auto it = rule_sets_.find(&rule); it != rule_sets_.end()) {
+      may = it->second.may;
+      return it->second.set;
+    }
+  }
+  Set out = PlainMatchSet(rule, ctx, may);
+  if (fixed) rule_sets_.emplace(&rule, RuleSet{out, may});
+  return out;
+}
+
+Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const {
   Set out = space_.All();
   may = false;
   for (const Match& m : rule.matches) {
@@ -344,7 +365,8 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       if (ctx.classes != nullptr) {
         const Field field =
             m.kind == MatchKind::kInInterface ? Field::kInInterface : Field::kOutInterface;
-        auto [it, fresh] = interface_sets_.try_emplace({static_cast<int>(field), m.interfaces});
+        auto [it, fresh] =
+            interface_sets_.try_emplace({ctx.classes->id(), static_cast<int>(field), m.interfaces});
         if (fresh) it->second = ctx.classes->Matching(space_, field, m.interfaces);
         return m.negated ? ctx.classes->Any(space_, field) - it->second : it->second;
       }

@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,8 +41,11 @@ class InterfaceClasses {
   Set Matching(const Space& space, Field field, const std::vector<std::string>& patterns) const;
   // Every class, over `field`.
   Set Any(const Space& space, Field field) const;
+  // Distinct for each Of() in the process: caches of sets by class tell devices apart with it.
+  uint64_t id() const { return id_; }
 
  private:
+  uint64_t id_ = 0;
   std::vector<std::string> exact_;  // value i
   std::vector<std::string> stems_;  // value exact_.size() + j; then one value for the rest
 };
@@ -137,13 +142,18 @@ class ChainResult {
 
 class Evaluator {
  public:
-  explicit Evaluator(const Space& space);
+  // Rule memo: MatchSet keeps the match sets of the rules it was given, by address, so every
+  // Rule it is given must outlive the Evaluator unchanged (as a Ruleset outlives a check).
+  enum class Memo { kNone, kRules };
+  explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
 
   const Space& space() const { return space_; }
   const Set& l4() const { return l4_; }
   const Set& icmp() const { return icmp_; }
 
-  // The packets `rule` matches; `may` is set when part of the rule is not modelled.
+  // The packets `rule` matches; `may` is set when part of the rule is not modelled. With
+  // Memo::kRules, built once for a rule whose matches do not depend on the context (no
+  // interface, state or constant).
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
 
   // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
@@ -152,21 +162,31 @@ class Evaluator {
                            const Context& ctx, int depth) const;
 
  private:
+  Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const;
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
   Set Build(const HeaderSet& set) const;
   Set Boxes(const std::vector<HeaderBox>& boxes) const;
 
   const Space& space_;
+  Memo memo_;
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
   // the same few), with the interfaces' field first.
-  mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
+  mutable std::map<std::tuple<uint64_t, int, std::vector<std::string>>, Set> interface_sets_;
   mutable std::map<uint32_t, Set> state_sets_;
   // Header sets (ipset) by identity and negation: built once, as they may be large. The key
   // holds the set, so its address is never reused for another while cached.
   mutable std::map<std::pair<std::shared_ptr<const HeaderSet>, bool>, Set> header_sets_;
+  // MatchSet of the rules whose match set does not depend on the context, with its `may`: the
+  // forwarding walk passes through a chain once per zone pair and per port forward before it,
+  // and the shadowed-rule walk once more.
+  struct RuleSet {
+    Set set;
+    bool may = false;
+  };
+  mutable std::unordered_map<const Rule*, RuleSet> rule_sets_;
 };
 
 }  // namespace mamori::netsep

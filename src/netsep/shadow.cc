@@ -26,8 +26,8 @@ struct LineState {
 
 class ShadowFinder {
  public:
-  ShadowFinder(const Space& space, const InterfaceClasses& classes)
-      : space_(space), eval_(space), classes_(classes) {
+  ShadowFinder(const Evaluator& eval, const InterfaceClasses& classes)
+      : space_(eval.space()), eval_(eval), classes_(classes) {
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     universe_ = (eval_.l4() | no_ports) & (eval_.icmp() | space_.Value(Field::kIcmpType, 0)) &
                 classes_.Any(space_, Field::kInInterface) &
@@ -119,7 +119,7 @@ class ShadowFinder {
   }
 
   const Space& space_;
-  Evaluator eval_;
+  const Evaluator& eval_;
   const InterfaceClasses& classes_;
   Context ctx_;
   Set universe_;
@@ -132,9 +132,15 @@ class ShadowFinder {
 
 std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
                                    const std::string& device) {
+  const Evaluator eval(space);
+  return FindShadowed(eval, ruleset, device);
+}
+
+std::vector<Shadowed> FindShadowed(const Evaluator& eval, const Ruleset& ruleset,
+                                   const std::string& device) {
   const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
   if (!classes) return {};
-  ShadowFinder finder(space, *classes);
+  ShadowFinder finder(eval, *classes);
   finder.Run(ruleset);
   std::vector<const LineState*> dead;
   for (const auto& [name, line] : finder.lines()) {
