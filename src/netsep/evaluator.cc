@@ -177,7 +177,7 @@ Set ConnStatesMatching(const Space& space, uint32_t conn_states) {
 }
 
 template <typename Fn>
-void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
+void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
   // Depth-first, leftmost first, so the rules come in order. The stack starts with the members
   // not covered by a union one level up: the lowest level's (the latest rules) at the bottom,
   // the top level's (the earliest) on top, each level's right to left.
@@ -193,7 +193,7 @@ void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
   while (!stack.empty()) {
     const Frame f = stack.back();
     stack.pop_back();
-    if (!matches_[f.level][f.index].Meets(set)) continue;
+    if (!boxes_[f.level][f.index].Meets(box) || !matches_[f.level][f.index].Meets(set)) continue;
     if (f.level == 0) {
       if (!visit(f.index)) return;
       continue;
@@ -202,12 +202,12 @@ void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
   }
 }
 
-Set Undecided::Meet(const Set& match) const {
+Set Undecided::Meet(const Set& match, const Box& box) const {
   Set out = in_ & match;
   if (out.IsEmpty()) return out;
   // Subtracting their union once costs less than subtracting each from a growing remainder.
   std::vector<Set> meeting;
-  ForEachMeeting(match, [&](size_t i) {
+  ForEachMeeting(match, box, [&](size_t i) {
     meeting.push_back(decided_[i]);
     return true;
   });
@@ -216,20 +216,31 @@ Set Undecided::Meet(const Set& match) const {
          (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
 }
 
-void Undecided::Decide(const Rule* rule, const Set& match, Set decided) {
+void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Box& box) {
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
-  if (matches_.empty()) matches_.emplace_back();
+  if (matches_.empty()) {
+    matches_.emplace_back();
+    boxes_.emplace_back();
+  }
   matches_[0].push_back(match);
+  boxes_[0].push_back(box);
   for (size_t l = 0; matches_[l].size() % kFan == 0; ++l) {
-    if (matches_.size() == l + 1) matches_.emplace_back();
-    matches_[l + 1].push_back(UnionOf(matches_[l], matches_[l].size() - kFan, matches_[l].size()));
+    if (matches_.size() == l + 1) {
+      matches_.emplace_back();
+      boxes_.emplace_back();
+    }
+    const size_t last = matches_[l].size();
+    matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
+    Box joined = boxes_[l][last - kFan];
+    for (size_t i = last - kFan + 1; i < last; ++i) joined.Join(boxes_[l][i]);
+    boxes_[l + 1].push_back(joined);
   }
 }
 
-std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit) const {
+std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit, const Box& box) const {
   std::vector<const Rule*> out;
-  ForEachMeeting(set, [&](size_t i) {
+  ForEachMeeting(set, box, [&](size_t i) {
     if (decided_[i].Meets(set)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
@@ -298,7 +309,8 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
   for (const Rule& rule : chain.rules) {
     bool may = false;
     const Set match = MatchSet(rule, ctx, may);
-    const Set m = remaining.Meet(match);
+    const Box box = MatchBox(rule);
+    const Set m = remaining.Meet(match, box);
     if (m.IsEmpty()) continue;
     switch (rule.action.kind) {
       case ActionKind::kContinue:
@@ -306,7 +318,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       case ActionKind::kReturn:
         result.returned_ |= m;
-        if (!may) remaining.Decide(&rule, match, m);
+        if (!may) remaining.Decide(&rule, match, m, box);
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
@@ -320,20 +332,80 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
           result.returned_ |= sub.Fallthrough();
-          if (!may) remaining.Decide(&rule, match, m);
+          if (!may) remaining.Decide(&rule, match, m, box);
         } else if (!may) {
-          remaining.Decide(&rule, match, sub.Kept());  // what comes back goes on
+          remaining.Decide(&rule, match, sub.Kept(), box);  // what comes back goes on
         }
         break;
       }
       default:  // a verdict or a NAT rewrite: ends this chain
         outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
-        if (!may) remaining.Decide(&rule, match, m);
+        if (!may) remaining.Decide(&rule, match, m, box);
         break;
     }
   }
   result.outcomes = outcomes.Take();
   return result;
+}
+
+Box Evaluator::MatchBox(const Rule& rule) {
+  Box box;
+  auto narrow = [&](Field field, uint64_t lo, uint64_t hi) {
+    for (size_t i = 0; i < box.range.size(); ++i) {
+      if (Box::kFields[i] != field) continue;
+      box.range[i].lo = std::max(box.range[i].lo, lo);
+      box.range[i].hi = std::min(box.range[i].hi, hi);
+    }
+  };
+  // The values of `field` that `m`'s terms hold lie within [lo, hi]; a negated match bounds
+  // nothing.
+  auto terms = [&](Field field, const Match& m) {
+    if (m.negated || m.terms.empty()) return;
+    uint64_t lo = FieldMax(field);
+    uint64_t hi = 0;
+    for (const ValueTerm& t : m.terms) {
+      if (t.kind == ValueTerm::Kind::kRange) {
+        if (t.first > t.second || t.first > FieldMax(field)) continue;  // no value
+        lo = std::min(lo, t.first);
+        hi = std::max(hi, std::min(t.second, FieldMax(field)));
+      } else {
+        const uint64_t fixed = t.first & t.second & FieldMax(field);
+        lo = std::min(lo, fixed);
+        hi = std::max(hi, fixed | (~t.second & FieldMax(field)));
+      }
+    }
+    narrow(field, lo, hi);  // lo > hi when no term holds a value: the box is empty
+  };
+  for (const Match& m : rule.matches) {
+    switch (m.kind) {
+      case MatchKind::kSrcAddress:
+        terms(Field::kSrc, m);
+        break;
+      case MatchKind::kDstAddress:
+        terms(Field::kDst, m);
+        break;
+      case MatchKind::kProtocol:
+        terms(Field::kProto, m);
+        break;
+      case MatchKind::kSrcPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        terms(Field::kSport, m);
+        break;
+      case MatchKind::kDstPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        terms(Field::kDport, m);
+        break;
+      case MatchKind::kEitherPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        break;
+      case MatchKind::kIcmpType:
+        narrow(Field::kProto, kIcmp, kIcmp);
+        break;
+      default:  // interfaces, states, constants, may-match, header sets: no bound here
+        break;
+    }
+  }
+  return box;
 }
 
 Set Evaluator::Terms(Field field, const std::vector<ValueTerm>& terms) const {

@@ -6,6 +6,8 @@
 // it is not thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -71,6 +73,33 @@ struct Context {
   const InterfaceClasses* classes = nullptr;
 };
 
+// A bound on a set of packets: one interval per header field (source and destination address,
+// protocol, source and destination port), the set lying within them all. Sets whose boxes are
+// disjoint are disjoint; boxes that meet say nothing. Testing two boxes costs a few comparisons,
+// against a walk of two BDDs for the sets.
+struct Box {
+  static constexpr Field kFields[] = {Field::kSrc, Field::kDst, Field::kProto, Field::kSport,
+                                      Field::kDport};
+  std::array<Interval, 5> range = {
+      Interval{0, FieldMax(Field::kSrc)}, Interval{0, FieldMax(Field::kDst)},
+      Interval{0, FieldMax(Field::kProto)}, Interval{0, FieldMax(Field::kSport)},
+      Interval{0, FieldMax(Field::kDport)}};  // every packet
+
+  bool Meets(const Box& other) const {
+    for (size_t i = 0; i < range.size(); ++i) {
+      if (range[i].lo > other.range[i].hi || other.range[i].lo > range[i].hi) return false;
+    }
+    return true;
+  }
+  // Widens this box to hold `other` too.
+  void Join(const Box& other) {
+    for (size_t i = 0; i < range.size(); ++i) {
+      range[i].lo = std::min(range[i].lo, other.range[i].lo);
+      range[i].hi = std::max(range[i].hi, other.range[i].hi);
+    }
+  }
+};
+
 // The packets of a chain's input that the rules walked so far have not decided: the input minus
 // the disjoint sets the rules decided. The decided sets are kept apart, each under its rule's
 // match set, with unions of kFan consecutive match sets, of kFan of those, and so on, so that
@@ -82,13 +111,13 @@ class Undecided {
  public:
   explicit Undecided(Set in) : in_(std::move(in)) {}
 
-  // The undecided packets among `match`.
-  Set Meet(const Set& match) const;
-  // Records that `rule`, whose match set is `match`, decided `decided` (a subset of `match` and
-  // of the undecided packets).
-  void Decide(const Rule* rule, const Set& match, Set decided);
-  // The rules whose decided sets meet `set`, in rule order; at most `limit` + 1.
-  std::vector<const Rule*> Deciders(const Set& set, size_t limit) const;
+  // The undecided packets among `match`, which lies within `box`.
+  Set Meet(const Set& match, const Box& box = {}) const;
+  // Records that `rule`, whose match set is `match` (within `box`), decided `decided` (a subset
+  // of `match` and of the undecided packets).
+  void Decide(const Rule* rule, const Set& match, Set decided, const Box& box = {});
+  // The rules whose decided sets meet `set` (within `box`), in rule order; at most `limit` + 1.
+  std::vector<const Rule*> Deciders(const Set& set, size_t limit, const Box& box = {}) const;
   // Every undecided packet.
   Set Rest() const;
   // Every decided packet: the input minus Rest().
@@ -97,10 +126,11 @@ class Undecided {
  private:
   static constexpr size_t kFan = 16;
 
-  // Calls `visit(i)` for each decided set i whose match set meets `set`, in order, while it
-  // returns true.
+  // Calls `visit(i)` for each decided set i whose match set meets `set` (within `box`), in
+  // order, while it returns true. The boxes are tested first: a union whose box misses `box` is
+  // passed over without a walk of its BDD.
   template <typename Fn>
-  void ForEachMeeting(const Set& set, Fn&& visit) const;
+  void ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const;
 
   // The union of every decided set (computed when needed: a rule that matches everything, such
   // as a final jump to a logging chain, and the end of the chain both need it).
@@ -112,6 +142,7 @@ class Undecided {
   std::vector<const Rule*> rules_;
   std::vector<Set> decided_;
   std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
+  std::vector<std::vector<Box>> boxes_;    // the boxes of matches_
 };
 
 struct Outcome {
@@ -150,6 +181,10 @@ class Evaluator {
   const Space& space() const { return space_; }
   const Set& l4() const { return l4_; }
   const Set& icmp() const { return icmp_; }
+
+  // A box that holds every packet `rule` can match, in any context (from its address, protocol,
+  // port and ICMP matches; the others leave it whole).
+  static Box MatchBox(const Rule& rule);
 
   // The packets `rule` matches; `may` is set when part of the rule is not modelled. With
   // Memo::kRules, built once for a rule whose matches do not depend on the context (no

@@ -58,8 +58,9 @@ class ShadowFinder {
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const Set match = eval_.MatchSet(rule, ctx_, may);
-      const Set live = undecided.Meet(match);
-      Note(rule, match, live, undecided);
+      const Box box = Evaluator::MatchBox(rule);
+      const Set live = undecided.Meet(match, box);
+      Note(rule, match, box, live, undecided);
       if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
@@ -88,7 +89,7 @@ class ShadowFinder {
           break;
       }
       if (may || decided.IsEmpty()) continue;
-      undecided.Decide(&rule, match, std::move(decided));
+      undecided.Decide(&rule, match, std::move(decided), box);
     }
     walking_.erase(&chain);
     std::optional<Set>& out = kept_[&chain];
@@ -96,7 +97,8 @@ class ShadowFinder {
     return out.value_or(space_.None());
   }
 
-  void Note(const Rule& rule, const Set& match, const Set& live, const Undecided& undecided) {
+  void Note(const Rule& rule, const Set& match, const Box& box, const Set& live,
+            const Undecided& undecided) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
@@ -107,7 +109,7 @@ class ShadowFinder {
     }
     const Set m = universe_ & match;
     if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : undecided.Deciders(m, kMaxBy)) {
+    for (const Rule* by : undecided.Deciders(m, kMaxBy, box)) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {
