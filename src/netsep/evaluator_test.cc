@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <map>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
 namespace mamori::netsep {
@@ -58,6 +62,216 @@ TEST(UndecidedTest, NamesTheDecidingRulesInOrder) {
   EXPECT_EQ(undecided.Deciders(s.Range(Field::kDport, 0, 39), 2).size(), 3u);  // limit + 1
   EXPECT_TRUE(undecided.Deciders(s.Value(Field::kDport, 80), 8).empty());
   EXPECT_EQ(undecided.Rest(), s.Range(Field::kDport, 40, 65535));
+}
+
+// The set of the packets within `box`.
+Set BoxSet(const Space& s, const Box& box) {
+  Set out = s.All();
+  for (size_t i = 0; i < box.range.size(); ++i) {
+    out &= s.Range(Box::kFields[i], box.range[i].lo, box.range[i].hi);
+  }
+  return out;
+}
+
+// Random rules over a small corner of the header space, so that they overlap: addresses (hosts,
+// prefixes, non-contiguous masks, ranges, negated), protocols, ports (source, destination,
+// either, negated), ICMP types, interfaces and states, constants and matches not modelled.
+class RandomRules {
+ public:
+  explicit RandomRules(uint32_t seed) : random_(seed) {}
+
+  std::vector<Match> Matches() {
+    std::vector<Match> out;
+    const int count = static_cast<int>(random_() % 16 == 0 ? 0 : 1 + random_() % 3);
+    for (int i = 0; i < count; ++i) out.push_back(OneMatch());
+    return out;
+  }
+  uint32_t Next() { return static_cast<uint32_t>(random_()); }
+
+ private:
+  ValueTerm Term(uint64_t base, uint64_t span) {
+    const uint64_t a = base + random_() % span;
+    switch (random_() % 3) {
+      case 0:
+        return ValueTerm::Range(a, a);
+      case 1:
+        return ValueTerm::Range(a, a + random_() % (span / 2 + 1));
+      default:
+        return ValueTerm::Masked(a, random_() % 2 == 0 ? ~uint64_t{0} << (random_() % 8)
+                                                       : ~uint64_t{0} ^ (uint64_t{1} << 3));
+    }
+  }
+  Match OneMatch() {
+    Match m;
+    m.negated = random_() % 6 == 0;
+    const int terms = 1 + static_cast<int>(random_() % 2);
+    switch (random_() % 10) {
+      case 0:
+      case 1:
+        m.kind = random_() % 2 == 0 ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
+        for (int i = 0; i < terms; ++i) m.terms.push_back(Term(0x0a000000, 64));
+        break;
+      case 2:
+        m.kind = MatchKind::kProtocol;
+        m.terms.push_back(ValueTerm::Range(random_() % 2 == 0 ? 6 : 17, 17));
+        break;
+      case 3:
+      case 4:
+        m.kind = std::array{MatchKind::kSrcPort, MatchKind::kDstPort,
+                            MatchKind::kEitherPort}[random_() % 3];
+        for (int i = 0; i < terms; ++i) m.terms.push_back(Term(20, 40));
+        break;
+      case 5:
+        m.kind = MatchKind::kIcmpType;
+        m.terms.push_back(ValueTerm::Range(random_() % 10, 9));
+        break;
+      case 6:
+        m.kind = random_() % 2 == 0 ? MatchKind::kInInterface : MatchKind::kOutInterface;
+        m.interfaces = {std::array{"eth0", "eth1", "eth+"}[random_() % 3]};
+        break;
+      case 7:
+        m.kind = MatchKind::kConnState;
+        m.conn_states = random_() % 2 == 0 ? kCtNew : kCtEstablished | kCtDnat;
+        break;
+      case 8:
+        m.kind = MatchKind::kConstant;
+        m.constant = random_() % 2 == 0;
+        m.always = random_() % 2 == 0;
+        break;
+      default:
+        m.kind = MatchKind::kMayMatch;
+        break;
+    }
+    return m;
+  }
+
+  std::mt19937 random_;
+};
+
+// A rule's box holds its match set in any context.
+TEST(EvaluatorTest, MatchBoxHoldsTheMatchSet) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  const Evaluator eval(s);
+  RandomRules random(5);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  Context ctx{&eth0, &eth1};
+  int bounded = 0;
+  for (int i = 0; i < 2000; ++i) {
+    Rule rule;
+    rule.matches = random.Matches();
+    bool may = false;
+    const Set match = eval.MatchSet(rule, ctx, may);
+    const Box box = Evaluator::MatchBox(rule);
+    EXPECT_TRUE((match - BoxSet(s, box)).IsEmpty()) << i;
+    bounded += BoxSet(s, box).IsFull() ? 0 : 1;
+  }
+  EXPECT_GT(bounded, 1000);
+}
+
+// The plain walk the evaluator replaces: every decided set subtracted from what remains, the
+// fallthrough built at the end of every chain, each rule's match set built where it is used.
+struct PlainResult {
+  std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set> outcomes;
+  Set fallthrough;
+};
+
+PlainResult PlainEval(const Evaluator& eval, const Table& table, const Chain& chain, const Set& in,
+                      const Context& ctx) {
+  PlainResult out;
+  Set remaining = in;
+  for (const Rule& rule : chain.rules) {
+    bool may = false;
+    const Set m = remaining & eval.MatchSet(rule, ctx, may);
+    if (m.IsEmpty()) continue;
+    Set decided;
+    switch (rule.action.kind) {
+      case ActionKind::kContinue:
+        break;
+      case ActionKind::kReturn:
+        out.fallthrough |= m;
+        decided = m;
+        break;
+      case ActionKind::kJump:
+      case ActionKind::kGoto: {
+        PlainResult sub = PlainEval(eval, table, *table.FindChain(rule.action.chain), m, ctx);
+        for (auto& [key, set] : sub.outcomes) out.outcomes[key] |= set;
+        if (rule.action.kind == ActionKind::kGoto) {
+          out.fallthrough |= sub.fallthrough;
+          decided = m;
+        } else {
+          decided = m - sub.fallthrough;
+        }
+        break;
+      }
+      default:
+        out.outcomes[{rule.action.kind, &rule, &chain}] |= m;
+        decided = m;
+        break;
+    }
+    if (!may) remaining -= decided;
+  }
+  out.fallthrough |= remaining;
+  return out;
+}
+
+// The evaluator (its tree of decided sets with their boxes, its kept and fallthrough sets built
+// when asked for, its match sets built once per rule) against the plain walk, on random tables
+// of chains that jump, go to and return (each chain calls only later ones), each walked twice
+// so that the second walk takes the match sets built by the first.
+TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(9);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  int outcomes = 0;
+  for (int round = 0; round < 60; ++round) {
+    Table table;
+    const int chains = 2 + static_cast<int>(random.Next() % 4);
+    for (int c = 0; c < chains; ++c) {
+      Chain chain;
+      chain.name = "c" + std::to_string(c);
+      const int rules = static_cast<int>(random.Next() % 60);
+      for (int r = 0; r < rules; ++r) {
+        Rule rule;
+        rule.matches = random.Matches();
+        const uint32_t roll = random.Next() % 10;
+        if (roll < 3 && c + 1 < chains) {
+          rule.action.kind = roll == 0 ? ActionKind::kGoto : ActionKind::kJump;
+          rule.action.chain = "c" + std::to_string(c + 1 + random.Next() % (chains - c - 1));
+        } else {
+          rule.action.kind =
+              std::array{ActionKind::kAccept, ActionKind::kDrop, ActionKind::kReturn,
+                         ActionKind::kContinue, ActionKind::kDnat}[random.Next() % 5];
+        }
+        chain.rules.push_back(std::move(rule));
+      }
+      table.chains.push_back(std::move(chain));
+    }
+    const Set in = s.Range(Field::kSrc, 0x0a000000, 0x0a00003f) &
+                   s.Range(Field::kDst, 0x0a000000 + random.Next() % 16, 0x0a00003f);
+    const Context ctx{&eth0, random.Next() % 2 == 0 ? &eth1 : &eth0, random.Next() % 2 == 0};
+    const Evaluator plain_eval(s);
+    const PlainResult plain = PlainEval(plain_eval, table, table.chains[0], in, ctx);
+    const Evaluator eval(s, Evaluator::Memo::kRules);
+    for (int pass = 0; pass < 2; ++pass) {
+      Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);
+      ASSERT_TRUE(r.ok());
+      std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set> got;
+      for (const Outcome& o : r->outcomes) {
+        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.set).second);
+      }
+      EXPECT_TRUE(got == plain.outcomes) << "round " << round;
+      EXPECT_EQ(r->Fallthrough(), plain.fallthrough) << "round " << round;
+      EXPECT_EQ(r->Kept(), in - plain.fallthrough) << "round " << round;
+      outcomes += static_cast<int>(got.size());
+    }
+  }
+  EXPECT_GT(outcomes, 300) << outcomes;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <vector>
 
 namespace mamori::netsep {
 namespace {
@@ -137,6 +138,40 @@ TEST_F(SpaceTest, MeetsAgreesWithTheIntersection) {
   EXPECT_LT(met, 360);
   EXPECT_FALSE(s.None().Meets(s.All()));
   EXPECT_TRUE(s.All().Meets(s.Value(Field::kProto, 6)));
+}
+
+// The difference (an if-then-else that stops where either operand ends) is the intersection
+// with the complement, over random sets of several fields, small from large and large from small.
+TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
+  const Space& s = *space_;
+  std::mt19937 random(13);
+  auto some = [&]() {
+    Set out = s.All();
+    for (Field f : {Field::kProto, Field::kDst, Field::kDport, Field::kSrc}) {
+      if (random() % 3 == 0) continue;
+      const uint64_t a = random() % (FieldMax(f) + 1);
+      const uint64_t b = random() % (FieldMax(f) + 1);
+      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
+                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
+    }
+    return random() % 4 == 0 ? ~out : out;
+  };
+  std::vector<Set> sets = {s.None(), s.All()};
+  for (int i = 0; i < 60; ++i) sets.push_back(some());
+  for (int i = 0; i < 20; ++i) {  // unions of several, as the engines build them
+    sets.push_back(sets[random() % sets.size()] | sets[random() % sets.size()] |
+                   sets[random() % sets.size()]);
+  }
+  int empty = 0;
+  for (const Set& a : sets) {
+    for (const Set& b : sets) {
+      const Set diff = a - b;
+      EXPECT_EQ(diff, a & ~b);
+      empty += diff.IsEmpty() ? 1 : 0;
+    }
+  }
+  EXPECT_GT(empty, 100);  // both answers occur
+  EXPECT_LT(empty, 6000);
 }
 
 }  // namespace
