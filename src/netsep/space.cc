@@ -25,18 +25,22 @@ std::atomic<bool> g_buddy_failed{false};
 void OnBuddyError(int /*code*/) { g_buddy_failed.store(true); }
 
 // Variable order: the interfaces and the state (shadow analysis: rules test the interfaces
-// first), protocol, destination, destination port, source, source port, ICMP type. Rules test
-// protocol and destination most often, so these come first. A field paired with its copy as sent
-// alternates with it bit by bit.
+// first), source, destination, protocol, destination port, source port, ICMP type. The engine
+// carries the packets of one source zone at a time and rule sets dispatch by source network, so
+// the source splits the sets most; the addresses above the protocol and ports let the sets of
+// many host rules share their address structure instead of repeating it under each protocol
+// (measured on the issue-7 benchmark: 20,000 rules, 8.7 billion instructions with protocol,
+// destination, port, source; 6.8 with destination first; 6.1 with source first). A field paired
+// with its copy as sent alternates with it bit by bit.
 struct Slot {
   Field field;
   std::optional<Field> sent;  // interleaved with `field`
 };
 constexpr Slot kOrder[] = {
     {Field::kInInterface, std::nullopt}, {Field::kOutInterface, std::nullopt},
-    {Field::kConnState, std::nullopt},   {Field::kProto, std::nullopt},
-    {Field::kDst, Field::kSentDst},      {Field::kDport, Field::kSentDport},
-    {Field::kSrc, Field::kSentSrc},      {Field::kSport, std::nullopt},
+    {Field::kConnState, std::nullopt},   {Field::kSrc, Field::kSentSrc},
+    {Field::kDst, Field::kSentDst},      {Field::kProto, std::nullopt},
+    {Field::kDport, Field::kSentDport},  {Field::kSport, std::nullopt},
     {Field::kIcmpType, std::nullopt},
 };
 
