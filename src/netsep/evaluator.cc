@@ -282,15 +282,25 @@ Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
 }
 
 Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-  Set out = space_.All();
   may = false;
+  std::vector<Set> parts;
+  parts.reserve(rule.matches.size());
   for (const Match& m : rule.matches) {
     if (m.kind == MatchKind::kMayMatch ||
         (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always)) {
       may = true;
       continue;
     }
-    out &= One(m, ctx);
+    parts.push_back(One(m, ctx));
+    if (parts.back().IsEmpty()) return parts.back();  // `may` no longer matters
+  }
+  // Intersected from the part lowest in the variable order up: each step then puts the new
+  // part's nodes above the set so far, instead of rebuilding the set so far beneath them.
+  std::sort(parts.begin(), parts.end(),
+            [](const Set& a, const Set& b) { return a.TopVariable() > b.TopVariable(); });
+  Set out = space_.All();
+  for (const Set& part : parts) {
+    out &= part;
     if (out.IsEmpty()) break;
   }
   return out;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -92,6 +93,9 @@ Set::~Set() {
   if (!IsConstant(root_)) bdd_delref(root_);
 }
 bool Set::IsEmpty() const { return root_ == 0; }
+int Set::TopVariable() const {
+  return IsConstant(root_) ? std::numeric_limits<int>::max() : bdd_var(root_);
+}
 bool Set::IsFull() const { return root_ == 1; }
 
 namespace {

@@ -72,6 +72,9 @@ class Set {
   // building the intersection (a walk of both that stops at the first common member).
   bool Meets(const Set& other) const;
   bool operator==(const Set& other) const { return root_ == other.root_; }
+  // The first BDD variable the set tests (the order is Space's); above every variable for the
+  // empty and the full set.
+  int TopVariable() const;
 
   friend Set operator&(const Set& a, const Set& b);
   friend Set operator|(const Set& a, const Set& b);
