@@ -246,6 +246,7 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
   hi = std::min(hi, FieldMax(field));
   if (lo > hi) return None();
+  if (lo == hi) return Masked(field, lo, FieldMax(field));  // one value: a single path
   // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
   // significant) is variable vars[width - 1 - i].
   Set ge = All();
@@ -263,13 +264,20 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
   const int width = FieldWidth(field);
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
-  Set out = All();
+  // From the least significant bit (the lowest variable) up, each step one node above the last;
+  // on BuDDy's roots directly (its variable nodes are never collected), one reference at a time.
+  int out = 1;
   for (int i = 0; i < width; ++i) {
     if (((mask >> i) & 1) == 0) continue;
     const int var = vars[width - 1 - i];
-    out &= Set(((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var));
+    const int next =
+        bdd_addref(bdd_and(out, ((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var)));
+    if (!IsConstant(out)) bdd_delref(out);
+    out = next;
   }
-  return out;
+  Set result(out);
+  if (!IsConstant(out)) bdd_delref(out);
+  return result;
 }
 
 Set Space::Term(Field field, const ValueTerm& term) const {

@@ -140,6 +140,18 @@ TEST_F(SpaceTest, MeetsAgreesWithTheIntersection) {
   EXPECT_TRUE(s.All().Meets(s.Value(Field::kProto, 6)));
 }
 
+// A one-value range (built as a single path) is the value the general range construction gives
+// as the meet of two two-value ranges.
+TEST_F(SpaceTest, OneValueRangeAgreesWithTheGeneralRange) {
+  const Space& s = *space_;
+  std::mt19937 random(17);
+  for (Field f : {Field::kSrc, Field::kDst, Field::kProto, Field::kDport, Field::kSentDport}) {
+    for (uint64_t v : {uint64_t{1}, FieldMax(f) - 1, random() % (FieldMax(f) - 1) + 1}) {
+      EXPECT_EQ(s.Value(f, v), s.Range(f, v - 1, v) & s.Range(f, v, v + 1));
+    }
+  }
+}
+
 // The difference (an if-then-else that stops where either operand ends) is the intersection
 // with the complement, over random sets of several fields, small from large and large from small.
 TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
