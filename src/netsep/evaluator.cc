@@ -332,7 +332,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
-        const Chain* target = table.FindChain(rule.action.chain);
+        const Chain* target = Target(table, rule);
         if (target == nullptr) {
           return Error::Invalid(
               Cat(rule.location.ToString(), ": チェーン ", rule.action.chain, " がありません。"),
@@ -356,6 +356,13 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
   }
   result.outcomes = outcomes.Take();
   return result;
+}
+
+const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
+  if (memo_ != Memo::kRules) return table.FindChain(rule.action.chain);
+  auto [it, fresh] = targets_.try_emplace(&rule, nullptr);
+  if (fresh) it->second = table.FindChain(rule.action.chain);
+  return it->second;
 }
 
 Box Evaluator::MatchBox(const Rule& rule) {

@@ -173,8 +173,9 @@ class ChainResult {
 
 class Evaluator {
  public:
-  // Rule memo: MatchSet keeps the match sets of the rules it was given, by address, so every
-  // Rule it is given must outlive the Evaluator unchanged (as a Ruleset outlives a check).
+  // Rule memo: MatchSet and Eval keep the match sets and jump targets of the rules they were
+  // given, by address, so every Rule and Table they are given must outlive the Evaluator
+  // unchanged (as a Ruleset outlives a check).
   enum class Memo { kNone, kRules };
   explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
 
@@ -197,6 +198,8 @@ class Evaluator {
                            const Context& ctx, int depth) const;
 
  private:
+  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none.
+  const Chain* Target(const Table& table, const Rule& rule) const;
   Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const;
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
@@ -222,6 +225,7 @@ class Evaluator {
     bool may = false;
   };
   mutable std::unordered_map<const Rule*, RuleSet> rule_sets_;
+  mutable std::unordered_map<const Rule*, const Chain*> targets_;  // Memo::kRules: Target()
 };
 
 }  // namespace mamori::netsep
