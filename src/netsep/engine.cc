@@ -414,6 +414,7 @@ class Checker {
         const std::string* out = base.output == OutputInterface::kKnown ? &out_name : &not_routed;
         Context ctx{&in_name, out, branch.dnat != nullptr, branch.src_nat,
                     base.hook == Hook::kPrerouting && base.priority < kConntrackPriority};
+        ctx.discards_unused = true;  // Split passes over DROP and REJECT outcomes
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
         // What the policy drops goes nowhere (Split): it need not be built.
         if (chain->policy != ActionKind::kDrop && chain->policy != ActionKind::kReject) {

@@ -203,12 +203,13 @@ void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const
 }
 
 Set Undecided::Meet(const Set& match, const Box& box) const {
+  if (complete_) return Set();
   Set out = in_ & match;
   if (out.IsEmpty()) return out;
   // Subtracting their union once costs less than subtracting each from a growing remainder.
   std::vector<Set> meeting;
   ForEachMeeting(match, box, [&](size_t i) {
-    meeting.push_back(decided_[i]);
+    meeting.push_back(DecidedSet(i));
     return true;
   });
   if (meeting.empty()) return out;
@@ -216,9 +217,24 @@ Set Undecided::Meet(const Set& match, const Box& box) const {
          (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
 }
 
+void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> decided,
+                       const Box& box) {
+  Decide(rule, match, Set(), box);
+  pending_.back() = std::move(decided);
+}
+
+const Set& Undecided::DecidedSet(size_t i) const {
+  if (pending_[i]) {
+    decided_[i] = pending_[i]();
+    pending_[i] = nullptr;
+  }
+  return decided_[i];
+}
+
 void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Box& box) {
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
+  pending_.emplace_back();
   if (matches_.empty()) {
     matches_.emplace_back();
     boxes_.emplace_back();
@@ -241,7 +257,7 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
 std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit, const Box& box) const {
   std::vector<const Rule*> out;
   ForEachMeeting(set, box, [&](size_t i) {
-    if (decided_[i].Meets(set)) out.push_back(rules_[i]);
+    if (DecidedSet(i).Meets(set)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
   return out;
@@ -249,6 +265,7 @@ std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit, const
 
 const Set& Undecided::AllDecided() const {
   if (all_decided_count_ != decided_.size()) {
+    for (size_t i = all_decided_count_; i < decided_.size(); ++i) DecidedSet(i);
     // The sets decided since the last call join the union kept from then.
     all_decided_ = all_decided_ | UnionOf(decided_, all_decided_count_, decided_.size());
     all_decided_count_ = decided_.size();
@@ -256,7 +273,10 @@ const Set& Undecided::AllDecided() const {
   return all_decided_;
 }
 
-Set Undecided::Rest() const { return decided_.empty() ? in_ : in_ - AllDecided(); }
+Set Undecided::Rest() const {
+  if (complete_) return Set();
+  return decided_.empty() ? in_ : in_ - AllDecided();
+}
 
 Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
@@ -319,6 +339,10 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
   for (const Rule& rule : chain.rules) {
     bool may = false;
     const Set match = MatchSet(rule, ctx, may);
+    if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
+      remaining.DecideRest();  // no later rule sees a packet
+      break;
+    }
     const Box box = MatchBox(rule);
     const Set m = remaining.Meet(match, box);
     if (m.IsEmpty()) continue;
@@ -344,7 +368,12 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
           result.returned_ |= sub.Fallthrough();
           if (!may) remaining.Decide(&rule, match, m, box);
         } else if (!may) {
-          remaining.Decide(&rule, match, sub.Kept(), box);  // what comes back goes on
+          // What comes back goes on. What the chain kept is built when needed: often nothing
+          // needs it (a later rule that meets it, or the end of this chain that gives packets
+          // back), as when the chains called by source network each end in a DROP.
+          auto kept = std::make_shared<ChainResult>(std::move(sub));
+          remaining.Decide(
+              &rule, match, [kept] { return kept->Kept(); }, box);
         }
         break;
       }
@@ -363,6 +392,31 @@ const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
   auto [it, fresh] = targets_.try_emplace(&rule, nullptr);
   if (fresh) it->second = table.FindChain(rule.action.chain);
   return it->second;
+}
+
+bool Evaluator::DiscardsAll(const Table& table, const Rule& rule, const Context& ctx,
+                            int depth) const {
+  bool may = false;
+  if (!MatchSet(rule, ctx, may).IsFull() || may) return false;
+  switch (rule.action.kind) {
+    case ActionKind::kDrop:
+    case ActionKind::kReject:
+      return true;
+    case ActionKind::kJump:
+    case ActionKind::kGoto: {
+      const Chain* target = Target(table, rule);
+      if (target == nullptr || depth >= kMaxCallDepth) return false;
+      for (const Rule& r : target->rules) {
+        if (r.action.kind == ActionKind::kContinue || r.action.kind == ActionKind::kUnknown) {
+          continue;  // logs, counts: no verdict and no effect on the packets
+        }
+        return DiscardsAll(table, r, ctx, depth + 1);
+      }
+      return false;  // the end of the chain: back to the caller
+    }
+    default:
+      return false;
+  }
 }
 
 Box Evaluator::MatchBox(const Rule& rule) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,6 +72,11 @@ struct Context {
   // and flags above are unused), and a constant that holds only for a NEW first IPv4 packet
   // (--syn, -f, an IPv6 header) is not modelled (may match).
   const InterfaceClasses* classes = nullptr;
+  // The caller never looks at the sets of DROP and REJECT outcomes (the forwarding walk): a rule
+  // that discards every packet still undecided (no match, DROP or REJECT, or a jump to a chain
+  // that logs and drops everything) then ends the chain without building that set, and its
+  // outcome is left out.
+  bool discards_unused = false;
 };
 
 // A bound on a set of packets: one interval per header field (source and destination address,
@@ -118,10 +124,16 @@ class Undecided {
   void Decide(const Rule* rule, const Set& match, Set decided, const Box& box = {});
   // The rules whose decided sets meet `set` (within `box`), in rule order; at most `limit` + 1.
   std::vector<const Rule*> Deciders(const Set& set, size_t limit, const Box& box = {}) const;
+  // The same with the decided set built only when something needs it (a later rule whose match
+  // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
+  void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
+  // Records that a rule decided every undecided packet, without building that set: from then
+  // on nothing is undecided. Deciders() does not name that rule.
+  void DecideRest() { complete_ = true; }
   // Every undecided packet.
   Set Rest() const;
   // Every decided packet: the input minus Rest().
-  Set Decided() const { return AllDecided(); }
+  Set Decided() const { return complete_ ? in_ : AllDecided(); }
 
  private:
   static constexpr size_t kFan = 16;
@@ -137,10 +149,15 @@ class Undecided {
   const Set& AllDecided() const;
 
   Set in_;
+  bool complete_ = false;  // DecideRest(): every packet of in_ is decided
   mutable Set all_decided_;
   mutable size_t all_decided_count_ = 0;
   std::vector<const Rule*> rules_;
-  std::vector<Set> decided_;
+  // Decided set i, built first when it is pending.
+  const Set& DecidedSet(size_t i) const;
+
+  mutable std::vector<Set> decided_;
+  mutable std::vector<std::function<Set()>> pending_;  // per rule; empty once built
   std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
   std::vector<std::vector<Box>> boxes_;    // the boxes of matches_
 };
@@ -200,6 +217,9 @@ class Evaluator {
  private:
   // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none.
   const Chain* Target(const Table& table, const Rule& rule) const;
+  // Whether `rule` matches every packet and ends each in a DROP or REJECT, itself or through a
+  // chain it jumps or goes to whose rules before such a rule only log (kContinue, kUnknown).
+  bool DiscardsAll(const Table& table, const Rule& rule, const Context& ctx, int depth) const;
   Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const;
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
