@@ -193,7 +193,10 @@ void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const
   while (!stack.empty()) {
     const Frame f = stack.back();
     stack.pop_back();
-    if (!boxes_[f.level][f.index].Meets(box) || !matches_[f.level][f.index].Meets(set)) continue;
+    if (!boxes_[f.level][f.index].Meets(box)) continue;
+    // A union of kFan rules' match sets is not walked: testing the boxes of its members costs
+    // less, and their own match sets are walked where the boxes meet.
+    if (f.level != 1 && !matches_[f.level][f.index].Meets(set)) continue;
     if (f.level == 0) {
       if (!visit(f.index)) return;
       continue;
