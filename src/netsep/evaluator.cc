@@ -257,13 +257,37 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
   }
 }
 
-std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit, const Box& box) const {
+std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set, size_t limit,
+                                             const Box& box) const {
   std::vector<const Rule*> out;
   ForEachMeeting(set, box, [&](size_t i) {
     if (DecidedSet(i).Meets(set)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
+  if (complete_ && out.size() <= limit) {
+    // The rule of DecideRest() decided what no earlier rule did: it meets `set` unless the
+    // earlier decided sets cover it.
+    const Set s = in_ & set;
+    std::vector<Set> earlier;
+    ForEachMeeting(s, box, [&](size_t i) {
+      earlier.push_back(DecidedSet(i));
+      return true;
+    });
+    std::optional<bool> covered = space.Covered(s, earlier, kCoverBudget);
+    if (!covered) covered = (s - UnionOf(earlier, 0, earlier.size())).IsEmpty();
+    if (!*covered) out.push_back(rest_rule_);
+  }
   return out;
+}
+
+bool Undecided::RestIsEmpty(const Space& space) const {
+  if (complete_) return true;
+  if (decided_.empty()) return in_.IsEmpty();
+  std::vector<Set> all;
+  all.reserve(decided_.size());
+  for (size_t i = 0; i < decided_.size(); ++i) all.push_back(DecidedSet(i));
+  const std::optional<bool> covered = space.Covered(in_, all, kCoverBudget);
+  return covered ? *covered : Rest().IsEmpty();
 }
 
 const Set& Undecided::AllDecided() const {
@@ -343,7 +367,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
     bool may = false;
     const Set match = MatchSet(rule, ctx, may);
     if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
-      remaining.DecideRest();  // no later rule sees a packet
+      remaining.DecideRest(&rule);  // no later rule sees a packet
       break;
     }
     const Box box = MatchBox(rule);

@@ -123,13 +123,20 @@ class Undecided {
   // of `match` and of the undecided packets).
   void Decide(const Rule* rule, const Set& match, Set decided, const Box& box = {});
   // The rules whose decided sets meet `set` (within `box`), in rule order; at most `limit` + 1.
-  std::vector<const Rule*> Deciders(const Set& set, size_t limit, const Box& box = {}) const;
+  std::vector<const Rule*> Deciders(const Space& space, const Set& set, size_t limit,
+                                    const Box& box = {}) const;
   // The same with the decided set built only when something needs it (a later rule whose match
   // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
   void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
-  // Records that a rule decided every undecided packet, without building that set: from then
-  // on nothing is undecided. Deciders() does not name that rule.
-  void DecideRest() { complete_ = true; }
+  // Records that `rule` decided every undecided packet, without building that set: from then
+  // on nothing is undecided.
+  void DecideRest(const Rule* rule) {
+    complete_ = true;
+    rest_rule_ = rule;
+  }
+  // Whether every packet is decided (Rest() is empty), found without building Rest() when a
+  // packet outside every decided set turns up soon (Space::Covered).
+  bool RestIsEmpty(const Space& space) const;
   // Every undecided packet.
   Set Rest() const;
   // Every decided packet: the input minus Rest().
@@ -137,6 +144,8 @@ class Undecided {
 
  private:
   static constexpr size_t kFan = 16;
+  // Steps of a Space::Covered search before the set is built instead.
+  static constexpr size_t kCoverBudget = 20000;
 
   // Calls `visit(i)` for each decided set i whose match set meets `set` (within `box`), in
   // order, while it returns true. The boxes are tested first: a union whose box misses `box` is
@@ -149,7 +158,8 @@ class Undecided {
   const Set& AllDecided() const;
 
   Set in_;
-  bool complete_ = false;  // DecideRest(): every packet of in_ is decided
+  bool complete_ = false;            // DecideRest(): every packet of in_ is decided
+  const Rule* rest_rule_ = nullptr;  // the rule of DecideRest()
   mutable Set all_decided_;
   mutable size_t all_decided_count_ = 0;
   std::vector<const Rule*> rules_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <random>
@@ -45,6 +46,53 @@ TEST(UndecidedTest, AgreesWithSubtractingEveryDecidedSet) {
   EXPECT_EQ(undecided.Meet(s.All()), plain);  // every decided set at once
 }
 
+// DecideRest (a rule that decides every undecided packet, the set never built) against Decide
+// with that set built: the same undecided packets, emptiness and deciding rules, on random rules
+// of which a catch-all comes at a random point.
+TEST(UndecidedTest, DecideRestAgreesWithDecidingTheRest) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  std::mt19937 random(23);
+  int named = 0;
+  for (int round = 0; round < 40; ++round) {
+    const Set in = s.Range(Field::kDst, 0x0a000000, 0x0a0000ff) & s.Value(Field::kProto, 6);
+    std::vector<Rule> rules(60);
+    Undecided fast(in);
+    Undecided plain(in);
+    const size_t rest_at = random() % rules.size();
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const uint32_t dst = 0x0a000000 + random() % 0x180;
+      Set match =
+          random() % 3 == 0 ? s.Masked(Field::kDst, dst, 0xfffffff0) : s.Value(Field::kDst, dst);
+      if (random() % 2 == 0) match &= s.Range(Field::kDport, random() % 20, random() % 40);
+      if (i == rest_at) {
+        EXPECT_EQ(fast.RestIsEmpty(s), plain.Rest().IsEmpty());
+        plain.Decide(&rules[i], s.All(), plain.Rest());
+        fast.DecideRest(&rules[i]);
+        continue;
+      }
+      if (i < rest_at && random() % 7 == 0) {  // some cover everything before the catch-all
+        match = s.All();
+      }
+      const Set m = plain.Meet(match);
+      EXPECT_EQ(fast.Meet(match), m);
+      EXPECT_EQ(fast.RestIsEmpty(s), plain.Rest().IsEmpty());
+      // A later rule's deciders: the catch-all among them when it decided some of its packets.
+      const std::vector<const Rule*> by = plain.Deciders(s, in & match, 8);
+      EXPECT_EQ(fast.Deciders(s, in & match, 8), by) << round << " " << i;
+      if (i > rest_at && std::find(by.begin(), by.end(), &rules[rest_at]) != by.end()) ++named;
+      if (!m.IsEmpty()) {
+        plain.Decide(&rules[i], match, m);
+        fast.Decide(&rules[i], match, m);
+      }
+    }
+    EXPECT_EQ(fast.Rest(), plain.Rest());
+    EXPECT_EQ(fast.Decided(), plain.Decided());
+  }
+  EXPECT_GT(named, 20);
+}
+
 // Deciders names the rules whose decided packets meet a set, in rule order, up to the limit.
 TEST(UndecidedTest, NamesTheDecidingRulesInOrder) {
   auto opened = Space::Open();
@@ -57,10 +105,10 @@ TEST(UndecidedTest, NamesTheDecidingRulesInOrder) {
     undecided.Decide(&rules[i], match, undecided.Meet(match));
   }
   const Set ports = s.Range(Field::kDport, 3, 5) | s.Value(Field::kDport, 33);
-  EXPECT_EQ(undecided.Deciders(ports, 8),
+  EXPECT_EQ(undecided.Deciders(s, ports, 8),
             (std::vector<const Rule*>{&rules[3], &rules[4], &rules[5], &rules[33]}));
-  EXPECT_EQ(undecided.Deciders(s.Range(Field::kDport, 0, 39), 2).size(), 3u);  // limit + 1
-  EXPECT_TRUE(undecided.Deciders(s.Value(Field::kDport, 80), 8).empty());
+  EXPECT_EQ(undecided.Deciders(s, s.Range(Field::kDport, 0, 39), 2).size(), 3u);  // limit + 1
+  EXPECT_TRUE(undecided.Deciders(s, s.Value(Field::kDport, 80), 8).empty());
   EXPECT_EQ(undecided.Rest(), s.Range(Field::kDport, 40, 65535));
 }
 

@@ -59,8 +59,17 @@ class ShadowFinder {
       bool may = false;
       const Set match = eval_.MatchSet(rule, ctx_, may);
       const Box box = Evaluator::MatchBox(rule);
+      if (!may && match.IsFull() && DecidesAll(table, rule)) {
+        // A rule that matches every packet and decides all it gets (a verdict, or a jump to a
+        // chain that keeps everything, as a final jump to a log-and-drop chain) decides what
+        // is left, which is never built: whether anything is left is found by a search.
+        const bool live_empty = undecided.RestIsEmpty(space_);
+        Note(rule, match, box, live_empty, undecided);
+        if (!live_empty) undecided.DecideRest(&rule);
+        continue;
+      }
       const Set live = undecided.Meet(match, box);
-      Note(rule, match, box, live, undecided);
+      Note(rule, match, box, live.IsEmpty(), undecided);
       if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
@@ -97,19 +106,37 @@ class ShadowFinder {
     return out.value_or(space_.None());
   }
 
-  void Note(const Rule& rule, const Set& match, const Box& box, const Set& live,
+  // Whether `rule` decides every packet it gets: a verdict or a NAT rewrite, or a jump or goto
+  // to a chain that keeps every packet.
+  bool DecidesAll(const Table& table, const Rule& rule) {
+    switch (rule.action.kind) {
+      case ActionKind::kContinue:
+      case ActionKind::kUnknown:
+      case ActionKind::kReturn:
+        return false;
+      case ActionKind::kJump:
+      case ActionKind::kGoto: {
+        const Chain* target = table.FindChain(rule.action.chain);
+        return target != nullptr && Walk(table, *target, true) == universe_;
+      }
+      default:
+        return true;
+    }
+  }
+
+  void Note(const Rule& rule, const Set& match, const Box& box, bool live_empty,
             const Undecided& undecided) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
     if (!line.dead) return;
-    if (!live.IsEmpty()) {
+    if (!live_empty) {
       line.dead = false;
       return;
     }
     const Set m = universe_ & match;
     if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : undecided.Deciders(m, kMaxBy, box)) {
+    for (const Rule* by : undecided.Deciders(space_, m, kMaxBy, box)) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {

@@ -345,6 +345,48 @@ Set Space::Project(const Set& set, Field field) const {
 
 namespace {
 
+// Space::Covered's search below node `a` with the parts' nodes `parts` at the same point: 1 when
+// every member of `a` lies in a part, 0 when one does not, -1 when the budget ran out.
+int CoverSearch(int a, const std::vector<int>& parts, size_t& steps, size_t budget) {
+  if (a == 0) return 1;
+  std::vector<int> live;
+  live.reserve(parts.size());
+  for (int p : parts) {
+    if (p == 1) return 1;
+    if (p != 0) live.push_back(p);
+  }
+  if (live.empty()) return 0;  // `a` holds a member here and no part does
+  if (++steps > budget) return -1;
+  int var = a == 1 ? std::numeric_limits<int>::max() : bdd_var(a);
+  for (int p : live) var = std::min(var, bdd_var(p));
+  std::vector<int> next(live.size());
+  for (const bool high : {false, true}) {
+    auto cofactor = [&](int n) {
+      if (n == 1 || bdd_var(n) != var) return n;  // n does not test `var`
+      return high ? bdd_high(n) : bdd_low(n);
+    };
+    for (size_t i = 0; i < live.size(); ++i) next[i] = cofactor(live[i]);
+    const int found = CoverSearch(cofactor(a), next, steps, budget);
+    if (found != 1) return found;
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::optional<bool> Space::Covered(const Set& set, const std::vector<Set>& parts,
+                                   size_t budget) const {
+  std::vector<int> roots;
+  roots.reserve(parts.size());
+  for (const Set& p : parts) roots.push_back(p.root_);
+  size_t steps = 0;
+  const int found = CoverSearch(set.root_, roots, steps, budget);
+  if (found < 0) return std::nullopt;
+  return found == 1;
+}
+
+namespace {
+
 class IntervalCollector {
  public:
   IntervalCollector(const std::vector<int>& vars, size_t limit)

@@ -143,6 +143,11 @@ class Space {
   // Forgets every field but `field`.
   Set Project(const Set& set, Field field) const;
 
+  // Whether `set` lies within the union of `parts` (true) or has a member outside every part
+  // (false), found by a depth-first search for such a member that builds nothing: quick when
+  // one exists. nullopt when the search takes more than `budget` steps.
+  std::optional<bool> Covered(const Set& set, const std::vector<Set>& parts, size_t budget) const;
+
   // The values `field` takes in `set`, as ascending disjoint intervals with adjacent ones
   // merged; at most `limit` intervals, `truncated` says whether more exist.
   std::vector<Interval> Values(const Set& set, Field field, size_t limit, bool* truncated) const;
