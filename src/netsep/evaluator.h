@@ -145,7 +145,7 @@ class Undecided {
  private:
   static constexpr size_t kFan = 16;
   // Steps of a Space::Covered search before the set is built instead.
-  static constexpr size_t kCoverBudget = 20000;
+  static constexpr size_t kCoverBudget = 1'000'000;
 
   // Calls `visit(i)` for each decided set i whose match set meets `set` (within `box`), in
   // order, while it returns true. The boxes are tested first: a union whose box misses `box` is

@@ -346,7 +346,8 @@ Set Space::Project(const Set& set, Field field) const {
 namespace {
 
 // Space::Covered's search below node `a` with the parts' nodes `parts` at the same point: 1 when
-// every member of `a` lies in a part, 0 when one does not, -1 when the budget ran out.
+// every member of `a` lies in a part, 0 when one does not, -1 when the budget ran out. A step
+// costs one unit per part still in play.
 int CoverSearch(int a, const std::vector<int>& parts, size_t& steps, size_t budget) {
   if (a == 0) return 1;
   std::vector<int> live;
@@ -356,7 +357,8 @@ int CoverSearch(int a, const std::vector<int>& parts, size_t& steps, size_t budg
     if (p != 0) live.push_back(p);
   }
   if (live.empty()) return 0;  // `a` holds a member here and no part does
-  if (++steps > budget) return -1;
+  steps += live.size();        // the work of this step
+  if (steps > budget) return -1;
   int var = a == 1 ? std::numeric_limits<int>::max() : bdd_var(a);
   for (int p : live) var = std::min(var, bdd_var(p));
   std::vector<int> next(live.size());

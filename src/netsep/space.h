@@ -145,7 +145,8 @@ class Space {
 
   // Whether `set` lies within the union of `parts` (true) or has a member outside every part
   // (false), found by a depth-first search for such a member that builds nothing: quick when
-  // one exists. nullopt when the search takes more than `budget` steps.
+  // one exists. nullopt when the search takes more than `budget` steps (a step per node pair of
+  // `set` and a part walked).
   std::optional<bool> Covered(const Set& set, const std::vector<Set>& parts, size_t budget) const;
 
   // The values `field` takes in `set`, as ascending disjoint intervals with adjacent ones
