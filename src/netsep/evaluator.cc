@@ -310,29 +310,43 @@ Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo)
   icmp_ = space_.Value(Field::kProto, kIcmp);
 }
 
+namespace {
+
+// Matches whose set depends on the context: interfaces, states and constants.
+bool Contextual(MatchKind kind) {
+  return kind == MatchKind::kInInterface || kind == MatchKind::kOutInterface ||
+         kind == MatchKind::kConnState || kind == MatchKind::kConstant;
+}
+
+}  // namespace
+
 Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-  const bool fixed = memo_ == Memo::kRules &&
-                     std::none_of(rule.matches.begin(), rule.matches.end(), [](const Match& m) {
-                       return m.kind == MatchKind::kInInterface ||
-                              m.kind == MatchKind::kOutInterface ||
-                              m.kind == MatchKind::kConnState || m.kind == MatchKind::kConstant;
-                     });
-  if (fixed) {
-    if (auto it = rule_sets_.find(&rule); it != rule_sets_.end()) {
-      may = it->second.may;
-      return it->second.set;
+  if (memo_ != Memo::kRules) return PlainMatchSet(rule, ctx, may, false);
+  // The part that does not depend on the context, built once; the contextual matches (in the
+  // forwarding walk the empty or the full set) joined to it each time.
+  auto [it, fresh] = rule_sets_.try_emplace(&rule);
+  if (fresh) it->second.set = PlainMatchSet(rule, ctx, it->second.may, true);
+  may = it->second.may;
+  Set out = it->second.set;
+  for (const Match& m : rule.matches) {
+    if (out.IsEmpty()) break;  // `may` no longer matters
+    if (!Contextual(m.kind)) continue;
+    if (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always) {
+      may = true;
+      continue;
     }
+    out &= One(m, ctx);
   }
-  Set out = PlainMatchSet(rule, ctx, may);
-  if (fixed) rule_sets_.emplace(&rule, RuleSet{out, may});
   return out;
 }
 
-Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const {
+Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
+                             bool fixed_only) const {
   may = false;
   std::vector<Set> parts;
   parts.reserve(rule.matches.size());
   for (const Match& m : rule.matches) {
+    if (fixed_only && Contextual(m.kind)) continue;
     if (m.kind == MatchKind::kMayMatch ||
         (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always)) {
       may = true;

@@ -214,9 +214,10 @@ class Evaluator {
   // port and ICMP matches; the others leave it whole).
   static Box MatchBox(const Rule& rule);
 
-  // The packets `rule` matches; `may` is set when part of the rule is not modelled. With
-  // Memo::kRules, built once for a rule whose matches do not depend on the context (no
-  // interface, state or constant).
+  // The packets `rule` matches; `may` is set when part of the rule is not modelled (its value
+  // matters only when the set is not empty). With Memo::kRules, the part of the set that does
+  // not depend on the context (all but the interface, state and constant matches) is built once
+  // per rule.
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
 
   // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
@@ -230,7 +231,9 @@ class Evaluator {
   // Whether `rule` matches every packet and ends each in a DROP or REJECT, itself or through a
   // chain it jumps or goes to whose rules before such a rule only log (kContinue, kUnknown).
   bool DiscardsAll(const Table& table, const Rule& rule, const Context& ctx, int depth) const;
-  Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may) const;
+  // MatchSet built from the matches; with `fixed_only`, from those whose set does not depend on
+  // the context only.
+  Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may, bool fixed_only) const;
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
   Set Build(const HeaderSet& set) const;
@@ -247,9 +250,9 @@ class Evaluator {
   // Header sets (ipset) by identity and negation: built once, as they may be large. The key
   // holds the set, so its address is never reused for another while cached.
   mutable std::map<std::pair<std::shared_ptr<const HeaderSet>, bool>, Set> header_sets_;
-  // MatchSet of the rules whose match set does not depend on the context, with its `may`: the
-  // forwarding walk passes through a chain once per zone pair and per port forward before it,
-  // and the shadowed-rule walk once more.
+  // Per rule, the part of its match set that does not depend on the context, with its `may`:
+  // the forwarding walk passes through a chain once per zone pair and per port forward before
+  // it, and the shadowed-rule walk once more.
   struct RuleSet {
     Set set;
     bool may = false;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -217,6 +218,50 @@ TEST(EvaluatorTest, MatchBoxHoldsTheMatchSet) {
     bounded += BoxSet(s, box).IsFull() ? 0 : 1;
   }
   EXPECT_GT(bounded, 1000);
+}
+
+// With Memo::kRules, a rule's match set (its part outside the context built once, the
+// interfaces, states and constants joined each time) is the plain one, in every context: the
+// forwarding walk's interface names and states, and the shadowed-rule walk's classes.
+TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(29);
+  std::vector<Rule> rules(500);
+  Ruleset ruleset;
+  ruleset.tables.push_back(Table{"filter", {}});
+  ruleset.tables[0].chains.push_back(Chain{});
+  for (Rule& rule : rules) {
+    rule.matches = random.Matches();
+    ruleset.tables[0].chains[0].rules.push_back(rule);
+  }
+  const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
+  ASSERT_TRUE(classes.has_value());
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  std::vector<Context> contexts = {Context{&eth0, &eth1}, Context{&eth1, &eth0, true},
+                                   Context{&eth0, &eth0, false, true}};
+  contexts.push_back(Context{});
+  contexts.back().classes = &*classes;
+  const Evaluator plain(s);
+  const Evaluator memo(s, Evaluator::Memo::kRules);
+  int nonempty = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Context& ctx : contexts) {
+      for (const Rule& rule : rules) {
+        bool plain_may = false;
+        bool memo_may = false;
+        const Set expected = plain.MatchSet(rule, ctx, plain_may);
+        EXPECT_EQ(memo.MatchSet(rule, ctx, memo_may), expected);
+        if (!expected.IsEmpty()) {
+          EXPECT_EQ(memo_may, plain_may);
+          ++nonempty;
+        }
+      }
+    }
+  }
+  EXPECT_GT(nonempty, 2000);
 }
 
 // The plain walk the evaluator replaces: every decided set subtracted from what remains, the
