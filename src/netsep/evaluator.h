@@ -112,7 +112,8 @@ struct Box {
 // the undecided part of a rule's match set is found by looking only at the earlier rules whose
 // match sets meet it. A rule then costs about the size of its own match rather than of
 // everything decided before it (which on a chain of thousands of host rules is thousands of
-// carved-out holes that every later rule would walk through).
+// carved-out holes that every later rule would walk through). Each match set and union has a
+// bounding box, tested before its BDD is walked; the unions of kFan rules are never walked.
 class Undecided {
  public:
   explicit Undecided(Set in) : in_(std::move(in)) {}
@@ -122,7 +123,8 @@ class Undecided {
   // Records that `rule`, whose match set is `match` (within `box`), decided `decided` (a subset
   // of `match` and of the undecided packets).
   void Decide(const Rule* rule, const Set& match, Set decided, const Box& box = {});
-  // The rules whose decided sets meet `set` (within `box`), in rule order; at most `limit` + 1.
+  // The rules whose decided sets meet `set` (within `box`), in rule order, the rule of
+  // DecideRest() last; at most `limit` + 1.
   std::vector<const Rule*> Deciders(const Space& space, const Set& set, size_t limit,
                                     const Box& box = {}) const;
   // The same with the decided set built only when something needs it (a later rule whose match
@@ -156,6 +158,8 @@ class Undecided {
   // The union of every decided set (computed when needed: a rule that matches everything, such
   // as a final jump to a logging chain, and the end of the chain both need it).
   const Set& AllDecided() const;
+  // Decided set i, built first when it is pending.
+  const Set& DecidedSet(size_t i) const;
 
   Set in_;
   bool complete_ = false;            // DecideRest(): every packet of in_ is decided
@@ -163,9 +167,6 @@ class Undecided {
   mutable Set all_decided_;
   mutable size_t all_decided_count_ = 0;
   std::vector<const Rule*> rules_;
-  // Decided set i, built first when it is pending.
-  const Set& DecidedSet(size_t i) const;
-
   mutable std::vector<Set> decided_;
   mutable std::vector<std::function<Set()>> pending_;  // per rule; empty once built
   std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
