@@ -250,7 +250,15 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
       boxes_.emplace_back();
     }
     const size_t last = matches_[l].size();
-    matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
+    // The unions of kFan match sets are never walked (ForEachMeeting tests their members'
+    // boxes): not built; the level above them is the union of their members.
+    if (l == 0) {
+      matches_[1].emplace_back();
+    } else if (l == 1) {
+      matches_[2].push_back(UnionOf(matches_[0], (last - kFan) * kFan, last * kFan));
+    } else {
+      matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
+    }
     Box joined = boxes_[l][last - kFan];
     for (size_t i = last - kFan + 1; i < last; ++i) joined.Join(boxes_[l][i]);
     boxes_[l + 1].push_back(joined);

@@ -169,8 +169,9 @@ class Undecided {
   std::vector<const Rule*> rules_;
   mutable std::vector<Set> decided_;
   mutable std::vector<std::function<Set()>> pending_;  // per rule; empty once built
-  std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
-  std::vector<std::vector<Box>> boxes_;    // the boxes of matches_
+  // [0]: each rule's match; [l + 1]: unions of [l] (but [1] is left empty, never walked)
+  std::vector<std::vector<Set>> matches_;
+  std::vector<std::vector<Box>> boxes_;  // the boxes of matches_
 };
 
 struct Outcome {
