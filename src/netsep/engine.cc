@@ -94,7 +94,7 @@ using BroadKey = std::tuple<size_t, std::string, uint32_t, std::string, size_t, 
 class Checker {
  public:
   Checker(const Topology& topology, const Space& space)
-      : topology_(topology), space_(space), eval_(space) {
+      : topology_(topology), space_(space), eval_(space, Evaluator::Memo::kRules) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     const Set icmp = space_.Value(Field::kProto, kIcmp);
@@ -146,7 +146,7 @@ class Checker {
     ComputeRoutes();
     for (size_t from = 0; from < n && !space_.failed(); ++from) MAMORI_TRY(Propagate(from));
     for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
-      for (Shadowed& s : FindShadowed(space_, *rulesets_[d], topology_.devices[d].name)) {
+      for (Shadowed& s : FindShadowed(eval_, *rulesets_[d], topology_.devices[d].name)) {
         shadowed_.push_back(std::move(s));
       }
     }
@@ -414,9 +414,14 @@ class Checker {
         const std::string* out = base.output == OutputInterface::kKnown ? &out_name : &not_routed;
         Context ctx{&in_name, out, branch.dnat != nullptr, branch.src_nat,
                     base.hook == Hook::kPrerouting && base.priority < kConntrackPriority};
+        ctx.discards_unused = true;  // Split passes over DROP and REJECT outcomes
         MAMORI_ASSIGN_OR_RETURN(ChainResult r, eval_.Eval(*table, *chain, branch.current, ctx, 0));
-        if (!r.fallthrough.IsEmpty()) {
-          r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, r.fallthrough});
+        // What the policy drops goes nowhere (Split): it need not be built.
+        if (chain->policy != ActionKind::kDrop && chain->policy != ActionKind::kReject) {
+          Set fallthrough = r.Fallthrough();
+          if (!fallthrough.IsEmpty()) {
+            r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, std::move(fallthrough)});
+          }
         }
         Split(d, flow.from, to, base, *chain, branch, std::move(r.outcomes), route, next);
       }

@@ -1,6 +1,7 @@
 #include "netsep/evaluator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <tuple>
@@ -120,7 +121,9 @@ std::optional<InterfaceClasses> InterfaceClasses::Of(const Ruleset& ruleset) {
     }
   }
   if (exact.size() + stems.size() + 1 > kMaxInterfaceClasses) return std::nullopt;
+  static std::atomic<uint64_t> next_id{1};
   InterfaceClasses classes;
+  classes.id_ = next_id.fetch_add(1);
   classes.exact_.assign(exact.begin(), exact.end());
   classes.stems_.assign(stems.begin(), stems.end());
   return classes;
@@ -174,7 +177,7 @@ Set ConnStatesMatching(const Space& space, uint32_t conn_states) {
 }
 
 template <typename Fn>
-void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
+void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
   // Depth-first, leftmost first, so the rules come in order. The stack starts with the members
   // not covered by a union one level up: the lowest level's (the latest rules) at the bottom,
   // the top level's (the earliest) on top, each level's right to left.
@@ -190,7 +193,10 @@ void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
   while (!stack.empty()) {
     const Frame f = stack.back();
     stack.pop_back();
-    if (!matches_[f.level][f.index].Meets(set)) continue;
+    if (!boxes_[f.level][f.index].Meets(box)) continue;
+    // A union of kFan rules' match sets is not walked: testing the boxes of its members costs
+    // less, and their own match sets are walked where the boxes meet.
+    if (f.level != 1 && !matches_[f.level][f.index].Meets(set)) continue;
     if (f.level == 0) {
       if (!visit(f.index)) return;
       continue;
@@ -199,13 +205,14 @@ void Undecided::ForEachMeeting(const Set& set, Fn&& visit) const {
   }
 }
 
-Set Undecided::Meet(const Set& match) const {
+Set Undecided::Meet(const Set& match, const Box& box) const {
+  if (complete_) return Set();
   Set out = in_ & match;
   if (out.IsEmpty()) return out;
   // Subtracting their union once costs less than subtracting each from a growing remainder.
   std::vector<Set> meeting;
-  ForEachMeeting(match, [&](size_t i) {
-    meeting.push_back(decided_[i]);
+  ForEachMeeting(match, box, [&](size_t i) {
+    meeting.push_back(DecidedSet(i));
     return true;
   });
   if (meeting.empty()) return out;
@@ -213,51 +220,156 @@ Set Undecided::Meet(const Set& match) const {
          (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
 }
 
-void Undecided::Decide(const Rule* rule, const Set& match, Set decided) {
+void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> decided,
+                       const Box& box) {
+  Decide(rule, match, Set(), box);
+  pending_.back() = std::move(decided);
+}
+
+const Set& Undecided::DecidedSet(size_t i) const {
+  if (pending_[i]) {
+    decided_[i] = pending_[i]();
+    pending_[i] = nullptr;
+  }
+  return decided_[i];
+}
+
+void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Box& box) {
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
-  if (matches_.empty()) matches_.emplace_back();
+  pending_.emplace_back();
+  if (matches_.empty()) {
+    matches_.emplace_back();
+    boxes_.emplace_back();
+  }
   matches_[0].push_back(match);
+  boxes_[0].push_back(box);
   for (size_t l = 0; matches_[l].size() % kFan == 0; ++l) {
-    if (matches_.size() == l + 1) matches_.emplace_back();
-    matches_[l + 1].push_back(UnionOf(matches_[l], matches_[l].size() - kFan, matches_[l].size()));
+    if (matches_.size() == l + 1) {
+      matches_.emplace_back();
+      boxes_.emplace_back();
+    }
+    const size_t last = matches_[l].size();
+    // The unions of kFan match sets are never walked (ForEachMeeting tests their members'
+    // boxes): not built; the level above them is the union of their members.
+    if (l == 0) {
+      matches_[1].emplace_back();
+    } else if (l == 1) {
+      matches_[2].push_back(UnionOf(matches_[0], (last - kFan) * kFan, last * kFan));
+    } else {
+      matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
+    }
+    Box joined = boxes_[l][last - kFan];
+    for (size_t i = last - kFan + 1; i < last; ++i) joined.Join(boxes_[l][i]);
+    boxes_[l + 1].push_back(joined);
   }
 }
 
-std::vector<const Rule*> Undecided::Deciders(const Set& set, size_t limit) const {
+std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set, size_t limit,
+                                             const Box& box) const {
   std::vector<const Rule*> out;
-  ForEachMeeting(set, [&](size_t i) {
-    if (decided_[i].Meets(set)) out.push_back(rules_[i]);
+  ForEachMeeting(set, box, [&](size_t i) {
+    if (DecidedSet(i).Meets(set)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
+  if (complete_ && out.size() <= limit) {
+    // The rule of DecideRest() decided what no earlier rule did: it meets `set` unless the
+    // earlier decided sets cover it.
+    const Set s = in_ & set;
+    std::vector<Set> earlier;
+    ForEachMeeting(s, box, [&](size_t i) {
+      earlier.push_back(DecidedSet(i));
+      return true;
+    });
+    std::optional<bool> covered = space.Covered(s, earlier, kCoverBudget);
+    if (!covered) covered = (s - UnionOf(earlier, 0, earlier.size())).IsEmpty();
+    if (!*covered) out.push_back(rest_rule_);
+  }
   return out;
+}
+
+bool Undecided::RestIsEmpty(const Space& space) const {
+  if (complete_) return true;
+  if (decided_.empty()) return in_.IsEmpty();
+  std::vector<Set> all;
+  all.reserve(decided_.size());
+  for (size_t i = 0; i < decided_.size(); ++i) all.push_back(DecidedSet(i));
+  const std::optional<bool> covered = space.Covered(in_, all, kCoverBudget);
+  return covered ? *covered : Rest().IsEmpty();
 }
 
 const Set& Undecided::AllDecided() const {
   if (all_decided_count_ != decided_.size()) {
-    all_decided_ = UnionOf(decided_, 0, decided_.size());
+    for (size_t i = all_decided_count_; i < decided_.size(); ++i) DecidedSet(i);
+    // The sets decided since the last call join the union kept from then.
+    all_decided_ = all_decided_ | UnionOf(decided_, all_decided_count_, decided_.size());
     all_decided_count_ = decided_.size();
   }
   return all_decided_;
 }
 
-Set Undecided::Rest() const { return decided_.empty() ? in_ : in_ - AllDecided(); }
+Set Undecided::Rest() const {
+  if (complete_) return Set();
+  return decided_.empty() ? in_ : in_ - AllDecided();
+}
 
-Evaluator::Evaluator(const Space& space) : space_(space) {
+Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
   icmp_ = space_.Value(Field::kProto, kIcmp);
 }
 
+namespace {
+
+// Matches whose set depends on the context: interfaces, states and constants.
+bool Contextual(MatchKind kind) {
+  return kind == MatchKind::kInInterface || kind == MatchKind::kOutInterface ||
+         kind == MatchKind::kConnState || kind == MatchKind::kConstant;
+}
+
+}  // namespace
+
 Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-  Set out = space_.All();
-  may = false;
+  if (memo_ != Memo::kRules) return PlainMatchSet(rule, ctx, may, false);
+  // The part that does not depend on the context, built once; the contextual matches (in the
+  // forwarding walk the empty or the full set) joined to it each time.
+  auto [it, fresh] = rule_sets_.try_emplace(&rule);
+  if (fresh) it->second.set = PlainMatchSet(rule, ctx, it->second.may, true);
+  may = it->second.may;
+  Set out = it->second.set;
   for (const Match& m : rule.matches) {
+    if (out.IsEmpty()) break;  // `may` no longer matters
+    if (!Contextual(m.kind)) continue;
+    if (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always) {
+      may = true;
+      continue;
+    }
+    out &= One(m, ctx);
+  }
+  return out;
+}
+
+Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
+                             bool fixed_only) const {
+  may = false;
+  std::vector<Set> parts;
+  parts.reserve(rule.matches.size());
+  for (const Match& m : rule.matches) {
+    if (fixed_only && Contextual(m.kind)) continue;
     if (m.kind == MatchKind::kMayMatch ||
         (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always)) {
       may = true;
       continue;
     }
-    out &= One(m, ctx);
+    parts.push_back(One(m, ctx));
+    if (parts.back().IsEmpty()) return parts.back();  // `may` no longer matters
+  }
+  // Intersected from the part lowest in the variable order up: each step then puts the new
+  // part's nodes above the set so far, instead of rebuilding the set so far beneath them.
+  std::sort(parts.begin(), parts.end(),
+            [](const Set& a, const Set& b) { return a.TopVariable() > b.TopVariable(); });
+  Set out = space_.All();
+  for (const Set& part : parts) {
+    out &= part;
     if (out.IsEmpty()) break;
   }
   return out;
@@ -270,25 +382,30 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": チェーンの呼び出しが深すぎるか循環しています。"),
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
-  ChainResult result;
+  ChainResult result(in);
   Outcomes outcomes;
-  Undecided remaining(in);
+  Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
     bool may = false;
     const Set match = MatchSet(rule, ctx, may);
-    const Set m = remaining.Meet(match);
+    if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
+      remaining.DecideRest(&rule);  // no later rule sees a packet
+      break;
+    }
+    const Box box = MatchBox(rule);
+    const Set m = remaining.Meet(match, box);
     if (m.IsEmpty()) continue;
     switch (rule.action.kind) {
       case ActionKind::kContinue:
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
-        result.fallthrough |= m;
-        if (!may) remaining.Decide(&rule, match, m);
+        result.returned_ |= m;
+        if (!may) remaining.Decide(&rule, match, m, box);
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
-        const Chain* target = table.FindChain(rule.action.chain);
+        const Chain* target = Target(table, rule);
         if (target == nullptr) {
           return Error::Invalid(
               Cat(rule.location.ToString(), ": チェーン ", rule.action.chain, " がありません。"),
@@ -297,22 +414,118 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
         for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
-          result.fallthrough |= sub.fallthrough;
-          if (!may) remaining.Decide(&rule, match, m);
+          result.returned_ |= sub.Fallthrough();
+          if (!may) remaining.Decide(&rule, match, m, box);
         } else if (!may) {
-          remaining.Decide(&rule, match, m - sub.fallthrough);  // what comes back goes on
+          // What comes back goes on. What the chain kept is built when needed: often nothing
+          // needs it (a later rule that meets it, or the end of this chain that gives packets
+          // back), as when the chains called by source network each end in a DROP.
+          auto kept = std::make_shared<ChainResult>(std::move(sub));
+          remaining.Decide(
+              &rule, match, [kept] { return kept->Kept(); }, box);
         }
         break;
       }
       default:  // a verdict or a NAT rewrite: ends this chain
         outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
-        if (!may) remaining.Decide(&rule, match, m);
+        if (!may) remaining.Decide(&rule, match, m, box);
         break;
     }
   }
-  result.fallthrough |= remaining.Rest();
   result.outcomes = outcomes.Take();
   return result;
+}
+
+const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
+  if (memo_ != Memo::kRules) return table.FindChain(rule.action.chain);
+  auto [it, fresh] = targets_.try_emplace(&rule, nullptr);
+  if (fresh) it->second = table.FindChain(rule.action.chain);
+  return it->second;
+}
+
+bool Evaluator::DiscardsAll(const Table& table, const Rule& rule, const Context& ctx,
+                            int depth) const {
+  bool may = false;
+  if (!MatchSet(rule, ctx, may).IsFull() || may) return false;
+  switch (rule.action.kind) {
+    case ActionKind::kDrop:
+    case ActionKind::kReject:
+      return true;
+    case ActionKind::kJump:
+    case ActionKind::kGoto: {
+      const Chain* target = Target(table, rule);
+      if (target == nullptr || depth >= kMaxCallDepth) return false;
+      for (const Rule& r : target->rules) {
+        if (r.action.kind == ActionKind::kContinue || r.action.kind == ActionKind::kUnknown) {
+          continue;  // logs, counts: no verdict and no effect on the packets
+        }
+        return DiscardsAll(table, r, ctx, depth + 1);
+      }
+      return false;  // the end of the chain: back to the caller
+    }
+    default:
+      return false;
+  }
+}
+
+Box Evaluator::MatchBox(const Rule& rule) {
+  Box box;
+  auto narrow = [&](Field field, uint64_t lo, uint64_t hi) {
+    for (size_t i = 0; i < box.range.size(); ++i) {
+      if (Box::kFields[i] != field) continue;
+      box.range[i].lo = std::max(box.range[i].lo, lo);
+      box.range[i].hi = std::min(box.range[i].hi, hi);
+    }
+  };
+  // The values of `field` that `m`'s terms hold lie within [lo, hi]; a negated match bounds
+  // nothing.
+  auto terms = [&](Field field, const Match& m) {
+    if (m.negated || m.terms.empty()) return;
+    uint64_t lo = FieldMax(field);
+    uint64_t hi = 0;
+    for (const ValueTerm& t : m.terms) {
+      if (t.kind == ValueTerm::Kind::kRange) {
+        if (t.first > t.second || t.first > FieldMax(field)) continue;  // no value
+        lo = std::min(lo, t.first);
+        hi = std::max(hi, std::min(t.second, FieldMax(field)));
+      } else {
+        const uint64_t fixed = t.first & t.second & FieldMax(field);
+        lo = std::min(lo, fixed);
+        hi = std::max(hi, fixed | (~t.second & FieldMax(field)));
+      }
+    }
+    narrow(field, lo, hi);  // lo > hi when no term holds a value: the box is empty
+  };
+  for (const Match& m : rule.matches) {
+    switch (m.kind) {
+      case MatchKind::kSrcAddress:
+        terms(Field::kSrc, m);
+        break;
+      case MatchKind::kDstAddress:
+        terms(Field::kDst, m);
+        break;
+      case MatchKind::kProtocol:
+        terms(Field::kProto, m);
+        break;
+      case MatchKind::kSrcPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        terms(Field::kSport, m);
+        break;
+      case MatchKind::kDstPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        terms(Field::kDport, m);
+        break;
+      case MatchKind::kEitherPort:
+        narrow(Field::kProto, kTcp, kUdp);
+        break;
+      case MatchKind::kIcmpType:
+        narrow(Field::kProto, kIcmp, kIcmp);
+        break;
+      default:  // interfaces, states, constants, may-match, header sets: no bound here
+        break;
+    }
+  }
+  return box;
 }
 
 Set Evaluator::Terms(Field field, const std::vector<ValueTerm>& terms) const {
@@ -344,7 +557,8 @@ Set Evaluator::One(const Match& m, const Context& ctx) const {
       if (ctx.classes != nullptr) {
         const Field field =
             m.kind == MatchKind::kInInterface ? Field::kInInterface : Field::kOutInterface;
-        auto [it, fresh] = interface_sets_.try_emplace({static_cast<int>(field), m.interfaces});
+        auto [it, fresh] =
+            interface_sets_.try_emplace({ctx.classes->id(), static_cast<int>(field), m.interfaces});
         if (fresh) it->second = ctx.classes->Matching(space_, field, m.interfaces);
         return m.negated ? ctx.classes->Any(space_, field) - it->second : it->second;
       }

@@ -6,11 +6,16 @@
 // it is not thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,8 +44,11 @@ class InterfaceClasses {
   Set Matching(const Space& space, Field field, const std::vector<std::string>& patterns) const;
   // Every class, over `field`.
   Set Any(const Space& space, Field field) const;
+  // Distinct for each Of() in the process: caches of sets by class tell devices apart with it.
+  uint64_t id() const { return id_; }
 
  private:
+  uint64_t id_ = 0;
   std::vector<std::string> exact_;  // value i
   std::vector<std::string> stems_;  // value exact_.size() + j; then one value for the rest
 };
@@ -64,6 +72,38 @@ struct Context {
   // and flags above are unused), and a constant that holds only for a NEW first IPv4 packet
   // (--syn, -f, an IPv6 header) is not modelled (may match).
   const InterfaceClasses* classes = nullptr;
+  // The caller never looks at the sets of DROP and REJECT outcomes (the forwarding walk): a rule
+  // that discards every packet still undecided (no match, DROP or REJECT, or a jump to a chain
+  // that logs and drops everything) then ends the chain without building that set, and its
+  // outcome is left out.
+  bool discards_unused = false;
+};
+
+// A bound on a set of packets: one interval per header field (source and destination address,
+// protocol, source and destination port), the set lying within them all. Sets whose boxes are
+// disjoint are disjoint; boxes that meet say nothing. Testing two boxes costs a few comparisons,
+// against a walk of two BDDs for the sets.
+struct Box {
+  static constexpr Field kFields[] = {Field::kSrc, Field::kDst, Field::kProto, Field::kSport,
+                                      Field::kDport};
+  std::array<Interval, 5> range = {
+      Interval{0, FieldMax(Field::kSrc)}, Interval{0, FieldMax(Field::kDst)},
+      Interval{0, FieldMax(Field::kProto)}, Interval{0, FieldMax(Field::kSport)},
+      Interval{0, FieldMax(Field::kDport)}};  // every packet
+
+  bool Meets(const Box& other) const {
+    for (size_t i = 0; i < range.size(); ++i) {
+      if (range[i].lo > other.range[i].hi || other.range[i].lo > range[i].hi) return false;
+    }
+    return true;
+  }
+  // Widens this box to hold `other` too.
+  void Join(const Box& other) {
+    for (size_t i = 0; i < range.size(); ++i) {
+      range[i].lo = std::min(range[i].lo, other.range[i].lo);
+      range[i].hi = std::max(range[i].hi, other.range[i].hi);
+    }
+  }
 };
 
 // The packets of a chain's input that the rules walked so far have not decided: the input minus
@@ -72,39 +112,66 @@ struct Context {
 // the undecided part of a rule's match set is found by looking only at the earlier rules whose
 // match sets meet it. A rule then costs about the size of its own match rather than of
 // everything decided before it (which on a chain of thousands of host rules is thousands of
-// carved-out holes that every later rule would walk through).
+// carved-out holes that every later rule would walk through). Each match set and union has a
+// bounding box, tested before its BDD is walked; the unions of kFan rules are never walked.
 class Undecided {
  public:
   explicit Undecided(Set in) : in_(std::move(in)) {}
 
-  // The undecided packets among `match`.
-  Set Meet(const Set& match) const;
-  // Records that `rule`, whose match set is `match`, decided `decided` (a subset of `match` and
-  // of the undecided packets).
-  void Decide(const Rule* rule, const Set& match, Set decided);
-  // The rules whose decided sets meet `set`, in rule order; at most `limit` + 1.
-  std::vector<const Rule*> Deciders(const Set& set, size_t limit) const;
+  // The undecided packets among `match`, which lies within `box`.
+  Set Meet(const Set& match, const Box& box = {}) const;
+  // Records that `rule`, whose match set is `match` (within `box`), decided `decided` (a subset
+  // of `match` and of the undecided packets).
+  void Decide(const Rule* rule, const Set& match, Set decided, const Box& box = {});
+  // The rules whose decided sets meet `set` (within `box`), in rule order, the rule of
+  // DecideRest() last; at most `limit` + 1.
+  std::vector<const Rule*> Deciders(const Space& space, const Set& set, size_t limit,
+                                    const Box& box = {}) const;
+  // The same with the decided set built only when something needs it (a later rule whose match
+  // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
+  void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
+  // Records that `rule` decided every undecided packet, without building that set: from then
+  // on nothing is undecided.
+  void DecideRest(const Rule* rule) {
+    complete_ = true;
+    rest_rule_ = rule;
+  }
+  // Whether every packet is decided (Rest() is empty), found without building Rest() when a
+  // packet outside every decided set turns up soon (Space::Covered).
+  bool RestIsEmpty(const Space& space) const;
   // Every undecided packet.
   Set Rest() const;
+  // Every decided packet: the input minus Rest().
+  Set Decided() const { return complete_ ? in_ : AllDecided(); }
 
  private:
   static constexpr size_t kFan = 16;
+  // Steps of a Space::Covered search before the set is built instead.
+  static constexpr size_t kCoverBudget = 1'000'000;
 
-  // Calls `visit(i)` for each decided set i whose match set meets `set`, in order, while it
-  // returns true.
+  // Calls `visit(i)` for each decided set i whose match set meets `set` (within `box`), in
+  // order, while it returns true. The boxes are tested first: a union whose box misses `box` is
+  // passed over without a walk of its BDD.
   template <typename Fn>
-  void ForEachMeeting(const Set& set, Fn&& visit) const;
+  void ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const;
 
   // The union of every decided set (computed when needed: a rule that matches everything, such
   // as a final jump to a logging chain, and the end of the chain both need it).
   const Set& AllDecided() const;
+  // Decided set i, built first when it is pending.
+  const Set& DecidedSet(size_t i) const;
 
   Set in_;
+  bool complete_ = false;            // DecideRest(): every packet of in_ is decided
+  const Rule* rest_rule_ = nullptr;  // the rule of DecideRest()
   mutable Set all_decided_;
   mutable size_t all_decided_count_ = 0;
   std::vector<const Rule*> rules_;
-  std::vector<Set> decided_;
-  std::vector<std::vector<Set>> matches_;  // [0]: each rule's match; [l + 1]: unions of [l]
+  mutable std::vector<Set> decided_;
+  mutable std::vector<std::function<Set()>> pending_;  // per rule; empty once built
+  // [0]: each rule's match; [l + 1]: unions of [l] (but [1] is left empty, never walked)
+  std::vector<std::vector<Set>> matches_;
+  std::vector<std::vector<Box>> boxes_;  // the boxes of matches_
 };
 
 struct Outcome {
@@ -114,20 +181,45 @@ struct Outcome {
   Set set;
 };
 
-struct ChainResult {
+// Where the packets entering a chain end up: the verdicts of its rules (and of the chains it
+// calls) and, built only when asked for (a caller whose chain drops them never asks), the packets
+// that come back and those the chain keeps.
+class ChainResult {
+ public:
   std::vector<Outcome> outcomes;
-  Set fallthrough;  // packets that reach the end of the chain or RETURN
+
+  // The packets that reach the end of the chain or RETURN.
+  Set Fallthrough() const { return returned_ | undecided_->Rest(); }
+  // The packets the chain decides and does not give back: its input minus Fallthrough().
+  Set Kept() const { return undecided_->Decided() - returned_; }
+
+ private:
+  friend class Evaluator;
+  explicit ChainResult(Set in) : undecided_(std::make_unique<Undecided>(std::move(in))) {}
+  std::unique_ptr<Undecided> undecided_;
+  Set returned_;  // RETURN, and what comes back from a goto
 };
 
 class Evaluator {
  public:
-  explicit Evaluator(const Space& space);
+  // Rule memo: MatchSet and Eval keep the match sets and jump targets of the rules they were
+  // given, by address, so every Rule and Table they are given must outlive the Evaluator
+  // unchanged (as a Ruleset outlives a check).
+  enum class Memo { kNone, kRules };
+  explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
 
   const Space& space() const { return space_; }
   const Set& l4() const { return l4_; }
   const Set& icmp() const { return icmp_; }
 
-  // The packets `rule` matches; `may` is set when part of the rule is not modelled.
+  // A box that holds every packet `rule` can match, in any context (from its address, protocol,
+  // port and ICMP matches; the others leave it whole).
+  static Box MatchBox(const Rule& rule);
+
+  // The packets `rule` matches; `may` is set when part of the rule is not modelled (its value
+  // matters only when the set is not empty). With Memo::kRules, the part of the set that does
+  // not depend on the context (all but the interface, state and constant matches) is built once
+  // per rule.
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
 
   // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
@@ -136,21 +228,39 @@ class Evaluator {
                            const Context& ctx, int depth) const;
 
  private:
+  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none.
+  const Chain* Target(const Table& table, const Rule& rule) const;
+  // Whether `rule` matches every packet and ends each in a DROP or REJECT, itself or through a
+  // chain it jumps or goes to whose rules before such a rule only log (kContinue, kUnknown).
+  bool DiscardsAll(const Table& table, const Rule& rule, const Context& ctx, int depth) const;
+  // MatchSet built from the matches; with `fixed_only`, from those whose set does not depend on
+  // the context only.
+  Set PlainMatchSet(const Rule& rule, const Context& ctx, bool& may, bool fixed_only) const;
   Set Terms(Field field, const std::vector<ValueTerm>& terms) const;
   Set One(const Match& m, const Context& ctx) const;
   Set Build(const HeaderSet& set) const;
   Set Boxes(const std::vector<HeaderBox>& boxes) const;
 
   const Space& space_;
+  Memo memo_;
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
   // the same few), with the interfaces' field first.
-  mutable std::map<std::pair<int, std::vector<std::string>>, Set> interface_sets_;
+  mutable std::map<std::tuple<uint64_t, int, std::vector<std::string>>, Set> interface_sets_;
   mutable std::map<uint32_t, Set> state_sets_;
   // Header sets (ipset) by identity and negation: built once, as they may be large. The key
   // holds the set, so its address is never reused for another while cached.
   mutable std::map<std::pair<std::shared_ptr<const HeaderSet>, bool>, Set> header_sets_;
+  // Per rule, the part of its match set that does not depend on the context, with its `may`:
+  // the forwarding walk passes through a chain once per zone pair and per port forward before
+  // it, and the shadowed-rule walk once more.
+  struct RuleSet {
+    Set set;
+    bool may = false;
+  };
+  mutable std::unordered_map<const Rule*, RuleSet> rule_sets_;
+  mutable std::unordered_map<const Rule*, const Chain*> targets_;  // Memo::kRules: Target()
 };
 
 }  // namespace mamori::netsep

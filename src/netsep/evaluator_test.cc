@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <map>
+#include <optional>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
 namespace mamori::netsep {
@@ -41,6 +47,53 @@ TEST(UndecidedTest, AgreesWithSubtractingEveryDecidedSet) {
   EXPECT_EQ(undecided.Meet(s.All()), plain);  // every decided set at once
 }
 
+// DecideRest (a rule that decides every undecided packet, the set never built) against Decide
+// with that set built: the same undecided packets, emptiness and deciding rules, on random rules
+// of which a catch-all comes at a random point.
+TEST(UndecidedTest, DecideRestAgreesWithDecidingTheRest) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  std::mt19937 random(23);
+  int named = 0;
+  for (int round = 0; round < 40; ++round) {
+    const Set in = s.Range(Field::kDst, 0x0a000000, 0x0a0000ff) & s.Value(Field::kProto, 6);
+    std::vector<Rule> rules(60);
+    Undecided fast(in);
+    Undecided plain(in);
+    const size_t rest_at = random() % rules.size();
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const uint32_t dst = 0x0a000000 + random() % 0x180;
+      Set match =
+          random() % 3 == 0 ? s.Masked(Field::kDst, dst, 0xfffffff0) : s.Value(Field::kDst, dst);
+      if (random() % 2 == 0) match &= s.Range(Field::kDport, random() % 20, random() % 40);
+      if (i == rest_at) {
+        EXPECT_EQ(fast.RestIsEmpty(s), plain.Rest().IsEmpty());
+        plain.Decide(&rules[i], s.All(), plain.Rest());
+        fast.DecideRest(&rules[i]);
+        continue;
+      }
+      if (i < rest_at && random() % 7 == 0) {  // some cover everything before the catch-all
+        match = s.All();
+      }
+      const Set m = plain.Meet(match);
+      EXPECT_EQ(fast.Meet(match), m);
+      EXPECT_EQ(fast.RestIsEmpty(s), plain.Rest().IsEmpty());
+      // A later rule's deciders: the catch-all among them when it decided some of its packets.
+      const std::vector<const Rule*> by = plain.Deciders(s, in & match, 8);
+      EXPECT_EQ(fast.Deciders(s, in & match, 8), by) << round << " " << i;
+      if (i > rest_at && std::find(by.begin(), by.end(), &rules[rest_at]) != by.end()) ++named;
+      if (!m.IsEmpty()) {
+        plain.Decide(&rules[i], match, m);
+        fast.Decide(&rules[i], match, m);
+      }
+    }
+    EXPECT_EQ(fast.Rest(), plain.Rest());
+    EXPECT_EQ(fast.Decided(), plain.Decided());
+  }
+  EXPECT_GT(named, 20);
+}
+
 // Deciders names the rules whose decided packets meet a set, in rule order, up to the limit.
 TEST(UndecidedTest, NamesTheDecidingRulesInOrder) {
   auto opened = Space::Open();
@@ -53,11 +106,298 @@ TEST(UndecidedTest, NamesTheDecidingRulesInOrder) {
     undecided.Decide(&rules[i], match, undecided.Meet(match));
   }
   const Set ports = s.Range(Field::kDport, 3, 5) | s.Value(Field::kDport, 33);
-  EXPECT_EQ(undecided.Deciders(ports, 8),
+  EXPECT_EQ(undecided.Deciders(s, ports, 8),
             (std::vector<const Rule*>{&rules[3], &rules[4], &rules[5], &rules[33]}));
-  EXPECT_EQ(undecided.Deciders(s.Range(Field::kDport, 0, 39), 2).size(), 3u);  // limit + 1
-  EXPECT_TRUE(undecided.Deciders(s.Value(Field::kDport, 80), 8).empty());
+  EXPECT_EQ(undecided.Deciders(s, s.Range(Field::kDport, 0, 39), 2).size(), 3u);  // limit + 1
+  EXPECT_TRUE(undecided.Deciders(s, s.Value(Field::kDport, 80), 8).empty());
   EXPECT_EQ(undecided.Rest(), s.Range(Field::kDport, 40, 65535));
+}
+
+// The set of the packets within `box`.
+Set BoxSet(const Space& s, const Box& box) {
+  Set out = s.All();
+  for (size_t i = 0; i < box.range.size(); ++i) {
+    out &= s.Range(Box::kFields[i], box.range[i].lo, box.range[i].hi);
+  }
+  return out;
+}
+
+// Random rules over a small corner of the header space, so that they overlap: addresses (hosts,
+// prefixes, non-contiguous masks, ranges, negated), protocols, ports (source, destination,
+// either, negated), ICMP types, interfaces and states, constants and matches not modelled.
+class RandomRules {
+ public:
+  explicit RandomRules(uint32_t seed) : random_(seed) {}
+
+  std::vector<Match> Matches() {
+    std::vector<Match> out;
+    const int count = static_cast<int>(random_() % 16 == 0 ? 0 : 1 + random_() % 3);
+    for (int i = 0; i < count; ++i) out.push_back(OneMatch());
+    return out;
+  }
+  uint32_t Next() { return static_cast<uint32_t>(random_()); }
+
+ private:
+  ValueTerm Term(uint64_t base, uint64_t span) {
+    const uint64_t a = base + random_() % span;
+    switch (random_() % 3) {
+      case 0:
+        return ValueTerm::Range(a, a);
+      case 1:
+        return ValueTerm::Range(a, a + random_() % (span / 2 + 1));
+      default:
+        return ValueTerm::Masked(a, random_() % 2 == 0 ? ~uint64_t{0} << (random_() % 8)
+                                                       : ~uint64_t{0} ^ (uint64_t{1} << 3));
+    }
+  }
+  Match OneMatch() {
+    Match m;
+    m.negated = random_() % 6 == 0;
+    const int terms = 1 + static_cast<int>(random_() % 2);
+    switch (random_() % 10) {
+      case 0:
+      case 1:
+        m.kind = random_() % 2 == 0 ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
+        for (int i = 0; i < terms; ++i) m.terms.push_back(Term(0x0a000000, 64));
+        break;
+      case 2:
+        m.kind = MatchKind::kProtocol;
+        m.terms.push_back(ValueTerm::Range(random_() % 2 == 0 ? 6 : 17, 17));
+        break;
+      case 3:
+      case 4:
+        m.kind = std::array{MatchKind::kSrcPort, MatchKind::kDstPort,
+                            MatchKind::kEitherPort}[random_() % 3];
+        for (int i = 0; i < terms; ++i) m.terms.push_back(Term(20, 40));
+        break;
+      case 5:
+        m.kind = MatchKind::kIcmpType;
+        m.terms.push_back(ValueTerm::Range(random_() % 10, 9));
+        break;
+      case 6:
+        m.kind = random_() % 2 == 0 ? MatchKind::kInInterface : MatchKind::kOutInterface;
+        m.interfaces = {std::array{"eth0", "eth1", "eth+"}[random_() % 3]};
+        break;
+      case 7:
+        m.kind = MatchKind::kConnState;
+        m.conn_states = random_() % 2 == 0 ? kCtNew : kCtEstablished | kCtDnat;
+        break;
+      case 8:
+        m.kind = MatchKind::kConstant;
+        m.constant = random_() % 2 == 0;
+        m.always = random_() % 2 == 0;
+        break;
+      default:
+        m.kind = MatchKind::kMayMatch;
+        break;
+    }
+    return m;
+  }
+
+  std::mt19937 random_;
+};
+
+// A rule's box holds its match set in any context.
+TEST(EvaluatorTest, MatchBoxHoldsTheMatchSet) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  const Evaluator eval(s);
+  RandomRules random(5);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  Context ctx{&eth0, &eth1};
+  int bounded = 0;
+  for (int i = 0; i < 2000; ++i) {
+    Rule rule;
+    rule.matches = random.Matches();
+    bool may = false;
+    const Set match = eval.MatchSet(rule, ctx, may);
+    const Box box = Evaluator::MatchBox(rule);
+    EXPECT_TRUE((match - BoxSet(s, box)).IsEmpty()) << i;
+    bounded += BoxSet(s, box).IsFull() ? 0 : 1;
+  }
+  EXPECT_GT(bounded, 1000);
+}
+
+// With Memo::kRules, a rule's match set (its part outside the context built once, the
+// interfaces, states and constants joined each time) is the plain one, in every context: the
+// forwarding walk's interface names and states, and the shadowed-rule walk's classes.
+TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(29);
+  std::vector<Rule> rules(500);
+  Ruleset ruleset;
+  ruleset.tables.push_back(Table{"filter", {}});
+  ruleset.tables[0].chains.push_back(Chain{});
+  for (Rule& rule : rules) {
+    rule.matches = random.Matches();
+    ruleset.tables[0].chains[0].rules.push_back(rule);
+  }
+  const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
+  ASSERT_TRUE(classes.has_value());
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  std::vector<Context> contexts = {Context{&eth0, &eth1}, Context{&eth1, &eth0, true},
+                                   Context{&eth0, &eth0, false, true}};
+  contexts.push_back(Context{});
+  contexts.back().classes = &*classes;
+  const Evaluator plain(s);
+  const Evaluator memo(s, Evaluator::Memo::kRules);
+  int nonempty = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Context& ctx : contexts) {
+      for (const Rule& rule : rules) {
+        bool plain_may = false;
+        bool memo_may = false;
+        const Set expected = plain.MatchSet(rule, ctx, plain_may);
+        EXPECT_EQ(memo.MatchSet(rule, ctx, memo_may), expected);
+        if (!expected.IsEmpty()) {
+          EXPECT_EQ(memo_may, plain_may);
+          ++nonempty;
+        }
+      }
+    }
+  }
+  EXPECT_GT(nonempty, 2000);
+}
+
+// The plain walk the evaluator replaces: every decided set subtracted from what remains, the
+// fallthrough built at the end of every chain, each rule's match set built where it is used.
+struct PlainResult {
+  std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set> outcomes;
+  Set fallthrough;
+};
+
+PlainResult PlainEval(const Evaluator& eval, const Table& table, const Chain& chain, const Set& in,
+                      const Context& ctx) {
+  PlainResult out;
+  Set remaining = in;
+  for (const Rule& rule : chain.rules) {
+    bool may = false;
+    const Set m = remaining & eval.MatchSet(rule, ctx, may);
+    if (m.IsEmpty()) continue;
+    Set decided;
+    switch (rule.action.kind) {
+      case ActionKind::kContinue:
+        break;
+      case ActionKind::kReturn:
+        out.fallthrough |= m;
+        decided = m;
+        break;
+      case ActionKind::kJump:
+      case ActionKind::kGoto: {
+        PlainResult sub = PlainEval(eval, table, *table.FindChain(rule.action.chain), m, ctx);
+        for (auto& [key, set] : sub.outcomes) out.outcomes[key] |= set;
+        if (rule.action.kind == ActionKind::kGoto) {
+          out.fallthrough |= sub.fallthrough;
+          decided = m;
+        } else {
+          decided = m - sub.fallthrough;
+        }
+        break;
+      }
+      default:
+        out.outcomes[{rule.action.kind, &rule, &chain}] |= m;
+        decided = m;
+        break;
+    }
+    if (!may) remaining -= decided;
+  }
+  out.fallthrough |= remaining;
+  return out;
+}
+
+// The evaluator (its tree of decided sets with their boxes, its kept and fallthrough sets built
+// when asked for, its match sets built once per rule) against the plain walk, on random tables
+// of chains that jump, go to and return (each chain calls only later ones), each walked twice
+// so that the second walk takes the match sets built by the first.
+TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(9);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  int outcomes = 0;
+  int discarded = 0;
+  for (int round = 0; round < 60; ++round) {
+    Table table;
+    const int chains = 2 + static_cast<int>(random.Next() % 4);
+    for (int c = 0; c < chains; ++c) {
+      Chain chain;
+      chain.name = "c" + std::to_string(c);
+      const int rules = static_cast<int>(random.Next() % 60);
+      for (int r = 0; r < rules; ++r) {
+        Rule rule;
+        rule.matches = random.Matches();
+        const uint32_t roll = random.Next() % 10;
+        if (roll < 3 && c + 1 < chains) {
+          rule.action.kind = roll == 0 ? ActionKind::kGoto : ActionKind::kJump;
+          rule.action.chain = "c" + std::to_string(c + 1 + random.Next() % (chains - c - 1));
+        } else {
+          rule.action.kind = std::array{
+              ActionKind::kAccept,   ActionKind::kDrop, ActionKind::kReturn,
+              ActionKind::kContinue, ActionKind::kDnat, ActionKind::kReject}[random.Next() % 6];
+        }
+        chain.rules.push_back(std::move(rule));
+      }
+      if (random.Next() % 2 == 0) {  // a catch-all at the end: a jump to the last chain, or DROP
+        Rule rule;
+        if (c + 1 < chains && random.Next() % 2 == 0) {
+          rule.action.kind = ActionKind::kJump;
+          rule.action.chain = "c" + std::to_string(chains - 1);
+        } else {
+          rule.action.kind = ActionKind::kDrop;
+        }
+        chain.rules.push_back(std::move(rule));
+      }
+      if (c == chains - 1 && random.Next() % 2 == 0) {  // the last chain logs and drops all
+        chain.rules.clear();
+        chain.rules.resize(2);  // kContinue, no match
+        chain.rules[1].action.kind = ActionKind::kDrop;
+      }
+      table.chains.push_back(std::move(chain));
+    }
+    const Set in = s.Range(Field::kSrc, 0x0a000000, 0x0a00003f) &
+                   s.Range(Field::kDst, 0x0a000000 + random.Next() % 16, 0x0a00003f);
+    Context ctx{&eth0, random.Next() % 2 == 0 ? &eth1 : &eth0, random.Next() % 2 == 0};
+    const Evaluator plain_eval(s);
+    const PlainResult plain = PlainEval(plain_eval, table, table.chains[0], in, ctx);
+    // With discards_unused, the same but for the DROP and REJECT outcomes, which may be left
+    // out (a catch-all discarding rule ends its chain unbuilt).
+    using Outcomes = std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set>;
+    auto without_discards = [](Outcomes m) {
+      std::erase_if(m, [](const auto& entry) {
+        const ActionKind verdict = std::get<0>(entry.first);
+        return verdict == ActionKind::kDrop || verdict == ActionKind::kReject;
+      });
+      return m;
+    };
+    const Evaluator eval(s, Evaluator::Memo::kRules);
+    for (int pass = 0; pass < 3; ++pass) {
+      ctx.discards_unused = pass == 2;
+      Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);
+      ASSERT_TRUE(r.ok());
+      Outcomes got;
+      for (const Outcome& o : r->outcomes) {
+        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.set).second);
+      }
+      if (ctx.discards_unused) {
+        EXPECT_TRUE(without_discards(got) == without_discards(plain.outcomes)) << round;
+      } else {
+        EXPECT_TRUE(got == plain.outcomes) << "round " << round;
+      }
+      EXPECT_EQ(r->Fallthrough(), plain.fallthrough) << "round " << round;
+      EXPECT_EQ(r->Kept(), in - plain.fallthrough) << "round " << round;
+      outcomes += static_cast<int>(got.size());
+      discarded += pass == 2 && got.size() < plain.outcomes.size() ? 1 : 0;
+    }
+  }
+  EXPECT_GT(discarded, 5);  // the shortcut was taken
+  EXPECT_GT(outcomes, 300) << outcomes;
 }
 
 }  // namespace

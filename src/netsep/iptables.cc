@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -341,6 +342,7 @@ class Parser {
       }
       ruleset_.tables.push_back(Table{std::string(name), {}});
       table_ = &ruleset_.tables.back();
+      chain_index_.clear();
       spec_ = &spec;
       return {};
     }
@@ -376,6 +378,7 @@ class Parser {
                   Cat("chain ", name, ": policy ", policy,
                       " is invalid (ACCEPT or DROP for built-in chains, - for user chains)."));
     }
+    chain_index_.emplace(chain.name, table_->chains.size());
     table_->chains.push_back(std::move(chain));
     return {};
   }
@@ -385,10 +388,8 @@ class Parser {
       return Fail(line, "規則が多すぎます。", "too many rules.");
     }
     const std::string& chain_name = tokens[i++];
-    Chain* chain = nullptr;
-    for (Chain& c : table_->chains) {
-      if (c.name == chain_name) chain = &c;
-    }
+    const auto found = chain_index_.find(chain_name);
+    Chain* chain = found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
     if (chain == nullptr) {
       return Fail(line, Cat("チェーン ", chain_name, " は宣言されていません。"),
                   Cat("chain ", chain_name, " is not declared."));
@@ -835,6 +836,7 @@ class Parser {
   std::map<std::string, uint32_t> changing_sets_;  // set → line of a -j SET that changes it
   Ruleset ruleset_;
   Table* table_ = nullptr;  // the table being read, inside ruleset_.tables
+  std::unordered_map<std::string, size_t> chain_index_;  // table_'s chains by name
   const TableSpec* spec_ = nullptr;
   bool skipping_table_ = false;
   size_t rule_count_ = 0;

@@ -26,8 +26,8 @@ struct LineState {
 
 class ShadowFinder {
  public:
-  ShadowFinder(const Space& space, const InterfaceClasses& classes)
-      : space_(space), eval_(space), classes_(classes) {
+  ShadowFinder(const Evaluator& eval, const InterfaceClasses& classes)
+      : space_(eval.space()), eval_(eval), classes_(classes) {
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     universe_ = (eval_.l4() | no_ports) & (eval_.icmp() | space_.Value(Field::kIcmpType, 0)) &
                 classes_.Any(space_, Field::kInInterface) &
@@ -37,25 +37,39 @@ class ShadowFinder {
 
   void Run(const Ruleset& ruleset) {
     for (const Table& table : ruleset.tables) {
-      for (const Chain& chain : table.chains) Walk(table, chain);
+      // No rule jumps to a built-in chain: what it keeps is not needed.
+      for (const Chain& chain : table.chains) Walk(table, chain, !chain.builtin);
     }
   }
 
   std::map<std::string, LineState>& lines() { return lines_; }
 
  private:
-  // Walks `chain` once and returns the packets that may come back to its caller (RETURN or the
-  // end of the chain); a chain on a loop returns everything (its jump decides nothing).
-  Set Walk(const Table& table, const Chain& chain) {
-    if (auto it = returns_.find(&chain); it != returns_.end()) return it->second;
-    if (!walking_.insert(&chain).second) return universe_;
+  // Walks `chain` once and, when `kept` is set, returns the packets it keeps from its caller:
+  // those its rules decide and do not give back (RETURN or the end of the chain give the rest
+  // back). A chain on a loop keeps nothing (its jump decides nothing).
+  Set Walk(const Table& table, const Chain& chain, bool kept) {
+    if (auto it = kept_.find(&chain); it != kept_.end() && (it->second || !kept)) {
+      return it->second.value_or(space_.None());
+    }
+    if (!walking_.insert(&chain).second) return space_.None();
     Undecided undecided(universe_);
     Set returned = space_.None();
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const Set match = eval_.MatchSet(rule, ctx_, may);
-      const Set live = undecided.Meet(match);
-      Note(rule, match, live, undecided);
+      const Box box = Evaluator::MatchBox(rule);
+      if (!may && match.IsFull() && DecidesAll(table, rule)) {
+        // A rule that matches every packet and decides all it gets (a verdict, or a jump to a
+        // chain that keeps everything, as a final jump to a log-and-drop chain) decides what
+        // is left, which is never built: whether anything is left is found by a search.
+        const bool live_empty = undecided.RestIsEmpty(space_);
+        Note(rule, match, box, live_empty, undecided);
+        if (!live_empty) undecided.DecideRest(&rule);
+        continue;
+      }
+      const Set live = undecided.Meet(match, box);
+      Note(rule, match, box, live.IsEmpty(), undecided);
       if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
@@ -70,12 +84,12 @@ class ShadowFinder {
         case ActionKind::kGoto: {
           const Chain* target = table.FindChain(rule.action.chain);
           if (target == nullptr) break;  // the reachability check reports it
-          const Set back = Walk(table, *target);
+          const Set target_kept = Walk(table, *target, true);
           if (rule.action.kind == ActionKind::kGoto) {
-            returned |= live & back;
+            returned |= live - target_kept;
             decided = live;
           } else {
-            decided = live - back;
+            decided = live & target_kept;
           }
           break;
         }
@@ -84,26 +98,45 @@ class ShadowFinder {
           break;
       }
       if (may || decided.IsEmpty()) continue;
-      undecided.Decide(&rule, match, std::move(decided));
+      undecided.Decide(&rule, match, std::move(decided), box);
     }
     walking_.erase(&chain);
-    Set back = returned | undecided.Rest();
-    returns_.emplace(&chain, back);
-    return back;
+    std::optional<Set>& out = kept_[&chain];
+    if (kept) out = undecided.Decided() - returned;
+    return out.value_or(space_.None());
   }
 
-  void Note(const Rule& rule, const Set& match, const Set& live, const Undecided& undecided) {
+  // Whether `rule` decides every packet it gets: a verdict or a NAT rewrite, or a jump or goto
+  // to a chain that keeps every packet.
+  bool DecidesAll(const Table& table, const Rule& rule) {
+    switch (rule.action.kind) {
+      case ActionKind::kContinue:
+      case ActionKind::kUnknown:
+      case ActionKind::kReturn:
+        return false;
+      case ActionKind::kJump:
+      case ActionKind::kGoto: {
+        const Chain* target = table.FindChain(rule.action.chain);
+        return target != nullptr && Walk(table, *target, true) == universe_;
+      }
+      default:
+        return true;
+    }
+  }
+
+  void Note(const Rule& rule, const Set& match, const Box& box, bool live_empty,
+            const Undecided& undecided) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
     if (!line.dead) return;
-    if (!live.IsEmpty()) {
+    if (!live_empty) {
       line.dead = false;
       return;
     }
     const Set m = universe_ & match;
     if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : undecided.Deciders(m, kMaxBy)) {
+    for (const Rule* by : undecided.Deciders(space_, m, kMaxBy, box)) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {
@@ -115,11 +148,11 @@ class ShadowFinder {
   }
 
   const Space& space_;
-  Evaluator eval_;
+  const Evaluator& eval_;
   const InterfaceClasses& classes_;
   Context ctx_;
   Set universe_;
-  std::map<const Chain*, Set> returns_;
+  std::map<const Chain*, std::optional<Set>> kept_;  // nullopt: walked, kept not built
   std::set<const Chain*> walking_;
   std::map<std::string, LineState> lines_;
 };
@@ -128,9 +161,15 @@ class ShadowFinder {
 
 std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
                                    const std::string& device) {
+  const Evaluator eval(space);
+  return FindShadowed(eval, ruleset, device);
+}
+
+std::vector<Shadowed> FindShadowed(const Evaluator& eval, const Ruleset& ruleset,
+                                   const std::string& device) {
   const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
   if (!classes) return {};
-  ShadowFinder finder(space, *classes);
+  ShadowFinder finder(eval, *classes);
   finder.Run(ruleset);
   std::vector<const LineState*> dead;
   for (const auto& [name, line] : finder.lines()) {

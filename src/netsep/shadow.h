@@ -31,9 +31,14 @@
 
 namespace mamori::netsep {
 
+class Evaluator;
+
 // The shadowed rules of `ruleset`, named for `device`, in file order. Empty when the rules name
 // more interfaces than the space holds (65,535). Needs the Space that is open on this thread.
 std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
+                                   const std::string& device);
+// The same with the engine's evaluator, whose match sets (built once per rule) it shares.
+std::vector<Shadowed> FindShadowed(const Evaluator& eval, const Ruleset& ruleset,
                                    const std::string& device);
 
 }  // namespace mamori::netsep

@@ -10,9 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <limits>
 #include <mutex>
 #include <optional>
-#include <unordered_set>
+#include <vector>
 
 namespace mamori::netsep {
 namespace {
@@ -25,18 +26,22 @@ std::atomic<bool> g_buddy_failed{false};
 void OnBuddyError(int /*code*/) { g_buddy_failed.store(true); }
 
 // Variable order: the interfaces and the state (shadow analysis: rules test the interfaces
-// first), protocol, destination, destination port, source, source port, ICMP type. Rules test
-// protocol and destination most often, so these come first. A field paired with its copy as sent
-// alternates with it bit by bit.
+// first), source, destination, protocol, destination port, source port, ICMP type. The engine
+// carries the packets of one source zone at a time and rule sets dispatch by source network, so
+// the source splits the sets most; the addresses above the protocol and ports let the sets of
+// many host rules share their address structure instead of repeating it under each protocol
+// (measured on the issue-7 benchmark: 20,000 rules, 8.7 billion instructions with protocol,
+// destination, port, source; 6.8 with destination first; 6.1 with source first). A field paired
+// with its copy as sent alternates with it bit by bit.
 struct Slot {
   Field field;
   std::optional<Field> sent;  // interleaved with `field`
 };
 constexpr Slot kOrder[] = {
     {Field::kInInterface, std::nullopt}, {Field::kOutInterface, std::nullopt},
-    {Field::kConnState, std::nullopt},   {Field::kProto, std::nullopt},
-    {Field::kDst, Field::kSentDst},      {Field::kDport, Field::kSentDport},
-    {Field::kSrc, Field::kSentSrc},      {Field::kSport, std::nullopt},
+    {Field::kConnState, std::nullopt},   {Field::kSrc, Field::kSentSrc},
+    {Field::kDst, Field::kSentDst},      {Field::kProto, std::nullopt},
+    {Field::kDport, Field::kSentDport},  {Field::kSport, std::nullopt},
     {Field::kIcmpType, std::nullopt},
 };
 
@@ -88,43 +93,111 @@ Set::~Set() {
   if (!IsConstant(root_)) bdd_delref(root_);
 }
 bool Set::IsEmpty() const { return root_ == 0; }
+int Set::TopVariable() const {
+  return IsConstant(root_) ? std::numeric_limits<int>::max() : bdd_var(root_);
+}
 bool Set::IsFull() const { return root_ == 1; }
+
+namespace {
+
+// The node pairs Set::Meets found disjoint: an open-addressing hash set of nonzero keys, reused
+// from one call to the next (BuDDy calls run under the session mutex, one thread at a time), so
+// that a test allocates nothing once the table has grown to its working size.
+class PairMemo {
+ public:
+  void Clear() {
+    if (used_ * 8 < slots_.size()) {
+      for (uint32_t i : filled_) slots_[i] = 0;
+    } else {
+      std::fill(slots_.begin(), slots_.end(), 0);
+    }
+    filled_.clear();
+    used_ = 0;
+  }
+  bool Contains(uint64_t key) const {
+    if (slots_.empty()) return false;
+    for (size_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+  void Insert(uint64_t key) {
+    if ((used_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Hash(key) & mask_;
+    while (slots_[i] != 0) {
+      if (slots_[i] == key) return;
+      i = (i + 1) & mask_;
+    }
+    slots_[i] = key;
+    filled_.push_back(static_cast<uint32_t>(i));
+    ++used_;
+  }
+
+ private:
+  static size_t Hash(uint64_t key) {
+    key ^= key >> 31;
+    key *= 0x9e3779b97f4a7c15ULL;
+    return static_cast<size_t>(key ^ (key >> 29));
+  }
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    filled_.clear();
+    used_ = 0;
+    for (uint64_t key : old) {
+      if (key != 0) Insert(key);
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  std::vector<uint32_t> filled_;  // the slots in use, for a cheap Clear of a sparse table
+  size_t mask_ = 0;
+  size_t used_ = 0;
+};
+
+PairMemo g_disjoint;  // guarded by g_buddy_mutex, like every BuDDy call
+
+bool MeetsBelow(int a, int b) {
+  if (a == 0 || b == 0) return false;
+  if (a == 1 || b == 1 || a == b) return true;
+  if (a > b) std::swap(a, b);  // the pair is unordered
+  const uint64_t key =
+      (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  if (g_disjoint.Contains(key)) return false;
+  const int va = bdd_var(a);
+  const int vb = bdd_var(b);
+  bool found;
+  if (va == vb) {
+    found = MeetsBelow(bdd_low(a), bdd_low(b)) || MeetsBelow(bdd_high(a), bdd_high(b));
+  } else if (va < vb) {
+    found = MeetsBelow(bdd_low(a), b) || MeetsBelow(bdd_high(a), b);
+  } else {
+    found = MeetsBelow(a, bdd_low(b)) || MeetsBelow(a, bdd_high(b));
+  }
+  if (!found) g_disjoint.Insert(key);
+  return found;
+}
+
+}  // namespace
 
 bool Set::Meets(const Set& other) const {
   // Depth first over pairs of nodes; a pair found disjoint is remembered so that shared
   // subgraphs are walked once. The variable order is the level order (BuDDy never reorders here).
-  std::unordered_set<uint64_t> disjoint;
-  auto meets = [&](auto&& self, int a, int b) -> bool {
-    if (a == 0 || b == 0) return false;
-    if (a == 1 || b == 1 || a == b) return true;
-    if (a > b) std::swap(a, b);  // the pair is unordered
-    const uint64_t key =
-        (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-    if (disjoint.count(key) != 0) return false;
-    const int va = bdd_var(a);
-    const int vb = bdd_var(b);
-    bool found;
-    if (va == vb) {
-      found = self(self, bdd_low(a), bdd_low(b)) || self(self, bdd_high(a), bdd_high(b));
-    } else if (va < vb) {
-      found = self(self, bdd_low(a), b) || self(self, bdd_high(a), b);
-    } else {
-      found = self(self, a, bdd_low(b)) || self(self, a, bdd_high(b));
-    }
-    if (!found) disjoint.insert(key);
-    return found;
-  };
-  return meets(meets, root_, other.root_);
+  if (root_ == 0 || other.root_ == 0) return false;
+  if (root_ == 1 || other.root_ == 1 || root_ == other.root_) return true;
+  g_disjoint.Clear();
+  return MeetsBelow(root_, other.root_);
 }
 
 Set operator&(const Set& a, const Set& b) { return Set(bdd_and(a.root_, b.root_)); }
 Set operator|(const Set& a, const Set& b) { return Set(bdd_or(a.root_, b.root_)); }
-// a ∧ ¬b rather than BuDDy's diff, which has no shortcut for a constant operand and so walks all
-// of `a` even when `b` is small (the engines subtract small sets from large ones all the time).
-Set operator-(const Set& a, const Set& b) {
-  const Set not_b(bdd_not(b.root_));
-  return Set(bdd_and(a.root_, not_b.root_));
-}
+// if b then nothing else a: BuDDy's diff has no shortcut for a constant operand, so it walks all
+// of `a` even when `b` is small, and a ∧ ¬b first builds ¬b, a walk of all of `b` even when `a`
+// is small. The if-then-else stops where `b` ends (nothing left to remove: `a` as it is) or `a`
+// ends (nothing left), so it walks only where both go on (the engines subtract small sets from
+// large ones and large ones from small ones all the time).
+Set operator-(const Set& a, const Set& b) { return Set(bdd_ite(b.root_, 0, a.root_)); }
 Set operator~(const Set& a) { return Set(bdd_not(a.root_)); }
 
 Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
@@ -158,6 +231,7 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
 }
 
 Space::~Space() {
+  g_disjoint = PairMemo();
   bdd_done();
   g_buddy_mutex.unlock();
 }
@@ -172,6 +246,7 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
   hi = std::min(hi, FieldMax(field));
   if (lo > hi) return None();
+  if (lo == hi) return Masked(field, lo, FieldMax(field));  // one value: a single path
   // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
   // significant) is variable vars[width - 1 - i].
   Set ge = All();
@@ -189,13 +264,20 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
   const int width = FieldWidth(field);
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
-  Set out = All();
+  // From the least significant bit (the lowest variable) up, each step one node above the last;
+  // on BuDDy's roots directly (its variable nodes are never collected), one reference at a time.
+  int out = 1;
   for (int i = 0; i < width; ++i) {
     if (((mask >> i) & 1) == 0) continue;
     const int var = vars[width - 1 - i];
-    out &= Set(((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var));
+    const int next =
+        bdd_addref(bdd_and(out, ((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var)));
+    if (!IsConstant(out)) bdd_delref(out);
+    out = next;
   }
-  return out;
+  Set result(out);
+  if (!IsConstant(out)) bdd_delref(out);
+  return result;
 }
 
 Set Space::Term(Field field, const ValueTerm& term) const {
@@ -259,6 +341,50 @@ Set Space::Project(const Set& set, Field field) const {
     if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
   }
   return projected;
+}
+
+namespace {
+
+// Space::Covered's search below node `a` with the parts' nodes `parts` at the same point: 1 when
+// every member of `a` lies in a part, 0 when one does not, -1 when the budget ran out. A step
+// costs one unit per part still in play.
+int CoverSearch(int a, const std::vector<int>& parts, size_t& steps, size_t budget) {
+  if (a == 0) return 1;
+  std::vector<int> live;
+  live.reserve(parts.size());
+  for (int p : parts) {
+    if (p == 1) return 1;
+    if (p != 0) live.push_back(p);
+  }
+  if (live.empty()) return 0;  // `a` holds a member here and no part does
+  steps += live.size();        // the work of this step
+  if (steps > budget) return -1;
+  int var = a == 1 ? std::numeric_limits<int>::max() : bdd_var(a);
+  for (int p : live) var = std::min(var, bdd_var(p));
+  std::vector<int> next(live.size());
+  for (const bool high : {false, true}) {
+    auto cofactor = [&](int n) {
+      if (n == 1 || bdd_var(n) != var) return n;  // n does not test `var`
+      return high ? bdd_high(n) : bdd_low(n);
+    };
+    for (size_t i = 0; i < live.size(); ++i) next[i] = cofactor(live[i]);
+    const int found = CoverSearch(cofactor(a), next, steps, budget);
+    if (found != 1) return found;
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::optional<bool> Space::Covered(const Set& set, const std::vector<Set>& parts,
+                                   size_t budget) const {
+  std::vector<int> roots;
+  roots.reserve(parts.size());
+  for (const Set& p : parts) roots.push_back(p.root_);
+  size_t steps = 0;
+  const int found = CoverSearch(set.root_, roots, steps, budget);
+  if (found < 0) return std::nullopt;
+  return found == 1;
 }
 
 namespace {

@@ -72,6 +72,9 @@ class Set {
   // building the intersection (a walk of both that stops at the first common member).
   bool Meets(const Set& other) const;
   bool operator==(const Set& other) const { return root_ == other.root_; }
+  // The first BDD variable the set tests (the order is Space's); above every variable for the
+  // empty and the full set.
+  int TopVariable() const;
 
   friend Set operator&(const Set& a, const Set& b);
   friend Set operator|(const Set& a, const Set& b);
@@ -139,6 +142,12 @@ class Space {
   }
   // Forgets every field but `field`.
   Set Project(const Set& set, Field field) const;
+
+  // Whether `set` lies within the union of `parts` (true) or has a member outside every part
+  // (false), found by a depth-first search for such a member that builds nothing: quick when
+  // one exists. nullopt when the search takes more than `budget` steps (a step per node pair of
+  // `set` and a part walked).
+  std::optional<bool> Covered(const Set& set, const std::vector<Set>& parts, size_t budget) const;
 
   // The values `field` takes in `set`, as ascending disjoint intervals with adjacent ones
   // merged; at most `limit` intervals, `truncated` says whether more exist.

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
+#include <vector>
 
 namespace mamori::netsep {
 namespace {
@@ -137,6 +139,93 @@ TEST_F(SpaceTest, MeetsAgreesWithTheIntersection) {
   EXPECT_LT(met, 360);
   EXPECT_FALSE(s.None().Meets(s.All()));
   EXPECT_TRUE(s.All().Meets(s.Value(Field::kProto, 6)));
+}
+
+// Covered answers as building the union does, on random sets and unions of several (some that
+// cover, some that leave a member out), and gives up past its budget.
+TEST_F(SpaceTest, CoveredAgreesWithTheUnion) {
+  const Space& s = *space_;
+  std::mt19937 random(19);
+  auto some = [&]() {
+    Set out = s.All();
+    for (Field f : {Field::kSrc, Field::kDst, Field::kProto, Field::kDport}) {
+      if (random() % 3 == 0) continue;
+      const uint64_t a = random() % (FieldMax(f) + 1);
+      const uint64_t b = random() % (FieldMax(f) + 1);
+      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
+                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
+    }
+    return random() % 4 == 0 ? ~out : out;
+  };
+  int covered = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<Set> parts;
+    const int count = static_cast<int>(random() % 6);
+    for (int j = 0; j < count; ++j) parts.push_back(some());
+    Set all = s.None();
+    for (const Set& p : parts) all |= p;
+    // A set within the union half of the time.
+    const Set set = random() % 2 == 0 ? some() & all : some();
+    const std::optional<bool> answer = s.Covered(set, parts, 1'000'000);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(*answer, (set - all).IsEmpty()) << i;
+    covered += *answer ? 1 : 0;
+  }
+  EXPECT_GT(covered, 50);
+  EXPECT_LT(covered, 250);
+  // The full set against many small parts that cover it: more steps than a budget of 10.
+  std::vector<Set> halves;
+  for (uint64_t port = 0; port < 64; ++port) {
+    halves.push_back(s.Range(Field::kDport, port * 1024, port * 1024 + 1023));
+  }
+  EXPECT_FALSE(s.Covered(s.All(), halves, 10).has_value());
+  EXPECT_EQ(s.Covered(s.All(), halves, 1'000'000), std::optional<bool>(true));
+}
+
+// A one-value range (built as a single path) is the value the general range construction gives
+// as the meet of two two-value ranges.
+TEST_F(SpaceTest, OneValueRangeAgreesWithTheGeneralRange) {
+  const Space& s = *space_;
+  std::mt19937 random(17);
+  for (Field f : {Field::kSrc, Field::kDst, Field::kProto, Field::kDport, Field::kSentDport}) {
+    for (uint64_t v : {uint64_t{1}, FieldMax(f) - 1, random() % (FieldMax(f) - 1) + 1}) {
+      EXPECT_EQ(s.Value(f, v), s.Range(f, v - 1, v) & s.Range(f, v, v + 1));
+    }
+  }
+}
+
+// The difference (an if-then-else that stops where either operand ends) is the intersection
+// with the complement, over random sets of several fields, small from large and large from small.
+TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
+  const Space& s = *space_;
+  std::mt19937 random(13);
+  auto some = [&]() {
+    Set out = s.All();
+    for (Field f : {Field::kProto, Field::kDst, Field::kDport, Field::kSrc}) {
+      if (random() % 3 == 0) continue;
+      const uint64_t a = random() % (FieldMax(f) + 1);
+      const uint64_t b = random() % (FieldMax(f) + 1);
+      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
+                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
+    }
+    return random() % 4 == 0 ? ~out : out;
+  };
+  std::vector<Set> sets = {s.None(), s.All()};
+  for (int i = 0; i < 60; ++i) sets.push_back(some());
+  for (int i = 0; i < 20; ++i) {  // unions of several, as the engines build them
+    sets.push_back(sets[random() % sets.size()] | sets[random() % sets.size()] |
+                   sets[random() % sets.size()]);
+  }
+  int empty = 0;
+  for (const Set& a : sets) {
+    for (const Set& b : sets) {
+      const Set diff = a - b;
+      EXPECT_EQ(diff, a & ~b);
+      empty += diff.IsEmpty() ? 1 : 0;
+    }
+  }
+  EXPECT_GT(empty, 100);  // both answers occur
+  EXPECT_LT(empty, 6000);
 }
 
 }  // namespace
