@@ -525,28 +525,6 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
-namespace {
-
-// The hash of an aggregation key: eight bytes at a time.
-uint64_t HashKey(std::string_view key) {
-  uint64_t h = key.size() * 0x9E3779B97F4A7C15ull;
-  size_t i = 0;
-  for (; i + 8 <= key.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, key.data() + i, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-  }
-  uint64_t tail = 0;
-  for (size_t k = 0; i + k < key.size(); ++k) {
-    tail |= uint64_t{static_cast<unsigned char>(key[i + k])} << (8 * k);
-  }
-  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
-  return h ^ (h >> 29);
-}
-
-}  // namespace
-
 uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
@@ -615,7 +593,7 @@ void Aggregator::Report(const Finding& f) {
   key_.append(f.src);
   key_.push_back('\0');
   key_.append(f.dst);
-  const uint64_t hash = HashKey(key_);
+  const uint64_t hash = QuickHash(key_);
   uint32_t slot = Find(key_, hash);
   if (slot != kNone && f.ts_us >= slots_[slot].alert.ts_us + window_us_) {
     Emit(slots_[slot].alert);

@@ -53,24 +53,6 @@ bool GlobMatch(std::string_view glob, const std::vector<uint8_t>& kinds, std::st
   return p == glob.size();
 }
 
-// A quick hash of a short text (the memo's slot): eight bytes at a time.
-uint64_t HashText(std::string_view text) {
-  uint64_t h = text.size() * 0x9E3779B97F4A7C15ull;
-  size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, text.data() + i, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-  }
-  uint64_t tail = 0;
-  for (size_t k = 0; i + k < text.size(); ++k) {
-    tail |= uint64_t{static_cast<unsigned char>(text[i + k])} << (8 * k);
-  }
-  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
-  return h ^ (h >> 29);
-}
-
 bool PrefixContains(const std::array<uint8_t, 16>& network, int length, const uint8_t* address) {
   int bits = length;
   for (int i = 0; bits > 0; ++i, bits -= 8) {
@@ -246,7 +228,7 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
   } else if (memo_on_ && size <= 64 && text.size() <= kMemoMaxText) {
     std::vector<Memo>& table = memo_[f];
     if (table.empty()) table.resize(kMemoSlots);
-    memo = &table[HashText(text) & (kMemoSlots - 1)];
+    memo = &table[QuickHash(text) & (kMemoSlots - 1)];
     if (memo->length == text.size() + 1 && std::memcmp(memo->text, text.data(), text.size()) == 0) {
       hits.assign(1, memo->bits);
       regex_failed_[f] = false;

@@ -244,4 +244,21 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   return false;
 }
 
+uint64_t QuickHash(std::string_view text) {
+  uint64_t h = text.size() * 0x9E3779B97F4A7C15ull;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < text.size(); ++k) {
+    tail |= uint64_t{static_cast<unsigned char>(text[i + k])} << (8 * k);
+  }
+  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 29);
+}
+
 }  // namespace mamori::monitor

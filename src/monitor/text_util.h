@@ -46,4 +46,8 @@ bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 
+// A quick, well-mixed hash of a short text, eight bytes at a time (hash tables and memos; not
+// for anything an attacker must not steer).
+uint64_t QuickHash(std::string_view text);
+
 }  // namespace mamori::monitor

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <optional>
 #include <random>
 #include <vector>
@@ -19,6 +20,20 @@ class SpaceTest : public ::testing::Test {
   }
   std::unique_ptr<Space> space_;
 };
+
+// A random set over `fields`: each field left whole, a range or a bit pattern; complemented
+// now and then.
+Set RandomSet(const Space& s, std::mt19937& random, std::initializer_list<Field> fields) {
+  Set out = s.All();
+  for (Field f : fields) {
+    if (random() % 3 == 0) continue;
+    const uint64_t a = random() % (FieldMax(f) + 1);
+    const uint64_t b = random() % (FieldMax(f) + 1);
+    out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
+                             : s.Masked(f, a, FieldMax(f) << (random() % 24));
+  }
+  return random() % 4 == 0 ? ~out : out;
+}
 
 TEST_F(SpaceTest, ConstantsAndBooleanAlgebra) {
   const Space& s = *space_;
@@ -116,17 +131,7 @@ TEST(SpaceSessionTest, NodeLimitIsReportedNotFatal) {
 TEST_F(SpaceTest, MeetsAgreesWithTheIntersection) {
   const Space& s = *space_;
   std::mt19937 random(7);
-  auto some = [&]() {
-    Set out = s.All();
-    for (Field f : {Field::kDst, Field::kDport, Field::kSrc}) {
-      if (random() % 3 == 0) continue;
-      const uint64_t a = random() % (FieldMax(f) + 1);
-      const uint64_t b = random() % (FieldMax(f) + 1);
-      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
-                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
-    }
-    return random() % 4 == 0 ? ~out : out;
-  };
+  auto some = [&]() { return RandomSet(s, random, {Field::kDst, Field::kDport, Field::kSrc}); };
   int met = 0;
   for (int i = 0; i < 400; ++i) {
     const Set a = some();
@@ -147,15 +152,7 @@ TEST_F(SpaceTest, CoveredAgreesWithTheUnion) {
   const Space& s = *space_;
   std::mt19937 random(19);
   auto some = [&]() {
-    Set out = s.All();
-    for (Field f : {Field::kSrc, Field::kDst, Field::kProto, Field::kDport}) {
-      if (random() % 3 == 0) continue;
-      const uint64_t a = random() % (FieldMax(f) + 1);
-      const uint64_t b = random() % (FieldMax(f) + 1);
-      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
-                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
-    }
-    return random() % 4 == 0 ? ~out : out;
+    return RandomSet(s, random, {Field::kSrc, Field::kDst, Field::kProto, Field::kDport});
   };
   int covered = 0;
   for (int i = 0; i < 300; ++i) {
@@ -200,15 +197,7 @@ TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
   const Space& s = *space_;
   std::mt19937 random(13);
   auto some = [&]() {
-    Set out = s.All();
-    for (Field f : {Field::kProto, Field::kDst, Field::kDport, Field::kSrc}) {
-      if (random() % 3 == 0) continue;
-      const uint64_t a = random() % (FieldMax(f) + 1);
-      const uint64_t b = random() % (FieldMax(f) + 1);
-      out &= random() % 2 == 0 ? s.Range(f, std::min(a, b), std::max(a, b))
-                               : s.Masked(f, a, FieldMax(f) << (random() % 24));
-    }
-    return random() % 4 == 0 ? ~out : out;
+    return RandomSet(s, random, {Field::kProto, Field::kDst, Field::kDport, Field::kSrc});
   };
   std::vector<Set> sets = {s.None(), s.All()};
   for (int i = 0; i < 60; ++i) sets.push_back(some());
