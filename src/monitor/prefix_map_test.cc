@@ -7,6 +7,20 @@
 namespace mamori::monitor {
 namespace {
 
+// What a linear scan finds: the value of the longest prefix holding `address`.
+template <class Entries>
+std::optional<uint32_t> LongestMatch(const Entries& entries, uint32_t address) {
+  std::optional<uint32_t> found;
+  int best = -1;
+  for (const auto& e : entries) {
+    if (e.prefix.Contains(address) && e.prefix.length > best) {
+      best = e.prefix.length;
+      found = e.value;
+    }
+  }
+  return found;
+}
+
 netsep::Prefix P(const char* text) { return *netsep::ParsePrefix(text, netsep::HostBits::kReject); }
 uint32_t A(const char* text) { return *netsep::ParseIpv4(text); }
 
@@ -81,17 +95,7 @@ TEST(PrefixMap, LargeMapsAgreeWithALinearScanAcrossTheWholeSpace) {
   entries.push_back({netsep::Prefix{0x0A000000u, 8}, 2002});   // 10/8, wide
   const PrefixMap map = PrefixMap::Build(entries);
   ASSERT_GE(map.intervals(), 256u);  // large enough for the directory
-  auto want = [&](uint32_t address) {
-    std::optional<uint32_t> found;
-    int best = -1;
-    for (const auto& e : entries) {
-      if (e.prefix.Contains(address) && e.prefix.length > best) {
-        best = e.prefix.length;
-        found = e.value;
-      }
-    }
-    return found;
-  };
+  auto want = [&](uint32_t address) { return LongestMatch(entries, address); };
   std::vector<uint32_t> probes = {0,           1,           0xFFFFFFFFu, 0xFFFFFFFEu,
                                   0xFFFF0000u, 0x0000FFFFu, 0x00010000u};
   for (const auto& e : entries) {
@@ -123,17 +127,7 @@ TEST(PrefixMap, SmallMapsAgreeWithALinearScan) {
     }
     if (round % 3 == 0) entries.push_back({netsep::Prefix{0, 0}, 7});  // a catch-all
     const PrefixMap map = PrefixMap::Build(entries);
-    auto want = [&](uint32_t address) {
-      std::optional<uint32_t> found;
-      int best = -1;
-      for (const auto& e : entries) {
-        if (e.prefix.Contains(address) && e.prefix.length > best) {
-          best = e.prefix.length;
-          found = e.value;
-        }
-      }
-      return found;
-    };
+    auto want = [&](uint32_t address) { return LongestMatch(entries, address); };
     std::vector<uint32_t> probes = {0, 0xFFFFFFFFu};
     for (const auto& e : entries) {
       for (uint32_t a : {e.prefix.address, e.prefix.Last()}) {
