@@ -47,6 +47,7 @@
 #include "netsep/topology.h"
 #include "policy/catalog.h"
 #include "policy/classification.h"
+#include "registers/compliance.h"
 #include "registers/registry.h"
 #include "registers/risks.h"
 #include "registers/service.h"
@@ -670,11 +671,11 @@ struct ReportTo {
   std::string url;
   std::string token_file;
   std::string ca_file;
-  std::string catalog_dir = "catalog";
 };
 
-// Posts one evidence record of `kind` ("automated:netcheck") for every catalog control that
-// asks for it. Returns false (after saying why on standard error) when any post failed.
+// Posts one evidence record of `kind` ("automated:netcheck") that stands for every control that
+// asks for that kind (registers::kEveryControl: the server's catalog decides which). Returns
+// false (after saying why on standard error) when the post failed.
 bool PostEngineEvidence(const ReportTo& to, const std::string& kind, const std::string& result,
                         const std::string& summary, const nlohmann::json& raw) {
   auto target = cli::LoadEvidenceTarget(to.url, to.token_file, to.ca_file);
@@ -682,33 +683,19 @@ bool PostEngineEvidence(const ReportTo& to, const std::string& kind, const std::
     Report(target.error(), kExitUsage);
     return false;
   }
-  auto catalog = LoadCatalog(to.catalog_dir);
-  if (!catalog.ok()) {
-    Report(catalog.error(), kExitUsage);
+  auto r = cli::PostEvidence(*target, {{"control", registers::kEveryControl},
+                                       {"kind", kind},
+                                       {"result", result},
+                                       {"summary", summary},
+                                       {"raw", raw}});
+  if (!r.ok()) {
+    Report(r.error(), kExitUnavailable);
     return false;
   }
-  bool ok = true;
-  int posted = 0;
-  for (const auto& control : catalog->controls) {
-    if (std::find(control.evidence.begin(), control.evidence.end(), kind) ==
-        control.evidence.end()) {
-      continue;
-    }
-    auto r = cli::PostEvidence(*target, {{"control", control.id},
-                                         {"kind", kind},
-                                         {"result", result},
-                                         {"summary", summary},
-                                         {"raw", raw}});
-    if (!r.ok()) {
-      Report(r.error(), kExitUnavailable);
-      ok = false;
-      break;
-    }
-    ++posted;
-  }
-  std::fprintf(stderr, "証跡を %d 件送りました(%s) / posted %d evidence records\n", posted,
-               to.url.c_str(), posted);
-  return ok;
+  const long long id = r->value("id", int64_t{0});
+  std::fprintf(stderr, "証跡を送りました(記録番号 %lld、%s) / posted evidence record %lld\n", id,
+               to.url.c_str(), id);
+  return true;
 }
 
 // `mamori netcheck TOPOLOGY`: exit 0 when the policy holds, 1 with violations, 2 when the
@@ -792,9 +779,10 @@ int64_t NowMicros() {
 }
 
 // Posts one report of the monitor (the alerts gathered since the last one, the run's health as
-// it stands) as automated:monitor evidence for every control that asks for it; the next report
-// starts afresh once it is delivered. Returns false, after saying why on standard error, when it
-// could not be posted (its alerts are then kept for the next report). Callable periodically.
+// it stands) as one automated:monitor evidence record for every control that asks for it; the next
+// report starts afresh once it is delivered. Returns false, after saying why on standard error,
+// when it could not be posted (its alerts are then kept for the next report). Callable
+// periodically.
 bool PostMonitorReport(const ReportTo& to, MonitorReport& report, const MonitorRun& run) {
   const int64_t now = NowMicros();
   const MonitorEvidence e = report.Build(run, now);
@@ -999,8 +987,6 @@ int RunMonitor(const MonitorArgs& args) {
   if (!args.report.url.empty()) {
     auto target = LoadEvidenceTarget(args.report.url, args.report.token_file, args.report.ca_file);
     if (!target.ok()) return Report(target.error(), kExitUsage);
-    auto catalog = LoadCatalog(args.report.catalog_dir);
-    if (!catalog.ok()) return Report(catalog.error(), kExitUsage);
     ReportContext context{HostName(), {}};
     for (const auto& zone : topology->zones)
       context.zones.emplace_back(zone.name, zone.description);
@@ -1135,8 +1121,6 @@ int main(int argc, char** argv) {
                        "サービスアカウントのトークンのファイル / file holding the token");
   netcheck->add_option("--report-ca", netcheck_report.ca_file,
                        "HTTPS の CA 証明書 / CA file for HTTPS");
-  netcheck->add_option("--catalog", netcheck_report.catalog_dir,
-                       "カタログのフォルダ / catalog folder (default catalog)");
 
   MonitorArgs monitor_args;
   auto* monitor_cmd = app.add_subcommand(
@@ -1219,8 +1203,6 @@ int main(int argc, char** argv) {
                    "--follow・--syslog で報告を送る間隔（秒）/ seconds between reports while "
                    "following (default 3600)")
       ->check(CLI::Range(int64_t{10}, int64_t{7} * 86400));
-  monitor_cmd->add_option("--catalog", monitor_args.report.catalog_dir,
-                          "カタログのフォルダ / catalog folder (default catalog)");
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);

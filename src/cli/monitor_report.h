@@ -1,5 +1,5 @@
 // `mamori monitor --report-to`: the monitor's report to the server, posted as one evidence record
-// of kind automated:monitor per control that asks for it (docs/monitor.md, "Reporting to the
+// of kind automated:monitor for every control that asks for it (docs/monitor.md, "Reporting to the
 // server"). A report holds the monitor's health (inputs, lines, events, malformed lines with
 // samples, alerts by kind, events per second, the span of event time, when and where it ran) and
 // the alerts written since the previous report, as the JSON objects `mamori monitor` prints.

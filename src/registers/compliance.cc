@@ -66,6 +66,25 @@ constexpr KindInfo kKinds[] = {
 
 bool IsAutomated(const std::string& kind) { return kind.rfind("automated_", 0) == 0; }
 
+// The catalog's name of a register kind ("automated_monitor" -> "automated:monitor").
+std::string CatalogKind(const std::string& kind) {
+  for (const auto& k : kKinds) {
+    if (kind == k.value) return k.catalog;
+  }
+  return "";
+}
+
+// The shortest review interval among the controls that ask for `kind`; 0 when none does.
+int ShortestReview(const policy::Catalog& catalog, const std::string& kind) {
+  const std::string name = CatalogKind(kind);
+  int months = 0;
+  for (const auto& c : catalog.controls) {
+    if (std::find(c.evidence.begin(), c.evidence.end(), name) == c.evidence.end()) continue;
+    if (months == 0 || c.review_months < months) months = c.review_months;
+  }
+  return months;
+}
+
 // Who recorded, when, the hash of the raw result, and how long the evidence holds.
 RecordCompleter CompleteEvidence(std::shared_ptr<const policy::Catalog> catalog) {
   return [catalog](json& rec, RuleContext& ctx) {
@@ -78,7 +97,11 @@ RecordCompleter CompleteEvidence(std::shared_ptr<const policy::Catalog> catalog)
       rec["raw_sha256"] = Sha256Hex(rec["raw"].get<std::string>());
     }
     if (rec["valid_until"].is_null() && rec["control"].is_string()) {
-      if (const auto* c = FindControl(*catalog, rec["control"].get<std::string>())) {
+      if (rec["control"] == kEveryControl) {
+        if (const int months = ShortestReview(*catalog, TextOf(rec, "kind")); months > 0) {
+          rec["valid_until"] = AddMonths(TextOf(rec, "recorded_on"), months);
+        }
+      } else if (const auto* c = FindControl(*catalog, rec["control"].get<std::string>())) {
         rec["valid_until"] = AddMonths(TextOf(rec, "recorded_on"), c->review_months);
       }
     }
@@ -107,6 +130,17 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
     const policy::Control* control = nullptr;
     if (rec["control"].is_string()) {
       control = FindControl(*catalog, rec["control"].get<std::string>());
+    }
+    if (rec["control"] == kEveryControl && !kind.empty()) {
+      if (!IsAutomated(kind)) {
+        AddError(errors, "control", "管理策",
+                 "「この種類を求めるすべての管理策」は、自動確認の結果にだけ使えます。管理策を"
+                 "一つ選んでください。",
+                 "only automated results may stand for every control asking for their kind");
+      } else if (ShortestReview(*catalog, kind) == 0) {
+        AddError(errors, "kind", "種類", "この種類の証跡を求める管理策がありません。",
+                 "no control asks for this kind of evidence");
+      }
     }
     if (control != nullptr && !kind.empty()) {
       bool wanted = false;
@@ -197,6 +231,14 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
                  "有効期限は、管理策の見直し周期(" + std::to_string(control->review_months) +
                      "か月: " + AddMonths(on, control->review_months) + ")を超えられません。",
                  "valid_until cannot exceed the control's review interval");
+      } else if (const int months =
+                     rec["control"] == kEveryControl ? ShortestReview(*catalog, kind) : 0;
+                 months > 0 && until > AddMonths(on, months)) {
+        AddError(errors, "valid_until", "有効期限",
+                 "有効期限は、この種類を求める管理策の最も短い見直し周期(" +
+                     std::to_string(months) + "か月: " + AddMonths(on, months) +
+                     ")を超えられません。",
+                 "valid_until cannot exceed the shortest review interval of the controls");
       }
     }
   };
@@ -457,7 +499,16 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
   d.default_sort = "recorded_on";
 
   FieldDef control = ControlField(catalog);
-  control.help = {"この証跡が裏付ける管理策", "The control this evidence shows"};
+  control.help = {
+      "この証跡が裏付ける管理策。自動確認の結果は、その種類を求めるすべての管理策を"
+      "一度に裏付けられます。",
+      "The control this evidence shows; an automated result may show every control "
+      "asking for its kind at once"};
+  control.options.push_back(
+      {kEveryControl,
+       {"この種類を求めるすべての管理策", "Every control asking for this kind"},
+       {"すべて"},
+       {}});
 
   FieldDef kind = MakeField("kind", FieldType::kEnum);
   kind.label = {"種類", "Kind"};
@@ -757,22 +808,37 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
           if (it->second.first > 0) state = it->second.second >= cutoff ? "fresh" : "expired";
         }
       } else {
-        auto it = latest.find({value, EvidenceKindValue(e)});
-        if (it != latest.end() && it->second.unattached > 0) {
-          k["unattached"] = it->second.unattached;
+        const std::string kind = EvidenceKindValue(e);
+        auto own = latest.find({value, kind});
+        const Latest* l = own == latest.end() ? nullptr : &own->second;
+        // An automated result recorded for every control counts here too: the kind's latest is
+        // the newer of the two, its records both (automated results carry no attachment or
+        // document state to merge).
+        Latest merged;
+        if (auto every = latest.find({kEveryControl, kind}); every != latest.end()) {
+          const Latest& all = every->second;
+          const auto order = [](const Latest& x) {
+            return std::pair(x.record["recorded_on"].get<std::string>(),
+                             x.record["id"].get<int64_t>());
+          };
+          if (l == nullptr || l->count == 0 || (all.count > 0 && order(all) > order(*l))) {
+            merged = all;
+            if (l != nullptr) merged.count += l->count;
+          } else {
+            merged = *l;
+            merged.count += all.count;
+          }
+          l = &merged;
         }
-        if (it != latest.end() && it->second.uncounted > 0) {
-          k["uncounted"] = it->second.uncounted;
-        }
-        if (it != latest.end() && !it->second.document.is_null()) {
-          k["document"] = it->second.document;
-        }
+        if (l != nullptr && l->unattached > 0) k["unattached"] = l->unattached;
+        if (l != nullptr && l->uncounted > 0) k["uncounted"] = l->uncounted;
+        if (l != nullptr && !l->document.is_null()) k["document"] = l->document;
         // Documents that held once (review overdue, abolished) and none that holds: expired.
-        if (it != latest.end() && it->second.count == 0 && it->second.lapsed) state = "expired";
-        if (it != latest.end() && it->second.count > 0) {
-          const json& r = it->second.record;
+        if (l != nullptr && l->count == 0 && l->lapsed) state = "expired";
+        if (l != nullptr && l->count > 0) {
+          const json& r = l->record;
           k["record"] = r;
-          k["records"] = it->second.count;
+          k["records"] = l->count;
           state = r["valid_until"].get<std::string>() < today ? "expired"
                   : r["result"] == "fail"                     ? "failed"
                                                               : "fresh";

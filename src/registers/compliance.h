@@ -19,6 +19,8 @@
 // counted; a document abolished, archived or overdue for review makes the kind "expired" when
 // nothing else counts); for "register:<key>" when that register has active records changed
 // within the control's review interval (a register a later issue builds is "unavailable").
+// An automated result recorded for kEveryControl counts for every control that asks for its
+// kind, as if recorded for each (the latest of both kinds of record is the kind's latest).
 //
 // Thread-safety: ComplianceService is thread-safe (state is the store and immutable values).
 #pragma once
@@ -41,6 +43,10 @@ namespace mamori::registers {
 
 RegisterDef EvidenceRegister(const policy::Catalog& catalog);
 RegisterDef ControlExceptionsRegister(const policy::Catalog& catalog);
+
+// The evidence register's control value of an automated result that stands for every control
+// asking for its kind (an engine posts one record per run, not one per control).
+inline constexpr const char* kEveryControl = "all";
 
 // The enum value of a control id: "C-6-3a-01" -> "c_6_3a_01".
 std::string ControlValue(std::string_view control_id);

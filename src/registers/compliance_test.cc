@@ -176,6 +176,93 @@ TEST_F(ComplianceTest, FailedCheckAndLatestEvidenceDecide) {
   EXPECT_EQ(ControlStatus("C-6-3-02")["status"], "partial");  // the document is still missing
 }
 
+TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
+  // The controls that ask for a network-separation proof, and the shortest review among them.
+  const policy::Catalog catalog = testing::ShippedCatalog();
+  std::vector<std::string> asking;
+  int shortest = 0;
+  for (const auto& c : catalog.controls) {
+    if (std::find(c.evidence.begin(), c.evidence.end(), "automated:netcheck") == c.evidence.end()) {
+      continue;
+    }
+    asking.push_back(c.id);
+    if (shortest == 0 || c.review_months < shortest) shortest = c.review_months;
+  }
+  ASSERT_GE(asking.size(), 2u);
+  ASSERT_LT(shortest, 12);
+
+  const Actor engine{"service:netcheck-fw1", "10.0.0.5", 0, {}};
+  auto run = Record(engine, {{"control", kEveryControl},
+                             {"kind", "automated_netcheck"},
+                             {"result", "pass"},
+                             {"summary", "違反なし"},
+                             {"raw", "{\"result\":\"ok\"}"}});
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  // It holds as long as the shortest review interval of the controls it stands for.
+  EXPECT_EQ((*run)["valid_until"],
+            (std::vector<std::string>{"", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01",
+                                      "2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01",
+                                      "2027-03-01", "2027-04-01", "2027-05-01"}[shortest]));
+  for (const auto& id : asking) {
+    const json c = ControlStatus(id);
+    const json* e = nullptr;
+    for (const json& k : c["evidence"]) {
+      if (k["kind"] == "automated:netcheck") e = &k;
+    }
+    ASSERT_NE(e, nullptr) << id;
+    EXPECT_EQ((*e)["state"], "fresh") << id;
+    EXPECT_EQ((*e)["record"]["id"], (*run)["id"]) << id;
+    EXPECT_EQ((*e)["records"], 1) << id;
+  }
+  // Controls that ask for other kinds are untouched.
+  EXPECT_EQ(ControlStatus("C-6-1-02")["status"], "unknown");
+
+  // A later record for one control is that control's latest; the others keep the shared one.
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(1)));
+  auto own = Record(engine, {{"control", "c_6_3_02"},
+                             {"kind", "automated_netcheck"},
+                             {"result", "fail"},
+                             {"summary", "1 件の違反"}});
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  json c = ControlStatus("C-6-3-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "failed");
+  EXPECT_EQ(c["evidence"][0]["record"]["id"], (*own)["id"]);
+  EXPECT_EQ(c["evidence"][0]["records"], 2);
+  c = ControlStatus("C-6-3a-01");
+  EXPECT_EQ(c["evidence"][0]["state"], "fresh");
+  EXPECT_EQ(c["evidence"][0]["records"], 1);
+  // A later shared record is the latest again for every one of them.
+  auto again = Record(engine, {{"control", kEveryControl},
+                               {"kind", "automated_netcheck"},
+                               {"result", "pass"},
+                               {"summary", "違反なし"}});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  c = ControlStatus("C-6-3-02");
+  EXPECT_EQ(c["evidence"][0]["state"], "fresh");
+  EXPECT_EQ(c["evidence"][0]["record"]["id"], (*again)["id"]);
+  EXPECT_EQ(c["evidence"][0]["records"], 3);
+
+  // Only automated results stand for every control; a person names one control.
+  auto typed = Record(tanaka_, {{"control", kEveryControl},
+                                {"kind", "attestation"},
+                                {"result", "pass"},
+                                {"summary", "点検しました"}});
+  ASSERT_FALSE(typed.ok());
+  ASSERT_FALSE(typed.error().fields.empty());
+  EXPECT_EQ(typed.error().fields[0].field, "control");
+  EXPECT_NE(typed.error().fields[0].message.find("自動確認の結果にだけ"), std::string::npos);
+  // Nor may a shared record outlast the shortest review interval.
+  auto late = Record(engine, {{"control", kEveryControl},
+                              {"kind", "automated_netcheck"},
+                              {"result", "pass"},
+                              {"summary", "違反なし"},
+                              {"valid_until", "2027-06-01"}});
+  ASSERT_FALSE(late.ok());
+  ASSERT_EQ(late.error().fields.size(), 1u);
+  EXPECT_EQ(late.error().fields[0].field, "valid_until");
+  EXPECT_NE(late.error().fields[0].message.find("最も短い見直し周期"), std::string::npos);
+}
+
 TEST_F(ComplianceTest, EvidenceRules) {
   // A kind the control does not ask for.
   auto wrong = Record(

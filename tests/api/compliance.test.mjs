@@ -207,13 +207,16 @@ test('mamori netcheck --report-to posts its proof as evidence for every netcheck
   // A leak: exit 1 as always, and failed evidence on the server.
   const leak = mamori(['netcheck', golden('dnat_port_forward'), '--report-to', srv.url, '--token-file', tokenFile]);
   assert.equal(leak.status, 1, leak.stderr);
-  assert.match(leak.stderr, /証跡を \d+ 件送りました/);
+  // One record stands for every control that asks for the proof.
+  const leakId = Number(/証跡を送りました\(記録番号 (\d+)、/.exec(leak.stderr)?.[1]);
+  assert.ok(leakId > 0, leak.stderr);
   let s = await officer.api('GET', '/api/v1/compliance');
   const netcheckControls = s.body.controls.filter((c) => c.evidence.some((e) => e.kind === 'automated:netcheck'));
   assert.ok(netcheckControls.length >= 2);
   for (const c of netcheckControls) {
     const e = c.evidence.find((x) => x.kind === 'automated:netcheck');
     assert.equal(e.state, 'failed', c.id);
+    assert.equal(e.record.id, leakId, c.id);
     assert.equal(e.record.source, 'service:netcheck-core');
     assert.match(e.record.summary, /違反 1 件/);
   }

@@ -58,6 +58,8 @@ export const riskRoundsRegisterKey = 'risk_rounds';
 
 /** The registers of the controls' evidence (証跡) and exceptions (例外措置). */
 export const evidenceRegisterKey = 'evidence';
+/** The evidence record's control of an engine's result that stands for every control asking for its kind. */
+export const everyControl = 'all';
 export const exceptionsRegisterKey = 'control_exceptions';
 
 /** Modules that open a page of their own. */

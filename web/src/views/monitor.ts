@@ -1,9 +1,9 @@
 // 通信監視 (#/m/monitor; 基本方針 §6(3)イ 不正通信の監視): what `mamori monitor --report-to`
 // recorded as evidence (kind automated_monitor, docs/monitor.md "Reporting to the server").
 //
-// The page reads the evidence register's list (newest first) for the monitor's records, groups
-// them into reports (one report posts the same raw result from the same account for every control
-// that asks for it), and reads the raw result of the reports of the last `recentDays` days (at
+// The page reads the evidence register's list (newest first) for the monitor's records (one per
+// report, standing for every control that asks for it; earlier versions posted one per control,
+// grouped here into their report), and reads the raw result of the reports of the last `recentDays` days (at
 // most `maxReports`, always the latest). It shows:
 // - the health of the latest report (when, where, inputs, events, malformed share, events per
 //   second, the span of event time), and prominently when that report is older than a day (the
@@ -21,7 +21,7 @@
 import { ApiError, getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatDateTime, formatNumber, label, lang, t, type MessageKey } from '../i18n';
-import { evidenceRegisterKey, moduleOfPage } from '../modules';
+import { everyControl, evidenceRegisterKey, moduleOfPage } from '../modules';
 import { announce, findRegister, type View } from '../state';
 import type { ComplianceAnswer, ComplianceControl, ListAnswer, RegisterRecord } from '../types';
 import { stateBadge, statusBadge } from './compliance';
@@ -31,7 +31,7 @@ import { engineHowTo, errorBox, pageHeading } from './common';
 const monitorKind = 'automated_monitor';
 const monitorCatalogKind = 'automated:monitor';
 
-/** How many of the newest monitor records are listed to find the reports (one per control). */
+/** How many of the newest monitor records are listed to find the reports. */
 const recordsListed = 300;
 /** The reports whose alerts the page shows: those of the last days, at most this many. */
 const recentDays = 7;
@@ -227,8 +227,6 @@ interface MonitorData {
   reports: MonitorReport[];
   /** Reports whose raw result was not a monitor report (evidence posted by other means). */
   unreadable: number;
-  /** The records of the latest report (one per control). */
-  latestRun: RegisterRecord[];
   /** How many monitor records exist in all, and how many reports were found among those listed. */
   total: number;
   reportsListed: number;
@@ -241,12 +239,14 @@ async function loadData(): Promise<MonitorData> {
     getJson<ListAnswer>(path, new URLSearchParams({ kind: monitorKind, sort: '-recorded_on', limit: String(recordsListed) })),
     getJson<ComplianceAnswer>('compliance').catch(() => null),
   ]);
-  // One report posts the same raw result from the same account for every control, one record
-  // after the other: a report is a run of neighbouring records that share both.
+  // A report is one record standing for every control (everyControl). Reports of earlier
+  // versions posted the same raw result from the same account once per control, one record after
+  // the other: such a report is a run of neighbouring records that share both.
   const runs: RegisterRecord[][] = [];
   for (const r of page.items) {
     const last = runs[runs.length - 1];
-    if (last && last[0]!.raw_sha256 === r.raw_sha256 && last[0]!.source === r.source && !last.some((x) => x.control === r.control)) last.push(r);
+    const shared = r.control === everyControl || last?.[0]!.control === everyControl;
+    if (last && !shared && last[0]!.raw_sha256 === r.raw_sha256 && last[0]!.source === r.source && !last.some((x) => x.control === r.control)) last.push(r);
     else runs.push([r]);
   }
   const now = Date.now();
@@ -257,7 +257,7 @@ async function loadData(): Promise<MonitorData> {
     const rep = parseMonitorReport(rec);
     if (rep) reports.push(rep);
   }
-  return { reports, unreadable: records.length - reports.length, latestRun: runs[0] ?? [], total: page.total, reportsListed: runs.length, compliance };
+  return { reports, unreadable: records.length - reports.length, total: page.total, reportsListed: runs.length, compliance };
 }
 
 // ---- Filters -----------------------------------------------------------------------------------

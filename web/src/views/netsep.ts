@@ -1,9 +1,9 @@
 // ネットワーク分離 (#/m/netsep; 基本方針 §2(10) 通信経路の分割, §6(3)ア): the latest proof that
 // `mamori netcheck --report-to` recorded as evidence (kind automated_netcheck, docs/netcheck.md).
 //
-// The page reads the evidence register's list (newest first) for the latest netcheck record and
-// the records posted with it (one per control that asks for the proof: same raw result, same
-// source), then that record's raw JSON (GET controls/evidence/{id}), and the controls' status
+// The page reads the evidence register's list (newest first) for the latest netcheck record (one
+// record standing for every control that asks for the proof; earlier versions posted one per
+// control: same raw result, same source, read together here), then that record's raw JSON (GET controls/evidence/{id}), and the controls' status
 // (GET compliance). It shows when and by which service account the proof was recorded, its
 // result and validity, the zone-to-zone matrix (every state in words and with an icon, the
 // colour only repeats them), each violation with its example packet, the rules on its path and
@@ -18,7 +18,7 @@ import { ApiError, getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatDateTime, formatNumber, label, t, type MessageKey } from '../i18n';
-import { evidenceRegisterKey, moduleOfPage } from '../modules';
+import { everyControl, evidenceRegisterKey, moduleOfPage } from '../modules';
 import { findRegister, type View } from '../state';
 import type {
   ComplianceAnswer,
@@ -37,7 +37,7 @@ import { engineHowTo, errorBox, pageHeading } from './common';
 const netcheckKind = 'automated_netcheck';
 const netcheckCatalogKind = 'automated:netcheck';
 
-/** How many of the newest netcheck records are read to find the latest run's (one per control). */
+/** How many of the newest netcheck records are read to find the latest run's (earlier versions: one per control). */
 const recordsPerRun = 100;
 
 // ---- Reading the raw result ------------------------------------------------------------------
@@ -153,7 +153,7 @@ function localToday(): string {
 interface NetsepData {
   /** The newest netcheck evidence record, with its raw text; null when there is none. */
   latest: RegisterRecord | null;
-  /** The records posted with it (one per control), newest first. */
+  /** The record of that run (earlier versions posted one per control: all of them), newest first. */
   run: RegisterRecord[];
   /** How many netcheck records exist in all. */
   total: number;
@@ -169,11 +169,16 @@ async function loadData(): Promise<NetsepData> {
   ]);
   const newest = page.items[0];
   if (!newest) return { latest: null, run: [], total: page.total, compliance };
-  // One run of netcheck posts the same raw result from the same account for every control, one
-  // record after the other: the run is the newest records that share both.
+  // One run of netcheck posts one record for every control (everyControl). Earlier versions
+  // posted the same raw result from the same account once per control, one record after the
+  // other: such a run is the newest records that share both.
   const run: RegisterRecord[] = [];
   for (const r of page.items) {
     if (r.raw_sha256 !== newest.raw_sha256 || r.source !== newest.source) break;
+    if (r.control === everyControl) {
+      if (!run.length) run.push(r);
+      break;
+    }
     if (!run.some((x) => x.control === r.control)) run.push(r);
   }
   const latest = await getJson<RegisterRecord>(`${path}/${newest.id}`);
@@ -480,7 +485,7 @@ export async function loadNetsep(): Promise<View> {
   function controlsSection(): Child {
     if (!controls.length && !data.run.length) return null;
     const controlField = reg?.fields.find((f) => f.name === 'control');
-    const recordOf = (value: string) => data.run.find((r) => r.control === value);
+    const recordOf = (value: string) => data.run.find((r) => r.control === value || r.control === everyControl);
     const rows = controls.length
       ? controls.map((c) => {
           const e = c.evidence.find((x) => x.kind === netcheckCatalogKind);
