@@ -208,7 +208,8 @@ MonitorEvidence MonitorReport::Build(const MonitorRun& run, int64_t now_us) cons
                         {"refused_connections", l.refused_connections},
                         {"accept_failures", l.accept_failures},
                         {"idle_closed", l.idle_closed},
-                        {"merged_senders", l.merged_senders}};
+                        {"merged_senders", l.merged_senders},
+                        {"retired_senders", l.retired_senders}};
   }
 
   // ---- Alerts: most severe first, then in the order written ----

@@ -107,9 +107,11 @@ TEST(MonitorReport, UnhealthyWhenInputsFailNothingIsReadOrTooManyLinesAreMalform
   listening.listeners.listening = true;
   listening.listeners.messages = 900;
   listening.listeners.merged_senders = 40;  // merged, still read: not a problem
+  listening.listeners.retired_senders = 3;  // nor senders folded into (others)
   e = report.Build(RunOf(listening), kRanAt);
   EXPECT_TRUE(e.healthy);
   EXPECT_EQ(e.raw["health"]["syslog"]["merged_senders"], 40);
+  EXPECT_EQ(e.raw["health"]["syslog"]["retired_senders"], 3);
   listening.listeners.refused_connections = 2;
   listening.listeners.accept_failures = 1;
   e = report.Build(RunOf(listening), kRanAt);

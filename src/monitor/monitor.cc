@@ -86,6 +86,12 @@ InputId Monitor::OpenInput(std::string_view name, std::optional<InputFormat> for
   summary.name = in->name;
   summary.format = format ? format : options_.format;
   if (summary.format) in->parser = MakeParser(*summary.format, options_.parser);
+  if (!retired_ids_.empty()) {
+    const InputId id = retired_ids_.back();
+    retired_ids_.pop_back();
+    inputs_[id] = std::move(in);
+    return id;
+  }
   inputs_.push_back(std::move(in));
   return inputs_.size() - 1;
 }
@@ -142,6 +148,20 @@ Status Monitor::CloseInput(InputId id, InputEnd end) {
   std::vector<char>().swap(in.buffer);
   in.filled = 0;
   return st;
+}
+
+void Monitor::RetireInput(InputId id, InputId into) {
+  (void)CloseInput(id, InputEnd::kStopped);  // messages come whole: nothing is left unread
+  const size_t gone = inputs_[id]->summary;
+  InputSummary& target = summary_.inputs[inputs_[into]->summary];
+  target.lines += summary_.inputs[gone].lines;
+  target.events += summary_.inputs[gone].events;
+  summary_.inputs.erase(summary_.inputs.begin() + static_cast<std::ptrdiff_t>(gone));
+  for (const auto& other : inputs_) {
+    if (other && other->summary > gone) --other->summary;
+  }
+  inputs_[id].reset();
+  retired_ids_.push_back(id);
 }
 
 void Monitor::FeedMessage(InputId id, std::string_view message) {
@@ -369,7 +389,10 @@ std::string SummaryToText(const Summary& s, double seconds) {
          l.idle_closed},
         {"送信元の上限を超え「(others)」にまとめたメッセージ (messages of senders merged into "
          "\"(others)\")",
-         l.merged_senders}};
+         l.merged_senders},
+        {"新しい送信元のために「(others)」の集計に移した無通信の送信元 (silent senders folded "
+         "into \"(others)\" for new ones)",
+         l.retired_senders}};
     for (const auto& [what, count] : trouble) {
       if (count > 0) out += Cat("    ", what, ": ", WithThousands(count), "\n");
     }

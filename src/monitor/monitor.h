@@ -104,7 +104,8 @@ struct ListenerCounts {
   uint64_t refused_connections = 0;  // TCP connections beyond the limit, closed at once
   uint64_t accept_failures = 0;      // out of descriptors or memory
   uint64_t idle_closed = 0;          // silent connections closed to make room for a new one
-  uint64_t merged_senders = 0;  // messages of new senders merged into "(others)" (past the limit)
+  uint64_t merged_senders = 0;   // messages of new senders merged into "(others)" (past the limit)
+  uint64_t retired_senders = 0;  // silent senders whose input gave way to a new sender
   bool operator==(const ListenerCounts&) const = default;
 };
 
@@ -135,8 +136,8 @@ class Monitor {
   // Opens an input named `name` (evidence and samples say "name:line"). `format` overrides
   // MonitorOptions::format for this input (syslog messages are netfilter lines whatever the
   // files are); nullopt keeps it. Lines are numbered from `first_line` + 1 (a resumed file
-  // continues its numbering). The id stays valid until the Monitor is destroyed; ids are not
-  // reused.
+  // continues its numbering). The id stays valid until the Monitor is destroyed or the input
+  // is retired (RetireInput); only a retired input's id is given out again.
   InputId OpenInput(std::string_view name, std::optional<InputFormat> format = std::nullopt,
                     uint64_t first_line = 0);
   // Before the first Feed of an input resumed in the middle of its file: the file's header lines
@@ -160,6 +161,12 @@ class Monitor {
   void FeedMalformed(InputId id, Reason reason, std::string_view excerpt);
   // Ends the input (see InputEnd) and frees its buffer and parser. Errors as Feed.
   Status CloseInput(InputId id, InputEnd end);
+  // Ends a message input (FeedMessage, FeedMalformed) and forgets it: its lines and events are
+  // added to the summary entry of `into` and its own entry is removed, and its id may be given
+  // to a later OpenInput. A syslog listener that meets ever new senders stays bounded this way.
+  // Precondition: both ids are valid and differ; `into` is not retired before `id`'s counts
+  // are wanted.
+  void RetireInput(InputId id, InputId into);
 
   // Bytes of the input consumed so far: up to and including the line break of the last line
   // whose event reached every detector. Bytes of a line still incomplete (or of lines waiting for
@@ -194,7 +201,8 @@ class Monitor {
   Event event_;
   int64_t watermark_us_ = INT64_MIN;
   int64_t next_advance_us_ = INT64_MIN;
-  std::vector<std::unique_ptr<Input>> inputs_;
+  std::vector<std::unique_ptr<Input>> inputs_;  // null: retired
+  std::vector<InputId> retired_ids_;            // given out again by OpenInput
   bool finished_ = false;
   std::vector<char> scratch_;  // FeedMessage: the message with kLinePadding after it
 };

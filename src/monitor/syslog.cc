@@ -276,6 +276,7 @@ struct SyslogServer::Listener {
 struct SyslogServer::Connection {
   int fd = -1;
   InputId input = 0;
+  std::string sender;  // the key of its sender
   SyslogFramer framer;
   std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
   bool evict = false;  // silent too long, giving way to a new connection (closed by Handle)
@@ -284,14 +285,15 @@ struct SyslogServer::Connection {
   }
 };
 
-SyslogServer::SyslogServer(Monitor& monitor, NoticeFn notice)
-    : monitor_(monitor), notice_(std::move(notice)) {}
+SyslogServer::SyslogServer(Monitor& monitor, NoticeFn notice, SyslogLimits limits)
+    : monitor_(monitor), notice_(std::move(notice)), limits_(limits) {}
 
 SyslogServer::~SyslogServer() = default;
 
 Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(
-    const std::vector<SyslogEndpoint>& endpoints, Monitor& monitor, NoticeFn notice) {
-  std::unique_ptr<SyslogServer> server(new SyslogServer(monitor, std::move(notice)));
+    const std::vector<SyslogEndpoint>& endpoints, Monitor& monitor, NoticeFn notice,
+    SyslogLimits limits) {
+  std::unique_ptr<SyslogServer> server(new SyslogServer(monitor, std::move(notice), limits));
   for (const SyslogEndpoint& e : endpoints) {
     const std::string url =
         Cat(e.transport == SyslogTransport::kUdp ? "udp://" : "tcp://",
@@ -361,25 +363,74 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(
 
 InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& address) {
   const char* kind = transport == SyslogTransport::kUdp ? "udp " : "tcp ";
+  const auto now = std::chrono::steady_clock::now();
   std::string key = Cat(kind, address);
-  auto it = inputs_.find(key);
-  if (it != inputs_.end()) return it->second;
-  if (inputs_.size() >= kMaxSyslogSources) {
-    // Said once: from here new senders share one input (their evidence names no address;
-    // spoofed UDP sources can fill the table).
+  auto it = senders_.find(key);
+  if (it != senders_.end()) {
+    it->second.last_active = now;
+    return it->second.input;
+  }
+  if (senders_.size() >= limits_.max_senders && !RetireIdleSender()) {
+    // Said once: while no sender gives way, new senders share one input (their evidence names
+    // no address; spoofed UDP sources can fill the table).
     if (counts_.merged_senders++ == 0) {
-      notice_(Cat("syslog: 送信元が多すぎます（上限 ", std::to_string(kMaxSyslogSources),
-                  "）。これより後の新しい送信元は「", kind, "(others)」にまとめます。"),
-              Cat("syslog: too many senders (limit ", std::to_string(kMaxSyslogSources),
-                  "); new senders from now on are merged into \"", kind, "(others)\"."));
+      notice_(
+          Cat("syslog: 送信元が多すぎます（上限 ", std::to_string(limits_.max_senders),
+              "）。無通信の送信元が空くまで、新しい送信元は「", kind, "(others)」にまとめます。"),
+          Cat("syslog: too many senders (limit ", std::to_string(limits_.max_senders),
+              "); until a silent sender gives way, new senders are merged into \"", kind,
+              "(others)\"."));
     }
-    key = Cat(kind, "(others)");
-    it = inputs_.find(key);
-    if (it != inputs_.end()) return it->second;
+    return OthersInput(kind);
   }
   const InputId id = monitor_.OpenInput(Cat("syslog ", key), InputFormat::kNetfilter);
-  inputs_.emplace(std::move(key), id);
+  senders_.emplace(std::move(key), Sender{id, now});
   return id;
+}
+
+InputId SyslogServer::OthersInput(const char* kind) {
+  std::string key = Cat(kind, "(others)");
+  auto it = others_.find(key);
+  if (it != others_.end()) return it->second;
+  const InputId id = monitor_.OpenInput(Cat("syslog ", key), InputFormat::kNetfilter);
+  others_.emplace(std::move(key), id);
+  return id;
+}
+
+bool SyslogServer::RetireIdleSender() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_retire_) return false;
+  std::vector<InputId> connected;
+  for (const auto& c : connections_) connected.push_back(c->input);
+  std::sort(connected.begin(), connected.end());
+  auto oldest = senders_.end();
+  for (auto it = senders_.begin(); it != senders_.end(); ++it) {
+    if (std::binary_search(connected.begin(), connected.end(), it->second.input)) continue;
+    if (oldest == senders_.end() || it->second.last_active < oldest->second.last_active) {
+      oldest = it;
+    }
+  }
+  if (oldest == senders_.end() || now - oldest->second.last_active < limits_.idle_give_way) {
+    // Nobody can give way before the oldest has been silent long enough (a connected sender
+    // may close sooner: look again then too, at most once a second).
+    next_retire_ = oldest == senders_.end()
+                       ? now + std::chrono::seconds(1)
+                       : std::min(oldest->second.last_active + limits_.idle_give_way,
+                                  now + std::chrono::seconds(1));
+    return false;
+  }
+  if (counts_.retired_senders++ == 0) {
+    notice_(Cat("syslog: 送信元が上限（", std::to_string(limits_.max_senders),
+                "）に達したため、無通信の送信元を「(others)」の集計に移して、新しい送信元に"
+                "場所を空けます。"),
+            Cat("syslog: sender limit (", std::to_string(limits_.max_senders),
+                ") reached; silent senders are folded into \"(others)\" to make room for new "
+                "ones."));
+  }
+  const char* oldest_kind = oldest->first.rfind("udp ", 0) == 0 ? "udp " : "tcp ";
+  monitor_.RetireInput(oldest->second.input, OthersInput(oldest_kind));
+  senders_.erase(oldest);
+  return true;
 }
 
 const std::vector<pollfd>& SyslogServer::fds() {
@@ -429,7 +480,7 @@ void SyslogServer::Accept(Listener& listener) {
         }
       }
       if (oldest != nullptr &&
-          std::chrono::steady_clock::now() - oldest->last_active >= kSyslogIdleGiveWay) {
+          std::chrono::steady_clock::now() - oldest->last_active >= limits_.idle_give_way) {
         oldest->evict = true;
         ++counts_.idle_closed;
         --open;
@@ -448,6 +499,7 @@ void SyslogServer::Accept(Listener& listener) {
     ++counts_.connections;
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    c->sender = Cat("tcp ", PeerAddress(peer));
     c->input = InputFor(SyslogTransport::kTcp, PeerAddress(peer));
     connections_.push_back(std::move(c));
   }
@@ -515,10 +567,15 @@ void SyslogServer::Handle(const std::vector<pollfd>& ready) {
   }
   size_t kept = 0;
   for (size_t i = 0; i < connections_.size(); ++i) {
-    if (i < closed.size() && closed[i]) continue;
-    if (connections_[i]->evict) {  // a message it had begun is cut: counted as such
-      MonitorSink sink(monitor_, connections_[i]->input, counts_.messages);
-      connections_[i]->framer.End(sink);
+    Connection& c = *connections_[i];
+    const bool ends = (i < closed.size() && closed[i]) || c.evict;
+    if (c.evict) {  // a message it had begun is cut: counted as such
+      MonitorSink sink(monitor_, c.input, counts_.messages);
+      c.framer.End(sink);
+    }
+    if (ends) {  // the sender's silence starts when its connection ends
+      if (auto s = senders_.find(c.sender); s != senders_.end())
+        s->second.last_active = c.last_active;
       continue;
     }
     connections_[kept++] = std::move(connections_[i]);

@@ -7,8 +7,13 @@
 // counting); several clients at once. A message longer than kMaxSyslogMessage is counted as
 // malformed (a sample of its start kept) and dropped as it arrives, never buffered whole. Each
 // sender (transport and address) is one input of the Monitor named "syslog udp 192.0.2.1", its
-// messages numbered from 1 as its "lines"; after kMaxSyslogSources senders, the others share the
-// input "syslog udp (others)". Nothing is ever sent back (no amplification).
+// messages numbered from 1 as its "lines". At most kMaxSyslogSources senders have inputs of their
+// own: when all are taken, a sender silent for kSyslogIdleGiveWay (and without an open
+// connection) gives its place to the new one (it is retired: its counts join "syslog udp
+// (others)" in the summary, and should it come back its messages are numbered from 1 again);
+// when none is silent that long, the new sender's messages go to "syslog udp (others)". So
+// spoofed UDP sources cannot keep a real firewall that starts sending later out of its own input
+// for good. Nothing is ever sent back (no amplification).
 //
 // Memory is bounded: kMaxSyslogConnections connections (more are accepted and closed at once,
 // with a notice), each buffering at most one message of kMaxSyslogMessage bytes.
@@ -40,6 +45,12 @@ inline constexpr std::chrono::seconds kSyslogIdleGiveWay{60};
 inline constexpr size_t kMaxSyslogSources = 1024;
 
 enum class SyslogTransport : uint8_t { kUdp, kTcp };
+
+// The listener's bounds (tests make them small).
+struct SyslogLimits {
+  size_t max_senders = kMaxSyslogSources;
+  std::chrono::milliseconds idle_give_way = kSyslogIdleGiveWay;  // senders and connections
+};
 
 struct SyslogEndpoint {
   SyslogTransport transport = SyslogTransport::kUdp;
@@ -87,7 +98,8 @@ class SyslogServer {
   // Binds every endpoint (kUnavailable naming the URL when the address cannot be bound). The
   // Monitor must outlive the server.
   static Result<std::unique_ptr<SyslogServer>> Create(const std::vector<SyslogEndpoint>& endpoints,
-                                                      Monitor& monitor, NoticeFn notice);
+                                                      Monitor& monitor, NoticeFn notice,
+                                                      SyslogLimits limits = {});
   ~SyslogServer();
 
   // The bound ports, in the order of the endpoints (port 0 resolved).
@@ -106,8 +118,16 @@ class SyslogServer {
  private:
   struct Listener;
   struct Connection;
-  SyslogServer(Monitor& monitor, NoticeFn notice);
+  SyslogServer(Monitor& monitor, NoticeFn notice, SyslogLimits limits);
+  struct Sender {
+    InputId input = 0;
+    std::chrono::steady_clock::time_point last_active;
+  };
   InputId InputFor(SyslogTransport transport, const std::string& address);
+  // Retires the sender silent longest if it has been silent kSyslogIdleGiveWay and has no open
+  // connection; false when there is none.
+  bool RetireIdleSender();
+  InputId OthersInput(const char* kind);
   void Rebuild();
   void Accept(Listener& listener);
   void ReadDatagrams(Listener& listener);
@@ -115,11 +135,15 @@ class SyslogServer {
 
   Monitor& monitor_;
   NoticeFn notice_;
+  SyslogLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<pollfd> fds_;
   std::vector<uint16_t> ports_;
-  std::map<std::string, InputId> inputs_;  // by "udp 192.0.2.1"
+  std::map<std::string, Sender> senders_;  // by "udp 192.0.2.1"; at most kMaxSyslogSources
+  std::map<std::string, InputId> others_;  // "udp (others)", "tcp (others)"
+  // No sender can have been silent long enough before this (skips the search in a flood).
+  std::chrono::steady_clock::time_point next_retire_{};
   std::vector<char> buffer_;
   Counts counts_;
 };

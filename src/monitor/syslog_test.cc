@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "monitor/separation.h"
@@ -181,6 +183,107 @@ TEST(SyslogServerTest, UdpAndTcpMessagesReachThePipeline) {
   EXPECT_EQ(s.listeners.refused_connections, 0u);
   EXPECT_NE(SummaryToText(s, 1).find("syslog: "), std::string::npos);
   EXPECT_EQ(SummaryToText(Summary{}, 1).find("syslog: "), std::string::npos);
+}
+
+// Sends one netfilter message to `port` from 127.0.0.`host` (any 127/8 address is local).
+void SendFrom(int host, uint16_t port, int dport) {
+  const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(udp, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(0x7f000000u | static_cast<uint32_t>(host));
+  ASSERT_EQ(::bind(udp, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  const std::string m = NetfilterLine(dport);
+  ASSERT_GT(::sendto(udp, m.data(), m.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  ::close(udp);
+}
+
+TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
+  auto topology = netsep::ParseTopology(kTopology, "t.toml");
+  ASSERT_TRUE(topology.ok());
+  std::vector<std::unique_ptr<Detector>> detectors;
+  detectors.push_back(MakeSeparationDetector(*topology));
+  Collect out;
+  MonitorOptions options;
+  options.parser.syslog = {2024, 0};
+  Monitor monitor(options, std::move(detectors), out);
+  std::vector<std::string> notices;
+  auto server = SyslogServer::Create(
+      {{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor,
+      [&](const std::string& ja, const std::string&) { notices.push_back(ja); },
+      SyslogLimits{3, std::chrono::milliseconds(400)});
+  ASSERT_TRUE(server.ok()) << server.error().message_en;
+  const uint16_t port = (*server)->ports()[0];
+  // Reads until `events` events have arrived.
+  const auto drain = [&](uint64_t events) {
+    for (int i = 0; i < 50 && monitor.summary().events < events; ++i) {
+      std::vector<pollfd> fds = (*server)->fds();
+      ::poll(fds.data(), fds.size(), 100);
+      (*server)->Handle(fds);
+    }
+    ASSERT_EQ(monitor.summary().events, events);
+  };
+  const auto inputs = [&] {
+    std::vector<std::pair<std::string, uint64_t>> v;
+    for (const InputSummary& in : monitor.summary().inputs) v.emplace_back(in.name, in.lines);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  using Inputs = std::vector<std::pair<std::string, uint64_t>>;
+
+  // Three senders take the three places; a fourth, with nobody silent yet, is merged.
+  for (int host : {2, 3, 4}) {
+    SendFrom(host, port, 20 + host);
+    drain(static_cast<uint64_t>(host - 1));
+  }
+  SendFrom(5, port, 25);
+  drain(4);
+  EXPECT_EQ((*server)->counts().merged_senders, 1u);
+  EXPECT_EQ((*server)->counts().retired_senders, 0u);
+  EXPECT_EQ(inputs(), (Inputs{{"syslog udp (others)", 1},
+                              {"syslog udp 127.0.0.2", 1},
+                              {"syslog udp 127.0.0.3", 1},
+                              {"syslog udp 127.0.0.4", 1}}));
+
+  // Later: .3 speaks again, so .2 has been silent longest and gives way to .6, which gets an
+  // input of its own; .2's line is counted under (others).
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  SendFrom(3, port, 23);
+  drain(5);
+  SendFrom(6, port, 26);
+  drain(6);
+  EXPECT_EQ((*server)->counts().retired_senders, 1u);
+  EXPECT_EQ(inputs(), (Inputs{{"syslog udp (others)", 2},
+                              {"syslog udp 127.0.0.3", 2},
+                              {"syslog udp 127.0.0.4", 1},
+                              {"syslog udp 127.0.0.6", 1}}));
+  // .2 comes back: .4 is the silent one now; .2's messages are numbered afresh.
+  SendFrom(2, port, 22);
+  drain(7);
+  EXPECT_EQ((*server)->counts().retired_senders, 2u);
+  EXPECT_EQ(inputs(), (Inputs{{"syslog udp (others)", 3},
+                              {"syslog udp 127.0.0.2", 1},
+                              {"syslog udp 127.0.0.3", 2},
+                              {"syslog udp 127.0.0.6", 1}}));
+  monitor.Finish();
+  EXPECT_EQ(monitor.summary().lines, 7u);
+  std::vector<std::string> evidence;
+  for (const Alert& a : out.alerts) {
+    evidence.insert(evidence.end(), a.evidence.begin(), a.evidence.end());
+  }
+  std::sort(evidence.begin(), evidence.end());
+  EXPECT_EQ(evidence, (std::vector<std::string>{"syslog udp (others):1", "syslog udp 127.0.0.2:1",
+                                                "syslog udp 127.0.0.2:1", "syslog udp 127.0.0.3:1",
+                                                "syslog udp 127.0.0.3:2", "syslog udp 127.0.0.4:1",
+                                                "syslog udp 127.0.0.6:1"}));
+  ASSERT_EQ(notices.size(), 2u);  // each said once
+  EXPECT_NE(notices[0].find("まとめます"), std::string::npos);
+  EXPECT_NE(notices[1].find("場所を空けます"), std::string::npos);
+  EXPECT_EQ(monitor.summary().listeners.retired_senders, 2u);
 }
 
 TEST(SyslogServerTest, AnAddressInUseIsAnErrorNamingTheUrl) {
