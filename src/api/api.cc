@@ -825,6 +825,22 @@ HttpResponse Api::HandleApi(const HttpRequest& req, std::string_view rest) const
                                 {"controls", catalog_.controls.size()},
                                 {"controls_by_section", by_section}}}});
   }
+  if (rest == "monitor/reports") {
+    // GET monitor/reports?days=N: the monitor's reports of the last N days (default 7).
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    const auto days = ParseId(QueryValue(req.query, "days", "7"));
+    if (!days || *days > 31) {
+      return ProblemResponse(Error::Invalid("days は 1 から 31 までの日数で指定してください。",
+                                            "days must be 1 to 31",
+                                            {{"days",
+                                              "日数",
+                                              "1 から 31 までの整数にしてください。",
+                                              "an integer from 1 to 31",
+                                              0,
+                                              {}}}));
+    }
+    return FromResult(d_.compliance.MonitorReports(actor, static_cast<int>(*days)));
+  }
   if (rest == "compliance" || rest.rfind("compliance/", 0) == 0) {
     return HandleCompliance(req, actor, rest);
   }

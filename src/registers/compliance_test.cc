@@ -263,6 +263,80 @@ TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
   EXPECT_NE(late.error().fields[0].message.find("最も短い見直し周期"), std::string::npos);
 }
 
+TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
+  const Actor engine{"service:monitor-1", "10.0.0.5", 0, {}};
+  const auto report = [&](const std::string& control, const std::string& ran_at,
+                          const json& alerts) {
+    const json raw{{"report", "mamori-monitor"},
+                   {"ran_at", ran_at},
+                   {"health", {{"healthy", true}, {"events", 10}}},
+                   {"zones", {{{"name", "mynumber"}, {"description", "マイナンバー"}}}},
+                   {"alerts_total", alerts.size()},
+                   {"alerts_left_out", 1},
+                   {"alerts", alerts}};
+    auto r = Record(engine, {{"control", control},
+                             {"kind", "automated_monitor"},
+                             {"result", "pass"},
+                             {"summary", "通信監視"},
+                             {"raw", raw.dump()}});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return (*r)["id"].get<int64_t>();
+  };
+  const json a{{"kind", "separation"}, {"severity", "high"}, {"ts", "2026-06-01T00:00:00Z"},
+               {"src", "10.0.0.1"},    {"dst", "10.1.0.1"},  {"evidence", {"conn.log:1"}}};
+  json b = a;
+  b["severity"] = "critical";
+  b["evidence"] = {"conn.log:2"};
+  // An earlier version's report, posted once per control (same raw, same account).
+  const int64_t old = report("c_6_3b_01", "2026-06-01T00:10:00Z", {a});
+  const json old_raw = json::parse(
+      service_->Get(tanaka_, *registry_->ByKey("evidence"), old).value()["raw"].get<std::string>());
+  for (const char* control : {"c_6_6_02", "c_6_7_01"}) {
+    ASSERT_TRUE(Record(engine, {{"control", control},
+                                {"kind", "automated_monitor"},
+                                {"result", "pass"},
+                                {"summary", "通信監視"},
+                                {"raw", old_raw.dump()}})
+                    .ok());
+  }
+  const int64_t second = report(kEveryControl, "2026-06-01T01:00:00Z", {a, b});
+  const int64_t third = report(kEveryControl, "2026-06-01T02:00:00Z", json::array());
+
+  auto all = compliance_->MonitorReports(tanaka_, 7);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ((*all)["reports"].size(), 3u);  // the old report once
+  EXPECT_EQ((*all)["reports"][0]["id"], third);
+  EXPECT_EQ((*all)["reports"][1]["id"], second);
+  EXPECT_EQ((*all)["reports"][2]["id"], old + 2);  // the old report by its newest copy
+  EXPECT_EQ((*all)["latest"]["record"], third);
+  EXPECT_FALSE((*all)["latest"].contains("alerts"));
+  // a is in two reports: once, the newer copy; b (critical) first.
+  ASSERT_EQ((*all)["alerts"].size(), 2u);
+  EXPECT_EQ((*all)["alerts"][0]["severity"], "critical");
+  EXPECT_EQ((*all)["alerts"][1]["report"], second);
+  EXPECT_EQ((*all)["alerts_left_out"], 3);
+  EXPECT_EQ((*all)["zones"]["mynumber"], "マイナンバー");
+
+  // Bounds: two reports read, one alert returned; the rest listed and counted.
+  auto bounded = compliance_->MonitorReports(tanaka_, 7, {10, 2, size_t{1} << 20, 1});
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ((*bounded)["reports"].size(), 3u);
+  EXPECT_EQ((*bounded)["reports_read"], 2);
+  EXPECT_EQ((*bounded)["reports"][2]["read"], false);
+  ASSERT_EQ((*bounded)["alerts"].size(), 1u);
+  EXPECT_EQ((*bounded)["alerts_total"], 2);
+  EXPECT_EQ((*bounded)["alerts_left_out"], 2 + 1);
+
+  // The window: a week later only what is recorded since.
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(8)));
+  auto later = compliance_->MonitorReports(tanaka_, 7);
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE((*later)["reports"].empty());
+  EXPECT_TRUE((*later)["latest"].is_null());
+  EXPECT_FALSE(compliance_->MonitorReports(tanaka_, 0).ok());
+  EXPECT_FALSE(compliance_->MonitorReports(tanaka_, 32).ok());
+}
+
 TEST_F(ComplianceTest, EvidenceRules) {
   // A kind the control does not ask for.
   auto wrong = Record(

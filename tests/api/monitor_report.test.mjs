@@ -244,3 +244,52 @@ test('following: a report every --report-interval while it runs, and one more wh
   assert.deepEqual(final.raw.alerts.map((a) => a.kind), ['separation']);
   assert.equal(lines(stdout).length, 1);
 });
+
+test('GET monitor/reports: the reports of the last days read on the server, each alert once, critical first', async () => {
+  // The demo logs once more: the same alerts again, in a newer report.
+  const r = mamori(['monitor', '--topology', TOPOLOGY, '--blocklist', BLOCKLIST, '--rules', 'catalog/sigma',
+    '--report-to', srv.url, '--token-file', tokenFile, CONN, FW]);
+  assert.equal(r.status, 0, r.stderr);
+  const newest = Number(/証跡を送りました\(記録番号 (\d+)、/.exec(r.stderr)?.[1]);
+
+  const got = await officer.api('GET', '/api/v1/monitor/reports');
+  assert.equal(got.status, 200, JSON.stringify(got.body));
+  const b = got.body;
+  assert.equal(b.days, 7);
+  const records = await officer.api('GET', `${E}?kind=automated_monitor&limit=200`);
+  assert.equal(b.reports.length, records.body.total);
+  assert.equal(b.reports_total, records.body.total);
+  assert.equal(b.reports[0].id, newest);
+  assert.ok(b.reports.every((x, i) => i === 0 || x.id < b.reports[i - 1].id), 'newest first');
+  assert.ok(b.reports.every((x) => x.read && x.source === 'service:monitor-sensor1'));
+  assert.equal(b.reports_read, b.reports.length);
+  assert.equal(b.unreadable, 0);
+  // The latest report's health, without its alerts (they are in "alerts").
+  assert.equal(b.latest.record, newest);
+  assert.equal(b.latest.report, 'mamori-monitor');
+  assert.equal(b.latest.health.events, 17);
+  assert.equal(b.latest.alerts, undefined);
+  assert.equal(b.zones.mynumber, 'マイナンバー利用事務系');
+  // The demo's alerts, reported twice, are there once, from the newer report.
+  const blocked = b.alerts.filter((a) => a.kind === 'blocklist' && a.dst === '198.51.100.23');
+  assert.equal(blocked.length, 1);
+  assert.equal(blocked[0].report, newest);
+  const ids = new Set(b.reports.map((x) => x.id));
+  assert.ok(b.alerts.every((a) => ids.has(a.report)));
+  const rank = (s) => ['critical', 'high', 'medium', 'low'].indexOf(s);
+  assert.ok(b.alerts.every((a, i) => i === 0 || rank(b.alerts[i - 1].severity) <= rank(a.severity)), 'critical first');
+  // The 600-alert report carried 500 and counted 100 as left out.
+  assert.ok(b.alerts_left_out >= 100);
+  assert.ok(b.alerts_total >= b.alerts.length);
+
+  for (const days of ['0', '32', 'x', '-1']) {
+    const bad = await officer.api('GET', `/api/v1/monitor/reports?days=${days}`);
+    assert.equal(bad.status, 400, days);
+    assert.match(JSON.stringify(bad.body), /days は 1 から 31/);
+  }
+  assert.equal((await officer.api('GET', '/api/v1/monitor/reports?days=1')).body.reports.length, b.reports.length);
+  // Only for those who may view evidence; never without a session.
+  const staff = await loggedIn(srv, 'staff-reports', 'staff');
+  assert.equal((await staff.api('GET', '/api/v1/monitor/reports')).status, 403);
+  assert.equal((await api(srv.url, 'GET', '/api/v1/monitor/reports')).status, 401);
+});

@@ -1,10 +1,9 @@
 // 通信監視 (#/m/monitor; 基本方針 §6(3)イ 不正通信の監視): what `mamori monitor --report-to`
 // recorded as evidence (kind automated_monitor, docs/monitor.md "Reporting to the server").
 //
-// The page reads the evidence register's list (newest first) for the monitor's records (one per
-// report, standing for every control that asks for it; earlier versions posted one per control,
-// grouped here into their report), and reads the raw result of the reports of the last `recentDays` days (at
-// most `maxReports`, always the latest). It shows:
+// The page asks the server for the monitor's reports of the last `recentDays` days (GET
+// monitor/reports: the server reads their raw results, newest first within its bounds, and
+// answers their health and their alerts, each alert once). It shows:
 // - the health of the latest report (when, where, inputs, events, malformed share, events per
 //   second, the span of event time), and prominently when that report is older than a day (the
 //   monitor may have stopped) or the monitor was not healthy;
@@ -21,9 +20,9 @@
 import { ApiError, getJson } from '../api';
 import { h, replaceChildren, type Child } from '../dom';
 import { formatDateTime, formatNumber, label, lang, t, type MessageKey } from '../i18n';
-import { everyControl, evidenceRegisterKey, moduleOfPage } from '../modules';
-import { announce, findRegister, type View } from '../state';
-import type { ComplianceAnswer, ComplianceControl, ListAnswer, RegisterRecord } from '../types';
+import { evidenceRegisterKey, moduleOfPage } from '../modules';
+import { announce, type View } from '../state';
+import type { ComplianceAnswer, ComplianceControl, RegisterRecord } from '../types';
 import { stateBadge, statusBadge } from './compliance';
 import { engineHowTo, errorBox, pageHeading } from './common';
 
@@ -31,11 +30,8 @@ import { engineHowTo, errorBox, pageHeading } from './common';
 const monitorKind = 'automated_monitor';
 const monitorCatalogKind = 'automated:monitor';
 
-/** How many of the newest monitor records are listed to find the reports. */
-const recordsListed = 300;
-/** The reports whose alerts the page shows: those of the last days, at most this many. */
+/** The reports whose alerts the page shows: those of the last days (the server bounds how many it reads). */
 const recentDays = 7;
-const maxReports = 20;
 /** A latest report older than this says the monitor may have stopped. */
 const staleMs = 24 * 60 * 60 * 1000;
 
@@ -95,24 +91,14 @@ interface MonitorReport {
   alertsTotal: number;
   alertsByKind: Record<string, number>;
   alertsLeftOut: number;
-  alerts: MonitorAlert[];
 }
 
 const knownAlertFields = new Set(['kind', 'severity', 'ts', 'src', 'dst', 'proto', 'dport', 'from_zone', 'to_zone', 'count', 'detail', 'rules', 'evidence']);
 
 const bilingual = (x: unknown): Bilingual => ({ ja: text(object(x).ja), en: text(object(x).en) });
 
-/** The monitor report in an evidence record's raw text, or null when it is not one. */
-export function parseMonitorReport(record: RegisterRecord): MonitorReport | null {
-  const raw = record.raw;
-  if (typeof raw !== 'string') return null;
-  let doc: Record<string, unknown>;
-  try {
-    doc = object(JSON.parse(raw));
-  } catch {
-    return null;
-  }
-  if (doc.report !== 'mamori-monitor') return null;
+/** A monitor report from its raw result (or the server's summary of it) and its record. */
+function reportFromDoc(doc: Record<string, unknown>, record: RegisterRecord): MonitorReport {
   const health = object(doc.health);
   const report: MonitorReport = {
     record,
@@ -143,29 +129,30 @@ export function parseMonitorReport(record: RegisterRecord): MonitorReport | null
     alertsTotal: num(doc.alerts_total),
     alertsByKind: counts(doc.alerts_by_kind),
     alertsLeftOut: num(doc.alerts_left_out),
-    alerts: [],
   };
-  report.alerts = list(doc.alerts)
-    .map(object)
-    .filter((a) => text(a.kind) !== '')
-    .map((a) => ({
-      kind: text(a.kind),
-      severity: text(a.severity),
-      ts: text(a.ts),
-      src: text(a.src),
-      dst: text(a.dst),
-      proto: text(a.proto),
-      dport: typeof a.dport === 'number' ? a.dport : null,
-      from_zone: text(a.from_zone),
-      to_zone: text(a.to_zone),
-      count: num(a.count) || 1,
-      detail: text(a.detail),
-      rules: list(a.rules).map((r) => ({ id: text(object(r).id), title: text(object(r).title) })),
-      evidence: list(a.evidence).map(text).filter(Boolean),
-      extra: Object.entries(a).filter(([k]) => !knownAlertFields.has(k)),
-      report,
-    }));
   return report;
+}
+
+/** One alert as the monitor printed it (every value read as data only). */
+function alertFrom(a: Record<string, unknown>, report: MonitorReport): MonitorAlert {
+  return {
+    kind: text(a.kind),
+    severity: text(a.severity),
+    ts: text(a.ts),
+    src: text(a.src),
+    dst: text(a.dst),
+    proto: text(a.proto),
+    dport: typeof a.dport === 'number' ? a.dport : null,
+    from_zone: text(a.from_zone),
+    to_zone: text(a.to_zone),
+    count: num(a.count) || 1,
+    detail: text(a.detail),
+    rules: list(a.rules).map((r) => ({ id: text(object(r).id), title: text(object(r).title) })),
+    evidence: list(a.evidence).map(text).filter(Boolean),
+    // The server adds the report's record id ("report"): not a field of the alert.
+    extra: Object.entries(a).filter(([k]) => !knownAlertFields.has(k) && k !== 'report'),
+    report,
+  };
 }
 
 // ---- Words for kinds and severities ------------------------------------------------------------
@@ -223,41 +210,77 @@ function localDay(iso: string): string {
 // ---- Loading -----------------------------------------------------------------------------------
 
 interface MonitorData {
-  /** The reports read, newest first (the first is the latest). */
+  /** The reports of the window, newest first (the first is the latest); only those read. */
   reports: MonitorReport[];
-  /** Reports whose raw result was not a monitor report (evidence posted by other means). */
+  /** Every alert of those reports, once, most severe first (the server's order). */
+  alerts: MonitorAlert[];
+  /** Alerts the reports left out, plus those beyond the server's bound. */
+  alertsLeftOut: number;
+  /** Raw results that were not a monitor report (evidence posted by other means). */
   unreadable: number;
-  /** How many monitor records exist in all, and how many reports were found among those listed. */
+  /** Reports in the window, and how many of them were read. */
   total: number;
-  reportsListed: number;
+  read: number;
+  zones: Map<string, string>;
   compliance: ComplianceAnswer | null;
 }
 
+/** The answer of GET monitor/reports (docs/api.md). */
+interface ReportsAnswer {
+  reports: Record<string, unknown>[];
+  reports_total: number;
+  reports_read: number;
+  unreadable: number;
+  latest: Record<string, unknown> | null;
+  zones: Record<string, unknown>;
+  alerts: Record<string, unknown>[];
+  alerts_left_out: number;
+}
+
 async function loadData(): Promise<MonitorData> {
-  const path = findRegister(evidenceRegisterKey)?.path ?? 'controls/evidence';
-  const [page, compliance] = await Promise.all([
-    getJson<ListAnswer>(path, new URLSearchParams({ kind: monitorKind, sort: '-recorded_on', limit: String(recordsListed) })),
+  // The server reads the reports of the window (their raw results) and answers their health and
+  // their alerts, each alert once, critical first.
+  const [answer, compliance] = await Promise.all([
+    getJson<ReportsAnswer>('monitor/reports', new URLSearchParams({ days: String(recentDays) })),
     getJson<ComplianceAnswer>('compliance').catch(() => null),
   ]);
-  // A report is one record standing for every control (everyControl). Reports of earlier
-  // versions posted the same raw result from the same account once per control, one record after
-  // the other: such a report is a run of neighbouring records that share both.
-  const runs: RegisterRecord[][] = [];
-  for (const r of page.items) {
-    const last = runs[runs.length - 1];
-    const shared = r.control === everyControl || last?.[0]!.control === everyControl;
-    if (last && !shared && last[0]!.raw_sha256 === r.raw_sha256 && last[0]!.source === r.source && !last.some((x) => x.control === r.control)) last.push(r);
-    else runs.push([r]);
-  }
-  const now = Date.now();
-  const recent = runs.filter((run, i) => i === 0 || now - new Date(text(run[0]!.created_at)).getTime() <= recentDays * 24 * 60 * 60 * 1000).slice(0, maxReports);
-  const records = await Promise.all(recent.map((run) => getJson<RegisterRecord>(`${path}/${run[0]!.id}`)));
   const reports: MonitorReport[] = [];
-  for (const rec of records) {
-    const rep = parseMonitorReport(rec);
-    if (rep) reports.push(rep);
+  const byId = new Map<number, MonitorReport>();
+  for (const entry of list(answer.reports).map(object)) {
+    if (entry.read !== true) continue;
+    const record = { id: num(entry.id), created_at: text(entry.created_at), source: text(entry.source), result: text(entry.result), summary: text(entry.summary) } as unknown as RegisterRecord;
+    const latest = object(answer.latest);
+    const doc =
+      reports.length === 0 && num(latest.record) === record.id
+        ? latest
+        : {
+            report: 'mamori-monitor',
+            host: entry.host,
+            ran_at: entry.ran_at,
+            since: entry.since,
+            health: { healthy: entry.healthy, events: entry.events },
+            alerts_total: entry.alerts_total,
+            alerts_left_out: entry.alerts_left_out,
+          };
+    const rep = reportFromDoc(doc, record);
+    reports.push(rep);
+    byId.set(record.id, rep);
   }
-  return { reports, unreadable: records.length - reports.length, total: page.total, reportsListed: runs.length, compliance };
+  const alerts: MonitorAlert[] = [];
+  for (const a of list(answer.alerts).map(object)) {
+    const rep = byId.get(num(a.report));
+    if (rep && text(a.kind) !== '') alerts.push(alertFrom(a, rep));
+  }
+  return {
+    reports,
+    alerts,
+    alertsLeftOut: num(answer.alerts_left_out),
+    unreadable: num(answer.unreadable),
+    total: num(answer.reports_total),
+    read: num(answer.reports_read),
+    zones: new Map(Object.entries(object(answer.zones)).map(([k, v]) => [k, text(v)])),
+    compliance,
+  };
 }
 
 // ---- Filters -----------------------------------------------------------------------------------
@@ -304,24 +327,12 @@ export async function loadMonitor(query: URLSearchParams): Promise<View> {
   const latest = data.reports[0] ?? null;
   const controls: ComplianceControl[] = (data.compliance?.controls ?? []).filter((c) => c.evidence.some((e) => e.kind === monitorCatalogKind));
 
-  // Every alert of the reports read, once: an alert reported again (the same logs read twice)
-  // keeps the newest report's copy. Critical first, then the latest first.
-  const seen = new Set<string>();
-  const alerts: MonitorAlert[] = [];
-  for (const rep of data.reports) {
-    for (const a of rep.alerts) {
-      const key = JSON.stringify([a.kind, a.src, a.dst, a.ts, a.dport, a.evidence[0] ?? '']);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      alerts.push(a);
-    }
-  }
-  alerts.sort((x, y) => severityRank(x.severity) - severityRank(y.severity) || (x.ts < y.ts ? 1 : x.ts > y.ts ? -1 : 0));
-  const leftOut = data.reports.reduce((n, r) => n + r.alertsLeftOut, 0);
-
+  // Every alert of the reports read, once (the server keeps the newest report's copy of an alert
+  // reported again), critical first, then the latest first.
+  const alerts = data.alerts;
+  const leftOut = data.alertsLeftOut;
   // Zone labels: the newest report's description of each zone.
-  const zoneLabels = new Map<string, string>();
-  for (const rep of [...data.reports].reverse()) for (const [k, v] of rep.zones) zoneLabels.set(k, v);
+  const zoneLabels = data.zones;
   // A zone the alert does not name (only separation alerts name both) is a dash, not a guess.
   const zoneText = (z: string): string => (z ? (zoneLabels.get(z) ? `${z}(${zoneLabels.get(z)})` : z) : '—');
 
@@ -698,7 +709,7 @@ export async function loadMonitor(query: URLSearchParams): Promise<View> {
           ),
         ),
       ),
-      h('p', { class: 'help' }, t('monitorReportsHelp', { listed: formatNumber(data.reportsListed), total: formatNumber(data.total) })),
+      h('p', { class: 'help' }, t('monitorReportsHelp', { days: recentDays, total: formatNumber(data.total), read: formatNumber(data.read) })),
       data.unreadable ? h('p', { class: 'notice notice-warning', id: 'monitor-unreadable' }, t('monitorUnreadable', { n: formatNumber(data.unreadable) })) : null,
     );
   }

@@ -1,0 +1,176 @@
+// ComplianceService::MonitorReports: the reports `mamori monitor --report-to` recorded as
+// evidence in the last days, read once on the server for the 通信監視 page.
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "registers/compliance.h"
+
+namespace mamori::registers {
+
+using nlohmann::json;
+using store::AsInt;
+using store::AsText;
+using store::Connection;
+using store::Value;
+
+namespace {
+
+int SeverityRank(const json& alert) {
+  static constexpr const char* kOrder[] = {"critical", "high", "medium", "low"};
+  const auto s = alert.find("severity");
+  if (s == alert.end() || !s->is_string()) return 4;
+  for (int i = 0; i < 4; ++i) {
+    if (*s == kOrder[i]) return i;
+  }
+  return 4;
+}
+
+std::string TextMember(const json& o, const char* key) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
+                                               const MonitorReportLimits& limits) const {
+  const RegisterDef* evidence = registry_.ByKey("evidence");
+  if (evidence == nullptr) return Error::Internal("the evidence register is not defined");
+  MAMORI_TRY(authorizer_.Check(actor, *evidence, Action::kView, nullptr));
+  if (days < 1 || days > 31) {
+    return Error::Invalid("days は 1 から 31 までの日数で指定してください。",
+                          "days must be 1 to 31");
+  }
+  const std::string since = FormatIso8601(clock_.Now() - std::chrono::hours(24 * days));
+
+  struct Row {
+    int64_t id;
+    std::string created_at, control, source, result, summary, sha;
+  };
+  std::vector<Row> rows;
+  std::vector<std::pair<size_t, std::string>> raws;  // index into `reports`, raw text
+  json reports = json::array();
+  size_t in_window = 0;
+  MAMORI_TRY(store_.Read([&](Connection& c) -> mamori::Status {
+    MAMORI_ASSIGN_OR_RETURN(
+        auto found,
+        c.Query("SELECT id, created_at, f_control, f_source, f_result, f_summary, f_raw_sha256 "
+                "FROM r_evidence WHERE archived = 0 AND f_kind = 'automated_monitor' AND "
+                "created_at >= ? ORDER BY id DESC",
+                std::vector<Value>{since}, 1'000'000));
+    for (const auto& r : found) {
+      Row row{AsInt(r[0]),  AsText(r[1]), AsText(r[2]), AsText(r[3]),
+              AsText(r[4]), AsText(r[5]), AsText(r[6])};
+      // Earlier versions posted one report once per control, one record after the other: the
+      // same raw result from the same account is the same report.
+      if (!rows.empty() && row.control != kEveryControl && rows.back().control != kEveryControl &&
+          rows.back().sha == row.sha && rows.back().source == row.source) {
+        continue;
+      }
+      rows.push_back(std::move(row));
+    }
+    in_window = rows.size();
+    size_t bytes = 0;
+    for (size_t i = 0; i < rows.size() && i < limits.max_reports; ++i) {
+      json entry{{"id", rows[i].id},           {"created_at", rows[i].created_at},
+                 {"source", rows[i].source},   {"result", rows[i].result},
+                 {"summary", rows[i].summary}, {"read", false}};
+      if (raws.size() < limits.max_read && bytes < limits.max_read_bytes) {
+        MAMORI_ASSIGN_OR_RETURN(auto raw, c.Query("SELECT f_raw FROM r_evidence WHERE id = ?",
+                                                  std::vector<Value>{rows[i].id}));
+        std::string text = raw.empty() || store::IsNull(raw[0][0]) ? "" : AsText(raw[0][0]);
+        bytes += text.size();
+        raws.emplace_back(reports.size(), std::move(text));
+      }
+      reports.push_back(std::move(entry));
+    }
+    return {};
+  }));
+
+  // Every alert of the reports read, once: an alert reported again (the same logs read twice)
+  // keeps the newest report's copy.
+  std::vector<json> alerts;
+  std::set<std::string> seen;
+  json latest = nullptr;
+  json zones = json::object();  // name -> description, the newest report's
+  int64_t left_out = 0;
+  size_t unreadable = 0;
+  for (auto& [index, text] : raws) {
+    json& entry = reports[index];
+    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || doc.value("report", "") != "mamori-monitor") {
+      ++unreadable;
+      continue;
+    }
+    entry["read"] = true;
+    const json health = doc.value("health", json::object());
+    entry["host"] = TextMember(doc, "host");
+    entry["ran_at"] = TextMember(doc, "ran_at");
+    entry["since"] = TextMember(doc, "since");
+    entry["healthy"] = health.is_object() && health.value("healthy", false) == true;
+    entry["events"] = health.is_object() ? health.value("events", json(0)) : json(0);
+    entry["alerts_total"] = doc.value("alerts_total", json(0));
+    entry["alerts_left_out"] = doc.value("alerts_left_out", json(0));
+    if (const auto lo = doc.find("alerts_left_out"); lo != doc.end() && lo->is_number_integer()) {
+      left_out += lo->get<int64_t>();
+    }
+    if (doc.contains("zones") && doc["zones"].is_array()) {
+      for (const json& z : doc["zones"]) {
+        const std::string name = z.is_object() ? TextMember(z, "name") : "";
+        if (!name.empty() && !zones.contains(name)) zones[name] = TextMember(z, "description");
+      }
+    }
+    if (doc.contains("alerts") && doc["alerts"].is_array()) {
+      for (json& a : doc["alerts"]) {
+        if (!a.is_object() || TextMember(a, "kind").empty()) continue;
+        const auto ev = a.find("evidence");
+        const std::string first =
+            ev != a.end() && ev->is_array() && !ev->empty() && (*ev)[0].is_string()
+                ? (*ev)[0].get<std::string>()
+                : "";
+        const std::string key =
+            json::array({a["kind"], a.value("src", json()), a.value("dst", json()),
+                         a.value("ts", json()), a.value("dport", json()), first})
+                .dump();
+        if (!seen.insert(key).second) continue;
+        a["report"] = entry["id"];
+        alerts.push_back(std::move(a));
+      }
+    }
+    if (latest.is_null()) {
+      doc.erase("alerts");
+      latest = std::move(doc);
+      latest["record"] = entry["id"];
+      latest["created_at"] = entry["created_at"];
+    }
+  }
+  // Critical first, then the latest first; at most max_alerts.
+  std::stable_sort(alerts.begin(), alerts.end(), [](const json& x, const json& y) {
+    const int rx = SeverityRank(x), ry = SeverityRank(y);
+    if (rx != ry) return rx < ry;
+    return TextMember(x, "ts") > TextMember(y, "ts");
+  });
+  const size_t total = alerts.size();
+  if (alerts.size() > limits.max_alerts) alerts.resize(limits.max_alerts);
+  return json{{"days", days},
+              {"since", since},
+              {"reports", std::move(reports)},
+              {"reports_total", in_window},
+              {"reports_read", raws.size() - unreadable},
+              {"unreadable", unreadable},
+              {"latest", std::move(latest)},
+              {"zones", std::move(zones)},
+              {"alerts", std::move(alerts)},
+              {"alerts_total", total},
+              {"alerts_left_out",
+               left_out + static_cast<int64_t>(total - std::min(total, limits.max_alerts))}};
+}
+
+}  // namespace mamori::registers
