@@ -1176,7 +1176,8 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
   const json given_names = body.value("names", json::object());
   if (!given_names.is_object())
     fail("names", "水準の名称", "オブジェクトで指定してください。", "an object");
-  std::map<std::string, int> uses;  // Japanese name -> levels using it
+  std::map<std::string, int> uses;     // Japanese name -> levels using it
+  std::map<std::string, int> uses_en;  // English name, letters folded to lower case -> levels
   for (const auto& l : present->levels) {
     std::string ja = l.label.ja, en = l.label.en;
     const std::string field = "names." + l.key;
@@ -1209,6 +1210,7 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
       }
     }
     ++uses[ja];
+    ++uses_en[internal::ToLowerAscii(en)];
     names[l.key] = {{"ja", ja}, {"en", en}};
   }
   for (auto it = names.begin(); it != names.end(); ++it) {
@@ -1216,6 +1218,12 @@ Result<json> RiskService::ChangeLevels(const Actor& actor, const json& body) {
     if (uses[ja] > 1) {
       fail("names." + it.key() + ".ja", "水準の名称",
            "名称「" + ja + "」は別の水準でも使われています。", "level names must differ");
+    }
+    const std::string en = (*it)["en"].get<std::string>();
+    if (uses_en[internal::ToLowerAscii(en)] > 1) {
+      fail("names." + it.key() + ".en", "水準の名称(英語)",
+           "英語の名称「" + en + "」は別の水準でも使われています。",
+           "English level names must differ");
     }
   }
   if (given_names.is_object()) {

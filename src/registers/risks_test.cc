@@ -461,7 +461,10 @@ TEST_F(RisksTest, TheBodyRenamesLevelsAndMovesThresholdsInOneChange) {
 
   // Wrong settings name every wrong member and change nothing.
   auto wrong = risks_->ChangeLevels(
-      cli_, {{"names", {{"low", {{"ja", "極めて高い"}}}, {"extreme", {{"ja", "x"}}}}},
+      cli_, {{"names",
+              {{"low", {{"ja", "極めて高い"}}},
+               {"medium", {{"ja", "中位"}, {"en", "low"}}},
+               {"extreme", {{"ja", "x"}}}}},
              {"thresholds",
               {{"5x5", {{"low", 2}, {"very_high", 11}}}, {"3x3", {{"high", 10}}}, {"7x7", {}}}}});
   ASSERT_FALSE(wrong.ok());
@@ -469,6 +472,7 @@ TEST_F(RisksTest, TheBodyRenamesLevelsAndMovesThresholdsInOneChange) {
   for (const auto& e : wrong.error().fields) fields.insert(e.field);
   EXPECT_TRUE(fields.count("names.low.ja"));              // the same name as very_high's
   EXPECT_TRUE(fields.count("names.extreme"));             // no such level
+  EXPECT_TRUE(fields.count("names.medium.en"));           // low's English name, in any case
   EXPECT_TRUE(fields.count("thresholds.5x5.low"));        // the lowest starts at 1
   EXPECT_TRUE(fields.count("thresholds.5x5.very_high"));  // below 高's 12
   EXPECT_TRUE(fields.count("thresholds.3x3.high"));       // beyond 3 x 3 = 9
