@@ -106,6 +106,29 @@ struct Collect final : AlertOutput {
   std::vector<Alert> alerts;
 };
 
+// A Monitor with the separation detector over kTopology (RFC 3164 times of 2024, UTC), and the
+// notices a listener says.
+struct SeparationMonitor {
+  static MonitorOptions Options() {
+    MonitorOptions options;
+    options.parser.syslog = {2024, 0};
+    return options;
+  }
+  std::vector<std::unique_ptr<Detector>> Detectors() {
+    std::vector<std::unique_ptr<Detector>> detectors;
+    detectors.push_back(MakeSeparationDetector(topology));
+    return detectors;
+  }
+  NoticeFn Notice() {
+    return [this](const std::string& ja, const std::string&) { notices.push_back(ja); };
+  }
+
+  netsep::Topology topology = netsep::ParseTopology(kTopology, "t.toml").value();
+  Collect out;
+  Monitor monitor{Options(), Detectors(), out};
+  std::vector<std::string> notices;
+};
+
 std::string NetfilterLine(int port) {
   return "<4>May  1 09:30:00 fw kernel: FWD IN=eth0 OUT=eth1 SRC=10.1.0.1 DST=10.2.0.1 LEN=60 "
          "PROTO=TCP SPT=1 DPT=" +
@@ -113,18 +136,12 @@ std::string NetfilterLine(int port) {
 }
 
 TEST(SyslogServerTest, UdpAndTcpMessagesReachThePipeline) {
-  auto topology = netsep::ParseTopology(kTopology, "t.toml");
-  ASSERT_TRUE(topology.ok());
-  std::vector<std::unique_ptr<Detector>> detectors;
-  detectors.push_back(MakeSeparationDetector(*topology));
-  Collect out;
-  MonitorOptions options;
-  options.parser.syslog = {2024, 0};
-  Monitor monitor(options, std::move(detectors), out);
-  std::vector<std::string> notices;
+  SeparationMonitor m;
+  Monitor& monitor = m.monitor;
+  Collect& out = m.out;
   auto server = SyslogServer::Create(
       {{SyslogTransport::kUdp, "127.0.0.1", 0}, {SyslogTransport::kTcp, "127.0.0.1", 0}}, monitor,
-      [&](const std::string& ja, const std::string&) { notices.push_back(ja); });
+      m.Notice());
   ASSERT_TRUE(server.ok()) << server.error().message_en;
   const uint16_t udp_port = (*server)->ports()[0];
   const uint16_t tcp_port = (*server)->ports()[1];
@@ -203,19 +220,12 @@ void SendFrom(int host, uint16_t port, int dport) {
 }
 
 TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
-  auto topology = netsep::ParseTopology(kTopology, "t.toml");
-  ASSERT_TRUE(topology.ok());
-  std::vector<std::unique_ptr<Detector>> detectors;
-  detectors.push_back(MakeSeparationDetector(*topology));
-  Collect out;
-  MonitorOptions options;
-  options.parser.syslog = {2024, 0};
-  Monitor monitor(options, std::move(detectors), out);
-  std::vector<std::string> notices;
-  auto server = SyslogServer::Create(
-      {{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor,
-      [&](const std::string& ja, const std::string&) { notices.push_back(ja); },
-      SyslogLimits{3, std::chrono::milliseconds(400)});
+  SeparationMonitor m;
+  Monitor& monitor = m.monitor;
+  Collect& out = m.out;
+  const std::vector<std::string>& notices = m.notices;
+  auto server = SyslogServer::Create({{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor, m.Notice(),
+                                     SyslogLimits{3, std::chrono::milliseconds(400)});
   ASSERT_TRUE(server.ok()) << server.error().message_en;
   const uint16_t port = (*server)->ports()[0];
   // Reads until `events` events have arrived.
