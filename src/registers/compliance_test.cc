@@ -301,7 +301,6 @@ TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
   }
   const int64_t second = report(kEveryControl, "2026-06-01T01:00:00Z", {a, b});
   const int64_t third = report(kEveryControl, "2026-06-01T02:00:00Z", json::array());
-
   auto all = compliance_->MonitorReports(tanaka_, 7);
   ASSERT_TRUE(all.ok()) << all.error().message;
   ASSERT_EQ((*all)["reports"].size(), 3u);  // the old report once
@@ -327,6 +326,28 @@ TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
   EXPECT_EQ((*bounded)["alerts_total"], 2);
   EXPECT_EQ((*bounded)["alerts_left_out"], 2 + 1);
 
+  // Raw results of any shape (a service account posts what it likes) are read without failing.
+  for (const char* raw :
+       {R"({"report": 5})", R"({"report": "mamori-monitor", "health": {"healthy": "yes"},
+                           "zones": [1, {"name": 2}], "alerts": [1, {"kind": 3}, {"kind": "x", "evidence": [4]}]})",
+        "[1, 2]", "not json", R"({"report": "mamori-monitor", "health": 1, "alerts": {}})"}) {
+    auto odd = compliance_->MonitorReports(tanaka_, 7);
+    ASSERT_TRUE(odd.ok());
+    ASSERT_TRUE(Record(engine, {{"control", kEveryControl},
+                                {"kind", "automated_monitor"},
+                                {"result", "fail"},
+                                {"summary", "通信監視"},
+                                {"raw", raw}})
+                    .ok())
+        << raw;
+    auto read = compliance_->MonitorReports(tanaka_, 7);
+    ASSERT_TRUE(read.ok()) << raw;
+  }
+  auto odd = compliance_->MonitorReports(tanaka_, 7);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ((*odd)["unreadable"], 3);       // 5, an array, not JSON
+  EXPECT_EQ((*odd)["reports"].size(), 8u);  // the three reports and the five odd ones
+  EXPECT_EQ((*odd)["reports"][0]["healthy"], false);
   // The window: a week later only what is recorded since.
   clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(8)));
   auto later = compliance_->MonitorReports(tanaka_, 7);

@@ -105,7 +105,9 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
   for (auto& [index, text] : raws) {
     json& entry = reports[index];
     json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_object() || doc.value("report", "") != "mamori-monitor") {
+    // The raw result is whatever a service account posted: every member is checked for its
+    // type before use (json::value with a typed default would throw on another type).
+    if (!doc.is_object() || TextMember(doc, "report") != "mamori-monitor") {
       ++unreadable;
       continue;
     }
@@ -114,7 +116,8 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
     entry["host"] = TextMember(doc, "host");
     entry["ran_at"] = TextMember(doc, "ran_at");
     entry["since"] = TextMember(doc, "since");
-    entry["healthy"] = health.is_object() && health.value("healthy", false) == true;
+    entry["healthy"] =
+        health.is_object() && health.contains("healthy") && health["healthy"] == true;
     entry["events"] = health.is_object() ? health.value("events", json(0)) : json(0);
     entry["alerts_total"] = doc.value("alerts_total", json(0));
     entry["alerts_left_out"] = doc.value("alerts_left_out", json(0));
