@@ -10,10 +10,10 @@ cmake --build --preset fuzz -j "$(nproc)" --target csv_fuzz xlsx_fuzz request_fu
   totp_fuzz netsep_topology_fuzz iptables_fuzz ipset_fuzz nftables_fuzz asa_fuzz fortigate_fuzz \
   monitor_zeek_fuzz monitor_zeek_json_fuzz monitor_eve_fuzz monitor_netfilter_fuzz \
   monitor_squid_fuzz monitor_blocklist_fuzz monitor_sigma_fuzz monitor_checkpoint_fuzz \
-  monitor_syslog_fuzz markdown_fuzz
+  monitor_syslog_fuzz markdown_fuzz monitor_report_fuzz
 for f in csv xlsx request catalog totp netsep_topology iptables ipset nftables asa fortigate \
   monitor_zeek monitor_zeek_json monitor_eve monitor_netfilter monitor_squid monitor_blocklist \
-  monitor_sigma monitor_checkpoint monitor_syslog markdown; do
+  monitor_sigma monitor_checkpoint monitor_syslog markdown monitor_report; do
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$f/." "$work/"
   echo "==> fuzz $f (${secs}s)"

@@ -1,9 +1,13 @@
 // ComplianceService::MonitorReports: the reports `mamori monitor --report-to` recorded as
 // evidence in the last days, read once on the server for the 通信監視 page.
+#include "registers/monitor_reports.h"
+
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +42,51 @@ std::string TextMember(const json& o, const char* key) {
 }
 
 }  // namespace
+
+std::optional<PostedMonitorReport> ReadPostedMonitorReport(std::string_view raw) {
+  json doc = json::parse(raw, nullptr, /*allow_exceptions=*/false);
+  // The raw result is whatever a service account posted: every member is checked for its type
+  // before use (json::value with a typed default would throw on another type).
+  if (!doc.is_object() || TextMember(doc, "report") != "mamori-monitor") return std::nullopt;
+  PostedMonitorReport out;
+  const json health = doc.value("health", json::object());
+  const bool healthy =
+      health.is_object() && health.contains("healthy") && health["healthy"] == true;
+  out.facts = {{"host", TextMember(doc, "host")},
+               {"ran_at", TextMember(doc, "ran_at")},
+               {"since", TextMember(doc, "since")},
+               {"healthy", healthy},
+               {"events", health.is_object() ? health.value("events", json(0)) : json(0)},
+               {"alerts_total", doc.value("alerts_total", json(0))},
+               {"alerts_left_out", doc.value("alerts_left_out", json(0))}};
+  if (const auto lo = doc.find("alerts_left_out");
+      lo != doc.end() && lo->is_number_integer() && lo->get<int64_t>() > 0) {
+    out.left_out = lo->get<int64_t>();
+  }
+  if (const auto zones = doc.find("zones"); zones != doc.end() && zones->is_array()) {
+    for (const json& z : *zones) {
+      const std::string name = z.is_object() ? TextMember(z, "name") : "";
+      if (!name.empty()) out.zones.emplace_back(name, TextMember(z, "description"));
+    }
+  }
+  if (const auto alerts = doc.find("alerts"); alerts != doc.end() && alerts->is_array()) {
+    for (json& a : *alerts) {
+      if (!a.is_object() || TextMember(a, "kind").empty()) continue;
+      const auto ev = a.find("evidence");
+      const std::string first =
+          ev != a.end() && ev->is_array() && !ev->empty() && (*ev)[0].is_string()
+              ? (*ev)[0].get<std::string>()
+              : "";
+      a["key"] = json::array({a["kind"], a.value("src", json()), a.value("dst", json()),
+                              a.value("ts", json()), a.value("dport", json()), first})
+                     .dump(-1, ' ', false, json::error_handler_t::replace);
+      out.alerts.push_back(std::move(a));
+    }
+  }
+  doc.erase("alerts");
+  out.doc = std::move(doc);
+  return out;
+}
 
 Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
                                                const MonitorReportLimits& limits) const {
@@ -104,52 +153,25 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
   size_t unreadable = 0;
   for (auto& [index, text] : raws) {
     json& entry = reports[index];
-    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    // The raw result is whatever a service account posted: every member is checked for its
-    // type before use (json::value with a typed default would throw on another type).
-    if (!doc.is_object() || TextMember(doc, "report") != "mamori-monitor") {
+    std::optional<PostedMonitorReport> posted = ReadPostedMonitorReport(text);
+    if (!posted) {
       ++unreadable;
       continue;
     }
     entry["read"] = true;
-    const json health = doc.value("health", json::object());
-    entry["host"] = TextMember(doc, "host");
-    entry["ran_at"] = TextMember(doc, "ran_at");
-    entry["since"] = TextMember(doc, "since");
-    entry["healthy"] =
-        health.is_object() && health.contains("healthy") && health["healthy"] == true;
-    entry["events"] = health.is_object() ? health.value("events", json(0)) : json(0);
-    entry["alerts_total"] = doc.value("alerts_total", json(0));
-    entry["alerts_left_out"] = doc.value("alerts_left_out", json(0));
-    if (const auto lo = doc.find("alerts_left_out"); lo != doc.end() && lo->is_number_integer()) {
-      left_out += lo->get<int64_t>();
+    entry.update(posted->facts);
+    left_out += posted->left_out;
+    for (auto& [name, description] : posted->zones) {
+      if (!zones.contains(name)) zones[name] = description;
     }
-    if (doc.contains("zones") && doc["zones"].is_array()) {
-      for (const json& z : doc["zones"]) {
-        const std::string name = z.is_object() ? TextMember(z, "name") : "";
-        if (!name.empty() && !zones.contains(name)) zones[name] = TextMember(z, "description");
-      }
-    }
-    if (doc.contains("alerts") && doc["alerts"].is_array()) {
-      for (json& a : doc["alerts"]) {
-        if (!a.is_object() || TextMember(a, "kind").empty()) continue;
-        const auto ev = a.find("evidence");
-        const std::string first =
-            ev != a.end() && ev->is_array() && !ev->empty() && (*ev)[0].is_string()
-                ? (*ev)[0].get<std::string>()
-                : "";
-        const std::string key =
-            json::array({a["kind"], a.value("src", json()), a.value("dst", json()),
-                         a.value("ts", json()), a.value("dport", json()), first})
-                .dump();
-        if (!seen.insert(key).second) continue;
-        a["report"] = entry["id"];
-        alerts.push_back(std::move(a));
-      }
+    for (json& a : posted->alerts) {
+      if (!seen.insert(a["key"].get<std::string>()).second) continue;
+      a.erase("key");
+      a["report"] = entry["id"];
+      alerts.push_back(std::move(a));
     }
     if (latest.is_null()) {
-      doc.erase("alerts");
-      latest = std::move(doc);
+      latest = std::move(posted->doc);
       latest["record"] = entry["id"];
       latest["created_at"] = entry["created_at"];
     }
