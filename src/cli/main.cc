@@ -1121,6 +1121,10 @@ int main(int argc, char** argv) {
                        "サービスアカウントのトークンのファイル / file holding the token");
   netcheck->add_option("--report-ca", netcheck_report.ca_file,
                        "HTTPS の CA 証明書 / CA file for HTTPS");
+  // Earlier versions read the catalog to post one record per control; accepted (and said to be
+  // unneeded) so that existing cron jobs keep recording evidence.
+  std::string unused_catalog;
+  netcheck->add_option("--catalog", unused_catalog)->group("");
 
   MonitorArgs monitor_args;
   auto* monitor_cmd = app.add_subcommand(
@@ -1203,6 +1207,7 @@ int main(int argc, char** argv) {
                    "--follow・--syslog で報告を送る間隔（秒）/ seconds between reports while "
                    "following (default 3600)")
       ->check(CLI::Range(int64_t{10}, int64_t{7} * 86400));
+  monitor_cmd->add_option("--catalog", unused_catalog)->group("");
 
   auto* admin = app.add_subcommand("admin", "管理作業 / administration");
   admin->require_subcommand(1);
@@ -1299,6 +1304,12 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("version")) {
     std::printf("mamori %s\n", MAMORI_VERSION);
     return 0;
+  }
+  if (!unused_catalog.empty() && (netcheck->parsed() || monitor_cmd->parsed())) {
+    std::fprintf(
+        stderr,
+        "--catalog は不要になりました(証跡を求める管理策はサーバーのカタログで決まります)。"
+        "指定は無視します。 / --catalog is no longer needed and is ignored\n");
   }
   if (netcheck->parsed()) {
     if (!netcheck_report.url.empty() && netcheck_report.token_file.empty()) {

@@ -169,15 +169,6 @@ class BeaconDetector final : public Detector {
     return true;
   }
 
-  uint32_t FileIndex(std::string_view file) {
-    if (!files_.empty() && files_[last_file_] == file) return last_file_;
-    for (size_t i = 0; i < files_.size(); ++i) {
-      if (files_[i] == file) return last_file_ = static_cast<uint32_t>(i);
-    }
-    files_.emplace_back(file);
-    return last_file_ = static_cast<uint32_t>(files_.size() - 1);
-  }
-
   Pair* NewPair(const Event& e, int src_zone) {
     if (pairs_.size() >= options_.max_pairs) {
       ++stats_->dropped_pairs;
@@ -191,7 +182,7 @@ class BeaconDetector final : public Detector {
       p.has_dport = true;
       p.dport = e.dport;
     }
-    p.file = FileIndex(e.file);
+    p.file = files_.Intern(e.file);
     p.line = e.line;
     return &p;
   }
@@ -316,7 +307,7 @@ class BeaconDetector final : public Detector {
     }
     f.metrics = metrics;
     f.weight = p.count;
-    f.file = files_[p.file];
+    f.file = files_.Name(p.file);
     f.line = p.line;
     sink.Report(f);
   }
@@ -402,8 +393,7 @@ class BeaconDetector final : public Detector {
   std::deque<uint64_t> pending_order_;
   uint64_t stored_ = 0;
   std::string key_;
-  std::vector<std::string> files_;
-  uint32_t last_file_ = 0;
+  FileNames files_;
 };
 
 }  // namespace

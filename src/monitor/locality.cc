@@ -31,11 +31,10 @@ int Locality::ZoneOf(uint32_t address) const {
 
 uint32_t FileNames::Intern(std::string_view name) {
   // Inputs are read one after another: the last name is almost always the one.
-  for (size_t i = names_.size(); i-- > 0;) {
-    if (names_[i] == name) return static_cast<uint32_t>(i);
-  }
-  names_.emplace_back(name);
-  return static_cast<uint32_t>(names_.size() - 1);
+  if (!names_.empty() && names_[last_] == name) return last_;
+  auto [it, added] = index_.try_emplace(std::string(name), static_cast<uint32_t>(names_.size()));
+  if (added) names_.emplace_back(name);
+  return last_ = it->second;
 }
 
 LogLocation LogLocation::Of(const Event& event, FileNames& files) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "monitor/event.h"
@@ -86,14 +87,18 @@ class KeySet {
   size_t size_ = 0;
 };
 
-// The names of the inputs, interned so a kept location costs an index, not a string.
+// The names of the inputs, interned so a kept location costs an index, not a string. Found by
+// a hash (a syslog listener meets many senders over a run), the last one first.
 class FileNames {
  public:
   uint32_t Intern(std::string_view name);
   std::string_view Name(uint32_t index) const { return names_[index]; }
+  size_t size() const { return names_.size(); }
 
  private:
   std::vector<std::string> names_;
+  std::unordered_map<std::string, uint32_t> index_;
+  uint32_t last_ = 0;
 };
 
 // Where an event is: file (a FileNames index), line and uid (Zeek uid, EVE flow_id; cut at

@@ -370,6 +370,23 @@ InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& add
     it->second.last_active = now;
     return it->second.input;
   }
+  const bool named = named_.count(key) > 0;
+  if (!named && named_.size() >= limits_.max_sender_names) {
+    if (!names_full_said_) {
+      names_full_said_ = true;
+      notice_(Cat("syslog: この実行で自分の入力を持った送信元が上限（",
+                  std::to_string(limits_.max_sender_names),
+                  "）に達しました。これより後の新しい"
+                  "送信元は「",
+                  kind, "(others)」にまとめます。"),
+              Cat("syslog: the senders that had an input of their own in this run reached the "
+                  "limit (",
+                  std::to_string(limits_.max_sender_names),
+                  "); new senders from now on are merged into \"", kind, "(others)\"."));
+    }
+    ++counts_.merged_senders;
+    return OthersInput(kind);
+  }
   if (senders_.size() >= limits_.max_senders && !RetireIdleSender()) {
     // Said once: while no sender gives way, new senders share one input (their evidence names
     // no address; spoofed UDP sources can fill the table).
@@ -384,6 +401,7 @@ InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& add
     return OthersInput(kind);
   }
   const InputId id = monitor_.OpenInput(Cat("syslog ", key), InputFormat::kNetfilter);
+  if (!named) named_.insert(key);
   senders_.emplace(std::move(key), Sender{id, now});
   return id;
 }
@@ -410,12 +428,12 @@ bool SyslogServer::RetireIdleSender() {
       oldest = it;
     }
   }
-  if (oldest == senders_.end() || now - oldest->second.last_active < limits_.idle_give_way) {
+  if (oldest == senders_.end() || now - oldest->second.last_active < limits_.sender_idle) {
     // Nobody can give way before the oldest has been silent long enough (a connected sender
     // may close sooner: look again then too, at most once a second).
     next_retire_ = oldest == senders_.end()
                        ? now + std::chrono::seconds(1)
-                       : std::min(oldest->second.last_active + limits_.idle_give_way,
+                       : std::min(oldest->second.last_active + limits_.sender_idle,
                                   now + std::chrono::seconds(1));
     return false;
   }

@@ -8,12 +8,13 @@
 // malformed (a sample of its start kept) and dropped as it arrives, never buffered whole. Each
 // sender (transport and address) is one input of the Monitor named "syslog udp 192.0.2.1", its
 // messages numbered from 1 as its "lines". At most kMaxSyslogSources senders have inputs of their
-// own: when all are taken, a sender silent for kSyslogIdleGiveWay (and without an open
+// own: when all are taken, a sender silent for kSyslogSenderIdle (and without an open
 // connection) gives its place to the new one (it is retired: its counts join "syslog udp
 // (others)" in the summary, and should it come back its messages are numbered from 1 again);
-// when none is silent that long, the new sender's messages go to "syslog udp (others)". So
-// spoofed UDP sources cannot keep a real firewall that starts sending later out of its own input
-// for good. Nothing is ever sent back (no amplification).
+// when none is silent that long, or kMaxSyslogSenderNames senders have had inputs of their own
+// in this run, the new sender's messages go to "syslog udp (others)". So spoofed UDP sources
+// cannot keep a real firewall that starts sending later out of its own input for long, and the
+// names the detectors keep stay bounded. Nothing is ever sent back (no amplification).
 //
 // Memory is bounded: kMaxSyslogConnections connections (more are accepted and closed at once,
 // with a notice), each buffering at most one message of kMaxSyslogMessage bytes.
@@ -30,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -43,13 +45,21 @@ inline constexpr size_t kMaxSyslogConnections = 256;
 // When all connections are open, one silent this long gives way to a new one.
 inline constexpr std::chrono::seconds kSyslogIdleGiveWay{60};
 inline constexpr size_t kMaxSyslogSources = 1024;
+// A sender silent this long (and without an open connection) gives its input to a new sender
+// when all kMaxSyslogSources are taken.
+inline constexpr std::chrono::minutes kSyslogSenderIdle{10};
+// Senders that ever have an input of their own in one run (the detectors keep each name: the
+// names stay bounded under a flood of spoofed sources).
+inline constexpr size_t kMaxSyslogSenderNames = 16 * kMaxSyslogSources;
 
 enum class SyslogTransport : uint8_t { kUdp, kTcp };
 
 // The listener's bounds (tests make them small).
 struct SyslogLimits {
   size_t max_senders = kMaxSyslogSources;
-  std::chrono::milliseconds idle_give_way = kSyslogIdleGiveWay;  // senders and connections
+  std::chrono::milliseconds idle_give_way = kSyslogIdleGiveWay;  // connections
+  std::chrono::milliseconds sender_idle = kSyslogSenderIdle;
+  size_t max_sender_names = kMaxSyslogSenderNames;
 };
 
 struct SyslogEndpoint {
@@ -124,7 +134,7 @@ class SyslogServer {
     std::chrono::steady_clock::time_point last_active;
   };
   InputId InputFor(SyslogTransport transport, const std::string& address);
-  // Retires the sender silent longest if it has been silent kSyslogIdleGiveWay and has no open
+  // Retires the sender silent longest if it has been silent sender_idle and has no open
   // connection; false when there is none.
   bool RetireIdleSender();
   InputId OthersInput(const char* kind);
@@ -142,6 +152,8 @@ class SyslogServer {
   std::vector<uint16_t> ports_;
   std::map<std::string, Sender> senders_;  // by "udp 192.0.2.1"; at most kMaxSyslogSources
   std::map<std::string, InputId> others_;  // "udp (others)", "tcp (others)"
+  std::unordered_set<std::string> named_;  // senders that have had an input: at most the cap
+  bool names_full_said_ = false;
   // No sender can have been silent long enough before this (skips the search in a flood).
   std::chrono::steady_clock::time_point next_retire_{};
   std::vector<char> buffer_;

@@ -224,8 +224,9 @@ TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
   Monitor& monitor = m.monitor;
   Collect& out = m.out;
   const std::vector<std::string>& notices = m.notices;
-  auto server = SyslogServer::Create({{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor, m.Notice(),
-                                     SyslogLimits{3, std::chrono::milliseconds(400)});
+  auto server = SyslogServer::Create(
+      {{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor, m.Notice(),
+      SyslogLimits{.max_senders = 3, .sender_idle = std::chrono::milliseconds(400)});
   ASSERT_TRUE(server.ok()) << server.error().message_en;
   const uint16_t port = (*server)->ports()[0];
   // Reads until `events` events have arrived.
@@ -294,6 +295,66 @@ TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
   EXPECT_NE(notices[0].find("まとめます"), std::string::npos);
   EXPECT_NE(notices[1].find("場所を空けます"), std::string::npos);
   EXPECT_EQ(monitor.summary().listeners.retired_senders, 2u);
+}
+
+TEST(SyslogServerTest, TheSendersNamedInARunAreBounded) {
+  SeparationMonitor m;
+  auto server = SyslogServer::Create(
+      {{SyslogTransport::kUdp, "127.0.0.1", 0}}, m.monitor, m.Notice(),
+      SyslogLimits{
+          .max_senders = 2, .sender_idle = std::chrono::milliseconds(0), .max_sender_names = 3});
+  ASSERT_TRUE(server.ok()) << server.error().message_en;
+  const uint16_t port = (*server)->ports()[0];
+  uint64_t sent = 0;
+  const auto send = [&](int host) {
+    SendFrom(host, port, 20);
+    ++sent;
+    for (int i = 0; i < 50 && m.monitor.summary().events < sent; ++i) {
+      std::vector<pollfd> fds = (*server)->fds();
+      ::poll(fds.data(), fds.size(), 100);
+      (*server)->Handle(fds);
+    }
+    ASSERT_EQ(m.monitor.summary().events, sent);
+  };
+  // Every sender gives way at once here (no idle time): .2 .3 named, .4 retires .2 (three
+  // names); .2 comes back under its old name, retiring .3; .5 is a fourth name: merged.
+  for (int host : {2, 3, 4, 2, 5}) send(host);
+  std::vector<std::string> inputs;
+  for (const InputSummary& in : m.monitor.summary().inputs) inputs.push_back(in.name);
+  std::sort(inputs.begin(), inputs.end());
+  EXPECT_EQ(inputs, (std::vector<std::string>{"syslog udp (others)", "syslog udp 127.0.0.2",
+                                              "syslog udp 127.0.0.4"}));
+  EXPECT_EQ((*server)->counts().retired_senders, 2u);
+  EXPECT_EQ((*server)->counts().merged_senders, 1u);
+  ASSERT_EQ(m.notices.size(), 2u);
+  EXPECT_NE(m.notices[1].find("この実行で自分の入力を持った送信元が上限"), std::string::npos);
+}
+
+TEST(MonitorRetireInputTest, CountsMoveAndTheOthersKeepTheirEntries) {
+  SeparationMonitor m;
+  const InputId a = m.monitor.OpenInput("a", InputFormat::kNetfilter);
+  const InputId b = m.monitor.OpenInput("b", InputFormat::kNetfilter);
+  const InputId others = m.monitor.OpenInput("others", InputFormat::kNetfilter);
+  m.monitor.FeedMessage(a, NetfilterLine(21));
+  m.monitor.FeedMessage(a, NetfilterLine(22));
+  m.monitor.FeedMessage(b, NetfilterLine(23));
+  m.monitor.RetireInput(a, others);
+  // b's entry moved down one place and still counts b; a's id is given out again.
+  m.monitor.FeedMessage(b, NetfilterLine(24));
+  const InputId c = m.monitor.OpenInput("c", InputFormat::kNetfilter);
+  EXPECT_EQ(c, a);
+  m.monitor.FeedMessage(c, NetfilterLine(25));
+  m.monitor.FeedMessage(others, NetfilterLine(26));
+  const auto& inputs = m.monitor.summary().inputs;
+  ASSERT_EQ(inputs.size(), 3u);
+  EXPECT_EQ(inputs[0].name, "b");
+  EXPECT_EQ(inputs[0].lines, 2u);
+  EXPECT_EQ(inputs[1].name, "others");
+  EXPECT_EQ(inputs[1].lines, 3u);  // a's two and its own
+  EXPECT_EQ(inputs[2].name, "c");
+  EXPECT_EQ(inputs[2].lines, 1u);
+  EXPECT_EQ(m.monitor.line_number(c), 1u);  // numbered afresh
+  EXPECT_EQ(m.monitor.summary().lines, 6u);
 }
 
 TEST(SyslogServerTest, AnAddressInUseIsAnErrorNamingTheUrl) {

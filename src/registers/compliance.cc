@@ -74,13 +74,15 @@ std::string CatalogKind(const std::string& kind) {
   return "";
 }
 
-// The shortest review interval among the controls that ask for `kind`; 0 when none does.
-int ShortestReview(const policy::Catalog& catalog, const std::string& kind) {
+// The longest review interval among the controls that ask for `kind`; 0 when none does. A
+// record standing for every such control holds at most this long (each control counts it only
+// within its own interval: ComplianceService::Status).
+int LongestReview(const policy::Catalog& catalog, const std::string& kind) {
   const std::string name = CatalogKind(kind);
   int months = 0;
   for (const auto& c : catalog.controls) {
     if (std::find(c.evidence.begin(), c.evidence.end(), name) == c.evidence.end()) continue;
-    if (months == 0 || c.review_months < months) months = c.review_months;
+    months = std::max(months, c.review_months);
   }
   return months;
 }
@@ -98,7 +100,7 @@ RecordCompleter CompleteEvidence(std::shared_ptr<const policy::Catalog> catalog)
     }
     if (rec["valid_until"].is_null() && rec["control"].is_string()) {
       if (rec["control"] == kEveryControl) {
-        if (const int months = ShortestReview(*catalog, TextOf(rec, "kind")); months > 0) {
+        if (const int months = LongestReview(*catalog, TextOf(rec, "kind")); months > 0) {
           rec["valid_until"] = AddMonths(TextOf(rec, "recorded_on"), months);
         }
       } else if (const auto* c = FindControl(*catalog, rec["control"].get<std::string>())) {
@@ -137,7 +139,7 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
                  "「この種類を求めるすべての管理策」は、自動確認の結果にだけ使えます。管理策を"
                  "一つ選んでください。",
                  "only automated results may stand for every control asking for their kind");
-      } else if (ShortestReview(*catalog, kind) == 0) {
+      } else if (LongestReview(*catalog, kind) == 0) {
         AddError(errors, "kind", "種類", "この種類の証跡を求める管理策がありません。",
                  "no control asks for this kind of evidence");
       }
@@ -232,13 +234,13 @@ RecordRule CheckEvidence(std::shared_ptr<const policy::Catalog> catalog) {
                      "か月: " + AddMonths(on, control->review_months) + ")を超えられません。",
                  "valid_until cannot exceed the control's review interval");
       } else if (const int months =
-                     rec["control"] == kEveryControl ? ShortestReview(*catalog, kind) : 0;
+                     rec["control"] == kEveryControl ? LongestReview(*catalog, kind) : 0;
                  months > 0 && until > AddMonths(on, months)) {
         AddError(errors, "valid_until", "有効期限",
-                 "有効期限は、この種類を求める管理策の最も短い見直し周期(" +
+                 "有効期限は、この種類を求める管理策の最も長い見直し周期(" +
                      std::to_string(months) + "か月: " + AddMonths(on, months) +
                      ")を超えられません。",
-                 "valid_until cannot exceed the shortest review interval of the controls");
+                 "valid_until cannot exceed the longest review interval of the controls");
       }
     }
   };
@@ -545,8 +547,11 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
 
   FieldDef until = MakeField("valid_until", FieldType::kDate);
   until.label = {"有効期限", "Valid until"};
-  until.help = {"空欄なら、記録日から管理策の見直し周期まで",
-                "Default: the control's review interval"};
+  until.help = {
+      "空欄なら、記録日から管理策の見直し周期まで(すべての管理策を裏付ける自動確認の"
+      "結果は最も長い周期まで。各管理策はそれぞれの見直し周期の間だけ数えます)",
+      "Default: the control's review interval (for an automated result standing for "
+      "every control, the longest; each control counts it within its own interval)"};
   until.required = until.generated = true;
 
   FieldDef on = MakeField("recorded_on", FieldType::kDate);
@@ -824,6 +829,12 @@ Result<json> ComplianceService::Status(const Actor& actor) const {
           if (l == nullptr || l->count == 0 || (all.count > 0 && order(all) > order(*l))) {
             merged = all;
             if (l != nullptr) merged.count += l->count;
+            // It holds for this control within the control's own review interval.
+            const std::string own_until =
+                AddMonths(merged.record["recorded_on"].get<std::string>(), control.review_months);
+            if (own_until < merged.record["valid_until"].get<std::string>()) {
+              merged.record["valid_until"] = own_until;
+            }
           } else {
             merged = *l;
             merged.count += all.count;

@@ -58,7 +58,7 @@ std::string EvidenceKindValue(std::string_view catalog_kind);
 struct MonitorReportLimits {
   size_t max_reports = 1000;                 // reports listed, newest first
   size_t max_read = 200;                     // reports whose raw result is read …
-  size_t max_read_bytes = size_t{64} << 20;  // … until this many bytes of raw have been read
+  size_t max_read_bytes = size_t{16} << 20;  // … until this many bytes of raw have been read
   size_t max_alerts = 2000;                  // alerts returned
 };
 
@@ -93,17 +93,18 @@ class ComplianceService {
   Result<std::string> ReportHtml(const Actor& actor) const;
 
   // The reports `mamori monitor --report-to` recorded (kind automated_monitor) in the last
-  // `days` days (1..31), for actors who may view the evidence register, read on the server so
-  // that the 通信監視 page needs one request: {"days", "since", "reports": [{"id",
-  // "created_at", "source", "result", "summary", "read", and when read: "host", "ran_at",
-  // "since", "healthy", "events", "alerts_total", "alerts_left_out"}] (newest first; a report
-  // posted once per control by an earlier version is listed once), "reports_total" (in the
-  // window), "reports_read", "unreadable" (raw results that are not a monitor report), "latest"
-  // (the newest report read, without its alerts, plus "record" and "created_at"; null when
-  // none), "zones" ({name: description}, the newest report's), "alerts" (the reports' alerts
-  // with "report": the record id; an alert in several reports once, the newest copy; critical
-  // first, then the latest first), "alerts_total" (before the bound), "alerts_left_out" (what
-  // the reports themselves left out, plus what the bound leaves out)}.
+  // `days` days (1..31), and the newest one however old, for actors who may view the evidence
+  // register, read on the server so that the 通信監視 page needs one request: {"days", "since",
+  // "reports": [{"id", "created_at", "source", "result", "summary", "read", and when read:
+  // "host", "ran_at", "since", "healthy", "events", "alerts_total", "alerts_left_out"}] (newest
+  // first; a report posted once per control by an earlier version is listed once),
+  // "reports_total", "reports_read", "reports_unread" (beyond the bounds), "unreadable" (raw
+  // results that are not a monitor report), "latest" (the newest report read, without its
+  // alerts, plus "record" and "created_at"; null when none), "zones" ({name: description}, the
+  // newest report's), "alerts" (the reports' alerts with "report": the record id; an alert in
+  // several reports once, the newest copy; critical first, then the latest first),
+  // "alerts_total" (before the bound), "alerts_left_out" (what the reports themselves left out,
+  // counted by the monitor), "alerts_beyond" (what the bound leaves out here)}.
   Result<nlohmann::json> MonitorReports(const Actor& actor, int days,
                                         const MonitorReportLimits& limits = {}) const;
 

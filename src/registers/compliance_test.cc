@@ -177,19 +177,21 @@ TEST_F(ComplianceTest, FailedCheckAndLatestEvidenceDecide) {
 }
 
 TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
-  // The controls that ask for a network-separation proof, and the shortest review among them.
+  // The controls that ask for a network-separation proof, and their review intervals.
   const policy::Catalog catalog = testing::ShippedCatalog();
-  std::vector<std::string> asking;
-  int shortest = 0;
+  std::map<std::string, int> asking;  // id -> review months
+  int longest = 0;
   for (const auto& c : catalog.controls) {
     if (std::find(c.evidence.begin(), c.evidence.end(), "automated:netcheck") == c.evidence.end()) {
       continue;
     }
-    asking.push_back(c.id);
-    if (shortest == 0 || c.review_months < shortest) shortest = c.review_months;
+    asking[c.id] = c.review_months;
+    longest = std::max(longest, c.review_months);
   }
   ASSERT_GE(asking.size(), 2u);
-  ASSERT_LT(shortest, 12);
+  ASSERT_EQ(asking.at("C-6-3a-01"), 3);
+  ASSERT_EQ(asking.at("C-6-3-01"), 12);
+  ASSERT_EQ(longest, 12);
 
   const Actor engine{"service:netcheck-fw1", "10.0.0.5", 0, {}};
   auto run = Record(engine, {{"control", kEveryControl},
@@ -198,12 +200,11 @@ TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
                              {"summary", "違反なし"},
                              {"raw", "{\"result\":\"ok\"}"}});
   ASSERT_TRUE(run.ok()) << run.error().message;
-  // It holds as long as the shortest review interval of the controls it stands for.
-  EXPECT_EQ((*run)["valid_until"],
-            (std::vector<std::string>{"", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01",
-                                      "2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01",
-                                      "2027-03-01", "2027-04-01", "2027-05-01"}[shortest]));
-  for (const auto& id : asking) {
+  // It holds as long as the longest review interval of the controls it stands for; each
+  // control counts it within its own.
+  EXPECT_EQ((*run)["valid_until"], "2027-06-01");
+  const std::map<int, std::string> until{{3, "2026-09-01"}, {6, "2026-12-01"}, {12, "2027-06-01"}};
+  for (const auto& [id, months] : asking) {
     const json c = ControlStatus(id);
     const json* e = nullptr;
     for (const json& k : c["evidence"]) {
@@ -213,6 +214,7 @@ TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
     EXPECT_EQ((*e)["state"], "fresh") << id;
     EXPECT_EQ((*e)["record"]["id"], (*run)["id"]) << id;
     EXPECT_EQ((*e)["records"], 1) << id;
+    EXPECT_EQ((*e)["record"]["valid_until"], until.at(months)) << id;
   }
   // Controls that ask for other kinds are untouched.
   EXPECT_EQ(ControlStatus("C-6-1-02")["status"], "unknown");
@@ -251,16 +253,28 @@ TEST_F(ComplianceTest, OneEngineRecordStandsForEveryControlAskingForItsKind) {
   ASSERT_FALSE(typed.error().fields.empty());
   EXPECT_EQ(typed.error().fields[0].field, "control");
   EXPECT_NE(typed.error().fields[0].message.find("自動確認の結果にだけ"), std::string::npos);
-  // Nor may a shared record outlast the shortest review interval.
+  // Nor may a shared record outlast the longest review interval.
   auto late = Record(engine, {{"control", kEveryControl},
                               {"kind", "automated_netcheck"},
                               {"result", "pass"},
                               {"summary", "違反なし"},
-                              {"valid_until", "2027-06-01"}});
+                              {"valid_until", "2027-06-03"}});
   ASSERT_FALSE(late.ok());
   ASSERT_EQ(late.error().fields.size(), 1u);
   EXPECT_EQ(late.error().fields[0].field, "valid_until");
-  EXPECT_NE(late.error().fields[0].message.find("最も短い見直し周期"), std::string::npos);
+  EXPECT_NE(late.error().fields[0].message.find("最も長い見直し周期"), std::string::npos);
+  // Four months on, a 3-month control no longer counts the last shared record; a 12-month
+  // control still does.
+  clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(120)));
+  const auto netcheck_state = [&](const std::string& id) {
+    const json c = ControlStatus(id);
+    for (const json& k : c["evidence"]) {
+      if (k["kind"] == "automated:netcheck") return k["state"].get<std::string>();
+    }
+    return std::string();
+  };
+  EXPECT_EQ(netcheck_state("C-6-3a-01"), "expired");
+  EXPECT_EQ(netcheck_state("C-6-3-01"), "fresh");
 }
 
 TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
@@ -320,11 +334,14 @@ TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
   auto bounded = compliance_->MonitorReports(tanaka_, 7, {10, 2, size_t{1} << 20, 1});
   ASSERT_TRUE(bounded.ok());
   EXPECT_EQ((*bounded)["reports"].size(), 3u);
+  EXPECT_EQ((*bounded)["reports_total"], 3);
   EXPECT_EQ((*bounded)["reports_read"], 2);
+  EXPECT_EQ((*bounded)["reports_unread"], 1);
   EXPECT_EQ((*bounded)["reports"][2]["read"], false);
   ASSERT_EQ((*bounded)["alerts"].size(), 1u);
   EXPECT_EQ((*bounded)["alerts_total"], 2);
-  EXPECT_EQ((*bounded)["alerts_left_out"], 2 + 1);
+  EXPECT_EQ((*bounded)["alerts_left_out"], 2);  // by the two reports read
+  EXPECT_EQ((*bounded)["alerts_beyond"], 1);    // by the bound of one alert
 
   // Raw results of any shape (a service account posts what it likes) are read without failing.
   for (const char* raw :
@@ -348,12 +365,15 @@ TEST_F(ComplianceTest, MonitorReportsAreReadOnceWithinTheirBounds) {
   EXPECT_EQ((*odd)["unreadable"], 3);       // 5, an array, not JSON
   EXPECT_EQ((*odd)["reports"].size(), 8u);  // the three reports and the five odd ones
   EXPECT_EQ((*odd)["reports"][0]["healthy"], false);
-  // The window: a week later only what is recorded since.
+  const int64_t newest = (*odd)["reports"][0]["id"];
+  // The window: a week later only what is recorded since, and the newest report however old
+  // (a monitor that stopped is not one never set up).
   clock_.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(8)));
   auto later = compliance_->MonitorReports(tanaka_, 7);
   ASSERT_TRUE(later.ok());
-  EXPECT_TRUE((*later)["reports"].empty());
-  EXPECT_TRUE((*later)["latest"].is_null());
+  ASSERT_EQ((*later)["reports"].size(), 1u);
+  EXPECT_EQ((*later)["reports_total"], 1);
+  EXPECT_EQ((*later)["latest"]["record"], newest);
   EXPECT_FALSE(compliance_->MonitorReports(tanaka_, 0).ok());
   EXPECT_FALSE(compliance_->MonitorReports(tanaka_, 32).ok());
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +26,9 @@ using store::Connection;
 using store::Value;
 
 namespace {
+
+// The most records an earlier version posted for one report (one per control asking for it).
+constexpr size_t kMaxControlsPerReport = 16;
 
 int SeverityRank(const json& alert) {
   static constexpr const char* kOrder[] = {"critical", "high", "medium", "low"};
@@ -103,37 +107,48 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
     int64_t id;
     std::string created_at, control, source, result, summary, sha;
   };
-  std::vector<Row> rows;
   std::vector<std::pair<size_t, std::string>> raws;  // index into `reports`, raw text
   json reports = json::array();
-  size_t in_window = 0;
+  int64_t in_window = 0;
   MAMORI_TRY(store_.Read([&](Connection& c) -> mamori::Status {
+    // A report is one record, or (posted once per control by an earlier version) the records
+    // with the same raw result from the same account. The newest record is always included,
+    // however old: a monitor that stopped long ago must not look like one never set up.
+    constexpr const char* kWhere =
+        "archived = 0 AND f_kind = 'automated_monitor' AND (created_at >= ? OR id = (SELECT "
+        "max(id) FROM r_evidence WHERE archived = 0 AND f_kind = 'automated_monitor'))";
+    MAMORI_ASSIGN_OR_RETURN(
+        auto count,
+        c.Query(std::string("SELECT count(*) FROM (SELECT 1 FROM r_evidence WHERE ") + kWhere +
+                    " GROUP BY CASE WHEN f_control = 'all' THEN 'id ' || id ELSE f_raw_sha256 "
+                    "|| ' ' || f_source END)",
+                std::vector<Value>{since}));
+    in_window = AsInt(count.at(0).at(0));
+    // Old reports came in groups of at most one record per control: enough rows for the
+    // listed reports whatever their shape.
+    const int64_t rows_wanted =
+        static_cast<int64_t>(limits.max_reports) * static_cast<int64_t>(kMaxControlsPerReport);
     MAMORI_ASSIGN_OR_RETURN(
         auto found,
-        c.Query("SELECT id, created_at, f_control, f_source, f_result, f_summary, f_raw_sha256 "
-                "FROM r_evidence WHERE archived = 0 AND f_kind = 'automated_monitor' AND "
-                "created_at >= ? ORDER BY id DESC",
-                std::vector<Value>{since}, 1'000'000));
+        c.Query(std::string("SELECT id, created_at, f_control, f_source, f_result, f_summary, "
+                            "f_raw_sha256 FROM r_evidence WHERE ") +
+                    kWhere + " ORDER BY id DESC LIMIT ?",
+                std::vector<Value>{since, rows_wanted}, static_cast<size_t>(rows_wanted)));
+    std::set<std::pair<std::string, std::string>> old_reports;  // sha, source
+    size_t bytes = 0;
     for (const auto& r : found) {
+      if (reports.size() >= limits.max_reports) break;
       Row row{AsInt(r[0]),  AsText(r[1]), AsText(r[2]), AsText(r[3]),
               AsText(r[4]), AsText(r[5]), AsText(r[6])};
-      // Earlier versions posted one report once per control, one record after the other: the
-      // same raw result from the same account is the same report.
-      if (!rows.empty() && row.control != kEveryControl && rows.back().control != kEveryControl &&
-          rows.back().sha == row.sha && rows.back().source == row.source) {
+      if (row.control != kEveryControl && !old_reports.emplace(row.sha, row.source).second) {
         continue;
       }
-      rows.push_back(std::move(row));
-    }
-    in_window = rows.size();
-    size_t bytes = 0;
-    for (size_t i = 0; i < rows.size() && i < limits.max_reports; ++i) {
-      json entry{{"id", rows[i].id},           {"created_at", rows[i].created_at},
-                 {"source", rows[i].source},   {"result", rows[i].result},
-                 {"summary", rows[i].summary}, {"read", false}};
-      if (raws.size() < limits.max_read && bytes < limits.max_read_bytes) {
+      json entry{{"id", row.id},         {"created_at", row.created_at}, {"source", row.source},
+                 {"result", row.result}, {"summary", row.summary},       {"read", false}};
+      // The newest report is read whatever its size; the others within the bounds.
+      if (reports.empty() || (raws.size() < limits.max_read && bytes < limits.max_read_bytes)) {
         MAMORI_ASSIGN_OR_RETURN(auto raw, c.Query("SELECT f_raw FROM r_evidence WHERE id = ?",
-                                                  std::vector<Value>{rows[i].id}));
+                                                  std::vector<Value>{row.id}));
         std::string text = raw.empty() || store::IsNull(raw[0][0]) ? "" : AsText(raw[0][0]);
         bytes += text.size();
         raws.emplace_back(reports.size(), std::move(text));
@@ -160,7 +175,8 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
     }
     entry["read"] = true;
     entry.update(posted->facts);
-    left_out += posted->left_out;
+    // Saturating: the counts are whatever was posted.
+    left_out = posted->left_out > INT64_MAX - left_out ? INT64_MAX : left_out + posted->left_out;
     for (auto& [name, description] : posted->zones) {
       if (!zones.contains(name)) zones[name] = description;
     }
@@ -184,18 +200,20 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
   });
   const size_t total = alerts.size();
   if (alerts.size() > limits.max_alerts) alerts.resize(limits.max_alerts);
-  return json{{"days", days},
-              {"since", since},
-              {"reports", std::move(reports)},
-              {"reports_total", in_window},
-              {"reports_read", raws.size() - unreadable},
-              {"unreadable", unreadable},
-              {"latest", std::move(latest)},
-              {"zones", std::move(zones)},
-              {"alerts", std::move(alerts)},
-              {"alerts_total", total},
-              {"alerts_left_out",
-               left_out + static_cast<int64_t>(total - std::min(total, limits.max_alerts))}};
+  return json{
+      {"days", days},
+      {"since", since},
+      {"reports", std::move(reports)},
+      {"reports_total", in_window},
+      {"reports_read", raws.size() - unreadable},
+      {"reports_unread", static_cast<int64_t>(in_window) - static_cast<int64_t>(raws.size())},
+      {"unreadable", unreadable},
+      {"latest", std::move(latest)},
+      {"zones", std::move(zones)},
+      {"alerts", std::move(alerts)},
+      {"alerts_total", total},
+      {"alerts_left_out", left_out},
+      {"alerts_beyond", total - std::min(total, limits.max_alerts)}};
 }
 
 }  // namespace mamori::registers

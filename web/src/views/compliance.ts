@@ -12,7 +12,7 @@ import { apiUrl, getJson } from '../api';
 import { h, idFragment, replaceChildren, type Child } from '../dom';
 import { displayValue } from '../fields';
 import { formatDate, formatNumber, label, t, type MessageKey } from '../i18n';
-import { documentsRegisterKey, documentVersionsRegisterKey, evidenceRegisterKey, exceptionsRegisterKey } from '../modules';
+import { documentsRegisterKey, documentVersionsRegisterKey, everyControl, evidenceRegisterKey, exceptionsRegisterKey } from '../modules';
 import { can } from '../session';
 import { findRegister, type View } from '../state';
 import type {
@@ -565,6 +565,17 @@ export async function loadComplianceControl(id: string): Promise<View> {
             'p',
             { class: 'button-row' },
             h('a', { href: `#/r/${evidenceRegisterKey}?${new URLSearchParams({ control: c.value })}`, id: 'control-evidence-all' }, t('controlEvidenceAll')),
+            // An engine records one result for every control that asks for its kind: those
+            // records name no single control.
+            c.evidence
+              .filter((e) => e.kind.startsWith('automated:'))
+              .map((e) =>
+                h(
+                  'a',
+                  { href: `#/r/${evidenceRegisterKey}?${new URLSearchParams({ control: everyControl, kind: kindValue(e.kind) })}`, class: 'control-evidence-shared', 'data-kind': e.kind },
+                  t('controlEvidenceShared', { kind: kindLabel(e.kind) }),
+                ),
+              ),
           ),
         ),
         h(

@@ -214,8 +214,12 @@ interface MonitorData {
   reports: MonitorReport[];
   /** Every alert of those reports, once, most severe first (the server's order). */
   alerts: MonitorAlert[];
-  /** Alerts the reports left out, plus those beyond the server's bound. */
+  /** Alerts the reports left out (counted by the monitor). */
   alertsLeftOut: number;
+  /** Alerts of the reports read that are beyond the server's bound (in the reports, not shown). */
+  alertsBeyond: number;
+  /** Reports of the window whose alerts were not read (beyond the server's bounds). */
+  unread: number;
   /** Raw results that were not a monitor report (evidence posted by other means). */
   unreadable: number;
   /** Reports in the window, and how many of them were read. */
@@ -235,6 +239,8 @@ interface ReportsAnswer {
   zones: Record<string, unknown>;
   alerts: Record<string, unknown>[];
   alerts_left_out: number;
+  alerts_beyond: number;
+  reports_unread: number;
 }
 
 async function loadData(): Promise<MonitorData> {
@@ -275,6 +281,8 @@ async function loadData(): Promise<MonitorData> {
     reports,
     alerts,
     alertsLeftOut: num(answer.alerts_left_out),
+    alertsBeyond: num(answer.alerts_beyond),
+    unread: num(answer.reports_unread),
     unreadable: num(answer.unreadable),
     total: num(answer.reports_total),
     read: num(answer.reports_read),
@@ -661,6 +669,14 @@ export async function loadMonitor(query: URLSearchParams): Promise<View> {
       h('h2', { id: 'monitor-alerts-title' }, t('monitorAlertsTitle')),
       h('p', { class: 'summary' }, t('monitorAlertsIntro', { days: recentDays, reports: formatNumber(data.reports.length) })),
       leftOut > 0 ? h('div', { class: 'notice notice-warning', id: 'monitor-left-out' }, h('p', null, t('monitorLeftOut', { n: formatNumber(leftOut) }))) : null,
+      data.alertsBeyond > 0 || data.unread > 0
+        ? h(
+            'div',
+            { class: 'notice notice-warning', id: 'monitor-beyond' },
+            data.alertsBeyond > 0 ? h('p', null, t('monitorAlertsBeyond', { n: formatNumber(data.alertsBeyond), shown: formatNumber(alerts.length) })) : null,
+            data.unread > 0 ? h('p', null, t('monitorReportsUnread', { n: formatNumber(data.unread) })) : null,
+          )
+        : null,
       h('div', { class: 'notice notice-info', id: 'monitor-incident-note' }, h('p', null, t('monitorIncidentNote'))),
       severityTotals(),
       chartPiece,

@@ -209,8 +209,15 @@ export async function loadNetsep(): Promise<View> {
 
   // ---- The record: when, by whom, result, validity ----
 
+  /** Each control's deadline for this run's proof (a control counts it within its own review interval). */
+  const controlUntil = (c: ComplianceControl): string => {
+    const rec = c.evidence.find((x) => x.kind === netcheckCatalogKind)?.record;
+    return rec && data.run.some((r) => r.id === rec.id) ? rec.valid_until : '';
+  };
+
   function recordFacts(r: RegisterRecord): HTMLElement {
-    const until = data.run.map((x) => text(x.valid_until)).filter(Boolean).sort()[0] ?? text(r.valid_until);
+    const untils = [...new Set([...controls.map(controlUntil), ...data.run.map((x) => text(x.valid_until))].filter(Boolean))].sort();
+    const until = untils[0] ?? text(r.valid_until);
     const result = text(r.result);
     return h(
       'dl',
@@ -238,7 +245,7 @@ export async function loadNetsep(): Promise<View> {
           { id: 'netsep-valid-until' },
           formatDate(until),
           until && until < today ? [' ', h('span', { class: 'badge badge-expired' }, t('netsepExpired'))] : null,
-          data.run.length > 1 ? h('span', { class: 'help evidence-meta' }, t('netsepValidUntilHelp')) : null,
+          untils.length > 1 ? h('span', { class: 'help evidence-meta' }, t('netsepValidUntilHelp')) : null,
         ),
       ),
       h('div', null, h('dt', null, t('netsepSummary')), h('dd', { id: 'netsep-summary' }, text(r.summary))),
@@ -490,13 +497,14 @@ export async function loadNetsep(): Promise<View> {
       ? controls.map((c) => {
           const e = c.evidence.find((x) => x.kind === netcheckCatalogKind);
           const r = recordOf(c.value);
+          const cUntil = controlUntil(c) || (r ? text(r.valid_until) : '');
           return h(
             'tr',
             { 'data-control': c.id, 'data-section': c.section },
             h('th', { scope: 'row' }, h('a', { href: `#/compliance/${encodeURIComponent(c.id)}` }, h('span', { class: 'control-id' }, c.id), ' ', label(c.title))),
             h('td', { class: 'nowrap' }, `§${c.section}`),
             h('td', null, statusBadge(c.status)),
-            h('td', null, e ? stateBadge(e.state) : null, r ? h('span', { class: 'help evidence-meta' }, t('netsepValidUntilShort', { date: formatDate(text(r.valid_until)) })) : null),
+            h('td', null, e ? stateBadge(e.state) : null, cUntil ? h('span', { class: 'help evidence-meta' }, t('netsepValidUntilShort', { date: formatDate(cUntil) })) : null),
           );
         })
       : // Without the controls' status: the records of the run, each naming its control.
