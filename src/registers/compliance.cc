@@ -510,7 +510,8 @@ RegisterDef EvidenceRegister(const policy::Catalog& catalog) {
       {kEveryControl,
        {"この種類を求めるすべての管理策", "Every control asking for this kind"},
        {"すべて"},
-       {}});
+       {},
+       /*in_forms=*/false});
 
   FieldDef kind = MakeField("kind", FieldType::kEnum);
   kind.label = {"種類", "Kind"};

@@ -34,6 +34,9 @@ struct EnumOption {
   // The groups this option belongs to (e.g. the classification schemes a level is part of);
   // see FieldDef::options_setting.
   std::vector<std::string> tags;
+  // Offered in the UI's forms; false for a value only the system sets (an engine's result
+  // standing for every control). Still accepted and shown.
+  bool in_forms = true;
 };
 
 struct FieldDef {

@@ -162,6 +162,7 @@ void Registry::Describe(json& out) const {
         for (const auto& o : f.options) {
           json jo{{"value", o.value}, {"label", LabelJson(o.label)}};
           if (!o.tags.empty()) jo["tags"] = o.tags;
+          if (!o.in_forms) jo["in_forms"] = false;
           opts.push_back(std::move(jo));
         }
         jf["options"] = std::move(opts);

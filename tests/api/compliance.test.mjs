@@ -207,7 +207,12 @@ test('mamori netcheck --report-to posts its proof as evidence for every netcheck
   // A leak: exit 1 as always, and failed evidence on the server.
   const leak = mamori(['netcheck', golden('dnat_port_forward'), '--report-to', srv.url, '--token-file', tokenFile]);
   assert.equal(leak.status, 1, leak.stderr);
-  // One record stands for every control that asks for the proof.
+  // One record stands for every control that asks for the proof; people are not offered that
+  // value in forms.
+  const meta = await officer.api('GET', '/api/v1/meta');
+  const every = meta.body.registers.find((r) => r.key === 'evidence').fields.find((f) => f.name === 'control').options.find((o) => o.value === 'all');
+  assert.equal(every.in_forms, false);
+  assert.equal(every.label.ja, 'この種類を求めるすべての管理策');
   const leakId = Number(/証跡を送りました\(記録番号 (\d+)、/.exec(leak.stderr)?.[1]);
   assert.ok(leakId > 0, leak.stderr);
   let s = await officer.api('GET', '/api/v1/compliance');

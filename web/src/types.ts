@@ -26,6 +26,8 @@ export interface EnumOption {
   label: Label;
   /** Groups the option belongs to (e.g. classification schemes); see FieldDef.options_setting. */
   tags?: string[];
+  /** false: set only by the system (not offered in forms, still shown). */
+  in_forms?: boolean;
 }
 
 export interface FieldDef {

@@ -345,7 +345,9 @@ export async function loadRegisterRecord(reg: RegisterDef, id: number | null, qu
         const select = h('select', { ...common, onchange: onInput }, h('option', { value: '' }, f.required ? t('selectPlaceholder') : t('unset')));
         const options: { value: string; text: string }[] =
           f.type === 'enum'
-            ? validOptions(f, settings).map((o) => ({ value: o.value, text: label(o.label) }))
+            ? validOptions(f, settings)
+                .filter((o) => o.in_forms !== false)
+                .map((o) => ({ value: o.value, text: label(o.label) }))
             : (choices.get(f.name) ?? [])
                 .filter((c) => !(f.ref === reg.key && record && c.id === record.id))
                 .map((c) => ({ value: String(c.id), text: c.label }));
