@@ -278,7 +278,7 @@ struct SyslogServer::Connection {
   InputId input = 0;
   std::string sender;  // the key of its sender
   SyslogFramer framer;
-  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_active;
   bool evict = false;  // silent too long, giving way to a new connection (closed by Handle)
   ~Connection() {
     if (fd >= 0) ::close(fd);
@@ -363,7 +363,7 @@ Result<std::unique_ptr<SyslogServer>> SyslogServer::Create(
 
 InputId SyslogServer::InputFor(SyslogTransport transport, const std::string& address) {
   const char* kind = transport == SyslogTransport::kUdp ? "udp " : "tcp ";
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Now();
   std::string key = Cat(kind, address);
   auto it = senders_.find(key);
   if (it != senders_.end()) {
@@ -416,7 +416,7 @@ InputId SyslogServer::OthersInput(const char* kind) {
 }
 
 bool SyslogServer::RetireIdleSender() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Now();
   if (now < next_retire_) return false;
   std::vector<InputId> connected;
   for (const auto& c : connections_) connected.push_back(c->input);
@@ -452,7 +452,7 @@ bool SyslogServer::RetireIdleSender() {
 }
 
 const std::vector<pollfd>& SyslogServer::fds() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Now();
   for (size_t i = 0; i < listeners_.size() && i < fds_.size(); ++i) {
     fds_[i].events = now < listeners_[i]->paused_until ? 0 : POLLIN;
   }
@@ -476,7 +476,7 @@ void SyslogServer::Accept(Listener& listener) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // The connection stays queued and the listener stays readable: without a pause the
         // loop would spin. Stop polling it for a second (fds() asks for nothing until then).
-        listener.paused_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        listener.paused_until = Now() + std::chrono::seconds(1);
         if (counts_.accept_failures++ == 0) {
           notice_("syslog: 記述子が足りず接続を受け付けられません。1 秒おきに試します。",
                   "syslog: out of descriptors, cannot accept; trying again every second.");
@@ -497,8 +497,7 @@ void SyslogServer::Accept(Listener& listener) {
           oldest = c.get();
         }
       }
-      if (oldest != nullptr &&
-          std::chrono::steady_clock::now() - oldest->last_active >= limits_.idle_give_way) {
+      if (oldest != nullptr && Now() - oldest->last_active >= limits_.idle_give_way) {
         oldest->evict = true;
         ++counts_.idle_closed;
         --open;
@@ -517,6 +516,7 @@ void SyslogServer::Accept(Listener& listener) {
     ++counts_.connections;
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    c->last_active = Now();
     c->sender = Cat("tcp ", PeerAddress(peer));
     c->input = InputFor(SyslogTransport::kTcp, PeerAddress(peer));
     connections_.push_back(std::move(c));
@@ -546,7 +546,7 @@ void SyslogServer::ReadDatagrams(Listener& listener) {
 }
 
 bool SyslogServer::ReadStream(Connection& c) {
-  c.last_active = std::chrono::steady_clock::now();
+  c.last_active = Now();
   MonitorSink sink(monitor_, c.input, counts_.messages);
   size_t total = 0;
   while (total < kStreamBytesPerHandle) {

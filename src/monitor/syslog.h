@@ -60,6 +60,8 @@ struct SyslogLimits {
   std::chrono::milliseconds idle_give_way = kSyslogIdleGiveWay;  // connections
   std::chrono::milliseconds sender_idle = kSyslogSenderIdle;
   size_t max_sender_names = kMaxSyslogSenderNames;
+  // The clock silences are measured by (tests move it by hand); null: steady_clock.
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 struct SyslogEndpoint {
@@ -138,6 +140,9 @@ class SyslogServer {
   // connection; false when there is none.
   bool RetireIdleSender();
   InputId OthersInput(const char* kind);
+  std::chrono::steady_clock::time_point Now() const {
+    return limits_.now ? limits_.now() : std::chrono::steady_clock::now();
+  }
   void Rebuild();
   void Accept(Listener& listener);
   void ReadDatagrams(Listener& listener);

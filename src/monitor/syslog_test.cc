@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "monitor/separation.h"
@@ -221,12 +220,14 @@ void SendFrom(int host, uint16_t port, int dport) {
 
 TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
   SeparationMonitor m;
+  auto clock = std::chrono::steady_clock::now();  // moved by hand: silences are exact
   Monitor& monitor = m.monitor;
   Collect& out = m.out;
   const std::vector<std::string>& notices = m.notices;
   auto server = SyslogServer::Create(
       {{SyslogTransport::kUdp, "127.0.0.1", 0}}, monitor, m.Notice(),
-      SyslogLimits{.max_senders = 3, .sender_idle = std::chrono::milliseconds(400)});
+      SyslogLimits{
+          .max_senders = 3, .sender_idle = std::chrono::minutes(10), .now = [&] { return clock; }});
   ASSERT_TRUE(server.ok()) << server.error().message_en;
   const uint16_t port = (*server)->ports()[0];
   // Reads until `events` events have arrived.
@@ -262,7 +263,7 @@ TEST(SyslogServerTest, SilentSendersGiveWayToNewOnesAndTheirCountsAreKept) {
 
   // Later: .3 speaks again, so .2 has been silent longest and gives way to .6, which gets an
   // input of its own; .2's line is counted under (others).
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  clock += std::chrono::minutes(11);
   SendFrom(3, port, 23);
   drain(5);
   SendFrom(6, port, 26);
