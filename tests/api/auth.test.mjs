@@ -105,14 +105,16 @@ test('logout, and logout everywhere', async () => {
   const b = new Client(srv.url);
   await b.api('POST', '/api/v1/auth/login', { login: 'kato', password: TEST_PASSWORD });
   // The next code (the current one was used by the enrollment).
-  assert.equal((await b.api('POST', '/api/v1/auth/mfa', { code: totp(secret, Date.now() / 1000, 1) })).status, 200);
+  const used = totp(secret, Date.now() / 1000, 1);
+  assert.equal((await b.api('POST', '/api/v1/auth/mfa', { code: used })).status, 200);
   assert.equal((await a.api('DELETE', '/api/v1/auth/session')).status, 204);
   assert.equal((await a.api('GET', '/api/v1/auth/me')).status, 401);
   assert.equal((await b.api('GET', '/api/v1/auth/me')).status, 200);
   const c = new Client(srv.url);
   await c.api('POST', '/api/v1/auth/login', { login: 'kato', password: TEST_PASSWORD });
-  // Codes up to the one just used are spent (no replay): a recovery code here.
-  assert.equal((await c.api('POST', '/api/v1/auth/mfa', { code: totp(secret, Date.now() / 1000, 1) })).status, 401);
+  // The code just used is spent (no replay; recomputing "the next code" here could give a newer
+  // one if a 30-second step passed meanwhile): a recovery code here.
+  assert.equal((await c.api('POST', '/api/v1/auth/mfa', { code: used })).status, 401);
   await new Promise((r) => setTimeout(r, 1100));  // a failure delays the next attempt by 1 s
   assert.equal((await c.api('POST', '/api/v1/auth/mfa', { recovery_code: recoveryCodes[1] })).status, 200);
   assert.equal((await c.api('DELETE', '/api/v1/auth/sessions')).status, 204);
