@@ -15,6 +15,7 @@
 #include "monitor/json_util.h"
 #include "monitor/parser.h"
 #include "monitor/zeek_fields.h"
+#include "monitor/zeek_json.h"
 
 namespace mamori::monitor {
 namespace {
@@ -106,6 +107,80 @@ json::Scalar ScalarText(const Value& value, json::NumberBuffer& buffer, std::str
   return json::Scalar::kNumber;
 }
 
+// ts as JSON number text -?D.F (json_scan's kDouble) → microseconds exactly as Set computes
+// them (llround of the correctly rounded double times 1e6), when that is the decimal's own
+// microsecond: 0 <= ts < 2^31 with at most 6 decimals (see Set for why they agree). nullopt
+// otherwise (the caller takes the general path).
+std::optional<int64_t> ExactMicros(std::string_view number) {
+  const char* p = number.data();
+  const char* const end = p + number.size();
+  if (p == end || *p == '-') return std::nullopt;
+  int64_t seconds = 0;
+  int digits = 0;
+  for (; p < end && *p != '.'; ++p, ++digits) seconds = seconds * 10 + (*p - '0');
+  if (digits > 10 || seconds >= 2147483648LL || p == end) return std::nullopt;
+  ++p;  // the '.'
+  const auto decimals = static_cast<size_t>(end - p);
+  if (decimals == 0 || decimals > 6) return std::nullopt;
+  int64_t micros = 0;
+  for (; p < end; ++p) micros = micros * 10 + (*p - '0');
+  static constexpr int64_t kScale[] = {1, 100000, 10000, 1000, 100, 10, 1};
+  return seconds * 1000000 + micros * kScale[decimals];
+}
+
+}  // namespace
+
+std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event) {
+  bool has_ts = false;
+  zeek::Seen seen;
+  std::optional<LogType> path_type;
+  bool path_seen = false;
+  Reason reason;
+  // Each member as Read and Set take it, for the values plain Zeek lines hold; anything else
+  // (a nested "id", null, a value of an unexpected type, a failed check) stops the scan.
+  auto take = [&](std::string_view key, const Value& value) -> bool {
+    const zeek::Field field = zeek::FieldOf(key);
+    if (field == zeek::Field::kOther) {
+      if (key.size() == 2 && key == "id") return false;
+      if (key.size() == 5 && key == "_path") {
+        if (value.kind != Value::Kind::kString) return false;
+        path_seen = true;
+        path_type = zeek::LogTypeOfPath(value.text);
+      }
+      return true;
+    }
+    seen.Note(field);
+    switch (value.kind) {
+      case Value::Kind::kString:
+        if (!zeek::Assign(field, value.text, event, reason)) return false;
+        if (field == zeek::Field::kTs) has_ts = true;
+        return true;
+      case Value::Kind::kInt64:
+        if (field == zeek::Field::kTs || !IsNumeric(field)) return false;
+        return zeek::AssignNumber(field, value.int64 < 0,
+                                  value.int64 < 0 ? 0 : static_cast<uint64_t>(value.int64), event,
+                                  reason);
+      case Value::Kind::kDouble: {
+        if (field != zeek::Field::kTs || !value.lazy) return false;
+        const std::optional<int64_t> micros = ExactMicros(value.text);
+        if (!micros) return false;
+        event.ts_us = *micros;
+        has_ts = true;
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  if (json::ScanMembers(text, take) != json::Scan::kValid) return std::nullopt;
+  const std::optional<LogType> type = path_seen ? path_type : seen.Type();
+  if (!type) return ParseResult::Ignored(zeek::kOtherLog);
+  event.type = *type;
+  return zeek::Complete(event, has_ts);
+}
+
+namespace {
+
 class ZeekJsonParser final : public Parser {
  public:
   explicit ZeekJsonParser(bool fast) : fast_(fast) {}
@@ -115,6 +190,13 @@ class ZeekJsonParser final : public Parser {
     event.format = InputFormat::kZeekJson;
     event.file = line.file;
     event.line = line.number;
+    if (fast_) {
+      if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.text, event)) return *r;
+      event = Event{};  // the scan stopped part way: start again
+      event.format = InputFormat::kZeekJson;
+      event.file = line.file;
+      event.line = line.number;
+    }
     if (!fast_ || json::ScanObject(line.text, "id", members_, nested_) != json::Scan::kValid) {
       dom::object object;
       if (!json::ParseObject(parser_, line.text, object)) {
