@@ -117,10 +117,14 @@ inline constexpr size_t kMaxRules = 10;
 
 // The Japanese sentence saying which policy the alert's traffic breaks.
 std::string DescribeAlert(const Alert& alert);
+// The same appended to `out`.
+void AppendDescription(const Alert& alert, std::string& out);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
 // dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
 // measured: metrics, {"name": number}), evidence.
 std::string AlertToJson(const Alert& alert);
+// The same appended to `out` (a caller that writes many alerts reuses one buffer).
+void AppendAlertJson(const Alert& alert, std::string& out);
 // The same through nlohmann::json (AlertToJson's path for texts that need escaping).
 std::string AlertToJsonSlow(const Alert& alert);
 
