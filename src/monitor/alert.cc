@@ -499,12 +499,26 @@ void Quoted(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
-// Opens member `key` of the object that starts at `start` in `out` (with its '{').
-void Key(std::string& out, size_t start, const char* key) {
-  if (out.size() > start + 1) out.push_back(',');
-  out.push_back('"');
-  out.append(key);
-  out.append("\":");
+// Whether the texts AppendDescription takes from the alert are Plain, for the kinds whose
+// sentence is made of them and of fixed text (nullopt for the others). The fixed text is valid
+// UTF-8 without control characters and every text is put between fixed parts, so the sentence
+// is Plain when they all are.
+std::optional<bool> DescriptionPiecesPlain(const Alert& a) {
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Plain(a.from_zone) && Plain(a.from_zone_description) && Plain(a.src) &&
+             Plain(a.to_zone) && Plain(a.to_zone_description) && Plain(a.dst);
+    case AlertKind::kBlocklist:
+      return Plain(a.src) && Plain(a.dst) &&
+             std::all_of(a.indicators.begin(), a.indicators.end(),
+                         [](const std::string& i) { return Plain(i); });
+    case AlertKind::kSigma:
+      return Plain(a.src) && Plain(a.dst) &&
+             std::all_of(a.rules.begin(), a.rules.end(),
+                         [](const Alert::Rule& r) { return Plain(r.title) && Plain(r.id); });
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -514,10 +528,18 @@ void Key(std::string& out, size_t start, const char* key) {
 // (alert_test.cc compares them).
 void AppendAlertJson(const Alert& a, std::string& out) {
   std::string described;
-  if (a.detail.empty()) AppendDescription(a, described);
+  bool plain_detail = false;
+  if (a.detail.empty()) {
+    AppendDescription(a, described);
+    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
+    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
+    plain_detail = (pieces && *pieces) || Plain(described);
+  } else {
+    plain_detail = Plain(a.detail);
+  }
   const std::string& detail = a.detail.empty() ? described : a.detail;
   bool plain =
-      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && Plain(detail);
+      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && plain_detail;
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
   for (const std::string& e : a.evidence) plain = plain && Plain(e);
   for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
@@ -525,55 +547,53 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     out += AlertToJsonSlow(a);
     return;
   }
-  const size_t start = out.size();
-  out.reserve(start + 256 + detail.size() + 48 * a.evidence.size());
-  out.push_back('{');
-  Key(out, start, "kind");
+  out.reserve(out.size() + 256 + detail.size() + 48 * a.evidence.size());
+  out += R"({"kind":)";
   Quoted(out, AlertKindName(a.kind));
-  Key(out, start, "severity");
+  out += R"(,"severity":)";
   Quoted(out, SeverityName(a.severity));
-  Key(out, start, "ts");
+  out += R"(,"ts":)";
   char ts[kIsoUtcBytes];
   Quoted(out, FormatIsoUtcTo(a.ts_us, ts));
-  Key(out, start, "src");
+  out += R"(,"src":)";
   Quoted(out, a.src);
-  Key(out, start, "dst");
+  out += R"(,"dst":)";
   if (a.dst.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.dst);
   }
-  Key(out, start, "proto");
+  out += R"(,"proto":)";
   const char* proto = ProtoName(a.proto);
   if (proto != nullptr) {
     Quoted(out, proto);
   } else {
     out.append("null");
   }
-  Key(out, start, "dport");
+  out += R"(,"dport":)";
   if (a.dport) {
     AppendDecimal(out, *a.dport);
   } else {
     out.append("null");
   }
-  Key(out, start, "from_zone");
+  out += R"(,"from_zone":)";
   if (a.from_zone.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.from_zone);
   }
-  Key(out, start, "to_zone");
+  out += R"(,"to_zone":)";
   if (a.to_zone.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.to_zone);
   }
-  Key(out, start, "count");
+  out += R"(,"count":)";
   AppendDecimal(out, a.count);
-  Key(out, start, "detail");
+  out += R"(,"detail":)";
   Quoted(out, detail);
   if (a.kind == AlertKind::kSigma) {
-    Key(out, start, "rules");
+    out += R"(,"rules":)";
     out.push_back('[');
     for (size_t i = 0; i < a.rules.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -586,7 +606,7 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     out.push_back(']');
   }
   if (!a.metrics.empty()) {
-    Key(out, start, "metrics");
+    out += R"(,"metrics":)";
     out.push_back('{');
     for (size_t i = 0; i < a.metrics.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -596,7 +616,7 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     }
     out.push_back('}');
   }
-  Key(out, start, "evidence");
+  out += R"(,"evidence":)";
   out.push_back('[');
   for (size_t i = 0; i < a.evidence.size(); ++i) {
     if (i > 0) out.push_back(',');
@@ -619,7 +639,10 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
   for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
-    const uint32_t slot = table_[i] - 1;
+    // The entry's part of the hash first: other keys are passed over without reading their
+    // slot (a cache miss each).
+    if (table_[i] >> 32 != (hash & 0xFFFFFFFFu)) continue;
+    const auto slot = static_cast<uint32_t>(table_[i]) - 1;
     if (slots_[slot].hash == hash && slots_[slot].key == key) return slot;
   }
   return kNone;
@@ -627,11 +650,11 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
 
 uint32_t Aggregator::Add(uint64_t hash) {
   if ((live_ + 1) * 2 > table_.size()) {  // grow: re-place every live slot
-    std::vector<uint32_t> bigger(std::max<size_t>(64, table_.size() * 2), 0);
+    std::vector<uint64_t> bigger(std::max<size_t>(64, table_.size() * 2), 0);
     const size_t mask = bigger.size() - 1;
-    for (uint32_t entry : table_) {
+    for (uint64_t entry : table_) {
       if (entry == 0) continue;
-      size_t i = slots_[entry - 1].hash & mask;
+      size_t i = (entry >> 32) & mask;
       while (bigger[i] != 0) i = (i + 1) & mask;
       bigger[i] = entry;
     }
@@ -651,7 +674,7 @@ uint32_t Aggregator::Add(uint64_t hash) {
   const size_t mask = table_.size() - 1;
   size_t i = hash & mask;
   while (table_[i] != 0) i = (i + 1) & mask;
-  table_[i] = slot + 1;
+  table_[i] = (hash & 0xFFFFFFFFu) << 32 | (slot + 1);
   ++live_;
   return slot;
 }
@@ -659,11 +682,11 @@ uint32_t Aggregator::Add(uint64_t hash) {
 void Aggregator::Release(uint32_t slot) {
   const size_t mask = table_.size() - 1;
   size_t i = slots_[slot].hash & mask;
-  while (table_[i] != slot + 1) i = (i + 1) & mask;
+  while (static_cast<uint32_t>(table_[i]) != slot + 1) i = (i + 1) & mask;
   // Backward-shift deletion: later entries of the probe run move up into the hole when their
   // home position is not between the hole and them.
   for (size_t j = (i + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
-    const size_t home = slots_[table_[j] - 1].hash & mask;
+    const size_t home = (table_[j] >> 32) & mask;
     const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
     if (stays) continue;
     table_[i] = table_[j];
@@ -732,9 +755,15 @@ void Aggregator::Report(const Finding& f) {
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
-    std::string where = Cat(f.file, ":", std::to_string(f.line));
-    if (!f.uid.empty()) where += Cat(" ", f.uid);
-    a.evidence.push_back(std::move(where));
+    std::string& where = a.evidence.emplace_back();  // "file:line uid", built in place
+    where.reserve(f.file.size() + f.uid.size() + 22);
+    where += f.file;
+    where += ':';
+    AppendDecimal(where, f.line);
+    if (!f.uid.empty()) {
+      where += ' ';
+      where += f.uid;
+    }
   }
 }
 
@@ -768,8 +797,6 @@ void Aggregator::Finish() {
 }
 
 void Aggregator::Emit(Alert& alert) {
-  alert.detail.clear();
-  AppendDescription(alert, alert.detail);
   ++written_by_kind_[AlertKindName(alert.kind)];
   output_.Write(alert);
 }

@@ -108,7 +108,7 @@ struct Alert {
   std::vector<Rule> rules;  // sigma: the rules matched, distinct, up to kMaxRules, in order seen
   std::vector<Metric> metrics;        // the latest finding's metrics
   std::vector<std::string> evidence;  // "file:line" or "file:line uid", up to max_evidence
-  std::string detail;                 // set when the alert is written (DescribeAlert)
+  std::string detail;  // the sentence written; empty (as the Aggregator leaves it): DescribeAlert's
 };
 
 inline constexpr size_t kMaxPorts = 10;
@@ -189,7 +189,9 @@ class Aggregator final : public AlertSink {
   std::string key_;  // scratch for lookups
   std::vector<Open> slots_;
   std::vector<uint32_t> free_;
-  std::vector<uint32_t> table_;  // slot + 1, 0 empty; a power of two, at most half full
+  // The low 32 bits of the key's hash << 32 | slot + 1, 0 empty; a power of two (at most 2^32)
+  // entries, at most half full.
+  std::vector<uint64_t> table_;
   size_t live_ = 0;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
   std::map<std::string, uint64_t> written_by_kind_;

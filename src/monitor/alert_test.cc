@@ -53,9 +53,10 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   EXPECT_EQ(a.count, 3u);
   EXPECT_EQ(a.dports, (std::vector<uint16_t>{445, 3389}));
   EXPECT_EQ(a.evidence, (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
-  EXPECT_NE(a.detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << a.detail;
-  EXPECT_NE(a.detail.find("[[allow]]"), std::string::npos);
-  EXPECT_NE(a.detail.find("宛先ポート 445, 3389"), std::string::npos);
+  const std::string detail = DescribeAlert(a);
+  EXPECT_NE(detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("[[allow]]"), std::string::npos);
+  EXPECT_NE(detail.find("宛先ポート 445, 3389"), std::string::npos);
   // The same pair after the window: a new alert, the old one written first.
   aggregator.Report(Make(61 * kMinute, "10.20.0.1", "10.10.0.1", 445, 5));
   aggregator.Finish();
@@ -290,7 +291,10 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
                                           "マイナンバー利用事務系",
                                           "inet",
                                           "「bad.example」（宛先、list.txt:3）",
-                                          "a\"q\\"};
+                                          "a\"q\\",
+                                          "cut \xe3\x81",
+                                          "tab\there",
+                                          "bad \xff"};
   auto text = [&] { return texts[rng() % texts.size()]; };
   const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma};
   for (int i = 0; i < 3000; ++i) {
