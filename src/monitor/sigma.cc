@@ -1423,14 +1423,17 @@ class SigmaDetector final : public Detector {
   // The event's numbers and IPv4 addresses, for guard atoms.
   void Probe(const Event& e) {
     probe_has_.fill(false);
-    for (EventField field :
-         {EventField::kTs, EventField::kSrcPort, EventField::kDstPort, EventField::kBytesOut,
-          EventField::kBytesIn, EventField::kHttpStatus}) {
-      const FieldValue value = GetField(e, field);
-      if (value.kind != FieldValue::Kind::kNumber) continue;
-      probe_has_[static_cast<size_t>(field)] = true;
-      probe_[static_cast<size_t>(field)] = value.number;
-    }
+    // The numbers as GetField gives them (event.cc), read directly.
+    auto set = [&](EventField field, bool has, uint64_t number) {
+      probe_has_[static_cast<size_t>(field)] = has;
+      probe_[static_cast<size_t>(field)] = number;
+    };
+    set(EventField::kTs, true, static_cast<uint64_t>(e.ts_us < 0 ? 0 : e.ts_us / 1000000));
+    set(EventField::kSrcPort, e.has_ports, e.sport);
+    set(EventField::kDstPort, e.has_ports, e.dport);
+    set(EventField::kBytesOut, e.has_bytes, e.bytes_out);
+    set(EventField::kBytesIn, e.has_bytes, e.bytes_in);
+    set(EventField::kHttpStatus, e.http_status != 0, e.http_status);
     if (e.src.is_v4) {
       probe_has_[static_cast<size_t>(EventField::kSrcIp)] = true;
       probe_[static_cast<size_t>(EventField::kSrcIp)] = e.src.v4;
