@@ -1433,6 +1433,7 @@ class SigmaDetector final : public Detector {
       }
       uint64_t hits = 0;
       const bool decided = context_.RegexBits(index.field, text, hits);
+      if (decided && hits == 0) continue;  // no expression matched: no candidate can pass
       for (const Bucket::RegexCandidate& rc : index.candidates) {
         const Bucket::Candidate& c = rc.candidate;
         if (!decided) {  // each expression alone, through the guard's check
