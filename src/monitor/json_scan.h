@@ -57,18 +57,10 @@ enum class Scan : uint8_t { kValid, kUnsure };
 Scan ScanObject(std::string_view text, std::string_view collect, std::vector<Member>& members,
                 std::vector<Member>& nested);
 
-// Reads the object in `text` member by member without collecting anything: `on_member(key,
-// value)` (returning bool) sees each member in order, its value as ScanObject gives it (objects
-// and arrays checked, not collected); false from it stops the scan with kUnsure. kValid under
-// the same guarantee as ScanObject: the line is valid JSON and the callback saw exactly the
-// members simdjson's DOM gives, in order.
-template <class OnMember>
-Scan ScanMembers(std::string_view text, OnMember&& on_member);
-
 // The scanner's grammar (RFC 8259) for the cases checked here; every other case is unsure. Each
 // function takes the position and returns the position after what it read, nullptr when unsure:
 // positions stay in registers (a member pointer would be reloaded after every store). Inline
-// so that ScanMembers' callers get one loop.
+// so that a reader built on them (zeek_json.cc's flat reader) gets one loop.
 namespace grammar {
 
 [[gnu::always_inline]] inline bool IsSpace(char c) {
@@ -198,33 +190,5 @@ const char* Container(const char* p, const char* end, int depth);
 }
 
 }  // namespace grammar
-
-template <class OnMember>
-Scan ScanMembers(std::string_view text, OnMember&& on_member) {
-  using namespace grammar;
-  const char* const end = text.data() + text.size();
-  const char* p = SkipSpace(text.data(), end);
-  if (p >= end || *p != '{') return Scan::kUnsure;
-  p = SkipSpace(p + 1, end);
-  if (p < end && *p == '}') {
-    ++p;
-  } else {
-    for (;;) {
-      std::string_view key;
-      p = Key(p, end, key);
-      if (p == nullptr) return Scan::kUnsure;
-      Value value;
-      p = ScalarOrSkip(p, end, value, 1);
-      if (p == nullptr || !on_member(key, value)) return Scan::kUnsure;
-      p = SkipSpace(p, end);
-      if (p >= end) return Scan::kUnsure;
-      const char c = *p++;
-      if (c == '}') break;
-      if (c != ',') return Scan::kUnsure;
-      p = SkipSpace(p, end);
-    }
-  }
-  return SkipSpace(p, end) == end ? Scan::kValid : Scan::kUnsure;
-}
 
 }  // namespace mamori::monitor::json

@@ -8,8 +8,10 @@
 // by one function, Read.
 #include <simdjson.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "monitor/json_scan.h"
 #include "monitor/json_util.h"
@@ -130,7 +132,54 @@ std::optional<int64_t> ExactMicros(std::string_view number) {
 
 }  // namespace
 
-std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event) {
+namespace {
+
+// Whether the key at `p` (at its opening quote) is `key` of the shape: the same bytes, then '"'.
+// A kept key is valid (String read it once), so the same bytes up to a quote are the same valid
+// key. Reads 16 bytes after `p` (the padding makes that safe).
+[[gnu::always_inline]] inline bool SameKey(const char* p, const char* end,
+                                           const FlatShape::Key& key) {
+  if (static_cast<size_t>(end - p) < size_t{key.length} + 2 || p[0] != '"' ||
+      p[key.length + 1] != '"') {
+    return false;
+  }
+#ifdef __SSE2__
+  const __m128i line = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  const __m128i kept = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.bytes.data()));
+  const auto equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(line, kept)));
+  const unsigned need = (1u << key.length) - 1;
+  return (equal & need) == need;
+#else
+  return std::memcmp(p + 1, key.bytes.data(), key.length) == 0;
+#endif
+}
+
+// The keys of `text`, an object the flat reader has just read whole, become the shape.
+void Reshape(std::string_view text, FlatShape& shape) {
+  using namespace json::grammar;
+  shape.keys.clear();
+  const char* const end = text.data() + text.size();
+  const char* p = SkipSpace(SkipSpace(text.data(), end) + 1, end);  // after the '{'
+  while (p < end && *p == '"' && shape.keys.size() < FlatShape::kMaxKeys) {
+    std::string_view key;
+    p = Key(p, end, key);
+    if (p == nullptr || key.size() > FlatShape::kKeyBytes) return;
+    FlatShape::Key& kept = shape.keys.emplace_back();
+    std::memcpy(kept.bytes.data(), key.data(), key.size());
+    kept.length = static_cast<uint8_t>(key.size());
+    kept.field = zeek::FieldOf(key);
+    Value ignored;
+    p = ScalarOrSkip(p, end, ignored, 1);
+    if (p == nullptr) return;
+    p = SkipSpace(p, end);
+    if (p >= end || *p != ',') return;
+    p = SkipSpace(p + 1, end);
+  }
+}
+
+}  // namespace
+
+std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape) {
   bool has_ts = false;
   zeek::Seen seen;
   std::optional<LogType> path_type;
@@ -138,8 +187,7 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event)
   Reason reason;
   // Each member as Read and Set take it, for the values plain Zeek lines hold; anything else
   // (a nested "id", null, a value of an unexpected type, a failed check) stops the scan.
-  auto take = [&](std::string_view key, const Value& value) -> bool {
-    const zeek::Field field = zeek::FieldOf(key);
+  auto take = [&](std::string_view key, zeek::Field field, const Value& value) -> bool {
     if (field == zeek::Field::kOther) {
       if (key.size() == 2 && key == "id") return false;
       if (key.size() == 5 && key == "_path") {
@@ -172,7 +220,57 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event)
         return false;
     }
   };
-  if (json::ScanMembers(text, take) != json::Scan::kValid) return std::nullopt;
+  // json::ScanObject's loop without the member list; each key is first compared with the one at
+  // its place in the last line: the same bytes followed by '"' are the same valid key (String
+  // would stop at that quote), with its field known.
+  using namespace json::grammar;
+  const char* const end = text.data() + text.size();
+  const char* p = SkipSpace(text.data(), end);
+  if (p >= end || *p != '{') return std::nullopt;
+  p = SkipSpace(p + 1, end);
+  if (p < end && *p == '}') {
+    ++p;
+  } else {
+    size_t count = 0, misses = 0, next = 0;  // next: the shape's key expected now
+    for (;;) {
+      std::string_view key;
+      zeek::Field field = zeek::Field::kOther;
+      const std::vector<FlatShape::Key>& kept = shape.keys;
+      size_t found = SIZE_MAX;  // a key absent from this line is passed over
+      if (next < kept.size() && SameKey(p, end, kept[next])) {
+        found = next;
+      } else if (next + 1 < kept.size() && SameKey(p, end, kept[next + 1])) {
+        found = next + 1;
+      }
+      if (found != SIZE_MAX) {
+        key = std::string_view(p + 1, kept[found].length);
+        field = kept[found].field;
+        next = found + 1;
+        p = SkipSpace(p + key.size() + 2, end);
+        if (p >= end || *p != ':') return std::nullopt;
+        p = SkipSpace(p + 1, end);
+      } else {
+        p = Key(p, end, key);
+        if (p == nullptr) return std::nullopt;
+        field = zeek::FieldOf(key);
+        ++misses;
+      }
+      ++count;
+      Value value;
+      p = ScalarOrSkip(p, end, value, 1);
+      if (p == nullptr || !take(key, field, value)) return std::nullopt;
+      p = SkipSpace(p, end);
+      if (p >= end) return std::nullopt;
+      const char c = *p++;
+      if (c == '}') break;
+      if (c != ',') return std::nullopt;
+      p = SkipSpace(p, end);
+    }
+    // A line with more keys than the shape, or one the shape mostly missed, becomes the shape
+    // (its keys up to the first longer than kKeyBytes): read once more, keys only (rare).
+    if (misses > 0 && (count > shape.keys.size() || misses * 2 > count)) Reshape(text, shape);
+  }
+  if (SkipSpace(p, end) != end) return std::nullopt;
   const std::optional<LogType> type = path_seen ? path_type : seen.Type();
   if (!type) return ParseResult::Ignored(zeek::kOtherLog);
   event.type = *type;
@@ -191,7 +289,9 @@ class ZeekJsonParser final : public Parser {
     event.file = line.file;
     event.line = line.number;
     if (fast_) {
-      if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.text, event)) return *r;
+      if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.text, event, shape_)) {
+        return *r;
+      }
       event = Event{};  // the scan stopped part way: start again
       event.format = InputFormat::kZeekJson;
       event.file = line.file;
@@ -314,6 +414,7 @@ class ZeekJsonParser final : public Parser {
   }
 
   const bool fast_;
+  FlatShape shape_;  // the keys of the last flat line
   dom::parser parser_;
   json::NumberBuffer number_;
   std::vector<Member> members_;
