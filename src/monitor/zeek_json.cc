@@ -154,7 +154,8 @@ namespace {
 #endif
 }
 
-// The keys of `text`, an object the flat reader has just read whole, become the shape.
+// The keys of `text`, an object the flat reader has just read whole, become the shape (up to
+// the first key longer than kKeyBytes).
 void Reshape(std::string_view text, FlatShape& shape) {
   using namespace json::grammar;
   shape.keys.clear();
@@ -266,9 +267,13 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
       if (c != ',') return std::nullopt;
       p = SkipSpace(p, end);
     }
-    // A line with more keys than the shape, or one the shape mostly missed, becomes the shape
-    // (its keys up to the first longer than kKeyBytes): read once more, keys only (rare).
-    if (misses > 0 && (count > shape.keys.size() || misses * 2 > count)) Reshape(text, shape);
+    // A line with more keys than the one the shape was made from, or one the shape mostly
+    // missed, becomes the shape (its keys up to the first longer than kKeyBytes): read once
+    // more, keys only (rare).
+    if (misses > 0 && (count > shape.line_keys || misses * 2 > count)) {
+      Reshape(text, shape);
+      shape.line_keys = count;
+    }
   }
   if (SkipSpace(p, end) != end) return std::nullopt;
   const std::optional<LogType> type = path_seen ? path_type : seen.Type();

@@ -27,8 +27,8 @@ namespace mamori::monitor {
 // writes every line of a log with the same keys in the same order, leaving unset ones out): a
 // key found at its place in the shape, or one place further, is compared as bytes and its field
 // is known. It is only a hint: a key it does not know is read as usual; a line with more keys
-// than the shape, or one it mostly missed, replaces it. Keys of up to kKeyBytes bytes, at most
-// kMaxKeys.
+// than the line it was made from, or one it mostly missed, replaces it. Keys of up to kKeyBytes
+// bytes, at most kMaxKeys.
 struct FlatShape {
   static constexpr size_t kMaxKeys = 64;
   static constexpr size_t kKeyBytes = 16;
@@ -38,6 +38,7 @@ struct FlatShape {
     zeek::Field field = zeek::Field::kOther;
   };
   std::vector<Key> keys;
+  size_t line_keys = 0;  // how many keys the line it was made from had (kept or not)
 };
 std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape);
 

@@ -367,6 +367,9 @@ std::vector<std::string> JsonSeeds() {
       R"({"ts":1730000000.5,"_path":"dns","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2",)"
       R"("query":"a.example","id.orig_p":53,"id.resp_p":53,"proto":"udp"})",
       R"({"ts":1730000000.25,"_path":"files","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"})",
+      // A key longer than the flat reader's shape keeps (16 bytes), then more keys.
+      R"({"ts":1730000000.5,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","server_name":"a",)"
+      R"("client_cert_chain_fuids":[],"id.resp_p":443,"uid":"C2","cert_chain_fuids":["F1"]})",
       R"({"ts":99999999999.5,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":1})",
       R"({"ts":"1730000000.5","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":1,)"
       R"("id.orig_p":70000,"status_code":200,"method":"GET"})",
