@@ -760,16 +760,18 @@ class StdoutAlerts final : public monitor::AlertOutput {
  public:
   StdoutAlerts(MonitorReport* report, bool flush_each) : report_(report), flush_each_(flush_each) {}
   void Write(const monitor::Alert& alert) override {
-    std::string line = monitor::AlertToJson(alert);
-    if (report_ != nullptr) report_->AddAlert(alert, line);
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);  // flushed after each input
-    if (flush_each_) std::fflush(stdout);              // live: at once
+    line_.clear();  // one buffer for every alert: no allocation once it has grown
+    monitor::AppendAlertJson(alert, line_);
+    if (report_ != nullptr) report_->AddAlert(alert, line_);
+    line_.push_back('\n');
+    std::fwrite(line_.data(), 1, line_.size(), stdout);  // flushed after each input
+    if (flush_each_) std::fflush(stdout);                // live: at once
   }
 
  private:
   MonitorReport* report_;  // nullable
   bool flush_each_;
+  std::string line_;
 };
 
 int64_t NowMicros() {

@@ -1,6 +1,7 @@
 #include "monitor/alert.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -11,26 +12,57 @@
 namespace mamori::monitor {
 namespace {
 
-std::string ZoneText(std::string_view name, std::string_view description) {
-  if (description.empty()) return Cat("区域 ", name, " ");
-  return Cat("区域 ", name, "（", description, "）");
+// Appends the decimal digits of `n`.
+void AppendDecimal(std::string& out, uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, static_cast<size_t>(end - digits));
+}
+
+// "区域 name（description）", or "区域 name " without a description.
+void AppendZone(std::string& out, std::string_view name, std::string_view description) {
+  out += "区域 ";
+  out += name;
+  if (description.empty()) {
+    out += ' ';
+    return;
+  }
+  out += "（";
+  out += description;
+  out += "）";
+}
+
+// "80, 443" (" ほか" when the list is full).
+void AppendPorts(std::string& out, const Alert& alert) {
+  for (size_t i = 0; i < alert.dports.size(); ++i) {
+    if (i > 0) out += ", ";
+    AppendDecimal(out, alert.dports[i]);
+  }
+  if (alert.dports.size() >= kMaxPorts) out += " ほか";
 }
 
 std::string PortsText(const Alert& alert) {
   std::string out;
-  for (size_t i = 0; i < alert.dports.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(alert.dports[i]);
-  }
-  if (alert.dports.size() >= kMaxPorts) out += " ほか";
+  AppendPorts(out, alert);
   return out;
 }
 
-std::string TrafficText(const Alert& alert) {
+// "tcp、宛先ポート 445".
+void AppendTraffic(std::string& out, const Alert& alert) {
   const char* proto = ProtoName(alert.proto);
-  std::string out = proto != nullptr ? std::string(proto) : std::string("プロトコル不明");
-  if (!alert.dports.empty()) out += Cat("、宛先ポート ", PortsText(alert));
-  return out;
+  out += proto != nullptr ? proto : "プロトコル不明";
+  if (!alert.dports.empty()) {
+    out += "、宛先ポート ";
+    AppendPorts(out, alert);
+  }
+}
+
+// "（3 件）" when the alert stands for more than one event.
+void AppendTimes(std::string& out, const Alert& alert) {
+  if (alert.count <= 1) return;
+  out += "（";
+  AppendDecimal(out, alert.count);
+  out += " 件）";
 }
 
 // The value of metric `name`, 0 when absent.
@@ -259,50 +291,85 @@ const char* SeverityName(Severity severity) {
   return "?";
 }
 
-std::string DescribeAlert(const Alert& a) {
-  const std::string times = a.count > 1 ? Cat("（", std::to_string(a.count), " 件）") : "";
+void AppendDescription(const Alert& a, std::string& out) {
   switch (a.kind) {
     case AlertKind::kSeparation:
-      return Cat(ZoneText(a.from_zone, a.from_zone_description), "の ", a.src, " から",
-                 ZoneText(a.to_zone, a.to_zone_description), "の ", a.dst, " への通信（",
-                 TrafficText(a), "）", times,
-                 "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
-                 "（基本方針 §2(10)・§6(3)ア）に反します。");
-    case AlertKind::kBlocklist: {
-      std::string listed;
+      AppendZone(out, a.from_zone, a.from_zone_description);
+      out += "の ";
+      out += a.src;
+      out += " から";
+      AppendZone(out, a.to_zone, a.to_zone_description);
+      out += "の ";
+      out += a.dst;
+      out += " への通信（";
+      AppendTraffic(out, a);
+      out += "）";
+      AppendTimes(out, a);
+      out +=
+          "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
+          "（基本方針 §2(10)・§6(3)ア）に反します。";
+      return;
+    case AlertKind::kBlocklist:
+      out += a.src;
+      out += " と ";
+      out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
+      out += " の通信（";
+      AppendTraffic(out, a);
+      out += "）";
+      AppendTimes(out, a);
+      out += "が遮断リストの項目";
       for (size_t i = 0; i < a.indicators.size(); ++i) {
-        if (i > 0) listed += "、";  // each: 「entry」（where matched、file:line）
-        listed += a.indicators[i];
+        if (i > 0) out += "、";  // each: 「entry」（where matched、file:line）
+        out += a.indicators[i];
       }
-      if (a.indicators.size() >= kMaxIndicators) listed += " ほか";
-      return Cat(a.src, " と ", a.dst.empty() ? std::string("(宛先不明)") : a.dst, " の通信（",
-                 TrafficText(a), "）", times, "が遮断リストの項目", listed,
-                 "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
-    }
-    case AlertKind::kSigma: {
-      std::string rules;
+      if (a.indicators.size() >= kMaxIndicators) out += " ほか";
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      return;
+    case AlertKind::kSigma:
+      out += a.src;
+      out += " から ";
+      out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
+      out += " への通信（";
+      AppendTraffic(out, a);
+      out += "）";
+      AppendTimes(out, a);
+      out += "が Sigma ルール";
       for (size_t i = 0; i < a.rules.size(); ++i) {
-        if (i > 0) rules += "、";
-        rules += Cat("「", a.rules[i].title, "」");
-        if (!a.rules[i].id.empty()) rules += Cat("（", a.rules[i].id, "）");
+        if (i > 0) out += "、";
+        out += "「";
+        out += a.rules[i].title;
+        out += "」";
+        if (!a.rules[i].id.empty()) {
+          out += "（";
+          out += a.rules[i].id;
+          out += "）";
+        }
       }
-      if (a.rules.size() >= kMaxRules) rules += " ほか";
-      return Cat(a.src, " から ", a.dst.empty() ? std::string("(宛先不明)") : a.dst, " への通信（",
-                 TrafficText(a), "）", times, "が Sigma ルール", rules,
-                 "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
-    }
+      if (a.rules.size() >= kMaxRules) out += " ほか";
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      return;
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
     case AlertKind::kScan:
-      return ScanText(a);
+      out += ScanText(a);
+      return;
     case AlertKind::kBeacon:
-      return BeaconText(a);
+      out += BeaconText(a);
+      return;
     case AlertKind::kExfiltration:
-      return ExfiltrationText(a);
+      out += ExfiltrationText(a);
+      return;
     case AlertKind::kDnsTunnel:
-      return DnsTunnelText(a);
+      out += DnsTunnelText(a);
+      return;
   }
-  return "";
+}
+
+std::string DescribeAlert(const Alert& a) {
+  std::string out;
+  out.reserve(384);
+  AppendDescription(a, out);
+  return out;
 }
 
 // The alert through nlohmann::json: used when a text holds bytes that need escaping or
@@ -402,34 +469,56 @@ bool Plain(std::string_view text) {
   return true;
 }
 
+// `text` between quotes, '"' and '\\' escaped (the text is Plain).
 void Quoted(std::string& out, std::string_view text) {
   out.push_back('"');
-  while (!text.empty()) {  // runs without quotes or backslashes appended at once (memchr)
-    const void* quote = std::memchr(text.data(), '"', text.size());
-    const void* backslash = std::memchr(text.data(), '\\', text.size());
-    const char* special =
-        static_cast<const char*>(quote == nullptr       ? backslash
-                                 : backslash == nullptr ? quote
-                                                        : std::min(quote, backslash));
-    if (special == nullptr) {
-      out.append(text);
-      break;
-    }
-    const auto run = static_cast<size_t>(special - text.data());
-    out.append(text.substr(0, run));
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const char* run = p;  // the start of what is not appended yet
+  auto byte = [&](const char* at) {
+    if (*at != '"' && *at != '\\') return;
+    out.append(run, static_cast<size_t>(at - run));
     out.push_back('\\');
-    out.push_back(*special);
-    text.remove_prefix(run + 1);
+    out.push_back(*at);
+    run = at + 1;
+  };
+  // Eight bytes at a time: a word with no byte equal to '"' or '\\' (no zero byte after the
+  // XOR; the test has no false negatives) is passed over in a few operations.
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    const uint64_t q = w ^ (kOnes * '"');
+    const uint64_t b = w ^ (kOnes * '\\');
+    if (((((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) == 0) continue;
+    for (int k = 0; k < 8; ++k) byte(p + k);
   }
+  for (; p < end; ++p) byte(p);
+  out.append(run, static_cast<size_t>(end - run));
   out.push_back('"');
 }
 
-// Opens member `key` of the object in `out` (which starts with its '{').
-void Key(std::string& out, const char* key) {
-  if (out.size() > 1) out.push_back(',');
-  out.push_back('"');
-  out.append(key);
-  out.append("\":");
+// Whether the texts AppendDescription takes from the alert are Plain, for the kinds whose
+// sentence is made of them and of fixed text (nullopt for the others). The fixed text is valid
+// UTF-8 without control characters and every text is put between fixed parts, so the sentence
+// is Plain when they all are.
+std::optional<bool> DescriptionPiecesPlain(const Alert& a) {
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Plain(a.from_zone) && Plain(a.from_zone_description) && Plain(a.src) &&
+             Plain(a.to_zone) && Plain(a.to_zone_description) && Plain(a.dst);
+    case AlertKind::kBlocklist:
+      return Plain(a.src) && Plain(a.dst) &&
+             std::all_of(a.indicators.begin(), a.indicators.end(),
+                         [](const std::string& i) { return Plain(i); });
+    case AlertKind::kSigma:
+      return Plain(a.src) && Plain(a.dst) &&
+             std::all_of(a.rules.begin(), a.rules.end(),
+                         [](const Alert::Rule& r) { return Plain(r.title) && Plain(r.id); });
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -437,58 +526,74 @@ void Key(std::string& out, const char* key) {
 // Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
 // when any text needs escaping beyond quotes and backslashes. Both give the same bytes
 // (alert_test.cc compares them).
-std::string AlertToJson(const Alert& a) {
-  const std::string detail = a.detail.empty() ? DescribeAlert(a) : a.detail;
+void AppendAlertJson(const Alert& a, std::string& out) {
+  std::string described;
+  bool plain_detail = false;
+  if (a.detail.empty()) {
+    AppendDescription(a, described);
+    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
+    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
+    plain_detail = (pieces && *pieces) || Plain(described);
+  } else {
+    plain_detail = Plain(a.detail);
+  }
+  const std::string& detail = a.detail.empty() ? described : a.detail;
   bool plain =
-      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && Plain(detail);
+      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && plain_detail;
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
   for (const std::string& e : a.evidence) plain = plain && Plain(e);
   for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
-  if (!plain) return AlertToJsonSlow(a);
-  std::string out;
-  out.reserve(256 + detail.size() + 48 * a.evidence.size());
-  out.push_back('{');
-  Key(out, "kind");
+  if (!plain) {
+    out += AlertToJsonSlow(a);
+    return;
+  }
+  out.reserve(out.size() + 256 + detail.size() + 48 * a.evidence.size());
+  out += R"({"kind":)";
   Quoted(out, AlertKindName(a.kind));
-  Key(out, "severity");
+  out += R"(,"severity":)";
   Quoted(out, SeverityName(a.severity));
-  Key(out, "ts");
-  Quoted(out, FormatIsoUtc(a.ts_us));
-  Key(out, "src");
+  out += R"(,"ts":)";
+  char ts[kIsoUtcBytes];
+  Quoted(out, FormatIsoUtcTo(a.ts_us, ts));
+  out += R"(,"src":)";
   Quoted(out, a.src);
-  Key(out, "dst");
+  out += R"(,"dst":)";
   if (a.dst.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.dst);
   }
-  Key(out, "proto");
+  out += R"(,"proto":)";
   const char* proto = ProtoName(a.proto);
   if (proto != nullptr) {
     Quoted(out, proto);
   } else {
     out.append("null");
   }
-  Key(out, "dport");
-  out.append(a.dport ? std::to_string(*a.dport) : "null");
-  Key(out, "from_zone");
+  out += R"(,"dport":)";
+  if (a.dport) {
+    AppendDecimal(out, *a.dport);
+  } else {
+    out.append("null");
+  }
+  out += R"(,"from_zone":)";
   if (a.from_zone.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.from_zone);
   }
-  Key(out, "to_zone");
+  out += R"(,"to_zone":)";
   if (a.to_zone.empty()) {
     out.append("null");
   } else {
     Quoted(out, a.to_zone);
   }
-  Key(out, "count");
-  out.append(std::to_string(a.count));
-  Key(out, "detail");
+  out += R"(,"count":)";
+  AppendDecimal(out, a.count);
+  out += R"(,"detail":)";
   Quoted(out, detail);
   if (a.kind == AlertKind::kSigma) {
-    Key(out, "rules");
+    out += R"(,"rules":)";
     out.push_back('[');
     for (size_t i = 0; i < a.rules.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -501,7 +606,7 @@ std::string AlertToJson(const Alert& a) {
     out.push_back(']');
   }
   if (!a.metrics.empty()) {
-    Key(out, "metrics");
+    out += R"(,"metrics":)";
     out.push_back('{');
     for (size_t i = 0; i < a.metrics.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -511,7 +616,7 @@ std::string AlertToJson(const Alert& a) {
     }
     out.push_back('}');
   }
-  Key(out, "evidence");
+  out += R"(,"evidence":)";
   out.push_back('[');
   for (size_t i = 0; i < a.evidence.size(); ++i) {
     if (i > 0) out.push_back(',');
@@ -519,6 +624,11 @@ std::string AlertToJson(const Alert& a) {
   }
   out.push_back(']');
   out.push_back('}');
+}
+
+std::string AlertToJson(const Alert& a) {
+  std::string out;
+  AppendAlertJson(a, out);
   return out;
 }
 
@@ -529,7 +639,10 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
   for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
-    const uint32_t slot = table_[i] - 1;
+    // The entry's part of the hash first: other keys are passed over without reading their
+    // slot (a cache miss each).
+    if (table_[i] >> 32 != (hash & 0xFFFFFFFFu)) continue;
+    const auto slot = static_cast<uint32_t>(table_[i]) - 1;
     if (slots_[slot].hash == hash && slots_[slot].key == key) return slot;
   }
   return kNone;
@@ -537,11 +650,11 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
 
 uint32_t Aggregator::Add(uint64_t hash) {
   if ((live_ + 1) * 2 > table_.size()) {  // grow: re-place every live slot
-    std::vector<uint32_t> bigger(std::max<size_t>(64, table_.size() * 2), 0);
+    std::vector<uint64_t> bigger(std::max<size_t>(64, table_.size() * 2), 0);
     const size_t mask = bigger.size() - 1;
-    for (uint32_t entry : table_) {
+    for (uint64_t entry : table_) {
       if (entry == 0) continue;
-      size_t i = slots_[entry - 1].hash & mask;
+      size_t i = (entry >> 32) & mask;
       while (bigger[i] != 0) i = (i + 1) & mask;
       bigger[i] = entry;
     }
@@ -561,7 +674,7 @@ uint32_t Aggregator::Add(uint64_t hash) {
   const size_t mask = table_.size() - 1;
   size_t i = hash & mask;
   while (table_[i] != 0) i = (i + 1) & mask;
-  table_[i] = slot + 1;
+  table_[i] = (hash & 0xFFFFFFFFu) << 32 | (slot + 1);
   ++live_;
   return slot;
 }
@@ -569,11 +682,11 @@ uint32_t Aggregator::Add(uint64_t hash) {
 void Aggregator::Release(uint32_t slot) {
   const size_t mask = table_.size() - 1;
   size_t i = slots_[slot].hash & mask;
-  while (table_[i] != slot + 1) i = (i + 1) & mask;
+  while (static_cast<uint32_t>(table_[i]) != slot + 1) i = (i + 1) & mask;
   // Backward-shift deletion: later entries of the probe run move up into the hole when their
   // home position is not between the hole and them.
   for (size_t j = (i + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
-    const size_t home = slots_[table_[j] - 1].hash & mask;
+    const size_t home = (table_[j] >> 32) & mask;
     const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
     if (stays) continue;
     table_[i] = table_[j];
@@ -642,9 +755,15 @@ void Aggregator::Report(const Finding& f) {
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
-    std::string where = Cat(f.file, ":", std::to_string(f.line));
-    if (!f.uid.empty()) where += Cat(" ", f.uid);
-    a.evidence.push_back(std::move(where));
+    std::string& where = a.evidence.emplace_back();  // "file:line uid", built in place
+    where.reserve(f.file.size() + f.uid.size() + 22);
+    where += f.file;
+    where += ':';
+    AppendDecimal(where, f.line);
+    if (!f.uid.empty()) {
+      where += ' ';
+      where += f.uid;
+    }
   }
 }
 
@@ -678,7 +797,6 @@ void Aggregator::Finish() {
 }
 
 void Aggregator::Emit(Alert& alert) {
-  alert.detail = DescribeAlert(alert);
   ++written_by_kind_[AlertKindName(alert.kind)];
   output_.Write(alert);
 }

@@ -108,7 +108,7 @@ struct Alert {
   std::vector<Rule> rules;  // sigma: the rules matched, distinct, up to kMaxRules, in order seen
   std::vector<Metric> metrics;        // the latest finding's metrics
   std::vector<std::string> evidence;  // "file:line" or "file:line uid", up to max_evidence
-  std::string detail;                 // set when the alert is written (DescribeAlert)
+  std::string detail;  // the sentence written; empty (as the Aggregator leaves it): DescribeAlert's
 };
 
 inline constexpr size_t kMaxPorts = 10;
@@ -117,10 +117,14 @@ inline constexpr size_t kMaxRules = 10;
 
 // The Japanese sentence saying which policy the alert's traffic breaks.
 std::string DescribeAlert(const Alert& alert);
+// The same appended to `out`.
+void AppendDescription(const Alert& alert, std::string& out);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
 // dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
 // measured: metrics, {"name": number}), evidence.
 std::string AlertToJson(const Alert& alert);
+// The same appended to `out` (a caller that writes many alerts reuses one buffer).
+void AppendAlertJson(const Alert& alert, std::string& out);
 // The same through nlohmann::json (AlertToJson's path for texts that need escaping).
 std::string AlertToJsonSlow(const Alert& alert);
 
@@ -185,7 +189,9 @@ class Aggregator final : public AlertSink {
   std::string key_;  // scratch for lookups
   std::vector<Open> slots_;
   std::vector<uint32_t> free_;
-  std::vector<uint32_t> table_;  // slot + 1, 0 empty; a power of two, at most half full
+  // The low 32 bits of the key's hash << 32 | slot + 1, 0 empty; a power of two (at most 2^32)
+  // entries, at most half full.
+  std::vector<uint64_t> table_;
   size_t live_ = 0;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
   std::map<std::string, uint64_t> written_by_kind_;

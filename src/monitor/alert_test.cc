@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
+
 namespace mamori::monitor {
 namespace {
 
@@ -51,9 +53,10 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   EXPECT_EQ(a.count, 3u);
   EXPECT_EQ(a.dports, (std::vector<uint16_t>{445, 3389}));
   EXPECT_EQ(a.evidence, (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
-  EXPECT_NE(a.detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << a.detail;
-  EXPECT_NE(a.detail.find("[[allow]]"), std::string::npos);
-  EXPECT_NE(a.detail.find("宛先ポート 445, 3389"), std::string::npos);
+  const std::string detail = DescribeAlert(a);
+  EXPECT_NE(detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("[[allow]]"), std::string::npos);
+  EXPECT_NE(detail.find("宛先ポート 445, 3389"), std::string::npos);
   // The same pair after the window: a new alert, the old one written first.
   aggregator.Report(Make(61 * kMinute, "10.20.0.1", "10.10.0.1", 445, 5));
   aggregator.Finish();
@@ -229,6 +232,92 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
     }
     for (unsigned k = rng() % 3; k > 0; --k) a.evidence.push_back(text());
     ASSERT_EQ(AlertToJson(a), AlertToJsonSlow(a)) << i;
+  }
+}
+
+// The sentences of the three per-event kinds as they were written before they were appended
+// piece by piece (AppendDescription): the plain path the direct one is compared with.
+std::string CatDescription(const Alert& a) {
+  auto zone = [](const std::string& name, const std::string& description) {
+    return description.empty() ? Cat("区域 ", name, " ")
+                               : Cat("区域 ", name, "（", description, "）");
+  };
+  std::string ports;
+  for (size_t i = 0; i < a.dports.size(); ++i) {
+    if (i > 0) ports += ", ";
+    ports += std::to_string(a.dports[i]);
+  }
+  if (a.dports.size() >= kMaxPorts) ports += " ほか";
+  const char* proto = ProtoName(a.proto);
+  std::string traffic = proto != nullptr ? std::string(proto) : std::string("プロトコル不明");
+  if (!a.dports.empty()) traffic += Cat("、宛先ポート ", ports);
+  const std::string times = a.count > 1 ? Cat("（", std::to_string(a.count), " 件）") : "";
+  const std::string dst = a.dst.empty() ? std::string("(宛先不明)") : a.dst;
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Cat(zone(a.from_zone, a.from_zone_description), "の ", a.src, " から",
+                 zone(a.to_zone, a.to_zone_description), "の ", a.dst, " への通信（", traffic, "）",
+                 times,
+                 "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
+                 "（基本方針 §2(10)・§6(3)ア）に反します。");
+    case AlertKind::kBlocklist: {
+      std::string listed;
+      for (size_t i = 0; i < a.indicators.size(); ++i) {
+        if (i > 0) listed += "、";
+        listed += a.indicators[i];
+      }
+      if (a.indicators.size() >= kMaxIndicators) listed += " ほか";
+      return Cat(a.src, " と ", dst, " の通信（", traffic, "）", times, "が遮断リストの項目",
+                 listed, "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+    }
+    default: {
+      std::string rules;
+      for (size_t i = 0; i < a.rules.size(); ++i) {
+        if (i > 0) rules += "、";
+        rules += Cat("「", a.rules[i].title, "」");
+        if (!a.rules[i].id.empty()) rules += Cat("（", a.rules[i].id, "）");
+      }
+      if (a.rules.size() >= kMaxRules) rules += " ほか";
+      return Cat(a.src, " から ", dst, " への通信（", traffic, "）", times, "が Sigma ルール",
+                 rules, "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+    }
+  }
+}
+
+TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
+  std::mt19937 rng(11);
+  const std::vector<std::string> texts = {"",
+                                          "10.20.3.15",
+                                          "マイナンバー利用事務系",
+                                          "inet",
+                                          "「bad.example」（宛先、list.txt:3）",
+                                          "a\"q\\",
+                                          "cut \xe3\x81",
+                                          "tab\there",
+                                          "bad \xff"};
+  auto text = [&] { return texts[rng() % texts.size()]; };
+  const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma};
+  for (int i = 0; i < 3000; ++i) {
+    Alert a;
+    a.kind = kinds[rng() % 3];
+    a.src = text();
+    a.dst = text();
+    a.proto = static_cast<Proto>(rng() % 5);
+    for (unsigned k = rng() % 12; k > 0; --k) a.dports.push_back(static_cast<uint16_t>(rng()));
+    a.from_zone = text();
+    a.from_zone_description = text();
+    a.to_zone = text();
+    a.to_zone_description = text();
+    a.count = rng() % 3 == 0 ? 1 : rng();
+    for (unsigned k = rng() % 7; k > 0; --k) a.indicators.push_back(text());
+    for (unsigned k = rng() % 12; k > 0; --k) a.rules.push_back({text(), text()});
+    ASSERT_EQ(DescribeAlert(a), CatDescription(a)) << i;
+    std::string appended = "prefix";
+    AppendDescription(a, appended);
+    ASSERT_EQ(appended, "prefix" + CatDescription(a)) << i;
+    std::string json = "x";
+    AppendAlertJson(a, json);
+    ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
   }
 }
 

@@ -99,7 +99,7 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       if (hash != std::string_view::npos) line = line.substr(0, hash);
       line = TrimSpace(line);
       if (line.empty()) continue;
-      if (line.find_first_of(" \t") != std::string_view::npos) {
+      if (std::any_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t'; })) {
         return LineError(file.name, line_number,
                          Cat("1 行に 1 項目だけを書いてください: ", Printable(line)),
                          Cat("one entry per line: ", Printable(line)));

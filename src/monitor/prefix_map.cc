@@ -1,6 +1,7 @@
 #include "monitor/prefix_map.h"
 
 #include <algorithm>
+#include <array>
 
 namespace mamori::monitor {
 namespace {
@@ -27,12 +28,23 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
   }
   entries.clear();
   entries.shrink_to_fit();
-  // Outer prefixes before the ones nested in them; equal prefixes in input order.
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    if (a.first != b.first) return a.first < b.first;
-    if (a.length != b.length) return a.length < b.length;
-    return a.order < b.order;
-  });
+  // Outer prefixes before the ones nested in them; equal prefixes in input order: sorted by
+  // (first, length) with a stable radix sort, eight bits of the key a pass from the lowest (a
+  // million blocklist entries in a few passes rather than a comparison sort's twenty).
+  {
+    auto key = [](const Item& item) {
+      return uint64_t{item.first} << 8 | static_cast<uint64_t>(item.length);
+    };
+    std::vector<Item> scratch(items.size());
+    for (int shift = 0; shift < 40; shift += 8) {
+      std::array<size_t, 257> start{};
+      for (const Item& item : items) ++start[((key(item) >> shift) & 0xFF) + 1];
+      if (std::find(start.begin(), start.end(), items.size()) != start.end()) continue;  // one
+      for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+      for (const Item& item : items) scratch[start[(key(item) >> shift) & 0xFF]++] = item;
+      items.swap(scratch);
+    }
+  }
   PrefixMap map;
   auto emit = [&map](uint64_t first, uint64_t last, uint32_t value) {
     if (first > last) return;

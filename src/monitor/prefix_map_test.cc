@@ -111,6 +111,31 @@ TEST(PrefixMap, LargeMapsAgreeWithALinearScanAcrossTheWholeSpace) {
   }
 }
 
+// Build sorts by (address, length) and keeps equal prefixes in input order (its radix sort is
+// stable): many copies of few prefixes, each copy with its own value; the first one wins.
+TEST(PrefixMap, RepeatedPrefixesKeepTheFirstValue) {
+  std::mt19937 rng(13);
+  std::vector<netsep::Prefix> distinct;
+  for (int i = 0; i < 40; ++i) {
+    netsep::Prefix p;
+    p.length = static_cast<int>(rng() % 33);
+    p.address = static_cast<uint32_t>(rng()) & p.Mask();
+    distinct.push_back(p);
+  }
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 3000; ++i) entries.push_back({distinct[rng() % distinct.size()], i});
+  const PrefixMap map = PrefixMap::Build(entries);
+  for (const netsep::Prefix& p : distinct) {
+    for (uint32_t a : {p.address, p.Last(), p.address - 1, p.Last() + 1}) {
+      ASSERT_EQ(map.Find(a), LongestMatch(entries, a)) << netsep::FormatIpv4(a);
+    }
+  }
+  for (int i = 0; i < 20000; ++i) {
+    const auto a = static_cast<uint32_t>(rng());
+    ASSERT_EQ(map.Find(a), LongestMatch(entries, a)) << netsep::FormatIpv4(a);
+  }
+}
+
 // Small maps answer whole /16 blocks from a byte table: against a linear scan of the prefixes
 // at every prefix edge, for maps of /8 to /24 prefixes (whole, partial and shared blocks).
 TEST(PrefixMap, SmallMapsAgreeWithALinearScan) {

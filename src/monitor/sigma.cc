@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <optional>
 #include <unordered_map>
 #include <variant>
@@ -119,14 +120,24 @@ struct Bucket {
     EventField field = EventField::kDstIp;
     std::vector<RegexCandidate> candidates;
   };
+  // Guarded rules whose one check is one comparison of a number (dst_port > 1024), by field and
+  // operator, sorted by bound: the rules whose comparison holds for the event's value are one
+  // run of the list, found by a binary search instead of a test each.
+  struct Threshold {
+    EventField field = EventField::kDstPort;
+    Matcher::Op op = Matcher::Op::kGreater;
+    std::vector<std::pair<double, Candidate>> by_bound;  // ascending bound
+  };
   std::vector<Index> indexes;
   std::vector<RegexIndex> regex_indexes;  // filled when the rules' sets are compiled
+  std::vector<Threshold> thresholds;      // likewise
   std::vector<Candidate> guarded;
   std::vector<std::pair<uint32_t, uint32_t>> checks;  // ranges of atoms
   std::vector<GuardAtom> atoms;
   std::vector<const Rule*> always;
   bool empty() const {
-    return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty();
+    return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty() &&
+           thresholds.empty();
   }
 };
 
@@ -1131,6 +1142,36 @@ void IndexRegexGuards(Bucket& bucket, const RegexSets& sets) {
   bucket.guarded = std::move(keep);
 }
 
+// Moves the guarded rules whose only check is one numeric comparison into the bucket's
+// threshold lists (a NaN bound, which no value passes, stays guarded).
+void IndexComparisonGuards(Bucket& bucket) {
+  std::vector<Bucket::Candidate> keep;
+  for (const Bucket::Candidate& c : bucket.guarded) {
+    const auto [first, end] = bucket.checks[c.first_check];
+    const GuardAtom& atom = bucket.atoms[first];
+    if (c.end_check != c.first_check + 1 || end != first + 1 ||
+        atom.kind != GuardAtom::Kind::kMatcher || !IsComparison(atom.matcher->op) ||
+        std::isnan(atom.matcher->bound)) {
+      keep.push_back(c);
+      continue;
+    }
+    const Matcher::Op op = atom.matcher->op;
+    auto list = std::find_if(
+        bucket.thresholds.begin(), bucket.thresholds.end(),
+        [&](const Bucket::Threshold& t) { return t.field == atom.field && t.op == op; });
+    if (list == bucket.thresholds.end()) {
+      bucket.thresholds.push_back({atom.field, op, {}});
+      list = bucket.thresholds.end() - 1;
+    }
+    list->by_bound.emplace_back(atom.matcher->bound, c);
+  }
+  for (Bucket::Threshold& t : bucket.thresholds) {
+    std::stable_sort(t.by_bound.begin(), t.by_bound.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  bucket.guarded = std::move(keep);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files.
 
@@ -1353,6 +1394,33 @@ class SigmaDetector final : public Detector {
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
+    for (const Bucket::Threshold& t : bucket.thresholds) {
+      const auto i = static_cast<size_t>(t.field);
+      if (!probe_has_[i]) continue;  // as Holds: no value, no comparison holds
+      const auto v = static_cast<double>(probe_[i]);
+      const auto begin = t.by_bound.begin(), end = t.by_bound.end();
+      // [begin, at_least): bound < v; [at_least, above): bound == v; [above, end): bound > v.
+      const auto at_least =
+          std::partition_point(begin, end, [v](const auto& entry) { return entry.first < v; });
+      const auto above = std::partition_point(
+          at_least, end, [v](const auto& entry) { return !(v < entry.first); });
+      auto from = begin, to = end;
+      switch (t.op) {
+        case Matcher::Op::kLess:  // v < bound
+          from = above;
+          break;
+        case Matcher::Op::kLessEqual:  // v <= bound
+          from = at_least;
+          break;
+        case Matcher::Op::kGreater:  // v > bound
+          to = at_least;
+          break;
+        default:  // kGreaterEqual: v >= bound
+          to = above;
+          break;
+      }
+      for (auto it = from; it != to; ++it) Evaluate(*it->second.rule);
+    }
     for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
       // The field's text as Match gives it to a regular expression (numbers as decimals).
       const FieldValue value = GetField(e, index.field);
@@ -1365,6 +1433,7 @@ class SigmaDetector final : public Detector {
       }
       uint64_t hits = 0;
       const bool decided = context_.RegexBits(index.field, text, hits);
+      if (decided && hits == 0) continue;  // no expression matched: no candidate can pass
       for (const Bucket::RegexCandidate& rc : index.candidates) {
         const Bucket::Candidate& c = rc.candidate;
         if (!decided) {  // each expression alone, through the guard's check
@@ -1423,14 +1492,17 @@ class SigmaDetector final : public Detector {
   // The event's numbers and IPv4 addresses, for guard atoms.
   void Probe(const Event& e) {
     probe_has_.fill(false);
-    for (EventField field :
-         {EventField::kTs, EventField::kSrcPort, EventField::kDstPort, EventField::kBytesOut,
-          EventField::kBytesIn, EventField::kHttpStatus}) {
-      const FieldValue value = GetField(e, field);
-      if (value.kind != FieldValue::Kind::kNumber) continue;
-      probe_has_[static_cast<size_t>(field)] = true;
-      probe_[static_cast<size_t>(field)] = value.number;
-    }
+    // The numbers as GetField gives them (event.cc), read directly.
+    auto set = [&](EventField field, bool has, uint64_t number) {
+      probe_has_[static_cast<size_t>(field)] = has;
+      probe_[static_cast<size_t>(field)] = number;
+    };
+    set(EventField::kTs, true, static_cast<uint64_t>(e.ts_us < 0 ? 0 : e.ts_us / 1000000));
+    set(EventField::kSrcPort, e.has_ports, e.sport);
+    set(EventField::kDstPort, e.has_ports, e.dport);
+    set(EventField::kBytesOut, e.has_bytes, e.bytes_out);
+    set(EventField::kBytesIn, e.has_bytes, e.bytes_in);
+    set(EventField::kHttpStatus, e.http_status != 0, e.http_status);
     if (e.src.is_v4) {
       probe_has_[static_cast<size_t>(EventField::kSrcIp)] = true;
       probe_[static_cast<size_t>(EventField::kSrcIp)] = e.src.v4;
@@ -1514,7 +1586,10 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
   }
   compiled->regex_sets.Compile();
   for (auto& by_type : compiled->buckets) {
-    for (sigma::Bucket& bucket : by_type) sigma::IndexRegexGuards(bucket, compiled->regex_sets);
+    for (sigma::Bucket& bucket : by_type) {
+      sigma::IndexRegexGuards(bucket, compiled->regex_sets);
+      sigma::IndexComparisonGuards(bucket);
+    }
   }
   compiled->refs.reserve(compiled->infos.size());
   for (const sigma::RuleInfo& info : compiled->infos)

@@ -456,8 +456,10 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
     switch (next(9)) {
       case 7:  // regular expressions and comparisons guard rules too (matched as in the rule)
         return std::string("dst_ip|re: '^10\\.") + (next(2) == 0 ? "(10|20)" : "30") + "\\.'";
-      case 8:
-        return std::string("dst_port|lt: ") + ports[next(7)];
+      case 8: {  // a rule guarded by one comparison alone is found by its bound (thresholds)
+        const char* ops[] = {"lt", "lte", "gt", "gte"};
+        return std::string("dst_port|") + ops[next(4)] + ": " + ports[next(7)];
+      }
       case 0:
         return std::string("dst_port: ") + ports[next(7)];
       case 1:
@@ -469,7 +471,8 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
       case 4:
         return "proto: tcp";
       case 5:
-        return std::string("cs-bytes|gt: ") + std::to_string(next(2000));
+        return std::string(next(2) == 0 ? "cs-bytes|gt: " : "cs-bytes|lte: ") +
+               std::to_string(next(2000));
       default:
         return std::string("src_port: ") + ports[next(7)];
     }

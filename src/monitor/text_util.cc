@@ -132,6 +132,11 @@ std::optional<int64_t> ParseIsoTime(std::string_view s) {
 }
 
 std::string FormatIsoUtc(int64_t ts_us) {
+  char buffer[kIsoUtcBytes];
+  return std::string(FormatIsoUtcTo(ts_us, buffer));
+}
+
+std::string_view FormatIsoUtcTo(int64_t ts_us, char (&out)[kIsoUtcBytes]) {
   int64_t seconds = ts_us / 1000000;
   if (ts_us % 1000000 < 0) --seconds;
   int64_t days = seconds / 86400;
@@ -154,7 +159,6 @@ std::string FormatIsoUtc(int64_t ts_us) {
   const auto minute = static_cast<unsigned>(rem / 60 % 60);
   const auto second = static_cast<unsigned>(rem % 60);
   if (y >= 0 && y <= 9999) {  // written directly (alerts write one each)
-    char out[20];
     auto two = [&](size_t at, unsigned v) {
       out[at] = static_cast<char>('0' + v / 10);
       out[at + 1] = static_cast<char>('0' + v % 10);
@@ -173,12 +177,11 @@ std::string FormatIsoUtc(int64_t ts_us) {
     out[16] = ':';
     two(17, second);
     out[19] = 'Z';
-    return std::string(out, sizeof out);
+    return std::string_view(out, 20);
   }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(y), m,
-                d, hour, minute, second);
-  return buf;
+  const int n = std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
+                              static_cast<long long>(y), m, d, hour, minute, second);
+  return std::string_view(out, static_cast<size_t>(n));
 }
 
 std::optional<uint32_t> ParseDottedQuad(std::string_view text) {

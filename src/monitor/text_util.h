@@ -31,6 +31,9 @@ std::optional<int64_t> CivilToMicros(int year, int month, int day, int hour, int
 
 // "2024-05-01T00:30:00Z" (whole seconds, UTC).
 std::string FormatIsoUtc(int64_t ts_us);
+// The same written into `out`, without allocating; the text views `out`.
+inline constexpr size_t kIsoUtcBytes = 40;
+std::string_view FormatIsoUtcTo(int64_t ts_us, char (&out)[kIsoUtcBytes]);
 
 // A dotted-quad IPv4 address exactly as netsep::ParseIpv4 reads it, in fewer steps (two per
 // event); nullopt when `text` is not one.

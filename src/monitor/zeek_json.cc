@@ -8,13 +8,16 @@
 // by one function, Read.
 #include <simdjson.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "monitor/json_scan.h"
 #include "monitor/json_util.h"
 #include "monitor/parser.h"
 #include "monitor/zeek_fields.h"
+#include "monitor/zeek_json.h"
 
 namespace mamori::monitor {
 namespace {
@@ -106,6 +109,181 @@ json::Scalar ScalarText(const Value& value, json::NumberBuffer& buffer, std::str
   return json::Scalar::kNumber;
 }
 
+// ts as JSON number text -?D.F (json_scan's kDouble) → microseconds exactly as Set computes
+// them (llround of the correctly rounded double times 1e6), when that is the decimal's own
+// microsecond: 0 <= ts < 2^31 with at most 6 decimals (see Set for why they agree). nullopt
+// otherwise (the caller takes the general path).
+std::optional<int64_t> ExactMicros(std::string_view number) {
+  const char* p = number.data();
+  const char* const end = p + number.size();
+  if (p == end || *p == '-') return std::nullopt;
+  int64_t seconds = 0;
+  int digits = 0;
+  for (; p < end && *p != '.'; ++p, ++digits) seconds = seconds * 10 + (*p - '0');
+  if (digits > 10 || seconds >= 2147483648LL || p == end) return std::nullopt;
+  ++p;  // the '.'
+  const auto decimals = static_cast<size_t>(end - p);
+  if (decimals == 0 || decimals > 6) return std::nullopt;
+  int64_t micros = 0;
+  for (; p < end; ++p) micros = micros * 10 + (*p - '0');
+  static constexpr int64_t kScale[] = {1, 100000, 10000, 1000, 100, 10, 1};
+  return seconds * 1000000 + micros * kScale[decimals];
+}
+
+}  // namespace
+
+namespace {
+
+// Whether the key at `p` (at its opening quote) is `key` of the shape: the same bytes, then '"'.
+// A kept key is valid (String read it once), so the same bytes up to a quote are the same valid
+// key. Reads 16 bytes after `p` (the padding makes that safe).
+[[gnu::always_inline]] inline bool SameKey(const char* p, const char* end,
+                                           const FlatShape::Key& key) {
+  if (static_cast<size_t>(end - p) < size_t{key.length} + 2 || p[0] != '"' ||
+      p[key.length + 1] != '"') {
+    return false;
+  }
+#ifdef __SSE2__
+  const __m128i line = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  const __m128i kept = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.bytes.data()));
+  const auto equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(line, kept)));
+  const unsigned need = (1u << key.length) - 1;
+  return (equal & need) == need;
+#else
+  return std::memcmp(p + 1, key.bytes.data(), key.length) == 0;
+#endif
+}
+
+// The keys of `text`, an object the flat reader has just read whole, become the shape (up to
+// the first key longer than kKeyBytes).
+void Reshape(std::string_view text, FlatShape& shape) {
+  using namespace json::grammar;
+  shape.keys.clear();
+  const char* const end = text.data() + text.size();
+  const char* p = SkipSpace(SkipSpace(text.data(), end) + 1, end);  // after the '{'
+  while (p < end && *p == '"' && shape.keys.size() < FlatShape::kMaxKeys) {
+    std::string_view key;
+    p = Key(p, end, key);
+    if (p == nullptr || key.size() > FlatShape::kKeyBytes) return;
+    FlatShape::Key& kept = shape.keys.emplace_back();
+    std::memcpy(kept.bytes.data(), key.data(), key.size());
+    kept.length = static_cast<uint8_t>(key.size());
+    kept.field = zeek::FieldOf(key);
+    Value ignored;
+    p = ScalarOrSkip(p, end, ignored, 1);
+    if (p == nullptr) return;
+    p = SkipSpace(p, end);
+    if (p >= end || *p != ',') return;
+    p = SkipSpace(p + 1, end);
+  }
+}
+
+}  // namespace
+
+std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape) {
+  bool has_ts = false;
+  zeek::Seen seen;
+  std::optional<LogType> path_type;
+  bool path_seen = false;
+  Reason reason;
+  // Each member as Read and Set take it, for the values plain Zeek lines hold; anything else
+  // (a nested "id", null, a value of an unexpected type, a failed check) stops the scan.
+  auto take = [&](std::string_view key, zeek::Field field, const Value& value) -> bool {
+    if (field == zeek::Field::kOther) {
+      if (key.size() == 2 && key == "id") return false;
+      if (key.size() == 5 && key == "_path") {
+        if (value.kind != Value::Kind::kString) return false;
+        path_seen = true;
+        path_type = zeek::LogTypeOfPath(value.text);
+      }
+      return true;
+    }
+    seen.Note(field);
+    switch (value.kind) {
+      case Value::Kind::kString:
+        if (!zeek::Assign(field, value.text, event, reason)) return false;
+        if (field == zeek::Field::kTs) has_ts = true;
+        return true;
+      case Value::Kind::kInt64:
+        if (field == zeek::Field::kTs || !IsNumeric(field)) return false;
+        return zeek::AssignNumber(field, value.int64 < 0,
+                                  value.int64 < 0 ? 0 : static_cast<uint64_t>(value.int64), event,
+                                  reason);
+      case Value::Kind::kDouble: {
+        if (field != zeek::Field::kTs || !value.lazy) return false;
+        const std::optional<int64_t> micros = ExactMicros(value.text);
+        if (!micros) return false;
+        event.ts_us = *micros;
+        has_ts = true;
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  // json::ScanObject's loop without the member list; each key is first compared with the one at
+  // its place in the last line: the same bytes followed by '"' are the same valid key (String
+  // would stop at that quote), with its field known.
+  using namespace json::grammar;
+  const char* const end = text.data() + text.size();
+  const char* p = SkipSpace(text.data(), end);
+  if (p >= end || *p != '{') return std::nullopt;
+  p = SkipSpace(p + 1, end);
+  if (p < end && *p == '}') {
+    ++p;
+  } else {
+    size_t count = 0, misses = 0, next = 0;  // next: the shape's key expected now
+    for (;;) {
+      std::string_view key;
+      zeek::Field field = zeek::Field::kOther;
+      const std::vector<FlatShape::Key>& kept = shape.keys;
+      size_t found = SIZE_MAX;  // a key absent from this line is passed over
+      if (next < kept.size() && SameKey(p, end, kept[next])) {
+        found = next;
+      } else if (next + 1 < kept.size() && SameKey(p, end, kept[next + 1])) {
+        found = next + 1;
+      }
+      if (found != SIZE_MAX) {
+        key = std::string_view(p + 1, kept[found].length);
+        field = kept[found].field;
+        next = found + 1;
+        p = SkipSpace(p + key.size() + 2, end);
+        if (p >= end || *p != ':') return std::nullopt;
+        p = SkipSpace(p + 1, end);
+      } else {
+        p = Key(p, end, key);
+        if (p == nullptr) return std::nullopt;
+        field = zeek::FieldOf(key);
+        ++misses;
+      }
+      ++count;
+      Value value;
+      p = ScalarOrSkip(p, end, value, 1);
+      if (p == nullptr || !take(key, field, value)) return std::nullopt;
+      p = SkipSpace(p, end);
+      if (p >= end) return std::nullopt;
+      const char c = *p++;
+      if (c == '}') break;
+      if (c != ',') return std::nullopt;
+      p = SkipSpace(p, end);
+    }
+    // A line with more keys than the one the shape was made from, or one the shape mostly
+    // missed, becomes the shape (its keys up to the first longer than kKeyBytes): read once
+    // more, keys only (rare).
+    if (misses > 0 && (count > shape.line_keys || misses * 2 > count)) {
+      Reshape(text, shape);
+      shape.line_keys = count;
+    }
+  }
+  if (SkipSpace(p, end) != end) return std::nullopt;
+  const std::optional<LogType> type = path_seen ? path_type : seen.Type();
+  if (!type) return ParseResult::Ignored(zeek::kOtherLog);
+  event.type = *type;
+  return zeek::Complete(event, has_ts);
+}
+
+namespace {
+
 class ZeekJsonParser final : public Parser {
  public:
   explicit ZeekJsonParser(bool fast) : fast_(fast) {}
@@ -115,6 +293,15 @@ class ZeekJsonParser final : public Parser {
     event.format = InputFormat::kZeekJson;
     event.file = line.file;
     event.line = line.number;
+    if (fast_) {
+      if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.text, event, shape_)) {
+        return *r;
+      }
+      event = Event{};  // the scan stopped part way: start again
+      event.format = InputFormat::kZeekJson;
+      event.file = line.file;
+      event.line = line.number;
+    }
     if (!fast_ || json::ScanObject(line.text, "id", members_, nested_) != json::Scan::kValid) {
       dom::object object;
       if (!json::ParseObject(parser_, line.text, object)) {
@@ -232,6 +419,7 @@ class ZeekJsonParser final : public Parser {
   }
 
   const bool fast_;
+  FlatShape shape_;  // the keys of the last flat line
   dom::parser parser_;
   json::NumberBuffer number_;
   std::vector<Member> members_;

@@ -1,0 +1,45 @@
+// Internal to src/monitor: the fastest path of the Zeek JSON parser (zeek_json.cc), exposed for
+// its differential test.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "monitor/event.h"
+#include "monitor/parser.h"
+#include "monitor/zeek_fields.h"
+
+namespace mamori::monitor {
+
+// Reads a flat Zeek JSON line (dotted keys, no nested "id") straight into `event`, which must be
+// fresh but for format, file and line: the members go into the event as the scanner's grammar
+// (json_scan.h) reads them, with no list in between. Answers only when the line is valid JSON
+// whose members are plain values of the expected types (strings, integers, ts as a decimal
+// number with at most 6 decimals below 2^31 s) and gives then exactly what the plain path
+// (simdjson's DOM, MakeZeekJsonParser(false)) gives; nullopt otherwise, with `event` partly
+// filled. Padding precondition as for Parser::Parse. No allocation once `shape` has grown, no
+// shared state.
+//
+// `shape` carries the keys of an earlier line of the input from one call to the next (Zeek
+// writes every line of a log with the same keys in the same order, leaving unset ones out): a
+// key found at its place in the shape, or one place further, is compared as bytes and its field
+// is known. It is only a hint: a key it does not know is read as usual; a line with more keys
+// than the line it was made from, or one it mostly missed, replaces it. Keys of up to kKeyBytes
+// bytes, at most kMaxKeys.
+struct FlatShape {
+  static constexpr size_t kMaxKeys = 64;
+  static constexpr size_t kKeyBytes = 16;
+  struct Key {
+    std::array<char, kKeyBytes> bytes{};  // the key, zero-padded
+    uint8_t length = 0;
+    zeek::Field field = zeek::Field::kOther;
+  };
+  std::vector<Key> keys;
+  size_t line_keys = 0;  // how many keys the line it was made from had (kept or not)
+};
+std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape);
+
+}  // namespace mamori::monitor
