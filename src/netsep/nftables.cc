@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/text.h"
+#include "netsep/json_text.h"
 
 namespace mamori::netsep {
 namespace {
@@ -608,7 +609,7 @@ class Parser {
     }
     Json doc;
     try {
-      doc = Json::parse(text.begin(), text.end());
+      doc = ParseJsonText(text);
     } catch (const Json::parse_error& e) {
       const size_t at = e.byte > 0 ? std::min<size_t>(e.byte - 1, text.size()) : 0;
       return Fail(Here(LinesOf(text, {at})[0]),
