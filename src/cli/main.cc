@@ -723,7 +723,8 @@ int Netcheck(const std::string& topology_path, const std::string& format, const 
   auto rulesets = netsep::LoadRulesets(
       *topology, [](const std::string& path) { return ReadFile(path, netsep::kMaxConfigBytes); });
   if (!rulesets.ok()) return Report(rulesets.error(), kExitUsage);
-  auto report = netsep::Check(*topology, *rulesets);
+  // The CLI is single-threaded here: the shadowed-rule analysis may run in a child process.
+  auto report = netsep::Check(*topology, *rulesets, {}, netsep::ShadowWork::kForked);
   if (!report.ok()) return Report(report.error(), kExitUnavailable);
   const std::string out = format == "json"   ? netsep::ReportToJson(*report)
                           : format == "html" ? netsep::ReportToHtml(*report, *topology)
