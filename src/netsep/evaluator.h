@@ -222,14 +222,16 @@ class Evaluator {
   // per rule.
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
 
+  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none. With
+  // Memo::kRules, found once per rule.
+  const Chain* Target(const Table& table, const Rule& rule) const;
+
   // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
   // it calls) and what falls through. kInvalidInput for a chain loop or a missing chain.
   Result<ChainResult> Eval(const Table& table, const Chain& chain, const Set& in,
                            const Context& ctx, int depth) const;
 
  private:
-  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none.
-  const Chain* Target(const Table& table, const Rule& rule) const;
   // Whether `rule` matches every packet and ends each in a DROP or REJECT, itself or through a
   // chain it jumps or goes to whose rules before such a rule only log (kContinue, kUnknown).
   bool DiscardsAll(const Table& table, const Rule& rule, const Context& ctx, int depth) const;

@@ -82,7 +82,7 @@ class ShadowFinder {
           break;
         case ActionKind::kJump:
         case ActionKind::kGoto: {
-          const Chain* target = table.FindChain(rule.action.chain);
+          const Chain* target = eval_.Target(table, rule);
           if (target == nullptr) break;  // the reachability check reports it
           const Set target_kept = Walk(table, *target, true);
           if (rule.action.kind == ActionKind::kGoto) {
@@ -116,7 +116,7 @@ class ShadowFinder {
         return false;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
-        const Chain* target = table.FindChain(rule.action.chain);
+        const Chain* target = eval_.Target(table, rule);
         return target != nullptr && Walk(table, *target, true) == universe_;
       }
       default:
