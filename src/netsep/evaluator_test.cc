@@ -220,6 +220,48 @@ TEST(EvaluatorTest, MatchBoxHoldsTheMatchSet) {
   EXPECT_GT(bounded, 1000);
 }
 
+// A rule's match set (its single addresses and prefixes put directly on top of its other
+// matches) is the intersection of the sets of its matches, each built on its own, in every
+// context.
+TEST(EvaluatorTest, MatchSetAgreesWithTheIntersectionOfItsMatches) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  const Evaluator eval(s);
+  RandomRules random(31);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  const Context ctx{&eth0, &eth1};
+  int stacked = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Rule rule;
+    rule.matches = random.Matches();
+    // Rules of host pairs, as most of a large rule set: a source and a destination address.
+    if (i % 2 == 0) {
+      for (MatchKind kind : {MatchKind::kSrcAddress, MatchKind::kDstAddress}) {
+        Match m;
+        m.kind = kind;
+        const uint64_t host = 0x0a000000 + random.Next() % 64;
+        m.terms.push_back(random.Next() % 2 == 0 ? ValueTerm::Range(host, host)
+                                                 : ValueTerm::Masked(host, ~uint64_t{0} << 3));
+        rule.matches.insert(rule.matches.begin() + random.Next() % (rule.matches.size() + 1), m);
+      }
+    }
+    Set expected = s.All();
+    for (const Match& m : rule.matches) {
+      Rule one;
+      one.matches = {m};
+      bool may = false;
+      expected &= eval.MatchSet(one, ctx, may);
+    }
+    bool may = false;
+    EXPECT_EQ(eval.MatchSet(rule, ctx, may), expected) << i;
+    stacked += expected.IsEmpty() || expected.IsFull() ? 0 : 1;
+  }
+  EXPECT_GT(stacked, 1500);
+  EXPECT_FALSE(s.failed());
+}
+
 // With Memo::kRules, a rule's match set (its part outside the context built once, the
 // interfaces, states and constants joined each time) is the plain one, in every context: the
 // forwarding walk's interface names and states, and the shadowed-rule walk's classes.

@@ -268,13 +268,22 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
 }
 
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
+  return MaskedAbove(field, value, mask, All());
+}
+
+Set Space::MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& below) const {
   const int width = FieldWidth(field);
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
+  if (below.IsEmpty()) return None();
+  // The pattern's nodes go directly on top of `below` when all of the field's variables lie
+  // above it (the variable order is the level order).
+  if (vars.back() >= below.TopVariable()) return Masked(field, value, mask) & below;
   // From the least significant bit (the lowest variable) up, each step one node above the last,
   // made directly (an apply per bit costs several times as much: its operation cache, its
   // recursion), one reference at a time. Variables are never reordered: a variable's level is
   // fixed.
-  int out = 1;
+  int out = below.root_;
+  if (!IsConstant(out)) bdd_addref(out);
   for (int i = 0; i < width; ++i) {
     if (((mask >> i) & 1) == 0) continue;
     const auto level = static_cast<unsigned int>(bdd_var2level(vars[width - 1 - i]));

@@ -227,6 +227,28 @@ TEST_F(SpaceTest, MaskedAgreesWithEnumeration) {
   }
 }
 
+// MaskedAbove is Masked & below: directly on top of sets of the fields below the address (the
+// protocol and ports), and through the intersection for sets that test the address or above.
+TEST_F(SpaceTest, MaskedAboveAgreesWithTheIntersection) {
+  const Space& s = *space_;
+  std::mt19937 random(37);
+  std::vector<Set> below = {s.None(), s.All()};
+  for (int i = 0; i < 30; ++i) {
+    below.push_back(RandomSet(s, random, {Field::kProto, Field::kDport, Field::kSport}));
+    below.push_back(RandomSet(s, random, {Field::kDst, Field::kDport}));
+    below.push_back(RandomSet(s, random, {Field::kSrc, Field::kInInterface}));
+  }
+  for (const Set& b : below) {
+    for (Field f : {Field::kSrc, Field::kDst}) {
+      const uint64_t value = random() & FieldMax(f);
+      const uint64_t mask = random() % 3 == 0 ? random() & FieldMax(f)
+                                              : (FieldMax(f) << (random() % 33)) & FieldMax(f);
+      EXPECT_EQ(s.MaskedAbove(f, value, mask, b), s.Masked(f, value, mask) & b);
+    }
+  }
+  EXPECT_FALSE(s.failed());
+}
+
 // The difference (an if-then-else that stops where either operand ends) is the intersection
 // with the complement, over random sets of several fields, small from large and large from small.
 TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
