@@ -238,8 +238,9 @@ std::optional<DecodedShadowed> DecodeShadowed(std::string_view bytes) {
 
 class Checker {
  public:
-  Checker(const Topology& topology, const Space& space)
-      : topology_(topology), space_(space), eval_(space, Evaluator::Memo::kRules) {
+  // `memo`: how the evaluator keeps the rules' match sets (Evaluator::Memo).
+  Checker(const Topology& topology, const Space& space, Evaluator::Memo memo)
+      : topology_(topology), space_(space), eval_(space, memo) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     const Set icmp = space_.Value(Field::kProto, kIcmp);
@@ -294,7 +295,10 @@ class Checker {
     std::unique_ptr<ForkedWork> forked;
     if (shadow_work == ShadowWork::kForked) {
       forked = ForkedWork::Start([&] {
-        std::vector<Shadowed> shadowed = FindAllShadowed();
+        // Each rule is walked once here: its match set is built and let go, not kept for later
+        // passes, so that the node table holds only what the walk still needs.
+        const Evaluator once(space_);
+        std::vector<Shadowed> shadowed = FindAllShadowed(once);
         return EncodeShadowed(shadowed, space_.failed());
       });
     }
@@ -310,7 +314,7 @@ class Checker {
         shadowed_found = true;
       }
     }
-    if (!shadowed_found && !space_.failed()) shadowed_ = FindAllShadowed();
+    if (!shadowed_found && !space_.failed()) shadowed_ = FindAllShadowed(eval_);
     if (space_.failed()) return TooLarge();
     return BuildReport();
   }
@@ -322,10 +326,10 @@ class Checker {
   }
 
   // The shadowed rules of every device, in device order (empty once the BDD limit is reached).
-  std::vector<Shadowed> FindAllShadowed() const {
+  std::vector<Shadowed> FindAllShadowed(const Evaluator& eval) const {
     std::vector<Shadowed> out;
     for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
-      for (Shadowed& s : FindShadowed(eval_, *rulesets_[d], topology_.devices[d].name)) {
+      for (Shadowed& s : FindShadowed(eval, *rulesets_[d], topology_.devices[d].name)) {
         out.push_back(std::move(s));
       }
     }
@@ -1014,7 +1018,13 @@ Result<Report> Check(const Topology& topology, const std::vector<Ruleset>& rules
                      const SpaceOptions& options, ShadowWork shadow) {
   MAMORI_ASSIGN_OR_RETURN(std::unique_ptr<Space> space, Space::Open(options));
   Result<Report> report = [&]() -> Result<Report> {
-    Checker checker(topology, *space);
+    // With the shadowed-rule walk in a child process, this one walks the rules for the
+    // forwarding passes only: a match set is kept only for a rule walked more than once, so that
+    // the node table does not hold those of the rules walked once (most, on a large rule set),
+    // which costs more in garbage collection and memory traffic than building them again.
+    Checker checker(
+        topology, *space,
+        shadow == ShadowWork::kForked ? Evaluator::Memo::kRepeated : Evaluator::Memo::kRules);
     return checker.Run(rulesets, shadow);
   }();
   return report;

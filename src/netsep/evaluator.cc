@@ -348,13 +348,22 @@ std::optional<AddressPattern> PatternOf(const Match& m) {
 }  // namespace
 
 Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-  if (memo_ != Memo::kRules) return PlainMatchSet(rule, ctx, may, false);
+  if (memo_ == Memo::kNone) return PlainMatchSet(rule, ctx, may, false);
   // The part that does not depend on the context, built once; the contextual matches (in the
   // forwarding walk the empty or the full set) joined to it each time.
-  auto [it, fresh] = rule_sets_.try_emplace(&rule);
-  if (fresh) it->second.set = PlainMatchSet(rule, ctx, it->second.may, true);
-  may = it->second.may;
-  Set out = it->second.set;
+  RuleSet& memo = rule_sets_[&rule];
+  Set out;
+  if (!memo.built && memo_ == Memo::kRepeated && !memo.seen) {
+    memo.seen = true;  // built again, and kept, if the rule is walked again
+    out = PlainMatchSet(rule, ctx, may, true);
+  } else {
+    if (!memo.built) {
+      memo.set = PlainMatchSet(rule, ctx, memo.may, true);
+      memo.built = true;
+    }
+    out = memo.set;
+    may = memo.may;
+  }
   for (const Match& m : rule.matches) {
     if (out.IsEmpty()) break;  // `may` no longer matters
     if (!Contextual(m.kind)) continue;
@@ -472,7 +481,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
 }
 
 const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
-  if (memo_ != Memo::kRules) return table.FindChain(rule.action.chain);
+  if (memo_ == Memo::kNone) return table.FindChain(rule.action.chain);
   auto [it, fresh] = targets_.try_emplace(&rule, nullptr);
   if (fresh) it->second = table.FindChain(rule.action.chain);
   return it->second;

@@ -204,8 +204,9 @@ class Evaluator {
  public:
   // Rule memo: MatchSet and Eval keep the match sets and jump targets of the rules they were
   // given, by address, so every Rule and Table they are given must outlive the Evaluator
-  // unchanged (as a Ruleset outlives a check).
-  enum class Memo { kNone, kRules };
+  // unchanged (as a Ruleset outlives a check). kRepeated keeps a rule's match set from its
+  // second use on: a rule walked once leaves nothing in the node table.
+  enum class Memo { kNone, kRules, kRepeated };
   explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
 
   const Space& space() const { return space_; }
@@ -260,6 +261,8 @@ class Evaluator {
   struct RuleSet {
     Set set;
     bool may = false;
+    bool built = false;  // `set` and `may` hold the rule's
+    bool seen = false;   // kRepeated: used once, without keeping the set
   };
   mutable std::unordered_map<const Rule*, RuleSet> rule_sets_;
   mutable std::unordered_map<const Rule*, const Chain*> targets_;  // Memo::kRules: Target()

@@ -349,9 +349,10 @@ TEST(ShadowTest, HeaderOnlyChainsAgreeWithTheFullWalk) {
   EXPECT_FALSE(s.failed());
 }
 
-// With Memo::kRules, a rule's match set (its part outside the context built once, the
-// interfaces, states and constants joined each time) is the plain one, in every context: the
-// forwarding walk's interface names and states, and the shadowed-rule walk's classes.
+// With Memo::kRules (and kRepeated, from its second use), a rule's match set (its part outside the
+// context built once, the interfaces, states and constants joined each time) is the plain one, in
+// every context: the forwarding walk's interface names and states, and the shadowed-rule walk's
+// classes.
 TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
   auto opened = Space::Open();
   ASSERT_TRUE(opened.ok());
@@ -375,16 +376,20 @@ TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
   contexts.back().classes = &*classes;
   const Evaluator plain(s);
   const Evaluator memo(s, Evaluator::Memo::kRules);
+  const Evaluator repeated(s, Evaluator::Memo::kRepeated);  // kept from the second use on
   int nonempty = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (const Context& ctx : contexts) {
       for (const Rule& rule : rules) {
         bool plain_may = false;
         bool memo_may = false;
+        bool repeated_may = false;
         const Set expected = plain.MatchSet(rule, ctx, plain_may);
         EXPECT_EQ(memo.MatchSet(rule, ctx, memo_may), expected);
+        EXPECT_EQ(repeated.MatchSet(rule, ctx, repeated_may), expected);
         if (!expected.IsEmpty()) {
           EXPECT_EQ(memo_may, plain_may);
+          EXPECT_EQ(repeated_may, plain_may);
           ++nonempty;
         }
       }
@@ -505,7 +510,8 @@ TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
       });
       return m;
     };
-    const Evaluator eval(s, Evaluator::Memo::kRules);
+    // kRepeated: the first pass keeps no match set, the second keeps them, the third uses them.
+    const Evaluator eval(s, round % 2 == 0 ? Evaluator::Memo::kRules : Evaluator::Memo::kRepeated);
     for (int pass = 0; pass < 3; ++pass) {
       ctx.discards_unused = pass == 2;
       Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);
