@@ -121,8 +121,13 @@ class ForkedWork {
       // The child dies with the parent instead of working on for nobody.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
-      const std::string bytes = work();
-      const bool written = WriteAll(fds[1], bytes);
+      // Nothing may unwind out of here into the caller's code (it would go on as a second
+      // parent): any failure ends the child, and the parent does the work itself.
+      bool written = false;
+      try {
+        written = WriteAll(fds[1], work());
+      } catch (...) {
+      }
       close(fds[1]);
       _exit(written ? 0 : 1);
     }
