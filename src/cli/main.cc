@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -710,7 +711,11 @@ int Netcheck(const std::string& topology_path, const std::string& format, const 
   auto rulesets = netsep::LoadRulesets(
       *topology, [](const std::string& path) { return ReadFile(path, netsep::kMaxConfigBytes); });
   if (!rulesets.ok()) return Report(rulesets.error(), kExitUsage);
-  auto report = netsep::Check(*topology, *rulesets);
+  // Parsing (the nft JSON's document above all) leaves the heap full of freed pages: give them
+  // back before the check, whose child process would otherwise start with them too.
+  malloc_trim(0);
+  // The CLI is single-threaded here: the shadowed-rule analysis may run in a child process.
+  auto report = netsep::Check(*topology, *rulesets, {}, netsep::ShadowWork::kForked);
   if (!report.ok()) return Report(report.error(), kExitUnavailable);
   const std::string out = format == "json"   ? netsep::ReportToJson(*report)
                           : format == "html" ? netsep::ReportToHtml(*report, *topology)

@@ -1,8 +1,17 @@
 #include "netsep/engine.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -91,10 +100,152 @@ struct Broad {
 // configuration line), then source and destination zone: the order of the report.
 using BroadKey = std::tuple<size_t, std::string, uint32_t, std::string, size_t, size_t>;
 
+// A computation run in a child process (fork) while this one goes on: the child works on a
+// copy of this process's memory (the BDD node table included) and sends back its result as
+// bytes through a pipe. The child never returns into the caller's code: it ends with _exit.
+class ForkedWork {
+ public:
+  // Starts `work` in a child; nullptr when no child could be started.
+  static std::unique_ptr<ForkedWork> Start(const std::function<std::string()>& work) {
+    int fds[2];
+    if (pipe(fds) != 0) return nullptr;
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return nullptr;
+    }
+    if (pid == 0) {
+      close(fds[0]);
+      // The child dies with the parent instead of working on for nobody.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      // Nothing may unwind out of here into the caller's code (it would go on as a second
+      // parent): any failure ends the child, and the parent does the work itself.
+      bool written = false;
+      try {
+        written = WriteAll(fds[1], work());
+      } catch (...) {
+      }
+      close(fds[1]);
+      _exit(written ? 0 : 1);
+    }
+    close(fds[1]);
+    return std::unique_ptr<ForkedWork>(new ForkedWork(pid, fds[0]));
+  }
+
+  ForkedWork(const ForkedWork&) = delete;
+  ForkedWork& operator=(const ForkedWork&) = delete;
+  ~ForkedWork() {
+    if (pid_ > 0) {  // Finish() was not called: the result is not wanted
+      kill(pid_, SIGKILL);
+      Reap();
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // Waits for the child and returns what it sent; nullopt when it failed (an exit code other
+  // than 0, a signal, a read error).
+  std::optional<std::string> Finish() {
+    std::string bytes;
+    char buffer[1 << 16];
+    bool read_ok = true;
+    for (;;) {
+      const ssize_t n = read(fd_, buffer, sizeof buffer);
+      if (n > 0) {
+        bytes.append(buffer, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        read_ok = false;
+        break;
+      }
+    }
+    close(fd_);
+    fd_ = -1;
+    const int status = Reap();
+    if (!read_ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+    return bytes;
+  }
+
+ private:
+  ForkedWork(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
+
+  static bool WriteAll(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = write(fd, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // The child's wait status (-1 when it cannot be had).
+  int Reap() {
+    int status = -1;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+
+  pid_t pid_;
+  int fd_;
+};
+
+// The shadowed-rule analysis's result as bytes, for ForkedWork: whether the BDD node limit was
+// reached, then each rule's three strings, each with its length in front.
+std::string EncodeShadowed(const std::vector<Shadowed>& shadowed, bool failed) {
+  std::string out(1, failed ? '1' : '0');
+  auto put = [&](const std::string& s) {
+    const uint64_t size = s.size();
+    out.append(reinterpret_cast<const char*>(&size), sizeof size);
+    out += s;
+  };
+  for (const Shadowed& s : shadowed) {
+    put(s.device);
+    put(s.rule);
+    put(s.by);
+  }
+  return out;
+}
+
+struct DecodedShadowed {
+  std::vector<Shadowed> shadowed;
+  bool failed = false;
+};
+
+// EncodeShadowed's bytes read back; nullopt when they are not whole.
+std::optional<DecodedShadowed> DecodeShadowed(std::string_view bytes) {
+  if (bytes.empty() || (bytes[0] != '0' && bytes[0] != '1')) return std::nullopt;
+  DecodedShadowed out;
+  out.failed = bytes[0] == '1';
+  bytes.remove_prefix(1);
+  auto get = [&](std::string& s) {
+    uint64_t size = 0;
+    if (bytes.size() < sizeof size) return false;
+    std::memcpy(&size, bytes.data(), sizeof size);
+    bytes.remove_prefix(sizeof size);
+    if (bytes.size() < size) return false;
+    s.assign(bytes.substr(0, size));
+    bytes.remove_prefix(size);
+    return true;
+  };
+  while (!bytes.empty()) {
+    Shadowed s;
+    if (!get(s.device) || !get(s.rule) || !get(s.by)) return std::nullopt;
+    out.shadowed.push_back(std::move(s));
+  }
+  return out;
+}
+
 class Checker {
  public:
-  Checker(const Topology& topology, const Space& space)
-      : topology_(topology), space_(space), eval_(space, Evaluator::Memo::kRules) {
+  // `memo`: how the evaluator keeps the rules' match sets (Evaluator::Memo).
+  Checker(const Topology& topology, const Space& space, Evaluator::Memo memo)
+      : topology_(topology), space_(space), eval_(space, memo) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     const Set icmp = space_.Value(Field::kProto, kIcmp);
@@ -111,7 +262,7 @@ class Checker {
         space_.Equal(Field::kDst, Field::kSentDst) & space_.Equal(Field::kDport, Field::kSentDport);
   }
 
-  Result<Report> Run(const std::vector<Ruleset>& rulesets) {
+  Result<Report> Run(const std::vector<Ruleset>& rulesets, ShadowWork shadow_work) {
     const size_t n = topology_.zones.size();
     reachable_.assign(n * n, space_.None());
     allowed_.assign(n * n, space_.None());
@@ -144,20 +295,52 @@ class Checker {
       faces_.push_back(std::move(faces));
     }
     ComputeRoutes();
+    // The shadowed-rule analysis does not depend on the reachability check: with kForked it runs
+    // beside it in a child process, on a copy of everything built so far.
+    std::unique_ptr<ForkedWork> forked;
+    if (shadow_work == ShadowWork::kForked) {
+      forked = ForkedWork::Start([&] {
+        // Each rule is walked once here: its match set is built and let go, not kept for later
+        // passes, so that the node table holds only what the walk still needs.
+        const Evaluator once(space_);
+        std::vector<Shadowed> shadowed = FindAllShadowed(once);
+        return EncodeShadowed(shadowed, space_.failed());
+      });
+    }
     for (size_t from = 0; from < n && !space_.failed(); ++from) MAMORI_TRY(Propagate(from));
-    for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
-      for (Shadowed& s : FindShadowed(eval_, *rulesets_[d], topology_.devices[d].name)) {
-        shadowed_.push_back(std::move(s));
+    bool shadowed_found = false;
+    if (forked != nullptr && !space_.failed()) {
+      const std::optional<std::string> bytes = forked->Finish();
+      std::optional<DecodedShadowed> decoded;
+      if (bytes) decoded = DecodeShadowed(*bytes);
+      if (decoded && decoded->failed) return TooLarge();
+      if (decoded) {
+        shadowed_ = std::move(decoded->shadowed);
+        shadowed_found = true;
       }
     }
-    if (space_.failed()) {
-      return Error::TooLarge("検査に必要な BDD のノード数が上限を超えました。",
-                             "the check needs more BDD nodes than the configured limit.");
-    }
+    if (!shadowed_found && !space_.failed()) shadowed_ = FindAllShadowed(eval_);
+    if (space_.failed()) return TooLarge();
     return BuildReport();
   }
 
  private:
+  static Error TooLarge() {
+    return Error::TooLarge("検査に必要な BDD のノード数が上限を超えました。",
+                           "the check needs more BDD nodes than the configured limit.");
+  }
+
+  // The shadowed rules of every device, in device order (empty once the BDD limit is reached).
+  std::vector<Shadowed> FindAllShadowed(const Evaluator& eval) const {
+    std::vector<Shadowed> out;
+    for (size_t d = 0; d < topology_.devices.size() && !space_.failed(); ++d) {
+      for (Shadowed& s : FindShadowed(eval, *rulesets_[d], topology_.devices[d].name)) {
+        out.push_back(std::move(s));
+      }
+    }
+    return out;
+  }
+
   // Addresses a router forwards (RFC 1812 §5.3.7 as Linux applies it, found by the kernel test):
   // not 0.0.0.0, 127/8 or 255.255.255.255, and no multicast source. Multicast destinations stay
   // (multicast routing is not modelled; a multicast router forwards them).
@@ -837,11 +1020,17 @@ Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFi
 }
 
 Result<Report> Check(const Topology& topology, const std::vector<Ruleset>& rulesets,
-                     const SpaceOptions& options) {
+                     const SpaceOptions& options, ShadowWork shadow) {
   MAMORI_ASSIGN_OR_RETURN(std::unique_ptr<Space> space, Space::Open(options));
   Result<Report> report = [&]() -> Result<Report> {
-    Checker checker(topology, *space);
-    return checker.Run(rulesets);
+    // With the shadowed-rule walk in a child process, this one walks the rules for the
+    // forwarding passes only: a match set is kept only for a rule walked more than once, so that
+    // the node table does not hold those of the rules walked once (most, on a large rule set),
+    // which costs more in garbage collection and memory traffic than building them again.
+    Checker checker(
+        topology, *space,
+        shadow == ShadowWork::kForked ? Evaluator::Memo::kRepeated : Evaluator::Memo::kRules);
+    return checker.Run(rulesets, shadow);
   }();
   return report;
 }

@@ -132,8 +132,20 @@ struct Report {
 using ReadFileFn = std::function<Result<std::string>(const std::string& path)>;
 Result<std::vector<Ruleset>> LoadRulesets(const Topology& topology, const ReadFileFn& read_file);
 
+// Where Check finds the shadowed rules. The report is the same either way.
+enum class ShadowWork {
+  // After the reachability check, in this process.
+  kInline,
+  // At the same time as the reachability check, in a child process (fork) that inherits a copy
+  // of the BDD state and sends the rules back through a pipe; each process then has its own
+  // node table (up to SpaceOptions::max_nodes each). Falls back to kInline when no child can be
+  // started or it does not answer. For a single-threaded caller (the CLI): the child runs
+  // library code only, but a fork in a process with other threads is still best avoided.
+  kForked,
+};
+
 // `rulesets` must hold one Ruleset per topology device (matched by Ruleset::device).
 Result<Report> Check(const Topology& topology, const std::vector<Ruleset>& rulesets,
-                     const SpaceOptions& options = {});
+                     const SpaceOptions& options = {}, ShadowWork shadow = ShadowWork::kInline);
 
 }  // namespace mamori::netsep

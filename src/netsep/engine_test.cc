@@ -28,12 +28,13 @@ interfaces = { eth0 = "outside", eth1 = "inside", eth2 = "dmz" }
 
 constexpr const char* kFilterHead = "*filter\n:INPUT DROP\n:FORWARD DROP\n:OUTPUT ACCEPT\n";
 
-Report CheckRules(const std::string& rules, const std::string& allows = "") {
+Report CheckRules(const std::string& rules, const std::string& allows = "",
+                  ShadowWork shadow = ShadowWork::kInline) {
   Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
   EXPECT_TRUE(topology.ok()) << topology.error().message_en;
   Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
   EXPECT_TRUE(ruleset.ok()) << ruleset.error().message_en;
-  Result<Report> report = Check(*topology, {*ruleset});
+  Result<Report> report = Check(*topology, {*ruleset}, {}, shadow);
   EXPECT_TRUE(report.ok()) << report.error().message_en;
   return *report;
 }
@@ -370,6 +371,34 @@ TEST(EngineShadowTest, LongChainsAreWalkedOnce) {
   EXPECT_EQ(r.shadowed[0].rule, "fw.rules:6");
   EXPECT_EQ(r.shadowed[0].by, "fw.rules:5");
   EXPECT_EQ(r.shadowed.back().by, "fw.rules:8003");
+  // The same from a child process (ShadowWork::kForked), whose answer (over 100 KB) fills the
+  // pipe long before the parent reads it.
+  EXPECT_EQ(ReportToJson(CheckRules(rules, "", ShadowWork::kForked)), ReportToJson(r));
+}
+
+// With too few BDD nodes the check fails with kTooLarge however the shadowed-rule analysis runs
+// (the child's failure is sent back with its answer; a parent that fails first kills the child).
+TEST(EngineShadowTest, ForkedAnalysisReportsTheNodeLimit) {
+  Result<Topology> topology = ParseTopology(kTopology, "topology.toml");
+  ASSERT_TRUE(topology.ok());
+  std::string rules = std::string(kFilterHead);
+  for (int i = 0; i < 300; ++i) {
+    rules += "-A FORWARD -i eth1 -s 10.1." + std::to_string(i % 250) + ".7 -d 10.9.3." +
+             std::to_string(i % 250) + " -p tcp --dport " + std::to_string(1000 + i) +
+             " -j ACCEPT\n";
+  }
+  rules += "COMMIT\n";
+  Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
+  ASSERT_TRUE(ruleset.ok());
+  SpaceOptions small;
+  small.initial_nodes = 1000;
+  small.max_nodes = 5000;
+  for (ShadowWork shadow : {ShadowWork::kInline, ShadowWork::kForked}) {
+    Result<Report> report = Check(*topology, {*ruleset}, small, shadow);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.error().code, ErrorCode::kTooLarge);
+  }
+  EXPECT_TRUE(Check(*topology, {*ruleset}, {}, ShadowWork::kForked).ok());
 }
 
 // ---- Rules broader than the allow entries ----

@@ -326,16 +326,44 @@ bool Contextual(MatchKind kind) {
          kind == MatchKind::kConnState || kind == MatchKind::kConstant;
 }
 
+// A match of one address or prefix: Space::Masked(field, value, mask).
+struct AddressPattern {
+  Field field;
+  uint64_t value;
+  uint64_t mask;
+};
+
+std::optional<AddressPattern> PatternOf(const Match& m) {
+  if (m.negated || m.terms.size() != 1) return std::nullopt;
+  if (m.kind != MatchKind::kSrcAddress && m.kind != MatchKind::kDstAddress) return std::nullopt;
+  const Field field = m.kind == MatchKind::kSrcAddress ? Field::kSrc : Field::kDst;
+  const ValueTerm& t = m.terms[0];
+  if (t.kind == ValueTerm::Kind::kMasked) return AddressPattern{field, t.first, t.second};
+  if (t.first == t.second && t.first <= FieldMax(field)) {  // Space::Range of one value
+    return AddressPattern{field, t.first, FieldMax(field)};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
-  if (memo_ != Memo::kRules) return PlainMatchSet(rule, ctx, may, false);
+  if (memo_ == Memo::kNone) return PlainMatchSet(rule, ctx, may, false);
   // The part that does not depend on the context, built once; the contextual matches (in the
   // forwarding walk the empty or the full set) joined to it each time.
-  auto [it, fresh] = rule_sets_.try_emplace(&rule);
-  if (fresh) it->second.set = PlainMatchSet(rule, ctx, it->second.may, true);
-  may = it->second.may;
-  Set out = it->second.set;
+  RuleSet& memo = rule_sets_[&rule];
+  Set out;
+  if (!memo.built && memo_ == Memo::kRepeated && !memo.seen) {
+    memo.seen = true;  // built again, and kept, if the rule is walked again
+    out = PlainMatchSet(rule, ctx, may, true);
+  } else {
+    if (!memo.built) {
+      memo.set = PlainMatchSet(rule, ctx, memo.may, true);
+      memo.built = true;
+    }
+    out = memo.set;
+    may = memo.may;
+  }
   for (const Match& m : rule.matches) {
     if (out.IsEmpty()) break;  // `may` no longer matters
     if (!Contextual(m.kind)) continue;
@@ -353,11 +381,17 @@ Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
   may = false;
   std::vector<Set> parts;
   parts.reserve(rule.matches.size());
+  // Matches of one address or prefix (most rules' -s and -d), put on top of the other parts last.
+  std::vector<AddressPattern> patterns;
   for (const Match& m : rule.matches) {
     if (fixed_only && Contextual(m.kind)) continue;
     if (m.kind == MatchKind::kMayMatch ||
         (ctx.classes != nullptr && m.kind == MatchKind::kConstant && !m.always)) {
       may = true;
+      continue;
+    }
+    if (std::optional<AddressPattern> p = PatternOf(m)) {
+      patterns.push_back(*p);
       continue;
     }
     parts.push_back(One(m, ctx));
@@ -371,6 +405,16 @@ Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
   for (const Set& part : parts) {
     out &= part;
     if (out.IsEmpty()) break;
+  }
+  // The destination's patterns, then the source's (the variable order): each one's nodes made
+  // directly above the set so far, without building the pattern on its own and intersecting.
+  std::stable_sort(patterns.begin(), patterns.end(),
+                   [](const AddressPattern& a, const AddressPattern& b) {
+                     return a.field == Field::kDst && b.field != Field::kDst;
+                   });
+  for (const AddressPattern& p : patterns) {
+    if (out.IsEmpty()) break;
+    out = space_.MaskedAbove(p.field, p.value, p.mask, out);
   }
   return out;
 }
@@ -437,7 +481,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
 }
 
 const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
-  if (memo_ != Memo::kRules) return table.FindChain(rule.action.chain);
+  if (memo_ == Memo::kNone) return table.FindChain(rule.action.chain);
   auto [it, fresh] = targets_.try_emplace(&rule, nullptr);
   if (fresh) it->second = table.FindChain(rule.action.chain);
   return it->second;

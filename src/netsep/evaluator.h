@@ -204,8 +204,9 @@ class Evaluator {
  public:
   // Rule memo: MatchSet and Eval keep the match sets and jump targets of the rules they were
   // given, by address, so every Rule and Table they are given must outlive the Evaluator
-  // unchanged (as a Ruleset outlives a check).
-  enum class Memo { kNone, kRules };
+  // unchanged (as a Ruleset outlives a check). kRepeated keeps a rule's match set from its
+  // second use on: a rule walked once leaves nothing in the node table.
+  enum class Memo { kNone, kRules, kRepeated };
   explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
 
   const Space& space() const { return space_; }
@@ -222,14 +223,16 @@ class Evaluator {
   // per rule.
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
 
+  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none. With
+  // Memo::kRules, found once per rule.
+  const Chain* Target(const Table& table, const Rule& rule) const;
+
   // Where the packets `in` entering `chain` end up: the verdicts of its rules (and of the chains
   // it calls) and what falls through. kInvalidInput for a chain loop or a missing chain.
   Result<ChainResult> Eval(const Table& table, const Chain& chain, const Set& in,
                            const Context& ctx, int depth) const;
 
  private:
-  // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none.
-  const Chain* Target(const Table& table, const Rule& rule) const;
   // Whether `rule` matches every packet and ends each in a DROP or REJECT, itself or through a
   // chain it jumps or goes to whose rules before such a rule only log (kContinue, kUnknown).
   bool DiscardsAll(const Table& table, const Rule& rule, const Context& ctx, int depth) const;
@@ -258,6 +261,8 @@ class Evaluator {
   struct RuleSet {
     Set set;
     bool may = false;
+    bool built = false;  // `set` and `may` hold the rule's
+    bool seen = false;   // kRepeated: used once, without keeping the set
   };
   mutable std::unordered_map<const Rule*, RuleSet> rule_sets_;
   mutable std::unordered_map<const Rule*, const Chain*> targets_;  // Memo::kRules: Target()

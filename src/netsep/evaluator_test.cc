@@ -11,6 +11,8 @@
 #include <tuple>
 #include <vector>
 
+#include "netsep/shadow.h"
+
 namespace mamori::netsep {
 namespace {
 
@@ -220,9 +222,137 @@ TEST(EvaluatorTest, MatchBoxHoldsTheMatchSet) {
   EXPECT_GT(bounded, 1000);
 }
 
-// With Memo::kRules, a rule's match set (its part outside the context built once, the
-// interfaces, states and constants joined each time) is the plain one, in every context: the
-// forwarding walk's interface names and states, and the shadowed-rule walk's classes.
+// A rule's match set (its single addresses and prefixes put directly on top of its other
+// matches) is the intersection of the sets of its matches, each built on its own, in every
+// context.
+TEST(EvaluatorTest, MatchSetAgreesWithTheIntersectionOfItsMatches) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  const Evaluator eval(s);
+  RandomRules random(31);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  const Context ctx{&eth0, &eth1};
+  int stacked = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Rule rule;
+    rule.matches = random.Matches();
+    // Rules of host pairs, as most of a large rule set: a source and a destination address.
+    if (i % 2 == 0) {
+      for (MatchKind kind : {MatchKind::kSrcAddress, MatchKind::kDstAddress}) {
+        Match m;
+        m.kind = kind;
+        const uint64_t host = 0x0a000000 + random.Next() % 64;
+        m.terms.push_back(random.Next() % 2 == 0 ? ValueTerm::Range(host, host)
+                                                 : ValueTerm::Masked(host, ~uint64_t{0} << 3));
+        rule.matches.insert(rule.matches.begin() + random.Next() % (rule.matches.size() + 1), m);
+      }
+    }
+    Set expected = s.All();
+    for (const Match& m : rule.matches) {
+      Rule one;
+      one.matches = {m};
+      bool may = false;
+      expected &= eval.MatchSet(one, ctx, may);
+    }
+    bool may = false;
+    EXPECT_EQ(eval.MatchSet(rule, ctx, may), expected) << i;
+    stacked += expected.IsEmpty() || expected.IsFull() ? 0 : 1;
+  }
+  EXPECT_GT(stacked, 1500);
+  EXPECT_FALSE(s.failed());
+}
+
+// The shadowed-rule walk of the chains that never test the interfaces or the state, over the
+// headers alone, finds what the walk over every interface and state finds: random tables of
+// user chains that jump and go to each other (now and then in a loop), some of whose rules test
+// interfaces and states, the chains that call them too.
+TEST(ShadowTest, HeaderOnlyChainsAgreeWithTheFullWalk) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(41);
+  int shadowed = 0;
+  int reduced_tables = 0;
+  for (int round = 0; round < 60; ++round) {
+    Ruleset ruleset;
+    ruleset.tables.push_back(Table{"filter", {}});
+    Table& table = ruleset.tables[0];
+    const int chains = 2 + static_cast<int>(random.Next() % 6);
+    uint32_t line = 1;
+    bool any_contextual = false;
+    for (int c = 0; c < chains; ++c) {
+      Chain chain;
+      chain.name = c == 0 ? "FORWARD" : "U" + std::to_string(c);
+      chain.builtin = c == 0;
+      chain.policy = c == 0 ? ActionKind::kDrop : ActionKind::kReturn;
+      // Later chains test only headers unless this one is picked to test contexts.
+      const bool contextual = random.Next() % 3 == 0;
+      const int rules = static_cast<int>(random.Next() % 12);
+      for (int r = 0; r < rules; ++r) {
+        Rule rule;
+        rule.location = SourceLocation{"fw", line++, ""};
+        const bool context_only = contextual && random.Next() % 3 == 0;
+        if (context_only) {
+          // Only an interface or a state, either way round: such rules together decide every
+          // header, which the walk over the headers alone would not see.
+          Match m;
+          m.negated = random.Next() % 2 == 0;
+          if (random.Next() % 2 == 0) {
+            m.kind = random.Next() % 2 == 0 ? MatchKind::kInInterface : MatchKind::kOutInterface;
+            m.interfaces = {random.Next() % 2 == 0 ? "eth0" : "eth+"};
+          } else {
+            m.kind = MatchKind::kConnState;
+            m.conn_states = random.Next() % 2 == 0 ? kCtNew : kCtEstablished | kCtRelated;
+          }
+          rule.matches.push_back(std::move(m));
+          any_contextual = true;
+        }
+        for (Match& m : context_only ? std::vector<Match>{} : random.Matches()) {
+          const bool tests_context = m.kind == MatchKind::kInInterface ||
+                                     m.kind == MatchKind::kOutInterface ||
+                                     m.kind == MatchKind::kConnState;
+          if (tests_context && !contextual) continue;
+          any_contextual = any_contextual || tests_context;
+          rule.matches.push_back(std::move(m));
+        }
+        const uint32_t pick = random.Next() % 10;
+        if (pick < 3 && c + 1 < chains) {  // a later chain, or now and then any (a loop)
+          const int target = random.Next() % 8 == 0
+                                 ? 1 + static_cast<int>(random.Next() % (chains - 1))
+                                 : c + 1 + static_cast<int>(random.Next() % (chains - c - 1));
+          rule.action.kind = random.Next() % 3 == 0 ? ActionKind::kGoto : ActionKind::kJump;
+          rule.action.chain = "U" + std::to_string(target);
+        } else {
+          rule.action.kind =
+              std::array{ActionKind::kAccept,   ActionKind::kDrop,   ActionKind::kReturn,
+                         ActionKind::kContinue, ActionKind::kReject, ActionKind::kAccept}[pick % 6];
+        }
+        chain.rules.push_back(std::move(rule));
+      }
+      table.chains.push_back(std::move(chain));
+    }
+    reduced_tables += any_contextual ? 0 : 1;
+    const std::vector<Shadowed> full = FindShadowed(s, ruleset, "fw", HeaderOnlyChains::kFull);
+    const std::vector<Shadowed> reduced =
+        FindShadowed(s, ruleset, "fw", HeaderOnlyChains::kReduced);
+    ASSERT_EQ(reduced.size(), full.size()) << round;
+    for (size_t i = 0; i < full.size(); ++i) {
+      EXPECT_EQ(reduced[i].rule, full[i].rule) << round;
+      EXPECT_EQ(reduced[i].by, full[i].by) << round;
+    }
+    shadowed += static_cast<int>(full.size());
+  }
+  EXPECT_GT(shadowed, 100);
+  EXPECT_GT(reduced_tables, 5);
+  EXPECT_FALSE(s.failed());
+}
+
+// With Memo::kRules (and kRepeated, from its second use), a rule's match set (its part outside the
+// context built once, the interfaces, states and constants joined each time) is the plain one, in
+// every context: the forwarding walk's interface names and states, and the shadowed-rule walk's
+// classes.
 TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
   auto opened = Space::Open();
   ASSERT_TRUE(opened.ok());
@@ -246,16 +376,20 @@ TEST(EvaluatorTest, MatchSetMemoAgreesWithThePlainBuild) {
   contexts.back().classes = &*classes;
   const Evaluator plain(s);
   const Evaluator memo(s, Evaluator::Memo::kRules);
+  const Evaluator repeated(s, Evaluator::Memo::kRepeated);  // kept from the second use on
   int nonempty = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (const Context& ctx : contexts) {
       for (const Rule& rule : rules) {
         bool plain_may = false;
         bool memo_may = false;
+        bool repeated_may = false;
         const Set expected = plain.MatchSet(rule, ctx, plain_may);
         EXPECT_EQ(memo.MatchSet(rule, ctx, memo_may), expected);
+        EXPECT_EQ(repeated.MatchSet(rule, ctx, repeated_may), expected);
         if (!expected.IsEmpty()) {
           EXPECT_EQ(memo_may, plain_may);
+          EXPECT_EQ(repeated_may, plain_may);
           ++nonempty;
         }
       }
@@ -376,7 +510,8 @@ TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
       });
       return m;
     };
-    const Evaluator eval(s, Evaluator::Memo::kRules);
+    // kRepeated: the first pass keeps no match set, the second keeps them, the third uses them.
+    const Evaluator eval(s, round % 2 == 0 ? Evaluator::Memo::kRules : Evaluator::Memo::kRepeated);
     for (int pass = 0; pass < 3; ++pass) {
       ctx.discards_unused = pass == 2;
       Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);

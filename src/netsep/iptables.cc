@@ -356,7 +356,7 @@ class Parser {
     const std::string_view name = rest.substr(0, space);
     std::string_view policy = space == std::string_view::npos ? "" : rest.substr(space + 1);
     policy = policy.substr(0, policy.find(' '));
-    if (name.empty() || name.size() > 64 || table_->FindChain(name) != nullptr) {
+    if (name.empty() || name.size() > 64 || Declared(name) != nullptr) {
       return Fail(line, Cat("チェーン ", name, " の宣言が不正か重複しています。"),
                   Cat("chain declaration ", name, " is invalid or repeated."));
     }
@@ -381,6 +381,13 @@ class Parser {
     chain_index_.emplace(chain.name, table_->chains.size());
     table_->chains.push_back(std::move(chain));
     return {};
+  }
+
+  // The chain of table_ named `name` (through chain_index_: a table has hundreds of chains, and
+  // every jump names one); nullptr when none is declared.
+  const Chain* Declared(std::string_view name) const {
+    const auto found = chain_index_.find(std::string(name));
+    return found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
   }
 
   Status AddRule(uint32_t line, const std::vector<std::string>& tokens, size_t i) {
@@ -729,8 +736,8 @@ class Parser {
                      const std::vector<std::string>& tokens, size_t i, Rule& rule) {
     Action& action = rule.action;
     action.target = std::string(target);
-    if (table_->FindChain(target) != nullptr) {
-      if (table_->FindChain(target)->builtin) {
+    if (const Chain* chain = Declared(target); chain != nullptr) {
+      if (chain->builtin) {
         return Fail(line, Cat("組み込みチェーン ", target, " へは飛べません。"),
                     Cat("cannot jump to the built-in chain ", target, "."));
       }

@@ -26,12 +26,13 @@ struct LineState {
 
 class ShadowFinder {
  public:
-  ShadowFinder(const Evaluator& eval, const InterfaceClasses& classes)
-      : space_(eval.space()), eval_(eval), classes_(classes) {
+  ShadowFinder(const Evaluator& eval, const InterfaceClasses& classes, HeaderOnlyChains header_only)
+      : space_(eval.space()), eval_(eval), classes_(classes), header_only_(header_only) {
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
-    universe_ = (eval_.l4() | no_ports) & (eval_.icmp() | space_.Value(Field::kIcmpType, 0)) &
-                classes_.Any(space_, Field::kInInterface) &
+    headers_ = (eval_.l4() | no_ports) & (eval_.icmp() | space_.Value(Field::kIcmpType, 0));
+    contexts_ = classes_.Any(space_, Field::kInInterface) &
                 classes_.Any(space_, Field::kOutInterface) & AnyConnState(space_);
+    universe_ = contexts_ & headers_;
     ctx_.classes = &classes_;
   }
 
@@ -49,27 +50,37 @@ class ShadowFinder {
   // those its rules decide and do not give back (RETURN or the end of the chain give the rest
   // back). A chain on a loop keeps nothing (its jump decides nothing).
   Set Walk(const Table& table, const Chain& chain, bool kept) {
+    const bool reduced = HeaderOnly(table, chain);
+    const Set out = WalkIn(table, chain, kept, reduced);
+    // A chain walked over the headers alone keeps the same headers in every context.
+    return reduced && kept ? contexts_ & out : out;
+  }
+
+  // Walk over the headers alone (`reduced`: every packet's interfaces and state left out, the
+  // kept set too) or over the whole universe.
+  Set WalkIn(const Table& table, const Chain& chain, bool kept, bool reduced) {
     if (auto it = kept_.find(&chain); it != kept_.end() && (it->second || !kept)) {
       return it->second.value_or(space_.None());
     }
     if (!walking_.insert(&chain).second) return space_.None();
-    Undecided undecided(universe_);
+    const Set& universe = reduced ? headers_ : universe_;
+    Undecided undecided(universe);
     Set returned = space_.None();
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const Set match = eval_.MatchSet(rule, ctx_, may);
       const Box box = Evaluator::MatchBox(rule);
-      if (!may && match.IsFull() && DecidesAll(table, rule)) {
+      if (!may && match.IsFull() && DecidesAll(table, rule, reduced)) {
         // A rule that matches every packet and decides all it gets (a verdict, or a jump to a
         // chain that keeps everything, as a final jump to a log-and-drop chain) decides what
         // is left, which is never built: whether anything is left is found by a search.
         const bool live_empty = undecided.RestIsEmpty(space_);
-        Note(rule, match, box, live_empty, undecided);
+        Note(rule, match, box, live_empty, undecided, universe);
         if (!live_empty) undecided.DecideRest(&rule);
         continue;
       }
       const Set live = undecided.Meet(match, box);
-      Note(rule, match, box, live.IsEmpty(), undecided);
+      Note(rule, match, box, live.IsEmpty(), undecided, universe);
       if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
@@ -82,9 +93,11 @@ class ShadowFinder {
           break;
         case ActionKind::kJump:
         case ActionKind::kGoto: {
-          const Chain* target = table.FindChain(rule.action.chain);
+          const Chain* target = eval_.Target(table, rule);
           if (target == nullptr) break;  // the reachability check reports it
-          const Set target_kept = Walk(table, *target, true);
+          // A chain walked over the headers alone calls only such chains.
+          const Set target_kept =
+              reduced ? WalkIn(table, *target, true, true) : Walk(table, *target, true);
           if (rule.action.kind == ActionKind::kGoto) {
             returned |= live - target_kept;
             decided = live;
@@ -107,8 +120,8 @@ class ShadowFinder {
   }
 
   // Whether `rule` decides every packet it gets: a verdict or a NAT rewrite, or a jump or goto
-  // to a chain that keeps every packet.
-  bool DecidesAll(const Table& table, const Rule& rule) {
+  // to a chain that keeps every packet (of the headers alone when `reduced`).
+  bool DecidesAll(const Table& table, const Rule& rule, bool reduced) {
     switch (rule.action.kind) {
       case ActionKind::kContinue:
       case ActionKind::kUnknown:
@@ -116,16 +129,44 @@ class ShadowFinder {
         return false;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
-        const Chain* target = table.FindChain(rule.action.chain);
-        return target != nullptr && Walk(table, *target, true) == universe_;
+        const Chain* target = eval_.Target(table, rule);
+        if (target == nullptr) return false;
+        return reduced ? WalkIn(table, *target, true, true) == headers_
+                       : Walk(table, *target, true) == universe_;
       }
       default:
         return true;
     }
   }
 
+  // Whether no rule of `chain`, nor of a chain it calls, tests the interfaces or the state: its
+  // walk then gives the same results over the headers alone (every set of the walk is the
+  // contexts times a set of headers), and sets of fewer nodes. A chain on a loop is not.
+  bool HeaderOnly(const Table& table, const Chain& chain) {
+    if (header_only_ != HeaderOnlyChains::kReduced) return false;
+    if (auto it = header_only_memo_.find(&chain); it != header_only_memo_.end()) return it->second;
+    header_only_memo_[&chain] = false;  // while it is examined: a loop back to it is not
+    bool only = true;
+    for (const Rule& rule : chain.rules) {
+      for (const Match& m : rule.matches) {
+        if (m.kind == MatchKind::kInInterface || m.kind == MatchKind::kOutInterface ||
+            m.kind == MatchKind::kConnState) {
+          only = false;
+        }
+      }
+      if (only &&
+          (rule.action.kind == ActionKind::kJump || rule.action.kind == ActionKind::kGoto)) {
+        const Chain* target = eval_.Target(table, rule);
+        only = target == nullptr || HeaderOnly(table, *target);
+      }
+      if (!only) break;
+    }
+    header_only_memo_[&chain] = only;
+    return only;
+  }
+
   void Note(const Rule& rule, const Set& match, const Box& box, bool live_empty,
-            const Undecided& undecided) {
+            const Undecided& undecided, const Set& universe) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
@@ -134,7 +175,7 @@ class ShadowFinder {
       line.dead = false;
       return;
     }
-    const Set m = universe_ & match;
+    const Set m = universe & match;
     if (m.IsEmpty()) return;  // empty on its own: no rule to name
     for (const Rule* by : undecided.Deciders(space_, m, kMaxBy, box)) {
       const std::string name = by->location.ToString();
@@ -150,8 +191,12 @@ class ShadowFinder {
   const Space& space_;
   const Evaluator& eval_;
   const InterfaceClasses& classes_;
+  const HeaderOnlyChains header_only_;
   Context ctx_;
-  Set universe_;
+  Set headers_;   // every header of the space
+  Set contexts_;  // every interface class pair and state
+  Set universe_;  // contexts_ & headers_
+  std::map<const Chain*, bool> header_only_memo_;
   std::map<const Chain*, std::optional<Set>> kept_;  // nullopt: walked, kept not built
   std::set<const Chain*> walking_;
   std::map<std::string, LineState> lines_;
@@ -160,16 +205,16 @@ class ShadowFinder {
 }  // namespace
 
 std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
-                                   const std::string& device) {
+                                   const std::string& device, HeaderOnlyChains header_only) {
   const Evaluator eval(space);
-  return FindShadowed(eval, ruleset, device);
+  return FindShadowed(eval, ruleset, device, header_only);
 }
 
 std::vector<Shadowed> FindShadowed(const Evaluator& eval, const Ruleset& ruleset,
-                                   const std::string& device) {
+                                   const std::string& device, HeaderOnlyChains header_only) {
   const std::optional<InterfaceClasses> classes = InterfaceClasses::Of(ruleset);
   if (!classes) return {};
-  ShadowFinder finder(eval, *classes);
+  ShadowFinder finder(eval, *classes, header_only);
   finder.Run(ruleset);
   std::vector<const LineState*> dead;
   for (const auto& [name, line] : finder.lines()) {

@@ -33,12 +33,21 @@ namespace mamori::netsep {
 
 class Evaluator;
 
+// How the chains whose rules (and called chains' rules) never test the interfaces or the state
+// are walked. The result is the same either way; kFull is the plain walk the tests compare with.
+enum class HeaderOnlyChains {
+  kReduced,  // over the headers alone: sets without the interface and state variables
+  kFull,     // over every interface and state, as the other chains
+};
+
 // The shadowed rules of `ruleset`, named for `device`, in file order. Empty when the rules name
 // more interfaces than the space holds (65,535). Needs the Space that is open on this thread.
 std::vector<Shadowed> FindShadowed(const Space& space, const Ruleset& ruleset,
-                                   const std::string& device);
+                                   const std::string& device,
+                                   HeaderOnlyChains header_only = HeaderOnlyChains::kReduced);
 // The same with the engine's evaluator, whose match sets (built once per rule) it shares.
 std::vector<Shadowed> FindShadowed(const Evaluator& eval, const Ruleset& ruleset,
-                                   const std::string& device);
+                                   const std::string& device,
+                                   HeaderOnlyChains header_only = HeaderOnlyChains::kReduced);
 
 }  // namespace mamori::netsep

@@ -7,6 +7,12 @@
 #undef bdd_nithvar
 #undef bdd_makeset
 
+// BuDDy's own node constructor (kernel.h, not installed): the node testing the variable at
+// `level` with the given children, found in or added to the unique table; a garbage collection
+// it runs keeps only referenced nodes and BuDDy's own stack, so `low` and `high` must be
+// referenced (or constants). Exported by libbdd 2.4 with C linkage.
+extern "C" int bdd_makenode(unsigned int level, int low, int high);
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -262,16 +268,32 @@ Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
 }
 
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
+  return MaskedAbove(field, value, mask, All());
+}
+
+Set Space::MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& below) const {
   const int width = FieldWidth(field);
   const std::vector<int>& vars = vars_[static_cast<int>(field)];
-  // From the least significant bit (the lowest variable) up, each step one node above the last;
-  // on BuDDy's roots directly (its variable nodes are never collected), one reference at a time.
-  int out = 1;
+  if (below.IsEmpty()) return None();
+  // The pattern's nodes go directly on top of `below` when all of the field's variables lie
+  // above it (the variable order is the level order).
+  if (vars.back() >= below.TopVariable()) return Masked(field, value, mask) & below;
+  // From the least significant bit (the lowest variable) up, each step one node above the last,
+  // made directly (an apply per bit costs several times as much: its operation cache, its
+  // recursion), one reference at a time. Variables are never reordered: a variable's level is
+  // fixed.
+  int out = below.root_;
+  if (!IsConstant(out)) bdd_addref(out);
   for (int i = 0; i < width; ++i) {
     if (((mask >> i) & 1) == 0) continue;
-    const int var = vars[width - 1 - i];
-    const int next =
-        bdd_addref(bdd_and(out, ((value >> i) & 1) != 0 ? bdd_ithvar(var) : bdd_nithvar(var)));
+    const auto level = static_cast<unsigned int>(bdd_var2level(vars[width - 1 - i]));
+    const int made =
+        ((value >> i) & 1) != 0 ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
+    if (made == 0) {  // out of nodes: the error hook has marked the session failed
+      if (!IsConstant(out)) bdd_delref(out);
+      return None();
+    }
+    const int next = bdd_addref(made);
     if (!IsConstant(out)) bdd_delref(out);
     out = next;
   }

@@ -122,6 +122,10 @@ class Space {
   // Headers with (field & mask) == (value & mask).
   Set Masked(Field field, uint64_t value, uint64_t mask) const;
   Set Term(Field field, const ValueTerm& term) const;
+  // Masked(field, value, mask) & below. When every variable of `field` lies above the first one
+  // `below` tests (a rule's addresses above its protocol and ports), built by putting the
+  // pattern's nodes directly on top of `below`, at the cost of Masked alone.
+  Set MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& below) const;
   Set Prefixes(Field field, const std::vector<Prefix>& prefixes) const;  // src or dst
   // Headers whose `field` lies in one of `intervals` (ascending, disjoint, each within the field
   // width). Built directly, in time linear in the number of intervals and the field width, so

@@ -191,6 +191,64 @@ TEST_F(SpaceTest, OneValueRangeAgreesWithTheGeneralRange) {
   }
 }
 
+// Masked (its nodes made directly) holds exactly the values that agree with `value` on `mask`,
+// counted by enumeration over the 8- and 16-bit fields; on the 32-bit ones, a prefix mask is the
+// general Range over the prefix's addresses.
+TEST_F(SpaceTest, MaskedAgreesWithEnumeration) {
+  const Space& s = *space_;
+  std::mt19937 random(23);
+  for (int round = 0; round < 40; ++round) {
+    for (Field f : {Field::kProto, Field::kDport, Field::kIcmpType, Field::kSentDport}) {
+      const uint64_t value = random() & FieldMax(f);
+      // Sparse and dense masks, the empty and the full one among them.
+      uint64_t mask = round % 4 == 0 ? 0 : round % 4 == 1 ? FieldMax(f) : random() & FieldMax(f);
+      if (round % 4 == 3) mask &= random();
+      std::vector<Interval> expected;
+      for (uint64_t x = 0; x <= FieldMax(f); ++x) {
+        if ((x & mask) != (value & mask)) continue;
+        if (!expected.empty() && expected.back().hi + 1 == x) {
+          expected.back().hi = x;
+        } else {
+          expected.push_back({x, x});
+        }
+      }
+      bool truncated = false;
+      const Set set = s.Masked(f, value, mask) & s.Range(Field::kSrc, 5, 9);
+      EXPECT_EQ(s.Values(set, f, 1 << 17, &truncated), expected) << value << " " << mask;
+      EXPECT_EQ(s.Values(set, Field::kSrc, 4, &truncated), (std::vector<Interval>{{5, 9}}));
+    }
+    for (Field f : {Field::kSrc, Field::kDst, Field::kSentSrc}) {
+      const int length = static_cast<int>(random() % 33);
+      const uint64_t mask = length == 0 ? 0 : (FieldMax(f) << (32 - length)) & FieldMax(f);
+      const uint64_t value = random() & FieldMax(f);
+      const uint64_t lo = value & mask;
+      EXPECT_EQ(s.Masked(f, value, mask), s.Range(f, lo, lo | (~mask & FieldMax(f))));
+    }
+  }
+}
+
+// MaskedAbove is Masked & below: directly on top of sets of the fields below the address (the
+// protocol and ports), and through the intersection for sets that test the address or above.
+TEST_F(SpaceTest, MaskedAboveAgreesWithTheIntersection) {
+  const Space& s = *space_;
+  std::mt19937 random(37);
+  std::vector<Set> below = {s.None(), s.All()};
+  for (int i = 0; i < 30; ++i) {
+    below.push_back(RandomSet(s, random, {Field::kProto, Field::kDport, Field::kSport}));
+    below.push_back(RandomSet(s, random, {Field::kDst, Field::kDport}));
+    below.push_back(RandomSet(s, random, {Field::kSrc, Field::kInInterface}));
+  }
+  for (const Set& b : below) {
+    for (Field f : {Field::kSrc, Field::kDst}) {
+      const uint64_t value = random() & FieldMax(f);
+      const uint64_t mask = random() % 3 == 0 ? random() & FieldMax(f)
+                                              : (FieldMax(f) << (random() % 33)) & FieldMax(f);
+      EXPECT_EQ(s.MaskedAbove(f, value, mask, b), s.Masked(f, value, mask) & b);
+    }
+  }
+  EXPECT_FALSE(s.failed());
+}
+
 // The difference (an if-then-else that stops where either operand ends) is the intersection
 // with the complement, over random sets of several fields, small from large and large from small.
 TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
