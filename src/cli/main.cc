@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -714,7 +715,10 @@ int Netcheck(const std::string& topology_path, const std::string& format, const 
   // Parsing (the nft JSON's document above all) leaves the heap full of freed pages: give them
   // back before the check, whose child process would otherwise start with them too.
   malloc_trim(0);
-  // The CLI is single-threaded here: the shadowed-rule analysis may run in a child process.
+  // The CLI is single-threaded here: the shadowed-rule analysis may run in a child process. A
+  // SIGCHLD ignored by whoever started us (inherited across exec) would hide the child's exit
+  // status, and the parent would redo the analysis: take the default back.
+  std::signal(SIGCHLD, SIG_DFL);
   auto report = netsep::Check(*topology, *rulesets, {}, netsep::ShadowWork::kForked);
   if (!report.ok()) return Report(report.error(), kExitUnavailable);
   const std::string out = format == "json"   ? netsep::ReportToJson(*report)

@@ -1,5 +1,6 @@
 #include "netsep/engine.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -108,7 +109,7 @@ class ForkedWork {
   // Starts `work` in a child; nullptr when no child could be started.
   static std::unique_ptr<ForkedWork> Start(const std::function<std::string()>& work) {
     int fds[2];
-    if (pipe(fds) != 0) return nullptr;
+    if (pipe2(fds, O_CLOEXEC) != 0) return nullptr;
     const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) {

@@ -47,10 +47,28 @@ std::string RandomNumber(std::mt19937& rng) {
 }
 
 std::string RandomString(std::mt19937& rng) {
-  static const std::vector<std::string> kPieces = {
-      "a",    "tcp", "ip saddr", "\\\"",    "\\\\",           "\\/",
-      "\\n",  "\\t", "\\u0000",  "\\u00e9", "\\ud83d\\ude00", "\\ud800",
-      "日本", "é",   " ",        "\\u000A", "x\\u0041y"};
+  static const std::vector<std::string> kPieces = {"a",
+                                                   "tcp",
+                                                   "ip saddr",
+                                                   "\\\"",
+                                                   "\\\\",
+                                                   "\\/",
+                                                   "\\n",
+                                                   "\\t",
+                                                   "\\u0000",
+                                                   "\\u00e9",
+                                                   "\\ud83d\\ude00",
+                                                   "\\ud800",
+                                                   "日本",
+                                                   "é",
+                                                   " ",
+                                                   "\\u000A",
+                                                   "x\\u0041y",
+                                                   "\\udc00",
+                                                   "\\ud800\\u0041",
+                                                   "\\ud800\\ud800",
+                                                   "\xc3",
+                                                   "\xed\xa0\x80"};
   std::string s = "\"";
   const int n = static_cast<int>(rng() % 4);
   for (int i = 0; i < n; ++i) s += kPieces[rng() % kPieces.size()];
@@ -127,7 +145,7 @@ TEST(JsonText, ReadsWhatNlohmannReads) {
           text.insert(at, 1, " ,:[]{}\"\\-0e"[rng() % 13]);
           break;
         default:
-          text = " \n" + text + (rng() % 2 ? " " : " x");
+          text = (rng() % 3 == 0 ? "\xEF\xBB\xBF" : " \n") + text + (rng() % 2 ? " " : " x");
       }
     }
     const std::string plain = Reading(text, false);
@@ -138,6 +156,9 @@ TEST(JsonText, ReadsWhatNlohmannReads) {
     }
   }
   EXPECT_GT(parsed, 5000);  // the comparison covers documents, not only errors
+  // Deeper than simdjson reads (1,024 levels): nlohmann's reading.
+  const std::string deep = std::string(1500, '[') + std::string(1500, ']');
+  EXPECT_EQ(Reading(deep, true), Reading(deep, false));
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 // BuDDy's own node constructor (kernel.h, not installed): the node testing the variable at
 // `level` with the given children, found in or added to the unique table; a garbage collection
 // it runs keeps only referenced nodes and BuDDy's own stack, so `low` and `high` must be
-// referenced (or constants). Exported by libbdd 2.4 with C linkage.
+// referenced (or constants). Exported by libbdd 2.4 with C linkage. Safe only while dynamic
+// variable reordering stays off (it would longjmp out of makenode): nothing in netsep enables it.
 extern "C" int bdd_makenode(unsigned int level, int low, int high);
 
 #include <algorithm>
