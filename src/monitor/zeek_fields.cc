@@ -10,34 +10,29 @@ namespace mamori::monitor::zeek {
 
 namespace {
 
+// The first and the last `sizeof(Word)` bytes of `a` and `b` (n bytes each, n >= sizeof(Word)).
+template <class Word>
+bool SameEnds(const char* a, const char* b, size_t n) {
+  Word x0, x1, y0, y1;
+  std::memcpy(&x0, a, sizeof(Word));
+  std::memcpy(&x1, a + n - sizeof(Word), sizeof(Word));
+  std::memcpy(&y0, b, sizeof(Word));
+  std::memcpy(&y1, b + n - sizeof(Word), sizeof(Word));
+  return x0 == y0 && x1 == y1;
+}
+
 // `name` == `literal` for a name of the literal's length: compared as two overlapping words (no
 // call to memcmp; a record has a dozen keys or more).
 template <size_t N>
 bool Same(std::string_view name, const char (&literal)[N]) {
   constexpr size_t n = N - 1;
   static_assert(n >= 2 && n <= 16);
-  const char* a = name.data();
   if constexpr (n >= 8) {
-    uint64_t x0, x1, y0, y1;
-    std::memcpy(&x0, a, 8);
-    std::memcpy(&x1, a + n - 8, 8);
-    std::memcpy(&y0, literal, 8);
-    std::memcpy(&y1, literal + n - 8, 8);
-    return x0 == y0 && x1 == y1;
+    return SameEnds<uint64_t>(name.data(), literal, n);
   } else if constexpr (n >= 4) {
-    uint32_t x0, x1, y0, y1;
-    std::memcpy(&x0, a, 4);
-    std::memcpy(&x1, a + n - 4, 4);
-    std::memcpy(&y0, literal, 4);
-    std::memcpy(&y1, literal + n - 4, 4);
-    return x0 == y0 && x1 == y1;
+    return SameEnds<uint32_t>(name.data(), literal, n);
   } else {
-    uint16_t x0, x1, y0, y1;
-    std::memcpy(&x0, a, 2);
-    std::memcpy(&x1, a + n - 2, 2);
-    std::memcpy(&y0, literal, 2);
-    std::memcpy(&y1, literal + n - 2, 2);
-    return x0 == y0 && x1 == y1;
+    return SameEnds<uint16_t>(name.data(), literal, n);
   }
 }
 
