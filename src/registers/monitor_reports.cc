@@ -120,9 +120,9 @@ Result<json> ComplianceService::MonitorReports(const Actor& actor, int days,
     MAMORI_ASSIGN_OR_RETURN(
         auto count,
         c.Query(std::string("SELECT count(*) FROM (SELECT 1 FROM r_evidence WHERE ") + kWhere +
-                    " GROUP BY CASE WHEN f_control = 'all' THEN 'id ' || id ELSE f_raw_sha256 "
-                    "|| ' ' || f_source END)",
-                std::vector<Value>{since}));
+                    " GROUP BY CASE WHEN f_control = ? THEN 'id ' || id ELSE f_raw_sha256 || ' ' "
+                    "|| f_source END)",
+                std::vector<Value>{since, std::string(kEveryControl)}));
     in_window = AsInt(count.at(0).at(0));
     // Old reports came in groups of at most one record per control: enough rows for the
     // listed reports whatever their shape.
