@@ -88,6 +88,39 @@ TEST(TextUtil, ParseDottedQuadAgreesWithParseIpv4) {
   EXPECT_GT(valid, 50000u);
 }
 
+// ParseDottedQuadPadded reads past the text: what follows (digits and dots that would extend
+// an address, or anything else) must not change its answer, which is ParseDottedQuad's.
+TEST(TextUtil, ParseDottedQuadPaddedAgreesWithParseDottedQuad) {
+  std::mt19937_64 rng(6);
+  const std::string alphabet = "0123456789.....:x -\x80\xff";
+  size_t valid = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {
+      for (int k = 0; k < 4; ++k) {
+        if (k > 0) t += '.';
+        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
+      }
+      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
+    } else {
+      const size_t length = rng() % 17;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    std::string padded = t;
+    for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
+    const std::string_view text(padded.data(), t.size());
+    const std::optional<uint32_t> expected = ParseDottedQuad(t);
+    ASSERT_EQ(ParseDottedQuadPadded(text), expected) << t;
+    Address a, b;
+    SetAddress(a, text);
+    SetAddressPadded(b, text);
+    ASSERT_TRUE(a == b) << t;
+    valid += expected.has_value();
+  }
+  EXPECT_GT(valid, 50000u);
+}
+
 // FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
 // agree, from the year 1000 (before 1970 too) to the year 9999.
 TEST(TextUtil, FormatIsoUtcAgreesWithTheCLibrary) {

@@ -84,30 +84,6 @@ std::optional<LogType> LogTypeOfPath(std::string_view path) {
   return std::nullopt;
 }
 
-void Seen::Note(Field field) {
-  switch (field) {
-    case Field::kConnState:
-    case Field::kOrigBytes:
-    case Field::kRespBytes:
-    case Field::kOrigIpBytes:
-      conn = true;
-      break;
-    case Field::kQuery:
-      dns = true;
-      break;
-    case Field::kUri:
-    case Field::kMethod:
-    case Field::kStatusCode:
-      http = true;
-      break;
-    case Field::kServerName:
-      tls = true;
-      break;
-    default:
-      break;
-  }
-}
-
 std::optional<LogType> Seen::Type() const {
   if (conn) return LogType::kConn;
   if (dns) return LogType::kDns;
@@ -117,12 +93,34 @@ std::optional<LogType> Seen::Type() const {
 }
 
 Outcome OutcomeOfConnState(std::string_view s) {
-  if (s == "S0" || s == "SH" || s == "RSTOS0") return Outcome::kNoReply;
-  if (s == "REJ" || s == "RSTRH") return Outcome::kRejected;
-  if (s == "SF" || s == "S1" || s == "S2" || s == "S3" || s == "RSTO" || s == "RSTR") {
-    return Outcome::kEstablished;
+  // S0, SH, RSTOS0: no reply; REJ, RSTRH: rejected; SF, S1, S2, S3, RSTO, RSTR: established;
+  // anything else (OTH, SHR, unset) unknown. By length first: one or two comparisons a record.
+  switch (s.size()) {
+    case 2:
+      if (s[0] != 'S') return Outcome::kUnknown;
+      switch (s[1]) {
+        case '0':
+        case 'H':
+          return Outcome::kNoReply;
+        case 'F':
+        case '1':
+        case '2':
+        case '3':
+          return Outcome::kEstablished;
+        default:
+          return Outcome::kUnknown;
+      }
+    case 3:
+      return s == "REJ" ? Outcome::kRejected : Outcome::kUnknown;
+    case 4:
+      return s == "RSTO" || s == "RSTR" ? Outcome::kEstablished : Outcome::kUnknown;
+    case 5:
+      return s == "RSTRH" ? Outcome::kRejected : Outcome::kUnknown;
+    case 6:
+      return s == "RSTOS0" ? Outcome::kNoReply : Outcome::kUnknown;
+    default:
+      return Outcome::kUnknown;
   }
-  return Outcome::kUnknown;  // OTH, SHR, unset
 }
 
 std::string_view HostWithoutPort(std::string_view host) {

@@ -46,7 +46,29 @@ struct Seen {
   bool dns = false;
   bool http = false;
   bool tls = false;
-  void Note(Field field);
+  void Note(Field field) {  // inline: the JSON reader calls it for every field read
+    switch (field) {
+      case Field::kConnState:
+      case Field::kOrigBytes:
+      case Field::kRespBytes:
+      case Field::kOrigIpBytes:
+        conn = true;
+        break;
+      case Field::kQuery:
+        dns = true;
+        break;
+      case Field::kUri:
+      case Field::kMethod:
+      case Field::kStatusCode:
+        http = true;
+        break;
+      case Field::kServerName:
+        tls = true;
+        break;
+      default:
+        break;
+    }
+  }
   std::optional<LogType> Type() const;
 };
 

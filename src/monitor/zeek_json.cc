@@ -16,6 +16,7 @@
 #include "monitor/json_scan.h"
 #include "monitor/json_util.h"
 #include "monitor/parser.h"
+#include "monitor/text_util.h"
 #include "monitor/zeek_fields.h"
 #include "monitor/zeek_json.h"
 
@@ -134,23 +135,24 @@ std::optional<int64_t> ExactMicros(std::string_view number) {
 
 namespace {
 
-// Whether the key at `p` (at its opening quote) is `key` of the shape: the same bytes, then '"'.
-// A kept key is valid (String read it once), so the same bytes up to a quote are the same valid
-// key. Reads 16 bytes after `p` (the padding makes that safe).
+// Whether the key at `p` (at its opening quote) is `key` of the shape, with its colon: the same
+// bytes '"', key, '"', ':'. A kept key is valid (String read it once), so the same bytes are the
+// same valid key (String would stop at its closing quote). Reads 32 bytes from `p` (the padding
+// makes that safe); the bytes compared are all before `end`.
 [[gnu::always_inline]] inline bool SameKey(const char* p, const char* end,
                                            const FlatShape::Key& key) {
-  if (static_cast<size_t>(end - p) < size_t{key.length} + 2 || p[0] != '"' ||
-      p[key.length + 1] != '"') {
-    return false;
-  }
+  if (end - p < 32 && end - p < key.length + 3) return false;
 #ifdef __SSE2__
-  const __m128i line = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-  const __m128i kept = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.bytes.data()));
-  const auto equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(line, kept)));
-  const unsigned need = (1u << key.length) - 1;
-  return (equal & need) == need;
+  const auto* line = reinterpret_cast<const __m128i*>(p);
+  const auto* kept = reinterpret_cast<const __m128i*>(key.pattern.data());
+  const auto low = static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(line), _mm_load_si128(kept))));
+  if (key.length <= 13) return (low & key.need) == key.need;  // the pattern's 16 bytes
+  const auto high = static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(line + 1), _mm_load_si128(kept + 1))));
+  return ((low | high << 16) & key.need) == key.need;
 #else
-  return std::memcmp(p + 1, key.bytes.data(), key.length) == 0;
+  return std::memcmp(p, key.pattern.data(), size_t{key.length} + 3) == 0;
 #endif
 }
 
@@ -166,9 +168,14 @@ void Reshape(std::string_view text, FlatShape& shape) {
     p = Key(p, end, key);
     if (p == nullptr || key.size() > FlatShape::kKeyBytes) return;
     FlatShape::Key& kept = shape.keys.emplace_back();
-    std::memcpy(kept.bytes.data(), key.data(), key.size());
+    kept.pattern[0] = '"';
+    std::memcpy(kept.pattern.data() + 1, key.data(), key.size());
+    kept.pattern[key.size() + 1] = '"';
+    kept.pattern[key.size() + 2] = ':';
     kept.length = static_cast<uint8_t>(key.size());
+    kept.need = static_cast<uint32_t>((uint64_t{1} << (key.size() + 3)) - 1);
     kept.field = zeek::FieldOf(key);
+    kept.plain = key != "id" && key != "_path";
     Value ignored;
     p = ScalarOrSkip(p, end, ignored, 1);
     if (p == nullptr) return;
@@ -178,52 +185,253 @@ void Reshape(std::string_view text, FlatShape& shape) {
   }
 }
 
-}  // namespace
+// How many of the 8 bytes from `p` are digits before the first that is not (0–8), and their
+// value (when at least one). Eight bytes at once (SWAR); reads 8 bytes from `p`, which may go
+// past the line's end: the caller checks that what it uses is before the end.
+[[gnu::always_inline]] inline int LeadingDigits(const char* p, uint64_t& value) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  const uint64_t digits = word ^ 0x3030303030303030;  // a digit's byte is now 0–9
+  // The top bit of each byte that is not a digit (above 9, or from 0x80: a carry out of such a
+  // byte only reaches bytes above the first non-digit, which are not looked at).
+  const uint64_t other = ((digits + 0x7676767676767676) | digits) & 0x8080808080808080;
+  const int count = other == 0 ? 8 : __builtin_ctzll(other) / 8;
+  if (count == 0) return 0;
+  // The digits as an eight-digit number with leading zeros, first digit in the lowest byte.
+  uint64_t v = digits << (64 - 8 * count);
+  v = v * 10 + (v >> 8);
+  v = (((v & 0x000000FF000000FF) * (100 + (1000000ULL << 32))) +
+       (((v >> 16) & 0x000000FF000000FF) * (1 + (10000ULL << 32)))) >>
+      32;
+  value = v;
+  return count;
+}
 
-std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape) {
+// Whether `c` (the byte after a number's digits) continues the number: a fraction or an
+// exponent, which the callers leave to json::grammar.
+[[gnu::always_inline]] inline bool MoreNumber(char c) { return c == '.' || c == 'e' || c == 'E'; }
+
+// At a digit: a JSON integer of one to seven digits (no leading zero, no fraction or exponent
+// after it) and its value; nullptr for anything else (the general reader takes it).
+[[gnu::always_inline]] inline const char* ShortInteger(const char* p, const char* end,
+                                                       uint64_t& value) {
+  using json::grammar::IsDigit;
+  if (IsDigit(p[0]) && !IsDigit(p[1]) && !MoreNumber(p[1]) && end - p > 1) {  // one digit
+    value = static_cast<uint64_t>(p[0] - '0');
+    return p + 1;
+  }
+  const int count = LeadingDigits(p, value);
+  if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count ||
+      MoreNumber(p[count])) {
+    return nullptr;
+  }
+  return p + count;
+}
+
+// At a digit: a JSON number -- integer part of one to seven digits, then maybe a fraction of
+// one to seven digits, no exponent -- checked, not read; nullptr for anything else (the general
+// reader takes it).
+[[gnu::always_inline]] inline const char* SkipShortNumber(const char* p, const char* end) {
+  using json::grammar::IsDigit;
+  if (IsDigit(p[0]) && !IsDigit(p[1]) && !MoreNumber(p[1]) && end - p > 1) return p + 1;
+  uint64_t ignored = 0;
+  const int count = LeadingDigits(p, ignored);
+  if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count) return nullptr;
+  p += count;
+  if (*p != '.') return *p == 'e' || *p == 'E' ? nullptr : p;
+  ++p;
+  const int decimals = LeadingDigits(p, ignored);
+  if (decimals == 0 || decimals == 8 || end - p <= decimals) return nullptr;
+  p += decimals;
+  return *p == 'e' || *p == 'E' ? nullptr : p;
+}
+
+// At a digit: ts as epoch seconds in the numbers Set reads exactly (the DOM path): an integer
+// of at most 10 digits (seconds), or a decimal below 2^31 s with one to six decimals (see
+// ExactMicros); both with JSON's grammar (no leading zero, no exponent). nullptr otherwise.
+[[gnu::always_inline]] inline const char* EpochMicros(const char* p, const char* end,
+                                                      int64_t& micros) {
+  using json::grammar::IsDigit;
+  uint64_t seconds = 0;
+  const int count = LeadingDigits(p, seconds);
+  const char* q = p + count;
+  if (count == 8) {  // up to two more
+    for (int k = 0; k < 2 && IsDigit(*q); ++k) seconds = seconds * 10 + uint64_t(*q++ - '0');
+    if (IsDigit(*q)) return nullptr;
+  }
+  if (count == 0 || end - q <= 0 || (count > 1 && *p == '0')) return nullptr;
+  if (*q != '.') {
+    if (*q == 'e' || *q == 'E') return nullptr;
+    micros = static_cast<int64_t>(seconds) * 1000000;
+    return q;
+  }
+  uint64_t part = 0;
+  const int decimals = LeadingDigits(++q, part);
+  q += decimals;
+  if (decimals == 0 || decimals > 6 || end - q <= 0 || *q == 'e' || *q == 'E' ||
+      seconds >= 2147483648ULL) {
+    return nullptr;
+  }
+  static constexpr int64_t kScale[] = {1, 100000, 10000, 1000, 100, 10, 1};
+  micros = static_cast<int64_t>(seconds) * 1000000 + static_cast<int64_t>(part) * kScale[decimals];
+  return q;
+}
+
+// What a line's members have told so far.
+struct FlatState {
   bool has_ts = false;
   zeek::Seen seen;
   std::optional<LogType> path_type;
   bool path_seen = false;
+};
+
+// One member as Read and Set take it, for the values plain Zeek lines hold, from the value
+// json::grammar read; false for anything else (a nested "id", null, a value of an unexpected
+// type, a failed check): the caller stops.
+bool Take(std::string_view key, zeek::Field field, const Value& value, Event& event,
+          FlatState& state) {
   Reason reason;
-  // Each member as Read and Set take it, for the values plain Zeek lines hold; anything else
-  // (a nested "id", null, a value of an unexpected type, a failed check) stops the scan.
-  auto take = [&](std::string_view key, zeek::Field field, const Value& value) -> bool {
-    if (field == zeek::Field::kOther) {
-      if (key.size() == 2 && key == "id") return false;
-      if (key.size() == 5 && key == "_path") {
-        if (value.kind != Value::Kind::kString) return false;
-        path_seen = true;
-        path_type = zeek::LogTypeOfPath(value.text);
-      }
+  if (field == zeek::Field::kOther) {
+    if (key.size() == 2 && key == "id") return false;
+    if (key.size() == 5 && key == "_path") {
+      if (value.kind != Value::Kind::kString) return false;
+      state.path_seen = true;
+      state.path_type = zeek::LogTypeOfPath(value.text);
+    }
+    return true;
+  }
+  state.seen.Note(field);
+  switch (value.kind) {
+    case Value::Kind::kString:
+      if (!zeek::Assign(field, value.text, event, reason)) return false;
+      if (field == zeek::Field::kTs) state.has_ts = true;
+      return true;
+    case Value::Kind::kInt64:
+      if (field == zeek::Field::kTs || !IsNumeric(field)) return false;
+      return zeek::AssignNumber(field, value.int64 < 0,
+                                value.int64 < 0 ? 0 : static_cast<uint64_t>(value.int64), event,
+                                reason);
+    case Value::Kind::kDouble: {
+      if (field != zeek::Field::kTs || !value.lazy) return false;
+      const std::optional<int64_t> micros = ExactMicros(value.text);
+      if (!micros) return false;
+      event.ts_us = *micros;
+      state.has_ts = true;
       return true;
     }
-    seen.Note(field);
-    switch (value.kind) {
-      case Value::Kind::kString:
-        if (!zeek::Assign(field, value.text, event, reason)) return false;
-        if (field == zeek::Field::kTs) has_ts = true;
-        return true;
-      case Value::Kind::kInt64:
-        if (field == zeek::Field::kTs || !IsNumeric(field)) return false;
-        return zeek::AssignNumber(field, value.int64 < 0,
-                                  value.int64 < 0 ? 0 : static_cast<uint64_t>(value.int64), event,
-                                  reason);
-      case Value::Kind::kDouble: {
-        if (field != zeek::Field::kTs || !value.lazy) return false;
-        const std::optional<int64_t> micros = ExactMicros(value.text);
-        if (!micros) return false;
-        event.ts_us = *micros;
-        has_ts = true;
-        return true;
+    default:
+      return false;
+  }
+}
+
+// The value of a member at `p` (p < end): the forms Zeek writes for each field read straight
+// into the event, the values of fields not read only checked; any other value (and the members
+// "id" and "_path", not `plain`) through json::grammar and Take. Returns the position after the
+// value, nullptr when the reader must stop.
+[[gnu::always_inline]] inline const char* MemberValue(const char* p, const char* end,
+                                                      std::string_view key, zeek::Field field,
+                                                      bool plain, Event& event, FlatState& state) {
+  using namespace json::grammar;
+  // The quoted string at `p`, or nullptr (then the general way below decides).
+  std::string_view text;
+  auto quoted = [&]() -> const char* { return *p == '"' ? String(p, end, text) : nullptr; };
+  // The fields read from numbers (Seen::Note's conn fields are among them: Take notes the
+  // others).
+  uint64_t n = 0;
+  switch (field) {
+    case zeek::Field::kOther:  // checked, not read
+      if (!plain) break;
+      switch (*p) {
+        case '"':
+          return String(p, end, text);
+        case 't':
+          return Literal(p, end, "true");
+        case 'f':
+          return Literal(p, end, "false");
+        case 'n':
+          return Literal(p, end, "null");
+        default:
+          if (const char* q = SkipShortNumber(p, end)) return q;
+          break;
       }
-      default:
-        return false;
-    }
-  };
+      break;
+    case zeek::Field::kTs:
+      if (const char* q = EpochMicros(p, end, event.ts_us)) {
+        state.has_ts = true;
+        return q;
+      }
+      break;
+    case zeek::Field::kUid:
+      if (const char* q = quoted()) {
+        event.uid = text;
+        return q;
+      }
+      break;
+    case zeek::Field::kOrigH:
+    case zeek::Field::kRespH:
+      if (const char* q = quoted()) {
+        // The padding after the line covers the address's reads.
+        SetAddressPadded(field == zeek::Field::kOrigH ? event.src : event.dst, text);
+        return q;
+      }
+      break;
+    case zeek::Field::kProto:
+      if (const char* q = quoted()) {
+        // Zeek writes lower case: the usual two in one comparison each, as ParseProto reads
+        // them.
+        event.proto = text == "tcp" ? Proto::kTcp : text == "udp" ? Proto::kUdp : ParseProto(text);
+        return q;
+      }
+      break;
+    case zeek::Field::kConnState:
+      if (const char* q = quoted()) {
+        state.seen.conn = true;
+        event.conn_state = text;
+        event.outcome = zeek::OutcomeOfConnState(text);
+        return q;
+      }
+      break;
+    case zeek::Field::kOrigP:
+    case zeek::Field::kRespP:
+      if (const char* q = ShortInteger(p, end, n); q != nullptr && n <= 65535) {
+        (field == zeek::Field::kOrigP ? event.sport : event.dport) = static_cast<uint16_t>(n);
+        event.has_ports = true;
+        return q;
+      }
+      break;
+    case zeek::Field::kOrigBytes:
+    case zeek::Field::kRespBytes:
+      if (const char* q = ShortInteger(p, end, n)) {
+        state.seen.conn = true;
+        (field == zeek::Field::kOrigBytes ? event.bytes_out : event.bytes_in) = n;
+        event.has_bytes = true;
+        return q;
+      }
+      break;
+    case zeek::Field::kOrigIpBytes:
+      if (const char* q = ShortInteger(p, end, n)) {
+        state.seen.conn = true;
+        event.ip_bytes_out = n;
+        event.has_ip_bytes = true;
+        return q;
+      }
+      break;
+    default:
+      break;
+  }
+  // Anything else, as the scanner reads it.
+  Value value;
+  p = ScalarOrSkip(p, end, value, 1);
+  if (p == nullptr || !Take(key, field, value, event, state)) return nullptr;
+  return p;
+}
+
+}  // namespace
+
+std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape) {
+  FlatState state;
   // json::ScanObject's loop without the member list; each key is first compared with the one at
-  // its place in the last line: the same bytes followed by '"' are the same valid key (String
-  // would stop at that quote), with its field known.
+  // its place in the last line.
   using namespace json::grammar;
   const char* const end = text.data() + text.size();
   const char* p = SkipSpace(text.data(), end);
@@ -232,34 +440,38 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
   if (p < end && *p == '}') {
     ++p;
   } else {
-    size_t count = 0, misses = 0, next = 0;  // next: the shape's key expected now
+    size_t count = 0, misses = 0;
+    const FlatShape::Key* next = shape.keys.data();  // the shape's key expected now
+    const FlatShape::Key* const last = next + shape.keys.size();
     for (;;) {
+      // The key expected, or the one after it (a key absent from this line is passed over).
+      const FlatShape::Key* k = next;
+      bool found = k < last && SameKey(p, end, *k);
+      if (!found && ++k < last) found = SameKey(p, end, *k);
       std::string_view key;
       zeek::Field field = zeek::Field::kOther;
-      const std::vector<FlatShape::Key>& kept = shape.keys;
-      size_t found = SIZE_MAX;  // a key absent from this line is passed over
-      if (next < kept.size() && SameKey(p, end, kept[next])) {
-        found = next;
-      } else if (next + 1 < kept.size() && SameKey(p, end, kept[next + 1])) {
-        found = next + 1;
-      }
-      if (found != SIZE_MAX) {
-        key = std::string_view(p + 1, kept[found].length);
-        field = kept[found].field;
-        next = found + 1;
-        p = SkipSpace(p + key.size() + 2, end);
-        if (p >= end || *p != ':') return std::nullopt;
-        p = SkipSpace(p + 1, end);
+      bool plain = true;
+      if (found) {
+        key = std::string_view(p + 1, k->length);
+        field = k->field;
+        plain = k->plain;
+        next = k + 1;
+        p = SkipSpace(p + k->length + 3, end);
       } else {
         p = Key(p, end, key);
         if (p == nullptr) return std::nullopt;
         field = zeek::FieldOf(key);
+        plain = key != "id" && key != "_path";
         ++misses;
       }
       ++count;
-      Value value;
-      p = ScalarOrSkip(p, end, value, 1);
-      if (p == nullptr || !take(key, field, value)) return std::nullopt;
+      if (p >= end) return std::nullopt;
+      p = MemberValue(p, end, key, field, plain, event, state);
+      if (p == nullptr) return std::nullopt;
+      if (p < end && *p == ',') {  // the usual separator, with no space before it
+        p = SkipSpace(p + 1, end);
+        continue;
+      }
       p = SkipSpace(p, end);
       if (p >= end) return std::nullopt;
       const char c = *p++;
@@ -276,10 +488,10 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
     }
   }
   if (SkipSpace(p, end) != end) return std::nullopt;
-  const std::optional<LogType> type = path_seen ? path_type : seen.Type();
+  const std::optional<LogType> type = state.path_seen ? state.path_type : state.seen.Type();
   if (!type) return ParseResult::Ignored(zeek::kOtherLog);
   event.type = *type;
-  return zeek::Complete(event, has_ts);
+  return zeek::Complete(event, state.has_ts);
 }
 
 namespace {

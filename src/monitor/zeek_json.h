@@ -25,16 +25,20 @@ namespace mamori::monitor {
 //
 // `shape` carries the keys of an earlier line of the input from one call to the next (Zeek
 // writes every line of a log with the same keys in the same order, leaving unset ones out): a
-// key found at its place in the shape, or one place further, is compared as bytes and its field
-// is known. It is only a hint: a key it does not know is read as usual; a line with more keys
-// than the line it was made from, or one it mostly missed, replaces it. Keys of up to kKeyBytes
-// bytes, at most kMaxKeys.
+// key found at its place in the shape, or one place further, is compared as bytes together with
+// its quotes and colon, and its field is known. It is only a hint: a key it does not know is
+// read as usual; a line with more keys than the line it was made from, or one it mostly missed,
+// replaces it. Keys of up to kKeyBytes bytes, at most kMaxKeys.
 struct FlatShape {
   static constexpr size_t kMaxKeys = 64;
-  static constexpr size_t kKeyBytes = 16;
+  static constexpr size_t kPatternBytes = 32;
+  static constexpr size_t kKeyBytes = kPatternBytes - 3;
   struct Key {
-    std::array<char, kKeyBytes> bytes{};  // the key, zero-padded
-    uint8_t length = 0;
+    // '"', the key, '"', ':', zero-padded; `need` has a bit for each of these bytes.
+    alignas(16) std::array<char, kPatternBytes> pattern{};
+    uint32_t need = 0;
+    uint8_t length = 0;  // of the key
+    bool plain = true;   // false for "id" and "_path", which the reader treats apart
     zeek::Field field = zeek::Field::kOther;
   };
   std::vector<Key> keys;

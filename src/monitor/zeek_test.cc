@@ -374,7 +374,51 @@ std::vector<std::string> JsonSeeds() {
       R"({"ts":"1730000000.5","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":1,)"
       R"("id.orig_p":70000,"status_code":200,"method":"GET"})",
       R"({"a":{"b":{"c":{"d":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}}})",
+      // The flat reader's own forms: ts as an integer, short integers (SWAR), addresses (SIMD),
+      // tcp/udp and conn_state compared directly, values of fields not read only checked.
+      R"({"ts":1730000000,"uid":"Cwja35PggZJ5ELK4HL","id.orig_h":"10.20.1.81","id.orig_p":9643,)"
+      R"("id.resp_h":"10.20.5.116","id.resp_p":443,"proto":"tcp","service":"ssl",)"
+      R"("duration":1.928084,"orig_bytes":4037,"resp_bytes":32862,"conn_state":"SF",)"
+      R"("local_orig":true,"local_resp":false,"missed_bytes":0,"history":"ShADadFf",)"
+      R"("orig_pkts":4,"orig_ip_bytes":4197,"resp_pkts":6,"resp_ip_bytes":33102,"x":null})",
+      R"({"ts":0,"id.orig_h":"0.0.0.0","id.resp_h":"255.255.255.255","id.orig_p":65535,)"
+      R"("id.resp_p":65536,"orig_bytes":9999999,"resp_bytes":10000000,"orig_ip_bytes":1234567})",
+      R"({"ts":9999999999,"id.orig_h":"010.1.1.1","id.resp_h":"1.2.3.256","orig_bytes":0,)"
+      R"("resp_bytes":01,"proto":"UDP","conn_state":"RSTOS0"})",
+      R"({"ts":10000000000,"id.orig_h":"1.2.3","id.resp_h":"1.2.3.4.","orig_bytes":7.5,)"
+      R"("id.orig_p":8e1,"proto":"udp","conn_state":"RSTRH"})",
+      R"({"ts":00.5,"id.orig_h":"::ffff:1.2.3.4","id.resp_h":"1..2.3","conn_state":"REJ"})",
+      R"({"ts":1.,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"S1"})",
+      R"({"ts":1730000000e0,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"RSTO"})",
+      R"({"ts":1730000000.5E1,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"SH"})",
+      R"({"ts" :1.5 ,"id.orig_h" : "1.2.3.4","id.resp_h":"1.2.3.4" ,"conn_state":"S2",)"
+      R"("proto":"","orig_bytes" :5 }  )",
+      R"({"ts":1.25,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"SFX",)"
+      R"("proto":"icmp","a_key_of_twenty_nine_bytes_xx":[1,"2"],)"
+      R"("a_key_of_thirty_bytes_xxxxxxxx":{"y":false},"z":-1.5,"w":true})",
+      R"({"ts":1.25,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"OTH",)"
+      R"("id.orig_p":"80","orig_bytes":"12","uid":"","proto":"6"})",
   };
+}
+
+TEST(ZeekFields, OutcomeOfConnState) {
+  const std::vector<std::pair<std::string, Outcome>> states = {
+      {"S0", Outcome::kNoReply},       {"SH", Outcome::kNoReply},
+      {"RSTOS0", Outcome::kNoReply},   {"REJ", Outcome::kRejected},
+      {"RSTRH", Outcome::kRejected},   {"SF", Outcome::kEstablished},
+      {"S1", Outcome::kEstablished},   {"S2", Outcome::kEstablished},
+      {"S3", Outcome::kEstablished},   {"RSTO", Outcome::kEstablished},
+      {"RSTR", Outcome::kEstablished}, {"OTH", Outcome::kUnknown},
+      {"SHR", Outcome::kUnknown},      {"", Outcome::kUnknown},
+      {"S", Outcome::kUnknown},        {"S4", Outcome::kUnknown},
+      {"sf", Outcome::kUnknown},       {"XF", Outcome::kUnknown},
+      {"REX", Outcome::kUnknown},      {"RSTX", Outcome::kUnknown},
+      {"RSTRX", Outcome::kUnknown},    {"RSTOS1", Outcome::kUnknown},
+      {"SFSFSF", Outcome::kUnknown},   {"RSTOS0X", Outcome::kUnknown},
+  };
+  for (const auto& [state, outcome] : states) {
+    EXPECT_EQ(zeek::OutcomeOfConnState(state), outcome) << state;
+  }
 }
 
 bool SameValue(const json::Value& a, const json::Value& b) {
