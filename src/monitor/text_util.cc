@@ -281,13 +281,6 @@ std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text) {
 #endif
 }
 
-void SetAddressPadded(Address& address, std::string_view text) {
-  address.text = text;
-  const std::optional<uint32_t> v4 = ParseDottedQuadPadded(text);
-  address.is_v4 = v4.has_value();
-  address.v4 = v4.value_or(0);
-}
-
 bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);

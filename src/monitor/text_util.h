@@ -40,10 +40,9 @@ std::string_view FormatIsoUtcTo(int64_t ts_us, char (&out)[kIsoUtcBytes]);
 std::optional<uint32_t> ParseDottedQuad(std::string_view text);
 // Fills `address` from text: is_v4 when it is a dotted quad.
 void SetAddress(Address& address, std::string_view text);
-// ParseDottedQuad and SetAddress for text followed by padding: 16 bytes from text.data() must be
-// readable (their values do not matter). The same answers in about half the steps (SIMD).
+// ParseDottedQuad for text followed by padding: 16 bytes from text.data() must be readable
+// (their values do not matter). The same answers in fewer steps (SIMD).
 std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text);
-void SetAddressPadded(Address& address, std::string_view text);
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in
 // network order; false when `text` is not one (inet_pton's grammar, IPv4-mapped forms
 // included).

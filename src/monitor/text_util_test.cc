@@ -112,10 +112,6 @@ TEST(TextUtil, ParseDottedQuadPaddedAgreesWithParseDottedQuad) {
     const std::string_view text(padded.data(), t.size());
     const std::optional<uint32_t> expected = ParseDottedQuad(t);
     ASSERT_EQ(ParseDottedQuadPadded(text), expected) << t;
-    Address a, b;
-    SetAddress(a, text);
-    SetAddressPadded(b, text);
-    ASSERT_TRUE(a == b) << t;
     valid += expected.has_value();
   }
   EXPECT_GT(valid, 50000u);

@@ -135,24 +135,29 @@ std::optional<int64_t> ExactMicros(std::string_view number) {
 
 namespace {
 
-// Whether the key at `p` (at its opening quote) is `key` of the shape, with its colon: the same
-// bytes '"', key, '"', ':'. A kept key is valid (String read it once), so the same bytes are the
-// same valid key (String would stop at its closing quote). Reads 32 bytes from `p` (the padding
-// makes that safe); the bytes compared are all before `end`.
+// Whether the bytes at `p` are `key` of the shape with its quotes and colon, after its comma
+// when `skip` is 0 (`p` at the comma), without it when 1 (`p` at the opening quote). A kept key
+// is valid (String read it once), so the same bytes are the same valid key (String would stop
+// at its closing quote). Reads 32 bytes from `p` (the padding makes that safe); the bytes
+// compared are all before `end`.
 [[gnu::always_inline]] inline bool SameKey(const char* p, const char* end,
-                                           const FlatShape::Key& key) {
-  if (end - p < 32 && end - p < key.length + 3) return false;
+                                           const FlatShape::Key& key, int skip) {
+  // Within 32 bytes of the end, only a key that ends before it can match.
+  if (end - p < 32 && end - p < key.length + 4 - skip) return false;
+  const uint32_t need = key.need >> skip;
 #ifdef __SSE2__
   const auto* line = reinterpret_cast<const __m128i*>(p);
-  const auto* kept = reinterpret_cast<const __m128i*>(key.pattern.data());
-  const auto low = static_cast<unsigned>(
-      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(line), _mm_load_si128(kept))));
-  if (key.length <= 13) return (low & key.need) == key.need;  // the pattern's 16 bytes
-  const auto high = static_cast<unsigned>(
-      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(line + 1), _mm_load_si128(kept + 1))));
-  return ((low | high << 16) & key.need) == key.need;
+  const auto* kept = reinterpret_cast<const __m128i*>(key.pattern.data() + skip);
+  auto equal = static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(line), _mm_loadu_si128(kept))));
+  if (need > 0xFFFF) {  // more than 16 bytes
+    equal |= static_cast<uint32_t>(_mm_movemask_epi8(
+                 _mm_cmpeq_epi8(_mm_loadu_si128(line + 1), _mm_loadu_si128(kept + 1))))
+             << 16;
+  }
+  return (~equal & need) == 0;
 #else
-  return std::memcmp(p, key.pattern.data(), size_t{key.length} + 3) == 0;
+  return std::memcmp(p, key.pattern.data() + skip, size_t{key.length} + 4 - skip) == 0;
 #endif
 }
 
@@ -168,14 +173,15 @@ void Reshape(std::string_view text, FlatShape& shape) {
     p = Key(p, end, key);
     if (p == nullptr || key.size() > FlatShape::kKeyBytes) return;
     FlatShape::Key& kept = shape.keys.emplace_back();
-    kept.pattern[0] = '"';
-    std::memcpy(kept.pattern.data() + 1, key.data(), key.size());
-    kept.pattern[key.size() + 1] = '"';
-    kept.pattern[key.size() + 2] = ':';
+    kept.pattern[0] = ',';
+    kept.pattern[1] = '"';
+    std::memcpy(kept.pattern.data() + 2, key.data(), key.size());
+    kept.pattern[key.size() + 2] = '"';
+    kept.pattern[key.size() + 3] = ':';
     kept.length = static_cast<uint8_t>(key.size());
-    kept.need = static_cast<uint32_t>((uint64_t{1} << (key.size() + 3)) - 1);
+    kept.need = static_cast<uint32_t>((uint64_t{1} << (key.size() + 4)) - 1);
     kept.field = zeek::FieldOf(key);
-    kept.plain = key != "id" && key != "_path";
+    kept.kind = FlatKeyOf(key);
     Value ignored;
     p = ScalarOrSkip(p, end, ignored, 1);
     if (p == nullptr) return;
@@ -288,12 +294,11 @@ struct FlatState {
 // One member as Read and Set take it, for the values plain Zeek lines hold, from the value
 // json::grammar read; false for anything else (a nested "id", null, a value of an unexpected
 // type, a failed check): the caller stops.
-bool Take(std::string_view key, zeek::Field field, const Value& value, Event& event,
-          FlatState& state) {
+bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, FlatState& state) {
   Reason reason;
   if (field == zeek::Field::kOther) {
-    if (key.size() == 2 && key == "id") return false;
-    if (key.size() == 5 && key == "_path") {
+    if (kind == FlatKey::kId) return false;
+    if (kind == FlatKey::kPath) {
       if (value.kind != Value::Kind::kString) return false;
       state.path_seen = true;
       state.path_type = zeek::LogTypeOfPath(value.text);
@@ -324,23 +329,52 @@ bool Take(std::string_view key, zeek::Field field, const Value& value, Event& ev
   }
 }
 
-// The value of a member at `p` (p < end): the forms Zeek writes for each field read straight
-// into the event, the values of fields not read only checked; any other value (and the members
-// "id" and "_path", not `plain`) through json::grammar and Take. Returns the position after the
-// value, nullptr when the reader must stop.
+// The value of a member at `p` (p <= end; every reading checks the end): the forms Zeek writes for
+// each field read straight into the event, the values of fields not read only checked; any other
+// value (and the members "id" and "_path") through json::grammar and Take. Returns the position
+// after the value, nullptr when the reader must stop.
 [[gnu::always_inline]] inline const char* MemberValue(const char* p, const char* end,
-                                                      std::string_view key, zeek::Field field,
-                                                      bool plain, Event& event, FlatState& state) {
+                                                      const FlatShape::Key& key, Event& event,
+                                                      FlatState& state) {
   using namespace json::grammar;
-  // The quoted string at `p`, or nullptr (then the general way below decides).
+  // Each case names its own event member (not the field again): the key's field and kind stay
+  // in memory, the loop around this has few registers to spare.
   std::string_view text;
-  auto quoted = [&]() -> const char* { return *p == '"' ? String(p, end, text) : nullptr; };
-  // The fields read from numbers (Seen::Note's conn fields are among them: Take notes the
-  // others).
-  uint64_t n = 0;
-  switch (field) {
+  // The quoted string at `p`, or nullptr (then the general way below decides).
+  auto quoted = [&]() __attribute__((always_inline))->const char* {
+    return *p == '"' ? String(p, end, text) : nullptr;
+  };
+  auto address = [&](Address & a) __attribute__((always_inline))->const char* {  // SetAddress
+    const char* q = quoted();
+    if (q == nullptr) return nullptr;
+    // The padding after the line covers the address's reads.
+    const std::optional<uint32_t> v4 = ParseDottedQuadPadded(text);
+    a.text = text;
+    a.is_v4 = v4.has_value();
+    a.v4 = v4.value_or(0);
+    return q;
+  };
+  auto port = [&](uint16_t & slot) __attribute__((always_inline))->const char* {
+    uint64_t n = 0;
+    const char* q = ShortInteger(p, end, n);
+    if (q == nullptr || n > 65535) return nullptr;
+    slot = static_cast<uint16_t>(n);
+    event.has_ports = true;
+    return q;
+  };
+  auto count = [&](uint64_t & slot) __attribute__((always_inline))
+                   ->const char* {  // Seen::Note's conn fields
+    uint64_t n = 0;
+    const char* q = ShortInteger(p, end, n);
+    if (q == nullptr) return nullptr;
+    slot = n;
+    state.seen.conn = true;
+    return q;
+  };
+  const char* q = nullptr;
+  switch (key.field) {
     case zeek::Field::kOther:  // checked, not read
-      if (!plain) break;
+      if (key.kind != FlatKey::kPlain) break;
       switch (*p) {
         case '"':
           return String(p, end, text);
@@ -351,78 +385,71 @@ bool Take(std::string_view key, zeek::Field field, const Value& value, Event& ev
         case 'n':
           return Literal(p, end, "null");
         default:
-          if (const char* q = SkipShortNumber(p, end)) return q;
+          q = SkipShortNumber(p, end);
           break;
       }
       break;
     case zeek::Field::kTs:
-      if (const char* q = EpochMicros(p, end, event.ts_us)) {
-        state.has_ts = true;
-        return q;
-      }
+      q = EpochMicros(p, end, event.ts_us);
+      if (q != nullptr) state.has_ts = true;
       break;
     case zeek::Field::kUid:
-      if (const char* q = quoted()) {
-        event.uid = text;
-        return q;
-      }
+      q = quoted();
+      if (q != nullptr) event.uid = text;
       break;
     case zeek::Field::kOrigH:
+      q = address(event.src);
+      break;
     case zeek::Field::kRespH:
-      if (const char* q = quoted()) {
-        // The padding after the line covers the address's reads.
-        SetAddressPadded(field == zeek::Field::kOrigH ? event.src : event.dst, text);
-        return q;
-      }
+      q = address(event.dst);
       break;
     case zeek::Field::kProto:
-      if (const char* q = quoted()) {
-        // Zeek writes lower case: the usual two in one comparison each, as ParseProto reads
-        // them.
+      q = quoted();
+      // Zeek writes lower case: the usual two in one comparison each, as ParseProto reads them.
+      if (q != nullptr) {
         event.proto = text == "tcp" ? Proto::kTcp : text == "udp" ? Proto::kUdp : ParseProto(text);
-        return q;
       }
       break;
     case zeek::Field::kConnState:
-      if (const char* q = quoted()) {
+      q = quoted();
+      if (q != nullptr) {
         state.seen.conn = true;
         event.conn_state = text;
         event.outcome = zeek::OutcomeOfConnState(text);
-        return q;
       }
       break;
     case zeek::Field::kOrigP:
+      q = port(event.sport);
+      break;
     case zeek::Field::kRespP:
-      if (const char* q = ShortInteger(p, end, n); q != nullptr && n <= 65535) {
-        (field == zeek::Field::kOrigP ? event.sport : event.dport) = static_cast<uint16_t>(n);
-        event.has_ports = true;
-        return q;
-      }
+      q = port(event.dport);
       break;
     case zeek::Field::kOrigBytes:
+      q = count(event.bytes_out);
+      if (q != nullptr) event.has_bytes = true;
+      break;
     case zeek::Field::kRespBytes:
-      if (const char* q = ShortInteger(p, end, n)) {
-        state.seen.conn = true;
-        (field == zeek::Field::kOrigBytes ? event.bytes_out : event.bytes_in) = n;
-        event.has_bytes = true;
-        return q;
-      }
+      q = count(event.bytes_in);
+      if (q != nullptr) event.has_bytes = true;
       break;
     case zeek::Field::kOrigIpBytes:
-      if (const char* q = ShortInteger(p, end, n)) {
-        state.seen.conn = true;
-        event.ip_bytes_out = n;
-        event.has_ip_bytes = true;
-        return q;
-      }
+      q = count(event.ip_bytes_out);
+      if (q != nullptr) event.has_ip_bytes = true;
       break;
-    default:
-      break;
+    case zeek::Field::kQuery:
+    case zeek::Field::kHost:
+    case zeek::Field::kUri:
+    case zeek::Field::kMethod:
+    case zeek::Field::kStatusCode:
+    case zeek::Field::kUserAgent:
+    case zeek::Field::kServerName:
+      break;  // the general way
   }
+  if (q != nullptr) return q;
   // Anything else, as the scanner reads it.
   Value value;
   p = ScalarOrSkip(p, end, value, 1);
-  if (p == nullptr || !Take(key, field, value, event, state)) return nullptr;
+  if (p == nullptr || !Take(key.kind, key.field, value, event, state)) return nullptr;
   return p;
 }
 
@@ -440,36 +467,45 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
   if (p < end && *p == '}') {
     ++p;
   } else {
-    size_t count = 0, misses = 0;
-    const FlatShape::Key* next = shape.keys.data();  // the shape's key expected now
-    const FlatShape::Key* const last = next + shape.keys.size();
-    for (;;) {
-      // The key expected, or the one after it (a key absent from this line is passed over).
+    // How many members the line has is only needed when the shape missed some: it is counted
+    // from the keys passed over and the misses.
+    size_t misses = 0, skipped = 0;
+    const FlatShape::Key* const first = shape.keys.data();
+    const FlatShape::Key* const last = first + shape.keys.size();
+    const FlatShape::Key* next = first;  // the shape's key expected now
+    // The key expected at `at`, or the one after it (a key absent from this line is passed
+    // over); nullptr when neither.
+    auto match = [&](const char* at, int skip) __attribute__((always_inline))
+                     ->const FlatShape::Key* {
       const FlatShape::Key* k = next;
-      bool found = k < last && SameKey(p, end, *k);
-      if (!found && ++k < last) found = SameKey(p, end, *k);
-      std::string_view key;
-      zeek::Field field = zeek::Field::kOther;
-      bool plain = true;
-      if (found) {
-        key = std::string_view(p + 1, k->length);
-        field = k->field;
-        plain = k->plain;
+      if (k < last && SameKey(at, end, *k, skip)) return k;
+      if (++k < last && SameKey(at, end, *k, skip)) {
+        ++skipped;
+        return k;
+      }
+      return nullptr;
+    };
+    FlatShape::Key missed;  // a key the shape did not have
+    const FlatShape::Key* k = match(p, 1);
+    for (;;) {
+      // `p` at the key, whose shape entry is `k` when it matched.
+      if (k != nullptr) {
         next = k + 1;
-        p = SkipSpace(p + k->length + 3, end);
+        p = SkipSpace(p + k->length + 3, end);  // at most `end` (the key ended before it)
       } else {
+        std::string_view key;
         p = Key(p, end, key);
         if (p == nullptr) return std::nullopt;
-        field = zeek::FieldOf(key);
-        plain = key != "id" && key != "_path";
+        missed.field = zeek::FieldOf(key);
+        missed.kind = FlatKeyOf(key);
+        k = &missed;
         ++misses;
       }
-      ++count;
-      if (p >= end) return std::nullopt;
-      p = MemberValue(p, end, key, field, plain, event, state);
+      p = MemberValue(p, end, *k, event, state);
       if (p == nullptr) return std::nullopt;
-      if (p < end && *p == ',') {  // the usual separator, with no space before it
-        p = SkipSpace(p + 1, end);
+      // Usually a comma and the next key at once; else the separator the general way.
+      if ((k = match(p, 0)) != nullptr) {
+        ++p;
         continue;
       }
       p = SkipSpace(p, end);
@@ -478,13 +514,17 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
       if (c == '}') break;
       if (c != ',') return std::nullopt;
       p = SkipSpace(p, end);
+      k = match(p, 1);
     }
     // A line with more keys than the one the shape was made from, or one the shape mostly
     // missed, becomes the shape (its keys up to the first longer than kKeyBytes): read once
     // more, keys only (rare).
-    if (misses > 0 && (count > shape.line_keys || misses * 2 > count)) {
-      Reshape(text, shape);
-      shape.line_keys = count;
+    if (misses > 0) {
+      const size_t count = static_cast<size_t>(next - first) - skipped + misses;
+      if (count > shape.line_keys || misses * 2 > count) {
+        Reshape(text, shape);
+        shape.line_keys = count;
+      }
     }
   }
   if (SkipSpace(p, end) != end) return std::nullopt;
