@@ -221,11 +221,6 @@ void Reshape(std::string_view text, FlatShape& shape) {
 // after it) and its value; nullptr for anything else (the general reader takes it).
 [[gnu::always_inline]] inline const char* ShortInteger(const char* p, const char* end,
                                                        uint64_t& value) {
-  using json::grammar::IsDigit;
-  if (IsDigit(p[0]) && !IsDigit(p[1]) && !MoreNumber(p[1]) && end - p > 1) {  // one digit
-    value = static_cast<uint64_t>(p[0] - '0');
-    return p + 1;
-  }
   const int count = LeadingDigits(p, value);
   if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count ||
       MoreNumber(p[count])) {
