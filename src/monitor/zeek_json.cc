@@ -140,10 +140,11 @@ namespace {
 // is valid (String read it once), so the same bytes are the same valid key (String would stop
 // at its closing quote). Reads 32 bytes from `p` (the padding makes that safe); the bytes
 // compared are all before `end`.
-[[gnu::always_inline]] inline bool SameKey(const char* p, const char* end,
+[[gnu::always_inline]] inline bool SameKey(const char* p, const char* near_end, const char* end,
                                            const FlatShape::Key& key, int skip) {
-  // Within 32 bytes of the end, only a key that ends before it can match.
-  if (end - p < 32 && end - p < key.length + 4 - skip) return false;
+  // After `near_end` (32 bytes before the end, or the line's start when it is shorter), only a
+  // key that ends before the end can match.
+  if (p > near_end && end - p < key.length + 4 - skip) return false;
   const uint32_t need = key.need >> skip;
 #ifdef __SSE2__
   const auto* line = reinterpret_cast<const __m128i*>(p);
@@ -439,6 +440,8 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
     case zeek::Field::kUserAgent:
     case zeek::Field::kServerName:
       break;  // the general way
+    default:
+      __builtin_unreachable();  // FieldOf gives only the fields above: no range check
   }
   if (q != nullptr) return q;
   // Anything else, as the scanner reads it.
@@ -465,6 +468,7 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
     // How many members the line has is only needed when the shape missed some: it is counted
     // from the keys passed over and the misses.
     size_t misses = 0, skipped = 0;
+    const char* const near_end = text.size() >= 32 ? end - 32 : text.data();
     const FlatShape::Key* const first = shape.keys.data();
     const FlatShape::Key* const last = first + shape.keys.size();
     const FlatShape::Key* next = first;  // the shape's key expected now
@@ -473,8 +477,8 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
     auto match = [&](const char* at, int skip) __attribute__((always_inline))
                      ->const FlatShape::Key* {
       const FlatShape::Key* k = next;
-      if (k < last && SameKey(at, end, *k, skip)) return k;
-      if (++k < last && SameKey(at, end, *k, skip)) {
+      if (k < last && SameKey(at, near_end, end, *k, skip)) return k;
+      if (++k < last && SameKey(at, near_end, end, *k, skip)) [[unlikely]] {
         ++skipped;
         return k;
       }
