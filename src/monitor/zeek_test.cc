@@ -394,8 +394,13 @@ std::vector<std::string> JsonSeeds() {
       R"({"ts" :1.5 ,"id.orig_h" : "1.2.3.4","id.resp_h":"1.2.3.4" ,"conn_state":"S2",)"
       R"("proto":"","orig_bytes" :5 }  )",
       R"({"ts":1.25,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"SFX",)"
-      R"("proto":"icmp","a_key_of_twenty_nine_bytes_xx":[1,"2"],)"
-      R"("a_key_of_thirty_bytes_xxxxxxxx":{"y":false},"z":-1.5,"w":true})",
+      R"("proto":"icmp","a_key_of_twenty_eight_bytes_":[1,"2"],"a_key_of_twenty_seven_bytes":1,)"
+      R"("a_key_of_twenty_nine_bytes_xx":{"y":false},"z":-1.5,"w":true,"orig_ip_bytes":12345678})",
+      // Keys of 12 and 13 bytes (16 bytes with quotes, colon and comma, or without the comma),
+      // numbers at the eight-digit boundary, fractions of up to eight digits.
+      R"({"ts":1730000000.000001,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4",)"
+      R"("abcdefghijkl":1.1234567,)"
+      R"("abcdefghijklm":12345678.5,"resp_bytes":1234567,"orig_bytes":12345678,"x":1.12345678})",
       R"({"ts":1.25,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"OTH",)"
       R"("id.orig_p":"80","orig_bytes":"12","uid":"","proto":"6"})",
   };
