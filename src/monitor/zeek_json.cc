@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "monitor/json_scan.h"
 #include "monitor/json_util.h"
@@ -535,23 +536,39 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
 
 namespace {
 
+// `event` = Event{} with the line's format, file and line. Event{} is all zero bytes; GCC clears
+// an object of this size with `rep stos` (one step per 8 bytes, and a slow start): 16-byte
+// stores instead, about half as many steps.
+[[gnu::always_inline]] inline void Fresh(Event& event, const Line& line) {
+#ifdef __SSE2__
+  static_assert(std::is_trivially_copyable_v<Event>);
+  auto* const bytes = reinterpret_cast<char*>(&event);
+  const __m128i zero = _mm_setzero_si128();
+  size_t i = 0;
+#pragma GCC unroll 32
+  for (; i + 16 <= sizeof(Event); i += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + i), zero);
+  }
+  if constexpr (sizeof(Event) % 16 != 0) std::memset(bytes + i, 0, sizeof(Event) % 16);
+#else
+  event = Event{};
+#endif
+  event.format = InputFormat::kZeekJson;
+  event.file = line.file;
+  event.line = line.number;
+}
+
 class ZeekJsonParser final : public Parser {
  public:
   explicit ZeekJsonParser(bool fast) : fast_(fast) {}
 
   ParseResult Parse(const Line& line, Event& event) override {
-    event = Event{};
-    event.format = InputFormat::kZeekJson;
-    event.file = line.file;
-    event.line = line.number;
+    Fresh(event, line);
     if (fast_) {
       if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.text, event, shape_)) {
         return *r;
       }
-      event = Event{};  // the scan stopped part way: start again
-      event.format = InputFormat::kZeekJson;
-      event.file = line.file;
-      event.line = line.number;
+      Fresh(event, line);  // the scan stopped part way: start again
     }
     if (!fast_ || json::ScanObject(line.text, "id", members_, nested_) != json::Scan::kValid) {
       dom::object object;
