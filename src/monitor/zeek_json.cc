@@ -215,43 +215,40 @@ void Reshape(std::string_view text, FlatShape& shape) {
   return count;
 }
 
-// Whether `c` (the byte after a number's digits) continues the number: a fraction or an
-// exponent, which the callers leave to json::grammar.
-[[gnu::always_inline]] inline bool MoreNumber(char c) { return c == '.' || c == 'e' || c == 'E'; }
+// The number readers below do not look at the byte after the digits they take: a number
+// going on ('.', 'e' or 'E' that they do not read) leaves them at a byte that is not a value's
+// end, and the reader's loop, which takes only a comma, '}' or a space after a value, stops
+// there (nullopt: the general path reads the line).
 
-// At a digit: a JSON integer of one to seven digits (no leading zero, no fraction or exponent
-// after it) and its value; nullptr for anything else (the general reader takes it).
+// At a digit: a JSON integer of one to seven digits (no leading zero) and its value; nullptr
+// for anything else (the general reader takes it).
 [[gnu::always_inline]] inline const char* ShortInteger(const char* p, const char* end,
                                                        uint64_t& value) {
   const int count = LeadingDigits(p, value);
-  if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count ||
-      MoreNumber(p[count])) {
-    return nullptr;
-  }
+  if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count) return nullptr;
   return p + count;
 }
 
 // At a digit: a JSON number -- integer part of one to seven digits, then maybe a fraction of
-// one to seven digits, no exponent -- checked, not read; nullptr for anything else (the general
+// one to seven digits -- checked, not read; nullptr for anything else (the general
 // reader takes it).
 [[gnu::always_inline]] inline const char* SkipShortNumber(const char* p, const char* end) {
   using json::grammar::IsDigit;
-  if (IsDigit(p[0]) && !IsDigit(p[1]) && !MoreNumber(p[1]) && end - p > 1) return p + 1;
+  if (IsDigit(p[0]) && !IsDigit(p[1]) && p[1] != '.' && end - p > 1) return p + 1;
   uint64_t ignored = 0;
   const int count = LeadingDigits(p, ignored);
   if (count == 0 || count == 8 || (count > 1 && *p == '0') || end - p <= count) return nullptr;
   p += count;
-  if (*p != '.') return *p == 'e' || *p == 'E' ? nullptr : p;
+  if (*p != '.') return p;
   ++p;
   const int decimals = LeadingDigits(p, ignored);
   if (decimals == 0 || decimals == 8 || end - p <= decimals) return nullptr;
-  p += decimals;
-  return *p == 'e' || *p == 'E' ? nullptr : p;
+  return p + decimals;
 }
 
 // At a digit: ts as epoch seconds in the numbers Set reads exactly (the DOM path): an integer
 // of at most 10 digits (seconds), or a decimal below 2^31 s with one to six decimals (see
-// ExactMicros); both with JSON's grammar (no leading zero, no exponent). nullptr otherwise.
+// ExactMicros); both with JSON's grammar (no leading zero). nullptr otherwise.
 [[gnu::always_inline]] inline const char* EpochMicros(const char* p, const char* end,
                                                       int64_t& micros) {
   using json::grammar::IsDigit;
@@ -264,15 +261,13 @@ void Reshape(std::string_view text, FlatShape& shape) {
   }
   if (count == 0 || end - q <= 0 || (count > 1 && *p == '0')) return nullptr;
   if (*q != '.') {
-    if (*q == 'e' || *q == 'E') return nullptr;
     micros = static_cast<int64_t>(seconds) * 1000000;
     return q;
   }
   uint64_t part = 0;
   const int decimals = LeadingDigits(++q, part);
   q += decimals;
-  if (decimals == 0 || decimals > 6 || end - q <= 0 || *q == 'e' || *q == 'E' ||
-      seconds >= 2147483648ULL) {
+  if (decimals == 0 || decimals > 6 || end - q <= 0 || seconds >= 2147483648ULL) {
     return nullptr;
   }
   static constexpr int64_t kScale[] = {1, 100000, 10000, 1000, 100, 10, 1};

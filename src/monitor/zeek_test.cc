@@ -403,6 +403,14 @@ std::vector<std::string> JsonSeeds() {
       R"("abcdefghijklm":12345678.5,"resp_bytes":1234567,"orig_bytes":12345678,"x":1.12345678})",
       R"({"ts":1.25,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"OTH",)"
       R"("id.orig_p":"80","orig_bytes":"12","uid":"","proto":"6"})",
+      // What may follow a number's digits besides the usual comma: a brace, a space, a fraction
+      // or an exponent (one digit and more, values read and values only checked).
+      R"({"ts":1730000000.5 ,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","orig_pkts":7 ,)"
+      R"("resp_pkts":3e2,"missed_bytes":5.,"duration":5.25E1,"x":12e1,"y":1.5e1,"id.orig_p":8 ,)"
+      R"("id.resp_p":9.0,"orig_bytes":4E0,"resp_bytes":0})",
+      R"({"ts":1730000000.5e0,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","conn_state":"S0",)"
+      R"("orig_bytes":12 , "resp_bytes":3}  )",
+      R"({"ts":1730000000,"id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.4","missed_bytes":0})",
   };
 }
 
