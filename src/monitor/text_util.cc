@@ -246,15 +246,12 @@ namespace {
   }
 }
 
-}  // namespace
-
-std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text) {
 #ifdef __SSE2__
+// The dotted quad in the first `n` of the 16 bytes `v` read from `s`.
+[[gnu::always_inline]] inline std::optional<uint32_t> DottedQuadIn(const char* s, __m128i v,
+                                                                   size_t n) {
   // Where the dots and the digits are, 16 bytes at once: then each octet's length is known.
-  const size_t n = text.size();
   if (n < 7 || n > 15) return std::nullopt;
-  const char* const s = text.data();
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
   const unsigned in = (1u << n) - 1;
   unsigned dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
   // Signed comparisons: bytes from 0x80 are below '0'.
@@ -276,9 +273,33 @@ std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text) {
     return std::nullopt;
   }
   return a << 24 | b << 16 | c << 8 | d;
+}
+#endif
+
+}  // namespace
+
+std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text) {
+#ifdef __SSE2__
+  const char* const s = text.data();
+  return DottedQuadIn(s, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s)), text.size());
 #else
   return ParseDottedQuad(text);
 #endif
+}
+
+uint64_t QuotedDottedQuadPadded(const char* s) {
+#ifdef __SSE2__
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const auto quotes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+  const auto n = static_cast<size_t>(__builtin_ctz(quotes | 0x10000));  // 16: none
+  const std::optional<uint32_t> value = DottedQuadIn(s, v, n);
+#else
+  const char* const quote = static_cast<const char*>(std::memchr(s, '"', 16));
+  const auto n = static_cast<size_t>(quote == nullptr ? 16 : quote - s);
+  const std::optional<uint32_t> value = n <= 15 ? ParseDottedQuad({s, n}) : std::nullopt;
+#endif
+  return value ? uint64_t{n} << 32 | *value : 0;
 }
 
 bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {

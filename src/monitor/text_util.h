@@ -43,6 +43,11 @@ void SetAddress(Address& address, std::string_view text);
 // ParseDottedQuad for text followed by padding: 16 bytes from text.data() must be readable
 // (their values do not matter). The same answers in fewer steps (SIMD).
 std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text);
+// For a quoted text (a JSON string): when the bytes from `s` up to the first '"' are a dotted
+// quad (then the string has no escapes: it is those bytes), its length in the top 32 bits and
+// its value in the low ones; 0 otherwise. 16 bytes from `s` must be readable. The quote is
+// looked for in the same 16 bytes the address is read from.
+uint64_t QuotedDottedQuadPadded(const char* s);
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in
 // network order; false when `text` is not one (inet_pton's grammar, IPv4-mapped forms
 // included).

@@ -117,6 +117,42 @@ TEST(TextUtil, ParseDottedQuadPaddedAgreesWithParseDottedQuad) {
   EXPECT_GT(valid, 50000u);
 }
 
+// QuotedDottedQuadPadded finds the closing quote itself: its answer is ParseDottedQuad's for
+// the text before the first quote (when that is within 16 bytes), whatever follows.
+TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
+  std::mt19937_64 rng(7);
+  const std::string alphabet = "0123456789.....\"\"\\:x -\x80\xff";
+  size_t valid = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {
+      for (int k = 0; k < 4; ++k) {
+        if (k > 0) t += '.';
+        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
+      }
+      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
+      if (rng() % 2 == 0) t += '"';
+    } else {
+      const size_t length = rng() % 18;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    std::string padded = t;
+    for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
+    const size_t quote = padded.find('"');
+    std::optional<uint32_t> expected;
+    if (quote < 16) expected = ParseDottedQuad(std::string_view(padded).substr(0, quote));
+    const uint64_t got = QuotedDottedQuadPadded(padded.data());
+    ASSERT_EQ(got != 0, expected.has_value()) << padded;
+    if (expected) {
+      ASSERT_EQ(got >> 32, quote) << padded;
+      ASSERT_EQ(static_cast<uint32_t>(got), *expected) << padded;
+      ++valid;
+    }
+  }
+  EXPECT_GT(valid, 30000u);
+}
+
 // FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
 // agree, from the year 1000 (before 1970 too) to the year 9999.
 TEST(TextUtil, FormatIsoUtcAgreesWithTheCLibrary) {

@@ -530,6 +530,33 @@ json::Value DomValue(const simdjson::dom::element& e) {
   return ::testing::AssertionSuccess();
 }
 
+// The flat reader must not take anything from the bytes after a line, which in the reader's
+// buffer are the next line's: each seed cut at every length, followed by the rest of it.
+TEST(ZeekJson, FlatReaderStopsAtTheLineEnd) {
+  auto plain = MakeZeekJsonParser(false);
+  FlatShape shape;
+  for (const std::string& seed : JsonSeeds()) {
+    const std::string buffer = seed + seed + std::string(kLinePadding, '\0');
+    for (size_t length = 0; length <= seed.size(); ++length) {
+      const std::string_view text(buffer.data(), length);
+      const PaddedLine copy(text);
+      Event expected;
+      const ParseResult r = plain->Parse(copy.line("conn.json", 7), expected);
+      Event flat;
+      flat.format = InputFormat::kZeekJson;
+      flat.file = "conn.json";
+      flat.line = 7;
+      if (const std::optional<ParseResult> got = ReadFlatZeekJson(text, flat, shape)) {
+        ASSERT_EQ(got->status, r.status) << text;
+        ASSERT_STREQ(got->reason.en, r.reason.en) << text;
+        if (r.status == Status::kEvent) {
+          ASSERT_TRUE(flat == expected) << text;
+        }
+      }
+    }
+  }
+}
+
 TEST(ZeekJson, FastPathEqualsDomPath) {
   auto fast = MakeZeekJsonParser(true);
   auto plain = MakeZeekJsonParser(false);
