@@ -507,12 +507,14 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
         k = &missed;
         ++misses;
       }
-      p = MemberValue(p, end, *k, event, state);
-      if (p == nullptr) return std::nullopt;
-      // Usually a comma and the next key at once; else the separator the general way.
-      if ((k = match(p, 0)) != nullptr) {
-        ++p;
-        continue;
+      // Usually a comma and the next key at once, the value after it read in this inner loop;
+      // else the separator the general way.
+      for (;;) {
+        p = MemberValue(p, end, *k, event, state);
+        if (p == nullptr) return std::nullopt;
+        if ((k = match(p, 0)) == nullptr) break;
+        next = k + 1;
+        p = SkipSpace(p + k->length + 4, end);  // at most `end`, as above
       }
       p = SkipSpace(p, end);
       if (p >= end) return std::nullopt;
