@@ -484,7 +484,10 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
     auto match = [&](const char* at, int skip) __attribute__((always_inline))
                      ->const FlatShape::Key* {
       const FlatShape::Key* k = next;
-      if (k < last && SameKey(at, near_end, end, *k, skip)) return k;
+      // At the end of the shape (`next` never passes it), or the shape empty: no step from a
+      // null data pointer.
+      if (k == last) return nullptr;
+      if (SameKey(at, near_end, end, *k, skip)) return k;
       if (++k < last && SameKey(at, near_end, end, *k, skip)) [[unlikely]] {
         ++skipped;
         return k;
