@@ -379,6 +379,18 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
     case zeek::Field::kOther:  // checked, not read
       if (key.kind != FlatKey::kPlain) break;
       switch (*p) {
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9':
+          q = SkipShortNumber(p, end);
+          break;
         case '"':
           return String(p, end, text);
         case 't':
@@ -388,7 +400,6 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
         case 'n':
           return Literal(p, end, "null");
         default:
-          q = SkipShortNumber(p, end);
           break;
       }
       break;
