@@ -197,8 +197,14 @@ bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>&
   const RE2::Set* set = sets_->set[static_cast<size_t>(field)].get();
   if (set == nullptr) return false;
   RE2::Set::ErrorInfo error;
+  // Most texts match no expression. Asked only whether any matches, RE2 allocates nothing
+  // (asked which, it allocates a set of the matches each call) and stops at the first match;
+  // the expressions that match are asked for only then.
+  if (!set->Match(text, nullptr, &error)) {
+    return error.kind == RE2::Set::kNoError;  // no expression matches
+  }
   if (set->Match(text, &hits, &error)) return true;
-  return error.kind == RE2::Set::kNoError;  // no expression matches
+  return error.kind == RE2::Set::kNoError;
 }
 
 size_t RegexSets::size(EventField field) const { return sets_->count[static_cast<size_t>(field)]; }

@@ -576,6 +576,59 @@ TEST(SigmaRules, AddressPairIndexGivesTheSameMatches) {
   EXPECT_GT(matches, 100u);
 }
 
+// Rules asking for ports and address ranges together (indexed by the port and both masked
+// addresses at once, or by fewer of them when the combinations would be too many: a list of 70
+// ports): the same matches with the index on and off.
+TEST(SigmaRules, PortAndAddressIndexGivesTheSameMatches) {
+  const char* nets[] = {"10.10.0.0/16", "10.20.0.0/16", "10.20.3.0/24", "192.0.2.0/24",
+                        "0.0.0.0/0"};
+  std::string many_ports = "[";
+  for (int p = 0; p < 70; ++p) many_ports += (p > 0 ? ", " : "") + std::to_string(400 + p);
+  many_ports += "]";
+  const char* port_tests[] = {"dst_port: 443", "dst_port: [22, 443, 445]", "src_port: 22",
+                              "dst_port: 445"};
+  const char* conditions[] = {"sel and src and dst", "sel and not src and dst",
+                              "(sel or src) and dst", "sel and (src or dst)", "sel and dst"};
+  std::string yaml;
+  int r = 0;
+  for (const char* a : nets) {
+    for (const char* b : nets) {
+      for (int k = 0; k < 5; ++k) {
+        if (!yaml.empty()) yaml += "---\n";
+        const std::string ports = k == 4 ? "dst_port: " + many_ports : port_tests[k];
+        const int id = r++;
+        yaml += Rule("q" + std::to_string(id),
+                     "  sel:\n    " + ports + "\n  src:\n    src_ip|cidr: " + a +
+                         "\n  dst:\n    dst_ip|cidr:\n      - " + b + "\n      - " +
+                         nets[(id * 3) % 5] + "\n  condition: " + conditions[id % 5] + "\n");
+      }
+    }
+  }
+  const std::vector<SigmaFile> files = {{"ports.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  const char* addresses[] = {"10.10.1.5",  "10.20.3.9", "10.20.7.1",
+                             "192.0.2.44", "8.8.8.8",   "2001:db8::1"};
+  size_t matches = 0;
+  for (const char* src : addresses) {
+    for (const char* dst : addresses) {
+      for (uint16_t port : {22, 443, 445, 469, 8080}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, dst, port);
+          e.sport = port == 443 ? 22 : 50000;
+          e.has_ports = has_ports;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 100u);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {
