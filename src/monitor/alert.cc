@@ -6,11 +6,17 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "common/text.h"
 #include "monitor/text_util.h"
 
 namespace mamori::monitor {
 namespace {
+
+using namespace std::string_view_literals;  // appended literals: lengths known at compile time
 
 // Appends the decimal digits of `n`.
 void AppendDecimal(std::string& out, uint64_t n) {
@@ -21,24 +27,24 @@ void AppendDecimal(std::string& out, uint64_t n) {
 
 // "区域 name（description）", or "区域 name " without a description.
 void AppendZone(std::string& out, std::string_view name, std::string_view description) {
-  out += "区域 ";
+  out += "区域 "sv;
   out += name;
   if (description.empty()) {
     out += ' ';
     return;
   }
-  out += "（";
+  out += "（"sv;
   out += description;
-  out += "）";
+  out += "）"sv;
 }
 
 // "80, 443" (" ほか" when the list is full).
 void AppendPorts(std::string& out, const Alert& alert) {
   for (size_t i = 0; i < alert.dports.size(); ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0) out += ", "sv;
     AppendDecimal(out, alert.dports[i]);
   }
-  if (alert.dports.size() >= kMaxPorts) out += " ほか";
+  if (alert.dports.size() >= kMaxPorts) out += " ほか"sv;
 }
 
 std::string PortsText(const Alert& alert) {
@@ -52,7 +58,7 @@ void AppendTraffic(std::string& out, const Alert& alert) {
   const char* proto = ProtoName(alert.proto);
   out += proto != nullptr ? proto : "プロトコル不明";
   if (!alert.dports.empty()) {
-    out += "、宛先ポート ";
+    out += "、宛先ポート "sv;
     AppendPorts(out, alert);
   }
 }
@@ -60,9 +66,9 @@ void AppendTraffic(std::string& out, const Alert& alert) {
 // "（3 件）" when the alert stands for more than one event.
 void AppendTimes(std::string& out, const Alert& alert) {
   if (alert.count <= 1) return;
-  out += "（";
+  out += "（"sv;
   AppendDecimal(out, alert.count);
-  out += " 件）";
+  out += " 件）"sv;
 }
 
 // The value of metric `name`, 0 when absent.
@@ -295,15 +301,15 @@ void AppendDescription(const Alert& a, std::string& out) {
   switch (a.kind) {
     case AlertKind::kSeparation:
       AppendZone(out, a.from_zone, a.from_zone_description);
-      out += "の ";
+      out += "の "sv;
       out += a.src;
-      out += " から";
+      out += " から"sv;
       AppendZone(out, a.to_zone, a.to_zone_description);
-      out += "の ";
+      out += "の "sv;
       out += a.dst;
-      out += " への通信（";
+      out += " への通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
       out +=
           "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
@@ -311,42 +317,42 @@ void AppendDescription(const Alert& a, std::string& out) {
       return;
     case AlertKind::kBlocklist:
       out += a.src;
-      out += " と ";
+      out += " と "sv;
       out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
-      out += " の通信（";
+      out += " の通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
-      out += "が遮断リストの項目";
+      out += "が遮断リストの項目"sv;
       for (size_t i = 0; i < a.indicators.size(); ++i) {
-        if (i > 0) out += "、";  // each: 「entry」（where matched、file:line）
+        if (i > 0) out += "、"sv;  // each: 「entry」（where matched、file:line）
         out += a.indicators[i];
       }
-      if (a.indicators.size() >= kMaxIndicators) out += " ほか";
-      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      if (a.indicators.size() >= kMaxIndicators) out += " ほか"sv;
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。"sv;
       return;
     case AlertKind::kSigma:
       out += a.src;
-      out += " から ";
+      out += " から "sv;
       out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
-      out += " への通信（";
+      out += " への通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
-      out += "が Sigma ルール";
+      out += "が Sigma ルール"sv;
       for (size_t i = 0; i < a.rules.size(); ++i) {
-        if (i > 0) out += "、";
-        out += "「";
+        if (i > 0) out += "、"sv;
+        out += "「"sv;
         out += a.rules[i].title;
-        out += "」";
+        out += "」"sv;
         if (!a.rules[i].id.empty()) {
-          out += "（";
+          out += "（"sv;
           out += a.rules[i].id;
-          out += "）";
+          out += "）"sv;
         }
       }
-      if (a.rules.size() >= kMaxRules) out += " ほか";
-      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      if (a.rules.size() >= kMaxRules) out += " ほか"sv;
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。"sv;
       return;
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
@@ -415,6 +421,20 @@ bool Plain(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+#ifdef __SSE2__
+    // Sixteen ASCII bytes at a time: as signed bytes, none below 0x20 (bytes from 0x80 are
+    // negative); up to the first other byte.
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+      const auto special = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, space)));
+      if (special != 0) {
+        i += static_cast<size_t>(__builtin_ctz(special));
+        break;
+      }
+      i += 16;
+    }
+#endif
     // Eight ASCII bytes at a time: none from 0x80, none below 0x20.
     while (i + 8 <= n) {
       uint64_t w;
@@ -469,19 +489,21 @@ bool Plain(std::string_view text) {
   return true;
 }
 
-// `text` between quotes, '"' and '\\' escaped (the text is Plain).
-void Quoted(std::string& out, std::string_view text) {
-  out.push_back('"');
+// Whether `text` holds a '"' or a '\\'.
+bool NeedsEscape(std::string_view text) {
   const char* p = text.data();
   const char* const end = p + text.size();
-  const char* run = p;  // the start of what is not appended yet
-  auto byte = [&](const char* at) {
-    if (*at != '"' && *at != '\\') return;
-    out.append(run, static_cast<size_t>(at - run));
-    out.push_back('\\');
-    out.push_back(*at);
-    run = at + 1;
-  };
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))) !=
+        0) {
+      return true;
+    }
+  }
+#endif
   // Eight bytes at a time: a word with no byte equal to '"' or '\\' (no zero byte after the
   // XOR; the test has no false negatives) is passed over in a few operations.
   constexpr uint64_t kOnes = 0x0101010101010101ull;
@@ -491,11 +513,37 @@ void Quoted(std::string& out, std::string_view text) {
     std::memcpy(&w, p, 8);
     const uint64_t q = w ^ (kOnes * '"');
     const uint64_t b = w ^ (kOnes * '\\');
-    if (((((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) == 0) continue;
-    for (int k = 0; k < 8; ++k) byte(p + k);
+    if (((((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) != 0) return true;
   }
-  for (; p < end; ++p) byte(p);
-  out.append(run, static_cast<size_t>(end - run));
+  for (; p < end; ++p) {
+    if (*p == '"' || *p == '\\') return true;
+  }
+  return false;
+}
+
+// `text` with '"' and '\\' escaped (the text is Plain).
+void AppendEscaped(std::string& out, std::string_view text) {
+  if (!NeedsEscape(text)) {
+    out += text;
+    return;
+  }
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+}
+
+// `text` between quotes, '"' and '\\' escaped (the text is Plain).
+void Quoted(std::string& out, std::string_view text) {
+  out.push_back('"');
+  AppendEscaped(out, text);
+  out.push_back('"');
+}
+
+// A text known to need no escaping (a kind, severity or protocol name) between quotes.
+void QuotedName(std::string& out, std::string_view name) {
+  out.push_back('"');
+  out += name;
   out.push_back('"');
 }
 
@@ -527,19 +575,7 @@ std::optional<bool> DescriptionPiecesPlain(const Alert& a) {
 // when any text needs escaping beyond quotes and backslashes. Both give the same bytes
 // (alert_test.cc compares them).
 void AppendAlertJson(const Alert& a, std::string& out) {
-  std::string described;
-  bool plain_detail = false;
-  if (a.detail.empty()) {
-    AppendDescription(a, described);
-    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
-    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
-    plain_detail = (pieces && *pieces) || Plain(described);
-  } else {
-    plain_detail = Plain(a.detail);
-  }
-  const std::string& detail = a.detail.empty() ? described : a.detail;
-  bool plain =
-      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && plain_detail;
+  bool plain = Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone);
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
   for (const std::string& e : a.evidence) plain = plain && Plain(e);
   for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
@@ -547,66 +583,90 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     out += AlertToJsonSlow(a);
     return;
   }
-  out.reserve(out.size() + 256 + detail.size() + 48 * a.evidence.size());
-  out += R"({"kind":)";
-  Quoted(out, AlertKindName(a.kind));
-  out += R"(,"severity":)";
-  Quoted(out, SeverityName(a.severity));
-  out += R"(,"ts":)";
+  const size_t start = out.size();
+  out.reserve(out.size() + 512 + a.detail.size() + 48 * a.evidence.size());
+  out += R"({"kind":)"sv;
+  QuotedName(out, AlertKindName(a.kind));
+  out += R"(,"severity":)"sv;
+  QuotedName(out, SeverityName(a.severity));
+  out += R"(,"ts":)"sv;
   char ts[kIsoUtcBytes];
   Quoted(out, FormatIsoUtcTo(a.ts_us, ts));
-  out += R"(,"src":)";
+  out += R"(,"src":)"sv;
   Quoted(out, a.src);
-  out += R"(,"dst":)";
+  out += R"(,"dst":)"sv;
   if (a.dst.empty()) {
-    out.append("null");
+    out.append("null"sv);
   } else {
     Quoted(out, a.dst);
   }
-  out += R"(,"proto":)";
+  out += R"(,"proto":)"sv;
   const char* proto = ProtoName(a.proto);
   if (proto != nullptr) {
-    Quoted(out, proto);
+    QuotedName(out, proto);
   } else {
-    out.append("null");
+    out.append("null"sv);
   }
-  out += R"(,"dport":)";
+  out += R"(,"dport":)"sv;
   if (a.dport) {
     AppendDecimal(out, *a.dport);
   } else {
-    out.append("null");
+    out.append("null"sv);
   }
-  out += R"(,"from_zone":)";
+  out += R"(,"from_zone":)"sv;
   if (a.from_zone.empty()) {
-    out.append("null");
+    out.append("null"sv);
   } else {
     Quoted(out, a.from_zone);
   }
-  out += R"(,"to_zone":)";
+  out += R"(,"to_zone":)"sv;
   if (a.to_zone.empty()) {
-    out.append("null");
+    out.append("null"sv);
   } else {
     Quoted(out, a.to_zone);
   }
-  out += R"(,"count":)";
+  out += R"(,"count":)"sv;
   AppendDecimal(out, a.count);
-  out += R"(,"detail":)";
-  Quoted(out, detail);
+  // The sentence is written in place and checked there (no copy of it is made): when it is not
+  // Plain after all, the alert is written again through the slow path.
+  out += R"(,"detail":")"sv;
+  const size_t detail_at = out.size();
+  bool plain_detail = false;
+  if (a.detail.empty()) {
+    AppendDescription(a, out);
+    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
+    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
+    plain_detail = (pieces && *pieces) || Plain(std::string_view(out).substr(detail_at));
+  } else {
+    out += a.detail;
+    plain_detail = Plain(a.detail);
+  }
+  if (!plain_detail) {
+    out.resize(start);
+    out += AlertToJsonSlow(a);
+    return;
+  }
+  if (NeedsEscape(std::string_view(out).substr(detail_at))) {
+    const std::string detail = out.substr(detail_at);
+    out.resize(detail_at);
+    AppendEscaped(out, detail);
+  }
+  out.push_back('"');
   if (a.kind == AlertKind::kSigma) {
-    out += R"(,"rules":)";
+    out += R"(,"rules":)"sv;
     out.push_back('[');
     for (size_t i = 0; i < a.rules.size(); ++i) {
       if (i > 0) out.push_back(',');
-      out.append("{\"id\":");
+      out.append("{\"id\":"sv);
       Quoted(out, a.rules[i].id);
-      out.append(",\"title\":");
+      out.append(",\"title\":"sv);
       Quoted(out, a.rules[i].title);
       out.push_back('}');
     }
     out.push_back(']');
   }
   if (!a.metrics.empty()) {
-    out += R"(,"metrics":)";
+    out += R"(,"metrics":)"sv;
     out.push_back('{');
     for (size_t i = 0; i < a.metrics.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -616,7 +676,7 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     }
     out.push_back('}');
   }
-  out += R"(,"evidence":)";
+  out += R"(,"evidence":)"sv;
   out.push_back('[');
   for (size_t i = 0; i < a.evidence.size(); ++i) {
     if (i > 0) out.push_back(',');
@@ -718,20 +778,19 @@ void Aggregator::Report(const Finding& f) {
     Open& fresh = slots_[slot];
     fresh.key = key_;
     fresh.sequence = next_sequence_++;
-    Alert& a = fresh.alert;
-    a = Alert{};
+    Alert& a = fresh.alert;  // empty: new, or emptied by Release
     a.kind = f.kind;
     a.severity = f.severity;
     a.ts_us = f.ts_us;
     a.last_ts_us = f.ts_us;
-    a.src = std::string(f.src);
-    a.dst = std::string(f.dst);
+    a.src.assign(f.src);
+    a.dst.assign(f.dst);
     a.proto = f.proto;
     a.dport = f.dport;
-    a.from_zone = std::string(f.from_zone.name);
-    a.from_zone_description = std::string(f.from_zone.description);
-    a.to_zone = std::string(f.to_zone.name);
-    a.to_zone_description = std::string(f.to_zone.description);
+    a.from_zone.assign(f.from_zone.name);
+    a.from_zone_description.assign(f.from_zone.description);
+    a.to_zone.assign(f.to_zone.name);
+    a.to_zone_description.assign(f.to_zone.description);
     closing_.push({f.ts_us + window_us_, fresh.sequence, slot});
   }
   Alert& a = slots_[slot].alert;
@@ -796,8 +855,16 @@ void Aggregator::Finish() {
   closing_ = {};
 }
 
+std::map<std::string, uint64_t> Aggregator::written_by_kind() const {
+  std::map<std::string, uint64_t> out;
+  for (size_t kind = 0; kind < kAlertKindCount; ++kind) {
+    if (written_[kind] > 0) out[AlertKindName(static_cast<AlertKind>(kind))] = written_[kind];
+  }
+  return out;
+}
+
 void Aggregator::Emit(Alert& alert) {
-  ++written_by_kind_[AlertKindName(alert.kind)];
+  ++written_[static_cast<size_t>(alert.kind)];
   output_.Write(alert);
 }
 

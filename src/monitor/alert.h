@@ -10,6 +10,7 @@
 // Not thread-safe: one Aggregator per pipeline.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,7 @@ enum class AlertKind : uint8_t {
   kExfiltration,
   kDnsTunnel,
 };
+inline constexpr size_t kAlertKindCount = static_cast<size_t>(AlertKind::kDnsTunnel) + 1;
 // "separation", "blocklist", "sigma", "scan", "beacon", "exfiltration", "dns_tunnel".
 const char* AlertKindName(AlertKind kind);
 
@@ -153,8 +155,8 @@ class Aggregator final : public AlertSink {
   // Writes every open alert, oldest first.
   void Finish();
 
-  // Alerts written so far, by kind name.
-  const std::map<std::string, uint64_t>& written_by_kind() const { return written_by_kind_; }
+  // Alerts written so far, by kind name (the kinds written at least once).
+  std::map<std::string, uint64_t> written_by_kind() const;
 
  private:
   // Open alerts live in slots_ (reused through free_) and are found by key through table_, an
@@ -194,7 +196,7 @@ class Aggregator final : public AlertSink {
   std::vector<uint64_t> table_;
   size_t live_ = 0;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
-  std::map<std::string, uint64_t> written_by_kind_;
+  std::array<uint64_t, kAlertKindCount> written_{};  // by AlertKind
 };
 
 }  // namespace mamori::monitor

@@ -209,7 +209,14 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
                                           "bad continuation \xe3\x41\x81",
                                           "emoji \xf0\x9f\x98\x80",
                                           "del \x7f",
-                                          "2001:db8::1"};
+                                          "2001:db8::1",
+                                          // Past 16 bytes: the checks that take 16 at a time.
+                                          "/tmp/mongen/conn100k.json:12345 CciMHBwSJA1YGMnZVX",
+                                          "sixteen bytes and then a \"quote\" here",
+                                          "sixteen bytes and then a \\ backslash",
+                                          "sixteen bytes and then a \x01 control",
+                                          "sixteen bytes and then bad \xff utf8",
+                                          "sixteen bytes and then 区域（説明） text"};
   auto text = [&] { return texts[rng() % texts.size()]; };
   for (int i = 0; i < 2000; ++i) {
     Alert a;
