@@ -95,10 +95,12 @@ struct GuardAtom {
 
 struct Bucket {
   // A rule and the checks before it is evaluated: every range of `checks` (each a disjunction
-  // of atoms) must hold; a guarded rule's own guard is its first check.
+  // of atoms) must hold; a guarded rule's own guard is its first check. None of its veto atoms
+  // may hold (each makes the rule false: "… and not filter" with filter "dst_port: [25, 53]").
   struct Candidate {
     const Rule* rule;
-    uint32_t first_check, end_check;  // into checks
+    uint32_t first_check, end_check;        // into checks
+    uint32_t first_veto = 0, end_veto = 0;  // into atoms
   };
   // By the values of up to three fields at once, each a necessary condition of the rule: a
   // number field (equal to one of the rule's numbers), src_ip under `src_mask` and dst_ip under
@@ -1086,6 +1088,44 @@ Guards NodeGuards(const Rule& rule, uint32_t index, int depth) {
   return {};
 }
 
+// A test that is true exactly when one of these atoms holds (numbers of a numeric field: the
+// event has the field and its value is one of them), if it is one.
+std::optional<Guard> ExactGuard(const FieldTest& test) {
+  if (test.keyword || test.matchers.empty() || !IsNumericField(test.field)) return std::nullopt;
+  if (test.all && test.group_end.size() > 1) return std::nullopt;
+  Guard guard;
+  for (const Matcher& m : test.matchers) {
+    if (m.op != Matcher::Op::kNumber) return std::nullopt;
+    guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
+  }
+  return guard;
+}
+
+// Atoms each of which makes the rule false: those of the entries a `not` denies on the rule's
+// chain of `and`s from the root, when the entry is true exactly when one of them holds (each of
+// its maps one exact test).
+void VetoAtoms(const Rule& rule, uint32_t index, int depth, Guard& out) {
+  if (depth > 64) return;
+  const Condition::Node& node = rule.condition.nodes[index];
+  if (node.op == Condition::Op::kAnd) {
+    for (uint32_t i = node.a; i < node.b; ++i) {
+      VetoAtoms(rule, rule.condition.children[i], depth + 1, out);
+    }
+    return;
+  }
+  if (node.op != Condition::Op::kNot) return;
+  const Condition::Node& operand = rule.condition.nodes[node.a];
+  if (operand.op != Condition::Op::kEntry) return;
+  Guard atoms;
+  for (const auto& map : rule.entries[operand.a].maps) {
+    if (map.size() != 1) return;  // several tests: the entry holds only when all of them do
+    std::optional<Guard> exact = ExactGuard(map.front());
+    if (!exact) return;
+    Append(atoms, *exact);
+  }
+  Append(out, atoms);
+}
+
 inline constexpr size_t kMaxChecks = 3;  // guards checked besides those that find the rule
 inline constexpr size_t kMaxKeys = 64;   // index keys of one rule (but for its first key part)
 
@@ -1132,8 +1172,13 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     bucket.atoms.insert(bucket.atoms.end(), guards[i].begin(), guards[i].end());
     bucket.checks.emplace_back(first, static_cast<uint32_t>(bucket.atoms.size()));
   }
-  const Bucket::Candidate candidate{&rule, first_check,
-                                    static_cast<uint32_t>(bucket.checks.size())};
+  Guard vetoes;
+  VetoAtoms(rule, rule.condition.root, 0, vetoes);
+  if (vetoes.size() > kMaxAtoms) vetoes.clear();
+  const auto first_veto = static_cast<uint32_t>(bucket.atoms.size());
+  bucket.atoms.insert(bucket.atoms.end(), vetoes.begin(), vetoes.end());
+  const Bucket::Candidate candidate{&rule, first_check, static_cast<uint32_t>(bucket.checks.size()),
+                                    first_veto, static_cast<uint32_t>(bucket.atoms.size())};
   if (!indexed) {
     bucket.guarded.push_back(candidate);
     return;
@@ -1457,7 +1502,7 @@ class SigmaDetector final : public Detector {
     context_.Reset(e);
     matched_infos_.clear();
     for (const Rule* rule : bucket.always) Evaluate(*rule);
-    if (!bucket.checks.empty() || !bucket.indexes.empty()) Probe(e);
+    if (!bucket.atoms.empty() || !bucket.indexes.empty()) Probe(e);
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
@@ -1486,7 +1531,9 @@ class SigmaDetector final : public Detector {
           to = above;
           break;
       }
-      for (auto it = from; it != to; ++it) Evaluate(*it->second.rule);
+      for (auto it = from; it != to; ++it) {
+        if (!Vetoed(bucket, it->second)) Evaluate(*it->second.rule);
+      }
     }
     for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
       // The field's text as Match gives it to a regular expression (numbers as decimals).
@@ -1505,8 +1552,8 @@ class SigmaDetector final : public Detector {
         const Bucket::Candidate& c = rc.candidate;
         if (!decided) {  // each expression alone, through the guard's check
           if (Passes(bucket, c)) Evaluate(*c.rule);
-        } else if ((hits & rc.bits) != 0 &&
-                   Passes(bucket, {c.rule, c.first_check + 1, c.end_check})) {
+        } else if ((hits & rc.bits) != 0 && Passes(bucket, {c.rule, c.first_check + 1, c.end_check,
+                                                            c.first_veto, c.end_veto})) {
           Evaluate(*c.rule);
         }
       }
@@ -1586,7 +1633,14 @@ class SigmaDetector final : public Detector {
       for (uint32_t i = first; i < end && !any; ++i) any = Holds(bucket.atoms[i]);
       if (!any) return false;
     }
-    return true;
+    return !Vetoed(bucket, c);
+  }
+  // One of the candidate's veto atoms holds: the rule is false.
+  bool Vetoed(const Bucket& bucket, const Bucket::Candidate& c) {
+    for (uint32_t i = c.first_veto; i < c.end_veto; ++i) {
+      if (Holds(bucket.atoms[i])) return true;
+    }
+    return false;
   }
   bool Holds(const GuardAtom& atom) {
     const auto i = static_cast<size_t>(atom.field);

@@ -224,8 +224,8 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
     // An event's IPv4 address is a canonical dotted quad (SetAddress): its text and its number
     // determine each other, so the number is the key (a smaller table than the texts').
     std::vector<Memo4>& table = memo4_[field == EventField::kSrcIp ? 0 : 1];
-    if (table.empty()) table.resize(kMemoSlots);
-    memo4 = &table[(address->v4 * 0x9E3779B1u) >> (32 - kMemoBits)];
+    if (table.empty()) table.resize(kMemo4Slots);
+    memo4 = &table[(address->v4 * 0x9E3779B1u) >> (32 - kMemo4Bits)];
     if (memo4->used && memo4->address == address->v4) {
       hits.assign(1, memo4->bits);
       regex_failed_[f] = false;

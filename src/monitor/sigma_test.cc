@@ -629,6 +629,57 @@ TEST(SigmaRules, PortAndAddressIndexGivesTheSameMatches) {
   EXPECT_GT(matches, 100u);
 }
 
+// Rules that deny numbers ("… and not filter"): an event with one of the filter's numbers is
+// passed over before the rule is evaluated when the filter is exactly its numbers; the same
+// matches as evaluating every rule, with ports present or not.
+TEST(SigmaRules, DeniedNumbersGiveTheSameMatches) {
+  const char* filters[] = {
+      "    dst_port: [25, 53, 443]\n",
+      "    - dst_port: 25\n    - src_port: 22\n",            // maps: one exact test each
+      "    dst_port: 443\n    src_ip|cidr: 10.20.0.0/16\n",  // two tests: not exact
+      "    dst_port|lt: 100\n",                              // not numbers
+      "    cs-bytes: 1200\n",
+      "    dst_port: '4*'\n",  // a pattern
+  };
+  const char* conditions[] = {"sel and not filter", "(sel and not filter) and layer",
+                              "not filter and sel", "sel and not (filter or layer)",
+                              "sel or not filter"};
+  std::string yaml;
+  int r = 0;
+  for (const char* filter : filters) {
+    for (const char* condition : conditions) {
+      if (!yaml.empty()) yaml += "---\n";
+      yaml += Rule("v" + std::to_string(r++),
+                   std::string("  sel:\n    dst_port|lt: 1024\n  filter:\n") + filter +
+                       "  layer:\n    src_ip|cidr: 10.20.0.0/16\n    dst_ip|cidr: 10.10.0.0/16\n"
+                       "  condition: " +
+                       condition + "\n");
+    }
+  }
+  const std::vector<SigmaFile> files = {{"vetoes.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  size_t matches = 0;
+  for (const char* src : {"10.20.3.9", "10.30.1.7"}) {
+    for (uint16_t port : {22, 25, 53, 443, 445, 2000}) {
+      for (uint16_t sport : {22, 50000}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, "10.10.1.5", port);
+          e.sport = sport;
+          e.has_ports = has_ports;
+          e.bytes_out = port == 25 ? 1200 : 900;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << ":" << sport << " -> " << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 50u);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {
