@@ -113,12 +113,7 @@ PrefixMap PrefixMap::Build(std::vector<Entry> entries) {
   return map;
 }
 
-std::optional<uint32_t> PrefixMap::Find(uint32_t address) const {
-  if (!by16_.empty()) {
-    const uint8_t v = by16_[address >> 16];
-    if (v == kNone16) return std::nullopt;
-    if (v != kSearch16) return v;
-  }
+std::optional<uint32_t> PrefixMap::Search(uint32_t address) const {
   auto begin = intervals_.begin();
   auto end = intervals_.end();
   if (!blocks_.empty() && (blocks_[address >> 14] >> (address >> 8 & 63) & 1) == 0) {

@@ -149,7 +149,8 @@ class MatchContext {
   const Event* event_ = nullptr;
   uint32_t generation_ = 0;
   std::array<uint32_t, kEventFieldCount> lowered_generation_{};
-  std::array<std::string, kEventFieldCount> lowered_;
+  std::array<std::string, kEventFieldCount> lowered_;  // buffers of the texts with capitals
+  std::array<std::string_view, kEventFieldCount> lowered_view_;  // of this event (generation)
   const RegexSets* regex_sets_ = nullptr;
   std::array<uint32_t, kEventFieldCount> regex_generation_{};
   std::array<bool, kEventFieldCount> regex_failed_{};
@@ -165,6 +166,9 @@ class MatchContext {
     uint32_t used = 0;
     uint64_t bits = 0;
   };
+  static size_t Memo4Slot(uint32_t address) {
+    return (address * 0x9E3779B1u) >> (32 - kMemo4Bits);  // Fibonacci hashing
+  }
   bool memo_on_ = false;
   std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
   std::array<std::vector<Memo4>, 2> memo4_;               // src, dst: kMemo4Slots each
