@@ -95,6 +95,22 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       const size_t end = rest.find('\n');
       std::string_view line = rest.substr(0, end);
       rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      // Most lines of a large list are a bare address or network: read at once, as the general
+      // path below would (a line with anything else, a comment, a space, takes that path).
+      if (!line.empty() && line[0] >= '0' && line[0] <= '9') {
+        if (const std::optional<std::pair<uint32_t, int>> bare = ParsePrefixStrict(line)) {
+          if (list.arena_.size() + line.size() > UINT32_MAX ||
+              list.entries_.size() >= UINT32_MAX - 1) {
+            return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+          }
+          const auto index = static_cast<uint32_t>(list.entries_.size());
+          list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                                   static_cast<uint32_t>(line.size()), file_index, line_number});
+          list.arena_.append(line);
+          prefixes.push_back({netsep::Prefix{bare->first, bare->second}, index});
+          continue;
+        }
+      }
       const size_t hash = line.find('#');
       if (hash != std::string_view::npos) line = line.substr(0, hash);
       line = TrimSpace(line);
