@@ -814,6 +814,7 @@ void Aggregator::Report(const Finding& f) {
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
+    if (a.evidence.empty()) a.evidence.reserve(std::min<size_t>(max_evidence_, 16));  // at once
     std::string& where = a.evidence.emplace_back();  // "file:line uid", built in place
     where.reserve(f.file.size() + f.uid.size() + 22);
     where += f.file;
