@@ -83,8 +83,9 @@ struct GuardAtom {
   enum class Kind : uint8_t {
     kEqual,    // number == value
     kCidr,     // (IPv4 address & mask) == value
-    kMatcher,  // the rule's own test of one value: a comparison or a regular expression (one
-               // pass of the field's RegexSets set per event, however many rules ask)
+    kMatcher,  // the rule's own test of one value: a comparison, a text pattern or a regular
+               // expression (one pass of the field's RegexSets set per event, however many
+               // rules ask)
   };
   EventField field = EventField::kDstPort;
   Kind kind = Kind::kEqual;
@@ -171,9 +172,9 @@ struct Bucket {
     EventField field = EventField::kDstIp;
     std::vector<RegexCandidate> candidates;
   };
-  // Guarded rules whose one check is one comparison of a number (dst_port > 1024), by field and
-  // operator, sorted by bound: the rules whose comparison holds for the event's value are one
-  // run of the list, found by a binary search instead of a test each.
+  // Guarded rules whose first check is one comparison of a number (dst_port > 1024), by field
+  // and operator, sorted by bound: the rules whose comparison holds for the event's value are one
+  // run of the list, found by a binary search instead of a test each; their other checks follow.
   struct Threshold {
     EventField field = EventField::kDstPort;
     Matcher::Op op = Matcher::Op::kGreater;
@@ -989,7 +990,8 @@ size_t Cost(const Guard& guard) {
   if (Indexable(guard)) return guard.front().kind == Atom::Kind::kEqual ? 0 : 1;
   size_t cost = 0;
   for (const Atom& a : guard) {
-    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 8 : 2;
+    const Matcher::Op op = a.kind == Atom::Kind::kMatcher ? a.matcher->op : Matcher::Op::kNumber;
+    cost += op == Matcher::Op::kRegex ? 8 : op == Matcher::Op::kPattern ? 4 : 2;
   }
   return cost;
 }
@@ -1000,7 +1002,7 @@ bool IsComparison(Matcher::Op op) {
 }
 
 // A test that can only be true when its field equals one of its numbers, its IPv4 address is in
-// one of its ranges, or one of its comparisons or regular expressions holds.
+// one of its ranges, or one of its comparisons, text patterns or regular expressions holds.
 std::optional<Guard> TestGuard(const FieldTest& test) {
   if (test.keyword || test.matchers.empty()) return std::nullopt;
   if (test.all && test.group_end.size() > 1) return std::nullopt;
@@ -1012,7 +1014,8 @@ std::optional<Guard> TestGuard(const FieldTest& test) {
       guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
     } else if (address && m.op == Matcher::Op::kCidr4) {
       guard.push_back({test.field, Atom::Kind::kCidr, m.v4_mask, m.v4_network});
-    } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex) {
+    } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex ||
+               m.op == Matcher::Op::kPattern) {
       guard.push_back({test.field, Atom::Kind::kMatcher, 0, 0, &m});
     } else {
       return std::nullopt;
@@ -1254,16 +1257,15 @@ void IndexRegexGuards(Bucket& bucket, const RegexSets& sets) {
   bucket.guarded = std::move(keep);
 }
 
-// Moves the guarded rules whose only check is one numeric comparison into the bucket's
+// Moves the guarded rules whose first check is one numeric comparison into the bucket's
 // threshold lists (a NaN bound, which no value passes, stays guarded).
 void IndexComparisonGuards(Bucket& bucket) {
   std::vector<Bucket::Candidate> keep;
   for (const Bucket::Candidate& c : bucket.guarded) {
     const auto [first, end] = bucket.checks[c.first_check];
     const GuardAtom& atom = bucket.atoms[first];
-    if (c.end_check != c.first_check + 1 || end != first + 1 ||
-        atom.kind != GuardAtom::Kind::kMatcher || !IsComparison(atom.matcher->op) ||
-        std::isnan(atom.matcher->bound)) {
+    if (end != first + 1 || atom.kind != GuardAtom::Kind::kMatcher ||
+        !IsComparison(atom.matcher->op) || std::isnan(atom.matcher->bound)) {
       keep.push_back(c);
       continue;
     }
@@ -1531,8 +1533,11 @@ class SigmaDetector final : public Detector {
           to = above;
           break;
       }
-      for (auto it = from; it != to; ++it) {
-        if (!Vetoed(bucket, it->second)) Evaluate(*it->second.rule);
+      for (auto it = from; it != to; ++it) {  // the comparison holds: the other checks
+        const Bucket::Candidate& c = it->second;
+        if (Passes(bucket, {c.rule, c.first_check + 1, c.end_check, c.first_veto, c.end_veto})) {
+          Evaluate(*c.rule);
+        }
       }
     }
     for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
@@ -1646,7 +1651,7 @@ class SigmaDetector final : public Detector {
     const auto i = static_cast<size_t>(atom.field);
     if (atom.kind == GuardAtom::Kind::kMatcher) {
       const Matcher& m = *atom.matcher;
-      if (m.op != Matcher::Op::kRegex) {  // a comparison on a numeric field: from the probe
+      if (IsComparison(m.op)) {  // a comparison on a numeric field: from the probe
         if (!probe_has_[i]) return false;
         const auto v = static_cast<double>(probe_[i]);
         switch (m.op) {

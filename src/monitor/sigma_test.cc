@@ -680,6 +680,54 @@ TEST(SigmaRules, DeniedNumbersGiveTheSameMatches) {
   EXPECT_GT(matches, 50u);
 }
 
+// Text patterns are checked before a rule is evaluated, also after a comparison that finds the
+// rule (dst_port > 1024 and dst_ip ending in .98): the same matches as evaluating every rule.
+TEST(SigmaRules, PatternChecksGiveTheSameMatches) {
+  const char* patterns[] = {"dst_ip|endswith: '.9'",
+                            "src_ip|startswith: '10.20.'",
+                            "dst_ip|contains: '.1.'",
+                            "proto: TCP",
+                            "proto|cased: TCP",
+                            "dst_ip: '10.1?.*'",
+                            "src_ip|contains|all: [10., .3]",
+                            "dst_port: '4*'"};
+  const char* others[] = {"dst_port|gt: 400", "dst_port|lte: 443", "src_ip|cidr: 10.20.0.0/16",
+                          "dst_port: [22, 445]"};
+  const char* conditions[] = {"a and b", "a and not b", "not a and b", "a or b", "b and a"};
+  std::string yaml;
+  int r = 0;
+  for (const char* a : patterns) {
+    for (const char* b : others) {
+      for (const char* condition : conditions) {
+        if (!yaml.empty()) yaml += "---\n";
+        yaml += Rule("t" + std::to_string(r++), std::string("  a:\n    ") + a + "\n  b:\n    " + b +
+                                                    "\n  condition: " + condition + "\n");
+      }
+    }
+  }
+  const std::vector<SigmaFile> files = {{"patterns.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  size_t matches = 0;
+  for (const char* src : {"10.20.3.9", "10.30.1.7", "2001:db8::1"}) {
+    for (const char* dst : {"10.10.1.9", "10.1.2.3", "8.8.8.8"}) {
+      for (uint16_t port : {22, 443, 445, 2000}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, dst, port);
+          e.has_ports = has_ports;
+          e.proto = port == 22 ? Proto::kUdp : Proto::kTcp;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 200u);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {
