@@ -569,12 +569,219 @@ std::optional<bool> DescriptionPiecesPlain(const Alert& a) {
   }
 }
 
+// Whether every byte of `text` is printable ASCII (0x20 to 0x7F) other than '"' and '\\': such
+// a text is Plain and needs no escaping, so it is written between quotes as it is. One pass
+// instead of Plain's and NeedsEscape's; addresses, zone keys, rule ids and evidence are Clean.
+bool Clean(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+#ifdef __SSE2__
+  if (n >= 16) {
+    // As signed bytes, those from 0x80 are negative: below 0x20 as the control characters.
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    auto bad = [&](const char* at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      const __m128i special =
+          _mm_or_si128(_mm_cmplt_epi8(v, space),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+      return _mm_movemask_epi8(special) != 0;
+    };
+    for (size_t i = 0; i + 16 <= n; i += 16) {
+      if (bad(p + i)) return false;
+    }
+    return !bad(p + n - 16);  // the last bytes, overlapping those already seen
+  }
+#endif
+  // A word with a byte from 0x80, below 0x20, or equal to '"' or '\\' (each test exact as a
+  // whole: no false answer when no byte qualifies).
+  auto bad_word = [](uint64_t w) {
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    constexpr uint64_t kHigh = 0x8080808080808080ull;
+    const uint64_t q = w ^ (kOnes * '"');
+    const uint64_t b = w ^ (kOnes * '\\');
+    return ((w | ((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) != 0;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (bad_word(w)) return false;
+  }
+  if (n >= 8 && i < n) {  // the last bytes, overlapping
+    uint64_t w;
+    std::memcpy(&w, p + n - 8, 8);
+    return !bad_word(w);
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Whether `text` can be written between quotes as it is: Clean, or Plain without '"' and '\\'.
+bool Verbatim(std::string_view text) { return Clean(text) || (Plain(text) && !NeedsEscape(text)); }
+
+// Writes through a raw pointer into room made beforehand (no capacity check per piece).
+class RawWriter {
+ public:
+  // Room for `bound` bytes after what `out` holds; Done gives back what was not written.
+  RawWriter(std::string& out, size_t bound) : out_(out) {
+    const size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  void Done() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+
+  template <size_t N>
+  void Literal(const char (&text)[N]) {  // a literal: its length known when compiled
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
+  }
+  void Text(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  void Char(char c) { *p_++ = c; }
+  void Quoted(std::string_view text) {  // a Clean or Verbatim text
+    Char('"');
+    Text(text);
+    Char('"');
+  }
+  void QuotedOrNull(std::string_view text) {
+    if (text.empty()) {
+      Literal("null");
+    } else {
+      Quoted(text);
+    }
+  }
+  void Decimal(uint64_t n) { p_ = std::to_chars(p_, p_ + 20, n).ptr; }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+// Whether the texts AppendDescription takes from the alert are Verbatim, for the kinds whose
+// sentence is made of them and of fixed text (false for the others). The fixed text (the
+// sentences, ProtoName's names, numbers) holds no control character, '"' or '\\' and is valid
+// UTF-8, and every text is put between fixed parts, so the sentence is Verbatim when they all
+// are. Addresses and rule ids are known Clean by the caller.
+bool DescriptionVerbatim(const Alert& a) {
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Verbatim(a.from_zone_description) && Verbatim(a.to_zone_description);
+    case AlertKind::kBlocklist:
+      return std::all_of(a.indicators.begin(), a.indicators.end(),
+                         [](const std::string& i) { return Verbatim(i); });
+    case AlertKind::kSigma:
+      return true;  // src, dst and the rules' ids and titles: Clean
+    default:
+      return false;
+  }
+}
+
+// AppendAlertJson when every text written between quotes but the detail is Clean (as logs of
+// addresses and uids give): written through a raw pointer with no escaping checks. Returns
+// false, having written nothing, when the detail is not Verbatim.
+bool AppendCleanAlertJson(const Alert& a, std::string& out) {
+  if (!a.detail.empty() && !Verbatim(a.detail)) return false;
+  const size_t start = out.size();
+  // Every fixed part is below 256 bytes; numbers take at most 20; each text its size.
+  RawWriter w(out, 256 + a.src.size() + a.dst.size() + a.from_zone.size() + a.to_zone.size());
+  w.Literal(R"({"kind":")");
+  w.Text(AlertKindName(a.kind));
+  w.Literal(R"(","severity":")");
+  w.Text(SeverityName(a.severity));
+  w.Literal(R"(","ts":)");
+  char ts[kIsoUtcBytes];
+  w.Quoted(FormatIsoUtcTo(a.ts_us, ts));
+  w.Literal(R"(,"src":)");
+  w.Quoted(a.src);
+  w.Literal(R"(,"dst":)");
+  w.QuotedOrNull(a.dst);
+  w.Literal(R"(,"proto":)");
+  const char* proto = ProtoName(a.proto);
+  w.QuotedOrNull(proto != nullptr ? std::string_view(proto) : std::string_view());
+  w.Literal(R"(,"dport":)");
+  if (a.dport) {
+    w.Decimal(*a.dport);
+  } else {
+    w.Literal("null");
+  }
+  w.Literal(R"(,"from_zone":)");
+  w.QuotedOrNull(a.from_zone);
+  w.Literal(R"(,"to_zone":)");
+  w.QuotedOrNull(a.to_zone);
+  w.Literal(R"(,"count":)");
+  w.Decimal(a.count);
+  w.Literal(R"(,"detail":")");
+  w.Done();
+  // The sentence is written in place (its size is not known before).
+  if (a.detail.empty()) {
+    const size_t detail_at = out.size();
+    AppendDescription(a, out);
+    if (!DescriptionVerbatim(a) && !Verbatim(std::string_view(out).substr(detail_at))) {
+      out.resize(start);
+      return false;
+    }
+  } else {
+    out += a.detail;
+  }
+  size_t bound = 16;
+  for (const Alert::Rule& rule : a.rules) bound += rule.id.size() + rule.title.size() + 24;
+  RawWriter r(out, bound);
+  r.Char('"');
+  if (a.kind == AlertKind::kSigma) {
+    r.Literal(R"(,"rules":[)");
+    for (size_t i = 0; i < a.rules.size(); ++i) {
+      if (i > 0) r.Char(',');
+      r.Literal(R"({"id":)");
+      r.Quoted(a.rules[i].id);
+      r.Literal(R"(,"title":)");
+      r.Quoted(a.rules[i].title);
+      r.Char('}');
+    }
+    r.Char(']');
+  }
+  r.Done();
+  if (!a.metrics.empty()) {  // beacon and scan alerts: few
+    out += R"(,"metrics":)"sv;
+    out.push_back('{');
+    for (size_t i = 0; i < a.metrics.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      Quoted(out, a.metrics[i].name);
+      out.push_back(':');
+      out.append(nlohmann::json(a.metrics[i].value).dump());  // as the slow path writes numbers
+    }
+    out.push_back('}');
+  }
+  bound = 16;
+  for (const std::string& e : a.evidence) bound += e.size() + 3;
+  RawWriter e(out, bound);
+  e.Literal(R"(,"evidence":[)");
+  for (size_t i = 0; i < a.evidence.size(); ++i) {
+    if (i > 0) e.Char(',');
+    e.Quoted(a.evidence[i]);
+  }
+  e.Literal("]}");
+  e.Done();
+  return true;
+}
+
 }  // namespace
 
 // Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
 // when any text needs escaping beyond quotes and backslashes. Both give the same bytes
 // (alert_test.cc compares them).
 void AppendAlertJson(const Alert& a, std::string& out) {
+  bool clean = Clean(a.src) && Clean(a.dst) && Clean(a.from_zone) && Clean(a.to_zone);
+  for (const Alert::Rule& rule : a.rules) clean = clean && Clean(rule.id) && Clean(rule.title);
+  for (const std::string& e : a.evidence) clean = clean && Clean(e);
+  for (const Metric& m : a.metrics) clean = clean && Clean(m.name);
+  if (clean && AppendCleanAlertJson(a, out)) return;
   bool plain = Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone);
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
   for (const std::string& e : a.evidence) plain = plain && Plain(e);
