@@ -902,7 +902,7 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
-uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
+uint32_t Aggregator::Find(const Finding& f, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
   for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
@@ -910,7 +910,11 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
     // slot (a cache miss each).
     if (table_[i] >> 32 != (hash & 0xFFFFFFFFu)) continue;
     const auto slot = static_cast<uint32_t>(table_[i]) - 1;
-    if (slots_[slot].hash == hash && slots_[slot].key == key) return slot;
+    const Open& open = slots_[slot];
+    if (open.hash == hash && open.alert.kind == f.kind && open.alert.src == f.src &&
+        open.alert.dst == f.dst) {
+      return slot;
+    }
   }
   return kNone;
 }
@@ -968,13 +972,11 @@ void Aggregator::Release(uint32_t slot) {
 }
 
 void Aggregator::Report(const Finding& f) {
-  key_.clear();
-  key_.push_back(static_cast<char>('0' + static_cast<int>(f.kind)));
-  key_.append(f.src);
-  key_.push_back('\0');
-  key_.append(f.dst);
-  const uint64_t hash = QuickHash(key_);
-  uint32_t slot = Find(key_, hash);
+  // The key (kind, src, dst) is hashed and compared in place, never copied.
+  uint64_t hash =
+      QuickHash(f.src) ^ (QuickHash(f.dst) + static_cast<uint64_t>(f.kind)) * 0x9E3779B97F4A7C15ull;
+  hash ^= hash >> 32;  // the table takes the low half
+  uint32_t slot = Find(f, hash);
   if (slot != kNone && f.ts_us >= slots_[slot].alert.ts_us + window_us_) {
     Emit(slots_[slot].alert);
     Release(slot);
@@ -983,7 +985,6 @@ void Aggregator::Report(const Finding& f) {
   if (slot == kNone) {
     slot = Add(hash);
     Open& fresh = slots_[slot];
-    fresh.key = key_;
     fresh.sequence = next_sequence_++;
     Alert& a = fresh.alert;  // empty: new, or emptied by Release
     a.kind = f.kind;

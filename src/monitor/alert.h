@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -159,14 +160,14 @@ class Aggregator final : public AlertSink {
   std::map<std::string, uint64_t> written_by_kind() const;
 
  private:
-  // Open alerts live in slots_ (reused through free_) and are found by key through table_, an
-  // open-addressing hash of slot numbers: no node allocations, and a closing entry names its
-  // slot and sequence rather than a copy of the key.
+  // Open alerts live in slots_ (reused through free_; a deque, so that growing it moves no
+  // alert) and are found by key (the alert's kind, src and dst, compared in place) through
+  // table_, an open-addressing hash of slot numbers: no node allocations, and a closing entry
+  // names its slot and sequence rather than a copy of the key.
   struct Open {
     Alert alert;
     uint64_t sequence = 0;
     uint64_t hash = 0;
-    std::string key;
     bool live = false;
   };
   struct Closing {
@@ -180,16 +181,15 @@ class Aggregator final : public AlertSink {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   void Emit(Alert& alert);
-  uint32_t Find(std::string_view key, uint64_t hash) const;  // the slot, kNone when not open
-  uint32_t Add(uint64_t hash);                               // a live slot in the table
-  void Release(uint32_t slot);                               // out of the table, free
+  uint32_t Find(const Finding& f, uint64_t hash) const;  // the slot, kNone when not open
+  uint32_t Add(uint64_t hash);                           // a live slot in the table
+  void Release(uint32_t slot);                           // out of the table, free
 
   int64_t window_us_;
   size_t max_evidence_;
   AlertOutput& output_;
   uint64_t next_sequence_ = 0;
-  std::string key_;  // scratch for lookups
-  std::vector<Open> slots_;
+  std::deque<Open> slots_;
   std::vector<uint32_t> free_;
   // The low 32 bits of the key's hash << 32 | slot + 1, 0 empty; a power of two (at most 2^32)
   // entries, at most half full.
