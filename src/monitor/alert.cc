@@ -408,7 +408,9 @@ std::string AlertToJsonSlow(const Alert& a) {
     for (const Metric& m : a.metrics) metrics[m.name] = m.value;
     j["metrics"] = std::move(metrics);
   }
-  j["evidence"] = a.evidence;
+  nlohmann::ordered_json evidence = nlohmann::ordered_json::array();
+  for (std::string_view e : a.evidence) evidence.push_back(std::string(e));
+  j["evidence"] = std::move(evidence);
   // Text from logs may hold bytes that are not UTF-8: replace them rather than throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -759,12 +761,14 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out) {
     out.push_back('}');
   }
   bound = 16;
-  for (const std::string& e : a.evidence) bound += e.size() + 3;
+  for (std::string_view e : a.evidence) bound += e.size() + 3;
   RawWriter e(out, bound);
   e.Literal(R"(,"evidence":[)");
-  for (size_t i = 0; i < a.evidence.size(); ++i) {
-    if (i > 0) e.Char(',');
-    e.Quoted(a.evidence[i]);
+  bool first = true;
+  for (std::string_view text : a.evidence) {
+    if (!first) e.Char(',');
+    first = false;
+    e.Quoted(text);
   }
   e.Literal("]}");
   e.Done();
@@ -779,12 +783,12 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out) {
 void AppendAlertJson(const Alert& a, std::string& out) {
   bool clean = Clean(a.src) && Clean(a.dst) && Clean(a.from_zone) && Clean(a.to_zone);
   for (const Alert::Rule& rule : a.rules) clean = clean && Clean(rule.id) && Clean(rule.title);
-  for (const std::string& e : a.evidence) clean = clean && Clean(e);
+  for (std::string_view e : a.evidence) clean = clean && Clean(e);
   for (const Metric& m : a.metrics) clean = clean && Clean(m.name);
   if (clean && AppendCleanAlertJson(a, out)) return;
   bool plain = Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone);
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
-  for (const std::string& e : a.evidence) plain = plain && Plain(e);
+  for (std::string_view e : a.evidence) plain = plain && Plain(e);
   for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
   if (!plain) {
     out += AlertToJsonSlow(a);
@@ -885,9 +889,11 @@ void AppendAlertJson(const Alert& a, std::string& out) {
   }
   out += R"(,"evidence":)"sv;
   out.push_back('[');
-  for (size_t i = 0; i < a.evidence.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    Quoted(out, a.evidence[i]);
+  bool first = true;
+  for (std::string_view e : a.evidence) {
+    if (!first) out.push_back(',');
+    first = false;
+    Quoted(out, e);
   }
   out.push_back(']');
   out.push_back('}');
@@ -1022,16 +1028,11 @@ void Aggregator::Report(const Finding& f) {
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
-    if (a.evidence.empty()) a.evidence.reserve(std::min<size_t>(max_evidence_, 16));  // at once
-    std::string& where = a.evidence.emplace_back();  // "file:line uid", built in place
-    where.reserve(f.file.size() + f.uid.size() + 22);
-    where += f.file;
-    where += ':';
-    AppendDecimal(where, f.line);
-    if (!f.uid.empty()) {
-      where += ' ';
-      where += f.uid;
-    }
+    char line[24];  // ":line" and, with a uid, the space after it
+    line[0] = ':';
+    char* end = std::to_chars(line + 1, line + sizeof line - 1, f.line).ptr;
+    if (!f.uid.empty()) *end++ = ' ';
+    a.evidence.Add(f.file, std::string_view(line, static_cast<size_t>(end - line)), f.uid);
   }
 }
 

@@ -52,7 +52,8 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   const Alert& a = out.alerts[0];
   EXPECT_EQ(a.count, 3u);
   EXPECT_EQ(a.dports, (std::vector<uint16_t>{445, 3389}));
-  EXPECT_EQ(a.evidence, (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
+  EXPECT_EQ(std::vector<std::string>(a.evidence.begin(), a.evidence.end()),
+            (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
   const std::string detail = DescribeAlert(a);
   EXPECT_NE(detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << detail;
   EXPECT_NE(detail.find("[[allow]]"), std::string::npos);
@@ -143,7 +144,7 @@ TEST(Aggregator, HashTableGivesWhatAPlainMapGives) {
   for (size_t i = 0; i < out.alerts.size(); ++i) {
     const Alert& a = out.alerts[i];
     std::string lines;
-    for (const std::string& e : a.evidence) lines += e.substr(e.find(':') + 1) + ",";
+    for (std::string_view e : a.evidence) lines += std::string(e.substr(e.find(':') + 1)) + ",";
     const std::string got = std::string(1, static_cast<char>('0' + static_cast<int>(a.kind))) +
                             a.src + "/" + a.dst + " " + std::to_string(a.ts_us) + " " +
                             std::to_string(a.count) + " " + lines;
@@ -470,6 +471,29 @@ TEST(DescribeAlert, DnsTunnelNamesTheDomainsAndTheMeasures) {
   EXPECT_TRUE(Has(text, "平均 49.5 文字、最長 50 文字、平均エントロピー 3.881 ビット/文字"))
       << text;
   EXPECT_TRUE(Has(text, "この期間の合計 100 個")) << text;
+}
+
+// The evidence kept in one buffer gives back each entry as it was added, in order.
+TEST(EvidenceList, GivesBackWhatWasAdded) {
+  EvidenceList list;
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(list.begin(), list.end());
+  const std::vector<std::string> entries = {"conn.log:1 C1", "", std::string("nul\0byte", 8),
+                                            std::string(300, 'x'), "conn.log:2"};
+  for (const std::string& e : entries) list.push_back(e);
+  list.Add("conn.log", ":3 ", "Cuid");
+  EXPECT_EQ(list.size(), entries.size() + 1);
+  std::vector<std::string> got(list.begin(), list.end());
+  std::vector<std::string> want = entries;
+  want.push_back("conn.log:3 Cuid");
+  EXPECT_EQ(got, want);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(list[i], want[i]) << i;
+  EXPECT_EQ(list.back(), "conn.log:3 Cuid");
+  const EvidenceList copy = list;
+  EXPECT_EQ(std::vector<std::string>(copy.begin(), copy.end()), want);
+  const EvidenceList braced = {"a:1", "b:2"};
+  EXPECT_EQ(braced.size(), 2u);
+  EXPECT_EQ(braced[1], "b:2");
 }
 
 }  // namespace
