@@ -452,13 +452,20 @@ bool Plain(std::string_view text) {
       ++i;
       continue;
     }
-    if ((c & 0xF0) == 0xE0 && i + 2 < n) {  // three bytes (Japanese): checked at once
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      const auto c2 = static_cast<unsigned char>(text[i + 2]);
-      if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
-      if (c == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
-      if (c == 0xED && c1 >= 0xA0) return false;  // a surrogate
-      i += 3;
+    if ((c & 0xF0) == 0xE0 && i + 2 < n) {
+      // Three bytes (Japanese), each checked at once; a run of them without going back to the
+      // ASCII loops above between characters.
+      unsigned char lead = c;
+      do {
+        const auto c1 = static_cast<unsigned char>(text[i + 1]);
+        const auto c2 = static_cast<unsigned char>(text[i + 2]);
+        if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
+        if (lead == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
+        if (lead == 0xED && c1 >= 0xA0) return false;  // a surrogate
+        i += 3;
+        if (i + 2 >= n) break;
+        lead = static_cast<unsigned char>(text[i]);
+      } while ((lead & 0xF0) == 0xE0);
       continue;
     }
     size_t len = 0;
