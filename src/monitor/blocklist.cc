@@ -158,8 +158,9 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
         prefixes.push_back({*prefix, index});
         continue;
       }
-      lower.clear();
-      for (char c : line) lower.push_back(Lower(c));
+      // Written by position rather than pushed (no capacity check per character).
+      lower.resize(line.size());
+      for (size_t i = 0; i < line.size(); ++i) lower[i] = Lower(line[i]);
       std::string_view name = lower;
       if (StartsWith(name, "*.")) name.remove_prefix(2);
       if (StartsWith(name, ".")) name.remove_prefix(1);
