@@ -6,11 +6,17 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "common/text.h"
 #include "monitor/text_util.h"
 
 namespace mamori::monitor {
 namespace {
+
+using namespace std::string_view_literals;  // appended literals: lengths known at compile time
 
 // Appends the decimal digits of `n`.
 void AppendDecimal(std::string& out, uint64_t n) {
@@ -21,24 +27,24 @@ void AppendDecimal(std::string& out, uint64_t n) {
 
 // "区域 name（description）", or "区域 name " without a description.
 void AppendZone(std::string& out, std::string_view name, std::string_view description) {
-  out += "区域 ";
+  out += "区域 "sv;
   out += name;
   if (description.empty()) {
     out += ' ';
     return;
   }
-  out += "（";
+  out += "（"sv;
   out += description;
-  out += "）";
+  out += "）"sv;
 }
 
 // "80, 443" (" ほか" when the list is full).
 void AppendPorts(std::string& out, const Alert& alert) {
   for (size_t i = 0; i < alert.dports.size(); ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0) out += ", "sv;
     AppendDecimal(out, alert.dports[i]);
   }
-  if (alert.dports.size() >= kMaxPorts) out += " ほか";
+  if (alert.dports.size() >= kMaxPorts) out += " ほか"sv;
 }
 
 std::string PortsText(const Alert& alert) {
@@ -52,7 +58,7 @@ void AppendTraffic(std::string& out, const Alert& alert) {
   const char* proto = ProtoName(alert.proto);
   out += proto != nullptr ? proto : "プロトコル不明";
   if (!alert.dports.empty()) {
-    out += "、宛先ポート ";
+    out += "、宛先ポート "sv;
     AppendPorts(out, alert);
   }
 }
@@ -60,9 +66,9 @@ void AppendTraffic(std::string& out, const Alert& alert) {
 // "（3 件）" when the alert stands for more than one event.
 void AppendTimes(std::string& out, const Alert& alert) {
   if (alert.count <= 1) return;
-  out += "（";
+  out += "（"sv;
   AppendDecimal(out, alert.count);
-  out += " 件）";
+  out += " 件）"sv;
 }
 
 // The value of metric `name`, 0 when absent.
@@ -295,15 +301,15 @@ void AppendDescription(const Alert& a, std::string& out) {
   switch (a.kind) {
     case AlertKind::kSeparation:
       AppendZone(out, a.from_zone, a.from_zone_description);
-      out += "の ";
+      out += "の "sv;
       out += a.src;
-      out += " から";
+      out += " から"sv;
       AppendZone(out, a.to_zone, a.to_zone_description);
-      out += "の ";
+      out += "の "sv;
       out += a.dst;
-      out += " への通信（";
+      out += " への通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
       out +=
           "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
@@ -311,42 +317,42 @@ void AppendDescription(const Alert& a, std::string& out) {
       return;
     case AlertKind::kBlocklist:
       out += a.src;
-      out += " と ";
+      out += " と "sv;
       out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
-      out += " の通信（";
+      out += " の通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
-      out += "が遮断リストの項目";
+      out += "が遮断リストの項目"sv;
       for (size_t i = 0; i < a.indicators.size(); ++i) {
-        if (i > 0) out += "、";  // each: 「entry」（where matched、file:line）
+        if (i > 0) out += "、"sv;  // each: 「entry」（where matched、file:line）
         out += a.indicators[i];
       }
-      if (a.indicators.size() >= kMaxIndicators) out += " ほか";
-      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      if (a.indicators.size() >= kMaxIndicators) out += " ほか"sv;
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。"sv;
       return;
     case AlertKind::kSigma:
       out += a.src;
-      out += " から ";
+      out += " から "sv;
       out += a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst);
-      out += " への通信（";
+      out += " への通信（"sv;
       AppendTraffic(out, a);
-      out += "）";
+      out += "）"sv;
       AppendTimes(out, a);
-      out += "が Sigma ルール";
+      out += "が Sigma ルール"sv;
       for (size_t i = 0; i < a.rules.size(); ++i) {
-        if (i > 0) out += "、";
-        out += "「";
+        if (i > 0) out += "、"sv;
+        out += "「"sv;
         out += a.rules[i].title;
-        out += "」";
+        out += "」"sv;
         if (!a.rules[i].id.empty()) {
-          out += "（";
+          out += "（"sv;
           out += a.rules[i].id;
-          out += "）";
+          out += "）"sv;
         }
       }
-      if (a.rules.size() >= kMaxRules) out += " ほか";
-      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。";
+      if (a.rules.size() >= kMaxRules) out += " ほか"sv;
+      out += "に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。"sv;
       return;
     // The windowed detectors (scan.cc, beacon.cc, exfiltration.cc, dns_tunnel.cc) say what they
     // measured in the alert's metrics; these sentences name the finding.
@@ -402,7 +408,9 @@ std::string AlertToJsonSlow(const Alert& a) {
     for (const Metric& m : a.metrics) metrics[m.name] = m.value;
     j["metrics"] = std::move(metrics);
   }
-  j["evidence"] = a.evidence;
+  nlohmann::ordered_json evidence = nlohmann::ordered_json::array();
+  for (std::string_view e : a.evidence) evidence.push_back(std::string(e));
+  j["evidence"] = std::move(evidence);
   // Text from logs may hold bytes that are not UTF-8: replace them rather than throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -415,6 +423,20 @@ bool Plain(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+#ifdef __SSE2__
+    // Sixteen ASCII bytes at a time: as signed bytes, none below 0x20 (bytes from 0x80 are
+    // negative); up to the first other byte.
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+      const auto special = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, space)));
+      if (special != 0) {
+        i += static_cast<size_t>(__builtin_ctz(special));
+        break;
+      }
+      i += 16;
+    }
+#endif
     // Eight ASCII bytes at a time: none from 0x80, none below 0x20.
     while (i + 8 <= n) {
       uint64_t w;
@@ -430,13 +452,20 @@ bool Plain(std::string_view text) {
       ++i;
       continue;
     }
-    if ((c & 0xF0) == 0xE0 && i + 2 < n) {  // three bytes (Japanese): checked at once
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      const auto c2 = static_cast<unsigned char>(text[i + 2]);
-      if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
-      if (c == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
-      if (c == 0xED && c1 >= 0xA0) return false;  // a surrogate
-      i += 3;
+    if ((c & 0xF0) == 0xE0 && i + 2 < n) {
+      // Three bytes (Japanese), each checked at once; a run of them without going back to the
+      // ASCII loops above between characters.
+      unsigned char lead = c;
+      do {
+        const auto c1 = static_cast<unsigned char>(text[i + 1]);
+        const auto c2 = static_cast<unsigned char>(text[i + 2]);
+        if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
+        if (lead == 0xE0 && c1 < 0xA0) return false;   // overlong (below U+0800)
+        if (lead == 0xED && c1 >= 0xA0) return false;  // a surrogate
+        i += 3;
+        if (i + 2 >= n) break;
+        lead = static_cast<unsigned char>(text[i]);
+      } while ((lead & 0xF0) == 0xE0);
       continue;
     }
     size_t len = 0;
@@ -469,19 +498,21 @@ bool Plain(std::string_view text) {
   return true;
 }
 
-// `text` between quotes, '"' and '\\' escaped (the text is Plain).
-void Quoted(std::string& out, std::string_view text) {
-  out.push_back('"');
+// Whether `text` holds a '"' or a '\\'.
+bool NeedsEscape(std::string_view text) {
   const char* p = text.data();
   const char* const end = p + text.size();
-  const char* run = p;  // the start of what is not appended yet
-  auto byte = [&](const char* at) {
-    if (*at != '"' && *at != '\\') return;
-    out.append(run, static_cast<size_t>(at - run));
-    out.push_back('\\');
-    out.push_back(*at);
-    run = at + 1;
-  };
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))) !=
+        0) {
+      return true;
+    }
+  }
+#endif
   // Eight bytes at a time: a word with no byte equal to '"' or '\\' (no zero byte after the
   // XOR; the test has no false negatives) is passed over in a few operations.
   constexpr uint64_t kOnes = 0x0101010101010101ull;
@@ -491,11 +522,37 @@ void Quoted(std::string& out, std::string_view text) {
     std::memcpy(&w, p, 8);
     const uint64_t q = w ^ (kOnes * '"');
     const uint64_t b = w ^ (kOnes * '\\');
-    if (((((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) == 0) continue;
-    for (int k = 0; k < 8; ++k) byte(p + k);
+    if (((((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) != 0) return true;
   }
-  for (; p < end; ++p) byte(p);
-  out.append(run, static_cast<size_t>(end - run));
+  for (; p < end; ++p) {
+    if (*p == '"' || *p == '\\') return true;
+  }
+  return false;
+}
+
+// `text` with '"' and '\\' escaped (the text is Plain).
+void AppendEscaped(std::string& out, std::string_view text) {
+  if (!NeedsEscape(text)) {
+    out += text;
+    return;
+  }
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+}
+
+// `text` between quotes, '"' and '\\' escaped (the text is Plain).
+void Quoted(std::string& out, std::string_view text) {
+  out.push_back('"');
+  AppendEscaped(out, text);
+  out.push_back('"');
+}
+
+// A text known to need no escaping (a kind, severity or protocol name) between quotes.
+void QuotedName(std::string& out, std::string_view name) {
+  out.push_back('"');
+  out += name;
   out.push_back('"');
 }
 
@@ -521,92 +578,186 @@ std::optional<bool> DescriptionPiecesPlain(const Alert& a) {
   }
 }
 
-}  // namespace
-
-// Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
-// when any text needs escaping beyond quotes and backslashes. Both give the same bytes
-// (alert_test.cc compares them).
-void AppendAlertJson(const Alert& a, std::string& out) {
-  std::string described;
-  bool plain_detail = false;
-  if (a.detail.empty()) {
-    AppendDescription(a, described);
-    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
-    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
-    plain_detail = (pieces && *pieces) || Plain(described);
-  } else {
-    plain_detail = Plain(a.detail);
-  }
-  const std::string& detail = a.detail.empty() ? described : a.detail;
-  bool plain =
-      Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone) && plain_detail;
-  for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
-  for (const std::string& e : a.evidence) plain = plain && Plain(e);
-  for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
-  if (!plain) {
-    out += AlertToJsonSlow(a);
-    return;
-  }
-  out.reserve(out.size() + 256 + detail.size() + 48 * a.evidence.size());
-  out += R"({"kind":)";
-  Quoted(out, AlertKindName(a.kind));
-  out += R"(,"severity":)";
-  Quoted(out, SeverityName(a.severity));
-  out += R"(,"ts":)";
-  char ts[kIsoUtcBytes];
-  Quoted(out, FormatIsoUtcTo(a.ts_us, ts));
-  out += R"(,"src":)";
-  Quoted(out, a.src);
-  out += R"(,"dst":)";
-  if (a.dst.empty()) {
-    out.append("null");
-  } else {
-    Quoted(out, a.dst);
-  }
-  out += R"(,"proto":)";
-  const char* proto = ProtoName(a.proto);
-  if (proto != nullptr) {
-    Quoted(out, proto);
-  } else {
-    out.append("null");
-  }
-  out += R"(,"dport":)";
-  if (a.dport) {
-    AppendDecimal(out, *a.dport);
-  } else {
-    out.append("null");
-  }
-  out += R"(,"from_zone":)";
-  if (a.from_zone.empty()) {
-    out.append("null");
-  } else {
-    Quoted(out, a.from_zone);
-  }
-  out += R"(,"to_zone":)";
-  if (a.to_zone.empty()) {
-    out.append("null");
-  } else {
-    Quoted(out, a.to_zone);
-  }
-  out += R"(,"count":)";
-  AppendDecimal(out, a.count);
-  out += R"(,"detail":)";
-  Quoted(out, detail);
-  if (a.kind == AlertKind::kSigma) {
-    out += R"(,"rules":)";
-    out.push_back('[');
-    for (size_t i = 0; i < a.rules.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      out.append("{\"id\":");
-      Quoted(out, a.rules[i].id);
-      out.append(",\"title\":");
-      Quoted(out, a.rules[i].title);
-      out.push_back('}');
+// Whether every byte of `text` is printable ASCII (0x20 to 0x7F) other than '"' and '\\': such
+// a text is Plain and needs no escaping, so it is written between quotes as it is. One pass
+// instead of Plain's and NeedsEscape's; addresses, zone keys, rule ids and evidence are Clean.
+bool Clean(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+#ifdef __SSE2__
+  if (n >= 16) {
+    // As signed bytes, those from 0x80 are negative: below 0x20 as the control characters.
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    auto bad = [&](const char* at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      const __m128i special =
+          _mm_or_si128(_mm_cmplt_epi8(v, space),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+      return _mm_movemask_epi8(special) != 0;
+    };
+    for (size_t i = 0; i + 16 <= n; i += 16) {
+      if (bad(p + i)) return false;
     }
-    out.push_back(']');
+    return !bad(p + n - 16);  // the last bytes, overlapping those already seen
   }
-  if (!a.metrics.empty()) {
-    out += R"(,"metrics":)";
+#endif
+  // A word with a byte from 0x80, below 0x20, or equal to '"' or '\\' (each test exact as a
+  // whole: no false answer when no byte qualifies).
+  auto bad_word = [](uint64_t w) {
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    constexpr uint64_t kHigh = 0x8080808080808080ull;
+    const uint64_t q = w ^ (kOnes * '"');
+    const uint64_t b = w ^ (kOnes * '\\');
+    return ((w | ((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) != 0;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (bad_word(w)) return false;
+  }
+  if (n >= 8 && i < n) {  // the last bytes, overlapping
+    uint64_t w;
+    std::memcpy(&w, p + n - 8, 8);
+    return !bad_word(w);
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Whether `text` can be written between quotes as it is: Clean, or Plain without '"' and '\\'.
+bool Verbatim(std::string_view text) { return Clean(text) || (Plain(text) && !NeedsEscape(text)); }
+
+// Writes through a raw pointer into room made beforehand (no capacity check per piece).
+class RawWriter {
+ public:
+  // Room for `bound` bytes after what `out` holds; Done gives back what was not written.
+  RawWriter(std::string& out, size_t bound) : out_(out) {
+    const size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  void Done() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+
+  template <size_t N>
+  void Literal(const char (&text)[N]) {  // a literal: its length known when compiled
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
+  }
+  void Text(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  void Char(char c) { *p_++ = c; }
+  void Quoted(std::string_view text) {  // a Clean or Verbatim text
+    Char('"');
+    Text(text);
+    Char('"');
+  }
+  void QuotedOrNull(std::string_view text) {
+    if (text.empty()) {
+      Literal("null");
+    } else {
+      Quoted(text);
+    }
+  }
+  void Decimal(uint64_t n) { p_ = std::to_chars(p_, p_ + 20, n).ptr; }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+// Whether the texts AppendDescription takes from the alert are Verbatim, for the kinds whose
+// sentence is made of them and of fixed text (false for the others). The fixed text (the
+// sentences, ProtoName's names, numbers) holds no control character, '"' or '\\' and is valid
+// UTF-8, and every text is put between fixed parts, so the sentence is Verbatim when they all
+// are. Addresses and rule ids are known Clean by the caller.
+bool DescriptionVerbatim(const Alert& a) {
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      return Verbatim(a.from_zone_description) && Verbatim(a.to_zone_description);
+    case AlertKind::kBlocklist:
+      return std::all_of(a.indicators.begin(), a.indicators.end(),
+                         [](const std::string& i) { return Verbatim(i); });
+    case AlertKind::kSigma:
+      return true;  // src, dst and the rules' ids and titles: Clean
+    default:
+      return false;
+  }
+}
+
+// AppendAlertJson when every text written between quotes but the detail is Clean (as logs of
+// addresses and uids give): written through a raw pointer with no escaping checks. Returns
+// false, having written nothing, when the detail is not Verbatim.
+bool AppendCleanAlertJson(const Alert& a, std::string& out) {
+  if (!a.detail.empty() && !Verbatim(a.detail)) return false;
+  const size_t start = out.size();
+  // Every fixed part is below 256 bytes; numbers take at most 20; each text its size.
+  RawWriter w(out, 256 + a.src.size() + a.dst.size() + a.from_zone.size() + a.to_zone.size());
+  w.Literal(R"({"kind":")");
+  w.Text(AlertKindName(a.kind));
+  w.Literal(R"(","severity":")");
+  w.Text(SeverityName(a.severity));
+  w.Literal(R"(","ts":)");
+  char ts[kIsoUtcBytes];
+  w.Quoted(FormatIsoUtcTo(a.ts_us, ts));
+  w.Literal(R"(,"src":)");
+  w.Quoted(a.src);
+  w.Literal(R"(,"dst":)");
+  w.QuotedOrNull(a.dst);
+  w.Literal(R"(,"proto":)");
+  const char* proto = ProtoName(a.proto);
+  w.QuotedOrNull(proto != nullptr ? std::string_view(proto) : std::string_view());
+  w.Literal(R"(,"dport":)");
+  if (a.dport) {
+    w.Decimal(*a.dport);
+  } else {
+    w.Literal("null");
+  }
+  w.Literal(R"(,"from_zone":)");
+  w.QuotedOrNull(a.from_zone);
+  w.Literal(R"(,"to_zone":)");
+  w.QuotedOrNull(a.to_zone);
+  w.Literal(R"(,"count":)");
+  w.Decimal(a.count);
+  w.Literal(R"(,"detail":")");
+  w.Done();
+  // The sentence is written in place (its size is not known before).
+  if (a.detail.empty()) {
+    const size_t detail_at = out.size();
+    AppendDescription(a, out);
+    if (!DescriptionVerbatim(a) && !Verbatim(std::string_view(out).substr(detail_at))) {
+      out.resize(start);
+      return false;
+    }
+  } else {
+    out += a.detail;
+  }
+  size_t bound = 16;
+  for (const Alert::Rule& rule : a.rules) bound += rule.id.size() + rule.title.size() + 24;
+  RawWriter r(out, bound);
+  r.Char('"');
+  if (a.kind == AlertKind::kSigma) {
+    r.Literal(R"(,"rules":[)");
+    for (size_t i = 0; i < a.rules.size(); ++i) {
+      if (i > 0) r.Char(',');
+      r.Literal(R"({"id":)");
+      r.Quoted(a.rules[i].id);
+      r.Literal(R"(,"title":)");
+      r.Quoted(a.rules[i].title);
+      r.Char('}');
+    }
+    r.Char(']');
+  }
+  r.Done();
+  if (!a.metrics.empty()) {  // beacon and scan alerts: few
+    out += R"(,"metrics":)"sv;
     out.push_back('{');
     for (size_t i = 0; i < a.metrics.size(); ++i) {
       if (i > 0) out.push_back(',');
@@ -616,11 +767,140 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     }
     out.push_back('}');
   }
-  out += R"(,"evidence":)";
+  bound = 16;
+  for (std::string_view e : a.evidence) bound += e.size() + 3;
+  RawWriter e(out, bound);
+  e.Literal(R"(,"evidence":[)");
+  bool first = true;
+  for (std::string_view text : a.evidence) {
+    if (!first) e.Char(',');
+    first = false;
+    e.Quoted(text);
+  }
+  e.Literal("]}");
+  e.Done();
+  return true;
+}
+
+}  // namespace
+
+// Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
+// when any text needs escaping beyond quotes and backslashes. Both give the same bytes
+// (alert_test.cc compares them).
+void AppendAlertJson(const Alert& a, std::string& out) {
+  bool clean = Clean(a.src) && Clean(a.dst) && Clean(a.from_zone) && Clean(a.to_zone);
+  for (const Alert::Rule& rule : a.rules) clean = clean && Clean(rule.id) && Clean(rule.title);
+  for (std::string_view e : a.evidence) clean = clean && Clean(e);
+  for (const Metric& m : a.metrics) clean = clean && Clean(m.name);
+  if (clean && AppendCleanAlertJson(a, out)) return;
+  bool plain = Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone);
+  for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
+  for (std::string_view e : a.evidence) plain = plain && Plain(e);
+  for (const Metric& m : a.metrics) plain = plain && Plain(m.name);
+  if (!plain) {
+    out += AlertToJsonSlow(a);
+    return;
+  }
+  const size_t start = out.size();
+  out.reserve(out.size() + 512 + a.detail.size() + 48 * a.evidence.size());
+  out += R"({"kind":)"sv;
+  QuotedName(out, AlertKindName(a.kind));
+  out += R"(,"severity":)"sv;
+  QuotedName(out, SeverityName(a.severity));
+  out += R"(,"ts":)"sv;
+  char ts[kIsoUtcBytes];
+  Quoted(out, FormatIsoUtcTo(a.ts_us, ts));
+  out += R"(,"src":)"sv;
+  Quoted(out, a.src);
+  out += R"(,"dst":)"sv;
+  if (a.dst.empty()) {
+    out.append("null"sv);
+  } else {
+    Quoted(out, a.dst);
+  }
+  out += R"(,"proto":)"sv;
+  const char* proto = ProtoName(a.proto);
+  if (proto != nullptr) {
+    QuotedName(out, proto);
+  } else {
+    out.append("null"sv);
+  }
+  out += R"(,"dport":)"sv;
+  if (a.dport) {
+    AppendDecimal(out, *a.dport);
+  } else {
+    out.append("null"sv);
+  }
+  out += R"(,"from_zone":)"sv;
+  if (a.from_zone.empty()) {
+    out.append("null"sv);
+  } else {
+    Quoted(out, a.from_zone);
+  }
+  out += R"(,"to_zone":)"sv;
+  if (a.to_zone.empty()) {
+    out.append("null"sv);
+  } else {
+    Quoted(out, a.to_zone);
+  }
+  out += R"(,"count":)"sv;
+  AppendDecimal(out, a.count);
+  // The sentence is written in place and checked there (no copy of it is made): when it is not
+  // Plain after all, the alert is written again through the slow path.
+  out += R"(,"detail":")"sv;
+  const size_t detail_at = out.size();
+  bool plain_detail = false;
+  if (a.detail.empty()) {
+    AppendDescription(a, out);
+    // The sentence need not be checked byte by byte when the texts it was made of are Plain.
+    const std::optional<bool> pieces = DescriptionPiecesPlain(a);
+    plain_detail = (pieces && *pieces) || Plain(std::string_view(out).substr(detail_at));
+  } else {
+    out += a.detail;
+    plain_detail = Plain(a.detail);
+  }
+  if (!plain_detail) {
+    out.resize(start);
+    out += AlertToJsonSlow(a);
+    return;
+  }
+  if (NeedsEscape(std::string_view(out).substr(detail_at))) {
+    const std::string detail = out.substr(detail_at);
+    out.resize(detail_at);
+    AppendEscaped(out, detail);
+  }
+  out.push_back('"');
+  if (a.kind == AlertKind::kSigma) {
+    out += R"(,"rules":)"sv;
+    out.push_back('[');
+    for (size_t i = 0; i < a.rules.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.append("{\"id\":"sv);
+      Quoted(out, a.rules[i].id);
+      out.append(",\"title\":"sv);
+      Quoted(out, a.rules[i].title);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
+  if (!a.metrics.empty()) {
+    out += R"(,"metrics":)"sv;
+    out.push_back('{');
+    for (size_t i = 0; i < a.metrics.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      Quoted(out, a.metrics[i].name);
+      out.push_back(':');
+      out.append(nlohmann::json(a.metrics[i].value).dump());  // as the slow path writes numbers
+    }
+    out.push_back('}');
+  }
+  out += R"(,"evidence":)"sv;
   out.push_back('[');
-  for (size_t i = 0; i < a.evidence.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    Quoted(out, a.evidence[i]);
+  bool first = true;
+  for (std::string_view e : a.evidence) {
+    if (!first) out.push_back(',');
+    first = false;
+    Quoted(out, e);
   }
   out.push_back(']');
   out.push_back('}');
@@ -635,7 +915,7 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
-uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
+uint32_t Aggregator::Find(const Finding& f, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
   for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
@@ -643,7 +923,11 @@ uint32_t Aggregator::Find(std::string_view key, uint64_t hash) const {
     // slot (a cache miss each).
     if (table_[i] >> 32 != (hash & 0xFFFFFFFFu)) continue;
     const auto slot = static_cast<uint32_t>(table_[i]) - 1;
-    if (slots_[slot].hash == hash && slots_[slot].key == key) return slot;
+    const Open& open = slots_[slot];
+    if (open.hash == hash && open.alert.kind == f.kind && open.alert.src == f.src &&
+        open.alert.dst == f.dst) {
+      return slot;
+    }
   }
   return kNone;
 }
@@ -701,13 +985,11 @@ void Aggregator::Release(uint32_t slot) {
 }
 
 void Aggregator::Report(const Finding& f) {
-  key_.clear();
-  key_.push_back(static_cast<char>('0' + static_cast<int>(f.kind)));
-  key_.append(f.src);
-  key_.push_back('\0');
-  key_.append(f.dst);
-  const uint64_t hash = QuickHash(key_);
-  uint32_t slot = Find(key_, hash);
+  // The key (kind, src, dst) is hashed and compared in place, never copied.
+  uint64_t hash =
+      QuickHash(f.src) ^ (QuickHash(f.dst) + static_cast<uint64_t>(f.kind)) * 0x9E3779B97F4A7C15ull;
+  hash ^= hash >> 32;  // the table takes the low half
+  uint32_t slot = Find(f, hash);
   if (slot != kNone && f.ts_us >= slots_[slot].alert.ts_us + window_us_) {
     Emit(slots_[slot].alert);
     Release(slot);
@@ -716,22 +998,20 @@ void Aggregator::Report(const Finding& f) {
   if (slot == kNone) {
     slot = Add(hash);
     Open& fresh = slots_[slot];
-    fresh.key = key_;
     fresh.sequence = next_sequence_++;
-    Alert& a = fresh.alert;
-    a = Alert{};
+    Alert& a = fresh.alert;  // empty: new, or emptied by Release
     a.kind = f.kind;
     a.severity = f.severity;
     a.ts_us = f.ts_us;
     a.last_ts_us = f.ts_us;
-    a.src = std::string(f.src);
-    a.dst = std::string(f.dst);
+    a.src.assign(f.src);
+    a.dst.assign(f.dst);
     a.proto = f.proto;
     a.dport = f.dport;
-    a.from_zone = std::string(f.from_zone.name);
-    a.from_zone_description = std::string(f.from_zone.description);
-    a.to_zone = std::string(f.to_zone.name);
-    a.to_zone_description = std::string(f.to_zone.description);
+    a.from_zone.assign(f.from_zone.name);
+    a.from_zone_description.assign(f.from_zone.description);
+    a.to_zone.assign(f.to_zone.name);
+    a.to_zone_description.assign(f.to_zone.description);
     closing_.push({f.ts_us + window_us_, fresh.sequence, slot});
   }
   Alert& a = slots_[slot].alert;
@@ -755,15 +1035,11 @@ void Aggregator::Report(const Finding& f) {
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
-    std::string& where = a.evidence.emplace_back();  // "file:line uid", built in place
-    where.reserve(f.file.size() + f.uid.size() + 22);
-    where += f.file;
-    where += ':';
-    AppendDecimal(where, f.line);
-    if (!f.uid.empty()) {
-      where += ' ';
-      where += f.uid;
-    }
+    char line[24];  // ":line" and, with a uid, the space after it
+    line[0] = ':';
+    char* end = std::to_chars(line + 1, line + sizeof line - 1, f.line).ptr;
+    if (!f.uid.empty()) *end++ = ' ';
+    a.evidence.Add(f.file, std::string_view(line, static_cast<size_t>(end - line)), f.uid);
   }
 }
 
@@ -796,8 +1072,16 @@ void Aggregator::Finish() {
   closing_ = {};
 }
 
+std::map<std::string, uint64_t> Aggregator::written_by_kind() const {
+  std::map<std::string, uint64_t> out;
+  for (size_t kind = 0; kind < kAlertKindCount; ++kind) {
+    if (written_[kind] > 0) out[AlertKindName(static_cast<AlertKind>(kind))] = written_[kind];
+  }
+  return out;
+}
+
 void Aggregator::Emit(Alert& alert) {
-  ++written_by_kind_[AlertKindName(alert.kind)];
+  ++written_[static_cast<size_t>(alert.kind)];
   output_.Write(alert);
 }
 

@@ -10,7 +10,12 @@
 // Not thread-safe: one Aggregator per pipeline.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <deque>
+#include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +38,7 @@ enum class AlertKind : uint8_t {
   kExfiltration,
   kDnsTunnel,
 };
+inline constexpr size_t kAlertKindCount = static_cast<size_t>(AlertKind::kDnsTunnel) + 1;
 // "separation", "blocklist", "sigma", "scan", "beacon", "exfiltration", "dns_tunnel".
 const char* AlertKindName(AlertKind kind);
 
@@ -87,6 +93,75 @@ struct Finding {
   std::string_view uid;
 };
 
+// An alert's evidence: texts ("file:line" or "file:line uid") kept one after another in one
+// buffer, each after its length, rather than a string each: an alert's evidence costs one
+// allocation, not one per entry. Read in order (begin, end), or by position (in steps).
+class EvidenceList {
+ public:
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::string_view*;
+    using reference = std::string_view;
+
+    Iterator() = default;
+    explicit Iterator(const char* at) : at_(at) {}
+    std::string_view operator*() const { return {at_ + sizeof(uint32_t), Size()}; }
+    Iterator& operator++() {
+      at_ += sizeof(uint32_t) + Size();
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const Iterator&) const = default;
+
+   private:
+    uint32_t Size() const {
+      uint32_t size;
+      std::memcpy(&size, at_, sizeof size);
+      return size;
+    }
+    const char* at_ = nullptr;
+  };
+
+  EvidenceList() = default;
+  EvidenceList(std::initializer_list<std::string_view> entries) {
+    for (std::string_view e : entries) push_back(e);
+  }
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  Iterator begin() const { return Iterator(buffer_.data()); }
+  Iterator end() const { return Iterator(buffer_.data() + buffer_.size()); }
+  std::string_view operator[](size_t i) const {  // i < size(); steps over the i before it
+    Iterator it = begin();
+    for (; i > 0; --i) ++it;
+    return *it;
+  }
+  std::string_view back() const { return (*this)[count_ - 1]; }
+
+  void push_back(std::string_view entry) { Add(entry, {}, {}); }
+  // Appends one entry: the text of `a`, `b` and `c` one after another.
+  void Add(std::string_view a, std::string_view b, std::string_view c) {
+    const auto size = static_cast<uint32_t>(a.size() + b.size() + c.size());
+    if (buffer_.empty()) buffer_.reserve(2 * (sizeof size + size));  // most alerts: at once
+    buffer_.append(reinterpret_cast<const char*>(&size), sizeof size);
+    buffer_.append(a);
+    buffer_.append(b);
+    buffer_.append(c);
+    ++count_;
+  }
+
+ private:
+  std::string buffer_;
+  size_t count_ = 0;
+};
+
 struct Alert {
   AlertKind kind = AlertKind::kSeparation;
   Severity severity = Severity::kHigh;  // the highest of its findings
@@ -106,8 +181,8 @@ struct Alert {
     bool operator==(const Rule&) const = default;
   };
   std::vector<Rule> rules;  // sigma: the rules matched, distinct, up to kMaxRules, in order seen
-  std::vector<Metric> metrics;        // the latest finding's metrics
-  std::vector<std::string> evidence;  // "file:line" or "file:line uid", up to max_evidence
+  std::vector<Metric> metrics;  // the latest finding's metrics
+  EvidenceList evidence;        // "file:line" or "file:line uid", up to max_evidence
   std::string detail;  // the sentence written; empty (as the Aggregator leaves it): DescribeAlert's
 };
 
@@ -153,18 +228,18 @@ class Aggregator final : public AlertSink {
   // Writes every open alert, oldest first.
   void Finish();
 
-  // Alerts written so far, by kind name.
-  const std::map<std::string, uint64_t>& written_by_kind() const { return written_by_kind_; }
+  // Alerts written so far, by kind name (the kinds written at least once).
+  std::map<std::string, uint64_t> written_by_kind() const;
 
  private:
-  // Open alerts live in slots_ (reused through free_) and are found by key through table_, an
-  // open-addressing hash of slot numbers: no node allocations, and a closing entry names its
-  // slot and sequence rather than a copy of the key.
+  // Open alerts live in slots_ (reused through free_; a deque, so that growing it moves no
+  // alert) and are found by key (the alert's kind, src and dst, compared in place) through
+  // table_, an open-addressing hash of slot numbers: no node allocations, and a closing entry
+  // names its slot and sequence rather than a copy of the key.
   struct Open {
     Alert alert;
     uint64_t sequence = 0;
     uint64_t hash = 0;
-    std::string key;
     bool live = false;
   };
   struct Closing {
@@ -178,23 +253,22 @@ class Aggregator final : public AlertSink {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   void Emit(Alert& alert);
-  uint32_t Find(std::string_view key, uint64_t hash) const;  // the slot, kNone when not open
-  uint32_t Add(uint64_t hash);                               // a live slot in the table
-  void Release(uint32_t slot);                               // out of the table, free
+  uint32_t Find(const Finding& f, uint64_t hash) const;  // the slot, kNone when not open
+  uint32_t Add(uint64_t hash);                           // a live slot in the table
+  void Release(uint32_t slot);                           // out of the table, free
 
   int64_t window_us_;
   size_t max_evidence_;
   AlertOutput& output_;
   uint64_t next_sequence_ = 0;
-  std::string key_;  // scratch for lookups
-  std::vector<Open> slots_;
+  std::deque<Open> slots_;
   std::vector<uint32_t> free_;
   // The low 32 bits of the key's hash << 32 | slot + 1, 0 empty; a power of two (at most 2^32)
   // entries, at most half full.
   std::vector<uint64_t> table_;
   size_t live_ = 0;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
-  std::map<std::string, uint64_t> written_by_kind_;
+  std::array<uint64_t, kAlertKindCount> written_{};  // by AlertKind
 };
 
 }  // namespace mamori::monitor

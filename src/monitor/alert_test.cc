@@ -52,7 +52,8 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   const Alert& a = out.alerts[0];
   EXPECT_EQ(a.count, 3u);
   EXPECT_EQ(a.dports, (std::vector<uint16_t>{445, 3389}));
-  EXPECT_EQ(a.evidence, (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
+  EXPECT_EQ(std::vector<std::string>(a.evidence.begin(), a.evidence.end()),
+            (std::vector<std::string>{"conn.log:1 C1", "conn.log:2"}));  // capped
   const std::string detail = DescribeAlert(a);
   EXPECT_NE(detail.find("区域 lgwan（LGWAN接続系）"), std::string::npos) << detail;
   EXPECT_NE(detail.find("[[allow]]"), std::string::npos);
@@ -143,7 +144,7 @@ TEST(Aggregator, HashTableGivesWhatAPlainMapGives) {
   for (size_t i = 0; i < out.alerts.size(); ++i) {
     const Alert& a = out.alerts[i];
     std::string lines;
-    for (const std::string& e : a.evidence) lines += e.substr(e.find(':') + 1) + ",";
+    for (std::string_view e : a.evidence) lines += std::string(e.substr(e.find(':') + 1)) + ",";
     const std::string got = std::string(1, static_cast<char>('0' + static_cast<int>(a.kind))) +
                             a.src + "/" + a.dst + " " + std::to_string(a.ts_us) + " " +
                             std::to_string(a.count) + " " + lines;
@@ -193,23 +194,21 @@ TEST(Aggregator, WeightAddsToTheCountAndTheLatestMetricsWin) {
 // The direct writer and nlohmann::json give the same bytes, whatever the texts hold.
 TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
   std::mt19937 rng(5);
-  const std::vector<std::string> texts = {"",
-                                          "10.20.3.15",
-                                          "マイナンバー利用事務系",
-                                          "a\"quoted\" \\ back",
-                                          "tab\there",
-                                          "nl\n",
-                                          "\x01\x1f",
-                                          "bad \xff utf8",
-                                          "cut \xe3\x81",
-                                          "overlong \xc0\xaf",
-                                          "surrogate \xed\xa0\x80",
-                                          "overlong3 \xe0\x80\xaf",
-                                          "edges \xe0\xa0\x80\xed\x9f\xbf\xef\xbf\xbf",
-                                          "bad continuation \xe3\x41\x81",
-                                          "emoji \xf0\x9f\x98\x80",
-                                          "del \x7f",
-                                          "2001:db8::1"};
+  const std::vector<std::string> texts = {
+      "", "10.20.3.15", "マイナンバー利用事務系", "a\"quoted\" \\ back", "tab\there", "nl\n",
+      "\x01\x1f", "bad \xff utf8", "cut \xe3\x81", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
+      "overlong3 \xe0\x80\xaf", "edges \xe0\xa0\x80\xed\x9f\xbf\xef\xbf\xbf",
+      "bad continuation \xe3\x41\x81", "emoji \xf0\x9f\x98\x80", "del \x7f", "2001:db8::1",
+      // Past 16 bytes: the checks that take 16 at a time.
+      "/tmp/mongen/conn100k.json:12345 CciMHBwSJA1YGMnZVX",
+      "sixteen bytes and then a \"quote\" here", "sixteen bytes and then a \\ backslash",
+      "sixteen bytes and then a \x01 control", "sixteen bytes and then bad \xff utf8",
+      "sixteen bytes and then 区域（説明） text",
+      // Each position of the checks taking 8 and 16 bytes
+      // at a time (and their overlapping last load).
+      "1234567\"", "12345678\\", "123456789abcdef\x1f", "123456789abcdef0\"",
+      "123456789abcdef01\x7f", "123456789abcdef012\x80", "seventeen bytes!!",
+      "\"23456789abcdef0123", "a\\"};
   auto text = [&] { return texts[rng() % texts.size()]; };
   for (int i = 0; i < 2000; ++i) {
     Alert a;
@@ -232,6 +231,44 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmann) {
     }
     for (unsigned k = rng() % 3; k > 0; --k) a.evidence.push_back(text());
     ASSERT_EQ(AlertToJson(a), AlertToJsonSlow(a)) << i;
+  }
+}
+
+// Random texts of every length up to 40 with at most one special byte ('"', '\\', a control
+// character, DEL, a byte from 0x80) anywhere: the direct writer's checks that take 8 and 16
+// bytes at a time against nlohmann::json, for the texts of each kind of alert.
+TEST(AlertJson, DirectWriterAgreesWithNlohmannAtEveryPosition) {
+  std::mt19937 rng(17);
+  const char specials[] = {'"', '\\', '\x01', '\x1f', '\x7f', '\x80', '\xe3', '\xff', ' ', '~'};
+  auto text = [&] {
+    std::string t(rng() % 41, 'x');
+    for (char& c : t) c = static_cast<char>(0x20 + rng() % 0x5f);  // printable ASCII
+    if (!t.empty() && rng() % 2) t[rng() % t.size()] = specials[rng() % sizeof specials];
+    return t;
+  };
+  const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma,
+                             AlertKind::kScan};
+  for (int i = 0; i < 20000; ++i) {
+    Alert a;
+    a.kind = kinds[rng() % 4];
+    a.ts_us = static_cast<int64_t>(rng()) * 1000;
+    a.src = text();
+    a.dst = text();
+    a.proto = static_cast<Proto>(rng() % 5);
+    if (rng() % 2) a.dport = static_cast<uint16_t>(rng());
+    if (rng() % 4 == 0) a.from_zone = text();
+    if (rng() % 4 == 0) a.from_zone_description = text();
+    if (rng() % 4 == 0) a.to_zone = text();
+    if (rng() % 4 == 0) a.to_zone_description = text();
+    a.count = rng() % 5;
+    if (rng() % 8 == 0) a.detail = text();
+    for (unsigned k = rng() % 3; k > 0; --k) a.indicators.push_back(text());
+    for (unsigned k = rng() % 3; k > 0; --k) a.rules.push_back({text(), text()});
+    for (unsigned k = rng() % 3; k > 0; --k) a.evidence.push_back(text());
+    if (rng() % 8 == 0) a.metrics.push_back({"hosts", 3});
+    std::string json = "x";
+    AppendAlertJson(a, json);
+    ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
   }
 }
 
@@ -434,6 +471,29 @@ TEST(DescribeAlert, DnsTunnelNamesTheDomainsAndTheMeasures) {
   EXPECT_TRUE(Has(text, "平均 49.5 文字、最長 50 文字、平均エントロピー 3.881 ビット/文字"))
       << text;
   EXPECT_TRUE(Has(text, "この期間の合計 100 個")) << text;
+}
+
+// The evidence kept in one buffer gives back each entry as it was added, in order.
+TEST(EvidenceList, GivesBackWhatWasAdded) {
+  EvidenceList list;
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(list.begin(), list.end());
+  const std::vector<std::string> entries = {"conn.log:1 C1", "", std::string("nul\0byte", 8),
+                                            std::string(300, 'x'), "conn.log:2"};
+  for (const std::string& e : entries) list.push_back(e);
+  list.Add("conn.log", ":3 ", "Cuid");
+  EXPECT_EQ(list.size(), entries.size() + 1);
+  std::vector<std::string> got(list.begin(), list.end());
+  std::vector<std::string> want = entries;
+  want.push_back("conn.log:3 Cuid");
+  EXPECT_EQ(got, want);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(list[i], want[i]) << i;
+  EXPECT_EQ(list.back(), "conn.log:3 Cuid");
+  const EvidenceList copy = list;
+  EXPECT_EQ(std::vector<std::string>(copy.begin(), copy.end()), want);
+  const EvidenceList braced = {"a:1", "b:2"};
+  EXPECT_EQ(braced.size(), 2u);
+  EXPECT_EQ(braced[1], "b:2");
 }
 
 }  // namespace

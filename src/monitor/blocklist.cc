@@ -1,6 +1,7 @@
 #include "monitor/blocklist.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 
 #include "common/text.h"
@@ -14,9 +15,16 @@ constexpr size_t kMaxName = 253;
 
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool IsLabelChar(char c) {
+constexpr bool IsLabelChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
+
+// IsLabelChar of every byte, looked up once a character (the blocklist's domain lines).
+constexpr std::array<bool, 256> kLabelChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = IsLabelChar(static_cast<char>(c));
+  return table;
+}();
 
 // A lower-case domain name: labels of 1–63 letters, digits, '-' or '_', joined by dots.
 bool IsDomain(std::string_view name) {
@@ -26,7 +34,7 @@ bool IsDomain(std::string_view name) {
     if (c == '.') {
       if (label == 0) return false;
       label = 0;
-    } else if (IsLabelChar(c)) {
+    } else if (kLabelChar[static_cast<unsigned char>(c)]) {
       if (++label > 63) return false;
     } else {
       return false;
@@ -95,6 +103,22 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       const size_t end = rest.find('\n');
       std::string_view line = rest.substr(0, end);
       rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      // Most lines of a large list are a bare address or network: read at once, as the general
+      // path below would (a line with anything else, a comment, a space, takes that path).
+      if (!line.empty() && line[0] >= '0' && line[0] <= '9') {
+        if (const std::optional<std::pair<uint32_t, int>> bare = ParsePrefixStrict(line)) {
+          if (list.arena_.size() + line.size() > UINT32_MAX ||
+              list.entries_.size() >= UINT32_MAX - 1) {
+            return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+          }
+          const auto index = static_cast<uint32_t>(list.entries_.size());
+          list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                                   static_cast<uint32_t>(line.size()), file_index, line_number});
+          list.arena_.append(line);
+          prefixes.push_back({netsep::Prefix{bare->first, bare->second}, index});
+          continue;
+        }
+      }
       const size_t hash = line.find('#');
       if (hash != std::string_view::npos) line = line.substr(0, hash);
       line = TrimSpace(line);
@@ -142,8 +166,9 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
         prefixes.push_back({*prefix, index});
         continue;
       }
-      lower.clear();
-      for (char c : line) lower.push_back(Lower(c));
+      // Written by position rather than pushed (no capacity check per character).
+      lower.resize(line.size());
+      for (size_t i = 0; i < line.size(); ++i) lower[i] = Lower(line[i]);
       std::string_view name = lower;
       if (StartsWith(name, "*.")) name.remove_prefix(2);
       if (StartsWith(name, ".")) name.remove_prefix(1);

@@ -75,6 +75,12 @@ class DnsTunnelDetector final : public Detector {
 
   void OnEvent(const Event& e, AlertSink& sink) override {
     if (e.type != LogType::kDns || e.dns_query.empty() || e.src.text.empty()) return;
+    OnQuery(e, sink);
+  }
+
+ private:
+  // Out of line: most events are not DNS queries and should not pay for its set-up.
+  [[gnu::noinline]] void OnQuery(const Event& e, AlertSink& sink) {
     std::string_view query = e.dns_query;
     if (query.back() == '.') query.remove_suffix(1);
     // A subdomain is shorter than the name: short names cannot be unusual.
@@ -122,6 +128,7 @@ class DnsTunnelDetector final : public Detector {
     if (p.names.size() >= options_.threshold) Report(p, e, *domain, sink);
   }
 
+ public:
   void CountDropped(std::map<std::string, uint64_t>& dropped) const override {
     dropped["dns_tunnel: queries of (source, domain) pairs not tracked"] += queries_not_tracked_;
   }

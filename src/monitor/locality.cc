@@ -24,11 +24,6 @@ Locality::Locality(const netsep::Topology& topology) : topology_(topology) {
   zones_ = PrefixMap::Build(std::move(entries));
 }
 
-int Locality::ZoneOf(uint32_t address) const {
-  const std::optional<uint32_t> zone = zones_.Find(address);
-  return zone ? static_cast<int>(*zone) : -1;
-}
-
 uint32_t FileNames::Intern(std::string_view name) {
   // Inputs are read one after another: the last name is almost always the one.
   if (!names_.empty() && names_[last_] == name) return last_;

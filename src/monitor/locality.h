@@ -31,7 +31,10 @@ class Locality {
   explicit Locality(const netsep::Topology& topology);
 
   // The index (into topology.zones) of the zone of `address`, -1 when none.
-  int ZoneOf(uint32_t address) const;
+  int ZoneOf(uint32_t address) const {
+    const std::optional<uint32_t> zone = zones_.Find(address);
+    return zone ? static_cast<int>(*zone) : -1;
+  }
   // Zone `index` (>= 0) is internal: it has networks and none of them is 0.0.0.0/0.
   bool Internal(int index) const { return index >= 0 && internal_[index]; }
   // Zone `index` (>= 0) is the My Number zone (kMyNumberZone, separation.h).

@@ -182,7 +182,7 @@ TEST_F(MonitorTest, InterleavedInputsKeepTheirOwnLinesNumbersAndFormats) {
   EXPECT_EQ(s.inputs[0].format, InputFormat::kZeekJson);
   EXPECT_EQ(s.inputs[1].format, InputFormat::kNetfilter);
   std::vector<std::string> evidence;
-  for (const Alert& a : out_.alerts) evidence.push_back(a.evidence.at(0));
+  for (const Alert& a : out_.alerts) evidence.emplace_back(a.evidence[0]);
   std::sort(evidence.begin(), evidence.end());
   EXPECT_EQ(evidence, (std::vector<std::string>{"a.json:1", "a.json:2", "fw.log:1"}));
 }

@@ -128,6 +128,28 @@ TEST(PrefixMap, RepeatedPrefixesKeepTheFirstValue) {
   }
 }
 
+// From 65,536 entries Build sorts sixteen bits a pass: nested, repeated and disjoint prefixes
+// (a later copy of a prefix with another value must lose) against a linear scan.
+TEST(PrefixMap, ManyEntriesSortedSixteenBitsAPass) {
+  std::mt19937 rng(29);
+  std::vector<PrefixMap::Entry> entries;
+  for (uint32_t i = 0; i < 70000; ++i) {
+    netsep::Prefix p;
+    p.length = i % 7 == 0 ? 8 + static_cast<int>(rng() % 17) : 32;
+    p.address = (static_cast<uint32_t>(rng()) & 0x0FFFFFFFu) & p.Mask();   // crowded: they nest
+    if (i % 11 == 0 && i > 0) p = entries[rng() % entries.size()].prefix;  // a repeat
+    entries.push_back({p, i});
+  }
+  const PrefixMap map = PrefixMap::Build(entries);
+  std::vector<uint32_t> probes;
+  for (int i = 0; i < 1500; ++i) {
+    const netsep::Prefix& p = entries[rng() % entries.size()].prefix;
+    for (uint32_t a : {p.address, p.Last(), p.address - 1, p.Last() + 1}) probes.push_back(a);
+    probes.push_back(static_cast<uint32_t>(rng()) & 0x0FFFFFFFu);
+  }
+  for (uint32_t a : probes) ASSERT_EQ(map.Find(a), LongestMatch(entries, a)) << a;
+}
+
 // Small maps answer whole /16 blocks from a byte table: against a linear scan of the prefixes
 // at every prefix edge, for maps of /8 to /24 prefixes (whole, partial and shared blocks).
 TEST(PrefixMap, SmallMapsAgreeWithALinearScan) {

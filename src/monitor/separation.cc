@@ -91,11 +91,6 @@ ZonePolicy::ZonePolicy(const netsep::Topology& topology) : topology_(topology) {
   }
 }
 
-int ZonePolicy::ZoneOf(uint32_t address) const {
-  const std::optional<uint32_t> zone = zones_.Find(address);
-  return zone ? static_cast<int>(*zone) : -1;
-}
-
 const netsep::Allow* ZonePolicy::Permit(int from, int to, const Event& e) const {
   for (const netsep::Allow* allow : allows_[from * topology_.zones.size() + to]) {
     if (ProtocolMatches(allow->protocol, e.proto) && AnyContains(allow->src, e.src.v4) &&

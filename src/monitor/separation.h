@@ -31,7 +31,10 @@ class ZonePolicy {
   explicit ZonePolicy(const netsep::Topology& topology);
 
   // The index (into topology.zones) of the zone of `address`, -1 when none.
-  int ZoneOf(uint32_t address) const;
+  int ZoneOf(uint32_t address) const {
+    const std::optional<uint32_t> zone = zones_.Find(address);
+    return zone ? static_cast<int>(*zone) : -1;
+  }
   const netsep::Zone& zone(int index) const { return topology_.zones[index]; }
   // The first allow entry from zone `from` to zone `to` that permits the event, or nullptr.
   const netsep::Allow* Permit(int from, int to, const Event& event) const;

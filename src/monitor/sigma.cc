@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <variant>
@@ -69,20 +70,22 @@ struct Rule {
 
 // The rules one (format, log type) meets, by how an event finds them. Each rule's necessary
 // condition (its guard: "dst_port is 139 or 445", "src_ip in 10.30.0.0/16 or dst_port is 22",
-// …) is worked out from its condition when it is compiled. A guard on one numeric field puts
-// the rule in a hash index on that field (evaluated only for events with such a value); another
-// guard of at most kMaxAtoms atoms is checked first from a flat array (cheap, no pointer
-// chasing); rules without a guard are evaluated for every event. A rule whose condition needs
-// several things at once ("dst_port is 445 and src_ip in 10.20.0.0/16 and dst_ip in
-// 10.10.0.0/16") keeps up to kMaxChecks more guards, all checked before it is evaluated.
+// …) is worked out from its condition when it is compiled. Guards on one numeric field's numbers
+// and on ranges of the source and destination addresses put the rule in a hash index on those
+// fields together (evaluated only for events with such values: "dst_port is 445 and src_ip in
+// 10.20.0.0/16 and dst_ip in 10.10.0.0/16" is one lookup); another guard of at most kMaxAtoms
+// atoms is checked first from a flat array (cheap, no pointer chasing); rules without a guard
+// are evaluated for every event. A rule whose condition needs more things at once keeps up to
+// kMaxChecks more guards, all checked before it is evaluated.
 inline constexpr size_t kMaxAtoms = 32;
 
 struct GuardAtom {
   enum class Kind : uint8_t {
     kEqual,    // number == value
     kCidr,     // (IPv4 address & mask) == value
-    kMatcher,  // the rule's own test of one value: a comparison or a regular expression (one
-               // pass of the field's RegexSets set per event, however many rules ask)
+    kMatcher,  // the rule's own test of one value: a comparison, a text pattern or a regular
+               // expression (one pass of the field's RegexSets set per event, however many
+               // rules ask)
   };
   EventField field = EventField::kDstPort;
   Kind kind = Kind::kEqual;
@@ -93,21 +96,70 @@ struct GuardAtom {
 
 struct Bucket {
   // A rule and the checks before it is evaluated: every range of `checks` (each a disjunction
-  // of atoms) must hold; a guarded rule's own guard is its first check.
+  // of atoms) must hold; a guarded rule's own guard is its first check. None of its veto atoms
+  // may hold (each makes the rule false: "… and not filter" with filter "dst_port: [25, 53]").
   struct Candidate {
     const Rule* rule;
-    uint32_t first_check, end_check;  // into checks
+    uint32_t first_check, end_check;        // into checks
+    uint32_t first_veto = 0, end_veto = 0;  // into atoms
   };
-  // By one field's value: a number, or an IPv4 address under `mask` (src_ip, dst_ip).
-  // With `pair`, by both addresses at once: src_ip under `mask` (high 32 bits of the key) and
-  // dst_ip under `mask2` (a rule asking for a crossing from one range to another).
+  // By the values of up to three fields at once, each a necessary condition of the rule: a
+  // number field (equal to one of the rule's numbers), src_ip under `src_mask` and dst_ip under
+  // `dst_mask` (in one of the rule's ranges). A rule asking for port 445 from 10.20.0.0/16 to
+  // 10.10.0.0/16 is found by one lookup of (445, 10.20.0.0, 10.10.0.0), not among every rule
+  // of port 445. The keys are an open-addressing table of ranges of `candidates` (filled by
+  // Finish from `building`).
   struct Index {
-    EventField field = EventField::kDstPort;
-    bool address = false;
-    uint32_t mask = 0;  // address
-    bool pair = false;
-    uint32_t mask2 = 0;  // pair
-    std::unordered_map<uint64_t, std::vector<Candidate>> by_value;
+    struct Key {
+      uint64_t number = 0;
+      uint32_t src = 0;
+      uint32_t dst = 0;
+      bool operator==(const Key&) const = default;
+      auto operator<=>(const Key&) const = default;
+    };
+    struct Slot {
+      Key key;
+      uint32_t begin = 0, end = 0;  // into candidates; end == 0: empty
+    };
+    bool has_number = false;
+    EventField field = EventField::kDstPort;  // has_number
+    bool has_src = false;
+    uint32_t src_mask = 0;
+    bool has_dst = false;
+    uint32_t dst_mask = 0;
+    std::map<Key, std::vector<Candidate>> building;  // until Finish
+    std::vector<Slot> slots;                         // a power of two, at most half full
+    std::vector<Candidate> candidates;
+
+    static size_t Hash(const Key& k) {
+      uint64_t h = (k.number * 0x9E3779B97F4A7C15ull) ^ (uint64_t{k.src} << 32 | k.dst);
+      h *= 0xBF58476D1CE4E5B9ull;
+      return static_cast<size_t>(h ^ (h >> 31));
+    }
+    // The candidates of `key`'s rules, in the order the rules were added.
+    std::span<const Candidate> Find(const Key& key) const {
+      const size_t mask = slots.size() - 1;
+      for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots[i];
+        if (slot.end == 0) return {};
+        if (slot.key == key) {
+          return std::span<const Candidate>(candidates.data() + slot.begin, slot.end - slot.begin);
+        }
+      }
+    }
+    void Finish() {
+      size_t size = 16;
+      while (size < building.size() * 2) size *= 2;
+      slots.assign(size, Slot{});
+      for (const auto& [key, list] : building) {
+        const auto begin = static_cast<uint32_t>(candidates.size());
+        candidates.insert(candidates.end(), list.begin(), list.end());
+        size_t i = Hash(key) & (size - 1);
+        while (slots[i].end != 0) i = (i + 1) & (size - 1);
+        slots[i] = {key, begin, static_cast<uint32_t>(candidates.size())};
+      }
+      building.clear();
+    }
   };
   // Guarded rules whose own guard is regular expressions of one field's RE2 set (of at most 64):
   // found by the set's answer for the event (one run, or the memo's, however many rules ask):
@@ -120,9 +172,9 @@ struct Bucket {
     EventField field = EventField::kDstIp;
     std::vector<RegexCandidate> candidates;
   };
-  // Guarded rules whose one check is one comparison of a number (dst_port > 1024), by field and
-  // operator, sorted by bound: the rules whose comparison holds for the event's value are one
-  // run of the list, found by a binary search instead of a test each.
+  // Guarded rules whose first check is one comparison of a number (dst_port > 1024), by field
+  // and operator, sorted by bound: the rules whose comparison holds for the event's value are one
+  // run of the list, found by a binary search instead of a test each; their other checks follow.
   struct Threshold {
     EventField field = EventField::kDstPort;
     Matcher::Op op = Matcher::Op::kGreater;
@@ -938,7 +990,8 @@ size_t Cost(const Guard& guard) {
   if (Indexable(guard)) return guard.front().kind == Atom::Kind::kEqual ? 0 : 1;
   size_t cost = 0;
   for (const Atom& a : guard) {
-    cost += a.kind == Atom::Kind::kMatcher && a.matcher->op == Matcher::Op::kRegex ? 8 : 2;
+    const Matcher::Op op = a.kind == Atom::Kind::kMatcher ? a.matcher->op : Matcher::Op::kNumber;
+    cost += op == Matcher::Op::kRegex ? 8 : op == Matcher::Op::kPattern ? 4 : 2;
   }
   return cost;
 }
@@ -949,7 +1002,7 @@ bool IsComparison(Matcher::Op op) {
 }
 
 // A test that can only be true when its field equals one of its numbers, its IPv4 address is in
-// one of its ranges, or one of its comparisons or regular expressions holds.
+// one of its ranges, or one of its comparisons, text patterns or regular expressions holds.
 std::optional<Guard> TestGuard(const FieldTest& test) {
   if (test.keyword || test.matchers.empty()) return std::nullopt;
   if (test.all && test.group_end.size() > 1) return std::nullopt;
@@ -961,7 +1014,8 @@ std::optional<Guard> TestGuard(const FieldTest& test) {
       guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
     } else if (address && m.op == Matcher::Op::kCidr4) {
       guard.push_back({test.field, Atom::Kind::kCidr, m.v4_mask, m.v4_network});
-    } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex) {
+    } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex ||
+               m.op == Matcher::Op::kPattern) {
       guard.push_back({test.field, Atom::Kind::kMatcher, 0, 0, &m});
     } else {
       return std::nullopt;
@@ -1037,11 +1091,50 @@ Guards NodeGuards(const Rule& rule, uint32_t index, int depth) {
   return {};
 }
 
-inline constexpr size_t kMaxChecks = 3;  // guards checked besides the one that finds the rule
+// A test that is true exactly when one of these atoms holds (numbers of a numeric field: the
+// event has the field and its value is one of them), if it is one.
+std::optional<Guard> ExactGuard(const FieldTest& test) {
+  if (test.keyword || test.matchers.empty() || !IsNumericField(test.field)) return std::nullopt;
+  if (test.all && test.group_end.size() > 1) return std::nullopt;
+  Guard guard;
+  for (const Matcher& m : test.matchers) {
+    if (m.op != Matcher::Op::kNumber) return std::nullopt;
+    guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
+  }
+  return guard;
+}
+
+// Atoms each of which makes the rule false: those of the entries a `not` denies on the rule's
+// chain of `and`s from the root, when the entry is true exactly when one of them holds (each of
+// its maps one exact test).
+void VetoAtoms(const Rule& rule, uint32_t index, int depth, Guard& out) {
+  if (depth > 64) return;
+  const Condition::Node& node = rule.condition.nodes[index];
+  if (node.op == Condition::Op::kAnd) {
+    for (uint32_t i = node.a; i < node.b; ++i) {
+      VetoAtoms(rule, rule.condition.children[i], depth + 1, out);
+    }
+    return;
+  }
+  if (node.op != Condition::Op::kNot) return;
+  const Condition::Node& operand = rule.condition.nodes[node.a];
+  if (operand.op != Condition::Op::kEntry) return;
+  Guard atoms;
+  for (const auto& map : rule.entries[operand.a].maps) {
+    if (map.size() != 1) return;  // several tests: the entry holds only when all of them do
+    std::optional<Guard> exact = ExactGuard(map.front());
+    if (!exact) return;
+    Append(atoms, *exact);
+  }
+  Append(out, atoms);
+}
+
+inline constexpr size_t kMaxChecks = 3;  // guards checked besides those that find the rule
+inline constexpr size_t kMaxKeys = 64;   // index keys of one rule (but for its first key part)
 
 void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
   Guards guards = use_index ? NodeGuards(rule, rule.condition.root, 0) : Guards{};
-  // Cheapest first: an indexable one finds the rule; the next few are checked before it is
+  // Cheapest first: indexable ones find the rule; the next few are checked before it is
   // evaluated (each cheaper than evaluating the rule). Guards with too many atoms are dropped.
   std::erase_if(guards, [](const Guard& g) { return !Indexable(g) && g.size() > kMaxAtoms; });
   std::stable_sort(guards.begin(), guards.end(),
@@ -1050,66 +1143,88 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     bucket.always.push_back(&rule);
     return;
   }
-  const bool indexed = Indexable(guards.front());
-  // A range guard on one address and one on the other (of at most 64 combinations): the rule
-  // is found by both addresses at once, and the second guard needs no check.
-  size_t second = 0;
-  if (indexed && guards.front().front().kind == Atom::Kind::kCidr) {
-    for (size_t i = 1; i < guards.size() && second == 0; ++i) {
-      if (Indexable(guards[i]) && guards[i].front().kind == Atom::Kind::kCidr &&
-          guards[i].front().field != guards.front().front().field &&
-          guards.front().size() * guards[i].size() <= 64) {
-        second = i;
-      }
+  // The key parts: the indexable guard of numbers and those of ranges of the source and of the
+  // destination address with the fewest atoms each, in that order, as long as the rule's keys
+  // (every combination of their atoms) stay at most kMaxKeys (the first part may have more).
+  std::array<int, 3> parts = {-1, -1, -1};  // number, src_ip, dst_ip: index into guards
+  for (size_t i = 0; i < guards.size(); ++i) {
+    if (!Indexable(guards[i])) continue;
+    const Atom& atom = guards[i].front();
+    const int part = atom.kind == Atom::Kind::kEqual ? 0 : atom.field == EventField::kSrcIp ? 1 : 2;
+    if (parts[part] < 0 || guards[i].size() < guards[parts[part]].size()) {
+      parts[part] = static_cast<int>(i);
     }
   }
+  size_t keys = 0;
+  for (int& part : parts) {
+    if (part < 0) continue;
+    const size_t atoms = guards[part].size();
+    if (keys > 0 && keys * atoms > kMaxKeys) {
+      part = -1;  // checked instead
+      continue;
+    }
+    keys = keys == 0 ? atoms : keys * atoms;
+  }
+  const bool indexed = keys > 0;
   const auto first_check = static_cast<uint32_t>(bucket.checks.size());
-  for (size_t i = indexed ? 1 : 0;
+  for (size_t i = 0;
        i < guards.size() && bucket.checks.size() - first_check < kMaxChecks + (indexed ? 0 : 1);
        ++i) {
-    if (i == second && second != 0) continue;
+    if (std::find(parts.begin(), parts.end(), static_cast<int>(i)) != parts.end()) continue;
     const auto first = static_cast<uint32_t>(bucket.atoms.size());
     bucket.atoms.insert(bucket.atoms.end(), guards[i].begin(), guards[i].end());
     bucket.checks.emplace_back(first, static_cast<uint32_t>(bucket.atoms.size()));
   }
-  const Bucket::Candidate candidate{&rule, first_check,
-                                    static_cast<uint32_t>(bucket.checks.size())};
+  Guard vetoes;
+  VetoAtoms(rule, rule.condition.root, 0, vetoes);
+  if (vetoes.size() > kMaxAtoms) vetoes.clear();
+  const auto first_veto = static_cast<uint32_t>(bucket.atoms.size());
+  bucket.atoms.insert(bucket.atoms.end(), vetoes.begin(), vetoes.end());
+  const Bucket::Candidate candidate{&rule, first_check, static_cast<uint32_t>(bucket.checks.size()),
+                                    first_veto, static_cast<uint32_t>(bucket.atoms.size())};
   if (!indexed) {
     bucket.guarded.push_back(candidate);
     return;
   }
-  const Guard& guard = guards.front();
-  EventField field = guard.front().field;
-  const bool address = guard.front().kind == Atom::Kind::kCidr;
-  uint32_t mask = guard.front().mask;
-  uint32_t mask2 = 0;
-  std::vector<uint64_t> values;
-  if (second != 0) {  // keys: source part in the high half
-    const bool source_first = field == EventField::kSrcIp;
-    const Guard& src = source_first ? guard : guards[second];
-    const Guard& dst = source_first ? guards[second] : guard;
-    field = EventField::kSrcIp;
-    mask = src.front().mask;
-    mask2 = dst.front().mask;
-    for (const Atom& a : src) {
-      for (const Atom& b : dst) values.push_back(a.value << 32 | b.value);
+  Bucket::Index shape;
+  std::vector<Bucket::Index::Key> values(1);
+  auto spread = [&values](const Guard& guard, auto set) {
+    std::vector<Bucket::Index::Key> more;
+    for (const Bucket::Index::Key& key : values) {
+      for (const Atom& atom : guard) set(more.emplace_back(key), atom.value);
     }
-  } else {
-    for (const Atom& atom : guard) values.push_back(atom.value);
+    values = std::move(more);
+  };
+  if (parts[0] >= 0) {
+    shape.has_number = true;
+    shape.field = guards[parts[0]].front().field;
+    spread(guards[parts[0]], [](Bucket::Index::Key& k, uint64_t v) { k.number = v; });
+  }
+  if (parts[1] >= 0) {
+    shape.has_src = true;
+    shape.src_mask = guards[parts[1]].front().mask;
+    spread(guards[parts[1]],
+           [](Bucket::Index::Key& k, uint64_t v) { k.src = static_cast<uint32_t>(v); });
+  }
+  if (parts[2] >= 0) {
+    shape.has_dst = true;
+    shape.dst_mask = guards[parts[2]].front().mask;
+    spread(guards[parts[2]],
+           [](Bucket::Index::Key& k, uint64_t v) { k.dst = static_cast<uint32_t>(v); });
   }
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
-  const bool pair = second != 0;
   auto index =
       std::find_if(bucket.indexes.begin(), bucket.indexes.end(), [&](const Bucket::Index& i) {
-        return i.field == field && i.address == address && i.mask == mask && i.pair == pair &&
-               i.mask2 == mask2;
+        return i.has_number == shape.has_number && i.field == shape.field &&
+               i.has_src == shape.has_src && i.src_mask == shape.src_mask &&
+               i.has_dst == shape.has_dst && i.dst_mask == shape.dst_mask;
       });
   if (index == bucket.indexes.end()) {
-    bucket.indexes.push_back({field, address, mask, pair, mask2, {}});
+    bucket.indexes.push_back(std::move(shape));
     index = bucket.indexes.end() - 1;
   }
-  for (uint64_t value : values) index->by_value[value].push_back(candidate);
+  for (const Bucket::Index::Key& key : values) index->building[key].push_back(candidate);
 }
 
 // Moves the guarded rules whose guard the set's answer decides into the bucket's regex indexes
@@ -1142,16 +1257,15 @@ void IndexRegexGuards(Bucket& bucket, const RegexSets& sets) {
   bucket.guarded = std::move(keep);
 }
 
-// Moves the guarded rules whose only check is one numeric comparison into the bucket's
+// Moves the guarded rules whose first check is one numeric comparison into the bucket's
 // threshold lists (a NaN bound, which no value passes, stays guarded).
 void IndexComparisonGuards(Bucket& bucket) {
   std::vector<Bucket::Candidate> keep;
   for (const Bucket::Candidate& c : bucket.guarded) {
     const auto [first, end] = bucket.checks[c.first_check];
     const GuardAtom& atom = bucket.atoms[first];
-    if (c.end_check != c.first_check + 1 || end != first + 1 ||
-        atom.kind != GuardAtom::Kind::kMatcher || !IsComparison(atom.matcher->op) ||
-        std::isnan(atom.matcher->bound)) {
+    if (end != first + 1 || atom.kind != GuardAtom::Kind::kMatcher ||
+        !IsComparison(atom.matcher->op) || std::isnan(atom.matcher->bound)) {
       keep.push_back(c);
       continue;
     }
@@ -1390,7 +1504,7 @@ class SigmaDetector final : public Detector {
     context_.Reset(e);
     matched_infos_.clear();
     for (const Rule* rule : bucket.always) Evaluate(*rule);
-    if (!bucket.checks.empty()) Probe(e);
+    if (!bucket.atoms.empty() || !bucket.indexes.empty()) Probe(e);
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
@@ -1419,7 +1533,12 @@ class SigmaDetector final : public Detector {
           to = above;
           break;
       }
-      for (auto it = from; it != to; ++it) Evaluate(*it->second.rule);
+      for (auto it = from; it != to; ++it) {  // the comparison holds: the other checks
+        const Bucket::Candidate& c = it->second;
+        if (Passes(bucket, {c.rule, c.first_check + 1, c.end_check, c.first_veto, c.end_veto})) {
+          Evaluate(*c.rule);
+        }
+      }
     }
     for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
       // The field's text as Match gives it to a regular expression (numbers as decimals).
@@ -1438,29 +1557,28 @@ class SigmaDetector final : public Detector {
         const Bucket::Candidate& c = rc.candidate;
         if (!decided) {  // each expression alone, through the guard's check
           if (Passes(bucket, c)) Evaluate(*c.rule);
-        } else if ((hits & rc.bits) != 0 &&
-                   Passes(bucket, {c.rule, c.first_check + 1, c.end_check})) {
+        } else if ((hits & rc.bits) != 0 && Passes(bucket, {c.rule, c.first_check + 1, c.end_check,
+                                                            c.first_veto, c.end_veto})) {
           Evaluate(*c.rule);
         }
       }
     }
     for (const Bucket::Index& index : bucket.indexes) {
-      uint64_t key = 0;
-      if (index.pair) {
-        if (!e.src.is_v4 || !e.dst.is_v4) continue;
-        key = uint64_t{e.src.v4 & index.mask} << 32 | (e.dst.v4 & index.mask2);
-      } else if (index.address) {
-        const Address& a = index.field == EventField::kSrcIp ? e.src : e.dst;
-        if (!a.is_v4) continue;
-        key = a.v4 & index.mask;
-      } else {
-        const FieldValue value = GetField(e, index.field);
-        if (value.kind != FieldValue::Kind::kNumber) continue;
-        key = value.number;
+      Bucket::Index::Key key;
+      if (index.has_number) {  // as GetField gives the number (Probe)
+        const auto i = static_cast<size_t>(index.field);
+        if (!probe_has_[i]) continue;
+        key.number = probe_[i];
       }
-      const auto it = index.by_value.find(key);
-      if (it == index.by_value.end()) continue;
-      for (const Bucket::Candidate& c : it->second) {
+      if (index.has_src) {
+        if (!e.src.is_v4) continue;
+        key.src = e.src.v4 & index.src_mask;
+      }
+      if (index.has_dst) {
+        if (!e.dst.is_v4) continue;
+        key.dst = e.dst.v4 & index.dst_mask;
+      }
+      for (const Bucket::Candidate& c : index.Find(key)) {
         if (Passes(bucket, c)) Evaluate(*c.rule);
       }
     }
@@ -1520,13 +1638,20 @@ class SigmaDetector final : public Detector {
       for (uint32_t i = first; i < end && !any; ++i) any = Holds(bucket.atoms[i]);
       if (!any) return false;
     }
-    return true;
+    return !Vetoed(bucket, c);
+  }
+  // One of the candidate's veto atoms holds: the rule is false.
+  bool Vetoed(const Bucket& bucket, const Bucket::Candidate& c) {
+    for (uint32_t i = c.first_veto; i < c.end_veto; ++i) {
+      if (Holds(bucket.atoms[i])) return true;
+    }
+    return false;
   }
   bool Holds(const GuardAtom& atom) {
     const auto i = static_cast<size_t>(atom.field);
     if (atom.kind == GuardAtom::Kind::kMatcher) {
       const Matcher& m = *atom.matcher;
-      if (m.op != Matcher::Op::kRegex) {  // a comparison on a numeric field: from the probe
+      if (IsComparison(m.op)) {  // a comparison on a numeric field: from the probe
         if (!probe_has_[i]) return false;
         const auto v = static_cast<double>(probe_[i]);
         switch (m.op) {
@@ -1589,6 +1714,7 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
     for (sigma::Bucket& bucket : by_type) {
       sigma::IndexRegexGuards(bucket, compiled->regex_sets);
       sigma::IndexComparisonGuards(bucket);
+      for (sigma::Bucket::Index& index : bucket.indexes) index.Finish();
     }
   }
   compiled->refs.reserve(compiled->infos.size());

@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -68,6 +69,15 @@ std::optional<uint32_t> AddressOf(EventField field, std::string_view text, const
   return netsep::ParseIpv4(text);
 }
 
+// `hits` = {bits} (a set of at most 64 expressions), without reallocating.
+void SetOne(std::vector<uint64_t>& hits, uint64_t bits) {
+  if (hits.size() == 1) {
+    hits[0] = bits;
+  } else {
+    hits.assign(1, bits);
+  }
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -124,10 +134,8 @@ bool Pattern::Matches(std::string_view text) const {
       return text.starts_with(literal);
     case Shape::kSuffix:
       return text.ends_with(literal);
-    case Shape::kContains:
-      return literal.empty() ||
-             (text.size() >= literal.size() &&
-              ::memmem(text.data(), text.size(), literal.data(), literal.size()) != nullptr);
+    case Shape::kContains:  // the texts are short: a search from each first byte is cheapest
+      return text.find(literal) != std::string_view::npos;
     case Shape::kGlob:
       return GlobMatch(glob, kinds, text);
   }
@@ -197,8 +205,14 @@ bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>&
   const RE2::Set* set = sets_->set[static_cast<size_t>(field)].get();
   if (set == nullptr) return false;
   RE2::Set::ErrorInfo error;
+  // Most texts match no expression. Asked only whether any matches, RE2 allocates nothing
+  // (asked which, it allocates a set of the matches each call) and stops at the first match;
+  // the expressions that match are asked for only then.
+  if (!set->Match(text, nullptr, &error)) {
+    return error.kind == RE2::Set::kNoError;  // no expression matches
+  }
   if (set->Match(text, &hits, &error)) return true;
-  return error.kind == RE2::Set::kNoError;  // no expression matches
+  return error.kind == RE2::Set::kNoError;
 }
 
 size_t RegexSets::size(EventField field) const { return sets_->count[static_cast<size_t>(field)]; }
@@ -218,10 +232,10 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
     // An event's IPv4 address is a canonical dotted quad (SetAddress): its text and its number
     // determine each other, so the number is the key (a smaller table than the texts').
     std::vector<Memo4>& table = memo4_[field == EventField::kSrcIp ? 0 : 1];
-    if (table.empty()) table.resize(kMemoSlots);
-    memo4 = &table[(address->v4 * 0x9E3779B1u) >> (32 - kMemoBits)];
+    if (table.empty()) table.resize(kMemo4Slots);
+    memo4 = &table[Memo4Slot(address->v4)];
     if (memo4->used && memo4->address == address->v4) {
-      hits.assign(1, memo4->bits);
+      SetOne(hits, memo4->bits);
       regex_failed_[f] = false;
       return true;
     }
@@ -230,7 +244,7 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
     if (table.empty()) table.resize(kMemoSlots);
     memo = &table[QuickHash(text) & (kMemoSlots - 1)];
     if (memo->length == text.size() + 1 && std::memcmp(memo->text, text.data(), text.size()) == 0) {
-      hits.assign(1, memo->bits);
+      SetOne(hits, memo->bits);
       regex_failed_[f] = false;
       return true;
     }
@@ -257,6 +271,21 @@ bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_
 }
 
 bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& bits) {
+  // The commonest answer first: the memo's for an IPv4 address seen before (the event's own
+  // address text, as the detector passes it). The memo holds answers of sets of at most 64.
+  if (memo_on_ && (field == EventField::kSrcIp || field == EventField::kDstIp)) {
+    const bool src = field == EventField::kSrcIp;
+    const Address& address = src ? event_->src : event_->dst;
+    const std::vector<Memo4>& table = memo4_[src ? 0 : 1];
+    if (address.is_v4 && !table.empty() && text.data() == address.text.data() &&
+        text.size() == address.text.size()) {
+      const Memo4& memo4 = table[Memo4Slot(address.v4)];
+      if (memo4.used && memo4.address == address.v4) {
+        bits = memo4.bits;
+        return true;
+      }
+    }
+  }
   if (regex_sets_ == nullptr || regex_sets_->size(field) > 64 || !RunSet(field, text)) {
     return false;
   }
@@ -267,13 +296,20 @@ bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& 
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
   const auto index = static_cast<size_t>(field);
-  std::string& buffer = lowered_[index];
   if (lowered_generation_[index] != generation_) {
-    buffer.assign(text);
-    for (char& c : buffer) c = Lower(c);
     lowered_generation_[index] = generation_;
+    // Most texts (addresses, lower-case names) have no capital letter: they are their own
+    // lower case, not copied.
+    if (std::none_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+      lowered_view_[index] = text;
+    } else {
+      std::string& buffer = lowered_[index];
+      buffer.assign(text);
+      for (char& c : buffer) c = Lower(c);
+      lowered_view_[index] = buffer;
+    }
   }
-  return buffer;
+  return lowered_view_[index];
 }
 
 bool Match(const Matcher& m, const FieldValue& value, EventField field, MatchContext& context) {

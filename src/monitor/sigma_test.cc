@@ -576,6 +576,158 @@ TEST(SigmaRules, AddressPairIndexGivesTheSameMatches) {
   EXPECT_GT(matches, 100u);
 }
 
+// Rules asking for ports and address ranges together (indexed by the port and both masked
+// addresses at once, or by fewer of them when the combinations would be too many: a list of 70
+// ports): the same matches with the index on and off.
+TEST(SigmaRules, PortAndAddressIndexGivesTheSameMatches) {
+  const char* nets[] = {"10.10.0.0/16", "10.20.0.0/16", "10.20.3.0/24", "192.0.2.0/24",
+                        "0.0.0.0/0"};
+  std::string many_ports = "[";
+  for (int p = 0; p < 70; ++p) many_ports += (p > 0 ? ", " : "") + std::to_string(400 + p);
+  many_ports += "]";
+  const char* port_tests[] = {"dst_port: 443", "dst_port: [22, 443, 445]", "src_port: 22",
+                              "dst_port: 445"};
+  const char* conditions[] = {"sel and src and dst", "sel and not src and dst",
+                              "(sel or src) and dst", "sel and (src or dst)", "sel and dst"};
+  std::string yaml;
+  int r = 0;
+  for (const char* a : nets) {
+    for (const char* b : nets) {
+      for (int k = 0; k < 5; ++k) {
+        if (!yaml.empty()) yaml += "---\n";
+        const std::string ports = k == 4 ? "dst_port: " + many_ports : port_tests[k];
+        const int id = r++;
+        yaml += Rule("q" + std::to_string(id),
+                     "  sel:\n    " + ports + "\n  src:\n    src_ip|cidr: " + a +
+                         "\n  dst:\n    dst_ip|cidr:\n      - " + b + "\n      - " +
+                         nets[(id * 3) % 5] + "\n  condition: " + conditions[id % 5] + "\n");
+      }
+    }
+  }
+  const std::vector<SigmaFile> files = {{"ports.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  const char* addresses[] = {"10.10.1.5",  "10.20.3.9", "10.20.7.1",
+                             "192.0.2.44", "8.8.8.8",   "2001:db8::1"};
+  size_t matches = 0;
+  for (const char* src : addresses) {
+    for (const char* dst : addresses) {
+      for (uint16_t port : {22, 443, 445, 469, 8080}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, dst, port);
+          e.sport = port == 443 ? 22 : 50000;
+          e.has_ports = has_ports;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 100u);
+}
+
+// Rules that deny numbers ("… and not filter"): an event with one of the filter's numbers is
+// passed over before the rule is evaluated when the filter is exactly its numbers; the same
+// matches as evaluating every rule, with ports present or not.
+TEST(SigmaRules, DeniedNumbersGiveTheSameMatches) {
+  const char* filters[] = {
+      "    dst_port: [25, 53, 443]\n",
+      "    - dst_port: 25\n    - src_port: 22\n",            // maps: one exact test each
+      "    dst_port: 443\n    src_ip|cidr: 10.20.0.0/16\n",  // two tests: not exact
+      "    dst_port|lt: 100\n",                              // not numbers
+      "    cs-bytes: 1200\n",
+      "    dst_port: '4*'\n",  // a pattern
+  };
+  const char* conditions[] = {"sel and not filter", "(sel and not filter) and layer",
+                              "not filter and sel", "sel and not (filter or layer)",
+                              "sel or not filter"};
+  std::string yaml;
+  int r = 0;
+  for (const char* filter : filters) {
+    for (const char* condition : conditions) {
+      if (!yaml.empty()) yaml += "---\n";
+      yaml += Rule("v" + std::to_string(r++),
+                   std::string("  sel:\n    dst_port|lt: 1024\n  filter:\n") + filter +
+                       "  layer:\n    src_ip|cidr: 10.20.0.0/16\n    dst_ip|cidr: 10.10.0.0/16\n"
+                       "  condition: " +
+                       condition + "\n");
+    }
+  }
+  const std::vector<SigmaFile> files = {{"vetoes.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  size_t matches = 0;
+  for (const char* src : {"10.20.3.9", "10.30.1.7"}) {
+    for (uint16_t port : {22, 25, 53, 443, 445, 2000}) {
+      for (uint16_t sport : {22, 50000}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, "10.10.1.5", port);
+          e.sport = sport;
+          e.has_ports = has_ports;
+          e.bytes_out = port == 25 ? 1200 : 900;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << ":" << sport << " -> " << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 50u);
+}
+
+// Text patterns are checked before a rule is evaluated, also after a comparison that finds the
+// rule (dst_port > 1024 and dst_ip ending in .98): the same matches as evaluating every rule.
+TEST(SigmaRules, PatternChecksGiveTheSameMatches) {
+  const char* patterns[] = {"dst_ip|endswith: '.9'",
+                            "src_ip|startswith: '10.20.'",
+                            "dst_ip|contains: '.1.'",
+                            "proto: TCP",
+                            "proto|cased: TCP",
+                            "dst_ip: '10.1?.*'",
+                            "src_ip|contains|all: [10., .3]",
+                            "dst_port: '4*'"};
+  const char* others[] = {"dst_port|gt: 400", "dst_port|lte: 443", "src_ip|cidr: 10.20.0.0/16",
+                          "dst_port: [22, 445]"};
+  const char* conditions[] = {"a and b", "a and not b", "not a and b", "a or b", "b and a"};
+  std::string yaml;
+  int r = 0;
+  for (const char* a : patterns) {
+    for (const char* b : others) {
+      for (const char* condition : conditions) {
+        if (!yaml.empty()) yaml += "---\n";
+        yaml += Rule("t" + std::to_string(r++), std::string("  a:\n    ") + a + "\n  b:\n    " + b +
+                                                    "\n  condition: " + condition + "\n");
+      }
+    }
+  }
+  const std::vector<SigmaFile> files = {{"patterns.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  size_t matches = 0;
+  for (const char* src : {"10.20.3.9", "10.30.1.7", "2001:db8::1"}) {
+    for (const char* dst : {"10.10.1.9", "10.1.2.3", "8.8.8.8"}) {
+      for (uint16_t port : {22, 443, 445, 2000}) {
+        for (bool has_ports : {true, false}) {
+          Event e = Conn(src, dst, port);
+          e.has_ports = has_ports;
+          e.proto = port == 22 ? Proto::kUdp : Proto::kTcp;
+          const std::vector<std::string> a = Titles(*indexed, e);
+          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          matches += a.size();
+        }
+      }
+    }
+  }
+  EXPECT_GT(matches, 200u);
+}
+
 // ---- rules that are listed, not used ---------------------------------------------------------
 
 TEST(SigmaRules, UnsupportedRulesAreListedWithTheReason) {

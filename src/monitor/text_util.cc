@@ -218,6 +218,29 @@ std::optional<uint32_t> ParseDottedQuad(std::string_view text) {
   return p == end ? std::optional<uint32_t>(address) : std::nullopt;
 }
 
+std::optional<std::pair<uint32_t, int>> ParsePrefixStrict(std::string_view text) {
+  const size_t slash = text.find('/');
+  const std::optional<uint32_t> address = ParseDottedQuad(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  int length = 32;
+  if (slash != std::string_view::npos) {
+    // One or two digits, no leading zero, at most 32 (ParsePrefix's ParseDecimal(…, 2)).
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 2 || (digits.size() > 1 && digits[0] == '0')) {
+      return std::nullopt;
+    }
+    length = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      length = length * 10 + (c - '0');
+    }
+    if (length > 32) return std::nullopt;
+  }
+  const uint32_t mask = length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+  if ((*address & mask) != *address) return std::nullopt;  // host bits set
+  return std::pair<uint32_t, int>(*address, length);
+}
+
 void SetAddress(Address& address, std::string_view text) {
   address.text = text;
   const std::optional<uint32_t> v4 = ParseDottedQuad(text);

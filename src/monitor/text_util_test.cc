@@ -117,6 +117,45 @@ TEST(TextUtil, ParseDottedQuadPaddedAgreesWithParseDottedQuad) {
   EXPECT_GT(valid, 50000u);
 }
 
+// ParsePrefixStrict is netsep::ParsePrefix refusing host bits, in fewer steps: the same answer
+// for networks, near misses and random text.
+TEST(TextUtil, ParsePrefixStrictAgreesWithParsePrefix) {
+  std::mt19937_64 rng(7);
+  const std::string alphabet = "0123456789...//:x -+";
+  std::vector<std::string> texts = {
+      "0.0.0.0/0",    "10.0.0.0/8",  "10.0.0.1/8",  "10.0.0.0/08", "10.0.0.0/33", "10.0.0.0/",
+      "10.0.0.0//8",  "10.0.0.0/8/", "1.2.3.4",     "1.2.3.4/32",  "1.2.3.4/+3",  "1.2.3.4/-0",
+      "192.0.2.0/24", "/24",         "1.2.3.0/024", "1.2.3.0/ 24", "01.2.3.0/24", ""};
+  for (int i = 0; i < 300000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {  // a network, maybe changed
+      const int length = static_cast<int>(rng() % 34);
+      uint32_t address = static_cast<uint32_t>(rng());
+      if (rng() % 4 != 0 && length < 32) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+      t = netsep::FormatIpv4(address);
+      if (rng() % 5 != 0) t += "/" + std::to_string(length);
+      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+    } else {
+      const size_t length = rng() % 20;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    texts.push_back(std::move(t));
+  }
+  size_t valid = 0;
+  for (const std::string& t : texts) {
+    const std::optional<netsep::Prefix> expected =
+        netsep::ParsePrefix(t, netsep::HostBits::kReject);
+    const std::optional<std::pair<uint32_t, int>> got = ParsePrefixStrict(t);
+    ASSERT_EQ(got.has_value(), expected.has_value()) << t;
+    if (got) {
+      ASSERT_EQ(got->first, expected->address) << t;
+      ASSERT_EQ(got->second, expected->length) << t;
+      ++valid;
+    }
+  }
+  EXPECT_GT(valid, 50000u);
+}
+
 // QuotedDottedQuadPadded finds the closing quote itself: its answer is ParseDottedQuad's for
 // the text before the first quote (when that is within 16 bytes), whatever follows.
 TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
