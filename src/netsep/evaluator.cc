@@ -176,8 +176,8 @@ Set ConnStatesMatching(const Space& space, uint32_t conn_states) {
   return out;
 }
 
-template <typename Fn>
-void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
+template <typename Meets, typename Fn>
+void Undecided::ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) const {
   // Depth-first, leftmost first, so the rules come in order. The stack starts with the members
   // not covered by a union one level up: the lowest level's (the latest rules) at the bottom,
   // the top level's (the earliest) on top, each level's right to left.
@@ -196,12 +196,86 @@ void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const
     if (!boxes_[f.level][f.index].Meets(box)) continue;
     // A union of kFan rules' match sets is not walked: testing the boxes of its members costs
     // less, and their own match sets are walked where the boxes meet.
-    if (f.level != 1 && !matches_[f.level][f.index].Meets(set)) continue;
+    if (f.level != 1 && !meets(f.level, f.index)) continue;
     if (f.level == 0) {
       if (!visit(f.index)) return;
       continue;
     }
     for (size_t c = (f.index + 1) * kFan; c-- > f.index * kFan;) stack.push_back({f.level - 1, c});
+  }
+}
+
+template <typename Fn>
+void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
+  ForEachMeetingBy(
+      box, [&](size_t level, size_t index) { return MatchAt(level, index).Meets(set); }, visit);
+}
+
+const Set& Undecided::MatchAt(size_t level, size_t index) const {
+  if (level == 0 && hosts_[index].match_pending) {
+    const HostEntry& h = hosts_[index];
+    matches_[0][index] = space_->AddressPath(h.src, h.dst, h.lower_match);
+    h.match_pending = false;
+  }
+  return matches_[level][index];
+}
+
+std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host,
+                                       const Box& box) const {
+  if (complete_) return Set();
+  std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
+  if (!in) return std::nullopt;
+  Set out = *in & host.lower;
+  if (out.IsEmpty()) return out;
+  // The earlier decided sets whose rules' match sets meet this one, each with the addresses
+  // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
+  bool fixed = true;  // every set needed has only address variables above the lower fields
+  std::vector<Set> meeting;
+  ForEachMeetingBy(
+      box,
+      [&](size_t level, size_t index) {
+        if (level == 0 && hosts_[index].host) {
+          const HostEntry& h = hosts_[index];
+          return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(host.lower);
+        }
+        const std::optional<Set> part =
+            space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+        if (!part) fixed = false;
+        return fixed && part->Meets(host.lower);
+      },
+      [&](size_t i) {
+        if (hosts_[i].host) {
+          meeting.push_back(hosts_[i].lower_decided);
+          return true;
+        }
+        std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
+        if (!part) fixed = false;
+        if (!fixed) return false;
+        meeting.push_back(std::move(*part));
+        return true;
+      });
+  if (!fixed) return std::nullopt;
+  if (meeting.empty()) return out;
+  return out - UnionOf(meeting, 0, meeting.size());
+}
+
+void Undecided::DecideHost(const Space& space, const Rule* rule, const HostMatch& host, Set decided,
+                           Set decided_set, const Box& box) {
+  space_ = &space;
+  HostEntry entry;
+  entry.host = true;
+  entry.match_pending = true;
+  entry.src = host.src;
+  entry.dst = host.dst;
+  entry.lower_match = host.lower;
+  entry.lower_decided = std::move(decided);
+  const bool pending = decided_set.IsEmpty();
+  Push(rule, Set(), std::move(decided_set), box, std::move(entry));
+  if (pending) {
+    const HostEntry& h = hosts_.back();
+    pending_.back() = [&space, src = h.src, dst = h.dst, lower = h.lower_decided] {
+      return space.AddressPath(src, dst, lower);
+    };
   }
 }
 
@@ -235,14 +309,19 @@ const Set& Undecided::DecidedSet(size_t i) const {
 }
 
 void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Box& box) {
+  Push(rule, match, std::move(decided), box, HostEntry{});
+}
+
+void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
   pending_.emplace_back();
+  hosts_.push_back(std::move(host));
   if (matches_.empty()) {
     matches_.emplace_back();
     boxes_.emplace_back();
   }
-  matches_[0].push_back(match);
+  matches_[0].push_back(std::move(match));
   boxes_[0].push_back(box);
   for (size_t l = 0; matches_[l].size() % kFan == 0; ++l) {
     if (matches_.size() == l + 1) {
@@ -255,6 +334,7 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
     if (l == 0) {
       matches_[1].emplace_back();
     } else if (l == 1) {
+      for (size_t j = (last - kFan) * kFan; j < last * kFan; ++j) MatchAt(0, j);
       matches_[2].push_back(UnionOf(matches_[0], (last - kFan) * kFan, last * kFan));
     } else {
       matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
@@ -300,9 +380,21 @@ bool Undecided::RestIsEmpty(const Space& space) const {
 
 const Set& Undecided::AllDecided() const {
   if (all_decided_count_ != decided_.size()) {
-    for (size_t i = all_decided_count_; i < decided_.size(); ++i) DecidedSet(i);
-    // The sets decided since the last call join the union kept from then.
-    all_decided_ = all_decided_ | UnionOf(decided_, all_decided_count_, decided_.size());
+    // The sets decided since the last call join the union kept from then; those of host rules
+    // as one tree over their addresses, without their paths.
+    std::vector<Set> sets;
+    std::vector<Space::AddressPart> paths;
+    for (size_t i = all_decided_count_; i < decided_.size(); ++i) {
+      if (hosts_[i].host) {
+        const HostEntry& h = hosts_[i];
+        paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+      } else {
+        sets.push_back(DecidedSet(i));
+      }
+    }
+    Set joined = UnionOf(sets, 0, sets.size());
+    if (!paths.empty()) joined |= space_->AddressPaths(std::move(paths));
+    all_decided_ = all_decided_ | joined;
     all_decided_count_ = decided_.size();
   }
   return all_decided_;
@@ -313,7 +405,8 @@ Set Undecided::Rest() const {
   return decided_.empty() ? in_ : in_ - AllDecided();
 }
 
-Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo) {
+Evaluator::Evaluator(const Space& space, Memo memo, HostRules host_rules)
+    : space_(space), memo_(memo), host_rules_(host_rules) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
   icmp_ = space_.Value(Field::kProto, kIcmp);
 }
@@ -376,6 +469,92 @@ Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
   return out;
 }
 
+std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context& ctx,
+                                                bool& may) const {
+  if (host_rules_ != HostRules::kIndexed) return std::nullopt;
+  if (rule.action.kind == ActionKind::kJump || rule.action.kind == ActionKind::kGoto) {
+    return std::nullopt;  // what a called chain keeps is a whole set
+  }
+  std::optional<uint64_t> src;
+  std::optional<uint64_t> dst;
+  bool none = false;  // a contextual match that holds for no packet here
+  bool fixed_may = false;
+  std::string key;  // the matches of the lower set
+  for (const Match& m : rule.matches) {
+    switch (m.kind) {
+      case MatchKind::kSrcAddress:
+      case MatchKind::kDstAddress: {
+        const std::optional<AddressPattern> p = PatternOf(m);
+        const uint64_t full = FieldMax(Field::kSrc);
+        if (!p || (p->mask & full) != full) return std::nullopt;
+        std::optional<uint64_t>& address = p->field == Field::kSrc ? src : dst;
+        if (address) return std::nullopt;  // two of them: the general path
+        address = p->value & full;
+        continue;
+      }
+      case MatchKind::kHeaderSet:
+        return std::nullopt;
+      case MatchKind::kMayMatch:
+        fixed_may = true;
+        continue;
+      case MatchKind::kInInterface:
+      case MatchKind::kOutInterface:
+      case MatchKind::kConnState:
+      case MatchKind::kConstant:
+        if (ctx.classes != nullptr) {
+          // The interfaces' and the state's variables lie above the addresses.
+          if (m.kind != MatchKind::kConstant) return std::nullopt;
+          if (!m.always) {
+            fixed_may = true;
+            continue;
+          }
+        }
+        none = none || One(m, ctx).IsEmpty();  // the full or the empty set here
+        continue;
+      default:
+        break;
+    }
+    auto put = [&](uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(static_cast<uint64_t>(m.kind));
+    put(m.negated ? 1 : 0);
+    put(m.terms.size());
+    for (const ValueTerm& t : m.terms) {
+      put(static_cast<uint64_t>(t.kind));
+      put(t.first);
+      put(t.second);
+    }
+  }
+  if (!src || !dst) return std::nullopt;
+  auto [it, fresh] = lower_sets_.try_emplace(std::move(key));
+  if (fresh) {
+    std::vector<Set> parts;
+    for (const Match& m : rule.matches) {
+      switch (m.kind) {
+        case MatchKind::kSrcAddress:
+        case MatchKind::kDstAddress:
+        case MatchKind::kMayMatch:
+        case MatchKind::kInInterface:
+        case MatchKind::kOutInterface:
+        case MatchKind::kConnState:
+        case MatchKind::kConstant:
+          continue;
+        default:
+          parts.push_back(One(m, ctx));
+      }
+    }
+    std::sort(parts.begin(), parts.end(),
+              [](const Set& a, const Set& b) { return a.TopVariable() > b.TopVariable(); });
+    Set lower = space_.All();
+    for (const Set& part : parts) lower &= part;
+    // Protocols, ports and ICMP types always lie below the addresses; checked all the same.
+    it->second = {std::move(lower), space_.BelowAddresses(lower)};
+  }
+  if (!it->second.second) return std::nullopt;
+  may = fixed_may;
+  return HostMatch{static_cast<uint32_t>(*src), static_cast<uint32_t>(*dst),
+                   none ? space_.None() : it->second.first};
+}
+
 Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
                              bool fixed_only) const {
   may = false;
@@ -431,21 +610,45 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
   Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
     bool may = false;
-    const Set match = MatchSet(rule, ctx, may);
-    if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
-      remaining.DecideRest(&rule);  // no later rule sees a packet
-      break;
+    const std::optional<HostMatch> host = HostMatchOf(rule, ctx, may);
+    Set match;
+    if (!host) {
+      match = MatchSet(rule, ctx, may);
+      if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
+        remaining.DecideRest(&rule);  // no later rule sees a packet
+        break;
+      }
     }
     const Box box = MatchBox(rule);
-    const Set m = remaining.Meet(match, box);
+    // A host rule: its undecided packets with the addresses fixed, the path built on them.
+    std::optional<Set> lower;
+    if (host) {
+      lower = remaining.MeetHost(space_, *host, box);
+      if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
+    }
+    Set m;
+    if (!lower) {
+      m = remaining.Meet(match, box);
+    } else if (!lower->IsEmpty()) {
+      m = space_.AddressPath(host->src, host->dst, *lower);
+    }
     if (m.IsEmpty()) continue;
+    // Records that the rule decided `m`.
+    auto decide = [&] {
+      if (may) return;
+      if (lower) {
+        remaining.DecideHost(space_, &rule, *host, *lower, m, box);
+      } else {
+        remaining.Decide(&rule, match, m, box);
+      }
+    };
     switch (rule.action.kind) {
       case ActionKind::kContinue:
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
         result.returned_ |= m;
-        if (!may) remaining.Decide(&rule, match, m, box);
+        decide();
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
@@ -472,7 +675,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       }
       default:  // a verdict or a NAT rewrite: ends this chain
         outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
-        if (!may) remaining.Decide(&rule, match, m, box);
+        decide();
         break;
     }
   }

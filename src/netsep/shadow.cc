@@ -68,20 +68,57 @@ class ShadowFinder {
     Set returned = space_.None();
     for (const Rule& rule : chain.rules) {
       bool may = false;
-      const Set match = eval_.MatchSet(rule, ctx_, may);
+      const std::optional<HostMatch> host = eval_.HostMatchOf(rule, ctx_, may);
+      Set match;
       const Box box = Evaluator::MatchBox(rule);
-      if (!may && match.IsFull() && DecidesAll(table, rule, reduced)) {
-        // A rule that matches every packet and decides all it gets (a verdict, or a jump to a
-        // chain that keeps everything, as a final jump to a log-and-drop chain) decides what
-        // is left, which is never built: whether anything is left is found by a search.
-        const bool live_empty = undecided.RestIsEmpty(space_);
-        Note(rule, match, box, live_empty, undecided, universe);
-        if (!live_empty) undecided.DecideRest(&rule);
+      if (!host) {
+        match = eval_.MatchSet(rule, ctx_, may);
+        if (!may && match.IsFull() && DecidesAll(table, rule, reduced)) {
+          // A rule that matches every packet and decides all it gets (a verdict, or a jump to
+          // a chain that keeps everything, as a final jump to a log-and-drop chain) decides
+          // what is left, which is never built: whether anything is left is found by a search.
+          const bool live_empty = undecided.RestIsEmpty(space_);
+          Note(rule, match, box, live_empty, undecided, universe);
+          if (!live_empty) undecided.DecideRest(&rule);
+          continue;
+        }
+      }
+      // A host rule (no jump): its undecided packets with the addresses fixed; its match and
+      // live sets built only where needed (the general path, naming the rules that shadow it,
+      // a RETURN).
+      std::optional<Set> lower;
+      if (host) {
+        lower = undecided.MeetHost(space_, *host, box);
+        if (!lower || lower->IsEmpty()) {
+          match = space_.AddressPath(host->src, host->dst, host->lower);
+        }
+      }
+      Set live;
+      if (lower) {
+        if (!lower->IsEmpty() && rule.action.kind == ActionKind::kReturn) {
+          live = space_.AddressPath(host->src, host->dst, *lower);
+        }
+      } else {
+        live = undecided.Meet(match, box);
+      }
+      const bool live_empty = lower ? lower->IsEmpty() : live.IsEmpty();
+      Note(rule, match, box, live_empty, undecided, universe);
+      if (live_empty) continue;
+      if (lower) {
+        switch (rule.action.kind) {
+          case ActionKind::kContinue:
+          case ActionKind::kUnknown:
+            break;
+          case ActionKind::kReturn:
+            returned |= live;
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, live, box);
+            break;
+          default:  // a verdict or a NAT rewrite: ends the chain (never a jump)
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
+            break;
+        }
         continue;
       }
-      const Set live = undecided.Meet(match, box);
-      Note(rule, match, box, live.IsEmpty(), undecided, universe);
-      if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
         case ActionKind::kContinue:

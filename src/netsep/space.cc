@@ -234,6 +234,21 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
     }
   }
   bdd_setvarnum(next);
+  space->key_bit_.assign(static_cast<size_t>(next), -1);
+  for (int f = 0; f < 2; ++f) {
+    const std::vector<int>& vars =
+        space->vars_[static_cast<int>(f == 0 ? Field::kSrc : Field::kDst)];
+    for (int i = 0; i < 32; ++i) {
+      space->key_bit_[static_cast<size_t>(vars[i])] = f * 32 + i;
+      space->key_level_[static_cast<size_t>(f * 32 + i)] =
+          static_cast<unsigned int>(bdd_var2level(vars[i]));
+    }
+  }
+  for (Field f : {Field::kSrc, Field::kSentSrc, Field::kDst, Field::kSentDst}) {
+    for (int v : space->vars_[static_cast<int>(f)]) {
+      space->below_addresses_ = std::max(space->below_addresses_, v + 1);
+    }
+  }
   return space;
 }
 
@@ -301,6 +316,63 @@ Set Space::MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& be
   Set result(out);
   if (!IsConstant(out)) bdd_delref(out);
   return result;
+}
+
+bool Space::BelowAddresses(const Set& set) const { return set.TopVariable() >= below_addresses_; }
+
+std::optional<Set> Space::AddressCofactor(const Set& set, uint32_t src, uint32_t dst) const {
+  const uint64_t key = (uint64_t{src} << 32) | dst;
+  int node = set.root_;
+  while (!IsConstant(node)) {
+    const int var = bdd_var(node);
+    if (var >= below_addresses_) break;
+    const int bit = key_bit_[static_cast<size_t>(var)];
+    if (bit < 0) return std::nullopt;
+    node = ((key >> (63 - bit)) & 1) != 0 ? bdd_high(node) : bdd_low(node);
+  }
+  return Set(node);
+}
+
+Set Space::AddressPath(uint32_t src, uint32_t dst, const Set& lower) const {
+  return MaskedAbove(Field::kSrc, src, FieldMax(Field::kSrc),
+                     MaskedAbove(Field::kDst, dst, FieldMax(Field::kDst), lower));
+}
+
+Set Space::AddressPaths(std::vector<AddressPart> parts) const {
+  std::sort(parts.begin(), parts.end(),
+            [](const AddressPart& a, const AddressPart& b) { return a.key < b.key; });
+  // One part per key: the lower sets of equal keys joined.
+  size_t out = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].lower.IsEmpty()) continue;
+    if (out > 0 && parts[out - 1].key == parts[i].key) {
+      parts[out - 1].lower |= parts[i].lower;
+    } else {
+      parts[out++] = std::move(parts[i]);
+    }
+  }
+  parts.resize(out);
+  return AddressTree(parts, 0, parts.size(), 0);
+}
+
+Set Space::AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last,
+                       int bit) const {
+  if (first == last) return None();
+  if (bit == 64) return parts[first].lower;  // one key left
+  const uint64_t mask = uint64_t{1} << (63 - bit);
+  // Sorted by key and agreeing above `bit`: those with the bit clear come first.
+  const size_t split = static_cast<size_t>(
+      std::partition_point(parts.begin() + static_cast<std::ptrdiff_t>(first),
+                           parts.begin() + static_cast<std::ptrdiff_t>(last),
+                           [&](const AddressPart& p) { return (p.key & mask) == 0; }) -
+      parts.begin());
+  const Set low = AddressTree(parts, first, split, bit + 1);
+  const Set high = AddressTree(parts, split, last, bit + 1);
+  if (low == high) return low;
+  // Both children are referenced (low, high) while the node is made.
+  const int made = bdd_makenode(key_level_[static_cast<size_t>(bit)], low.root_, high.root_);
+  if (made == 0) return None();  // out of nodes: the error hook has marked the session failed
+  return Set(made);
 }
 
 Set Space::Term(Field field, const ValueTerm& term) const {
