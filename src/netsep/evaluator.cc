@@ -20,18 +20,26 @@ constexpr uint32_t kBaseStates[] = {kCtNew, kCtEstablished, kCtRelated, kCtInval
 // called chains (one per rule of thousands) merge in linear time.
 class Outcomes {
  public:
+  explicit Outcomes(const Space& space) : space_(space) {}
   void Add(Outcome o) {
     const auto key = std::tuple{o.verdict, o.rule, o.chain};
     auto [it, fresh] = index_.try_emplace(key, list_.size());
     if (fresh) {
       list_.push_back(std::move(o));
+      return;
+    }
+    Outcome& into = list_[it->second];
+    if (into.host && o.host && into.host->src == o.host->src && into.host->dst == o.host->dst) {
+      into.host->lower |= o.host->lower;  // the same rule: the same addresses
     } else {
-      list_[it->second].set |= o.set;
+      into.Packets(space_);
+      into.set |= o.Packets(space_);
     }
   }
   std::vector<Outcome> Take() { return std::move(list_); }
 
  private:
+  const Space& space_;
   std::vector<Outcome> list_;
   std::map<std::tuple<ActionKind, const Rule*, const Chain*>, size_t> index_;
 };
@@ -606,7 +614,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
   ChainResult result(in);
-  Outcomes outcomes;
+  Outcomes outcomes(space_);
   Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
     bool may = false;
@@ -626,14 +634,17 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       lower = remaining.MeetHost(space_, *host, box);
       if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
     }
-    Set m;
+    Set m;  // the undecided packets; for a host rule built only for a RETURN
     if (!lower) {
       m = remaining.Meet(match, box);
-    } else if (!lower->IsEmpty()) {
-      m = space_.AddressPath(host->src, host->dst, *lower);
+      if (m.IsEmpty()) continue;
+    } else {
+      if (lower->IsEmpty()) continue;
+      if (rule.action.kind == ActionKind::kReturn) {
+        m = space_.AddressPath(host->src, host->dst, *lower);
+      }
     }
-    if (m.IsEmpty()) continue;
-    // Records that the rule decided `m`.
+    // Records that the rule decided its undecided packets.
     auto decide = [&] {
       if (may) return;
       if (lower) {
@@ -674,7 +685,12 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       }
       default:  // a verdict or a NAT rewrite: ends this chain
-        outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
+        if (lower) {
+          outcomes.Add(Outcome{rule.action.kind, &rule, &chain, Set(),
+                               HostMatch{host->src, host->dst, *lower}});
+        } else {
+          outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
+        }
         decide();
         break;
     }

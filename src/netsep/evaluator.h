@@ -221,7 +221,20 @@ struct Outcome {
   ActionKind verdict;
   const Rule* rule;  // nullptr: the policy of `chain`
   const Chain* chain;
-  Set set;
+  Set set;  // empty while `host` holds the packets
+  // A host rule's verdict (Evaluator::Eval with HostRules::kIndexed): its packets with the
+  // addresses fixed, HostMatch::lower being the packets of the fields below them; the whole set
+  // is built by Packets() when asked for (the forwarding walk often needs only the lower set).
+  std::optional<HostMatch> host;
+
+  // The packets, `set` built first from `host` when needed.
+  const Set& Packets(const Space& space) {
+    if (host) {
+      set = space.AddressPath(host->src, host->dst, host->lower);
+      host.reset();
+    }
+    return set;
+  }
 };
 
 // Where the packets entering a chain end up: the verdicts of its rules (and of the chains it

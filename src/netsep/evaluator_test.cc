@@ -517,8 +517,8 @@ TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
       Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);
       ASSERT_TRUE(r.ok());
       Outcomes got;
-      for (const Outcome& o : r->outcomes) {
-        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.set).second);
+      for (Outcome& o : r->outcomes) {
+        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.Packets(s)).second);
       }
       if (ctx.discards_unused) {
         EXPECT_TRUE(without_discards(got) == without_discards(plain.outcomes)) << round;
@@ -597,6 +597,7 @@ TEST(EvaluatorTest, HostRulesAgreeWithTheGeneralWalk) {
   const std::string eth1 = "eth1";
   int outcomes = 0;
   int hosts = 0;
+  int host_outcomes = 0;
   for (int round = 0; round < 80; ++round) {
     const Table table = RandomHostTable(random);
     const Set near = s.Range(Field::kSrc, 0x0a000000, 0x0a000003 + random.Next() % 8) &
@@ -623,8 +624,14 @@ TEST(EvaluatorTest, HostRulesAgreeWithTheGeneralWalk) {
     using Outcomes = std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set>;
     Outcomes want;
     Outcomes have;
-    for (const Outcome& o : expected->outcomes) want[{o.verdict, o.rule, o.chain}] = o.set;
-    for (const Outcome& o : got->outcomes) have[{o.verdict, o.rule, o.chain}] = o.set;
+    for (Outcome& o : expected->outcomes) {
+      EXPECT_FALSE(o.host.has_value());
+      want[{o.verdict, o.rule, o.chain}] = o.Packets(s);
+    }
+    for (Outcome& o : got->outcomes) {
+      host_outcomes += o.host ? 1 : 0;
+      have[{o.verdict, o.rule, o.chain}] = o.Packets(s);
+    }
     EXPECT_TRUE(have == want) << "round " << round;
     // Asked in either order: the union of the decided sets is kept once built.
     if (round % 2 == 0) {
@@ -637,6 +644,7 @@ TEST(EvaluatorTest, HostRulesAgreeWithTheGeneralWalk) {
     outcomes += static_cast<int>(want.size());
   }
   EXPECT_GT(hosts, 1000);
+  EXPECT_GT(host_outcomes, 100);  // the fast path was taken
   EXPECT_GT(outcomes, 300);
   EXPECT_FALSE(s.failed());
 }

@@ -97,6 +97,10 @@ struct SpaceOptions {
   int max_nodes = 16 << 20;
   // Operation cache entries.
   int cache_size = 1 << 18;
+  // The chain walks decide the rules of one source and one destination address with the
+  // addresses fixed (Evaluator::HostRules::kIndexed); false: as every other rule, the general
+  // path the tests compare with. The report is the same either way.
+  bool index_host_rules = true;
 };
 
 // Inclusive interval of field values.
