@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "netsep/evaluator.h"
@@ -43,7 +44,7 @@ class ShadowFinder {
     }
   }
 
-  std::map<std::string, LineState>& lines() { return lines_; }
+  std::unordered_map<std::string, LineState>& lines() { return lines_; }
 
  private:
   // Walks `chain` once and, when `kept` is set, returns the packets it keeps from its caller:
@@ -236,7 +237,7 @@ class ShadowFinder {
   std::map<const Chain*, bool> header_only_memo_;
   std::map<const Chain*, std::optional<Set>> kept_;  // nullopt: walked, kept not built
   std::set<const Chain*> walking_;
-  std::map<std::string, LineState> lines_;
+  std::unordered_map<std::string, LineState> lines_;
 };
 
 }  // namespace

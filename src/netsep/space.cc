@@ -358,7 +358,28 @@ Set Space::AddressPaths(std::vector<AddressPart> parts) const {
 Set Space::AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last,
                        int bit) const {
   if (first == last) return None();
-  if (bit == 64) return parts[first].lower;  // one key left
+  if (last - first == 1) {
+    // One key left (most of the tree, below the bits the keys share): its remaining bits as a
+    // path made directly from the lowest up, one reference at a time, as in MaskedAbove.
+    const uint64_t key = parts[first].key;
+    int out = parts[first].lower.root_;  // not empty (AddressPaths)
+    if (!IsConstant(out)) bdd_addref(out);
+    for (int b = 63; b >= bit; --b) {
+      const unsigned int level = key_level_[static_cast<size_t>(b)];
+      const int made =
+          ((key >> (63 - b)) & 1) != 0 ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
+      if (made == 0) {  // out of nodes: the error hook has marked the session failed
+        if (!IsConstant(out)) bdd_delref(out);
+        return None();
+      }
+      const int next = bdd_addref(made);
+      if (!IsConstant(out)) bdd_delref(out);
+      out = next;
+    }
+    Set result(out);
+    if (!IsConstant(out)) bdd_delref(out);
+    return result;
+  }
   const uint64_t mask = uint64_t{1} << (63 - bit);
   // Sorted by key and agreeing above `bit`: those with the bit clear come first.
   const size_t split = static_cast<size_t>(
