@@ -379,6 +379,13 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
 bool Undecided::RestIsEmpty(const Space& space) const {
   if (complete_) return true;
   if (decided_.empty()) return in_.IsEmpty();
+  // A packet outside every rule's match set is outside every decided set (each lies within its
+  // rule's match): looked for first, so that decided sets not built yet (a jump's, built when
+  // needed) need not be built when one turns up.
+  std::vector<Set> matches;
+  matches.reserve(decided_.size());
+  for (size_t i = 0; i < decided_.size(); ++i) matches.push_back(MatchAt(0, i));
+  if (space.Covered(in_, matches, kCoverBudget) == std::optional<bool>(false)) return false;
   std::vector<Set> all;
   all.reserve(decided_.size());
   for (size_t i = 0; i < decided_.size(); ++i) all.push_back(DecidedSet(i));
@@ -632,7 +639,9 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
     std::optional<Set> lower;
     if (host) {
       lower = remaining.MeetHost(space_, *host, box);
-      if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
+      // The general path, with the match set as the memo keeps it: the branches of the port
+      // forwards (their destinations as sent are part of the set) walk the same chains once each.
+      if (!lower) match = MatchSet(rule, ctx, may);
     }
     Set m;  // the undecided packets; for a host rule built only for a RETURN
     if (!lower) {
