@@ -445,7 +445,7 @@ class Parser {
     bool module_known = true;
     bool have_target = false;
     for (; i < tokens.size(); ++i) {
-      const std::string& tok = tokens[i];
+      const std::string_view tok = tokens[i];
       if (tok == "!") {
         negate = true;
         continue;
@@ -545,7 +545,7 @@ class Parser {
   // packet and byte counter conditions: not modelled).
   Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string>& tokens, size_t& i,
                               bool negated) {
-    const std::string& tok = tokens[i];
+    const std::string_view tok = tokens[i];
     if (tok == "--match-set" || tok == "--set") {
       if (set_.have) {
         return Fail(line, "--match-set は 1 つの -m set に 1 回だけです。",
@@ -614,7 +614,7 @@ class Parser {
   // Fills `m` from the module option tokens[i]. Returns false when the option is not modelled.
   Result<bool> ParseModuleOption(uint32_t line, const std::string& module,
                                  const std::vector<std::string>& tokens, size_t& i, Match& m) {
-    const std::string tok = tokens[i];
+    const std::string_view tok = tokens[i];
     if (tok == "--sport" || tok == "--source-port" || tok == "--dport" ||
         tok == "--destination-port") {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
@@ -755,7 +755,7 @@ class Parser {
     bool unmodelled_option = false;
     bool maps_set = false;
     for (; i < tokens.size(); ++i) {
-      const std::string& tok = tokens[i];
+      const std::string_view tok = tokens[i];
       if (target == "SET" && (tok == "--add-set" || tok == "--del-set" || tok == "--map-set")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view name, Value(line, tokens, i));
         MAMORI_ASSIGN_OR_RETURN(std::string_view flags, Value(line, tokens, i));
