@@ -239,29 +239,45 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
   // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
   bool fixed = true;  // every set needed has only address variables above the lower fields
   std::vector<Set> meeting;
-  ForEachMeetingBy(
-      box,
-      [&](size_t level, size_t index) {
-        if (level == 0 && hosts_[index].host) {
-          const HostEntry& h = hosts_[index];
-          return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(host.lower);
-        }
-        const std::optional<Set> part =
-            space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
-        if (!part) fixed = false;
-        return fixed && part->Meets(host.lower);
-      },
-      [&](size_t i) {
-        if (hosts_[i].host) {
-          meeting.push_back(hosts_[i].lower_decided);
-          return true;
-        }
-        std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
-        if (!part) fixed = false;
-        if (!fixed) return false;
-        meeting.push_back(std::move(*part));
-        return true;
-      });
+  // Whether the match set or union at (level, index) meets this rule's.
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].host) {
+      const HostEntry& h = hosts_[index];
+      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(host.lower);
+    }
+    const std::optional<Set> part =
+        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+    if (!part) fixed = false;
+    return fixed && part->Meets(host.lower);
+  };
+  // Takes decided set i, whose rule's match set meets this rule's.
+  auto visit = [&](size_t i) {
+    if (hosts_[i].host) {
+      meeting.push_back(hosts_[i].lower_decided);
+      return true;
+    }
+    std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
+    if (!part) fixed = false;
+    if (!fixed) return false;
+    meeting.push_back(std::move(*part));
+    return true;
+  };
+  if (general_.size() <= kFewGeneral) {
+    // The earlier host rules of the same pair through the index, and the few others by their
+    // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
+    // everything, so that its walk would test most rules' boxes one by one.
+    const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+    std::vector<size_t> found;
+    if (same != host_index_.end()) found = same->second;
+    for (size_t i : general_) {
+      if (boxes_[0][i].Meets(box)) found.push_back(i);
+    }
+    for (size_t i : found) {
+      if (meets(0, i) && !visit(i)) break;
+    }
+  } else {
+    ForEachMeetingBy(box, meets, visit);
+  }
   if (!fixed) return std::nullopt;
   if (meeting.empty()) return out;
   return out - UnionOf(meeting, 0, meeting.size());
@@ -321,6 +337,11 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
 }
 
 void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
+  if (host.host) {
+    host_index_[(uint64_t{host.src} << 32) | host.dst].push_back(rules_.size());
+  } else {
+    general_.push_back(rules_.size());
+  }
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
   pending_.emplace_back();

@@ -212,6 +212,11 @@ class Undecided {
   };
   std::vector<HostEntry> hosts_;
   const Space* space_ = nullptr;  // from DecideHost, to build the sets of host rules
+  // MeetHost without the tree while the other rules are few: the host rules by address pair
+  // (source << 32 | destination), and the others, by index.
+  static constexpr size_t kFewGeneral = 64;
+  std::unordered_map<uint64_t, std::vector<size_t>> host_index_;
+  std::vector<size_t> general_;
 
   // Decide() and DecideHost(): `match` is empty for a host rule (built when needed).
   void Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host);

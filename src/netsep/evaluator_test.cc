@@ -553,8 +553,9 @@ std::vector<Match> HostOrOtherMatches(RandomRules& random) {
 }
 
 // Random chains of host rules and others that jump, go to and return; each chain calls only
-// later ones.
-Table RandomHostTable(RandomRules& random) {
+// later ones. `long_chains`: chains of 150 to 300 rules, with more of the other rules than
+// Undecided::MeetHost takes one by one.
+Table RandomHostTable(RandomRules& random, bool long_chains = false) {
   Table table;
   const int chains = 2 + static_cast<int>(random.Next() % 4);
   uint32_t line = 1;
@@ -563,7 +564,8 @@ Table RandomHostTable(RandomRules& random) {
     chain.name = "c" + std::to_string(c);
     chain.builtin = c == 0;
     chain.policy = ActionKind::kDrop;
-    const int rules = static_cast<int>(random.Next() % 50);
+    const int rules =
+        static_cast<int>(long_chains ? 150 + random.Next() % 150 : random.Next() % 50);
     for (int r = 0; r < rules; ++r) {
       Rule rule;
       rule.location = SourceLocation{"fw", line++, ""};
@@ -599,7 +601,7 @@ TEST(EvaluatorTest, HostRulesAgreeWithTheGeneralWalk) {
   int hosts = 0;
   int host_outcomes = 0;
   for (int round = 0; round < 80; ++round) {
-    const Table table = RandomHostTable(random);
+    const Table table = RandomHostTable(random, round % 8 == 7);
     const Set near = s.Range(Field::kSrc, 0x0a000000, 0x0a000003 + random.Next() % 8) &
                      s.Range(Field::kDst, 0x0a000000 + random.Next() % 3, 0x0a00003f) &
                      (s.Value(Field::kProto, 6) | s.Range(Field::kDport, 0, 30));
@@ -661,7 +663,7 @@ TEST(ShadowTest, HostRulesAgreeWithTheGeneralWalk) {
   int named = 0;
   for (int round = 0; round < 80; ++round) {
     Ruleset ruleset;
-    ruleset.tables.push_back(RandomHostTable(random));
+    ruleset.tables.push_back(RandomHostTable(random, round % 8 == 7));
     ruleset.tables[0].name = "filter";
     for (Chain& chain : ruleset.tables[0].chains) {
       if (!chain.builtin) chain.policy = ActionKind::kReturn;
