@@ -97,6 +97,7 @@ const Table* Ruleset::FindTable(std::string_view table_name) const {
 std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
                                                    WordsError& error) {
   std::vector<std::string> words;
+  words.reserve(24);  // a rule line's words, mostly
   size_t i = 0;
   while (i < s.size()) {
     if (s[i] == ' ' || s[i] == '\t') {
@@ -106,7 +107,11 @@ std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t ma
     std::string word;
     while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
       if (s[i] != '"') {
-        word.push_back(s[i++]);
+        // The unquoted run up to the next blank or quote, at once.
+        size_t end = i + 1;
+        while (end < s.size() && s[end] != ' ' && s[end] != '\t' && s[end] != '"') ++end;
+        word.append(s.substr(i, end - i));
+        i = end;
         continue;
       }
       ++i;
