@@ -515,7 +515,8 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
   std::optional<uint64_t> dst;
   bool none = false;  // a contextual match that holds for no packet here
   bool fixed_may = false;
-  std::string key;  // the matches of the lower set
+  std::string& key = lower_key_;  // the matches of the lower set (its buffer reused)
+  key.clear();
   for (const Match& m : rule.matches) {
     switch (m.kind) {
       case MatchKind::kSrcAddress:
@@ -561,8 +562,10 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
     }
   }
   if (!src || !dst) return std::nullopt;
-  auto [it, fresh] = lower_sets_.try_emplace(std::move(key));
+  auto it = lower_sets_.find(key);
+  const bool fresh = it == lower_sets_.end();
   if (fresh) {
+    it = lower_sets_.try_emplace(key).first;
     std::vector<Set> parts;
     for (const Match& m : rule.matches) {
       switch (m.kind) {

@@ -321,6 +321,7 @@ class Evaluator {
   // HostMatchOf: the lower sets by their matches (kind, negation and terms, in rule order), with
   // their `may`.
   mutable std::unordered_map<std::string, std::pair<Set, bool>> lower_sets_;
+  mutable std::string lower_key_;  // HostMatchOf's key, its buffer reused
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
