@@ -435,10 +435,26 @@ Set Space::IntervalsBelow(Field field, const std::vector<Interval>& intervals, s
   return Set(bdd_ite(bdd_ithvar(var), high.root_, low.root_));
 }
 
+int Space::FieldCube(Field field, bool others) const {
+  int& cube = (others ? other_cubes_ : cubes_)[static_cast<size_t>(field)];
+  if (cube == 0) {
+    std::vector<int> vars;
+    for (int f = 0; f < kFieldCount; ++f) {
+      if ((f == static_cast<int>(field)) != others) {
+        vars.insert(vars.end(), vars_[static_cast<size_t>(f)].begin(),
+                    vars_[static_cast<size_t>(f)].end());
+      }
+    }
+    // Kept referenced for the session (bdd_done frees it); 0 when out of nodes: made again.
+    const int made = bdd_makeset(vars.data(), static_cast<int>(vars.size()));
+    if (made > 1) cube = bdd_addref(made);
+    return made;
+  }
+  return cube;
+}
+
 Set Space::Exists(const Set& set, Field field) const {
-  std::vector<int> vars = vars_[static_cast<int>(field)];
-  const Set cube(bdd_makeset(vars.data(), static_cast<int>(vars.size())));
-  return Set(bdd_exist(set.root_, cube.root_));
+  return Set(bdd_exist(set.root_, FieldCube(field, false)));
 }
 
 Set Space::Equal(Field a, Field b) const {
@@ -452,11 +468,8 @@ Set Space::Equal(Field a, Field b) const {
 }
 
 Set Space::Project(const Set& set, Field field) const {
-  Set projected = set;
-  for (int i = 0; i < kFieldCount; ++i) {
-    if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
-  }
-  return projected;
+  // Every other field at once: the same set as forgetting them one after the other.
+  return Set(bdd_exist(set.root_, FieldCube(field, true)));
 }
 
 namespace {

@@ -195,8 +195,13 @@ class Space {
   // AddressPaths() on parts[first, last) (sorted by key, keys distinct), whose keys agree on
   // the bits above bit `bit` (0: the source's most significant).
   Set AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last, int bit) const;
+  // The cube (bdd_makeset) of `field`'s variables, or with `others` of every other field's:
+  // made once per session, as Exists and Project ask for them per set.
+  int FieldCube(Field field, bool others) const;
   // The BDD variables of each field, most significant bit first.
   std::array<std::vector<int>, kFieldCount> vars_;
+  mutable std::array<int, kFieldCount> cubes_{};        // FieldCube; 0: not made yet
+  mutable std::array<int, kFieldCount> other_cubes_{};  // FieldCube with `others`
   // Per variable: its bit of an AddressPart key (0: the source's most significant, 32: the
   // destination's), -1 for the other variables.
   std::vector<int> key_bit_;
