@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "netsep/asa.h"
@@ -714,12 +715,27 @@ class Checker {
   // `from` and in zone `to`: then NoteBroad finds nothing beyond them and they join the allowed
   // path. Told with the addresses fixed (Space::AddressCofactor); false when it cannot be (the
   // source as sent differs, a set tests a copy as sent), and the caller asks NoteBroad.
-  bool HostAllowed(size_t from, size_t to, const HostMatch& host, const Saved& saved) const {
+  bool HostAllowed(size_t from, size_t to, const HostMatch& host, const Saved& saved) {
     if (saved.src) return false;  // Delivered() puts the source as sent back
     const std::optional<Set> beyond = space_.AddressCofactor(beyond_[from], host.src, host.dst);
-    if (!beyond || beyond->Meets(host.lower)) return false;
+    if (!beyond || LowerMeets(*beyond, host.lower)) return false;
     const std::optional<Set> zone = space_.AddressCofactor(zone_dst_[to], host.src, host.dst);
     return zone && (host.lower - *zone).IsEmpty();
+  }
+
+  // a.Meets(b) for the lower sets HostAllowed tests, remembered: the host rules of a rule set
+  // repeat a few services, and the allow entries cut at their pairs give a few sets, so that the
+  // same pairs come back for thousands of rules. Both sets are kept referenced, so that their
+  // ids (nodes) are not reused for other sets while remembered.
+  bool LowerMeets(const Set& a, const Set& b) {
+    const uint64_t key = (uint64_t{a.Id()} << 32) | b.Id();
+    auto [it, fresh] = lower_meets_.try_emplace(key, false);
+    if (fresh) {
+      it->second = a.Meets(b);
+      lower_meets_refs_.push_back(a);
+      lower_meets_refs_.push_back(b);
+    }
+    return it->second;
   }
 
   // Records what `rule` of device d lets through from zone `from` (the packets `set` as they are
@@ -1016,6 +1032,8 @@ class Checker {
   std::map<BroadKey, Broad> broad_;
   std::vector<UnknownConstruct> unknown_;
   std::vector<Shadowed> shadowed_;
+  std::unordered_map<uint64_t, bool> lower_meets_;  // LowerMeets: by the pair of ids
+  std::vector<Set> lower_meets_refs_;               // the sets of lower_meets_, kept referenced
 };
 
 }  // namespace

@@ -75,6 +75,9 @@ class Set {
   // The first BDD variable the set tests (the order is Space's); above every variable for the
   // empty and the full set.
   int TopVariable() const;
+  // Identifies the set among those referenced at the same time (its root node): two sets alive
+  // together have the same id exactly when they are equal. Not stable once the set is released.
+  uint32_t Id() const { return static_cast<uint32_t>(root_); }
 
   friend Set operator&(const Set& a, const Set& b);
   friend Set operator|(const Set& a, const Set& b);
