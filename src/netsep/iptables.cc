@@ -208,6 +208,13 @@ std::optional<uint32_t> TcpFlags(std::string_view s) {
 }
 constexpr uint32_t kSynOnly = 2;
 
+// Hashes std::string and std::string_view alike, so that maps keyed by name are found by a
+// token's view without a copy.
+struct WordHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 struct Line {
   std::string_view text;
   uint32_t number;
@@ -276,11 +283,14 @@ class Parser {
     ruleset_.unknown.push_back({Here(line), Printable(construct)});
   }
 
-  Result<std::vector<std::string>> Tokenize(const Line& line) const {
+  // Splits a line into tokens_ (views into the line or, for quoted words, words_text_; both
+  // reused from line to line: a rule set has hundreds of thousands of lines).
+  Status Tokenize(const Line& line) {
     WordsError why{};
-    std::optional<std::vector<std::string>> words = SplitWords(line.text, kMaxTokensPerLine, why);
-    if (!words) return Fail(line.number, why.ja, why.en);
-    return std::move(*words);
+    if (!SplitWordViews(line.text, kMaxTokensPerLine, words_text_, tokens_, why)) {
+      return Fail(line.number, why.ja, why.en);
+    }
+    return {};
   }
 
   Status ParseLine(const Line& line) {
@@ -308,13 +318,14 @@ class Parser {
       return Fail(line.number, "*table の前に規則があります。", "a rule before any *table line.");
     }
     if (s.front() == ':') return DeclareChain(line.number, s.substr(1));
-    MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> tokens, Tokenize(Line{s, line.number}));
+    MAMORI_TRY(Tokenize(Line{s, line.number}));
+    const std::vector<std::string_view>& tokens = tokens_;
     size_t i = 0;
     if (!tokens.empty() && tokens[0].starts_with('[')) ++i;  // iptables-save -c counters
     if (i + 1 < tokens.size() && (tokens[i] == "-A" || tokens[i] == "--append")) {
       return AddRule(line.number, tokens, i + 1);
     }
-    ReportUnknown(line.number, Cat("command ", i < tokens.size() ? tokens[i] : std::string()));
+    ReportUnknown(line.number, Cat("command ", i < tokens.size() ? tokens[i] : std::string_view()));
     return {};
   }
 
@@ -386,15 +397,15 @@ class Parser {
   // The chain of table_ named `name` (through chain_index_: a table has hundreds of chains, and
   // every jump names one); nullptr when none is declared.
   const Chain* Declared(std::string_view name) const {
-    const auto found = chain_index_.find(std::string(name));
+    const auto found = chain_index_.find(name);
     return found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
   }
 
-  Status AddRule(uint32_t line, const std::vector<std::string>& tokens, size_t i) {
+  Status AddRule(uint32_t line, const std::vector<std::string_view>& tokens, size_t i) {
     if (++rule_count_ > kMaxRules) {
       return Fail(line, "規則が多すぎます。", "too many rules.");
     }
-    const std::string& chain_name = tokens[i++];
+    const std::string_view chain_name = tokens[i++];
     const auto found = chain_index_.find(chain_name);
     Chain* chain = found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
     if (chain == nullptr) {
@@ -415,7 +426,7 @@ class Parser {
   }
 
   // Reads the value after option tokens[i]; fails when there is none.
-  Result<std::string_view> Value(uint32_t line, const std::vector<std::string>& tokens,
+  Result<std::string_view> Value(uint32_t line, const std::vector<std::string_view>& tokens,
                                  size_t& i) const {
     if (i + 1 >= tokens.size()) {
       return Fail(line, Cat(tokens[i], " の値がありません。"), Cat(tokens[i], " needs a value."));
@@ -435,11 +446,12 @@ class Parser {
   }
 
   // Skips the values of an unmodelled option: the words up to the next option.
-  static void SkipValues(const std::vector<std::string>& tokens, size_t& i) {
+  static void SkipValues(const std::vector<std::string_view>& tokens, size_t& i) {
     while (i + 1 < tokens.size() && !tokens[i + 1].starts_with('-') && tokens[i + 1] != "!") ++i;
   }
 
-  Status ParseRule(uint32_t line, const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+  Status ParseRule(uint32_t line, const std::vector<std::string_view>& tokens, size_t i,
+                   Rule& rule) {
     bool negate = false;
     std::string module;
     bool module_known = true;
@@ -543,7 +555,7 @@ class Parser {
 
   // Reads an option of -m set into set_. Returns false for the options read elsewhere (the
   // packet and byte counter conditions: not modelled).
-  Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string>& tokens, size_t& i,
+  Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string_view>& tokens, size_t& i,
                               bool negated) {
     const std::string_view tok = tokens[i];
     if (tok == "--match-set" || tok == "--set") {
@@ -613,7 +625,7 @@ class Parser {
 
   // Fills `m` from the module option tokens[i]. Returns false when the option is not modelled.
   Result<bool> ParseModuleOption(uint32_t line, const std::string& module,
-                                 const std::vector<std::string>& tokens, size_t& i, Match& m) {
+                                 const std::vector<std::string_view>& tokens, size_t& i, Match& m) {
     const std::string_view tok = tokens[i];
     if (tok == "--sport" || tok == "--source-port" || tok == "--dport" ||
         tok == "--destination-port") {
@@ -733,7 +745,7 @@ class Parser {
   }
 
   Status ParseTarget(uint32_t line, bool is_goto, std::string_view target,
-                     const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+                     const std::vector<std::string_view>& tokens, size_t i, Rule& rule) {
     Action& action = rule.action;
     action.target = std::string(target);
     if (const Chain* chain = Declared(target); chain != nullptr) {
@@ -843,7 +855,10 @@ class Parser {
   std::map<std::string, uint32_t> changing_sets_;  // set → line of a -j SET that changes it
   Ruleset ruleset_;
   Table* table_ = nullptr;  // the table being read, inside ruleset_.tables
-  std::unordered_map<std::string, size_t> chain_index_;  // table_'s chains by name
+  std::unordered_map<std::string, size_t, WordHash, std::equal_to<>>
+      chain_index_;                       // table_'s chains by name, found by a token's view
+  std::string words_text_;                // the current line's unquoted words (Tokenize)
+  std::vector<std::string_view> tokens_;  // the current line's words
   const TableSpec* spec_ = nullptr;
   bool skipping_table_ = false;
   size_t rule_count_ = 0;
