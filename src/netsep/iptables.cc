@@ -459,8 +459,23 @@ class Parser {
     while (i + 1 < tokens.size() && !tokens[i + 1].starts_with('-') && !Is(tokens[i + 1], "!")) ++i;
   }
 
+  // How many matches the rule from tokens[i] makes, mostly: its options before the target, but
+  // -m (which names a module and makes none unless the module is unmodelled). Reserving them
+  // spares a rule its matches' reallocations, which move every match made so far.
+  static size_t MatchesBefore(const std::vector<std::string_view>& tokens, size_t i) {
+    size_t count = 0;
+    for (; i < tokens.size(); ++i) {
+      const std::string_view tok = tokens[i];
+      if (tok.size() < 2 || tok[0] != '-') continue;
+      if (Is(tok, "-j") || Is(tok, "--jump") || Is(tok, "-g") || Is(tok, "--goto")) break;
+      if (!Is(tok, "-m") && !Is(tok, "--match")) ++count;
+    }
+    return count;
+  }
+
   Status ParseRule(uint32_t line, const std::vector<std::string_view>& tokens, size_t i,
                    Rule& rule) {
+    rule.matches.reserve(MatchesBefore(tokens, i));
     bool negate = false;
     std::string module;
     bool module_known = true;
