@@ -497,10 +497,15 @@ class Parser {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         m.kind = (Is(tok, "-s") || Is(tok, "--source")) ? MatchKind::kSrcAddress
                                                         : MatchKind::kDstAddress;
-        for (std::string_view part : SplitComma(v)) {
-          std::optional<ValueTerm> term = AddressTerm(part);
+        // The parts between commas, as SplitComma gives them, read in place: nearly every rule
+        // has an address, nearly always one.
+        for (std::string_view rest = v;;) {
+          const size_t comma = rest.find(',');
+          std::optional<ValueTerm> term = AddressTerm(rest.substr(0, comma));
           if (!term) return BadValue(line, tok, v);
           m.terms.push_back(*term);
+          if (comma == std::string_view::npos) break;
+          rest.remove_prefix(comma + 1);
         }
       } else if (Is(tok, "-p") || Is(tok, "--protocol")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
