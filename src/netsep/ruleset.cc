@@ -106,9 +106,13 @@ bool SplitWordViews(std::string_view s, size_t max_words, std::string& scratch,
       ++i;
       continue;
     }
-    // A word without quotes, as most are, is viewed where it stands.
+    // A word without quotes, as most are, is viewed where it stands. Its characters are nearly
+    // all above '"', the highest that ends a run: one test each.
     size_t end = i;
-    while (end < s.size() && s[end] != ' ' && s[end] != '\t' && s[end] != '"') ++end;
+    while (end < s.size() && (static_cast<unsigned char>(s[end]) > '"' ||
+                              (s[end] != ' ' && s[end] != '\t' && s[end] != '"'))) {
+      ++end;
+    }
     if (end == s.size() || s[end] != '"') {
       words.push_back(s.substr(i, end - i));
       i = end;
