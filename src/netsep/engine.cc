@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "netsep/asa.h"
@@ -245,8 +246,13 @@ std::optional<DecodedShadowed> DecodeShadowed(std::string_view bytes) {
 class Checker {
  public:
   // `memo`: how the evaluator keeps the rules' match sets (Evaluator::Memo).
-  Checker(const Topology& topology, const Space& space, Evaluator::Memo memo)
-      : topology_(topology), space_(space), eval_(space, memo) {
+  // `index_host_rules`: SpaceOptions::index_host_rules.
+  Checker(const Topology& topology, const Space& space, Evaluator::Memo memo, bool index_host_rules)
+      : topology_(topology),
+        space_(space),
+        eval_(space, memo,
+              index_host_rules ? Evaluator::HostRules::kIndexed : Evaluator::HostRules::kGeneral),
+        index_host_rules_(index_host_rules) {
     const Set l4 = eval_.l4();
     const Set no_ports = space_.Value(Field::kSport, 0) & space_.Value(Field::kDport, 0);
     const Set icmp = space_.Value(Field::kProto, kIcmp);
@@ -303,7 +309,9 @@ class Checker {
       forked = ForkedWork::Start([&] {
         // Each rule is walked once here: its match set is built and let go, not kept for later
         // passes, so that the node table holds only what the walk still needs.
-        const Evaluator once(space_);
+        const Evaluator once(
+            space_, Evaluator::Memo::kNone,
+            index_host_rules_ ? Evaluator::HostRules::kIndexed : Evaluator::HostRules::kGeneral);
         std::vector<Shadowed> shadowed = FindAllShadowed(once);
         return EncodeShadowed(shadowed, space_.failed());
       });
@@ -637,6 +645,8 @@ class Checker {
     Branch translated{space_.None(), Saved{true, branch.saved.dst}, branch.dnat, branch.steps,
                       true};
     Branch allowed{space_.None(), branch.saved, branch.dnat, branch.steps, branch.src_nat};
+    // The host rules' packets that join `allowed`, joined as one tree at the end.
+    std::vector<Space::AddressPart> allowed_hosts;
     for (Outcome& o : outcomes) {
       switch (o.verdict) {
         case ActionKind::kDrop:
@@ -646,7 +656,7 @@ class Checker {
         case ActionKind::kDnat:
           if (base.type == ChainType::kNat && base.hook == Hook::kPrerouting &&
               branch.dnat == nullptr && o.rule != nullptr) {
-            Branch b{Translate(SaveDst(o.set, branch.saved), o.rule->action),
+            Branch b{Translate(SaveDst(o.Packets(space_), branch.saved), o.rule->action),
                      Saved{branch.saved.src, true}, o.rule, branch.steps, branch.src_nat};
             b.steps.push_back({device, o.rule->location.ToString(), "DNAT"});
             NoteBroad(d, *o.rule, from, b.current & route, b.saved);
@@ -658,7 +668,8 @@ class Checker {
         case ActionKind::kMasquerade:
           if (base.type == ChainType::kNat && base.hook == Hook::kPostrouting &&
               o.rule != nullptr) {
-            translated.current |= SourceNat(SaveSrc(o.set, branch.saved), o.rule->action, to);
+            translated.current |=
+                SourceNat(SaveSrc(o.Packets(space_), branch.saved), o.rule->action, to);
             continue;
           }
           break;
@@ -669,28 +680,62 @@ class Checker {
       const bool split = base.type == ChainType::kFilter && base.hook == Hook::kForward &&
                          !(o.rule == nullptr && chain.rules.empty());
       if (!split) {
-        merged.current |= o.set;
+        merged.current |= o.Packets(space_);
         continue;
       }
-      if (o.rule != nullptr && !NoteBroad(d, *o.rule, from, o.set, branch.saved) &&
-          (o.set - zone_dst_[to]).IsEmpty()) {
+      if (o.rule != nullptr && o.host && HostAllowed(from, to, *o.host, branch.saved)) {
+        // As below, told with the addresses fixed, without building the rule's set.
+        allowed_hosts.push_back({(uint64_t{o.host->src} << 32) | o.host->dst, o.host->lower});
+        continue;
+      }
+      const Set& set = o.Packets(space_);
+      if (o.rule != nullptr && !NoteBroad(d, *o.rule, from, set, branch.saved) &&
+          (set - zone_dst_[to]).IsEmpty()) {
         // Within the allow entries and delivered in the next zone: never part of a violation,
         // so these rules need not be told apart, and one path for all of them keeps a rule set
         // of many thousand ACCEPT rules linear.
-        allowed.current |= o.set;
+        allowed.current |= set;
         continue;
       }
-      Branch b{o.set, branch.saved, branch.dnat, branch.steps, branch.src_nat};
+      Branch b{set, branch.saved, branch.dnat, branch.steps, branch.src_nat};
       const SourceLocation& where = o.rule != nullptr ? o.rule->location : chain.location;
       b.steps.push_back({device, where.ToString(), o.rule != nullptr ? "ACCEPT" : "policy ACCEPT"});
       next.push_back(std::move(b));
     }
+    if (!allowed_hosts.empty()) allowed.current |= space_.AddressPaths(std::move(allowed_hosts));
     if (!allowed.current.IsEmpty()) {
       allowed.steps.push_back({device, chain.location.ToString(), "ACCEPT (allowed)"});
       next.push_back(std::move(allowed));
     }
     if (!merged.current.IsEmpty()) next.push_back(std::move(merged));
     if (!translated.current.IsEmpty()) next.push_back(std::move(translated));
+  }
+
+  // Whether a host rule's packets (`host`, as they are now) lie within the allow entries of
+  // `from` and in zone `to`: then NoteBroad finds nothing beyond them and they join the allowed
+  // path. Told with the addresses fixed (Space::AddressCofactor); false when it cannot be (the
+  // source as sent differs, a set tests a copy as sent), and the caller asks NoteBroad.
+  bool HostAllowed(size_t from, size_t to, const HostMatch& host, const Saved& saved) {
+    if (saved.src) return false;  // Delivered() puts the source as sent back
+    const std::optional<Set> beyond = space_.AddressCofactor(beyond_[from], host.src, host.dst);
+    if (!beyond || LowerMeets(*beyond, host.lower)) return false;
+    const std::optional<Set> zone = space_.AddressCofactor(zone_dst_[to], host.src, host.dst);
+    return zone && (host.lower - *zone).IsEmpty();
+  }
+
+  // a.Meets(b) for the lower sets HostAllowed tests, remembered: the host rules of a rule set
+  // repeat a few services, and the allow entries cut at their pairs give a few sets, so that the
+  // same pairs come back for thousands of rules. Both sets are kept referenced, so that their
+  // ids (nodes) are not reused for other sets while remembered.
+  bool LowerMeets(const Set& a, const Set& b) {
+    const uint64_t key = (uint64_t{a.Id()} << 32) | b.Id();
+    auto [it, fresh] = lower_meets_.try_emplace(key, false);
+    if (fresh) {
+      it->second = a.Meets(b);
+      lower_meets_refs_.push_back(a);
+      lower_meets_refs_.push_back(b);
+    }
+    return it->second;
   }
 
   // Records what `rule` of device d lets through from zone `from` (the packets `set` as they are
@@ -971,6 +1016,7 @@ class Checker {
   const Topology& topology_;
   const Space& space_;
   Evaluator eval_;
+  bool index_host_rules_;
   Set valid_;
   Set same_src_;  // the source equals its copy as sent
   Set same_dst_;  // the destination address and port equal their copies as sent
@@ -986,6 +1032,8 @@ class Checker {
   std::map<BroadKey, Broad> broad_;
   std::vector<UnknownConstruct> unknown_;
   std::vector<Shadowed> shadowed_;
+  std::unordered_map<uint64_t, bool> lower_meets_;  // LowerMeets: by the pair of ids
+  std::vector<Set> lower_meets_refs_;               // the sets of lower_meets_, kept referenced
 };
 
 }  // namespace
@@ -1030,7 +1078,8 @@ Result<Report> Check(const Topology& topology, const std::vector<Ruleset>& rules
     // which costs more in garbage collection and memory traffic than building them again.
     Checker checker(
         topology, *space,
-        shadow == ShadowWork::kForked ? Evaluator::Memo::kRepeated : Evaluator::Memo::kRules);
+        shadow == ShadowWork::kForked ? Evaluator::Memo::kRepeated : Evaluator::Memo::kRules,
+        options.index_host_rules);
     return checker.Run(rulesets, shadow);
   }();
   return report;

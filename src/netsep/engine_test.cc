@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 
@@ -477,6 +478,129 @@ TEST(EngineIpsetTest, SetsFromTheIpsetFileDecideReachability) {
   Result<std::vector<Ruleset>> missing = LoadRulesets(*topology, read);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().message_en, "no file fw.ipset");
+}
+
+// A small rule set of the benchmark's shape (bench/netcheck_gen.mjs): FORWARD dispatches by
+// interface pair, then by source /24, to chains of host rules (single ports, multiport, ranges,
+// ICMP; ACCEPT, DROP, REJECT, LOG, RETURN), with broader rules among them, port forwards and
+// masquerading; host pairs from a few addresses so that they repeat and meet the broader rules.
+std::string RandomHostRules(std::mt19937& random) {
+  auto pick = [&](int n) { return static_cast<int>(random() % n); };
+  const char* zones[] = {"10.0.", "10.9.", ""};  // inside, dmz, outside
+  const char* faces[] = {"eth1", "eth2", "eth0"};
+  auto host = [&](int z) {
+    return z == 2 ? "203.0.113." + std::to_string(1 + pick(4))
+                  : zones[z] + std::to_string(pick(2)) + "." + std::to_string(1 + pick(4));
+  };
+  std::string nat = "*nat\n:PREROUTING ACCEPT\n:POSTROUTING ACCEPT\n";
+  for (int i = 0; i < 4; ++i) {
+    nat += "-A PREROUTING -d 198.51.100." + std::to_string(1 + i) + "/32 -i eth0 -p tcp --dport " +
+           std::to_string(8000 + pick(3)) + " -j DNAT --to-destination " + host(pick(2)) + ":" +
+           std::to_string(pick(2) == 0 ? 80 : 443) + "\n";
+  }
+  nat += "-A POSTROUTING -s 10.0.0.0/16 -o eth0 -j MASQUERADE\nCOMMIT\n";
+  std::string heads = "*filter\n:INPUT DROP\n:FORWARD DROP\n:OUTPUT ACCEPT\n";
+  std::string rules = "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+  const char* ports[] = {"22", "80", "443", "445", "3389"};
+  for (int a = 0; a < 3; ++a) {
+    for (int b = 0; b < 3; ++b) {
+      if (a == b) continue;
+      const std::string pair = "P" + std::to_string(a) + std::to_string(b);
+      heads += ":" + pair + " - [0:0]\n";
+      rules += "-A FORWARD -i " + std::string(faces[a]) + " -o " + faces[b] + " -j " + pair + "\n";
+      for (int sub = 0; sub < (a == 2 ? 1 : 2); ++sub) {
+        const std::string name = pair + "-" + std::to_string(sub);
+        heads += ":" + name + " - [0:0]\n";
+        rules += "-A " + pair +
+                 (a == 2 ? std::string()
+                         : " -s " + std::string(zones[a]) + std::to_string(sub) + ".0/24") +
+                 (pick(5) == 0 ? " -g " : " -j ") + name + "\n";
+        const int count = 5 + pick(25);
+        for (int i = 0; i < count; ++i) {
+          std::string r = "-A " + name;
+          const int shape = pick(12);
+          if (shape == 0) {
+            r += " -d " +
+                 std::string(b == 2 ? "203.0.113.0"
+                                    : std::string(zones[b]) + std::to_string(pick(2)) + ".0") +
+                 "/24";
+          } else {
+            const std::string src =
+                a == 2 ? host(2)
+                       : zones[a] + std::to_string(sub) + "." + std::to_string(1 + pick(4));
+            r += " -s " + src + "/32 -d " + host(b) + "/32";
+          }
+          switch (pick(6)) {
+            case 0:
+              r += " -p udp -m udp --dport " + std::to_string(1000 + pick(40)) + ":" +
+                   std::to_string(1040 + pick(50));
+              break;
+            case 1:
+              r += " -p icmp -m icmp --icmp-type 8";
+              break;
+            case 2:
+              r += " -p tcp -m multiport --dports 80,443";
+              break;
+            case 3:
+              break;
+            default:
+              r += " -p tcp -m tcp --dport " + std::string(ports[pick(5)]);
+              break;
+          }
+          const char* targets[] = {"ACCEPT", "ACCEPT", "ACCEPT", "DROP", "REJECT", "LOG", "RETURN"};
+          r += std::string(" -j ") + targets[pick(7)] + "\n";
+          rules += r;
+        }
+      }
+      rules += "-A " + pair + " -j LOG\n";
+    }
+  }
+  return nat + heads + rules + "COMMIT\n";
+}
+
+// The report with host rules decided with their addresses fixed is the general path's, byte for
+// byte, shadowed-rule walk in this process or in a child.
+TEST(EngineTest, HostRulesGiveTheGeneralPathsReport) {
+  const std::string allows = R"(
+[[allow]]
+from = "inside"
+to = "dmz"
+proto = "tcp"
+dst_ports = [80, 443]
+reason = "web"
+[[allow]]
+from = "outside"
+to = "dmz"
+proto = "tcp"
+dst_ports = [443]
+reason = "web"
+[[allow]]
+from = "inside"
+to = "outside"
+reason = "internet"
+)";
+  Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
+  ASSERT_TRUE(topology.ok()) << topology.error().message_en;
+  std::mt19937 random(61);
+  int violations = 0;
+  int shadowed = 0;
+  for (int round = 0; round < 12; ++round) {
+    const std::string rules = RandomHostRules(random);
+    Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
+    ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
+    SpaceOptions general;
+    general.index_host_rules = false;
+    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    ASSERT_TRUE(expected.ok());
+    const ShadowWork shadow = round % 2 == 0 ? ShadowWork::kInline : ShadowWork::kForked;
+    Result<Report> got = Check(*topology, {*ruleset}, {}, shadow);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(ReportToJson(*got), ReportToJson(*expected)) << round << "\n" << rules;
+    violations += static_cast<int>(expected->violations.size());
+    shadowed += static_cast<int>(expected->shadowed.size());
+  }
+  EXPECT_GT(violations, 10);
+  EXPECT_GT(shadowed, 10);
 }
 
 }  // namespace

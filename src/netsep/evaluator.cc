@@ -20,18 +20,26 @@ constexpr uint32_t kBaseStates[] = {kCtNew, kCtEstablished, kCtRelated, kCtInval
 // called chains (one per rule of thousands) merge in linear time.
 class Outcomes {
  public:
+  explicit Outcomes(const Space& space) : space_(space) {}
   void Add(Outcome o) {
     const auto key = std::tuple{o.verdict, o.rule, o.chain};
     auto [it, fresh] = index_.try_emplace(key, list_.size());
     if (fresh) {
       list_.push_back(std::move(o));
+      return;
+    }
+    Outcome& into = list_[it->second];
+    if (into.host && o.host && into.host->src == o.host->src && into.host->dst == o.host->dst) {
+      into.host->lower |= o.host->lower;  // the same rule: the same addresses
     } else {
-      list_[it->second].set |= o.set;
+      into.Packets(space_);
+      into.set |= o.Packets(space_);
     }
   }
   std::vector<Outcome> Take() { return std::move(list_); }
 
  private:
+  const Space& space_;
   std::vector<Outcome> list_;
   std::map<std::tuple<ActionKind, const Rule*, const Chain*>, size_t> index_;
 };
@@ -176,8 +184,8 @@ Set ConnStatesMatching(const Space& space, uint32_t conn_states) {
   return out;
 }
 
-template <typename Fn>
-void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
+template <typename Meets, typename Fn>
+void Undecided::ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) const {
   // Depth-first, leftmost first, so the rules come in order. The stack starts with the members
   // not covered by a union one level up: the lowest level's (the latest rules) at the bottom,
   // the top level's (the earliest) on top, each level's right to left.
@@ -196,12 +204,102 @@ void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const
     if (!boxes_[f.level][f.index].Meets(box)) continue;
     // A union of kFan rules' match sets is not walked: testing the boxes of its members costs
     // less, and their own match sets are walked where the boxes meet.
-    if (f.level != 1 && !matches_[f.level][f.index].Meets(set)) continue;
+    if (f.level != 1 && !meets(f.level, f.index)) continue;
     if (f.level == 0) {
       if (!visit(f.index)) return;
       continue;
     }
     for (size_t c = (f.index + 1) * kFan; c-- > f.index * kFan;) stack.push_back({f.level - 1, c});
+  }
+}
+
+template <typename Fn>
+void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
+  ForEachMeetingBy(
+      box, [&](size_t level, size_t index) { return MatchAt(level, index).Meets(set); }, visit);
+}
+
+const Set& Undecided::MatchAt(size_t level, size_t index) const {
+  if (level == 0 && hosts_[index].match_pending) {
+    const HostEntry& h = hosts_[index];
+    matches_[0][index] = space_->AddressPath(h.src, h.dst, h.lower_match);
+    h.match_pending = false;
+  }
+  return matches_[level][index];
+}
+
+std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host,
+                                       const Box& box) const {
+  if (complete_) return Set();
+  std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
+  if (!in) return std::nullopt;
+  Set out = *in & host.lower;
+  if (out.IsEmpty()) return out;
+  // The earlier decided sets whose rules' match sets meet this one, each with the addresses
+  // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
+  bool fixed = true;  // every set needed has only address variables above the lower fields
+  std::vector<Set> meeting;
+  // Whether the match set or union at (level, index) meets this rule's.
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].host) {
+      const HostEntry& h = hosts_[index];
+      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(host.lower);
+    }
+    const std::optional<Set> part =
+        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+    if (!part) fixed = false;
+    return fixed && part->Meets(host.lower);
+  };
+  // Takes decided set i, whose rule's match set meets this rule's.
+  auto visit = [&](size_t i) {
+    if (hosts_[i].host) {
+      meeting.push_back(hosts_[i].lower_decided);
+      return true;
+    }
+    std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
+    if (!part) fixed = false;
+    if (!fixed) return false;
+    meeting.push_back(std::move(*part));
+    return true;
+  };
+  if (general_.size() <= kFewGeneral) {
+    // The earlier host rules of the same pair through the index, and the few others by their
+    // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
+    // everything, so that its walk would test most rules' boxes one by one.
+    const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+    std::vector<size_t> found;
+    if (same != host_index_.end()) found = same->second;
+    for (size_t i : general_) {
+      if (boxes_[0][i].Meets(box)) found.push_back(i);
+    }
+    for (size_t i : found) {
+      if (meets(0, i) && !visit(i)) break;
+    }
+  } else {
+    ForEachMeetingBy(box, meets, visit);
+  }
+  if (!fixed) return std::nullopt;
+  if (meeting.empty()) return out;
+  return out - UnionOf(meeting, 0, meeting.size());
+}
+
+void Undecided::DecideHost(const Space& space, const Rule* rule, const HostMatch& host, Set decided,
+                           Set decided_set, const Box& box) {
+  space_ = &space;
+  HostEntry entry;
+  entry.host = true;
+  entry.match_pending = true;
+  entry.src = host.src;
+  entry.dst = host.dst;
+  entry.lower_match = host.lower;
+  entry.lower_decided = std::move(decided);
+  const bool pending = decided_set.IsEmpty();
+  Push(rule, Set(), std::move(decided_set), box, std::move(entry));
+  if (pending) {
+    const HostEntry& h = hosts_.back();
+    pending_.back() = [&space, src = h.src, dst = h.dst, lower = h.lower_decided] {
+      return space.AddressPath(src, dst, lower);
+    };
   }
 }
 
@@ -235,14 +333,24 @@ const Set& Undecided::DecidedSet(size_t i) const {
 }
 
 void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Box& box) {
+  Push(rule, match, std::move(decided), box, HostEntry{});
+}
+
+void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
+  if (host.host) {
+    host_index_[(uint64_t{host.src} << 32) | host.dst].push_back(rules_.size());
+  } else {
+    general_.push_back(rules_.size());
+  }
   rules_.push_back(rule);
   decided_.push_back(std::move(decided));
   pending_.emplace_back();
+  hosts_.push_back(std::move(host));
   if (matches_.empty()) {
     matches_.emplace_back();
     boxes_.emplace_back();
   }
-  matches_[0].push_back(match);
+  matches_[0].push_back(std::move(match));
   boxes_[0].push_back(box);
   for (size_t l = 0; matches_[l].size() % kFan == 0; ++l) {
     if (matches_.size() == l + 1) {
@@ -255,6 +363,7 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
     if (l == 0) {
       matches_[1].emplace_back();
     } else if (l == 1) {
+      for (size_t j = (last - kFan) * kFan; j < last * kFan; ++j) MatchAt(0, j);
       matches_[2].push_back(UnionOf(matches_[0], (last - kFan) * kFan, last * kFan));
     } else {
       matches_[l + 1].push_back(UnionOf(matches_[l], last - kFan, last));
@@ -291,6 +400,13 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
 bool Undecided::RestIsEmpty(const Space& space) const {
   if (complete_) return true;
   if (decided_.empty()) return in_.IsEmpty();
+  // A packet outside every rule's match set is outside every decided set (each lies within its
+  // rule's match): looked for first, so that decided sets not built yet (a jump's, built when
+  // needed) need not be built when one turns up.
+  std::vector<Set> matches;
+  matches.reserve(decided_.size());
+  for (size_t i = 0; i < decided_.size(); ++i) matches.push_back(MatchAt(0, i));
+  if (space.Covered(in_, matches, kCoverBudget) == std::optional<bool>(false)) return false;
   std::vector<Set> all;
   all.reserve(decided_.size());
   for (size_t i = 0; i < decided_.size(); ++i) all.push_back(DecidedSet(i));
@@ -300,9 +416,21 @@ bool Undecided::RestIsEmpty(const Space& space) const {
 
 const Set& Undecided::AllDecided() const {
   if (all_decided_count_ != decided_.size()) {
-    for (size_t i = all_decided_count_; i < decided_.size(); ++i) DecidedSet(i);
-    // The sets decided since the last call join the union kept from then.
-    all_decided_ = all_decided_ | UnionOf(decided_, all_decided_count_, decided_.size());
+    // The sets decided since the last call join the union kept from then; those of host rules
+    // as one tree over their addresses, without their paths.
+    std::vector<Set> sets;
+    std::vector<Space::AddressPart> paths;
+    for (size_t i = all_decided_count_; i < decided_.size(); ++i) {
+      if (hosts_[i].host) {
+        const HostEntry& h = hosts_[i];
+        paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+      } else {
+        sets.push_back(DecidedSet(i));
+      }
+    }
+    Set joined = UnionOf(sets, 0, sets.size());
+    if (!paths.empty()) joined |= space_->AddressPaths(std::move(paths));
+    all_decided_ = all_decided_ | joined;
     all_decided_count_ = decided_.size();
   }
   return all_decided_;
@@ -313,7 +441,8 @@ Set Undecided::Rest() const {
   return decided_.empty() ? in_ : in_ - AllDecided();
 }
 
-Evaluator::Evaluator(const Space& space, Memo memo) : space_(space), memo_(memo) {
+Evaluator::Evaluator(const Space& space, Memo memo, HostRules host_rules)
+    : space_(space), memo_(memo), host_rules_(host_rules) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
   icmp_ = space_.Value(Field::kProto, kIcmp);
 }
@@ -376,6 +505,95 @@ Set Evaluator::MatchSet(const Rule& rule, const Context& ctx, bool& may) const {
   return out;
 }
 
+std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context& ctx,
+                                                bool& may) const {
+  if (host_rules_ != HostRules::kIndexed) return std::nullopt;
+  if (rule.action.kind == ActionKind::kJump || rule.action.kind == ActionKind::kGoto) {
+    return std::nullopt;  // what a called chain keeps is a whole set
+  }
+  std::optional<uint64_t> src;
+  std::optional<uint64_t> dst;
+  bool none = false;  // a contextual match that holds for no packet here
+  bool fixed_may = false;
+  std::string& key = lower_key_;  // the matches of the lower set (its buffer reused)
+  key.clear();
+  for (const Match& m : rule.matches) {
+    switch (m.kind) {
+      case MatchKind::kSrcAddress:
+      case MatchKind::kDstAddress: {
+        const std::optional<AddressPattern> p = PatternOf(m);
+        const uint64_t full = FieldMax(Field::kSrc);
+        if (!p || (p->mask & full) != full) return std::nullopt;
+        std::optional<uint64_t>& address = p->field == Field::kSrc ? src : dst;
+        if (address) return std::nullopt;  // two of them: the general path
+        address = p->value & full;
+        continue;
+      }
+      case MatchKind::kHeaderSet:
+        return std::nullopt;
+      case MatchKind::kMayMatch:
+        fixed_may = true;
+        continue;
+      case MatchKind::kInInterface:
+      case MatchKind::kOutInterface:
+      case MatchKind::kConnState:
+      case MatchKind::kConstant:
+        if (ctx.classes != nullptr) {
+          // The interfaces' and the state's variables lie above the addresses.
+          if (m.kind != MatchKind::kConstant) return std::nullopt;
+          if (!m.always) {
+            fixed_may = true;
+            continue;
+          }
+        }
+        none = none || One(m, ctx).IsEmpty();  // the full or the empty set here
+        continue;
+      default:
+        break;
+    }
+    auto put = [&](uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(static_cast<uint64_t>(m.kind));
+    put(m.negated ? 1 : 0);
+    put(m.terms.size());
+    for (const ValueTerm& t : m.terms) {
+      put(static_cast<uint64_t>(t.kind));
+      put(t.first);
+      put(t.second);
+    }
+  }
+  if (!src || !dst) return std::nullopt;
+  auto it = lower_sets_.find(key);
+  const bool fresh = it == lower_sets_.end();
+  if (fresh) {
+    it = lower_sets_.try_emplace(key).first;
+    std::vector<Set> parts;
+    for (const Match& m : rule.matches) {
+      switch (m.kind) {
+        case MatchKind::kSrcAddress:
+        case MatchKind::kDstAddress:
+        case MatchKind::kMayMatch:
+        case MatchKind::kInInterface:
+        case MatchKind::kOutInterface:
+        case MatchKind::kConnState:
+        case MatchKind::kConstant:
+          continue;
+        default:
+          parts.push_back(One(m, ctx));
+      }
+    }
+    std::sort(parts.begin(), parts.end(),
+              [](const Set& a, const Set& b) { return a.TopVariable() > b.TopVariable(); });
+    Set lower = space_.All();
+    for (const Set& part : parts) lower &= part;
+    // Protocols, ports and ICMP types always lie below the addresses; checked all the same.
+    it->second = {std::move(lower), space_.BelowAddresses(lower)};
+  }
+  if (!it->second.second) return std::nullopt;
+  may = fixed_may;
+  return HostMatch{static_cast<uint32_t>(*src), static_cast<uint32_t>(*dst),
+                   none ? space_.None() : it->second.first};
+}
+
 Set Evaluator::PlainMatchSet(const Rule& rule, const Context& ctx, bool& may,
                              bool fixed_only) const {
   may = false;
@@ -427,25 +645,54 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
   ChainResult result(in);
-  Outcomes outcomes;
+  Outcomes outcomes(space_);
   Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
     bool may = false;
-    const Set match = MatchSet(rule, ctx, may);
-    if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
-      remaining.DecideRest(&rule);  // no later rule sees a packet
-      break;
+    const std::optional<HostMatch> host = HostMatchOf(rule, ctx, may);
+    Set match;
+    if (!host) {
+      match = MatchSet(rule, ctx, may);
+      if (ctx.discards_unused && !may && match.IsFull() && DiscardsAll(table, rule, ctx, depth)) {
+        remaining.DecideRest(&rule);  // no later rule sees a packet
+        break;
+      }
     }
     const Box box = MatchBox(rule);
-    const Set m = remaining.Meet(match, box);
-    if (m.IsEmpty()) continue;
+    // A host rule: its undecided packets with the addresses fixed, the path built on them.
+    std::optional<Set> lower;
+    if (host) {
+      lower = remaining.MeetHost(space_, *host, box);
+      // The general path, with the match set as the memo keeps it: the branches of the port
+      // forwards (their destinations as sent are part of the set) walk the same chains once each.
+      if (!lower) match = MatchSet(rule, ctx, may);
+    }
+    Set m;  // the undecided packets; for a host rule built only for a RETURN
+    if (!lower) {
+      m = remaining.Meet(match, box);
+      if (m.IsEmpty()) continue;
+    } else {
+      if (lower->IsEmpty()) continue;
+      if (rule.action.kind == ActionKind::kReturn) {
+        m = space_.AddressPath(host->src, host->dst, *lower);
+      }
+    }
+    // Records that the rule decided its undecided packets.
+    auto decide = [&] {
+      if (may) return;
+      if (lower) {
+        remaining.DecideHost(space_, &rule, *host, *lower, m, box);
+      } else {
+        remaining.Decide(&rule, match, m, box);
+      }
+    };
     switch (rule.action.kind) {
       case ActionKind::kContinue:
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
         result.returned_ |= m;
-        if (!may) remaining.Decide(&rule, match, m, box);
+        decide();
         break;
       case ActionKind::kJump:
       case ActionKind::kGoto: {
@@ -471,8 +718,13 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       }
       default:  // a verdict or a NAT rewrite: ends this chain
-        outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
-        if (!may) remaining.Decide(&rule, match, m, box);
+        if (lower) {
+          outcomes.Add(Outcome{rule.action.kind, &rule, &chain, Set(),
+                               HostMatch{host->src, host->dst, *lower}});
+        } else {
+          outcomes.Add(Outcome{rule.action.kind, &rule, &chain, m});
+        }
+        decide();
         break;
     }
   }

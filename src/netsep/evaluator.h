@@ -106,6 +106,17 @@ struct Box {
   }
 };
 
+// A rule's match set when it is one source and one destination address on top of a set of the
+// fields below the addresses (Space::AddressPath): most rules of a large rule set. Rules on
+// different address pairs are disjoint; a walk decides such a rule with the addresses fixed
+// (Space::AddressCofactor), on sets of a few nodes, and builds its 64-node path only where a
+// set of it is needed as a whole.
+struct HostMatch {
+  uint32_t src = 0;
+  uint32_t dst = 0;
+  Set lower;  // Space::BelowAddresses
+};
+
 // The packets of a chain's input that the rules walked so far have not decided: the input minus
 // the disjoint sets the rules decided. The decided sets are kept apart, each under its rule's
 // match set, with unions of kFan consecutive match sets, of kFan of those, and so on, so that
@@ -130,6 +141,17 @@ class Undecided {
   // The same with the decided set built only when something needs it (a later rule whose match
   // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
   void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
+  // Meet() for the match set of `host` (within `box`), with its addresses fixed: the undecided
+  // packets among it as a set of the fields below the addresses. nullopt when a set it needs
+  // tests another field above those (a copy as sent, an interface, the state): then Meet() on
+  // the whole match set gives the answer.
+  std::optional<Set> MeetHost(const Space& space, const HostMatch& host, const Box& box) const;
+  // Decide() for the match set of `host` (within `box`), which decided the packets of the
+  // fields below the addresses `decided` (the addresses fixed; MeetHost or a part of it), or
+  // `decided_set` as a whole when given (not empty). The match and decided sets are built as
+  // wholes only when needed; the union of all decided sets joins them as one tree.
+  void DecideHost(const Space& space, const Rule* rule, const HostMatch& host, Set decided,
+                  Set decided_set, const Box& box);
   // Records that `rule` decided every undecided packet, without building that set: from then
   // on nothing is undecided.
   void DecideRest(const Rule* rule) {
@@ -154,6 +176,12 @@ class Undecided {
   // passed over without a walk of its BDD.
   template <typename Fn>
   void ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const;
+  // The same with `meets(level, index)` deciding whether a match set or union (level 0 or 2
+  // and up) meets what is looked for.
+  template <typename Meets, typename Fn>
+  void ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) const;
+  // matches_[level][index], a host rule's match set built first when it is pending.
+  const Set& MatchAt(size_t level, size_t index) const;
 
   // The union of every decided set (computed when needed: a rule that matches everything, such
   // as a final jump to a logging chain, and the end of the chain both need it).
@@ -170,15 +198,48 @@ class Undecided {
   mutable std::vector<Set> decided_;
   mutable std::vector<std::function<Set()>> pending_;  // per rule; empty once built
   // [0]: each rule's match; [l + 1]: unions of [l] (but [1] is left empty, never walked)
-  std::vector<std::vector<Set>> matches_;
+  mutable std::vector<std::vector<Set>> matches_;
   std::vector<std::vector<Box>> boxes_;  // the boxes of matches_
+  // Per rule: decided through DecideHost, its addresses and the lower sets of its match and
+  // of what it decided; its match set in matches_[0] is built when first needed.
+  struct HostEntry {
+    bool host = false;
+    mutable bool match_pending = false;
+    uint32_t src = 0;
+    uint32_t dst = 0;
+    Set lower_match;
+    Set lower_decided;
+  };
+  std::vector<HostEntry> hosts_;
+  const Space* space_ = nullptr;  // from DecideHost, to build the sets of host rules
+  // MeetHost without the tree while the other rules are few: the host rules by address pair
+  // (source << 32 | destination), and the others, by index.
+  static constexpr size_t kFewGeneral = 64;
+  std::unordered_map<uint64_t, std::vector<size_t>> host_index_;
+  std::vector<size_t> general_;
+
+  // Decide() and DecideHost(): `match` is empty for a host rule (built when needed).
+  void Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host);
 };
 
 struct Outcome {
   ActionKind verdict;
   const Rule* rule;  // nullptr: the policy of `chain`
   const Chain* chain;
-  Set set;
+  Set set;  // empty while `host` holds the packets
+  // A host rule's verdict (Evaluator::Eval with HostRules::kIndexed): its packets with the
+  // addresses fixed, HostMatch::lower being the packets of the fields below them; the whole set
+  // is built by Packets() when asked for (the forwarding walk often needs only the lower set).
+  std::optional<HostMatch> host;
+
+  // The packets, `set` built first from `host` when needed.
+  const Set& Packets(const Space& space) {
+    if (host) {
+      set = space.AddressPath(host->src, host->dst, host->lower);
+      host.reset();
+    }
+    return set;
+  }
 };
 
 // Where the packets entering a chain end up: the verdicts of its rules (and of the chains it
@@ -207,7 +268,12 @@ class Evaluator {
   // unchanged (as a Ruleset outlives a check). kRepeated keeps a rule's match set from its
   // second use on: a rule walked once leaves nothing in the node table.
   enum class Memo { kNone, kRules, kRepeated };
-  explicit Evaluator(const Space& space, Memo memo = Memo::kNone);
+  // kIndexed: Eval (and the shadowed-rule walk) decide the rules of one source and one
+  // destination address with the addresses fixed (HostMatch); kGeneral: as every rule, the
+  // plain path the tests compare with. The results are the same.
+  enum class HostRules { kIndexed, kGeneral };
+  explicit Evaluator(const Space& space, Memo memo = Memo::kNone,
+                     HostRules host_rules = HostRules::kIndexed);
 
   const Space& space() const { return space_; }
   const Set& l4() const { return l4_; }
@@ -222,6 +288,11 @@ class Evaluator {
   // not depend on the context (all but the interface, state and constant matches) is built once
   // per rule.
   Set MatchSet(const Rule& rule, const Context& ctx, bool& may) const;
+  // MatchSet as a HostMatch when the rule's matches are one source address, one destination
+  // address and others whose sets lie below the addresses (in `ctx`), and the rule does not
+  // jump or go to a chain; `may` as for MatchSet. nullopt otherwise, and always with kGeneral.
+  // The lower sets are built once per distinct set of matches (services repeat).
+  std::optional<HostMatch> HostMatchOf(const Rule& rule, const Context& ctx, bool& may) const;
 
   // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none. With
   // Memo::kRules, found once per rule.
@@ -246,6 +317,11 @@ class Evaluator {
 
   const Space& space_;
   Memo memo_;
+  HostRules host_rules_;
+  // HostMatchOf: the lower sets by their matches (kind, negation and terms, in rule order), with
+  // their `may`.
+  mutable std::unordered_map<std::string, std::pair<Set, bool>> lower_sets_;
+  mutable std::string lower_key_;  // HostMatchOf's key, its buffer reused
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat

@@ -517,8 +517,8 @@ TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
       Result<ChainResult> r = eval.Eval(table, table.chains[0], in, ctx, 0);
       ASSERT_TRUE(r.ok());
       Outcomes got;
-      for (const Outcome& o : r->outcomes) {
-        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.set).second);
+      for (Outcome& o : r->outcomes) {
+        EXPECT_TRUE(got.emplace(std::tuple{o.verdict, o.rule, o.chain}, o.Packets(s)).second);
       }
       if (ctx.discards_unused) {
         EXPECT_TRUE(without_discards(got) == without_discards(plain.outcomes)) << round;
@@ -533,6 +533,158 @@ TEST(EvaluatorTest, EvalAgreesWithThePlainWalk) {
   }
   EXPECT_GT(discarded, 5);  // the shortcut was taken
   EXPECT_GT(outcomes, 300) << outcomes;
+}
+
+// Rules of host pairs (one source and one destination address), as most of a large rule set,
+// from a few addresses so that pairs repeat and RandomRules' broader address matches meet them;
+// with the other matches of RandomRules (an address among them makes a general rule).
+std::vector<Match> HostOrOtherMatches(RandomRules& random) {
+  std::vector<Match> out = random.Matches();
+  if (random.Next() % 4 == 0) return out;
+  for (MatchKind kind : {MatchKind::kSrcAddress, MatchKind::kDstAddress}) {
+    Match m;
+    m.kind = kind;
+    const uint64_t host = 0x0a000000 + random.Next() % 6;
+    m.terms.push_back(random.Next() % 2 == 0 ? ValueTerm::Range(host, host)
+                                             : ValueTerm::Masked(host, ~uint64_t{0}));
+    out.insert(out.begin() + random.Next() % (out.size() + 1), m);
+  }
+  return out;
+}
+
+// Random chains of host rules and others that jump, go to and return; each chain calls only
+// later ones. `long_chains`: chains of 150 to 300 rules, with more of the other rules than
+// Undecided::MeetHost takes one by one.
+Table RandomHostTable(RandomRules& random, bool long_chains = false) {
+  Table table;
+  const int chains = 2 + static_cast<int>(random.Next() % 4);
+  uint32_t line = 1;
+  for (int c = 0; c < chains; ++c) {
+    Chain chain;
+    chain.name = "c" + std::to_string(c);
+    chain.builtin = c == 0;
+    chain.policy = ActionKind::kDrop;
+    const int rules =
+        static_cast<int>(long_chains ? 150 + random.Next() % 150 : random.Next() % 50);
+    for (int r = 0; r < rules; ++r) {
+      Rule rule;
+      rule.location = SourceLocation{"fw", line++, ""};
+      rule.matches = HostOrOtherMatches(random);
+      const uint32_t roll = random.Next() % 12;
+      if (roll < 2 && c + 1 < chains) {
+        rule.action.kind = roll == 0 ? ActionKind::kGoto : ActionKind::kJump;
+        rule.action.chain = "c" + std::to_string(c + 1 + random.Next() % (chains - c - 1));
+      } else {
+        rule.action.kind = std::array{ActionKind::kAccept,   ActionKind::kDrop, ActionKind::kReturn,
+                                      ActionKind::kContinue, ActionKind::kDnat, ActionKind::kReject,
+                                      ActionKind::kAccept}[random.Next() % 7];
+      }
+      chain.rules.push_back(std::move(rule));
+    }
+    table.chains.push_back(std::move(chain));
+  }
+  return table;
+}
+
+// Eval with host rules decided with their addresses fixed (HostRules::kIndexed) against the
+// general path (kGeneral), on inputs over the addresses (where the fixed addresses apply), over
+// every field, and with the destination tied to its copy as sent (where they do not: the walk
+// falls back), with and without discards_unused.
+TEST(EvaluatorTest, HostRulesAgreeWithTheGeneralWalk) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(77);
+  const std::string eth0 = "eth0";
+  const std::string eth1 = "eth1";
+  int outcomes = 0;
+  int hosts = 0;
+  int host_outcomes = 0;
+  for (int round = 0; round < 80; ++round) {
+    const Table table = RandomHostTable(random, round % 8 == 7);
+    const Set near = s.Range(Field::kSrc, 0x0a000000, 0x0a000003 + random.Next() % 8) &
+                     s.Range(Field::kDst, 0x0a000000 + random.Next() % 3, 0x0a00003f) &
+                     (s.Value(Field::kProto, 6) | s.Range(Field::kDport, 0, 30));
+    const Set in = std::array{near, s.All(), near & s.Equal(Field::kDst, Field::kSentDst),
+                              near - s.Value(Field::kSrc, 0x0a000001)}[round % 4];
+    Context ctx{&eth0, random.Next() % 2 == 0 ? &eth1 : &eth0, random.Next() % 2 == 0};
+    ctx.discards_unused = random.Next() % 2 == 0;
+    const Evaluator general(s, Evaluator::Memo::kRules, Evaluator::HostRules::kGeneral);
+    const Evaluator indexed(s,
+                            round % 2 == 0 ? Evaluator::Memo::kNone : Evaluator::Memo::kRepeated);
+    for (const Chain& chain : table.chains) {
+      for (const Rule& rule : chain.rules) {
+        bool may = false;
+        hosts += indexed.HostMatchOf(rule, ctx, may) ? 1 : 0;
+        EXPECT_FALSE(general.HostMatchOf(rule, ctx, may).has_value());
+      }
+    }
+    Result<ChainResult> expected = general.Eval(table, table.chains[0], in, ctx, 0);
+    Result<ChainResult> got = indexed.Eval(table, table.chains[0], in, ctx, 0);
+    ASSERT_TRUE(expected.ok());
+    ASSERT_TRUE(got.ok());
+    using Outcomes = std::map<std::tuple<ActionKind, const Rule*, const Chain*>, Set>;
+    Outcomes want;
+    Outcomes have;
+    for (Outcome& o : expected->outcomes) {
+      EXPECT_FALSE(o.host.has_value());
+      want[{o.verdict, o.rule, o.chain}] = o.Packets(s);
+    }
+    for (Outcome& o : got->outcomes) {
+      host_outcomes += o.host ? 1 : 0;
+      have[{o.verdict, o.rule, o.chain}] = o.Packets(s);
+    }
+    EXPECT_TRUE(have == want) << "round " << round;
+    // Asked in either order: the union of the decided sets is kept once built.
+    if (round % 2 == 0) {
+      EXPECT_EQ(got->Fallthrough(), expected->Fallthrough()) << "round " << round;
+      EXPECT_EQ(got->Kept(), expected->Kept()) << "round " << round;
+    } else {
+      EXPECT_EQ(got->Kept(), expected->Kept()) << "round " << round;
+      EXPECT_EQ(got->Fallthrough(), expected->Fallthrough()) << "round " << round;
+    }
+    outcomes += static_cast<int>(want.size());
+  }
+  EXPECT_GT(hosts, 1000);
+  EXPECT_GT(host_outcomes, 100);  // the fast path was taken
+  EXPECT_GT(outcomes, 300);
+  EXPECT_FALSE(s.failed());
+}
+
+// The shadowed-rule walk with host rules decided with their addresses fixed against the general
+// path: the same rules, shadowed by the same rules, over the headers alone and over every
+// interface and state.
+TEST(ShadowTest, HostRulesAgreeWithTheGeneralWalk) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  RandomRules random(83);
+  int shadowed = 0;
+  int named = 0;
+  for (int round = 0; round < 80; ++round) {
+    Ruleset ruleset;
+    ruleset.tables.push_back(RandomHostTable(random, round % 8 == 7));
+    ruleset.tables[0].name = "filter";
+    for (Chain& chain : ruleset.tables[0].chains) {
+      if (!chain.builtin) chain.policy = ActionKind::kReturn;
+    }
+    const Evaluator general(s, Evaluator::Memo::kNone, Evaluator::HostRules::kGeneral);
+    const Evaluator indexed(s);
+    for (HeaderOnlyChains mode : {HeaderOnlyChains::kReduced, HeaderOnlyChains::kFull}) {
+      const std::vector<Shadowed> expected = FindShadowed(general, ruleset, "fw", mode);
+      const std::vector<Shadowed> got = FindShadowed(indexed, ruleset, "fw", mode);
+      ASSERT_EQ(got.size(), expected.size()) << round;
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(got[i].rule, expected[i].rule) << round;
+        EXPECT_EQ(got[i].by, expected[i].by) << round;
+        named += expected[i].by.empty() ? 0 : 1;
+      }
+      shadowed += static_cast<int>(expected.size());
+    }
+  }
+  EXPECT_GT(shadowed, 200);
+  EXPECT_GT(named, 100);
+  EXPECT_FALSE(s.failed());
 }
 
 }  // namespace

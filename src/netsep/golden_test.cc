@@ -30,7 +30,8 @@ std::string ReadAll(const fs::path& path) {
 }
 
 // Runs one case; file names in the report are relative to the case folder.
-std::string RunCase(const fs::path& dir, ShadowWork shadow = ShadowWork::kInline) {
+std::string RunCase(const fs::path& dir, ShadowWork shadow = ShadowWork::kInline,
+                    const SpaceOptions& options = {}) {
   Result<Topology> topology = ParseTopology(ReadAll(dir / "topology.toml"), "topology.toml");
   if (!topology.ok()) return "topology error: " + topology.error().message_en;
   auto read = [&](const std::string& path) -> Result<std::string> {
@@ -39,7 +40,7 @@ std::string RunCase(const fs::path& dir, ShadowWork shadow = ShadowWork::kInline
   };
   Result<std::vector<Ruleset>> rulesets = LoadRulesets(*topology, read);
   if (!rulesets.ok()) return "config error: " + rulesets.error().message_en;
-  Result<Report> report = Check(*topology, *rulesets, {}, shadow);
+  Result<Report> report = Check(*topology, *rulesets, options, shadow);
   if (!report.ok()) return "check error: " + report.error().message_en;
   return ReportToJson(*report);
 }
@@ -59,6 +60,10 @@ TEST(NetsepGolden, AllCases) {
     const std::string actual = RunCase(dir);
     // The shadowed-rule analysis in a child process (as the CLI runs it) gives the same report.
     EXPECT_EQ(RunCase(dir, ShadowWork::kForked), actual);
+    // So does the general path for the rules of one source and one destination address.
+    SpaceOptions general;
+    general.index_host_rules = false;
+    EXPECT_EQ(RunCase(dir, ShadowWork::kInline, general), actual);
     if (update) {
       std::ofstream(dir / "expected.json", std::ios::binary) << actual;
       continue;

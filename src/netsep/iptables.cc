@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,14 @@
 
 namespace mamori::netsep {
 namespace {
+
+// Whether `s` is the word `literal`. The parser tests each token against dozens of option
+// names; with the length known at compile time, this is a length test and a few integer
+// compares inline, where operator== is an out-of-line call per test.
+template <size_t N>
+[[gnu::always_inline]] inline bool Is(std::string_view s, const char (&literal)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), literal, N - 1) == 0;
+}
 
 constexpr size_t kMaxTokensPerLine = 1024;
 constexpr size_t kMaxListItems = 1024;
@@ -160,19 +169,19 @@ std::optional<uint64_t> IcmpTypeNumber(std::string_view s) {
 std::optional<uint32_t> ConnStates(std::string_view s) {
   uint32_t states = 0;
   for (std::string_view word : SplitComma(s)) {
-    if (word == "NEW") {
+    if (Is(word, "NEW")) {
       states |= kCtNew;
-    } else if (word == "ESTABLISHED") {
+    } else if (Is(word, "ESTABLISHED")) {
       states |= kCtEstablished;
-    } else if (word == "RELATED") {
+    } else if (Is(word, "RELATED")) {
       states |= kCtRelated;
-    } else if (word == "INVALID") {
+    } else if (Is(word, "INVALID")) {
       states |= kCtInvalid;
-    } else if (word == "UNTRACKED") {
+    } else if (Is(word, "UNTRACKED")) {
       states |= kCtUntracked;
-    } else if (word == "SNAT") {
+    } else if (Is(word, "SNAT")) {
       states |= kCtSnat;
-    } else if (word == "DNAT") {
+    } else if (Is(word, "DNAT")) {
       states |= kCtDnat;
     } else {
       return std::nullopt;
@@ -185,21 +194,21 @@ std::optional<uint32_t> ConnStates(std::string_view s) {
 std::optional<uint32_t> TcpFlags(std::string_view s) {
   uint32_t flags = 0;
   for (std::string_view word : SplitComma(s)) {
-    if (word == "FIN") {
+    if (Is(word, "FIN")) {
       flags |= 1;
-    } else if (word == "SYN") {
+    } else if (Is(word, "SYN")) {
       flags |= 2;
-    } else if (word == "RST") {
+    } else if (Is(word, "RST")) {
       flags |= 4;
-    } else if (word == "PSH") {
+    } else if (Is(word, "PSH")) {
       flags |= 8;
-    } else if (word == "ACK") {
+    } else if (Is(word, "ACK")) {
       flags |= 16;
-    } else if (word == "URG") {
+    } else if (Is(word, "URG")) {
       flags |= 32;
-    } else if (word == "ALL") {
+    } else if (Is(word, "ALL")) {
       flags |= 63;
-    } else if (word == "NONE") {
+    } else if (Is(word, "NONE")) {
     } else {
       return std::nullopt;
     }
@@ -207,6 +216,13 @@ std::optional<uint32_t> TcpFlags(std::string_view s) {
   return flags;
 }
 constexpr uint32_t kSynOnly = 2;
+
+// Hashes std::string and std::string_view alike, so that maps keyed by name are found by a
+// token's view without a copy.
+struct WordHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
 
 struct Line {
   std::string_view text;
@@ -217,9 +233,9 @@ struct Line {
 std::optional<std::vector<SetDirection>> SetFlags(std::string_view s) {
   std::vector<SetDirection> out;
   for (std::string_view word : SplitComma(s)) {
-    if (word == "src") {
+    if (Is(word, "src")) {
       out.push_back(SetDirection::kSrc);
-    } else if (word == "dst") {
+    } else if (Is(word, "dst")) {
       out.push_back(SetDirection::kDst);
     } else {
       return std::nullopt;
@@ -276,18 +292,21 @@ class Parser {
     ruleset_.unknown.push_back({Here(line), Printable(construct)});
   }
 
-  Result<std::vector<std::string>> Tokenize(const Line& line) const {
+  // Splits a line into tokens_ (views into the line or, for quoted words, words_text_; both
+  // reused from line to line: a rule set has hundreds of thousands of lines).
+  Status Tokenize(const Line& line) {
     WordsError why{};
-    std::optional<std::vector<std::string>> words = SplitWords(line.text, kMaxTokensPerLine, why);
-    if (!words) return Fail(line.number, why.ja, why.en);
-    return std::move(*words);
+    if (!SplitWordViews(line.text, kMaxTokensPerLine, words_text_, tokens_, why)) {
+      return Fail(line.number, why.ja, why.en);
+    }
+    return {};
   }
 
   Status ParseLine(const Line& line) {
     std::string_view s = line.text;
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     if (s.empty() || s.front() == '#') return {};
-    if (s == "COMMIT") {
+    if (Is(s, "COMMIT")) {
       if (table_ == nullptr && !skipping_table_) {
         return Fail(line.number, "対応する *table のない COMMIT です。",
                     "COMMIT without a *table line.");
@@ -308,13 +327,14 @@ class Parser {
       return Fail(line.number, "*table の前に規則があります。", "a rule before any *table line.");
     }
     if (s.front() == ':') return DeclareChain(line.number, s.substr(1));
-    MAMORI_ASSIGN_OR_RETURN(std::vector<std::string> tokens, Tokenize(Line{s, line.number}));
+    MAMORI_TRY(Tokenize(Line{s, line.number}));
+    const std::vector<std::string_view>& tokens = tokens_;
     size_t i = 0;
     if (!tokens.empty() && tokens[0].starts_with('[')) ++i;  // iptables-save -c counters
-    if (i + 1 < tokens.size() && (tokens[i] == "-A" || tokens[i] == "--append")) {
+    if (i + 1 < tokens.size() && (Is(tokens[i], "-A") || Is(tokens[i], "--append"))) {
       return AddRule(line.number, tokens, i + 1);
     }
-    ReportUnknown(line.number, Cat("command ", i < tokens.size() ? tokens[i] : std::string()));
+    ReportUnknown(line.number, Cat("command ", i < tokens.size() ? tokens[i] : std::string_view()));
     return {};
   }
 
@@ -365,11 +385,11 @@ class Parser {
     chain.location = Here(line);
     chain.builtin =
         std::find(spec_->builtins.begin(), spec_->builtins.end(), name) != spec_->builtins.end();
-    if (chain.builtin && policy == "ACCEPT") {
+    if (chain.builtin && Is(policy, "ACCEPT")) {
       chain.policy = ActionKind::kAccept;
-    } else if (chain.builtin && policy == "DROP") {
+    } else if (chain.builtin && Is(policy, "DROP")) {
       chain.policy = ActionKind::kDrop;
-    } else if (!chain.builtin && policy == "-") {
+    } else if (!chain.builtin && Is(policy, "-")) {
       chain.policy = ActionKind::kReturn;
     } else {
       return Fail(line,
@@ -386,15 +406,15 @@ class Parser {
   // The chain of table_ named `name` (through chain_index_: a table has hundreds of chains, and
   // every jump names one); nullptr when none is declared.
   const Chain* Declared(std::string_view name) const {
-    const auto found = chain_index_.find(std::string(name));
+    const auto found = chain_index_.find(name);
     return found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
   }
 
-  Status AddRule(uint32_t line, const std::vector<std::string>& tokens, size_t i) {
+  Status AddRule(uint32_t line, const std::vector<std::string_view>& tokens, size_t i) {
     if (++rule_count_ > kMaxRules) {
       return Fail(line, "規則が多すぎます。", "too many rules.");
     }
-    const std::string& chain_name = tokens[i++];
+    const std::string_view chain_name = tokens[i++];
     const auto found = chain_index_.find(chain_name);
     Chain* chain = found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
     if (chain == nullptr) {
@@ -415,7 +435,7 @@ class Parser {
   }
 
   // Reads the value after option tokens[i]; fails when there is none.
-  Result<std::string_view> Value(uint32_t line, const std::vector<std::string>& tokens,
+  Result<std::string_view> Value(uint32_t line, const std::vector<std::string_view>& tokens,
                                  size_t& i) const {
     if (i + 1 >= tokens.size()) {
       return Fail(line, Cat(tokens[i], " の値がありません。"), Cat(tokens[i], " needs a value."));
@@ -435,64 +455,85 @@ class Parser {
   }
 
   // Skips the values of an unmodelled option: the words up to the next option.
-  static void SkipValues(const std::vector<std::string>& tokens, size_t& i) {
-    while (i + 1 < tokens.size() && !tokens[i + 1].starts_with('-') && tokens[i + 1] != "!") ++i;
+  static void SkipValues(const std::vector<std::string_view>& tokens, size_t& i) {
+    while (i + 1 < tokens.size() && !tokens[i + 1].starts_with('-') && !Is(tokens[i + 1], "!")) ++i;
   }
 
-  Status ParseRule(uint32_t line, const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+  // How many matches the rule from tokens[i] makes, mostly: its options before the target, but
+  // -m (which names a module and makes none unless the module is unmodelled). Reserving them
+  // spares a rule its matches' reallocations, which move every match made so far.
+  static size_t MatchesBefore(const std::vector<std::string_view>& tokens, size_t i) {
+    size_t count = 0;
+    for (; i < tokens.size(); ++i) {
+      const std::string_view tok = tokens[i];
+      if (tok.size() < 2 || tok[0] != '-') continue;
+      if (Is(tok, "-j") || Is(tok, "--jump") || Is(tok, "-g") || Is(tok, "--goto")) break;
+      if (!Is(tok, "-m") && !Is(tok, "--match")) ++count;
+    }
+    return count;
+  }
+
+  Status ParseRule(uint32_t line, const std::vector<std::string_view>& tokens, size_t i,
+                   Rule& rule) {
+    rule.matches.reserve(MatchesBefore(tokens, i));
     bool negate = false;
     std::string module;
     bool module_known = true;
     bool have_target = false;
     for (; i < tokens.size(); ++i) {
-      const std::string& tok = tokens[i];
-      if (tok == "!") {
+      const std::string_view tok = tokens[i];
+      if (Is(tok, "!")) {
         negate = true;
         continue;
       }
       Match m;
       m.negated = negate;
       negate = false;
-      if (tok == "-c" || tok == "--set-counters") {
+      if (Is(tok, "-c") || Is(tok, "--set-counters")) {
         i += 2;
         continue;
       }
-      if (tok == "-s" || tok == "--source" || tok == "-d" || tok == "--destination") {
+      if (Is(tok, "-s") || Is(tok, "--source") || Is(tok, "-d") || Is(tok, "--destination")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
-        m.kind =
-            (tok == "-s" || tok == "--source") ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
-        for (std::string_view part : SplitComma(v)) {
-          std::optional<ValueTerm> term = AddressTerm(part);
+        m.kind = (Is(tok, "-s") || Is(tok, "--source")) ? MatchKind::kSrcAddress
+                                                        : MatchKind::kDstAddress;
+        // The parts between commas, as SplitComma gives them, read in place: nearly every rule
+        // has an address, nearly always one.
+        for (std::string_view rest = v;;) {
+          const size_t comma = rest.find(',');
+          std::optional<ValueTerm> term = AddressTerm(rest.substr(0, comma));
           if (!term) return BadValue(line, tok, v);
           m.terms.push_back(*term);
+          if (comma == std::string_view::npos) break;
+          rest.remove_prefix(comma + 1);
         }
-      } else if (tok == "-p" || tok == "--protocol") {
+      } else if (Is(tok, "-p") || Is(tok, "--protocol")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         m.kind = MatchKind::kProtocol;
-        if (v == "all" || v == "0") {
+        if (Is(v, "all") || Is(v, "0")) {
           m.terms.push_back(ValueTerm::Range(0, 255));
         } else {
           std::optional<uint64_t> number = ProtocolNumber(v);
           if (!number) return BadValue(line, tok, v);
           m.terms.push_back(ValueTerm::Range(*number, *number));
         }
-      } else if (tok == "-i" || tok == "--in-interface" || tok == "-o" ||
-                 tok == "--out-interface") {
+      } else if (Is(tok, "-i") || Is(tok, "--in-interface") || Is(tok, "-o") ||
+                 Is(tok, "--out-interface")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
-        m.kind = (tok == "-i" || tok == "--in-interface") ? MatchKind::kInInterface
-                                                          : MatchKind::kOutInterface;
+        m.kind = (Is(tok, "-i") || Is(tok, "--in-interface")) ? MatchKind::kInInterface
+                                                              : MatchKind::kOutInterface;
         if (v.empty() || v.size() > 64 ||
             !std::all_of(v.begin(), v.end(), [](char c) { return c > ' ' && c < 127; })) {
           return BadValue(line, tok, v);
         }
         m.interfaces.emplace_back(v);
-      } else if (tok == "-f" || tok == "--fragment") {
+      } else if (Is(tok, "-f") || Is(tok, "--fragment")) {
         m.kind = MatchKind::kConstant;  // a first packet is never a non-first fragment
         m.constant = false;
-      } else if (tok == "-m" || tok == "--match") {
+      } else if (Is(tok, "-m") || Is(tok, "--match")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         MAMORI_TRY(EndSetMatch(line, rule));
-        set_ = SetOptions{v == "set"};
+        set_ = SetOptions{Is(v, "set")};
         module = std::string(v);
         module_known =
             std::find(kKnownModules.begin(), kKnownModules.end(), v) != kKnownModules.end();
@@ -501,10 +542,10 @@ class Parser {
           AddMay(rule);
         }
         continue;
-      } else if (tok == "-j" || tok == "--jump" || tok == "-g" || tok == "--goto") {
+      } else if (Is(tok, "-j") || Is(tok, "--jump") || Is(tok, "-g") || Is(tok, "--goto")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         MAMORI_TRY(EndSetMatch(line, rule));
-        MAMORI_TRY(ParseTarget(line, tok == "-g" || tok == "--goto", v, tokens, i + 1, rule));
+        MAMORI_TRY(ParseTarget(line, Is(tok, "-g") || Is(tok, "--goto"), v, tokens, i + 1, rule));
         have_target = true;
         break;
       } else if (tok.size() > 2 && tok[0] == '-' && tok[1] == '-') {
@@ -543,10 +584,10 @@ class Parser {
 
   // Reads an option of -m set into set_. Returns false for the options read elsewhere (the
   // packet and byte counter conditions: not modelled).
-  Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string>& tokens, size_t& i,
+  Result<bool> ParseSetOption(uint32_t line, const std::vector<std::string_view>& tokens, size_t& i,
                               bool negated) {
-    const std::string& tok = tokens[i];
-    if (tok == "--match-set" || tok == "--set") {
+    const std::string_view tok = tokens[i];
+    if (Is(tok, "--match-set") || Is(tok, "--set")) {
       if (set_.have) {
         return Fail(line, "--match-set は 1 つの -m set に 1 回だけです。",
                     "--match-set can be given only once per -m set.");
@@ -562,12 +603,12 @@ class Parser {
       set_.negated = negated;
       return true;
     }
-    if (tok == "--return-nomatch") {
+    if (Is(tok, "--return-nomatch")) {
       set_.return_nomatch = true;
       return true;
     }
     // Whether the set's counters are updated does not change what matches.
-    return tok == "--update-counters" || tok == "--update-subcounters";
+    return Is(tok, "--update-counters") || Is(tok, "--update-subcounters");
   }
 
   Status CheckSetName(uint32_t line, std::string_view name) const {
@@ -613,24 +654,24 @@ class Parser {
 
   // Fills `m` from the module option tokens[i]. Returns false when the option is not modelled.
   Result<bool> ParseModuleOption(uint32_t line, const std::string& module,
-                                 const std::vector<std::string>& tokens, size_t& i, Match& m) {
-    const std::string tok = tokens[i];
-    if (tok == "--sport" || tok == "--source-port" || tok == "--dport" ||
-        tok == "--destination-port") {
+                                 const std::vector<std::string_view>& tokens, size_t& i, Match& m) {
+    const std::string_view tok = tokens[i];
+    if (Is(tok, "--sport") || Is(tok, "--source-port") || Is(tok, "--dport") ||
+        Is(tok, "--destination-port")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
-      m.kind =
-          (tok == "--sport" || tok == "--source-port") ? MatchKind::kSrcPort : MatchKind::kDstPort;
+      m.kind = (Is(tok, "--sport") || Is(tok, "--source-port")) ? MatchKind::kSrcPort
+                                                                : MatchKind::kDstPort;
       std::optional<ValueTerm> range = PortRange(v, ':');
       if (!range) return BadValue(line, tok, v);
       m.terms.push_back(*range);
       return true;
     }
-    if (tok == "--sports" || tok == "--source-ports" || tok == "--dports" ||
-        tok == "--destination-ports" || tok == "--ports") {
+    if (Is(tok, "--sports") || Is(tok, "--source-ports") || Is(tok, "--dports") ||
+        Is(tok, "--destination-ports") || Is(tok, "--ports")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
-      m.kind = tok == "--ports"                                 ? MatchKind::kEitherPort
-               : (tok == "--sports" || tok == "--source-ports") ? MatchKind::kSrcPort
-                                                                : MatchKind::kDstPort;
+      m.kind = Is(tok, "--ports")                                   ? MatchKind::kEitherPort
+               : (Is(tok, "--sports") || Is(tok, "--source-ports")) ? MatchKind::kSrcPort
+                                                                    : MatchKind::kDstPort;
       const auto parts = SplitComma(v);
       if (parts.size() > kMaxListItems) return BadValue(line, tok, v);
       for (std::string_view part : parts) {
@@ -640,7 +681,7 @@ class Parser {
       }
       return true;
     }
-    if (tok == "--ctstate" || tok == "--state") {
+    if (Is(tok, "--ctstate") || Is(tok, "--state")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
       std::optional<uint32_t> states = ConnStates(v);
       if (!states) return BadValue(line, tok, v);
@@ -648,18 +689,18 @@ class Parser {
       m.conn_states = *states;
       return true;
     }
-    if (tok == "--src-range" || tok == "--dst-range") {
+    if (Is(tok, "--src-range") || Is(tok, "--dst-range")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
       std::optional<ValueTerm> range = AddressRange(v);
       if (!range) return BadValue(line, tok, v);
-      m.kind = tok == "--src-range" ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
+      m.kind = Is(tok, "--src-range") ? MatchKind::kSrcAddress : MatchKind::kDstAddress;
       m.terms.push_back(*range);
       return true;
     }
-    if (tok == "--icmp-type") {
+    if (Is(tok, "--icmp-type")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
       m.kind = MatchKind::kIcmpType;
-      if (v == "any") {
+      if (Is(v, "any")) {
         m.terms.push_back(ValueTerm::Range(0, 255));
         return true;
       }
@@ -673,13 +714,13 @@ class Parser {
       m.terms.push_back(ValueTerm::Range(*type, *type));
       return true;
     }
-    if (tok == "--syn") {
+    if (Is(tok, "--syn")) {
       m.kind = MatchKind::kConstant;
       m.constant = !m.negated;
       m.negated = false;
       return true;
     }
-    if (tok == "--tcp-flags") {
+    if (Is(tok, "--tcp-flags")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view mask_text, Value(line, tokens, i));
       MAMORI_ASSIGN_OR_RETURN(std::string_view comp_text, Value(line, tokens, i));
       std::optional<uint32_t> mask = TcpFlags(mask_text);
@@ -690,7 +731,7 @@ class Parser {
       m.negated = false;
       return true;
     }
-    if (tok == "--comment") {
+    if (Is(tok, "--comment")) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
       (void)v;
       m.kind = MatchKind::kConstant;
@@ -699,7 +740,7 @@ class Parser {
       m.negated = false;
       return true;
     }
-    if (module == "limit" && (tok == "--limit" || tok == "--limit-burst")) {
+    if (Is(module, "limit") && (Is(tok, "--limit") || Is(tok, "--limit-burst"))) {
       MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
       (void)v;
       m.kind = MatchKind::kMayMatch;  // a rate limit lets some first packets through
@@ -733,7 +774,7 @@ class Parser {
   }
 
   Status ParseTarget(uint32_t line, bool is_goto, std::string_view target,
-                     const std::vector<std::string>& tokens, size_t i, Rule& rule) {
+                     const std::vector<std::string_view>& tokens, size_t i, Rule& rule) {
     Action& action = rule.action;
     action.target = std::string(target);
     if (const Chain* chain = Declared(target); chain != nullptr) {
@@ -755,54 +796,55 @@ class Parser {
     bool unmodelled_option = false;
     bool maps_set = false;
     for (; i < tokens.size(); ++i) {
-      const std::string& tok = tokens[i];
-      if (target == "SET" && (tok == "--add-set" || tok == "--del-set" || tok == "--map-set")) {
+      const std::string_view tok = tokens[i];
+      if (Is(target, "SET") &&
+          (Is(tok, "--add-set") || Is(tok, "--del-set") || Is(tok, "--map-set"))) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view name, Value(line, tokens, i));
         MAMORI_ASSIGN_OR_RETURN(std::string_view flags, Value(line, tokens, i));
         MAMORI_TRY(CheckSetName(line, name));
         if (!SetFlags(flags)) return BadValue(line, tok, Cat(name, " ", flags));
-        if (tok == "--map-set") {
+        if (Is(tok, "--map-set")) {
           maps_set = true;
         } else {
           changing_sets_.emplace(std::string(name), line);
         }
-      } else if (tok == "--to-destination" || tok == "--to-source" || tok == "--to-ports" ||
-                 tok == "--to") {
+      } else if (Is(tok, "--to-destination") || Is(tok, "--to-source") || Is(tok, "--to-ports") ||
+                 Is(tok, "--to")) {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         if (to) unmodelled_option = true;  // several ranges: old kernels only
         to = v;
-      } else if (tok == "--random" || tok == "--persistent" || tok == "--random-fully") {
-      } else if (target == "DNAT" || target == "SNAT" || target == "MASQUERADE" ||
-                 target == "REDIRECT") {
+      } else if (Is(tok, "--random") || Is(tok, "--persistent") || Is(tok, "--random-fully")) {
+      } else if (Is(target, "DNAT") || Is(target, "SNAT") || Is(target, "MASQUERADE") ||
+                 Is(target, "REDIRECT")) {
         unmodelled_option = true;
         SkipValues(tokens, i);
       } else {
         SkipValues(tokens, i);  // options of LOG, REJECT, MARK, …
       }
     }
-    if (target == "ACCEPT") {
+    if (Is(target, "ACCEPT")) {
       action.kind = ActionKind::kAccept;
-    } else if (target == "DROP") {
+    } else if (Is(target, "DROP")) {
       action.kind = ActionKind::kDrop;
-    } else if (target == "REJECT") {
+    } else if (Is(target, "REJECT")) {
       action.kind = ActionKind::kReject;
-    } else if (target == "RETURN") {
+    } else if (Is(target, "RETURN")) {
       action.kind = ActionKind::kReturn;
-    } else if (IsHarmless(target) || (target == "SET" && !maps_set)) {
+    } else if (IsHarmless(target) || (Is(target, "SET") && !maps_set)) {
       // -j SET --add-set|--del-set changes a set, not the packet (MarkChangingSets).
       action.kind = ActionKind::kContinue;
-    } else if (target == "MASQUERADE") {
+    } else if (Is(target, "MASQUERADE")) {
       action.kind = ActionKind::kMasquerade;
-    } else if (target == "DNAT" || target == "SNAT" || target == "REDIRECT") {
-      action.kind = target == "DNAT"   ? ActionKind::kDnat
-                    : target == "SNAT" ? ActionKind::kSnat
-                                       : ActionKind::kRedirect;
+    } else if (Is(target, "DNAT") || Is(target, "SNAT") || Is(target, "REDIRECT")) {
+      action.kind = Is(target, "DNAT")   ? ActionKind::kDnat
+                    : Is(target, "SNAT") ? ActionKind::kSnat
+                                         : ActionKind::kRedirect;
       if (to) {
         std::optional<NatTarget> nat =
-            target == "REDIRECT" ? ParseNatTarget(Cat(":", *to)) : ParseNatTarget(*to);
+            Is(target, "REDIRECT") ? ParseNatTarget(Cat(":", *to)) : ParseNatTarget(*to);
         if (!nat) return BadValue(line, Cat("-j ", target), *to);
         action.nat = *nat;
-      } else if (target != "REDIRECT") {
+      } else if (!Is(target, "REDIRECT")) {
         return Fail(line, Cat(target, " に --to がありません。"), Cat(target, " needs --to."));
       }
     } else {
@@ -843,7 +885,10 @@ class Parser {
   std::map<std::string, uint32_t> changing_sets_;  // set → line of a -j SET that changes it
   Ruleset ruleset_;
   Table* table_ = nullptr;  // the table being read, inside ruleset_.tables
-  std::unordered_map<std::string, size_t> chain_index_;  // table_'s chains by name
+  std::unordered_map<std::string, size_t, WordHash, std::equal_to<>>
+      chain_index_;                       // table_'s chains by name, found by a token's view
+  std::string words_text_;                // the current line's unquoted words (Tokenize)
+  std::vector<std::string_view> tokens_;  // the current line's words
   const TableSpec* spec_ = nullptr;
   bool skipping_table_ = false;
   size_t rule_count_ = 0;

@@ -93,6 +93,27 @@ TEST(IptablesTest, UnknownConstructsAreListedNotSkipped) {
   }
 }
 
+TEST(IptablesTest, AddressListsGiveOneTermPerPart) {
+  Result<Ruleset> r = ParseIptablesSave(
+      "*filter\n:FORWARD ACCEPT\n"
+      "-A FORWARD -s 10.0.0.0/8,192.168.1.1,172.16.0.0/255.255.0.0 -d 10.1.2.3 -j ACCEPT\n"
+      "COMMIT\n",
+      "fw.rules", "fw");
+  ASSERT_TRUE(r.ok()) << r.error().message_en;
+  const Rule& rule = r->tables[0].chains[0].rules[0];
+  ASSERT_EQ(rule.matches.size(), 2u);
+  const std::vector<ValueTerm>& src = rule.matches[0].terms;
+  ASSERT_EQ(src.size(), 3u);
+  EXPECT_EQ(src[0].first, 0x0a000000u);
+  EXPECT_EQ(src[0].second, 0xff000000u);
+  EXPECT_EQ(src[1].first, 0xc0a80101u);
+  EXPECT_EQ(src[1].second, 0xffffffffu);
+  EXPECT_EQ(src[2].first, 0xac100000u);
+  EXPECT_EQ(src[2].second, 0xffff0000u);
+  ASSERT_EQ(rule.matches[1].terms.size(), 1u);
+  EXPECT_EQ(rule.matches[1].terms[0].first, 0x0a010203u);
+}
+
 TEST(IptablesTest, MalformedInputNamesFileAndLine) {
   const std::string head = "*filter\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n";
   EXPECT_EQ(ErrorOf("-A FORWARD -j ACCEPT\n"), "fw.rules:1: a rule before any *table line.");
@@ -100,6 +121,13 @@ TEST(IptablesTest, MalformedInputNamesFileAndLine) {
             "fw.rules:5: chain nope is not declared.");
   EXPECT_EQ(ErrorOf(head + "-A FORWARD -s 10.0.0.256 -j ACCEPT\nCOMMIT\n"),
             "fw.rules:5: invalid value \"10.0.0.256\" for -s.");
+  // Address lists are read part by part between commas; an empty part is an invalid address.
+  EXPECT_EQ(ErrorOf(head + "-A FORWARD -s 10.0.0.1,,10.0.0.2 -j ACCEPT\nCOMMIT\n"),
+            "fw.rules:5: invalid value \"10.0.0.1,,10.0.0.2\" for -s.");
+  EXPECT_EQ(ErrorOf(head + "-A FORWARD -d 10.0.0.1, -j ACCEPT\nCOMMIT\n"),
+            "fw.rules:5: invalid value \"10.0.0.1,\" for -d.");
+  EXPECT_EQ(ErrorOf(head + "-A FORWARD -d ,10.0.0.1 -j ACCEPT\nCOMMIT\n"),
+            "fw.rules:5: invalid value \",10.0.0.1\" for -d.");
   EXPECT_EQ(ErrorOf(head + "-A FORWARD -p tcp --dport 70000 -j ACCEPT\nCOMMIT\n"),
             "fw.rules:5: invalid value \"70000\" for --dport.");
   EXPECT_EQ(ErrorOf(head + "-A FORWARD -m comment --comment \"open -j ACCEPT\nCOMMIT\n"),

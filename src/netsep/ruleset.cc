@@ -94,39 +94,70 @@ const Table* Ruleset::FindTable(std::string_view table_name) const {
   return nullptr;
 }
 
-std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
-                                                   WordsError& error) {
-  std::vector<std::string> words;
+bool SplitWordViews(std::string_view s, size_t max_words, std::string& scratch,
+                    std::vector<std::string_view>& words, WordsError& error) {
+  words.clear();
+  scratch.clear();
+  scratch.reserve(s.size());
+  const char* const base = scratch.data();
   size_t i = 0;
   while (i < s.size()) {
     if (s[i] == ' ' || s[i] == '\t') {
       ++i;
       continue;
     }
-    std::string word;
+    // A word without quotes, as most are, is viewed where it stands. Its characters are nearly
+    // all above '"', the highest that ends a run: one test each.
+    size_t end = i;
+    while (end < s.size() && (static_cast<unsigned char>(s[end]) > '"' ||
+                              (s[end] != ' ' && s[end] != '\t' && s[end] != '"'))) {
+      ++end;
+    }
+    if (end == s.size() || s[end] != '"') {
+      words.push_back(s.substr(i, end - i));
+      i = end;
+      if (words.size() > max_words) {
+        error = {"行が長すぎます。", "the line has too many words."};
+        return false;
+      }
+      continue;
+    }
+    const size_t start = scratch.size();
     while (i < s.size() && s[i] != ' ' && s[i] != '\t') {
       if (s[i] != '"') {
-        word.push_back(s[i++]);
+        // The unquoted run up to the next blank or quote, at once.
+        size_t end = i + 1;
+        while (end < s.size() && s[end] != ' ' && s[end] != '\t' && s[end] != '"') ++end;
+        scratch.append(s.substr(i, end - i));
+        i = end;
         continue;
       }
       ++i;
       while (i < s.size() && s[i] != '"') {
         if (s[i] == '\\' && i + 1 < s.size()) ++i;
-        word.push_back(s[i++]);
+        scratch.push_back(s[i++]);
       }
       if (i == s.size()) {
         error = {"引用符 \" が閉じられていません。", "unterminated quotation mark."};
-        return std::nullopt;
+        return false;
       }
       ++i;
     }
-    words.push_back(std::move(word));
+    words.emplace_back(base + start, scratch.size() - start);
     if (words.size() > max_words) {
       error = {"行が長すぎます。", "the line has too many words."};
-      return std::nullopt;
+      return false;
     }
   }
-  return words;
+  return true;
+}
+
+std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
+                                                   WordsError& error) {
+  std::string scratch;
+  std::vector<std::string_view> views;
+  if (!SplitWordViews(s, max_words, scratch, views, error)) return std::nullopt;
+  return std::vector<std::string>(views.begin(), views.end());
 }
 
 }  // namespace mamori::netsep

@@ -77,6 +77,13 @@ struct WordsError {
 };
 std::optional<std::vector<std::string>> SplitWords(std::string_view s, size_t max_words,
                                                    WordsError& error);
+// SplitWords without an allocation per word, for a parser that reads many lines: `words` (cleared
+// first) views the words in `s`, or, for a word with quotes, its unquoted text written into
+// `scratch`; `s` and `scratch` must outlive the views. Unquoting never lengthens a word, so
+// `scratch` is reserved once to the line's size and never moves.
+// False, with `error` set, where SplitWords gives nullopt.
+bool SplitWordViews(std::string_view s, size_t max_words, std::string& scratch,
+                    std::vector<std::string_view>& words, WordsError& error);
 
 // Parser messages quote their input through mamori::Printable (common/text.h).
 using ::mamori::Printable;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "netsep/evaluator.h"
@@ -39,49 +41,117 @@ class ShadowFinder {
   void Run(const Ruleset& ruleset) {
     for (const Table& table : ruleset.tables) {
       // No rule jumps to a built-in chain: what it keeps is not needed.
-      for (const Chain& chain : table.chains) Walk(table, chain, !chain.builtin);
+      for (const Chain& chain : table.chains) {
+        bool reduced = false;
+        Walk(table, chain, !chain.builtin, &reduced);
+      }
     }
   }
 
-  std::map<std::string, LineState>& lines() { return lines_; }
+  std::unordered_map<std::string, LineState>& lines() { return lines_; }
 
  private:
-  // Walks `chain` once and, when `kept` is set, returns the packets it keeps from its caller:
-  // those its rules decide and do not give back (RETURN or the end of the chain give the rest
-  // back). A chain on a loop keeps nothing (its jump decides nothing).
-  Set Walk(const Table& table, const Chain& chain, bool kept) {
-    const bool reduced = HeaderOnly(table, chain);
-    const Set out = WalkIn(table, chain, kept, reduced);
-    // A chain walked over the headers alone keeps the same headers in every context.
-    return reduced && kept ? contexts_ & out : out;
+  // A chain walked with its decisions kept, for the packets it keeps from its callers.
+  struct Walked {
+    std::unique_ptr<Undecided> undecided;  // until `kept` is built
+    Set returned;
+    std::optional<Set> kept;
+  };
+
+  // The packets the chain of `walked` keeps from its caller: those its rules decide and do not
+  // give back (RETURN or the end of the chain give the rest back), built when first asked for
+  // (most callers never need them: a jump's decided set is built only when a later rule meets
+  // it). Nothing for a chain on a loop (nullptr: its jump decides nothing).
+  Set Kept(Walked* walked) {
+    if (walked == nullptr) return space_.None();
+    if (!walked->kept) {
+      walked->kept = walked->undecided->Decided() - walked->returned;
+      walked->undecided.reset();
+    }
+    return *walked->kept;
+  }
+
+  // Walks `chain` once; with `kept`, what it keeps is then available through Kept() (over
+  // every interface and state, or over the headers alone when it is walked so: `reduced`).
+  Walked* Walk(const Table& table, const Chain& chain, bool kept, bool* reduced) {
+    *reduced = HeaderOnly(table, chain);
+    return WalkIn(table, chain, kept, *reduced);
+  }
+
+  // What `walked` (walked over the headers alone when `reduced`) keeps, for a caller walked over
+  // every interface and state: a chain walked over the headers alone keeps the same headers in
+  // every context.
+  Set KeptInContexts(Walked* walked, bool reduced) {
+    const Set out = Kept(walked);
+    return reduced ? contexts_ & out : out;
   }
 
   // Walk over the headers alone (`reduced`: every packet's interfaces and state left out, the
-  // kept set too) or over the whole universe.
-  Set WalkIn(const Table& table, const Chain& chain, bool kept, bool reduced) {
-    if (auto it = kept_.find(&chain); it != kept_.end() && (it->second || !kept)) {
-      return it->second.value_or(space_.None());
+  // kept set too) or over the whole universe. nullptr when `kept` is not set or the chain is on
+  // a loop.
+  Walked* WalkIn(const Table& table, const Chain& chain, bool kept, bool reduced) {
+    if (auto it = walked_.find(&chain);
+        it != walked_.end() && (it->second.undecided || it->second.kept || !kept)) {
+      return kept ? &it->second : nullptr;
     }
-    if (!walking_.insert(&chain).second) return space_.None();
+    if (!walking_.insert(&chain).second) return nullptr;
     const Set& universe = reduced ? headers_ : universe_;
-    Undecided undecided(universe);
+    auto walk = std::make_unique<Undecided>(universe);
+    Undecided& undecided = *walk;
     Set returned = space_.None();
     for (const Rule& rule : chain.rules) {
       bool may = false;
-      const Set match = eval_.MatchSet(rule, ctx_, may);
+      const std::optional<HostMatch> host = eval_.HostMatchOf(rule, ctx_, may);
+      Set match;
       const Box box = Evaluator::MatchBox(rule);
-      if (!may && match.IsFull() && DecidesAll(table, rule, reduced)) {
-        // A rule that matches every packet and decides all it gets (a verdict, or a jump to a
-        // chain that keeps everything, as a final jump to a log-and-drop chain) decides what
-        // is left, which is never built: whether anything is left is found by a search.
-        const bool live_empty = undecided.RestIsEmpty(space_);
-        Note(rule, match, box, live_empty, undecided, universe);
-        if (!live_empty) undecided.DecideRest(&rule);
+      if (!host) {
+        match = eval_.MatchSet(rule, ctx_, may);
+        if (!may && match.IsFull() && DecidesAll(table, rule, reduced)) {
+          // A rule that matches every packet and decides all it gets (a verdict, or a jump to
+          // a chain that keeps everything, as a final jump to a log-and-drop chain) decides
+          // what is left, which is never built: whether anything is left is found by a search.
+          const bool live_empty = undecided.RestIsEmpty(space_);
+          Note(rule, match, box, live_empty, undecided, universe);
+          if (!live_empty) undecided.DecideRest(&rule);
+          continue;
+        }
+      }
+      // A host rule (no jump): its undecided packets with the addresses fixed; its match and
+      // live sets built only where needed (the general path, naming the rules that shadow it,
+      // a RETURN).
+      std::optional<Set> lower;
+      if (host) {
+        lower = undecided.MeetHost(space_, *host, box);
+        if (!lower || lower->IsEmpty()) {
+          match = space_.AddressPath(host->src, host->dst, host->lower);
+        }
+      }
+      Set live;
+      if (lower) {
+        if (!lower->IsEmpty() && rule.action.kind == ActionKind::kReturn) {
+          live = space_.AddressPath(host->src, host->dst, *lower);
+        }
+      } else {
+        live = undecided.Meet(match, box);
+      }
+      const bool live_empty = lower ? lower->IsEmpty() : live.IsEmpty();
+      Note(rule, match, box, live_empty, undecided, universe);
+      if (live_empty) continue;
+      if (lower) {
+        switch (rule.action.kind) {
+          case ActionKind::kContinue:
+          case ActionKind::kUnknown:
+            break;
+          case ActionKind::kReturn:
+            returned |= live;
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, live, box);
+            break;
+          default:  // a verdict or a NAT rewrite: ends the chain (never a jump)
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
+            break;
+        }
         continue;
       }
-      const Set live = undecided.Meet(match, box);
-      Note(rule, match, box, live.IsEmpty(), undecided, universe);
-      if (live.IsEmpty()) continue;
       Set decided = space_.None();
       switch (rule.action.kind) {
         case ActionKind::kContinue:
@@ -96,15 +166,24 @@ class ShadowFinder {
           const Chain* target = eval_.Target(table, rule);
           if (target == nullptr) break;  // the reachability check reports it
           // A chain walked over the headers alone calls only such chains.
-          const Set target_kept =
-              reduced ? WalkIn(table, *target, true, true) : Walk(table, *target, true);
+          bool target_reduced = true;
+          Walked* walked = reduced ? WalkIn(table, *target, true, true)
+                                   : Walk(table, *target, true, &target_reduced);
+          const bool in_contexts = !reduced && target_reduced;
           if (rule.action.kind == ActionKind::kGoto) {
-            returned |= live - target_kept;
+            returned |= live - (in_contexts ? KeptInContexts(walked, true) : Kept(walked));
             decided = live;
-          } else {
-            decided = live & target_kept;
+            break;
           }
-          break;
+          if (may || walked == nullptr) continue;  // decides nothing
+          // What the called chain keeps of `live`, built when something needs it.
+          undecided.Decide(
+              &rule, match,
+              [this, live, walked, in_contexts] {
+                return live & (in_contexts ? KeptInContexts(walked, true) : Kept(walked));
+              },
+              box);
+          continue;
         }
         default:  // a verdict or a NAT rewrite: ends the chain
           decided = live;
@@ -114,9 +193,12 @@ class ShadowFinder {
       undecided.Decide(&rule, match, std::move(decided), box);
     }
     walking_.erase(&chain);
-    std::optional<Set>& out = kept_[&chain];
-    if (kept) out = undecided.Decided() - returned;
-    return out.value_or(space_.None());
+    Walked& out = walked_[&chain];
+    out = Walked{};
+    if (!kept) return nullptr;
+    out.undecided = std::move(walk);
+    out.returned = std::move(returned);
+    return &out;
   }
 
   // Whether `rule` decides every packet it gets: a verdict or a NAT rewrite, or a jump or goto
@@ -131,8 +213,10 @@ class ShadowFinder {
       case ActionKind::kGoto: {
         const Chain* target = eval_.Target(table, rule);
         if (target == nullptr) return false;
-        return reduced ? WalkIn(table, *target, true, true) == headers_
-                       : Walk(table, *target, true) == universe_;
+        if (reduced) return Kept(WalkIn(table, *target, true, true)) == headers_;
+        bool target_reduced = false;
+        Walked* walked = Walk(table, *target, true, &target_reduced);
+        return (target_reduced ? KeptInContexts(walked, true) : Kept(walked)) == universe_;
       }
       default:
         return true;
@@ -197,9 +281,9 @@ class ShadowFinder {
   Set contexts_;  // every interface class pair and state
   Set universe_;  // contexts_ & headers_
   std::map<const Chain*, bool> header_only_memo_;
-  std::map<const Chain*, std::optional<Set>> kept_;  // nullopt: walked, kept not built
+  std::map<const Chain*, Walked> walked_;  // without undecided or kept: walked without `kept`
   std::set<const Chain*> walking_;
-  std::map<std::string, LineState> lines_;
+  std::unordered_map<std::string, LineState> lines_;
 };
 
 }  // namespace

@@ -234,6 +234,21 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
     }
   }
   bdd_setvarnum(next);
+  space->key_bit_.assign(static_cast<size_t>(next), -1);
+  for (int f = 0; f < 2; ++f) {
+    const std::vector<int>& vars =
+        space->vars_[static_cast<int>(f == 0 ? Field::kSrc : Field::kDst)];
+    for (int i = 0; i < 32; ++i) {
+      space->key_bit_[static_cast<size_t>(vars[i])] = f * 32 + i;
+      space->key_level_[static_cast<size_t>(f * 32 + i)] =
+          static_cast<unsigned int>(bdd_var2level(vars[i]));
+    }
+  }
+  for (Field f : {Field::kSrc, Field::kSentSrc, Field::kDst, Field::kSentDst}) {
+    for (int v : space->vars_[static_cast<int>(f)]) {
+      space->below_addresses_ = std::max(space->below_addresses_, v + 1);
+    }
+  }
   return space;
 }
 
@@ -303,6 +318,84 @@ Set Space::MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& be
   return result;
 }
 
+bool Space::BelowAddresses(const Set& set) const { return set.TopVariable() >= below_addresses_; }
+
+std::optional<Set> Space::AddressCofactor(const Set& set, uint32_t src, uint32_t dst) const {
+  const uint64_t key = (uint64_t{src} << 32) | dst;
+  int node = set.root_;
+  while (!IsConstant(node)) {
+    const int var = bdd_var(node);
+    if (var >= below_addresses_) break;
+    const int bit = key_bit_[static_cast<size_t>(var)];
+    if (bit < 0) return std::nullopt;
+    node = ((key >> (63 - bit)) & 1) != 0 ? bdd_high(node) : bdd_low(node);
+  }
+  return Set(node);
+}
+
+Set Space::AddressPath(uint32_t src, uint32_t dst, const Set& lower) const {
+  return MaskedAbove(Field::kSrc, src, FieldMax(Field::kSrc),
+                     MaskedAbove(Field::kDst, dst, FieldMax(Field::kDst), lower));
+}
+
+Set Space::AddressPaths(std::vector<AddressPart> parts) const {
+  std::sort(parts.begin(), parts.end(),
+            [](const AddressPart& a, const AddressPart& b) { return a.key < b.key; });
+  // One part per key: the lower sets of equal keys joined.
+  size_t out = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].lower.IsEmpty()) continue;
+    if (out > 0 && parts[out - 1].key == parts[i].key) {
+      parts[out - 1].lower |= parts[i].lower;
+    } else {
+      parts[out++] = std::move(parts[i]);
+    }
+  }
+  parts.resize(out);
+  return AddressTree(parts, 0, parts.size(), 0);
+}
+
+Set Space::AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last,
+                       int bit) const {
+  if (first == last) return None();
+  if (last - first == 1) {
+    // One key left (most of the tree, below the bits the keys share): its remaining bits as a
+    // path made directly from the lowest up, one reference at a time, as in MaskedAbove.
+    const uint64_t key = parts[first].key;
+    int out = parts[first].lower.root_;  // not empty (AddressPaths)
+    if (!IsConstant(out)) bdd_addref(out);
+    for (int b = 63; b >= bit; --b) {
+      const unsigned int level = key_level_[static_cast<size_t>(b)];
+      const int made =
+          ((key >> (63 - b)) & 1) != 0 ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
+      if (made == 0) {  // out of nodes: the error hook has marked the session failed
+        if (!IsConstant(out)) bdd_delref(out);
+        return None();
+      }
+      const int next = bdd_addref(made);
+      if (!IsConstant(out)) bdd_delref(out);
+      out = next;
+    }
+    Set result(out);
+    if (!IsConstant(out)) bdd_delref(out);
+    return result;
+  }
+  const uint64_t mask = uint64_t{1} << (63 - bit);
+  // Sorted by key and agreeing above `bit`: those with the bit clear come first.
+  const size_t split = static_cast<size_t>(
+      std::partition_point(parts.begin() + static_cast<std::ptrdiff_t>(first),
+                           parts.begin() + static_cast<std::ptrdiff_t>(last),
+                           [&](const AddressPart& p) { return (p.key & mask) == 0; }) -
+      parts.begin());
+  const Set low = AddressTree(parts, first, split, bit + 1);
+  const Set high = AddressTree(parts, split, last, bit + 1);
+  if (low == high) return low;
+  // Both children are referenced (low, high) while the node is made.
+  const int made = bdd_makenode(key_level_[static_cast<size_t>(bit)], low.root_, high.root_);
+  if (made == 0) return None();  // out of nodes: the error hook has marked the session failed
+  return Set(made);
+}
+
 Set Space::Term(Field field, const ValueTerm& term) const {
   return term.kind == ValueTerm::Kind::kRange ? Range(field, term.first, term.second)
                                               : Masked(field, term.first, term.second);
@@ -342,10 +435,26 @@ Set Space::IntervalsBelow(Field field, const std::vector<Interval>& intervals, s
   return Set(bdd_ite(bdd_ithvar(var), high.root_, low.root_));
 }
 
+int Space::FieldCube(Field field, bool others) const {
+  int& cube = (others ? other_cubes_ : cubes_)[static_cast<size_t>(field)];
+  if (cube == 0) {
+    std::vector<int> vars;
+    for (int f = 0; f < kFieldCount; ++f) {
+      if ((f == static_cast<int>(field)) != others) {
+        vars.insert(vars.end(), vars_[static_cast<size_t>(f)].begin(),
+                    vars_[static_cast<size_t>(f)].end());
+      }
+    }
+    // Kept referenced for the session (bdd_done frees it); 0 when out of nodes: made again.
+    const int made = bdd_makeset(vars.data(), static_cast<int>(vars.size()));
+    if (made > 1) cube = bdd_addref(made);
+    return made;
+  }
+  return cube;
+}
+
 Set Space::Exists(const Set& set, Field field) const {
-  std::vector<int> vars = vars_[static_cast<int>(field)];
-  const Set cube(bdd_makeset(vars.data(), static_cast<int>(vars.size())));
-  return Set(bdd_exist(set.root_, cube.root_));
+  return Set(bdd_exist(set.root_, FieldCube(field, false)));
 }
 
 Set Space::Equal(Field a, Field b) const {
@@ -359,11 +468,8 @@ Set Space::Equal(Field a, Field b) const {
 }
 
 Set Space::Project(const Set& set, Field field) const {
-  Set projected = set;
-  for (int i = 0; i < kFieldCount; ++i) {
-    if (static_cast<Field>(i) != field) projected = Exists(projected, static_cast<Field>(i));
-  }
-  return projected;
+  // Every other field at once: the same set as forgetting them one after the other.
+  return Set(bdd_exist(set.root_, FieldCube(field, true)));
 }
 
 namespace {

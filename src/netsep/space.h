@@ -75,6 +75,9 @@ class Set {
   // The first BDD variable the set tests (the order is Space's); above every variable for the
   // empty and the full set.
   int TopVariable() const;
+  // Identifies the set among those referenced at the same time (its root node): two sets alive
+  // together have the same id exactly when they are equal. Not stable once the set is released.
+  uint32_t Id() const { return static_cast<uint32_t>(root_); }
 
   friend Set operator&(const Set& a, const Set& b);
   friend Set operator|(const Set& a, const Set& b);
@@ -97,6 +100,10 @@ struct SpaceOptions {
   int max_nodes = 16 << 20;
   // Operation cache entries.
   int cache_size = 1 << 18;
+  // The chain walks decide the rules of one source and one destination address with the
+  // addresses fixed (Evaluator::HostRules::kIndexed); false: as every other rule, the general
+  // path the tests compare with. The report is the same either way.
+  bool index_host_rules = true;
 };
 
 // Inclusive interval of field values.
@@ -132,6 +139,28 @@ class Space {
   // that sets of many thousands of addresses stay cheap.
   Set Intervals(Field field, const std::vector<Interval>& intervals) const;
 
+  // Host pairs: a set of packets of one source and one destination address is a path through
+  // the 64 address variables on top of a set of the fields below them (protocol, ports, ICMP
+  // type), which the engine handles without building the path where it can.
+  //
+  // Whether `set` tests only the fields below the addresses and their copies as sent
+  // (protocol, ports, ICMP type): its top variable lies below every address variable.
+  bool BelowAddresses(const Set& set) const;
+  // The members of `set` with source `src` and destination `dst`, as a set of the fields below
+  // the addresses (the addresses left free); nullopt when `set` tests, above those fields, a
+  // variable of another field (a copy as sent, an interface, the state).
+  std::optional<Set> AddressCofactor(const Set& set, uint32_t src, uint32_t dst) const;
+  // The packets with source `src` and destination `dst` whose other fields are in `lower`
+  // (BelowAddresses): the path of their 64 nodes made directly on top of `lower`.
+  Set AddressPath(uint32_t src, uint32_t dst, const Set& lower) const;
+  struct AddressPart {
+    uint64_t key;  // source << 32 | destination
+    Set lower;     // BelowAddresses
+  };
+  // The union of the AddressPath of every part, built as one tree over the address bits (each
+  // of its nodes made once) instead of path by path and joined.
+  Set AddressPaths(std::vector<AddressPart> parts) const;
+
   // Forgets `field`: every header that equals a member of `set` except in that field.
   Set Exists(const Set& set, Field field) const;
   // The image of `set` when `field` is rewritten to any value of [lo, hi].
@@ -166,8 +195,23 @@ class Space {
   // Intervals() on the values [base, base + 2^bits - 1], for intervals[first, last).
   Set IntervalsBelow(Field field, const std::vector<Interval>& intervals, size_t first, size_t last,
                      uint64_t base, int bits) const;
+  // AddressPaths() on parts[first, last) (sorted by key, keys distinct), whose keys agree on
+  // the bits above bit `bit` (0: the source's most significant).
+  Set AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last, int bit) const;
+  // The cube (bdd_makeset) of `field`'s variables, or with `others` of every other field's:
+  // made once per session, as Exists and Project ask for them per set.
+  int FieldCube(Field field, bool others) const;
   // The BDD variables of each field, most significant bit first.
   std::array<std::vector<int>, kFieldCount> vars_;
+  mutable std::array<int, kFieldCount> cubes_{};        // FieldCube; 0: not made yet
+  mutable std::array<int, kFieldCount> other_cubes_{};  // FieldCube with `others`
+  // Per variable: its bit of an AddressPart key (0: the source's most significant, 32: the
+  // destination's), -1 for the other variables.
+  std::vector<int> key_bit_;
+  // The level of each bit of an AddressPart key.
+  std::array<unsigned int, 64> key_level_{};
+  // The first variable below the addresses and their copies as sent.
+  int below_addresses_ = 0;
 };
 
 }  // namespace mamori::netsep

@@ -275,5 +275,59 @@ TEST_F(SpaceTest, DifferenceAgreesWithTheComplement) {
   EXPECT_LT(empty, 6000);
 }
 
+// Host pairs: a path of a source and a destination address on top of a set of the fields below
+// them is the intersection with the two values; the cofactor at a pair, put under that pair's
+// path, is the set's part at that pair (or nullopt when the set tests a copy as sent above the
+// lower fields); the tree of many paths is their union, equal keys joined.
+TEST_F(SpaceTest, AddressPathsAgreeWithTheIntersectionAndTheUnion) {
+  const Space& s = *space_;
+  std::mt19937 random(53);
+  auto address = [&] { return 0x0a000000 + static_cast<uint32_t>(random() % 8); };
+  auto lower = [&] {
+    return RandomSet(s, random, {Field::kProto, Field::kDport, Field::kSport, Field::kIcmpType});
+  };
+  int cofactors = 0;
+  int refused = 0;
+  for (int i = 0; i < 300; ++i) {
+    const uint32_t src = address();
+    const uint32_t dst = address();
+    const Set low = lower();
+    ASSERT_TRUE(s.BelowAddresses(low));
+    const Set path = s.AddressPath(src, dst, low);
+    EXPECT_EQ(path, s.Value(Field::kSrc, src) & s.Value(Field::kDst, dst) & low) << i;
+    // A set over every field, now and then one that tests a copy as sent.
+    Set set = RandomSet(s, random, {Field::kSrc, Field::kDst, Field::kProto, Field::kDport});
+    set |= s.Masked(Field::kSrc, src, 0xfffffffc) & lower();
+    const bool sent = random() % 4 == 0;
+    if (sent) set &= s.Equal(Field::kDst, Field::kSentDst);
+    const std::optional<Set> cofactor = s.AddressCofactor(set, src, dst);
+    const Set part = set & s.Value(Field::kSrc, src) & s.Value(Field::kDst, dst);
+    if (!cofactor) {
+      ++refused;
+      EXPECT_TRUE(sent) << i;  // only a copy as sent stops the walk
+      continue;
+    }
+    EXPECT_TRUE(s.BelowAddresses(*cofactor));
+    EXPECT_EQ(s.AddressPath(src, dst, *cofactor), part) << i;
+    ++cofactors;
+  }
+  EXPECT_GT(cofactors, 150);
+  EXPECT_GT(refused, 20);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<Space::AddressPart> parts;
+    Set expected = s.None();
+    const int count = static_cast<int>(random() % 40);
+    for (int i = 0; i < count; ++i) {
+      const uint32_t src = address();
+      const uint32_t dst = address();
+      const Set low = random() % 8 == 0 ? s.None() : lower();
+      parts.push_back({(uint64_t{src} << 32) | dst, low});
+      expected |= s.AddressPath(src, dst, low);
+    }
+    EXPECT_EQ(s.AddressPaths(std::move(parts)), expected) << round;
+  }
+  EXPECT_FALSE(s.failed());
+}
+
 }  // namespace
 }  // namespace mamori::netsep
