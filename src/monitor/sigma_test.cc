@@ -455,7 +455,8 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
   auto test_text = [&]() -> std::string {
     switch (next(9)) {
       case 7:  // regular expressions and comparisons guard rules too (matched as in the rule)
-        return std::string("dst_ip|re: '^10\\.") + (next(2) == 0 ? "(10|20)" : "30") + "\\.'";
+        return std::string(next(2) == 0 ? "dst_ip" : "src_ip") + "|re: '^10\\." +
+               (next(2) == 0 ? "(10|20)" : "30") + "\\.'";
       case 8: {  // a rule guarded by one comparison alone is found by its bound (thresholds)
         const char* ops[] = {"lt", "lte", "gt", "gte"};
         return std::string("dst_port|") + ops[next(4)] + ": " + ports[next(7)];
