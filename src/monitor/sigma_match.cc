@@ -290,6 +290,14 @@ bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& 
 }
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
+  // The event's own IPv4 address text is a dotted quad (SetAddress): digits and dots, its own
+  // lower case, known without a look at its characters.
+  if (field == EventField::kSrcIp || field == EventField::kDstIp) {
+    const Address& address = field == EventField::kSrcIp ? event_->src : event_->dst;
+    if (address.is_v4 && text.data() == address.text.data() && text.size() == address.text.size()) {
+      return text;
+    }
+  }
   const auto index = static_cast<size_t>(field);
   if (lowered_generation_[index] != generation_) {
     lowered_generation_[index] = generation_;
