@@ -1541,17 +1541,25 @@ class SigmaDetector final : public Detector {
       }
     }
     for (const Bucket::RegexIndex& index : bucket.regex_indexes) {
-      // The field's text as Match gives it to a regular expression (numbers as decimals).
-      const FieldValue value = GetField(e, index.field);
-      if (value.kind == FieldValue::Kind::kAbsent) continue;  // no expression can match
-      char digits[24];
-      std::string_view text = value.text;
-      if (value.kind == FieldValue::Kind::kNumber) {
-        const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
-        text = std::string_view(digits, static_cast<size_t>(end - digits));
-      }
       uint64_t hits = 0;
-      const bool decided = context_.RegexBits(index.field, text, hits);
+      bool decided = false;
+      if (index.field == EventField::kSrcIp || index.field == EventField::kDstIp) {
+        // An IPv4 address seen before: the memo's answer, as RegexBits gives it for the
+        // address's text (GetField's), without asking for the text.
+        decided = context_.AddressBits(index.field == EventField::kSrcIp, hits);
+      }
+      if (!decided) {
+        // The field's text as Match gives it to a regular expression (numbers as decimals).
+        const FieldValue value = GetField(e, index.field);
+        if (value.kind == FieldValue::Kind::kAbsent) continue;  // no expression can match
+        char digits[24];
+        std::string_view text = value.text;
+        if (value.kind == FieldValue::Kind::kNumber) {
+          const auto end = std::to_chars(digits, digits + sizeof digits, value.number).ptr;
+          text = std::string_view(digits, static_cast<size_t>(end - digits));
+        }
+        decided = context_.RegexBits(index.field, text, hits);
+      }
       if (decided && hits == 0) continue;  // no expression matched: no candidate can pass
       for (const Bucket::RegexCandidate& rc : index.candidates) {
         const Bucket::Candidate& c = rc.candidate;

@@ -273,17 +273,12 @@ bool MatchContext::RegexMatches(const Matcher& m, EventField field, std::string_
 bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& bits) {
   // The commonest answer first: the memo's for an IPv4 address seen before (the event's own
   // address text, as the detector passes it). The memo holds answers of sets of at most 64.
-  if (memo_on_ && (field == EventField::kSrcIp || field == EventField::kDstIp)) {
+  if (field == EventField::kSrcIp || field == EventField::kDstIp) {
     const bool src = field == EventField::kSrcIp;
     const Address& address = src ? event_->src : event_->dst;
-    const std::vector<Memo4>& table = memo4_[src ? 0 : 1];
-    if (address.is_v4 && !table.empty() && text.data() == address.text.data() &&
-        text.size() == address.text.size()) {
-      const Memo4& memo4 = table[Memo4Slot(address.v4)];
-      if (memo4.used && memo4.address == address.v4) {
-        bits = memo4.bits;
-        return true;
-      }
+    if (text.data() == address.text.data() && text.size() == address.text.size() &&
+        AddressBits(src, bits)) {
+      return true;
     }
   }
   if (regex_sets_ == nullptr || regex_sets_->size(field) > 64 || !RunSet(field, text)) {
@@ -295,6 +290,14 @@ bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& 
 }
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
+  // The event's own IPv4 address text is a dotted quad (SetAddress): digits and dots, its own
+  // lower case, known without a look at its characters.
+  if (field == EventField::kSrcIp || field == EventField::kDstIp) {
+    const Address& address = field == EventField::kSrcIp ? event_->src : event_->dst;
+    if (address.is_v4 && text.data() == address.text.data() && text.size() == address.text.size()) {
+      return text;
+    }
+  }
   const auto index = static_cast<size_t>(field);
   if (lowered_generation_[index] != generation_) {
     lowered_generation_[index] = generation_;

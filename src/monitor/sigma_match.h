@@ -125,6 +125,19 @@ class MatchContext {
   // false when the field's set has more than 64 expressions or could not run (match each
   // expression alone then).
   bool RegexBits(EventField field, std::string_view text, uint64_t& bits);
+  // The memo's answer for the event's own IPv4 address (src_ip when `src`, else dst_ip), as
+  // RegexBits gives it for the address's text; false when the memo has none (ask RegexBits).
+  // Inline: most events of a day meet an address seen before, and need neither the field's
+  // text nor a call.
+  bool AddressBits(bool src, uint64_t& bits) const {
+    const Address& address = src ? event_->src : event_->dst;
+    const std::vector<Memo4>& table = memo4_[src ? 0 : 1];
+    if (!memo_on_ || !address.is_v4 || table.empty()) return false;
+    const Memo4& memo4 = table[Memo4Slot(address.v4)];
+    if (memo4.used == 0 || memo4.address != address.v4) return false;
+    bits = memo4.bits;
+    return true;
+  }
   // With the memo on, a set's answer for a text is remembered (per field, a bounded table: the
   // last text in each of kMemoSlots slots by hash; sets of up to 64 expressions, texts up to
   // kMemoMaxText bytes), so that a text seen again (an address, a host name) is not matched
