@@ -143,7 +143,7 @@ class EvidenceList {
     for (; i > 0; --i) ++it;
     return *it;
   }
-  std::string_view back() const { return (*this)[count_ - 1]; }
+  std::string_view back() const { return empty() ? std::string_view() : (*this)[count_ - 1]; }
 
   void push_back(std::string_view entry) { Add(entry, {}, {}); }
   // Appends one entry: the text of `a`, `b` and `c` one after another.

@@ -535,6 +535,7 @@ json::Value DomValue(const simdjson::dom::element& e) {
 TEST(ZeekJson, FlatReaderStopsAtTheLineEnd) {
   auto plain = MakeZeekJsonParser(false);
   FlatShape shape;
+  size_t whole_lines_read = 0;  // the flat reader answered for a whole seed with an event
   for (const std::string& seed : JsonSeeds()) {
     const std::string buffer = seed + seed + std::string(kLinePadding, '\0');
     for (size_t length = 0; length <= seed.size(); ++length) {
@@ -551,10 +552,13 @@ TEST(ZeekJson, FlatReaderStopsAtTheLineEnd) {
         ASSERT_STREQ(got->reason.en, r.reason.en) << text;
         if (r.status == Status::kEvent) {
           ASSERT_TRUE(flat == expected) << text;
+          whole_lines_read += length == seed.size();
         }
       }
     }
   }
+  // The comparison means something only if the flat reader really reads most seeds.
+  EXPECT_GE(whole_lines_read, 10u);
 }
 
 TEST(ZeekJson, FastPathEqualsDomPath) {
