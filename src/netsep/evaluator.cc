@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include "common/text.h"
 
@@ -17,31 +17,51 @@ constexpr uint64_t kMaxInterfaceClasses = 0xffff;
 constexpr uint32_t kBaseStates[] = {kCtNew, kCtEstablished, kCtRelated, kCtInvalid, kCtUntracked};
 
 // The outcomes of a chain walk with an index by verdict, rule and chain, so that the outcomes of
-// called chains (one per rule of thousands) merge in linear time.
+// called chains (one per rule of thousands) merge in linear time. The index is an open-addressing
+// table of positions in the list (a map's node per outcome cost more than the rest of Add).
 class Outcomes {
  public:
   explicit Outcomes(const Space& space) : space_(space) {}
   void Add(Outcome o) {
-    const auto key = std::tuple{o.verdict, o.rule, o.chain};
-    auto [it, fresh] = index_.try_emplace(key, list_.size());
-    if (fresh) {
-      list_.push_back(std::move(o));
+    if ((list_.size() + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    size_t i = Hash(o) & mask;
+    for (; slots_[i] != 0; i = (i + 1) & mask) {
+      Outcome& into = list_[slots_[i] - 1];
+      if (into.verdict != o.verdict || into.rule != o.rule || into.chain != o.chain) continue;
+      if (into.host && o.host && into.host->src == o.host->src && into.host->dst == o.host->dst) {
+        into.host->lower |= o.host->lower;  // the same rule: the same addresses
+      } else {
+        into.Packets(space_);
+        into.set |= o.Packets(space_);
+      }
       return;
     }
-    Outcome& into = list_[it->second];
-    if (into.host && o.host && into.host->src == o.host->src && into.host->dst == o.host->dst) {
-      into.host->lower |= o.host->lower;  // the same rule: the same addresses
-    } else {
-      into.Packets(space_);
-      into.set |= o.Packets(space_);
-    }
+    list_.push_back(std::move(o));
+    slots_[i] = static_cast<uint32_t>(list_.size());
   }
   std::vector<Outcome> Take() { return std::move(list_); }
 
  private:
+  static size_t Hash(const Outcome& o) {
+    uint64_t h = reinterpret_cast<uintptr_t>(o.rule) * 0x9e3779b97f4a7c15ULL;
+    h ^= reinterpret_cast<uintptr_t>(o.chain) * 0xc2b2ae3d27d4eb4fULL;
+    h ^= static_cast<uint64_t>(o.verdict);
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+  void Grow() {
+    slots_.assign(slots_.empty() ? 16 : slots_.size() * 2, 0);
+    const size_t mask = slots_.size() - 1;
+    for (size_t at = 0; at < list_.size(); ++at) {
+      size_t i = Hash(list_[at]) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = static_cast<uint32_t>(at + 1);
+    }
+  }
+
   const Space& space_;
   std::vector<Outcome> list_;
-  std::map<std::tuple<ActionKind, const Rule*, const Chain*>, size_t> index_;
+  std::vector<uint32_t> slots_;  // 1 + a position in list_; 0 for a free slot
 };
 
 // The union of sets[first, last) by halves, so that each member is merged into sets of its own

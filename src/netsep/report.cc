@@ -1,5 +1,8 @@
 #include "netsep/report.h"
 
+#include <string_view>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -20,21 +23,6 @@ std::string ProtoName(uint8_t proto) {
   }
 }
 
-nlohmann::ordered_json WitnessJson(const Witness& w) {
-  nlohmann::ordered_json j;
-  j["src"] = FormatIpv4(w.src);
-  j["dst"] = FormatIpv4(w.dst);
-  j["proto"] = ProtoName(w.proto);
-  j["sport"] = w.sport;
-  j["dport"] = w.dport;
-  if (w.icmp_type) j["icmp_type"] = *w.icmp_type;
-  if (w.translated_dst) {
-    j["translated"] = {{"dst", FormatIpv4(*w.translated_dst)},
-                       {"dport", w.translated_dport.value_or(0)}};
-  }
-  return j;
-}
-
 std::string WitnessText(const Witness& w) {
   std::string out = ProtoName(w.proto) + " " + FormatIpv4(w.src);
   if (w.proto == 6 || w.proto == 17) out += ":" + std::to_string(w.sport);
@@ -51,49 +39,228 @@ std::string WitnessText(const Witness& w) {
 
 }  // namespace
 
-std::string ReportToJson(const Report& report) {
-  nlohmann::ordered_json j;
-  j["result"] = report.ok() ? "ok" : "violations";
-  j["zones"] = report.zones;
-  j["matrix"] = nlohmann::ordered_json::array();
-  for (const MatrixEntry& e : report.matrix) {
-    j["matrix"].push_back({{"from", e.from},
-                           {"to", e.to},
-                           {"reachable", e.reachable},
-                           {"allowed", e.allowed},
-                           {"violation", e.violation}});
+namespace {
+
+// The report's JSON written directly, as nlohmann::ordered_json's dump(2) with invalid UTF-8
+// replaced would write it: building the document first cost as much as the text it gives on a
+// large report (one object per shadowed rule). report_test proves the two equal.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  // Objects and arrays: Open, then Key (objects) before each value, then Close. The first
+  // member or element starts the indented lines; a container left empty closes as "{}" or "[]".
+  void OpenObject() { Open('{'); }
+  void CloseObject() { Close('}'); }
+  void OpenArray() { Open('['); }
+  void CloseArray() { Close(']'); }
+  void Key(std::string_view key) {
+    Element();
+    String(key);
+    out_ += ": ";
   }
-  j["violations"] = nlohmann::ordered_json::array();
-  for (const Violation& v : report.violations) {
-    nlohmann::ordered_json path = nlohmann::ordered_json::array();
-    for (const PathStep& s : v.path) {
-      path.push_back({{"device", s.device}, {"rule", s.rule}, {"action", s.action}});
+  void Value(std::string_view v) {
+    ElementUnlessKeyed();
+    String(v);
+  }
+  void Value(bool v) {
+    ElementUnlessKeyed();
+    out_ += v ? "true" : "false";
+  }
+  void Value(uint64_t v) {
+    ElementUnlessKeyed();
+    out_ += std::to_string(v);
+  }
+
+ private:
+  // A character that nlohmann writes as it is whatever surrounds it: printable ASCII but the
+  // quote and backslash. Any other string (controls, bytes beyond ASCII, which might not be
+  // UTF-8) is escaped by nlohmann itself, so that its escapes and replacements stay its own.
+  static bool Plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+  void String(std::string_view s) {
+    bool plain = true;
+    for (const char c : s) plain &= Plain(static_cast<unsigned char>(c));
+    if (plain) {
+      out_ += '"';
+      out_ += s;
+      out_ += '"';
+      return;
     }
-    j["violations"].push_back({{"from", v.from},
-                               {"to", v.to},
-                               {"witness", WitnessJson(v.witness)},
-                               {"path", path},
-                               {"packets", v.packets}});
+    out_ += nlohmann::ordered_json(std::string(s))
+                .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
-  j["unknown"] = nlohmann::ordered_json::array();
+
+  void Open(char bracket) {
+    ElementUnlessKeyed();
+    out_ += bracket;
+    empty_.push_back(true);
+  }
+  void Close(char bracket) {
+    const bool empty = empty_.back();
+    empty_.pop_back();
+    if (!empty) {
+      out_ += '\n';
+      out_.append(2 * empty_.size(), ' ');
+    }
+    out_ += bracket;
+    keyed_ = false;
+  }
+  // Starts a member or element inside the innermost container: a comma after the previous one,
+  // a new line and the indent.
+  void Element() {
+    if (empty_.empty()) return;
+    out_ += empty_.back() ? "\n" : ",\n";
+    empty_.back() = false;
+    out_.append(2 * empty_.size(), ' ');
+    keyed_ = true;
+  }
+  // A value after Key goes on the key's line; an array element starts its own.
+  void ElementUnlessKeyed() {
+    if (keyed_) {
+      keyed_ = false;
+      return;
+    }
+    Element();
+    keyed_ = false;
+  }
+
+  std::string& out_;
+  std::vector<bool> empty_;  // per open container: nothing written in it yet
+  bool keyed_ = false;       // a key was just written: its value follows on the same line
+};
+
+void WitnessJson(JsonWriter& w, const Witness& witness) {
+  w.OpenObject();
+  w.Key("src");
+  w.Value(FormatIpv4(witness.src));
+  w.Key("dst");
+  w.Value(FormatIpv4(witness.dst));
+  w.Key("proto");
+  w.Value(ProtoName(witness.proto));
+  w.Key("sport");
+  w.Value(uint64_t{witness.sport});
+  w.Key("dport");
+  w.Value(uint64_t{witness.dport});
+  if (witness.icmp_type) {
+    w.Key("icmp_type");
+    w.Value(uint64_t{*witness.icmp_type});
+  }
+  if (witness.translated_dst) {
+    w.Key("translated");
+    w.OpenObject();
+    w.Key("dst");
+    w.Value(FormatIpv4(*witness.translated_dst));
+    w.Key("dport");
+    w.Value(uint64_t{witness.translated_dport.value_or(0)});
+    w.CloseObject();
+  }
+  w.CloseObject();
+}
+
+}  // namespace
+
+std::string ReportToJson(const Report& report) {
+  std::string out;
+  JsonWriter w(out);
+  w.OpenObject();
+  w.Key("result");
+  w.Value(std::string_view(report.ok() ? "ok" : "violations"));
+  w.Key("zones");
+  w.OpenArray();
+  for (const std::string& z : report.zones) w.Value(z);
+  w.CloseArray();
+  w.Key("matrix");
+  w.OpenArray();
+  for (const MatrixEntry& e : report.matrix) {
+    w.OpenObject();
+    w.Key("from");
+    w.Value(e.from);
+    w.Key("to");
+    w.Value(e.to);
+    w.Key("reachable");
+    w.Value(e.reachable);
+    w.Key("allowed");
+    w.Value(e.allowed);
+    w.Key("violation");
+    w.Value(e.violation);
+    w.CloseObject();
+  }
+  w.CloseArray();
+  w.Key("violations");
+  w.OpenArray();
+  for (const Violation& v : report.violations) {
+    w.OpenObject();
+    w.Key("from");
+    w.Value(v.from);
+    w.Key("to");
+    w.Value(v.to);
+    w.Key("witness");
+    WitnessJson(w, v.witness);
+    w.Key("path");
+    w.OpenArray();
+    for (const PathStep& s : v.path) {
+      w.OpenObject();
+      w.Key("device");
+      w.Value(s.device);
+      w.Key("rule");
+      w.Value(s.rule);
+      w.Key("action");
+      w.Value(s.action);
+      w.CloseObject();
+    }
+    w.CloseArray();
+    w.Key("packets");
+    w.Value(v.packets);
+    w.CloseObject();
+  }
+  w.CloseArray();
+  w.Key("unknown");
+  w.OpenArray();
   for (const UnknownConstruct& u : report.unknown) {
-    j["unknown"].push_back(
-        {{"device", u.device}, {"location", u.location}, {"construct", u.construct}});
+    w.OpenObject();
+    w.Key("device");
+    w.Value(u.device);
+    w.Key("location");
+    w.Value(u.location);
+    w.Key("construct");
+    w.Value(u.construct);
+    w.CloseObject();
   }
-  j["shadowed"] = nlohmann::ordered_json::array();
+  w.CloseArray();
+  w.Key("shadowed");
+  w.OpenArray();
   for (const Shadowed& s : report.shadowed) {
-    j["shadowed"].push_back({{"device", s.device}, {"rule", s.rule}, {"by", s.by}});
+    w.OpenObject();
+    w.Key("device");
+    w.Value(s.device);
+    w.Key("rule");
+    w.Value(s.rule);
+    w.Key("by");
+    w.Value(s.by);
+    w.CloseObject();
   }
-  j["broad"] = nlohmann::ordered_json::array();
+  w.CloseArray();
+  w.Key("broad");
+  w.OpenArray();
   for (const BroadRule& b : report.broad) {
-    j["broad"].push_back({{"device", b.device},
-                          {"rule", b.rule},
-                          {"from", b.from},
-                          {"to", b.to},
-                          {"packets", b.packets}});
+    w.OpenObject();
+    w.Key("device");
+    w.Value(b.device);
+    w.Key("rule");
+    w.Value(b.rule);
+    w.Key("from");
+    w.Value(b.from);
+    w.Key("to");
+    w.Value(b.to);
+    w.Key("packets");
+    w.Value(b.packets);
+    w.CloseObject();
   }
-  // Rule files may hold bytes that are not UTF-8 (in names reported as unknown): replace them.
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  w.CloseArray();
+  w.CloseObject();
+  out += '\n';
+  return out;
 }
 
 std::string ReportToText(const Report& report) {
