@@ -298,13 +298,27 @@ Set Space::MaskedAbove(Field field, uint64_t value, uint64_t mask, const Set& be
   // made directly (an apply per bit costs several times as much: its operation cache, its
   // recursion), one reference at a time. Variables are never reordered: a variable's level is
   // fixed.
-  int out = below.root_;
+  int i = 0;
+  return StackPath(below.root_, [&](unsigned int& level, bool& high) {
+    for (; i < width; ++i) {
+      if (((mask >> i) & 1) == 0) continue;
+      level = static_cast<unsigned int>(bdd_var2level(vars[width - 1 - i]));
+      high = ((value >> i) & 1) != 0;
+      ++i;
+      return true;
+    }
+    return false;
+  });
+}
+
+template <class Step>
+Set Space::StackPath(int root, Step step) const {
+  int out = root;
   if (!IsConstant(out)) bdd_addref(out);
-  for (int i = 0; i < width; ++i) {
-    if (((mask >> i) & 1) == 0) continue;
-    const auto level = static_cast<unsigned int>(bdd_var2level(vars[width - 1 - i]));
-    const int made =
-        ((value >> i) & 1) != 0 ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
+  unsigned int level = 0;
+  bool high = false;
+  while (step(level, high)) {
+    const int made = high ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
     if (made == 0) {  // out of nodes: the error hook has marked the session failed
       if (!IsConstant(out)) bdd_delref(out);
       return None();
@@ -362,23 +376,15 @@ Set Space::AddressTree(const std::vector<AddressPart>& parts, size_t first, size
     // One key left (most of the tree, below the bits the keys share): its remaining bits as a
     // path made directly from the lowest up, one reference at a time, as in MaskedAbove.
     const uint64_t key = parts[first].key;
-    int out = parts[first].lower.root_;  // not empty (AddressPaths)
-    if (!IsConstant(out)) bdd_addref(out);
-    for (int b = 63; b >= bit; --b) {
-      const unsigned int level = key_level_[static_cast<size_t>(b)];
-      const int made =
-          ((key >> (63 - b)) & 1) != 0 ? bdd_makenode(level, 0, out) : bdd_makenode(level, out, 0);
-      if (made == 0) {  // out of nodes: the error hook has marked the session failed
-        if (!IsConstant(out)) bdd_delref(out);
-        return None();
-      }
-      const int next = bdd_addref(made);
-      if (!IsConstant(out)) bdd_delref(out);
-      out = next;
-    }
-    Set result(out);
-    if (!IsConstant(out)) bdd_delref(out);
-    return result;
+    int b = 63;
+    // parts[first].lower is not empty (AddressPaths).
+    return StackPath(parts[first].lower.root_, [&](unsigned int& level, bool& high) {
+      if (b < bit) return false;
+      level = key_level_[static_cast<size_t>(b)];
+      high = ((key >> (63 - b)) & 1) != 0;
+      --b;
+      return true;
+    });
   }
   const uint64_t mask = uint64_t{1} << (63 - bit);
   // Sorted by key and agreeing above `bit`: those with the bit clear come first.

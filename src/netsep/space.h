@@ -198,6 +198,12 @@ class Space {
   // AddressPaths() on parts[first, last) (sorted by key, keys distinct), whose keys agree on
   // the bits above bit `bit` (0: the source's most significant).
   Set AddressTree(const std::vector<AddressPart>& parts, size_t first, size_t last, int bit) const;
+  // A path stacked on `root`, from the lowest node up: while `step(level, high)` yields one, a
+  // node at `level` whose high (bit set) or low branch leads to what is built so far and whose
+  // other branch is empty. Made with BuDDy's node constructor, one reference at a time; None()
+  // when BuDDy runs out of nodes. Levels must rise: valid only without dynamic reordering.
+  template <class Step>
+  Set StackPath(int root, Step step) const;
   // The cube (bdd_makeset) of `field`'s variables, or with `others` of every other field's:
   // made once per session, as Exists and Project ask for them per set.
   int FieldCube(Field field, bool others) const;
