@@ -556,6 +556,21 @@ void QuotedName(std::string& out, std::string_view name) {
   out.push_back('"');
 }
 
+// `,"metrics":{…}` when the alert has metrics (beacon and scan alerts); their names are Plain,
+// their numbers written as nlohmann writes them (the slow path's way).
+void AppendMetrics(const Alert& a, std::string& out) {
+  if (a.metrics.empty()) return;
+  out += R"(,"metrics":)"sv;
+  out.push_back('{');
+  for (size_t i = 0; i < a.metrics.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    Quoted(out, a.metrics[i].name);
+    out.push_back(':');
+    out.append(nlohmann::json(a.metrics[i].value).dump());
+  }
+  out.push_back('}');
+}
+
 // Whether the texts AppendDescription takes from the alert are Plain, for the kinds whose
 // sentence is made of them and of fixed text (nullopt for the others). The fixed text is valid
 // UTF-8 without control characters and every text is put between fixed parts, so the sentence
@@ -756,17 +771,7 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out) {
     r.Char(']');
   }
   r.Done();
-  if (!a.metrics.empty()) {  // beacon and scan alerts: few
-    out += R"(,"metrics":)"sv;
-    out.push_back('{');
-    for (size_t i = 0; i < a.metrics.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      Quoted(out, a.metrics[i].name);
-      out.push_back(':');
-      out.append(nlohmann::json(a.metrics[i].value).dump());  // as the slow path writes numbers
-    }
-    out.push_back('}');
-  }
+  AppendMetrics(a, out);  // beacon and scan alerts: few
   bound = 16;
   for (std::string_view e : a.evidence) bound += e.size() + 3;
   RawWriter e(out, bound);
@@ -883,17 +888,7 @@ void AppendAlertJson(const Alert& a, std::string& out) {
     }
     out.push_back(']');
   }
-  if (!a.metrics.empty()) {
-    out += R"(,"metrics":)"sv;
-    out.push_back('{');
-    for (size_t i = 0; i < a.metrics.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      Quoted(out, a.metrics[i].name);
-      out.push_back(':');
-      out.append(nlohmann::json(a.metrics[i].value).dump());  // as the slow path writes numbers
-    }
-    out.push_back('}');
-  }
+  AppendMetrics(a, out);
   out += R"(,"evidence":)"sv;
   out.push_back('[');
   bool first = true;
