@@ -1,6 +1,7 @@
 #include "monitor/sigma_match.h"
 
 #include <arpa/inet.h>
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -158,10 +159,87 @@ std::optional<std::string> UnescapedLiteral(std::string_view value) {
   return out;
 }
 
+namespace {
+
+// The address fields' prefilter: a text can hold one of the set's atoms only where one of its
+// windows of `window` bytes is an atom's first `window` bytes; those windows are kept as bits of
+// a hash table (collisions only let more texts through to the set).
+struct AtomWindows {
+  int window = 0;  // 4 or 8 (every atom at least that long); 0: no prefilter, ask the set
+  std::array<uint64_t, 64> bits{};
+  static constexpr int kBits = 12;  // 4096 bits
+
+  static size_t Slot(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> (64 - kBits); }
+  void Insert(uint64_t key) { bits[Slot(key) / 64] |= uint64_t{1} << (Slot(key) % 64); }
+  bool Has(uint64_t key) const { return (bits[Slot(key) / 64] >> (Slot(key) % 64) & 1) != 0; }
+  // The `window` bytes at `p` (readable) as a number.
+  uint64_t Key(const char* p) const {
+    if (window == 8) {
+      uint64_t key;
+      std::memcpy(&key, p, 8);
+      return key;
+    }
+    uint32_t key;
+    std::memcpy(&key, p, 4);
+    return key;
+  }
+  bool MayHoldAtom(std::string_view text) const {
+    if (window == 0) return true;
+    if (text.size() < static_cast<size_t>(window)) return false;  // no atom fits
+    for (size_t i = 0; i + static_cast<size_t>(window) <= text.size(); ++i) {
+      if (Has(Key(text.data() + i))) return true;
+    }
+    return false;
+  }
+};
+
+// The atoms of `patterns` (as the set compiles them, with `options`) as AtomWindows, or none
+// (window 0) when the atoms cannot turn any text away. FilteredRE2 gives each expression a
+// formula over its atoms (ANDs and ORs: monotone) that holds for the atoms a text holds whenever
+// the expression matches the text. Atoms shorter than the window cannot be looked for, so they
+// are taken as present: if no expression is potential with all the short atoms present and no
+// long one, every match needs a long atom in the text (by monotony), and a text without one is
+// turned away. Longer windows (8 bytes) are tried first: fewer texts share one by chance.
+AtomWindows WindowsOf(const std::vector<std::string>& patterns, const RE2::Options& options) {
+  AtomWindows out;
+  re2::FilteredRE2 filter(/*min_atom_len=*/1);
+  for (const std::string& pattern : patterns) {
+    int id = 0;
+    if (filter.Add(pattern, options, &id) != RE2::NoError) return out;
+  }
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  for (const int window : {8, 4}) {
+    std::vector<int> short_atoms, potential;
+    for (size_t i = 0; i < atoms.size(); ++i) {
+      if (atoms[i].size() < static_cast<size_t>(window)) short_atoms.push_back(static_cast<int>(i));
+    }
+    filter.AllPotentials(short_atoms, &potential);
+    if (!potential.empty() || short_atoms.size() == atoms.size()) continue;
+    out.window = window;
+    for (const std::string& atom : atoms) {
+      if (atom.size() >= static_cast<size_t>(window)) out.Insert(out.Key(atom.data()));
+    }
+    return out;
+  }
+  return out;
+}
+
+RE2::Options SetOptions() {
+  RE2::Options options;  // as each expression was compiled (flags are in the pattern)
+  options.set_log_errors(false);
+  options.set_max_mem(int64_t{8} << 20);
+  return options;
+}
+
+}  // namespace
+
 struct RegexSets::Sets {
   std::array<std::unique_ptr<RE2::Set>, kEventFieldCount> set;
   std::array<size_t, kEventFieldCount> count{};
-  std::vector<std::pair<Matcher*, EventField>> added;  // until Compile
+  std::array<std::vector<std::string>, kEventFieldCount> patterns;  // until Compile
+  std::array<AtomWindows, 2> windows;                               // src_ip, dst_ip
+  std::vector<std::pair<Matcher*, EventField>> added;               // until Compile
 };
 
 RegexSets::RegexSets() : sets_(std::make_unique<Sets>()) {}
@@ -173,16 +251,12 @@ void RegexSets::Add(EventField field, Matcher& m) {
   if (m.op != Matcher::Op::kRegex || m.regex == nullptr) return;
   const auto f = static_cast<size_t>(field);
   std::unique_ptr<RE2::Set>& set = sets_->set[f];
-  if (set == nullptr) {
-    RE2::Options options;  // as each expression was compiled (flags are in the pattern)
-    options.set_log_errors(false);
-    options.set_max_mem(int64_t{8} << 20);
-    set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
-  }
+  if (set == nullptr) set = std::make_unique<RE2::Set>(SetOptions(), RE2::UNANCHORED);
   const int slot = set->Add(m.regex->pattern(), nullptr);
   if (slot < 0) return;
   m.regex_slot = slot;
   ++sets_->count[f];
+  sets_->patterns[f].push_back(m.regex->pattern());
   sets_->added.emplace_back(&m, field);
 }
 
@@ -198,6 +272,19 @@ void RegexSets::Compile() {
   }
   sets_->added.clear();
   sets_->added.shrink_to_fit();
+  for (EventField field : {EventField::kSrcIp, EventField::kDstIp}) {
+    const auto f = static_cast<size_t>(field);
+    if (sets_->set[f] != nullptr) {
+      sets_->windows[field == EventField::kSrcIp ? 0 : 1] =
+          WindowsOf(sets_->patterns[f], SetOptions());
+    }
+  }
+  for (auto& patterns : sets_->patterns) patterns = {};
+}
+
+bool RegexSets::MayMatchDottedQuad(EventField field, std::string_view text) const {
+  if (field != EventField::kSrcIp && field != EventField::kDstIp) return true;
+  return sets_->windows[field == EventField::kSrcIp ? 0 : 1].MayHoldAtom(text);
 }
 
 bool RegexSets::Match(EventField field, std::string_view text, std::vector<int>& hits) const {
@@ -249,8 +336,13 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
       return true;
     }
   }
-  regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
-  if (regex_failed_[f]) return false;
+  if (memo4 != nullptr && !regex_sets_->MayMatchDottedQuad(field, text)) {
+    hit_indices_.clear();  // the set's answer for an address none of its atoms is in
+    regex_failed_[f] = false;
+  } else {
+    regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
+    if (regex_failed_[f]) return false;
+  }
   hits.assign((size + 63) / 64, 0);
   for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
   if (memo4 != nullptr) *memo4 = {address->v4, 1, hits.empty() ? 0 : hits[0]};

@@ -97,6 +97,13 @@ class RegexSets {
   // Indices of the expressions of `field`'s set that match `text`; false when the set could
   // not run (out of memory: the caller matches each expression alone).
   bool Match(EventField field, std::string_view text, std::vector<int>& hits) const;
+  // Whether an expression of `field`'s set (src_ip or dst_ip) may match `text`, an IPv4 address
+  // as a canonical dotted quad (SetAddress): false only when none can, true when unsure. Each
+  // expression can match only a text that holds one of its required strings (RE2's
+  // FilteredRE2 atoms: the set is not asked when the text holds none, as with the public
+  // addresses of a day, each met once, against expressions naming a few networks). A dotted
+  // quad has no letters, so the atoms' lower case needs no folding of the text.
+  bool MayMatchDottedQuad(EventField field, std::string_view text) const;
   size_t size(EventField field) const;
 
  private:
