@@ -179,6 +179,21 @@ struct Bucket {
     EventField field = EventField::kDstPort;
     Matcher::Op op = Matcher::Op::kGreater;
     std::vector<std::pair<double, Candidate>> by_bound;  // ascending bound
+    double lowest = 0, highest = 0;                      // of by_bound (not empty)
+    // Whether the comparison holds for `v` and one bound at least: most values pass none (rules
+    // look for rare values), and then the searches are not needed.
+    bool AnyHolds(double v) const {
+      switch (op) {
+        case Matcher::Op::kLess:  // v < bound
+          return v < highest;
+        case Matcher::Op::kLessEqual:
+          return v <= highest;
+        case Matcher::Op::kGreater:
+          return v > lowest;
+        default:  // kGreaterEqual
+          return v >= lowest;
+      }
+    }
   };
   std::vector<Index> indexes;
   std::vector<RegexIndex> regex_indexes;  // filled when the rules' sets are compiled
@@ -187,6 +202,9 @@ struct Bucket {
   std::vector<std::pair<uint32_t, uint32_t>> checks;  // ranges of atoms
   std::vector<GuardAtom> atoms;
   std::vector<const Rule*> always;
+  // Bits (by EventField) of the numeric and address fields the atoms, indexes and thresholds
+  // read from the detector's probe: only these are probed per event.
+  uint32_t probed = 0;
   bool empty() const {
     return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty() &&
            thresholds.empty();
@@ -1282,8 +1300,21 @@ void IndexComparisonGuards(Bucket& bucket) {
   for (Bucket::Threshold& t : bucket.thresholds) {
     std::stable_sort(t.by_bound.begin(), t.by_bound.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    t.lowest = t.by_bound.front().first;
+    t.highest = t.by_bound.back().first;
   }
   bucket.guarded = std::move(keep);
+}
+
+void ListProbedFields(Bucket& bucket) {
+  auto add = [&bucket](EventField field) {
+    bucket.probed |= uint32_t{1} << static_cast<int>(field);
+  };
+  for (const GuardAtom& atom : bucket.atoms) add(atom.field);
+  for (const Bucket::Index& index : bucket.indexes) {
+    if (index.has_number) add(index.field);
+  }
+  for (const Bucket::Threshold& t : bucket.thresholds) add(t.field);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1504,7 +1535,7 @@ class SigmaDetector final : public Detector {
     context_.Reset(e);
     matched_infos_.clear();
     for (const Rule* rule : bucket.always) Evaluate(*rule);
-    if (!bucket.atoms.empty() || !bucket.indexes.empty()) Probe(e);
+    if (bucket.probed != 0) Probe(e, bucket.probed);
     for (const Bucket::Candidate& c : bucket.guarded) {
       if (Passes(bucket, c)) Evaluate(*c.rule);
     }
@@ -1512,6 +1543,7 @@ class SigmaDetector final : public Detector {
       const auto i = static_cast<size_t>(t.field);
       if (!probe_has_[i]) continue;  // as Holds: no value, no comparison holds
       const auto v = static_cast<double>(probe_[i]);
+      if (!t.AnyHolds(v)) continue;  // the run below would be empty
       const auto begin = t.by_bound.begin(), end = t.by_bound.end();
       // [begin, at_least): bound < v; [at_least, above): bound == v; [above, end): bound > v.
       const auto at_least =
@@ -1615,28 +1647,23 @@ class SigmaDetector final : public Detector {
   }
 
  private:
-  // The event's numbers and IPv4 addresses, for guard atoms.
-  void Probe(const Event& e) {
-    probe_has_.fill(false);
+  // The event's numbers and IPv4 addresses of the `fields` (bits by EventField) the bucket's
+  // guard atoms, indexes and thresholds read; the others are left as they were.
+  void Probe(const Event& e, uint32_t fields) {
     // The numbers as GetField gives them (event.cc), read directly.
-    auto set = [&](EventField field, bool has, uint64_t number) {
+    auto set = [&](EventField field, bool has, auto number) {
+      if ((fields >> static_cast<int>(field) & 1) == 0) return;
       probe_has_[static_cast<size_t>(field)] = has;
-      probe_[static_cast<size_t>(field)] = number;
+      probe_[static_cast<size_t>(field)] = static_cast<uint64_t>(number);
     };
-    set(EventField::kTs, true, static_cast<uint64_t>(e.ts_us < 0 ? 0 : e.ts_us / 1000000));
+    set(EventField::kTs, true, e.ts_us < 0 ? 0 : e.ts_us / 1000000);
     set(EventField::kSrcPort, e.has_ports, e.sport);
     set(EventField::kDstPort, e.has_ports, e.dport);
     set(EventField::kBytesOut, e.has_bytes, e.bytes_out);
     set(EventField::kBytesIn, e.has_bytes, e.bytes_in);
     set(EventField::kHttpStatus, e.http_status != 0, e.http_status);
-    if (e.src.is_v4) {
-      probe_has_[static_cast<size_t>(EventField::kSrcIp)] = true;
-      probe_[static_cast<size_t>(EventField::kSrcIp)] = e.src.v4;
-    }
-    if (e.dst.is_v4) {
-      probe_has_[static_cast<size_t>(EventField::kDstIp)] = true;
-      probe_[static_cast<size_t>(EventField::kDstIp)] = e.dst.v4;
-    }
+    set(EventField::kSrcIp, e.src.is_v4, e.src.v4);  // v4 is 0 when not is_v4
+    set(EventField::kDstIp, e.dst.is_v4, e.dst.v4);
   }
   // Every check of the candidate holds (each: one of its atoms).
   bool Passes(const Bucket& bucket, const Bucket::Candidate& c) {
@@ -1723,6 +1750,7 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
       sigma::IndexRegexGuards(bucket, compiled->regex_sets);
       sigma::IndexComparisonGuards(bucket);
       for (sigma::Bucket::Index& index : bucket.indexes) index.Finish();
+      sigma::ListProbedFields(bucket);
     }
   }
   compiled->refs.reserve(compiled->infos.size());

@@ -661,6 +661,41 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
   EXPECT_LT(matches, 3000u * 200u / 2);
 }
 
+// Rules guarded by one comparison alone (threshold lists, skipped when no bound can hold): the
+// same matches with the index on and off, for values at, around and beyond every bound.
+TEST(SigmaRules, ThresholdListsGiveTheSameMatches) {
+  const char* ops[] = {"lt", "lte", "gt", "gte"};
+  const int bounds[] = {0, 1, 1024, 1025, 60000, 65535};
+  std::string yaml;
+  int r = 0;
+  for (const char* op : ops) {
+    for (int bound : bounds) {
+      if (!yaml.empty()) yaml += "---\n";
+      yaml += Rule("t" + std::to_string(r++), std::string("  s:\n    dst_port|") + op + ": " +
+                                                  std::to_string(bound) + "\n  condition: s\n");
+    }
+  }
+  const std::vector<SigmaFile> files = {{"thresholds.yml", yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  size_t matches = 0;
+  for (int bound : bounds) {
+    for (int delta : {-1, 0, 1}) {
+      const int port = bound + delta;
+      if (port < 0 || port > 65535) continue;
+      Event e = Conn("10.10.1.5", "10.20.3.9", static_cast<uint16_t>(port));
+      const std::vector<std::string> a = Titles(*indexed, e);
+      ASSERT_EQ(a, Titles(*plain, e)) << port;
+      matches += a.size();
+      e.has_ports = false;  // no value: no comparison holds
+      EXPECT_TRUE(Titles(*indexed, e).empty()) << port;
+    }
+  }
+  EXPECT_GT(matches, 100u);
+}
+
 // Rules asking for a crossing from ranges of one address to ranges of the other (indexed by
 // the pair of masked addresses, also with other guards and mixed prefix lengths): the same
 // matches with the index on and off, over every pair of a set of addresses.
