@@ -128,7 +128,9 @@ struct Bucket {
     bool has_dst = false;
     uint32_t dst_mask = 0;
     std::map<Key, std::vector<Candidate>> building;  // until Finish
-    std::vector<Slot> slots;                         // a power of two, at most half full
+    // A power of two, at most a quarter full: most events' keys are in no rule, and a search
+    // for a missing key ends at the first empty slot, mostly the first one tried.
+    std::vector<Slot> slots;
     std::vector<Candidate> candidates;
 
     static size_t Hash(const Key& k) {
@@ -149,7 +151,7 @@ struct Bucket {
     }
     void Finish() {
       size_t size = 16;
-      while (size < building.size() * 2) size *= 2;
+      while (size < building.size() * 4) size *= 2;
       slots.assign(size, Slot{});
       for (const auto& [key, list] : building) {
         const auto begin = static_cast<uint32_t>(candidates.size());
@@ -1651,19 +1653,24 @@ class SigmaDetector final : public Detector {
   // guard atoms, indexes and thresholds read; the others are left as they were.
   void Probe(const Event& e, uint32_t fields) {
     // The numbers as GetField gives them (event.cc), read directly.
+    auto wants = [fields](EventField field) {
+      return (fields >> static_cast<int>(field) & 1) != 0;
+    };
     auto set = [&](EventField field, bool has, auto number) {
-      if ((fields >> static_cast<int>(field) & 1) == 0) return;
       probe_has_[static_cast<size_t>(field)] = has;
       probe_[static_cast<size_t>(field)] = static_cast<uint64_t>(number);
     };
-    set(EventField::kTs, true, e.ts_us < 0 ? 0 : e.ts_us / 1000000);
-    set(EventField::kSrcPort, e.has_ports, e.sport);
-    set(EventField::kDstPort, e.has_ports, e.dport);
-    set(EventField::kBytesOut, e.has_bytes, e.bytes_out);
-    set(EventField::kBytesIn, e.has_bytes, e.bytes_in);
-    set(EventField::kHttpStatus, e.http_status != 0, e.http_status);
-    set(EventField::kSrcIp, e.src.is_v4, e.src.v4);  // v4 is 0 when not is_v4
-    set(EventField::kDstIp, e.dst.is_v4, e.dst.v4);
+    if (wants(EventField::kTs)) set(EventField::kTs, true, e.ts_us < 0 ? 0 : e.ts_us / 1000000);
+    if (wants(EventField::kSrcPort)) set(EventField::kSrcPort, e.has_ports, e.sport);
+    if (wants(EventField::kDstPort)) set(EventField::kDstPort, e.has_ports, e.dport);
+    if (wants(EventField::kBytesOut)) set(EventField::kBytesOut, e.has_bytes, e.bytes_out);
+    if (wants(EventField::kBytesIn)) set(EventField::kBytesIn, e.has_bytes, e.bytes_in);
+    if (wants(EventField::kHttpStatus)) {
+      set(EventField::kHttpStatus, e.http_status != 0, e.http_status);
+    }
+    // v4 is 0 when not is_v4 (never read then).
+    if (wants(EventField::kSrcIp)) set(EventField::kSrcIp, e.src.is_v4, e.src.v4);
+    if (wants(EventField::kDstIp)) set(EventField::kDstIp, e.dst.is_v4, e.dst.v4);
   }
   // Every check of the candidate holds (each: one of its atoms).
   bool Passes(const Bucket& bucket, const Bucket::Candidate& c) {
@@ -1699,6 +1706,13 @@ class SigmaDetector final : public Detector {
           default:
             return v >= m.bound;
         }
+      }
+      if (m.op == Matcher::Op::kPattern && probe_has_[i] &&
+          (atom.field == EventField::kSrcIp || atom.field == EventField::kDstIp)) {
+        // The event's own IPv4 address (probed: is_v4): its text is a dotted quad, its own lower
+        // case (MatchContext::Lowered), matched as Match would without asking for it.
+        const Event& e = context_.event();
+        return m.pattern.Matches(atom.field == EventField::kSrcIp ? e.src.text : e.dst.text);
       }
       return Match(m, GetField(context_.event(), atom.field), atom.field, context_);
     }
