@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <type_traits>
 
 #include "monitor/text_util.h"
 #include "netsep/ruleset.h"
@@ -170,26 +171,33 @@ struct AtomWindows {
   static constexpr int kBits = 12;  // 4096 bits
 
   static size_t Slot(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> (64 - kBits); }
-  void Insert(uint64_t key) { bits[Slot(key) / 64] |= uint64_t{1} << (Slot(key) % 64); }
-  bool Has(uint64_t key) const { return (bits[Slot(key) / 64] >> (Slot(key) % 64) & 1) != 0; }
-  // The `window` bytes at `p` (readable) as a number.
-  uint64_t Key(const char* p) const {
-    if (window == 8) {
-      uint64_t key;
-      std::memcpy(&key, p, 8);
-      return key;
-    }
-    uint32_t key;
-    std::memcpy(&key, p, 4);
+  void Insert(uint64_t key) {
+    const size_t slot = Slot(key);
+    bits[slot / 64] |= uint64_t{1} << (slot % 64);
+  }
+  bool Has(uint64_t key) const {
+    const size_t slot = Slot(key);
+    return (bits[slot / 64] >> (slot % 64) & 1) != 0;
+  }
+  // The `Window` bytes at `p` (readable) as a number.
+  template <size_t Window>
+  static uint64_t Key(const char* p) {
+    std::conditional_t<Window == 8, uint64_t, uint32_t> key;
+    std::memcpy(&key, p, Window);
     return key;
+  }
+  uint64_t Key(const char* p) const { return window == 8 ? Key<8>(p) : Key<4>(p); }
+  template <size_t Window>
+  bool AnyWindow(std::string_view text) const {
+    if (text.size() < Window) return false;  // no atom fits
+    for (size_t i = 0; i + Window <= text.size(); ++i) {
+      if (Has(Key<Window>(text.data() + i))) return true;
+    }
+    return false;
   }
   bool MayHoldAtom(std::string_view text) const {
     if (window == 0) return true;
-    if (text.size() < static_cast<size_t>(window)) return false;  // no atom fits
-    for (size_t i = 0; i + static_cast<size_t>(window) <= text.size(); ++i) {
-      if (Has(Key(text.data() + i))) return true;
-    }
-    return false;
+    return window == 8 ? AnyWindow<8>(text) : AnyWindow<4>(text);
   }
 };
 
@@ -315,7 +323,12 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
   const Address* address = field == EventField::kSrcIp   ? &event_->src
                            : field == EventField::kDstIp ? &event_->dst
                                                          : nullptr;
-  if (memo_on_ && size <= 64 && address != nullptr && address->is_v4 && address->text == text) {
+  // The detector passes the event's own address text: the same view, no bytes to compare.
+  const bool own_text =
+      address != nullptr &&
+      ((address->text.data() == text.data() && address->text.size() == text.size()) ||
+       address->text == text);
+  if (memo_on_ && size <= 64 && own_text && address->is_v4) {
     // An event's IPv4 address is a canonical dotted quad (SetAddress): its text and its number
     // determine each other, so the number is the key (a smaller table than the texts').
     std::vector<Memo4>& table = memo4_[field == EventField::kSrcIp ? 0 : 1];
@@ -343,8 +356,14 @@ bool MatchContext::RunSet(EventField field, std::string_view text) {
     regex_failed_[f] = !regex_sets_->Match(field, text, hit_indices_);
     if (regex_failed_[f]) return false;
   }
-  hits.assign((size + 63) / 64, 0);
-  for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  if (size <= 64) {  // one word, without reallocating
+    uint64_t bits = 0;
+    for (int i : hit_indices_) bits |= uint64_t{1} << i;
+    SetOne(hits, bits);
+  } else {
+    hits.assign((size + 63) / 64, 0);
+    for (int i : hit_indices_) hits[static_cast<size_t>(i) / 64] |= uint64_t{1} << (i % 64);
+  }
   if (memo4 != nullptr) *memo4 = {address->v4, 1, hits.empty() ? 0 : hits[0]};
   if (memo != nullptr) {
     memo->bits = hits.empty() ? 0 : hits[0];
