@@ -1149,6 +1149,43 @@ void VetoAtoms(const Rule& rule, uint32_t index, int depth, Guard& out) {
   Append(out, atoms);
 }
 
+// Whether the key that finds a candidate decides, alone, that the candidate's checks fail: a
+// check all of whose atoms are ranges of an address the key fixes at the same or a longer prefix
+// (or numbers of the key's number field), none of which holds for the key's value, or a veto
+// atom of that kind that holds. An event found by the key has those bits of the address (is_v4)
+// or that number, so Passes would be false for it: the key need not list the candidate (rules
+// asking for one range in one entry and a disjoint one in another are found by keys of both).
+bool KeyDecidesFalse(const Bucket& bucket, const Bucket::Candidate& c, const Bucket::Index& shape,
+                     const Bucket::Index::Key& key) {
+  // The atom's value for every event the key finds; nullopt when it depends on more.
+  auto decided = [&](const GuardAtom& a) -> std::optional<bool> {
+    if (a.kind == GuardAtom::Kind::kCidr) {
+      if (a.field == EventField::kSrcIp && shape.has_src && (a.mask & shape.src_mask) == a.mask) {
+        return (key.src & a.mask) == a.value;
+      }
+      if (a.field == EventField::kDstIp && shape.has_dst && (a.mask & shape.dst_mask) == a.mask) {
+        return (key.dst & a.mask) == a.value;
+      }
+    } else if (a.kind == GuardAtom::Kind::kEqual && shape.has_number && a.field == shape.field) {
+      return key.number == a.value;
+    }
+    return std::nullopt;
+  };
+  for (uint32_t k = c.first_check; k < c.end_check; ++k) {
+    bool none = true;  // no atom of the check can hold
+    for (uint32_t i = bucket.checks[k].first; i < bucket.checks[k].second && none; ++i) {
+      const std::optional<bool> holds = decided(bucket.atoms[i]);
+      none = holds.has_value() && !*holds;
+    }
+    if (none) return true;
+  }
+  for (uint32_t i = c.first_veto; i < c.end_veto; ++i) {
+    const std::optional<bool> holds = decided(bucket.atoms[i]);
+    if (holds.has_value() && *holds) return true;
+  }
+  return false;
+}
+
 inline constexpr size_t kMaxChecks = 3;  // guards checked besides those that find the rule
 inline constexpr size_t kMaxKeys = 64;   // index keys of one rule (but for its first key part)
 
@@ -1244,7 +1281,9 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     bucket.indexes.push_back(std::move(shape));
     index = bucket.indexes.end() - 1;
   }
-  for (const Bucket::Index::Key& key : values) index->building[key].push_back(candidate);
+  for (const Bucket::Index::Key& key : values) {
+    if (!KeyDecidesFalse(bucket, candidate, *index, key)) index->building[key].push_back(candidate);
+  }
 }
 
 // Moves the guarded rules whose guard the set's answer decides into the bucket's regex indexes
