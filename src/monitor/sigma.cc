@@ -1149,14 +1149,17 @@ void VetoAtoms(const Rule& rule, uint32_t index, int depth, Guard& out) {
   Append(out, atoms);
 }
 
-// Whether the key that finds a candidate decides, alone, that the candidate's checks fail: a
-// check all of whose atoms are ranges of an address the key fixes at the same or a longer prefix
-// (or numbers of the key's number field), none of which holds for the key's value, or a veto
-// atom of that kind that holds. An event found by the key has those bits of the address (is_v4)
-// or that number, so Passes would be false for it: the key need not list the candidate (rules
-// asking for one range in one entry and a disjoint one in another are found by keys of both).
-bool KeyDecidesFalse(const Bucket& bucket, const Bucket::Candidate& c, const Bucket::Index& shape,
-                     const Bucket::Index::Key& key) {
+// The candidate as `key` finds it, given what the key decides alone. An event the key finds has
+// the key's bits of the source and destination address (is_v4) and the key's number, so an atom
+// that is a range of an address the key fixes at the same or a longer prefix (or a number of the
+// key's number field) holds for every such event or for none. nullopt when that makes Passes
+// false for all of them: a check none of whose atoms can hold, or a veto atom that holds (a rule
+// asking for one range in one entry and a disjoint one in another is found by keys of both). The
+// checks that hold for all of them, and the veto atoms that hold for none, are left out of the
+// copy (appended to the bucket's checks and atoms when some are), so Passes does not redo them.
+std::optional<Bucket::Candidate> AsKeyFindsIt(Bucket& bucket, const Bucket::Candidate& c,
+                                              const Bucket::Index& shape,
+                                              const Bucket::Index::Key& key) {
   // The atom's value for every event the key finds; nullopt when it depends on more.
   auto decided = [&](const GuardAtom& a) -> std::optional<bool> {
     if (a.kind == GuardAtom::Kind::kCidr) {
@@ -1171,19 +1174,37 @@ bool KeyDecidesFalse(const Bucket& bucket, const Bucket::Candidate& c, const Buc
     }
     return std::nullopt;
   };
+  std::vector<std::pair<uint32_t, uint32_t>> checks;  // those not decided true
   for (uint32_t k = c.first_check; k < c.end_check; ++k) {
-    bool none = true;  // no atom of the check can hold
-    for (uint32_t i = bucket.checks[k].first; i < bucket.checks[k].second && none; ++i) {
+    const auto [first, end] = bucket.checks[k];
+    bool none = true, always = false;  // no atom can hold; one atom always holds
+    for (uint32_t i = first; i < end && !always; ++i) {
       const std::optional<bool> holds = decided(bucket.atoms[i]);
-      none = holds.has_value() && !*holds;
+      none = none && holds.has_value() && !*holds;
+      always = holds.has_value() && *holds;
     }
-    if (none) return true;
+    if (always) continue;
+    if (none) return std::nullopt;
+    checks.emplace_back(first, end);
   }
+  std::vector<GuardAtom> vetoes;  // those not decided false
   for (uint32_t i = c.first_veto; i < c.end_veto; ++i) {
     const std::optional<bool> holds = decided(bucket.atoms[i]);
-    if (holds.has_value() && *holds) return true;
+    if (holds.has_value() && *holds) return std::nullopt;
+    if (!holds.has_value()) vetoes.push_back(bucket.atoms[i]);
   }
-  return false;
+  Bucket::Candidate out = c;
+  if (checks.size() != c.end_check - c.first_check) {
+    out.first_check = static_cast<uint32_t>(bucket.checks.size());
+    bucket.checks.insert(bucket.checks.end(), checks.begin(), checks.end());
+    out.end_check = static_cast<uint32_t>(bucket.checks.size());
+  }
+  if (vetoes.size() != c.end_veto - c.first_veto) {
+    out.first_veto = static_cast<uint32_t>(bucket.atoms.size());
+    bucket.atoms.insert(bucket.atoms.end(), vetoes.begin(), vetoes.end());
+    out.end_veto = static_cast<uint32_t>(bucket.atoms.size());
+  }
+  return out;
 }
 
 inline constexpr size_t kMaxChecks = 3;  // guards checked besides those that find the rule
@@ -1282,7 +1303,10 @@ void AddToBucket(Bucket& bucket, const Rule& rule, bool use_index) {
     index = bucket.indexes.end() - 1;
   }
   for (const Bucket::Index::Key& key : values) {
-    if (!KeyDecidesFalse(bucket, candidate, *index, key)) index->building[key].push_back(candidate);
+    if (const std::optional<Bucket::Candidate> found =
+            AsKeyFindsIt(bucket, candidate, *index, key)) {
+      index->building[key].push_back(*found);
+    }
   }
 }
 
