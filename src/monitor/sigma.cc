@@ -1643,7 +1643,9 @@ class SigmaDetector final : public Detector {
       if (index.field == EventField::kSrcIp || index.field == EventField::kDstIp) {
         // An IPv4 address seen before: the memo's answer, as RegexBits gives it for the
         // address's text (GetField's), without asking for the text.
-        decided = context_.AddressBits(index.field == EventField::kSrcIp, hits);
+        const bool src = index.field == EventField::kSrcIp;
+        decided = context_.AddressBits(src, hits);
+        if (!decided && (src ? e.src : e.dst).is_v4) decided = context_.NewAddressBits(src, hits);
       }
       if (!decided) {
         // The field's text as Match gives it to a regular expression (numbers as decimals).

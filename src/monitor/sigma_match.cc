@@ -400,6 +400,22 @@ bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& 
   return true;
 }
 
+bool MatchContext::NewAddressBits(bool src, uint64_t& bits) {
+  const EventField field = src ? EventField::kSrcIp : EventField::kDstIp;
+  const Address& address = src ? event_->src : event_->dst;
+  if (memo_on_ && address.is_v4 && regex_sets_ != nullptr && regex_sets_->size(field) <= 64 &&
+      !regex_sets_->MayMatchDottedQuad(field, address.text)) {
+    // RunSet's answer for it; remembered as RunSet would, so that a later question about the
+    // field in this event (RunSet: the memo's answer) gets the same.
+    std::vector<Memo4>& table = memo4_[src ? 0 : 1];
+    if (table.empty()) table.resize(kMemo4Slots);
+    table[Memo4Slot(address.v4)] = {address.v4, 1, 0};
+    bits = 0;
+    return true;
+  }
+  return RegexBits(field, address.text, bits);
+}
+
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {
   // The event's own IPv4 address text is a dotted quad (SetAddress): digits and dots, its own
   // lower case, known without a look at its characters.

@@ -145,6 +145,11 @@ class MatchContext {
     bits = memo4.bits;
     return true;
   }
+  // For the event's own IPv4 address (src_ip when `src`; is_v4) the memo has no answer for
+  // (AddressBits false): the answer RegexBits gives for its text. With the memo on, an address
+  // the field's set's prefilter turns away (RegexSets::MayMatchDottedQuad) is answered, and
+  // remembered, as matching no expression without the rest of RegexBits' path.
+  bool NewAddressBits(bool src, uint64_t& bits);
   // With the memo on, a set's answer for a text is remembered (per field, a bounded table: the
   // last text in each of kMemoSlots slots by hash; sets of up to 64 expressions, texts up to
   // kMemoMaxText bytes), so that a text seen again (an address, a host name) is not matched
