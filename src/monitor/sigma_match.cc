@@ -162,11 +162,14 @@ std::optional<std::string> UnescapedLiteral(std::string_view value) {
 
 namespace {
 
-// The address fields' prefilter: a text can hold one of the set's atoms only where one of its
-// windows of `window` bytes is an atom's first `window` bytes; those windows are kept as bits of
-// a hash table (collisions only let more texts through to the set).
+// The address fields' prefilter: every window of `window` bytes of every atom at least that
+// long is kept as a bit of a hash table (collisions only let more texts through to the set). A
+// text holding such an atom (of at least `shortest` bytes) has `shortest - window + 1` of its
+// windows in a row among them, so the windows at multiples of that stride meet one at least: a
+// text none of whose windows there is in the table holds none of those atoms.
 struct AtomWindows {
-  int window = 0;  // 4 or 8 (every atom at least that long); 0: no prefilter, ask the set
+  int window = 0;  // 4 or 8; 0: no prefilter, ask the set
+  size_t stride = 1;
   std::array<uint64_t, 64> bits{};
   static constexpr int kBits = 12;  // 4096 bits
 
@@ -190,7 +193,7 @@ struct AtomWindows {
   template <size_t Window>
   bool AnyWindow(std::string_view text) const {
     if (text.size() < Window) return false;  // no atom fits
-    for (size_t i = 0; i + Window <= text.size(); ++i) {
+    for (size_t i = 0; i + Window <= text.size(); i += stride) {
       if (Has(Key<Window>(text.data() + i))) return true;
     }
     return false;
@@ -225,9 +228,15 @@ AtomWindows WindowsOf(const std::vector<std::string>& patterns, const RE2::Optio
     filter.AllPotentials(short_atoms, &potential);
     if (!potential.empty() || short_atoms.size() == atoms.size()) continue;
     out.window = window;
+    size_t shortest = SIZE_MAX;
     for (const std::string& atom : atoms) {
-      if (atom.size() >= static_cast<size_t>(window)) out.Insert(out.Key(atom.data()));
+      if (atom.size() < static_cast<size_t>(window)) continue;
+      shortest = std::min(shortest, atom.size());
+      for (size_t i = 0; i + static_cast<size_t>(window) <= atom.size(); ++i) {
+        out.Insert(out.Key(atom.data() + i));
+      }
     }
+    out.stride = shortest - static_cast<size_t>(window) + 1;
     return out;
   }
   return out;
