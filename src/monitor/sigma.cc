@@ -56,6 +56,9 @@ struct FieldTest {
   // base64offset expand one value into several, any of which may match).
   std::vector<uint32_t> group_end;
   int cost = 0;  // evaluation order within a map: cheap tests first
+  // Every matcher is an IPv4 range and the field an address (set when the field is resolved):
+  // for an IPv4 address, the test is a mask and a comparison per range, without the field's value.
+  bool v4_ranges = false;
 };
 
 struct Entry {  // a detection entry ("selection"): OR of maps, each an AND of tests
@@ -211,6 +214,7 @@ struct Bucket {
     return always.empty() && indexes.empty() && guarded.empty() && regex_indexes.empty() &&
            thresholds.empty();
   }
+  bool unused = true;  // empty(), kept once the bucket is complete (asked per event)
 };
 
 struct RuleInfo {
@@ -960,6 +964,10 @@ std::optional<std::string> ResolveFields(Rule& rule, InputFormat format) {
           const std::optional<EventField> field = ResolveField(format, test.name);
           if (!field) return test.name;
           test.field = *field;
+          test.v4_ranges =
+              (test.field == EventField::kSrcIp || test.field == EventField::kDstIp) &&
+              std::all_of(test.matchers.begin(), test.matchers.end(),
+                          [](const Matcher& m) { return m.op == Matcher::Op::kCidr4; });
         }
         for (Matcher& m : test.matchers) {
           if (m.op != Matcher::Op::kFieldRef) continue;
@@ -1533,6 +1541,16 @@ bool EvalTest(const FieldTest& test, MatchContext& context) {
     }
     return test.all;
   }
+  if (test.v4_ranges && !test.all) {  // as MatchFast for each range (kCidr4)
+    const Address& address =
+        test.field == EventField::kSrcIp ? context.event().src : context.event().dst;
+    if (address.is_v4) {
+      for (const Matcher& m : test.matchers) {
+        if ((address.v4 & m.v4_mask) == m.v4_network) return true;
+      }
+      return false;
+    }
+  }
   const FieldValue value = GetField(context.event(), test.field);
   if (!test.all) {
     for (const Matcher& m : test.matchers) {
@@ -1596,7 +1614,7 @@ class SigmaDetector final : public Detector {
   void OnEvent(const Event& e, AlertSink& sink) override {
     const Bucket& bucket =
         rules_.buckets[static_cast<size_t>(e.format)][static_cast<size_t>(e.type)];
-    if (bucket.empty()) return;
+    if (bucket.unused) return;
     context_.Reset(e);
     matched_infos_.clear();
     for (const Rule* rule : bucket.always) Evaluate(*rule);
@@ -1830,6 +1848,7 @@ Result<SigmaRules> SigmaRules::Load(std::span<const SigmaFile> files, SigmaOptio
       sigma::IndexComparisonGuards(bucket);
       for (sigma::Bucket::Index& index : bucket.indexes) index.Finish();
       sigma::ListProbedFields(bucket);
+      bucket.unused = bucket.empty();
     }
   }
   compiled->refs.reserve(compiled->infos.size());
