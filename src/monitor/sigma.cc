@@ -152,11 +152,24 @@ struct Bucket {
         }
       }
     }
+    // The pairs of masked addresses of the keys, as bits by PairSlot (when has_src or
+    // has_dst): most events cross between no two ranges a rule names, and a pair no key has is
+    // told by one bit, without a search of the table.
+    std::array<uint64_t, 64> pairs{};
+    static size_t PairSlot(uint32_t src, uint32_t dst) {
+      return static_cast<size_t>(((uint64_t{src} << 32 | dst) * 0x9E3779B97F4A7C15ull) >> 52);
+    }
+    bool MayHavePair(uint32_t src, uint32_t dst) const {
+      const size_t slot = PairSlot(src, dst);
+      return (pairs[slot / 64] >> (slot % 64) & 1) != 0;
+    }
     void Finish() {
       size_t size = 16;
       while (size < building.size() * 4) size *= 2;
       slots.assign(size, Slot{});
       for (const auto& [key, list] : building) {
+        const size_t pair = PairSlot(key.src, key.dst);
+        pairs[pair / 64] |= uint64_t{1} << (pair % 64);
         const auto begin = static_cast<uint32_t>(candidates.size());
         candidates.insert(candidates.end(), list.begin(), list.end());
         size_t i = Hash(key) & (size - 1);
@@ -1703,6 +1716,7 @@ class SigmaDetector final : public Detector {
         if (!e.dst.is_v4) continue;
         key.dst = e.dst.v4 & index.dst_mask;
       }
+      if ((index.has_src || index.has_dst) && !index.MayHavePair(key.src, key.dst)) continue;
       for (const Bucket::Candidate& c : index.Find(key)) {
         if (Passes(bucket, c)) Evaluate(*c.rule);
       }
