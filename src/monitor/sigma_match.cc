@@ -170,8 +170,8 @@ namespace {
 struct AtomWindows {
   int window = 0;  // 4 or 8; 0: no prefilter, ask the set
   size_t stride = 1;
-  std::array<uint64_t, 64> bits{};
-  static constexpr int kBits = 12;  // 4096 bits
+  static constexpr int kBits = 14;  // 16,384 bits (2 KiB): few chance hits of a day's addresses
+  std::array<uint64_t, (size_t{1} << kBits) / 64> bits{};
 
   static size_t Slot(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> (64 - kBits); }
   void Insert(uint64_t key) {
