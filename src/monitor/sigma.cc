@@ -1788,7 +1788,16 @@ class SigmaDetector final : public Detector {
   }
   bool Holds(const GuardAtom& atom) {
     const auto i = static_cast<size_t>(atom.field);
-    if (atom.kind == GuardAtom::Kind::kMatcher) {
+    if (atom.kind == GuardAtom::Kind::kMatcher) return MatcherHolds(atom);
+    if (!probe_has_[i]) return false;
+    return atom.kind == GuardAtom::Kind::kCidr ? (probe_[i] & atom.mask) == atom.value
+                                               : probe_[i] == atom.value;
+  }
+  // Holds for a kMatcher atom: out of line, so that the checks of ranges and numbers (most
+  // atoms) stay small where they are inlined.
+  [[gnu::noinline]] bool MatcherHolds(const GuardAtom& atom) {
+    const auto i = static_cast<size_t>(atom.field);
+    {
       const Matcher& m = *atom.matcher;
       if (IsComparison(m.op)) {  // a comparison on a numeric field: from the probe
         if (!probe_has_[i]) return false;
@@ -1813,9 +1822,6 @@ class SigmaDetector final : public Detector {
       }
       return Match(m, GetField(context_.event(), atom.field), atom.field, context_);
     }
-    if (!probe_has_[i]) return false;
-    return atom.kind == GuardAtom::Kind::kCidr ? (probe_[i] & atom.mask) == atom.value
-                                               : probe_[i] == atom.value;
   }
 
   void Evaluate(const Rule& rule) {
