@@ -152,6 +152,34 @@ TEST(SigmaPattern, ShapesWildcardsAndEscapes) {
   EXPECT_EQ(sigma::UnescapedLiteral("a*"), std::nullopt);
 }
 
+// "*x*" is decided by its own search: the same answer as string_view::find, over short texts
+// and needles of a small alphabet (needles at the start, the end, overlapping, longer).
+TEST(SigmaPattern, ContainsAsFind) {
+  uint64_t seed = 0x853C49E6748FEA9Bull;
+  auto next = [&](uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  auto random_text = [&](size_t max) {
+    std::string out(next(max + 1), ' ');
+    for (char& c : out) c = ".10a"[next(4)];
+    return out;
+  };
+  size_t found = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string needle = random_text(5), text = random_text(16);
+    const sigma::Pattern p = sigma::Pattern::Parse("*" + needle + "*", false);
+    ASSERT_EQ(p.shape, sigma::Pattern::Shape::kContains);
+    const bool want = std::string_view(text).find(needle) != std::string_view::npos;
+    ASSERT_EQ(p.Matches(text), want) << "'" << needle << "' in '" << text << "'";
+    found += want ? 1 : 0;
+  }
+  EXPECT_GT(found, 2000u);
+  EXPECT_LT(found, 18000u);
+}
+
 TEST(SigmaPattern, CaseInsensitiveUnlessCased) {
   auto rules = Load(
       Rule("t", "  sel:\n    cs-host: WWW.Example.JP\n  condition: sel\n", "{category: proxy}"));
