@@ -221,8 +221,11 @@ struct AtomWindows {
 // are taken as present: if no expression is potential with all the short atoms present and no
 // long one, every match needs a long atom in the text (by monotony), and a text without one is
 // turned away. Longer windows (8 bytes) are tried first: fewer texts share one by chance.
-AtomWindows WindowsOf(const std::vector<std::string>& patterns, const RE2::Options& options) {
+AtomWindows WindowsOf(std::vector<std::string> patterns, const RE2::Options& options) {
   AtomWindows out;
+  // Each rule adds its expression once per input format it is compiled for: one is enough.
+  std::sort(patterns.begin(), patterns.end());
+  patterns.erase(std::unique(patterns.begin(), patterns.end()), patterns.end());
   re2::FilteredRE2 filter(/*min_atom_len=*/1);
   for (const std::string& pattern : patterns) {
     int id = 0;
@@ -303,7 +306,7 @@ void RegexSets::Compile() {
     const auto f = static_cast<size_t>(field);
     if (sets_->set[f] != nullptr) {
       sets_->windows[field == EventField::kSrcIp ? 0 : 1] =
-          WindowsOf(sets_->patterns[f], SetOptions());
+          WindowsOf(std::move(sets_->patterns[f]), SetOptions());
     }
   }
   for (auto& patterns : sets_->patterns) patterns = {};
