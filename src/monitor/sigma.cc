@@ -1675,6 +1675,7 @@ class SigmaDetector final : public Detector {
         // An IPv4 address seen before: the memo's answer, as RegexBits gives it for the
         // address's text (GetField's), without asking for the text.
         const bool src = index.field == EventField::kSrcIp;
+        if (context_.AddressTurnedAway(src)) continue;  // no expression matches: no candidate
         decided = context_.AddressBits(src, hits);
         if (!decided && (src ? e.src : e.dst).is_v4) decided = context_.NewAddressBits(src, hits);
       }

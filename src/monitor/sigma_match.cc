@@ -172,48 +172,6 @@ std::optional<std::string> UnescapedLiteral(std::string_view value) {
 
 namespace {
 
-// The address fields' prefilter: every window of `window` bytes of every atom at least that
-// long is kept as a bit of a hash table (collisions only let more texts through to the set). A
-// text holding such an atom (of at least `shortest` bytes) has `shortest - window + 1` of its
-// windows in a row among them, so the windows at multiples of that stride meet one at least: a
-// text none of whose windows there is in the table holds none of those atoms.
-struct AtomWindows {
-  int window = 0;  // 4 or 8; 0: no prefilter, ask the set
-  size_t stride = 1;
-  static constexpr int kBits = 14;  // 16,384 bits (2 KiB): few chance hits of a day's addresses
-  std::array<uint64_t, (size_t{1} << kBits) / 64> bits{};
-
-  static size_t Slot(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> (64 - kBits); }
-  void Insert(uint64_t key) {
-    const size_t slot = Slot(key);
-    bits[slot / 64] |= uint64_t{1} << (slot % 64);
-  }
-  bool Has(uint64_t key) const {
-    const size_t slot = Slot(key);
-    return (bits[slot / 64] >> (slot % 64) & 1) != 0;
-  }
-  // The `Window` bytes at `p` (readable) as a number.
-  template <size_t Window>
-  static uint64_t Key(const char* p) {
-    std::conditional_t<Window == 8, uint64_t, uint32_t> key;
-    std::memcpy(&key, p, Window);
-    return key;
-  }
-  uint64_t Key(const char* p) const { return window == 8 ? Key<8>(p) : Key<4>(p); }
-  template <size_t Window>
-  bool AnyWindow(std::string_view text) const {
-    if (text.size() < Window) return false;  // no atom fits
-    for (size_t i = 0; i + Window <= text.size(); i += stride) {
-      if (Has(Key<Window>(text.data() + i))) return true;
-    }
-    return false;
-  }
-  bool MayHoldAtom(std::string_view text) const {
-    if (window == 0) return true;
-    return window == 8 ? AnyWindow<8>(text) : AnyWindow<4>(text);
-  }
-};
-
 // The atoms of `patterns` (as the set compiles them, with `options`) as AtomWindows, or none
 // (window 0) when the atoms cannot turn any text away. FilteredRE2 gives each expression a
 // formula over its atoms (ANDs and ORs: monotone) that holds for the atoms a text holds whenever
@@ -310,6 +268,12 @@ void RegexSets::Compile() {
     }
   }
   for (auto& patterns : sets_->patterns) patterns = {};
+}
+
+const AtomWindows* RegexSets::AddressWindows(EventField field) const {
+  if (field != EventField::kSrcIp && field != EventField::kDstIp) return nullptr;
+  const AtomWindows& windows = sets_->windows[field == EventField::kSrcIp ? 0 : 1];
+  return windows.window != 0 ? &windows : nullptr;
 }
 
 bool RegexSets::MayMatchDottedQuad(EventField field, std::string_view text) const {

@@ -13,10 +13,12 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "monitor/event.h"
@@ -79,6 +81,48 @@ struct Matcher {
   int regex_slot = -1;  // kRegex: its place in its field's RegexSets set; -1: matched alone
 };
 
+// The address fields' prefilter: every window of `window` bytes of every atom at least that
+// long is kept as a bit of a hash table (collisions only let more texts through to the set). A
+// text holding such an atom (of at least `shortest` bytes) has `shortest - window + 1` of its
+// windows in a row among them, so the windows at multiples of that stride meet one at least: a
+// text none of whose windows there is in the table holds none of those atoms.
+struct AtomWindows {
+  int window = 0;  // 4 or 8; 0: no prefilter, ask the set
+  size_t stride = 1;
+  static constexpr int kBits = 14;  // 16,384 bits (2 KiB): few chance hits of a day's addresses
+  std::array<uint64_t, (size_t{1} << kBits) / 64> bits{};
+
+  static size_t Slot(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> (64 - kBits); }
+  void Insert(uint64_t key) {
+    const size_t slot = Slot(key);
+    bits[slot / 64] |= uint64_t{1} << (slot % 64);
+  }
+  bool Has(uint64_t key) const {
+    const size_t slot = Slot(key);
+    return (bits[slot / 64] >> (slot % 64) & 1) != 0;
+  }
+  // The `Window` bytes at `p` (readable) as a number.
+  template <size_t Window>
+  static uint64_t Key(const char* p) {
+    std::conditional_t<Window == 8, uint64_t, uint32_t> key;
+    std::memcpy(&key, p, Window);
+    return key;
+  }
+  uint64_t Key(const char* p) const { return window == 8 ? Key<8>(p) : Key<4>(p); }
+  template <size_t Window>
+  bool AnyWindow(std::string_view text) const {
+    if (text.size() < Window) return false;  // no atom fits
+    for (size_t i = 0; i + Window <= text.size(); i += stride) {
+      if (Has(Key<Window>(text.data() + i))) return true;
+    }
+    return false;
+  }
+  bool MayHoldAtom(std::string_view text) const {
+    if (window == 0) return true;
+    return window == 8 ? AnyWindow<8>(text) : AnyWindow<4>(text);
+  }
+};
+
 // Every regular expression the rules test on one field, matched in one pass over the field's
 // value (RE2::Set) instead of one pass per expression: with many `|re` rules this is most of
 // their cost. Built once when the rules are loaded; immutable afterwards.
@@ -104,6 +148,8 @@ class RegexSets {
   // addresses of a day, each met once, against expressions naming a few networks). A dotted
   // quad has no letters, so the atoms' lower case needs no folding of the text.
   bool MayMatchDottedQuad(EventField field, std::string_view text) const;
+  // The prefilter of `field`'s set (src_ip or dst_ip); nullptr when it has none.
+  const AtomWindows* AddressWindows(EventField field) const;
   size_t size(EventField field) const;
 
  private:
@@ -157,6 +203,21 @@ class MatchContext {
   void set_regex_sets(const RegexSets* sets, bool memo) {
     regex_sets_ = sets;
     memo_on_ = memo;
+    for (const bool src : {true, false}) {
+      address_windows_[src ? 0 : 1] =
+          sets != nullptr && memo
+              ? sets->AddressWindows(src ? EventField::kSrcIp : EventField::kDstIp)
+              : nullptr;
+    }
+  }
+  // With the memo on, whether the prefilter of the address field's set (src_ip when `src`)
+  // turns the event's own IPv4 address away: then no expression of the set matches it (the
+  // answer RegexBits would give: no bits), known without the memo. Inline: the commonest
+  // answer for a day's addresses, internal ones included.
+  bool AddressTurnedAway(bool src) const {
+    const AtomWindows* windows = address_windows_[src ? 0 : 1];
+    const Address& address = src ? event_->src : event_->dst;
+    return windows != nullptr && address.is_v4 && !windows->MayHoldAtom(address.text);
   }
   static constexpr int kMemoBits = 14;
   static constexpr size_t kMemoSlots = size_t{1} << kMemoBits;
@@ -195,6 +256,7 @@ class MatchContext {
     return (address * 0x9E3779B1u) >> (32 - kMemo4Bits);  // Fibonacci hashing
   }
   bool memo_on_ = false;
+  std::array<const AtomWindows*, 2> address_windows_{};   // src, dst: with the memo on
   std::array<std::vector<Memo>, kEventFieldCount> memo_;  // kMemoSlots each, when used
   std::array<std::vector<Memo4>, 2> memo4_;               // src, dst: kMemo4Slots each
 };
