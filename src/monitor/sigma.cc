@@ -1393,6 +1393,7 @@ void IndexComparisonGuards(Bucket& bucket) {
 }
 
 void ListProbedFields(Bucket& bucket) {
+  static_assert(kEventFieldCount <= 32, "probed is a 32-bit set of fields");
   auto add = [&bucket](EventField field) {
     bucket.probed |= uint32_t{1} << static_cast<int>(field);
   };
@@ -1677,7 +1678,9 @@ class SigmaDetector final : public Detector {
         const bool src = index.field == EventField::kSrcIp;
         if (context_.AddressTurnedAway(src)) continue;  // no expression matches: no candidate
         decided = context_.AddressBits(src, hits);
-        if (!decided && (src ? e.src : e.dst).is_v4) decided = context_.NewAddressBits(src, hits);
+        const Address& address = src ? e.src : e.dst;
+        if (!decided && address.is_v4)
+          decided = context_.RegexBits(index.field, address.text, hits);
       }
       if (!decided) {
         // The field's text as Match gives it to a regular expression (numbers as decimals).

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <type_traits>
 
 #include "monitor/text_util.h"
 #include "netsep/ruleset.h"
@@ -189,6 +188,7 @@ AtomWindows WindowsOf(std::vector<std::string> patterns, const RE2::Options& opt
     int id = 0;
     if (filter.Add(pattern, options, &id) != RE2::NoError) return out;
   }
+  if (patterns.empty()) return out;  // FilteredRE2 logs an error when compiled empty
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
   for (const int window : {8, 4}) {
@@ -384,22 +384,6 @@ bool MatchContext::RegexBits(EventField field, std::string_view text, uint64_t& 
   const std::vector<uint64_t>& hits = regex_hits_[static_cast<size_t>(field)];
   bits = hits.empty() ? 0 : hits[0];
   return true;
-}
-
-bool MatchContext::NewAddressBits(bool src, uint64_t& bits) {
-  const EventField field = src ? EventField::kSrcIp : EventField::kDstIp;
-  const Address& address = src ? event_->src : event_->dst;
-  if (memo_on_ && address.is_v4 && regex_sets_ != nullptr && regex_sets_->size(field) <= 64 &&
-      !regex_sets_->MayMatchDottedQuad(field, address.text)) {
-    // RunSet's answer for it; remembered as RunSet would, so that a later question about the
-    // field in this event (RunSet: the memo's answer) gets the same.
-    std::vector<Memo4>& table = memo4_[src ? 0 : 1];
-    if (table.empty()) table.resize(kMemo4Slots);
-    table[Memo4Slot(address.v4)] = {address.v4, 1, 0};
-    bits = 0;
-    return true;
-  }
-  return RegexBits(field, address.text, bits);
 }
 
 std::string_view MatchContext::Lowered(EventField field, std::string_view text) {

@@ -142,11 +142,12 @@ class RegexSets {
   // not run (out of memory: the caller matches each expression alone).
   bool Match(EventField field, std::string_view text, std::vector<int>& hits) const;
   // Whether an expression of `field`'s set (src_ip or dst_ip) may match `text`, an IPv4 address
-  // as a canonical dotted quad (SetAddress): false only when none can, true when unsure. Each
-  // expression can match only a text that holds one of its required strings (RE2's
-  // FilteredRE2 atoms: the set is not asked when the text holds none, as with the public
-  // addresses of a day, each met once, against expressions naming a few networks). A dotted
-  // quad has no letters, so the atoms' lower case needs no folding of the text.
+  // as a canonical dotted quad (SetAddress): false only when none can, true when unsure. When
+  // every expression of the set needs one of its required strings (RE2's FilteredRE2 atoms) of
+  // at least 4 bytes, a text that holds none of them matches no expression, and the set is not
+  // asked (as with the public addresses of a day, each met once, against expressions naming a
+  // few networks); otherwise there is no prefilter. A dotted quad has no letters, so the atoms'
+  // lower case needs no folding of the text.
   bool MayMatchDottedQuad(EventField field, std::string_view text) const;
   // The prefilter of `field`'s set (src_ip or dst_ip); nullptr when it has none.
   const AtomWindows* AddressWindows(EventField field) const;
@@ -191,11 +192,6 @@ class MatchContext {
     bits = memo4.bits;
     return true;
   }
-  // For the event's own IPv4 address (src_ip when `src`; is_v4) the memo has no answer for
-  // (AddressBits false): the answer RegexBits gives for its text. With the memo on, an address
-  // the field's set's prefilter turns away (RegexSets::MayMatchDottedQuad) is answered, and
-  // remembered, as matching no expression without the rest of RegexBits' path.
-  bool NewAddressBits(bool src, uint64_t& bits);
   // With the memo on, a set's answer for a text is remembered (per field, a bounded table: the
   // last text in each of kMemoSlots slots by hash; sets of up to 64 expressions, texts up to
   // kMemoMaxText bytes), so that a text seen again (an address, a host name) is not matched
