@@ -910,6 +910,35 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
+namespace {
+
+// `alert` = Alert{} but for the memory of its texts and lists, which the slot's next alert
+// reuses: most alerts hold zone descriptions too long for a short string, evidence and ports,
+// an allocation each otherwise. Open slots never outnumber the most alerts open at once, so
+// neither does the memory kept.
+void Empty(Alert& alert) {
+  Alert fresh;
+  auto keep = [](auto& from, auto& to) {
+    from.clear();
+    to.swap(from);
+  };
+  keep(alert.src, fresh.src);
+  keep(alert.dst, fresh.dst);
+  keep(alert.dports, fresh.dports);
+  keep(alert.from_zone, fresh.from_zone);
+  keep(alert.from_zone_description, fresh.from_zone_description);
+  keep(alert.to_zone, fresh.to_zone);
+  keep(alert.to_zone_description, fresh.to_zone_description);
+  keep(alert.indicators, fresh.indicators);
+  keep(alert.rules, fresh.rules);
+  keep(alert.metrics, fresh.metrics);
+  keep(alert.evidence, fresh.evidence);
+  keep(alert.detail, fresh.detail);
+  alert = std::move(fresh);
+}
+
+}  // namespace
+
 uint32_t Aggregator::Find(const Finding& f, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
@@ -974,7 +1003,7 @@ void Aggregator::Release(uint32_t slot) {
   table_[i] = 0;
   Open& open = slots_[slot];
   open.live = false;
-  open.alert = Alert{};  // its memory goes now, not when the slot is reused
+  Empty(open.alert);
   free_.push_back(slot);
   --live_;
 }

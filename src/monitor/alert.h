@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "monitor/event.h"
@@ -146,6 +147,15 @@ class EvidenceList {
   std::string_view back() const { return empty() ? std::string_view() : (*this)[count_ - 1]; }
 
   void push_back(std::string_view entry) { Add(entry, {}, {}); }
+  // Empty, its buffer kept for the entries to come.
+  void clear() {
+    buffer_.clear();
+    count_ = 0;
+  }
+  void swap(EvidenceList& other) noexcept {
+    buffer_.swap(other.buffer_);
+    std::swap(count_, other.count_);
+  }
   // Appends one entry: the text of `a`, `b` and `c` one after another.
   void Add(std::string_view a, std::string_view b, std::string_view c) {
     const auto size = static_cast<uint32_t>(a.size() + b.size() + c.size());
