@@ -352,6 +352,31 @@ uint64_t QuotedDottedQuadPadded(const char* s) {
   return value ? uint64_t{n} << 32 | *value : 0;
 }
 
+uint64_t QuotedDottedQuadMemo::Find(const char* s) {
+#ifdef __SSE2__
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const auto quotes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+  if (quotes == 0) return 0;  // no quote in 16 bytes: no address
+  // The bytes up to and including the first quote: a key with a quote, never the unused 0, 0.
+  const int n = __builtin_ctz(quotes);
+  const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m128i key =
+      _mm_and_si128(v, _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(n + 1))));
+  const auto low = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
+  const auto high = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
+  if (slots_.empty()) slots_.resize(size_t{1} << kSlotBits);
+  Slot& slot =
+      slots_[(((low * 0x9E3779B97F4A7C15ull) ^ high) * 0xC2B2AE3D27D4EB4Full) >> (64 - kSlotBits)];
+  if (slot.low == low && slot.high == high) return slot.answer;
+  const uint64_t answer = QuotedDottedQuadPadded(s);
+  slot = {low, high, answer};
+  return answer;
+#else
+  return QuotedDottedQuadPadded(s);
+#endif
+}
+
 bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
