@@ -322,7 +322,8 @@ class BlocklistDetector final : public Detector {
     if (blocklist_.empty()) return;
     std::optional<Blocklist::Match> match;
     std::string_view what;
-    if ((match = blocklist_.MatchAddress(e.dst, memo_))) {
+    // Lists first: the match (a second, remembered lookup) is made only for a hit.
+    if (blocklist_.Lists(e.dst, memo_) && (match = blocklist_.MatchAddress(e.dst, memo_))) {
       what = "宛先";
     } else if (!e.dns_query.empty() && (match = blocklist_.MatchDomain(e.dns_query))) {
       what = "DNS 問い合わせ";
@@ -330,7 +331,7 @@ class BlocklistDetector final : public Detector {
       what = "HTTP ホスト";
     } else if (!e.tls_sni.empty() && (match = blocklist_.MatchDomain(e.tls_sni))) {
       what = "TLS SNI";
-    } else if ((match = blocklist_.MatchAddress(e.src, memo_))) {
+    } else if (blocklist_.Lists(e.src, memo_) && (match = blocklist_.MatchAddress(e.src, memo_))) {
       what = "送信元";
     } else {
       return;
