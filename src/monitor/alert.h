@@ -10,6 +10,7 @@
 // Not thread-safe: one Aggregator per pipeline.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -160,10 +161,14 @@ class EvidenceList {
   void Add(std::string_view a, std::string_view b, std::string_view c) {
     const auto size = static_cast<uint32_t>(a.size() + b.size() + c.size());
     if (buffer_.empty()) buffer_.reserve(2 * (sizeof size + size));  // most alerts: at once
-    buffer_.append(reinterpret_cast<const char*>(&size), sizeof size);
-    buffer_.append(a);
-    buffer_.append(b);
-    buffer_.append(c);
+    // One growth check for the whole entry, then plain copies.
+    const size_t at = buffer_.size();
+    buffer_.resize(at + sizeof size + size);
+    char* p = buffer_.data() + at;
+    std::memcpy(p, &size, sizeof size);
+    p = std::copy(a.begin(), a.end(), p + sizeof size);
+    p = std::copy(b.begin(), b.end(), p);
+    std::copy(c.begin(), c.end(), p);
     ++count_;
   }
 
