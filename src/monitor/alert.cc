@@ -912,29 +912,25 @@ Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& outp
 
 namespace {
 
-// `alert` = Alert{} but for the memory of its texts and lists, which the slot's next alert
-// reuses: most alerts hold zone descriptions too long for a short string, evidence and ports,
-// an allocation each otherwise. Open slots never outnumber the most alerts open at once, so
-// neither does the memory kept.
+// `alert` = Alert{} but for the memory of the texts and lists that most alerts fill past a short
+// string's room (zone descriptions, evidence, ports), which the slot's next alert reuses instead
+// of allocating again. Open slots never outnumber the most alerts open at once, so neither does
+// the memory kept.
 void Empty(Alert& alert) {
-  Alert fresh;
-  auto keep = [](auto& from, auto& to) {
-    from.clear();
-    to.swap(from);
-  };
-  keep(alert.src, fresh.src);
-  keep(alert.dst, fresh.dst);
-  keep(alert.dports, fresh.dports);
-  keep(alert.from_zone, fresh.from_zone);
-  keep(alert.from_zone_description, fresh.from_zone_description);
-  keep(alert.to_zone, fresh.to_zone);
-  keep(alert.to_zone_description, fresh.to_zone_description);
-  keep(alert.indicators, fresh.indicators);
-  keep(alert.rules, fresh.rules);
-  keep(alert.metrics, fresh.metrics);
-  keep(alert.evidence, fresh.evidence);
-  keep(alert.detail, fresh.detail);
-  alert = std::move(fresh);
+  std::string from = std::move(alert.from_zone_description);
+  std::string to = std::move(alert.to_zone_description);
+  EvidenceList evidence;
+  evidence.swap(alert.evidence);
+  std::vector<uint16_t> dports = std::move(alert.dports);
+  alert = Alert{};
+  from.clear();
+  to.clear();
+  evidence.clear();
+  dports.clear();
+  alert.from_zone_description = std::move(from);
+  alert.to_zone_description = std::move(to);
+  alert.evidence.swap(evidence);
+  alert.dports = std::move(dports);
 }
 
 }  // namespace
