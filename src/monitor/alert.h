@@ -215,6 +215,27 @@ void AppendDescription(const Alert& alert, std::string& out);
 std::string AlertToJson(const Alert& alert);
 // The same appended to `out` (a caller that writes many alerts reuses one buffer).
 void AppendAlertJson(const Alert& alert, std::string& out);
+
+// Which zone descriptions can be written between quotes as they are, remembered by content from
+// one alert to the next (every separation alert names two of a topology's few zones, and checking
+// a Japanese description byte by byte costs more than comparing it). A writer of many alerts
+// keeps one; not thread-safe. At most kKept texts of up to kMaxBytes bytes are kept.
+class VerbatimMemo {
+ public:
+  static constexpr size_t kKept = 8;
+  static constexpr size_t kMaxBytes = 256;
+  bool Verbatim(std::string_view text);
+
+ private:
+  struct Known {
+    std::string text;
+    bool verbatim = false;
+  };
+  std::array<Known, kKept> known_;
+  size_t next_ = 0;
+};
+// AppendAlertJson through `memo`: the same bytes.
+void AppendAlertJson(const Alert& alert, std::string& out, VerbatimMemo& memo);
 // The same through nlohmann::json (AlertToJson's path for texts that need escaping).
 std::string AlertToJsonSlow(const Alert& alert);
 
