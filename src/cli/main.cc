@@ -770,7 +770,7 @@ class StdoutAlerts final : public monitor::AlertOutput {
   StdoutAlerts(MonitorReport* report, bool flush_each) : report_(report), flush_each_(flush_each) {}
   void Write(const monitor::Alert& alert) override {
     line_.clear();  // one buffer for every alert: no allocation once it has grown
-    monitor::AppendAlertJson(alert, line_);
+    monitor::AppendAlertJson(alert, line_, verbatim_);
     if (report_ != nullptr) report_->AddAlert(alert, line_);
     line_.push_back('\n');
     std::fwrite(line_.data(), 1, line_.size(), stdout);  // flushed after each input
@@ -781,6 +781,7 @@ class StdoutAlerts final : public monitor::AlertOutput {
   MonitorReport* report_;  // nullable
   bool flush_each_;
   std::string line_;
+  monitor::VerbatimMemo verbatim_;  // the zone descriptions seen so far
 };
 
 int64_t NowMicros() {

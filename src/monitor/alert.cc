@@ -693,10 +693,10 @@ class RawWriter {
 // sentences, ProtoName's names, numbers) holds no control character, '"' or '\\' and is valid
 // UTF-8, and every text is put between fixed parts, so the sentence is Verbatim when they all
 // are. Addresses and rule ids are known Clean by the caller.
-bool DescriptionVerbatim(const Alert& a) {
+bool DescriptionVerbatim(const Alert& a, VerbatimMemo& memo) {
   switch (a.kind) {
     case AlertKind::kSeparation:
-      return Verbatim(a.from_zone_description) && Verbatim(a.to_zone_description);
+      return memo.Verbatim(a.from_zone_description) && memo.Verbatim(a.to_zone_description);
     case AlertKind::kBlocklist:
       return std::all_of(a.indicators.begin(), a.indicators.end(),
                          [](const std::string& i) { return Verbatim(i); });
@@ -710,7 +710,7 @@ bool DescriptionVerbatim(const Alert& a) {
 // AppendAlertJson when every text written between quotes but the detail is Clean (as logs of
 // addresses and uids give): written through a raw pointer with no escaping checks. Returns
 // false, having written nothing, when the detail is not Verbatim.
-bool AppendCleanAlertJson(const Alert& a, std::string& out) {
+bool AppendCleanAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
   if (!a.detail.empty() && !Verbatim(a.detail)) return false;
   const size_t start = out.size();
   // Every fixed part is below 256 bytes; numbers take at most 20; each text its size.
@@ -747,7 +747,7 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out) {
   if (a.detail.empty()) {
     const size_t detail_at = out.size();
     AppendDescription(a, out);
-    if (!DescriptionVerbatim(a) && !Verbatim(std::string_view(out).substr(detail_at))) {
+    if (!DescriptionVerbatim(a, memo) && !Verbatim(std::string_view(out).substr(detail_at))) {
       out.resize(start);
       return false;
     }
@@ -792,12 +792,29 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out) {
 // Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
 // when any text needs escaping beyond quotes and backslashes. Both give the same bytes
 // (alert_test.cc compares them).
+bool VerbatimMemo::Verbatim(std::string_view text) {
+  for (const Known& known : known_) {
+    if (known.text.size() == text.size() && known.text == text) return known.verbatim;
+  }
+  const bool verbatim = monitor::Verbatim(text);
+  if (text.size() <= kMaxBytes) {
+    known_[next_] = {std::string(text), verbatim};
+    next_ = (next_ + 1) % kKept;
+  }
+  return verbatim;
+}
+
 void AppendAlertJson(const Alert& a, std::string& out) {
+  VerbatimMemo memo;
+  AppendAlertJson(a, out, memo);
+}
+
+void AppendAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
   bool clean = Clean(a.src) && Clean(a.dst) && Clean(a.from_zone) && Clean(a.to_zone);
   for (const Alert::Rule& rule : a.rules) clean = clean && Clean(rule.id) && Clean(rule.title);
   for (std::string_view e : a.evidence) clean = clean && Clean(e);
   for (const Metric& m : a.metrics) clean = clean && Clean(m.name);
-  if (clean && AppendCleanAlertJson(a, out)) return;
+  if (clean && AppendCleanAlertJson(a, out, memo)) return;
   bool plain = Plain(a.src) && Plain(a.dst) && Plain(a.from_zone) && Plain(a.to_zone);
   for (const Alert::Rule& rule : a.rules) plain = plain && Plain(rule.id) && Plain(rule.title);
   for (std::string_view e : a.evidence) plain = plain && Plain(e);
@@ -910,6 +927,31 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
+namespace {
+
+// `alert` = Alert{} but for the memory of the texts and lists that most alerts fill past a short
+// string's room (zone descriptions, evidence, ports), which the slot's next alert reuses instead
+// of allocating again. Open slots never outnumber the most alerts open at once, so neither does
+// the memory kept.
+void Empty(Alert& alert) {
+  std::string from = std::move(alert.from_zone_description);
+  std::string to = std::move(alert.to_zone_description);
+  EvidenceList evidence;
+  evidence.swap(alert.evidence);
+  std::vector<uint16_t> dports = std::move(alert.dports);
+  alert = Alert{};
+  from.clear();
+  to.clear();
+  evidence.clear();
+  dports.clear();
+  alert.from_zone_description = std::move(from);
+  alert.to_zone_description = std::move(to);
+  alert.evidence.swap(evidence);
+  alert.dports = std::move(dports);
+}
+
+}  // namespace
+
 uint32_t Aggregator::Find(const Finding& f, uint64_t hash) const {
   if (table_.empty()) return kNone;
   const size_t mask = table_.size() - 1;
@@ -974,7 +1016,7 @@ void Aggregator::Release(uint32_t slot) {
   table_[i] = 0;
   Open& open = slots_[slot];
   open.live = false;
-  open.alert = Alert{};  // its memory goes now, not when the slot is reused
+  Empty(open.alert);
   free_.push_back(slot);
   --live_;
 }

@@ -10,6 +10,7 @@
 // Not thread-safe: one Aggregator per pipeline.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "monitor/event.h"
@@ -146,14 +148,27 @@ class EvidenceList {
   std::string_view back() const { return empty() ? std::string_view() : (*this)[count_ - 1]; }
 
   void push_back(std::string_view entry) { Add(entry, {}, {}); }
+  // Empty, its buffer kept for the entries to come.
+  void clear() {
+    buffer_.clear();
+    count_ = 0;
+  }
+  void swap(EvidenceList& other) noexcept {
+    buffer_.swap(other.buffer_);
+    std::swap(count_, other.count_);
+  }
   // Appends one entry: the text of `a`, `b` and `c` one after another.
   void Add(std::string_view a, std::string_view b, std::string_view c) {
     const auto size = static_cast<uint32_t>(a.size() + b.size() + c.size());
     if (buffer_.empty()) buffer_.reserve(2 * (sizeof size + size));  // most alerts: at once
-    buffer_.append(reinterpret_cast<const char*>(&size), sizeof size);
-    buffer_.append(a);
-    buffer_.append(b);
-    buffer_.append(c);
+    // One growth check for the whole entry, then plain copies.
+    const size_t at = buffer_.size();
+    buffer_.resize(at + sizeof size + size);
+    char* p = buffer_.data() + at;
+    std::memcpy(p, &size, sizeof size);
+    p = std::copy(a.begin(), a.end(), p + sizeof size);
+    p = std::copy(b.begin(), b.end(), p);
+    std::copy(c.begin(), c.end(), p);
     ++count_;
   }
 
@@ -200,6 +215,27 @@ void AppendDescription(const Alert& alert, std::string& out);
 std::string AlertToJson(const Alert& alert);
 // The same appended to `out` (a caller that writes many alerts reuses one buffer).
 void AppendAlertJson(const Alert& alert, std::string& out);
+
+// Which zone descriptions can be written between quotes as they are, remembered by content from
+// one alert to the next (every separation alert names two of a topology's few zones, and checking
+// a Japanese description byte by byte costs more than comparing it). A writer of many alerts
+// keeps one; not thread-safe. At most kKept texts of up to kMaxBytes bytes are kept.
+class VerbatimMemo {
+ public:
+  static constexpr size_t kKept = 8;
+  static constexpr size_t kMaxBytes = 256;
+  bool Verbatim(std::string_view text);
+
+ private:
+  struct Known {
+    std::string text;
+    bool verbatim = false;
+  };
+  std::array<Known, kKept> known_;
+  size_t next_ = 0;
+};
+// AppendAlertJson through `memo`: the same bytes.
+void AppendAlertJson(const Alert& alert, std::string& out, VerbatimMemo& memo);
 // The same through nlohmann::json (AlertToJson's path for texts that need escaping).
 std::string AlertToJsonSlow(const Alert& alert);
 

@@ -248,6 +248,7 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmannAtEveryPosition) {
   };
   const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma,
                              AlertKind::kScan};
+  VerbatimMemo memo;  // one for every alert, as a writer keeps it
   for (int i = 0; i < 20000; ++i) {
     Alert a;
     a.kind = kinds[rng() % 4];
@@ -269,6 +270,9 @@ TEST(AlertJson, DirectWriterAgreesWithNlohmannAtEveryPosition) {
     std::string json = "x";
     AppendAlertJson(a, json);
     ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
+    std::string remembered = "x";
+    AppendAlertJson(a, remembered, memo);
+    ASSERT_EQ(remembered, json) << i;
   }
 }
 
@@ -334,6 +338,7 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
                                           "bad \xff"};
   auto text = [&] { return texts[rng() % texts.size()]; };
   const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma};
+  VerbatimMemo memo;  // one for every alert, as a writer keeps it
   for (int i = 0; i < 3000; ++i) {
     Alert a;
     a.kind = kinds[rng() % 3];
@@ -355,6 +360,9 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
     std::string json = "x";
     AppendAlertJson(a, json);
     ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
+    std::string remembered = "x";
+    AppendAlertJson(a, remembered, memo);
+    ASSERT_EQ(remembered, json) << i;
   }
 }
 

@@ -88,6 +88,34 @@ class PairIndex {
   size_t mask_ = 0;
 };
 
+// A pair's stored connections, in the order added: the first one inline, the others in a
+// vector. Most pairs of a day have one connection (a destination contacted once), so most pairs
+// allocate nothing.
+class Connections {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint64_t operator[](size_t i) const { return i == 0 ? first_ : rest_[i - 1]; }
+  void push_back(uint64_t connection) {
+    if (size_ == 0) {
+      first_ = connection;
+    } else {
+      rest_.push_back(connection);
+    }
+    ++size_;
+  }
+  // Empty, the memory given back.
+  void Release() {
+    std::vector<uint64_t>().swap(rest_);
+    size_ = 0;
+  }
+
+ private:
+  uint64_t first_ = 0;
+  size_t size_ = 0;
+  std::vector<uint64_t> rest_;
+};
+
 int64_t FloorSeconds(int64_t us) {
   return us >= 0 ? us / kSecondUs : -((-us + kSecondUs - 1) / kSecondUs);
 }
@@ -119,14 +147,14 @@ class BeaconDetector final : public Detector {
   void Finish(AlertSink& sink) override { Close(sink); }
 
  private:
-  // Hot fields first: an event touches count, first_s and conns (one cache line), and the
-  // connections' storage (one more).
+  // Hot fields first: an event touches count, first_s and conns (one cache line, the first
+  // connection stored there), and for later connections their storage (one more).
   struct Pair {
     uint64_t count = 0;           // connections in the window, stored or not
     int64_t first_s = INT64_MAX;  // the earliest connection
     // One entry a connection: seconds since base_s_ (high 32 bits) and bytes saturated at
     // 2³² − 1 (low 32 bits), together so that storing one costs one cache miss.
-    std::vector<uint64_t> conns;
+    Connections conns;
     uint32_t src = 0;
     uint32_t dst = 0;  // ip pairs
     int src_zone = -1;
@@ -194,7 +222,7 @@ class BeaconDetector final : public Detector {
       // A strobe: its times are no longer needed.
       if (!p.conns.empty()) {
         stored_ -= p.conns.size();
-        std::vector<uint64_t>().swap(p.conns);
+        p.conns.Release();
       }
       return;
     }

@@ -43,6 +43,27 @@ bool IsDomain(std::string_view name) {
   return label > 0;
 }
 
+// A line that is a lower-case domain name as written (IsDomain) and not address-like: one with
+// a letter, '-' or '_' (LooksLikeAddress is false). The general path reads it as this name
+// (no comment, space, upper case, "*." or dot to drop), so it may take it at once.
+bool IsPlainDomainLine(std::string_view line) {
+  if (line.empty() || line.size() > kMaxName) return false;
+  size_t label = 0;
+  bool word = false;  // a byte other than a digit or a dot
+  for (char c : line) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (kLabelChar[static_cast<unsigned char>(c)]) {
+      if (++label > 63) return false;
+      word |= c < '0' || c > '9';
+    } else {
+      return false;
+    }
+  }
+  return label > 0 && word;
+}
+
 bool LooksLikeAddress(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
     return (c >= '0' && c <= '9') || c == '.' || c == '/';
@@ -97,6 +118,11 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
     const auto file_index = static_cast<uint32_t>(list.files_.size());
     list.files_.push_back(file.name);
     std::string_view rest = file.text;
+    // A line with 16 readable bytes from its start (the string's terminating zero counts) is
+    // read 16 bytes at once.
+    auto padded = [&file](std::string_view line) {
+      return static_cast<size_t>(line.data() - file.text.data()) + 16 <= file.text.size() + 1;
+    };
     uint32_t line_number = 0;
     while (!rest.empty()) {
       ++line_number;
@@ -106,7 +132,8 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       // Most lines of a large list are a bare address or network: read at once, as the general
       // path below would (a line with anything else, a comment, a space, takes that path).
       if (!line.empty() && line[0] >= '0' && line[0] <= '9') {
-        if (const std::optional<std::pair<uint32_t, int>> bare = ParsePrefixStrict(line)) {
+        if (const std::optional<std::pair<uint32_t, int>> bare =
+                padded(line) ? ParsePrefixStrictPadded(line) : ParsePrefixStrict(line)) {
           if (list.arena_.size() + line.size() > UINT32_MAX ||
               list.entries_.size() >= UINT32_MAX - 1) {
             return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
@@ -118,6 +145,18 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
           prefixes.push_back({netsep::Prefix{bare->first, bare->second}, index});
           continue;
         }
+      }
+      if (IsPlainDomainLine(line)) {
+        if (list.arena_.size() + line.size() > UINT32_MAX ||
+            list.entries_.size() >= UINT32_MAX - 1) {
+          return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+        }
+        const auto index = static_cast<uint32_t>(list.entries_.size());
+        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                                 static_cast<uint32_t>(line.size()), file_index, line_number});
+        list.arena_.append(line);
+        domain_entries.push_back(index);
+        continue;
       }
       const size_t hash = line.find('#');
       if (hash != std::string_view::npos) line = line.substr(0, hash);
@@ -283,7 +322,8 @@ class BlocklistDetector final : public Detector {
     if (blocklist_.empty()) return;
     std::optional<Blocklist::Match> match;
     std::string_view what;
-    if ((match = blocklist_.MatchAddress(e.dst, memo_))) {
+    // Lists first: the match (a second, remembered lookup) is made only for a hit.
+    if (blocklist_.Lists(e.dst, memo_) && (match = blocklist_.MatchAddress(e.dst, memo_))) {
       what = "宛先";
     } else if (!e.dns_query.empty() && (match = blocklist_.MatchDomain(e.dns_query))) {
       what = "DNS 問い合わせ";
@@ -291,7 +331,7 @@ class BlocklistDetector final : public Detector {
       what = "HTTP ホスト";
     } else if (!e.tls_sni.empty() && (match = blocklist_.MatchDomain(e.tls_sni))) {
       what = "TLS SNI";
-    } else if ((match = blocklist_.MatchAddress(e.src, memo_))) {
+    } else if (blocklist_.Lists(e.src, memo_) && (match = blocklist_.MatchAddress(e.src, memo_))) {
       what = "送信元";
     } else {
       return;

@@ -52,6 +52,12 @@ class Blocklist {
   std::optional<Match> MatchAddress(const Address& address) const;
   // The same, IPv4 lookups through the caller's `memo` (prefix_map.h).
   std::optional<Match> MatchAddress(const Address& address, PrefixMapMemo& memo) const;
+  // Whether MatchAddress(address, memo) finds an entry, without making the match: most
+  // addresses of a log are on no list, and this answers them inline.
+  bool Lists(const Address& address, PrefixMapMemo& memo) const {
+    if (!address.is_v4) return MatchAddress(address).has_value();
+    return address_count_ != 0 && memo.Find(addresses_, address.v4).has_value();
+  }
   // `name`, or the nearest parent domain, listed? `name` may be in any case and end in a dot;
   // names longer than 253 bytes never match.
   std::optional<Match> MatchDomain(std::string_view name) const;

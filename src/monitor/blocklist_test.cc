@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -107,6 +109,75 @@ TEST(Blocklist, InvalidLinesNameFileAndLine) {
     ASSERT_FALSE(list.ok());
     EXPECT_EQ(list.error().code, ErrorCode::kInvalidInput);
     EXPECT_EQ(list.error().message_en.rfind(c.message, 0), 0u) << list.error().message_en;
+  }
+}
+
+// Bare address, network and lower-case domain lines are read at once; a comment after the entry
+// sends the same line through the general path. Both must give the same list (entries, files,
+// lines) or the same error.
+TEST(Blocklist, BareLinesReadAsTheGeneralPathReadsThem) {
+  std::mt19937_64 rng(11);
+  const std::string alphabet = "0123456789....//abcxyzXY-_*:";
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 40; ++i) {
+      std::string t;
+      switch (rng() % 4) {
+        case 0: {  // an address or network, maybe changed
+          const int length = static_cast<int>(rng() % 33);
+          uint32_t address = static_cast<uint32_t>(rng());
+          if (rng() % 8 != 0) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+          t = netsep::FormatIpv4(address);
+          if (rng() % 2 == 0) t += "/" + std::to_string(length);
+          if (rng() % 10 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+          break;
+        }
+        case 1:  // a domain, maybe changed
+          t = "host" + std::to_string(rng() % 1000) +
+              (rng() % 2 == 0 ? ".example" : ".Ex-a_mple.jp");
+          if (rng() % 10 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+          if (rng() % 10 == 0) t = (rng() % 2 == 0 ? "*." : ".") + t;
+          if (rng() % 10 == 0) t += '.';
+          break;
+        case 2:  // a long label or name
+          t = std::string(50 + rng() % 30, 'a') + "." + std::string(rng() % 200, 'b') + ".jp";
+          break;
+        default:
+          for (size_t k = 0, n = rng() % 20; k < n; ++k) t += alphabet[rng() % alphabet.size()];
+      }
+      lines.push_back(std::move(t));
+    }
+    std::string bare, commented;
+    for (const std::string& line : lines) {
+      bare += line + "\n";
+      commented += line + " # entry\n";
+    }
+    SCOPED_TRACE(bare);
+    auto fast = Load(bare);
+    auto general = Load(commented);
+    ASSERT_EQ(fast.ok(), general.ok());
+    if (!fast.ok()) {
+      EXPECT_EQ(fast.error().message_en, general.error().message_en);
+      continue;
+    }
+    EXPECT_EQ(fast->address_entries(), general->address_entries());
+    EXPECT_EQ(fast->domain_entries(), general->domain_entries());
+    auto same = [](const std::optional<Blocklist::Match>& a,
+                   const std::optional<Blocklist::Match>& b) {
+      ASSERT_EQ(a.has_value(), b.has_value());
+      if (!a) return;
+      EXPECT_EQ(a->entry, b->entry);
+      EXPECT_EQ(a->file, b->file);
+      EXPECT_EQ(a->line, b->line);
+    };
+    for (const std::string& line : lines) {
+      same(fast->MatchDomain(line), general->MatchDomain(line));
+      const size_t slash = line.find('/');
+      if (const auto v4 = netsep::ParseIpv4(line.substr(0, slash))) {
+        same(fast->MatchAddress(*v4), general->MatchAddress(*v4));
+        same(fast->MatchAddress(*v4 + 1), general->MatchAddress(*v4 + 1));
+      }
+    }
   }
 }
 

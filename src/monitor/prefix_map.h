@@ -42,6 +42,12 @@ class PrefixMap {
   }
   size_t intervals() const { return intervals_.size(); }
 
+  // What Find knows of /16 block `block` (0–65535) without searching: a value below kSearch16
+  // when one interval covers the block whole, kNone16 when none touches it, kSearch16 otherwise
+  // (and for every block of a large map).
+  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;
+  uint8_t Block16(uint32_t block) const { return by16_.empty() ? kSearch16 : by16_[block]; }
+
  private:
   struct Interval {  // together, so that a lookup touches one cache line
     uint32_t first;
@@ -57,7 +63,6 @@ class PrefixMap {
   std::vector<uint64_t> blocks_;  // large maps: bit b set when an interval touches /24 block b
   // Small maps with values below kSearch16: by16_[h] = the value of /16 block h when one
   // interval covers it whole, kNone16 when none touches it, else kSearch16.
-  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;
   std::vector<uint8_t> by16_;
 };
 

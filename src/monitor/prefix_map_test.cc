@@ -150,6 +150,30 @@ TEST(PrefixMap, ManyEntriesSortedSixteenBitsAPass) {
   for (uint32_t a : probes) ASSERT_EQ(map.Find(a), LongestMatch(entries, a)) << a;
 }
 
+// Build sorts by first address and then each run of one first address by length: many
+// networks sharing their first address (a /8, the /16 and /24 inside it starting there, the
+// address itself), in random order and repeated, in both the eight- and sixteen-bit sorts.
+TEST(PrefixMap, NetworksSharingTheirFirstAddress) {
+  std::mt19937 rng(31);
+  for (const uint32_t count : {3000u, 70000u}) {
+    std::vector<PrefixMap::Entry> entries;
+    for (uint32_t i = 0; i < count; ++i) {
+      netsep::Prefix p;
+      p.length = static_cast<int>(rng() % 33);
+      // Few first addresses: most of them are shared by several lengths.
+      p.address = (static_cast<uint32_t>(rng() % 64) << 24) & p.Mask();
+      entries.push_back({p, i});
+    }
+    const PrefixMap map = PrefixMap::Build(entries);
+    for (int i = 0; i < 1000; ++i) {
+      const netsep::Prefix& p = entries[rng() % entries.size()].prefix;
+      for (uint32_t a : {p.address, p.Last(), p.address - 1, p.Last() + 1}) {
+        ASSERT_EQ(map.Find(a), LongestMatch(entries, a)) << netsep::FormatIpv4(a);
+      }
+    }
+  }
+}
+
 // Small maps answer whole /16 blocks from a byte table: against a linear scan of the prefixes
 // at every prefix edge, for maps of /8 to /24 prefixes (whole, partial and shared blocks).
 TEST(PrefixMap, SmallMapsAgreeWithALinearScan) {

@@ -70,14 +70,7 @@ class SeparationDetector final : public Detector {
 
 }  // namespace
 
-ZonePolicy::ZonePolicy(const netsep::Topology& topology) : topology_(topology) {
-  std::vector<PrefixMap::Entry> entries;
-  for (size_t i = 0; i < topology.zones.size(); ++i) {
-    for (const netsep::Prefix& network : topology.zones[i].networks) {
-      entries.push_back({network, static_cast<uint32_t>(i)});
-    }
-  }
-  zones_ = PrefixMap::Build(std::move(entries));
+ZonePolicy::ZonePolicy(const netsep::Topology& topology) : topology_(topology), zones_(topology) {
   const size_t n = topology.zones.size();
   allows_.resize(n * n);
   for (const netsep::Allow& allow : topology.allows) {

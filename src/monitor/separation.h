@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "monitor/detector.h"
-#include "monitor/prefix_map.h"
+#include "monitor/locality.h"
 #include "netsep/topology.h"
 
 namespace mamori::monitor {
@@ -31,17 +31,14 @@ class ZonePolicy {
   explicit ZonePolicy(const netsep::Topology& topology);
 
   // The index (into topology.zones) of the zone of `address`, -1 when none.
-  int ZoneOf(uint32_t address) const {
-    const std::optional<uint32_t> zone = zones_.Find(address);
-    return zone ? static_cast<int>(*zone) : -1;
-  }
+  int ZoneOf(uint32_t address) const { return zones_.ZoneOf(address); }
   const netsep::Zone& zone(int index) const { return topology_.zones[index]; }
   // The first allow entry from zone `from` to zone `to` that permits the event, or nullptr.
   const netsep::Allow* Permit(int from, int to, const Event& event) const;
 
  private:
   const netsep::Topology& topology_;
-  PrefixMap zones_;
+  Locality zones_;
   std::vector<std::vector<const netsep::Allow*>> allows_;  // [from * zones + to]
 };
 

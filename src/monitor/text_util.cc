@@ -218,9 +218,11 @@ std::optional<uint32_t> ParseDottedQuad(std::string_view text) {
   return p == end ? std::optional<uint32_t>(address) : std::nullopt;
 }
 
-std::optional<std::pair<uint32_t, int>> ParsePrefixStrict(std::string_view text) {
-  const size_t slash = text.find('/');
-  const std::optional<uint32_t> address = ParseDottedQuad(text.substr(0, slash));
+namespace {
+
+// ParsePrefixStrict past its address: `address` read from the text before `slash`.
+std::optional<std::pair<uint32_t, int>> PrefixAfter(std::string_view text, size_t slash,
+                                                    std::optional<uint32_t> address) {
   if (!address) return std::nullopt;
   int length = 32;
   if (slash != std::string_view::npos) {
@@ -239,6 +241,13 @@ std::optional<std::pair<uint32_t, int>> ParsePrefixStrict(std::string_view text)
   const uint32_t mask = length == 0 ? 0 : ~uint32_t{0} << (32 - length);
   if ((*address & mask) != *address) return std::nullopt;  // host bits set
   return std::pair<uint32_t, int>(*address, length);
+}
+
+}  // namespace
+
+std::optional<std::pair<uint32_t, int>> ParsePrefixStrict(std::string_view text) {
+  const size_t slash = text.find('/');
+  return PrefixAfter(text, slash, ParseDottedQuad(text.substr(0, slash)));
 }
 
 void SetAddress(Address& address, std::string_view text) {
@@ -310,6 +319,24 @@ std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text) {
 #endif
 }
 
+std::optional<std::pair<uint32_t, int>> ParsePrefixStrictPadded(std::string_view text) {
+#ifdef __SSE2__
+  // The address and the slash after it in one 16-byte load: an address part longer than 15
+  // bytes is no address whatever follows, so the first '/' need only be looked for there.
+  const char* const s = text.data();
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const unsigned in = text.size() >= 16 ? 0xFFFFu : (1u << text.size()) - 1;
+  const unsigned slashes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')))) & in;
+  size_t slash = std::string_view::npos;
+  size_t n = text.size();  // above 15: DottedQuadIn refuses it
+  if (slashes != 0) slash = n = static_cast<size_t>(__builtin_ctz(slashes));
+  return PrefixAfter(text, slash, DottedQuadIn(s, v, n));
+#else
+  return ParsePrefixStrict(text);
+#endif
+}
+
 uint64_t QuotedDottedQuadPadded(const char* s) {
 #ifdef __SSE2__
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
@@ -323,6 +350,31 @@ uint64_t QuotedDottedQuadPadded(const char* s) {
   const std::optional<uint32_t> value = n <= 15 ? ParseDottedQuad({s, n}) : std::nullopt;
 #endif
   return value ? uint64_t{n} << 32 | *value : 0;
+}
+
+uint64_t QuotedDottedQuadMemo::Find(const char* s) {
+#ifdef __SSE2__
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const auto quotes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+  if (quotes == 0) return 0;  // no quote in 16 bytes: no address
+  // The bytes up to and including the first quote: a key with a quote, never the unused 0, 0.
+  const int n = __builtin_ctz(quotes);
+  const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m128i key =
+      _mm_and_si128(v, _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(n + 1))));
+  const auto low = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
+  const auto high = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
+  if (slots_.empty()) slots_.resize(size_t{1} << kSlotBits);
+  Slot& slot =
+      slots_[(((low * 0x9E3779B97F4A7C15ull) ^ high) * 0xC2B2AE3D27D4EB4Full) >> (64 - kSlotBits)];
+  if (slot.low == low && slot.high == high) return slot.answer;
+  const uint64_t answer = QuotedDottedQuadPadded(s);
+  slot = {low, high, answer};
+  return answer;
+#else
+  return QuotedDottedQuadPadded(s);
+#endif
 }
 
 bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "monitor/event.h"
 
@@ -43,6 +44,9 @@ std::optional<uint32_t> ParseDottedQuad(std::string_view text);
 // it refusing host bits (HostBits::kReject), in fewer steps (a blocklist has millions): the
 // address (host order) and the prefix length (32 without "/"); nullopt when `text` is not one.
 std::optional<std::pair<uint32_t, int>> ParsePrefixStrict(std::string_view text);
+// ParsePrefixStrict for text followed by padding: 16 bytes from text.data() must be readable
+// (their values do not matter). The same answers in fewer steps (SIMD).
+std::optional<std::pair<uint32_t, int>> ParsePrefixStrictPadded(std::string_view text);
 // Fills `address` from text: is_v4 when it is a dotted quad.
 void SetAddress(Address& address, std::string_view text);
 // ParseDottedQuad for text followed by padding: 16 bytes from text.data() must be readable
@@ -53,6 +57,23 @@ std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text);
 // its value in the low ones; 0 otherwise. 16 bytes from `s` must be readable. The quote is
 // looked for in the same 16 bytes the address is read from.
 uint64_t QuotedDottedQuadPadded(const char* s);
+// QuotedDottedQuadPadded with a memory of recent answers: a text seen again (the same bytes up to
+// and including its closing quote, which decide the answer) is answered by one probe of a table
+// of kSlots instead of being read again, as a log names the same hosts over and over. Find(s) is
+// exactly QuotedDottedQuadPadded(s), with the same precondition. Allocates its table (24 bytes
+// a slot) on the first call; not thread-safe (one per reader).
+class QuotedDottedQuadMemo {
+ public:
+  static constexpr int kSlotBits = 14;
+  uint64_t Find(const char* s);
+
+ private:
+  struct Slot {
+    uint64_t low = 0, high = 0;  // the text's 16 bytes after its quote zeroed; 0, 0: unused
+    uint64_t answer = 0;
+  };
+  std::vector<Slot> slots_;
+};
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in
 // network order; false when `text` is not one (inet_pton's grammar, IPv4-mapped forms
 // included).

@@ -156,6 +156,36 @@ TEST(TextUtil, ParsePrefixStrictAgreesWithParsePrefix) {
   EXPECT_GT(valid, 50000u);
 }
 
+// ParsePrefixStrictPadded reads past the text: what follows (digits, dots and slashes that would
+// extend a network, or anything else) must not change its answer, which is ParsePrefixStrict's.
+TEST(TextUtil, ParsePrefixStrictPaddedAgreesWithParsePrefixStrict) {
+  std::mt19937_64 rng(8);
+  const std::string alphabet = "0123456789...//:x -+\x80\xff";
+  size_t valid = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {  // a network, maybe changed
+      const int length = static_cast<int>(rng() % 34);
+      uint32_t address = static_cast<uint32_t>(rng());
+      if (rng() % 4 != 0 && length < 32) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+      t = netsep::FormatIpv4(address);
+      if (rng() % 5 != 0) t += "/" + std::to_string(length);
+      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
+    } else {
+      const size_t length = rng() % 22;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    std::string padded = t;
+    for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
+    const std::string_view text(padded.data(), t.size());
+    const std::optional<std::pair<uint32_t, int>> expected = ParsePrefixStrict(t);
+    ASSERT_EQ(ParsePrefixStrictPadded(text), expected) << t;
+    valid += expected.has_value();
+  }
+  EXPECT_GT(valid, 50000u);
+}
+
 // QuotedDottedQuadPadded finds the closing quote itself: its answer is ParseDottedQuad's for
 // the text before the first quote (when that is within 16 bytes), whatever follows.
 TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
@@ -190,6 +220,41 @@ TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
     }
   }
   EXPECT_GT(valid, 30000u);
+}
+
+// QuotedDottedQuadMemo answers a text seen before from its table: the same answers as
+// QuotedDottedQuadPadded for a stream of texts drawn from a small pool (most seen again, with
+// other bytes after their quote) and new ones, enough of them to evict entries.
+TEST(TextUtil, QuotedDottedQuadMemoAgreesWithQuotedDottedQuadPadded) {
+  std::mt19937_64 rng(9);
+  const std::string alphabet = "0123456789.....\"\"\\:x -\x80\xff";
+  auto text = [&](int i) {
+    std::string t;
+    if (i % 2 == 0) {
+      for (int k = 0; k < 4; ++k) {
+        if (k > 0) t += '.';
+        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
+      }
+      if (rng() % 4 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      if (rng() % 8 != 0) t += '"';
+    } else {
+      const size_t length = rng() % 18;
+      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    return t;
+  };
+  std::vector<std::string> pool;
+  for (int i = 0; i < 3000; ++i) pool.push_back(text(i));
+  QuotedDottedQuadMemo memo;
+  size_t addresses = 0;
+  for (int i = 0; i < 400000; ++i) {
+    std::string padded = i % 3 == 0 ? text(i) : pool[rng() % pool.size()];
+    for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
+    const uint64_t expected = QuotedDottedQuadPadded(padded.data());
+    ASSERT_EQ(memo.Find(padded.data()), expected) << padded;
+    addresses += expected != 0;
+  }
+  EXPECT_GT(addresses, 40000u);
 }
 
 // FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
