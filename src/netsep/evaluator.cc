@@ -417,6 +417,81 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
   return out;
 }
 
+template <typename Fn>
+void Undecided::ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
+                                   const Box& box, bool& fixed, Fn&& visit) const {
+  // Whether the match set or union at (level, index) meets the packets of `lower` at the pair.
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].host) {
+      const HostEntry& h = hosts_[index];
+      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(lower);
+    }
+    const std::optional<Set> part =
+        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+    if (!part) fixed = false;
+    return fixed && part->Meets(lower);
+  };
+  if (general_.size() > kFewGeneral) {
+    ForEachMeetingBy(box, meets, [&](size_t i) { return fixed && visit(i); });
+    return;
+  }
+  // The index as in MeetHost, the rules then taken in order.
+  const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+  std::vector<size_t> found;
+  if (same != host_index_.end()) found = same->second;
+  for (size_t i : general_) {
+    if (boxes_[0][i].Meets(box)) found.push_back(i);
+  }
+  std::sort(found.begin(), found.end());
+  for (size_t i : found) {
+    if (meets(0, i) && (!fixed || !visit(i))) break;
+  }
+}
+
+std::optional<std::vector<const Rule*>> Undecided::DecidersHost(const Space& space,
+                                                                const HostMatch& host,
+                                                                const Set& lower, size_t limit,
+                                                                const Box& box) const {
+  // As MeetHost: every set looked at is cut at the rule's address pair, and an earlier host rule
+  // meets it only on the same pair. The set asked about lies at that pair, so a set meets it
+  // exactly when the set's cut meets `lower`.
+  bool fixed = true;  // every set needed has only address variables above the lower fields
+  // The lower set of decided set i (nullopt, with `fixed` cleared, when it has none).
+  auto decided = [&](size_t i) -> std::optional<Set> {
+    if (hosts_[i].host) return hosts_[i].lower_decided;
+    std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
+    if (!part) fixed = false;
+    return part;
+  };
+  std::vector<const Rule*> out;
+  ForEachMeetingHost(space, host, lower, box, fixed, [&](size_t i) {
+    const std::optional<Set> part = decided(i);
+    if (!part) return false;
+    if (part->Meets(lower)) out.push_back(rules_[i]);
+    return out.size() <= limit;
+  });
+  if (!fixed) return std::nullopt;
+  if (complete_ && out.size() <= limit) {
+    // As in Deciders: the rule of DecideRest() unless the earlier decided sets cover the input's
+    // part of the set.
+    const std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
+    if (!in) return std::nullopt;
+    const Set s = *in & lower;
+    std::vector<Set> earlier;
+    ForEachMeetingHost(space, host, s, box, fixed, [&](size_t i) {
+      std::optional<Set> part = decided(i);
+      if (!part) return false;
+      earlier.push_back(std::move(*part));
+      return true;
+    });
+    if (!fixed) return std::nullopt;
+    std::optional<bool> covered = space.Covered(s, earlier, kCoverBudget);
+    if (!covered) covered = (s - UnionOf(earlier, 0, earlier.size())).IsEmpty();
+    if (!*covered) out.push_back(rest_rule_);
+  }
+  return out;
+}
+
 bool Undecided::RestIsEmpty(const Space& space) const {
   if (complete_) return true;
   if (decided_.empty()) return in_.IsEmpty();

@@ -138,6 +138,13 @@ class Undecided {
   // DecideRest() last; at most `limit` + 1.
   std::vector<const Rule*> Deciders(const Space& space, const Set& set, size_t limit,
                                     const Box& box = {}) const;
+  // Deciders() for the part of the match set of `host` (within `box`) whose fields below the
+  // addresses are in `lower` (the addresses fixed; BelowAddresses), without building its path:
+  // the same rules in the same order. nullopt when a set it needs tests another field above those
+  // (a copy as sent, an interface, the state): then Deciders() on the whole set gives the answer.
+  std::optional<std::vector<const Rule*>> DecidersHost(const Space& space, const HostMatch& host,
+                                                       const Set& lower, size_t limit,
+                                                       const Box& box) const;
   // The same with the decided set built only when something needs it (a later rule whose match
   // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
   void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
@@ -180,6 +187,13 @@ class Undecided {
   // and up) meets what is looked for.
   template <typename Meets, typename Fn>
   void ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) const;
+  // ForEachMeeting for the packets of `lower` at the address pair of `host` (the addresses
+  // fixed), in rule order: the earlier host rules of the pair through the index while the other
+  // rules are few (MeetHost), the tree otherwise. Clears `fixed` and stops when a set it needs
+  // cannot be cut at the pair (Space::AddressCofactor).
+  template <typename Fn>
+  void ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
+                          const Box& box, bool& fixed, Fn&& visit) const;
   // matches_[level][index], a host rule's match set built first when it is pending.
   const Set& MatchAt(size_t level, size_t index) const;
 

@@ -111,7 +111,7 @@ class ShadowFinder {
           // a chain that keeps everything, as a final jump to a log-and-drop chain) decides
           // what is left, which is never built: whether anything is left is found by a search.
           const bool live_empty = undecided.RestIsEmpty(space_);
-          Note(rule, match, box, live_empty, undecided, universe);
+          Note(rule, match, box, live_empty, undecided, universe, nullptr);
           if (!live_empty) undecided.DecideRest(&rule);
           continue;
         }
@@ -122,9 +122,7 @@ class ShadowFinder {
       std::optional<Set> lower;
       if (host) {
         lower = undecided.MeetHost(space_, *host, box);
-        if (!lower || lower->IsEmpty()) {
-          match = space_.AddressPath(host->src, host->dst, host->lower);
-        }
+        if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
       }
       Set live;
       if (lower) {
@@ -135,7 +133,7 @@ class ShadowFinder {
         live = undecided.Meet(match, box);
       }
       const bool live_empty = lower ? lower->IsEmpty() : live.IsEmpty();
-      Note(rule, match, box, live_empty, undecided, universe);
+      Note(rule, match, box, live_empty, undecided, universe, lower ? &*host : nullptr);
       if (live_empty) continue;
       if (lower) {
         switch (rule.action.kind) {
@@ -249,8 +247,10 @@ class ShadowFinder {
     return only;
   }
 
-  void Note(const Rule& rule, const Set& match, const Box& box, bool live_empty,
-            const Undecided& undecided, const Set& universe) {
+  // `host`: the rule is a host rule decided with its addresses fixed, and `match` is left empty
+  // (its path is built here only if the earlier sets cannot be cut at its address pair).
+  void Note(const Rule& rule, Set match, const Box& box, bool live_empty,
+            const Undecided& undecided, const Set& universe, const HostMatch* host) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
@@ -259,9 +259,24 @@ class ShadowFinder {
       line.dead = false;
       return;
     }
-    const Set m = universe & match;
-    if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : undecided.Deciders(space_, m, kMaxBy, box)) {
+    std::optional<std::vector<const Rule*>> deciders;
+    if (host != nullptr) {
+      // The rules that shadow it, found with the addresses fixed: the universe and every
+      // earlier set cut at its pair (the universe tests no address when the walk cut its input).
+      const std::optional<Set> cut = space_.AddressCofactor(universe, host->src, host->dst);
+      if (cut) {
+        const Set lower = *cut & host->lower;
+        if (lower.IsEmpty()) return;  // empty on its own: no rule to name
+        deciders = undecided.DecidersHost(space_, *host, lower, kMaxBy, box);
+      }
+      if (!deciders) match = space_.AddressPath(host->src, host->dst, host->lower);
+    }
+    if (!deciders) {
+      const Set m = universe & match;
+      if (m.IsEmpty()) return;  // empty on its own: no rule to name
+      deciders = undecided.Deciders(space_, m, kMaxBy, box);
+    }
+    for (const Rule* by : *deciders) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {
