@@ -235,8 +235,18 @@ void Undecided::ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) cons
 
 template <typename Fn>
 void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
-  ForEachMeetingBy(
-      box, [&](size_t level, size_t index) { return MatchAt(level, index).Meets(set); }, visit);
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].match_pending) {
+      // A host rule's match set, not built: it meets `set` where `set`, cut at the rule's address
+      // pair, meets its lower set (a walk down one path instead of the path built and walked).
+      const HostEntry& h = hosts_[index];
+      if (const std::optional<Set> part = space_->AddressCofactor(set, h.src, h.dst)) {
+        return part->Meets(h.lower_match);
+      }
+    }
+    return MatchAt(level, index).Meets(set);
+  };
+  ForEachMeetingBy(box, meets, visit);
 }
 
 const Set& Undecided::MatchAt(size_t level, size_t index) const {
@@ -327,15 +337,24 @@ Set Undecided::Meet(const Set& match, const Box& box) const {
   if (complete_) return Set();
   Set out = in_ & match;
   if (out.IsEmpty()) return out;
-  // Subtracting their union once costs less than subtracting each from a growing remainder.
+  // Subtracting their union once costs less than subtracting each from a growing remainder. The
+  // host rules' decided sets join it as one tree over their addresses, without their paths.
   std::vector<Set> meeting;
+  std::vector<Space::AddressPart> paths;
   ForEachMeeting(match, box, [&](size_t i) {
-    meeting.push_back(DecidedSet(i));
+    if (hosts_[i].host) {
+      const HostEntry& h = hosts_[i];
+      paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+    } else {
+      meeting.push_back(DecidedSet(i));
+    }
     return true;
   });
-  if (meeting.empty()) return out;
-  return out -
-         (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
+  if (meeting.empty() && paths.empty()) return out;
+  if (meeting.size() + paths.size() == decided_.size()) return out - AllDecided();
+  Set joined = UnionOf(meeting, 0, meeting.size());
+  if (!paths.empty()) joined |= space_->AddressPaths(std::move(paths));
+  return out - joined;
 }
 
 void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> decided,

@@ -98,7 +98,8 @@ TEST(UndecidedTest, DecideRestAgreesWithDecidingTheRest) {
 
 // DecidersHost (a host rule's deciders found with its addresses fixed) against Deciders on the
 // rule's whole set: the same rules in the same order, up to the limit, with the catch-all of
-// DecideRest, through the index (few other rules) and through the tree (many).
+// DecideRest, through the index (few other rules) and through the tree (many); and Meet, with
+// host rules among the earlier ones, against the plain subtraction.
 TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
   auto opened = Space::Open();
   ASSERT_TRUE(opened.ok());
@@ -117,6 +118,7 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
     const size_t general_every = round % 2 == 0 ? 2 : 9;  // many or few rules that are not hosts
     std::vector<Rule> rules(200);
     Undecided undecided(in);
+    Set decided;  // every decided set, joined
     const size_t rest_at = round % 3 == 0 ? random() % rules.size() : rules.size();
     for (size_t i = 0; i < rules.size(); ++i) {
       const uint32_t src = 0x0a000000 + random() % 4;
@@ -140,16 +142,21 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
         continue;
       }
       if (i % general_every == 0) {
+        // Meet, whose earlier host rules' decided sets join as one tree, against the plain
+        // subtraction.
         const Set match = s.Masked(Field::kDst, dst, 0xfffffffc) &
                           s.Range(Field::kDport, port, port + random() % 30);
         const Set m = undecided.Meet(match);
+        EXPECT_EQ(m, i > rest_at ? s.None() : (in - decided) & match) << round << " " << i;
         if (!m.IsEmpty()) undecided.Decide(&rules[i], match, m);
+        decided |= m;
         continue;
       }
       const std::optional<Set> lower = undecided.MeetHost(s, host, address_box(src, dst));
       ASSERT_TRUE(lower.has_value());
       if (!lower->IsEmpty()) {
         undecided.DecideHost(s, &rules[i], host, *lower, Set(), address_box(src, dst));
+        decided |= s.AddressPath(src, dst, *lower);
       }
     }
   }
