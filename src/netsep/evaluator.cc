@@ -416,8 +416,19 @@ void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, H
 std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set, size_t limit,
                                              const Box& box) const {
   std::vector<const Rule*> out;
+  // Whether decided set i meets `set`: for a host rule whose decided path is not built, `set`
+  // cut at the rule's address pair against its lower set, as ForEachMeeting tests its match.
+  auto decided_meets = [&](size_t i) {
+    if (hosts_[i].host && pending_[i]) {
+      const HostEntry& h = hosts_[i];
+      if (const std::optional<Set> part = space.AddressCofactor(set, h.src, h.dst)) {
+        return part->Meets(h.lower_decided);
+      }
+    }
+    return DecidedSet(i).Meets(set);
+  };
   ForEachMeeting(set, box, [&](size_t i) {
-    if (DecidedSet(i).Meets(set)) out.push_back(rules_[i]);
+    if (decided_meets(i)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
   if (complete_ && out.size() <= limit) {

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "netsep/shadow.h"
@@ -118,7 +119,8 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
     const size_t general_every = round % 2 == 0 ? 2 : 9;  // many or few rules that are not hosts
     std::vector<Rule> rules(200);
     Undecided undecided(in);
-    Set decided;  // every decided set, joined
+    Set decided;                                       // every decided set, joined
+    std::vector<std::pair<const Rule*, Set>> history;  // each rule's decided set, in order
     const size_t rest_at = round % 3 == 0 ? random() % rules.size() : rules.size();
     for (size_t i = 0; i < rules.size(); ++i) {
       const uint32_t src = 0x0a000000 + random() % 4;
@@ -134,6 +136,15 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
         const std::vector<const Rule*> want =
             undecided.Deciders(s, path, limit, address_box(src, dst));
         EXPECT_EQ(*got, want) << round << " " << i;
+        // The plain answer: the decided sets in order, then the catch-all's share.
+        std::vector<const Rule*> plain;
+        for (const auto& [rule, set] : history) {
+          if (plain.size() <= limit && set.Meets(path)) plain.push_back(rule);
+        }
+        if (i > rest_at && plain.size() <= limit && !((in & path) - decided).IsEmpty()) {
+          plain.push_back(&rules[rest_at]);
+        }
+        EXPECT_EQ(want, plain) << round << " " << i;
         named += want.empty() ? 0 : 1;
         rest_named += !want.empty() && want.back() == &rules[rest_at] ? 1 : 0;
       }
@@ -150,6 +161,7 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
         EXPECT_EQ(m, i > rest_at ? s.None() : (in - decided) & match) << round << " " << i;
         if (!m.IsEmpty()) undecided.Decide(&rules[i], match, m);
         decided |= m;
+        history.emplace_back(&rules[i], m);
         continue;
       }
       const std::optional<Set> lower = undecided.MeetHost(s, host, address_box(src, dst));
@@ -157,6 +169,7 @@ TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
       if (!lower->IsEmpty()) {
         undecided.DecideHost(s, &rules[i], host, *lower, Set(), address_box(src, dst));
         decided |= s.AddressPath(src, dst, *lower);
+        history.emplace_back(&rules[i], s.AddressPath(src, dst, *lower));
       }
     }
   }
