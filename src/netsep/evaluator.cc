@@ -566,6 +566,14 @@ Set Undecided::Rest() const {
   return decided_.empty() ? in_ : in_ - AllDecided();
 }
 
+const Set& ChainResult::Returned() const {
+  if (!returned_hosts_.empty()) {
+    returned_ |= space_->AddressPaths(std::move(returned_hosts_));
+    returned_hosts_.clear();
+  }
+  return returned_;
+}
+
 Evaluator::Evaluator(const Space& space, Memo memo, HostRules host_rules)
     : space_(space), memo_(memo), host_rules_(host_rules) {
   l4_ = space_.Value(Field::kProto, kTcp) | space_.Value(Field::kProto, kUdp);
@@ -769,7 +777,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": チェーンの呼び出しが深すぎるか循環しています。"),
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
-  ChainResult result(in);
+  ChainResult result(space_, in);
   Outcomes outcomes(space_);
   Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
@@ -792,15 +800,12 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       // forwards (their destinations as sent are part of the set) walk the same chains once each.
       if (!lower) match = MatchSet(rule, ctx, may);
     }
-    Set m;  // the undecided packets; for a host rule built only for a RETURN
+    Set m;  // the undecided packets; for a host rule never built (`lower` holds them)
     if (!lower) {
       m = remaining.Meet(match, box);
       if (m.IsEmpty()) continue;
-    } else {
-      if (lower->IsEmpty()) continue;
-      if (rule.action.kind == ActionKind::kReturn) {
-        m = space_.AddressPath(host->src, host->dst, *lower);
-      }
+    } else if (lower->IsEmpty()) {
+      continue;
     }
     // Records that the rule decided its undecided packets.
     auto decide = [&] {
@@ -816,7 +821,11 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
-        result.returned_ |= m;
+        if (lower) {
+          result.returned_hosts_.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+        } else {
+          result.returned_ |= m;
+        }
         decide();
         break;
       case ActionKind::kJump:

@@ -264,15 +264,22 @@ class ChainResult {
   std::vector<Outcome> outcomes;
 
   // The packets that reach the end of the chain or RETURN.
-  Set Fallthrough() const { return returned_ | undecided_->Rest(); }
+  Set Fallthrough() const { return Returned() | undecided_->Rest(); }
   // The packets the chain decides and does not give back: its input minus Fallthrough().
-  Set Kept() const { return undecided_->Decided() - returned_; }
+  Set Kept() const { return undecided_->Decided() - Returned(); }
 
  private:
   friend class Evaluator;
-  explicit ChainResult(Set in) : undecided_(std::make_unique<Undecided>(std::move(in))) {}
+  ChainResult(const Space& space, Set in)
+      : undecided_(std::make_unique<Undecided>(std::move(in))), space_(&space) {}
+  // returned_ with returned_hosts_ joined to it first.
+  const Set& Returned() const;
   std::unique_ptr<Undecided> undecided_;
-  Set returned_;  // RETURN, and what comes back from a goto
+  const Space* space_;
+  mutable Set returned_;  // RETURN, and what comes back from a goto
+  // What host rules RETURN, by address pair (HostMatch): joined to returned_ as one tree over
+  // their addresses when first asked for, as their paths are never built on their own.
+  mutable std::vector<Space::AddressPart> returned_hosts_;
 };
 
 class Evaluator {

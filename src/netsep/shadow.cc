@@ -55,6 +55,8 @@ class ShadowFinder {
   struct Walked {
     std::unique_ptr<Undecided> undecided;  // until `kept` is built
     Set returned;
+    // What host rules RETURN, by address pair: joined to `returned` when `kept` is built.
+    std::vector<Space::AddressPart> returned_hosts;
     std::optional<Set> kept;
   };
 
@@ -65,7 +67,12 @@ class ShadowFinder {
   Set Kept(Walked* walked) {
     if (walked == nullptr) return space_.None();
     if (!walked->kept) {
-      walked->kept = walked->undecided->Decided() - walked->returned;
+      Set returned = walked->returned;
+      if (!walked->returned_hosts.empty()) {
+        returned |= space_.AddressPaths(std::move(walked->returned_hosts));
+        walked->returned_hosts.clear();
+      }
+      walked->kept = walked->undecided->Decided() - returned;
       walked->undecided.reset();
     }
     return *walked->kept;
@@ -99,6 +106,7 @@ class ShadowFinder {
     auto walk = std::make_unique<Undecided>(universe);
     Undecided& undecided = *walk;
     Set returned = space_.None();
+    std::vector<Space::AddressPart> returned_hosts;  // joined to `returned` only when needed
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const std::optional<HostMatch> host = eval_.HostMatchOf(rule, ctx_, may);
@@ -116,22 +124,17 @@ class ShadowFinder {
           continue;
         }
       }
-      // A host rule (no jump): its undecided packets with the addresses fixed; its match and
-      // live sets built only where needed (the general path, naming the rules that shadow it,
-      // a RETURN).
+      // A host rule (no jump): its undecided packets with the addresses fixed; its match set
+      // built only where needed (the general path, naming the rules that shadow it when their
+      // sets cannot be cut at its pair), its live set never (what it RETURNs joins the others as
+      // one tree when the chain's kept set is built).
       std::optional<Set> lower;
       if (host) {
         lower = undecided.MeetHost(space_, *host, box);
         if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
       }
-      Set live;
-      if (lower) {
-        if (!lower->IsEmpty() && rule.action.kind == ActionKind::kReturn) {
-          live = space_.AddressPath(host->src, host->dst, *lower);
-        }
-      } else {
-        live = undecided.Meet(match, box);
-      }
+      Set live;  // never built for a host rule: `lower` holds its packets
+      if (!lower) live = undecided.Meet(match, box);
       const bool live_empty = lower ? lower->IsEmpty() : live.IsEmpty();
       Note(rule, match, box, live_empty, undecided, universe, lower ? &*host : nullptr);
       if (live_empty) continue;
@@ -141,8 +144,8 @@ class ShadowFinder {
           case ActionKind::kUnknown:
             break;
           case ActionKind::kReturn:
-            returned |= live;
-            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, live, box);
+            returned_hosts.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
             break;
           default:  // a verdict or a NAT rewrite: ends the chain (never a jump)
             if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
@@ -196,6 +199,7 @@ class ShadowFinder {
     if (!kept) return nullptr;
     out.undecided = std::move(walk);
     out.returned = std::move(returned);
+    out.returned_hosts = std::move(returned_hosts);
     return &out;
   }
 
