@@ -100,29 +100,6 @@ bool IsConstant(int root) { return root == 0 || root == 1; }
 
 }  // namespace
 
-int FieldWidth(Field field) {
-  switch (field) {
-    case Field::kSrc:
-    case Field::kDst:
-    case Field::kSentSrc:
-    case Field::kSentDst:
-      return 32;
-    case Field::kSport:
-    case Field::kDport:
-    case Field::kSentDport:
-    case Field::kInInterface:
-    case Field::kOutInterface:
-      return 16;
-    case Field::kProto:
-    case Field::kIcmpType:
-    case Field::kConnState:
-      return 8;
-  }
-  return 0;
-}
-
-uint64_t FieldMax(Field field) { return (uint64_t{1} << FieldWidth(field)) - 1; }
-
 Set::Set() : root_(0) {}
 Set::Set(int root) : root_(root) {
   if (!IsConstant(root_)) bdd_addref(root_);
@@ -309,23 +286,25 @@ Set Space::All() const { return Set(1); }
 Set Space::None() const { return Set(0); }
 
 Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
-  const int width = FieldWidth(field);
-  const std::vector<int>& vars = vars_[static_cast<int>(field)];
   hi = std::min(hi, FieldMax(field));
   if (lo > hi) return None();
   if (lo == hi) return Masked(field, lo, FieldMax(field));  // one value: a single path
-  // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
-  // significant) is variable vars[width - 1 - i].
-  Set ge = All();
-  Set le = All();
-  for (int i = 0; i < width; ++i) {
-    const int var = vars[width - 1 - i];
-    const Set x(bdd_ithvar(var));
-    const Set not_x(bdd_nithvar(var));
-    ge = ((lo >> i) & 1) != 0 ? (x & ge) : (x | ge);
-    le = ((hi >> i) & 1) != 0 ? (not_x | le) : (not_x & le);
-  }
-  return ge & le;
+  return RangeBelow(field, lo, hi, 0, FieldWidth(field));
+}
+
+Set Space::RangeBelow(Field field, uint64_t lo, uint64_t hi, uint64_t base, int bits) const {
+  const uint64_t top = base + ((uint64_t{1} << bits) - 1);
+  if (lo <= base && hi >= top) return All();
+  const uint64_t mid = base + (uint64_t{1} << (bits - 1));
+  const Set low = lo < mid ? RangeBelow(field, lo, hi, base, bits - 1) : None();
+  const Set high = hi >= mid ? RangeBelow(field, lo, hi, mid, bits - 1) : None();
+  if (low == high) return low;
+  const int var = vars_[static_cast<int>(field)][FieldWidth(field) - bits];
+  // Both children are referenced (low, high) while the node is made.
+  const int made =
+      bdd_makenode(static_cast<unsigned int>(bdd_var2level(var)), low.root_, high.root_);
+  if (made == 0) return None();  // out of nodes: the error hook has marked the session failed
+  return Set(made);
 }
 
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
