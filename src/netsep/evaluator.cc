@@ -323,14 +323,8 @@ void Undecided::DecideHost(const Space& space, const Rule* rule, const HostMatch
   entry.dst = host.dst;
   entry.lower_match = host.lower;
   entry.lower_decided = std::move(decided);
-  const bool pending = decided_set.IsEmpty();
+  entry.decided_pending = decided_set.IsEmpty();  // DecidedSet builds its path when needed
   Push(rule, Set(), std::move(decided_set), box, std::move(entry));
-  if (pending) {
-    const HostEntry& h = hosts_.back();
-    pending_.back() = [&space, src = h.src, dst = h.dst, lower = h.lower_decided] {
-      return space.AddressPath(src, dst, lower);
-    };
-  }
 }
 
 Set Undecided::Meet(const Set& match, const Box& box) const {
@@ -364,7 +358,11 @@ void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> 
 }
 
 const Set& Undecided::DecidedSet(size_t i) const {
-  if (pending_[i]) {
+  if (hosts_[i].decided_pending) {
+    const HostEntry& h = hosts_[i];
+    decided_[i] = space_->AddressPath(h.src, h.dst, h.lower_decided);
+    h.decided_pending = false;
+  } else if (pending_[i]) {
     decided_[i] = pending_[i]();
     pending_[i] = nullptr;
   }
@@ -419,7 +417,7 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
   // Whether decided set i meets `set`: for a host rule whose decided path is not built, `set`
   // cut at the rule's address pair against its lower set, as ForEachMeeting tests its match.
   auto decided_meets = [&](size_t i) {
-    if (hosts_[i].host && pending_[i]) {
+    if (hosts_[i].decided_pending) {
       const HostEntry& h = hosts_[i];
       if (const std::optional<Set> part = space.AddressCofactor(set, h.src, h.dst)) {
         return part->Meets(h.lower_decided);

@@ -219,6 +219,7 @@ class Undecided {
   struct HostEntry {
     bool host = false;
     mutable bool match_pending = false;
+    mutable bool decided_pending = false;  // the path of lower_decided not built yet
     uint32_t src = 0;
     uint32_t dst = 0;
     Set lower_match;
