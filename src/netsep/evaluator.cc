@@ -263,7 +263,17 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
   if (complete_) return Set();
   std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
   if (!in) return std::nullopt;
-  Set out = *in & host.lower;
+  // The input's cut meets the lower sets of a few services at most of a chain's pairs: each
+  // pair's intersection is made once (both operands kept referenced, so that their ids stand
+  // for them while remembered).
+  const uint64_t pair = (uint64_t{in->Id()} << 32) | host.lower.Id();
+  auto [remembered, fresh] = input_meets_.try_emplace(pair);
+  if (fresh) {
+    remembered->second = *in & host.lower;
+    input_meets_refs_.push_back(*in);
+    input_meets_refs_.push_back(host.lower);
+  }
+  Set out = remembered->second;
   if (out.IsEmpty()) return out;
   // The earlier decided sets whose rules' match sets meet this one, each with the addresses
   // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
@@ -646,7 +656,7 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
   std::optional<uint64_t> dst;
   bool none = false;  // a contextual match that holds for no packet here
   bool fixed_may = false;
-  std::string& key = lower_key_;  // the matches of the lower set (its buffer reused)
+  std::vector<uint64_t>& key = lower_key_;  // the matches of the lower set (its buffer reused)
   key.clear();
   for (const Match& m : rule.matches) {
     switch (m.kind) {
@@ -682,14 +692,14 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
       default:
         break;
     }
-    auto put = [&](uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    put(static_cast<uint64_t>(m.kind));
-    put(m.negated ? 1 : 0);
-    put(m.terms.size());
+    // The kind, the negation and the number of terms (below 2^40: 16 TB of terms) in one word,
+    // then each term.
+    key.push_back((static_cast<uint64_t>(m.kind) << 48) | (uint64_t{m.negated} << 40) |
+                  m.terms.size());
     for (const ValueTerm& t : m.terms) {
-      put(static_cast<uint64_t>(t.kind));
-      put(t.first);
-      put(t.second);
+      key.push_back(static_cast<uint64_t>(t.kind));
+      key.push_back(t.first);
+      key.push_back(t.second);
     }
   }
   if (!src || !dst) return std::nullopt;

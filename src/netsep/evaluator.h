@@ -232,6 +232,10 @@ class Undecided {
   static constexpr size_t kFewGeneral = 64;
   std::unordered_map<uint64_t, std::vector<size_t>> host_index_;
   std::vector<size_t> general_;
+  // MeetHost: the input's cut at a pair intersected with a rule's lower set, by the pair of ids,
+  // and the operands kept referenced.
+  mutable std::unordered_map<uint64_t, Set> input_meets_;
+  mutable std::vector<Set> input_meets_refs_;
 
   // Decide() and DecideHost(): `match` is empty for a host rule (built when needed).
   void Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host);
@@ -342,8 +346,15 @@ class Evaluator {
   HostRules host_rules_;
   // HostMatchOf: the lower sets by their matches (kind, negation and terms, in rule order), with
   // their `may`.
-  mutable std::unordered_map<std::string, std::pair<Set, bool>> lower_sets_;
-  mutable std::string lower_key_;  // HostMatchOf's key, its buffer reused
+  struct WordsHash {
+    size_t operator()(const std::vector<uint64_t>& words) const {
+      uint64_t h = words.size();
+      for (uint64_t w : words) h = (h ^ w) * 0x9e3779b97f4a7c15ULL + (h >> 29);
+      return static_cast<size_t>(h ^ (h >> 32));
+    }
+  };
+  mutable std::unordered_map<std::vector<uint64_t>, std::pair<Set, bool>, WordsHash> lower_sets_;
+  mutable std::vector<uint64_t> lower_key_;  // HostMatchOf's key, its buffer reused
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat
