@@ -908,56 +908,59 @@ bool Evaluator::DiscardsAll(const Table& table, const Rule& rule, const Context&
 
 Box Evaluator::MatchBox(const Rule& rule) {
   Box box;
-  auto narrow = [&](Field field, uint64_t lo, uint64_t hi) {
-    for (size_t i = 0; i < box.range.size(); ++i) {
-      if (Box::kFields[i] != field) continue;
-      box.range[i].lo = std::max(box.range[i].lo, lo);
-      box.range[i].hi = std::min(box.range[i].hi, hi);
-    }
+  // Box::kFields[i] narrowed to [lo, hi].
+  auto narrow = [&](size_t i, uint64_t lo, uint64_t hi) {
+    box.range[i].lo = std::max(box.range[i].lo, lo);
+    box.range[i].hi = std::min(box.range[i].hi, hi);
   };
-  // The values of `field` that `m`'s terms hold lie within [lo, hi]; a negated match bounds
-  // nothing.
-  auto terms = [&](Field field, const Match& m) {
+  // The values that `m`'s terms hold of Box::kFields[i], whose largest value is `max`, lie
+  // within [lo, hi]; a negated match bounds nothing. (Every rule's box is made in each walk:
+  // the field's index and maximum are constants at each call.)
+  auto terms = [&](size_t i, uint64_t max, const Match& m) {
     if (m.negated || m.terms.empty()) return;
-    uint64_t lo = FieldMax(field);
+    uint64_t lo = max;
     uint64_t hi = 0;
     for (const ValueTerm& t : m.terms) {
       if (t.kind == ValueTerm::Kind::kRange) {
-        if (t.first > t.second || t.first > FieldMax(field)) continue;  // no value
+        if (t.first > t.second || t.first > max) continue;  // no value
         lo = std::min(lo, t.first);
-        hi = std::max(hi, std::min(t.second, FieldMax(field)));
+        hi = std::max(hi, std::min(t.second, max));
       } else {
-        const uint64_t fixed = t.first & t.second & FieldMax(field);
+        const uint64_t fixed = t.first & t.second & max;
         lo = std::min(lo, fixed);
-        hi = std::max(hi, fixed | (~t.second & FieldMax(field)));
+        hi = std::max(hi, fixed | (~t.second & max));
       }
     }
-    narrow(field, lo, hi);  // lo > hi when no term holds a value: the box is empty
+    narrow(i, lo, hi);  // lo > hi when no term holds a value: the box is empty
   };
+  static_assert(Box::kFields[0] == Field::kSrc && Box::kFields[1] == Field::kDst &&
+                Box::kFields[2] == Field::kProto && Box::kFields[3] == Field::kSport &&
+                Box::kFields[4] == Field::kDport);
+  constexpr size_t kProto = 2;
   for (const Match& m : rule.matches) {
     switch (m.kind) {
       case MatchKind::kSrcAddress:
-        terms(Field::kSrc, m);
+        terms(0, FieldMax(Field::kSrc), m);
         break;
       case MatchKind::kDstAddress:
-        terms(Field::kDst, m);
+        terms(1, FieldMax(Field::kDst), m);
         break;
       case MatchKind::kProtocol:
-        terms(Field::kProto, m);
+        terms(kProto, FieldMax(Field::kProto), m);
         break;
       case MatchKind::kSrcPort:
-        narrow(Field::kProto, kTcp, kUdp);
-        terms(Field::kSport, m);
+        narrow(kProto, kTcp, kUdp);
+        terms(3, FieldMax(Field::kSport), m);
         break;
       case MatchKind::kDstPort:
-        narrow(Field::kProto, kTcp, kUdp);
-        terms(Field::kDport, m);
+        narrow(kProto, kTcp, kUdp);
+        terms(4, FieldMax(Field::kDport), m);
         break;
       case MatchKind::kEitherPort:
-        narrow(Field::kProto, kTcp, kUdp);
+        narrow(kProto, kTcp, kUdp);
         break;
       case MatchKind::kIcmpType:
-        narrow(Field::kProto, kIcmp, kIcmp);
+        narrow(kProto, kIcmp, kIcmp);
         break;
       default:  // interfaces, states, constants, may-match, header sets: no bound here
         break;
