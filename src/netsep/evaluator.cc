@@ -579,6 +579,10 @@ const Set& ChainResult::Returned() const {
     returned_ |= space_->AddressPaths(std::move(returned_hosts_));
     returned_hosts_.clear();
   }
+  for (const std::shared_ptr<const ChainResult>& sub : returned_gotos_) {
+    returned_ |= sub->Fallthrough();
+  }
+  returned_gotos_.clear();
   return returned_;
 }
 
@@ -847,7 +851,10 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
         for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
-          result.returned_ |= sub.Fallthrough();
+          // What falls through the chain gone to returns to this chain's caller: built when
+          // asked for (often never: a caller that drops what it keeps, as a chain called by
+          // zone pair whose last rule drops every packet).
+          result.returned_gotos_.push_back(std::make_shared<ChainResult>(std::move(sub)));
           if (!may) remaining.Decide(&rule, match, m, box);
         } else if (!may) {
           // What comes back goes on. What the chain kept is built when needed: often nothing

@@ -277,14 +277,16 @@ class ChainResult {
   friend class Evaluator;
   ChainResult(const Space& space, Set in)
       : undecided_(std::make_unique<Undecided>(std::move(in))), space_(&space) {}
-  // returned_ with returned_hosts_ joined to it first.
+  // returned_ with returned_hosts_ and returned_gotos_ joined to it first.
   const Set& Returned() const;
   std::unique_ptr<Undecided> undecided_;
   const Space* space_;
-  mutable Set returned_;  // RETURN, and what comes back from a goto
+  mutable Set returned_;  // RETURN, and what comes back from a goto (once joined)
   // What host rules RETURN, by address pair (HostMatch): joined to returned_ as one tree over
   // their addresses when first asked for, as their paths are never built on their own.
   mutable std::vector<Space::AddressPart> returned_hosts_;
+  // The chains gone to (goto), whose fallthrough joins returned_ when first asked for.
+  mutable std::vector<std::shared_ptr<const ChainResult>> returned_gotos_;
 };
 
 class Evaluator {
