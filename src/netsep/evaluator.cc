@@ -306,9 +306,7 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
     // The earlier host rules of the same pair through the index, and the few others by their
     // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
     // everything, so that its walk would test most rules' boxes one by one.
-    const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
-    std::vector<size_t> found;
-    if (same != host_index_.end()) found = same->second;
+    std::vector<size_t> found = SamePair(host);
     for (size_t i : general_) {
       if (boxes_[0][i].Meets(box)) found.push_back(i);
     }
@@ -383,9 +381,23 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
   Push(rule, match, std::move(decided), box, HostEntry{});
 }
 
+std::vector<size_t> Undecided::SamePair(const HostMatch& host) const {
+  std::vector<size_t> out;
+  const auto last = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+  if (last == host_index_.end()) return out;
+  for (size_t i = last->second; i != kNoRule; i = hosts_[i].same_before) out.push_back(i);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
   if (host.host) {
-    host_index_[(uint64_t{host.src} << 32) | host.dst].push_back(rules_.size());
+    auto [last, fresh] =
+        host_index_.try_emplace((uint64_t{host.src} << 32) | host.dst, rules_.size());
+    if (!fresh) {
+      host.same_before = last->second;
+      last->second = rules_.size();
+    }
   } else {
     general_.push_back(rules_.size());
   }
@@ -474,9 +486,7 @@ void Undecided::ForEachMeetingHost(const Space& space, const HostMatch& host, co
     return;
   }
   // The index as in MeetHost, the rules then taken in order.
-  const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
-  std::vector<size_t> found;
-  if (same != host_index_.end()) found = same->second;
+  std::vector<size_t> found = SamePair(host);
   for (size_t i : general_) {
     if (boxes_[0][i].Meets(box)) found.push_back(i);
   }

@@ -220,6 +220,7 @@ class Undecided {
     bool host = false;
     mutable bool match_pending = false;
     mutable bool decided_pending = false;  // the path of lower_decided not built yet
+    size_t same_before = kNoRule;          // the previous host rule of the same pair
     uint32_t src = 0;
     uint32_t dst = 0;
     Set lower_match;
@@ -227,11 +228,15 @@ class Undecided {
   };
   std::vector<HostEntry> hosts_;
   const Space* space_ = nullptr;  // from DecideHost, to build the sets of host rules
-  // MeetHost without the tree while the other rules are few: the host rules by address pair
-  // (source << 32 | destination), and the others, by index.
+  // MeetHost without the tree while the other rules are few: the last host rule of each address
+  // pair (source << 32 | destination), the earlier ones through HostEntry::same_before, and the
+  // others, by index.
   static constexpr size_t kFewGeneral = 64;
-  std::unordered_map<uint64_t, std::vector<size_t>> host_index_;
+  static constexpr size_t kNoRule = ~size_t{0};
+  std::unordered_map<uint64_t, size_t> host_index_;
   std::vector<size_t> general_;
+  // The host rules of `host`'s address pair, in rule order.
+  std::vector<size_t> SamePair(const HostMatch& host) const;
   // MeetHost: the input's cut at a pair intersected with a rule's lower set, by the pair of ids,
   // and the operands kept referenced.
   mutable std::unordered_map<uint64_t, Set> input_meets_;
