@@ -51,12 +51,23 @@ class ShadowFinder {
   std::unordered_map<std::string, LineState>& lines() { return lines_; }
 
  private:
+  struct Walked;
+  // A goto's packets (`live`) to the chain of `walked` (nullptr: a chain on a loop), walked
+  // over the headers alone for a caller over every context when `in_contexts`: what that chain
+  // does not keep of them returns to the caller's caller.
+  struct Goto {
+    Set live;
+    Walked* walked;
+    bool in_contexts;
+  };
   // A chain walked with its decisions kept, for the packets it keeps from its callers.
   struct Walked {
     std::unique_ptr<Undecided> undecided;  // until `kept` is built
     Set returned;
     // What host rules RETURN, by address pair: joined to `returned` when `kept` is built.
     std::vector<Space::AddressPart> returned_hosts;
+    // What comes back from the chains gone to: joined to `returned` when `kept` is built.
+    std::vector<Goto> returned_gotos;
     std::optional<Set> kept;
   };
 
@@ -72,6 +83,10 @@ class ShadowFinder {
         returned |= space_.AddressPaths(std::move(walked->returned_hosts));
         walked->returned_hosts.clear();
       }
+      for (const Goto& g : walked->returned_gotos) {
+        returned |= g.live - (g.in_contexts ? KeptInContexts(g.walked, true) : Kept(g.walked));
+      }
+      walked->returned_gotos.clear();
       walked->kept = walked->undecided->Decided() - returned;
       walked->undecided.reset();
     }
@@ -107,6 +122,7 @@ class ShadowFinder {
     Undecided& undecided = *walk;
     Set returned = space_.None();
     std::vector<Space::AddressPart> returned_hosts;  // joined to `returned` only when needed
+    std::vector<Goto> returned_gotos;                // likewise
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const std::optional<HostMatch> host = eval_.HostMatchOf(rule, ctx_, may);
@@ -172,7 +188,9 @@ class ShadowFinder {
                                    : Walk(table, *target, true, &target_reduced);
           const bool in_contexts = !reduced && target_reduced;
           if (rule.action.kind == ActionKind::kGoto) {
-            returned |= live - (in_contexts ? KeptInContexts(walked, true) : Kept(walked));
+            // What the chain gone to does not keep returns to this chain's caller: built only
+            // when this chain's kept set is (Kept).
+            returned_gotos.push_back(Goto{live, walked, in_contexts});
             decided = live;
             break;
           }
@@ -200,6 +218,7 @@ class ShadowFinder {
     out.undecided = std::move(walk);
     out.returned = std::move(returned);
     out.returned_hosts = std::move(returned_hosts);
+    out.returned_gotos = std::move(returned_gotos);
     return &out;
   }
 
