@@ -583,13 +583,33 @@ class Checker {
   Result<std::vector<Branch>> Traverse(size_t d, const std::string& in_name,
                                        const std::string& out_name, size_t to, const Flow& flow) {
     const Device& device = topology_.devices[d];
+    std::vector<Branch> start;
+    start.push_back(Branch{flow.set, flow.saved, nullptr, flow.steps, false});
+    MAMORI_ASSIGN_OR_RETURN(
+        std::vector<Branch> branches,
+        RunBaseChains(d, in_name, out_name, to, flow.from, 0, std::move(start)));
+    // Every device on a path appears in it, even one without a rule that let the packets pass
+    // (an empty FORWARD chain with policy ACCEPT, or none at all).
+    for (Branch& b : branches) {
+      if (b.steps.size() == flow.steps.size()) {
+        b.steps.push_back({device.name, device.config, "no filter rule"});
+      }
+    }
+    return branches;
+  }
+
+  // The base chains of device d from the one at `first` on, run on `branches` (packets of zone
+  // `from` crossing from `in_name` to `out_name`, facing zone `to`).
+  Result<std::vector<Branch>> RunBaseChains(size_t d, const std::string& in_name,
+                                            const std::string& out_name, size_t to, size_t from,
+                                            size_t first, std::vector<Branch> branches) {
     const Ruleset& ruleset = *rulesets_[d];
     const Set& route = route_[d][to];
-    std::vector<Branch> branches;
-    branches.push_back(Branch{flow.set, flow.saved, nullptr, flow.steps, false});
-    bool routed = false;
+    // Routed before the first chain past prerouting (the base chains are sorted by hook).
+    bool routed = first > 0 && ruleset.base_chains[first - 1].hook != Hook::kPrerouting;
     const std::string not_routed;  // the output interface's name before routing: none
-    for (const BaseChain& base : ruleset.base_chains) {
+    for (size_t k = first; k < ruleset.base_chains.size(); ++k) {
+      const BaseChain& base = ruleset.base_chains[k];
       if (base.hook != Hook::kPrerouting && !routed) {
         Route(branches, route);
         routed = true;
@@ -597,6 +617,19 @@ class Checker {
       const Table* table = ruleset.FindTable(base.table);
       const Chain* chain = table != nullptr ? table->FindChain(base.chain) : nullptr;
       if (chain == nullptr) continue;
+      // Whether packets of `probe`, leaving this chain, reach zone `to` through the chains after
+      // it (Split's allowed path).
+      auto delivers = [&, k](const Branch& probe) {
+        std::vector<Branch> one;
+        one.push_back(probe);
+        Result<std::vector<Branch>> after =
+            RunBaseChains(d, in_name, out_name, to, from, k + 1, std::move(one));
+        if (!after.ok()) return false;  // the walk of the whole set meets the same error
+        for (const Branch& b : *after) {
+          if (b.current.Meets(zone_dst_[to])) return true;
+        }
+        return false;
+      };
       std::vector<Branch> next;
       for (Branch& branch : branches) {
         if (!RunsFor(base, branch)) {
@@ -615,18 +648,11 @@ class Checker {
             r.outcomes.push_back(Outcome{chain->policy, nullptr, chain, std::move(fallthrough)});
           }
         }
-        Split(d, flow.from, to, base, *chain, branch, std::move(r.outcomes), route, next);
+        Split(d, from, to, base, *chain, branch, std::move(r.outcomes), route, delivers, next);
       }
       branches = std::move(next);
     }
     if (!routed) Route(branches, route);
-    // Every device on a path appears in it, even one without a rule that let the packets pass
-    // (an empty FORWARD chain with policy ACCEPT, or none at all).
-    for (Branch& b : branches) {
-      if (b.steps.size() == flow.steps.size()) {
-        b.steps.push_back({device.name, device.config, "no filter rule"});
-      }
-    }
     return branches;
   }
 
@@ -636,10 +662,11 @@ class Checker {
     for (Branch& b : branches) b.current &= route;
   }
 
-  // Turns the outcomes of one base chain into the branches that go on.
+  // Turns the outcomes of one base chain into the branches that go on. `delivers(probe)`: whether
+  // packets of the branch `probe` leaving this chain reach zone `to` (the chains after it run).
   void Split(size_t d, size_t from, size_t to, const BaseChain& base, const Chain& chain,
              const Branch& branch, std::vector<Outcome> outcomes, const Set& route,
-             std::vector<Branch>& next) {
+             const std::function<bool(const Branch&)>& delivers, std::vector<Branch>& next) {
     const std::string& device = topology_.devices[d].name;
     Branch merged{space_.None(), branch.saved, branch.dnat, branch.steps, branch.src_nat};
     Branch translated{space_.None(), Saved{true, branch.saved.dst}, branch.dnat, branch.steps,
@@ -702,11 +729,28 @@ class Checker {
       b.steps.push_back({device, where.ToString(), o.rule != nullptr ? "ACCEPT" : "policy ACCEPT"});
       next.push_back(std::move(b));
     }
-    if (!allowed_hosts.empty()) allowed.current |= space_.AddressPaths(std::move(allowed_hosts));
-    if (!allowed.current.IsEmpty()) {
-      allowed.steps.push_back({device, chain.location.ToString(), "ACCEPT (allowed)"});
-      next.push_back(std::move(allowed));
+    allowed.steps.push_back({device, chain.location.ToString(), "ACCEPT (allowed)"});
+    if (!allowed_hosts.empty()) {
+      // The allowed path's packets lie within the allow entries and in zone `to`, and so do
+      // whatever the chains after this one make of them (they rewrite the source and its port
+      // at most, which Delivered() puts back or the allow entries do not test): the report
+      // never shows them (no violation, no broad rule, no transit), and the reachability matrix
+      // asks only whether some reach `to`. When a part of them does, that part stands for the
+      // whole, which is then never built (on a large rule set, a tree over the addresses of
+      // tens of thousands of host rules, carried through the later chains and unions).
+      Branch probe = allowed;
+      if (probe.current.IsEmpty()) {
+        const Space::AddressPart& part = allowed_hosts.front();
+        probe.current = space_.AddressPath(static_cast<uint32_t>(part.key >> 32),
+                                           static_cast<uint32_t>(part.key), part.lower);
+      }
+      if (delivers(probe)) {
+        allowed = std::move(probe);
+      } else {
+        allowed.current |= space_.AddressPaths(std::move(allowed_hosts));
+      }
     }
+    if (!allowed.current.IsEmpty()) next.push_back(std::move(allowed));
     if (!merged.current.IsEmpty()) next.push_back(std::move(merged));
     if (!translated.current.IsEmpty()) next.push_back(std::move(translated));
   }

@@ -603,5 +603,40 @@ reason = "internet"
   EXPECT_GT(shadowed, 10);
 }
 
+// The allowed path (accepted host rules within the allow entries) is carried through the later
+// chains as one of its parts when that part arrives; when a later chain drops that part, the
+// whole path is built and carried instead. Either way the report is the general path's.
+TEST(EngineTest, AllowedPathArrivesWhenItsFirstPartIsDropped) {
+  const std::string allows = R"(
+[[allow]]
+from = "inside"
+to = "dmz"
+proto = "tcp"
+dst_ports = [443]
+reason = "web"
+)";
+  Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
+  ASSERT_TRUE(topology.ok()) << topology.error().message_en;
+  const std::string filter =
+      std::string(kFilterHead) +
+      "-A FORWARD -s 10.0.0.1/32 -d 10.9.0.1/32 -p tcp --dport 443 -j ACCEPT\n"
+      "-A FORWARD -s 10.0.0.2/32 -d 10.9.0.2/32 -p tcp --dport 443 -j ACCEPT\n"
+      "COMMIT\n";
+  for (const std::string dropped : {"10.9.0.1/32", "10.9.0.2/32", "10.9.0.0/30", "10.8.0.0/16"}) {
+    const std::string rules = "*mangle\n:POSTROUTING ACCEPT\n-A POSTROUTING -d " + dropped +
+                              " -j DROP\nCOMMIT\n" + filter;
+    Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
+    ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
+    SpaceOptions general;
+    general.index_host_rules = false;
+    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    ASSERT_TRUE(expected.ok());
+    Result<Report> got = Check(*topology, {*ruleset});
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(ReportToJson(*got), ReportToJson(*expected)) << dropped;
+    EXPECT_EQ(Entry(*got, "inside", "dmz").reachable, dropped != "10.9.0.0/30") << dropped;
+  }
+}
+
 }  // namespace
 }  // namespace mamori::netsep

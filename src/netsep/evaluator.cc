@@ -235,8 +235,18 @@ void Undecided::ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) cons
 
 template <typename Fn>
 void Undecided::ForEachMeeting(const Set& set, const Box& box, Fn&& visit) const {
-  ForEachMeetingBy(
-      box, [&](size_t level, size_t index) { return MatchAt(level, index).Meets(set); }, visit);
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].match_pending) {
+      // A host rule's match set, not built: it meets `set` where `set`, cut at the rule's address
+      // pair, meets its lower set (a walk down one path instead of the path built and walked).
+      const HostEntry& h = hosts_[index];
+      if (const std::optional<Set> part = space_->AddressCofactor(set, h.src, h.dst)) {
+        return part->Meets(h.lower_match);
+      }
+    }
+    return MatchAt(level, index).Meets(set);
+  };
+  ForEachMeetingBy(box, meets, visit);
 }
 
 const Set& Undecided::MatchAt(size_t level, size_t index) const {
@@ -253,7 +263,17 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
   if (complete_) return Set();
   std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
   if (!in) return std::nullopt;
-  Set out = *in & host.lower;
+  // The input's cut meets the lower sets of a few services at most of a chain's pairs: each
+  // pair's intersection is made once (both operands kept referenced, so that their ids stand
+  // for them while remembered).
+  const uint64_t pair = (uint64_t{in->Id()} << 32) | host.lower.Id();
+  auto [remembered, fresh] = input_meets_.try_emplace(pair);
+  if (fresh) {
+    remembered->second = *in & host.lower;
+    input_meets_refs_.push_back(*in);
+    input_meets_refs_.push_back(host.lower);
+  }
+  Set out = remembered->second;
   if (out.IsEmpty()) return out;
   // The earlier decided sets whose rules' match sets meet this one, each with the addresses
   // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
@@ -286,9 +306,7 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
     // The earlier host rules of the same pair through the index, and the few others by their
     // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
     // everything, so that its walk would test most rules' boxes one by one.
-    const auto same = host_index_.find((uint64_t{host.src} << 32) | host.dst);
-    std::vector<size_t> found;
-    if (same != host_index_.end()) found = same->second;
+    std::vector<size_t> found = SamePair(host);
     for (size_t i : general_) {
       if (boxes_[0][i].Meets(box)) found.push_back(i);
     }
@@ -313,29 +331,32 @@ void Undecided::DecideHost(const Space& space, const Rule* rule, const HostMatch
   entry.dst = host.dst;
   entry.lower_match = host.lower;
   entry.lower_decided = std::move(decided);
-  const bool pending = decided_set.IsEmpty();
+  entry.decided_pending = decided_set.IsEmpty();  // DecidedSet builds its path when needed
   Push(rule, Set(), std::move(decided_set), box, std::move(entry));
-  if (pending) {
-    const HostEntry& h = hosts_.back();
-    pending_.back() = [&space, src = h.src, dst = h.dst, lower = h.lower_decided] {
-      return space.AddressPath(src, dst, lower);
-    };
-  }
 }
 
 Set Undecided::Meet(const Set& match, const Box& box) const {
   if (complete_) return Set();
   Set out = in_ & match;
   if (out.IsEmpty()) return out;
-  // Subtracting their union once costs less than subtracting each from a growing remainder.
+  // Subtracting their union once costs less than subtracting each from a growing remainder. The
+  // host rules' decided sets join it as one tree over their addresses, without their paths.
   std::vector<Set> meeting;
+  std::vector<Space::AddressPart> paths;
   ForEachMeeting(match, box, [&](size_t i) {
-    meeting.push_back(DecidedSet(i));
+    if (hosts_[i].host) {
+      const HostEntry& h = hosts_[i];
+      paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+    } else {
+      meeting.push_back(DecidedSet(i));
+    }
     return true;
   });
-  if (meeting.empty()) return out;
-  return out -
-         (meeting.size() == decided_.size() ? AllDecided() : UnionOf(meeting, 0, meeting.size()));
+  if (meeting.empty() && paths.empty()) return out;
+  if (meeting.size() + paths.size() == decided_.size()) return out - AllDecided();
+  Set joined = UnionOf(meeting, 0, meeting.size());
+  if (!paths.empty()) joined |= space_->AddressPaths(std::move(paths));
+  return out - joined;
 }
 
 void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> decided,
@@ -345,7 +366,11 @@ void Undecided::Decide(const Rule* rule, const Set& match, std::function<Set()> 
 }
 
 const Set& Undecided::DecidedSet(size_t i) const {
-  if (pending_[i]) {
+  if (hosts_[i].decided_pending) {
+    const HostEntry& h = hosts_[i];
+    decided_[i] = space_->AddressPath(h.src, h.dst, h.lower_decided);
+    h.decided_pending = false;
+  } else if (pending_[i]) {
     decided_[i] = pending_[i]();
     pending_[i] = nullptr;
   }
@@ -356,9 +381,23 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
   Push(rule, match, std::move(decided), box, HostEntry{});
 }
 
+std::vector<size_t> Undecided::SamePair(const HostMatch& host) const {
+  std::vector<size_t> out;
+  const auto last = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+  if (last == host_index_.end()) return out;
+  for (size_t i = last->second; i != kNoRule; i = hosts_[i].same_before) out.push_back(i);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
   if (host.host) {
-    host_index_[(uint64_t{host.src} << 32) | host.dst].push_back(rules_.size());
+    auto [last, fresh] =
+        host_index_.try_emplace((uint64_t{host.src} << 32) | host.dst, rules_.size());
+    if (!fresh) {
+      host.same_before = last->second;
+      last->second = rules_.size();
+    }
   } else {
     general_.push_back(rules_.size());
   }
@@ -397,8 +436,19 @@ void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, H
 std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set, size_t limit,
                                              const Box& box) const {
   std::vector<const Rule*> out;
+  // Whether decided set i meets `set`: for a host rule whose decided path is not built, `set`
+  // cut at the rule's address pair against its lower set, as ForEachMeeting tests its match.
+  auto decided_meets = [&](size_t i) {
+    if (hosts_[i].decided_pending) {
+      const HostEntry& h = hosts_[i];
+      if (const std::optional<Set> part = space.AddressCofactor(set, h.src, h.dst)) {
+        return part->Meets(h.lower_decided);
+      }
+    }
+    return DecidedSet(i).Meets(set);
+  };
   ForEachMeeting(set, box, [&](size_t i) {
-    if (DecidedSet(i).Meets(set)) out.push_back(rules_[i]);
+    if (decided_meets(i)) out.push_back(rules_[i]);
     return out.size() <= limit;
   });
   if (complete_ && out.size() <= limit) {
@@ -410,6 +460,79 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
       earlier.push_back(DecidedSet(i));
       return true;
     });
+    std::optional<bool> covered = space.Covered(s, earlier, kCoverBudget);
+    if (!covered) covered = (s - UnionOf(earlier, 0, earlier.size())).IsEmpty();
+    if (!*covered) out.push_back(rest_rule_);
+  }
+  return out;
+}
+
+template <typename Fn>
+void Undecided::ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
+                                   const Box& box, bool& fixed, Fn&& visit) const {
+  // Whether the match set or union at (level, index) meets the packets of `lower` at the pair.
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].host) {
+      const HostEntry& h = hosts_[index];
+      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(lower);
+    }
+    const std::optional<Set> part =
+        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+    if (!part) fixed = false;
+    return fixed && part->Meets(lower);
+  };
+  if (general_.size() > kFewGeneral) {
+    ForEachMeetingBy(box, meets, [&](size_t i) { return fixed && visit(i); });
+    return;
+  }
+  // The index as in MeetHost, the rules then taken in order.
+  std::vector<size_t> found = SamePair(host);
+  for (size_t i : general_) {
+    if (boxes_[0][i].Meets(box)) found.push_back(i);
+  }
+  std::sort(found.begin(), found.end());
+  for (size_t i : found) {
+    if (meets(0, i) && (!fixed || !visit(i))) break;
+  }
+}
+
+std::optional<std::vector<const Rule*>> Undecided::DecidersHost(const Space& space,
+                                                                const HostMatch& host,
+                                                                const Set& lower, size_t limit,
+                                                                const Box& box) const {
+  // As MeetHost: every set looked at is cut at the rule's address pair, and an earlier host rule
+  // meets it only on the same pair. The set asked about lies at that pair, so a set meets it
+  // exactly when the set's cut meets `lower`.
+  bool fixed = true;  // every set needed has only address variables above the lower fields
+  // The lower set of decided set i (nullopt, with `fixed` cleared, when it has none).
+  auto decided = [&](size_t i) -> std::optional<Set> {
+    if (hosts_[i].host) return hosts_[i].lower_decided;
+    std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
+    if (!part) fixed = false;
+    return part;
+  };
+  std::vector<const Rule*> out;
+  ForEachMeetingHost(space, host, lower, box, fixed, [&](size_t i) {
+    const std::optional<Set> part = decided(i);
+    if (!part) return false;
+    if (part->Meets(lower)) out.push_back(rules_[i]);
+    return out.size() <= limit;
+  });
+  if (!fixed) return std::nullopt;
+  if (complete_ && out.size() <= limit) {
+    // As in Deciders: the rule of DecideRest() unless the earlier decided sets cover the input's
+    // part of the set.
+    const std::optional<Set> in = space.AddressCofactor(in_, host.src, host.dst);
+    if (!in) return std::nullopt;
+    const Set s = *in & lower;
+    std::vector<Set> earlier;
+    ForEachMeetingHost(space, host, s, box, fixed, [&](size_t i) {
+      std::optional<Set> part = decided(i);
+      if (!part) return false;
+      earlier.push_back(std::move(*part));
+      return true;
+    });
+    if (!fixed) return std::nullopt;
     std::optional<bool> covered = space.Covered(s, earlier, kCoverBudget);
     if (!covered) covered = (s - UnionOf(earlier, 0, earlier.size())).IsEmpty();
     if (!*covered) out.push_back(rest_rule_);
@@ -459,6 +582,18 @@ const Set& Undecided::AllDecided() const {
 Set Undecided::Rest() const {
   if (complete_) return Set();
   return decided_.empty() ? in_ : in_ - AllDecided();
+}
+
+const Set& ChainResult::Returned() const {
+  if (!returned_hosts_.empty()) {
+    returned_ |= space_->AddressPaths(std::move(returned_hosts_));
+    returned_hosts_.clear();
+  }
+  for (const std::shared_ptr<const ChainResult>& sub : returned_gotos_) {
+    returned_ |= sub->Fallthrough();
+  }
+  returned_gotos_.clear();
+  return returned_;
 }
 
 Evaluator::Evaluator(const Space& space, Memo memo, HostRules host_rules)
@@ -535,7 +670,7 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
   std::optional<uint64_t> dst;
   bool none = false;  // a contextual match that holds for no packet here
   bool fixed_may = false;
-  std::string& key = lower_key_;  // the matches of the lower set (its buffer reused)
+  std::vector<uint64_t>& key = lower_key_;  // the matches of the lower set (its buffer reused)
   key.clear();
   for (const Match& m : rule.matches) {
     switch (m.kind) {
@@ -571,14 +706,14 @@ std::optional<HostMatch> Evaluator::HostMatchOf(const Rule& rule, const Context&
       default:
         break;
     }
-    auto put = [&](uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    put(static_cast<uint64_t>(m.kind));
-    put(m.negated ? 1 : 0);
-    put(m.terms.size());
+    // The kind, the negation and the number of terms (below 2^40: 16 TB of terms) in one word,
+    // then each term.
+    key.push_back((static_cast<uint64_t>(m.kind) << 48) | (uint64_t{m.negated} << 40) |
+                  m.terms.size());
     for (const ValueTerm& t : m.terms) {
-      put(static_cast<uint64_t>(t.kind));
-      put(t.first);
-      put(t.second);
+      key.push_back(static_cast<uint64_t>(t.kind));
+      key.push_back(t.first);
+      key.push_back(t.second);
     }
   }
   if (!src || !dst) return std::nullopt;
@@ -664,7 +799,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         Cat(chain.location.ToString(), ": チェーンの呼び出しが深すぎるか循環しています。"),
         Cat(chain.location.ToString(), ": chain calls nest too deeply or loop."));
   }
-  ChainResult result(in);
+  ChainResult result(space_, in);
   Outcomes outcomes(space_);
   Undecided& remaining = *result.undecided_;
   for (const Rule& rule : chain.rules) {
@@ -687,15 +822,12 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       // forwards (their destinations as sent are part of the set) walk the same chains once each.
       if (!lower) match = MatchSet(rule, ctx, may);
     }
-    Set m;  // the undecided packets; for a host rule built only for a RETURN
+    Set m;  // the undecided packets; for a host rule never built (`lower` holds them)
     if (!lower) {
       m = remaining.Meet(match, box);
       if (m.IsEmpty()) continue;
-    } else {
-      if (lower->IsEmpty()) continue;
-      if (rule.action.kind == ActionKind::kReturn) {
-        m = space_.AddressPath(host->src, host->dst, *lower);
-      }
+    } else if (lower->IsEmpty()) {
+      continue;
     }
     // Records that the rule decided its undecided packets.
     auto decide = [&] {
@@ -711,7 +843,11 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
       case ActionKind::kUnknown:
         break;
       case ActionKind::kReturn:
-        result.returned_ |= m;
+        if (lower) {
+          result.returned_hosts_.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+        } else {
+          result.returned_ |= m;
+        }
         decide();
         break;
       case ActionKind::kJump:
@@ -725,7 +861,10 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         MAMORI_ASSIGN_OR_RETURN(ChainResult sub, Eval(table, *target, m, ctx, depth + 1));
         for (Outcome& o : sub.outcomes) outcomes.Add(std::move(o));
         if (rule.action.kind == ActionKind::kGoto) {
-          result.returned_ |= sub.Fallthrough();
+          // What falls through the chain gone to returns to this chain's caller: built when
+          // asked for (often never: a caller that drops what it keeps, as a chain called by
+          // zone pair whose last rule drops every packet).
+          result.returned_gotos_.push_back(std::make_shared<ChainResult>(std::move(sub)));
           if (!may) remaining.Decide(&rule, match, m, box);
         } else if (!may) {
           // What comes back goes on. What the chain kept is built when needed: often nothing
@@ -786,56 +925,59 @@ bool Evaluator::DiscardsAll(const Table& table, const Rule& rule, const Context&
 
 Box Evaluator::MatchBox(const Rule& rule) {
   Box box;
-  auto narrow = [&](Field field, uint64_t lo, uint64_t hi) {
-    for (size_t i = 0; i < box.range.size(); ++i) {
-      if (Box::kFields[i] != field) continue;
-      box.range[i].lo = std::max(box.range[i].lo, lo);
-      box.range[i].hi = std::min(box.range[i].hi, hi);
-    }
+  // Box::kFields[i] narrowed to [lo, hi].
+  auto narrow = [&](size_t i, uint64_t lo, uint64_t hi) {
+    box.range[i].lo = std::max(box.range[i].lo, lo);
+    box.range[i].hi = std::min(box.range[i].hi, hi);
   };
-  // The values of `field` that `m`'s terms hold lie within [lo, hi]; a negated match bounds
-  // nothing.
-  auto terms = [&](Field field, const Match& m) {
+  // The values that `m`'s terms hold of Box::kFields[i], whose largest value is `max`, lie
+  // within [lo, hi]; a negated match bounds nothing. (Every rule's box is made in each walk:
+  // the field's index and maximum are constants at each call.)
+  auto terms = [&](size_t i, uint64_t max, const Match& m) {
     if (m.negated || m.terms.empty()) return;
-    uint64_t lo = FieldMax(field);
+    uint64_t lo = max;
     uint64_t hi = 0;
     for (const ValueTerm& t : m.terms) {
       if (t.kind == ValueTerm::Kind::kRange) {
-        if (t.first > t.second || t.first > FieldMax(field)) continue;  // no value
+        if (t.first > t.second || t.first > max) continue;  // no value
         lo = std::min(lo, t.first);
-        hi = std::max(hi, std::min(t.second, FieldMax(field)));
+        hi = std::max(hi, std::min(t.second, max));
       } else {
-        const uint64_t fixed = t.first & t.second & FieldMax(field);
+        const uint64_t fixed = t.first & t.second & max;
         lo = std::min(lo, fixed);
-        hi = std::max(hi, fixed | (~t.second & FieldMax(field)));
+        hi = std::max(hi, fixed | (~t.second & max));
       }
     }
-    narrow(field, lo, hi);  // lo > hi when no term holds a value: the box is empty
+    narrow(i, lo, hi);  // lo > hi when no term holds a value: the box is empty
   };
+  static_assert(Box::kFields[0] == Field::kSrc && Box::kFields[1] == Field::kDst &&
+                Box::kFields[2] == Field::kProto && Box::kFields[3] == Field::kSport &&
+                Box::kFields[4] == Field::kDport);
+  constexpr size_t kProto = 2;
   for (const Match& m : rule.matches) {
     switch (m.kind) {
       case MatchKind::kSrcAddress:
-        terms(Field::kSrc, m);
+        terms(0, FieldMax(Field::kSrc), m);
         break;
       case MatchKind::kDstAddress:
-        terms(Field::kDst, m);
+        terms(1, FieldMax(Field::kDst), m);
         break;
       case MatchKind::kProtocol:
-        terms(Field::kProto, m);
+        terms(kProto, FieldMax(Field::kProto), m);
         break;
       case MatchKind::kSrcPort:
-        narrow(Field::kProto, kTcp, kUdp);
-        terms(Field::kSport, m);
+        narrow(kProto, kTcp, kUdp);
+        terms(3, FieldMax(Field::kSport), m);
         break;
       case MatchKind::kDstPort:
-        narrow(Field::kProto, kTcp, kUdp);
-        terms(Field::kDport, m);
+        narrow(kProto, kTcp, kUdp);
+        terms(4, FieldMax(Field::kDport), m);
         break;
       case MatchKind::kEitherPort:
-        narrow(Field::kProto, kTcp, kUdp);
+        narrow(kProto, kTcp, kUdp);
         break;
       case MatchKind::kIcmpType:
-        narrow(Field::kProto, kIcmp, kIcmp);
+        narrow(kProto, kIcmp, kIcmp);
         break;
       default:  // interfaces, states, constants, may-match, header sets: no bound here
         break;

@@ -138,6 +138,13 @@ class Undecided {
   // DecideRest() last; at most `limit` + 1.
   std::vector<const Rule*> Deciders(const Space& space, const Set& set, size_t limit,
                                     const Box& box = {}) const;
+  // Deciders() for the part of the match set of `host` (within `box`) whose fields below the
+  // addresses are in `lower` (the addresses fixed; BelowAddresses), without building its path:
+  // the same rules in the same order. nullopt when a set it needs tests another field above those
+  // (a copy as sent, an interface, the state): then Deciders() on the whole set gives the answer.
+  std::optional<std::vector<const Rule*>> DecidersHost(const Space& space, const HostMatch& host,
+                                                       const Set& lower, size_t limit,
+                                                       const Box& box) const;
   // The same with the decided set built only when something needs it (a later rule whose match
   // meets `match`, Rest(), Decided(), Deciders()): `decided` returns it.
   void Decide(const Rule* rule, const Set& match, std::function<Set()> decided, const Box& box);
@@ -180,6 +187,13 @@ class Undecided {
   // and up) meets what is looked for.
   template <typename Meets, typename Fn>
   void ForEachMeetingBy(const Box& box, Meets&& meets, Fn&& visit) const;
+  // ForEachMeeting for the packets of `lower` at the address pair of `host` (the addresses
+  // fixed), in rule order: the earlier host rules of the pair through the index while the other
+  // rules are few (MeetHost), the tree otherwise. Clears `fixed` and stops when a set it needs
+  // cannot be cut at the pair (Space::AddressCofactor).
+  template <typename Fn>
+  void ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
+                          const Box& box, bool& fixed, Fn&& visit) const;
   // matches_[level][index], a host rule's match set built first when it is pending.
   const Set& MatchAt(size_t level, size_t index) const;
 
@@ -205,6 +219,8 @@ class Undecided {
   struct HostEntry {
     bool host = false;
     mutable bool match_pending = false;
+    mutable bool decided_pending = false;  // the path of lower_decided not built yet
+    size_t same_before = kNoRule;          // the previous host rule of the same pair
     uint32_t src = 0;
     uint32_t dst = 0;
     Set lower_match;
@@ -212,11 +228,19 @@ class Undecided {
   };
   std::vector<HostEntry> hosts_;
   const Space* space_ = nullptr;  // from DecideHost, to build the sets of host rules
-  // MeetHost without the tree while the other rules are few: the host rules by address pair
-  // (source << 32 | destination), and the others, by index.
+  // MeetHost without the tree while the other rules are few: the last host rule of each address
+  // pair (source << 32 | destination), the earlier ones through HostEntry::same_before, and the
+  // others, by index.
   static constexpr size_t kFewGeneral = 64;
-  std::unordered_map<uint64_t, std::vector<size_t>> host_index_;
+  static constexpr size_t kNoRule = ~size_t{0};
+  std::unordered_map<uint64_t, size_t> host_index_;
   std::vector<size_t> general_;
+  // The host rules of `host`'s address pair, in rule order.
+  std::vector<size_t> SamePair(const HostMatch& host) const;
+  // MeetHost: the input's cut at a pair intersected with a rule's lower set, by the pair of ids,
+  // and the operands kept referenced.
+  mutable std::unordered_map<uint64_t, Set> input_meets_;
+  mutable std::vector<Set> input_meets_refs_;
 
   // Decide() and DecideHost(): `match` is empty for a host rule (built when needed).
   void Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host);
@@ -250,15 +274,24 @@ class ChainResult {
   std::vector<Outcome> outcomes;
 
   // The packets that reach the end of the chain or RETURN.
-  Set Fallthrough() const { return returned_ | undecided_->Rest(); }
+  Set Fallthrough() const { return Returned() | undecided_->Rest(); }
   // The packets the chain decides and does not give back: its input minus Fallthrough().
-  Set Kept() const { return undecided_->Decided() - returned_; }
+  Set Kept() const { return undecided_->Decided() - Returned(); }
 
  private:
   friend class Evaluator;
-  explicit ChainResult(Set in) : undecided_(std::make_unique<Undecided>(std::move(in))) {}
+  ChainResult(const Space& space, Set in)
+      : undecided_(std::make_unique<Undecided>(std::move(in))), space_(&space) {}
+  // returned_ with returned_hosts_ and returned_gotos_ joined to it first.
+  const Set& Returned() const;
   std::unique_ptr<Undecided> undecided_;
-  Set returned_;  // RETURN, and what comes back from a goto
+  const Space* space_;
+  mutable Set returned_;  // RETURN, and what comes back from a goto (once joined)
+  // What host rules RETURN, by address pair (HostMatch): joined to returned_ as one tree over
+  // their addresses when first asked for, as their paths are never built on their own.
+  mutable std::vector<Space::AddressPart> returned_hosts_;
+  // The chains gone to (goto), whose fallthrough joins returned_ when first asked for.
+  mutable std::vector<std::shared_ptr<const ChainResult>> returned_gotos_;
 };
 
 class Evaluator {
@@ -320,8 +353,15 @@ class Evaluator {
   HostRules host_rules_;
   // HostMatchOf: the lower sets by their matches (kind, negation and terms, in rule order), with
   // their `may`.
-  mutable std::unordered_map<std::string, std::pair<Set, bool>> lower_sets_;
-  mutable std::string lower_key_;  // HostMatchOf's key, its buffer reused
+  struct WordsHash {
+    size_t operator()(const std::vector<uint64_t>& words) const {
+      uint64_t h = words.size();
+      for (uint64_t w : words) h = (h ^ w) * 0x9e3779b97f4a7c15ULL + (h >> 29);
+      return static_cast<size_t>(h ^ (h >> 32));
+    }
+  };
+  mutable std::unordered_map<std::vector<uint64_t>, std::pair<Set, bool>, WordsHash> lower_sets_;
+  mutable std::vector<uint64_t> lower_key_;  // HostMatchOf's key, its buffer reused
   Set l4_;
   Set icmp_;
   // The shadowed-rule analysis: interface and state sets by what the match names (rules repeat

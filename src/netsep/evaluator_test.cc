@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "netsep/shadow.h"
@@ -94,6 +95,87 @@ TEST(UndecidedTest, DecideRestAgreesWithDecidingTheRest) {
     EXPECT_EQ(fast.Decided(), plain.Decided());
   }
   EXPECT_GT(named, 20);
+}
+
+// DecidersHost (a host rule's deciders found with its addresses fixed) against Deciders on the
+// rule's whole set: the same rules in the same order, up to the limit, with the catch-all of
+// DecideRest, through the index (few other rules) and through the tree (many); and Meet, with
+// host rules among the earlier ones, against the plain subtraction.
+TEST(UndecidedTest, DecidersHostAgreesWithDeciders) {
+  auto opened = Space::Open();
+  ASSERT_TRUE(opened.ok());
+  const Space& s = **opened;
+  std::mt19937 random(29);
+  auto address_box = [](uint32_t src, uint32_t dst) {
+    Box box;
+    box.range[0] = {src, src};
+    box.range[1] = {dst, dst};
+    return box;
+  };
+  int named = 0;
+  int rest_named = 0;
+  for (int round = 0; round < 24; ++round) {
+    const Set in = s.Range(Field::kDport, 0, 60 + random() % 40);
+    const size_t general_every = round % 2 == 0 ? 2 : 9;  // many or few rules that are not hosts
+    std::vector<Rule> rules(200);
+    Undecided undecided(in);
+    Set decided;                                       // every decided set, joined
+    std::vector<std::pair<const Rule*, Set>> history;  // each rule's decided set, in order
+    const size_t rest_at = round % 3 == 0 ? random() % rules.size() : rules.size();
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const uint32_t src = 0x0a000000 + random() % 4;
+      const uint32_t dst = 0x0a010000 + random() % 4;
+      const uint64_t port = random() % 80;
+      const HostMatch host{src, dst, s.Range(Field::kDport, port, port + random() % 30)};
+      const Set path = s.AddressPath(src, dst, host.lower);
+      // Its deciders before it is decided, as the shadowed-rule walk asks for them.
+      for (size_t limit : {size_t{2}, size_t{8}}) {
+        const std::optional<std::vector<const Rule*>> got =
+            undecided.DecidersHost(s, host, host.lower, limit, address_box(src, dst));
+        ASSERT_TRUE(got.has_value());
+        const std::vector<const Rule*> want =
+            undecided.Deciders(s, path, limit, address_box(src, dst));
+        EXPECT_EQ(*got, want) << round << " " << i;
+        // The plain answer: the decided sets in order, then the catch-all's share.
+        std::vector<const Rule*> plain;
+        for (const auto& [rule, set] : history) {
+          if (plain.size() <= limit && set.Meets(path)) plain.push_back(rule);
+        }
+        if (i > rest_at && plain.size() <= limit && !((in & path) - decided).IsEmpty()) {
+          plain.push_back(&rules[rest_at]);
+        }
+        EXPECT_EQ(want, plain) << round << " " << i;
+        named += want.empty() ? 0 : 1;
+        rest_named += !want.empty() && want.back() == &rules[rest_at] ? 1 : 0;
+      }
+      if (i == rest_at) {
+        undecided.DecideRest(&rules[i]);
+        continue;
+      }
+      if (i % general_every == 0) {
+        // Meet, whose earlier host rules' decided sets join as one tree, against the plain
+        // subtraction.
+        const Set match = s.Masked(Field::kDst, dst, 0xfffffffc) &
+                          s.Range(Field::kDport, port, port + random() % 30);
+        const Set m = undecided.Meet(match);
+        EXPECT_EQ(m, i > rest_at ? s.None() : (in - decided) & match) << round << " " << i;
+        if (!m.IsEmpty()) undecided.Decide(&rules[i], match, m);
+        decided |= m;
+        history.emplace_back(&rules[i], m);
+        continue;
+      }
+      const std::optional<Set> lower = undecided.MeetHost(s, host, address_box(src, dst));
+      ASSERT_TRUE(lower.has_value());
+      if (!lower->IsEmpty()) {
+        undecided.DecideHost(s, &rules[i], host, *lower, Set(), address_box(src, dst));
+        decided |= s.AddressPath(src, dst, *lower);
+        history.emplace_back(&rules[i], s.AddressPath(src, dst, *lower));
+      }
+    }
+  }
+  EXPECT_GT(named, 500);
+  EXPECT_GT(rest_named, 20);
+  EXPECT_FALSE(s.failed());
 }
 
 // Deciders names the rules whose decided packets meet a set, in rule order, up to the limit.

@@ -415,8 +415,13 @@ class Parser {
       return Fail(line, "規則が多すぎます。", "too many rules.");
     }
     const std::string_view chain_name = tokens[i++];
-    const auto found = chain_index_.find(chain_name);
-    Chain* chain = found != chain_index_.end() ? &table_->chains[found->second] : nullptr;
+    // Rules come in runs of one chain: the last chain found is tried first (its name compared
+    // costs less than its hash).
+    if (last_chain_ >= table_->chains.size() || table_->chains[last_chain_].name != chain_name) {
+      const auto found = chain_index_.find(chain_name);
+      last_chain_ = found != chain_index_.end() ? found->second : table_->chains.size();
+    }
+    Chain* chain = last_chain_ < table_->chains.size() ? &table_->chains[last_chain_] : nullptr;
     if (chain == nullptr) {
       return Fail(line, Cat("チェーン ", chain_name, " は宣言されていません。"),
                   Cat("chain ", chain_name, " is not declared."));
@@ -477,7 +482,7 @@ class Parser {
                    Rule& rule) {
     rule.matches.reserve(MatchesBefore(tokens, i));
     bool negate = false;
-    std::string module;
+    std::string_view module;  // the module of the last -m, a word of this line
     bool module_known = true;
     bool have_target = false;
     for (; i < tokens.size(); ++i) {
@@ -534,7 +539,7 @@ class Parser {
         MAMORI_ASSIGN_OR_RETURN(std::string_view v, Value(line, tokens, i));
         MAMORI_TRY(EndSetMatch(line, rule));
         set_ = SetOptions{Is(v, "set")};
-        module = std::string(v);
+        module = v;
         module_known =
             std::find(kKnownModules.begin(), kKnownModules.end(), v) != kKnownModules.end();
         if (!module_known) {
@@ -653,7 +658,7 @@ class Parser {
   }
 
   // Fills `m` from the module option tokens[i]. Returns false when the option is not modelled.
-  Result<bool> ParseModuleOption(uint32_t line, const std::string& module,
+  Result<bool> ParseModuleOption(uint32_t line, std::string_view module,
                                  const std::vector<std::string_view>& tokens, size_t& i, Match& m) {
     const std::string_view tok = tokens[i];
     if (Is(tok, "--sport") || Is(tok, "--source-port") || Is(tok, "--dport") ||
@@ -890,6 +895,7 @@ class Parser {
   std::string words_text_;                // the current line's unquoted words (Tokenize)
   std::vector<std::string_view> tokens_;  // the current line's words
   const TableSpec* spec_ = nullptr;
+  size_t last_chain_ = 0;  // AddRule: the index in table_->chains of the last rule's chain
   bool skipping_table_ = false;
   size_t rule_count_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "netsep/ruleset.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/text.h"
@@ -100,6 +101,24 @@ bool SplitWordViews(std::string_view s, size_t max_words, std::string& scratch,
   scratch.clear();
   scratch.reserve(s.size());
   const char* const base = scratch.data();
+  if (s.find('"') == std::string_view::npos && s.find('\t') == std::string_view::npos) {
+    // No quote and no tab, as nearly every line of a rule set: the words lie between spaces,
+    // found by the library's search (several bytes a step) instead of a test per character.
+    for (size_t i = 0; i < s.size();) {
+      if (s[i] == ' ') {
+        ++i;
+        continue;
+      }
+      const size_t end = std::min(s.find(' ', i), s.size());
+      words.push_back(s.substr(i, end - i));
+      if (words.size() > max_words) {
+        error = {"行が長すぎます。", "the line has too many words."};
+        return false;
+      }
+      i = end;
+    }
+    return true;
+  }
   size_t i = 0;
   while (i < s.size()) {
     if (s[i] == ' ' || s[i] == '\t') {

@@ -51,10 +51,23 @@ class ShadowFinder {
   std::unordered_map<std::string, LineState>& lines() { return lines_; }
 
  private:
+  struct Walked;
+  // A goto's packets (`live`) to the chain of `walked` (nullptr: a chain on a loop), walked
+  // over the headers alone for a caller over every context when `in_contexts`: what that chain
+  // does not keep of them returns to the caller's caller.
+  struct Goto {
+    Set live;
+    Walked* walked;
+    bool in_contexts;
+  };
   // A chain walked with its decisions kept, for the packets it keeps from its callers.
   struct Walked {
     std::unique_ptr<Undecided> undecided;  // until `kept` is built
     Set returned;
+    // What host rules RETURN, by address pair: joined to `returned` when `kept` is built.
+    std::vector<Space::AddressPart> returned_hosts;
+    // What comes back from the chains gone to: joined to `returned` when `kept` is built.
+    std::vector<Goto> returned_gotos;
     std::optional<Set> kept;
   };
 
@@ -65,7 +78,16 @@ class ShadowFinder {
   Set Kept(Walked* walked) {
     if (walked == nullptr) return space_.None();
     if (!walked->kept) {
-      walked->kept = walked->undecided->Decided() - walked->returned;
+      Set returned = walked->returned;
+      if (!walked->returned_hosts.empty()) {
+        returned |= space_.AddressPaths(std::move(walked->returned_hosts));
+        walked->returned_hosts.clear();
+      }
+      for (const Goto& g : walked->returned_gotos) {
+        returned |= g.live - (g.in_contexts ? KeptInContexts(g.walked, true) : Kept(g.walked));
+      }
+      walked->returned_gotos.clear();
+      walked->kept = walked->undecided->Decided() - returned;
       walked->undecided.reset();
     }
     return *walked->kept;
@@ -99,6 +121,8 @@ class ShadowFinder {
     auto walk = std::make_unique<Undecided>(universe);
     Undecided& undecided = *walk;
     Set returned = space_.None();
+    std::vector<Space::AddressPart> returned_hosts;  // joined to `returned` only when needed
+    std::vector<Goto> returned_gotos;                // likewise
     for (const Rule& rule : chain.rules) {
       bool may = false;
       const std::optional<HostMatch> host = eval_.HostMatchOf(rule, ctx_, may);
@@ -111,31 +135,24 @@ class ShadowFinder {
           // a chain that keeps everything, as a final jump to a log-and-drop chain) decides
           // what is left, which is never built: whether anything is left is found by a search.
           const bool live_empty = undecided.RestIsEmpty(space_);
-          Note(rule, match, box, live_empty, undecided, universe);
+          Note(rule, match, box, live_empty, undecided, universe, nullptr);
           if (!live_empty) undecided.DecideRest(&rule);
           continue;
         }
       }
-      // A host rule (no jump): its undecided packets with the addresses fixed; its match and
-      // live sets built only where needed (the general path, naming the rules that shadow it,
-      // a RETURN).
+      // A host rule (no jump): its undecided packets with the addresses fixed; its match set
+      // built only where needed (the general path, naming the rules that shadow it when their
+      // sets cannot be cut at its pair), its live set never (what it RETURNs joins the others as
+      // one tree when the chain's kept set is built).
       std::optional<Set> lower;
       if (host) {
         lower = undecided.MeetHost(space_, *host, box);
-        if (!lower || lower->IsEmpty()) {
-          match = space_.AddressPath(host->src, host->dst, host->lower);
-        }
+        if (!lower) match = space_.AddressPath(host->src, host->dst, host->lower);
       }
-      Set live;
-      if (lower) {
-        if (!lower->IsEmpty() && rule.action.kind == ActionKind::kReturn) {
-          live = space_.AddressPath(host->src, host->dst, *lower);
-        }
-      } else {
-        live = undecided.Meet(match, box);
-      }
+      Set live;  // never built for a host rule: `lower` holds its packets
+      if (!lower) live = undecided.Meet(match, box);
       const bool live_empty = lower ? lower->IsEmpty() : live.IsEmpty();
-      Note(rule, match, box, live_empty, undecided, universe);
+      Note(rule, match, box, live_empty, undecided, universe, lower ? &*host : nullptr);
       if (live_empty) continue;
       if (lower) {
         switch (rule.action.kind) {
@@ -143,8 +160,8 @@ class ShadowFinder {
           case ActionKind::kUnknown:
             break;
           case ActionKind::kReturn:
-            returned |= live;
-            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, live, box);
+            returned_hosts.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+            if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
             break;
           default:  // a verdict or a NAT rewrite: ends the chain (never a jump)
             if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
@@ -171,7 +188,9 @@ class ShadowFinder {
                                    : Walk(table, *target, true, &target_reduced);
           const bool in_contexts = !reduced && target_reduced;
           if (rule.action.kind == ActionKind::kGoto) {
-            returned |= live - (in_contexts ? KeptInContexts(walked, true) : Kept(walked));
+            // What the chain gone to does not keep returns to this chain's caller: built only
+            // when this chain's kept set is (Kept).
+            returned_gotos.push_back(Goto{live, walked, in_contexts});
             decided = live;
             break;
           }
@@ -198,6 +217,8 @@ class ShadowFinder {
     if (!kept) return nullptr;
     out.undecided = std::move(walk);
     out.returned = std::move(returned);
+    out.returned_hosts = std::move(returned_hosts);
+    out.returned_gotos = std::move(returned_gotos);
     return &out;
   }
 
@@ -249,8 +270,10 @@ class ShadowFinder {
     return only;
   }
 
-  void Note(const Rule& rule, const Set& match, const Box& box, bool live_empty,
-            const Undecided& undecided, const Set& universe) {
+  // `host`: the rule is a host rule decided with its addresses fixed, and `match` is left empty
+  // (its path is built here only if the earlier sets cannot be cut at its address pair).
+  void Note(const Rule& rule, Set match, const Box& box, bool live_empty,
+            const Undecided& undecided, const Set& universe, const HostMatch* host) {
     if (rule.implied) return;  // neither reported nor keeping its line alive
     LineState& line = lines_[rule.location.ToString()];
     if (line.location == nullptr) line.location = &rule.location;
@@ -259,9 +282,24 @@ class ShadowFinder {
       line.dead = false;
       return;
     }
-    const Set m = universe & match;
-    if (m.IsEmpty()) return;  // empty on its own: no rule to name
-    for (const Rule* by : undecided.Deciders(space_, m, kMaxBy, box)) {
+    std::optional<std::vector<const Rule*>> deciders;
+    if (host != nullptr) {
+      // The rules that shadow it, found with the addresses fixed: the universe and every
+      // earlier set cut at its pair (the universe tests no address when the walk cut its input).
+      const std::optional<Set> cut = space_.AddressCofactor(universe, host->src, host->dst);
+      if (cut) {
+        const Set lower = *cut & host->lower;
+        if (lower.IsEmpty()) return;  // empty on its own: no rule to name
+        deciders = undecided.DecidersHost(space_, *host, lower, kMaxBy, box);
+      }
+      if (!deciders) match = space_.AddressPath(host->src, host->dst, host->lower);
+    }
+    if (!deciders) {
+      const Set m = universe & match;
+      if (m.IsEmpty()) return;  // empty on its own: no rule to name
+      deciders = undecided.Deciders(space_, m, kMaxBy, box);
+    }
+    for (const Rule* by : *deciders) {
       const std::string name = by->location.ToString();
       if (std::find(line.by.begin(), line.by.end(), name) != line.by.end()) continue;
       if (line.by.size() == kMaxBy) {

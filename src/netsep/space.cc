@@ -14,6 +14,21 @@
 // variable reordering stays off (it would longjmp out of makenode): nothing in netsep enables it.
 extern "C" int bdd_makenode(unsigned int level, int low, int high);
 
+// BuDDy's node table (kernel.h, the same libbdd 2.4): a node's level (beside its reference
+// count) and its children. The engine's walks node by node (AddressCofactor, Meets, Covered,
+// Values) read it directly: bdd_var, bdd_low and bdd_high check the session and the node on
+// every call, several times the cost of the read. Space::Open compares the layout with those
+// functions and keeps to them when it differs. Levels are variables: nothing reorders them.
+struct BuddyNode {
+  unsigned int refcount : 10;
+  unsigned int level : 22;
+  int low;
+  int high;
+  int hash;
+  int next;
+};
+extern "C" BuddyNode* bddnodes;
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -31,6 +46,35 @@ std::mutex g_buddy_mutex;
 std::atomic<bool> g_buddy_failed{false};
 
 void OnBuddyError(int /*code*/) { g_buddy_failed.store(true); }
+
+// Whether bddnodes has the layout above (Space::Open); guarded by g_buddy_mutex.
+bool g_direct_nodes = false;
+
+// bdd_var, bdd_low and bdd_high of a node that is not a constant.
+inline int NodeVar(int node) {
+  return g_direct_nodes ? static_cast<int>(bddnodes[node].level) : bdd_var(node);
+}
+inline int NodeLow(int node) { return g_direct_nodes ? bddnodes[node].low : bdd_low(node); }
+inline int NodeHigh(int node) { return g_direct_nodes ? bddnodes[node].high : bdd_high(node); }
+
+// Whether bddnodes reads as bdd_var, bdd_low and bdd_high do, on each variable's node and on a
+// node whose children are nodes.
+bool DirectNodesAgree(int vars) {
+  auto agree = [](int node) {
+    return static_cast<int>(bddnodes[node].level) == bdd_var(node) &&
+           bddnodes[node].low == bdd_low(node) && bddnodes[node].high == bdd_high(node);
+  };
+  for (int v = 0; v < vars; ++v) {
+    if (!agree(bdd_ithvar(v)) || !agree(bdd_nithvar(v))) return false;
+  }
+  const int a = bdd_addref(bdd_ithvar(0));
+  const int b = bdd_addref(bdd_ithvar(1));
+  const int both = bdd_addref(bdd_and(a, b));
+  const int either = bdd_addref(bdd_or(a, bdd_nithvar(1)));
+  const bool ok = agree(both) && agree(either) && bdd_low(both) == 0 && bdd_high(both) == b;
+  for (int node : {a, b, both, either}) bdd_delref(node);
+  return ok;
+}
 
 // Variable order: the interfaces and the state (shadow analysis: rules test the interfaces
 // first), source, destination, protocol, destination port, source port, ICMP type. The engine
@@ -56,29 +100,6 @@ bool IsConstant(int root) { return root == 0 || root == 1; }
 
 }  // namespace
 
-int FieldWidth(Field field) {
-  switch (field) {
-    case Field::kSrc:
-    case Field::kDst:
-    case Field::kSentSrc:
-    case Field::kSentDst:
-      return 32;
-    case Field::kSport:
-    case Field::kDport:
-    case Field::kSentDport:
-    case Field::kInInterface:
-    case Field::kOutInterface:
-      return 16;
-    case Field::kProto:
-    case Field::kIcmpType:
-    case Field::kConnState:
-      return 8;
-  }
-  return 0;
-}
-
-uint64_t FieldMax(Field field) { return (uint64_t{1} << FieldWidth(field)) - 1; }
-
 Set::Set() : root_(0) {}
 Set::Set(int root) : root_(root) {
   if (!IsConstant(root_)) bdd_addref(root_);
@@ -101,7 +122,7 @@ Set::~Set() {
 }
 bool Set::IsEmpty() const { return root_ == 0; }
 int Set::TopVariable() const {
-  return IsConstant(root_) ? std::numeric_limits<int>::max() : bdd_var(root_);
+  return IsConstant(root_) ? std::numeric_limits<int>::max() : NodeVar(root_);
 }
 bool Set::IsFull() const { return root_ == 1; }
 
@@ -172,15 +193,15 @@ bool MeetsBelow(int a, int b) {
   const uint64_t key =
       (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   if (g_disjoint.Contains(key)) return false;
-  const int va = bdd_var(a);
-  const int vb = bdd_var(b);
+  const int va = NodeVar(a);
+  const int vb = NodeVar(b);
   bool found;
   if (va == vb) {
-    found = MeetsBelow(bdd_low(a), bdd_low(b)) || MeetsBelow(bdd_high(a), bdd_high(b));
+    found = MeetsBelow(NodeLow(a), NodeLow(b)) || MeetsBelow(NodeHigh(a), NodeHigh(b));
   } else if (va < vb) {
-    found = MeetsBelow(bdd_low(a), b) || MeetsBelow(bdd_high(a), b);
+    found = MeetsBelow(NodeLow(a), b) || MeetsBelow(NodeHigh(a), b);
   } else {
-    found = MeetsBelow(a, bdd_low(b)) || MeetsBelow(a, bdd_high(b));
+    found = MeetsBelow(a, NodeLow(b)) || MeetsBelow(a, NodeHigh(b));
   }
   if (!found) g_disjoint.Insert(key);
   return found;
@@ -234,6 +255,7 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
     }
   }
   bdd_setvarnum(next);
+  g_direct_nodes = DirectNodesAgree(next);
   space->key_bit_.assign(static_cast<size_t>(next), -1);
   for (int f = 0; f < 2; ++f) {
     const std::vector<int>& vars =
@@ -264,23 +286,25 @@ Set Space::All() const { return Set(1); }
 Set Space::None() const { return Set(0); }
 
 Set Space::Range(Field field, uint64_t lo, uint64_t hi) const {
-  const int width = FieldWidth(field);
-  const std::vector<int>& vars = vars_[static_cast<int>(field)];
   hi = std::min(hi, FieldMax(field));
   if (lo > hi) return None();
   if (lo == hi) return Masked(field, lo, FieldMax(field));  // one value: a single path
-  // x >= lo and x <= hi, built from the least significant bit up. Bit i (0 = least
-  // significant) is variable vars[width - 1 - i].
-  Set ge = All();
-  Set le = All();
-  for (int i = 0; i < width; ++i) {
-    const int var = vars[width - 1 - i];
-    const Set x(bdd_ithvar(var));
-    const Set not_x(bdd_nithvar(var));
-    ge = ((lo >> i) & 1) != 0 ? (x & ge) : (x | ge);
-    le = ((hi >> i) & 1) != 0 ? (not_x | le) : (not_x & le);
-  }
-  return ge & le;
+  return RangeBelow(field, lo, hi, 0, FieldWidth(field));
+}
+
+Set Space::RangeBelow(Field field, uint64_t lo, uint64_t hi, uint64_t base, int bits) const {
+  const uint64_t top = base + ((uint64_t{1} << bits) - 1);
+  if (lo <= base && hi >= top) return All();
+  const uint64_t mid = base + (uint64_t{1} << (bits - 1));
+  const Set low = lo < mid ? RangeBelow(field, lo, hi, base, bits - 1) : None();
+  const Set high = hi >= mid ? RangeBelow(field, lo, hi, mid, bits - 1) : None();
+  if (low == high) return low;
+  const int var = vars_[static_cast<int>(field)][FieldWidth(field) - bits];
+  // Both children are referenced (low, high) while the node is made.
+  const int made =
+      bdd_makenode(static_cast<unsigned int>(bdd_var2level(var)), low.root_, high.root_);
+  if (made == 0) return None();  // out of nodes: the error hook has marked the session failed
+  return Set(made);
 }
 
 Set Space::Masked(Field field, uint64_t value, uint64_t mask) const {
@@ -337,12 +361,26 @@ bool Space::BelowAddresses(const Set& set) const { return set.TopVariable() >= b
 std::optional<Set> Space::AddressCofactor(const Set& set, uint32_t src, uint32_t dst) const {
   const uint64_t key = (uint64_t{src} << 32) | dst;
   int node = set.root_;
+  if (g_direct_nodes) {
+    // The walk of every host rule, down one path: the node table read once, nothing made.
+    const BuddyNode* const nodes = bddnodes;
+    const int* const key_bit = key_bit_.data();
+    while (!IsConstant(node)) {
+      const BuddyNode& n = nodes[node];
+      const int var = static_cast<int>(n.level);
+      if (var >= below_addresses_) break;
+      const int bit = key_bit[var];
+      if (bit < 0) return std::nullopt;
+      node = ((key >> (63 - bit)) & 1) != 0 ? n.high : n.low;
+    }
+    return Set(node);
+  }
   while (!IsConstant(node)) {
-    const int var = bdd_var(node);
+    const int var = NodeVar(node);
     if (var >= below_addresses_) break;
     const int bit = key_bit_[static_cast<size_t>(var)];
     if (bit < 0) return std::nullopt;
-    node = ((key >> (63 - bit)) & 1) != 0 ? bdd_high(node) : bdd_low(node);
+    node = ((key >> (63 - bit)) & 1) != 0 ? NodeHigh(node) : NodeLow(node);
   }
   return Set(node);
 }
@@ -494,13 +532,13 @@ int CoverSearch(int a, const std::vector<int>& parts, size_t& steps, size_t budg
   if (live.empty()) return 0;  // `a` holds a member here and no part does
   steps += live.size();        // the work of this step
   if (steps > budget) return -1;
-  int var = a == 1 ? std::numeric_limits<int>::max() : bdd_var(a);
-  for (int p : live) var = std::min(var, bdd_var(p));
+  int var = a == 1 ? std::numeric_limits<int>::max() : NodeVar(a);
+  for (int p : live) var = std::min(var, NodeVar(p));
   std::vector<int> next(live.size());
   for (const bool high : {false, true}) {
     auto cofactor = [&](int n) {
-      if (n == 1 || bdd_var(n) != var) return n;  // n does not test `var`
-      return high ? bdd_high(n) : bdd_low(n);
+      if (n == 1 || NodeVar(n) != var) return n;  // n does not test `var`
+      return high ? NodeHigh(n) : NodeLow(n);
     };
     for (size_t i = 0; i < live.size(); ++i) next[i] = cofactor(live[i]);
     const int found = CoverSearch(cofactor(a), next, steps, budget);
@@ -539,9 +577,9 @@ class IntervalCollector {
       Add(lo, lo | ((uint64_t{1} << free_bits) - 1));
       return;
     }
-    if (bdd_var(node) == vars_[depth]) {
-      Walk(bdd_low(node), depth + 1, prefix << 1);
-      Walk(bdd_high(node), depth + 1, (prefix << 1) | 1);
+    if (NodeVar(node) == vars_[depth]) {
+      Walk(NodeLow(node), depth + 1, prefix << 1);
+      Walk(NodeHigh(node), depth + 1, (prefix << 1) | 1);
     } else {  // this bit is free here
       Walk(node, depth + 1, prefix << 1);
       Walk(node, depth + 1, (prefix << 1) | 1);

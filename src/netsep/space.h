@@ -53,8 +53,27 @@ enum class Field {
 };
 inline constexpr int kFieldCount = 12;
 // 32, 32, 8, 16, 16, 8; 32, 32, 16; 16, 16, 8.
-int FieldWidth(Field field);
-uint64_t FieldMax(Field field);
+constexpr int FieldWidth(Field field) {
+  switch (field) {
+    case Field::kSrc:
+    case Field::kDst:
+    case Field::kSentSrc:
+    case Field::kSentDst:
+      return 32;
+    case Field::kSport:
+    case Field::kDport:
+    case Field::kSentDport:
+    case Field::kInInterface:
+    case Field::kOutInterface:
+      return 16;
+    case Field::kProto:
+    case Field::kIcmpType:
+    case Field::kConnState:
+      return 8;
+  }
+  return 0;
+}
+constexpr uint64_t FieldMax(Field field) { return (uint64_t{1} << FieldWidth(field)) - 1; }
 
 // A BDD reference (reference-counted inside BuDDy). Default-constructed: the empty set.
 class Set {
@@ -192,6 +211,9 @@ class Space {
 
  private:
   Space() = default;
+  // Range() on the values [base, base + 2^bits - 1], which [lo, hi] meets: each node made with
+  // BuDDy's node constructor (an apply per bit costs several times as much), at most two a level.
+  Set RangeBelow(Field field, uint64_t lo, uint64_t hi, uint64_t base, int bits) const;
   // Intervals() on the values [base, base + 2^bits - 1], for intervals[first, last).
   Set IntervalsBelow(Field field, const std::vector<Interval>& intervals, size_t first, size_t last,
                      uint64_t base, int bits) const;

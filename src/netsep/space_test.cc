@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace mamori::netsep {
@@ -189,6 +190,40 @@ TEST_F(SpaceTest, OneValueRangeAgreesWithTheGeneralRange) {
       EXPECT_EQ(s.Value(f, v), s.Range(f, v - 1, v) & s.Range(f, v, v + 1));
     }
   }
+}
+
+// Range (its nodes made directly, at most two a level) against the comparison built an apply per
+// bit (x >= lo and x <= hi from the least significant bit up), on every field width, with the
+// field's whole range, one end at a bound, and values far apart and close together.
+TEST_F(SpaceTest, RangeAgreesWithTheBitwiseComparison) {
+  const Space& s = *space_;
+  std::mt19937_64 random(31);
+  auto bitwise = [&](Field f, uint64_t lo, uint64_t hi) {
+    Set ge = s.All();
+    Set le = s.All();
+    for (int i = 0; i < FieldWidth(f); ++i) {
+      const Set x = s.Masked(f, uint64_t{1} << i, uint64_t{1} << i);
+      ge = ((lo >> i) & 1) != 0 ? (x & ge) : (x | ge);
+      le = ((hi >> i) & 1) != 0 ? (~x | le) : (~x & le);
+    }
+    return ge & le;
+  };
+  for (int round = 0; round < 200; ++round) {
+    for (Field f : {Field::kSrc, Field::kSentDst, Field::kProto, Field::kDport, Field::kSentDport,
+                    Field::kInInterface}) {
+      const uint64_t max = FieldMax(f);
+      uint64_t lo = random() & max;
+      uint64_t hi = round % 3 == 0 ? std::min(max, lo + random() % 300) : random() & max;
+      if (round % 7 == 0) lo = 0;
+      if (round % 11 == 0) hi = max;
+      if (lo > hi) std::swap(lo, hi);
+      EXPECT_EQ(s.Range(f, lo, hi), bitwise(f, lo, hi))
+          << static_cast<int>(f) << " " << lo << " " << hi;
+    }
+  }
+  EXPECT_TRUE(s.Range(Field::kDport, 0, 65535).IsFull());
+  EXPECT_TRUE(s.Range(Field::kDport, 9, 8).IsEmpty());
+  EXPECT_EQ(s.Range(Field::kProto, 5, 1000), s.Range(Field::kProto, 5, 255));
 }
 
 // Masked (its nodes made directly) holds exactly the values that agree with `value` on `mask`,
