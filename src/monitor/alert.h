@@ -209,6 +209,9 @@ inline constexpr size_t kMaxRules = 10;
 std::string DescribeAlert(const Alert& alert);
 // The same appended to `out`.
 void AppendDescription(const Alert& alert, std::string& out);
+// The same written piece by piece, for every kind (AppendDescription writes the separation,
+// blocklist and sigma sentences into room made at once; tests compare the two).
+void AppendDescriptionPieces(const Alert& alert, std::string& out);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
 // dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
 // measured: metrics, {"name": number}), evidence.

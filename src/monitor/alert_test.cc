@@ -335,7 +335,8 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
                                           "a\"q\\",
                                           "cut \xe3\x81",
                                           "tab\there",
-                                          "bad \xff"};
+                                          "bad \xff",
+                                          std::string(700, 'x')};
   auto text = [&] { return texts[rng() % texts.size()]; };
   const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma};
   VerbatimMemo memo;  // one for every alert, as a writer keeps it
@@ -350,13 +351,17 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
     a.from_zone_description = text();
     a.to_zone = text();
     a.to_zone_description = text();
-    a.count = rng() % 3 == 0 ? 1 : rng();
+    a.count = rng() % 3 == 0 ? 1 : rng() % 5 == 0 ? UINT64_MAX : rng();
     for (unsigned k = rng() % 7; k > 0; --k) a.indicators.push_back(text());
     for (unsigned k = rng() % 12; k > 0; --k) a.rules.push_back({text(), text()});
     ASSERT_EQ(DescribeAlert(a), CatDescription(a)) << i;
     std::string appended = "prefix";
     AppendDescription(a, appended);
     ASSERT_EQ(appended, "prefix" + CatDescription(a)) << i;
+    // The sentence written into room made at once, and piece by piece.
+    std::string pieces = "prefix";
+    AppendDescriptionPieces(a, pieces);
+    ASSERT_EQ(pieces, appended) << i;
     std::string json = "x";
     AppendAlertJson(a, json);
     ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
