@@ -153,6 +153,7 @@ class EvidenceList {
     buffer_.clear();
     count_ = 0;
   }
+  bool operator==(const EvidenceList&) const = default;  // the same entries
   void swap(EvidenceList& other) noexcept {
     buffer_.swap(other.buffer_);
     std::swap(count_, other.count_);
@@ -199,7 +200,12 @@ struct Alert {
   std::vector<Metric> metrics;  // the latest finding's metrics
   EvidenceList evidence;        // "file:line" or "file:line uid", up to max_evidence
   std::string detail;  // the sentence written; empty (as the Aggregator leaves it): DescribeAlert's
+  bool operator==(const Alert&) const = default;
 };
+
+// `alert` made equal to Alert{}, keeping the memory of its texts and lists for the next alert
+// (the Aggregator's reused slots).
+void EmptyAlert(Alert& alert);
 
 inline constexpr size_t kMaxPorts = 10;
 inline constexpr size_t kMaxIndicators = 5;

@@ -371,6 +371,34 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
   }
 }
 
+TEST(EmptyAlert, LeavesAnAlertEqualToANewOne) {
+  // Every field filled (the defaulted == compares them all, new ones included).
+  Alert a;
+  a.kind = AlertKind::kSigma;
+  a.severity = Severity::kCritical;
+  a.ts_us = 5;
+  a.last_ts_us = 6;
+  a.src = "10.20.3.15";
+  a.dst = "198.51.100.7 and a text too long for a short string";
+  a.proto = Proto::kUdp;
+  a.dport = 53;
+  a.dports = {53, 853};
+  a.from_zone = "lgwan";
+  a.from_zone_description = "LGWAN接続系";
+  a.to_zone = "internet";
+  a.to_zone_description = "インターネット";
+  a.count = 7;
+  a.indicators = {"「bad.example」"};
+  a.rules = {{"00000000-0000-4000-8000-000000000000", "bench rule 0"}};
+  a.metrics = {{"score", 0.5}};
+  a.evidence.push_back("conn.log:1 C1");
+  a.detail = "sentence";
+  ASSERT_NE(a, Alert{});
+  EmptyAlert(a);
+  EXPECT_EQ(a, Alert{});
+  EXPECT_EQ(AlertToJsonSlow(a), AlertToJsonSlow(Alert{}));
+}
+
 TEST(AlertJson, FieldsAndNulls) {
   Alert a;
   a.kind = AlertKind::kBlocklist;
