@@ -18,6 +18,46 @@ namespace {
 
 using namespace std::string_view_literals;  // appended literals: lengths known at compile time
 
+// Writes through a raw pointer into room made beforehand (no capacity check per piece).
+class RawWriter {
+ public:
+  // Room for `bound` bytes after what `out` holds; Done gives back what was not written.
+  RawWriter(std::string& out, size_t bound) : out_(out) {
+    const size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  void Done() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+
+  template <size_t N>
+  void Literal(const char (&text)[N]) {  // a literal: its length known when compiled
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
+  }
+  void Text(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  void Char(char c) { *p_++ = c; }
+  void Quoted(std::string_view text) {  // a Clean or Verbatim text
+    Char('"');
+    Text(text);
+    Char('"');
+  }
+  void QuotedOrNull(std::string_view text) {
+    if (text.empty()) {
+      Literal("null");
+    } else {
+      Quoted(text);
+    }
+  }
+  void Decimal(uint64_t n) { p_ = std::to_chars(p_, p_ + 20, n).ptr; }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
 // Appends the decimal digits of `n`.
 void AppendDecimal(std::string& out, uint64_t n) {
   char digits[24];
@@ -297,7 +337,136 @@ const char* SeverityName(Severity severity) {
   return "?";
 }
 
+namespace {
+
+// Room for the sentence of a separation, blocklist or sigma alert: the fixed text (each kind's
+// below 400 bytes), the ports (at most kMaxPorts of 5 digits, each with ", ") and " ほか", the
+// count (at most 20 digits), and the texts taken from the alert, each list entry with at most
+// 16 bytes of fixed text around it.
+size_t DescriptionBound(const Alert& a) {
+  size_t bound = 400 + kMaxPorts * 7 + 8 + 20 + a.src.size() + a.dst.size() + a.from_zone.size() +
+                 a.from_zone_description.size() + a.to_zone.size() + a.to_zone_description.size();
+  for (const std::string& i : a.indicators) bound += i.size() + 16;
+  for (const Alert::Rule& r : a.rules) bound += r.id.size() + r.title.size() + 16;
+  return bound;
+}
+
+// AppendZone through `w`.
+void WriteZone(RawWriter& w, std::string_view name, std::string_view description) {
+  w.Literal("区域 ");
+  w.Text(name);
+  if (description.empty()) {
+    w.Char(' ');
+    return;
+  }
+  w.Literal("（");
+  w.Text(description);
+  w.Literal("）");
+}
+
+// AppendTraffic and AppendTimes through `w`, with the "）" between them.
+void WriteTrafficAndTimes(RawWriter& w, const Alert& a) {
+  const char* proto = ProtoName(a.proto);
+  if (proto != nullptr) {
+    w.Text(proto);
+  } else {
+    w.Literal("プロトコル不明");
+  }
+  if (!a.dports.empty()) {
+    w.Literal("、宛先ポート ");
+    for (size_t i = 0; i < a.dports.size(); ++i) {
+      if (i > 0) w.Literal(", ");
+      w.Decimal(a.dports[i]);
+    }
+    if (a.dports.size() >= kMaxPorts) w.Literal(" ほか");
+  }
+  w.Literal("）");
+  if (a.count > 1) {
+    w.Literal("（");
+    w.Decimal(a.count);
+    w.Literal(" 件）");
+  }
+}
+
+// The sentences of the commonest kinds, written through a raw pointer into room made once
+// (DescriptionBound) rather than piece by piece with a growth check each: the same bytes as
+// AppendDescriptionPieces (alert_test.cc compares them).
+void WriteDescription(const Alert& a, std::string& out) {
+  RawWriter w(out, DescriptionBound(a));
+  switch (a.kind) {
+    case AlertKind::kSeparation:
+      WriteZone(w, a.from_zone, a.from_zone_description);
+      w.Literal("の ");
+      w.Text(a.src);
+      w.Literal(" から");
+      WriteZone(w, a.to_zone, a.to_zone_description);
+      w.Literal("の ");
+      w.Text(a.dst);
+      w.Literal(" への通信（");
+      WriteTrafficAndTimes(w, a);
+      w.Literal(
+          "は、トポロジーのどの許可（[[allow]]）にも当たりません。区域間の通信経路の分割"
+          "（基本方針 §2(10)・§6(3)ア）に反します。");
+      break;
+    case AlertKind::kBlocklist:
+      w.Text(a.src);
+      w.Literal(" と ");
+      if (a.dst.empty()) {
+        w.Literal("(宛先不明)");
+      } else {
+        w.Text(a.dst);
+      }
+      w.Literal(" の通信（");
+      WriteTrafficAndTimes(w, a);
+      w.Literal("が遮断リストの項目");
+      for (size_t i = 0; i < a.indicators.size(); ++i) {
+        if (i > 0) w.Literal("、");
+        w.Text(a.indicators[i]);
+      }
+      if (a.indicators.size() >= kMaxIndicators) w.Literal(" ほか");
+      w.Literal("に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+      break;
+    default:  // kSigma
+      w.Text(a.src);
+      w.Literal(" から ");
+      if (a.dst.empty()) {
+        w.Literal("(宛先不明)");
+      } else {
+        w.Text(a.dst);
+      }
+      w.Literal(" への通信（");
+      WriteTrafficAndTimes(w, a);
+      w.Literal("が Sigma ルール");
+      for (size_t i = 0; i < a.rules.size(); ++i) {
+        if (i > 0) w.Literal("、");
+        w.Literal("「");
+        w.Text(a.rules[i].title);
+        w.Literal("」");
+        if (!a.rules[i].id.empty()) {
+          w.Literal("（");
+          w.Text(a.rules[i].id);
+          w.Literal("）");
+        }
+      }
+      if (a.rules.size() >= kMaxRules) w.Literal(" ほか");
+      w.Literal("に当たります。不正な通信の監視（基本方針 §6(3)イ・§6(7)）の対象です。");
+      break;
+  }
+  w.Done();
+}
+
+}  // namespace
+
 void AppendDescription(const Alert& a, std::string& out) {
+  if (a.kind == AlertKind::kSeparation || a.kind == AlertKind::kBlocklist ||
+      a.kind == AlertKind::kSigma) {
+    WriteDescription(a, out);
+    return;
+  }
+  AppendDescriptionPieces(a, out);
+}
+
+void AppendDescriptionPieces(const Alert& a, std::string& out) {
   switch (a.kind) {
     case AlertKind::kSeparation:
       AppendZone(out, a.from_zone, a.from_zone_description);
@@ -648,46 +817,6 @@ bool Clean(std::string_view text) {
 // Whether `text` can be written between quotes as it is: Clean, or Plain without '"' and '\\'.
 bool Verbatim(std::string_view text) { return Clean(text) || (Plain(text) && !NeedsEscape(text)); }
 
-// Writes through a raw pointer into room made beforehand (no capacity check per piece).
-class RawWriter {
- public:
-  // Room for `bound` bytes after what `out` holds; Done gives back what was not written.
-  RawWriter(std::string& out, size_t bound) : out_(out) {
-    const size_t at = out.size();
-    out.resize(at + bound);
-    p_ = out.data() + at;
-  }
-  void Done() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
-
-  template <size_t N>
-  void Literal(const char (&text)[N]) {  // a literal: its length known when compiled
-    std::memcpy(p_, text, N - 1);
-    p_ += N - 1;
-  }
-  void Text(std::string_view text) {
-    std::memcpy(p_, text.data(), text.size());
-    p_ += text.size();
-  }
-  void Char(char c) { *p_++ = c; }
-  void Quoted(std::string_view text) {  // a Clean or Verbatim text
-    Char('"');
-    Text(text);
-    Char('"');
-  }
-  void QuotedOrNull(std::string_view text) {
-    if (text.empty()) {
-      Literal("null");
-    } else {
-      Quoted(text);
-    }
-  }
-  void Decimal(uint64_t n) { p_ = std::to_chars(p_, p_ + 20, n).ptr; }
-
- private:
-  std::string& out_;
-  char* p_;
-};
-
 // Whether the texts AppendDescription takes from the alert are Verbatim, for the kinds whose
 // sentence is made of them and of fixed text (false for the others). The fixed text (the
 // sentences, ProtoName's names, numbers) holds no control character, '"' or '\\' and is valid
@@ -927,30 +1056,33 @@ std::string AlertToJson(const Alert& a) {
 Aggregator::Aggregator(int64_t window_us, size_t max_evidence, AlertOutput& output)
     : window_us_(window_us > 0 ? window_us : 1), max_evidence_(max_evidence), output_(output) {}
 
-namespace {
-
-// `alert` = Alert{} but for the memory of the texts and lists that most alerts fill past a short
-// string's room (zone descriptions, evidence, ports), which the slot's next alert reuses instead
-// of allocating again. Open slots never outnumber the most alerts open at once, so neither does
-// the memory kept.
-void Empty(Alert& alert) {
-  std::string from = std::move(alert.from_zone_description);
-  std::string to = std::move(alert.to_zone_description);
-  EvidenceList evidence;
-  evidence.swap(alert.evidence);
-  std::vector<uint16_t> dports = std::move(alert.dports);
-  alert = Alert{};
-  from.clear();
-  to.clear();
-  evidence.clear();
-  dports.clear();
-  alert.from_zone_description = std::move(from);
-  alert.to_zone_description = std::move(to);
-  alert.evidence.swap(evidence);
-  alert.dports = std::move(dports);
+// `alert` = Alert{} but for the memory of its texts and lists, which the slot's next alert
+// reuses instead of allocating again (the zone descriptions, the evidence, the ports, the lists of
+// indicators and rules): each field is emptied in place rather than the alert replaced by a new
+// one, whose construction and the destruction of the old one cost more than the alert's writing.
+// Open slots never outnumber the most alerts open at once, so neither does the memory kept.
+// alert_test.cc checks that an emptied alert equals Alert{}.
+void EmptyAlert(Alert& alert) {
+  alert.kind = AlertKind::kSeparation;
+  alert.severity = Severity::kHigh;
+  alert.ts_us = 0;
+  alert.last_ts_us = 0;
+  alert.src.clear();
+  alert.dst.clear();
+  alert.proto = Proto::kUnknown;
+  alert.dport.reset();
+  alert.dports.clear();
+  alert.from_zone.clear();
+  alert.from_zone_description.clear();
+  alert.to_zone.clear();
+  alert.to_zone_description.clear();
+  alert.count = 0;
+  alert.indicators.clear();
+  alert.rules.clear();
+  alert.metrics.clear();
+  alert.evidence.clear();
+  alert.detail.clear();
 }
-
-}  // namespace
 
 uint32_t Aggregator::Find(const Finding& f, uint64_t hash) const {
   if (table_.empty()) return kNone;
@@ -1016,7 +1148,7 @@ void Aggregator::Release(uint32_t slot) {
   table_[i] = 0;
   Open& open = slots_[slot];
   open.live = false;
-  Empty(open.alert);
+  EmptyAlert(open.alert);
   free_.push_back(slot);
   --live_;
 }

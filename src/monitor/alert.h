@@ -153,6 +153,7 @@ class EvidenceList {
     buffer_.clear();
     count_ = 0;
   }
+  bool operator==(const EvidenceList&) const = default;  // the same entries
   void swap(EvidenceList& other) noexcept {
     buffer_.swap(other.buffer_);
     std::swap(count_, other.count_);
@@ -199,7 +200,12 @@ struct Alert {
   std::vector<Metric> metrics;  // the latest finding's metrics
   EvidenceList evidence;        // "file:line" or "file:line uid", up to max_evidence
   std::string detail;  // the sentence written; empty (as the Aggregator leaves it): DescribeAlert's
+  bool operator==(const Alert&) const = default;
 };
+
+// `alert` made equal to Alert{}, keeping the memory of its texts and lists for the next alert
+// (the Aggregator's reused slots).
+void EmptyAlert(Alert& alert);
 
 inline constexpr size_t kMaxPorts = 10;
 inline constexpr size_t kMaxIndicators = 5;
@@ -209,6 +215,9 @@ inline constexpr size_t kMaxRules = 10;
 std::string DescribeAlert(const Alert& alert);
 // The same appended to `out`.
 void AppendDescription(const Alert& alert, std::string& out);
+// The same written piece by piece, for every kind (AppendDescription writes the separation,
+// blocklist and sigma sentences into room made at once; tests compare the two).
+void AppendDescriptionPieces(const Alert& alert, std::string& out);
 // One JSON object on one line (no newline): kind, severity, ts (ISO 8601 UTC), src, dst, proto,
 // dport, from_zone, to_zone, count, detail, (sigma only: rules, [{"id", "title"}]), (when
 // measured: metrics, {"name": number}), evidence.

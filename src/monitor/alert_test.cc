@@ -335,7 +335,8 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
                                           "a\"q\\",
                                           "cut \xe3\x81",
                                           "tab\there",
-                                          "bad \xff"};
+                                          "bad \xff",
+                                          std::string(700, 'x')};
   auto text = [&] { return texts[rng() % texts.size()]; };
   const AlertKind kinds[] = {AlertKind::kSeparation, AlertKind::kBlocklist, AlertKind::kSigma};
   VerbatimMemo memo;  // one for every alert, as a writer keeps it
@@ -350,13 +351,17 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
     a.from_zone_description = text();
     a.to_zone = text();
     a.to_zone_description = text();
-    a.count = rng() % 3 == 0 ? 1 : rng();
+    a.count = rng() % 3 == 0 ? 1 : rng() % 5 == 0 ? UINT64_MAX : rng();
     for (unsigned k = rng() % 7; k > 0; --k) a.indicators.push_back(text());
     for (unsigned k = rng() % 12; k > 0; --k) a.rules.push_back({text(), text()});
     ASSERT_EQ(DescribeAlert(a), CatDescription(a)) << i;
     std::string appended = "prefix";
     AppendDescription(a, appended);
     ASSERT_EQ(appended, "prefix" + CatDescription(a)) << i;
+    // The sentence written into room made at once, and piece by piece.
+    std::string pieces = "prefix";
+    AppendDescriptionPieces(a, pieces);
+    ASSERT_EQ(pieces, appended) << i;
     std::string json = "x";
     AppendAlertJson(a, json);
     ASSERT_EQ(json, "x" + AlertToJsonSlow(a)) << i;
@@ -364,6 +369,34 @@ TEST(DescribeAlert, AppendedSentencesAgreeWithConcatenatedOnes) {
     AppendAlertJson(a, remembered, memo);
     ASSERT_EQ(remembered, json) << i;
   }
+}
+
+TEST(EmptyAlert, LeavesAnAlertEqualToANewOne) {
+  // Every field filled (the defaulted == compares them all, new ones included).
+  Alert a;
+  a.kind = AlertKind::kSigma;
+  a.severity = Severity::kCritical;
+  a.ts_us = 5;
+  a.last_ts_us = 6;
+  a.src = "10.20.3.15";
+  a.dst = "198.51.100.7 and a text too long for a short string";
+  a.proto = Proto::kUdp;
+  a.dport = 53;
+  a.dports = {53, 853};
+  a.from_zone = "lgwan";
+  a.from_zone_description = "LGWAN接続系";
+  a.to_zone = "internet";
+  a.to_zone_description = "インターネット";
+  a.count = 7;
+  a.indicators = {"「bad.example」"};
+  a.rules = {{"00000000-0000-4000-8000-000000000000", "bench rule 0"}};
+  a.metrics = {{"score", 0.5}};
+  a.evidence.push_back("conn.log:1 C1");
+  a.detail = "sentence";
+  ASSERT_NE(a, Alert{});
+  EmptyAlert(a);
+  EXPECT_EQ(a, Alert{});
+  EXPECT_EQ(AlertToJsonSlow(a), AlertToJsonSlow(Alert{}));
 }
 
 TEST(AlertJson, FieldsAndNulls) {

@@ -92,8 +92,8 @@ struct GuardAtom {
   };
   EventField field = EventField::kDstPort;
   Kind kind = Kind::kEqual;
-  uint32_t mask = 0;
-  uint64_t value = 0;
+  uint32_t mask = 0;   // kCidr; kMatcher: nonzero for an address pattern DottedQuadRangeOf takes
+  uint64_t value = 0;  // likewise
   const Matcher* matcher = nullptr;  // kMatcher; owned by the compiled rule
 };
 
@@ -1055,6 +1055,12 @@ std::optional<Guard> TestGuard(const FieldTest& test) {
       guard.push_back({test.field, Atom::Kind::kEqual, 0, m.number});
     } else if (address && m.op == Matcher::Op::kCidr4) {
       guard.push_back({test.field, Atom::Kind::kCidr, m.v4_mask, m.v4_network});
+    } else if (address && m.op == Matcher::Op::kPattern) {
+      // A pattern that is a range of an IPv4 address's octets is checked as one on such an
+      // address (Holds), as the pattern on its text elsewhere.
+      const std::optional<DottedQuadRange> range = DottedQuadRangeOf(m.pattern);
+      guard.push_back({test.field, Atom::Kind::kMatcher, range ? range->mask : 0,
+                       range ? range->value : 0, &m});
     } else if ((numeric && IsComparison(m.op)) || m.op == Matcher::Op::kRegex ||
                m.op == Matcher::Op::kPattern) {
       guard.push_back({test.field, Atom::Kind::kMatcher, 0, 0, &m});
@@ -1792,7 +1798,13 @@ class SigmaDetector final : public Detector {
   }
   bool Holds(const GuardAtom& atom) {
     const auto i = static_cast<size_t>(atom.field);
-    if (atom.kind == GuardAtom::Kind::kMatcher) return MatcherHolds(atom);
+    if (atom.kind == GuardAtom::Kind::kMatcher) {
+      // A text pattern on the event's own IPv4 address (probed: is_v4) that is a range of its
+      // octets (DottedQuadRangeOf): the pattern's answer on its dotted quad, as MatcherHolds
+      // gives it, without the text.
+      if (atom.mask != 0 && probe_has_[i]) return (probe_[i] & atom.mask) == atom.value;
+      return MatcherHolds(atom);
+    }
     if (!probe_has_[i]) return false;
     return atom.kind == GuardAtom::Kind::kCidr ? (probe_[i] & atom.mask) == atom.value
                                                : probe_[i] == atom.value;

@@ -514,6 +514,69 @@ std::optional<double> ParseNumber(std::string_view text) {
   return value;
 }
 
+namespace {
+
+// `text` as canonical octets ("10.20.2": each of 1 to 3 digits, no leading zero, at most 255)
+// separated by single dots, appended to `octets`; false when it is not that.
+bool CanonicalOctets(std::string_view text, std::vector<uint32_t>& octets) {
+  size_t i = 0;
+  while (true) {
+    const size_t start = i;
+    uint32_t value = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<uint32_t>(text[i] - '0');
+      ++i;
+    }
+    const size_t digits = i - start;
+    if (digits == 0 || (digits > 1 && text[start] == '0') || value > 255) return false;
+    octets.push_back(value);
+    if (i == text.size()) return true;
+    if (text[i] != '.') return false;
+    ++i;
+  }
+}
+
+}  // namespace
+
+std::optional<DottedQuadRange> DottedQuadRangeOf(const Pattern& pattern) {
+  std::string_view text = pattern.literal;
+  size_t first = 0;  // the octet (0: the highest) the pattern's first octet must be
+  switch (pattern.shape) {
+    case Pattern::Shape::kExact:
+      break;
+    case Pattern::Shape::kPrefix:  // "a.b.": the first octets
+      if (!text.ends_with('.')) return std::nullopt;
+      text.remove_suffix(1);
+      break;
+    case Pattern::Shape::kSuffix:  // ".c.d": the last octets
+      if (!text.starts_with('.')) return std::nullopt;
+      text.remove_prefix(1);
+      break;
+    case Pattern::Shape::kContains:  // ".b.c.": the middle two (the only place such a text fits)
+      if (text.size() < 2 || !text.starts_with('.') || !text.ends_with('.')) return std::nullopt;
+      text = text.substr(1, text.size() - 2);
+      first = 1;
+      break;
+    default:
+      return std::nullopt;
+  }
+  std::vector<uint32_t> octets;
+  if (!CanonicalOctets(text, octets)) return std::nullopt;
+  const size_t n = octets.size();
+  const bool fits = pattern.shape == Pattern::Shape::kExact      ? n == 4
+                    : pattern.shape == Pattern::Shape::kContains ? n == 2
+                                                                 : n <= 3;
+  if (!fits) return std::nullopt;
+  if (pattern.shape == Pattern::Shape::kSuffix) first = 4 - n;
+  DottedQuadRange range;
+  for (size_t k = 0; k < n; ++k) {
+    const int shift = static_cast<int>(8 * (3 - (first + k)));
+    range.mask |= uint32_t{0xFF} << shift;
+    range.value |= octets[k] << shift;
+  }
+  return range;
+}
+
 bool ParseCidr(std::string_view text, Matcher& m) {
   std::string_view address = text;
   int length = -1;

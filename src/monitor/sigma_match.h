@@ -279,6 +279,17 @@ inline bool MatchFast(const Matcher& m, const FieldValue& value, EventField fiel
   return Match(m, value, field, context);
 }
 
+// A text pattern that, on the canonical dotted quad of an IPv4 address (Address::text when
+// is_v4: no leading zeros), holds exactly when (address & mask) == value: whole octets at the
+// start ("10.20.2.", startswith), at the end (".20", endswith), the middle two (".67.91.",
+// contains) or all four (exact). nullopt for every other pattern (one that may hold at several
+// places, or cannot hold on a canonical dotted quad).
+struct DottedQuadRange {
+  uint32_t mask = 0;  // never 0
+  uint32_t value = 0;
+};
+std::optional<DottedQuadRange> DottedQuadRangeOf(const Pattern& pattern);
+
 // Parsing of rule values (compile time).
 std::optional<double> ParseNumber(std::string_view text);
 // "10.0.0.0/8", "10.1.2.3" (/32), "2001:db8::/32"; host bits may be set (they are cleared).

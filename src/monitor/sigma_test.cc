@@ -181,6 +181,62 @@ TEST(SigmaPattern, ContainsAsFind) {
   EXPECT_LT(found, 18000u);
 }
 
+TEST(SigmaPattern, DottedQuadRangeAgreesWithThePatternOnAddresses) {
+  uint64_t seed = 0x2545F4914F6CDD1Dull;
+  auto next = [&](uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  // Few octet values, so that patterns and addresses meet often.
+  const uint32_t octet_values[] = {0, 1, 2, 9, 10, 19, 20, 25, 200, 255};
+  auto octet = [&] { return octet_values[next(std::size(octet_values))]; };
+  std::vector<std::pair<uint32_t, std::string>> addresses;
+  for (int i = 0; i < 300; ++i) {
+    const uint32_t a = octet(), b = octet(), c = octet(), d = octet();
+    addresses.emplace_back(a << 24 | b << 16 | c << 8 | d,
+                           std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) +
+                               "." + std::to_string(d));
+  }
+  // Pattern texts: pieces of addresses (whole and cut octets, dots at either end) and random
+  // runs of digits and dots (leading zeros, empty octets, too many octets).
+  auto piece = [&] {
+    const std::string& text = addresses[next(addresses.size())].second;
+    const size_t from = next(text.size() + 1);
+    return text.substr(from, next(text.size() - from + 1));
+  };
+  auto random_text = [&] {
+    std::string out(next(10), ' ');
+    for (char& c : out) c = ".0125"[next(5)];
+    return out;
+  };
+  const char* shapes[][2] = {{"", ""}, {"", "*"}, {"*", ""}, {"*", "*"}};
+  size_t ranges = 0, matches = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const auto& [before, after] = shapes[next(4)];
+    const std::string text = next(2) == 0 ? piece() : random_text();
+    const sigma::Pattern p = sigma::Pattern::Parse(before + text + after, true);
+    const std::optional<sigma::DottedQuadRange> range = sigma::DottedQuadRangeOf(p);
+    if (!range) continue;
+    ++ranges;
+    ASSERT_NE(range->mask, 0u);
+    for (const auto& [v4, address] : addresses) {
+      const bool want = p.Matches(address);
+      ASSERT_EQ((v4 & range->mask) == range->value, want)
+          << before << text << after << " on " << address;
+      matches += want ? 1 : 0;
+    }
+  }
+  EXPECT_GT(ranges, 500u);
+  EXPECT_GT(matches, 10000u);
+  // Shapes that may hold at several places, or never on a canonical dotted quad: no range.
+  for (const char* text :
+       {"*.1.*", "10*", "10.2*", "*0.1", "010.*", "1.2.3", "*.1.2.3.*", "1?.*"}) {
+    EXPECT_FALSE(sigma::DottedQuadRangeOf(sigma::Pattern::Parse(text, true))) << text;
+  }
+}
+
 TEST(SigmaPattern, CaseInsensitiveUnlessCased) {
   auto rules = Load(
       Rule("t", "  sel:\n    cs-host: WWW.Example.JP\n  condition: sel\n", "{category: proxy}"));
@@ -938,6 +994,10 @@ TEST(SigmaRules, PatternChecksGiveTheSameMatches) {
   const char* patterns[] = {"dst_ip|endswith: '.9'",
                             "src_ip|startswith: '10.20.'",
                             "dst_ip|contains: '.1.'",
+                            "dst_ip|contains: '.10.1.'",
+                            "dst_ip|endswith: '.2.3'",
+                            "src_ip: 10.30.1.7",
+                            "src_ip|startswith: '010.'",
                             "proto: TCP",
                             "proto|cased: TCP",
                             "dst_ip: '10.1?.*'",
