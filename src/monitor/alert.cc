@@ -822,10 +822,13 @@ bool Verbatim(std::string_view text) { return Clean(text) || (Plain(text) && !Ne
 // sentences, ProtoName's names, numbers) holds no control character, '"' or '\\' and is valid
 // UTF-8, and every text is put between fixed parts, so the sentence is Verbatim when they all
 // are. Addresses and rule ids are known Clean by the caller.
-bool DescriptionVerbatim(const Alert& a, VerbatimMemo& memo) {
+bool DescriptionVerbatim(const Alert& a, VerbatimMemo* memo) {
   switch (a.kind) {
     case AlertKind::kSeparation:
-      return memo.Verbatim(a.from_zone_description) && memo.Verbatim(a.to_zone_description);
+      if (memo == nullptr) {
+        return Verbatim(a.from_zone_description) && Verbatim(a.to_zone_description);
+      }
+      return memo->Verbatim(a.from_zone_description) && memo->Verbatim(a.to_zone_description);
     case AlertKind::kBlocklist:
       return std::all_of(a.indicators.begin(), a.indicators.end(),
                          [](const std::string& i) { return Verbatim(i); });
@@ -839,7 +842,7 @@ bool DescriptionVerbatim(const Alert& a, VerbatimMemo& memo) {
 // AppendAlertJson when every text written between quotes but the detail is Clean (as logs of
 // addresses and uids give): written through a raw pointer with no escaping checks. Returns
 // false, having written nothing, when the detail is not Verbatim.
-bool AppendCleanAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
+bool AppendCleanAlertJson(const Alert& a, std::string& out, VerbatimMemo* memo) {
   if (!a.detail.empty() && !Verbatim(a.detail)) return false;
   const size_t start = out.size();
   // Every fixed part is below 256 bytes; numbers take at most 20; each text its size.
@@ -918,10 +921,8 @@ bool AppendCleanAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) 
 
 }  // namespace
 
-// Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
-// when any text needs escaping beyond quotes and backslashes. Both give the same bytes
-// (alert_test.cc compares them).
 bool VerbatimMemo::Verbatim(std::string_view text) {
+  if (text.empty()) return true;  // as monitor::Verbatim; the slots not yet used hold ""
   for (const Known& known : known_) {
     if (known.text.size() == text.size() && known.text == text) return known.verbatim;
   }
@@ -933,12 +934,12 @@ bool VerbatimMemo::Verbatim(std::string_view text) {
   return verbatim;
 }
 
-void AppendAlertJson(const Alert& a, std::string& out) {
-  VerbatimMemo memo;
-  AppendAlertJson(a, out, memo);
-}
+namespace {
 
-void AppendAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
+// Written directly (one alert in a few microseconds rather than tens); AlertToJsonSlow
+// when any text needs escaping beyond quotes and backslashes. Both give the same bytes
+// (alert_test.cc compares them). `memo` may be null (each text checked itself).
+void AppendAlertJsonWith(const Alert& a, std::string& out, VerbatimMemo* memo) {
   bool clean = Clean(a.src) && Clean(a.dst) && Clean(a.from_zone) && Clean(a.to_zone);
   for (const Alert::Rule& rule : a.rules) clean = clean && Clean(rule.id) && Clean(rule.title);
   for (std::string_view e : a.evidence) clean = clean && Clean(e);
@@ -1045,6 +1046,14 @@ void AppendAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
   }
   out.push_back(']');
   out.push_back('}');
+}
+
+}  // namespace
+
+void AppendAlertJson(const Alert& a, std::string& out) { AppendAlertJsonWith(a, out, nullptr); }
+
+void AppendAlertJson(const Alert& a, std::string& out, VerbatimMemo& memo) {
+  AppendAlertJsonWith(a, out, &memo);
 }
 
 std::string AlertToJson(const Alert& a) {

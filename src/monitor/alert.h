@@ -158,9 +158,13 @@ class EvidenceList {
     buffer_.swap(other.buffer_);
     std::swap(count_, other.count_);
   }
-  // Appends one entry: the text of `a`, `b` and `c` one after another.
+  // Appends one entry: the text of `a`, `b` and `c` one after another (views that do not point
+  // into this list). An entry is a log location or a uid from a line of at most 4 MiB; one of
+  // 4 GiB or more, which its 32-bit size could not hold, is not kept.
   void Add(std::string_view a, std::string_view b, std::string_view c) {
-    const auto size = static_cast<uint32_t>(a.size() + b.size() + c.size());
+    const size_t total = a.size() + b.size() + c.size();
+    if (total > UINT32_MAX) return;
+    const auto size = static_cast<uint32_t>(total);
     if (buffer_.empty()) buffer_.reserve(2 * (sizeof size + size));  // most alerts: at once
     // One growth check for the whole entry, then plain copies.
     const size_t at = buffer_.size();

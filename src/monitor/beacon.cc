@@ -147,8 +147,8 @@ class BeaconDetector final : public Detector {
   void Finish(AlertSink& sink) override { Close(sink); }
 
  private:
-  // Hot fields first: an event touches count, first_s and conns (one cache line, the first
-  // connection stored there), and for later connections their storage (one more).
+  // Hot fields first: an event touches count, first_s and conns (together, the first connection
+  // stored there: usually one cache line), and for later connections their storage (one more).
   struct Pair {
     uint64_t count = 0;           // connections in the window, stored or not
     int64_t first_s = INT64_MAX;  // the earliest connection

@@ -152,6 +152,10 @@ TEST(Blocklist, BareLinesReadAsTheGeneralPathReadsThem) {
       bare += line + "\n";
       commented += line + " # entry\n";
     }
+    if (round % 2 == 1) {  // the last line without its newline: read up to the file's end
+      bare.pop_back();
+      commented.pop_back();
+    }
     SCOPED_TRACE(bare);
     auto fast = Load(bare);
     auto general = Load(commented);
