@@ -421,8 +421,12 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
     case zeek::Field::kProto:
       q = quoted();
       // Zeek writes lower case: the usual two in one comparison each, as ParseProto reads them.
+      // The text's first four bytes with its closing quote: "tcp" is `tcp"` and nothing else
+      // is (a string holds no quote). A comparison of a constant size: one load, no call.
       if (q != nullptr) {
-        event.proto = text == "tcp" ? Proto::kTcp : text == "udp" ? Proto::kUdp : ParseProto(text);
+        event.proto = std::memcmp(text.data(), "tcp\"", 4) == 0   ? Proto::kTcp
+                      : std::memcmp(text.data(), "udp\"", 4) == 0 ? Proto::kUdp
+                                                                  : ParseProto(text);
       }
       break;
     case zeek::Field::kConnState:
