@@ -352,6 +352,23 @@ uint64_t QuotedDottedQuadPadded(const char* s) {
   return value ? uint64_t{n} << 32 | *value : 0;
 }
 
+namespace {
+
+// 16 bytes of ones, then 16 of zeros: the 16 bytes from kKeepFirst + 16 - n keep the first n.
+alignas(32) constexpr unsigned char kKeepFirst[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+
+}  // namespace
+
+// A text not remembered in its slot: read and remembered. Apart from Find so that a text found
+// (most) costs no saving of registers for the call.
+[[gnu::noinline]] uint64_t QuotedDottedQuadMemo::Remember(Slot& slot, const char* s, uint64_t low,
+                                                          uint64_t high) {
+  const uint64_t answer = QuotedDottedQuadPadded(s);
+  slot = {low, high, answer};
+  return answer;
+}
+
 uint64_t QuotedDottedQuadMemo::Find(const char* s) {
 #ifdef __SSE2__
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
@@ -360,18 +377,17 @@ uint64_t QuotedDottedQuadMemo::Find(const char* s) {
   if (quotes == 0) return 0;  // no quote in 16 bytes: no address
   // The bytes up to and including the first quote: a key with a quote, never the unused 0, 0.
   const int n = __builtin_ctz(quotes);
-  const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m128i key =
-      _mm_and_si128(v, _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(n + 1))));
+  const __m128i keep = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 15 - n));
+  const __m128i key = _mm_and_si128(v, keep);
   const auto low = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
   const auto high = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
-  if (slots_.empty()) slots_.resize(size_t{1} << kSlotBits);
+  if (slots_.empty()) [[unlikely]] {
+    slots_.resize(size_t{1} << kSlotBits);
+  }
   Slot& slot =
       slots_[(((low * 0x9E3779B97F4A7C15ull) ^ high) * 0xC2B2AE3D27D4EB4Full) >> (64 - kSlotBits)];
   if (slot.low == low && slot.high == high) return slot.answer;
-  const uint64_t answer = QuotedDottedQuadPadded(s);
-  slot = {low, high, answer};
-  return answer;
+  return Remember(slot, s, low, high);
 #else
   return QuotedDottedQuadPadded(s);
 #endif

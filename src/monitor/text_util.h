@@ -72,6 +72,7 @@ class QuotedDottedQuadMemo {
     uint64_t low = 0, high = 0;  // the text's 16 bytes after its quote zeroed; 0, 0: unused
     uint64_t answer = 0;
   };
+  static uint64_t Remember(Slot& slot, const char* s, uint64_t low, uint64_t high);
   std::vector<Slot> slots_;
 };
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in

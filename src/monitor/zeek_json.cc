@@ -421,8 +421,12 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
     case zeek::Field::kProto:
       q = quoted();
       // Zeek writes lower case: the usual two in one comparison each, as ParseProto reads them.
+      // The text's first four bytes with its closing quote: "tcp" is `tcp"` and nothing else
+      // is (a string holds no quote). A comparison of a constant size: one load, no call.
       if (q != nullptr) {
-        event.proto = text == "tcp" ? Proto::kTcp : text == "udp" ? Proto::kUdp : ParseProto(text);
+        event.proto = std::memcmp(text.data(), "tcp\"", 4) == 0   ? Proto::kTcp
+                      : std::memcmp(text.data(), "udp\"", 4) == 0 ? Proto::kUdp
+                                                                  : ParseProto(text);
       }
       break;
     case zeek::Field::kConnState:
@@ -463,9 +467,10 @@ bool Take(FlatKey kind, zeek::Field field, const Value& value, Event& event, Fla
       __builtin_unreachable();  // FieldOf gives only the fields above: no range check
   }
   if (q != nullptr) return q;
-  // Anything else, as the scanner reads it.
+  // Anything else, as the scanner reads it. Space after a key's colon (which Zeek does not
+  // write) is skipped only here: every form read above starts with no space before it.
   Value value;
-  p = ScalarOrSkip(p, end, value, 1);
+  p = ScalarOrSkip(SkipSpace(p, end), end, value, 1);
   if (p == nullptr || !Take(key.kind, key.field, value, event, state)) return nullptr;
   return p;
 }
@@ -512,7 +517,7 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
       // `p` at the key, whose shape entry is `k` when it matched.
       if (k != nullptr) {
         next = k + 1;
-        p = SkipSpace(p + k->length + 3, end);  // at most `end` (the key ended before it)
+        p += k->length + 3;  // at most `end` (the key ended before it)
       } else {
         std::string_view key;
         p = Key(p, end, key);
@@ -529,7 +534,7 @@ std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event,
         if (p == nullptr) return std::nullopt;
         if ((k = match(p, 0)) == nullptr) break;
         next = k + 1;
-        p = SkipSpace(p + k->length + 4, end);  // at most `end`, as above
+        p += k->length + 4;  // at most `end`, as above
       }
       p = SkipSpace(p, end);
       if (p >= end) return std::nullopt;
