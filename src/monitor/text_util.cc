@@ -370,7 +370,7 @@ alignas(32) constexpr unsigned char kKeepFirst[32] = {
 }
 
 uint64_t QuotedDottedQuadMemo::Find(const char* s) {
-#ifdef __SSE2__
+#if defined(__SSE2__) && defined(__x86_64__)  // _mm_cvtsi128_si64: x86-64 only
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
   const auto quotes =
       static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));

@@ -664,6 +664,19 @@ class Checker {
 
   // Turns the outcomes of one base chain into the branches that go on. `delivers(probe)`: whether
   // packets of the branch `probe` leaving this chain reach zone `to` (the chains after it run).
+  // Whether no walk of device d's chains can fail by the depth of their calls (every table).
+  bool CallsStayWithinDepth(size_t d) {
+    if (calls_bounded_.size() <= d) calls_bounded_.resize(rulesets_.size(), -1);
+    int8_t& known = calls_bounded_[d];
+    if (known < 0) {
+      known = 1;
+      for (const Table& table : rulesets_[d]->tables) {
+        if (!Evaluator::CallsStayWithinDepth(table)) known = 0;
+      }
+    }
+    return known == 1;
+  }
+
   void Split(size_t d, size_t from, size_t to, const BaseChain& base, const Chain& chain,
              const Branch& branch, std::vector<Outcome> outcomes, const Set& route,
              const std::function<bool(const Branch&)>& delivers, std::vector<Branch>& next) {
@@ -738,17 +751,20 @@ class Checker {
       // asks only whether some reach `to`. When a part of them does, that part stands for the
       // whole, which is then never built (on a large rule set, a tree over the addresses of
       // tens of thousands of host rules, carried through the later chains and unions).
-      Branch probe = allowed;
-      if (probe.current.IsEmpty()) {
-        const Space::AddressPart& part = allowed_hosts.front();
-        probe.current = space_.AddressPath(static_cast<uint32_t>(part.key >> 32),
-                                           static_cast<uint32_t>(part.key), part.lower);
+      // Only where no chain's calls can fail the walk by their depth: the walk of the whole set
+      // might fail where that of a part does not (Evaluator::CallsStayWithinDepth).
+      bool delivered = false;
+      if (CallsStayWithinDepth(d)) {
+        Branch probe = allowed;
+        if (probe.current.IsEmpty()) {
+          const Space::AddressPart& part = allowed_hosts.front();
+          probe.current = space_.AddressPath(static_cast<uint32_t>(part.key >> 32),
+                                             static_cast<uint32_t>(part.key), part.lower);
+        }
+        delivered = delivers(probe);
+        if (delivered) allowed = std::move(probe);
       }
-      if (delivers(probe)) {
-        allowed = std::move(probe);
-      } else {
-        allowed.current |= space_.AddressPaths(std::move(allowed_hosts));
-      }
+      if (!delivered) allowed.current |= space_.AddressPaths(std::move(allowed_hosts));
     }
     if (!allowed.current.IsEmpty()) next.push_back(std::move(allowed));
     if (!merged.current.IsEmpty()) next.push_back(std::move(merged));
@@ -1070,7 +1086,8 @@ class Checker {
   std::vector<Set> zone_dst_;
   std::vector<Set> allowed_;  // [from * n + to]
   std::vector<Set> beyond_;   // [from]: delivered packets beyond every allow entry of `from`
-  std::vector<const Ruleset*> rulesets_;                            // per device
+  std::vector<const Ruleset*> rulesets_;  // per device
+  std::vector<int8_t> calls_bounded_;     // per device: CallsStayWithinDepth, -1 until asked
   std::vector<std::vector<std::pair<std::string, size_t>>> faces_;  // per device: interface, zone
   std::vector<std::vector<Set>> route_;  // [device][zone]: destinations sent towards the zone
   std::vector<Set> reachable_;           // [from * n + to]

@@ -638,5 +638,48 @@ reason = "web"
   }
 }
 
+// A chain after the filter that only some of the allowed packets reach, whose calls loop or
+// nest deeper than the walk allows: the walk of the whole allowed path fails there, so the walk
+// of one part of it (which arrives) must not stand for it. The same result with the host-rule
+// path and without it: an error past the limit and for a loop, a report at the limit.
+TEST(EngineTest, AllowedPathPartDoesNotHideACallError) {
+  const std::string allows = R"(
+[[allow]]
+from = "inside"
+to = "dmz"
+proto = "tcp"
+dst_ports = [443]
+reason = "web"
+)";
+  Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
+  ASSERT_TRUE(topology.ok()) << topology.error().message_en;
+  const std::string filter =
+      std::string(kFilterHead) +
+      "-A FORWARD -s 10.0.0.1/32 -d 10.9.0.1/32 -p tcp --dport 443 -j ACCEPT\n"
+      "-A FORWARD -s 10.0.0.2/32 -d 10.9.0.2/32 -p tcp --dport 443 -j ACCEPT\n"
+      "COMMIT\n";
+  for (const int depth : {64, 65, 0}) {  // 0: a chain that calls itself
+    std::string mangle = "*mangle\n:POSTROUTING ACCEPT\n";
+    std::string rules = "-A POSTROUTING -d 10.9.0.2/32 -j L1\n";
+    const int chains = depth == 0 ? 1 : depth;
+    for (int i = 1; i <= chains; ++i) {
+      mangle += ":L" + std::to_string(i) + " - [0:0]\n";
+      if (depth == 0) rules += "-A L1 -j L1\n";
+      if (i < chains) rules += "-A L" + std::to_string(i) + " -j L" + std::to_string(i + 1) + "\n";
+    }
+    Result<Ruleset> ruleset =
+        ParseIptablesSave(mangle + rules + "COMMIT\n" + filter, "fw.rules", "fw");
+    ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
+    SpaceOptions general;
+    general.index_host_rules = false;
+    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    Result<Report> got = Check(*topology, {*ruleset});
+    ASSERT_EQ(got.ok(), expected.ok()) << depth;
+    EXPECT_EQ(got.ok(), depth == 64) << depth;
+    if (got.ok()) {
+      EXPECT_EQ(ReportToJson(*got), ReportToJson(*expected));
+    }
+  }
+}
 }  // namespace
 }  // namespace mamori::netsep

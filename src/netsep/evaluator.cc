@@ -898,6 +898,32 @@ const Chain* Evaluator::Target(const Table& table, const Rule& rule) const {
   return it->second;
 }
 
+bool Evaluator::CallsStayWithinDepth(const Table& table) {
+  // The most calls nested below each chain (kMaxCallDepth + 1: more, or a loop); -1 while the
+  // chain is being measured. The recursion stops past kMaxCallDepth levels.
+  std::unordered_map<const Chain*, int> below;
+  auto measure = [&](auto& self, const Chain& chain, int level) -> int {
+    if (level > kMaxCallDepth) return kMaxCallDepth + 1;
+    auto [it, fresh] = below.try_emplace(&chain, -1);
+    if (!fresh) return it->second < 0 ? kMaxCallDepth + 1 : it->second;  // a loop, or known
+    int most = 0;
+    for (const Rule& rule : chain.rules) {
+      if (rule.action.kind != ActionKind::kJump && rule.action.kind != ActionKind::kGoto) continue;
+      const Chain* target = table.FindChain(rule.action.chain);
+      if (target == nullptr) continue;  // Eval's error for a missing chain does not depend on depth
+      most = std::max(most, 1 + self(self, *target, level + 1));
+      if (most > kMaxCallDepth) break;
+    }
+    most = std::min(most, kMaxCallDepth + 1);
+    below[&chain] = most;
+    return most;
+  };
+  for (const Chain& chain : table.chains) {
+    if (measure(measure, chain, 0) > kMaxCallDepth) return false;
+  }
+  return true;
+}
+
 bool Evaluator::DiscardsAll(const Table& table, const Rule& rule, const Context& ctx,
                             int depth) const {
   bool may = false;

@@ -327,6 +327,12 @@ class Evaluator {
   // The lower sets are built once per distinct set of matches (services repeat).
   std::optional<HostMatch> HostMatchOf(const Rule& rule, const Context& ctx, bool& may) const;
 
+  // Whether no walk of `table`'s chains can fail with Eval's "nest too deeply or loop" error,
+  // whatever packets reach them: no chain's calls loop or nest deeper than Eval allows. A walk
+  // of part of a set (Engine's allowed-path probe) may then stand for the walk of the whole,
+  // which could otherwise meet the error where the part does not.
+  static bool CallsStayWithinDepth(const Table& table);
+
   // The chain `rule` (of `table`) jumps or goes to; nullptr when there is none. With
   // Memo::kRules, found once per rule.
   const Chain* Target(const Table& table, const Rule& rule) const;
