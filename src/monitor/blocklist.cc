@@ -124,6 +124,21 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       return static_cast<size_t>(line.data() - file.text.data()) + 16 <= file.text.size() + 1;
     };
     uint32_t line_number = 0;
+    // Whether one more entry of `size` bytes would pass the 32-bit offsets or indices.
+    auto full = [&list](size_t size) {
+      return list.arena_.size() + size > UINT32_MAX || list.entries_.size() >= UINT32_MAX - 1;
+    };
+    auto too_many = [] {
+      return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
+    };
+    // Appends `text` as the entry of this line; its index.
+    auto add = [&](std::string_view text) {
+      const auto index = static_cast<uint32_t>(list.entries_.size());
+      list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
+                               static_cast<uint32_t>(text.size()), file_index, line_number});
+      list.arena_.append(text);
+      return index;
+    };
     while (!rest.empty()) {
       ++line_number;
       const size_t end = rest.find('\n');
@@ -134,27 +149,15 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
       if (!line.empty() && line[0] >= '0' && line[0] <= '9') {
         if (const std::optional<std::pair<uint32_t, int>> bare =
                 padded(line) ? ParsePrefixStrictPadded(line) : ParsePrefixStrict(line)) {
-          if (list.arena_.size() + line.size() > UINT32_MAX ||
-              list.entries_.size() >= UINT32_MAX - 1) {
-            return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
-          }
-          const auto index = static_cast<uint32_t>(list.entries_.size());
-          list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
-                                   static_cast<uint32_t>(line.size()), file_index, line_number});
-          list.arena_.append(line);
+          if (full(line.size())) return too_many();
+          const uint32_t index = add(line);
           prefixes.push_back({netsep::Prefix{bare->first, bare->second}, index});
           continue;
         }
       }
       if (IsPlainDomainLine(line)) {
-        if (list.arena_.size() + line.size() > UINT32_MAX ||
-            list.entries_.size() >= UINT32_MAX - 1) {
-          return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
-        }
-        const auto index = static_cast<uint32_t>(list.entries_.size());
-        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
-                                 static_cast<uint32_t>(line.size()), file_index, line_number});
-        list.arena_.append(line);
+        if (full(line.size())) return too_many();
+        const uint32_t index = add(line);
         domain_entries.push_back(index);
         continue;
       }
@@ -167,9 +170,7 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
                          Cat("1 行に 1 項目だけを書いてください: ", Printable(line)),
                          Cat("one entry per line: ", Printable(line)));
       }
-      if (list.arena_.size() + line.size() > UINT32_MAX || list.entries_.size() >= UINT32_MAX - 1) {
-        return Error::TooLarge("遮断リストの項目が多すぎます。", "too many blocklist entries.");
-      }
+      if (full(line.size())) return too_many();
       if (line.find(':') != std::string_view::npos) {  // IPv6: an address or a network
         const std::optional<PrefixMap6::Entry> entry = ParsePrefix6(line);
         if (!entry) {
@@ -180,10 +181,7 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
               Cat("not an IPv6 address or CIDR range with zero host bits (e.g. 2001:db8::/32): ",
                   Printable(line)));
         }
-        const auto index = static_cast<uint32_t>(list.entries_.size());
-        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
-                                 static_cast<uint32_t>(line.size()), file_index, line_number});
-        list.arena_.append(line);
+        const uint32_t index = add(line);
         prefixes6.push_back({entry->network, entry->length, index});
         continue;
       }
@@ -198,10 +196,7 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
               Cat("not an IPv4 address or CIDR range with zero host bits (e.g. 192.0.2.0/24): ",
                   Printable(line)));
         }
-        const auto index = static_cast<uint32_t>(list.entries_.size());
-        list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
-                                 static_cast<uint32_t>(line.size()), file_index, line_number});
-        list.arena_.append(line);
+        const uint32_t index = add(line);
         prefixes.push_back({*prefix, index});
         continue;
       }
@@ -218,10 +213,7 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
             Cat("IP アドレス・CIDR・ドメイン名のどれでもありません: ", Printable(line)),
             Cat("not an IP address, CIDR range or domain name: ", Printable(line)));
       }
-      const auto index = static_cast<uint32_t>(list.entries_.size());
-      list.entries_.push_back({static_cast<uint32_t>(list.arena_.size()),
-                               static_cast<uint32_t>(name.size()), file_index, line_number});
-      list.arena_.append(name);
+      const uint32_t index = add(name);
       domain_entries.push_back(index);
     }
   }

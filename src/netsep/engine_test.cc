@@ -603,11 +603,8 @@ reason = "internet"
   EXPECT_GT(shadowed, 10);
 }
 
-// The allowed path (accepted host rules within the allow entries) is carried through the later
-// chains as one of its parts when that part arrives; when a later chain drops that part, the
-// whole path is built and carried instead. Either way the report is the general path's.
-TEST(EngineTest, AllowedPathArrivesWhenItsFirstPartIsDropped) {
-  const std::string allows = R"(
+// One allow entry (web from inside to dmz) and two host rules that accept what it allows.
+constexpr const char* kWebAllow = R"(
 [[allow]]
 from = "inside"
 to = "dmz"
@@ -615,13 +612,18 @@ proto = "tcp"
 dst_ports = [443]
 reason = "web"
 )";
-  Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
+constexpr const char* kTwoWebHosts =
+    "-A FORWARD -s 10.0.0.1/32 -d 10.9.0.1/32 -p tcp --dport 443 -j ACCEPT\n"
+    "-A FORWARD -s 10.0.0.2/32 -d 10.9.0.2/32 -p tcp --dport 443 -j ACCEPT\n"
+    "COMMIT\n";
+
+// The allowed path (accepted host rules within the allow entries) is carried through the later
+// chains as one of its parts when that part arrives; when a later chain drops that part, the
+// whole path is built and carried instead. Either way the report is the general path's.
+TEST(EngineTest, AllowedPathArrivesWhenItsFirstPartIsDropped) {
+  Result<Topology> topology = ParseTopology(std::string(kTopology) + kWebAllow, "topology.toml");
   ASSERT_TRUE(topology.ok()) << topology.error().message_en;
-  const std::string filter =
-      std::string(kFilterHead) +
-      "-A FORWARD -s 10.0.0.1/32 -d 10.9.0.1/32 -p tcp --dport 443 -j ACCEPT\n"
-      "-A FORWARD -s 10.0.0.2/32 -d 10.9.0.2/32 -p tcp --dport 443 -j ACCEPT\n"
-      "COMMIT\n";
+  const std::string filter = std::string(kFilterHead) + kTwoWebHosts;
   for (const std::string dropped : {"10.9.0.1/32", "10.9.0.2/32", "10.9.0.0/30", "10.8.0.0/16"}) {
     const std::string rules = "*mangle\n:POSTROUTING ACCEPT\n-A POSTROUTING -d " + dropped +
                               " -j DROP\nCOMMIT\n" + filter;
@@ -643,21 +645,9 @@ reason = "web"
 // of one part of it (which arrives) must not stand for it. The same result with the host-rule
 // path and without it: an error past the limit and for a loop, a report at the limit.
 TEST(EngineTest, AllowedPathPartDoesNotHideACallError) {
-  const std::string allows = R"(
-[[allow]]
-from = "inside"
-to = "dmz"
-proto = "tcp"
-dst_ports = [443]
-reason = "web"
-)";
-  Result<Topology> topology = ParseTopology(std::string(kTopology) + allows, "topology.toml");
+  Result<Topology> topology = ParseTopology(std::string(kTopology) + kWebAllow, "topology.toml");
   ASSERT_TRUE(topology.ok()) << topology.error().message_en;
-  const std::string filter =
-      std::string(kFilterHead) +
-      "-A FORWARD -s 10.0.0.1/32 -d 10.9.0.1/32 -p tcp --dport 443 -j ACCEPT\n"
-      "-A FORWARD -s 10.0.0.2/32 -d 10.9.0.2/32 -p tcp --dport 443 -j ACCEPT\n"
-      "COMMIT\n";
+  const std::string filter = std::string(kFilterHead) + kTwoWebHosts;
   for (const int depth : {64, 65, 0}) {  // 0: a chain that calls itself
     std::string mangle = "*mangle\n:POSTROUTING ACCEPT\n";
     std::string rules = "-A POSTROUTING -d 10.9.0.2/32 -j L1\n";
