@@ -596,6 +596,12 @@ reason = "internet"
     Result<Report> got = Check(*topology, {*ruleset}, {}, shadow);
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(ReportToJson(*got), ReportToJson(*expected)) << round << "\n" << rules;
+    // And with BuDDy's nodes read through its functions rather than its table.
+    SpaceOptions through_calls;
+    through_calls.read_nodes_directly = false;
+    Result<Report> called = Check(*topology, {*ruleset}, through_calls, shadow);
+    ASSERT_TRUE(called.ok());
+    EXPECT_EQ(ReportToJson(*called), ReportToJson(*expected)) << round << "\n" << rules;
     violations += static_cast<int>(expected->violations.size());
     shadowed += static_cast<int>(expected->shadowed.size());
   }

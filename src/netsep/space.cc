@@ -255,7 +255,7 @@ Result<std::unique_ptr<Space>> Space::Open(const SpaceOptions& options) {
     }
   }
   bdd_setvarnum(next);
-  g_direct_nodes = DirectNodesAgree(next);
+  g_direct_nodes = options.read_nodes_directly && DirectNodesAgree(next);
   space->key_bit_.assign(static_cast<size_t>(next), -1);
   for (int f = 0; f < 2; ++f) {
     const std::vector<int>& vars =
@@ -279,6 +279,8 @@ Space::~Space() {
   bdd_done();
   g_buddy_mutex.unlock();
 }
+
+bool Space::direct_nodes() const { return g_direct_nodes; }
 
 bool Space::failed() const { return g_buddy_failed.load(); }
 

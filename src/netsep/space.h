@@ -123,6 +123,10 @@ struct SpaceOptions {
   // addresses fixed (Evaluator::HostRules::kIndexed); false: as every other rule, the general
   // path the tests compare with. The report is the same either way.
   bool index_host_rules = true;
+  // The node-by-node walks read BuDDy's node table directly when its layout is the one they
+  // know (checked when the Space opens); false: through bdd_var, bdd_low and bdd_high, the
+  // plain path the tests compare with. The results are the same either way.
+  bool read_nodes_directly = true;
 };
 
 // Inclusive interval of field values.
@@ -208,6 +212,9 @@ class Space {
   std::optional<uint64_t> Min(const Set& set, Field field) const;
 
   bool failed() const;
+  // Whether the node-by-node walks read BuDDy's node table directly (read_nodes_directly, and
+  // the layout checked at Open).
+  bool direct_nodes() const;
 
  private:
   Space() = default;

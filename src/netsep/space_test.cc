@@ -22,6 +22,19 @@ class SpaceTest : public ::testing::Test {
   std::unique_ptr<Space> space_;
 };
 
+// The node-by-node walks read BuDDy's node table directly with the libbdd the project builds
+// with (Debian's 2.4: its layout is checked at Open), and through its functions when told to
+// (EngineTest.HostRulesGiveTheGeneralPathsReport compares the two on whole checks).
+TEST_F(SpaceTest, ReadsBuddysNodesDirectly) { EXPECT_TRUE(space_->direct_nodes()); }
+
+TEST(SpaceOptionsTest, NodesReadThroughBuddysFunctionsWhenAsked) {
+  SpaceOptions options;
+  options.read_nodes_directly = false;
+  auto opened = Space::Open(options);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_FALSE((*opened)->direct_nodes());
+}
+
 // A random set over `fields`: each field left whole, a range or a bit pattern; complemented
 // now and then.
 Set RandomSet(const Space& s, std::mt19937& random, std::initializer_list<Field> fields) {
