@@ -558,6 +558,14 @@ std::string RandomHostRules(std::mt19937& random) {
   return nat + heads + rules + "COMMIT\n";
 }
 
+// The check with host rules decided as every other rule (SpaceOptions::index_host_rules off):
+// the general path that the host-rule path's reports must equal.
+Result<Report> CheckGeneral(const Topology& topology, const Ruleset& ruleset) {
+  SpaceOptions general;
+  general.index_host_rules = false;
+  return Check(topology, {ruleset}, general);
+}
+
 // The report with host rules decided with their addresses fixed is the general path's, byte for
 // byte, shadowed-rule walk in this process or in a child.
 TEST(EngineTest, HostRulesGiveTheGeneralPathsReport) {
@@ -588,9 +596,7 @@ reason = "internet"
     const std::string rules = RandomHostRules(random);
     Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
     ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
-    SpaceOptions general;
-    general.index_host_rules = false;
-    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    Result<Report> expected = CheckGeneral(*topology, *ruleset);
     ASSERT_TRUE(expected.ok());
     const ShadowWork shadow = round % 2 == 0 ? ShadowWork::kInline : ShadowWork::kForked;
     Result<Report> got = Check(*topology, {*ruleset}, {}, shadow);
@@ -635,9 +641,7 @@ TEST(EngineTest, AllowedPathArrivesWhenItsFirstPartIsDropped) {
                               " -j DROP\nCOMMIT\n" + filter;
     Result<Ruleset> ruleset = ParseIptablesSave(rules, "fw.rules", "fw");
     ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
-    SpaceOptions general;
-    general.index_host_rules = false;
-    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    Result<Report> expected = CheckGeneral(*topology, *ruleset);
     ASSERT_TRUE(expected.ok());
     Result<Report> got = Check(*topology, {*ruleset});
     ASSERT_TRUE(got.ok());
@@ -666,9 +670,7 @@ TEST(EngineTest, AllowedPathPartDoesNotHideACallError) {
     Result<Ruleset> ruleset =
         ParseIptablesSave(mangle + rules + "COMMIT\n" + filter, "fw.rules", "fw");
     ASSERT_TRUE(ruleset.ok()) << ruleset.error().message_en;
-    SpaceOptions general;
-    general.index_host_rules = false;
-    Result<Report> expected = Check(*topology, {*ruleset}, general);
+    Result<Report> expected = CheckGeneral(*topology, *ruleset);
     Result<Report> got = Check(*topology, {*ruleset});
     ASSERT_EQ(got.ok(), expected.ok()) << depth;
     EXPECT_EQ(got.ok(), depth == 64) << depth;
