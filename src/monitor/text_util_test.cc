@@ -10,6 +10,24 @@
 namespace mamori::monitor {
 namespace {
 
+// Four decimal numbers joined by dots, each below 1000 when `wide`, else below 256.
+std::string RandomQuad(std::mt19937_64& rng, bool wide) {
+  std::string t;
+  for (int k = 0; k < 4; ++k) {
+    if (k > 0) t += '.';
+    t += std::to_string(rng() % (wide ? 1000 : 256));
+  }
+  return t;
+}
+
+// Fewer than `bound` characters drawn from `alphabet`.
+std::string RandomText(std::mt19937_64& rng, const std::string& alphabet, size_t bound) {
+  std::string t;
+  const size_t length = rng() % bound;
+  for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+  return t;
+}
+
 TEST(TextUtil, Numbers) {
   EXPECT_EQ(ParseUnsigned("0"), 0u);
   EXPECT_EQ(ParseUnsigned("18446744073709551615"), UINT64_MAX);
@@ -68,14 +86,10 @@ TEST(TextUtil, ParseDottedQuadAgreesWithParseIpv4) {
   for (int i = 0; i < 300000; ++i) {
     std::string t;
     if (i % 2 == 0) {  // an address, maybe changed
-      for (int k = 0; k < 4; ++k) {
-        if (k > 0) t += '.';
-        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
-      }
+      t = RandomQuad(rng, i % 6 == 0);
       if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
     } else {
-      const size_t length = rng() % 17;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 17);
     }
     texts.push_back(std::move(t));
   }
@@ -97,15 +111,11 @@ TEST(TextUtil, ParseDottedQuadPaddedAgreesWithParseDottedQuad) {
   for (int i = 0; i < 300000; ++i) {
     std::string t;
     if (i % 2 == 0) {
-      for (int k = 0; k < 4; ++k) {
-        if (k > 0) t += '.';
-        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
-      }
+      t = RandomQuad(rng, i % 6 == 0);
       if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
       if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
     } else {
-      const size_t length = rng() % 17;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 17);
     }
     std::string padded = t;
     for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
@@ -136,8 +146,7 @@ TEST(TextUtil, ParsePrefixStrictAgreesWithParsePrefix) {
       if (rng() % 5 != 0) t += "/" + std::to_string(length);
       if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
     } else {
-      const size_t length = rng() % 20;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 20);
     }
     texts.push_back(std::move(t));
   }
@@ -173,8 +182,7 @@ TEST(TextUtil, ParsePrefixStrictPaddedAgreesWithParsePrefixStrict) {
       if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
       if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
     } else {
-      const size_t length = rng() % 22;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 22);
     }
     std::string padded = t;
     for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
@@ -195,16 +203,12 @@ TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
   for (int i = 0; i < 300000; ++i) {
     std::string t;
     if (i % 2 == 0) {
-      for (int k = 0; k < 4; ++k) {
-        if (k > 0) t += '.';
-        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
-      }
+      t = RandomQuad(rng, i % 6 == 0);
       if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
       if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
       if (rng() % 2 == 0) t += '"';
     } else {
-      const size_t length = rng() % 18;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 18);
     }
     std::string padded = t;
     for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
@@ -231,15 +235,11 @@ TEST(TextUtil, QuotedDottedQuadMemoAgreesWithQuotedDottedQuadPadded) {
   auto text = [&](int i) {
     std::string t;
     if (i % 2 == 0) {
-      for (int k = 0; k < 4; ++k) {
-        if (k > 0) t += '.';
-        t += std::to_string(rng() % (i % 6 == 0 ? 1000 : 256));
-      }
+      t = RandomQuad(rng, i % 6 == 0);
       if (rng() % 4 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
       if (rng() % 8 != 0) t += '"';
     } else {
-      const size_t length = rng() % 18;
-      for (size_t k = 0; k < length; ++k) t += alphabet[rng() % alphabet.size()];
+      t = RandomText(rng, alphabet, 18);
     }
     return t;
   };
