@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 #include "monitor/locality.h"
+#include "monitor/prefetch.h"
 
 namespace mamori::monitor {
 namespace {
@@ -50,6 +51,10 @@ class PairIndex {
       if (slot.index_plus_one == 0) return std::nullopt;
       if (slot.key == key) return slot.index_plus_one - 1;
     }
+  }
+  // Asks for the slot where Find(key) starts to be loaded.
+  void Prefetch(uint64_t key) const {
+    if (!slots_.empty()) PrefetchLine(&slots_[Home(key)]);
   }
   // Precondition: `key` is absent.
   void Insert(uint64_t key, uint32_t index) {
@@ -138,6 +143,14 @@ class BeaconDetector final : public Detector {
                (e.type == LogType::kHttp && !e.http_host.empty())) {
       OnName(e, e.type == LogType::kTls ? e.tls_sni : e.http_host, sink);
     }
+  }
+
+  // The pair's index slot, for the connections OnConnection looks up (most miss the cache: the
+  // table of a day's outbound pairs is megabytes).
+  void Prefetch(const Event& e) override {
+    if (e.type != LogType::kConn || !e.src.is_v4 || !e.dst.is_v4) return;
+    if (InsideZone(e.src.v4) < 0 || InsideZone(e.dst.v4) >= 0) return;
+    ip_index_.Prefetch(uint64_t{e.src.v4} << 32 | e.dst.v4);
   }
 
   void Advance(int64_t now_us, AlertSink& sink) override {

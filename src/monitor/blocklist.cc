@@ -310,6 +310,11 @@ class BlocklistDetector final : public Detector {
  public:
   explicit BlocklistDetector(const Blocklist& blocklist) : blocklist_(blocklist) {}
 
+  void Prefetch(const Event& e) override {
+    blocklist_.Prefetch(e.dst, memo_);
+    blocklist_.Prefetch(e.src, memo_);
+  }
+
   void OnEvent(const Event& e, AlertSink& sink) override {
     if (blocklist_.empty()) return;
     std::optional<Blocklist::Match> match;

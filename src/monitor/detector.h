@@ -22,6 +22,10 @@ class Detector {
   virtual ~Detector() = default;
   // Sees each event once, in input order.
   virtual void OnEvent(const Event& event, AlertSink& sink) = 0;
+  // Called with each event before any detector's OnEvent sees it: a detector may ask for the
+  // memory its OnEvent will read (a slot of a large table) to be loaded, so that the other
+  // detectors' work hides the wait. A hint only: it must not change what OnEvent does.
+  virtual void Prefetch(const Event& event) {}
   // Event time (the latest event time seen) has reached `now_us`; called at most once per
   // second of event time, before the event that moved it is passed to OnEvent.
   virtual void Advance(int64_t now_us, AlertSink& sink) {}

@@ -336,6 +336,7 @@ void Monitor::HandleLine(Input& in, std::string_view text, uint64_t number) {
   }
   ++summary_.events;
   ++input.events;
+  for (auto& detector : detectors_) detector->Prefetch(event_);
   if (event_.ts_us > watermark_us_) {
     watermark_us_ = event_.ts_us;
     if (watermark_us_ >= next_advance_us_) {

@@ -352,47 +352,6 @@ uint64_t QuotedDottedQuadPadded(const char* s) {
   return value ? uint64_t{n} << 32 | *value : 0;
 }
 
-namespace {
-
-// 16 bytes of ones, then 16 of zeros: the 16 bytes from kKeepFirst + 16 - n keep the first n.
-alignas(32) constexpr unsigned char kKeepFirst[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-
-}  // namespace
-
-// A text not remembered in its slot: read and remembered. Apart from Find so that a text found
-// (most) costs no saving of registers for the call.
-[[gnu::noinline]] uint64_t QuotedDottedQuadMemo::Remember(Slot& slot, const char* s, uint64_t low,
-                                                          uint64_t high) {
-  const uint64_t answer = QuotedDottedQuadPadded(s);
-  slot = {low, high, answer};
-  return answer;
-}
-
-uint64_t QuotedDottedQuadMemo::Find(const char* s) {
-#if defined(__SSE2__) && defined(__x86_64__)  // _mm_cvtsi128_si64: x86-64 only
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-  const auto quotes =
-      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-  if (quotes == 0) return 0;  // no quote in 16 bytes: no address
-  // The bytes up to and including the first quote: a key with a quote, never the unused 0, 0.
-  const int n = __builtin_ctz(quotes);
-  const __m128i keep = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 15 - n));
-  const __m128i key = _mm_and_si128(v, keep);
-  const auto low = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
-  const auto high = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
-  if (slots_.empty()) [[unlikely]] {
-    slots_.resize(size_t{1} << kSlotBits);
-  }
-  Slot& slot =
-      slots_[(((low * 0x9E3779B97F4A7C15ull) ^ high) * 0xC2B2AE3D27D4EB4Full) >> (64 - kSlotBits)];
-  if (slot.low == low && slot.high == high) return slot.answer;
-  return Remember(slot, s, low, high);
-#else
-  return QuotedDottedQuadPadded(s);
-#endif
-}
-
 bool ParseIpv6(std::string_view text, std::array<uint8_t, 16>& out) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);

@@ -57,24 +57,6 @@ std::optional<uint32_t> ParseDottedQuadPadded(std::string_view text);
 // its value in the low ones; 0 otherwise. 16 bytes from `s` must be readable. The quote is
 // looked for in the same 16 bytes the address is read from.
 uint64_t QuotedDottedQuadPadded(const char* s);
-// QuotedDottedQuadPadded with a memory of recent answers: a text seen again (the same bytes up to
-// and including its closing quote, which decide the answer) is answered by one probe of a table
-// of kSlots instead of being read again, as a log names the same hosts over and over. Find(s) is
-// exactly QuotedDottedQuadPadded(s), with the same precondition. Allocates its table (24 bytes
-// a slot) on the first call; not thread-safe (one per reader).
-class QuotedDottedQuadMemo {
- public:
-  static constexpr int kSlotBits = 14;
-  uint64_t Find(const char* s);
-
- private:
-  struct Slot {
-    uint64_t low = 0, high = 0;  // the text's 16 bytes after its quote zeroed; 0, 0: unused
-    uint64_t answer = 0;
-  };
-  static uint64_t Remember(Slot& slot, const char* s, uint64_t low, uint64_t high);
-  std::vector<Slot> slots_;
-};
 // An IPv6 address ("2001:db8::1"; "[2001:db8::1]" as Squid and URLs write it) as 16 bytes in
 // network order; false when `text` is not one (inet_pton's grammar, IPv4-mapped forms
 // included).

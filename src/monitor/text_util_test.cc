@@ -226,37 +226,6 @@ TEST(TextUtil, QuotedDottedQuadPaddedAgreesWithParseDottedQuad) {
   EXPECT_GT(valid, 30000u);
 }
 
-// QuotedDottedQuadMemo answers a text seen before from its table: the same answers as
-// QuotedDottedQuadPadded for a stream of texts drawn from a small pool (most seen again, with
-// other bytes after their quote) and new ones, enough of them to evict entries.
-TEST(TextUtil, QuotedDottedQuadMemoAgreesWithQuotedDottedQuadPadded) {
-  std::mt19937_64 rng(9);
-  const std::string alphabet = "0123456789.....\"\"\\:x -\x80\xff";
-  auto text = [&](int i) {
-    std::string t;
-    if (i % 2 == 0) {
-      t = RandomQuad(rng, i % 6 == 0);
-      if (rng() % 4 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
-      if (rng() % 8 != 0) t += '"';
-    } else {
-      t = RandomText(rng, alphabet, 18);
-    }
-    return t;
-  };
-  std::vector<std::string> pool;
-  for (int i = 0; i < 3000; ++i) pool.push_back(text(i));
-  QuotedDottedQuadMemo memo;
-  size_t addresses = 0;
-  for (int i = 0; i < 400000; ++i) {
-    std::string padded = i % 3 == 0 ? text(i) : pool[rng() % pool.size()];
-    for (int k = 0; k < 20; ++k) padded += alphabet[rng() % alphabet.size()];
-    const uint64_t expected = QuotedDottedQuadPadded(padded.data());
-    ASSERT_EQ(memo.Find(padded.data()), expected) << padded;
-    addresses += expected != 0;
-  }
-  EXPECT_GT(addresses, 40000u);
-}
-
 // FormatIsoUtc writes the digits itself: the C library's calendar (gmtime_r, strftime) must
 // agree, from the year 1000 (before 1970 too) to the year 9999.
 TEST(TextUtil, FormatIsoUtcAgreesWithTheCLibrary) {

@@ -29,9 +29,7 @@ namespace mamori::monitor {
 // key found at its place in the shape, or one place further, is compared as bytes together with
 // its quotes and colon (and the comma before it), and its field is known. It is only a hint: a
 // key it does not know is read as usual; a line with more keys than the line it was made from,
-// or one it mostly missed, replaces it. Keys of up to kKeyBytes bytes, at most kMaxKeys. It
-// also remembers what address texts of earlier lines are (QuotedDottedQuadMemo: the same
-// answers, fewer steps for the hosts a log names again and again).
+// or one it mostly missed, replaces it. Keys of up to kKeyBytes bytes, at most kMaxKeys.
 // The keys the flat reader treats apart: "id" (a nested object: the line goes to the general
 // path) and "_path" (the log's name), both zeek::Field::kOther.
 enum class FlatKey : uint8_t { kPlain, kId, kPath };
@@ -53,8 +51,6 @@ struct FlatShape {
   };
   std::vector<Key> keys;
   size_t line_keys = 0;  // how many keys the line it was made from had (kept or not)
-  // The answers for the address texts (id.orig_h, id.resp_h) of earlier lines.
-  QuotedDottedQuadMemo addresses;
 };
 std::optional<ParseResult> ReadFlatZeekJson(std::string_view text, Event& event, FlatShape& shape);
 
