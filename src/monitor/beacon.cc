@@ -147,6 +147,7 @@ class BeaconDetector final : public Detector {
 
   // The pair's index slot, for the connections OnConnection looks up (most miss the cache: the
   // table of a day's outbound pairs is megabytes).
+  bool Prefetches() const override { return true; }
   void Prefetch(const Event& e) override {
     if (e.type != LogType::kConn || !e.src.is_v4 || !e.dst.is_v4) return;
     if (InsideZone(e.src.v4) < 0 || InsideZone(e.dst.v4) >= 0) return;

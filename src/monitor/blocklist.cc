@@ -310,6 +310,7 @@ class BlocklistDetector final : public Detector {
  public:
   explicit BlocklistDetector(const Blocklist& blocklist) : blocklist_(blocklist) {}
 
+  bool Prefetches() const override { return true; }
   void Prefetch(const Event& e) override {
     blocklist_.Prefetch(e.dst, memo_);
     blocklist_.Prefetch(e.src, memo_);

@@ -26,6 +26,8 @@ class Detector {
   // memory its OnEvent will read (a slot of a large table) to be loaded, so that the other
   // detectors' work hides the wait. A hint only: it must not change what OnEvent does.
   virtual void Prefetch(const Event& event) {}
+  // Whether Prefetch does anything (only those that do are called).
+  virtual bool Prefetches() const { return false; }
   // Event time (the latest event time seen) has reached `now_us`; called at most once per
   // second of event time, before the event that moved it is passed to OnEvent.
   virtual void Advance(int64_t now_us, AlertSink& sink) {}

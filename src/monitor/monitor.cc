@@ -72,7 +72,11 @@ Monitor::Monitor(MonitorOptions options, std::vector<std::unique_ptr<Detector>> 
                  AlertOutput& output)
     : options_(std::move(options)),
       detectors_(std::move(detectors)),
-      aggregator_(options_.window_us, options_.max_evidence, output) {}
+      aggregator_(options_.window_us, options_.max_evidence, output) {
+  for (const auto& detector : detectors_) {
+    if (detector->Prefetches()) prefetching_.push_back(detector.get());
+  }
+}
 
 Monitor::~Monitor() = default;
 
@@ -336,7 +340,7 @@ void Monitor::HandleLine(Input& in, std::string_view text, uint64_t number) {
   }
   ++summary_.events;
   ++input.events;
-  for (auto& detector : detectors_) detector->Prefetch(event_);
+  for (Detector* detector : prefetching_) detector->Prefetch(event_);
   if (event_.ts_us > watermark_us_) {
     watermark_us_ = event_.ts_us;
     if (watermark_us_ >= next_advance_us_) {

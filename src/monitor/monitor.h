@@ -196,6 +196,7 @@ class Monitor {
 
   MonitorOptions options_;
   std::vector<std::unique_ptr<Detector>> detectors_;
+  std::vector<Detector*> prefetching_;  // those of detectors_ whose Prefetch does something
   Aggregator aggregator_;
   Summary summary_;
   Event event_;
