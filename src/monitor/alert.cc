@@ -1158,6 +1158,7 @@ void Aggregator::Release(uint32_t slot) {
   Open& open = slots_[slot];
   open.live = false;
   EmptyAlert(open.alert);
+  open.rule_texts.clear();
   free_.push_back(slot);
   --live_;
 }
@@ -1190,7 +1191,7 @@ void Aggregator::Report(const Finding& f) {
     a.from_zone_description.assign(f.from_zone.description);
     a.to_zone.assign(f.to_zone.name);
     a.to_zone_description.assign(f.to_zone.description);
-    closing_.push({f.ts_us + window_us_, fresh.sequence, slot});
+    PushClosing({f.ts_us + window_us_, fresh.sequence, slot});
   }
   Alert& a = slots_[slot].alert;
   a.count += f.weight;
@@ -1205,12 +1206,18 @@ void Aggregator::Report(const Finding& f) {
       std::find(a.indicators.begin(), a.indicators.end(), f.indicator) == a.indicators.end()) {
     a.indicators.emplace_back(f.indicator);
   }
+  std::vector<std::pair<const char*, const char*>>& rule_texts = slots_[slot].rule_texts;
   for (const RuleRef& rule : f.rules) {
     if (a.rules.size() >= kMaxRules) break;
+    const std::pair<const char*, const char*> texts{rule.id.data(), rule.title.data()};
+    if (std::find(rule_texts.begin(), rule_texts.end(), texts) != rule_texts.end()) {
+      continue;  // the same texts: the same rule (see RuleRef)
+    }
     const bool seen = std::any_of(a.rules.begin(), a.rules.end(), [&](const Alert::Rule& r) {
       return r.id == rule.id && r.title == rule.title;
     });
     if (!seen) a.rules.push_back({std::string(rule.id), std::string(rule.title)});
+    rule_texts.push_back(texts);
   }
   if (a.evidence.size() < max_evidence_ && !f.file.empty()) {
     char line[24];  // ":line" and, with a uid, the space after it
@@ -1221,10 +1228,34 @@ void Aggregator::Report(const Finding& f) {
   }
 }
 
-void Aggregator::Advance(int64_t now_us) {
-  while (!closing_.empty() && closing_.top().end_us <= now_us) {
-    const Closing top = closing_.top();
+void Aggregator::PushClosing(const Closing& closing) {
+  if (closing_in_order_.empty() || !(closing_in_order_.back() > closing)) {
+    closing_in_order_.push_back(closing);
+  } else {
+    closing_.push(closing);
+  }
+}
+
+const Aggregator::Closing* Aggregator::FirstClosing() const {
+  const Closing* in_order = closing_in_order_.empty() ? nullptr : &closing_in_order_.front();
+  const Closing* other = closing_.empty() ? nullptr : &closing_.top();
+  if (in_order == nullptr) return other;
+  if (other == nullptr) return in_order;
+  return *in_order > *other ? other : in_order;
+}
+
+void Aggregator::PopClosing(const Closing* first) {
+  if (!closing_in_order_.empty() && first == &closing_in_order_.front()) {
+    closing_in_order_.pop_front();
+  } else {
     closing_.pop();
+  }
+}
+
+void Aggregator::Advance(int64_t now_us) {
+  for (const Closing* first; (first = FirstClosing()) != nullptr && first->end_us <= now_us;) {
+    const Closing top = *first;
+    PopClosing(first);
     Open& open = slots_[top.slot];
     if (!open.live || open.sequence != top.sequence) continue;  // already written
     Emit(open.alert);
@@ -1247,6 +1278,7 @@ void Aggregator::Finish() {
   free_.clear();
   table_.clear();
   live_ = 0;
+  closing_in_order_.clear();
   closing_ = {};
 }
 

@@ -53,7 +53,9 @@ struct ZoneRef {
   std::string_view description;
 };
 
-// A detection rule an event matched (sigma alerts): the rule's id (may be "") and title.
+// A detection rule an event matched (sigma alerts): the rule's id (may be "") and title. The
+// texts must stay valid and unchanged while the Aggregator given them lives (Sigma's point into
+// its loaded rules): the Aggregator knows a rule seen again by where its texts are.
 struct RuleRef {
   std::string_view id;
   std::string_view title;
@@ -287,6 +289,9 @@ class Aggregator final : public AlertSink {
   // names its slot and sequence rather than a copy of the key.
   struct Open {
     Alert alert;
+    // Where the texts of the RuleRefs already taken into alert.rules are: the same rule again
+    // (the usual case) is known without comparing its texts.
+    std::vector<std::pair<const char*, const char*>> rule_texts;
     uint64_t sequence = 0;
     uint64_t hash = 0;
     bool live = false;
@@ -303,6 +308,9 @@ class Aggregator final : public AlertSink {
 
   void Emit(Alert& alert);
   uint32_t Find(const Finding& f, uint64_t hash) const;  // the slot, kNone when not open
+  void PushClosing(const Closing& closing);
+  const Closing* FirstClosing() const;  // the entry closing first, nullptr when none
+  void PopClosing(const Closing* first);
   uint32_t Add(uint64_t hash);                           // a live slot in the table
   void Release(uint32_t slot);                           // out of the table, free
 
@@ -316,6 +324,10 @@ class Aggregator final : public AlertSink {
   // entries, at most half full.
   std::vector<uint64_t> table_;
   size_t live_ = 0;
+  // When each open alert closes, by end and then sequence: in a FIFO while they come in that
+  // order (events in time order, the usual case: no heap steps), in a heap for the others. The
+  // next to close is the first of the two.
+  std::deque<Closing> closing_in_order_;
   std::priority_queue<Closing, std::vector<Closing>, std::greater<Closing>> closing_;
   std::array<uint64_t, kAlertKindCount> written_{};  // by AlertKind
 };
