@@ -68,6 +68,37 @@ TEST(Aggregator, OneAlertPerKeyAndWindowWithCountAndEvidence) {
   EXPECT_EQ(aggregator.written_by_kind().at("separation"), 3u);
 }
 
+// An alert keeps the Sigma rules of its findings distinct by id and title, in the order seen:
+// a rule seen again is known by where its texts are or, kept elsewhere, by the texts themselves;
+// a rule with another id or title is new; beyond kMaxRules none is added.
+TEST(Aggregator, SigmaRulesDistinctByIdAndTitle) {
+  Collect out;
+  Aggregator aggregator(60 * kMinute, 10, out);
+  const std::string id = "r-1", title = "rule one";
+  const std::string id_copy = id, title_copy = title;  // the same texts, kept elsewhere
+  const std::string other_title = "rule one (2)";
+  std::vector<std::string> many;
+  for (int i = 0; i < 20; ++i) many.push_back("r-many-" + std::to_string(i));
+  auto report = [&](std::vector<RuleRef> rules, uint64_t line) {
+    Finding f = Make(line * kMinute, "10.20.0.1", "10.10.0.1", 445, line);
+    f.kind = AlertKind::kSigma;
+    f.rules = rules;
+    aggregator.Report(f);
+  };
+  report({{id, title}}, 1);
+  report({{id, title}, {id_copy, title_copy}}, 2);
+  report({{id_copy, title_copy}, {id, other_title}}, 3);
+  report({{id, title}}, 4);
+  ASSERT_EQ(out.alerts.size(), 0u);
+  for (size_t i = 0; i < many.size(); ++i) report({{many[i], title}, {id, title}}, 5 + i);
+  aggregator.Finish();
+  ASSERT_EQ(out.alerts.size(), 1u);
+  std::vector<Alert::Rule> expected = {{id, title}, {id, other_title}};
+  for (size_t i = 0; expected.size() < kMaxRules; ++i) expected.push_back({many[i], title});
+  EXPECT_EQ(out.alerts[0].rules, expected);
+  EXPECT_EQ(out.alerts[0].count, 4 + many.size());
+}
+
 // The aggregator finds open alerts through its own hash table (slots reused, backward-shift
 // deletion): against the plain algorithm (a std::map per key, a sorted closing list) on random
 // findings over many keys, with windows ending, late findings and a final flush.
