@@ -311,8 +311,8 @@ class Aggregator final : public AlertSink {
   void PushClosing(const Closing& closing);
   const Closing* FirstClosing() const;  // the entry closing first, nullptr when none
   void PopClosing(const Closing* first);
-  uint32_t Add(uint64_t hash);                           // a live slot in the table
-  void Release(uint32_t slot);                           // out of the table, free
+  uint32_t Add(uint64_t hash);  // a live slot in the table
+  void Release(uint32_t slot);  // out of the table, free
 
   int64_t window_us_;
   size_t max_evidence_;
