@@ -10,8 +10,8 @@
 #   - jq applying the same filter (select(."id.resp_p" == 445));
 #   - mamori monitor with the demo topology, the blocklist, the rules and every detector.
 # Wall time, user+system CPU time, lines per second per core (lines / CPU seconds) and peak memory
-# (maximum resident set), from /usr/bin/time, of the median of RUNS runs (default 3). Needs a release build
-# (cmake --build --preset release --target mamori monitor_parse), node and jq.
+# (maximum resident set), from /usr/bin/time, of the median of RUNS runs (default 3). Needs a
+# release build (cmake --build --preset release --target mamori monitor_parse), node and jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-5000000}
@@ -19,6 +19,10 @@ block=${2:-1000000}
 rules=${3:-100}
 seed=${4:-1}
 runs=${RUNS:-3}
+if ! [ "$runs" -ge 1 ] 2>/dev/null; then
+  echo "RUNS must be a number of runs (1 or more), not '$runs'" >&2
+  exit 2
+fi
 bin=${MAMORI_BIN:-build/release/src/cli/mamori}
 parse=${MAMORI_PARSE_BIN:-build/release/bench/monitor_parse}
 dir=$(mktemp -d /tmp/mamori-bench-monitor.XXXXXX)
@@ -33,7 +37,8 @@ echo
 echo "| run (median of $runs) | wall | CPU (user+sys; each run) | lines/s per core | peak memory |"
 echo '|---|---|---|---|---|'
 # Each run RUNS times (default 3), one after the other; the table gives the run with the median
-# CPU time (a shared host's other work makes single runs vary by several percent).
+# CPU time (the lower middle one for an even RUNS; a shared host's other work makes single runs
+# vary by several percent).
 timed() { # label, name (its median CPU time goes to $dir/cpu.NAME), output file, command...
   local label=$1 name=$2 out=$3
   shift 3
@@ -48,6 +53,7 @@ timed() { # label, name (its median CPU time goes to $dir/cpu.NAME), output file
   read -r wall user sys kib < <(awk '{ print $2 + $3, $0 }' "$dir/times" | sort -n |
     awk -v m=$(((runs + 1) / 2)) 'NR == m { print $2, $3, $4, $5 }')
   awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >"$dir/cpu.$name"
+  local all
   all=$(awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $2 + $3 }' "$dir/times")
   awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v k="$kib" -v n="$lines" -v a="$all" 'BEGIN {
     cpu = u + s; if (cpu < 0.01) cpu = 0.01;
@@ -70,6 +76,7 @@ fi
 echo
 echo "simdjson and jq agree: $docs lines, $port445 to port 445."
 awk -v p="$(cat "$dir/cpu.parse")" -v j="$(cat "$dir/cpu.jq")" -v m="$(cat "$dir/cpu.monitor")" 'BEGIN {
+  if (m < 0.01) m = 0.01;
   printf "mamori monitor per core: %.0f%% of the ceiling rate (goal 25%%), %.1f times jq (goal 15)\n",
     100 * p / m, j / m }'
 echo "mamori monitor: $(wc -l <"$dir/alerts.jsonl") alerts; its summary:"

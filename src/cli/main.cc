@@ -1026,9 +1026,13 @@ int RunMonitor(const MonitorArgs& args) {
   if (report) detectors.push_back(std::move(span));
   const bool live = args.follow || !syslog.empty();
   // Alerts of files read through go out in 1 MiB writes rather than the C library's 4 KiB ones
-  // (a large log's alerts are hundreds of megabytes: fewer system calls); live runs flush each.
+  // (a large log's alerts are hundreds of megabytes: fewer system calls). Not for live runs
+  // (each alert flushed), standard input (a pipe may run for long: a signal would lose the
+  // buffer) or a terminal (line by line, as before).
   static char out_buffer[1 << 20];
-  if (!live) std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
+  if (!live && !reads_stdin && !::isatty(STDOUT_FILENO)) {
+    std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
+  }
   StdoutAlerts output(report ? &*report : nullptr, live);
   monitor::Monitor run(options, std::move(detectors), output);
   const auto started = std::chrono::steady_clock::now();

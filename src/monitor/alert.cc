@@ -1206,12 +1206,13 @@ void Aggregator::Report(const Finding& f) {
       std::find(a.indicators.begin(), a.indicators.end(), f.indicator) == a.indicators.end()) {
     a.indicators.emplace_back(f.indicator);
   }
-  std::vector<std::pair<const char*, const char*>>& rule_texts = slots_[slot].rule_texts;
+  std::vector<Open::RuleTexts>& rule_texts = slots_[slot].rule_texts;
   for (const RuleRef& rule : f.rules) {
     if (a.rules.size() >= kMaxRules) break;
-    const std::pair<const char*, const char*> texts{rule.id.data(), rule.title.data()};
+    const Open::RuleTexts texts{rule.id.data(), rule.id.size(), rule.title.data(),
+                                rule.title.size()};
     if (std::find(rule_texts.begin(), rule_texts.end(), texts) != rule_texts.end()) {
-      continue;  // the same texts: the same rule (see RuleRef)
+      continue;  // the same texts, where they are kept: the same rule (see RuleRef)
     }
     const bool seen = std::any_of(a.rules.begin(), a.rules.end(), [&](const Alert::Rule& r) {
       return r.id == rule.id && r.title == rule.title;

@@ -291,7 +291,14 @@ class Aggregator final : public AlertSink {
     Alert alert;
     // Where the texts of the RuleRefs already taken into alert.rules are: the same rule again
     // (the usual case) is known without comparing its texts.
-    std::vector<std::pair<const char*, const char*>> rule_texts;
+    struct RuleTexts {
+      const char* id;
+      size_t id_size;
+      const char* title;
+      size_t title_size;
+      bool operator==(const RuleTexts&) const = default;
+    };
+    std::vector<RuleTexts> rule_texts;
     uint64_t sequence = 0;
     uint64_t hash = 0;
     bool live = false;

@@ -109,9 +109,11 @@ Result<Blocklist> Blocklist::Load(std::span<const BlocklistFile> files) {
   std::vector<uint32_t> domain_entries;
   std::string lower;
   // Room at once for about as many entries as large lists have lines (12 bytes a line or more):
-  // no copying as the lists grow. Reserved pages not used are never touched.
+  // no copying as the lists grow. Reserved pages not used are never touched; at most 256 MiB of
+  // text is planned for (larger lists grow as they are read).
   size_t bytes = 0;
-  for (const BlocklistFile& file : files) bytes += std::min(file.text.size(), kMaxBlocklistBytes);
+  for (const BlocklistFile& file : files) bytes += file.text.size();
+  bytes = std::min(bytes, size_t{256} << 20);
   list.arena_.reserve(bytes);
   list.entries_.reserve(bytes / 12);
   prefixes.reserve(bytes / 12);

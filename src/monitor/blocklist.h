@@ -58,12 +58,12 @@ class Blocklist {
     if (!address.is_v4) return MatchAddress(address).has_value();
     return address_count_ != 0 && memo.Find(addresses_, address.v4).has_value();
   }
-  // `name`, or the nearest parent domain, listed? `name` may be in any case and end in a dot;
-  // names longer than 253 bytes never match.
   // Asks for the memory Lists(address, memo) reads to be loaded (IPv4; nothing for IPv6).
   void Prefetch(const Address& address, const PrefixMapMemo& memo) const {
     if (address.is_v4 && address_count_ != 0) memo.Prefetch(addresses_, address.v4);
   }
+  // `name`, or the nearest parent domain, listed? `name` may be in any case and end in a dot;
+  // names longer than 253 bytes never match.
   std::optional<Match> MatchDomain(std::string_view name) const;
 
   size_t address_entries() const { return address_count_; }
