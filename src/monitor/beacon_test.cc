@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "monitor/pair_index.h"
 #include "monitor/text_util.h"
 
 namespace mamori::monitor {
@@ -270,6 +273,45 @@ TEST_F(BeaconTest, LimitsAreCountedNotSilent) {
   const std::string text = BeaconStatsToText(stats_);
   EXPECT_NE(text.find("1440"), std::string::npos) << text;
   EXPECT_NE(text.find("1340"), std::string::npos) << text;
+}
+
+// The pair index finds each key's own index when many keys share a home slot and a tag (made so:
+// the hash is a multiplication by an odd number, so a key is made for any hash), among random
+// keys, across its growth, and answers nothing for absent keys sharing them too.
+TEST(PairIndex, KeysSharingHomeAndTagAreKeptApart) {
+  // The multiplier's inverse modulo 2^64 (Newton's iteration doubles the correct bits).
+  uint64_t inverse = PairIndex::kMultiplier;
+  for (int i = 0; i < 6; ++i) inverse *= 2 - PairIndex::kMultiplier * inverse;
+  ASSERT_EQ(PairIndex::kMultiplier * inverse, 1u);
+  std::mt19937_64 rng(5);
+  // Hashes with the same top byte (tag) and bits 32–55 (home, for every table size here) and
+  // different low bits; half are inserted, half stay absent.
+  const uint64_t shared = rng() & 0xFFFFFFFF00000000ull;
+  std::vector<uint64_t> crowded, absent;
+  for (uint32_t low = 1; low <= 120; ++low) {
+    (low % 2 == 0 ? crowded : absent).push_back((shared | low) * inverse);
+  }
+  for (uint64_t key : crowded)
+    ASSERT_EQ(PairIndex::Hash(key), shared | (PairIndex::Hash(key) & 0xFFFFFFFFu));
+  PairIndex index;
+  std::map<uint64_t, uint32_t> expected;
+  uint32_t next = 0;
+  auto insert = [&](uint64_t key) {
+    if (expected.count(key) != 0) return;
+    expected[key] = next;
+    index.Insert(key, next++);
+  };
+  for (size_t i = 0; i < 3000; ++i) {
+    insert(rng());
+    if (i % 50 == 0 && i / 50 < crowded.size()) insert(crowded[i / 50]);
+    if (i % 500 == 0) {  // as it grows
+      for (const auto& [key, value] : expected) ASSERT_EQ(index.Find(key), value) << key;
+    }
+  }
+  for (const auto& [key, value] : expected) ASSERT_EQ(index.Find(key), value) << key;
+  for (uint64_t key : absent) EXPECT_EQ(index.Find(key), std::nullopt) << key;
+  index.Clear();
+  EXPECT_EQ(index.Find(crowded[0]), std::nullopt);
 }
 
 TEST(BeaconAlert, TheSentenceGivesTheScoreAndWhatItMeans) {
