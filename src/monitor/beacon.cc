@@ -90,8 +90,8 @@ class BeaconDetector final : public Detector {
     }
   }
 
-  // The pair's index slot, for the connections OnConnection looks up (most miss the cache: the
-  // table of a day's outbound pairs is megabytes).
+  // The pair index's tag where OnConnection's lookup starts (the index of a day's outbound pairs
+  // is megabytes: most lookups would miss the cache).
   bool Prefetches() const override { return true; }
   void Prefetch(const Event& e) override {
     if (e.type != LogType::kConn || !e.src.is_v4 || !e.dst.is_v4) return;

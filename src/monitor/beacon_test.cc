@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -286,13 +285,15 @@ TEST(PairIndex, KeysSharingHomeAndTagAreKeptApart) {
   std::mt19937_64 rng(5);
   // Hashes with the same top byte (tag) and bits 32–55 (home, for every table size here) and
   // different low bits; half are inserted, half stay absent.
-  const uint64_t shared = rng() & 0xFFFFFFFF00000000ull;
+  // The home is the last slot at every size: the probes run on past the end to slot 0.
+  const uint64_t shared = (rng() & 0xFF00000000000000ull) | 0x00FFFFFF00000000ull;
   std::vector<uint64_t> crowded, absent;
   for (uint32_t low = 1; low <= 120; ++low) {
     (low % 2 == 0 ? crowded : absent).push_back((shared | low) * inverse);
   }
-  for (uint64_t key : crowded)
+  for (uint64_t key : crowded) {
     ASSERT_EQ(PairIndex::Hash(key), shared | (PairIndex::Hash(key) & 0xFFFFFFFFu));
+  }
   PairIndex index;
   std::map<uint64_t, uint32_t> expected;
   uint32_t next = 0;

@@ -1,5 +1,6 @@
 // The beacon detector's index of pairs (beacon.cc): an open-addressing map from a 64-bit key
-// (source and destination address) to a pair index, in a header of its own for its tests.
+// (source and destination address) to a pair index, in a header of its own for its tests; not
+// meant for other uses.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +16,9 @@ namespace mamori::monitor {
 // one probe sequence (the node-based std::unordered_map cost several cache misses per event and
 // was most of the detector's time). Each slot has a one-byte tag in an array of its own (0:
 // empty, else 8 bits of the key's hash): a probe reads the tags, a slot's key only when its tag
-// agrees. Most lookups of a day's log are for new pairs, absent (once the pair limit is reached,
-// all of them), and end in the tags: a sixteenth of the slots' memory, more often in the cache.
+// agrees. Most lookups of a day's log are for pairs not in the index (new ones, and once the
+// pair limit is reached every untracked one) and end in the tags: a sixteenth of the slots'
+// memory, more often in the cache.
 class PairIndex {
  public:
   // The index stored for `key`, if any.
@@ -52,8 +54,9 @@ class PairIndex {
   }
 
   // Fibonacci hashing: the multiplication spreads the address bits over the high bits; the home
-  // slot takes bits from 32 up (below the tag's for up to 2^24 slots), the tag the top 8. Public
-  // for tests (keys made to share a home and a tag).
+  // slot takes bits from 32 up (below the tag's for up to 2^24 slots; beyond, tags filter less,
+  // answers stay right), the tag the top 8. Public for tests (keys made to share a home and a
+  // tag).
   static constexpr uint64_t kMultiplier = 0x9E3779B97F4A7C15ull;
   static uint64_t Hash(uint64_t key) { return key * kMultiplier; }
 
@@ -62,6 +65,7 @@ class PairIndex {
     uint64_t key = 0;
     uint32_t index = 0;
   };
+  static_assert(sizeof(Slot) == 16);  // a tag is a sixteenth of it
   static uint8_t TagOf(uint64_t hash) {
     const auto tag = static_cast<uint8_t>(hash >> 56);
     return tag == 0 ? 1 : tag;
