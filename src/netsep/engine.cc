@@ -725,7 +725,7 @@ class Checker {
       }
       if (o.rule != nullptr && o.host && HostAllowed(from, to, *o.host, branch.saved)) {
         // As below, told with the addresses fixed, without building the rule's set.
-        allowed_hosts.push_back({(uint64_t{o.host->src} << 32) | o.host->dst, o.host->lower});
+        allowed_hosts.push_back({AddressPairKey(o.host->src, o.host->dst), o.host->lower});
         continue;
       }
       const Set& set = o.Packets(space_);

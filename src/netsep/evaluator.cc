@@ -346,7 +346,7 @@ Set Undecided::Meet(const Set& match, const Box& box) const {
   ForEachMeeting(match, box, [&](size_t i) {
     if (hosts_[i].host) {
       const HostEntry& h = hosts_[i];
-      paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+      paths.push_back({AddressPairKey(h.src, h.dst), h.lower_decided});
     } else {
       meeting.push_back(DecidedSet(i));
     }
@@ -383,7 +383,7 @@ void Undecided::Decide(const Rule* rule, const Set& match, Set decided, const Bo
 
 std::vector<size_t> Undecided::SamePair(const HostMatch& host) const {
   std::vector<size_t> out;
-  const auto last = host_index_.find((uint64_t{host.src} << 32) | host.dst);
+  const auto last = host_index_.find(AddressPairKey(host.src, host.dst));
   if (last == host_index_.end()) return out;
   for (size_t i = last->second; i != kNoRule; i = hosts_[i].same_before) out.push_back(i);
   std::reverse(out.begin(), out.end());
@@ -392,8 +392,7 @@ std::vector<size_t> Undecided::SamePair(const HostMatch& host) const {
 
 void Undecided::Push(const Rule* rule, Set match, Set decided, const Box& box, HostEntry host) {
   if (host.host) {
-    auto [last, fresh] =
-        host_index_.try_emplace((uint64_t{host.src} << 32) | host.dst, rules_.size());
+    auto [last, fresh] = host_index_.try_emplace(AddressPairKey(host.src, host.dst), rules_.size());
     if (!fresh) {
       host.same_before = last->second;
       last->second = rules_.size();
@@ -566,7 +565,7 @@ const Set& Undecided::AllDecided() const {
     for (size_t i = all_decided_count_; i < decided_.size(); ++i) {
       if (hosts_[i].host) {
         const HostEntry& h = hosts_[i];
-        paths.push_back({(uint64_t{h.src} << 32) | h.dst, h.lower_decided});
+        paths.push_back({AddressPairKey(h.src, h.dst), h.lower_decided});
       } else {
         sets.push_back(DecidedSet(i));
       }
@@ -844,7 +843,7 @@ Result<ChainResult> Evaluator::Eval(const Table& table, const Chain& chain, cons
         break;
       case ActionKind::kReturn:
         if (lower) {
-          result.returned_hosts_.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+          result.returned_hosts_.push_back({AddressPairKey(host->src, host->dst), *lower});
         } else {
           result.returned_ |= m;
         }

@@ -160,7 +160,7 @@ class ShadowFinder {
           case ActionKind::kUnknown:
             break;
           case ActionKind::kReturn:
-            returned_hosts.push_back({(uint64_t{host->src} << 32) | host->dst, *lower});
+            returned_hosts.push_back({AddressPairKey(host->src, host->dst), *lower});
             if (!may) undecided.DecideHost(space_, &rule, *host, *lower, Set(), box);
             break;
           default:  // a verdict or a NAT rewrite: ends the chain (never a jump)

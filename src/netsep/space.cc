@@ -361,7 +361,7 @@ Set Space::StackPath(int root, Step step) const {
 bool Space::BelowAddresses(const Set& set) const { return set.TopVariable() >= below_addresses_; }
 
 std::optional<Set> Space::AddressCofactor(const Set& set, uint32_t src, uint32_t dst) const {
-  const uint64_t key = (uint64_t{src} << 32) | dst;
+  const uint64_t key = AddressPairKey(src, dst);
   int node = set.root_;
   if (g_direct_nodes) {
     // The walk of every host rule, down one path: the node table read once, nothing made.

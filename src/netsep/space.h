@@ -136,6 +136,13 @@ struct Interval {
   bool operator==(const Interval&) const = default;
 };
 
+// The key of a source and destination address pair, source in the high half (its bits in the
+// order of the address variables, as Space::AddressCofactor walks them): host rules are indexed
+// and their paths kept by it.
+constexpr uint64_t AddressPairKey(uint32_t src, uint32_t dst) {
+  return (uint64_t{src} << 32) | dst;
+}
+
 class Space {
  public:
   // Blocks until no other Space is open. kUnavailable if BuDDy cannot start.
