@@ -258,6 +258,37 @@ const Set& Undecided::MatchAt(size_t level, size_t index) const {
   return matches_[level][index];
 }
 
+template <typename Fn>
+void Undecided::ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
+                                   const Box& box, bool& fixed, Fn&& visit) const {
+  // Whether the match set or union at (level, index) meets the packets of `lower` at the pair.
+  auto meets = [&](size_t level, size_t index) {
+    if (level == 0 && hosts_[index].host) {
+      const HostEntry& h = hosts_[index];
+      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(lower);
+    }
+    const std::optional<Set> part =
+        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
+    if (!part) fixed = false;
+    return fixed && part->Meets(lower);
+  };
+  if (general_.size() > kFewGeneral) {
+    ForEachMeetingBy(box, meets, [&](size_t i) { return fixed && visit(i); });
+    return;
+  }
+  // The earlier host rules of the same pair through the index, and the few others by their
+  // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
+  // everything, so that its walk would test most rules' boxes one by one. Then in order.
+  std::vector<size_t> found = SamePair(host);
+  for (size_t i : general_) {
+    if (boxes_[0][i].Meets(box)) found.push_back(i);
+  }
+  std::sort(found.begin(), found.end());
+  for (size_t i : found) {
+    if (meets(0, i) && (!fixed || !visit(i))) break;
+  }
+}
+
 std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host,
                                        const Box& box) const {
   if (complete_) return Set();
@@ -279,43 +310,19 @@ std::optional<Set> Undecided::MeetHost(const Space& space, const HostMatch& host
   // fixed. An earlier host rule meets it only on the same pair: its lower sets are at hand.
   bool fixed = true;  // every set needed has only address variables above the lower fields
   std::vector<Set> meeting;
-  // Whether the match set or union at (level, index) meets this rule's.
-  auto meets = [&](size_t level, size_t index) {
-    if (level == 0 && hosts_[index].host) {
-      const HostEntry& h = hosts_[index];
-      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(host.lower);
-    }
-    const std::optional<Set> part =
-        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
-    if (!part) fixed = false;
-    return fixed && part->Meets(host.lower);
-  };
-  // Takes decided set i, whose rule's match set meets this rule's.
-  auto visit = [&](size_t i) {
+  ForEachMeetingHost(space, host, host.lower, box, fixed, [&](size_t i) {
     if (hosts_[i].host) {
       meeting.push_back(hosts_[i].lower_decided);
       return true;
     }
     std::optional<Set> part = space.AddressCofactor(DecidedSet(i), host.src, host.dst);
-    if (!part) fixed = false;
-    if (!fixed) return false;
+    if (!part) {
+      fixed = false;
+      return false;
+    }
     meeting.push_back(std::move(*part));
     return true;
-  };
-  if (general_.size() <= kFewGeneral) {
-    // The earlier host rules of the same pair through the index, and the few others by their
-    // boxes: the tree's unions of host rules on scattered pairs have boxes that meet almost
-    // everything, so that its walk would test most rules' boxes one by one.
-    std::vector<size_t> found = SamePair(host);
-    for (size_t i : general_) {
-      if (boxes_[0][i].Meets(box)) found.push_back(i);
-    }
-    for (size_t i : found) {
-      if (meets(0, i) && !visit(i)) break;
-    }
-  } else {
-    ForEachMeetingBy(box, meets, visit);
-  }
+  });
   if (!fixed) return std::nullopt;
   if (meeting.empty()) return out;
   return out - UnionOf(meeting, 0, meeting.size());
@@ -464,35 +471,6 @@ std::vector<const Rule*> Undecided::Deciders(const Space& space, const Set& set,
     if (!*covered) out.push_back(rest_rule_);
   }
   return out;
-}
-
-template <typename Fn>
-void Undecided::ForEachMeetingHost(const Space& space, const HostMatch& host, const Set& lower,
-                                   const Box& box, bool& fixed, Fn&& visit) const {
-  // Whether the match set or union at (level, index) meets the packets of `lower` at the pair.
-  auto meets = [&](size_t level, size_t index) {
-    if (level == 0 && hosts_[index].host) {
-      const HostEntry& h = hosts_[index];
-      return h.src == host.src && h.dst == host.dst && h.lower_match.Meets(lower);
-    }
-    const std::optional<Set> part =
-        space.AddressCofactor(MatchAt(level, index), host.src, host.dst);
-    if (!part) fixed = false;
-    return fixed && part->Meets(lower);
-  };
-  if (general_.size() > kFewGeneral) {
-    ForEachMeetingBy(box, meets, [&](size_t i) { return fixed && visit(i); });
-    return;
-  }
-  // The index as in MeetHost, the rules then taken in order.
-  std::vector<size_t> found = SamePair(host);
-  for (size_t i : general_) {
-    if (boxes_[0][i].Meets(box)) found.push_back(i);
-  }
-  std::sort(found.begin(), found.end());
-  for (size_t i : found) {
-    if (meets(0, i) && (!fixed || !visit(i))) break;
-  }
 }
 
 std::optional<std::vector<const Rule*>> Undecided::DecidersHost(const Space& space,
