@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -92,6 +93,22 @@ std::vector<std::string> Titles(const SigmaRules& rules, const Event& event) {
   auto detector = MakeSigmaDetector(rules);
   detector->OnEvent(event, sink);
   return sink.rules.empty() ? std::vector<std::string>{} : sink.rules[0];
+}
+
+// A rule set loaded twice, for the tests that compare the two: with its index (as the monitor
+// runs it) and without (every rule evaluated).
+struct TwoWays {
+  std::optional<SigmaRules> indexed;
+  std::optional<SigmaRules> plain;
+};
+void LoadTwoWays(const std::string& name, const std::string& yaml, TwoWays& out) {
+  const std::vector<SigmaFile> files = {{name, yaml}};
+  auto indexed = SigmaRules::Load(files);
+  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
+  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
+  ASSERT_TRUE(plain.ok());
+  out.indexed.emplace(std::move(indexed).value());
+  out.plain.emplace(std::move(plain).value());
 }
 
 // Does the single rule `detection` (firewall) match `event`?
@@ -429,13 +446,12 @@ TEST(SigmaRules, AddressExpressionsGiveTheSameMatches) {
                                  "\n  condition: " + condition + "\n");
     }
   }
-  const std::vector<SigmaFile> files = {{"re.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
-  auto fast = MakeSigmaDetector(*indexed);
-  auto general = MakeSigmaDetector(*plain);
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("re.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
+  auto fast = MakeSigmaDetector(indexed);
+  auto general = MakeSigmaDetector(plain);
   uint64_t seed = 0x9E3779B97F4A7C15ull;
   size_t matches = 0;
   for (int i = 0; i < 20000; ++i) {
@@ -732,12 +748,11 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
     if (!yaml.empty()) yaml += "---\n";
     yaml += Rule("r" + std::to_string(r), detection);
   }
-  const std::vector<SigmaFile> files = {{"random.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
-  ASSERT_EQ(indexed->loaded(), 200u);
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("random.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
+  ASSERT_EQ(indexed.loaded(), 200u);
   const char* addresses[] = {"10.10.1.5",  "10.20.3.9",   "10.20.7.1",  "10.30.1.7",
                              "192.0.2.44", "203.0.113.5", "2001:db8::1"};
   size_t matches = 0;
@@ -750,8 +765,8 @@ TEST(SigmaRules, IndexGivesTheSameMatchesAsEvaluatingEveryRule) {
     e.has_ports = next(10) != 0;
     e.proto = next(3) == 0 ? Proto::kUdp : Proto::kTcp;
     e.bytes_out = next(2000);
-    const std::vector<std::string> a = Titles(*indexed, e);
-    ASSERT_EQ(a, Titles(*plain, e)) << "event " << i;
+    const std::vector<std::string> a = Titles(indexed, e);
+    ASSERT_EQ(a, Titles(plain, e)) << "event " << i;
     matches += a.size();
   }
   EXPECT_GT(matches, 1000u);
@@ -772,22 +787,21 @@ TEST(SigmaRules, ThresholdListsGiveTheSameMatches) {
                                                   std::to_string(bound) + "\n  condition: s\n");
     }
   }
-  const std::vector<SigmaFile> files = {{"thresholds.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("thresholds.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   size_t matches = 0;
   for (int bound : bounds) {
     for (int delta : {-1, 0, 1}) {
       const int port = bound + delta;
       if (port < 0 || port > 65535) continue;
       Event e = Conn("10.10.1.5", "10.20.3.9", static_cast<uint16_t>(port));
-      const std::vector<std::string> a = Titles(*indexed, e);
-      ASSERT_EQ(a, Titles(*plain, e)) << port;
+      const std::vector<std::string> a = Titles(indexed, e);
+      ASSERT_EQ(a, Titles(plain, e)) << port;
       matches += a.size();
       e.has_ports = false;  // no value: no comparison holds
-      EXPECT_TRUE(Titles(*indexed, e).empty()) << port;
+      EXPECT_TRUE(Titles(indexed, e).empty()) << port;
     }
   }
   EXPECT_GT(matches, 100u);
@@ -813,11 +827,10 @@ TEST(SigmaRules, AddressPairIndexGivesTheSameMatches) {
       }
     }
   }
-  const std::vector<SigmaFile> files = {{"pairs.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("pairs.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   const char* addresses[] = {"10.10.1.5",  "10.20.3.9", "10.20.7.1",  "10.30.1.7",
                              "192.0.2.44", "8.8.8.8",   "2001:db8::1"};
   size_t matches = 0;
@@ -825,8 +838,8 @@ TEST(SigmaRules, AddressPairIndexGivesTheSameMatches) {
     for (const char* dst : addresses) {
       for (uint16_t port : {22, 443, 8080}) {
         const Event e = Conn(src, dst, port);
-        const std::vector<std::string> a = Titles(*indexed, e);
-        ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+        const std::vector<std::string> a = Titles(indexed, e);
+        ASSERT_EQ(a, Titles(plain, e)) << src << " -> " << dst << ":" << port;
         matches += a.size();
       }
     }
@@ -862,11 +875,10 @@ TEST(SigmaRules, PortAndAddressIndexGivesTheSameMatches) {
       }
     }
   }
-  const std::vector<SigmaFile> files = {{"ports.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("ports.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   const char* addresses[] = {"10.10.1.5",  "10.20.3.9", "10.20.7.1",
                              "192.0.2.44", "8.8.8.8",   "2001:db8::1"};
   size_t matches = 0;
@@ -877,8 +889,8 @@ TEST(SigmaRules, PortAndAddressIndexGivesTheSameMatches) {
           Event e = Conn(src, dst, port);
           e.sport = port == 443 ? 22 : 50000;
           e.has_ports = has_ports;
-          const std::vector<std::string> a = Titles(*indexed, e);
-          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          const std::vector<std::string> a = Titles(indexed, e);
+          ASSERT_EQ(a, Titles(plain, e)) << src << " -> " << dst << ":" << port;
           matches += a.size();
         }
       }
@@ -915,11 +927,10 @@ TEST(SigmaRules, ChecksAnIndexKeyDecidesGiveTheSameMatches) {
     if (!yaml.empty()) yaml += "---\n";
     yaml += Rule("k" + std::to_string(r++), rule);
   }
-  const std::vector<SigmaFile> files = {{"keys.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("keys.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   const char* addresses[] = {"10.20.3.9", "10.20.7.1",   "192.0.2.44", "10.10.2.20",
                              "10.10.9.1", "10.10.200.1", "8.8.8.8",    "2001:db8::1"};
   std::set<std::string> matched;
@@ -927,8 +938,8 @@ TEST(SigmaRules, ChecksAnIndexKeyDecidesGiveTheSameMatches) {
     for (const char* dst : addresses) {
       for (uint16_t port : {22, 445, 8080}) {
         const Event e = Conn(src, dst, port);
-        const std::vector<std::string> a = Titles(*indexed, e);
-        ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+        const std::vector<std::string> a = Titles(indexed, e);
+        ASSERT_EQ(a, Titles(plain, e)) << src << " -> " << dst << ":" << port;
         matched.insert(a.begin(), a.end());
       }
     }
@@ -964,11 +975,10 @@ TEST(SigmaRules, DeniedNumbersGiveTheSameMatches) {
                        condition + "\n");
     }
   }
-  const std::vector<SigmaFile> files = {{"vetoes.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("vetoes.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   size_t matches = 0;
   for (const char* src : {"10.20.3.9", "10.30.1.7"}) {
     for (uint16_t port : {22, 25, 53, 443, 445, 2000}) {
@@ -978,8 +988,8 @@ TEST(SigmaRules, DeniedNumbersGiveTheSameMatches) {
           e.sport = sport;
           e.has_ports = has_ports;
           e.bytes_out = port == 25 ? 1200 : 900;
-          const std::vector<std::string> a = Titles(*indexed, e);
-          ASSERT_EQ(a, Titles(*plain, e)) << src << ":" << sport << " -> " << port;
+          const std::vector<std::string> a = Titles(indexed, e);
+          ASSERT_EQ(a, Titles(plain, e)) << src << ":" << sport << " -> " << port;
           matches += a.size();
         }
       }
@@ -1017,11 +1027,10 @@ TEST(SigmaRules, PatternChecksGiveTheSameMatches) {
       }
     }
   }
-  const std::vector<SigmaFile> files = {{"patterns.yml", yaml}};
-  auto indexed = SigmaRules::Load(files);
-  auto plain = SigmaRules::Load(files, SigmaOptions{.index = false});
-  ASSERT_TRUE(indexed.ok()) << indexed.error().message_en;
-  ASSERT_TRUE(plain.ok());
+  TwoWays loaded;
+  ASSERT_NO_FATAL_FAILURE(LoadTwoWays("patterns.yml", yaml, loaded));
+  const SigmaRules& indexed = *loaded.indexed;
+  const SigmaRules& plain = *loaded.plain;
   size_t matches = 0;
   for (const char* src : {"10.20.3.9", "10.30.1.7", "2001:db8::1"}) {
     for (const char* dst : {"10.10.1.9", "10.1.2.3", "8.8.8.8"}) {
@@ -1030,8 +1039,8 @@ TEST(SigmaRules, PatternChecksGiveTheSameMatches) {
           Event e = Conn(src, dst, port);
           e.has_ports = has_ports;
           e.proto = port == 22 ? Proto::kUdp : Proto::kTcp;
-          const std::vector<std::string> a = Titles(*indexed, e);
-          ASSERT_EQ(a, Titles(*plain, e)) << src << " -> " << dst << ":" << port;
+          const std::vector<std::string> a = Titles(indexed, e);
+          ASSERT_EQ(a, Titles(plain, e)) << src << " -> " << dst << ":" << port;
           matches += a.size();
         }
       }
