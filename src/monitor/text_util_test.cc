@@ -28,6 +28,18 @@ std::string RandomText(std::mt19937_64& rng, const std::string& alphabet, size_t
   return t;
 }
 
+// A network ("a.b.c.d/n"; usually without host bits, sometimes without its length), maybe with
+// one character replaced by one from `alphabet`.
+std::string RandomNetwork(std::mt19937_64& rng, const std::string& alphabet) {
+  const int length = static_cast<int>(rng() % 34);
+  uint32_t address = static_cast<uint32_t>(rng());
+  if (rng() % 4 != 0 && length < 32) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+  std::string t = netsep::FormatIpv4(address);
+  if (rng() % 5 != 0) t += "/" + std::to_string(length);
+  if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+  return t;
+}
+
 TEST(TextUtil, Numbers) {
   EXPECT_EQ(ParseUnsigned("0"), 0u);
   EXPECT_EQ(ParseUnsigned("18446744073709551615"), UINT64_MAX);
@@ -139,12 +151,7 @@ TEST(TextUtil, ParsePrefixStrictAgreesWithParsePrefix) {
   for (int i = 0; i < 300000; ++i) {
     std::string t;
     if (i % 2 == 0) {  // a network, maybe changed
-      const int length = static_cast<int>(rng() % 34);
-      uint32_t address = static_cast<uint32_t>(rng());
-      if (rng() % 4 != 0 && length < 32) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
-      t = netsep::FormatIpv4(address);
-      if (rng() % 5 != 0) t += "/" + std::to_string(length);
-      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      t = RandomNetwork(rng, alphabet);
     } else {
       t = RandomText(rng, alphabet, 20);
     }
@@ -174,12 +181,7 @@ TEST(TextUtil, ParsePrefixStrictPaddedAgreesWithParsePrefixStrict) {
   for (int i = 0; i < 300000; ++i) {
     std::string t;
     if (i % 2 == 0) {  // a network, maybe changed
-      const int length = static_cast<int>(rng() % 34);
-      uint32_t address = static_cast<uint32_t>(rng());
-      if (rng() % 4 != 0 && length < 32) address &= length == 0 ? 0 : ~uint32_t{0} << (32 - length);
-      t = netsep::FormatIpv4(address);
-      if (rng() % 5 != 0) t += "/" + std::to_string(length);
-      if (rng() % 3 == 0) t[rng() % t.size()] = alphabet[rng() % alphabet.size()];
+      t = RandomNetwork(rng, alphabet);
       if (rng() % 5 == 0) t.erase(rng() % t.size(), 1);
     } else {
       t = RandomText(rng, alphabet, 22);
