@@ -530,6 +530,15 @@ json::Value DomValue(const simdjson::dom::element& e) {
   return ::testing::AssertionSuccess();
 }
 
+// The event as the Zeek JSON parser hands it to the flat reader (conn.json, line 7).
+Event FlatStart() {
+  Event e;
+  e.format = InputFormat::kZeekJson;
+  e.file = "conn.json";
+  e.line = 7;
+  return e;
+}
+
 // The flat reader must not take anything from the bytes after a line, which in the reader's
 // buffer are the next line's: each seed cut at every length, followed by the rest of it.
 TEST(ZeekJson, FlatReaderStopsAtTheLineEnd) {
@@ -543,10 +552,7 @@ TEST(ZeekJson, FlatReaderStopsAtTheLineEnd) {
       const PaddedLine copy(text);
       Event expected;
       const ParseResult r = plain->Parse(copy.line("conn.json", 7), expected);
-      Event flat;
-      flat.format = InputFormat::kZeekJson;
-      flat.file = "conn.json";
-      flat.line = 7;
+      Event flat = FlatStart();
       if (const std::optional<ParseResult> got = ReadFlatZeekJson(text, flat, shape)) {
         ASSERT_EQ(got->status, r.status) << text;
         ASSERT_STREQ(got->reason.en, r.reason.en) << text;
@@ -581,10 +587,7 @@ TEST(ZeekJson, FlatReaderReadsSpacedLinesAsThePlainPath) {
       Event expected;
       const ParseResult r = plain->Parse(line.line("conn.json", 7), expected);
       ASSERT_EQ(r.status, Status::kEvent) << text;
-      Event flat;
-      flat.format = InputFormat::kZeekJson;
-      flat.file = "conn.json";
-      flat.line = 7;
+      Event flat = FlatStart();
       if (const std::optional<ParseResult> got = ReadFlatZeekJson(line.line().text, flat, shape)) {
         ++answers;
         ASSERT_EQ(got->status, Status::kEvent) << text;
@@ -621,10 +624,7 @@ TEST(ZeekJson, FastPathEqualsDomPath) {
     }
     // The flat path alone (the fast parser falls back when it is unsure): what it answers is
     // what the plain path gives.
-    Event flat;
-    flat.format = InputFormat::kZeekJson;
-    flat.file = "conn.json";
-    flat.line = 7;
+    Event flat = FlatStart();
     if (const std::optional<ParseResult> r = ReadFlatZeekJson(line.line().text, flat, shape)) {
       ++flat_answers;
       ASSERT_EQ(r->status, rb.status) << text;
