@@ -411,11 +411,7 @@ void WriteDescription(const Alert& a, std::string& out) {
     case AlertKind::kBlocklist:
       w.Text(a.src);
       w.Literal(" と ");
-      if (a.dst.empty()) {
-        w.Literal("(宛先不明)");
-      } else {
-        w.Text(a.dst);
-      }
+      w.Text(a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst));
       w.Literal(" の通信（");
       WriteTrafficAndTimes(w, a);
       w.Literal("が遮断リストの項目");
@@ -429,11 +425,7 @@ void WriteDescription(const Alert& a, std::string& out) {
     default:  // kSigma
       w.Text(a.src);
       w.Literal(" から ");
-      if (a.dst.empty()) {
-        w.Literal("(宛先不明)");
-      } else {
-        w.Text(a.dst);
-      }
+      w.Text(a.dst.empty() ? std::string_view("(宛先不明)") : std::string_view(a.dst));
       w.Literal(" への通信（");
       WriteTrafficAndTimes(w, a);
       w.Literal("が Sigma ルール");
