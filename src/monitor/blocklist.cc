@@ -43,32 +43,16 @@ bool IsDomain(std::string_view name) {
   return label > 0;
 }
 
-// A line that is a lower-case domain name as written (IsDomain) and not address-like: one with
-// a letter, '-' or '_' (LooksLikeAddress is false). The general path reads it as this name
-// (no comment, space, upper case, "*." or dot to drop), so it may take it at once.
-bool IsPlainDomainLine(std::string_view line) {
-  if (line.empty() || line.size() > kMaxName) return false;
-  size_t label = 0;
-  bool word = false;  // a byte other than a digit or a dot
-  for (char c : line) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-    } else if (kLabelChar[static_cast<unsigned char>(c)]) {
-      if (++label > 63) return false;
-      word |= c < '0' || c > '9';
-    } else {
-      return false;
-    }
-  }
-  return label > 0 && word;
-}
-
 bool LooksLikeAddress(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
     return (c >= '0' && c <= '9') || c == '.' || c == '/';
   });
 }
+
+// A line that is a lower-case domain name as written (IsDomain) and not address-like (a letter,
+// '-' or '_' in it). The general path reads it as this name (no comment, space, upper case, "*."
+// or dot to drop), so it may take it at once.
+bool IsPlainDomainLine(std::string_view line) { return IsDomain(line) && !LooksLikeAddress(line); }
 
 size_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
 
