@@ -22,13 +22,6 @@ Locality::Locality(const netsep::Topology& topology) : topology_(topology) {
     if (zone.name == kMyNumberZone) my_number_ = static_cast<int>(i);
   }
   zones_ = PrefixMap::Build(std::move(entries));
-  zone16_.resize(size_t{1} << 16);
-  for (uint32_t h = 0; h < zone16_.size(); ++h) {
-    const uint8_t block = zones_.Block16(h);
-    zone16_[h] = block == PrefixMap::kNone16 ? int8_t{-1}
-                 : block < 127               ? static_cast<int8_t>(block)
-                                             : kSearch;
-  }
 }
 
 uint32_t FileNames::Intern(std::string_view name) {

@@ -32,10 +32,8 @@ class Locality {
 
   // The index (into topology.zones) of the zone of `address`, -1 when none. Several detectors
   // ask for the zones of both addresses of every event: most are answered by their /16 block.
+  // (PrefixMap::Find answers them from its byte per /16 block.)
   int ZoneOf(uint32_t address) const {
-    const int zone = zone16_[address >> 16];
-    if (zone != kSearch) [[likely]]
-      return zone;
     const std::optional<uint32_t> found = zones_.Find(address);
     return found ? static_cast<int>(*found) : -1;
   }
@@ -48,13 +46,8 @@ class Locality {
   int catch_all() const { return catch_all_; }
 
  private:
-  static constexpr int8_t kSearch = -2;
-
   const netsep::Topology& topology_;
   PrefixMap zones_;
-  // zone16_[h]: the zone of every address of /16 block h (-1: none) when the map answers the
-  // block whole and the zone index is below 127, else kSearch.
-  std::vector<int8_t> zone16_;
   std::vector<uint8_t> internal_;  // 1: internal (bytes, not bits: one load)
   int my_number_ = -1;
   int catch_all_ = -1;

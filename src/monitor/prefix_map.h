@@ -47,11 +47,7 @@ class PrefixMap {
     if (!blocks_.empty()) PrefetchLine(&blocks_[address >> 14]);
   }
 
-  // What Find knows of /16 block `block` (0–65535) without searching: a value below kSearch16
-  // when one interval covers the block whole, kNone16 when none touches it, kSearch16 otherwise
-  // (and for every block of an empty map, a large map, or one with values of kSearch16 or more).
-  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;
-  uint8_t Block16(uint32_t block) const { return by16_.empty() ? kSearch16 : by16_[block]; }
+  static constexpr uint8_t kSearch16 = 254, kNone16 = 255;  // by16_ below
 
  private:
   struct Interval {  // together, so that a lookup touches one cache line
